@@ -1,0 +1,25 @@
+/**
+ * Store port: the node's durable key-value state (slashing protection, last committed height, keys
+ * of its positions).
+ *
+ * A write is durable only after `sync`: the simulated store loses unsynced writes when its node
+ * crashes, exactly like a file system without fsync, so code that must never forget something
+ * (what a validator signed) syncs before it acts. Real backend: `node:sqlite` in the data dir.
+ */
+import { Context, type Effect, Schema } from "effect"
+
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  key: Schema.String,
+  reason: Schema.String,
+}) {}
+
+export class Store extends Context.Service<Store, {
+  get(key: string): Effect.Effect<Uint8Array | undefined, StoreError>
+  put(key: string, value: Uint8Array): Effect.Effect<void, StoreError>
+  delete(key: string): Effect.Effect<void, StoreError>
+  /** Keys starting with `prefix`, in ascending order. */
+  keys(prefix: string): Effect.Effect<readonly string[], StoreError>
+  /** Make every write so far durable. */
+  readonly sync: Effect.Effect<void, StoreError>
+}>()("dai/Store") {}
