@@ -1,0 +1,52 @@
+/** Dispatch of `dai` subcommands (`dai sim run` is group `sim`, command `run`). */
+import { processIo, runCommand, usageOf, type Command, type Io } from "./command.ts"
+import { paramsCommand } from "./params.ts"
+import { simCommands } from "./sim.ts"
+
+interface Group {
+  readonly name: string
+  readonly summary: string
+  readonly commands: readonly Command[]
+}
+
+const TOP: readonly Command[] = [paramsCommand]
+const GROUPS: readonly Group[] = [{ name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays", commands: simCommands }]
+
+const overview = (): string => {
+  const lines = ["usage: dai <command> [options]", "", "commands:"]
+  const entries: Array<[string, string]> = [
+    ...TOP.map((c): [string, string] => [c.name, c.summary]),
+    ...GROUPS.flatMap((g) => g.commands.map((c): [string, string] => [`${g.name} ${c.name}`, c.summary])),
+  ]
+  const width = Math.max(...entries.map(([n]) => n.length))
+  for (const [name, summary] of entries) lines.push(`  ${name.padEnd(width)}  ${summary}`)
+  lines.push("", "Run `dai <command> --help` for a command's options.")
+  return lines.join("\n")
+}
+
+/** Run `dai` with the given arguments; returns the exit code. */
+export const main = async (argv: readonly string[], io: Io = processIo): Promise<number> => {
+  const [first, ...rest] = argv
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    io.out(overview())
+    return first === undefined ? 2 : 0
+  }
+  const top = TOP.find((c) => c.name === first)
+  if (top !== undefined) return runCommand("dai", top, rest, io)
+  const group = GROUPS.find((g) => g.name === first)
+  if (group !== undefined) {
+    const [sub, ...args] = rest
+    if (sub === undefined || sub === "--help" || sub === "-h") {
+      io.out([`usage: dai ${group.name} <command> [options]`, "", ...group.commands.map((c) => usageOf(`dai ${group.name}`, c).split("\n")[0]!)].join("\n"))
+      return sub === undefined ? 2 : 0
+    }
+    const command = group.commands.find((c) => c.name === sub)
+    if (command !== undefined) return runCommand(`dai ${group.name}`, command, args, io)
+    io.err(`dai ${group.name}: unknown command "${sub}"\n`)
+    io.out(overview())
+    return 2
+  }
+  io.err(`dai: unknown command "${first}"\n`)
+  io.err(overview())
+  return 2
+}
