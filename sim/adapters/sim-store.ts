@@ -1,0 +1,73 @@
+/**
+ * The simulated store: one node's durable key-value state, in memory, with the failure mode that
+ * matters — a crash loses every write not yet synced.
+ *
+ * Writes land in an unsynced overlay on top of the synced contents. Reads see both (a process
+ * reads its own writes); `sync()` folds the overlay into the synced contents; `crash()` throws
+ * the overlay away. Values are copied in and out, as a real store serialises them, so a caller
+ * mutating a buffer can never change what is stored.
+ */
+
+/** A deleted key in the unsynced overlay. */
+const DELETED = null
+
+export class SimStore {
+  /** What survives a crash. */
+  readonly #synced = new Map<string, Uint8Array>()
+  /** Writes since the last sync; DELETED marks a delete. */
+  readonly #unsynced = new Map<string, Uint8Array | typeof DELETED>()
+
+  /** The value at `key` (a copy), including unsynced writes; undefined if absent. */
+  get(key: string): Uint8Array | undefined {
+    const v = this.#unsynced.has(key) ? this.#unsynced.get(key) : this.#synced.get(key)
+    return v === undefined || v === DELETED ? undefined : v.slice()
+  }
+
+  /** Whether `key` has a value. */
+  has(key: string): boolean {
+    return this.get(key) !== undefined
+  }
+
+  /** Writes `value` (copied) at `key`; durable only after `sync()`. */
+  put(key: string, value: Uint8Array): void {
+    this.#unsynced.set(key, value.slice())
+  }
+
+  /** Deletes `key`; returns whether it had a value. Durable only after `sync()`. */
+  delete(key: string): boolean {
+    const had = this.has(key)
+    this.#unsynced.set(key, DELETED)
+    return had
+  }
+
+  /** Keys starting with `prefix` (all keys by default), ascending by UTF-16 code units. */
+  keys(prefix = ""): string[] {
+    const out = new Set<string>()
+    for (const k of this.#synced.keys()) if (k.startsWith(prefix)) out.add(k)
+    for (const [k, v] of this.#unsynced) {
+      if (!k.startsWith(prefix)) continue
+      if (v === DELETED) out.delete(k)
+      else out.add(k)
+    }
+    return [...out].sort()
+  }
+
+  /** Makes every write so far durable. */
+  sync(): void {
+    for (const [k, v] of this.#unsynced) {
+      if (v === DELETED) this.#synced.delete(k)
+      else this.#synced.set(k, v)
+    }
+    this.#unsynced.clear()
+  }
+
+  /** Simulates a crash: every write since the last sync is lost. */
+  crash(): void {
+    this.#unsynced.clear()
+  }
+
+  /** How many keys have writes that a crash would lose. */
+  get unsynced(): number {
+    return this.#unsynced.size
+  }
+}
