@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest"
+import { parseScenario, ScenarioError } from "./load.ts"
+
+const base = `name: t
+network: { validators: 4 }
+until: { height: 10 }
+`
+
+const error = (text: string, file = "x.yaml"): ScenarioError => {
+  try {
+    parseScenario(text, file)
+  } catch (e) {
+    if (e instanceof ScenarioError) return e
+    throw e
+  }
+  throw new Error("expected a ScenarioError")
+}
+
+describe("scenario loader", () => {
+  it("loads the example of SCENARIOS.md", () => {
+    const s = parseScenario(`name: equivocating-validator
+description: one validator double-signs from height 5
+seed: 42
+network:
+  validators: 7
+  trainers: 0
+  stake: 1000
+  latency: { min: 10ms, max: 80ms }
+  drop: 0
+params:
+  slashing.doubleSignFraction: 0.05
+until: { height: 60, maxTime: 1h }
+events:
+  - at: { height: 5 }
+    byzantine: { nodes: [v0], behavior: equivocate }
+  - at: { time: 30s }
+    partition: [[v0, v1, v2], [v3, v4, v5, v6]]
+  - at: { time: 90s }
+    heal: true
+  - at: { time: 40s }
+    crash: v3
+  - at: { time: 50s }
+    restart: v3
+expect:
+  safety: true
+  minHeight: 40
+  slashed: [v0]
+  honestNotSlashed: true
+  supplyConserved: true
+`, "eq.yaml")
+    expect(s.validators).toHaveLength(7)
+    expect(s.seed).toBe(42)
+    expect(s.until).toEqual({ height: 60, maxTime: 3_600_000 })
+    expect(s.params["slashing.doubleSignFraction"]).toBe(0.05)
+    expect(s.events.map((e) => e.action.type)).toEqual(["byzantine", "partition", "heal", "crash", "restart"])
+    expect(s.events[1]!.at).toEqual({ time: 30_000 })
+    expect(s.stake).toEqual([1000, 1000, 1000, 1000, 1000, 1000, 1000])
+  })
+
+  it.each([
+    [`${base}bogus: 1\n`, "bogus", /unknown key/],
+    [base.replace("validators: 4", "validators: 4, extra: 1"), "network.extra", /unknown key/],
+    [base.replace("validators: 4", "validators: 0"), "network.validators", /whole number from 1/],
+    [`${base}events:\n  - at: { time: 3 parsecs }\n    heal: true\n`, "events[0].at.time", /duration/],
+    [`${base}events:\n  - at: { time: 1s }\n    crash: v9\n`, "events[0].crash", /unknown node "v9"/],
+    [`${base}events:\n  - at: { time: 1s }\n    byzantine: { nodes: [v1], behavior: dance }\n`, "events[0].byzantine.behavior", /unknown behaviour "dance"/],
+    [`${base}events:\n  - at: { time: 1s }\n    heal: true\n    crash: v1\n`, "events[0]", /exactly one of/],
+    [`${base}params:\n  slashing.doubleSignFraction: 2\n`, "params.slashing.doubleSignFraction", /outside the constitution's bounds/],
+    [`${base}params:\n  no.such: 1\n`, "params.no.such", /unknown parameter/],
+    [base.replace("until: { height: 10 }", "until: { height: 10, time: 1m }"), "until", /exactly one of/],
+    [`${base}expect: { slashed: [x1] }\n`, "expect.slashed", /unknown node "x1"/],
+    [base.replace("validators: 4", "validators: 4, stake: [1, 2]"), "network.stake", /one stake per validator/],
+    [`${base}events:\n  - at: { time: 1s }\n    partition: [[v0, v1], [v1, v2]]\n`, "events[0].partition[1][0]", /two groups/],
+  ])("rejects bad input naming the file and key (%#)", (text, key, reason) => {
+    const e = error(text)
+    expect(e.file).toBe("x.yaml")
+    expect(e.key).toBe(key)
+    expect(e.message).toMatch(reason)
+    expect(e.message.startsWith(`x.yaml: ${key}: `)).toBe(true)
+  })
+
+  it("rejects malformed YAML and JSON", () => {
+    expect(error("name: [", "a.yaml").message).toMatch(/^a\.yaml: not valid YAML/)
+    expect(error("{", "a.json").message).toMatch(/^a\.json: not valid JSON/)
+    expect(error("- 1\n- 2\n").message).toMatch(/expected a mapping/)
+  })
+})

@@ -1,0 +1,180 @@
+/**
+ * Scenario loading: text (YAML or JSON) → a checked, normalised `Scenario`. Every problem is a
+ * `ScenarioError` that names the file and the key, and nothing runs until the whole file is valid.
+ * Pure: the caller reads the file.
+ */
+import { Result, Schema, SchemaIssue } from "effect"
+import { parse as parseYaml } from "yaml"
+import { parseDuration } from "../../runtime/core/duration.ts"
+import { resolveParams, type Params } from "../../runtime/core/params.ts"
+import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
+
+/** What went wrong, where: `file`, the dotted `key` path, and why. */
+export class ScenarioError extends Error {
+  override readonly name = "ScenarioError"
+  readonly file: string
+  readonly key: string
+  readonly reason: string
+  constructor(file: string, key: string, reason: string) {
+    super(`${file}: ${key === "" ? "" : `${key}: `}${reason}`)
+    this.file = file
+    this.key = key
+    this.reason = reason
+  }
+}
+
+export const CONSENSUS_BEHAVIORS = ["equivocate", "silent", "withhold", "delay"] as const
+export const TRAINING_BEHAVIORS = ["signflip", "labelflip", "noise", "freeride", "dropout"] as const
+export const GOVERNANCE_BEHAVIORS = ["sybil-split"] as const
+export type ConsensusBehavior = (typeof CONSENSUS_BEHAVIORS)[number]
+
+/** When an event fires: at a virtual time, when the chain reaches a height, or a training round. */
+export type Trigger = { readonly time: number } | { readonly height: number } | { readonly round: number }
+
+export type ScenarioAction =
+  | { readonly type: "byzantine"; readonly nodes: readonly string[]; readonly behavior: ConsensusBehavior; readonly delay: number }
+  | { readonly type: "partition"; readonly groups: ReadonlyArray<readonly string[]> }
+  | { readonly type: "heal" }
+  | { readonly type: "crash"; readonly node: string }
+  | { readonly type: "restart"; readonly node: string }
+
+export interface Scenario {
+  readonly file: string
+  readonly name: string
+  readonly description: string
+  readonly seed: number
+  readonly validators: readonly string[]
+  readonly trainers: readonly string[]
+  /** Whole tokens per validator, in validator order. */
+  readonly stake: readonly number[]
+  readonly latency: { readonly min: number; readonly max: number }
+  readonly drop: number
+  readonly duplicate: number
+  readonly params: Params
+  readonly until: { readonly height?: number; readonly rounds?: number; readonly time?: number; readonly maxTime: number }
+  readonly events: ReadonlyArray<{ readonly at: Trigger; readonly action: ScenarioAction; readonly index: number }>
+  readonly expect: typeof ScenarioFile.Type["expect"] & {}
+}
+
+const ms = (d: string): number => parseDuration(d)!
+const keyOf = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("")
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Parse and check a scenario. `file` is used in error messages only. */
+export const parseScenario = (text: string, file: string): Scenario => {
+  let raw: unknown
+  try {
+    raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { strict: true, uniqueKeys: true })
+  } catch (e) {
+    throw new ScenarioError(file, "", `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`)
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ScenarioError(file, "", "expected a mapping of keys (name, network, until, ...)")
+  const decoded = Schema.decodeUnknownResult(ScenarioFile)(raw, { onExcessProperty: "error", errors: "all" })
+  if (Result.isFailure(decoded)) {
+    const issues = formatter(decoded.failure.issue).issues
+    const first = issues[0]!
+    const key = keyOf((first.path ?? []).map((p) => (typeof p === "object" ? p.key : p)))
+    const message = first.message === "Expected no excess property" ? "unknown key" : first.message
+    throw new ScenarioError(file, key, issues.length > 1 ? `${message} (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : message)
+  }
+  const s = decoded.success
+  const validators = Array.from({ length: s.network.validators }, (_, i) => `v${i}`)
+  const trainers = Array.from({ length: s.network.trainers ?? 0 }, (_, i) => `t${i}`)
+  const nodes = new Set([...validators, ...trainers])
+  const node = (key: string, id: string) => {
+    if (!nodes.has(id)) throw new ScenarioError(file, key, `unknown node "${id}" (this network has ${validators[0]}..${validators.at(-1)}${trainers.length > 0 ? ` and t0..t${trainers.length - 1}` : ""})`)
+    return id
+  }
+
+  const stake = s.network.stake === undefined ? validators.map(() => 1000)
+    : typeof s.network.stake === "number" ? validators.map(() => s.network.stake as number)
+    : [...s.network.stake]
+  if (stake.length !== validators.length) throw new ScenarioError(file, "network.stake", `expected one stake per validator (${validators.length}), got ${stake.length}`)
+
+  const latency = s.network.latency === undefined ? { min: 10, max: 80 } : { min: ms(s.network.latency.min), max: ms(s.network.latency.max) }
+  if (latency.min > latency.max) throw new ScenarioError(file, "network.latency", `min (${s.network.latency?.min}) is above max (${s.network.latency?.max})`)
+
+  const params = resolveParams(s.params ?? {})
+  if (Result.isFailure(params)) {
+    const e = params.failure
+    const name = e._tag === "ParamConstraintViolated" ? e.names[0] : e.name
+    throw new ScenarioError(file, `params.${name}`, e.message)
+  }
+
+  const targets = [s.until.height, s.until.rounds, s.until.time].filter((x) => x !== undefined)
+  if (targets.length !== 1) throw new ScenarioError(file, "until", "expected exactly one of height, rounds or time")
+  if (s.until.rounds !== undefined && trainers.length === 0) throw new ScenarioError(file, "until.rounds", "training rounds need trainers (network.trainers)")
+  const until = {
+    ...(s.until.height !== undefined ? { height: s.until.height } : {}),
+    ...(s.until.rounds !== undefined ? { rounds: s.until.rounds } : {}),
+    ...(s.until.time !== undefined ? { time: ms(s.until.time) } : {}),
+    maxTime: s.until.maxTime !== undefined ? ms(s.until.maxTime) : s.until.time !== undefined ? ms(s.until.time) : 3_600_000,
+  }
+
+  const events = (s.events ?? []).map((e, index) => ({ at: trigger(file, `events[${index}].at`, e), action: action(file, `events[${index}]`, e, node), index }))
+  for (const id of s.expect?.slashed ?? []) node("expect.slashed", id)
+  if (s.expect?.minAccuracy !== undefined && trainers.length === 0) throw new ScenarioError(file, "expect.minAccuracy", "accuracy needs trainers (network.trainers)")
+
+  return {
+    file,
+    name: s.name,
+    description: s.description ?? "",
+    seed: s.seed ?? 0,
+    validators,
+    trainers,
+    stake,
+    latency,
+    drop: s.network.drop ?? 0,
+    duplicate: s.network.duplicate ?? 0,
+    params: params.success,
+    until,
+    events,
+    expect: s.expect ?? {},
+  }
+}
+
+const trigger = (file: string, key: string, e: ScenarioEvent): Trigger => {
+  const set = (["time", "height", "round"] as const).filter((k) => e.at[k] !== undefined)
+  if (set.length !== 1) throw new ScenarioError(file, key, "expected exactly one of time, height or round")
+  if (e.at.time !== undefined) return { time: ms(e.at.time) }
+  if (e.at.height !== undefined) return { height: e.at.height }
+  return { round: e.at.round! }
+}
+
+const action = (file: string, key: string, e: ScenarioEvent, node: (key: string, id: string) => string): ScenarioAction => {
+  const set = (["byzantine", "partition", "heal", "crash", "restart"] as const).filter((k) => e[k] !== undefined)
+  if (set.length !== 1) throw new ScenarioError(file, key, `expected exactly one of byzantine, partition, heal, crash, restart${set.length > 1 ? ` (got ${set.join(", ")})` : ""}`)
+  if (e.byzantine !== undefined) {
+    const b = e.byzantine
+    const behavior = b.behavior
+    if ((TRAINING_BEHAVIORS as readonly string[]).includes(behavior) || (GOVERNANCE_BEHAVIORS as readonly string[]).includes(behavior)) {
+      throw new ScenarioError(file, `${key}.byzantine.behavior`, `"${behavior}" is a training/governance behaviour this runner does not execute yet; consensus behaviours are ${CONSENSUS_BEHAVIORS.join(", ")}`)
+    }
+    if (!(CONSENSUS_BEHAVIORS as readonly string[]).includes(behavior)) {
+      throw new ScenarioError(file, `${key}.byzantine.behavior`, `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...GOVERNANCE_BEHAVIORS].join(", ")})`)
+    }
+    if (b.nodes.length === 0) throw new ScenarioError(file, `${key}.byzantine.nodes`, "expected at least one node")
+    return {
+      type: "byzantine",
+      nodes: b.nodes.map((n, i) => node(`${key}.byzantine.nodes[${i}]`, n)),
+      behavior: behavior as ConsensusBehavior,
+      delay: b.delay !== undefined ? ms(b.delay) : 2_000,
+    }
+  }
+  if (e.partition !== undefined) {
+    const seen = new Set<string>()
+    const groups = e.partition.map((g, gi) => g.map((n, ni) => {
+      const id = node(`${key}.partition[${gi}][${ni}]`, n)
+      if (seen.has(id)) throw new ScenarioError(file, `${key}.partition[${gi}][${ni}]`, `node "${id}" is in two groups`)
+      seen.add(id)
+      return id
+    }))
+    if (groups.length < 2) throw new ScenarioError(file, `${key}.partition`, "expected at least two groups")
+    return { type: "partition", groups }
+  }
+  if (e.heal !== undefined) return { type: "heal" }
+  if (e.crash !== undefined) return { type: "crash", node: node(`${key}.crash`, e.crash) }
+  return { type: "restart", node: node(`${key}.restart`, e.restart!) }
+}

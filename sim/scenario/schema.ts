@@ -1,0 +1,85 @@
+/**
+ * The scenario file (SCENARIOS.md) as an Effect Schema. Decoding is strict: an unknown key anywhere
+ * is an error, and every error names its key path, so a typo never silently changes a run.
+ * Cross-field checks (node ids, stake list length, parameter bounds) live in `load.ts`.
+ */
+import { Schema } from "effect"
+import { parseDuration } from "../../runtime/core/duration.ts"
+
+/** `250ms`, `30s`, `10m`, `1h`, `2d` → milliseconds. */
+export const Duration = Schema.String.check(
+  Schema.makeFilter((s) => parseDuration(s) !== undefined || `expected a duration such as 250ms, 30s, 10m, 1h, 2d, got "${s}"`),
+)
+
+const Probability = Schema.Number.check(Schema.makeFilter((n) => (n >= 0 && n <= 1) || `expected a probability from 0 to 1, got ${n}`))
+const Count = (min: number, max: number) =>
+  Schema.Number.check(Schema.makeFilter((n) => (Number.isInteger(n) && n >= min && n <= max) || `expected a whole number from ${min} to ${max}, got ${n}`))
+const Positive = Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n > 0) || `expected a positive number, got ${n}`))
+const NodeId = Schema.String
+
+export const Latency = Schema.Struct({ min: Duration, max: Duration })
+
+export const Network = Schema.Struct({
+  validators: Count(1, 256),
+  trainers: Schema.optional(Count(0, 1_000)),
+  /** Tokens per validator: one number for all, or one per validator. */
+  stake: Schema.optional(Schema.Union([Positive, Schema.Array(Positive)])),
+  latency: Schema.optional(Latency),
+  drop: Schema.optional(Probability),
+  /** Extension: probability a message is delivered twice. */
+  duplicate: Schema.optional(Probability),
+})
+
+export const Until = Schema.Struct({
+  height: Schema.optional(Count(1, 1_000_000)),
+  rounds: Schema.optional(Count(1, 100_000)),
+  time: Schema.optional(Duration),
+  maxTime: Schema.optional(Duration),
+})
+
+export const At = Schema.Struct({
+  height: Schema.optional(Count(0, 1_000_000)),
+  round: Schema.optional(Count(0, 100_000)),
+  time: Schema.optional(Duration),
+})
+
+export const Byzantine = Schema.Struct({
+  nodes: Schema.Array(NodeId),
+  behavior: Schema.String,
+  /** `delay`: how late everything is sent (default 2s). */
+  delay: Schema.optional(Duration),
+  /** `sybil-split`: how many identities the stake is split over. */
+  identities: Schema.optional(Count(2, 1_000)),
+})
+
+export const Event = Schema.Struct({
+  at: At,
+  byzantine: Schema.optional(Byzantine),
+  partition: Schema.optional(Schema.Array(Schema.Array(NodeId))),
+  heal: Schema.optional(Schema.Literal(true)),
+  crash: Schema.optional(NodeId),
+  restart: Schema.optional(NodeId),
+})
+
+export const Expect = Schema.Struct({
+  safety: Schema.optional(Schema.Boolean),
+  minHeight: Schema.optional(Count(0, 1_000_000)),
+  slashed: Schema.optional(Schema.Array(NodeId)),
+  honestNotSlashed: Schema.optional(Schema.Boolean),
+  supplyConserved: Schema.optional(Schema.Boolean),
+  minAccuracy: Schema.optional(Probability),
+})
+
+export const ScenarioFile = Schema.Struct({
+  name: Schema.String.check(Schema.makeFilter((s) => s.trim().length > 0 || "expected a non-empty name")),
+  description: Schema.optional(Schema.String),
+  seed: Schema.optional(Count(0, Number.MAX_SAFE_INTEGER)),
+  network: Network,
+  params: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  until: Until,
+  events: Schema.optional(Schema.Array(Event)),
+  expect: Schema.optional(Expect),
+})
+
+export type ScenarioFile = typeof ScenarioFile.Type
+export type ScenarioEvent = typeof Event.Type
