@@ -20,3 +20,22 @@ describe("simulated keys", () => {
     expect(JSON.stringify(exit)).toMatch(/KeysError/)
   })
 })
+
+describe("simulated signature scheme", () => {
+  it("verifies a node's own signatures and rejects forgeries and other signers", async () => {
+    const { SignatureOracle } = await import("./keys.ts")
+    const oracle = new SignatureOracle()
+    const a = makeSimKeys(1, "v0", oracle)
+    const b = makeSimKeys(1, "v1", oracle)
+    const digest = keccak256(utf8ToBytes("precommit"))
+    const sig = Effect.runSync(a.sign(digest))
+    expect(b.verify(a.address, digest, sig)).toBe(true)
+    expect(b.verify(b.address, digest, sig)).toBe(false)
+    const forged = sig.slice()
+    forged[0] = forged[0]! ^ 1
+    expect(a.verify(a.address, digest, forged)).toBe(false)
+    expect(a.verify("0x0000000000000000000000000000000000000000", digest, sig)).toBe(false)
+    // The same keys sign with secp256k1 when no oracle is given, and both agree on the address.
+    expect(makeSimKeys(1, "v0").address).toBe(a.address)
+  })
+})
