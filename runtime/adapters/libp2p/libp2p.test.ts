@@ -1,0 +1,76 @@
+/** The Network compliance suite against real libp2p nodes on 127.0.0.1. */
+import { Effect, Layer } from "effect"
+import { describe, expect, it } from "vitest"
+import { Network } from "../../services/network.ts"
+import { networkSuite } from "../../services/network.suite.ts"
+import { layerLibp2pNetwork, Libp2pTransport, perKeyLimiter } from "./network.ts"
+import { decodePeerKey, encodePeerKey, peerIdOf, peerKeyFromSeed } from "./node.ts"
+import { startLibp2pNetworks } from "./test-harness.ts"
+
+// sendTimeoutMs bounds the "unknown peer" case; the discovery loop is not needed (the harness dials a full mesh).
+networkSuite("libp2p", (n) => startLibp2pNetworks(n, { node: { sendTimeoutMs: 3_000 } }))
+
+describe("libp2p Network layer", () => {
+  it("starts the node when the layer is built and stops it when the scope closes", async () => {
+    const { node, self } = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function*() {
+          const net = yield* Network
+          const transport = yield* Libp2pTransport
+          expect(net.self).toBe(transport.network.self)
+          expect(transport.node.status).toBe("started")
+          const addrs = yield* transport.multiaddrs
+          expect(addrs.every((a) => a.startsWith("/ip4/127.0.0.1/tcp/") && a.endsWith(`/p2p/${net.self}`))).toBe(true)
+          return { node: transport.node, self: net.self }
+        }).pipe(Effect.provide(layerLibp2pNetwork())),
+      ),
+    )
+    expect(self).toMatch(/^12D3KooW/)
+    expect(node.status).toBe("stopped")
+  })
+
+  it("keeps its peer id across restarts when given a key", async () => {
+    const key = await peerKeyFromSeed(new Uint8Array(32).fill(9))
+    const again = decodePeerKey(encodePeerKey(key))
+    const selfOf = (k: typeof key) =>
+      Effect.runPromise(Effect.scoped(Effect.map(Network, (n) => n.self).pipe(Effect.provide(layerLibp2pNetwork({ privateKey: k })))))
+    const first = await selfOf(key)
+    expect(await selfOf(again)).toBe(first)
+    expect(peerIdOf(key)).toBe(first)
+  })
+
+  it("fails to build with a NetworkError on a bad option, not a defect", async () => {
+    const error = await Effect.runPromise(Effect.flip(Effect.scoped(Layer.build(layerLibp2pNetwork({ bootstrap: ["not a multiaddr"] })))))
+    expect(error._tag).toBe("NetworkError")
+    expect(error.reason).toMatch(/bad bootstrap multiaddr/)
+  })
+})
+
+describe("perKeyLimiter", () => {
+  it("runs at most `max` tasks per key, in FIFO order, and lets a waiter give up", async () => {
+    const limit = perKeyLimiter(2)
+    const log: string[] = []
+    const gates = new Map<string, () => void>()
+    const task = (name: string) => () => new Promise<string>((resolve) => {
+      log.push(`start ${name}`)
+      gates.set(name, () => resolve(name))
+    })
+    const never = new AbortController().signal
+    const quitter = new AbortController()
+    const a = limit("p", never, task("a"))
+    const b = limit("p", never, task("b"))
+    const c = limit("p", quitter.signal, task("c"))
+    const d = limit("p", never, task("d"))
+    const other = limit("q", never, task("other"))
+    await new Promise((r) => setTimeout(r, 0))
+    expect(log).toEqual(["start a", "start b", "start other"])
+    quitter.abort(new Error("gave up"))
+    await expect(c).rejects.toThrow("gave up")
+    gates.get("a")!()
+    await a
+    await new Promise((r) => setTimeout(r, 0))
+    expect(log).toEqual(["start a", "start b", "start other", "start d"])
+    for (const name of ["b", "d", "other"]) gates.get(name)!()
+    expect(await Promise.all([b, d, other])).toEqual(["b", "d", "other"])
+  })
+})

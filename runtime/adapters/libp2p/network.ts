@@ -1,0 +1,452 @@
+/**
+ * The Network port over libp2p: gossipsub for `publish`, a length-prefixed direct-message protocol
+ * for `send`, and a private Kademlia DHT that finds the rest of the network from one bootstrap peer.
+ *
+ * Warm-up. Gossipsub only sends a message to peers whose subscription it has heard of, and a node
+ * hears of them a few ms to a few hundred ms after the connection opens (longer while the DHT is
+ * still finding peers). Publishing earlier is not an error — the message simply reaches fewer
+ * peers. Protocols that need a message to reach everyone at start (the first consensus round)
+ * call `ready(topic, n)` first: it waits until `n` peers are known subscribers of the topic, with a
+ * timeout. After that, `floodPublish` sends our own messages straight to every known subscriber,
+ * so delivery does not depend on the mesh (which forms on the 1 s heartbeat and only matters for
+ * relaying).
+ *
+ * Hostile input never crashes the node: oversized, malformed and unknown-topic messages and
+ * handlers that throw are dropped and counted (see `stats`, and the `onDrop` hook).
+ */
+import { TopicValidatorResult, type Message } from "@libp2p/gossipsub"
+import type { Connection, PeerId as Libp2pPeerId, Stream } from "@libp2p/interface"
+import { peerIdFromString } from "@libp2p/peer-id"
+import { multiaddr } from "@multiformats/multiaddr"
+import { Context, Effect, Layer } from "effect"
+import { type Envelope, Network, NetworkError, type PeerId } from "../../services/network.ts"
+import { encodeFrame, FrameDecoder, type Decoded, type FrameLimits } from "./frame.ts"
+import { createDaiLibp2p, daiProtocols, DEFAULT_MAX_MESSAGE_BYTES, type DaiLibp2p, type Libp2pNodeOptions } from "./node.ts"
+
+/** Why an inbound message was not delivered. */
+export type Libp2pDropReason = "oversized" | "malformed" | "unknown-topic" | "handler-error"
+
+export interface Libp2pNetworkStats {
+  readonly published: number
+  readonly sent: number
+  readonly received: { readonly gossip: number; readonly direct: number }
+  readonly dropped: Readonly<Record<Libp2pDropReason, number>>
+}
+
+export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
+  /** Give up on one `send` (dial, write, close) after this many ms. Default 5000. */
+  readonly sendTimeoutMs?: number
+  /** Keep dialling peers found through the DHT until this many are connected. Default 16. */
+  readonly targetPeers?: number
+  /** Longest pause between two peer searches (DHT walk, bootstrap re-dial) while below `targetPeers`. Default 5000 ms. */
+  readonly discoveryIntervalMs?: number
+  /** Longest topic accepted, in UTF-8 bytes. Default 256. */
+  readonly maxTopicBytes?: number
+  /** Sees every dropped inbound message, for logs and metrics. Must not throw. */
+  readonly onDrop?: (reason: Libp2pDropReason, from: PeerId, detail: string) => void
+}
+
+/** A running libp2p node: the Network port plus what tests, the devnet and the node runner need. */
+export interface Libp2pNetwork {
+  /** The port. */
+  readonly network: Network["Service"]
+  /** Addresses other nodes can dial (each ends in `/p2p/<peer id>`): hand them out as bootstrap peers. */
+  readonly multiaddrs: Effect.Effect<readonly string[]>
+  /** Connects to a multiaddr (with `/p2p/<id>`); returns the peer id. */
+  dial(addr: string): Effect.Effect<PeerId, NetworkError>
+  /** Waits until at least `count` peers are connected. */
+  awaitPeers(count: number, timeoutMs?: number): Effect.Effect<void, NetworkError>
+  /** Waits until at least `count` peers are known subscribers of `topic` (see the module doc on warm-up). */
+  ready(topic: string, count: number, timeoutMs?: number): Effect.Effect<void, NetworkError>
+  /** Peers known to be subscribed to `topic`. */
+  subscribers(topic: string): Effect.Effect<readonly PeerId[]>
+  /** Topics this node has at least one handler for. */
+  readonly topics: Effect.Effect<readonly string[]>
+  /** Counters since start (a copy). */
+  readonly stats: Effect.Effect<Libp2pNetworkStats>
+  /** The libp2p node itself, for diagnostics. Stopped when the scope closes. */
+  readonly node: DaiLibp2p
+}
+
+/** The running libp2p transport, for code that needs more than the port (devnet, tests). */
+export class Libp2pTransport extends Context.Service<Libp2pTransport, Libp2pNetwork>()("dai/Libp2pTransport") {}
+
+const DEFAULT_SEND_TIMEOUT_MS = 5_000
+const DEFAULT_TARGET_PEERS = 16
+const DEFAULT_DISCOVERY_INTERVAL_MS = 5_000
+const DEFAULT_MAX_TOPIC_BYTES = 256
+const DEFAULT_WAIT_MS = 10_000
+const POLL_MS = 25
+/** Write big frames in pieces and wait for drain between them, so a 4 MiB send never overflows a buffer. */
+const WRITE_CHUNK = 64 * 1024
+/** An inbound direct-message stream idle this long is aborted (a peer holding streams open costs us memory). */
+const INBOUND_IDLE_MS = 30_000
+/** Concurrent outbound direct-message streams per peer; well under the 64 a peer accepts. */
+const MAX_STREAMS_PER_PEER = 8
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message || e.name : String(e))
+const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8")
+
+/**
+ * Starts a libp2p node and gives the Network port over it. The node is stopped when the scope
+ * closes. Bootstrap peers are dialled in the background (a missing bootstrap node does not stop
+ * the start); use `awaitPeers`/`ready` to wait for the network.
+ */
+export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(options: Libp2pNetworkOptions = {}) {
+  const protocols = yield* Effect.try({
+    try: () => daiProtocols(options.protocolPrefix),
+    catch: (e) => new NetworkError({ operation: "start", reason: errorText(e) }),
+  })
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const maxTopicBytes = options.maxTopicBytes ?? DEFAULT_MAX_TOPIC_BYTES
+  const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+  const targetPeers = options.targetPeers ?? DEFAULT_TARGET_PEERS
+  const discoveryIntervalMs = options.discoveryIntervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS
+  const bootstrap = yield* Effect.try({
+    try: () => (options.bootstrap ?? []).map((a) => multiaddr(a)),
+    catch: (e) => new NetworkError({ operation: "start", reason: `bad bootstrap multiaddr: ${errorText(e)}` }),
+  })
+  // The frame body holds the topic header and topic besides the payload.
+  const limits: FrameLimits = { maxBodyBytes: maxMessageBytes + 2 + maxTopicBytes, maxTopicBytes }
+
+  const node = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => createDaiLibp2p(options),
+      catch: (e) => new NetworkError({ operation: "start", reason: `could not start libp2p (listen ${JSON.stringify(options.listen ?? ["/ip4/127.0.0.1/tcp/0"])}): ${errorText(e)}` }),
+    }),
+    (node) => Effect.promise(async () => {
+      await Promise.resolve(node.stop()).catch(() => undefined)
+    }),
+  )
+  const pubsub = node.services.pubsub
+  const self = node.peerId.toString()
+
+  const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void }>>()
+  const counters = { published: 0, sent: 0, gossip: 0, direct: 0 }
+  const dropped: Record<Libp2pDropReason, number> = { oversized: 0, malformed: 0, "unknown-topic": 0, "handler-error": 0 }
+
+  const drop = (reason: Libp2pDropReason, from: PeerId, detail: string): void => {
+    dropped[reason]++
+    try {
+      options.onDrop?.(reason, from, detail)
+    } catch {
+      // An observer must not be able to break delivery.
+    }
+  }
+
+  const deliver = (message: Envelope): void => {
+    const subs = handlers.get(message.topic)
+    if (subs === undefined || subs.size === 0) return drop("unknown-topic", message.from, `no handler for topic ${JSON.stringify(message.topic)}`)
+    // A snapshot: a handler may unsubscribe itself (or others) while we iterate.
+    for (const sub of [...subs]) {
+      try {
+        sub.handler(message)
+      } catch (e) {
+        drop("handler-error", message.from, `handler for ${JSON.stringify(message.topic)} threw: ${errorText(e)}`)
+      }
+    }
+  }
+
+  const gossipTopic = (topic: string) => protocols.gossipTopicPrefix + topic
+
+  // Gossip in. Gossipsub has already checked the signature (StrictSign) and dropped duplicates by
+  // message id (author + sequence number), so each message surfaces here once.
+  pubsub.addEventListener("message", (event: CustomEvent<Message>) => {
+    const msg = event.detail
+    if (msg.type !== "signed") return drop("malformed", "unknown", "unsigned gossip message")
+    const from = msg.from.toString()
+    if (from === self) return // our own message relayed back: never delivered to ourselves
+    if (!msg.topic.startsWith(protocols.gossipTopicPrefix)) return drop("unknown-topic", from, `gossip topic ${JSON.stringify(msg.topic)} is outside ${protocols.gossipTopicPrefix}`)
+    if (msg.data.length > maxMessageBytes) return drop("oversized", from, `gossip payload of ${msg.data.length} bytes`)
+    counters.gossip++
+    deliver({ from, topic: msg.topic.slice(protocols.gossipTopicPrefix.length), data: msg.data })
+  })
+
+  // Direct messages in: any number of frames per stream; a bad frame costs the sender that frame,
+  // an oversized one the whole stream.
+  const onDecoded = (from: PeerId, d: Decoded): void => {
+    if (d.type === "drop") return drop(d.reason, from, d.detail)
+    // The frame limit leaves room for the longest topic, so a short topic lets a payload slightly over the limit through it.
+    if (d.data.length > maxMessageBytes) return drop("oversized", from, `direct payload of ${d.data.length} bytes`)
+    counters.direct++
+    deliver({ from, topic: d.topic, data: d.data })
+  }
+  const onStream = async (stream: Stream, connection: Connection): Promise<void> => {
+    const from = connection.remotePeer.toString()
+    const decoder = new FrameDecoder(limits)
+    stream.inactivityTimeout = INBOUND_IDLE_MS
+    try {
+      for await (const chunk of stream) {
+        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+        for (const d of decoder.push(bytes)) onDecoded(from, d)
+        if (decoder.failed) {
+          stream.abort(new Error("frame over the size limit"))
+          return
+        }
+      }
+      const tail = decoder.end()
+      if (tail !== undefined) onDecoded(from, tail)
+      await stream.close()
+    } catch (e) {
+      // A reset or timed-out stream: what was complete has been delivered, the rest is lost.
+      const tail = decoder.end()
+      if (tail !== undefined) onDecoded(from, tail)
+      stream.abort(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+  yield* Effect.tryPromise({
+    try: () => node.handle(protocols.directMessage, onStream, { maxInboundStreams: 64 }),
+    catch: (e) => new NetworkError({ operation: "start", reason: `could not register ${protocols.directMessage}: ${errorText(e)}` }),
+  })
+
+  // Discovery: dial peers the DHT tells us about until we have enough.
+  const dialing = new Set<string>()
+  const maybeDial = (id: Libp2pPeerId): void => {
+    const key = id.toString()
+    if (key === self || dialing.has(key) || node.status !== "started") return
+    if (node.getConnections(id).length > 0 || node.getPeers().length >= targetPeers) return
+    dialing.add(key)
+    node.dial(id, { signal: AbortSignal.timeout(sendTimeoutMs) })
+      .catch(() => undefined) // an unreachable peer is normal; the next search tries again
+      .finally(() => dialing.delete(key))
+  }
+  node.addEventListener("peer:discovery", (event) => maybeDial(event.detail.id))
+
+  const searchOnce = async (): Promise<void> => {
+    if (node.getPeers().length >= targetPeers) return
+    const connected = new Set(node.getPeers().map(String))
+    // Alone (or cut off from every bootstrap peer while below target): go back to the bootstrap list.
+    await Promise.all(bootstrap.map(async (addr) => {
+      const id = addr.getComponents().findLast((c) => c.name === "p2p")?.value
+      if (id !== undefined && connected.has(id)) return
+      await node.dial(addr, { signal: AbortSignal.timeout(sendTimeoutMs) }).catch(() => undefined)
+    }))
+    if (node.getPeers().length === 0) return
+    // A walk towards our own id: the answers are the peers closest to us, each one dialled.
+    try {
+      for await (const peer of node.peerRouting.getClosestPeers(node.peerId.toMultihash().bytes, { signal: AbortSignal.timeout(discoveryIntervalMs) })) {
+        maybeDial(peer.id)
+      }
+    } catch {
+      // Timeouts and query errors: try again on the next round.
+    }
+  }
+  yield* Effect.forkScoped(Effect.gen(function*() {
+    // Quick rounds at start (the network is forming), backing off to the configured interval.
+    let pause = Math.min(250, discoveryIntervalMs)
+    for (;;) {
+      yield* Effect.promise(() => searchOnce().catch(() => undefined))
+      yield* Effect.sleep(pause)
+      pause = Math.min(pause * 2, discoveryIntervalMs)
+    }
+  }))
+
+  const checkTopic = (operation: string, topic: string): Effect.Effect<void, NetworkError> => {
+    const n = utf8Length(topic)
+    return n === 0 || n > maxTopicBytes
+      ? Effect.fail(new NetworkError({ operation, reason: `topic must be 1..${maxTopicBytes} UTF-8 bytes, got ${n}` }))
+      : Effect.void
+  }
+  const checkSize = (operation: string, data: Uint8Array): Effect.Effect<void, NetworkError> =>
+    data.length > maxMessageBytes
+      ? Effect.fail(new NetworkError({ operation, reason: `payload of ${data.length} bytes is over the limit of ${maxMessageBytes}; split it or raise maxMessageBytes` }))
+      : Effect.void
+
+  const publish = Effect.fn("Libp2pNetwork.publish")(function*(topic: string, data: Uint8Array) {
+    yield* checkTopic("publish", topic)
+    yield* checkSize("publish", data)
+    // A copy: gossipsub keeps the bytes to answer IWANTs, and the caller may reuse its buffer.
+    const bytes = data.slice()
+    yield* Effect.tryPromise({
+      try: () => pubsub.publish(gossipTopic(topic), bytes),
+      catch: (e) => new NetworkError({ operation: "publish", reason: `could not publish on ${JSON.stringify(topic)}: ${errorText(e)}` }),
+    })
+    counters.published++
+  })
+
+  const limitPerPeer = perKeyLimiter(MAX_STREAMS_PER_PEER)
+  const send = Effect.fn("Libp2pNetwork.send")(function*(to: PeerId, topic: string, data: Uint8Array) {
+    yield* checkTopic("send", topic)
+    yield* checkSize("send", data)
+    if (to === self) {
+      // libp2p cannot dial itself; deliver locally, asynchronously like any other message.
+      const message = { from: self, topic, data: data.slice() }
+      queueMicrotask(() => {
+        counters.direct++
+        deliver(message)
+      })
+      counters.sent++
+      return
+    }
+    const peer = yield* Effect.try({
+      try: () => peerIdFromString(to),
+      catch: () => new NetworkError({ operation: "send", reason: `${JSON.stringify(to)} is not a peer id` }),
+    })
+    const frame = encodeFrame(topic, data, limits)
+    yield* Effect.tryPromise({
+      try: (signal) => {
+        const bounded = AbortSignal.any([signal, AbortSignal.timeout(sendTimeoutMs)])
+        return limitPerPeer(to, bounded, () => writeFrame(node, peer, protocols.directMessage, frame, bounded))
+      },
+      catch: (e) => new NetworkError({ operation: "send", reason: `could not send ${JSON.stringify(topic)} to ${to}: ${errorText(e)}` }),
+    })
+    counters.sent++
+  })
+
+  const subscribe = (topic: string, handler: (message: Envelope) => void): Effect.Effect<Effect.Effect<void>> =>
+    Effect.sync(() => {
+      let subs = handlers.get(topic)
+      if (subs === undefined) {
+        subs = new Set()
+        handlers.set(topic, subs)
+        const gt = gossipTopic(topic)
+        // Rejected (not just ignored) so that gossipsub scores the peer down and does not relay it.
+        pubsub.topicValidators.set(gt, (peer, msg) => {
+          if (msg.data.length <= maxMessageBytes) return TopicValidatorResult.Accept
+          drop("oversized", peer.toString(), `gossip payload of ${msg.data.length} bytes on ${JSON.stringify(topic)}`)
+          return TopicValidatorResult.Reject
+        })
+        if (node.status === "started") pubsub.subscribe(gt)
+      }
+      const entry = { handler } // an object per subscription: the same function subscribed twice counts twice
+      subs.add(entry)
+      const owner = subs
+      return Effect.sync(() => {
+        if (!owner.delete(entry) || owner.size > 0 || handlers.get(topic) !== owner) return
+        handlers.delete(topic)
+        const gt = gossipTopic(topic)
+        pubsub.topicValidators.delete(gt)
+        if (node.status === "started") pubsub.unsubscribe(gt)
+      })
+    })
+
+  const peerList = (): PeerId[] => node.getPeers().map(String)
+
+  const network = Network.of({
+    self,
+    publish,
+    send,
+    subscribe,
+    peers: Effect.sync(peerList),
+  })
+
+  const waitFor = (check: () => boolean, timeoutMs: number, failure: () => NetworkError): Effect.Effect<void, NetworkError> =>
+    Effect.gen(function*() {
+      const deadline = Date.now() + timeoutMs
+      while (!check()) {
+        if (Date.now() >= deadline) return yield* failure()
+        yield* Effect.sleep(POLL_MS)
+      }
+    })
+
+  const transport: Libp2pNetwork = {
+    network,
+    node,
+    multiaddrs: Effect.sync(() => node.getMultiaddrs().map(String)),
+    dial: Effect.fn("Libp2pNetwork.dial")(function*(addr: string) {
+      const ma = yield* Effect.try({
+        try: () => multiaddr(addr),
+        catch: (e) => new NetworkError({ operation: "dial", reason: `bad multiaddr ${JSON.stringify(addr)}: ${errorText(e)}` }),
+      })
+      const connection = yield* Effect.tryPromise({
+        try: (signal) => node.dial(ma, { signal: AbortSignal.any([signal, AbortSignal.timeout(sendTimeoutMs)]) }),
+        catch: (e) => new NetworkError({ operation: "dial", reason: `could not dial ${addr}: ${errorText(e)}` }),
+      })
+      return connection.remotePeer.toString()
+    }),
+    awaitPeers: (count, timeoutMs = DEFAULT_WAIT_MS) =>
+      waitFor(() => node.getPeers().length >= count, timeoutMs, () =>
+        new NetworkError({
+          operation: "awaitPeers",
+          reason: `${self} has ${node.getPeers().length} of ${count} peers after ${timeoutMs} ms (connected: ${peerList().join(", ") || "none"}); check the bootstrap addresses and that the peers are running`,
+        })),
+    ready: (topic, count, timeoutMs = DEFAULT_WAIT_MS) =>
+      waitFor(() => pubsub.getSubscribers(gossipTopic(topic)).length >= count, timeoutMs, () =>
+        new NetworkError({
+          operation: "ready",
+          reason: `${self} knows ${pubsub.getSubscribers(gossipTopic(topic)).length} of ${count} subscribers of ${JSON.stringify(topic)} after ${timeoutMs} ms (${node.getPeers().length} peers connected); are the other nodes subscribed?`,
+        })),
+    subscribers: (topic) => Effect.sync(() => pubsub.getSubscribers(gossipTopic(topic)).map(String)),
+    topics: Effect.sync(() => [...handlers.keys()]),
+    stats: Effect.sync(() => ({
+      published: counters.published,
+      sent: counters.sent,
+      received: { gossip: counters.gossip, direct: counters.direct },
+      dropped: { ...dropped },
+    })),
+  }
+  return transport
+})
+
+/**
+ * At most `max` tasks at once per key, the rest waiting in FIFO order (or until their signal aborts).
+ * Direct messages need it: a peer accepts only so many concurrent streams per protocol (64 by
+ * default) and resets the rest, so a burst of sends to one peer must queue rather than fail.
+ */
+export function perKeyLimiter(max: number) {
+  const active = new Map<string, number>()
+  const waiting = new Map<string, Array<() => void>>()
+  const release = (key: string) => {
+    const next = waiting.get(key)?.shift()
+    if (next !== undefined) return next() // the permit passes straight to the next waiter
+    const n = (active.get(key) ?? 1) - 1
+    if (n === 0) active.delete(key)
+    else active.set(key, n)
+    if (waiting.get(key)?.length === 0) waiting.delete(key)
+  }
+  const acquire = (key: string, signal: AbortSignal): Promise<void> => {
+    signal.throwIfAborted()
+    const n = active.get(key) ?? 0
+    if (n < max) {
+      active.set(key, n + 1)
+      return Promise.resolve()
+    }
+    return new Promise((resolve, reject) => {
+      const queue = waiting.get(key) ?? []
+      waiting.set(key, queue)
+      const onAbort = () => {
+        const i = queue.indexOf(grant)
+        if (i >= 0) queue.splice(i, 1)
+        reject(signal.reason)
+      }
+      const grant = () => {
+        signal.removeEventListener("abort", onAbort)
+        resolve()
+      }
+      queue.push(grant)
+      signal.addEventListener("abort", onAbort, { once: true })
+    })
+  }
+  return async <A>(key: string, signal: AbortSignal, task: () => Promise<A>): Promise<A> => {
+    await acquire(key, signal)
+    try {
+      return await task()
+    } finally {
+      release(key)
+    }
+  }
+}
+
+/** Opens a direct-message stream, writes one frame (in drained pieces) and closes it. */
+async function writeFrame(node: DaiLibp2p, peer: Libp2pPeerId, protocol: string, frame: Uint8Array, signal: AbortSignal): Promise<void> {
+  const stream = await node.dialProtocol(peer, protocol, { signal })
+  try {
+    for (let offset = 0; offset < frame.length; offset += WRITE_CHUNK) {
+      if (!stream.send(frame.subarray(offset, offset + WRITE_CHUNK))) await stream.onDrain({ signal })
+    }
+    await stream.close({ signal })
+  } catch (e) {
+    stream.abort(e instanceof Error ? e : new Error(String(e)))
+    throw e
+  }
+}
+
+/** The libp2p transport as a layer: the node starts when the layer is built and stops when it is released. */
+export const layerLibp2pTransport = (options: Libp2pNetworkOptions = {}): Layer.Layer<Libp2pTransport, NetworkError> =>
+  Layer.effect(Libp2pTransport, makeLibp2pNetwork(options))
+
+/** The Network port over libp2p, together with the transport (multiaddrs, dial, ready) it runs on. */
+export const layerLibp2pNetwork = (options: Libp2pNetworkOptions = {}): Layer.Layer<Network | Libp2pTransport, NetworkError> =>
+  Layer.effect(Network, Effect.map(Libp2pTransport, (t) => t.network)).pipe(
+    Layer.provideMerge(layerLibp2pTransport(options)),
+  )

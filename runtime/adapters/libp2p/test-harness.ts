@@ -1,0 +1,97 @@
+/**
+ * Starts several libp2p nodes on 127.0.0.1 in one scope, for tests and quick experiments.
+ * Nothing here listens anywhere but loopback, and `close()` stops every node it started.
+ */
+import { Effect, Exit, Scope } from "effect"
+import type { NetworkHarness } from "../../services/network.suite.ts"
+import { makeLibp2pNetwork, type Libp2pNetwork, type Libp2pNetworkOptions } from "./network.ts"
+import { newPeerKey, peerIdOf } from "./node.ts"
+
+export interface Libp2pHarness extends NetworkHarness {
+  readonly transports: readonly Libp2pNetwork[]
+  /** Starts one more node in the same scope (stopped by `close`). */
+  add(options?: Libp2pNetworkOptions): Promise<Libp2pNetwork>
+}
+
+export interface StartOptions {
+  /** Options of every node (listen addresses are always loopback). */
+  readonly node?: Libp2pNetworkOptions
+  /** `mesh` (default): every node dials every other. `star`: every node only knows node 0 as bootstrap. */
+  readonly topology?: "mesh" | "star"
+  /** Wait for this many peers per node before returning (default n - 1 for mesh, 0 for star). */
+  readonly awaitPeers?: number
+  /** How long `settle()` waits for subscriptions to spread before failing. Default 5000 ms. */
+  readonly settleTimeoutMs?: number
+}
+
+const LOOPBACK = ["/ip4/127.0.0.1/tcp/0"]
+const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** True when every node knows exactly who subscribes to each topic any node listens to. */
+async function subscriptionsSpread(transports: readonly Libp2pNetwork[]): Promise<string | undefined> {
+  const topicsOf = await Promise.all(transports.map((t) => run(t.topics)))
+  const all = new Set(topicsOf.flat())
+  for (const topic of all) {
+    for (const [i, t] of transports.entries()) {
+      const known = new Set(await run(t.subscribers(topic)))
+      for (const [j, u] of transports.entries()) {
+        if (i === j) continue
+        const subscribed = topicsOf[j]!.includes(topic)
+        if (known.has(u.network.self) !== subscribed) {
+          return `node ${i} ${subscribed ? "does not yet know" : "still believes"} that node ${j} subscribes to ${JSON.stringify(topic)}`
+        }
+      }
+    }
+  }
+  return undefined
+}
+
+/** Starts `n` connected nodes on loopback. */
+export async function startLibp2pNetworks(n: number, options: StartOptions = {}): Promise<Libp2pHarness> {
+  const scope = Effect.runSync(Scope.make())
+  const transports: Libp2pNetwork[] = []
+  const settleTimeoutMs = options.settleTimeoutMs ?? 5_000
+  const start = async (o: Libp2pNetworkOptions = {}) => {
+    const t = await run(Scope.provide(scope)(makeLibp2pNetwork({ ...options.node, ...o, listen: LOOPBACK })))
+    transports.push(t)
+    return t
+  }
+  const close = () => run(Scope.close(scope, Exit.void))
+  try {
+    const topology = options.topology ?? "mesh"
+    const first = await start()
+    const bootstrap = topology === "star" ? [...(await run(first.multiaddrs))] : []
+    await Promise.all(Array.from({ length: n - 1 }, () => start({ bootstrap })))
+    if (topology === "mesh") {
+      const addrs = await Promise.all(transports.map((t) => run(t.multiaddrs)))
+      await Promise.all(transports.flatMap((t, i) => addrs.slice(0, i).map((a) => run(t.dial(a[0]!)))))
+    }
+    const want = options.awaitPeers ?? (topology === "mesh" ? n - 1 : 0)
+    if (want > 0) await Promise.all(transports.map((t) => run(t.awaitPeers(want))))
+    const unknownPeer = peerIdOf(await newPeerKey())
+    return {
+      transports,
+      get networks() {
+        return transports.map((t) => t.network)
+      },
+      unknownPeer,
+      add: start,
+      close,
+      async settle() {
+        const deadline = Date.now() + settleTimeoutMs
+        for (;;) {
+          const pending = await subscriptionsSpread(transports)
+          if (pending === undefined) break
+          if (Date.now() > deadline) throw new Error(`libp2p settle: subscriptions did not spread within ${settleTimeoutMs} ms: ${pending}`)
+          await sleep(20)
+        }
+        // Messages on loopback arrive within a few ms; 50 ms leaves room on a loaded CI machine.
+        await sleep(50)
+      },
+    }
+  } catch (e) {
+    await close()
+    throw e
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The Network port over the simulated network (`SimNetwork`).
+ *
+ * What the port adds to the raw bus:
+ * - topics: each node keeps its handlers by topic; `publish` goes to the nodes that currently have
+ *   a handler for the topic (what gossipsub does once subscriptions have spread — in the simulator
+ *   they spread at once), in ascending id order like `SimNetwork.broadcast`;
+ * - exactly-once delivery: the bus may duplicate a message; each payload travels with its sender's
+ *   sequence number, and a receiver drops a (sender, sequence) pair it has already delivered;
+ * - restarts: a node id is registered on the bus once and its port can be released and attached
+ *   again (a crashed node coming back), keeping its sequence numbers so nothing it sends after the
+ *   restart is mistaken for a duplicate.
+ *
+ * Wire form (what the bus, its observer and the trace see): `0xDA, varint(seq), payload`. Code that
+ * injects messages straight into the bus (rather than through a node's port) must build them with
+ * `encodeSimPayload`, or they are dropped as malformed; trace readers can strip the header with
+ * `decodeSimPayload`.
+ */
+import { Effect, Layer, type Scope } from "effect"
+import { type Envelope, Network, NetworkError, type PeerId } from "../../runtime/services/network.ts"
+import type { NetworkPeer, SimNetwork } from "./sim-network.ts"
+
+/** Why a message reaching this node was not handed to a handler. */
+export type SimDropReason = "malformed" | "duplicate" | "unknown-topic" | "handler-error" | "detached"
+
+export interface SimNetworkPortStats {
+  readonly published: number
+  readonly sent: number
+  readonly delivered: number
+  readonly dropped: Readonly<Record<SimDropReason, number>>
+}
+
+export interface SimNetworkPortOptions {
+  /** Sees every dropped message (the runner may trace them). Must not throw. */
+  readonly onDrop?: (reason: SimDropReason, from: PeerId, topic: string) => void
+  /** How many recent (sender, sequence) pairs a node remembers to drop duplicates. Default 16384. */
+  readonly dedupeWindow?: number
+}
+
+/** A node's attachment to the bus. */
+export interface SimNetworkPort {
+  readonly network: Network["Service"]
+  /** Counters since this attachment (a copy). */
+  stats(): SimNetworkPortStats
+  /** Detaches the node: messages to it are dropped ("detached") until it attaches again. */
+  detach(): void
+}
+
+const MARKER = 0xda
+const DEFAULT_DEDUPE_WINDOW = 16_384
+
+/** Frames a payload with its sender's sequence number (the wire form of every port message). */
+export function encodeSimPayload(seq: number, data: Uint8Array): Uint8Array {
+  if (!(Number.isSafeInteger(seq) && seq >= 0)) throw new RangeError(`encodeSimPayload: seq must be a safe integer >= 0, got ${seq}`)
+  const header: number[] = [MARKER]
+  let n = seq
+  do {
+    const low = n % 128
+    n = Math.floor(n / 128)
+    header.push(n > 0 ? low | 0x80 : low)
+  } while (n > 0)
+  const out = new Uint8Array(header.length + data.length)
+  out.set(header)
+  out.set(data, header.length)
+  return out
+}
+
+/** Reads the wire form back; undefined if the bytes are not a port message. */
+export function decodeSimPayload(bytes: Uint8Array): { readonly seq: number; readonly data: Uint8Array } | undefined {
+  if (bytes[0] !== MARKER) return undefined
+  let seq = 0
+  let scale = 1
+  for (let i = 1; i < bytes.length && i <= 8; i++) {
+    const b = bytes[i]!
+    seq += (b & 0x7f) * scale
+    if ((b & 0x80) === 0) return Number.isSafeInteger(seq) ? { seq, data: bytes.subarray(i + 1) } : undefined
+    scale *= 128
+  }
+  return undefined
+}
+
+type Receiver = (from: string, topic: string, data: Uint8Array) => void
+
+/** What the bus knows of one node id: registered once, outlives the node's ports. */
+class Endpoint implements NetworkPeer {
+  nextSeq = 0
+  receiver: Receiver | undefined
+  /** Topics the attached port has handlers for (what publishers look at). */
+  topics: ReadonlySet<string> = new Set()
+  detachedDrops = 0
+
+  onMessage(from: string, topic: string, data: Uint8Array): void {
+    if (this.receiver === undefined) this.detachedDrops++
+    else this.receiver(from, topic, data)
+  }
+}
+
+const endpointsByNetwork = new WeakMap<SimNetwork, Map<string, Endpoint>>()
+
+function endpointFor(net: SimNetwork, id: string): Endpoint {
+  let endpoints = endpointsByNetwork.get(net)
+  if (endpoints === undefined) {
+    endpoints = new Map()
+    endpointsByNetwork.set(net, endpoints)
+  }
+  let endpoint = endpoints.get(id)
+  if (endpoint === undefined) {
+    endpoint = new Endpoint()
+    // Throws if the id was registered on the bus by someone else: one owner per id.
+    net.register(id, endpoint)
+    endpoints.set(id, endpoint)
+  }
+  return endpoint
+}
+
+/**
+ * Attaches node `self` to the bus and returns its port. Throws if `self` already has an attached
+ * port, or was registered on the bus without this module.
+ */
+export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetworkPortOptions = {}): SimNetworkPort {
+  const endpoint = endpointFor(net, self)
+  if (endpoint.receiver !== undefined) throw new Error(`attachSimNetwork: node ${self} already has an attached port; release it first`)
+  const endpoints = endpointsByNetwork.get(net)!
+  const window = options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW
+
+  const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void }>>()
+  const counters = { published: 0, sent: 0, delivered: 0 }
+  const dropped: Record<SimDropReason, number> = { malformed: 0, duplicate: 0, "unknown-topic": 0, "handler-error": 0, detached: 0 }
+  const detachedAtStart = endpoint.detachedDrops
+  // Recently delivered (sender, seq) keys; a Set keeps insertion order, so the oldest goes first.
+  const seen = new Set<string>()
+
+  const drop = (reason: SimDropReason, from: PeerId, topic: string): void => {
+    dropped[reason]++
+    try {
+      options.onDrop?.(reason, from, topic)
+    } catch {
+      // An observer must not be able to break delivery.
+    }
+  }
+
+  const receive: Receiver = (from, topic, wire) => {
+    const decoded = decodeSimPayload(wire)
+    if (decoded === undefined) return drop("malformed", from, topic)
+    const key = `${from}\u0000${decoded.seq}`
+    if (seen.has(key)) return drop("duplicate", from, topic)
+    seen.add(key)
+    if (seen.size > window) seen.delete(seen.values().next().value!)
+    const subs = handlers.get(topic)
+    if (subs === undefined || subs.size === 0) return drop("unknown-topic", from, topic)
+    counters.delivered++
+    const message: Envelope = { from, topic, data: decoded.data }
+    for (const sub of [...subs]) {
+      try {
+        sub.handler(message)
+      } catch {
+        drop("handler-error", from, topic)
+      }
+    }
+  }
+  endpoint.receiver = receive
+  endpoint.topics = new Set()
+
+  const attached = () => endpoint.receiver === receive
+  const notAttached = (operation: string) =>
+    new NetworkError({ operation, reason: `node ${self}'s network port was released (the node stopped); build a new one to use the network again` })
+
+  const publish = (topic: string, data: Uint8Array): Effect.Effect<void, NetworkError> =>
+    Effect.suspend(() => {
+      if (!attached()) return Effect.fail(notAttached("publish"))
+      const wire = encodeSimPayload(endpoint.nextSeq++, data)
+      // Ascending id order (net.nodes is sorted), like SimNetwork.broadcast: a deterministic fan-out.
+      for (const id of net.nodes) {
+        if (id !== self && endpoints.get(id)?.topics.has(topic) === true) net.send(self, id, topic, wire)
+      }
+      counters.published++
+      return Effect.void
+    })
+
+  const send = (to: PeerId, topic: string, data: Uint8Array): Effect.Effect<void, NetworkError> =>
+    Effect.suspend(() => {
+      if (!attached()) return Effect.fail(notAttached("send"))
+      if (!endpoints.has(to) && !net.nodes.includes(to)) {
+        return Effect.fail(new NetworkError({ operation: "send", reason: `unknown peer ${JSON.stringify(to)}: no node with that id is on the simulated network` }))
+      }
+      net.send(self, to, topic, encodeSimPayload(endpoint.nextSeq++, data))
+      counters.sent++
+      return Effect.void
+    })
+
+  const subscribe = (topic: string, handler: (message: Envelope) => void): Effect.Effect<Effect.Effect<void>> =>
+    Effect.sync(() => {
+      let subs = handlers.get(topic)
+      if (subs === undefined) {
+        subs = new Set()
+        handlers.set(topic, subs)
+        if (attached()) endpoint.topics = new Set(handlers.keys())
+      }
+      const entry = { handler } // an object per subscription: the same function subscribed twice counts twice
+      subs.add(entry)
+      const owner = subs
+      return Effect.sync(() => {
+        if (!owner.delete(entry) || owner.size > 0 || handlers.get(topic) !== owner) return
+        handlers.delete(topic)
+        if (attached()) endpoint.topics = new Set(handlers.keys())
+      })
+    })
+
+  const reachable = (id: string): boolean => {
+    if (id === self || net.isDown(id) || net.partitioned(self, id)) return false
+    const other = endpoints.get(id)
+    return other === undefined || other.receiver !== undefined
+  }
+
+  const network = Network.of({
+    self,
+    publish,
+    send,
+    subscribe,
+    peers: Effect.sync(() => (attached() && !net.isDown(self) ? net.nodes.filter(reachable) : [])),
+  })
+
+  return {
+    network,
+    stats: () => ({ ...counters, dropped: { ...dropped, detached: endpoint.detachedDrops - detachedAtStart } }),
+    detach: () => {
+      if (!attached()) return
+      endpoint.receiver = undefined
+      endpoint.topics = new Set()
+    },
+  }
+}
+
+/** Attaches `self` for the life of the scope (detached when it closes). */
+export const makeSimNetwork = (net: SimNetwork, self: PeerId, options: SimNetworkPortOptions = {}): Effect.Effect<SimNetworkPort, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => attachSimNetwork(net, self, options)),
+    (port) => Effect.sync(() => port.detach()),
+  )
+
+/** The Network port of node `self` on the simulated network `net`. */
+export const layerSimNetwork = (net: SimNetwork, self: PeerId, options: SimNetworkPortOptions = {}): Layer.Layer<Network> =>
+  Layer.effect(Network, Effect.map(makeSimNetwork(net, self, options), (port) => port.network))
