@@ -1,0 +1,70 @@
+/**
+ * Gas of the main operations of DAIToken, Staking and Governance, beside a bare OpenZeppelin
+ * ERC20Votes (PlainVotesToken) measured in the same run on Hardhat's in-process chain.
+ *
+ * Run: npx node bench/gas.bench.ts      (results: bench/RESULTS-gas.md)
+ */
+import { connectChain } from "../contracts/test/chain.ts"
+import { World } from "../contracts/test/world.ts"
+import { constitutionArgs, paramKey } from "../contracts/deploy/constitution-table.ts"
+import { DEFAULT_PARAMS } from "../runtime/core/params.ts"
+import { TOKEN, TOTAL_SUPPLY } from "../runtime/core/units.ts"
+
+type Any = any
+
+const gasOf = async (tx: Promise<Any>): Promise<bigint> => (await (await tx).wait()).gasUsed as bigint
+const rows: Array<[string, bigint, bigint | undefined]> = []
+const row = (name: string, dai: bigint, plain?: bigint) => rows.push([name, dai, plain])
+
+const { ethers } = await connectChain()
+const w = await World.deploy(ethers, DEFAULT_PARAMS)
+const signers: Any[] = await ethers.getSigners()
+const plain: Any = await ethers.deployContract("PlainVotesToken", [w.addr("d0"), TOTAL_SUPPLY])
+const p: Any = plain.connect(w.signer.d0)
+const t = w.token.connect(w.signer.d0)
+// Same starting point for both tokens: every account involved already holds a balance.
+for (const a of ["d1", "d2", "c1"]) await gasOf(p.transfer(w.addr(a), 1_000_000n * TOKEN))
+
+// Token: first delegation (self), then transfers between delegated accounts (checkpoints written on both sides).
+row("delegate votes (first, self)", await gasOf(t.delegate(w.addr("d0"))), await gasOf(p.delegate(w.addr("d0"))))
+await gasOf(w.token.connect(w.signer.d1).delegate(w.addr("d1")))
+await gasOf(plain.connect(w.signer.d1).delegate(w.addr("d1")))
+row("transfer (both sides delegated)", await gasOf(t.transfer(w.addr("d1"), 10n * TOKEN)), await gasOf(p.transfer(w.addr("d1"), 10n * TOKEN)))
+row("transfer (neither side delegated)", await gasOf(w.token.connect(w.signer.d2).transfer(w.addr("c1"), TOKEN)), await gasOf(plain.connect(w.signer.d2).transfer(w.addr("c1"), TOKEN)))
+
+const st = w.staking
+const v0 = BigInt(w.addr("v0"))
+row("registerValidator (new pool, self-bond)", await gasOf(st.connect(w.signer.v0).registerValidator(10_000n * TOKEN, 0, 10n ** 17n, w.keys.v0.address)))
+row("delegate to a validator pool (first position)", await gasOf(st.connect(w.signer.d0).delegate(v0, 5_000n * TOKEN, 90)))
+row("delegate to a validator pool (second position)", await gasOf(st.connect(w.signer.d2).delegate(v0, 5_000n * TOKEN, 0)))
+row("bondContributor (new pool)", await gasOf(st.connect(w.signer.c0).bondContributor(500n * TOKEN, 30)))
+row("payFee (burn + distribute)", await gasOf(st.connect(w.signer.d1).payFee(100n * TOKEN)))
+row("fundRewards", await gasOf(st.connect(w.signer.reserve).fundRewards(10_000n * TOKEN)))
+row("unbond (part of a position)", await gasOf(st.connect(w.signer.d2).unbond(3, 1_000n * TOKEN)))
+row("unbond (whole position)", await gasOf(st.connect(w.signer.d2).unbond(3, 4_000n * TOKEN)))
+row("claimRewards (1 position)", await gasOf(st.connect(w.signer.d2).claimRewards()))
+const [a, b] = w.votes("v0", 12n)
+row("slashDoubleSign (2 signatures, 2 unbonding entries)", await gasOf(st.connect(w.signer.d1).slashDoubleSign(a, b)))
+await ethers.provider.send("evm_increaseTime", [22 * 86_400])
+row("withdraw (2 mature entries)", await gasOf(st.connect(w.signer.d2).withdraw()))
+
+// Governance: constitution + treasury + governance over the same staking.
+const admin = w.admin
+const constitution: Any = await ethers.deployContract("Constitution", constitutionArgs(admin.address))
+const treasury: Any = await ethers.deployContract("Treasury", [await w.token.getAddress(), [signers[11].address, signers[12].address], 2])
+const gov: Any = await ethers.deployContract("Governance", [await constitution.getAddress(), await st.getAddress(), await treasury.getAddress(), true])
+await gasOf(constitution.transferGovernance(await gov.getAddress()))
+await gasOf(treasury.setGovernance(await gov.getAddress()))
+await gasOf(st.grantRole(await st.PARAMS_ROLE(), await gov.getAddress()))
+await gasOf(st.connect(w.signer.d1).bondContributor(1_000n * TOKEN, 0))
+row("Governance.proposeParam", await gasOf(gov.connect(w.signer.d0).proposeParam(paramKey("fees.burnFraction"), 4n * 10n ** 17n)))
+row("Governance.castVote (quadratic)", await gasOf(gov.connect(w.signer.d0).castVote(1, true)))
+await gasOf(gov.connect(w.signer.d1).castVote(1, true))
+await ethers.provider.send("evm_increaseTime", [4 * 86_400])
+row("Governance.execute (param → Constitution → Staking)", await gasOf(gov.execute(1)))
+
+const fmt = (x: bigint | undefined) => (x === undefined ? "—" : x.toLocaleString("en-US"))
+console.log("| operation | dai | plain OZ ERC20Votes | dai − plain |")
+console.log("|---|---:|---:|---:|")
+for (const [name, dai, pl] of rows) console.log(`| ${name} | ${fmt(dai)} | ${fmt(pl)} | ${pl === undefined ? "—" : fmt(dai - pl)} |`)
+process.exit(0)

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Constitution} from "./Constitution.sol";
+import {Staking} from "./Staking.sol";
+import {Treasury} from "./Treasury.sol";
+
+/// @title Governance — proposals, quadratic voting, timelock; parameter changes checked by the Constitution
+/// @notice An identity (an address) votes with sqrt(its bonded stake) when that stake is at least
+/// governance.minVoterBond (the minimum limits sybil splitting; stake cannot be moved to a second
+/// identity within a vote because unbonding takes staking.unbondingPeriod). The stake counted is the
+/// stake at the time of the vote.
+/// A proposal passes when, at the end of governance.votingPeriod:
+///  - quorum: the bonded stake of the identities that voted ≥ governance.quorum × the total bonded
+///    stake when the proposal was made (the total *quadratic* power is Σ sqrt over every identity,
+///    which the chain cannot compute without a registry of identities, so the quorum is on stake);
+///  - threshold: for × 1e18 > threshold × (for + against), quadratic votes (strictly more than the share).
+/// It then waits governance.timelock (an amendment: governance.amendmentThreshold and
+/// governance.amendmentDelay) before anyone may execute it. Proposal kinds: a parameter change (the
+/// Constitution refuses values outside its bounds, at proposal and at execution; staking parameters
+/// are pushed to Staking), an amendment of a parameter's bounds, a treasury spend.
+contract Governance is ReentrancyGuard {
+    enum Kind {
+        Param,
+        Amendment,
+        Spend
+    }
+
+    enum State {
+        None,
+        Active,
+        Defeated,
+        Queued,
+        Executable,
+        Executed
+    }
+
+    struct Proposal {
+        Kind kind;
+        address proposer;
+        uint64 votingEnds;
+        uint64 delay;
+        bool executed;
+        bytes32 key;
+        uint256 a; // Param: value; Amendment: min; Spend: amount
+        uint256 b; // Amendment: max
+        address to; // Spend: recipient
+        uint256 quorum; // wad
+        uint256 threshold; // wad
+        uint256 bondedAtStart;
+        uint256 forVotes;
+        uint256 againstVotes;
+        uint256 stakeVoted;
+    }
+
+    uint256 private constant WAD = 1e18;
+
+    Constitution public immutable constitution;
+    Staking public immutable staking;
+    Treasury public immutable treasury;
+    /// @notice governance.quadratic: votes = sqrt(stake) when true, stake when false (fixed at deployment).
+    bool public immutable quadratic;
+
+    mapping(uint256 => Proposal) private _proposals;
+    mapping(uint256 => mapping(address => bool)) public hasVoted;
+    /// @notice Number of proposals made (ids start at 1).
+    uint256 public proposalCount;
+
+    /// @notice A proposal was made.
+    event ProposalCreated(uint256 indexed id, Kind kind, address indexed proposer, bytes32 key, uint256 a, uint256 b, address to, uint64 votingEnds);
+    /// @notice A vote was cast with `votes` quadratic votes from `stake` bonded tokens.
+    event VoteCast(uint256 indexed id, address indexed voter, bool support, uint256 votes, uint256 stake);
+    /// @notice A passed proposal was executed.
+    event ProposalExecuted(uint256 indexed id);
+
+    error GovernanceUnknownProposal(uint256 id);
+    error GovernanceBelowMinimumBond(address voter, uint256 bonded, uint256 minimum);
+    error GovernanceVotingClosed(uint256 id, uint64 votingEnds);
+    error GovernanceAlreadyVoted(uint256 id, address voter);
+    error GovernanceVotingOpen(uint256 id, uint64 votingEnds);
+    error GovernanceNotPassed(uint256 id, State state);
+    error GovernanceTimelockNotExpired(uint256 id, uint64 executableAt);
+    error GovernanceAlreadyExecuted(uint256 id);
+    error GovernanceInvalidProposal(string reason);
+
+    /// @notice Wire the Constitution, Staking and Treasury this governance controls.
+    constructor(Constitution constitution_, Staking staking_, Treasury treasury_, bool quadratic_) {
+        constitution = constitution_;
+        staking = staking_;
+        treasury = treasury_;
+        quadratic = quadratic_;
+    }
+
+    // ------------------------------------------------------------------ proposing
+
+    /// @notice Propose setting parameter `key` (keccak256 of its name) to `value` (refused now if outside the bounds).
+    function proposeParam(bytes32 key, uint256 value) external returns (uint256) {
+        constitution.checkValue(key, value);
+        return _propose(Kind.Param, key, value, 0, address(0));
+    }
+
+    /// @notice Propose new bounds [min, max] for parameter `key` (an amendment: supermajority, longer delay).
+    function proposeAmendment(bytes32 key, uint256 min, uint256 max) external returns (uint256) {
+        constitution.entry(key);
+        if (min > max) revert GovernanceInvalidProposal("min exceeds max");
+        return _propose(Kind.Amendment, key, min, max, address(0));
+    }
+
+    /// @notice Propose a treasury spend of `amount` to `to`.
+    function proposeSpend(address to, uint256 amount) external returns (uint256) {
+        if (to == address(0) || amount == 0) revert GovernanceInvalidProposal("a spend needs a recipient and an amount > 0");
+        return _propose(Kind.Spend, bytes32(0), amount, 0, to);
+    }
+
+    function _propose(Kind kind, bytes32 key, uint256 a, uint256 b, address to) private returns (uint256 id) {
+        _votesOf(msg.sender); // a proposer must be able to vote
+        id = ++proposalCount;
+        bool amend = kind == Kind.Amendment;
+        uint64 ends = uint64(block.timestamp + constitution.paramValue(keccak256("governance.votingPeriod")) / 1000);
+        Proposal storage p = _proposals[id];
+        p.kind = kind;
+        p.proposer = msg.sender;
+        p.votingEnds = ends;
+        p.delay = uint64(constitution.paramValue(amend ? keccak256("governance.amendmentDelay") : keccak256("governance.timelock")) / 1000);
+        p.key = key;
+        p.a = a;
+        p.b = b;
+        p.to = to;
+        p.quorum = constitution.paramValue(keccak256("governance.quorum"));
+        p.threshold = constitution.paramValue(amend ? keccak256("governance.amendmentThreshold") : keccak256("governance.threshold"));
+        p.bondedAtStart = staking.totalBonded();
+        emit ProposalCreated(id, kind, msg.sender, key, a, b, to, ends);
+    }
+
+    // ------------------------------------------------------------------ voting
+
+    /// @notice Vote for (`support`) or against proposal `id` with sqrt of the caller's bonded stake.
+    function castVote(uint256 id, bool support) external returns (uint256 votes) {
+        Proposal storage p = _proposals[id];
+        if (p.proposer == address(0)) revert GovernanceUnknownProposal(id);
+        if (block.timestamp >= p.votingEnds) revert GovernanceVotingClosed(id, p.votingEnds);
+        if (hasVoted[id][msg.sender]) revert GovernanceAlreadyVoted(id, msg.sender);
+        uint256 stake;
+        (votes, stake) = _votesOf(msg.sender);
+        hasVoted[id][msg.sender] = true;
+        if (support) p.forVotes += votes;
+        else p.againstVotes += votes;
+        p.stakeVoted += stake;
+        emit VoteCast(id, msg.sender, support, votes, stake);
+    }
+
+    /// @notice Votes `voter` would cast now, and the stake behind them (reverts below the minimum bond).
+    function votesOf(address voter) external view returns (uint256 votes, uint256 stake) {
+        return _votesOf(voter);
+    }
+
+    function _votesOf(address voter) private view returns (uint256 votes, uint256 stake) {
+        stake = staking.bondedOf(voter);
+        uint256 minimum = constitution.paramValue(keccak256("governance.minVoterBond"));
+        if (stake < minimum || stake == 0) revert GovernanceBelowMinimumBond(voter, stake, minimum);
+        votes = quadratic ? Math.sqrt(stake) : stake;
+    }
+
+    // ------------------------------------------------------------------ outcome
+
+    /// @notice A proposal's state now.
+    function state(uint256 id) public view returns (State) {
+        Proposal storage p = _proposals[id];
+        if (p.proposer == address(0)) return State.None;
+        if (p.executed) return State.Executed;
+        if (block.timestamp < p.votingEnds) return State.Active;
+        uint256 cast = p.forVotes + p.againstVotes;
+        bool quorate = p.stakeVoted * WAD >= p.quorum * p.bondedAtStart;
+        bool passed = cast > 0 && p.forVotes * WAD > p.threshold * cast;
+        if (!quorate || !passed) return State.Defeated;
+        return block.timestamp < uint256(p.votingEnds) + p.delay ? State.Queued : State.Executable;
+    }
+
+    /// @notice A proposal's record.
+    function proposal(uint256 id) external view returns (Proposal memory) {
+        return _proposals[id];
+    }
+
+    /// @notice Execute a passed proposal after its timelock (anyone may call).
+    function execute(uint256 id) external nonReentrant {
+        Proposal storage p = _proposals[id];
+        State s = state(id);
+        if (s == State.None) revert GovernanceUnknownProposal(id);
+        if (s == State.Executed) revert GovernanceAlreadyExecuted(id);
+        if (s == State.Active) revert GovernanceVotingOpen(id, p.votingEnds);
+        if (s == State.Defeated) revert GovernanceNotPassed(id, s);
+        if (s == State.Queued) revert GovernanceTimelockNotExpired(id, p.votingEnds + p.delay);
+        p.executed = true;
+        emit ProposalExecuted(id);
+        if (p.kind == Kind.Param) {
+            constitution.setValue(p.key, p.a);
+            _syncStaking();
+        } else if (p.kind == Kind.Amendment) {
+            constitution.amendBounds(p.key, p.a, p.b);
+        } else {
+            treasury.spend(p.to, p.a);
+        }
+    }
+
+    /// @dev Push the Constitution's staking parameters to Staking (durations ms → s).
+    function _syncStaking() private {
+        Staking.Params memory s;
+        s.burnFraction = _v("fees.burnFraction");
+        s.insuranceFraction = _v("staking.insuranceFraction");
+        s.insuranceCoverage = _v("staking.insuranceCoverage");
+        s.maxCommission = _v("staking.maxCommission");
+        s.doubleSignFraction = _v("slashing.doubleSignFraction");
+        s.downtimeFraction = _v("slashing.downtimeFraction");
+        s.minValidatorBond = _v("staking.minValidatorBond");
+        s.minContributorBond = _v("staking.minContributorBond");
+        s.unbondingPeriod = uint64(_v("staking.unbondingPeriod") / 1000);
+        s.downtimeJailDuration = uint64(_v("slashing.downtimeJailDuration") / 1000);
+        s.multipliers = [WAD, _v("staking.lockMultiplier30d"), _v("staking.lockMultiplier90d"), _v("staking.lockMultiplier180d"), _v("staking.lockMultiplier365d")];
+        staking.setParams(s);
+    }
+
+    function _v(string memory name) private view returns (uint256) {
+        return constitution.paramValue(keccak256(bytes(name)));
+    }
+}
