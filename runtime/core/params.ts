@@ -92,7 +92,7 @@ export const REGISTRY = {
   "staking.unbondingPeriod": duration("21d", "1h", "60d", "waiting time before unbonded tokens can be withdrawn"),
   "staking.insuranceFraction": fraction(0.1, 0, 0.5, "share of each slash paid into the insurance pool (the rest is burnt)"),
   "staking.insuranceCoverage": fraction(0.5, 0, 1, "share of a delegator's slashing loss the insurance pool pays back, while it has funds"),
-  "staking.minValidatorBond": amount(10_000, 1, 10_000_000, "smallest self-bond that registers a validator"),
+  "staking.minValidatorBond": amount(1_000, 1, 10_000_000, "smallest self-bond that registers a validator"),
   "staking.minContributorBond": amount(100, 1, 1_000_000, "smallest bond of a contributor (trainer, compute provider)"),
   "staking.maxCommission": fraction(0.25, 0, 0.5, "largest commission a validator may take from its delegators' rewards"),
   "staking.lockMultiplier30d": number(1.1, 1, 1.5, "x", "reward multiplier of a 30-day lock"),

@@ -103,6 +103,12 @@ export const parseScenario = (text: string, file: string): Scenario => {
     throw new ScenarioError(file, `params.${name}`, e.message)
   }
 
+  const minBond = params.success["staking.minValidatorBond"]
+  const low = stake.findIndex((x) => x < minBond)
+  if (low !== -1) {
+    throw new ScenarioError(file, typeof s.network.stake === "object" ? `network.stake[${low}]` : "network.stake", `${stake[low]} tokens is below staking.minValidatorBond (${minBond})`)
+  }
+
   const targets = [s.until.height, s.until.rounds, s.until.time].filter((x) => x !== undefined)
   if (targets.length !== 1) throw new ScenarioError(file, "until", "expected exactly one of height, rounds or time")
   if (s.until.rounds !== undefined && trainers.length === 0) throw new ScenarioError(file, "until.rounds", "training rounds need trainers (network.trainers)")

@@ -1,0 +1,298 @@
+/**
+ * A validator's consensus, assembled: the pure consensus machine, wired to the node's ports.
+ *
+ *  - inbound: every message on the `consensus` topic is decoded with Schema and its signature
+ *    checked with the Keys scheme before the machine sees it; a bad message is dropped and counted
+ *    against its sender, never thrown;
+ *  - outbound: proposals and votes are signed only after the slashing-protection record is synced
+ *    to the Store; blocks are built from the application state (deferred execution) with the last
+ *    commit and pending evidence;
+ *  - decisions: the commit certificate is stored and synced, then the block is executed by the App;
+ *  - liveness: the node re-sends its latest messages periodically (lossy links, healed partitions)
+ *    and a node that sees it is behind asks the sender for the certificates it misses.
+ *
+ * The same code runs a real node (libp2p, sqlite, wall clock) and a simulated one: only the services,
+ * the clock and the `run` strategy differ.
+ */
+import { Effect, Result, Schema } from "effect"
+import { createActor, type ActorRefFrom } from "xstate"
+import { App } from "../core/app/app.ts"
+import { fromHex, toHex } from "../core/crypto.ts"
+import { blockHash } from "../core/consensus/block.ts"
+import { decodeMessage, encodeMessage, type ConsensusMessage } from "../core/consensus/codec.ts"
+import { proposalDigest, voteDigest } from "../core/consensus/signing.ts"
+import type { AppTx, Block, DuplicateVoteEvidence, Hash, Json, Proposal, Vote } from "../core/consensus/types.ts"
+import { consensusMachine, timeoutsFromParams } from "../machines/consensus.ts"
+import { Keys } from "../services/keys.ts"
+import { Network, type Envelope } from "../services/network.ts"
+import { Store } from "../services/store.ts"
+import { Telemetry } from "../services/telemetry.ts"
+import { guardSigning } from "./slashing-protection.ts"
+
+export const CONSENSUS_TOPIC = "consensus"
+export const SYNC_TOPIC = "consensus/sync"
+/** Certificates sent per sync request. */
+const SYNC_BATCH = 32
+
+/** The timer XState and the node use: the wall clock or the simulator's. */
+export interface TimerClock {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(id: unknown): void
+}
+
+/**
+ * Where outgoing consensus messages go. Honest nodes send each message once; the simulator's
+ * byzantine behaviours (sim/faults) replace this to stay silent, withhold, delay or equivocate.
+ */
+export type Outbound = (message: ConsensusMessage, send: (message: ConsensusMessage) => void) => void
+
+export const honest: Outbound = (message, send) => send(message)
+
+export interface ConsensusNodeOptions {
+  /** Name in telemetry ("v0"). */
+  readonly name: string
+  readonly app: App
+  readonly clock: TimerClock
+  /** Runs an effect in this world: synchronously in the simulator, as a fiber for a real node. */
+  readonly run: (effect: Effect.Effect<void>) => void
+  /** Current time in ms (for block times). */
+  readonly now: () => number
+  readonly outbound?: Outbound
+  /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
+  readonly resendEvery?: number
+}
+
+export interface ConsensusNode {
+  readonly actor: ActorRefFrom<typeof consensusMachine>
+  readonly address: string
+  /** Invalid messages by sender. */
+  readonly faults: ReadonlyMap<string, number>
+  stop(): void
+}
+
+const SyncRequest = Schema.Struct({ from: Schema.Number.check(Schema.makeFilter((n) => (Number.isSafeInteger(n) && n >= 1) || "a height >= 1")) })
+const decodeSync = Schema.decodeUnknownResult(SyncRequest)
+const utf8 = new TextEncoder()
+const blockKey = (height: number) => `block/${String(height).padStart(12, "0")}`
+
+const evidenceKey = (e: DuplicateVoteEvidence) => `${e.voteA.validator}/${e.voteA.height}/${e.voteA.round}/${e.voteA.type}`
+
+/** Rebuild the application state from the certificates a node stored (after a restart). */
+export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<App, never> =>
+  Effect.gen(function* () {
+    const keys = yield* Effect.orDie(store.keys("block/"))
+    for (const key of keys) {
+      const bytes = yield* Effect.orDie(store.get(key))
+      const m = bytes === undefined ? undefined : decodeMessage(bytes)
+      if (m === undefined || Result.isFailure(m) || m.success.kind !== "commit") break
+      if (m.success.block.height !== fresh.height + 1) break
+      fresh.execute(m.success.block)
+    }
+    return fresh
+  })
+
+/** Start consensus for this node over its services. */
+export const startConsensusNode = (options: ConsensusNodeOptions) =>
+  Effect.gen(function* () {
+    const network = yield* Network
+    const keys = yield* Keys
+    const store = yield* Store
+    const telemetry = yield* Telemetry
+    const { app, clock, run, name } = options
+    const chainId = app.chainId
+    const address = keys.address.toLowerCase()
+    const outbound = options.outbound ?? honest
+    const faults = new Map<string, number>()
+    const evidencePool = new Map<string, DuplicateVoteEvidence>()
+    /** Own messages of the current height, re-sent periodically. */
+    let latest: ConsensusMessage[] = []
+    let lastCommit: readonly Vote[] = []
+    let stopped = false
+    const lastSyncAsk = new Map<string, number>()
+
+    const emit = (kind: string, data: Record<string, unknown>) => run(telemetry.emit({ at: options.now(), node: name, kind, data }))
+    const fault = (from: string, reason: string) => {
+      faults.set(from, (faults.get(from) ?? 0) + 1)
+      emit("net.invalid", { from, reason })
+    }
+    const send = (message: ConsensusMessage) => {
+      if (message.kind !== "commit" && !stopped) latest = [...latest.filter((m) => !sameSlot(m, message)), message]
+      run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(message))))
+    }
+
+    const actor = createActor(
+      consensusMachine.provide({
+        actions: {
+          propose: (_, p) => {
+            const block: Block = p.validValue ?? {
+              height: p.height,
+              round: p.round,
+              proposer: address,
+              parentHash: app.lastBlockHash,
+              time: Math.max(options.now(), app.lastTime),
+              txs: [
+                ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
+                ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
+              ],
+              appHash: app.appHash,
+            }
+            const hash = blockHash(block)
+            const polRound = p.validValue === undefined ? -1 : p.validRound
+            run(Effect.gen(function* () {
+              const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: "proposal", value: hash })
+              if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
+              const signature = yield* keys.sign(proposalDigest(chainId, p.height, p.round, polRound, hash))
+              const proposal: Proposal = { height: p.height, round: p.round, polRound, block, proposer: address, signature: toHex(signature) }
+              outbound({ kind: "proposal", proposal }, send)
+              actor.send({ type: "proposal.received", proposal, valid: true })
+            }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "propose", error: String(e) })))))
+          },
+          broadcastVote: (_, p) => {
+            run(Effect.gen(function* () {
+              const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: p.type, value: p.blockHash })
+              if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
+              const signature = yield* keys.sign(voteDigest(chainId, p.type, p.height, p.round, p.blockHash))
+              const vote: Vote = { type: p.type, height: p.height, round: p.round, blockHash: p.blockHash, validator: address, signature: toHex(signature) }
+              outbound({ kind: "vote", vote }, send)
+              actor.send({ type: "vote.received", vote })
+            }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "broadcastVote", error: String(e) })))))
+          },
+          decide: (_, p) => {
+            if (p.height !== app.height + 1) return
+            const cert: ConsensusMessage = { kind: "commit", block: p.block, precommits: p.precommits }
+            run(Effect.gen(function* () {
+              // Durable before it counts: a restart replays stored certificates into the App.
+              yield* store.put(blockKey(p.height), encodeMessage(cert))
+              yield* store.sync
+            }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
+            const exec = app.execute(p.block)
+            lastCommit = p.precommits
+            latest = []
+            for (const tx of p.block.txs) if (tx.type === "evidence") evidencePool.delete(evidenceKey(tx as unknown as DuplicateVoteEvidence))
+            emit("block.committed", {
+              height: p.height, round: p.round, hash: blockHash(p.block), proposer: p.block.proposer, txs: p.block.txs.length,
+              appHash: exec.appHash, slashed: exec.slashes.map((s) => s.pool),
+            })
+            for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
+            actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
+          },
+          reportEvidence: (_, p) => {
+            const key = evidenceKey(p.evidence)
+            if (evidencePool.has(key)) return
+            evidencePool.set(key, p.evidence)
+            emit("evidence.found", { validator: p.evidence.voteA.validator, height: p.evidence.voteA.height, round: p.evidence.voteA.round })
+          },
+          log: (_, p) => {
+            if (p.level !== "debug") emit("consensus.log", { level: p.level, message: p.message })
+          },
+        },
+      }),
+      { clock: clock as never, input: { self: address, timeouts: timeoutsFromParams(app.economy.params) } },
+    )
+
+    const askSync = (peer: string) => {
+      const now = options.now()
+      if ((lastSyncAsk.get(peer) ?? -Infinity) + 1_000 > now) return
+      lastSyncAsk.set(peer, now)
+      run(Effect.ignore(network.send(peer, SYNC_TOPIC, utf8.encode(JSON.stringify({ from: app.height + 1 })))))
+    }
+
+    const onConsensus = (env: Envelope) => {
+      if (stopped) return
+      const decoded = decodeMessage(env.data)
+      if (Result.isFailure(decoded)) return fault(env.from, `${decoded.failure.field}: ${decoded.failure.reason}`)
+      const m = decoded.success
+      const next = app.height + 1
+      switch (m.kind) {
+        case "proposal": {
+          const p = m.proposal
+          if (!keys.verify(p.proposer, proposalDigest(chainId, p.height, p.round, p.polRound, blockHash(p.block)), fromHex(p.signature))) {
+            return fault(env.from, `proposal ${p.height}/${p.round}: bad signature`)
+          }
+          if (p.height > next) return askSync(env.from)
+          if (p.height < next) return
+          return void actor.send({ type: "proposal.received", proposal: p, valid: app.checkBlock(p.block) === undefined })
+        }
+        case "vote": {
+          const v = m.vote
+          if (!keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature))) {
+            return fault(env.from, `vote ${v.height}/${v.round}: bad signature`)
+          }
+          if (v.height > next) return askSync(env.from)
+          return void actor.send({ type: "vote.received", vote: v })
+        }
+        case "commit": {
+          if (m.block.height > next) return askSync(env.from)
+          if (m.block.height < next) return
+          const set = app.validatorSet(next)
+          for (const v of m.precommits) {
+            if (!set.has(v.validator) || !keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature))) {
+              return fault(env.from, `commit ${m.block.height}: bad precommit of ${v.validator}`)
+            }
+          }
+          if (app.checkBlock(m.block) !== undefined) return fault(env.from, `commit ${m.block.height}: invalid block`)
+          return void actor.send({ type: "commit.received", block: m.block, precommits: m.precommits })
+        }
+      }
+    }
+
+    const onSync = (env: Envelope) => {
+      if (stopped) return
+      let value: unknown
+      try {
+        value = JSON.parse(new TextDecoder().decode(env.data))
+      } catch {
+        return fault(env.from, "sync request: not JSON")
+      }
+      const req = decodeSync(value, { onExcessProperty: "error" })
+      if (Result.isFailure(req)) return fault(env.from, "sync request: expected { from: height }")
+      run(Effect.gen(function* () {
+        for (let h = req.success.from; h < req.success.from + SYNC_BATCH && h <= app.height; h++) {
+          const bytes = yield* store.get(blockKey(h))
+          if (bytes !== undefined) yield* Effect.ignore(network.send(env.from, CONSENSUS_TOPIC, bytes))
+        }
+      }).pipe(Effect.ignore))
+    }
+
+    const unsubscribe = [
+      yield* network.subscribe(CONSENSUS_TOPIC, onConsensus),
+      yield* network.subscribe(SYNC_TOPIC, onSync),
+    ]
+
+    // Re-send own messages of the current height until it is decided (lossy links, healed partitions).
+    const resendEvery = options.resendEvery ?? app.economy.params["consensus.timeoutPropose"]
+    let resendTimer: unknown
+    const resend = () => {
+      if (stopped) return
+      for (const m of latest) outbound(m, (x) => run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(x)))))
+      resendTimer = clock.setTimeout(resend, resendEvery)
+    }
+    resendTimer = clock.setTimeout(resend, resendEvery)
+
+    actor.start()
+    actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
+    emit("node.started", { address, height: app.height })
+
+    const node: ConsensusNode = {
+      actor,
+      address,
+      faults,
+      stop: () => {
+        if (stopped) return
+        stopped = true
+        clock.clearTimeout(resendTimer)
+        actor.stop()
+        for (const u of unsubscribe) run(u)
+      },
+    }
+    return node
+  })
+
+/** Two messages for the same (kind, height, round, vote type) slot: the newer replaces the older. */
+const sameSlot = (a: ConsensusMessage, b: ConsensusMessage): boolean => {
+  if (a.kind === "vote" && b.kind === "vote") return a.vote.type === b.vote.type && a.vote.height === b.vote.height && a.vote.round === b.vote.round
+  if (a.kind === "proposal" && b.kind === "proposal") return a.proposal.height === b.proposal.height && a.proposal.round === b.proposal.round
+  return false
+}
+
+export type { Hash }

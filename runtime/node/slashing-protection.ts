@@ -1,0 +1,63 @@
+/**
+ * Slashing protection with EIP-3076 semantics: before a validator signs, it durably records the
+ * highest (height, round, step) it has signed and what; it never signs below that mark, and at the
+ * mark only the very same block again. The record is written and synced to the Store before the
+ * signature exists, so a crash at any point leaves a record at least as high as anything signed —
+ * after a restart the node cannot sign a conflicting message, whatever its memory lost.
+ */
+import { Effect } from "effect"
+import type { Store, StoreError } from "../services/store.ts"
+
+/** Step order within a round: proposal, then prevote, then precommit. */
+export const STEP = { proposal: 0, prevote: 1, precommit: 2 } as const
+export type SignStep = keyof typeof STEP
+
+export interface SignRecord {
+  readonly height: number
+  readonly round: number
+  readonly step: SignStep
+  /** What was signed (a block hash, or null for nil). */
+  readonly value: string | null
+}
+
+export type SigningVerdict = { readonly ok: true; readonly repeat: boolean } | { readonly ok: false; readonly reason: string }
+
+const order = (r: SignRecord): readonly [number, number, number] => [r.height, r.round, STEP[r.step]]
+
+const compare = (a: SignRecord, b: SignRecord): number => {
+  const [x, y] = [order(a), order(b)]
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1
+  return 0
+}
+
+/** May `next` be signed after `last`? Pure: the rule itself, without the store. */
+export const checkSigning = (last: SignRecord | undefined, next: SignRecord): SigningVerdict => {
+  if (last === undefined) return { ok: true, repeat: false }
+  const c = compare(next, last)
+  if (c > 0) return { ok: true, repeat: false }
+  if (c === 0 && next.value === last.value) return { ok: true, repeat: true }
+  if (c === 0) return { ok: false, reason: `already signed ${last.step} ${last.height}/${last.round} for ${last.value ?? "nil"}; refusing ${next.value ?? "nil"}` }
+  return { ok: false, reason: `already signed up to ${last.step} ${last.height}/${last.round}; refusing the older ${next.step} ${next.height}/${next.round}` }
+}
+
+const KEY = "protect/last-signed"
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export const readLastSigned = (store: Store["Service"]): Effect.Effect<SignRecord | undefined, StoreError> =>
+  Effect.map(store.get(KEY), (bytes) => (bytes === undefined ? undefined : (JSON.parse(decoder.decode(bytes)) as SignRecord)))
+
+/**
+ * Check `next` against the durable record and, when allowed, make it the new record (synced)
+ * before returning. Returns the verdict; the caller signs only on `ok`.
+ */
+export const guardSigning = (store: Store["Service"], next: SignRecord): Effect.Effect<SigningVerdict, StoreError> =>
+  Effect.gen(function* () {
+    const last = yield* readLastSigned(store)
+    const verdict = checkSigning(last, next)
+    if (verdict.ok && !verdict.repeat) {
+      yield* store.put(KEY, encoder.encode(JSON.stringify(next)))
+      yield* store.sync
+    }
+    return verdict
+  })

@@ -1,0 +1,163 @@
+/**
+ * A simulated network of consensus nodes: every node runs the real node code (runtime/node) over
+ * the simulated backends — its own attachment to the in-memory network, its own store (which loses
+ * unsynced writes when the node crashes), its own keys and its own replica of the application.
+ * Crashes stop a node and drop its unsynced writes; a restart rebuilds its state from its store.
+ */
+import { Context, Effect } from "effect"
+import { App, type AppGenesis } from "../../runtime/core/app/app.ts"
+import { TOTAL_SUPPLY, TOKEN, WAD } from "../../runtime/core/units.ts"
+import { honest, recoverApp, startConsensusNode, type ConsensusNode, type Outbound } from "../../runtime/node/consensus-node.ts"
+import { Keys } from "../../runtime/services/keys.ts"
+import { Network } from "../../runtime/services/network.ts"
+import { Store } from "../../runtime/services/store.ts"
+import { Telemetry, type TelemetryEvent } from "../../runtime/services/telemetry.ts"
+import { makeSimKeys, SignatureOracle } from "../adapters/keys.ts"
+import { attachSimNetwork, type SimNetworkPort } from "../adapters/network.ts"
+import { SimNetwork } from "../adapters/sim-network.ts"
+import { SimStore } from "../adapters/sim-store.ts"
+import { makeSimStorePort } from "../adapters/store.ts"
+import { Prng, Scheduler, SimClock, toRatio, Trace, type TraceValue } from "../kernel/index.ts"
+import type { Scenario } from "./load.ts"
+
+export const SIM_CHAIN_ID = 7_777
+
+export interface WorldOptions {
+  readonly scenario: Scenario
+  readonly seed: number
+  /** Receives every trace line. */
+  readonly sink?: (line: string) => void
+  /** `simulated` (default) checks signatures through the run's oracle; `secp256k1` does real ECDSA. */
+  readonly signatures?: "simulated" | "secp256k1"
+  /** Sees every telemetry event (the runner's checkers). */
+  readonly observe?: (event: TelemetryEvent) => void
+  /** Record every network delivery in the trace (default true). */
+  readonly traceDeliveries?: boolean
+}
+
+interface Slot {
+  readonly id: string
+  readonly store: SimStore
+  readonly keys: Keys["Service"]
+  port: SimNetworkPort | undefined
+  node: ConsensusNode | undefined
+  app: App | undefined
+  outbound: Outbound | undefined
+}
+
+export class ConsensusWorld {
+  readonly scheduler = new Scheduler(0)
+  readonly clock: SimClock
+  readonly trace: Trace
+  readonly net: SimNetwork
+  readonly genesis: AppGenesis
+  readonly oracle: SignatureOracle | undefined
+  readonly slots = new Map<string, Slot>()
+  /** Exceptions thrown inside node code (a crash of the run, not of a node). */
+  readonly errors: string[] = []
+  readonly #options: WorldOptions
+
+  constructor(options: WorldOptions) {
+    this.#options = options
+    const { scenario, seed } = options
+    const root = Prng.fromSeed(seed)
+    this.clock = new SimClock(this.scheduler)
+    this.trace = new Trace(options.sink)
+    this.oracle = options.signatures === "secp256k1" ? undefined : new SignatureOracle()
+    this.net = new SimNetwork(
+      {
+        scheduler: this.scheduler,
+        prng: root.child("network"),
+        observer: options.traceDeliveries === false ? undefined : (e) => {
+          if (e.type === "deliver") this.trace.record({ t: e.time, kind: "net.deliver", node: e.to, from: e.from, topic: e.topic, bytes: e.data.length })
+          else this.trace.record({ t: e.time, kind: "net.drop", node: e.to, from: e.from, topic: e.topic, reason: e.reason })
+        },
+      },
+      {
+        latency: scenario.latency,
+        ...(scenario.drop > 0 ? { drop: toRatio(scenario.drop) } : {}),
+        ...(scenario.duplicate > 0 ? { duplicate: toRatio(scenario.duplicate) } : {}),
+      },
+    )
+    const validators = scenario.validators.map((id, i) => {
+      const keys = makeSimKeys(seed, id, this.oracle)
+      this.slots.set(id, { id, store: new SimStore(), keys, port: undefined, node: undefined, app: undefined, outbound: undefined })
+      return { operator: id, address: keys.address.toLowerCase(), amount: BigInt(Math.round(scenario.stake[i]! * 1e6)) * (TOKEN / 1_000_000n), tier: 0 as const, commission: WAD / 20n }
+    })
+    const allocations = validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN }))
+    const given = allocations.reduce((s, a) => s + a.amount, 0n)
+    this.genesis = { chainId: SIM_CHAIN_ID, params: scenario.params, allocations: [...allocations, { address: "community", amount: TOTAL_SUPPLY - given }], validators, time: 0 }
+  }
+
+  /** The verification every node of this world uses. */
+  get verify(): (address: string, digest: Uint8Array, signature: Uint8Array) => boolean {
+    const keys = this.slots.values().next().value!.keys
+    return keys.verify
+  }
+
+  /** Start (or restart) a node: rebuild its App from its store, attach it, run consensus. */
+  start(id: string): void {
+    const slot = this.slots.get(id)!
+    if (slot.node !== undefined) return
+    slot.port = attachSimNetwork(this.net, id, {
+      onDrop: (reason, from, topic) => {
+        if (reason === "handler-error") this.errors.push(`${id}: a handler threw on a message from ${from} on ${topic}`)
+      },
+    })
+    this.net.setDown(id, false)
+    const telemetry = Telemetry.of({
+      emit: (e) => Effect.sync(() => {
+        this.trace.record({ t: e.at, kind: e.kind, node: e.node, ...(e.data as Record<string, TraceValue>) })
+        this.#options.observe?.(e)
+      }),
+    })
+    const store = makeSimStorePort(slot.store)
+    const services = Context.make(Network, slot.port.network).pipe(
+      Context.add(Keys, slot.keys),
+      Context.add(Store, store),
+      Context.add(Telemetry, telemetry),
+    )
+    const app = Effect.runSync(recoverApp(App.genesis(this.genesis, slot.keys.verify), store))
+    slot.app = app
+    const run = (effect: Effect.Effect<void>) => {
+      try {
+        Effect.runSync(effect)
+      } catch (e) {
+        this.errors.push(`${id}: ${(e as Error).message}`)
+      }
+    }
+    slot.node = Effect.runSync(
+      startConsensusNode({
+        name: id,
+        app,
+        clock: this.clock,
+        run,
+        now: () => this.scheduler.now,
+        // Looked up per message, so a node can turn byzantine mid-run.
+        outbound: (m, send) => (slot.outbound ?? honest)(m, send),
+      }).pipe(Effect.provideContext(services)),
+    )
+  }
+
+  /** Crash a node: it stops at once and its unsynced writes are lost. */
+  crash(id: string): void {
+    const slot = this.slots.get(id)!
+    slot.node?.stop()
+    slot.node = undefined
+    slot.app = undefined
+    slot.port?.detach()
+    slot.port = undefined
+    this.net.setDown(id, true)
+    slot.store.crash()
+  }
+
+  /** Make a node byzantine from now on. */
+  setOutbound(id: string, outbound: Outbound): void {
+    this.slots.get(id)!.outbound = outbound
+  }
+
+  /** The application replica of a running node. */
+  app(id: string): App | undefined {
+    return this.slots.get(id)?.app
+  }
+}
