@@ -71,7 +71,7 @@ describe("Constitution", () => {
     expect([min, max, value]).toEqual([0n, 9n * 10n ** 17n, 3n * 10n ** 17n])
     const [dmin, , dval] = await constitution.entry(paramKey("consensus.timeoutPrevote"))
     expect([dmin, dval]).toEqual([100n, 1000n]) // ms
-    expect((await constitution.entry(paramKey("staking.minValidatorBond")))[2]).toBe(10_000n * TOKEN)
+    expect((await constitution.entry(paramKey("staking.minValidatorBond")))[2]).toBe(1_000n * TOKEN)
     expect(await errorOf(constitution.entry(paramKey("training.model")))).toBe("ConstitutionUnknownParameter")
     await expect(constitution.checkValue(paramKey("fees.burnFraction"), 9n * 10n ** 17n)).resolves.toBeDefined()
     expect(await errorOf(constitution.checkValue(paramKey("fees.burnFraction"), 9n * 10n ** 17n + 1n))).toBe("ConstitutionOutOfBounds")

@@ -64,7 +64,7 @@ describe("Staking: registerValidator", () => {
   })
   it("refuses zero, a second pool, a bond below the minimum, a bad or too high commission, a bad tier, too little balance", async () => {
     await both(reg("v0", 0n), "TokenInvalidAmount")
-    await both(reg("v0", 9_999n * TOKEN), "StakingBelowMinimumBond")
+    await both(reg("v0", 999n * TOKEN), "StakingBelowMinimumBond")
     await both(reg("v0", 10_000n * TOKEN, 0, 10n ** 18n + 1n), "StakingInvalidCommission")
     await both(reg("v0", 10_000n * TOKEN, 0, 3n * 10n ** 17n), "StakingCommissionTooHigh")
     await both(reg("v0", 2_000_000n * TOKEN), "TokenInsufficientBalance")

@@ -1,0 +1,154 @@
+/**
+ * The `Economy` facade: one mutable in-memory ledger (token, staking, rewards, slashing, insurance)
+ * driven by `apply(op, now)`. Deterministic: no clock, no randomness; time is passed in and only
+ * moves forward. A refused operation returns `Result.fail` and changes nothing, because every
+ * transition validates all of its inputs before its first mutation.
+ */
+import { Result } from "effect"
+import type { Params } from "../params.ts"
+import { LedgerInvalidTime, LedgerTimeWentBackwards, LedgerUnknownOperation, type EconError } from "./errors.ts"
+import type { EconOp, Receipt, ReceiptOf } from "./ops.ts"
+import { claimRewards, fundRewards, payFee, pendingOf, type PendingRewards } from "./rewards.ts"
+import { slash, unjail } from "./slashing.ts"
+import { bondContributor, delegate, positionValue, registerValidator, tokensAt, unbond, withdraw } from "./staking.ts"
+import {
+  cloneState, snapshotOf, supplyOf, type Address, type EconSnapshot, type EconState, type Pool, type PoolId, type PoolSnapshot,
+  type Position, type SupplyBreakdown, type UnbondingEntry,
+} from "./state.ts"
+import { balanceOf, burn, genesisState, transfer, type Allocation } from "./token.ts"
+
+/** A pool as a plain read-only copy. */
+export type PoolView = PoolSnapshot
+/** A position as a plain read-only copy, with what it is worth now. */
+export type PositionView = Readonly<Position> & { readonly tokens: bigint }
+export type UnbondingView = Readonly<UnbondingEntry>
+
+const poolView = (p: Pool): PoolView => ({
+  ...p, checkpoints: p.checkpoints.map((c) => ({ ...c })), unbondingIds: [...p.unbondingIds].sort((a, b) => a - b),
+})
+
+export class Economy {
+  #s: EconState
+  #params: Params
+
+  private constructor(state: EconState, params: Params) {
+    this.#s = state
+    this.#params = params
+  }
+
+  /** Mint exactly TOTAL_SUPPLY over `allocations` at time `now`. */
+  static genesis(allocations: ReadonlyArray<Allocation>, params: Params, now: number): Result.Result<Economy, EconError> {
+    if (!Number.isSafeInteger(now) || now < 0) return Result.fail(new LedgerInvalidTime({ now }))
+    const s = genesisState(allocations, now)
+    return Result.isFailure(s) ? Result.fail(s.failure) : Result.succeed(new Economy(s.success, params))
+  }
+
+  /** Apply one operation at virtual time `now` (≥ the last operation's); on failure nothing changed. */
+  apply<O extends EconOp>(op: O, now: number): Result.Result<ReceiptOf<O["type"]>, EconError>
+  apply(op: EconOp, now: number): Result.Result<Receipt, EconError> {
+    if (!Number.isSafeInteger(now) || now < 0) return Result.fail(new LedgerInvalidTime({ now }))
+    if (now < this.#s.now) return Result.fail(new LedgerTimeWentBackwards({ now, last: this.#s.now }))
+    const r = this.#dispatch(op, now)
+    if (Result.isSuccess(r)) this.#s.now = now
+    return r
+  }
+
+  #dispatch(op: EconOp, now: number): Result.Result<Receipt, EconError> {
+    const s = this.#s
+    const p = this.#params
+    switch (op.type) {
+      case "transfer": return transfer(s, op.from, op.to, op.amount)
+      case "burn": return burn(s, op.from, op.amount)
+      case "registerValidator": return registerValidator(s, p, op.operator, op.amount, op.tier, op.commission, now)
+      case "bondContributor": return bondContributor(s, p, op.owner, op.amount, op.tier, now)
+      case "delegate": return delegate(s, p, op.owner, op.validator, op.amount, op.tier, now)
+      case "unbond": return unbond(s, p, op.owner, op.position, op.amount, now)
+      case "withdraw": return withdraw(s, op.owner, now)
+      case "claimRewards": return claimRewards(s, op.owner)
+      case "payFee": return payFee(s, p, op.payer, op.amount)
+      case "fundRewards": return fundRewards(s, op.from, op.amount)
+      case "slash": return slash(s, p, op.pool, op.infraction, op.infractionTime, op.evidenceId, now)
+      case "unjail": return unjail(s, op.operator, now)
+      default: return Result.fail(new LedgerUnknownOperation({ type: (op as { type?: unknown }).type }))
+    }
+  }
+
+  /** Replace the parameters (validated by the registry); existing positions keep their multipliers. */
+  setParams(params: Params): void {
+    this.#params = params
+  }
+
+  get params(): Params {
+    return this.#params
+  }
+
+  /** Time of the last applied operation (or genesis). */
+  get now(): number {
+    return this.#s.now
+  }
+
+  balanceOf(a: Address): bigint {
+    return balanceOf(this.#s, a)
+  }
+
+  /** Every pool, in creation order. */
+  pools(): PoolView[] {
+    return [...this.#s.pools.values()].map(poolView)
+  }
+
+  pool(id: PoolId): PoolView | undefined {
+    const p = this.#s.pools.get(id)
+    return p === undefined ? undefined : poolView(p)
+  }
+
+  /** Positions of `owner` (or all), by id. */
+  positions(owner?: Address): PositionView[] {
+    const ids = owner === undefined ? [...this.#s.positions.keys()] : [...(this.#s.positionsByOwner.get(owner) ?? [])]
+    return ids.sort((a, b) => a - b).map((id) => {
+      const pos = this.#s.positions.get(id)!
+      return { ...pos, tokens: positionValue(this.#s.pools.get(pos.pool)!, pos) }
+    })
+  }
+
+  /** Unbonding entries of `owner` (or all), by id. */
+  unbonding(owner?: Address): UnbondingView[] {
+    const ids = owner === undefined ? [...this.#s.unbonding.keys()] : [...(this.#s.unbondingByOwner.get(owner) ?? [])]
+    return ids.sort((a, b) => a - b).map((id) => ({ ...this.#s.unbonding.get(id)! }))
+  }
+
+  /** What `claimRewards` would pay `owner` now. */
+  pendingRewards(owner: Address): PendingRewards {
+    return pendingOf(this.#s, owner)
+  }
+
+  /** Bonded tokens of a pool at a past time (the slash base); 0 before it existed. */
+  stakeAt(pool: PoolId, time: number): bigint {
+    const p = this.#s.pools.get(pool)
+    return p === undefined ? 0n : tokensAt(p, time)
+  }
+
+  /** Where every minted token is. */
+  supply(): SupplyBreakdown {
+    return supplyOf(this.#s)
+  }
+
+  /** Reward accounting totals (funded, claimed, carried, global accumulator, total weight). */
+  rewardTotals(): Readonly<EconState["rewards"]> {
+    return { ...this.#s.rewards }
+  }
+
+  /** Insurance accounting totals (available, credited, paid in, paid out, claimed). */
+  insuranceTotals(): Readonly<EconState["insurance"]> {
+    return { ...this.#s.insurance }
+  }
+
+  /** A deep, plain, comparable copy of the entire state. */
+  snapshot(): EconSnapshot {
+    return snapshotOf(this.#s)
+  }
+
+  /** An independent copy (same params), e.g. to explore a branch in the simulator. */
+  clone(): Economy {
+    return new Economy(cloneState(this.#s), this.#params)
+  }
+}
