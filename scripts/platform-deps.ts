@@ -22,6 +22,8 @@ const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages
 const missing: string[] = []
 for (const [path, entry] of Object.entries(lock.packages)) {
   if (!path.startsWith("node_modules/") || entry.optional !== true || entry.version === undefined) continue
+  // Only platform-specific binaries: the packages npm chose for this machine and then skipped.
+  if (entry.os === undefined && entry.cpu === undefined) continue
   if (entry.os !== undefined && !entry.os.includes(process.platform)) continue
   if (entry.cpu !== undefined && !entry.cpu.includes(process.arch)) continue
   if (entry.libc !== undefined && !entry.libc.includes(libc)) continue
