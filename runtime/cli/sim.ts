@@ -1,5 +1,10 @@
 /** `dai sim …` commands. */
-import { createWriteStream } from "node:fs"
+import { createWriteStream, readFileSync } from "node:fs"
+import { createInterface } from "node:readline/promises"
+import { parseDuration } from "../core/duration.ts"
+import { parseScenario, ScenarioError } from "../../sim/scenario/load.ts"
+import { formatSummary, matches, readTrace, renderEvent } from "../../sim/scenario/replay.ts"
+import { formatScenarioReport, reportJson as scenarioJson, runScenario } from "../../sim/scenario/run.ts"
 import { Result } from "effect"
 import { economyConfig, ECONOMY_DEFAULTS } from "../../sim/economy/config.ts"
 import { formatReport, reportJson } from "../../sim/economy/report.ts"
@@ -75,4 +80,128 @@ const economyCommand = defineCommand({
   },
 })
 
-export const simCommands: readonly Command[] = [economyCommand]
+const readText = (file: string, what: string): string => {
+  try {
+    return readFileSync(file, "utf8")
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+}
+
+/** Write trace lines to a file as they come; `close` flushes. */
+const traceFile = (path: string | undefined) => {
+  if (path === undefined) return { sink: undefined, close: async () => {} }
+  const file = createWriteStream(path)
+  return {
+    sink: (line: string) => void file.write(`${line}\n`),
+    close: () => new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+  }
+}
+
+const runCommand = defineCommand({
+  name: "run",
+  args: "FILE",
+  summary: "Run a scenario file in the simulator; exit 0 when every expectation holds, 1 when one fails, 2 on a bad file, 3 if the run crashed.",
+  options: {
+    seed: { type: "string" },
+    json: { type: "boolean" },
+    trace: { type: "string" },
+    signatures: { type: "string" },
+  },
+  help: {
+    "--seed N": "seed of the run (default: the file's seed)",
+    "--json": "print the report as one JSON object on stdout (SEED=… then goes to stderr)",
+    "--trace FILE": "write every delivered event as a line of JSON (replay it with `dai sim replay FILE`)",
+    "--signatures S": "simulated (default: fast, checked by the run's oracle) or secp256k1 (real ECDSA)",
+  },
+  examples: ["dai sim run scenarios/equivocation.yaml", "dai sim run scenarios/partition-heal.yaml --seed 7 --json", "dai sim run scenarios/honest-4.yaml --trace out.jsonl"],
+  run: async (values, positionals, io) => {
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the scenario FILE" : `unexpected argument "${positionals[1]}"`)
+    const file = positionals[0]!
+    if (values.signatures !== undefined && values.signatures !== "simulated" && values.signatures !== "secp256k1") {
+      throw new UsageError(`--signatures must be simulated or secp256k1, got "${values.signatures}"`)
+    }
+    let scenario
+    try {
+      scenario = parseScenario(readText(file, "scenario"), file)
+    } catch (e) {
+      if (e instanceof ScenarioError) {
+        io.err(e.message)
+        return 2
+      }
+      throw e
+    }
+    const seed = values.seed === undefined ? scenario.seed : seedFlag(values.seed, () => scenario.seed)
+    ;(values.json === true ? io.err : io.out)(seedBanner(seed))
+    const trace = traceFile(values.trace)
+    const report = runScenario(scenario, { seed, ...(trace.sink ? { sink: trace.sink } : {}), ...(values.signatures ? { signatures: values.signatures as "simulated" | "secp256k1" } : {}) })
+    await trace.close()
+    io.out(values.json === true ? scenarioJson(report) : formatScenarioReport(report))
+    return report.outcome === "passed" ? 0 : report.outcome === "failed" ? 1 : 3
+  },
+})
+
+const replayCommand = defineCommand({
+  name: "replay",
+  args: "TRACE",
+  summary: "Step through a trace written by `dai sim run --trace` (or `dai sim economy --trace`).",
+  options: {
+    kind: { type: "string", multiple: true },
+    node: { type: "string", multiple: true },
+    from: { type: "string" },
+    to: { type: "string" },
+    step: { type: "boolean" },
+    summary: { type: "boolean" },
+  },
+  help: {
+    "--kind K": "only events of kind K or K.* (repeatable), e.g. block, net.drop, stake.slashed",
+    "--node N": "only events of node N (repeatable)",
+    "--from T / --to T": "only events in this virtual-time window (durations: 30s, 2m)",
+    "--step": "one event per Enter (q then Enter quits)",
+    "--summary": "print only the summary (events, time span, kinds, trace hash)",
+  },
+  examples: ["dai sim replay out.jsonl --kind block.committed", "dai sim replay out.jsonl --node v0 --from 30s --to 2m --step"],
+  run: async (values, positionals, io) => {
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the TRACE file" : `unexpected argument "${positionals[1]}"`)
+    const file = positionals[0]!
+    const window = (flag: string, v: string | undefined) => {
+      if (v === undefined) return undefined
+      const ms = parseDuration(v)
+      if (ms === undefined) throw new UsageError(`--${flag} must be a duration such as 30s or 2m, got "${v}"`)
+      return ms
+    }
+    const filter = {
+      ...(values.kind ? { kinds: values.kind } : {}),
+      ...(values.node ? { nodes: values.node } : {}),
+      ...(values.from ? { from: window("from", values.from) } : {}),
+      ...(values.to ? { to: window("to", values.to) } : {}),
+    }
+    let parsed
+    try {
+      parsed = readTrace(readText(file, "trace"), file)
+    } catch (e) {
+      if (e instanceof UsageError) throw e
+      io.err((e as Error).message)
+      return 2
+    }
+    io.out(formatSummary(file, parsed.summary))
+    if (values.summary === true) return 0
+    const shown = parsed.events.filter((e) => matches(e, filter))
+    if (values.step !== true) {
+      for (const e of shown) io.out(renderEvent(e))
+      return 0
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stdout })
+    try {
+      for (const [i, e] of shown.entries()) {
+        io.out(`${String(i + 1).padStart(6)}/${shown.length} ${renderEvent(e)}`)
+        if ((await rl.question("")).trim() === "q") break
+      }
+    } finally {
+      rl.close()
+    }
+    return 0
+  },
+})
+
+export const simCommands: readonly Command[] = [runCommand, replayCommand, economyCommand]

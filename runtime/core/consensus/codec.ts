@@ -1,0 +1,149 @@
+/**
+ * The consensus wire messages and their codec.
+ *
+ * Three messages travel on the consensus topic: a `proposal`, a `vote`, and a `commit` (a block with
+ * the precommits that decided it), which nodes send to peers that are behind so they can catch up.
+ * On the wire a message is JSON in UTF-8, written canonically (sorted keys, no whitespace; see
+ * block.ts), so one message has one byte string. Heights, rounds and times are JSON numbers (safe
+ * integers); addresses, hashes and signatures are 0x-prefixed lowercase hex strings.
+ *
+ * Decoding never throws: bad UTF-8, bad JSON, a missing or ill-typed field, an unknown field or an
+ * oversized message each give a {@link ConsensusDecodeError} naming the field (`vote.round`,
+ * `proposal.block.txs[3].type`). Decoding checks form, not truth: signatures, proposers and block
+ * validity are checked by the node afterwards.
+ */
+import { Result, Schema, SchemaIssue } from "effect"
+import { canonicalJson } from "./block.ts"
+import type { Block, Json, Proposal, Vote } from "./types.ts"
+
+/** A message on the consensus topic. */
+export type ConsensusMessage =
+  | { readonly kind: "proposal"; readonly proposal: Proposal }
+  | { readonly kind: "vote"; readonly vote: Vote }
+  | { readonly kind: "commit"; readonly block: Block; readonly precommits: readonly Vote[] }
+
+/** Largest message decoded by default (a block of transactions fits comfortably). */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+/** Most transactions in a block, and most precommits in a commit. */
+export const MAX_TXS = 100_000
+export const MAX_PRECOMMITS = 10_000
+
+export class ConsensusDecodeError extends Schema.TaggedError<ConsensusDecodeError>()("ConsensusDecodeError", {
+  /** The field at fault, as a path (`vote.round`), or `(message)` for the message as a whole. */
+  field: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message(): string {
+    return `bad consensus message: ${this.field}: ${this.reason}`
+  }
+}
+
+const hex = (bytes: number, what: string) =>
+  Schema.String.check(Schema.isPattern(new RegExp(`^0x[0-9a-f]{${2 * bytes}}$`), { expected: `${what} (0x + ${2 * bytes} lowercase hex digits)` }))
+const int = (minimum: number, what: string) =>
+  Schema.Number.check(Schema.isInt({ expected: `${what} (an integer)` }), Schema.isBetween({ minimum, maximum: Number.MAX_SAFE_INTEGER }, { expected: `${what} (an integer from ${minimum})` }))
+
+const AddressSchema = hex(20, "an address")
+const HashSchema = hex(32, "a 32-byte hash")
+const SignatureSchema = hex(65, "a 65-byte signature")
+const HeightSchema = int(1, "a height")
+const RoundSchema = int(0, "a round")
+
+/** An application transaction: an object with a string `type` and any JSON fields. */
+export const AppTxSchema = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), [Schema.Record(Schema.String, Schema.Json)])
+
+export const BlockSchema = Schema.Struct({
+  height: HeightSchema,
+  round: RoundSchema,
+  proposer: AddressSchema,
+  parentHash: HashSchema,
+  time: int(0, "a time in ms"),
+  txs: Schema.Array(AppTxSchema).check(Schema.isMaxLength(MAX_TXS)),
+  appHash: HashSchema,
+})
+
+export const VoteSchema = Schema.Struct({
+  type: Schema.Literals(["prevote", "precommit"]),
+  height: HeightSchema,
+  round: RoundSchema,
+  blockHash: Schema.NullOr(HashSchema),
+  validator: AddressSchema,
+  signature: SignatureSchema,
+})
+
+export const ProposalSchema = Schema.Struct({
+  height: HeightSchema,
+  round: RoundSchema,
+  polRound: int(-1, "a round or -1"),
+  block: BlockSchema,
+  proposer: AddressSchema,
+  signature: SignatureSchema,
+}).check(Schema.makeFilter((p) => (p.polRound < p.round ? undefined : { path: ["polRound"], issue: "must be below round (or -1)" })))
+
+const CommitSchema = Schema.Struct({
+  kind: Schema.Literal("commit"),
+  block: BlockSchema,
+  precommits: Schema.Array(VoteSchema).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_PRECOMMITS)),
+}).check(
+  Schema.makeFilter((c) => {
+    const i = c.precommits.findIndex((v) => v.type !== "precommit" || v.height !== c.block.height || v.round !== c.precommits[0]!.round)
+    return i === -1 ? undefined : { path: ["precommits", i], issue: "must be a precommit of the block's height, in the same round as the others" }
+  }),
+)
+
+export const ConsensusMessageSchema = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("proposal"), proposal: ProposalSchema }),
+  Schema.Struct({ kind: Schema.Literal("vote"), vote: VoteSchema }),
+  CommitSchema,
+])
+
+// The schemas' types must be exactly the domain types (checked at compile time).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const _sameMessage: Same<typeof ConsensusMessageSchema.Type, ConsensusMessage> = true
+void _sameMessage
+
+const decodeSchema = Schema.decodeUnknownResult(ConsensusMessageSchema)
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
+  if (path.length === 0) return "(message)"
+  let out = ""
+  for (const k of path) out += typeof k === "number" ? `[${k}]` : `${out === "" ? "" : "."}${String(k)}`
+  return out
+}
+
+/** Decode a message already parsed from JSON. */
+export const decodeMessageValue = (value: unknown): Result.Result<ConsensusMessage, ConsensusDecodeError> => {
+  try {
+    const r = decodeSchema(value, { errors: "first", onExcessProperty: "error" })
+    if (Result.isSuccess(r)) return Result.succeed(r.success)
+    const first = formatter(r.failure.issue).issues[0]
+    const path = (first?.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p)) as PropertyKey[]
+    return Result.fail(new ConsensusDecodeError({ field: fieldOf(path), reason: first?.message ?? "invalid" }))
+  } catch (e) {
+    // A schema library should not throw on any input, but a node must not crash on one either.
+    return Result.fail(new ConsensusDecodeError({ field: "(message)", reason: `could not be decoded (${(e as Error).message})` }))
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** Decode wire bytes; never throws. */
+export const decodeMessage = (
+  bytes: Uint8Array,
+  options: { readonly maxBytes?: number } = {},
+): Result.Result<ConsensusMessage, ConsensusDecodeError> => {
+  const max = options.maxBytes ?? MAX_MESSAGE_BYTES
+  if (bytes.length > max) return Result.fail(new ConsensusDecodeError({ field: "(message)", reason: `${bytes.length} bytes, more than the ${max} allowed` }))
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(bytes))
+  } catch (e) {
+    return Result.fail(new ConsensusDecodeError({ field: "(message)", reason: `not UTF-8 JSON (${(e as Error).message})` }))
+  }
+  return decodeMessageValue(value)
+}
+
+/** Encode a message to its canonical wire bytes. */
+export const encodeMessage = (message: ConsensusMessage): Uint8Array =>
+  new TextEncoder().encode(canonicalJson(message as unknown as Json))

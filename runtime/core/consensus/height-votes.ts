@@ -1,0 +1,177 @@
+/**
+ * All votes of one height, by round: the vote store one consensus actor keeps for its current height.
+ *
+ * Besides the per-round {@link VoteSet}s it answers, in O(1), the two questions that span rounds:
+ *  - round skip (Algorithm 1, line 55): the highest round above ours in which validators with more
+ *    than 1/3 of the power sent something (a prevote, a precommit or a proposal);
+ *  - decision (line 49): the rounds in which a block hash has +2/3 precommits.
+ *
+ * Memory is bounded against byzantine validators, which could sign votes for any number of future
+ * rounds: each validator may hold votes in at most `maxFutureRounds` rounds above the current one.
+ * A vote for a further, higher round evicts that validator's votes from its lowest future round
+ * (honest validators only move forward, so their newest rounds are the useful ones); a vote for a
+ * lower one is refused. Rounds at or below the current round are never evicted. (CometBFT bounds
+ * the same thing per peer with its "catch-up rounds".)
+ */
+import type { ValidatorSet } from "./validator-set.ts"
+import { type AddVoteResult, VoteSet } from "./votes.ts"
+import type { Address, Hash, Vote } from "./types.ts"
+
+/** The votes of one round. */
+interface RoundVotes {
+  readonly prevotes: VoteSet
+  readonly precommits: VoteSet
+  /** Validators that sent anything in this round, and their total power. */
+  readonly active: Set<Address>
+  activePower: bigint
+  proposer: Address | undefined
+}
+
+export interface HeightVoteSetOptions {
+  /** Future rounds (above the current one) a validator may hold votes in; default 2. */
+  readonly maxFutureRounds?: number
+}
+
+export class HeightVoteSet {
+  readonly height: number
+  readonly validators: ValidatorSet
+  readonly maxFutureRounds: number
+  #round = 0
+  readonly #rounds = new Map<number, RoundVotes>()
+  /** Per validator, the rounds above `#round` it holds votes in, ascending (pruned lazily). */
+  readonly #future = new Map<Address, number[]>()
+  /** Rounds with a non-nil precommit majority, and its hash. */
+  readonly #decisions = new Map<number, Hash>()
+  #skipRound = -1
+
+  constructor(height: number, validators: ValidatorSet, options: HeightVoteSetOptions = {}) {
+    this.height = height
+    this.validators = validators
+    this.maxFutureRounds = options.maxFutureRounds ?? 2
+  }
+
+  /** The current round of the owner (votes at or below it are never evicted). */
+  get round(): number {
+    return this.#round
+  }
+
+  /** Move the current round (never backwards). */
+  setRound(round: number): void {
+    if (round > this.#round) this.#round = round
+  }
+
+  /** Count a vote of this height whose signature the caller has verified. */
+  add(vote: Vote): AddVoteResult {
+    if (vote.height !== this.height) return { kind: "rejected", reason: `vote is for height ${vote.height}, not ${this.height}` }
+    if (!Number.isSafeInteger(vote.round) || vote.round < 0) return { kind: "rejected", reason: `bad round ${vote.round}` }
+    const power = this.validators.power(vote.validator)
+    if (power === 0n) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
+    if (vote.round > this.#round && !this.#admitFuture(vote.validator, vote.round)) {
+      return { kind: "rejected", reason: `${vote.validator} already holds votes in ${this.maxFutureRounds} higher future rounds` }
+    }
+    const rv = this.#roundVotes(vote.round)
+    const set = vote.type === "prevote" ? rv.prevotes : rv.precommits
+    const result = set.add(vote)
+    if (result.kind === "added") {
+      this.#markActive(vote.round, rv, vote.validator, power)
+      const majority = set.majority()
+      if (vote.type === "precommit" && majority !== undefined && majority.blockHash !== null) {
+        this.#decisions.set(vote.round, majority.blockHash)
+      }
+    }
+    return result
+  }
+
+  /** Record that `proposer` sent the proposal of `round` (a message of that round for the skip rule). */
+  markProposer(round: number, proposer: Address): void {
+    const power = this.validators.power(proposer)
+    if (power === 0n) return
+    const rv = this.#roundVotes(round)
+    rv.proposer = proposer
+    this.#markActive(round, rv, proposer, power)
+  }
+
+  prevotes(round: number): VoteSet | undefined {
+    return this.#rounds.get(round)?.prevotes
+  }
+
+  precommits(round: number): VoteSet | undefined {
+    return this.#rounds.get(round)?.precommits
+  }
+
+  /** The highest round in which validators with more than 1/3 of the power sent something; -1 if none. */
+  highestFPlusOneRound(): number {
+    return this.#skipRound
+  }
+
+  /** Rounds in which some block hash has +2/3 precommits, with that hash. */
+  precommitMajorities(): ReadonlyMap<number, Hash> {
+    return this.#decisions
+  }
+
+  /** Rounds that hold any vote, ascending. */
+  rounds(): number[] {
+    return [...this.#rounds.keys()].sort((a, b) => a - b)
+  }
+
+  #roundVotes(round: number): RoundVotes {
+    let rv = this.#rounds.get(round)
+    if (rv === undefined) {
+      rv = {
+        prevotes: new VoteSet(this.height, round, "prevote", this.validators),
+        precommits: new VoteSet(this.height, round, "precommit", this.validators),
+        active: new Set(),
+        activePower: 0n,
+        proposer: undefined,
+      }
+      this.#rounds.set(round, rv)
+    }
+    return rv
+  }
+
+  #markActive(round: number, rv: RoundVotes, validator: Address, power: bigint): void {
+    if (rv.active.has(validator)) return
+    rv.active.add(validator)
+    rv.activePower += power
+    if (round > this.#skipRound && rv.activePower >= this.validators.fPlusOne) this.#skipRound = round
+  }
+
+  /** May `validator` hold votes in future round `round`? Evicts its lowest future round if needed. */
+  #admitFuture(validator: Address, round: number): boolean {
+    let list = this.#future.get(validator)
+    if (list === undefined) {
+      list = []
+      this.#future.set(validator, list)
+    }
+    while (list.length > 0 && list[0]! <= this.#round) list.shift() // now protected
+    if (list.includes(round)) return true
+    if (list.length >= this.maxFutureRounds) {
+      const lowest = list[0]!
+      if (round < lowest) return false
+      list.shift()
+      this.#evict(validator, lowest)
+    }
+    list.push(round)
+    list.sort((a, b) => a - b)
+    return true
+  }
+
+  #evict(validator: Address, round: number): void {
+    const rv = this.#rounds.get(round)
+    if (rv === undefined) return
+    rv.prevotes.remove(validator)
+    rv.precommits.remove(validator)
+    const majority = rv.precommits.majority()
+    if (majority === undefined || majority.blockHash === null) this.#decisions.delete(round)
+    if (rv.proposer !== validator && rv.active.delete(validator)) {
+      rv.activePower -= this.validators.power(validator)
+      if (round === this.#skipRound) this.#skipRound = this.#recomputeSkipRound()
+    }
+  }
+
+  #recomputeSkipRound(): number {
+    let best = -1
+    for (const [round, rv] of this.#rounds) if (round > best && rv.activePower >= this.validators.fPlusOne) best = round
+    return best
+  }
+}

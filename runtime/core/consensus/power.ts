@@ -1,0 +1,153 @@
+/**
+ * Voting power from bonded stake, lock-up multiplier and measured contribution.
+ *
+ *   e_i   = stake_i × multiplier_i                      effective stake (base units)
+ *   S     = Σ e_i                                       over candidates with e_i > 0
+ *   c_i   = score_i / Σ score                           contribution share (all 0 when no scores)
+ *   raw_i = (1 − w) · e_i + w · S · c_i                 w = consensus.contributionWeight
+ *
+ * then: keep the `maxValidators` largest raw_i (ties: lower address); cap every share at
+ * m = consensus.maxPowerShare by water-filling (the excess of a capped validator goes to the
+ * uncapped ones in proportion to their raw power, repeated until nobody is over the cap); and
+ * quantise to whole power units (default: one token of effective stake), dropping zeros.
+ *
+ * Σ raw_i = S, so contribution redistributes power without inflating it: a validator with twice
+ * another's score gains twice the contribution bonus, and with w = 0 (or no scores at all) power
+ * is exactly effective stake. A candidate with no effective stake gets no power whatever its score:
+ * power must always be backed by something to slash.
+ *
+ * Every step that decides anything is exact integer arithmetic: fractions are wads (1e18), raw
+ * powers are kept as integer numerators over one common denominator, and the final cap is checked
+ * on the quantised integers themselves (share_i ≤ m holds exactly, not just before rounding). When
+ * the cap cannot be met (fewer than 1/m validators), every validator gets the same power.
+ */
+import type { Params } from "../params.ts"
+import { TOKEN, toWad, WAD } from "../units.ts"
+import { compareValidators, type Validator, ValidatorSet } from "./validator-set.ts"
+import type { Address } from "./types.ts"
+
+/** A would-be validator as the staking ledger reports it. */
+export interface Candidate {
+  readonly address: Address
+  /** Bonded tokens, in base units. */
+  readonly stake: bigint
+  /** Lock-up multiplier as a wad (1e18 = 1×). */
+  readonly multiplierWad: bigint
+  /** Contribution score on any non-negative integer scale (only shares matter). */
+  readonly contribution: bigint
+}
+
+export interface PowerParams {
+  /** consensus.contributionWeight, a fraction in [0, 1]. */
+  readonly contributionWeight: number
+  /** consensus.maxPowerShare, a fraction in (0, 1]. */
+  readonly maxPowerShare: number
+  /** consensus.maxValidators. */
+  readonly maxValidators: number
+  /** Base units of effective stake per unit of power; default one token (1e18). */
+  readonly powerUnit?: bigint
+}
+
+/** The power parameters out of the parameter registry. */
+export const powerParams = (params: Params): PowerParams => ({
+  contributionWeight: params["consensus.contributionWeight"],
+  maxPowerShare: params["consensus.maxPowerShare"],
+  maxValidators: params["consensus.maxValidators"],
+})
+
+/** Voting powers of the active validators, in validator-set order. Throws a RangeError on bad input. */
+export const votingPowers = (candidates: readonly Candidate[], params: PowerParams): Validator[] => {
+  const w = toWad(params.contributionWeight)
+  const m = toWad(params.maxPowerShare)
+  const unit = params.powerUnit ?? TOKEN
+  if (w > WAD) throw new RangeError(`contributionWeight must be at most 1, got ${params.contributionWeight}`)
+  if (m === 0n || m > WAD) throw new RangeError(`maxPowerShare must be in (0, 1], got ${params.maxPowerShare}`)
+  if (!Number.isSafeInteger(params.maxValidators) || params.maxValidators < 1) throw new RangeError(`bad maxValidators ${params.maxValidators}`)
+  if (unit <= 0n) throw new RangeError(`powerUnit must be positive, got ${unit}`)
+  checkCandidates(candidates)
+
+  const eligible = candidates
+    .map((c) => ({ address: c.address, e: (c.stake * c.multiplierWad) / WAD, score: c.contribution }))
+    .filter((c) => c.e > 0n)
+  if (eligible.length === 0) return []
+  const S = eligible.reduce((s, c) => s + c.e, 0n)
+  const C = eligible.reduce((s, c) => s + c.score, 0n)
+  // raw_i = N_i / D with one denominator for all: D = WAD·C, or 1 (stake only) without scores.
+  const D = C > 0n ? WAD * C : 1n
+  const raw = eligible
+    .map((c) => ({ address: c.address, power: C > 0n ? (WAD - w) * c.e * C + w * S * c.score : c.e }))
+    .filter((v) => v.power > 0n)
+    .sort(compareValidators)
+    .slice(0, params.maxValidators)
+  const powers = waterFill(raw.map((v) => v.power), m).map((x) => x / (D * unit))
+  const kept = raw.map((v, i) => ({ address: v.address, power: powers[i]! })).filter((v) => v.power > 0n)
+  const capped = enforceCap(kept.map((v) => v.power), m)
+  return kept.map((v, i) => ({ address: v.address, power: capped[i]! })).sort(compareValidators)
+}
+
+/** The validator set of an epoch starting at `startHeight`, from the candidates' stake and scores. */
+export const validatorSetFromCandidates = (candidates: readonly Candidate[], params: PowerParams, startHeight = 1): ValidatorSet =>
+  ValidatorSet.from(votingPowers(candidates, params), startHeight)
+
+const checkCandidates = (candidates: readonly Candidate[]): void => {
+  const seen = new Set<Address>()
+  for (const c of candidates) {
+    if (seen.has(c.address)) throw new RangeError(`candidate ${c.address} appears twice`)
+    seen.add(c.address)
+    if (c.stake < 0n || c.multiplierWad < 0n || c.contribution < 0n) {
+      throw new RangeError(`candidate ${c.address}: stake, multiplier and contribution must be non-negative`)
+    }
+  }
+}
+
+/**
+ * Water-filling of `values` (descending) under a share cap `m` (wad): the values after capping and
+ * redistributing, over the same denominator as the input, rounded down. The total is preserved up
+ * to rounding. With at most 1/m values the cap is unattainable and every value becomes the mean.
+ */
+const waterFill = (values: readonly bigint[], m: bigint): bigint[] => {
+  const n = values.length
+  const T = values.reduce((s, x) => s + x, 0n)
+  if (n === 0 || T === 0n) return values.map(() => 0n)
+  if (BigInt(n) * m <= WAD) return values.map(() => T / BigInt(n))
+  // The smallest k such that, with the k largest capped at m·T, the largest uncapped one fits:
+  // x_k · (1 − k·m) ≤ m · U_k, U_k = Σ_{i ≥ k} x_i. k = n − 1 always qualifies since n·m > 1.
+  let U = T
+  let k = 0
+  while (k < n - 1 && values[k]! * (WAD - BigInt(k) * m) > m * U) {
+    U -= values[k]!
+    k++
+  }
+  const cap = (m * T) / WAD
+  const rest = WAD - BigInt(k) * m
+  return values.map((x, i) => (i < k ? cap : (x * rest * T) / (WAD * U)))
+}
+
+/**
+ * Make `share_i ≤ m` hold exactly on integers (rounding in the water-fill can leave a capped value
+ * a unit over): lower any offender to the largest value that satisfies the cap against the rest.
+ * Values only decrease, so this ends; with n·m > 1 it ends after a few passes.
+ */
+const enforceCap = (powers: readonly bigint[], m: bigint): bigint[] => {
+  const p = [...powers]
+  const n = BigInt(p.length)
+  if (n === 0n) return p
+  if (n * m <= WAD) {
+    // Unattainable (or exactly tight): equal power is the closest to the cap there is.
+    const mean = p.reduce((s, x) => s + x, 0n) / n
+    return p.map(() => (mean > 0n ? mean : 1n))
+  }
+  for (;;) {
+    let total = p.reduce((s, x) => s + x, 0n)
+    let changed = false
+    for (let i = 0; i < p.length; i++) {
+      if (p[i]! * WAD > m * total) {
+        const lowered = (m * (total - p[i]!)) / (WAD - m)
+        total -= p[i]! - lowered
+        p[i] = lowered
+        changed = true
+      }
+    }
+    if (!changed) return p
+  }
+}

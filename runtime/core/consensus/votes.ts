@@ -1,0 +1,180 @@
+/**
+ * The votes of one (height, round, type): who voted for what, and the power behind each block hash.
+ *
+ * Every query the consensus rules ask (is there +2/3 for X, for anything, +1/3 at all) is O(1): the
+ * tallies are kept up to date as votes arrive, so adding a vote is O(1) and a round of n votes
+ * costs O(n), never O(n²). The set is a mutable object owned by one consensus actor.
+ *
+ * Counting follows the paper: "2f+1 ⟨PREVOTE, h, r, id(v)⟩" counts the validators that signed a
+ * vote for id(v). A validator that signs two different votes (equivocation) therefore counts for
+ * each hash it signed — once per hash, and once in the "any kind" total — and its second vote is
+ * also returned as evidence. Safety is unaffected (two +2/3 quorums overlap in more than 1/3 of the
+ * power, so in an honest validator, who never signs both); counting only a validator's first vote,
+ * as it arrived here, would instead let an equivocator show different nodes different polkas, and
+ * a node locked on a polka that others cannot see can stall a chain whose honest power is just
+ * above 2/3. (CometBFT reaches the same end with "+2/3 majority claims" from peers.) Memory stays
+ * bounded: at most `maxHashesPerValidator` different hashes are counted per validator; further
+ * ones are only reported.
+ */
+import { duplicateVoteEvidence } from "./evidence.ts"
+import type { ValidatorSet } from "./validator-set.ts"
+import type { Address, DuplicateVoteEvidence, Hash, Vote, VoteType } from "./types.ts"
+
+/** What happened to a vote given to {@link VoteSet.add}. */
+export type AddVoteResult =
+  | { readonly kind: "added" }
+  /** The validator already voted for the same block hash. */
+  | { readonly kind: "duplicate" }
+  /**
+   * The validator already voted for another hash: evidence. The vote is still counted for its own
+   * hash (up to `maxHashesPerValidator` hashes); `first` is true for the validator's first conflict here.
+   */
+  | { readonly kind: "conflict"; readonly evidence: DuplicateVoteEvidence; readonly first: boolean }
+  /** Not a vote of this set (other height/round/type) or not from a validator of the set. */
+  | { readonly kind: "rejected"; readonly reason: string }
+
+/** A block hash with +2/3 of the power (null: nil). */
+export interface Majority {
+  readonly blockHash: Hash | null
+}
+
+// Tally key for nil votes; cannot collide with a 0x-hex hash.
+const NIL = "nil"
+const key = (hash: Hash | null): string => hash ?? NIL
+
+export class VoteSet {
+  readonly height: number
+  readonly round: number
+  readonly type: VoteType
+  readonly validators: ValidatorSet
+  /** Different block hashes counted per validator (its first vote plus conflicting ones). */
+  readonly maxHashesPerValidator: number
+  /** Each validator's counted votes, its first one first. */
+  readonly #votes = new Map<Address, Vote[]>()
+  readonly #tally = new Map<string, bigint>()
+  readonly #equivocators = new Set<Address>()
+  #sum = 0n
+  #majority: Majority | undefined
+
+  constructor(height: number, round: number, type: VoteType, validators: ValidatorSet, maxHashesPerValidator = 4) {
+    this.height = height
+    this.round = round
+    this.type = type
+    this.validators = validators
+    this.maxHashesPerValidator = maxHashesPerValidator
+  }
+
+  /** Count a vote whose signature the caller has verified. */
+  add(vote: Vote): AddVoteResult {
+    if (vote.height !== this.height || vote.round !== this.round || vote.type !== this.type) {
+      return { kind: "rejected", reason: `vote is for ${vote.height}/${vote.round}/${vote.type}, this set is ${this.height}/${this.round}/${this.type}` }
+    }
+    const power = this.validators.power(vote.validator)
+    if (power === 0n) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
+    const earlier = this.#votes.get(vote.validator)
+    if (earlier === undefined) {
+      this.#votes.set(vote.validator, [vote])
+      this.#sum += power
+      this.#count(vote.blockHash, power)
+      return { kind: "added" }
+    }
+    if (earlier.some((v) => v.blockHash === vote.blockHash)) return { kind: "duplicate" }
+    const first = !this.#equivocators.has(vote.validator)
+    this.#equivocators.add(vote.validator)
+    if (earlier.length < this.maxHashesPerValidator) {
+      earlier.push(vote)
+      this.#count(vote.blockHash, power)
+    }
+    return { kind: "conflict", evidence: duplicateVoteEvidence(earlier[0]!, vote), first }
+  }
+
+  #count(hash: Hash | null, power: bigint): void {
+    const k = key(hash)
+    const tally = (this.#tally.get(k) ?? 0n) + power
+    this.#tally.set(k, tally)
+    if (this.#majority === undefined && tally >= this.validators.quorum) this.#majority = { blockHash: hash }
+  }
+
+  /**
+   * Forget a validator's votes (the tallies go down). Used only to bound the memory a validator
+   * can claim with votes for far-future rounds (see HeightVoteSet); returns whether it had any.
+   */
+  remove(validator: Address): boolean {
+    const votes = this.#votes.get(validator)
+    if (votes === undefined) return false
+    const power = this.validators.power(validator)
+    this.#votes.delete(validator)
+    this.#sum -= power
+    for (const vote of votes) {
+      const k = key(vote.blockHash)
+      const tally = (this.#tally.get(k) ?? 0n) - power
+      if (tally === 0n) this.#tally.delete(k)
+      else this.#tally.set(k, tally)
+    }
+    if (this.#majority !== undefined && !this.quorumFor(this.#majority.blockHash)) {
+      this.#majority = undefined
+      for (const [k, tally] of this.#tally) if (tally >= this.validators.quorum) this.#majority = { blockHash: k === NIL ? null : k }
+    }
+    return true
+  }
+
+  /** The first vote of `validator` seen here, if any. */
+  get(validator: Address): Vote | undefined {
+    return this.#votes.get(validator)?.[0]
+  }
+
+  /** Number of validators that voted. */
+  get size(): number {
+    return this.#votes.size
+  }
+
+  /** Total power of the validators that voted (each once, whatever it voted). */
+  get sum(): bigint {
+    return this.#sum
+  }
+
+  /** Power of the validators that voted for `hash` (null: nil). */
+  power(hash: Hash | null): bigint {
+    return this.#tally.get(key(hash)) ?? 0n
+  }
+
+  /** +2/3 of the power voted, for anything ("2f+1 ⟨VOTE, h, r, ∗⟩"). */
+  hasQuorumAny(): boolean {
+    return this.#sum >= this.validators.quorum
+  }
+
+  /** +2/3 of the power voted for `hash` (null: nil). */
+  quorumFor(hash: Hash | null): boolean {
+    return this.power(hash) >= this.validators.quorum
+  }
+
+  /** The first hash seen to reach +2/3 of the power, if any (with less than 1/3 faulty, the only one). */
+  majority(): Majority | undefined {
+    return this.#majority
+  }
+
+  /** +1/3 of the power voted: at least one honest validator is in this round. */
+  hasFPlusOne(): boolean {
+    return this.#sum >= this.validators.fPlusOne
+  }
+
+  /** Validators seen signing two different votes here. */
+  equivocators(): ReadonlySet<Address> {
+    return this.#equivocators
+  }
+
+  /** The votes for `hash` (null: nil), one per validator, in validator-set order: a commit certificate's precommits. */
+  votesFor(hash: Hash | null): Vote[] {
+    const out: Vote[] = []
+    for (const v of this.validators.validators) {
+      const vote = this.#votes.get(v.address)?.find((x) => x.blockHash === hash)
+      if (vote !== undefined) out.push(vote)
+    }
+    return out
+  }
+
+  /** Every counted vote (conflicting ones included), by validator in arrival order. */
+  votes(): Vote[] {
+    return [...this.#votes.values()].flat()
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * Test support for the consensus machine (imported only by consensus*.test.ts; not part of the
+ * node): N consensus actors on ONE simulator scheduler, each with its own SimClock, around a small
+ * stand-in for the node that the real runtime/node will provide.
+ *
+ * The stand-in node signs with a key derived from the seed, keeps a slashing-protection record,
+ * verifies signatures (once per distinct message, cached across nodes: every node would reach the
+ * same verdict), gossips (relays every new message to every peer, and re-sends its own messages of
+ * its current height every `gossipInterval`, as a gossip layer does for peers that missed them),
+ * answers a peer that is behind with the commit certificate of the peer's height, and starts the
+ * next height after each decision. The network delivers with a latency drawn from the seeded Prng,
+ * and until `healAt` it may lose messages at random and cut a partition.
+ *
+ * Byzantine nodes run the same machine behind a wrapper that equivocates: as proposer it makes two
+ * different blocks and sends one to each half of the network; as voter it sends each half a
+ * different vote for the same (height, round, type) — the other twin block, nil, or a block nobody
+ * has. Byzantine nodes collude: they learn each other's twin blocks.
+ */
+import { createActor, type Actor } from "xstate"
+import { Prng, Scheduler, SimClock } from "../../sim/kernel/index.ts"
+import { addressOfPrivateKey, keccak256, toHex, utf8ToBytes } from "../core/crypto.ts"
+import { blockHash } from "../core/consensus/block.ts"
+import { signProposal, signVote, verifyProposal, verifyVote } from "../core/consensus/signing.ts"
+import { ValidatorSet } from "../core/consensus/validator-set.ts"
+import { type Block, type DuplicateVoteEvidence, type Hash, type Proposal, type Vote, ZERO_HASH } from "../core/consensus/types.ts"
+import type { ConsensusMessage } from "../core/consensus/codec.ts"
+import { consensusMachine, type ConsensusTimeouts, type DecideParams, type BroadcastVoteParams, type ProposeParams } from "./consensus.ts"
+
+export const CHAIN_ID = 31337
+
+export const TEST_TIMEOUTS: ConsensusTimeouts = { propose: 200, prevote: 100, precommit: 100, delta: 50, commit: 50 }
+
+export interface NetOptions {
+  readonly seed: number
+  /** Voting power of each validator (their number is the length). */
+  readonly powers: readonly bigint[]
+  readonly latency?: { readonly min: number; readonly max: number }
+  /** Until this virtual time, messages may be lost and the partition holds; default 0 (never). */
+  readonly healAt?: number
+  /** Chance (num/den) that a message is lost before `healAt`. */
+  readonly drop?: { readonly num: number; readonly den: number }
+  /** Groups of node indices that cannot reach each other before `healAt`. */
+  readonly partition?: readonly (readonly number[])[]
+  /** Indices of equivocating validators. */
+  readonly byzantine?: readonly number[]
+  /** Indices of validators that send nothing at all. */
+  readonly silent?: readonly number[]
+  readonly timeouts?: ConsensusTimeouts
+  readonly gossipInterval?: number
+  /** Optional validator set for heights at or after `at` (same keys, new powers). */
+  readonly nextSet?: { readonly at: number; readonly powers: readonly bigint[] }
+}
+
+interface Sent {
+  readonly msg: ConsensusMessage
+  readonly to: readonly number[]
+}
+
+const heightOf = (m: ConsensusMessage): number =>
+  m.kind === "vote" ? m.vote.height : m.kind === "proposal" ? m.proposal.height : m.block.height
+
+const idOf = (m: ConsensusMessage): string =>
+  m.kind === "vote" ? m.vote.signature : m.kind === "proposal" ? m.proposal.signature : `commit:${m.block.height}:${blockHash(m.block)}`
+
+/** One node: a consensus actor and the stand-in node around it. */
+export class SimNode {
+  readonly index: number
+  readonly name: string
+  readonly key: Uint8Array
+  readonly address: string
+  readonly byzantine: boolean
+  readonly silent: boolean
+  actor!: Actor<typeof consensusMachine>
+  /** The height this node works on: the last decided height + 1. */
+  height = 1
+  /** Decided blocks with their certificates, by height. */
+  readonly chain = new Map<number, { readonly block: Block; readonly precommits: readonly Vote[] }>()
+  readonly evidence: DuplicateVoteEvidence[] = []
+  readonly seen = new Map<number, Set<string>>()
+  readonly own = new Map<number, Sent[]>()
+  /** Slashing protection: (height/round/type) → the hash signed. */
+  readonly signed = new Map<string, Hash | null>()
+  readonly lastCatchUp = new Map<string, number>()
+
+  constructor(index: number, seed: number, byzantine: boolean, silent: boolean) {
+    this.index = index
+    this.name = `v${index}`
+    this.key = keccak256(utf8ToBytes(`dai/test-key/${seed}/${this.name}`))
+    this.address = addressOfPrivateKey(this.key)
+    this.byzantine = byzantine
+    this.silent = silent
+  }
+
+  get honest(): boolean {
+    return !this.byzantine
+  }
+
+  /** Highest decided height (0 if none). */
+  get decidedHeight(): number {
+    return this.height - 1
+  }
+}
+
+export class SimNet {
+  readonly scheduler = new Scheduler(0)
+  readonly nodes: SimNode[]
+  readonly sets: { readonly first: ValidatorSet; readonly next?: { readonly at: number; readonly set: ValidatorSet } }
+  /** The first block any honest node decided at each height. */
+  readonly decided = new Map<number, Hash>()
+  readonly safetyViolations: string[] = []
+  readonly options: NetOptions
+  readonly #prng: Prng
+  readonly #verified = new Map<string, boolean>()
+  /** Twin blocks of byzantine proposers, by "height/round" (shared: they collude). */
+  readonly #twins = new Map<string, readonly [Hash, Hash]>()
+  messages = 0
+
+  constructor(options: NetOptions) {
+    this.options = options
+    this.#prng = Prng.fromSeed(options.seed).child("net")
+    const byz = new Set(options.byzantine ?? [])
+    const silent = new Set(options.silent ?? [])
+    this.nodes = options.powers.map((_, i) => new SimNode(i, options.seed, byz.has(i), silent.has(i)))
+    const first = ValidatorSet.from(this.nodes.map((n, i) => ({ address: n.address, power: options.powers[i]! })))
+    const nx = options.nextSet
+    this.sets = nx === undefined
+      ? { first }
+      : { first, next: { at: nx.at, set: ValidatorSet.from(this.nodes.map((n, i) => ({ address: n.address, power: nx.powers[i]! })), nx.at) } }
+    for (const node of this.nodes) this.#spawn(node)
+  }
+
+  validatorsAt(height: number): ValidatorSet {
+    const next = this.sets.next
+    return next !== undefined && height >= next.at ? next.set : this.sets.first
+  }
+
+  /** Start every node at height 1 and the gossip timers. */
+  start(): this {
+    for (const node of this.nodes) {
+      node.actor.start()
+      node.actor.send({ type: "height.start", height: 1, validators: this.validatorsAt(1) })
+    }
+    const interval = this.options.gossipInterval ?? 1000
+    const gossip = () => {
+      for (const node of this.nodes) for (const s of node.own.get(node.height) ?? []) this.#sendTo(node, s.to, s.msg)
+      this.scheduler.after(interval, gossip, "gossip")
+    }
+    this.scheduler.after(interval, gossip, "gossip")
+    return this
+  }
+
+  /** Run until virtual time `time`, or earlier when `until` holds. */
+  run(time: number, until?: () => boolean): void {
+    this.scheduler.runUntil(until === undefined ? { time } : { time, predicate: until })
+  }
+
+  honestNodes(): SimNode[] {
+    return this.nodes.filter((n) => n.honest)
+  }
+
+  #spawn(node: SimNode): void {
+    const machine = consensusMachine.provide({
+      actions: {
+        propose: (_, p) => this.#propose(node, p),
+        broadcastVote: (_, p) => this.#vote(node, p),
+        decide: (_, p) => this.#decide(node, p),
+        reportEvidence: (_, p) => void node.evidence.push(p.evidence),
+      },
+    })
+    node.actor = createActor(machine, {
+      clock: new SimClock(this.scheduler, `timer:${node.name}`),
+      input: { self: node.address, timeouts: this.options.timeouts ?? TEST_TIMEOUTS },
+    })
+  }
+
+  // ── the node's side of the actions ──────────────────────────────────────────────────────────
+
+  #propose(node: SimNode, p: ProposeParams): void {
+    const parent = node.chain.get(p.height - 1)
+    const make = (variant: string): Block => ({
+      height: p.height,
+      round: p.round,
+      proposer: node.address,
+      parentHash: parent === undefined ? ZERO_HASH : blockHash(parent.block),
+      time: this.scheduler.now,
+      txs: [{ type: "note", by: node.name, variant }, ...node.evidence.slice(0, 4).map((e) => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB }))],
+      appHash: ZERO_HASH,
+    })
+    const sign = (block: Block): Proposal =>
+      signProposal(node.key, CHAIN_ID, { height: p.height, round: p.round, polRound: p.validValue === undefined ? -1 : p.validRound, block })
+    const a = sign(p.validValue ?? make("a"))
+    if (!node.byzantine) return this.#publish(node, { kind: "proposal", proposal: a }, this.#others(node))
+    const b = sign(make("b"))
+    this.#twins.set(`${p.height}/${p.round}`, [blockHash(a.block), blockHash(b.block)])
+    const [even, odd] = this.#halves(node)
+    this.#publish(node, { kind: "proposal", proposal: a }, even)
+    this.#publish(node, { kind: "proposal", proposal: b }, odd, false)
+  }
+
+  #vote(node: SimNode, p: BroadcastVoteParams): void {
+    const slot = `${p.height}/${p.round}/${p.type}`
+    const before = node.signed.get(slot)
+    // Slashing protection: an honest node never signs two different votes for one slot.
+    if (before !== undefined && before !== p.blockHash && node.honest) throw new Error(`${node.name} asked to double-sign ${slot}`)
+    node.signed.set(slot, p.blockHash)
+    const vote = signVote(node.key, CHAIN_ID, p)
+    if (!node.byzantine) return this.#publish(node, { kind: "vote", vote }, this.#others(node))
+    const twins = this.#twins.get(`${p.height}/${p.round}`)
+    const other: Hash | null = twins !== undefined
+      ? (p.blockHash === twins[0] ? twins[1] : twins[0])
+      : p.blockHash === null ? toHex(keccak256(utf8ToBytes(`phantom/${slot}`))) : null
+    const [even, odd] = this.#halves(node)
+    this.#publish(node, { kind: "vote", vote }, even)
+    this.#publish(node, { kind: "vote", vote: signVote(node.key, CHAIN_ID, { ...p, blockHash: other }) }, odd, false)
+  }
+
+  #decide(node: SimNode, d: DecideParams): void {
+    const hash = blockHash(d.block)
+    if (node.chain.has(d.height)) throw new Error(`${node.name} decided height ${d.height} twice`)
+    node.chain.set(d.height, { block: d.block, precommits: d.precommits })
+    if (node.honest) {
+      const first = this.decided.get(d.height)
+      if (first === undefined) this.decided.set(d.height, hash)
+      else if (first !== hash) this.safetyViolations.push(`height ${d.height}: ${node.name} decided ${hash}, another node ${first}`)
+    }
+    node.height = d.height + 1
+    const next = node.height
+    this.scheduler.after(0, () => node.actor.send({ type: "height.start", height: next, validators: this.validatorsAt(next) }), "height.start")
+    for (const h of node.seen.keys()) if (h < next - 1) node.seen.delete(h)
+    for (const h of node.own.keys()) if (h < next - 1) node.own.delete(h)
+  }
+
+  // ── the network ─────────────────────────────────────────────────────────────────────────────
+
+  #others(node: SimNode): number[] {
+    return this.nodes.filter((n) => n !== node).map((n) => n.index)
+  }
+
+  /** The two halves a byzantine node splits its messages between (it is in the first). */
+  #halves(node: SimNode): [number[], number[]] {
+    const even = this.nodes.filter((n) => n !== node && n.index % 2 === 0).map((n) => n.index)
+    const odd = this.nodes.filter((n) => n !== node && n.index % 2 === 1).map((n) => n.index)
+    return [even, odd]
+  }
+
+  /** Send a node's own message to `to`, remember it for re-gossip, and (if `self`) feed it back. */
+  #publish(node: SimNode, msg: ConsensusMessage, to: readonly number[], self = true): void {
+    const h = heightOf(msg)
+    if (!node.own.has(h)) node.own.set(h, [])
+    node.own.get(h)!.push({ msg, to })
+    if (self) this.scheduler.after(0, () => this.#receive(node, msg), "loopback")
+    this.#sendTo(node, to, msg)
+  }
+
+  #sendTo(from: SimNode, to: readonly number[], msg: ConsensusMessage): void {
+    if (from.silent) return
+    for (const i of to) this.#send(from, this.nodes[i]!, msg)
+  }
+
+  #send(from: SimNode, to: SimNode, msg: ConsensusMessage): void {
+    const now = this.scheduler.now
+    const { healAt = 0, drop, partition, latency = { min: 5, max: 40 } } = this.options
+    if (now < healAt) {
+      if (partition !== undefined && partition.findIndex((g) => g.includes(from.index)) !== partition.findIndex((g) => g.includes(to.index))) return
+      if (drop !== undefined && drop.num > 0 && this.#prng.chance(drop.num, drop.den)) return
+    }
+    this.messages++
+    this.scheduler.after(this.#prng.range(latency.min, latency.max), () => this.#receive(to, msg), "deliver")
+  }
+
+  #receive(node: SimNode, msg: ConsensusMessage): void {
+    const h = heightOf(msg)
+    if (h < node.height && msg.kind !== "commit") return this.#helpCatchUp(node, msg, h)
+    // Further ahead than the machine can buffer, or a commit for another height: useless now, and
+    // not marked as seen, so a later copy still counts.
+    if (h > node.height + 1 || (msg.kind === "commit" && h !== node.height)) return
+    const id = idOf(msg)
+    let seen = node.seen.get(h)
+    if (seen === undefined) node.seen.set(h, (seen = new Set()))
+    if (seen.has(id)) return
+    seen.add(id)
+    if (!this.#authentic(msg)) return
+    this.#sendTo(node, this.#others(node), msg) // gossip: relay every new message
+    if (msg.kind === "vote") node.actor.send({ type: "vote.received", vote: msg.vote })
+    else if (msg.kind === "proposal") node.actor.send({ type: "proposal.received", proposal: msg.proposal, valid: msg.proposal.block.height === msg.proposal.height })
+    else node.actor.send({ type: "commit.received", block: msg.block, precommits: msg.precommits })
+  }
+
+  /** A peer is behind (it sent a message of a height we decided): send it that height's commit. */
+  #helpCatchUp(node: SimNode, msg: ConsensusMessage, h: number): void {
+    const author = msg.kind === "vote" ? msg.vote.validator : msg.kind === "proposal" ? msg.proposal.proposer : undefined
+    const peer = this.nodes.find((n) => n.address === author)
+    const cert = node.chain.get(h)
+    if (peer === undefined || cert === undefined || peer === node) return
+    const key = `${peer.index}/${h}`
+    const last = node.lastCatchUp.get(key)
+    if (last !== undefined && this.scheduler.now - last < 200) return
+    node.lastCatchUp.set(key, this.scheduler.now)
+    this.#sendTo(node, [peer.index], { kind: "commit", block: cert.block, precommits: cert.precommits })
+  }
+
+  /** Signature checks, once per distinct message for the whole network. */
+  #authentic(msg: ConsensusMessage): boolean {
+    if (msg.kind === "vote") return this.#cached(msg.vote.signature + msg.vote.blockHash + msg.vote.type + msg.vote.height + "/" + msg.vote.round, () => verifyVote(msg.vote, CHAIN_ID))
+    if (msg.kind === "proposal") {
+      const p = msg.proposal
+      return this.#cached(`${p.signature}${blockHash(p.block)}/${p.height}/${p.round}/${p.polRound}`, () => verifyProposal(p, CHAIN_ID))
+    }
+    return msg.precommits.every((v) => this.#cached(v.signature + v.blockHash + v.type + v.height + "/" + v.round, () => verifyVote(v, CHAIN_ID)))
+  }
+
+  #cached(key: string, check: () => boolean): boolean {
+    let ok = this.#verified.get(key)
+    if (ok === undefined) this.#verified.set(key, (ok = check()))
+    return ok
+  }
+}

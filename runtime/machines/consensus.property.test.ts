@@ -1,0 +1,92 @@
+/**
+ * Consensus under random fault schedules (fast-check; a failure prints the seed and path that
+ * replay it: DAI_PROPERTY_SEED=<seed> DAI_PROPERTY_PATH=<path>). Each run draws a network of 4–7
+ * validators with random powers, faulty validators holding less than 1/3 of the power (each either
+ * equivocating or silent), random latencies, and until a random heal time random message loss and
+ * possibly a partition. Then:
+ *  - safety: no two honest nodes ever decide different blocks at one height;
+ *  - liveness: after the heal every honest node decides at least 3 more heights than the highest
+ *    height any node had reached at the heal;
+ *  - accountability: every reported evidence is valid and names an equivocator, never an honest or
+ *    a merely silent validator; every equivocator is reported by some honest node.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { verifyEvidence } from "../core/consensus/evidence.ts"
+import { CHAIN_ID, SimNet } from "./consensus.harness.ts"
+
+const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 12)
+const SEED = process.env.DAI_PROPERTY_SEED === undefined ? {} : { seed: Number(process.env.DAI_PROPERTY_SEED) }
+const PATH = process.env.DAI_PROPERTY_PATH === undefined ? {} : { path: process.env.DAI_PROPERTY_PATH }
+
+/** A fault schedule within the fault model (faulty power < 1/3, partitions heal). */
+const schedule = fc
+  .record({
+    seed: fc.nat({ max: 1_000_000 }),
+    powers: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 4, maxLength: 7 }),
+    faulty: fc.array(fc.constantFrom("equivocate", "silent", "honest", "honest"), { minLength: 7, maxLength: 7 }),
+    healAt: fc.integer({ min: 0, max: 6_000 }),
+    drop: fc.integer({ min: 0, max: 60 }),
+    split: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+    latencyMin: fc.integer({ min: 1, max: 20 }),
+    latencySpread: fc.integer({ min: 0, max: 80 }),
+  })
+  .map((s) => {
+    const total = s.powers.reduce((a, b) => a + b, 0)
+    // Keep faults while their power stays below a third of the total.
+    let faultyPower = 0
+    const kinds = s.powers.map((p, i) => {
+      const kind = s.faulty[i]!
+      if (kind === "honest" || 3 * (faultyPower + p) >= total) return "honest"
+      faultyPower += p
+      return kind
+    })
+    const n = s.powers.length
+    const split = s.split === undefined ? undefined : Math.min(s.split, n - 1)
+    return {
+      ...s,
+      kinds,
+      partition: split === undefined ? undefined : [[...Array(split).keys()], [...Array(n - split).keys()].map((i) => i + split)],
+    }
+  })
+
+describe("consensus under random faults", () => {
+  it("is safe, live after the heal, and accountable", () => {
+    fc.assert(
+      fc.property(schedule, (s) => {
+        const byzantine = s.kinds.flatMap((k, i) => (k === "equivocate" ? [i] : []))
+        const silent = s.kinds.flatMap((k, i) => (k === "silent" ? [i] : []))
+        const net = new SimNet({
+          seed: s.seed,
+          powers: s.powers.map(BigInt),
+          byzantine,
+          silent,
+          healAt: s.healAt,
+          drop: { num: s.drop, den: 100 },
+          ...(s.partition === undefined ? {} : { partition: s.partition }),
+          latency: { min: s.latencyMin, max: s.latencyMin + s.latencySpread },
+        }).start()
+        net.run(s.healAt)
+        expect(net.safetyViolations).toEqual([])
+        const target = Math.max(...net.nodes.map((n) => n.decidedHeight)) + 3
+        const live = net.nodes.filter((n) => !n.silent)
+        net.run(s.healAt + 60_000, () => live.every((n) => n.decidedHeight >= target))
+
+        expect(net.safetyViolations).toEqual([])
+        for (const n of net.honestNodes()) {
+          if (!n.silent) expect(n.decidedHeight, `${n.name} after the heal`).toBeGreaterThanOrEqual(target)
+        }
+        const set = net.validatorsAt(1)
+        const accused = new Set<string>()
+        for (const n of net.honestNodes()) {
+          for (const e of n.evidence) {
+            expect(verifyEvidence(e, CHAIN_ID, set)).toEqual({ valid: true })
+            accused.add(e.voteA.validator)
+          }
+        }
+        expect([...accused].sort()).toEqual(byzantine.map((i) => net.nodes[i]!.address).sort())
+      }),
+      { numRuns: RUNS, ...SEED, ...PATH },
+    )
+  })
+})
