@@ -27,7 +27,7 @@ import { Keys } from "../services/keys.ts"
 import { Network, type Envelope } from "../services/network.ts"
 import { Store } from "../services/store.ts"
 import { Telemetry } from "../services/telemetry.ts"
-import { guardSigning } from "./slashing-protection.ts"
+import { guardSigning, signedAtHeight } from "./slashing-protection.ts"
 
 export const CONSENSUS_TOPIC = "consensus"
 export const SYNC_TOPIC = "consensus/sync"
@@ -272,6 +272,17 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     actor.start()
     actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
     emit("node.started", { address, height: app.height })
+    // After a restart: send again the votes already signed at this height (the same signatures; the
+    // record says what they were), so peers waiting for them are not stuck on a vote we can't redo.
+    run(Effect.gen(function* () {
+      for (const r of yield* signedAtHeight(store, app.height + 1)) {
+        if (r.step === "proposal") continue
+        const signature = yield* keys.sign(voteDigest(chainId, r.step, r.height, r.round, r.value))
+        const vote: Vote = { type: r.step, height: r.height, round: r.round, blockHash: r.value, validator: address, signature: toHex(signature) }
+        outbound({ kind: "vote", vote }, send)
+        actor.send({ type: "vote.received", vote })
+      }
+    }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "resume", error: String(e) })))))
 
     const node: ConsensusNode = {
       actor,

@@ -41,11 +41,20 @@ export const checkSigning = (last: SignRecord | undefined, next: SignRecord): Si
 }
 
 const KEY = "protect/last-signed"
+/** Every record of the highest height signed, so a restarted node can re-send what it signed. */
+const HEIGHT_KEY = "protect/height-records"
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 export const readLastSigned = (store: Store["Service"]): Effect.Effect<SignRecord | undefined, StoreError> =>
   Effect.map(store.get(KEY), (bytes) => (bytes === undefined ? undefined : (JSON.parse(decoder.decode(bytes)) as SignRecord)))
+
+/** What was signed at `height` (empty unless it is the highest height signed). */
+export const signedAtHeight = (store: Store["Service"], height: number): Effect.Effect<readonly SignRecord[], StoreError> =>
+  Effect.map(store.get(HEIGHT_KEY), (bytes) => {
+    const all = bytes === undefined ? [] : (JSON.parse(decoder.decode(bytes)) as SignRecord[])
+    return all.filter((r) => r.height === height)
+  })
 
 /**
  * Check `next` against the durable record and, when allowed, make it the new record (synced)
@@ -56,7 +65,9 @@ export const guardSigning = (store: Store["Service"], next: SignRecord): Effect.
     const last = yield* readLastSigned(store)
     const verdict = checkSigning(last, next)
     if (verdict.ok && !verdict.repeat) {
+      const previous = last !== undefined && last.height === next.height ? yield* signedAtHeight(store, next.height) : []
       yield* store.put(KEY, encoder.encode(JSON.stringify(next)))
+      yield* store.put(HEIGHT_KEY, encoder.encode(JSON.stringify([...previous, next])))
       yield* store.sync
     }
     return verdict

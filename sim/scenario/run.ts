@@ -30,6 +30,8 @@ export interface ScenarioReport {
     readonly slashed: readonly string[]
     readonly safety: boolean
     readonly commits: number
+    /** Virtual time of the last block an honest node committed. */
+    readonly lastCommitAt: number
     readonly messagesDelivered: number
     readonly messagesDropped: number
     readonly invalidMessages: number
@@ -55,6 +57,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   const heights = new Map<string, number>()
   const slashedPools = new Set<string>()
   let commits = 0
+  let lastCommitAt = 0
   let invalid = 0
   const heightWaiters: Array<{ height: number; fire: () => void }> = []
 
@@ -67,6 +70,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       if (prior === undefined) committed.set(h, hash)
       else if (prior !== hash) conflicts.push(`height ${h}: ${e.node} committed ${hash.slice(0, 10)}…, another node ${prior.slice(0, 10)}…`)
       heights.set(e.node, Math.max(heights.get(e.node) ?? 0, h))
+      if (!byzantine.has(e.node)) lastCommitAt = e.at
       for (const p of e.data.slashed as string[]) slashedPools.add(p)
       for (let i = heightWaiters.length - 1; i >= 0; i--) {
         if (maxHonestHeight() >= heightWaiters[i]!.height) heightWaiters.splice(i, 1)[0]!.fire()
@@ -142,7 +146,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     outcome: crashed !== undefined ? "crashed" : passed ? "passed" : "failed",
     expectations,
     metrics: {
-      height, time: scheduler.now, rounds: 0, slashed: slashedIds, safety: conflicts.length === 0, commits,
+      height, time: scheduler.now, rounds: 0, slashed: slashedIds, safety: conflicts.length === 0, commits, lastCommitAt,
       messagesDelivered: delivered, messagesDropped: dropped, invalidMessages: invalid, events: world.trace.count,
     },
     traceHash: world.trace.hash(),

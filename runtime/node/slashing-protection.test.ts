@@ -1,0 +1,65 @@
+import { Effect, Exit } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { SimStore } from "../../sim/adapters/sim-store.ts"
+import { makeSimStorePort } from "../../sim/adapters/store.ts"
+import { Store, StoreError } from "../services/store.ts"
+import { checkSigning, guardSigning, signedAtHeight, type SignRecord, type SignStep } from "./slashing-protection.ts"
+
+const rec = (height: number, round: number, step: SignStep, value: string | null): SignRecord => ({ height, round, step, value })
+
+describe("slashing protection", () => {
+  it("allows progress, a repeat of the same value, and nothing else", () => {
+    expect(checkSigning(undefined, rec(1, 0, "prevote", "a"))).toEqual({ ok: true, repeat: false })
+    expect(checkSigning(rec(1, 0, "prevote", "a"), rec(1, 0, "precommit", "a"))).toEqual({ ok: true, repeat: false })
+    expect(checkSigning(rec(1, 0, "prevote", "a"), rec(1, 0, "prevote", "a"))).toEqual({ ok: true, repeat: true })
+    expect(checkSigning(rec(1, 0, "prevote", "a"), rec(1, 0, "prevote", null)).ok).toBe(false)
+    expect(checkSigning(rec(1, 2, "proposal", "a"), rec(1, 1, "precommit", "a")).ok).toBe(false)
+    expect(checkSigning(rec(2, 0, "proposal", "b"), rec(1, 9, "precommit", "a")).ok).toBe(false)
+  })
+
+  it("keeps the records of the highest height for a restart", () => {
+    const store = makeSimStorePort(new SimStore())
+    for (const r of [rec(5, 0, "prevote", "a"), rec(5, 0, "precommit", "a"), rec(5, 1, "prevote", null)]) Effect.runSync(guardSigning(store, r))
+    expect(Effect.runSync(signedAtHeight(store, 5))).toHaveLength(3)
+    Effect.runSync(guardSigning(store, rec(6, 0, "prevote", "b")))
+    expect(Effect.runSync(signedAtHeight(store, 6))).toEqual([rec(6, 0, "prevote", "b")])
+    expect(Effect.runSync(signedAtHeight(store, 5))).toEqual([])
+  })
+
+  it("property: whatever the crash points, nothing conflicting is ever signed", () => {
+    const request = fc.record({
+      height: fc.integer({ min: 1, max: 4 }),
+      round: fc.integer({ min: 0, max: 2 }),
+      step: fc.constantFrom<SignStep>("proposal", "prevote", "precommit"),
+      value: fc.constantFrom("a", "b", null),
+    })
+    fc.assert(
+      fc.property(fc.array(request, { maxLength: 40 }), fc.array(fc.nat(200), { maxLength: 6 }), (requests, crashPoints) => {
+        const sim = new SimStore()
+        const port = makeSimStorePort(sim)
+        let ops = 0
+        const crashes = new Set(crashPoints)
+        // A store that crashes the node at chosen operations: unsynced writes are lost, the call fails.
+        const crashing = Store.of({
+          ...port,
+          put: (k, v) => Effect.suspend(() => (crashes.has(++ops) ? (sim.crash(), Effect.fail(new StoreError({ operation: "put", key: k, reason: "crash" }))) : port.put(k, v))),
+          sync: Effect.suspend(() => (crashes.has(++ops) ? (sim.crash(), Effect.fail(new StoreError({ operation: "sync", key: "", reason: "crash" }))) : port.sync)),
+        })
+        const signed: SignRecord[] = []
+        for (const r of requests) {
+          const exit = Effect.runSyncExit(guardSigning(crashing, r))
+          if (Exit.isSuccess(exit) && exit.value.ok) signed.push(r)
+        }
+        for (let i = 0; i < signed.length; i++) {
+          for (let j = 0; j < i; j++) {
+            const [a, b] = [signed[j]!, signed[i]!]
+            const same = a.height === b.height && a.round === b.round && a.step === b.step
+            expect(same && a.value !== b.value, `conflict: ${JSON.stringify(a)} then ${JSON.stringify(b)}`).toBe(false)
+          }
+        }
+      }),
+      { numRuns: Number(process.env.DAI_PROPERTY_RUNS ?? 200) * 2 },
+    )
+  })
+})
