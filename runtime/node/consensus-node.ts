@@ -27,9 +27,15 @@ import { Keys } from "../services/keys.ts"
 import { Network, type Envelope } from "../services/network.ts"
 import { Store } from "../services/store.ts"
 import { Telemetry } from "../services/telemetry.ts"
+import { decodeTx, encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
 import { guardSigning, signedAtHeight } from "./slashing-protection.ts"
 
 export const CONSENSUS_TOPIC = "consensus"
+/** Signed application transactions, gossiped to every node's pool. */
+export const TX_TOPIC = "tx"
+/** Most transactions a node keeps waiting, and puts in one block. */
+const MAX_POOL = 10_000
+const MAX_BLOCK_TXS = 1_000
 export const SYNC_TOPIC = "consensus/sync"
 /** Certificates sent per sync request. */
 const SYNC_BATCH = 32
@@ -67,6 +73,10 @@ export interface ConsensusNode {
   readonly address: string
   /** Invalid messages by sender. */
   readonly faults: ReadonlyMap<string, number>
+  /** Transactions waiting for a block. */
+  readonly pending: number
+  /** Gossip a signed transaction and keep it for this node's own proposals; a refusal says why. */
+  submitTx(tx: SignedTx): string | undefined
   stop(): void
 }
 
@@ -104,6 +114,38 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     const outbound = options.outbound ?? honest
     const faults = new Map<string, number>()
     const evidencePool = new Map<string, DuplicateVoteEvidence>()
+    /** Signed transactions by signer, then nonce. */
+    const txPool = new Map<string, Map<number, SignedTx>>()
+    let pooled = 0
+    const pool = (tx: SignedTx): string | undefined => {
+      if (tx.nonce < app.nextNonce(tx.signer)) return `nonce ${tx.nonce} of ${tx.signer} was used already`
+      const mine = txPool.get(tx.signer) ?? new Map<number, SignedTx>()
+      if (mine.has(tx.nonce)) return undefined
+      if (pooled >= MAX_POOL) return "the transaction pool is full"
+      txPool.set(tx.signer, mine.set(tx.nonce, tx))
+      pooled++
+      return undefined
+    }
+    /** Pooled transactions that can go in the next block, in nonce order per signer. */
+    const includable = (): AppTx[] => {
+      const out: AppTx[] = []
+      const nonces = new Map<string, number>()
+      for (const signer of [...txPool.keys()].sort()) {
+        const mine = txPool.get(signer)!
+        for (let n = app.nextNonce(signer); mine.has(n) && out.length < MAX_BLOCK_TXS; n++) {
+          const json = encodeTx(mine.get(n)!)
+          if (app.checkSignedTx(json, nonces) !== undefined) break
+          out.push(json as unknown as AppTx)
+        }
+      }
+      return out
+    }
+    const prunePool = () => {
+      for (const [signer, mine] of txPool) {
+        for (const n of mine.keys()) if (n < app.nextNonce(signer)) (mine.delete(n), pooled--)
+        if (mine.size === 0) txPool.delete(signer)
+      }
+    }
     /** Own messages of the current height, re-sent periodically. */
     let latest: ConsensusMessage[] = []
     let lastCommit: readonly Vote[] = []
@@ -133,6 +175,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
               txs: [
                 ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
                 ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
+                ...includable(),
               ],
               appHash: app.appHash,
             }
@@ -169,6 +212,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
             lastCommit = p.precommits
             latest = []
             for (const tx of p.block.txs) if (tx.type === "evidence") evidencePool.delete(evidenceKey(tx as unknown as DuplicateVoteEvidence))
+            prunePool()
             emit("block.committed", {
               height: p.height, round: p.round, hash: blockHash(p.block), proposer: p.block.proposer, txs: p.block.txs.length,
               appHash: exec.appHash, slashed: exec.slashes.map((s) => s.pool),
@@ -236,6 +280,21 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       }
     }
 
+    const onTx = (env: Envelope) => {
+      if (stopped) return
+      let value: unknown
+      try {
+        value = JSON.parse(new TextDecoder().decode(env.data))
+      } catch {
+        return fault(env.from, "tx: not JSON")
+      }
+      const decoded = decodeTx(value)
+      if (Result.isFailure(decoded)) return fault(env.from, `tx: ${decoded.failure}`)
+      const tx = decoded.success
+      if (!keys.verify(tx.signer, txDigest(chainId, tx), fromHex(tx.signature))) return fault(env.from, `tx of ${tx.signer}: bad signature`)
+      pool(tx)
+    }
+
     const onSync = (env: Envelope) => {
       if (stopped) return
       let value: unknown
@@ -257,6 +316,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     const unsubscribe = [
       yield* network.subscribe(CONSENSUS_TOPIC, onConsensus),
       yield* network.subscribe(SYNC_TOPIC, onSync),
+      yield* network.subscribe(TX_TOPIC, onTx),
     ]
 
     // Re-send own messages of the current height until it is decided (lossy links, healed partitions).
@@ -288,6 +348,15 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       actor,
       address,
       faults,
+      get pending() {
+        return pooled
+      },
+      submitTx: (tx) => {
+        if (!keys.verify(tx.signer, txDigest(chainId, tx), fromHex(tx.signature))) return `bad signature of ${tx.signer}`
+        const refused = pool(tx)
+        if (refused === undefined) run(Effect.ignore(network.publish(TX_TOPIC, utf8.encode(JSON.stringify(encodeTx(tx))))))
+        return refused
+      },
       stop: () => {
         if (stopped) return
         stopped = true

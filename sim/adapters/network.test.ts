@@ -50,14 +50,19 @@ describe("Sim network port", () => {
     }
   })
 
-  it("sends gossip only to nodes subscribed to the topic", async () => {
+  it("delivers gossip only to nodes subscribed to the topic when it arrives", async () => {
     const w = await world(4)
     try {
       await run(w.networks[2]!.subscribe("t", () => {}))
       await run(w.networks[0]!.publish("t", bytes("x")))
+      // Subscribing while the message is in flight still receives it.
+      await run(w.networks[3]!.subscribe("t", () => {}))
       await w.settle()
-      expect(w.net.stats().sent).toBe(1)
+      expect(w.net.stats().sent).toBe(3)
       expect(w.ports[2]!.stats().delivered).toBe(1)
+      expect(w.ports[3]!.stats().delivered).toBe(1)
+      expect(w.ports[1]!.stats().delivered).toBe(0)
+      expect(w.ports[1]!.stats().dropped["unknown-topic"]).toBe(1)
     } finally {
       await w.close()
     }

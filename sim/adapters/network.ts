@@ -2,9 +2,10 @@
  * The Network port over the simulated network (`SimNetwork`).
  *
  * What the port adds to the raw bus:
- * - topics: each node keeps its handlers by topic; `publish` goes to the nodes that currently have
- *   a handler for the topic (what gossipsub does once subscriptions have spread — in the simulator
- *   they spread at once), in ascending id order like `SimNetwork.broadcast`;
+ * - topics: each node keeps its handlers by topic; `publish` goes to every other node, in ascending
+ *   id order like `SimNetwork.broadcast`, and a node keeps the message when it has a handler for the
+ *   topic on arrival (so a node that subscribes while a message is in flight still gets it, as in a
+ *   gossip mesh, and nodes started one after another at the same instant all hear each other);
  * - exactly-once delivery: the bus may duplicate a message; each payload travels with its sender's
  *   sequence number, and a receiver drops a (sender, sequence) pair it has already delivered;
  * - restarts: a node id is registered on the bus once and its port can be released and attached
@@ -170,8 +171,10 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
       if (!attached()) return Effect.fail(notAttached("publish"))
       const wire = encodeSimPayload(endpoint.nextSeq++, data)
       // Ascending id order (net.nodes is sorted), like SimNetwork.broadcast: a deterministic fan-out.
+      // Every other node gets it and keeps it if it has a handler when the message arrives: a node
+      // that subscribes while a message is in flight still receives it, as with a real mesh.
       for (const id of net.nodes) {
-        if (id !== self && endpoints.get(id)?.topics.has(topic) === true) net.send(self, id, topic, wire)
+        if (id !== self) net.send(self, id, topic, wire)
       }
       counters.published++
       return Effect.void

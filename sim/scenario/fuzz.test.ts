@@ -49,7 +49,7 @@ const run = (fuzz: boolean) => {
       if (e.kind === "net.invalid") invalid.push(e)
     },
   })
-  for (const id of scenario.validators) world.start(id)
+  world.startAll()
   if (fuzz) {
     const port = attachSimNetwork(world.net, "x0")
     const stranger = makeSimKeys(1, "x0", world.oracle)

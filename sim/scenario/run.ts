@@ -119,7 +119,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
 
   let crashed: string | undefined
   try {
-    for (const id of scenario.validators) world.start(id)
+    world.startAll()
     for (const e of scenario.events) schedule(e.at, () => act(e.action))
     const target = scenario.until
     const end = Math.min(target.time ?? Infinity, target.maxTime)

@@ -95,16 +95,30 @@ export class ConsensusWorld {
     return keys.verify
   }
 
+  /** Start every node, all attached to the network before the first one speaks. */
+  startAll(): void {
+    for (const id of this.slots.keys()) this.#attach(id)
+    for (const id of this.slots.keys()) this.start(id)
+  }
+
+  #attach(id: string): SimNetworkPort {
+    const slot = this.slots.get(id)!
+    if (slot.port === undefined) {
+      slot.port = attachSimNetwork(this.net, id, {
+        onDrop: (reason, from, topic) => {
+          if (reason === "handler-error") this.errors.push(`${id}: a handler threw on a message from ${from} on ${topic}`)
+        },
+      })
+      this.net.setDown(id, false)
+    }
+    return slot.port
+  }
+
   /** Start (or restart) a node: rebuild its App from its store, attach it, run consensus. */
   start(id: string): void {
     const slot = this.slots.get(id)!
     if (slot.node !== undefined) return
-    slot.port = attachSimNetwork(this.net, id, {
-      onDrop: (reason, from, topic) => {
-        if (reason === "handler-error") this.errors.push(`${id}: a handler threw on a message from ${from} on ${topic}`)
-      },
-    })
-    this.net.setDown(id, false)
+    const port = this.#attach(id)
     const telemetry = Telemetry.of({
       emit: (e) => Effect.sync(() => {
         this.trace.record({ t: e.at, kind: e.kind, node: e.node, ...(e.data as Record<string, TraceValue>) })
@@ -112,7 +126,7 @@ export class ConsensusWorld {
       }),
     })
     const store = makeSimStorePort(slot.store)
-    const services = Context.make(Network, slot.port.network).pipe(
+    const services = Context.make(Network, port.network).pipe(
       Context.add(Keys, slot.keys),
       Context.add(Store, store),
       Context.add(Telemetry, telemetry),

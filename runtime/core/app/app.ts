@@ -7,6 +7,13 @@
  *    The app checks them and counts who signed, for downtime slashing over `slashing.downtimeWindow`.
  *  - `evidence`: two conflicting votes of one validator; the app verifies them and slashes the
  *    validator for double signing (and tombstones it).
+ *  - `stake`, `score-commit`, `score-reveal`: signed by an account (txs.ts). A stake operation runs on
+ *    the economy for the signer's account (a validator's signing address acts for its operator id).
+ *    Contribution scores are committed in an epoch and revealed in the next; a revealed score counts
+ *    in the voting power of the validator set two epochs after the one it was committed in.
+ * A block whose signed transactions do not decode, are badly signed or skip a nonce is invalid; a
+ * valid transaction whose rule refuses it (too little balance, say) is recorded as failed and still
+ * uses its nonce, as a reverted transaction does.
  * Execution is deferred as in CometBFT: block h carries the app hash after block h−1.
  *
  * The validator set changes at epoch boundaries (heights h with (h − 1) % epochLength = 0), except
@@ -20,11 +27,12 @@ import { verifyEvidence } from "../consensus/evidence.ts"
 import { voteDigest } from "../consensus/signing.ts"
 import type { ValidatorSet } from "../consensus/validator-set.ts"
 import { ZERO_HASH, type AppTx, type Block, type DuplicateVoteEvidence, type Hash, type Vote } from "../consensus/types.ts"
-import { Economy, type Allocation, type EconError, type LockTier, type Receipt, type SlashReceipt } from "../econ/index.ts"
+import { Economy, type Allocation, type EconError, type EconOp, type LockTier, type Receipt, type SlashReceipt } from "../econ/index.ts"
 import type { Params } from "../params.ts"
 import { WAD } from "../units.ts"
 import { powerParams, validatorSetFromCandidates, type Candidate } from "../consensus/power.ts"
 import { DowntimeTracker } from "./downtime.ts"
+import { actorOf, decodeTx, scoreCommitment, txDigest, type SignedTx } from "./txs.ts"
 
 /** The signature scheme's check: true when `signature` over `digest` is `address`'s. */
 export type Verifier = (address: string, digest: Uint8Array, signature: Uint8Array) => boolean
@@ -80,6 +88,9 @@ export class App {
   #lastBlockHash: Hash = ZERO_HASH
   #lastTime: number
   #setDirty = false
+  readonly #nonces = new Map<string, number>()
+  readonly #commitments = new Map<number, Map<string, string>>()
+  readonly #scores = new Map<number, Map<string, number>>()
 
   private constructor(g: AppGenesis, economy: Economy, verify: Verifier) {
     this.chainId = g.chainId
@@ -120,6 +131,38 @@ export class App {
     return this.#lastTime
   }
 
+  /** The epoch of a height: heights 1..L are epoch 0, L+1..2L epoch 1, ... */
+  epochOf(height: number): number {
+    return Math.floor((height - 1) / this.economy.params["consensus.epochLength"])
+  }
+
+  /** The nonce the signer's next transaction must carry. */
+  nextNonce(signer: string): number {
+    return this.#nonces.get(signer) ?? 0
+  }
+
+  /** Revealed contribution scores of an epoch, by account. */
+  scores(epoch: number): ReadonlyMap<string, number> {
+    return this.#scores.get(epoch) ?? new Map()
+  }
+
+  /** The economy account a signing address acts for: a validator's operator id, else the address itself. */
+  accountOf(signer: string): string {
+    return this.#operatorOf.get(signer) ?? signer
+  }
+
+  /** Why a signed transaction cannot go in the next block given the nonces so far, or undefined. */
+  checkSignedTx(value: unknown, nonces: Map<string, number> = new Map()): string | undefined {
+    const decoded = decodeTx(value)
+    if (Result.isFailure(decoded)) return decoded.failure
+    const tx = decoded.success
+    const expected = nonces.get(tx.signer) ?? this.nextNonce(tx.signer)
+    if (tx.nonce !== expected) return `nonce ${tx.nonce} of ${tx.signer}, expected ${expected}`
+    if (!this.#verify(tx.signer, txDigest(this.chainId, tx), fromHex(tx.signature))) return `bad signature of ${tx.signer}`
+    nonces.set(tx.signer, expected + 1)
+    return undefined
+  }
+
   operatorOf(address: string): string | undefined {
     return this.#operatorOf.get(address)
   }
@@ -140,10 +183,11 @@ export class App {
    */
   #computeSet(startHeight: number): ValidatorSet {
     const candidates: Candidate[] = []
+    const scores = this.#scores.get(this.epochOf(startHeight) - 2)
     for (const p of this.economy.pools()) {
       const address = this.#addressOf.get(p.operator)
       if (p.kind !== "validator" || address === undefined || p.jailed || p.tombstoned || p.shares === 0n) continue
-      candidates.push({ address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: 0n })
+      candidates.push({ address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt(scores?.get(p.operator) ?? 0) })
     }
     return validatorSetFromCandidates(candidates, powerParams(this.economy.params), startHeight)
   }
@@ -162,8 +206,14 @@ export class App {
       const why = this.#checkLastCommit(first)
       if (why !== undefined) return `last-commit: ${why}`
     }
-    for (const tx of next > 1 ? rest : block.txs) {
+    const nonces = new Map<string, number>()
+    for (const [i, tx] of (next > 1 ? rest : block.txs).entries()) {
       if (tx.type === "evidence") continue
+      if (tx.type === "stake" || tx.type === "score-commit" || tx.type === "score-reveal") {
+        const why = this.checkSignedTx(tx, nonces)
+        if (why !== undefined) return `tx ${i}: ${why}`
+        continue
+      }
       return `unknown tx type "${tx.type}"`
     }
     return undefined
@@ -207,7 +257,9 @@ export class App {
       results.push({ ok: true, type: "last-commit", receipts: [] })
     }
     for (const tx of txs) {
-      const r = this.#executeEvidence(tx as unknown as DuplicateVoteEvidence & AppTx, block.time)
+      const r = tx.type === "evidence"
+        ? this.#executeEvidence(tx as unknown as DuplicateVoteEvidence & AppTx, block.time)
+        : this.#executeSigned(Result.getOrThrow(decodeTx(tx)), block)
       results.push(r)
       if (r.ok) for (const x of r.receipts) if (x.type === "slash") slashes.push(x)
     }
@@ -233,6 +285,39 @@ export class App {
       this.#setDirty = false
     }
     return { height: block.height, appHash: this.#appHash, results, slashes }
+  }
+
+  #executeSigned(tx: SignedTx, block: Block): TxResult {
+    this.#nonces.set(tx.signer, tx.nonce + 1)
+    const account = this.accountOf(tx.signer)
+    const fail = (error: string): TxResult => ({ ok: false, type: tx.type, error })
+    switch (tx.type) {
+      case "stake": {
+        const op = tx.op as EconOp
+        if (actorOf(op) !== account) return fail(`${tx.signer} (account ${account}) may not act for ${actorOf(op)}`)
+        const r = this.economy.apply(op, block.time)
+        return Result.isSuccess(r) ? { ok: true, type: "stake", receipts: [r.success] } : fail(r.failure.message)
+      }
+      case "score-commit": {
+        const epoch = this.epochOf(block.height)
+        if (tx.epoch !== epoch) return fail(`commitments for epoch ${tx.epoch} are not open (this is epoch ${epoch})`)
+        const commits = this.#commitments.get(epoch) ?? new Map<string, string>()
+        if (commits.has(account)) return fail(`${account} already committed a score for epoch ${epoch}`)
+        this.#commitments.set(epoch, commits.set(account, tx.commitment))
+        return { ok: true, type: tx.type, receipts: [] }
+      }
+      case "score-reveal": {
+        const epoch = this.epochOf(block.height)
+        if (tx.epoch !== epoch - 1) return fail(`scores of epoch ${tx.epoch} are revealed in epoch ${tx.epoch + 1}, this is ${epoch}`)
+        const commitment = this.#commitments.get(tx.epoch)?.get(account)
+        if (commitment === undefined) return fail(`${account} committed no score for epoch ${tx.epoch}`)
+        if (scoreCommitment(tx.epoch, tx.score, tx.salt) !== commitment) return fail(`the reveal of ${account} does not match its commitment for epoch ${tx.epoch}`)
+        const scores = this.#scores.get(tx.epoch) ?? new Map<string, number>()
+        if (scores.has(account)) return fail(`${account} already revealed for epoch ${tx.epoch}`)
+        this.#scores.set(tx.epoch, scores.set(account, tx.score))
+        return { ok: true, type: tx.type, receipts: [] }
+      }
+    }
   }
 
   #executeEvidence(tx: DuplicateVoteEvidence & AppTx, time: number): TxResult {
