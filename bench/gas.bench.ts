@@ -2,7 +2,7 @@
  * Gas of the main operations of DAIToken, Staking and Governance, beside a bare OpenZeppelin
  * ERC20Votes (PlainVotesToken) measured in the same run on Hardhat's in-process chain.
  *
- * Run: npx node bench/gas.bench.ts      (results: bench/RESULTS-gas.md)
+ * Run: npx node bench/gas.bench.ts      (results: bench/RESULTS.md)
  */
 import { connectChain } from "../contracts/test/chain.ts"
 import { World } from "../contracts/test/world.ts"

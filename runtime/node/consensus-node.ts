@@ -227,7 +227,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
             emit("evidence.found", { validator: p.evidence.voteA.validator, height: p.evidence.voteA.height, round: p.evidence.voteA.round })
           },
           log: (_, p) => {
-            if (p.level !== "debug") emit("consensus.log", { level: p.level, message: p.message })
+            if (p.level === "warn") emit("consensus.log", { level: p.level, message: p.message })
           },
         },
       }),

@@ -48,7 +48,7 @@ export interface PendingEvent {
 }
 
 /*
- * Layout, for speed (see bench/RESULTS-scheduler.md): the heap is three parallel typed arrays —
+ * Layout, for speed (see bench/RESULTS.md): the heap is three parallel typed arrays —
  * time, sequence number (the FIFO tie-break) and slot — so sifting touches contiguous numbers, not
  * scattered objects. A slot holds a pending event's callback and label and is reused once the event
  * runs or is cancelled. A handle is `generation * SLOTS + slot + 1` (so 0 is never a handle and can
