@@ -33,6 +33,24 @@ export const seedFlag = (value: string | undefined, fallback: () => number): num
   }
 }
 
+const readText = (file: string, what: string): string => {
+  try {
+    return readFileSync(file, "utf8")
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+}
+
+/** Write trace lines to a file as they come; `close` flushes. */
+const traceFile = (path: string | undefined) => {
+  if (path === undefined) return { sink: undefined, close: async () => {} }
+  const file = createWriteStream(path)
+  return {
+    sink: (line: string) => void file.write(`${line}\n`),
+    close: () => new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+  }
+}
+
 const economyCommand = defineCommand({
   name: "economy",
   summary: "Simulate validators, delegators, contributors and fee payers on the ledger over virtual time; print a summary.",
@@ -72,31 +90,13 @@ const economyCommand = defineCommand({
     )
     if (Result.isFailure(config)) throw new UsageError(config.failure.message)
     io.out(seedBanner(seed))
-    const file = values.trace === undefined ? undefined : createWriteStream(values.trace)
-    const report = runEconomy(config.success, file === undefined ? undefined : (line) => void file.write(`${line}\n`))
-    if (file !== undefined) await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve())))
+    const trace = traceFile(values.trace)
+    const report = runEconomy(config.success, trace.sink)
+    await trace.close()
     io.out(values.json === true ? reportJson(report) : formatReport(report))
     return report.supplyConserved ? 0 : 1
   },
 })
-
-const readText = (file: string, what: string): string => {
-  try {
-    return readFileSync(file, "utf8")
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
-}
-
-/** Write trace lines to a file as they come; `close` flushes. */
-const traceFile = (path: string | undefined) => {
-  if (path === undefined) return { sink: undefined, close: async () => {} }
-  const file = createWriteStream(path)
-  return {
-    sink: (line: string) => void file.write(`${line}\n`),
-    close: () => new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve()))),
-  }
-}
 
 const runCommand = defineCommand({
   name: "run",
