@@ -1,0 +1,134 @@
+import { Result } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { createActor } from "xstate"
+import { Scheduler, SimClock } from "../../../sim/kernel/index.ts"
+import { governanceMachine } from "../../machines/governance.ts"
+import { DEFAULT_PARAMS } from "../params.ts"
+import { sqrt, TOKEN } from "../units.ts"
+import { Constitution } from "./constitution.ts"
+import { Governance, type StakeView } from "./governance.ts"
+
+const DAY = 86_400_000
+const stakes = (m: Record<string, bigint>, total?: bigint): StakeView => ({
+  bondedOf: (a) => m[a] ?? 0n,
+  totalBonded: total ?? Object.values(m).reduce((s, x) => s + x, 0n),
+})
+const tag = <A, E extends { _tag: string }>(r: Result.Result<A, E>) => (Result.isFailure(r) ? r.failure._tag : "ok")
+
+describe("governance", () => {
+  const voters = stakes({ a: 10_000n * TOKEN, b: 2_500n * TOKEN, c: 100n * TOKEN, tiny: 1n * TOKEN })
+
+  it("passes a parameter change with quadratic votes, waits the timelock, then changes the constitution", () => {
+    const g = new Governance()
+    const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
+    expect(Result.getOrThrow(g.castVote(p.id, "a", true, voters, 1))).toBe(sqrt(10_000n * TOKEN))
+    Result.getOrThrow(g.castVote(p.id, "b", false, voters, 2))
+    expect(g.state(p.id, DAY)).toBe("Active")
+    expect(tag(g.execute(p.id, DAY))).toBe("GovernanceVotingOpen")
+    const end = p.votingEnds
+    expect(g.state(p.id, end)).toBe("Queued")
+    expect(tag(g.execute(p.id, end))).toBe("GovernanceTimelockNotExpired")
+    expect(g.state(p.id, end + DEFAULT_PARAMS["governance.timelock"])).toBe("Executable")
+    expect(tag(g.execute(p.id, end + DEFAULT_PARAMS["governance.timelock"]))).toBe("ok")
+    expect(g.params["fees.burnFraction"]).toBe(0.4)
+    expect(tag(g.execute(p.id, end + 2 * DAY))).toBe("GovernanceAlreadyExecuted")
+  })
+
+  it("refuses what the constitution or the rules forbid, changing nothing", () => {
+    const g = new Governance()
+    expect(tag(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.95 }, voters, 0))).toBe("ConstitutionOutOfBounds")
+    expect(tag(g.propose("a", { kind: "param", name: "no.such", value: 1 }, voters, 0))).toBe("ConstitutionUnknownParameter")
+    expect(tag(g.propose("a", { kind: "param", name: "staking.lockMultiplier90d", value: 1.05 }, voters, 0))).toBe("ParamConstraintViolated")
+    expect(tag(g.propose("tiny", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))).toBe("GovernanceBelowMinimumBond")
+    expect(tag(g.propose("a", { kind: "spend", to: "x", amount: 0n }, voters, 0))).toBe("GovernanceInvalidProposal")
+    expect(tag(g.castVote(9, "a", true, voters, 0))).toBe("GovernanceUnknownProposal")
+    const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
+    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0))
+    expect(tag(g.castVote(p.id, "a", true, voters, 1))).toBe("GovernanceAlreadyVoted")
+    expect(tag(g.castVote(p.id, "b", true, voters, p.votingEnds))).toBe("GovernanceVotingClosed")
+    expect(g.proposal(p.id)!.forVotes).toBe(sqrt(10_000n * TOKEN))
+  })
+
+  it("defeats a proposal without quorum or without a majority", () => {
+    const g = new Governance()
+    const many = stakes({ a: 100n * TOKEN, b: 5_000n * TOKEN }, 1_000_000n * TOKEN)
+    const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, many, 0))
+    Result.getOrThrow(g.castVote(p.id, "a", true, many, 0))
+    expect(g.state(p.id, p.votingEnds)).toBe("Defeated") // 100 of 1,000,000 voted, quorum 10 %
+    const q = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
+    Result.getOrThrow(g.castVote(q.id, "a", false, voters, 0))
+    expect(g.state(q.id, q.votingEnds)).toBe("Defeated")
+    expect(tag(g.execute(q.id, q.votingEnds + 30 * DAY))).toBe("GovernanceNotPassed")
+  })
+
+  it("moves a bound only by a supermajority amendment with the longer delay", () => {
+    const g = new Governance()
+    const p = Result.getOrThrow(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0, max: 0.95 }, voters, 0))
+    expect(p.delay).toBe(DEFAULT_PARAMS["governance.amendmentDelay"])
+    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0)) // 100 votes for
+    Result.getOrThrow(g.castVote(p.id, "b", false, voters, 0)) // 50 against: 66.6 % < 66.7 %
+    expect(g.state(p.id, p.votingEnds)).toBe("Defeated")
+    const q = Result.getOrThrow(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0, max: 0.95 }, voters, 0))
+    Result.getOrThrow(g.castVote(q.id, "a", true, voters, 0))
+    expect(tag(g.execute(q.id, q.votingEnds + q.delay))).toBe("ok")
+    expect(g.constitution.bounds("fees.burnFraction")).toEqual({ min: 0, max: 0.95 })
+    expect(Result.isSuccess(g.constitution.check("fees.burnFraction", 0.95))).toBe(true)
+    expect(new Constitution().bounds("fees.burnFraction")).toEqual({ min: 0, max: 0.9 })
+  })
+
+  it("spends from the treasury only through a passed proposal, and a refused transfer executes nothing", () => {
+    const g = new Governance()
+    const p = Result.getOrThrow(g.propose("a", { kind: "spend", to: "builder", amount: 5n * TOKEN }, voters, 0))
+    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0))
+    const at = p.votingEnds + p.delay
+    expect(tag(g.execute(p.id, at, () => Result.fail({ _tag: "TokenInsufficientBalance" as const })))).toBe("TokenInsufficientBalance")
+    expect(g.state(p.id, at)).toBe("Executable")
+    let paid = 0n
+    expect(tag(g.execute(p.id, at, (_to, amount) => Result.succeed((paid += amount))))).toBe("ok")
+    expect(paid).toBe(5n * TOKEN)
+  })
+
+  it("quadratic voting: splitting stake over N identities multiplies votes by sqrt(N) — why identities must bond a minimum", () => {
+    const whole = 10_000n * TOKEN
+    const one = sqrt(whole)
+    for (const n of [4n, 16n, 100n]) {
+      const split = n * sqrt(whole / n)
+      expect(Number((split * 1000n) / one) / 1000).toBeCloseTo(Math.sqrt(Number(n)), 2)
+    }
+    // With the default minimum bond (100 tokens), 10,000 tokens make at most 100 identities: 10× the votes.
+    expect(whole / (BigInt(DEFAULT_PARAMS["governance.minVoterBond"]) * TOKEN)).toBe(100n)
+  })
+
+  it("property: the machine passes through the ledger's states at the same times", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ voter: fc.constantFrom("a", "b", "c"), support: fc.boolean() }), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 3 }),
+        (votes, probeSeed) => {
+          const g = new Governance()
+          const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.35 }, voters, 0))
+          const scheduler = new Scheduler(0)
+          const states: string[] = []
+          const actor = createActor(governanceMachine, {
+            clock: new SimClock(scheduler),
+            input: { id: p.id, now: 0, votingEnds: p.votingEnds, delay: p.delay, forVotes: 0n, againstVotes: 0n, stakeVoted: 0n, quorum: p.quorum, threshold: p.threshold, bondedAtStart: p.bondedAtStart },
+          })
+          actor.subscribe((s) => states.push(String(s.value)))
+          actor.start()
+          for (const v of votes) {
+            const r = g.castVote(p.id, v.voter, v.support, voters, 0)
+            if (Result.isSuccess(r)) actor.send({ type: "vote.cast", support: v.support, votes: r.success, stake: voters.bondedOf(v.voter) })
+          }
+          const probes = [p.votingEnds - 1, p.votingEnds, p.votingEnds + p.delay - 1, p.votingEnds + p.delay][probeSeed]!
+          for (const t of [probes, p.votingEnds + p.delay + 1]) {
+            scheduler.runUntil({ time: Math.max(t, scheduler.now) })
+            expect(String(actor.getSnapshot().value)).toBe(g.state(p.id, scheduler.now))
+          }
+          expect(states.length).toBeGreaterThan(0)
+        },
+      ),
+      { numRuns: Number(process.env.DAI_PROPERTY_RUNS ?? 200) },
+    )
+  })
+})
