@@ -151,15 +151,20 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     let lastCommit: readonly Vote[] = []
     let stopped = false
     const lastSyncAsk = new Map<string, number>()
+    /** Proposals for the height after the next: checked and handed over once the node gets there. */
+    let early: Proposal[] = []
+    const MAX_EARLY = 64
 
     const emit = (kind: string, data: Record<string, unknown>) => run(telemetry.emit({ at: options.now(), node: name, kind, data }))
     const fault = (from: string, reason: string) => {
       faults.set(from, (faults.get(from) ?? 0) + 1)
       emit("net.invalid", { from, reason })
     }
-    const send = (message: ConsensusMessage) => {
-      if (message.kind !== "commit" && !stopped) latest = [...latest.filter((m) => !sameSlot(m, message)), message]
-      run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(message))))
+    const send = (message: ConsensusMessage) => run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(message))))
+    /** Send one of this node's own messages, and remember it (what it signed, not what a fault made of it) for resending. */
+    const speak = (message: ConsensusMessage) => {
+      if (!stopped) latest = [...latest.filter((m) => !sameSlot(m, message)), message]
+      outbound(message, send)
     }
 
     const actor = createActor(
@@ -186,7 +191,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
               if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
               const signature = yield* keys.sign(proposalDigest(chainId, p.height, p.round, polRound, hash))
               const proposal: Proposal = { height: p.height, round: p.round, polRound, block, proposer: address, signature: toHex(signature) }
-              outbound({ kind: "proposal", proposal }, send)
+              speak({ kind: "proposal", proposal })
               actor.send({ type: "proposal.received", proposal, valid: true })
             }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "propose", error: String(e) })))))
           },
@@ -196,7 +201,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
               if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
               const signature = yield* keys.sign(voteDigest(chainId, p.type, p.height, p.round, p.blockHash))
               const vote: Vote = { type: p.type, height: p.height, round: p.round, blockHash: p.blockHash, validator: address, signature: toHex(signature) }
-              outbound({ kind: "vote", vote }, send)
+              speak({ kind: "vote", vote })
               actor.send({ type: "vote.received", vote })
             }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "broadcastVote", error: String(e) })))))
           },
@@ -219,6 +224,9 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
             })
             for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
             actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
+            const held = early
+            early = []
+            for (const proposal of held) if (proposal.height === app.height + 1) onProposal(proposal)
           },
           reportEvidence: (_, p) => {
             const key = evidenceKey(p.evidence)
@@ -241,6 +249,13 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       run(Effect.ignore(network.send(peer, SYNC_TOPIC, utf8.encode(JSON.stringify({ from: app.height + 1 })))))
     }
 
+    /** A verified proposal for the next height: the App judges the block, the machine does the rest. */
+    const onProposal = (p: Proposal) => {
+      const invalid = app.checkBlock(p.block)
+      if (invalid !== undefined) emit("proposal.invalid", { height: p.height, round: p.round, proposer: p.proposer, reason: invalid })
+      actor.send({ type: "proposal.received", proposal: p, valid: invalid === undefined })
+    }
+
     const onConsensus = (env: Envelope) => {
       if (stopped) return
       const decoded = decodeMessage(env.data)
@@ -253,16 +268,25 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
           if (!keys.verify(p.proposer, proposalDigest(chainId, p.height, p.round, p.polRound, blockHash(p.block)), fromHex(p.signature))) {
             return fault(env.from, `proposal ${p.height}/${p.round}: bad signature`)
           }
+          if (p.height === next + 1) {
+            // A peer is one height ahead: it has the certificate of `next`; keep its proposal until
+            // this node has executed `next`.
+            if (early.length < MAX_EARLY) early.push(p)
+            return askSync(env.from)
+          }
           if (p.height > next) return askSync(env.from)
           if (p.height < next) return
-          return void actor.send({ type: "proposal.received", proposal: p, valid: app.checkBlock(p.block) === undefined })
+          return onProposal(p)
         }
         case "vote": {
           const v = m.vote
           if (!keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature))) {
             return fault(env.from, `vote ${v.height}/${v.round}: bad signature`)
           }
-          if (v.height > next) return askSync(env.from)
+          // A vote from a height ahead means this node is behind: ask the sender for what it decided.
+          // The machine keeps votes for the height after its own; further ones are of no use yet.
+          if (v.height > next) askSync(env.from)
+          if (v.height > next + 1) return
           return void actor.send({ type: "vote.received", vote: v })
         }
         case "commit": {
@@ -324,7 +348,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     let resendTimer: unknown
     const resend = () => {
       if (stopped) return
-      for (const m of latest) outbound(m, (x) => run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(x)))))
+      for (const m of latest) outbound(m, send)
       resendTimer = clock.setTimeout(resend, resendEvery)
     }
     resendTimer = clock.setTimeout(resend, resendEvery)
@@ -339,7 +363,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
         if (r.step === "proposal") continue
         const signature = yield* keys.sign(voteDigest(chainId, r.step, r.height, r.round, r.value))
         const vote: Vote = { type: r.step, height: r.height, round: r.round, blockHash: r.value, validator: address, signature: toHex(signature) }
-        outbound({ kind: "vote", vote }, send)
+        speak({ kind: "vote", vote })
         actor.send({ type: "vote.received", vote })
       }
     }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "resume", error: String(e) })))))

@@ -72,8 +72,9 @@ export class HeightVoteSet {
     const rv = this.#roundVotes(vote.round)
     const set = vote.type === "prevote" ? rv.prevotes : rv.precommits
     const result = set.add(vote)
-    if (result.kind === "added") {
-      this.#markActive(vote.round, rv, vote.validator, power)
+    if (result.kind === "added") this.#markActive(vote.round, rv, vote.validator, power)
+    // An equivocator's second vote counts for its own hash too, so it can complete a majority.
+    if (result.kind === "added" || result.kind === "conflict") {
       const majority = set.majority()
       if (vote.type === "precommit" && majority !== undefined && majority.blockHash !== null) {
         this.#decisions.set(vote.round, majority.blockHash)
