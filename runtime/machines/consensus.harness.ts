@@ -5,10 +5,12 @@
  *
  * The stand-in node signs with a key derived from the seed, keeps a slashing-protection record,
  * verifies signatures (once per distinct message, cached across nodes: every node would reach the
- * same verdict), gossips (relays every new message to every peer, and re-sends its own messages of
- * its current height every `gossipInterval`, as a gossip layer does for peers that missed them),
- * answers a peer that is behind with the commit certificate of the peer's height, and starts the
- * next height after each decision. The network delivers with a latency drawn from the seeded Prng,
+ * same verdict), gossips (relays every new message to every peer, and every `gossipInterval`
+ * re-sends every message it holds of its current height, its own and others', as a gossip layer
+ * does for peers that missed them: "what one correct node received, every correct node receives"),
+ * announces its height (an unsigned status ping, at each new height and with the gossip) so that a
+ * peer that has decided that height answers with its commit certificate, and starts the next
+ * height after each decision. The network delivers with a latency drawn from the seeded Prng,
  * and until `healAt` it may lose messages at random and cut a partition.
  *
  * Byzantine nodes run the same machine behind a wrapper that equivocates: as proposer it makes two
@@ -51,13 +53,16 @@ export interface NetOptions {
   readonly nextSet?: { readonly at: number; readonly powers: readonly bigint[] }
 }
 
+/** What the harness's network carries: consensus messages, and a node's "I am at height h". */
+type NetMessage = ConsensusMessage | { readonly kind: "status"; readonly height: number; readonly from: number }
+
 interface Sent {
   readonly msg: ConsensusMessage
   readonly to: readonly number[]
 }
 
-const heightOf = (m: ConsensusMessage): number =>
-  m.kind === "vote" ? m.vote.height : m.kind === "proposal" ? m.proposal.height : m.block.height
+const heightOf = (m: NetMessage): number =>
+  m.kind === "vote" ? m.vote.height : m.kind === "proposal" ? m.proposal.height : m.kind === "commit" ? m.block.height : m.height
 
 const idOf = (m: ConsensusMessage): string =>
   m.kind === "vote" ? m.vote.signature : m.kind === "proposal" ? m.proposal.signature : `commit:${m.block.height}:${blockHash(m.block)}`
@@ -77,10 +82,13 @@ export class SimNode {
   readonly chain = new Map<number, { readonly block: Block; readonly precommits: readonly Vote[] }>()
   readonly evidence: DuplicateVoteEvidence[] = []
   readonly seen = new Map<number, Set<string>>()
-  readonly own = new Map<number, Sent[]>()
+  /** Messages of recent heights this node holds (its own, and others' it verified), for re-gossip. */
+  readonly held = new Map<number, Sent[]>()
   /** Slashing protection: (height/round/type) → the hash signed. */
   readonly signed = new Map<string, Hash | null>()
   readonly lastCatchUp = new Map<string, number>()
+  /** Proposals of the next height, held until this node has committed their parent and can judge them. */
+  pending: Proposal[] = []
 
   constructor(index: number, seed: number, byzantine: boolean, silent: boolean) {
     this.index = index
@@ -108,6 +116,8 @@ export class SimNet {
   /** The first block any honest node decided at each height. */
   readonly decided = new Map<number, Hash>()
   readonly safetyViolations: string[] = []
+  /** Validators some honest node reported evidence against. */
+  readonly accused = new Set<string>()
   readonly options: NetOptions
   readonly #prng: Prng
   readonly #verified = new Map<string, boolean>()
@@ -142,7 +152,10 @@ export class SimNet {
     }
     const interval = this.options.gossipInterval ?? 1000
     const gossip = () => {
-      for (const node of this.nodes) for (const s of node.own.get(node.height) ?? []) this.#sendTo(node, s.to, s.msg)
+      for (const node of this.nodes) {
+        for (const s of node.held.get(node.height) ?? []) this.#sendTo(node, s.to, s.msg)
+        this.#announce(node)
+      }
       this.scheduler.after(interval, gossip, "gossip")
     }
     this.scheduler.after(interval, gossip, "gossip")
@@ -164,7 +177,10 @@ export class SimNet {
         propose: (_, p) => this.#propose(node, p),
         broadcastVote: (_, p) => this.#vote(node, p),
         decide: (_, p) => this.#decide(node, p),
-        reportEvidence: (_, p) => void node.evidence.push(p.evidence),
+        reportEvidence: (_, p) => {
+          node.evidence.push(p.evidence)
+          if (node.honest) this.accused.add(p.evidence.voteA.validator)
+        },
       },
     })
     node.actor = createActor(machine, {
@@ -225,9 +241,15 @@ export class SimNet {
     }
     node.height = d.height + 1
     const next = node.height
-    this.scheduler.after(0, () => node.actor.send({ type: "height.start", height: next, validators: this.validatorsAt(next) }), "height.start")
+    this.scheduler.after(0, () => {
+      node.actor.send({ type: "height.start", height: next, validators: this.validatorsAt(next) })
+      const held = node.pending.filter((p) => p.height === next)
+      node.pending = node.pending.filter((p) => p.height > next)
+      for (const p of held) this.#deliverProposal(node, p)
+    }, "height.start")
+    this.#announce(node)
     for (const h of node.seen.keys()) if (h < next - 1) node.seen.delete(h)
-    for (const h of node.own.keys()) if (h < next - 1) node.own.delete(h)
+    for (const h of node.held.keys()) if (h < next - 1) node.held.delete(h)
   }
 
   // ── the network ─────────────────────────────────────────────────────────────────────────────
@@ -236,7 +258,7 @@ export class SimNet {
     return this.nodes.filter((n) => n !== node).map((n) => n.index)
   }
 
-  /** The two halves a byzantine node splits its messages between (it is in the first). */
+  /** The two halves (by index parity, itself excluded) a byzantine node splits its messages between. */
   #halves(node: SimNode): [number[], number[]] {
     const even = this.nodes.filter((n) => n !== node && n.index % 2 === 0).map((n) => n.index)
     const odd = this.nodes.filter((n) => n !== node && n.index % 2 === 1).map((n) => n.index)
@@ -246,18 +268,35 @@ export class SimNet {
   /** Send a node's own message to `to`, remember it for re-gossip, and (if `self`) feed it back. */
   #publish(node: SimNode, msg: ConsensusMessage, to: readonly number[], self = true): void {
     const h = heightOf(msg)
-    if (!node.own.has(h)) node.own.set(h, [])
-    node.own.get(h)!.push({ msg, to })
+    this.#hold(node, h, { msg, to })
     if (self) this.scheduler.after(0, () => this.#receive(node, msg), "loopback")
     this.#sendTo(node, to, msg)
   }
 
-  #sendTo(from: SimNode, to: readonly number[], msg: ConsensusMessage): void {
+  #announce(node: SimNode): void {
+    this.#sendTo(node, this.#others(node), { kind: "status", height: node.height, from: node.index })
+  }
+
+  #announceTo(node: SimNode, peer: SimNode): void {
+    const key = `status/${peer.index}/${node.height}`
+    const last = node.lastCatchUp.get(key)
+    if (last !== undefined && this.scheduler.now - last < 200) return
+    node.lastCatchUp.set(key, this.scheduler.now)
+    this.#sendTo(node, [peer.index], { kind: "status", height: node.height, from: node.index })
+  }
+
+  #hold(node: SimNode, h: number, sent: Sent): void {
+    let held = node.held.get(h)
+    if (held === undefined) node.held.set(h, (held = []))
+    held.push(sent)
+  }
+
+  #sendTo(from: SimNode, to: readonly number[], msg: NetMessage): void {
     if (from.silent) return
     for (const i of to) this.#send(from, this.nodes[i]!, msg)
   }
 
-  #send(from: SimNode, to: SimNode, msg: ConsensusMessage): void {
+  #send(from: SimNode, to: SimNode, msg: NetMessage): void {
     const now = this.scheduler.now
     const { healAt = 0, drop, partition, latency = { min: 5, max: 40 } } = this.options
     if (now < healAt) {
@@ -268,9 +307,18 @@ export class SimNet {
     this.scheduler.after(this.#prng.range(latency.min, latency.max), () => this.#receive(to, msg), "deliver")
   }
 
-  #receive(node: SimNode, msg: ConsensusMessage): void {
+  #receive(node: SimNode, msg: NetMessage): void {
     const h = heightOf(msg)
-    if (h < node.height && msg.kind !== "commit") return this.#helpCatchUp(node, msg, h)
+    if (msg.kind === "status") {
+      const peer = this.nodes[msg.from]!
+      // A peer ahead of us: tell it where we are, so that it sends us the commit we lack.
+      return h > node.height ? this.#announceTo(node, peer) : this.#helpCatchUp(node, peer, h)
+    }
+    if (h < node.height && msg.kind !== "commit") {
+      const author = msg.kind === "vote" ? msg.vote.validator : msg.proposal.proposer
+      const peer = this.nodes.find((n) => n.address === author)
+      return peer === undefined ? undefined : this.#helpCatchUp(node, peer, h)
+    }
     // Further ahead than the machine can buffer, or a commit for another height: useless now, and
     // not marked as seen, so a later copy still counts.
     if (h > node.height + 1 || (msg.kind === "commit" && h !== node.height)) return
@@ -280,18 +328,29 @@ export class SimNet {
     if (seen.has(id)) return
     seen.add(id)
     if (!this.#authentic(msg)) return
-    this.#sendTo(node, this.#others(node), msg) // gossip: relay every new message
+    const all = this.#others(node)
+    this.#sendTo(node, all, msg) // gossip: relay every new message
+    if (msg.kind !== "commit") this.#hold(node, h, { msg, to: all })
     if (msg.kind === "vote") node.actor.send({ type: "vote.received", vote: msg.vote })
-    else if (msg.kind === "proposal") node.actor.send({ type: "proposal.received", proposal: msg.proposal, valid: msg.proposal.block.height === msg.proposal.height })
+    else if (msg.kind === "proposal") {
+      if (h === node.height) this.#deliverProposal(node, msg.proposal)
+      else node.pending.push(msg.proposal)
+    }
     else node.actor.send({ type: "commit.received", block: msg.block, precommits: msg.precommits })
   }
 
-  /** A peer is behind (it sent a message of a height we decided): send it that height's commit. */
-  #helpCatchUp(node: SimNode, msg: ConsensusMessage, h: number): void {
-    const author = msg.kind === "vote" ? msg.vote.validator : msg.kind === "proposal" ? msg.proposal.proposer : undefined
-    const peer = this.nodes.find((n) => n.address === author)
+  /** The node's verdict on a block: the right height, on top of the block it committed before. */
+  #deliverProposal(node: SimNode, p: Proposal): void {
+    const parent = node.chain.get(p.height - 1)
+    const parentHash = parent === undefined ? ZERO_HASH : blockHash(parent.block)
+    const valid = p.block.height === p.height && p.block.parentHash === parentHash && (p.height === 1 || parent !== undefined)
+    node.actor.send({ type: "proposal.received", proposal: p, valid })
+  }
+
+  /** A peer is behind (it is at, or sent a message of, a height we decided): send it that height's commit. */
+  #helpCatchUp(node: SimNode, peer: SimNode, h: number): void {
     const cert = node.chain.get(h)
-    if (peer === undefined || cert === undefined || peer === node) return
+    if (cert === undefined || peer === node) return
     const key = `${peer.index}/${h}`
     const last = node.lastCatchUp.get(key)
     if (last !== undefined && this.scheduler.now - last < 200) return

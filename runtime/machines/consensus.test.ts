@@ -247,7 +247,7 @@ describe("consensus machine: one validator", () => {
     expect(e.voteB.blockHash).toBe(h)
     expect(verifyEvidence(e, CHAIN, SET)).toEqual({ valid: true })
     // Its power counts once in the total, and once for each hash it signed.
-    expect(s.ctx().state!.votes.prevotes(0)!.sum).toBe(10n)
+    expect(s.ctx().heightState!.votes.prevotes(0)!.sum).toBe(10n)
   })
 
   it("catches up with a commit certificate, and refuses one without +2/3", () => {
@@ -259,6 +259,28 @@ describe("consensus machine: one validator", () => {
     expect(s.decisions).toEqual([])
     s.actor.send({ type: "commit.received", block: b, precommits: pcs.slice(0, 3) })
     expect(s.decisions).toEqual([{ height: 1, round: 3, block: b, precommits: pcs.slice(0, 3) }])
+  })
+
+  it("skips the commit pause when it is behind: decided from a certificate, or +1/3 already at the next height", () => {
+    const s = solo()
+    s.start()
+    const b = s.block(1, 0)
+    const pcs = [0, 1, 2].map((i) => signVote(keys[i]!, CHAIN, { type: "precommit", height: 1, round: 0, blockHash: blockHash(b) }))
+    s.actor.send({ type: "commit.received", block: b, precommits: pcs })
+    s.start(2)
+    expect(s.ctx()).toMatchObject({ height: 2, step: "propose" }) // no timeoutCommit
+    const t = solo()
+    t.start()
+    t.propose(b)
+    t.vote([0, 1, 2, 3], "prevote", 0, blockHash(b))
+    t.vote([0, 1, 2, 3], "precommit", 0, blockHash(b))
+    t.start(2)
+    expect(t.ctx().step).toBe("commit")
+    t.vote(t.others(1), "prevote", 0, null, 2)
+    expect(t.ctx().step).toBe("commit") // 1/4 of the power is not +1/3
+    t.vote(t.others(2).slice(1), "prevote", 0, null, 2)
+    expect(t.ctx()).toMatchObject({ height: 2, step: "propose" })
+    expect(t.scheduler.now).toBe(0)
   })
 
   it("buffers the next height's messages and uses them when the height starts", () => {

@@ -30,7 +30,7 @@
  * already checked, and reads time only through XState's clock.
  *
  * Mutability: the votes, proposals and blocks of the current height live in one `HeightState`
- * object in context that the machine's own actions mutate in place. Copying vote maps on every vote
+ * object in context (`heightState`) that the machine's own actions mutate in place. Copying vote maps on every vote
  * would make a round of n votes cost O(n²); in place, each vote is O(1) and each rule's guard O(1).
  * This is safe because the object never leaves the actor: the actions given to the node receive
  * plain values (blocks, votes, arrays), and a new height gets a new object. The price is that a
@@ -39,79 +39,27 @@
  *
  * Buffering: messages for the next height (peers that decided before us) wait in a bounded buffer
  * until the node starts that height with its validator set; older and further heights are dropped.
- * After a decision the machine waits consensus.timeoutCommit (the block interval) — unless the
- * buffer shows that validators with more than 1/3 of the power have already moved on to the next
- * height, in which case it starts it at once: otherwise a node that fell behind would decide each
- * height from its buffer one timeoutCommit late, forever a height behind.
+ * After a decision the machine waits consensus.timeoutCommit (the block interval) — unless it is
+ * behind (it decided from a peer's certificate, or validators with more than 1/3 of the power have
+ * already sent messages of the next height), in which case it starts the next height at once:
+ * otherwise a node that fell behind would pay a timeoutCommit per height and might never catch up.
  * Catch-up: a node that is behind receives a `commit.received` certificate from a peer (the node
  * verifies its signatures); the machine checks its quorum and decides with it.
  */
 import { and, assign, setup } from "xstate"
 import { HeightBuffer } from "../core/consensus/buffer.ts"
 import { HeightState } from "../core/consensus/height-state.ts"
-import type { ValidatorSet } from "../core/consensus/validator-set.ts"
-import type { Address, Block, DuplicateVoteEvidence, Hash, Proposal, Vote, VoteType } from "../core/consensus/types.ts"
-import type { Params } from "../core/params.ts"
+import type {
+  BroadcastVoteParams, ConsensusEvent, ConsensusInput, ConsensusTimeouts, DecideParams, HeightStartEvent, LogParams,
+  MessageEvent, ProposeParams, ReportEvidenceParams, Step,
+} from "../core/consensus/node-interface.ts"
+import type { Address, Block, Hash, VoteType } from "../core/consensus/types.ts"
 
-/** Step timeouts in ms: each is `base + round × delta`; `commit` is the pause after a decision. */
-export interface ConsensusTimeouts {
-  readonly propose: number
-  readonly prevote: number
-  readonly precommit: number
-  readonly delta: number
-  readonly commit: number
-}
-
-/** The timeouts out of the parameter registry. */
-export const timeoutsFromParams = (p: Params): ConsensusTimeouts => ({
-  propose: p["consensus.timeoutPropose"],
-  prevote: p["consensus.timeoutPrevote"],
-  precommit: p["consensus.timeoutPrecommit"],
-  delta: p["consensus.timeoutDelta"],
-  commit: p["consensus.timeoutCommit"],
-})
-
-export interface ConsensusInput {
-  /** This validator's address (a node outside the set follows consensus without voting). */
-  readonly self: Address
-  readonly timeouts: ConsensusTimeouts
-  /** Messages for the next height kept until it starts; default 4096. */
-  readonly maxBuffered?: number
-  /** Proposals are kept for rounds up to this far ahead; default 32. */
-  readonly maxRoundsAhead?: number
-  /** Future rounds one validator may hold votes in; default 2. */
-  readonly maxFutureRounds?: number
-}
-
-export type Step = "propose" | "prevote" | "precommit"
-
-export interface HeightStartEvent {
-  readonly type: "height.start"
-  readonly height: number
-  /** The validator set of `height` (the node knows it from the application state). */
-  readonly validators: ValidatorSet
-}
-/** A proposal with a verified signature; `valid` is the node's verdict on the block. */
-export interface ProposalReceivedEvent { readonly type: "proposal.received"; readonly proposal: Proposal; readonly valid: boolean }
-/** A vote with a verified signature. */
-export interface VoteReceivedEvent { readonly type: "vote.received"; readonly vote: Vote }
-/** A commit certificate whose signatures the node verified (catch-up). */
-export interface CommitReceivedEvent { readonly type: "commit.received"; readonly block: Block; readonly precommits: readonly Vote[] }
-
-export type ConsensusEvent = HeightStartEvent | ProposalReceivedEvent | VoteReceivedEvent | CommitReceivedEvent
-type MessageEvent = ProposalReceivedEvent | VoteReceivedEvent | CommitReceivedEvent
-
-export interface ProposeParams {
-  readonly height: number
-  readonly round: number
-  /** Re-propose this block (with polRound = validRound) instead of building a new one. */
-  readonly validValue: Block | undefined
-  readonly validRound: number
-}
-export interface BroadcastVoteParams { readonly type: VoteType; readonly height: number; readonly round: number; readonly blockHash: Hash | null }
-export interface DecideParams { readonly height: number; readonly round: number; readonly block: Block; readonly precommits: readonly Vote[] }
-export interface ReportEvidenceParams { readonly evidence: DuplicateVoteEvidence }
-export interface LogParams { readonly level: "debug" | "info" | "warn"; readonly message: string }
+export { timeoutsFromParams } from "../core/consensus/node-interface.ts"
+export type {
+  BroadcastVoteParams, CommitReceivedEvent, ConsensusEvent, ConsensusInput, ConsensusTimeouts, DecideParams, HeightStartEvent,
+  LogParams, ProposalReceivedEvent, ProposeParams, ReportEvidenceParams, Step, VoteReceivedEvent,
+} from "../core/consensus/node-interface.ts"
 
 export interface ConsensusContext {
   readonly self: Address
@@ -123,14 +71,14 @@ export interface ConsensusContext {
   readonly round: number
   readonly step: Step
   /** Everything known about `height` (mutable, owned by this actor); undefined before the first height. */
-  readonly state: HeightState | undefined
+  readonly heightState: HeightState | undefined
   readonly lockedValue: Block | null
   readonly lockedHash: Hash | null
   readonly lockedRound: number
   readonly validValue: Block | null
   readonly validHash: Hash | null
   readonly validRound: number
-  readonly lastDecision: { readonly height: number; readonly round: number; readonly blockHash: Hash } | undefined
+  readonly lastDecision: { readonly height: number; readonly round: number; readonly blockHash: Hash; readonly certified: boolean } | undefined
   /** A `height.start` that arrived while waiting out timeoutCommit. */
   readonly pendingStart: HeightStartEvent | undefined
   /** Messages for the next height (mutable, owned by this actor). */
@@ -144,7 +92,7 @@ const signersOf = (e: MessageEvent): readonly string[] =>
   e.type === "vote.received" ? [e.vote.validator] : e.type === "proposal.received" ? [e.proposal.proposer] : e.precommits.map((v) => v.validator)
 
 /** The current height's state; the machine only asks for it in states where it exists. */
-const hs = (c: ConsensusContext): HeightState => c.state!
+const hs = (c: ConsensusContext): HeightState => c.heightState!
 
 const timeout = (base: number, c: ConsensusContext) => base + c.round * c.timeouts.delta
 
@@ -175,11 +123,12 @@ const base = setup({
     isNewerHeight: ({ context, event }) => event.type === "height.start" && event.height > context.height,
     hasPendingStart: ({ context }) => context.pendingStart !== undefined,
     /**
-     * Validators with more than 1/3 of the power (weighed by the decided height's set) already sent
-     * messages of the next height: the network has moved on, and waiting out timeoutCommit would
-     * only keep this node a height behind for good.
+     * This node is behind, so waiting out timeoutCommit would only keep it behind: it decided from
+     * a peer's commit certificate, or validators with more than 1/3 of the power (weighed by the
+     * decided height's set) already sent messages of the next height.
      */
-    networkMovedOn: ({ context }) => {
+    behind: ({ context }) => {
+      if (context.lastDecision?.certified === true) return true
       const set = hs(context).validators
       let power = 0n
       for (const a of context.buffer.senders(context.height + 1)) power += set.power(a)
@@ -233,7 +182,7 @@ const rules = base.extend({
         for (const action of record(state, e)) enqueue(action)
       }
       enqueue.assign({
-        height: start.height, round: 0, state, pendingStart: undefined,
+        height: start.height, round: 0, heightState: state, pendingStart: undefined,
         lockedValue: null, lockedHash: null, lockedRound: -1, validValue: null, validHash: null, validRound: -1,
       })
     }),
@@ -286,12 +235,20 @@ const rules = base.extend({
     commitDecision: base.enqueueActions(({ context, enqueue }) => {
       const d = hs(context).decision()!
       enqueue({ type: "decide", params: { height: context.height, round: d.round, block: d.block, precommits: d.precommits } })
-      enqueue.assign({ lastDecision: { height: context.height, round: d.round, blockHash: d.blockHash } })
+      enqueue({ type: "log", params: { level: "info", message: `decided height ${context.height} in round ${d.round} (${d.source}): ${d.blockHash}` } })
+      enqueue.assign({ lastDecision: { height: context.height, round: d.round, blockHash: d.blockHash, certified: d.source === "certificate" } })
     }),
     /** L55 */
-    skipRound: assign({ round: ({ context }) => hs(context).votes.highestFPlusOneRound() }),
+    skipRound: base.enqueueActions(({ context, enqueue }) => {
+      const round = hs(context).votes.highestFPlusOneRound()
+      enqueue.assign({ round })
+      enqueue({ type: "log", params: { level: "info", message: `height ${context.height}: skipping from round ${context.round} to ${round}, where +1/3 of the power is` } })
+    }),
     /** OnTimeoutPrecommit */
-    nextRound: assign({ round: ({ context }) => context.round + 1 }),
+    nextRound: base.enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ round: context.round + 1 })
+      enqueue({ type: "log", params: { level: "debug", message: `height ${context.height}: round ${context.round} ended without a decision` } })
+    }),
   },
 })
 
@@ -330,7 +287,7 @@ export const consensusMachine = rules.createMachine({
     height: 0,
     round: 0,
     step: "propose",
-    state: undefined,
+    heightState: undefined,
     lockedValue: null,
     lockedHash: null,
     lockedRound: -1,
@@ -418,10 +375,11 @@ export const consensusMachine = rules.createMachine({
     },
     committed: {
       id: "committed",
+      entry: assign({ step: "commit" }),
       on: { "height.start": { guard: "isNewerHeight", actions: assign({ pendingStart: ({ event }) => event }) } },
       always: [
-        { guard: and(["networkMovedOn", "hasPendingStart"]), target: "height", actions: "beginHeight" },
-        { guard: "networkMovedOn", target: "ready" },
+        { guard: and(["behind", "hasPendingStart"]), target: "height", actions: "beginHeight" },
+        { guard: "behind", target: "ready" },
       ],
       after: {
         timeoutCommit: [{ guard: "hasPendingStart", target: "height", actions: "beginHeight" }, { target: "ready" }],

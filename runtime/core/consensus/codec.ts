@@ -114,6 +114,14 @@ const fieldOf = (path: ReadonlyArray<PropertyKey>): string => {
 
 /** Decode a message already parsed from JSON. */
 export const decodeMessageValue = (value: unknown): Result.Result<ConsensusMessage, ConsensusDecodeError> => {
+  // Name the discriminator itself when it is wrong (the union's own error would blame the whole message).
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return Result.fail(new ConsensusDecodeError({ field: "(message)", reason: "expected a JSON object" }))
+  }
+  const kind = (value as { kind?: unknown }).kind
+  if (kind !== "proposal" && kind !== "vote" && kind !== "commit") {
+    return Result.fail(new ConsensusDecodeError({ field: "kind", reason: `expected "proposal", "vote" or "commit", got ${JSON.stringify(kind) ?? "nothing"}` }))
+  }
   try {
     const r = decodeSchema(value, { errors: "first", onExcessProperty: "error" })
     if (Result.isSuccess(r)) return Result.succeed(r.success)

@@ -27,6 +27,8 @@ export interface Decision {
   readonly block: Block
   readonly blockHash: Hash
   readonly precommits: readonly Vote[]
+  /** `votes`: this node counted the precommits itself; `certificate`: a peer's commit certificate. */
+  readonly source: "votes" | "certificate"
 }
 
 export type AddProposalResult =
@@ -146,7 +148,7 @@ export class HeightState {
       power += this.validators.power(v.validator)
     }
     if (power < this.validators.quorum) return `certificate has ${power} of the ${this.validators.quorum} power a commit needs`
-    this.#certificate = { round, block, blockHash: hash, precommits }
+    this.#certificate = { round, block, blockHash: hash, precommits, source: "certificate" }
     return undefined
   }
 
@@ -157,7 +159,7 @@ export class HeightState {
   decision(): Decision | undefined {
     for (const [round, hash] of this.votes.precommitMajorities()) {
       const known = this.#blocks.get(hash)
-      if (known?.valid) return { round, block: known.block, blockHash: hash, precommits: this.votes.precommits(round)!.votesFor(hash) }
+      if (known?.valid) return { round, block: known.block, blockHash: hash, precommits: this.votes.precommits(round)!.votesFor(hash), source: "votes" }
     }
     return this.#certificate
   }

@@ -14,8 +14,9 @@
  * across validator-set changes; resetting them at an epoch boundary costs at most one round-robin
  * cycle of fairness per epoch and keeps the rule a function of the set alone.)
  *
- * The sequence is computed lazily and remembered per set, so a node pays O(n) per new step and
- * O(1) per lookup; the first lookup deep into an epoch pays O(steps × n) once.
+ * The sequence is computed lazily and remembered per set (by object, and by hash for the last few
+ * sets), so a node pays O(n) per new step and O(1) per lookup; the first lookup deep into an epoch
+ * pays O(steps × n) once.
  */
 import type { ValidatorSet } from "./validator-set.ts"
 import type { Address } from "./types.ts"
@@ -82,13 +83,23 @@ export class ProposerSchedule {
   }
 }
 
+// Remembered by set object, and by set hash for a node that rebuilds an equal set object per
+// height (the few most recent sets only; an epoch's set is reused for many heights).
 const schedules = new WeakMap<ValidatorSet, ProposerSchedule>()
+const byHash = new Map<string, ProposerSchedule>()
+const RECENT_SETS = 8
 
 /** The remembered schedule of `set`. */
 export const proposerSchedule = (set: ValidatorSet): ProposerSchedule => {
   let s = schedules.get(set)
   if (s === undefined) {
-    s = new ProposerSchedule(set)
+    const key = set.hash()
+    s = byHash.get(key)
+    if (s === undefined) {
+      s = new ProposerSchedule(set)
+      byHash.set(key, s)
+      if (byHash.size > RECENT_SETS) byHash.delete(byHash.keys().next().value!)
+    }
     schedules.set(set, s)
   }
   return s
