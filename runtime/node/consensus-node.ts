@@ -283,6 +283,12 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
           if (!keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature))) {
             return fault(env.from, `vote ${v.height}/${v.round}: bad signature`)
           }
+          // Precommits for the block just decided that arrive after the decision still go in the next
+          // block's last-commit: who signed is what downtime is judged on, not who was fastest.
+          if (v.type === "precommit" && v.height === app.height && v.blockHash === app.lastBlockHash && v.round === lastCommit[0]?.round) {
+            if (!lastCommit.some((x) => x.validator === v.validator) && app.validatorSet(app.height).has(v.validator)) lastCommit = [...lastCommit, v]
+            return
+          }
           // A vote from a height ahead means this node is behind: ask the sender for what it decided.
           // The machine keeps votes for the height after its own; further ones are of no use yet.
           if (v.height > next) askSync(env.from)
