@@ -1,5 +1,6 @@
 /** Dispatch of `dai` subcommands (`dai sim run` is group `sim`, command `run`). */
 import { processIo, runCommand, usageOf, type Command, type Io } from "./command.ts"
+import { chainCommands } from "./chain.ts"
 import { paramsCommand } from "./params.ts"
 import { simCommands } from "./sim.ts"
 
@@ -10,7 +11,7 @@ interface Group {
 }
 
 const TOP: readonly Command[] = [paramsCommand]
-const GROUPS: readonly Group[] = [{ name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays", commands: simCommands }]
+const GROUPS: readonly Group[] = [{ name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays", commands: simCommands }, { name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands }]
 
 const overview = (): string => {
   const lines = ["usage: dai <command> [options]", "", "commands:"]

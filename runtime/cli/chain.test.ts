@@ -1,0 +1,160 @@
+/**
+ * `dai chain deploy`: flags and exit codes, the in-process dry run, a real deploy over JSON-RPC to a
+ * Hardhat node served on 127.0.0.1 (in this process, on a random free port), and the EVM adapter
+ * reading that deployment through `rpcUrl`.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Result } from "effect"
+import { HDNodeWallet } from "ethers"
+import { network } from "hardhat"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ensureBuilt } from "../../contracts/test/chain.ts"
+import { makeEvmChain } from "../adapters/evm/chain.ts"
+import { decodeDeployment, type Deployment } from "../adapters/evm/deployment.ts"
+import { TOKEN, TOTAL_SUPPLY } from "../core/units.ts"
+import { DEPLOYER_KEY_ENV } from "./chain.ts"
+import type { Io } from "./command.ts"
+import { main } from "./main.ts"
+
+const dai = async (...argv: string[]) => {
+  let out = ""
+  let err = ""
+  const io: Io = { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`) }
+  const code = await main(argv, io)
+  return { code, out, err }
+}
+const dir = mkdtempSync(join(tmpdir(), "dai-chain-"))
+const file = (name: string, text: string) => {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+const decode = (text: string): Deployment => Result.getOrThrow(decodeDeployment(JSON.parse(text)))
+
+/** A port nothing listens on (bound, then released). */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+
+// Hardhat's default accounts (the mnemonic of every Hardhat network).
+const account = (i: number) => HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", undefined, `m/44'/60'/0'/0/${i}`)
+
+describe("dai chain deploy: flags", () => {
+  it("documents itself and is listed by dai --help", async () => {
+    const r = await dai("chain", "deploy", "--help")
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/usage: dai chain deploy \[options\]/)
+    for (const flag of ["--rpc URL", "--out FILE", "--genesis FILE", "--json", "DAI_DEPLOYER_KEY", "dry run"]) expect(r.out).toContain(flag)
+    expect((await dai("--help")).out).toMatch(/chain deploy/)
+  })
+
+  it("exits 2 with usage on a bad flag, a bad URL, a stray argument or a bad genesis file", async () => {
+    for (const argv of [
+      ["--bogus"], ["--rpc", "not a url"], ["--rpc", "ftp://127.0.0.1:8545"], ["extra"], ["--genesis", join(dir, "missing.json")],
+      ["--genesis", file("short.json", JSON.stringify([{ address: account(0).address, tokens: "5" }]))],
+      ["--genesis", file("bad.json", JSON.stringify([{ address: "0x12", tokens: "5" }]))],
+    ]) {
+      const r = await dai("chain", "deploy", ...argv)
+      expect(r.code, argv.join(" ")).toBe(2)
+      expect(r.err, argv.join(" ")).toMatch(/usage: dai chain deploy/)
+    }
+    expect((await dai("chain", "deploy", "--genesis", join(dir, "short.json"))).err).toMatch(/sum to 5 tokens .*not the total supply of 1000000000/)
+    expect((await dai("chain", "deploy", "--genesis", join(dir, "bad.json"))).err).toMatch(/0\.address: a 0x address/)
+  })
+
+  it("fails with a message naming the URL when the RPC is unreachable", async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`
+    const r = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "never.json"))
+    expect(r.code).toBe(1)
+    expect(r.err).toContain(`cannot reach an Ethereum JSON-RPC node at ${url} (ECONNREFUSED)`)
+    expect(() => readFileSync(join(dir, "never.json"))).toThrow()
+  })
+})
+
+describe("dai chain deploy: deployments", () => {
+  it("deploys on the in-process network as a dry run and says so", async () => {
+    const out = join(dir, "dry.json")
+    const r = await dai("chain", "deploy", "--out", out)
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(/^DRY RUN on Hardhat's in-process network/)
+    expect(r.out).toMatch(/Staking\s+0x[0-9a-fA-F]{40}/)
+    const d = decode(readFileSync(out, "utf8"))
+    expect(d).toMatchObject({ dryRun: true, network: "in-process", chainId: "31337" })
+    expect(d.genesis).toHaveLength(10)
+    expect(d.genesis.reduce((x, g) => x + BigInt(g.amount), 0n)).toBe(TOTAL_SUPPLY)
+
+    const j = await dai("chain", "deploy", "--out", join(dir, "dry2.json"), "--json")
+    expect(j.code).toBe(0)
+    expect(decode(j.out).dryRun).toBe(true)
+    expect(j.err).toMatch(/DRY RUN/)
+  })
+
+  describe("over JSON-RPC to a Hardhat node on 127.0.0.1", () => {
+    let server: { close(): Promise<void> }
+    let url: string
+    beforeAll(async () => {
+      await ensureBuilt()
+      const s = await network.createServer("default", "127.0.0.1", await closedPort())
+      const { address, port } = await s.listen()
+      expect(address).toBe("127.0.0.1")
+      url = `http://127.0.0.1:${port}`
+      server = s
+    })
+    afterAll(async () => {
+      await server?.close()
+    })
+
+    it("deploys from the first unlocked account with the given genesis, and the adapter reads it via rpcUrl", async () => {
+      const genesis = file("genesis.json", JSON.stringify([
+        { address: account(0).address, tokens: "999990000" }, { address: account(1).address, tokens: 9_999.5 }, { address: account(2).address, tokens: "0.5" },
+      ]))
+      const out = join(dir, "real.json")
+      const r = await dai("chain", "deploy", "--rpc", url, "--out", out, "--genesis", genesis, "--json")
+      expect(r.code, r.err).toBe(0)
+      expect(r.err).toBe("")
+      const d = decode(r.out)
+      expect(d).toEqual(decode(readFileSync(out, "utf8")))
+      expect(d).toMatchObject({ dryRun: false, network: url, deployer: account(0).address })
+
+      const chain = makeEvmChain({
+        rpcUrl: url, deployment: d, accounts: { reserve: account(0).address, alice: account(1).address, bob: account(2).address },
+        signerFor: (id) => (id === "alice" ? account(1) : undefined),
+      })
+      try {
+        expect((await Effect.runPromise(chain.supply)).balances).toBe(TOTAL_SUPPLY)
+        expect(await Effect.runPromise(chain.balanceOf("bob"))).toBe(TOKEN / 2n)
+        const t = await Effect.runPromise(chain.submit({ type: "transfer", from: "alice", to: "bob", amount: TOKEN / 2n }))
+        expect(t).toEqual({ type: "transfer", from: "alice", to: "bob", amount: TOKEN / 2n })
+        expect(await Effect.runPromise(chain.balanceOf("bob"))).toBe(TOKEN)
+        expect((await Effect.runPromise(chain.params))["staking.unbondingPeriod"]).toBe(21 * 86_400_000)
+      } finally {
+        await chain.close()
+      }
+    })
+
+    it(`deploys from the key in $${DEPLOYER_KEY_ENV}, and refuses a malformed key`, async () => {
+      process.env[DEPLOYER_KEY_ENV] = account(3).privateKey
+      try {
+        const r = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "keyed.json"))
+        expect(r.code, r.err).toBe(0)
+        expect(r.out).toMatch(new RegExp(`^Deployed to ${url.replace(/\./g, "\\.")} \\(chain id 31337\\)`))
+        const d = decode(readFileSync(join(dir, "keyed.json"), "utf8"))
+        expect(d.deployer).toBe(account(3).address)
+        expect(d.genesis).toEqual([{ address: account(3).address, amount: TOTAL_SUPPLY.toString() }])
+        process.env[DEPLOYER_KEY_ENV] = "0x1234"
+        const bad = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "bad-key.json"))
+        expect(bad.code).toBe(2)
+        expect(bad.err).toMatch(/DAI_DEPLOYER_KEY is not a private key/)
+      } finally {
+        delete process.env[DEPLOYER_KEY_ENV]
+      }
+    })
+  })
+})

@@ -1,0 +1,188 @@
+/**
+ * `dai chain …` commands: deploy the contracts and write the deployment file the node reads.
+ * Hardhat and the deploy script are imported only when a deploy runs, so `--help` stays instant.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { dirname } from "node:path"
+import { Result, Schema, SchemaIssue } from "effect"
+import { TOKEN, TOTAL_SUPPLY, tokens } from "../core/units.ts"
+import { CONTRACT_NAMES, type Deployment } from "../adapters/evm/deployment.ts"
+import { defineCommand, UsageError, type Command, type Io } from "./command.ts"
+
+/** Where a deployment is written when `--out` is not given (a dry run never overwrites a real one). */
+export const DEFAULT_OUT = ".dai/deployment.json"
+export const DEFAULT_DRY_RUN_OUT = ".dai/deployment.dry-run.json"
+/** Environment variable holding the deployer's private key for `--rpc` (else the node's first unlocked account). */
+export const DEPLOYER_KEY_ENV = "DAI_DEPLOYER_KEY"
+const PROBE_TIMEOUT_MS = 5_000
+
+const GenesisFile = Schema.Array(Schema.Struct({
+  address: Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || "a 0x address of 40 hex digits")),
+  tokens: Schema.Union([Schema.String, Schema.Number]).check(Schema.makeFilter((v) => /^\d+(\.\d{1,18})?$/.test(String(v)) || "whole tokens, e.g. \"1000000\" or \"0.5\"")),
+})).check(Schema.isMinLength(1))
+
+/** Parse a `--genesis` file: `[{ "address": "0x…", "tokens": "1000000" }, …]` summing to the total supply. */
+export const parseGenesis = (text: string, file: string): Array<{ address: string; amount: bigint }> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new UsageError(`--genesis ${file} is not JSON: ${(e as Error).message}`)
+  }
+  const r = Schema.decodeUnknownResult(GenesisFile)(json, { errors: "first", onExcessProperty: "error" })
+  if (Result.isFailure(r)) {
+    const issue = SchemaIssue.makeFormatterStandardSchemaV1()(r.failure.issue).issues[0]
+    const path = (issue?.path ?? []).map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p)).join(".")
+    throw new UsageError(`--genesis ${file}: ${path === "" ? "expected a non-empty array of { address, tokens }" : path}: ${issue?.message ?? "invalid"}`)
+  }
+  const allocations = r.success.map((a) => ({ address: a.address, amount: tokens(String(a.tokens)) }))
+  const sum = allocations.reduce((x, a) => x + a.amount, 0n)
+  if (sum !== TOTAL_SUPPLY) {
+    throw new UsageError(`--genesis ${file}: allocations sum to ${sum / TOKEN} tokens (+${sum % TOKEN} base units), not the total supply of ${TOTAL_SUPPLY / TOKEN}`)
+  }
+  return allocations
+}
+
+/** Ask an RPC for its chain id; throws an Error naming the URL when it does not answer like an Ethereum node. */
+export const probeRpc = async (url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<bigint> => {
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: "POST", headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(timeoutMs),
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    })
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause
+    const why = (e as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : cause?.code ?? cause?.message ?? (e as Error).message
+    throw new Error(`cannot reach an Ethereum JSON-RPC node at ${url} (${why}); start one (e.g. \`npx hardhat node\`) or fix --rpc`)
+  }
+  const body = (await res.json().catch(() => undefined)) as { result?: unknown } | undefined
+  if (!res.ok || typeof body?.result !== "string") {
+    throw new Error(`${url} answered eth_chainId with HTTP ${res.status} and no chain id; is it an Ethereum JSON-RPC endpoint?`)
+  }
+  return BigInt(body.result)
+}
+
+const rpcFlag = (value: string | undefined): string | undefined => {
+  if (value === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new UsageError(`--rpc must be an http(s) URL such as http://127.0.0.1:8545, got "${value}"`)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--rpc must be an http(s) URL, got "${value}" (${url.protocol.slice(0, -1)})`)
+  return value
+}
+
+const summary = (d: Deployment, out: string): string => {
+  const width = Math.max(...CONTRACT_NAMES.map((n) => n.length))
+  const lines = [
+    d.dryRun
+      ? "DRY RUN on Hardhat's in-process network: this chain ends with this command, so these addresses exist nowhere else.\nUse --rpc URL to deploy to a running node (e.g. `npx hardhat node`)."
+      : `Deployed to ${d.network} (chain id ${d.chainId}).`,
+    "",
+    ...CONTRACT_NAMES.map((n) => `  ${n.padEnd(width)}  ${d.contracts[n]}`),
+    "",
+    `chain id ${d.chainId}, from block ${d.deploymentBlock}, deployer ${d.deployer}`,
+    `genesis: ${d.genesis.length} allocations; downtime reporter ${d.roles.downtimeReporter}; treasury ${d.treasury.threshold} of ${d.treasury.signers.length}`,
+    `param registry ${d.paramRegistryHash}`,
+    `wrote ${out}${d.dryRun ? " (a dry-run record: do not point a node at it)" : ""}`,
+  ]
+  return lines.join("\n")
+}
+
+type Any = any // ethers / hardhat-ethers objects, imported lazily
+
+/** Connect to the in-process network or the RPC, deploy, return the record; closes what it opened. */
+const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, env: NodeJS.ProcessEnv): Promise<Deployment> => {
+  const { deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
+  if (rpc === undefined) {
+    const { connectChain } = await import("../../contracts/test/chain.ts")
+    const connection: Any = await connectChain()
+    try {
+      const signers: Any[] = await connection.ethers.getSigners()
+      const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))
+      return await deployContracts({ deployer: signers[0], allocations: genesis ?? devnetAllocations(accounts), network: "in-process", dryRun: true })
+    } finally {
+      await connection.close()
+    }
+  }
+  const chainId = await probeRpc(rpc)
+  const { JsonRpcProvider, Network, Wallet } = await import("ethers")
+  const provider = new JsonRpcProvider(rpc, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1, pollingInterval: 250 })
+  try {
+    const key = env[DEPLOYER_KEY_ENV]
+    let deployer: Any
+    let accounts: string[]
+    if (key !== undefined && key !== "") {
+      try {
+        deployer = new Wallet(key, provider)
+      } catch {
+        throw new UsageError(`${DEPLOYER_KEY_ENV} is not a private key (0x + 64 hex digits)`)
+      }
+      accounts = [await deployer.getAddress()]
+    } else {
+      accounts = ((await provider.send("eth_accounts", [])) as string[]).slice(0, 10)
+      if (accounts.length === 0) throw new Error(`the node at ${rpc} has no unlocked account to deploy from; set ${DEPLOYER_KEY_ENV} to the deployer's private key`)
+      deployer = await provider.getSigner(accounts[0])
+    }
+    return await deployContracts({ deployer, allocations: genesis ?? devnetAllocations(accounts), network: rpc, dryRun: false })
+  } finally {
+    provider.destroy()
+  }
+}
+
+const deployCommand = defineCommand({
+  name: "deploy",
+  summary: "Deploy DAIToken, Staking, Constitution, Governance, Treasury and ContributionRegistry, wire their roles, and write the deployment file.",
+  options: {
+    rpc: { type: "string" },
+    out: { type: "string" },
+    genesis: { type: "string" },
+    json: { type: "boolean" },
+  },
+  help: {
+    "--rpc URL": "JSON-RPC endpoint to deploy to (default: Hardhat's in-process network, a dry run). Deploys from the node's first unlocked account, or from the private key in $DAI_DEPLOYER_KEY",
+    "--out FILE": `where to write the deployment (default ${DEFAULT_OUT}; a dry run: ${DEFAULT_DRY_RUN_OUT})`,
+    "--genesis FILE": "genesis allocations, JSON [{ \"address\": \"0x…\", \"tokens\": \"1000000\" }, …] summing to 1,000,000,000 tokens (default: 1,000,000 to each of the first 10 accounts but the deployer, the rest to the deployer as the reward reserve)",
+    "--json": "print the deployment record as JSON on stdout",
+  },
+  examples: ["dai chain deploy", "dai chain deploy --rpc http://127.0.0.1:8545 --out .dai/deployment.json", "dai chain deploy --rpc http://127.0.0.1:8545 --genesis genesis.json --json"],
+  run: async (values, positionals, io: Io) => {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    const rpc = rpcFlag(values.rpc)
+    let genesis: Array<{ address: string; amount: bigint }> | undefined
+    if (values.genesis !== undefined) {
+      const text = await readFile(values.genesis, "utf8").catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot read --genesis ${values.genesis}: ${e.code ?? e.message}`)
+      })
+      genesis = parseGenesis(text, values.genesis)
+    }
+    let deployment: Deployment
+    try {
+      deployment = await deploy(rpc, genesis, process.env)
+    } catch (e) {
+      if (e instanceof UsageError) throw e
+      io.err(`dai chain deploy: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}`)
+      return 1
+    }
+    const out = values.out ?? (deployment.dryRun ? DEFAULT_DRY_RUN_OUT : DEFAULT_OUT)
+    try {
+      await mkdir(dirname(out), { recursive: true })
+      await writeFile(out, `${JSON.stringify(deployment, null, 2)}\n`)
+    } catch (e) {
+      io.err(`dai chain deploy: deployed, but cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n${JSON.stringify(deployment)}`)
+      return 1
+    }
+    if (values.json === true) {
+      io.out(JSON.stringify(deployment, null, 2))
+      if (deployment.dryRun) io.err(`dai chain deploy: DRY RUN on the in-process network (wrote ${out}); use --rpc URL to deploy to a running node`)
+    } else {
+      io.out(summary(deployment, out))
+    }
+    return 0
+  },
+})
+
+export const chainCommands: readonly Command[] = [deployCommand]
