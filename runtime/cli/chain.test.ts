@@ -17,7 +17,7 @@ import { decodeDeployment, type Deployment } from "../adapters/evm/deployment.ts
 import { TOKEN, TOTAL_SUPPLY } from "../core/units.ts"
 import { DEPLOYER_KEY_ENV } from "./chain.ts"
 import type { Io } from "./command.ts"
-import { main } from "./main.ts"
+import { main } from "../../dai.ts"
 
 const dai = async (...argv: string[]) => {
   let out = ""

@@ -6,6 +6,13 @@ import { parseArgs, type ParseArgsConfig } from "node:util"
 
 export type Options = NonNullable<ParseArgsConfig["options"]>
 
+/** `dai <group> <command>`: a family of subcommands. */
+export interface CommandGroup {
+  readonly name: string
+  readonly summary: string
+  readonly commands: readonly Command[]
+}
+
 export interface Command<O extends Options = Options> {
   readonly name: string
   readonly summary: string

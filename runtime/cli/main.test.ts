@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { Io } from "./command.ts"
-import { main } from "./main.ts"
+import { main } from "../../dai.ts"
 
 /** Run `dai` in-process, capturing what it prints. */
 const dai = async (...argv: string[]) => {

@@ -1,18 +1,17 @@
-/** Dispatch of `dai` subcommands (`dai sim run` is group `sim`, command `run`). */
-import { processIo, runCommand, usageOf, type Command, type Io } from "./command.ts"
+/**
+ * Dispatch of `dai` subcommands (`dai sim run` is group `sim`, command `run`). The runtime's own
+ * commands are here; other groups (the simulator's) are handed in by the composition root, dai.ts,
+ * so nothing in runtime/ depends on sim/.
+ */
+import { processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
 import { chainCommands } from "./chain.ts"
 import { paramsCommand } from "./params.ts"
-import { simCommands } from "./sim.ts"
-
-interface Group {
-  readonly name: string
-  readonly summary: string
-  readonly commands: readonly Command[]
-}
 
 const TOP: readonly Command[] = [paramsCommand]
-const GROUPS: readonly Group[] = [{ name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays", commands: simCommands }, { name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands }]
+export const runtimeGroups: readonly CommandGroup[] = [{ name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands }]
 
+/** The `dai` command over the given groups. */
+export const makeMain = (GROUPS: readonly CommandGroup[]) => {
 const overview = (): string => {
   const lines = ["usage: dai <command> [options]", "", "commands:"]
   const entries: Array<[string, string]> = [
@@ -26,7 +25,7 @@ const overview = (): string => {
 }
 
 /** Run `dai` with the given arguments; returns the exit code. */
-export const main = async (argv: readonly string[], io: Io = processIo): Promise<number> => {
+return async (argv: readonly string[], io: Io = processIo): Promise<number> => {
   const [first, ...rest] = argv
   if (first === undefined || first === "--help" || first === "-h" || first === "help") {
     io.out(overview())
@@ -50,4 +49,5 @@ export const main = async (argv: readonly string[], io: Io = processIo): Promise
   io.err(`dai: unknown command "${first}"\n`)
   io.err(overview())
   return 2
+}
 }

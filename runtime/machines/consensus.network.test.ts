@@ -8,7 +8,7 @@ import { blockHash } from "../core/consensus/block.ts"
 import { proposer } from "../core/consensus/proposer.ts"
 import { ZERO_HASH } from "../core/consensus/types.ts"
 import type { ValidatorSet } from "../core/consensus/validator-set.ts"
-import { type SimNet, SimNet as Net, type SimNode } from "./consensus.harness.ts"
+import { type SimNet, SimNet as Net, type SimNode } from "../../sim/harness/consensus.ts"
 
 /** Run until every node of `nodes` has decided `height` (or the time limit passes). */
 const runTo = (net: SimNet, height: number, nodes: readonly SimNode[] = net.honestNodes(), limit = 120_000) => {

@@ -14,7 +14,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { verifyEvidence } from "../core/consensus/evidence.ts"
-import { CHAIN_ID, SimNet } from "./consensus.harness.ts"
+import { CHAIN_ID, SimNet } from "../../sim/harness/consensus.ts"
 
 const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 20)
 // One seed for the whole property, printed first, so that even a run that hangs can be replayed.

@@ -19,14 +19,14 @@
  * has. Byzantine nodes collude: they learn each other's twin blocks.
  */
 import { createActor, type Actor } from "xstate"
-import { Prng, Scheduler, SimClock } from "../../sim/kernel/index.ts"
-import { addressOfPrivateKey, keccak256, toHex, utf8ToBytes } from "../core/crypto.ts"
-import { blockHash } from "../core/consensus/block.ts"
-import { signProposal, signVote, verifyProposal, verifyVote } from "../core/consensus/signing.ts"
-import { ValidatorSet } from "../core/consensus/validator-set.ts"
-import { type Block, type DuplicateVoteEvidence, type Hash, type Proposal, type Vote, ZERO_HASH } from "../core/consensus/types.ts"
-import type { ConsensusMessage } from "../core/consensus/codec.ts"
-import { consensusMachine, type ConsensusTimeouts, type DecideParams, type BroadcastVoteParams, type ProposeParams } from "./consensus.ts"
+import { Prng, Scheduler, SimClock } from "../kernel/index.ts"
+import { addressOfPrivateKey, keccak256, toHex, utf8ToBytes } from "../../runtime/core/crypto.ts"
+import { blockHash } from "../../runtime/core/consensus/block.ts"
+import { signProposal, signVote, verifyProposal, verifyVote } from "../../runtime/core/consensus/signing.ts"
+import { ValidatorSet } from "../../runtime/core/consensus/validator-set.ts"
+import { type Block, type DuplicateVoteEvidence, type Hash, type Proposal, type Vote, ZERO_HASH } from "../../runtime/core/consensus/types.ts"
+import type { ConsensusMessage } from "../../runtime/core/consensus/codec.ts"
+import { consensusMachine, type ConsensusTimeouts, type DecideParams, type BroadcastVoteParams, type ProposeParams } from "../../runtime/machines/consensus.ts"
 
 export const CHAIN_ID = 31337
 

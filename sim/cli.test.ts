@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import type { Io } from "./command.ts"
-import { main } from "./main.ts"
+import type { Io } from "../runtime/cli/command.ts"
+import { main } from "../dai.ts"
 
 const dai = async (...argv: string[]) => {
   let out = ""

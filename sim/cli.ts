@@ -1,16 +1,16 @@
-/** `dai sim …` commands. */
+/** `dai sim …`: the simulator's commands, registered with the `dai` command by its composition root (dai.ts). */
 import { createWriteStream, readFileSync } from "node:fs"
 import { createInterface } from "node:readline/promises"
-import { parseDuration } from "../core/duration.ts"
-import { parseScenario, ScenarioError } from "../../sim/scenario/load.ts"
-import { formatSummary, matches, readTrace, renderEvent } from "../../sim/scenario/replay.ts"
-import { formatScenarioReport, reportJson as scenarioJson, runScenario } from "../../sim/scenario/run.ts"
+import { parseDuration } from "../runtime/core/duration.ts"
+import { parseScenario, ScenarioError } from "./scenario/load.ts"
+import { formatSummary, matches, readTrace, renderEvent } from "./scenario/replay.ts"
+import { formatScenarioReport, reportJson as scenarioJson, runScenario } from "./scenario/run.ts"
 import { Result } from "effect"
-import { economyConfig, ECONOMY_DEFAULTS } from "../../sim/economy/config.ts"
-import { formatReport, reportJson } from "../../sim/economy/report.ts"
-import { runEconomy } from "../../sim/economy/run.ts"
-import { parseSeed, seedBanner } from "../../sim/kernel/seed.ts"
-import { defineCommand, intFlag, UsageError, type Command } from "./command.ts"
+import { economyConfig, ECONOMY_DEFAULTS } from "./economy/config.ts"
+import { formatReport, reportJson } from "./economy/report.ts"
+import { runEconomy } from "./economy/run.ts"
+import { parseSeed, seedBanner } from "./kernel/seed.ts"
+import { defineCommand, intFlag, UsageError, type Command, type CommandGroup } from "../runtime/cli/command.ts"
 
 /** `--param name=value` flags → raw overrides (checked by the registry). */
 export const paramFlags = (flags: readonly string[] | undefined): Record<string, string> => {
@@ -205,3 +205,5 @@ const replayCommand = defineCommand({
 })
 
 export const simCommands: readonly Command[] = [runCommand, replayCommand, economyCommand]
+
+export const simGroup: CommandGroup = { name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays", commands: simCommands }

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** The `dai` executable. */
+import { main } from "../dai.ts"
+
+process.exitCode = await main(process.argv.slice(2))
