@@ -194,6 +194,18 @@ export class App {
 
   /** Why `block` cannot be the next block, or undefined when it can (what a validator checks before voting for it). */
   checkBlock(block: Block): string | undefined {
+    // The same block is checked when its proposal arrives and again when it is executed: the
+    // verdict depends only on the block and on state that has not moved since, so keep it.
+    const hash = hashBlock(block)
+    if (this.#checked?.height === this.#height && this.#checked.hash === hash) return this.#checked.verdict
+    const verdict = this.#checkBlock(block)
+    this.#checked = { height: this.#height, hash, verdict }
+    return verdict
+  }
+
+  #checked: { readonly height: number; readonly hash: Hash; readonly verdict: string | undefined } | undefined
+
+  #checkBlock(block: Block): string | undefined {
     const next = this.#height + 1
     if (block.height !== next) return `height ${block.height}, expected ${next}`
     if (block.parentHash !== this.#lastBlockHash) return "parent hash is not the last committed block"

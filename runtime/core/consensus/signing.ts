@@ -45,9 +45,23 @@ export const votePreimage = (chainId: ChainId, type: VoteType, height: number, r
     { t: "bytes32", v: hash ?? ZERO_HASH },
   )
 
+// A height has only a few distinct vote digests (per round: prevote/precommit × block/nil), but
+// every vote of every validator needs one: a small memo saves a keccak per check. Pure: the digest
+// is a function of its arguments; callers get a copy so nobody can alter the cached bytes.
+const DIGEST_MEMO = 256
+const digestMemo = new Map<string, Uint8Array>()
+
 /** The 32-byte digest a validator signs for a vote. */
-export const voteDigest = (chainId: ChainId, type: VoteType, height: number, round: number, hash: Hash | null): Uint8Array =>
-  keccak256(votePreimage(chainId, type, height, round, hash))
+export const voteDigest = (chainId: ChainId, type: VoteType, height: number, round: number, hash: Hash | null): Uint8Array => {
+  const key = `${chainId}/${type}/${height}/${round}/${hash}`
+  let digest = digestMemo.get(key)
+  if (digest === undefined) {
+    digest = keccak256(votePreimage(chainId, type, height, round, hash))
+    if (digestMemo.size >= DIGEST_MEMO) digestMemo.delete(digestMemo.keys().next().value!)
+    digestMemo.set(key, digest)
+  }
+  return digest.slice()
+}
 
 /** The 32-byte digest a proposer signs for a proposal of the block with hash `hash`. */
 export const proposalDigest = (chainId: ChainId, height: number, round: number, polRound: number, hash: Hash): Uint8Array =>

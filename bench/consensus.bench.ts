@@ -1,0 +1,366 @@
+/**
+ * Consensus simulation throughput: N honest validators running the real node code (ConsensusWorld
+ * via runScenario) with 1 s blocks, latency 10–80 ms. For 4, 16 and 64 validators and both
+ * signature schemes: committed heights, delivered messages and virtual seconds per wall second, and
+ * the cost of one delivered message against baselines measured in the same process — a bare XState
+ * `send` to a trivial machine (before and after the runs), the consensus machine alone, one
+ * keccak256, one verification in each signature scheme. Every figure is taken on the wall clock and
+ * on the process's CPU time (the machine is shared: CPU time is less disturbed by other jobs).
+ * Then an untimed counting run (verifications and actor sends per delivered message), and with
+ * PROFILE=1 a CPU profile of the 16-validator run summarised by self and inclusive time.
+ *
+ * Run:  npx node bench/consensus.bench.ts                 (about 1–1.5 min on 2 vCPU)
+ *       ONLY=16/simulated npx node bench/consensus.bench.ts   (one case; `validators/scheme`)
+ *       PROFILE=1 npx node bench/consensus.bench.ts       (profile of 16/simulated only, ~20 s;
+ *                                                         PROFILE_OUT=x.cpuprofile keeps the raw profile)
+ *       SECP64=1 …                                        (adds 64 validators with secp256k1: minutes)
+ */
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
+import { Actor, createActor, setup } from "xstate"
+import { blockHash } from "../runtime/core/consensus/block.ts"
+import { proposer } from "../runtime/core/consensus/proposer.ts"
+import { ZERO_HASH, type Proposal, type Vote } from "../runtime/core/consensus/types.ts"
+import { ValidatorSet } from "../runtime/core/consensus/validator-set.ts"
+import { keccak256, signDigest, verifySignature } from "../runtime/core/crypto.ts"
+import { consensusMachine, type ConsensusEvent } from "../runtime/machines/consensus.ts"
+import { Scheduler, SimClock } from "../sim/kernel/index.ts"
+import { SignatureOracle, simPrivateKey, makeSimKeys } from "../sim/adapters/keys.ts"
+import { parseScenario } from "../sim/scenario/load.ts"
+import { runScenario, type ScenarioReport } from "../sim/scenario/run.ts"
+
+type Signatures = "simulated" | "secp256k1"
+interface Case {
+  readonly validators: number
+  readonly signatures: Signatures
+  /** Height to run to (the runner stops when an honest node commits it). */
+  readonly heights: number
+  readonly repeat: number
+}
+
+const CASES: Case[] = [
+  { validators: 4, signatures: "simulated", heights: 300, repeat: 3 },
+  { validators: 16, signatures: "simulated", heights: 60, repeat: 3 },
+  { validators: 64, signatures: "simulated", heights: 10, repeat: 1 },
+  { validators: 4, signatures: "secp256k1", heights: 30, repeat: 1 },
+  { validators: 16, signatures: "secp256k1", heights: 6, repeat: 1 },
+  ...(process.env.SECP64 ? [{ validators: 64, signatures: "secp256k1" as const, heights: 2, repeat: 1 }] : []),
+]
+
+const scenarioYaml = (validators: number, heights: number): string => `
+name: bench-${validators}
+description: ${validators} honest validators, 1 s blocks
+seed: 1
+network:
+  validators: ${validators}
+  stake: 1000
+  latency: { min: 10ms, max: 80ms }
+params:
+  consensus.timeoutCommit: 1s
+until: { height: ${heights}, maxTime: 1h }
+`
+
+let sink = 0 // keeps results observable so the work is not optimised away
+
+interface Run {
+  readonly report: ScenarioReport
+  /** Wall ms of the whole runScenario call. */
+  readonly wall: number
+  /** Wall ms until every node had started (world built, genesis executed, actors running). */
+  readonly setup: number
+  /** CPU ms of the process (user + system, all threads) during the call. */
+  readonly cpu: number
+}
+
+/** One timed runScenario; the trace sink only watches for the last `node.started` line. */
+function runCase(c: Case): Run {
+  const scenario = parseScenario(scenarioYaml(c.validators, c.heights), `bench-${c.validators}.yaml`)
+  let started = 0
+  let setupAt = 0
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  const report = runScenario(scenario, {
+    seed: 1,
+    signatures: c.signatures,
+    sink: (line) => {
+      if (started < c.validators && line.includes(`"kind":"node.started"`) && ++started === c.validators) setupAt = performance.now()
+    },
+  })
+  const wall = performance.now() - t0
+  const cpu = process.cpuUsage(c0)
+  if (report.outcome !== "passed" || report.metrics.height < c.heights) {
+    throw new Error(`${c.validators}/${c.signatures}: ${report.outcome} at height ${report.metrics.height}: ${report.errors.join("; ")}`)
+  }
+  sink ^= report.traceHash.length
+  return { report, wall, setup: setupAt - t0, cpu: (cpu.user + cpu.system) / 1000 }
+}
+
+const median = <T>(xs: T[], by: (x: T) => number): T => [...xs].sort((a, b) => by(a) - by(b))[xs.length >> 1]!
+
+/** A duration on both clocks: wall, and CPU of this process (user + system, all threads). */
+interface Timing {
+  readonly wall: number
+  readonly cpu: number
+}
+
+/** Times `f`, in ms on both clocks, divided by `per` (µs per unit when `per` is a count / 1000). */
+function timed(f: () => void, per = 1): Timing {
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  f()
+  const wall = performance.now() - t0
+  const cpu = process.cpuUsage(c0)
+  return { wall: wall / per, cpu: (cpu.user + cpu.system) / 1000 / per }
+}
+
+/** Median of each clock separately. */
+const medianTiming = (xs: Timing[]): Timing => ({ wall: median(xs, (x) => x.wall).wall, cpu: median(xs, (x) => x.cpu).cpu })
+const meanTiming = (a: Timing, b: Timing): Timing => ({ wall: (a.wall + b.wall) / 2, cpu: (a.cpu + b.cpu) / 2 })
+const fmtT = (t: Timing, digits = 2): string => `${t.wall.toFixed(digits)} µs (CPU ${t.cpu.toFixed(digits)})`
+
+/** µs per `send` of an event to a started actor of a two-state toggle machine. */
+function xstateSendUs(sends: number): Timing {
+  const machine = setup({ types: { events: {} as { type: "tick" } } }).createMachine({
+    initial: "a",
+    states: { a: { on: { tick: "b" } }, b: { on: { tick: "a" } } },
+  })
+  const actor = createActor(machine).start()
+  const event = { type: "tick" } as const
+  const us = timed(() => {
+    for (let i = 0; i < sends; i++) actor.send(event)
+  }, sends / 1000)
+  sink ^= actor.getSnapshot().value === "a" ? 1 : 0
+  return us
+}
+
+/**
+ * µs per event sent to the real consensus machine alone (no node, network, signatures or store; its
+ * actions are the no-ops of `setup`): per height, height.start, the proposal and 2 × `validators`
+ * votes for it, then the timeoutCommit timer. Events are built before timing.
+ */
+function consensusMachineSendUs(validators: number, heights: number): Timing {
+  const address = (i: number) => `0x${(i + 1).toString(16).padStart(40, "0")}`
+  const set = ValidatorSet.from(Array.from({ length: validators }, (_, i) => ({ address: address(i), power: 1000n })))
+  const signature = `0x${"00".repeat(65)}`
+  const perHeight: ConsensusEvent[][] = []
+  for (let height = 1; height <= heights; height++) {
+    const block = { height, round: 0, proposer: proposer(set, height, 0), parentHash: ZERO_HASH, time: height * 1000, txs: [], appHash: ZERO_HASH }
+    const hash = blockHash(block)
+    const proposal: Proposal = { height, round: 0, polRound: -1, block, proposer: block.proposer, signature }
+    const vote = (type: Vote["type"], i: number): ConsensusEvent => ({ type: "vote.received", vote: { type, height, round: 0, blockHash: hash, validator: address(i), signature } })
+    perHeight.push([
+      { type: "height.start", height, validators: set },
+      { type: "proposal.received", proposal, valid: true },
+      ...Array.from({ length: validators }, (_, i) => vote("prevote", i)),
+      ...Array.from({ length: validators }, (_, i) => vote("precommit", i)),
+    ])
+  }
+  const scheduler = new Scheduler(0)
+  let decided = 0
+  const actor = createActor(consensusMachine.provide({ actions: { decide: () => void decided++ } }), {
+    clock: new SimClock(scheduler) as never,
+    input: { self: address(0), timeouts: { propose: 3000, prevote: 1000, precommit: 1000, delta: 500, commit: 1000 } },
+  }).start()
+  const us = timed(() => {
+    for (const height of perHeight) {
+      for (const e of height) actor.send(e)
+      scheduler.runUntil() // timeoutCommit: committed → ready
+    }
+  }, (heights * (2 + 2 * validators)) / 1000)
+  if (decided !== heights) throw new Error(`consensus machine alone: decided ${decided} of ${heights} heights`)
+  actor.stop()
+  return us
+}
+
+/** µs per call of `f`, `n` calls. */
+function perCallUs(n: number, f: (i: number) => unknown): Timing {
+  return timed(() => {
+    for (let i = 0; i < n; i++) if (f(i) === 0.5) sink++
+  }, n / 1000)
+}
+
+let warm = false
+type Micro = { readonly send: Timing; readonly machine: Timing; readonly keccak: Timing; readonly simVerify: Timing; readonly secpVerify: Timing }
+function micro(): Micro {
+  const digest = keccak256(new Uint8Array(140).fill(3))
+  const preimage = new Uint8Array(140).fill(5)
+  const oracle = new SignatureOracle()
+  const keys = makeSimKeys(1, "v0", oracle)
+  const simSig = SignatureOracle.mac(simPrivateKey(1, "v0"), digest)
+  const secpSig = signDigest(simPrivateKey(1, "v0"), digest)
+  const run = () => ({
+    send: xstateSendUs(200_000),
+    machine: consensusMachineSendUs(16, 100),
+    keccak: perCallUs(20_000, () => keccak256(preimage)),
+    simVerify: perCallUs(20_000, () => keys.verify(keys.address, digest, simSig)),
+    secpVerify: perCallUs(200, () => verifySignature(keys.address, digest, secpSig)),
+  })
+  if (!warm) (run(), (warm = true))
+  const runs = [run(), run(), run()]
+  return {
+    send: medianTiming(runs.map((r) => r.send)),
+    machine: medianTiming(runs.map((r) => r.machine)),
+    keccak: medianTiming(runs.map((r) => r.keccak)),
+    simVerify: medianTiming(runs.map((r) => r.simVerify)),
+    secpVerify: medianTiming(runs.map((r) => r.secpVerify)),
+  }
+}
+
+/** An untimed run that counts signature verifications (simulated scheme) and actor sends. */
+function countRun(validators: number, heights: number) {
+  const verify = SignatureOracle.prototype.verify
+  const send = Actor.prototype.send
+  let verifies = 0
+  let sends = 0
+  SignatureOracle.prototype.verify = function (this: SignatureOracle, ...args: Parameters<typeof verify>) {
+    verifies++
+    return verify.apply(this, args)
+  }
+  Actor.prototype.send = function (this: Actor<never>, ...args: Parameters<typeof send>) {
+    sends++
+    return send.apply(this, args)
+  }
+  try {
+    const { report } = runCase({ validators, signatures: "simulated", heights, repeat: 1 })
+    return { heights: report.metrics.height, time: report.metrics.time, delivered: report.metrics.messagesDelivered, verifies, sends, events: report.metrics.events }
+  } finally {
+    SignatureOracle.prototype.verify = verify
+    Actor.prototype.send = send
+  }
+}
+
+/** Top functions of a V8 CPU profile by self and by inclusive time (recursion counted once). */
+function summarise(profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>; samples: number[]; timeDeltas: number[] }, top: number): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const name = (id: number) => {
+    const f = byId.get(id)!.callFrame
+    const url = f.url.replace(/^.*\/node_modules\//, "").replace(/^file:\/\/.*?\/(runtime|sim|bench)\//, "$1/")
+    return `${f.functionName || "(anonymous)"} ${url}${url === "" ? "" : `:${f.lineNumber + 1}`}`
+  }
+  const selfById = new Map<number, number>()
+  profile.samples.forEach((id, i) => selfById.set(id, (selfById.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  /**
+   * Where a sample's time goes: the innermost frame that is one of the named operations (so
+   * keccak256 under a digest under XState counts as keccak256), else the leaf's package or file.
+   */
+  const OPERATIONS: ReadonlyArray<readonly [RegExp, string]> = [
+    [/^keccak256$/, "keccak256 (@noble/hashes)"], [/^verifySignature$/, "secp256k1 verify"], [/^signDigest$/, "secp256k1 sign"],
+    [/^decodeMessage$/, "decodeMessage (JSON.parse + Schema)"], [/^encodeMessage$/, "encodeMessage (canonical JSON)"],
+    [/^traceLine$/, "trace line (canonical JSON)"], [/^(fromHex|toHex|hexToBytes|bytesToHex)$/, "hex conversions"],
+    [/^encodePacked$/, "encodePacked (digest preimages)"], [/^(encode|decode)$/, "TextEncoder / TextDecoder"],
+  ]
+  const where = (id: number) => {
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+      const fn = byId.get(x)!.callFrame.functionName
+      for (const [re, label] of OPERATIONS) if (re.test(fn)) return label
+    }
+    const f = byId.get(id)!.callFrame
+    const pkg = f.url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)
+    return pkg ? `${pkg[1]!} (other)` : f.url === "" ? f.functionName : f.url.replace(/^file:\/\/.*?\/(runtime|sim|bench)\//, "$1/")
+  }
+  const self = new Map<string, number>()
+  const incl = new Map<string, number>()
+  const files = new Map<string, number>()
+  // Under the profiled runScenario call only (not the inspector's own work around it).
+  const underRun = (id: number) => {
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) if (byId.get(x)!.callFrame.functionName === "runScenario") return true
+    return byId.get(id)!.callFrame.functionName === "(garbage collector)"
+  }
+  let total = 0
+  for (const [id, t] of selfById) {
+    if (!underRun(id)) continue
+    total += t
+    self.set(name(id), (self.get(name(id)) ?? 0) + t)
+    files.set(where(id), (files.get(where(id)) ?? 0) + t)
+    const seen = new Set<string>()
+    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
+      const k = name(x)
+      if (!seen.has(k)) (seen.add(k), incl.set(k, (incl.get(k) ?? 0) + t))
+    }
+  }
+  const rows = (m: Map<string, number>, n = top) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, t]) => `  ${((100 * t) / total).toFixed(1).padStart(5)} %  ${k}`).join("\n")
+  return `${(total / 1000).toFixed(0)} ms sampled inside runScenario (+ GC); shares are of that\n\n` +
+    `self time by operation, else package / file\n${rows(files, 24)}\n\nself time by function\n${rows(self)}\n\ninclusive time by function\n${rows(incl)}`
+}
+
+async function profile16(): Promise<void> {
+  const c: Case = { validators: 16, signatures: "simulated", heights: 60, repeat: 1 }
+  runCase({ ...c, heights: 10 }) // warm-up
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.setSamplingInterval", { interval: 200 })
+  await session.post("Profiler.start")
+  const run = runCase(c)
+  const { profile } = await session.post("Profiler.stop")
+  session.disconnect()
+  if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile))
+  console.log(`16 validators, simulated signatures, ${run.report.metrics.height} heights in ${(run.wall / 1000).toFixed(2)} s wall\n`)
+  console.log(summarise(profile as never, Number(process.env.TOP ?? 45)))
+}
+
+const fmtN = (x: number, digits = 0) => x.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+
+async function main(): Promise<void> {
+  if (process.env.PROFILE) return profile16()
+  const only = process.env.ONLY
+  const cases = only === undefined ? CASES : CASES.filter((c) => `${c.validators}/${c.signatures}` === only)
+  if (cases.length === 0) throw new Error(`ONLY=${only}: no such case (known: ${CASES.map((c) => `${c.validators}/${c.signatures}`).join(", ")})`)
+
+  console.log(`node ${process.version}; 1 s blocks (consensus.timeoutCommit 1s, other params default), latency 10–80 ms, honest, seed 1\n`)
+  // Warm the JIT on every path (both schemes) before timing anything.
+  runCase({ validators: 4, signatures: "simulated", heights: 20, repeat: 1 })
+  runCase({ validators: 16, signatures: "simulated", heights: 5, repeat: 1 })
+  runCase({ validators: 4, signatures: "secp256k1", heights: 3, repeat: 1 })
+
+  const before = only === undefined ? micro() : undefined
+  if (before) {
+    console.log(`baselines, median of 3 (wall, and CPU of the process):`)
+    console.log(`  XState send to a trivial two-state machine  ${fmtT(before.send)}`)
+    console.log(`  consensus machine alone, 16 validators      ${fmtT(before.machine)} per event (no node: no-op actions)`)
+    console.log(`  keccak256 of 140 bytes (@noble/hashes)      ${fmtT(before.keccak)}`)
+    console.log(`  verify, simulated scheme                    ${fmtT(before.simVerify)}`)
+    console.log(`  verify, secp256k1 (recover + compare)       ${fmtT(before.secpVerify, 0)}\n`)
+  }
+  const results: Array<{ c: Case; run: Run }> = []
+  for (const c of cases) {
+    const runs = Array.from({ length: c.repeat }, () => runCase(c))
+    const run = median(runs, (r) => r.wall)
+    results.push({ c, run })
+    const m = run.report.metrics
+    console.log(`${String(c.validators).padStart(2)} validators, ${c.signatures.padEnd(9)}: ${m.height} heights, ${fmtN(m.messagesDelivered)} delivered, ${(m.time / 1000).toFixed(1)} s virtual in ${(run.wall / 1000).toFixed(2)} s wall (CPU ${(run.cpu / 1000).toFixed(2)} s, setup ${run.setup.toFixed(0)} ms${c.repeat > 1 ? `; median of ${c.repeat}: ${runs.map((r) => `${(r.wall / 1000).toFixed(2)}`).join(" / ")} s` : ""})`)
+  }
+  const after = only === undefined ? micro() : undefined
+  const send = before && after ? meanTiming(before.send, after.send) : medianTiming([xstateSendUs(200_000), xstateSendUs(200_000), xstateSendUs(200_000)])
+  if (before && after) {
+    console.log(`\nXState send baseline: ${fmtT(before.send)} before the runs, ${fmtT(after.send)} after; using the mean`)
+    console.log(`consensus machine alone: ${fmtT(before.machine)} before, ${fmtT(after.machine)} after, per event`)
+  }
+
+  console.log(`\n| validators | signatures | heights | virtual s | wall s (setup) | CPU s | heights / wall s | delivered msgs | msgs / wall s | virtual ÷ wall | virtual ÷ CPU | µs / msg, wall (CPU) | ÷ XState send, wall (CPU) |`)
+  console.log(`|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`)
+  for (const { c, run } of results) {
+    const m = run.report.metrics
+    const s = run.wall / 1000
+    const us = { wall: (run.wall * 1000) / m.messagesDelivered, cpu: (run.cpu * 1000) / m.messagesDelivered }
+    const x = (v: number) => `${fmtN(v, v < 10 ? 2 : 1)}×`
+    console.log(`| ${c.validators} | ${c.signatures} | ${m.height} | ${(m.time / 1000).toFixed(1)} | ${s.toFixed(2)} (${(run.setup / 1000).toFixed(2)}) | ${(run.cpu / 1000).toFixed(2)} | ${fmtN(m.height / s, m.height / s < 10 ? 2 : 1)} | ${fmtN(m.messagesDelivered)} | ${fmtN(m.messagesDelivered / s)} | ${x(m.time / run.wall)} | ${x(m.time / run.cpu)} | ${fmtN(us.wall, 1)} (${fmtN(us.cpu, 1)}) | ${x(us.wall / send.wall)} (${x(us.cpu / send.cpu)}) |`)
+  }
+  console.log(`\nXState send baseline used for the last column: ${fmtT(send)}`)
+
+  if (only === undefined) {
+    const k = countRun(16, 20)
+    const ph = (x: number) => fmtN(x / k.heights, 0)
+    console.log(`\ncounting run, 16 validators, simulated signatures, ${k.heights} heights (untimed, instrumented):`)
+    console.log(`  per height: ${ph(k.delivered)} delivered messages, ${ph(k.verifies)} signature verifications, ${ph(k.sends)} actor sends, ${ph(k.events)} trace lines`)
+    console.log(`  per delivered message: ${(k.verifies / k.delivered).toFixed(2)} verifications, ${(k.sends / k.delivered).toFixed(2)} actor sends`)
+    const perHeight = k.time / k.heights // virtual ms
+    console.log(`  700× at ${fmtN(perHeight)} virtual ms per height leaves ${fmtN((perHeight * 1000) / 700 / (k.delivered / k.heights), 1)} µs of wall time per delivered message`)
+  }
+  if (sink === 0.5) console.log(sink) // never true; defeats dead-code elimination
+}
+
+await main()
