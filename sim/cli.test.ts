@@ -2,16 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import type { Io } from "../runtime/cli/command.ts"
-import { main } from "../dai.ts"
+import { runCaptured } from "../dai.ts"
 
-const dai = async (...argv: string[]) => {
-  let out = ""
-  let err = ""
-  const io: Io = { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`) }
-  const code = await main(argv, io)
-  return { code, out, err }
-}
+const dai = runCaptured
 const dir = mkdtempSync(join(tmpdir(), "dai-cli-"))
 const file = (name: string, text: string) => {
   const path = join(dir, name)

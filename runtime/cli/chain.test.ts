@@ -16,16 +16,9 @@ import { makeEvmChain } from "../adapters/evm/chain.ts"
 import { decodeDeployment, type Deployment } from "../adapters/evm/deployment.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../core/units.ts"
 import { DEPLOYER_KEY_ENV } from "./chain.ts"
-import type { Io } from "./command.ts"
-import { main } from "../../dai.ts"
+import { runCaptured } from "../../dai.ts"
 
-const dai = async (...argv: string[]) => {
-  let out = ""
-  let err = ""
-  const io: Io = { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`) }
-  const code = await main(argv, io)
-  return { code, out, err }
-}
+const dai = runCaptured
 const dir = mkdtempSync(join(tmpdir(), "dai-chain-"))
 const file = (name: string, text: string) => {
   const path = join(dir, name)

@@ -1,15 +1,7 @@
 import { describe, expect, it } from "vitest"
-import type { Io } from "./command.ts"
-import { main } from "../../dai.ts"
+import { runCaptured } from "../../dai.ts"
 
-/** Run `dai` in-process, capturing what it prints. */
-const dai = async (...argv: string[]) => {
-  let out = ""
-  let err = ""
-  const io: Io = { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`) }
-  const code = await main(argv, io)
-  return { code, out, err }
-}
+const dai = runCaptured
 
 describe("dai command", () => {
   it("prints an overview for --help and exits 0", async () => {
