@@ -21,7 +21,7 @@ import { fromHex, toHex } from "../core/crypto.ts"
 import { blockHash } from "../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, type ConsensusMessage } from "../core/consensus/codec.ts"
 import { proposalDigest, voteDigest } from "../core/consensus/signing.ts"
-import type { AppTx, Block, DuplicateVoteEvidence, Hash, Json, Proposal, Vote } from "../core/consensus/types.ts"
+import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../core/consensus/types.ts"
 import { consensusMachine, timeoutsFromParams } from "../machines/consensus.ts"
 import { Keys } from "../services/keys.ts"
 import { Network, type Envelope } from "../services/network.ts"
@@ -405,4 +405,3 @@ const sameSlot = (a: ConsensusMessage, b: ConsensusMessage): boolean => {
   return false
 }
 
-export type { Hash }

@@ -11,7 +11,6 @@
 import { keccak256, toHex, utf8ToBytes } from "../../runtime/core/crypto.ts"
 import { voteDigest } from "../../runtime/core/consensus/signing.ts"
 import type { Vote } from "../../runtime/core/consensus/types.ts"
-import type { ConsensusMessage } from "../../runtime/core/consensus/codec.ts"
 import type { Outbound } from "../../runtime/node/consensus-node.ts"
 import type { ConsensusBehavior } from "../scenario/load.ts"
 
@@ -49,4 +48,3 @@ const conflicting = (vote: Vote, ctx: FaultContext): Vote => {
   return { ...vote, blockHash: other, signature }
 }
 
-export type { ConsensusMessage }

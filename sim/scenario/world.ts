@@ -89,11 +89,6 @@ export class ConsensusWorld {
     this.genesis = { chainId: SIM_CHAIN_ID, params: scenario.params, allocations: [...allocations, { address: "community", amount: TOTAL_SUPPLY - given }], validators, time: 0 }
   }
 
-  /** The verification every node of this world uses. */
-  get verify(): (address: string, digest: Uint8Array, signature: Uint8Array) => boolean {
-    const keys = this.slots.values().next().value!.keys
-    return keys.verify
-  }
 
   /** Start every node, all attached to the network before the first one speaks. */
   startAll(): void {
