@@ -54,9 +54,8 @@ export interface NetworkPeer {
 
 export type DropReason = "loss" | "partition" | "sender-down" | "receiver-down"
 
-interface MessageInfo {
-  /** Virtual time of the delivery or drop. */
-  readonly time: number
+/** A message in flight. */
+interface Message {
   /** Message number, shared by a message and its duplicate. */
   readonly id: number
   readonly from: string
@@ -67,6 +66,9 @@ interface MessageInfo {
   readonly duplicate: boolean
   readonly sentAt: number
 }
+
+/** A message as the observer sees it: with the virtual time of its delivery or drop. */
+type MessageInfo = Message & { readonly time: number }
 export type NetworkEvent =
   | (MessageInfo & { readonly type: "deliver" })
   | (MessageInfo & { readonly type: "drop"; readonly reason: DropReason })
@@ -88,15 +90,6 @@ export interface SimNetworkStats {
   dropped: Record<DropReason, number>
 }
 
-interface Message {
-  readonly id: number
-  readonly from: string
-  readonly to: string
-  readonly topic: string
-  readonly data: Uint8Array
-  readonly duplicate: boolean
-  readonly sentAt: number
-}
 
 interface Node {
   readonly peer: NetworkPeer
