@@ -1,0 +1,196 @@
+/**
+ * The NodeApi of a running validator: reads come from its application state (the replicated
+ * economy and validator set), its store (committed blocks), its network (peers) and its telemetry;
+ * stake and unbond become `stake` transactions signed with the node's key and submitted to its
+ * transaction pool (gossiped to every validator, executed when a block includes them); governance
+ * goes to the Chain port; evidence is verified here and handed to consensus.
+ *
+ * Nothing here changes state except through those doors: a refused request leaves the economy, the
+ * pool and the node's nonce as they were.
+ */
+import { Effect, Result } from "effect"
+import type { App } from "../core/app/app.ts"
+import { encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
+import { blockHash } from "../core/consensus/block.ts"
+import { decodeMessage } from "../core/consensus/codec.ts"
+import { duplicateVoteEvidence, verifyEvidence } from "../core/consensus/evidence.ts"
+import type { DuplicateVoteEvidence, Json } from "../core/consensus/types.ts"
+import type { EconOp } from "../core/econ/index.ts"
+import { toHex } from "../core/crypto.ts"
+import type { ConsensusNode } from "../node/consensus-node.ts"
+import type { Keys } from "../services/keys.ts"
+import type { Network } from "../services/network.ts"
+import type { Store } from "../services/store.ts"
+import type { GovernancePort } from "./governance-port.ts"
+import { ApiRefusal, type MetricSample, type NodeApi } from "./node-api.ts"
+import type { BlockDetail, BlockView, PositionView, TxReceipt } from "./schemas.ts"
+import type { TelemetryHub } from "./telemetry-hub.ts"
+import { makeRoundTracker } from "./training-rounds.ts"
+
+/** Consensus may take submitted evidence (returns why not, or undefined); older nodes cannot. */
+export interface EvidenceSink {
+  submitEvidence(evidence: DuplicateVoteEvidence): string | undefined
+}
+
+export interface AppNodeApiOptions {
+  /** Name in telemetry ("v0"). */
+  readonly name: string
+  readonly app: App
+  readonly consensus: ConsensusNode & Partial<EvidenceSink>
+  readonly keys: Keys["Service"]
+  readonly store: Store["Service"]
+  readonly network: Network["Service"]
+  readonly hub: TelemetryHub
+  /** Proposals and votes (absent: the node has no chain to govern through, and says so with a 503). */
+  readonly governance?: GovernancePort
+  /** Time for dry runs of stake operations (default: the economy's own clock). */
+  readonly now?: () => number
+}
+
+// The node stores each commit certificate under this key (runtime/node/consensus-node.ts).
+const blockKey = (height: number) => `block/${String(height).padStart(12, "0")}`
+
+const amountsAsStrings = (value: unknown): Json => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Json
+
+/** Tokens (not base units) as a float, for Prometheus (a float64 cannot hold base units exactly). */
+const asTokens = (amount: bigint): number => Number(amount / 10n ** 9n) / 1e9
+
+/** The API over a running node's parts. */
+export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
+  const { app, consensus, keys, store, network, hub } = o
+  const address = consensus.address
+  const account = app.accountOf(address)
+  const rounds = makeRoundTracker()
+  hub.subscribe(rounds.observe)
+  /** Next nonce of this node's own transactions, counting those still in the pool. */
+  let reserved = 0
+  const nextNonce = () => Math.max(app.nextNonce(address), reserved)
+
+  const readCert = async (height: number) => {
+    const bytes = await Effect.runPromise(Effect.orElseSucceed(store.get(blockKey(height)), () => undefined))
+    if (bytes === undefined) return undefined
+    const m = decodeMessage(bytes)
+    return Result.isSuccess(m) && m.success.kind === "commit" ? m.success : undefined
+  }
+  const blockView = (cert: NonNullable<Awaited<ReturnType<typeof readCert>>>): BlockView => ({
+    height: cert.block.height, round: cert.block.round, hash: blockHash(cert.block), parentHash: cert.block.parentHash,
+    proposer: cert.block.proposer, time: cert.block.time, appHash: cert.block.appHash, txCount: cert.block.txs.length,
+    txTypes: cert.block.txs.map((t) => t.type), precommits: cert.precommits.length,
+  })
+
+  /** Sign `op` for this node's account and put it in the pool; a dry run on a copy refuses what would fail now. */
+  const submit = async (op: EconOp): Promise<TxReceipt> => {
+    const dry = app.economy.clone().apply(op, Math.max(o.now?.() ?? 0, app.economy.now))
+    if (Result.isFailure(dry)) throw new ApiRefusal(422, `${dry.failure._tag}: ${dry.failure.message}`)
+    const nonce = nextNonce()
+    reserved = nonce + 1
+    const unsigned = { type: "stake" as const, op, signer: address, nonce } as Omit<SignedTx, "signature">
+    const digest = txDigest(app.chainId, unsigned)
+    const signed = await Effect.runPromiseExit(keys.sign(digest))
+    if (signed._tag === "Failure") {
+      if (reserved === nonce + 1) reserved = nonce
+      throw new ApiRefusal(503, "the node could not sign the transaction")
+    }
+    const tx = { ...unsigned, signature: toHex(signed.value) } as SignedTx
+    const refused = consensus.submitTx(tx)
+    if (refused !== undefined) {
+      if (reserved === nonce + 1) reserved = nonce
+      throw new ApiRefusal(422, refused)
+    }
+    return { hash: toHex(digest), type: "stake", op: (encodeTx(tx) as { op: Json }).op, signer: address, nonce, status: "pending" }
+  }
+
+  const governance = (): GovernancePort => {
+    if (o.governance === undefined) throw new ApiRefusal(503, "this node has no chain connection for governance")
+    return o.governance
+  }
+
+  const supply = () => {
+    const s = app.economy.supply()
+    return {
+      minted: s.minted.toString(), balances: s.balances.toString(), bonded: s.bonded.toString(), unbonding: s.unbonding.toString(),
+      rewardPool: s.rewardPool.toString(), insurancePool: s.insurancePool.toString(), burnt: s.burnt.toString(),
+    }
+  }
+  const consensusState = () => {
+    const c = consensus.actor.getSnapshot().context
+    return { round: c.round, step: c.step }
+  }
+
+  return {
+    status: async () => ({
+      node: o.name, chainId: app.chainId, address, account, height: app.height, ...consensusState(), appHash: app.appHash,
+      lastBlockHash: app.lastBlockHash, lastBlockTime: app.lastTime, epoch: app.epochOf(app.height + 1), nextNonce: nextNonce(),
+      pendingTxs: consensus.pending, peers: (await Effect.runPromise(network.peers)).length,
+      validators: app.validatorSet().validators.length, supply: supply(),
+    }),
+    peers: async () => (await Effect.runPromise(network.peers)).map((id) => ({ id })),
+    validators: () => {
+      const set = app.validatorSet()
+      return app.economy.pools().filter((p) => p.kind === "validator").map((p) => {
+        const a = app.addressOf(p.operator)
+        const active = a !== undefined && set.has(a)
+        return {
+          operator: p.operator, address: a ?? null, active, power: (active ? set.power(a) : 0n).toString(), tokens: p.tokens.toString(),
+          commission: p.commission.toString(), jailed: p.jailed, tombstoned: p.tombstoned,
+        }
+      })
+    },
+    blocks: async (from, limit) => {
+      const out: BlockView[] = []
+      for (let h = from; h <= app.height && out.length < limit; h++) {
+        const cert = await readCert(h)
+        if (cert !== undefined) out.push(blockView(cert))
+      }
+      return out
+    },
+    block: async (height): Promise<BlockDetail | undefined> => {
+      const cert = height <= app.height ? await readCert(height) : undefined
+      return cert === undefined ? undefined : { ...blockView(cert), txs: cert.block.txs as unknown as Json[] }
+    },
+    rounds: () => rounds.rounds(),
+    proposals: () => o.governance === undefined ? [] : o.governance.proposals(),
+    positions: (owner) => app.economy.positions(owner).map((p): PositionView => ({
+      id: p.id, owner: p.owner, pool: p.pool, tier: p.tier, tokens: p.tokens.toString(), shares: p.shares.toString(),
+      multiplier: p.multiplier.toString(), createdAt: p.createdAt, unlockAt: p.unlockAt,
+    })),
+    stake: (req) => {
+      const amount = BigInt(req.amount)
+      const tier = req.tier ?? 0
+      return submit(req.validator === undefined
+        ? { type: "bondContributor", owner: account, amount, tier }
+        : { type: "delegate", owner: account, validator: req.validator, amount, tier })
+    },
+    unbond: (req) => submit({ type: "unbond", owner: account, position: req.position, amount: BigInt(req.amount) }),
+    propose: async (req) => {
+      const a = req.action
+      return { id: await governance().propose(account, a.kind === "spend" ? { ...a, amount: BigInt(a.amount) } : a) }
+    },
+    vote: async (req) => ({ proposal: req.proposal, votes: (await governance().castVote(req.proposal, account, req.support)).toString() }),
+    submitEvidence: (req) => {
+      const evidence = duplicateVoteEvidence(req.voteA, req.voteB)
+      const { validator, height, round } = evidence.voteA
+      if (height < 1 || height > app.height + 1) throw new ApiRefusal(422, `evidence height ${height} is not a known height (executed up to ${app.height})`, "voteA.height")
+      const check = verifyEvidence(evidence, app.chainId, app.validatorSet(height), keys.verify)
+      if (!check.valid) throw new ApiRefusal(422, `invalid evidence: ${check.reason}`)
+      if (consensus.submitEvidence === undefined) throw new ApiRefusal(503, "this node's consensus takes no submitted evidence")
+      const refused = consensus.submitEvidence(evidence)
+      if (refused !== undefined) throw new ApiRefusal(422, refused)
+      return { validator, height, round, status: "pending" as const }
+    },
+    subscribe: (listener) => hub.subscribe(listener),
+    metrics: async (): Promise<MetricSample[]> => [
+      { name: "dai_height", help: "Height of the last executed block.", type: "gauge", value: app.height },
+      { name: "dai_round", help: "Consensus round of the height being decided.", type: "gauge", value: consensusState().round },
+      { name: "dai_peers", help: "Peers this node can reach.", type: "gauge", value: (await Effect.runPromise(network.peers)).length },
+      { name: "dai_validators", help: "Validators in the next height's set.", type: "gauge", value: app.validatorSet().validators.length },
+      { name: "dai_bonded_tokens", help: "Tokens bonded in the economy (whole tokens).", type: "gauge", value: asTokens(app.economy.supply().bonded) },
+      { name: "dai_burnt_tokens", help: "Tokens burnt so far (whole tokens).", type: "gauge", value: asTokens(app.economy.supply().burnt) },
+      { name: "dai_pending_txs", help: "Transactions in this node's pool.", type: "gauge", value: consensus.pending },
+      { name: "dai_blocks_committed_total", help: "Blocks committed and executed by this node.", type: "counter", value: app.height },
+      { name: "dai_training_rounds_total", help: "Training rounds this node has seen since it started.", type: "counter", value: rounds.total },
+      { name: "dai_slashes_total", help: "Slashes this node has executed since it started.", type: "counter", value: hub.counts.get("stake.slashed") ?? 0 },
+    ],
+  }
+}
+

@@ -1,0 +1,114 @@
+/**
+ * fast-check throws random requests at the API of a running validator — random methods, paths
+ * (real ones, mangled ones, junk), headers (right, wrong or no token; any content type) and bodies
+ * (valid requests with a field dropped, added or replaced by random JSON; random JSON; random
+ * bytes). The server answers every one with a 2xx or a 4xx whose body names the problem, never a
+ * 5xx; a refused request leaves the node's state (economy, pool, own nonce, proposals) exactly as it
+ * was; and the node keeps committing blocks throughout.
+ */
+import fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { makeSimChain } from "../../sim/adapters/chain.ts"
+import { governanceOverChain } from "./governance-port.ts"
+import { ROUTES } from "./routes.ts"
+import { httpRequest, startTestNode, TEST_TOKEN, type TestNode } from "./test-node.ts"
+
+const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 200)
+let t: TestNode
+
+beforeAll(async () => {
+  t = await startTestNode({ governance: (app, now) => governanceOverChain(makeSimChain(app.economy, now)) })
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+/** Everything a request could change, as one string. */
+const fingerprint = async () =>
+  JSON.stringify({
+    economy: t.node.app.economy.snapshot(),
+    pending: t.node.consensus.pending,
+    nonce: (await t.api.status()).nextNonce,
+    proposals: await t.api.proposals(),
+  }, (_k, v: unknown) => (typeof v === "bigint" ? `${v}` : v))
+
+const TEMPLATES: Readonly<Record<string, Record<string, unknown>>> = {
+  "/stake": { amount: "1000000000000000000", tier: 0, validator: "v0" },
+  "/unbond": { position: 0, amount: "1" },
+  "/proposals": { action: { kind: "param", name: "staking.unbondingPeriod", value: 604_800_000 } },
+  "/votes": { proposal: 1, support: true },
+  "/evidence": { voteA: { type: "prevote", height: 1, round: 0, blockHash: null, validator: `0x${"a".repeat(40)}`, signature: `0x${"b".repeat(130)}` }, voteB: {} },
+}
+
+const path = fc.oneof(
+  fc.constantFrom(...ROUTES.map((r) => r.path.replace("{height}", "1"))),
+  fc.constantFrom("/blocks/0", "/blocks/-1", "/blocks/1e3", "/blocks/%31", "/blocks/1/2", "//status", "/status/", "/", "/ws", "/metrics?x=1",
+    "/blocks?from=1&from=2", "/blocks?limit=abc", "/positions?owner=v0", "/positions?owner=%ZZ", "/%", "/status?token=x", "/../status"),
+  fc.tuple(fc.constantFrom(...ROUTES.map((r) => r.path.replace("{height}", "1"))), fc.string({ maxLength: 12 })).map(([p, q]) => `${p}?${encodeURIComponent(q)}=${encodeURIComponent(q)}`),
+  fc.webPath().map((p) => (p.startsWith("/") ? p : `/${p}`)),
+)
+
+/** A valid-looking body with one field dropped, added or replaced by random JSON. */
+const mutated = fc.tuple(fc.constantFrom(...Object.keys(TEMPLATES)), fc.nat(), fc.jsonValue(), fc.constantFrom("drop", "add", "replace", "nest")).map(([route, i, junk, how]) => {
+  const body = structuredClone(TEMPLATES[route]!)
+  const keys = Object.keys(body)
+  const key = keys[i % keys.length]!
+  if (how === "drop") delete body[key]
+  else if (how === "add") body[`x${i % 7}`] = junk
+  else if (how === "replace") body[key] = junk
+  else body[key] = typeof body[key] === "object" && body[key] !== null ? { ...(body[key] as object), [`y${i % 3}`]: junk } : [junk]
+  return JSON.stringify(body)
+})
+
+const body = fc.oneof(
+  mutated,
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  fc.string({ maxLength: 200 }),
+  fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString("latin1")),
+  fc.constant(""),
+)
+
+const request = fc.record({
+  method: fc.constantFrom("GET", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"),
+  path,
+  token: fc.constantFrom<"right" | "wrong" | "none" | "basic">("right", "right", "wrong", "none", "basic"),
+  contentType: fc.oneof(fc.constantFrom("application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "text/plain", "", "multipart/form-data"), fc.string({ maxLength: 30 })),
+  body: fc.option(body, { nil: undefined }),
+})
+
+describe("random requests", () => {
+  it("are answered with 2xx or a 4xx naming the problem, and a refused one changes nothing", async () => {
+    const startHeight = t.node.app.height
+    let before = await fingerprint()
+    let refusedWrites = 0
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const headers: Record<string, string> = {}
+        if (r.token === "right") headers["authorization"] = `Bearer ${TEST_TOKEN}`
+        if (r.token === "wrong") headers["authorization"] = `Bearer ${TEST_TOKEN}x`
+        if (r.token === "basic") headers["authorization"] = `Basic ${Buffer.from(`u:${TEST_TOKEN}`).toString("base64")}`
+        // A header value node:http itself refuses to send is not a request the server can see.
+        if (/^[\t\x20-\x7e]*$/.test(r.contentType)) headers["content-type"] = r.contentType
+        const answer = await httpRequest(t.server.url, { method: r.method, path: r.path, headers, ...(r.body === undefined ? {} : { body: r.body }) })
+        const where = `${r.method} ${r.path} -> ${answer.status} ${answer.text.slice(0, 200)}`
+        expect(answer.status >= 200 && answer.status < 300 || answer.status >= 400 && answer.status < 500, where).toBe(true)
+        if (answer.status >= 400 && r.method !== "HEAD") expect(answer.json, where).toMatchObject({ error: expect.any(String) })
+        if (r.token !== "right" && answer.status < 300 && r.method !== "GET") throw new Error(`a write without the token succeeded: ${where}`)
+        if (answer.status >= 300) {
+          if (r.method === "POST") refusedWrites++
+          expect(await fingerprint(), `state after ${where}`).toBe(before)
+        } else if (r.method === "POST") {
+          // An accepted write: wait for its block, then it is the new baseline.
+          await vi.waitFor(() => expect(t.node.consensus.pending).toBe(0), { timeout: 20_000, interval: 20 })
+          before = await fingerprint()
+        }
+      }),
+      { numRuns: RUNS },
+    )
+    expect(refusedWrites).toBeGreaterThan(RUNS / 10)
+    // The node kept running: it still commits blocks, and serves.
+    await vi.waitFor(() => expect(t.node.app.height).toBeGreaterThan(startHeight + 2), { timeout: 20_000, interval: 50 })
+    expect((await httpRequest(t.server.url, { path: "/status" })).status).toBe(200)
+    expect(t.failures).toEqual([])
+  }, 120_000)
+})

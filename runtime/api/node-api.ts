@@ -1,0 +1,59 @@
+/**
+ * The port the API server needs from a node: reads of its state, the operations its operator may
+ * ask for, and its telemetry stream. The server knows nothing else about a node; `makeAppNodeApi`
+ * (app-node-api.ts) implements it over a running consensus node and its application state, and
+ * the node command mounts `startApiServer` on that.
+ *
+ * Every method may be asynchronous (blocks come from the node's store). A refusal a caller can act
+ * on is an `ApiRefusal` with the HTTP status to answer; anything else thrown is a 500 and is logged.
+ */
+import type { TelemetryEvent } from "../services/telemetry.ts"
+import type {
+  BlockDetail, BlockView, EvidenceRequest, Peer, PositionView, ProposalView, ProposeRequest, RoundView, StakeRequest, Status, TxReceipt,
+  UnbondRequest, ValidatorView, VoteRequest,
+} from "./schemas.ts"
+
+/** Something the node refuses, with the HTTP status that says why (422 a rule, 404 not found, 503 unavailable). */
+export class ApiRefusal extends Error {
+  override readonly name = "ApiRefusal"
+  readonly status: number
+  readonly field: string | undefined
+  constructor(status: number, message: string, field?: string) {
+    super(message)
+    this.status = status
+    this.field = field
+  }
+}
+
+/** One Prometheus sample the node contributes to /metrics (the server adds process metrics). */
+export interface MetricSample {
+  readonly name: string
+  readonly help: string
+  readonly type: "gauge" | "counter"
+  readonly value: number | bigint
+}
+
+type Async<A> = A | Promise<A>
+
+export interface NodeApi {
+  status(): Async<Status>
+  peers(): Async<readonly Peer[]>
+  validators(): Async<readonly ValidatorView[]>
+  /** Blocks from height `from` upwards, at most `limit`. */
+  blocks(from: number, limit: number): Async<readonly BlockView[]>
+  /** One block with its transactions, or undefined when the node has none at that height. */
+  block(height: number): Async<BlockDetail | undefined>
+  rounds(): Async<readonly RoundView[]>
+  proposals(): Async<readonly ProposalView[]>
+  positions(owner?: string): Async<readonly PositionView[]>
+  /** Bond tokens of this node's account (delegate to a validator, or in its own contributor pool) as a signed tx. */
+  stake(req: StakeRequest): Async<TxReceipt>
+  unbond(req: UnbondRequest): Async<TxReceipt>
+  propose(req: ProposeRequest): Async<{ readonly id: number }>
+  vote(req: VoteRequest): Async<{ readonly proposal: number; readonly votes: string }>
+  /** Verify double-sign evidence and hand it to consensus for the next block. */
+  submitEvidence(req: EvidenceRequest): Async<{ readonly validator: string; readonly height: number; readonly round: number; readonly status: "pending" }>
+  /** Every telemetry event from now on; the returned function unsubscribes. */
+  subscribe(listener: (event: TelemetryEvent) => void): () => void
+  metrics(): Async<readonly MetricSample[]>
+}

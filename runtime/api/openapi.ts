@@ -1,0 +1,82 @@
+/**
+ * The OpenAPI 3.1 document of the API, generated from the route table and the request and response
+ * Schemas, so what the server does and what the document says cannot drift apart.
+ */
+import { Schema } from "effect"
+import { ROUTES, type QueryParam, type Route } from "./routes.ts"
+import { ErrorBody } from "./schemas.ts"
+
+type Json = Record<string, unknown>
+
+const REFUSALS: Readonly<Record<string, string>> = {
+  "400": "bad JSON, an unknown field, a wrong type or a bad parameter; `field` names it",
+  "401": "missing or wrong bearer token",
+  "404": "no such endpoint or object",
+  "405": "method not allowed on this path",
+  "413": "request body too large",
+  "415": "content type is not application/json",
+  "422": "a rule of the node refused the request",
+  "503": "the node cannot do this now",
+}
+
+const paramSchema = (p: QueryParam): Json =>
+  p.type === "string"
+    ? { type: "string", minLength: 1, maxLength: 200 }
+    : { type: "integer", ...(p.min === undefined ? {} : { minimum: p.min }), ...(p.max === undefined ? {} : { maximum: p.max }) }
+
+const operationId = (r: Route) =>
+  `${r.method.toLowerCase()}${r.path.split(/[/.{}]/).filter((s) => s.length > 0).map((s) => s[0]!.toUpperCase() + s.slice(1)).join("")}`
+
+let cached: Json | undefined
+
+/** The document (built once). */
+export const openApiDocument = (): Json => {
+  if (cached !== undefined) return cached
+  const components: Json = {}
+  /** A schema as a JSON Schema whose named parts live in components.schemas. */
+  const ref = (schema: Schema.Top): Json => {
+    const doc = Schema.toJsonSchemaDocument(schema, { onExcessProperty: "error", generateDescriptions: true })
+    const relink = (v: unknown): Json => JSON.parse(JSON.stringify(v).replaceAll('"#/$defs/', '"#/components/schemas/')) as Json
+    for (const [name, def] of Object.entries(doc.definitions)) components[name] = relink(def)
+    return relink(doc.schema)
+  }
+  const errorSchema = ref(ErrorBody)
+  const paths: Record<string, Json> = {}
+  for (const r of ROUTES) {
+    const parameters = [
+      ...Object.entries(r.pathParams ?? {}).map(([name, p]) => ({ name, in: "path", required: true, description: p.description, schema: paramSchema(p) })),
+      ...Object.entries(r.query ?? {}).map(([name, p]) => ({ name, in: "query", required: false, description: p.description, schema: paramSchema(p) })),
+    ]
+    const success: Json =
+      r.response === "upgrade" ? { description: "switching to the WebSocket protocol" }
+      : r.response === "text" ? { description: "Prometheus text format 0.0.4", content: { "text/plain; version=0.0.4": { schema: { type: "string" } } } }
+      : r.response === "openapi" ? { description: "this OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } }
+      : { description: r.status === 202 ? "accepted: takes effect when a block includes it" : "OK", content: { "application/json": { schema: ref(r.response) } } }
+    const refusals = Object.entries(REFUSALS).filter(([code]) =>
+      (code !== "401" || r.auth) && (!["413", "415", "422", "503"].includes(code) || r.body !== undefined) && (code !== "400" || r.body !== undefined || parameters.length > 0))
+    const operation: Json = {
+      operationId: operationId(r),
+      summary: r.summary,
+      ...(r.auth ? { security: [{ bearer: [] }] } : {}),
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(r.body === undefined ? {} : { requestBody: { required: true, content: { "application/json": { schema: ref(r.body) } } } }),
+      responses: {
+        [String(r.status)]: success,
+        ...Object.fromEntries(refusals.map(([code, description]) => [code, { description, content: { "application/json": { schema: errorSchema } } }])),
+      },
+    }
+    paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation }
+  }
+  cached = {
+    openapi: "3.1.0",
+    info: {
+      title: "dai node API",
+      version: "1",
+      description: "A dai node's state and operations. Reads are open on loopback; POSTs and the /ws telemetry stream need the bearer token. " +
+        "Token amounts are decimal strings of base units (18 decimals); times are Unix milliseconds.",
+    },
+    paths,
+    components: { schemas: components, securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+  }
+  return cached
+}

@@ -1,0 +1,120 @@
+/**
+ * The route table: every endpoint once, with its method, whether it needs the bearer token, how its
+ * query and body decode, what it answers and the handler. The server dispatches from it and the
+ * OpenAPI document is generated from it, so the two cannot drift apart.
+ *
+ * Reads (GET) are open: the server binds loopback by default and they change nothing; a node that
+ * listens beyond loopback can require the token for them too (`protectReads`). Every POST and the
+ * telemetry WebSocket need the token.
+ */
+import { Schema } from "effect"
+import type { NodeApi } from "./node-api.ts"
+import {
+  BlockDetail, BlockView, EvidenceRequest, EvidenceResult, Peer, PositionView, ProposalView, ProposeRequest, ProposeResult, RoundView,
+  StakeRequest, Status, TxReceipt, UnbondRequest, ValidatorView, VoteRequest, VoteResult,
+} from "./schemas.ts"
+
+/** A query parameter: decoded from its string form; the error names it. */
+export interface QueryParam {
+  readonly description: string
+  readonly type: "integer" | "string"
+  readonly min?: number
+  readonly max?: number
+}
+
+export interface RouteContext {
+  readonly api: NodeApi
+  /** Decoded query and path parameters. */
+  readonly args: Readonly<Record<string, string | number>>
+  readonly body: unknown
+}
+
+export interface Route {
+  readonly method: "GET" | "POST"
+  /** OpenAPI path, `{name}` for a path parameter. */
+  readonly path: string
+  readonly summary: string
+  /** True when the bearer token is required (always for POST). */
+  readonly auth: boolean
+  readonly query?: Readonly<Record<string, QueryParam>>
+  readonly pathParams?: Readonly<Record<string, QueryParam>>
+  readonly body?: Schema.Top & { readonly DecodingServices: never }
+  /** JSON response schema; "text" for a text body, "upgrade" for the WebSocket. */
+  readonly response: Schema.Top | "text" | "upgrade" | "openapi"
+  /** Status of a success (202 for what is accepted and takes effect in a later block). */
+  readonly status: 200 | 202 | 101
+  readonly handle?: (ctx: RouteContext) => unknown
+}
+
+/** The default and largest page of blocks. */
+export const BLOCK_PAGE = 20
+export const MAX_BLOCK_PAGE = 100
+
+export const ROUTES: readonly Route[] = [
+  { method: "GET", path: "/status", summary: "Height, round, app hash, pool, peers and supply of this node", auth: false, response: Status, status: 200, handle: ({ api }) => api.status() },
+  { method: "GET", path: "/peers", summary: "Peers this node can reach", auth: false, response: Schema.Array(Peer), status: 200, handle: ({ api }) => api.peers() },
+  { method: "GET", path: "/validators", summary: "Validator pools, with their power in the next height's set", auth: false, response: Schema.Array(ValidatorView), status: 200, handle: ({ api }) => api.validators() },
+  {
+    method: "GET", path: "/blocks", summary: "Committed blocks, oldest first", auth: false, response: Schema.Array(BlockView), status: 200,
+    query: {
+      from: { type: "integer", min: 1, description: "first height (default: the last `limit` blocks)" },
+      limit: { type: "integer", min: 1, max: MAX_BLOCK_PAGE, description: `most blocks returned (default ${BLOCK_PAGE})` },
+    },
+    handle: async ({ api, args }) => {
+      const limit = (args["limit"] as number | undefined) ?? BLOCK_PAGE
+      const from = (args["from"] as number | undefined) ?? Math.max(1, (await api.status()).height - limit + 1)
+      return api.blocks(from, limit)
+    },
+  },
+  {
+    method: "GET", path: "/blocks/{height}", summary: "One committed block with its transactions", auth: false, response: BlockDetail, status: 200,
+    pathParams: { height: { type: "integer", min: 1, description: "block height" } },
+    handle: ({ api, args }) => api.block(args["height"] as number),
+  },
+  { method: "GET", path: "/rounds", summary: "Training rounds seen by this node", auth: false, response: Schema.Array(RoundView), status: 200, handle: ({ api }) => api.rounds() },
+  { method: "GET", path: "/proposals", summary: "Governance proposals on the chain", auth: false, response: Schema.Array(ProposalView), status: 200, handle: ({ api }) => api.proposals() },
+  {
+    method: "GET", path: "/positions", summary: "Stake positions, of one owner or all", auth: false, response: Schema.Array(PositionView), status: 200,
+    query: { owner: { type: "string", description: "account id of the owner" } },
+    handle: ({ api, args }) => api.positions(args["owner"] as string | undefined),
+  },
+  { method: "GET", path: "/openapi.json", summary: "This document", auth: false, response: "openapi", status: 200 },
+  { method: "GET", path: "/metrics", summary: "Prometheus metrics (text format 0.0.4)", auth: false, response: "text", status: 200 },
+  {
+    method: "GET", path: "/ws", summary: "WebSocket stream of telemetry events (one JSON object per message); token in the Authorization header or ?token=", auth: true,
+    query: { token: { type: "string", description: "the bearer token, for clients that cannot set headers" }, kinds: { type: "string", description: "comma-separated kind prefixes to receive (default: all)" } },
+    response: "upgrade", status: 101,
+  },
+  { method: "POST", path: "/stake", summary: "Bond tokens of this node's account: delegate to `validator`, or in its own contributor pool", auth: true, body: StakeRequest, response: TxReceipt, status: 202, handle: ({ api, body }) => api.stake(body as StakeRequest) },
+  { method: "POST", path: "/unbond", summary: "Unbond tokens from one of this node's account's positions", auth: true, body: UnbondRequest, response: TxReceipt, status: 202, handle: ({ api, body }) => api.unbond(body as UnbondRequest) },
+  { method: "POST", path: "/proposals", summary: "Open a governance proposal as this node's account", auth: true, body: ProposeRequest, response: ProposeResult, status: 200, handle: ({ api, body }) => api.propose(body as ProposeRequest) },
+  { method: "POST", path: "/votes", summary: "Vote on a proposal as this node's account", auth: true, body: VoteRequest, response: VoteResult, status: 200, handle: ({ api, body }) => api.vote(body as VoteRequest) },
+  { method: "POST", path: "/evidence", summary: "Submit double-sign evidence (two conflicting signed votes)", auth: true, body: EvidenceRequest, response: EvidenceResult, status: 202, handle: ({ api, body }) => api.submitEvidence(body as EvidenceRequest) },
+]
+
+/** The routes of `path` (all methods) and the values of its path parameters, or undefined. */
+export const matchPath = (path: string): { readonly routes: readonly Route[]; readonly params: Record<string, string> } | undefined => {
+  const segments = path.split("/")
+  const matches: Route[] = []
+  let params: Record<string, string> = {}
+  for (const route of ROUTES) {
+    const pattern = route.path.split("/")
+    if (pattern.length !== segments.length) continue
+    const found: Record<string, string> = {}
+    if (pattern.every((p, i) => (p.startsWith("{") ? ((found[p.slice(1, -1)] = segments[i]!), segments[i] !== "") : p === segments[i]))) {
+      matches.push(route)
+      params = found
+    }
+  }
+  return matches.length === 0 ? undefined : { routes: matches, params }
+}
+
+/** Decode one query or path parameter; a string error names the problem. */
+export const decodeParam = (name: string, spec: QueryParam, raw: string): string | number | { readonly error: string } => {
+  if (spec.type === "string") return raw.length > 0 && raw.length <= 200 ? raw : { error: `${name}: expected 1 to 200 characters` }
+  if (!/^[0-9]{1,15}$/.test(raw)) return { error: `${name}: expected a whole number, got ${JSON.stringify(raw.slice(0, 40))}` }
+  const n = Number(raw)
+  if (spec.min !== undefined && n < spec.min) return { error: `${name}: expected at least ${spec.min}, got ${n}` }
+  if (spec.max !== undefined && n > spec.max) return { error: `${name}: expected at most ${spec.max}, got ${n}` }
+  return n
+}

@@ -1,0 +1,192 @@
+/**
+ * The API's data as Effect Schemas: what every GET returns and what every POST accepts. The JSON
+ * side is the contract: token amounts are decimal strings of base units (18 decimals), times are
+ * Unix ms, hashes and addresses 0x-hex. Request bodies are decoded with `onExcessProperty: "error"`
+ * so an unknown field is refused by name; the OpenAPI document is generated from these schemas.
+ */
+import { Result, Schema, SchemaIssue } from "effect"
+import { VoteSchema } from "../core/consensus/codec.ts"
+
+/** A token amount in base units, as a decimal string (bigints do not survive JSON numbers). */
+export const Amount = Schema.String.check(Schema.isPattern(/^(0|[1-9][0-9]{0,77})$/, { expected: "a decimal string of base units (digits only, no sign)" }))
+  .annotate({ description: "token amount in base units (18 decimals) as a decimal string" })
+const Int = (minimum: number) =>
+  Schema.Number.check(Schema.isInt({ expected: "a whole number" }), Schema.isBetween({ minimum, maximum: Number.MAX_SAFE_INTEGER }, { expected: `a whole number >= ${minimum}` }))
+const Text = (max: number) => Schema.String.check(Schema.isBetweenLength(1, max, { expected: `a string of 1 to ${max} characters` }))
+const Hex = Schema.String.annotate({ description: "0x-prefixed lowercase hex" })
+/** A number in a response (always finite). */
+const Num = Schema.Finite
+export const Tier = Schema.Literals([0, 30, 90, 180, 365]).annotate({ description: "lock-up tier in days" })
+
+// ---- responses ----------------------------------------------------------------------------------
+
+export const Supply = Schema.Struct({
+  minted: Amount, balances: Amount, bonded: Amount, unbonding: Amount, rewardPool: Amount, insurancePool: Amount, burnt: Amount,
+}).annotate({ identifier: "Supply" })
+
+export const Status = Schema.Struct({
+  node: Schema.String,
+  chainId: Num,
+  address: Hex,
+  account: Schema.String.annotate({ description: "the economy account this node acts for" }),
+  height: Num.annotate({ description: "last executed block" }),
+  round: Num.annotate({ description: "consensus round of the height being decided" }),
+  step: Schema.String,
+  appHash: Hex,
+  lastBlockHash: Hex,
+  lastBlockTime: Num,
+  epoch: Num,
+  nextNonce: Num,
+  pendingTxs: Num,
+  peers: Num,
+  validators: Num,
+  supply: Supply,
+}).annotate({ identifier: "Status" })
+export type Status = typeof Status.Type
+
+export const Peer = Schema.Struct({ id: Schema.String }).annotate({ identifier: "Peer" })
+export type Peer = typeof Peer.Type
+
+export const ValidatorView = Schema.Struct({
+  operator: Schema.String,
+  address: Schema.NullOr(Hex),
+  active: Schema.Boolean.annotate({ description: "in the validator set of the next height" }),
+  power: Schema.String.annotate({ description: "voting power in the next height's set (decimal string)" }),
+  tokens: Amount,
+  commission: Schema.String.annotate({ description: "wad fraction (1e18 = 100%) as a decimal string" }),
+  jailed: Schema.Boolean,
+  tombstoned: Schema.Boolean,
+}).annotate({ identifier: "Validator" })
+export type ValidatorView = typeof ValidatorView.Type
+
+export const BlockView = Schema.Struct({
+  height: Num,
+  round: Num,
+  hash: Hex,
+  parentHash: Hex,
+  proposer: Hex,
+  time: Num,
+  appHash: Hex,
+  txCount: Num,
+  txTypes: Schema.Array(Schema.String),
+  precommits: Num,
+}).annotate({ identifier: "Block" })
+export type BlockView = typeof BlockView.Type
+
+export const BlockDetail = Schema.Struct({
+  ...BlockView.fields,
+  txs: Schema.Array(Schema.Json),
+}).annotate({ identifier: "BlockDetail" })
+export type BlockDetail = typeof BlockDetail.Type
+
+export const RoundView = Schema.Struct({
+  round: Num,
+  phase: Schema.String.annotate({ description: "last phase seen: the suffix of its training.round.<phase> event" }),
+  node: Schema.String,
+  updatedAt: Num,
+  data: Schema.Record(Schema.String, Schema.Json),
+}).annotate({ identifier: "TrainingRound" })
+export type RoundView = typeof RoundView.Type
+
+const ActionView = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("param"), name: Schema.String, value: Schema.Union([Num, Schema.String, Schema.Boolean]) }),
+  Schema.Struct({ kind: Schema.Literal("amendment"), name: Schema.String, min: Num, max: Num }),
+  Schema.Struct({ kind: Schema.Literal("spend"), to: Schema.String, amount: Amount }),
+])
+
+export const ProposalView = Schema.Struct({
+  id: Num,
+  proposer: Schema.String,
+  action: ActionView,
+  state: Schema.Literals(["None", "Active", "Defeated", "Queued", "Executable", "Executed"]),
+  votingEnds: Num,
+  executableAt: Num,
+  forVotes: Schema.String,
+  againstVotes: Schema.String,
+  stakeVoted: Amount,
+}).annotate({ identifier: "Proposal" })
+export type ProposalView = typeof ProposalView.Type
+
+export const PositionView = Schema.Struct({
+  id: Num,
+  owner: Schema.String,
+  pool: Schema.String,
+  tier: Tier,
+  tokens: Amount,
+  shares: Schema.String,
+  multiplier: Schema.String.annotate({ description: "lock multiplier as a wad (1e18 = 1x)" }),
+  createdAt: Num,
+  unlockAt: Num,
+}).annotate({ identifier: "Position" })
+export type PositionView = typeof PositionView.Type
+
+export const TxReceipt = Schema.Struct({
+  hash: Hex.annotate({ description: "the digest the signer signed" }),
+  type: Schema.Literal("stake"),
+  op: Schema.Json,
+  signer: Hex,
+  nonce: Num,
+  status: Schema.Literal("pending"),
+}).annotate({ identifier: "TxReceipt" })
+export type TxReceipt = typeof TxReceipt.Type
+
+export const ProposeResult = Schema.Struct({ id: Num }).annotate({ identifier: "ProposeResult" })
+export const VoteResult = Schema.Struct({ proposal: Num, votes: Schema.String }).annotate({ identifier: "VoteResult" })
+export const EvidenceResult = Schema.Struct({
+  validator: Hex, height: Num, round: Num, status: Schema.Literal("pending"),
+}).annotate({ identifier: "EvidenceResult" })
+
+export const ErrorBody = Schema.Struct({
+  error: Schema.String,
+  field: Schema.optionalKey(Schema.String.annotate({ description: "the offending field of the body or query, dotted" })),
+}).annotate({ identifier: "Error" })
+export type ErrorBody = typeof ErrorBody.Type
+
+// ---- requests -----------------------------------------------------------------------------------
+
+export const StakeRequest = Schema.Struct({
+  amount: Amount,
+  tier: Schema.optionalKey(Tier),
+  validator: Schema.optionalKey(Text(100).annotate({ description: "operator id to delegate to; absent: bond in this node's contributor pool" })),
+}).annotate({ identifier: "StakeRequest" })
+export type StakeRequest = typeof StakeRequest.Type
+
+export const UnbondRequest = Schema.Struct({ position: Int(0), amount: Amount }).annotate({ identifier: "UnbondRequest" })
+export type UnbondRequest = typeof UnbondRequest.Type
+
+const Finite = Schema.Finite
+export const ProposeRequest = Schema.Struct({
+  action: Schema.Union([
+    Schema.Struct({ kind: Schema.Literal("param"), name: Text(100), value: Schema.Union([Finite, Text(200), Schema.Boolean]) }),
+    Schema.Struct({ kind: Schema.Literal("amendment"), name: Text(100), min: Finite, max: Finite }),
+    Schema.Struct({ kind: Schema.Literal("spend"), to: Text(100), amount: Amount }),
+  ]),
+}).annotate({ identifier: "ProposeRequest" })
+export type ProposeRequest = typeof ProposeRequest.Type
+
+export const VoteRequest = Schema.Struct({ proposal: Int(1), support: Schema.Boolean }).annotate({ identifier: "VoteRequest" })
+export type VoteRequest = typeof VoteRequest.Type
+
+export const EvidenceRequest = Schema.Struct({ voteA: VoteSchema, voteB: VoteSchema }).annotate({ identifier: "EvidenceRequest" })
+export type EvidenceRequest = typeof EvidenceRequest.Type
+
+// ---- decoding -----------------------------------------------------------------------------------
+
+/** A refused body: what was wrong and the dotted path of the field ("" for the body itself). */
+export interface DecodeFailure {
+  readonly error: string
+  readonly field: string
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Decode `value` with `schema`, refusing unknown fields; the failure names the first bad field. */
+export const decodeBody = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, value: unknown): Result.Result<S["Type"], DecodeFailure> => {
+  const r = Schema.decodeUnknownResult(schema)(value, { onExcessProperty: "error" })
+  if (Result.isSuccess(r)) return Result.succeed(r.success)
+  const issue = formatter(r.failure.issue).issues[0]
+  const field = (issue?.path ?? []).map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p)).join(".")
+  if (issue?.message === "Expected no excess property") return Result.fail({ field, error: `${field}: unknown field` })
+  const message = field === "" && (typeof value !== "object" || value === null || Array.isArray(value)) ? "expected a JSON object" : issue?.message ?? "invalid"
+  return Result.fail({ field, error: `${field === "" ? "body" : field}: ${message}` })
+}

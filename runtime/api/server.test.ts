@@ -1,0 +1,270 @@
+/**
+ * The API over real HTTP on 127.0.0.1, against a real validator (libp2p, sqlite, secp256k1, wall
+ * clock) through makeAppNodeApi: response shapes match their Schemas, a POST /stake becomes a
+ * signed transaction that a block executes, refusals name the field, the token guards writes and
+ * the stream, /metrics is Prometheus text and the WebSocket carries telemetry.
+ */
+import { Schema } from "effect"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { WebSocket } from "ws"
+import { signVote } from "../core/consensus/signing.ts"
+import { makeSimChain } from "../../sim/adapters/chain.ts"
+import { governanceOverChain } from "./governance-port.ts"
+import { BlockDetail, BlockView, PositionView, ProposalView, Status, TxReceipt, ValidatorView } from "./schemas.ts"
+import { httpRequest, startTestNode, TEST_TOKEN, CHAIN_ID, type TestNode } from "./test-node.ts"
+
+let t: TestNode
+const TOKEN = 10n ** 18n
+const get = (path: string, headers: Record<string, string> = {}) => httpRequest(t.server.url, { path, headers })
+const post = (path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TEST_TOKEN}`, "content-type": "application/json" }) =>
+  httpRequest(t.server.url, { method: "POST", path, headers, body: typeof body === "string" ? body : JSON.stringify(body) })
+/** Decode a response with its schema, refusing fields the schema does not know: the document and the server agree. */
+const shaped = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, value: unknown) =>
+  Schema.decodeUnknownSync(schema)(value, { onExcessProperty: "error" })
+
+beforeAll(async () => {
+  t = await startTestNode({ governance: (app, now) => governanceOverChain(makeSimChain(app.economy, now)) })
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+describe("reads", () => {
+  it("GET /status, /peers and /validators describe the node", async () => {
+    const status = shaped(Status, (await get("/status")).json)
+    expect(status).toMatchObject({ node: "v0", chainId: CHAIN_ID, account: "v0", address: t.node.consensus.address, validators: 1, peers: 1 })
+    expect(status.height).toBeGreaterThanOrEqual(2)
+    expect(BigInt(status.supply.minted)).toBe(1_000_000_000n * TOKEN)
+    const peers = (await get("/peers")).json as unknown[]
+    expect(peers.map((p) => shaped(Schema.Struct({ id: Schema.String }), p))).toHaveLength(1)
+    const validators = shaped(Schema.Array(ValidatorView), (await get("/validators")).json)
+    expect(validators).toEqual([expect.objectContaining({ operator: "v0", address: t.node.consensus.address, active: true, jailed: false })])
+    expect(BigInt(validators[0]!.power)).toBeGreaterThan(0n)
+  })
+
+  it("GET /blocks pages through committed blocks and /blocks/{height} returns one with its txs", async () => {
+    const page = shaped(Schema.Array(BlockView), (await get("/blocks?from=1&limit=2")).json)
+    expect(page.map((b) => b.height)).toEqual([1, 2])
+    expect(page[1]!.parentHash).toBe(page[0]!.hash)
+    const latest = shaped(Schema.Array(BlockView), (await get("/blocks")).json)
+    expect(latest.length).toBeGreaterThanOrEqual(2)
+    const one = shaped(BlockDetail, (await get("/blocks/2")).json)
+    expect(one.hash).toBe(page[1]!.hash)
+    expect(one.txs[0]).toMatchObject({ type: "last-commit", height: 1 })
+    expect((await get("/blocks/99999999")).status).toBe(404)
+  })
+
+  it("query and path parameters are checked and named", async () => {
+    expect((await get("/blocks/abc")).json).toEqual({ error: 'height: expected a whole number, got "abc"', field: "height" })
+    expect((await get("/blocks?limit=0")).json).toEqual({ error: "limit: expected at least 1, got 0", field: "limit" })
+    expect((await get("/blocks?limit=101")).json).toMatchObject({ field: "limit" })
+    expect((await get("/blocks?colour=red")).json).toEqual({ error: "colour: unknown query parameter", field: "colour" })
+    expect((await get("/positions?owner=")).status).toBe(400)
+  })
+
+  it("404 for an unknown path, 405 (with Allow) for a wrong method", async () => {
+    const missing = await get("/nope")
+    expect(missing.status).toBe(404)
+    expect(missing.json).toMatchObject({ error: expect.stringContaining("/nope") })
+    const wrong = await httpRequest(t.server.url, { method: "DELETE", path: "/status" })
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers["allow"]).toBe("GET")
+    expect((await get("/stake")).headers["allow"]).toBe("POST")
+  })
+})
+
+describe("writes", () => {
+  it("refuse a missing or wrong token with 401, before looking at the body", async () => {
+    const none = await post("/stake", "{", { "content-type": "application/json" })
+    expect(none.status).toBe(401)
+    expect(none.headers["www-authenticate"]).toMatch(/^Bearer/)
+    expect((await post("/stake", { amount: "1" }, { authorization: "Bearer wrong", "content-type": "application/json" })).status).toBe(401)
+    expect((await post("/stake", { amount: "1" }, { authorization: TEST_TOKEN, "content-type": "application/json" })).status).toBe(401)
+  })
+
+  it("refuse bad JSON, unknown fields and wrong types with 400 naming the field; wrong type of body 415; too large 413", async () => {
+    expect((await post("/stake", "{not json")).json).toMatchObject({ field: "", error: expect.stringMatching(/^body: not valid JSON/) })
+    expect((await post("/stake", { amount: "5", colour: "red" })).json).toEqual({ error: "colour: unknown field", field: "colour" })
+    expect((await post("/stake", { amount: 5 })).json).toEqual({ error: "amount: Expected string", field: "amount" })
+    expect((await post("/stake", { amount: "-5" })).json).toMatchObject({ field: "amount" })
+    expect((await post("/stake", { amount: "5", tier: 7 })).json).toMatchObject({ field: "tier" })
+    expect((await post("/stake", [])).json).toEqual({ error: "body: expected a JSON object", field: "" })
+    expect((await post("/votes", { proposal: 1 })).json).toEqual({ error: "support: Missing key", field: "support" })
+    expect((await post("/proposals", { action: { kind: "spend", to: "x", amount: "1", memo: "" } })).json).toMatchObject({ field: "action.memo" })
+    expect((await post("/stake", { amount: "5" }, { authorization: `Bearer ${TEST_TOKEN}`, "content-type": "text/plain" })).status).toBe(415)
+    expect((await post("/stake", { amount: "5".repeat(70_000) })).status).toBe(413)
+  })
+
+  it("POST /stake signs a stake tx that a block executes; POST /unbond takes part of it back", async () => {
+    const before = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json)
+    const amount = 250n * TOKEN
+    const r = await post("/stake", { amount: amount.toString() })
+    expect(r.status).toBe(202)
+    const receipt = shaped(TxReceipt, r.json)
+    expect(receipt).toMatchObject({ type: "stake", signer: t.node.consensus.address, status: "pending", op: { type: "bondContributor", owner: "v0", amount: amount.toString(), tier: 0 } })
+    const bonded = await vi.waitFor(async () => {
+      const now = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json)
+      const added = now.find((p) => !before.some((b) => b.id === p.id))
+      if (added === undefined) throw new Error("the stake tx is not executed yet")
+      return added
+    }, { timeout: 20_000, interval: 50 })
+    expect(bonded).toMatchObject({ owner: "v0", tier: 0, tokens: amount.toString() })
+    // The tx is in a committed block, signed by the node.
+    const blocks = shaped(Schema.Array(BlockView), (await get(`/blocks?from=${Math.max(1, t.node.app.height - 50)}&limit=100`)).json)
+    expect(blocks.some((b) => b.txTypes.includes("stake"))).toBe(true)
+
+    const unbond = await post("/unbond", { position: bonded.id, amount: (100n * TOKEN).toString() })
+    expect(unbond.status, unbond.text).toBe(202)
+    expect(shaped(TxReceipt, unbond.json).nonce).toBe(receipt.nonce + 1)
+    await vi.waitFor(async () => {
+      const p = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json).find((x) => x.id === bonded.id)
+      if (p?.tokens !== (150n * TOKEN).toString()) throw new Error(`the unbond tx is not executed yet: ${JSON.stringify(p)}`)
+    }, { timeout: 20_000, interval: 50 })
+    expect(t.node.app.nextNonce(t.node.consensus.address)).toBe(receipt.nonce + 2)
+  })
+
+  it("a stake the economy would refuse is a 422 and changes nothing", async () => {
+    const fingerprint = () => JSON.stringify(t.node.app.economy.snapshot(), (_k, v: unknown) => (typeof v === "bigint" ? `${v}` : v))
+    const before = fingerprint()
+    const pending = t.node.consensus.pending
+    const nonce = shaped(Status, (await get("/status")).json).nextNonce
+    const r = await post("/stake", { amount: (10n ** 30n).toString() })
+    expect(r.status).toBe(422)
+    expect(r.json).toMatchObject({ error: expect.stringMatching(/^TokenInsufficientBalance: v0 holds/) })
+    expect(fingerprint()).toBe(before)
+    expect(t.node.consensus.pending).toBe(pending)
+    expect(shaped(Status, (await get("/status")).json).nextNonce).toBe(nonce)
+  })
+
+  it("unbonding a locked position is refused with the economy's reason", async () => {
+    const r = await post("/stake", { amount: (100n * TOKEN).toString(), tier: 30 })
+    expect(r.status, r.text).toBe(202)
+    const locked = await vi.waitFor(async () => {
+      const p = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json).find((x) => x.tier === 30)
+      if (p === undefined) throw new Error("the stake tx is not executed yet")
+      return p
+    }, { timeout: 20_000, interval: 50 })
+    const refused = await post("/unbond", { position: locked.id, amount: "1" })
+    expect(refused.status).toBe(422)
+    expect(refused.json).toMatchObject({ error: expect.stringMatching(/^StakingPositionLocked: position #\d+ is locked until/) })
+  })
+
+  it("governance: propose, list, vote; a second vote is refused by the chain's rule", async () => {
+    expect(shaped(Schema.Array(ProposalView), (await get("/proposals")).json)).toEqual([])
+    const created = await post("/proposals", { action: { kind: "param", name: "staking.unbondingPeriod", value: 7 * 24 * 3600 * 1000 } })
+    expect(created.status, created.text).toBe(200)
+    expect(created.json).toEqual({ id: 1 })
+    const listed = shaped(Schema.Array(ProposalView), (await get("/proposals")).json)
+    expect(listed).toEqual([expect.objectContaining({ id: 1, proposer: "v0", state: "Active", forVotes: "0" })])
+    const vote = await post("/votes", { proposal: 1, support: true })
+    expect(vote.status, vote.text).toBe(200)
+    expect(BigInt((vote.json as { votes: string }).votes)).toBeGreaterThan(0n)
+    const again = await post("/votes", { proposal: 1, support: false })
+    expect(again.status).toBe(422)
+    expect(again.json).toMatchObject({ error: expect.stringContaining("GovernanceAlreadyVoted") })
+    const outOfBounds = await post("/proposals", { action: { kind: "param", name: "staking.unbondingPeriod", value: 1 } })
+    expect(outOfBounds.status).toBe(422)
+    expect(outOfBounds.json).toMatchObject({ error: expect.stringContaining("ConstitutionOutOfBounds") })
+  })
+
+  it("evidence: a forged pair is refused with the reason; a real double sign is checked and handed to consensus", async () => {
+    const h = t.node.app.height
+    const voteA = signVote(t.privateKey, CHAIN_ID, { type: "prevote", height: h, round: 7, blockHash: `0x${"1".repeat(64)}` })
+    const voteB = signVote(t.privateKey, CHAIN_ID, { type: "prevote", height: h, round: 7, blockHash: `0x${"2".repeat(64)}` })
+    const forged = await post("/evidence", { voteA, voteB: { ...voteB, signature: voteA.signature } })
+    expect(forged.status).toBe(422)
+    expect(forged.json).toMatchObject({ error: expect.stringContaining("signature is not the validator's") })
+    expect((await post("/evidence", { voteA, voteB: { ...voteB, height: h + 5 } })).status).toBe(422)
+    const real = await post("/evidence", { voteA, voteB })
+    // Consensus takes submitted evidence once runtime/node exposes `submitEvidence`; until then the node says it cannot.
+    if ("submitEvidence" in t.node.consensus) expect(real.status, real.text).toBe(202)
+    else expect(real.json).toEqual({ error: "this node's consensus takes no submitted evidence" })
+  })
+})
+
+describe("documents", () => {
+  it("/metrics is Prometheus text format 0.0.4 with the node's gauges and counters", async () => {
+    const r = await get("/metrics")
+    expect(r.status).toBe(200)
+    expect(r.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8")
+    const families = parsePrometheus(r.text)
+    for (const name of ["dai_height", "dai_round", "dai_peers", "dai_validators", "dai_bonded_tokens", "dai_blocks_committed_total", "dai_training_rounds_total", "process_resident_memory_bytes", "process_cpu_user_seconds_total"]) {
+      expect(families.get(name), name).toBeDefined()
+    }
+    expect(families.get("dai_height")!.type).toBe("gauge")
+    expect(families.get("dai_blocks_committed_total")!.type).toBe("counter")
+    expect(families.get("dai_height")!.samples[0]!.value).toBeGreaterThanOrEqual(2)
+    expect(families.get("dai_peers")!.samples[0]!.value).toBe(1)
+    expect(families.get("dai_bonded_tokens")!.samples[0]!.value).toBeGreaterThanOrEqual(10_000)
+    expect(families.get("dai_api_responses_total")!.samples.some((s) => s.labels === 'code="200"')).toBe(true)
+  })
+
+  it("/openapi.json is an OpenAPI 3.1 document", async () => {
+    const doc = (await get("/openapi.json")).json as { openapi: string; paths: Record<string, unknown> }
+    expect(doc.openapi).toBe("3.1.0")
+    expect(Object.keys(doc.paths)).toContain("/blocks/{height}")
+  })
+})
+
+describe("telemetry stream", () => {
+  const connect = (path: string, headers: Record<string, string> = {}) => new WebSocket(`${t.server.url.replace("http", "ws")}${path}`, { headers })
+  const refusal = (ws: WebSocket) => new Promise<number>((resolve, reject) => {
+    ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0))
+    ws.on("open", () => reject(new Error("opened without a valid token")))
+    ws.on("error", () => {})
+  })
+  const firstEvent = (ws: WebSocket) => new Promise<Record<string, unknown>>((resolve, reject) => {
+    ws.on("message", (data: Buffer) => resolve(JSON.parse(data.toString("utf8")) as Record<string, unknown>))
+    ws.on("error", reject)
+  })
+
+  it("needs the token", async () => {
+    expect(await refusal(connect("/ws"))).toBe(401)
+    expect(await refusal(connect("/ws?token=wrong"))).toBe(401)
+    expect(await refusal(connect("/nope", { authorization: `Bearer ${TEST_TOKEN}` }))).toBe(404)
+    expect((await get("/ws", { authorization: `Bearer ${TEST_TOKEN}` })).status).toBe(426)
+  })
+
+  it("streams telemetry events, filtered by kind, with the token in a header or the query", async () => {
+    const byHeader = connect("/ws", { authorization: `Bearer ${TEST_TOKEN}` })
+    const byQuery = connect(`/ws?token=${TEST_TOKEN}&kinds=block.committed`)
+    try {
+      const [a, b] = await Promise.all([firstEvent(byHeader), firstEvent(byQuery)])
+      expect(a).toMatchObject({ node: "v0", kind: expect.any(String), at: expect.any(Number) })
+      expect(b).toMatchObject({ node: "v0", kind: "block.committed", data: { height: expect.any(Number), hash: expect.stringMatching(/^0x/) } })
+    } finally {
+      byHeader.close()
+      byQuery.close()
+    }
+  })
+
+  it("the node had no failure while serving", () => {
+    expect(t.failures).toEqual([])
+  })
+})
+
+interface Family {
+  readonly type: string
+  readonly samples: { readonly labels: string; readonly value: number }[]
+}
+
+/** A strict reader of the text format: every line is HELP, TYPE or a sample of the family declared just before. */
+function parsePrometheus(text: string): Map<string, Family> {
+  const families = new Map<string, Family>()
+  expect(text.endsWith("\n")).toBe(true)
+  let current: string | undefined
+  for (const line of text.slice(0, -1).split("\n")) {
+    const help = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line)
+    const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line)
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line)
+    if (help !== null) current = help[1]
+    else if (type !== null) {
+      expect(type[1], `TYPE follows the HELP of its family: ${line}`).toBe(current)
+      families.set(type[1]!, { type: type[2]!, samples: [] })
+    } else if (sample !== null) {
+      expect(sample[1], `sample of the declared family: ${line}`).toBe(current)
+      families.get(sample[1]!)!.samples.push({ labels: sample[2] ?? "", value: Number(sample[3]) })
+    } else throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`)
+  }
+  return families
+}

@@ -1,0 +1,247 @@
+/**
+ * The node's HTTP API: `node:http` plus a `ws` WebSocketServer for the telemetry stream, dispatching
+ * from the route table (routes.ts). Every answer is JSON except /metrics; every refusal is
+ * `{ error, field? }`:
+ *   404 unknown path · 405 wrong method (with Allow) · 401 missing or wrong token (WWW-Authenticate)
+ *   415 a POST that is not application/json · 413 a body over the limit · 400 bad JSON, an unknown
+ *   field, a wrong type or a bad query parameter, naming it · 422 a rule of the node refuses it ·
+ *   503 the node cannot do it now · 500 a bug (logged, never the node's state).
+ * A request is refused before anything reaches the node, so a refused request changes nothing.
+ *
+ * Binds 127.0.0.1 by default. The token is compared in constant time (over SHA-256 digests, so its
+ * length does not leak either).
+ */
+import { createHash, timingSafeEqual } from "node:crypto"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import type { Duplex } from "node:stream"
+import { Result } from "effect"
+import { WebSocket, WebSocketServer } from "ws"
+import type { TelemetryEvent } from "../services/telemetry.ts"
+import { familyOf, METRICS_CONTENT_TYPE, processFamilies, renderMetrics, type MetricFamily } from "./metrics.ts"
+import { ApiRefusal, type NodeApi } from "./node-api.ts"
+import { openApiDocument } from "./openapi.ts"
+import { decodeParam, matchPath, type Route } from "./routes.ts"
+import { decodeBody } from "./schemas.ts"
+
+export interface ApiServerOptions {
+  readonly api: NodeApi
+  /** Bearer token for POSTs and the WebSocket (and for GETs with `protectReads`). */
+  readonly token: string
+  /** Default 127.0.0.1. */
+  readonly host?: string
+  /** Default 0: an ephemeral port (read it from `url`). */
+  readonly port?: number
+  /** Require the token for GET endpoints too (for a node that listens beyond loopback). */
+  readonly protectReads?: boolean
+  /** Largest request body (default 64 KiB). */
+  readonly maxBodyBytes?: number
+  /** Sees every unexpected failure (a 500); default: console.error. */
+  readonly onError?: (error: unknown, where: string) => void
+}
+
+export interface ApiServer {
+  /** `http://host:port` */
+  readonly url: string
+  readonly port: number
+  /** Stop listening, close every connection and WebSocket. */
+  close(): Promise<void>
+}
+
+const JSON_TYPE = "application/json; charset=utf-8"
+/** Events a slow WebSocket client may have queued before further ones are dropped for it. */
+const MAX_WS_BUFFER = 1 << 20
+
+class HttpError extends Error {
+  readonly status: number
+  readonly field: string | undefined
+  readonly headers: Record<string, string>
+  constructor(status: number, message: string, field?: string, headers: Record<string, string> = {}) {
+    super(message)
+    this.status = status
+    this.field = field
+    this.headers = headers
+  }
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest()
+const bearer = (req: IncomingMessage): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "")?.[1]
+const json = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))
+
+/** Read a body of at most `max` bytes. */
+const readBody = (req: IncomingMessage, max: number): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? "0")
+    if (declared > max) return reject(new HttpError(413, `request body over ${max} bytes`))
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length
+      if (size > max) {
+        req.removeAllListeners("data")
+        reject(new HttpError(413, `request body over ${max} bytes`))
+      } else chunks.push(chunk)
+    })
+    req.on("end", () => resolve(Buffer.concat(chunks)))
+    req.on("error", reject)
+  })
+
+/** Start the API server; resolves once it listens. */
+export const startApiServer = async (options: ApiServerOptions): Promise<ApiServer> => {
+  const { api } = options
+  if (options.token.length === 0) throw new Error("the API token must not be empty")
+  const tokenDigest = sha256(options.token)
+  const authorized = (given: string | null | undefined) => typeof given === "string" && timingSafeEqual(sha256(given), tokenDigest)
+  const maxBody = options.maxBodyBytes ?? 64 * 1024
+  const onError = options.onError ?? ((error, where) => console.error(`dai api: ${where}:`, error))
+  const answered = new Map<string, number>()
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 })
+
+  const send = (res: ServerResponse, status: number, body: string, type = JSON_TYPE, headers: Record<string, string> = {}) => {
+    answered.set(String(status), (answered.get(String(status)) ?? 0) + 1)
+    if (res.headersSent) return void res.end()
+    res.writeHead(status, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff", ...headers })
+    res.end(body)
+  }
+
+  const metrics = async (): Promise<string> => {
+    const families: MetricFamily[] = (await api.metrics()).map(familyOf)
+    families.push(
+      { name: "dai_api_websocket_clients", help: "Open telemetry WebSocket connections.", type: "gauge", samples: [{ labels: {}, value: wss.clients.size }] },
+      {
+        name: "dai_api_responses_total", help: "API responses by HTTP status.", type: "counter",
+        samples: [...answered].sort().map(([code, n]) => ({ labels: { code }, value: n })),
+      },
+      ...processFamilies(),
+    )
+    return renderMetrics(families)
+  }
+
+  /** The decoded query and path parameters of a request; unknown query parameters are refused by name. */
+  const decodeArgs = (route: Route, url: URL, pathParams: Record<string, string>): Record<string, string | number> => {
+    const args: Record<string, string | number> = {}
+    for (const [name, raw] of url.searchParams) {
+      const spec = route.query?.[name]
+      if (spec === undefined) throw new HttpError(400, `${name}: unknown query parameter`, name)
+      if (name in args) throw new HttpError(400, `${name}: given twice`, name)
+      const v = decodeParam(name, spec, raw)
+      if (typeof v === "object") throw new HttpError(400, v.error, name)
+      args[name] = v
+    }
+    for (const [name, raw] of Object.entries(pathParams)) {
+      const v = decodeParam(name, route.pathParams![name]!, decodeURIComponent(raw))
+      if (typeof v === "object") throw new HttpError(400, v.error, name)
+      args[name] = v
+    }
+    return args
+  }
+
+  const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? "/", "http://api.invalid")
+    } catch {
+      throw new HttpError(400, "malformed request target")
+    }
+    const match = matchPath(url.pathname)
+    if (match === undefined) throw new HttpError(404, `no endpoint ${url.pathname} (see /openapi.json)`)
+    const route = match.routes.find((r) => r.method === req.method)
+    if (route === undefined) {
+      const allow = match.routes.map((r) => r.method).join(", ")
+      throw new HttpError(405, `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`, undefined, { allow })
+    }
+    if ((route.auth || options.protectReads === true) && !authorized(bearer(req) ?? (route.response === "upgrade" ? url.searchParams.get("token") : undefined))) {
+      throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)", undefined, { "www-authenticate": 'Bearer realm="dai"' })
+    }
+    if (route.response === "upgrade") throw new HttpError(426, "/ws is a WebSocket endpoint: connect with an Upgrade request", undefined, { upgrade: "websocket" })
+    const args = decodeArgs(route, url, match.params)
+    let body: unknown
+    if (route.body !== undefined) {
+      const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
+      if (type !== "application/json") throw new HttpError(415, `expected content-type application/json, got ${type === "" ? "none" : JSON.stringify(type.slice(0, 60))}`)
+      const raw = await readBody(req, maxBody)
+      let value: unknown
+      try {
+        value = JSON.parse(raw.toString("utf8"))
+      } catch (e) {
+        throw new HttpError(400, `body: not valid JSON (${e instanceof Error ? e.message : String(e)})`, "")
+      }
+      const decoded = decodeBody(route.body, value)
+      if (Result.isFailure(decoded)) throw new HttpError(400, decoded.failure.error, decoded.failure.field)
+      body = decoded.success
+    } else req.resume()
+    if (route.response === "openapi") return send(res, 200, json(openApiDocument()))
+    if (route.response === "text") return send(res, 200, await metrics(), METRICS_CONTENT_TYPE)
+    const result = await route.handle!({ api, args, body })
+    if (result === undefined) throw new HttpError(404, `nothing at ${url.pathname}`)
+    send(res, route.status, json(result))
+  }
+
+  const server = createServer((req, res) => {
+    dispatch(req, res).catch((e: unknown) => {
+      if (e instanceof HttpError) {
+        if (e.status === 413) res.setHeader("connection", "close")
+        return send(res, e.status, json(e.field === undefined ? { error: e.message } : { error: e.message, field: e.field }), JSON_TYPE, e.headers)
+      }
+      if (e instanceof ApiRefusal) return send(res, e.status, json(e.field === undefined ? { error: e.message } : { error: e.message, field: e.field }))
+      onError(e, `${req.method} ${req.url}`)
+      send(res, 500, json({ error: "internal error (logged by the node)" }))
+    })
+  })
+  // Bytes that are not HTTP (node's parser gave up): one 400 and the connection closes.
+  server.on("clientError", (e: Error & { code?: string }, socket: Duplex) => {
+    if (!socket.writable) return void socket.destroy()
+    const body = json({ error: `malformed HTTP request (${e.code ?? e.message})` })
+    socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  })
+
+  const refuseUpgrade = (socket: Duplex, status: number, reason: string, message: string) => {
+    const body = json({ error: message })
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  }
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy())
+    let url: URL
+    try {
+      url = new URL(req.url ?? "/", "http://api.invalid")
+    } catch {
+      return refuseUpgrade(socket, 400, "Bad Request", "malformed request target")
+    }
+    if (url.pathname !== "/ws") return refuseUpgrade(socket, 404, "Not Found", `no WebSocket at ${url.pathname} (use /ws)`)
+    if (!authorized(bearer(req) ?? url.searchParams.get("token"))) return refuseUpgrade(socket, 401, "Unauthorized", "missing or wrong token (Authorization: Bearer <token> or ?token=)")
+    for (const name of url.searchParams.keys()) if (name !== "token" && name !== "kinds") return refuseUpgrade(socket, 400, "Bad Request", `${name}: unknown query parameter`)
+    const kinds = url.searchParams.get("kinds")?.split(",").filter((k) => k.length > 0)
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const unsubscribe = api.subscribe((event: TelemetryEvent) => {
+        if (kinds !== undefined && !kinds.some((k) => event.kind.startsWith(k))) return
+        if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount < MAX_WS_BUFFER) ws.send(json(event))
+      })
+      ws.on("close", unsubscribe)
+      ws.on("error", () => ws.terminate())
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate()
+        wss.close()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      return closing
+    },
+  }
+}
