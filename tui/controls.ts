@@ -1,0 +1,129 @@
+/**
+ * What the keys do, as a pure function: (UI state, key) → new UI state and, at most, one effect for
+ * the host (stake, vote, quit). The blessed app only feeds keys in and carries effects out, so the
+ * stake and vote flows, with their confirmation step, are tested without a terminal.
+ */
+import { tokens, formatTokens } from "../runtime/core/units.ts"
+import type { ProposalId, ViewModel } from "./model.ts"
+import { selectedProposal } from "./screens/governance.ts"
+
+export const SCREENS = ["Overview", "Validators", "Training", "Governance", "Log"] as const
+export const GOVERNANCE = 3
+export const LOG = 4
+
+export type Choice = "yes" | "no" | "abstain"
+
+export type Action =
+  | { readonly kind: "stake"; readonly amount: bigint }
+  | { readonly kind: "vote"; readonly id: ProposalId; readonly choice: Choice }
+
+export type Mode =
+  | { readonly kind: "normal" }
+  | { readonly kind: "stake.amount"; readonly text: string; readonly error: string | undefined }
+  | { readonly kind: "vote.choice"; readonly id: ProposalId; readonly title: string }
+  | { readonly kind: "confirm"; readonly action: Action; readonly question: string }
+
+export interface UiState {
+  readonly screen: number
+  /** Per screen: the selected row (governance) or how far the log is scrolled back. */
+  readonly selected: readonly number[]
+  readonly mode: Mode
+  /** One line of feedback in the help bar (an action's outcome, why a key did nothing). */
+  readonly status: string | undefined
+}
+
+/** What a key press carries (blessed's key object, reduced to what we read). */
+export interface Key {
+  readonly name?: string | undefined
+  readonly full?: string | undefined
+  readonly ch?: string | undefined
+}
+
+export type Effect = Action | { readonly kind: "quit" }
+
+/** Which actions the host supports (a replay supports neither). */
+export interface Capabilities {
+  readonly stake: boolean
+  readonly vote: boolean
+}
+
+export const initialUi: UiState = { screen: 0, selected: SCREENS.map(() => 0), mode: { kind: "normal" }, status: undefined }
+
+const normal: Mode = { kind: "normal" }
+
+const isEnter = (k: Key) => k.name === "enter" || k.name === "return"
+const isEscape = (k: Key) => k.name === "escape"
+
+/** Handle one key. Returns the next UI state and the effect the host must carry out, if any. */
+export const handleKey = (ui: UiState, key: Key, model: ViewModel, can: Capabilities): { ui: UiState; effect?: Effect } => {
+  if (key.full === "C-c") return { ui, effect: { kind: "quit" } }
+  const mode = ui.mode
+  switch (mode.kind) {
+    case "normal":
+      return normalKey(ui, key, model, can)
+    case "stake.amount": {
+      if (isEscape(key)) return { ui: { ...ui, mode: normal, status: "stake cancelled" } }
+      if (key.name === "backspace") return { ui: { ...ui, mode: { ...mode, text: mode.text.slice(0, -1), error: undefined } } }
+      if (isEnter(key)) {
+        const amount = parseAmount(mode.text)
+        if (typeof amount === "string") return { ui: { ...ui, mode: { ...mode, error: amount } } }
+        return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "stake", amount }, question: `Stake ${formatTokens(amount)} DAI?` } } }
+      }
+      if (key.ch !== undefined && /^[0-9.]$/.test(key.ch) && mode.text.length < 30) return { ui: { ...ui, mode: { ...mode, text: mode.text + key.ch, error: undefined } } }
+      return { ui }
+    }
+    case "vote.choice": {
+      if (isEscape(key) || key.ch === "c") return { ui: { ...ui, mode: normal, status: "vote cancelled" } }
+      const choice: Choice | undefined = key.ch === "y" ? "yes" : key.ch === "n" ? "no" : key.ch === "a" ? "abstain" : undefined
+      if (choice === undefined) return { ui }
+      return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "vote", id: mode.id, choice }, question: `Vote ${choice.toUpperCase()} on proposal ${mode.id} "${mode.title}"?` } } }
+    }
+    case "confirm": {
+      if (key.ch === "y") return { ui: { ...ui, mode: normal, status: undefined }, effect: mode.action }
+      if (key.ch === "n" || isEscape(key)) return { ui: { ...ui, mode: normal, status: `${mode.action.kind} cancelled` } }
+      return { ui }
+    }
+  }
+}
+
+const normalKey = (ui: UiState, key: Key, model: ViewModel, can: Capabilities): { ui: UiState; effect?: Effect } => {
+  const ch = key.ch
+  if (ch !== undefined && ch >= "1" && ch <= String(SCREENS.length)) return { ui: { ...ui, screen: Number(ch) - 1, status: undefined } }
+  if (key.full === "S-tab") return { ui: { ...ui, screen: (ui.screen + SCREENS.length - 1) % SCREENS.length, status: undefined } }
+  if (key.name === "tab") return { ui: { ...ui, screen: (ui.screen + 1) % SCREENS.length, status: undefined } }
+  if (ch === "q") return { ui, effect: { kind: "quit" } }
+  if (key.name === "up" || key.name === "down" || ch === "k" || ch === "j") {
+    const down = key.name === "down" || ch === "j"
+    const cur = ui.selected[ui.screen] ?? 0
+    // Governance moves the selection down the list; the log scrolls back in time with ↑.
+    const next = ui.screen === GOVERNANCE
+      ? Math.max(0, Math.min(model.proposals.length - 1, cur + (down ? 1 : -1)))
+      : ui.screen === LOG ? Math.max(0, cur + (down ? -1 : 1)) : cur
+    return { ui: { ...ui, selected: ui.selected.map((s, i) => (i === ui.screen ? next : s)) } }
+  }
+  if (ch === "s") {
+    if (!can.stake) return { ui: { ...ui, status: "staking is not available here" } }
+    return { ui: { ...ui, mode: { kind: "stake.amount", text: "", error: undefined }, status: undefined } }
+  }
+  if (ch === "v") {
+    if (!can.vote) return { ui: { ...ui, status: "voting is not available here" } }
+    if (ui.screen !== GOVERNANCE) return { ui: { ...ui, status: "select a proposal on the governance screen (4) first" } }
+    const p = selectedProposal(model, ui.selected[GOVERNANCE] ?? 0)
+    if (p === undefined) return { ui: { ...ui, status: "no proposal to vote on" } }
+    if (p.state.toLowerCase() !== "active") return { ui: { ...ui, status: `proposal ${p.id} is ${p.state}, not open for votes` } }
+    return { ui: { ...ui, mode: { kind: "vote.choice", id: p.id, title: p.title }, status: undefined } }
+  }
+  return { ui }
+}
+
+/** Whole tokens typed by the user → base units, or why not. */
+export const parseAmount = (text: string): bigint | string => {
+  if (text === "") return "type an amount of DAI"
+  let amount: bigint
+  try {
+    amount = tokens(text)
+  } catch {
+    return `"${text}" is not an amount`
+  }
+  return amount > 0n ? amount : "the amount must be more than 0"
+}
