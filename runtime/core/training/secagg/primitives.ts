@@ -1,0 +1,114 @@
+/**
+ * Cryptographic building blocks of secure aggregation, all from node:crypto except Shamir sharing
+ * (the `shamirs-secret-sharing` package, GF(2^8), at most 255 shares):
+ * X25519 key pairs from injected bytes, key agreement + HKDF, an AES-256-CTR PRG expanding a
+ * 32-byte seed into a mask of uint32 words, AES-256-GCM for the shares relayed by the server.
+ * Nothing here draws randomness itself: every random byte comes from the caller's `randomBytes`.
+ */
+import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, type KeyObject } from "node:crypto"
+import { combine, split } from "shamirs-secret-sharing"
+
+/** The source of every random byte of the protocol (crypto randomness for real, the seeded PRNG in the simulator). */
+export type RandomBytes = (n: number) => Uint8Array
+
+/** PKCS#8 DER prefix of a raw 32-byte X25519 private key; SPKI prefix of a raw public key. */
+const PKCS8_X25519 = Buffer.from("302e020100300506032b656e04220420", "hex")
+const SPKI_X25519 = Buffer.from("302a300506032b656e032100", "hex")
+
+/** An X25519 key pair: the private key object and the raw 32-byte public key. */
+export interface KeyPair {
+  readonly privateKey: KeyObject
+  readonly publicKey: Uint8Array
+}
+
+/** An X25519 key pair from 32 bytes (clamped by X25519 itself). */
+export const keyPairFromSeed = (seed: Uint8Array): KeyPair => {
+  if (seed.length !== 32) throw new RangeError(`an X25519 private key has 32 bytes, got ${seed.length}`)
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, seed]), format: "der", type: "pkcs8" })
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" })
+  return { privateKey, publicKey: new Uint8Array(spki.subarray(spki.length - 32)) }
+}
+
+/** The private key object of a raw 32-byte X25519 private key. */
+export const privateKeyFromRaw = (raw: Uint8Array): KeyObject => keyPairFromSeed(raw).privateKey
+
+/** The raw 32 bytes of an X25519 private key object (what gets Shamir-shared). */
+export const rawPrivateKey = (key: KeyObject): Uint8Array => {
+  const der = key.export({ format: "der", type: "pkcs8" })
+  return new Uint8Array(der.subarray(der.length - 32))
+}
+
+/**
+ * A 32-byte key shared by the holders of `privateKey` and `publicKey`: HKDF-SHA256 over the X25519
+ * output, salted with the round id and bound to a purpose label (so the encryption and mask keys
+ * of one pair are independent). Throws on a public key of the wrong size or a small-order point.
+ */
+export const agree = (privateKey: KeyObject, publicKey: Uint8Array, round: string, purpose: string): Uint8Array => {
+  if (publicKey.length !== 32) throw new RangeError(`an X25519 public key has 32 bytes, got ${publicKey.length}`)
+  const peer = createPublicKey({ key: Buffer.concat([SPKI_X25519, publicKey]), format: "der", type: "spki" })
+  const shared = diffieHellman({ privateKey, publicKey: peer })
+  return new Uint8Array(hkdfSync("sha256", shared, `dai/secagg/${round}`, purpose, 32))
+}
+
+const ZERO_IV = Buffer.alloc(16)
+let zeros = Buffer.alloc(0)
+
+/**
+ * `length` uint32 words of AES-256-CTR keystream under `seed` (a PRG: the same seed gives the same
+ * mask on every machine). Words are read little-endian.
+ */
+export const expandMask = (seed: Uint8Array, length: number): Uint32Array => {
+  if (seed.length !== 32) throw new RangeError(`a mask seed has 32 bytes, got ${seed.length}`)
+  const bytes = length * 4
+  if (zeros.length < bytes) zeros = Buffer.alloc(bytes)
+  const cipher = createCipheriv("aes-256-ctr", seed, ZERO_IV)
+  const stream = cipher.update(zeros.subarray(0, bytes))
+  if (stream.byteOffset % 4 === 0 && LITTLE_ENDIAN) return new Uint32Array(stream.buffer, stream.byteOffset, length)
+  const out = new Uint32Array(length)
+  for (let i = 0; i < length; i++) out[i] = stream.readUInt32LE(i * 4)
+  return out
+}
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/** AES-256-GCM: nonce (12, from `randomBytes`) ‖ ciphertext ‖ tag (16); `aad` binds sender, recipient and round. */
+export const seal = (key: Uint8Array, plaintext: Uint8Array, aad: string, randomBytes: RandomBytes): Uint8Array => {
+  const nonce = randomBytes(12)
+  if (nonce.length !== 12) throw new RangeError(`randomBytes(12) returned ${nonce.length} bytes`)
+  const cipher = createCipheriv("aes-256-gcm", key, nonce)
+  cipher.setAAD(Buffer.from(aad, "utf8"))
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return new Uint8Array(Buffer.concat([nonce, body, cipher.getAuthTag()]))
+}
+
+/** Open a `seal`ed message; `undefined` when it was tampered with, misaddressed or under another key. */
+export const open = (key: Uint8Array, sealed: Uint8Array, aad: string): Uint8Array | undefined => {
+  if (sealed.length < 28) return undefined
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, 12))
+    decipher.setAAD(Buffer.from(aad, "utf8"))
+    decipher.setAuthTag(sealed.subarray(sealed.length - 16))
+    return new Uint8Array(Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]))
+  } catch {
+    return undefined
+  }
+}
+
+/** The most shares `shamirs-secret-sharing` can make (GF(2^8) has 255 non-zero points). */
+export const MAX_SHARES = 255
+
+/** t-out-of-n Shamir shares of `secret`; share i (0-based) goes to the i-th holder. */
+export const shamirSplit = (secret: Uint8Array, shares: number, threshold: number, randomBytes: RandomBytes): Uint8Array[] =>
+  split(Buffer.from(secret), { shares, threshold, random: (n: number) => Buffer.from(randomBytes(n)) }).map((s) => new Uint8Array(s))
+
+/** The secret behind at least `threshold` distinct shares (garbage, not an error, with fewer). */
+export const shamirCombine = (shares: readonly Uint8Array[]): Uint8Array => new Uint8Array(combine(shares.map((s) => Buffer.from(s))))
+
+/**
+ * A deterministic `RandomBytes` stream: AES-256-CTR keystream under SHA-256(seed). For the simulator
+ * and tests (derive `seed` from the run's seed and the client id); never for real keys.
+ */
+export const seededRandomBytes = (seed: string | Uint8Array): RandomBytes => {
+  const key = createHash("sha256").update(typeof seed === "string" ? Buffer.from(seed, "utf8") : seed).digest()
+  const cipher = createCipheriv("aes-256-ctr", key, ZERO_IV)
+  return (n: number) => new Uint8Array(cipher.update(Buffer.alloc(n)))
+}
