@@ -1,6 +1,7 @@
 /**
  * Gas of the main operations of DAIToken, Staking and Governance, beside a bare OpenZeppelin
- * ERC20Votes (PlainVotesToken) measured in the same run on Hardhat's in-process chain.
+ * ERC20Votes (PlainVotesToken) and Governor (PlainGovernor: counting simple, votes, quorum fraction)
+ * measured in the same run on Hardhat's in-process chain.
  *
  * Run: npx node bench/gas.bench.ts      (results: bench/RESULTS.md)
  */
@@ -57,14 +58,28 @@ await gasOf(constitution.transferGovernance(await gov.getAddress()))
 await gasOf(treasury.setGovernance(await gov.getAddress()))
 await gasOf(st.grantRole(await st.PARAMS_ROLE(), await gov.getAddress()))
 await gasOf(st.connect(w.signer.d1).bondContributor(1_000n * TOKEN, 0))
-row("Governance.proposeParam", await gasOf(gov.connect(w.signer.d0).proposeParam(paramKey("fees.burnFraction"), 4n * 10n ** 17n)))
-row("Governance.castVote (quadratic)", await gasOf(gov.connect(w.signer.d0).castVote(1, true)))
+// The plain Governor over the plain token (d0 and d1 delegated above), proposing a settings change of itself.
+const og: Any = await ethers.deployContract("PlainGovernor", [await plain.getAddress(), 5])
+const call = og.interface.encodeFunctionData("setVotingPeriod", [6])
+const target = [await og.getAddress()]
+const description = "set the voting period"
+const ogPropose = await gasOf(og.connect(w.signer.d0).propose(target, [0], [call], description))
+const ogId: bigint = await og.hashProposal(target, [0], [call], ethers.id(description))
+await ethers.provider.send("evm_mine", [])
+await ethers.provider.send("evm_mine", [])
+const ogVote = await gasOf(og.connect(w.signer.d0).castVote(ogId, 1))
+await gasOf(og.connect(w.signer.d1).castVote(ogId, 1))
+for (let i = 0; i < 6; i++) await ethers.provider.send("evm_mine", [])
+const ogExecute = await gasOf(og.execute(target, [0], [call], ethers.id(description)))
+
+row("Governance.proposeParam (plain: Governor.propose)", await gasOf(gov.connect(w.signer.d0).proposeParam(paramKey("fees.burnFraction"), 4n * 10n ** 17n)), ogPropose)
+row("Governance.castVote (quadratic; plain: castVote)", await gasOf(gov.connect(w.signer.d0).castVote(1, true)), ogVote)
 await gasOf(gov.connect(w.signer.d1).castVote(1, true))
 await ethers.provider.send("evm_increaseTime", [4 * 86_400])
-row("Governance.execute (param → Constitution → Staking)", await gasOf(gov.execute(1)))
+row("Governance.execute (param → Constitution → Staking; plain: a settings call)", await gasOf(gov.execute(1)), ogExecute)
 
 const fmt = (x: bigint | undefined) => (x === undefined ? "—" : x.toLocaleString("en-US"))
-console.log("| operation | dai | plain OZ ERC20Votes | dai − plain |")
+console.log("| operation | dai | plain OZ (ERC20Votes, Governor) | dai − plain |")
 console.log("|---|---:|---:|---:|")
 for (const [name, dai, pl] of rows) console.log(`| ${name} | ${fmt(dai)} | ${fmt(pl)} | ${pl === undefined ? "—" : fmt(dai - pl)} |`)
 process.exit(0)

@@ -1,15 +1,17 @@
 /**
  * Differential property test: random operation sequences (transfer, burn, register, bond with a lock
- * tier, delegate, unbond, withdraw, pay a fee, fund rewards, claim, slash, unjail) with random timing
- * and random parameters, applied to the TypeScript `Economy` and to DAIToken + Staking on Hardhat's
- * in-process chain. After every step both must have accepted or refused the op alike (same error
- * name) and hold identical balances, pools, positions, unbonding entries, payouts, reward and
- * insurance totals, burnt amount and supply. A divergence fails with fast-check's seed, the shrunk
+ * tier, delegate, unbond, withdraw, pay a fee, fund rewards, claim, slash, unjail, and governance
+ * votes: propose, cast a quadratic vote) with random timing and random parameters, applied to the
+ * TypeScript `Economy` + `Governance` and to DAIToken + Staking + Governance on Hardhat's in-process
+ * chain. After every step both must have accepted or refused the op alike (same error name) and hold
+ * identical balances, pools, positions, unbonding entries, payouts, reward and insurance totals,
+ * burnt amount, supply and proposal tallies. A divergence fails with fast-check's seed, the shrunk
  * sequence and the first differing field. DAI_DIFF_RUNS=… for more runs.
  */
 import fc from "fast-check"
 import { beforeAll, describe, it } from "vitest"
-import { paramsArb, resolveSpec, SETUP, stepArb, type Step } from "../../runtime/core/econ/testkit.ts"
+import { dtArb, paramsArb, resolveSpec, SETUP, stepArb, type Step } from "../../runtime/core/econ/testkit.ts"
+import { deployGovernance, GovernanceSide, voteSpecArb, type VoteSpec } from "./governance-world.ts"
 import { DEFAULT_PARAMS } from "../../runtime/core/params.ts"
 import { connectChain } from "./chain.ts"
 import { World } from "./world.ts"
@@ -19,22 +21,29 @@ const MAX_OPS = 12
 
 const secondsOf = (ms: number): number => Math.sign(ms) * Math.ceil(Math.abs(ms) / 1000)
 
+/** An economic step, or a governance vote step. */
+type AnyStep = Step | { readonly dt: number; readonly vote: VoteSpec }
+const anyStepArb: fc.Arbitrary<AnyStep> = fc.oneof({ weight: 4, arbitrary: stepArb }, { weight: 1, arbitrary: fc.record({ dt: dtArb, vote: voteSpecArb }) })
+
 describe("Staking ≡ Economy (differential)", () => {
   let base: World
   let snapshot: string
   let ethers: any
+  let contracts: Awaited<ReturnType<typeof deployGovernance>>
 
   beforeAll(async () => {
     const conn = await connectChain()
     ethers = conn.ethers
     base = await World.deploy(ethers, DEFAULT_PARAMS)
+    contracts = await deployGovernance(base)
     snapshot = await ethers.provider.send("evm_snapshot", [])
   })
 
   /** How often each op ended how ("delegate:ok", "unbond:StakingPositionLocked", ...): shows what the runs exercised. */
   const outcomes = new Map<string, number>()
 
-  const run = async (w: World, steps: readonly Step[], log: string[]): Promise<void> => {
+  const run = async (w: World, steps: readonly AnyStep[], log: string[]): Promise<void> => {
+    const gov = new GovernanceSide(w, contracts)
     const check = async (what: string, r: Awaited<ReturnType<World["step"]>>) => {
       log.push(`${what} ${r.op}: ts=${JSON.stringify(r.ts)} chain=${JSON.stringify(r.chain)}`)
       const kind = `${what.replace(/^(setup|step \d+) /, "")}:${r.ts === "skipped" ? "skipped" : r.ts.ok ? "ok" : r.ts.error}`
@@ -43,12 +52,16 @@ describe("Staking ≡ Economy (differential)", () => {
         throw new Error(`outcomes differ at ${what}\n  economy: ${JSON.stringify(r.ts)}\n  contract: ${JSON.stringify(r.chain)}\nlog:\n${log.join("\n")}`)
       }
       if (r.ts !== "skipped" && r.chain === "skipped" && r.ts.ok) throw new Error(`the economy accepted ${what}, which the contracts cannot express`)
-      const d = await w.diff()
+      const d = (await w.diff()) ?? (await gov.diff())
       if (d !== undefined) throw new Error(`state differs after ${what}\n  first difference: ${d}\nlog:\n${log.join("\n")}`)
     }
     for (const op of SETUP) await check(`setup ${op.type}`, await w.step(0n, op))
     for (const [i, s] of steps.entries()) {
       const dt = BigInt(secondsOf(s.dt))
+      if ("vote" in s) {
+        for (const r of await gov.step(dt, s.vote)) await check(`step ${i} ${r.op.startsWith('{"propose"') ? "propose" : "castVote"}`, r)
+        continue
+      }
       const spec = s.spec
       if (spec.type === "slash") {
         await check(`step ${i} slash`, await w.step(dt, { type: "slashSpec", pool: spec.pool, infraction: spec.infraction, agoSec: secondsOf(spec.ago), evidenceId: spec.evidenceId }))
@@ -63,7 +76,7 @@ describe("Staking ≡ Economy (differential)", () => {
     const seed = Number(process.env.DAI_DIFF_SEED ?? Date.now() % 2 ** 31)
     console.log(`SEED=${seed} (replay with DAI_DIFF_SEED=${seed})`)
     await fc.assert(
-      fc.asyncProperty(paramsArb, fc.array(stepArb, { maxLength: MAX_OPS }), async (params, steps) => {
+      fc.asyncProperty(paramsArb, fc.array(anyStepArb, { maxLength: MAX_OPS }), async (params, steps) => {
         await ethers.provider.send("evm_revert", [snapshot])
         snapshot = await ethers.provider.send("evm_snapshot", [])
         const w = await base.reset(params)

@@ -153,14 +153,15 @@ export class World {
     ))
   }
 
-  private async send(f: () => Promise<Any>): Promise<Outcome> {
+  /** Send a transaction in a block at `nowSec`; a revert becomes its error name (decoded by the staking, token or `more` interfaces). */
+  async send(f: () => Promise<Any>, more: readonly Any[] = []): Promise<Outcome> {
     await this.ethers.provider.send("evm_setNextBlockTimestamp", [Number(this.nowSec)])
     try {
       await (await f()).wait()
       return { ok: true }
     } catch (e) {
       const data = (e as { data?: string }).data
-      const parsed = data === undefined ? null : (this.staking.interface.parseError(data) ?? this.token.interface.parseError(data))
+      const parsed = data === undefined ? null : [this.staking, this.token, ...more].reduce<Any>((found, c) => found ?? c.interface.parseError(data), null)
       if (parsed === null) throw e
       return { ok: false, error: SAME_ERROR[parsed.name] ?? parsed.name }
     }

@@ -18,7 +18,8 @@ import {
 } from "../core/econ/index.ts"
 import { ACTOR_BALANCE, ACTORS, RESERVE } from "../core/econ/testkit.ts"
 import type { Params } from "../core/params.ts"
-import { mulWad, TOKEN, TOTAL_SUPPLY, WAD } from "../core/units.ts"
+import { mulWad, sqrt, TOKEN, TOTAL_SUPPLY, WAD } from "../core/units.ts"
+import { REGISTRY } from "../core/params.ts"
 import type { Chain, ChainUnavailable } from "./chain.ts"
 
 export interface ChainHarness {
@@ -278,6 +279,113 @@ export const chainSuite = (name: string, make: () => Promise<ChainHarness>): voi
       const c = await ok(chain, { type: "claimRewards", owner: "d0" })
       expect(c.insurance).toBe(insured.insurance)
       await expectConserved(chain, "after unjail and claim")
+    })
+
+    withChain("governance: a param change proposed, voted (quadratic), timelocked, executed; refusals", async ({ chain, params, advance }) => {
+      const flip = async <A, E extends { _tag: string }>(e: Effect.Effect<A, E>): Promise<E> => {
+        const r = await run(Effect.result(e))
+        if (Result.isSuccess(r)) throw new Error("expected a refusal")
+        return r.failure
+      }
+      const flipTag = async <A, E extends { _tag: string }>(e: Effect.Effect<A, E>): Promise<string> => (await flip(e))._tag
+      const bond = BigInt(Math.ceil(params["staking.minValidatorBond"])) * TOKEN
+      await ok(chain, { type: "registerValidator", operator: "v0", amount: bond, tier: 0, commission: 0n })
+      await ok(chain, { type: "delegate", owner: "d0", validator: "v0", amount: 1_000n * TOKEN, tier: 0 })
+      await ok(chain, { type: "delegate", owner: "d1", validator: "v0", amount: TOKEN, tier: 0 })
+      // below the minimum voter bond (d1: 1 token; d2: nothing)
+      const minimum = BigInt(params["governance.minVoterBond"]) * TOKEN
+      expect(await flip(chain.propose("d1", { kind: "param", name: "governance.votingPeriod", value: params["governance.votingPeriod"] })))
+        .toMatchObject({ _tag: "GovernanceBelowMinimumBond", voter: "d1", bonded: TOKEN, minimum })
+      // outside the constitution's bounds
+      const def = REGISTRY["staking.unbondingPeriod"]
+      expect(await flip(chain.propose("v0", { kind: "param", name: "staking.unbondingPeriod", value: def.max + 1 })))
+        .toMatchObject({ _tag: "ConstitutionOutOfBounds", name: "staking.unbondingPeriod", value: def.max + 1, min: def.min, max: def.max })
+      const next = params["staking.unbondingPeriod"] + 86_400_000
+      expect(next).toBeLessThanOrEqual(def.max)
+      const id = await run(chain.propose("v0", { kind: "param", name: "staking.unbondingPeriod", value: next }))
+      const votes = await run(chain.castVote(id, "v0", true))
+      expect(votes).toBe(sqrt(bond))
+      expect(await run(chain.castVote(id, "d0", true))).toBe(sqrt(1_000n * TOKEN))
+      expect(await flip(chain.castVote(id, "v0", false))).toMatchObject({ _tag: "GovernanceAlreadyVoted", id, voter: "v0" })
+      expect(await flipTag(chain.castVote(id, "d2", true))).toBe("GovernanceBelowMinimumBond")
+      expect(await flip(chain.executeProposal(id))).toMatchObject({ _tag: "GovernanceVotingOpen", id })
+      // a second proposal, voted down
+      const down = await run(chain.propose("d0", { kind: "param", name: "staking.unbondingPeriod", value: next }))
+      await run(chain.castVote(down, "v0", false))
+      const p0 = (await run(chain.proposal(id)))!
+      expect(p0).toMatchObject({ id, proposer: "v0", state: "Active", forVotes: sqrt(bond) + sqrt(1_000n * TOKEN), againstVotes: 0n, stakeVoted: bond + 1_000n * TOKEN })
+      expect(p0.action).toEqual({ kind: "param", name: "staking.unbondingPeriod", value: next })
+      expect(p0.executableAt - p0.votingEnds).toBe(params["governance.timelock"])
+      await advance(params["governance.votingPeriod"])
+      expect((await run(chain.proposal(id)))!.state).toBe("Queued")
+      expect(await flip(chain.executeProposal(id))).toMatchObject({ _tag: "GovernanceTimelockNotExpired", id, executableAt: p0.executableAt })
+      expect((await run(chain.proposal(down)))!.state).toBe("Defeated")
+      expect(await flip(chain.executeProposal(down))).toMatchObject({ _tag: "GovernanceNotPassed", id: down, state: "Defeated" })
+      await advance(params["governance.timelock"])
+      expect((await run(chain.proposal(id)))!.state).toBe("Executable")
+      expect(await run(chain.executeProposal(id))).toEqual({ kind: "param", name: "staking.unbondingPeriod", value: next })
+      expect((await run(chain.params))["staking.unbondingPeriod"]).toBe(next)
+      expect((await run(chain.proposal(id)))!.state).toBe("Executed")
+      expect(await flipTag(chain.executeProposal(id))).toBe("GovernanceAlreadyExecuted")
+      expect(await run(chain.proposal(99))).toBeUndefined()
+    })
+
+    withChain("governance: an amendment needs a supermajority and the longer delay; a passed spend pays from the treasury", async ({ chain, params, advance }) => {
+      const flip = async <A, E extends { _tag: string }>(e: Effect.Effect<A, E>): Promise<E> => {
+        const r = await run(Effect.result(e))
+        if (Result.isSuccess(r)) throw new Error("expected a refusal")
+        return r.failure
+      }
+      // Quadratic votes of 2,250 vs 1,000 tokens: 1.5 : 1, a 60% majority — enough for an ordinary
+      // proposal (threshold 0.5), not for an amendment (0.667).
+      const big = 2_250n * TOKEN
+      expect(big).toBeGreaterThanOrEqual(BigInt(Math.ceil(params["staking.minValidatorBond"])) * TOKEN)
+      await ok(chain, { type: "registerValidator", operator: "v0", amount: big, tier: 0, commission: 0n })
+      await ok(chain, { type: "delegate", owner: "d0", validator: "v0", amount: 1_000n * TOKEN, tier: 0 })
+      const def = REGISTRY["staking.unbondingPeriod"]
+      const wider = { kind: "amendment" as const, name: "staking.unbondingPeriod", min: def.min, max: def.max * 2 }
+      const split = async (id: number) => {
+        await run(chain.castVote(id, "v0", true))
+        await run(chain.castVote(id, "d0", false))
+      }
+      const ordinary = await run(chain.propose("v0", { kind: "param", name: "staking.unbondingPeriod", value: def.max }))
+      await split(ordinary)
+      const narrow = await run(chain.propose("v0", wider))
+      await split(narrow)
+      const amend = await run(chain.propose("d0", wider))
+      await run(chain.castVote(amend, "v0", true))
+      await run(chain.castVote(amend, "d0", true))
+      const pa = (await run(chain.proposal(amend)))!
+      expect(pa).toMatchObject({ proposer: "d0", action: wider, state: "Active", forVotes: sqrt(big) + sqrt(1_000n * TOKEN), againstVotes: 0n })
+      expect(pa.executableAt - pa.votingEnds).toBe(params["governance.amendmentDelay"])
+      expect(await flip(chain.propose("v0", { ...wider, min: def.max, max: def.min }))).toMatchObject({ _tag: "GovernanceInvalidProposal", reason: "min exceeds max" })
+
+      // The treasury holds 5,000 tokens; one spend it can pay, one it cannot.
+      await ok(chain, { type: "transfer", from: RESERVE, to: "treasury", amount: 5_000n * TOKEN })
+      const spend = await run(chain.propose("d0", { kind: "spend", to: "d2", amount: 1_234n * TOKEN }))
+      const tooMuch = await run(chain.propose("d0", { kind: "spend", to: "d2", amount: 5_001n * TOKEN }))
+      for (const id of [spend, tooMuch]) await run(chain.castVote(id, "v0", true))
+      expect(await flip(chain.propose("d0", { kind: "spend", to: "d2", amount: 0n }))).toMatchObject({ _tag: "GovernanceInvalidProposal" })
+
+      await advance(params["governance.votingPeriod"] + params["governance.timelock"])
+      expect((await run(chain.proposal(ordinary)))!.state).toBe("Executable")
+      expect((await run(chain.proposal(narrow)))!.state).toBe("Defeated")
+      expect((await run(chain.proposal(amend)))!.state).toBe("Queued")
+      expect(await flip(chain.executeProposal(amend))).toMatchObject({ _tag: "GovernanceTimelockNotExpired", id: amend, executableAt: pa.executableAt })
+
+      const d2 = await run(chain.balanceOf("d2"))
+      expect(await run(chain.executeProposal(spend))).toEqual({ kind: "spend", to: "d2", amount: 1_234n * TOKEN })
+      expect(await run(chain.balanceOf("d2"))).toBe(d2 + 1_234n * TOKEN)
+      expect(await run(chain.balanceOf("treasury"))).toBe(5_000n * TOKEN - 1_234n * TOKEN)
+      expect(await flip(chain.executeProposal(tooMuch))).toMatchObject({ _tag: "TokenInsufficientBalance", address: "treasury", balance: 3_766n * TOKEN, needed: 5_001n * TOKEN })
+      expect((await run(chain.proposal(tooMuch)))!.state).toBe("Executable") // a refused execution changes nothing
+
+      // Beyond the old bound: refused until the amendment is executed.
+      expect(await flip(chain.propose("v0", { kind: "param", name: "staking.unbondingPeriod", value: def.max + 86_400_000 }))).toMatchObject({ _tag: "ConstitutionOutOfBounds", max: def.max })
+      await advance(params["governance.amendmentDelay"] - params["governance.timelock"])
+      expect(await run(chain.executeProposal(amend))).toEqual(wider)
+      const later = await run(chain.propose("v0", { kind: "param", name: "staking.unbondingPeriod", value: def.max + 86_400_000 }))
+      expect((await run(chain.proposal(later)))!.action).toEqual({ kind: "param", name: "staking.unbondingPeriod", value: def.max + 86_400_000 })
     })
   })
 }

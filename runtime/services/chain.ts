@@ -5,18 +5,39 @@
  * Simulated backend: the in-memory `Economy` of runtime/core/econ, which implements the same rules in
  * bigint. A refused operation fails with the economy's tagged error of the same name as the
  * contract's custom error (`StakingPositionLocked`, ...), so a revert and a simulator rejection read
- * alike; `ChainUnavailable` is the only failure that is not a rule.
+ * alike; `ChainUnavailable` is the only failure that is not a rule. Governance (propose, vote,
+ * execute) follows runtime/core/governance, mirroring contracts/Governance.sol, with its
+ * `Governance…` / `Constitution…` errors.
  */
 import { Context, type Effect, Schema } from "effect"
 import type {
   Address, EconError, EconOp, PendingRewards, PoolView, PositionView, ReceiptOf, SupplyBreakdown, UnbondingView,
 } from "../core/econ/index.ts"
+import type { GovernanceError, ProposalAction, ProposalState } from "../core/governance/governance.ts"
 import type { Params } from "../core/params.ts"
 
+/** A failure that is not a rule (no connection, a timeout, a contract-only refusal); `reason` keeps the underlying error. */
 export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("ChainUnavailable", {
   operation: Schema.String,
   reason: Schema.String,
-}) {}
+}) {
+  override get message(): string {
+    return `${this.operation}: ${this.reason}`
+  }
+}
+
+/** A proposal as the chain shows it (times in ms, votes quadratic, stake in base units). */
+export interface ProposalView {
+  readonly id: number
+  readonly proposer: Address
+  readonly action: ProposalAction
+  readonly state: ProposalState
+  readonly votingEnds: number
+  readonly executableAt: number
+  readonly forVotes: bigint
+  readonly againstVotes: bigint
+  readonly stakeVoted: bigint
+}
 
 export class Chain extends Context.Service<Chain, {
   /** Apply one operation; its receipt says exactly what moved. */
@@ -29,4 +50,12 @@ export class Chain extends Context.Service<Chain, {
   pendingRewards(owner: Address): Effect.Effect<PendingRewards, ChainUnavailable>
   /** The parameters in force. */
   readonly params: Effect.Effect<Params, ChainUnavailable>
+  /** Open a proposal (the proposer must be able to vote); its id. */
+  propose(proposer: Address, action: ProposalAction): Effect.Effect<number, GovernanceError | ChainUnavailable>
+  /** Vote on proposal `id`; the votes cast (quadratic: sqrt of the voter's bonded stake in base units). */
+  castVote(id: number, voter: Address, support: boolean): Effect.Effect<bigint, GovernanceError | ChainUnavailable>
+  /** Execute a passed proposal after its timelock; the action executed. */
+  executeProposal(id: number): Effect.Effect<ProposalAction, GovernanceError | EconError | ChainUnavailable>
+  /** A proposal now, or undefined. */
+  proposal(id: number): Effect.Effect<ProposalView | undefined, ChainUnavailable>
 }>()("dai/Chain") {}

@@ -133,6 +133,34 @@ export const CONSTITUTION_ABI = [
   "function paramValue(bytes32 key) view returns (uint256)",
   "function governance() view returns (address)",
   "error ConstitutionUnknownParameter(bytes32 key)",
+  "error ConstitutionOutOfBounds(bytes32 key, uint256 value, uint256 min, uint256 max)",
+  "error ConstitutionInvalidBounds(bytes32 key, uint256 min, uint256 max)",
+  "error ConstitutionConstraintViolated(string rule)",
+] as const
+
+export const GOVERNANCE_ABI = [
+  "function proposeParam(bytes32 key, uint256 value) returns (uint256)",
+  "function proposeAmendment(bytes32 key, uint256 min, uint256 max) returns (uint256)",
+  "function proposeSpend(address to, uint256 amount) returns (uint256)",
+  "function castVote(uint256 id, bool support) returns (uint256 votes)",
+  "function execute(uint256 id)",
+  "function state(uint256 id) view returns (uint8)",
+  "function proposal(uint256 id) view returns (tuple(uint8 kind, address proposer, uint64 votingEnds, uint64 delay, bool executed, bytes32 key, uint256 a, uint256 b, address to, uint256 quorum, uint256 threshold, uint256 bondedAtStart, uint256 forVotes, uint256 againstVotes, uint256 stakeVoted))",
+  "event ProposalCreated(uint256 indexed id, uint8 kind, address indexed proposer, bytes32 key, uint256 a, uint256 b, address to, uint64 votingEnds)",
+  "event VoteCast(uint256 indexed id, address indexed voter, bool support, uint256 votes, uint256 stake)",
+  "error GovernanceUnknownProposal(uint256 id)",
+  "error GovernanceBelowMinimumBond(address voter, uint256 bonded, uint256 minimum)",
+  "error GovernanceVotingClosed(uint256 id, uint64 votingEnds)",
+  "error GovernanceAlreadyVoted(uint256 id, address voter)",
+  "error GovernanceVotingOpen(uint256 id, uint64 votingEnds)",
+  "error GovernanceNotPassed(uint256 id, uint8 state)",
+  "error GovernanceTimelockNotExpired(uint256 id, uint64 executableAt)",
+  "error GovernanceAlreadyExecuted(uint256 id)",
+  "error GovernanceInvalidProposal(string reason)",
+] as const
+
+export const TREASURY_ABI = [
+  "error TreasuryInsufficientFunds(uint256 balance, uint256 needed)",
 ] as const
 
 /** Every fragment list by contract name (the compiled artifact's name). */
@@ -140,4 +168,6 @@ export const ABIS = {
   DAIToken: TOKEN_ABI,
   Staking: STAKING_ABI,
   Constitution: CONSTITUTION_ABI,
+  Governance: GOVERNANCE_ABI,
+  Treasury: TREASURY_ABI,
 } as const

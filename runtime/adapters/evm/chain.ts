@@ -13,6 +13,12 @@
  * (a slash's infractionTime) is rounded down to the second. There is no "now" in an op: the block
  * the transaction lands in decides, as the sim's clock does for the simulated chain.
  *
+ * Governance: the Governance contract (`deployment.contracts.Governance`; without it the governance
+ * members fail with `ChainUnavailable`); the Treasury contract is the account "treasury", which a
+ * passed spend pays from. Values and bounds go on chain in the Constitution's units
+ * (constitution-table.ts: durations ms, integers as is, the rest × 1e18); reverts of Governance and
+ * the Constitution become runtime/core/governance's tagged errors of the same names (errors.ts).
+ *
  * Accounts: `accounts` maps the economy's account ids to addresses, and `signerFor(id)` gives the
  * signer that acts for an id (accounts.ts); an id that is a 0x address needs no entry. Ops are sent
  * one at a time (nonces stay in order, and a receipt's "state before" is the previous block).
@@ -22,9 +28,15 @@ import { Effect, Layer } from "effect"
 import type { Address, EconError, EconOp, PendingRewards, ReceiptOf, SlashReceipt } from "../../core/econ/index.ts"
 import { DEFAULT_PARAMS, PARAM_NAMES, REGISTRY, type ParamName, type Params } from "../../core/params.ts"
 import { Chain, ChainUnavailable } from "../../services/chain.ts"
-import { CONSTITUTION_ABI, STAKING_ABI, TOKEN_ABI } from "./abi.ts"
+import { CONSTITUTION_ABI, GOVERNANCE_ABI, STAKING_ABI, TOKEN_ABI } from "./abi.ts"
+import type { GovernanceError, ProposalAction } from "../../core/governance/governance.ts"
+import { ConstitutionOutOfBounds, ConstitutionUnknownParameter } from "../../core/governance/constitution.ts"
+import { toChainValue } from "../../../contracts/deploy/constitution-table.ts"
+import type { ProposalView } from "../../services/chain.ts"
 import { accountBook, type AccountBook } from "./accounts.ts"
-import { describeFailure, toChainError, type RevertContext } from "./errors.ts"
+import { withGasHeadroom } from "./gas.ts"
+import { describeFailure, msOf, PARAM_BY_KEY, STATES, toChainError, toGovernanceError, type RevertContext } from "./errors.ts"
+import { fromChainValue } from "./params.ts"
 import { chainParams } from "./params.ts"
 import { StakingReader, type BlockTag } from "./reads.ts"
 import { makeSubmitter, type SignedVote } from "./submit.ts"
@@ -33,7 +45,7 @@ export { evidenceHash, type SignedVote } from "./submit.ts"
 
 /** What the adapter needs of a deployment file (a `Deployment` has it all). */
 export interface EvmDeployment {
-  readonly contracts: { readonly DAIToken: string; readonly Staking: string; readonly Constitution?: string }
+  readonly contracts: { readonly DAIToken: string; readonly Staking: string; readonly Constitution?: string; readonly Governance?: string; readonly Treasury?: string }
   /** Log scans (the list of pools) start here. */
   readonly deploymentBlock: number
   /** EVM chain id, decimal; with `rpcUrl` it spares a network detection. */
@@ -52,6 +64,8 @@ export interface EvmChainOptions {
   readonly signerFor: (account: Address) => Signer | undefined
   /** The account that submits downtime slashes (holds Staking's DOWNTIME_REPORTER_ROLE). */
   readonly reporter?: Address
+  /** The account that sends `execute` for passed proposals (anyone may; default: the reporter, else "admin"). */
+  readonly executor?: Address
   /** The consensus signing key address a validator registers (default: the operator's own address). */
   readonly signingKeyFor?: (operator: Address) => string | undefined
   /** Parameters that never go on chain (booleans, choices, patterns) come from here (default: the registry's). */
@@ -87,7 +101,10 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
   )
   const where = options.provider === undefined ? (options.rpcUrl ?? "") : "the given provider"
   const timeoutMs = options.timeoutMs ?? 30_000
-  const book = accountBook(options.accounts)
+  // The Treasury contract is the account "treasury" (as in the simulated chain), unless mapped otherwise.
+  const treasury = deployment.contracts.Treasury
+  const treasuryMapped = treasury === undefined || "treasury" in (options.accounts ?? {}) || Object.values(options.accounts ?? {}).some((a) => a.toLowerCase() === treasury.toLowerCase())
+  const book = accountBook(treasuryMapped ? options.accounts : { treasury, ...options.accounts })
   const base = options.params ?? DEFAULT_PARAMS
   const token: Any = new Contract(deployment.contracts.DAIToken, TOKEN_ABI, provider)
   const staking: Any = new Contract(deployment.contracts.Staking, STAKING_ABI, provider)
@@ -95,10 +112,16 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
   const stakingAddress = deployment.contracts.Staking
   const reader = new StakingReader(staking, token, provider, book, stakingAddress, deployment.deploymentBlock)
 
+  // Every transaction carries gas headroom for a block mined a second after its estimate (gas.ts).
+  const signerFor = (account: Address): Signer | undefined => {
+    const s = options.signerFor(account)
+    return s === undefined ? undefined : withGasHeadroom(s.provider === null ? s.connect(provider) : s)
+  }
+
   // Providers may cache the block number; never read below a block this adapter has seen.
   let seenBlock = 0
   const { apply, doubleSign } = makeSubmitter({
-    provider, token, staking, stakingAddress, book, reader, where, signerFor: options.signerFor, reporter: options.reporter,
+    provider, token, staking, stakingAddress, book, reader, where, signerFor, reporter: options.reporter,
     signingKeyFor: options.signingKeyFor, sawBlock: (n) => void (seenBlock = Math.max(seenBlock, n)),
   })
   const latest = async (): Promise<BlockTag> => {
@@ -148,6 +171,78 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
     return params
   }
 
+  // ------------------------------------------------------------------ governance
+
+  const governance: Any = deployment.contracts.Governance === undefined ? undefined : new Contract(deployment.contracts.Governance, GOVERNANCE_ABI, provider)
+  const governing = <A>(operation: string, f: () => Promise<A>) =>
+    Effect.tryPromise({ try: () => serialized(f), catch: (e) => toGovernanceError(operation, e, book, where) }).pipe(
+      Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => timedOut(operation) }),
+    )
+  const governanceAs = (account: Address, operation: string): Any => {
+    if (governance === undefined) throw new ChainUnavailable({ operation, reason: "the deployment has no Governance contract" })
+    const signer = signerFor(account)
+    if (signer === undefined) throw new ChainUnavailable({ operation, reason: `no signer for account "${account}": this node holds no key for it; add it to signerFor` })
+    return governance.connect(signer)
+  }
+  const mined = async (tx: Any): Promise<Any> => {
+    const receipt = await tx.wait()
+    seenBlock = Math.max(seenBlock, receipt.blockNumber as number)
+    return receipt
+  }
+  const eventArgs = (receipt: Any, event: string): Any => {
+    for (const log of receipt.logs as Any[]) {
+      const parsed = governance.interface.parseLog(log)
+      if (parsed !== null && parsed.name === event) return parsed.args
+    }
+    throw new Error(`no ${event} event in the receipt`)
+  }
+  const numericDef = (name: string) => {
+    const def = (REGISTRY as Record<string, (typeof REGISTRY)[ParamName] | undefined>)[name]
+    return def !== undefined && "min" in def ? def : undefined
+  }
+  const onChain = (name: string, value: number): bigint => {
+    const def = numericDef(name)
+    if (def === undefined) throw new ConstitutionUnknownParameter({ name })
+    if (!Number.isFinite(value) || value < 0) throw new ConstitutionOutOfBounds({ name, value, min: def.min, max: def.max })
+    return toChainValue(def, value)
+  }
+  const proposeOn = async (proposer: Address, action: ProposalAction): Promise<number> => {
+    const g = governanceAs(proposer, "propose")
+    let tx: Any
+    if (action.kind === "param") {
+      if (typeof action.value !== "number") throw new ConstitutionUnknownParameter({ name: action.name })
+      tx = await g.proposeParam(keccakText(action.name), onChain(action.name, action.value))
+    } else if (action.kind === "amendment") {
+      tx = await g.proposeAmendment(keccakText(action.name), onChain(action.name, action.min), onChain(action.name, action.max))
+    } else {
+      const to = book.addressOf(action.to)
+      if (to === undefined) throw new ChainUnavailable({ operation: "propose", reason: `no address for ${action.to}` })
+      tx = await g.proposeSpend(to, action.amount)
+    }
+    return Number(eventArgs(await mined(tx), "ProposalCreated").id as bigint)
+  }
+  const actionOf = (p: Any): ProposalAction => {
+    const kind = Number(p.kind as bigint)
+    const name = PARAM_BY_KEY.get(String(p.key).toLowerCase()) ?? String(p.key)
+    const value = (v: bigint) => (isParam(name) ? fromChainValue(name, v) : Number(v))
+    if (kind === 0) return { kind: "param", name, value: value(p.a as bigint) }
+    if (kind === 1) return { kind: "amendment", name, min: value(p.a as bigint), max: value(p.b as bigint) }
+    return { kind: "spend", to: book.accountOf(String(p.to)), amount: p.a as bigint }
+  }
+  const isParam = (name: string): name is ParamName => name in REGISTRY
+  const readProposal = async (id: number): Promise<ProposalView | undefined> => {
+    if (governance === undefined) throw new Error("the deployment has no Governance contract")
+    const block = await latest()
+    const state = STATES[Number((await governance.state(id, { blockTag: block })) as bigint)] ?? "None"
+    if (state === "None") return undefined
+    const p: Any = await governance.proposal(id, { blockTag: block })
+    const votingEnds = msOf(p.votingEnds as bigint)
+    return {
+      id, proposer: book.accountOf(String(p.proposer)), action: actionOf(p), state, votingEnds, executableAt: votingEnds + Number(p.delay as bigint) * 1000,
+      forVotes: p.forVotes as bigint, againstVotes: p.againstVotes as bigint, stakeVoted: p.stakeVoted as bigint,
+    }
+  }
+
   const zeroPending: PendingRewards = { rewards: 0n, commission: 0n, insurance: 0n, total: 0n }
 
   return {
@@ -186,6 +281,17 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
         return { rewards, commission, insurance, total }
       }),
     params: query("params", readParams),
+    propose: (proposer, action) => governing("propose", () => proposeOn(proposer, action)) as Effect.Effect<number, GovernanceError | ChainUnavailable>,
+    castVote: (id, voter, support) =>
+      governing("castVote", async () => eventArgs(await mined(await governanceAs(voter, "castVote").castVote(id, support)), "VoteCast").votes as bigint) as Effect.Effect<bigint, GovernanceError | ChainUnavailable>,
+    executeProposal: (id) =>
+      governing("executeProposal", async () => {
+        const g = governanceAs(options.executor ?? options.reporter ?? "admin", "executeProposal")
+        const before: Any = await governance.proposal(id, { blockTag: await latest() })
+        await mined(await g.execute(id))
+        return actionOf(before)
+      }),
+    proposal: (id) => query("proposal", () => readProposal(id)),
     now: query("now", async () => (await reader.blockTime(await latest())) * 1000),
     close: async () => {
       if (owned) provider.destroy()

@@ -15,7 +15,15 @@ import {
   type EconError,
 } from "../../core/econ/index.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
-import { CONSTITUTION_ABI, STAKING_ABI, TOKEN_ABI } from "./abi.ts"
+import {
+  GovernanceAlreadyExecuted, GovernanceAlreadyVoted, GovernanceBelowMinimumBond, GovernanceInvalidProposal, GovernanceNotPassed,
+  GovernanceTimelockNotExpired, GovernanceUnknownProposal, GovernanceVotingClosed, GovernanceVotingOpen, type GovernanceError, type ProposalState,
+} from "../../core/governance/governance.ts"
+import { ConstitutionInvalidBounds, ConstitutionOutOfBounds, ConstitutionUnknownParameter } from "../../core/governance/constitution.ts"
+import { PARAM_NAMES, ParamConstraintViolated, type ParamName } from "../../core/params.ts"
+import { id as keccakText } from "ethers"
+import { CONSTITUTION_ABI, GOVERNANCE_ABI, STAKING_ABI, TOKEN_ABI, TREASURY_ABI } from "./abi.ts"
+import { fromChainValue } from "./params.ts"
 import type { AccountBook } from "./accounts.ts"
 
 /** `type(uint64).max`: the contracts' FOREVER (a tombstoned pool's jail). */
@@ -27,7 +35,7 @@ export const msOf = (seconds: bigint): number => (seconds >= U64_MAX ? FOREVER :
 /** Economy ms → chain seconds, rounded down. */
 export const secondsOf = (ms: number): bigint => BigInt(Math.floor(ms / 1000))
 
-const IFACES = [new Interface(STAKING_ABI), new Interface(TOKEN_ABI), new Interface(CONSTITUTION_ABI)]
+const IFACES = [new Interface(STAKING_ABI), new Interface(TOKEN_ABI), new Interface(CONSTITUTION_ABI), new Interface(GOVERNANCE_ABI), new Interface(TREASURY_ABI)]
 
 /** What the op was about, for errors whose contract fields are hashes of the economy's values. */
 export interface RevertContext {
@@ -142,3 +150,52 @@ const ECON_TAGS = new Set([
 /** Whether `e` is one of the economy's tagged errors (raised by the adapter's own input checks). */
 export const isEconError = (e: unknown): e is EconError =>
   e !== null && typeof e === "object" && typeof (e as { _tag?: unknown })._tag === "string" && ECON_TAGS.has((e as { _tag: string })._tag)
+
+// ------------------------------------------------------------------ governance
+
+/** Constitution key (keccak256 of the name) → parameter name. */
+export const PARAM_BY_KEY: ReadonlyMap<string, ParamName> = new Map(PARAM_NAMES.map((n) => [keccakText(n).toLowerCase(), n]))
+const paramOf = (key: unknown): string => PARAM_BY_KEY.get(str(key).toLowerCase()) ?? str(key)
+const valueOf = (key: unknown, v: unknown): number => {
+  const name = PARAM_BY_KEY.get(str(key).toLowerCase())
+  return name === undefined ? Number(big(v)) : fromChainValue(name, big(v))
+}
+
+/** The contract's `State` enum, in order. */
+export const STATES: readonly ProposalState[] = ["None", "Active", "Defeated", "Queued", "Executable", "Executed"]
+
+type GovMapper = (a: ErrorDescription["args"], book: AccountBook) => GovernanceError | TokenInsufficientBalance
+
+const GOV_MAPPERS: Readonly<Record<string, GovMapper>> = {
+  GovernanceUnknownProposal: (a) => new GovernanceUnknownProposal({ id: num(a[0]) }),
+  GovernanceBelowMinimumBond: (a, b) => new GovernanceBelowMinimumBond({ voter: b.accountOf(str(a[0])), bonded: big(a[1]), minimum: big(a[2]) }),
+  GovernanceVotingClosed: (a) => new GovernanceVotingClosed({ id: num(a[0]), votingEnds: msOf(big(a[1])) }),
+  GovernanceAlreadyVoted: (a, b) => new GovernanceAlreadyVoted({ id: num(a[0]), voter: b.accountOf(str(a[1])) }),
+  GovernanceVotingOpen: (a) => new GovernanceVotingOpen({ id: num(a[0]), votingEnds: msOf(big(a[1])) }),
+  GovernanceNotPassed: (a) => new GovernanceNotPassed({ id: num(a[0]), state: STATES[num(a[1])] ?? "None" }),
+  GovernanceTimelockNotExpired: (a) => new GovernanceTimelockNotExpired({ id: num(a[0]), executableAt: msOf(big(a[1])) }),
+  GovernanceAlreadyExecuted: (a) => new GovernanceAlreadyExecuted({ id: num(a[0]) }),
+  GovernanceInvalidProposal: (a) => new GovernanceInvalidProposal({ reason: str(a[0]) }),
+  ConstitutionUnknownParameter: (a) => new ConstitutionUnknownParameter({ name: paramOf(a[0]) }),
+  ConstitutionOutOfBounds: (a) => new ConstitutionOutOfBounds({ name: paramOf(a[0]), value: valueOf(a[0], a[1]), min: valueOf(a[0], a[2]), max: valueOf(a[0], a[3]) }),
+  ConstitutionInvalidBounds: (a) => new ConstitutionInvalidBounds({ name: paramOf(a[0]), min: valueOf(a[0], a[1]), max: valueOf(a[0], a[2]), reason: "need min <= max" }),
+  ConstitutionConstraintViolated: (a) => new ParamConstraintViolated({ names: [], rule: str(a[0]) }),
+  // A spend the treasury cannot pay: the simulated chain's refused transfer from "treasury".
+  TreasuryInsufficientFunds: (a) => new TokenInsufficientBalance({ address: "treasury", balance: big(a[0]), needed: big(a[1]) }),
+}
+
+const GOV_TAGS = new Set(Object.keys(GOV_MAPPERS).filter((n) => n.startsWith("Governance") || n.startsWith("Constitution")).concat(["ParamUnknown", "ParamInvalid", "ParamOutOfBounds", "ParamConstraintViolated"]))
+
+/** Whether `e` is one of governance's tagged errors (raised by the adapter's own input checks). */
+export const isGovernanceError = (e: unknown): e is GovernanceError =>
+  e !== null && typeof e === "object" && typeof (e as { _tag?: unknown })._tag === "string" && GOV_TAGS.has((e as { _tag: string })._tag)
+
+/** Map a failure of a governance call: governance/constitution reverts by name, else as `toChainError`. */
+export const toGovernanceError = (operation: string, e: unknown, book: AccountBook, where?: string): GovernanceError | EconError | ChainUnavailable => {
+  if (isGovernanceError(e)) return e
+  const data = revertDataOf(e)
+  const parsed = data === undefined ? undefined : parseRevert(data)
+  const mapper = parsed === undefined ? undefined : GOV_MAPPERS[parsed.name]
+  if (parsed !== undefined && mapper !== undefined) return mapper(parsed.args, book)
+  return toChainError(operation, e, book, {}, where)
+}

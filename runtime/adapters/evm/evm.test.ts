@@ -4,7 +4,9 @@
  */
 import { createServer, type Socket } from "node:net"
 import { Effect, Result } from "effect"
-import { Interface, keccak256, solidityPackedKeccak256, toUtf8Bytes, Wallet, type Fragment } from "ethers"
+import {
+  AbstractSigner, Contract, Interface, keccak256, solidityPackedKeccak256, toUtf8Bytes, Wallet, type Fragment, type Provider, type Signer, type TransactionRequest,
+} from "ethers"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { loadArtifact } from "../../../contracts/deploy/deploy.ts"
 import {
@@ -18,6 +20,7 @@ import { ABIS } from "./abi.ts"
 import { decodeDeployment, paramRegistryHash } from "./deployment.ts"
 import { accountBook } from "./accounts.ts"
 import { layerEvmChain, makeEvmChain, type SignedVote } from "./chain.ts"
+import { gasWithHeadroom } from "./gas.ts"
 import { evmWorld, type EvmWorld } from "./test-harness.ts"
 
 const run = <A, E>(e: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(e)
@@ -145,6 +148,50 @@ describe("EVM Chain adapter", () => {
       expect(await run(chain.positions(a)), a).toEqual(economy.positions(a))
       expect(await run(chain.unbonding(a)), a).toEqual(economy.unbonding(a))
     }
+  })
+
+  it("lands a transaction whose gas grows when it is mined a second after its estimate (a new stake checkpoint)", async () => {
+    const provider = world.ethers.provider
+    const latest = async () => Number((await provider.getBlock("latest")).timestamp)
+    const pin = async (t: number) => provider.send("evm_setNextBlockTimestamp", [t])
+    /** Estimates in the second of the latest block; its transactions are mined one second later. */
+    class SecondLater extends AbstractSigner {
+      readonly inner: Signer
+      constructor(inner: Signer) {
+        super(inner.provider)
+        this.inner = inner
+      }
+      override connect(p: Provider | null): Signer { return new SecondLater(this.inner.connect(p)) }
+      override getAddress() { return this.inner.getAddress() }
+      override async estimateGas(tx: TransactionRequest) {
+        await pin(await latest())
+        return this.inner.estimateGas(tx)
+      }
+      override async sendTransaction(tx: TransactionRequest) {
+        await pin((await latest()) + 1)
+        return this.inner.sendTransaction(tx)
+      }
+      override signTransaction(tx: TransactionRequest) { return this.inner.signTransaction(tx) }
+      override signMessage(m: string | Uint8Array) { return this.inner.signMessage(m) }
+      override signTypedData(...a: Parameters<Signer["signTypedData"]>) { return this.inner.signTypedData(...a) }
+    }
+    const { Staking, DAIToken } = world.deployment.contracts
+    const amount = 1_000n * TOKEN
+    for (const who of ["d0", "d1"]) await (await new Contract(DAIToken, ["function approve(address,uint256) returns (bool)"], world.signers[who]).getFunction("approve")(Staking, amount)).wait()
+    await run(world.chain().submit({ type: "registerValidator", operator: "v0", amount: 10_000n * TOKEN, tier: 0, commission: 0n }))
+
+    const chain = world.chain({ signerFor: (id) => (id === "d0" ? new SecondLater(world.signers.d0!) : world.signers[id]) })
+    const d = await run(chain.submit({ type: "delegate", owner: "d0", validator: "v0", amount, tier: 0 }))
+    expect(d).toMatchObject({ owner: "d0", pool: "v0", amount, shares: amount })
+    const [pool] = await run(chain.pools)
+    expect(pool!.checkpoints.map((c) => c.tokens)).toEqual([10_000n * TOKEN, 11_000n * TOKEN])
+    expect(pool!.checkpoints[1]!.time - pool!.checkpoints[0]!.time).toBeGreaterThanOrEqual(1_000)
+
+    // The condition itself: the same call with its estimate as the exact limit runs out of gas.
+    const staking = new Contract(Staking, ["function delegate(uint256 pool, uint256 amount, uint256 tier) returns (uint256)"], new SecondLater(world.signers.d1!))
+    const estimate: bigint = await staking.getFunction("delegate").estimateGas(BigInt(world.accounts.v0!), amount, 0)
+    await expect((async () => (await staking.getFunction("delegate")(BigInt(world.accounts.v0!), amount, 0, { gasLimit: estimate })).wait())()).rejects.toThrow(/out of gas/)
+    expect(gasWithHeadroom(estimate) - estimate).toBeGreaterThan(22_100n) // at least a new storage slot
   })
 
   it("slashes a double sign with the two signed votes; as an evidence id alone it is refused", async () => {

@@ -77,6 +77,16 @@ describe("governance", () => {
     expect(new Constitution().bounds("fees.burnFraction")).toEqual({ min: 0, max: 0.9 })
   })
 
+  it("refuses an amendment as the contract does: min > max at proposal, bounds that exclude the value at execution", () => {
+    const g = new Governance()
+    expect(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0.5, max: 0.4 }, voters, 0)).toMatchObject({ failure: { _tag: "GovernanceInvalidProposal", reason: "min exceeds max" } })
+    expect(tag(g.propose("a", { kind: "amendment", name: "training.model", min: 0, max: 1 }, voters, 0))).toBe("ConstitutionUnknownParameter")
+    const p = Result.getOrThrow(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0.5, max: 0.9 }, voters, 0))
+    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0))
+    expect(g.execute(p.id, p.votingEnds + p.delay)).toMatchObject({ failure: { _tag: "ConstitutionOutOfBounds", name: "fees.burnFraction", value: 0.3 } })
+    expect(g.state(p.id, p.votingEnds + p.delay)).toBe("Executable")
+  })
+
   it("spends from the treasury only through a passed proposal, and a refused transfer executes nothing", () => {
     const g = new Governance()
     const p = Result.getOrThrow(g.propose("a", { kind: "spend", to: "builder", amount: 5n * TOKEN }, voters, 0))

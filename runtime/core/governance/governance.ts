@@ -8,9 +8,9 @@
  * execute it. States and error names are the contract's.
  */
 import { Data, Result } from "effect"
-import type { Params } from "../params.ts"
+import { isParamName, REGISTRY, type Params } from "../params.ts"
 import { sqrt, tokens, toWad, WAD } from "../units.ts"
-import { Constitution, type ConstitutionError } from "./constitution.ts"
+import { Constitution, ConstitutionInvalidBounds, ConstitutionUnknownParameter, type ConstitutionError } from "./constitution.ts"
 
 export type ProposalState = "None" | "Active" | "Defeated" | "Queued" | "Executable" | "Executed"
 
@@ -116,10 +116,11 @@ export class Governance {
 
   /** Open a proposal; the proposer must be able to vote and the action must be valid now. */
   propose(proposer: string, action: ProposalAction, stake: StakeView, now: number): Result.Result<Proposal, GovernanceError> {
-    const voter = this.votesOf(proposer, stake)
-    if (Result.isFailure(voter)) return Result.fail(voter.failure)
+    // The contract's order: the action is checked first, then whether the proposer can vote.
     const bad = this.#checkAction(action)
     if (bad !== undefined) return Result.fail(bad)
+    const voter = this.votesOf(proposer, stake)
+    if (Result.isFailure(voter)) return Result.fail(voter.failure)
     const p = this.params
     const amend = action.kind === "amendment"
     const proposal: Proposal = {
@@ -148,8 +149,13 @@ export class Governance {
         const r = this.constitution.check(action.name, action.value)
         return Result.isFailure(r) ? r.failure : undefined
       }
-      case "amendment":
-        return this.constitution.checkBounds(action.name, action.min, action.max)
+      case "amendment": {
+        // As Governance.proposeAmendment: the parameter must be a constitutional (numeric) one and
+        // min ≤ max; whether the current value fits the new bounds is checked at execution.
+        if (!isParamName(action.name) || !("min" in REGISTRY[action.name])) return new ConstitutionUnknownParameter({ name: action.name })
+        if (!(Number.isFinite(action.min) && Number.isFinite(action.max))) return new ConstitutionInvalidBounds({ name: action.name, min: action.min, max: action.max, reason: "need finite numbers" })
+        return action.min > action.max ? new GovernanceInvalidProposal({ reason: "min exceeds max" }) : undefined
+      }
       case "spend":
         return action.amount > 0n && action.to.length > 0 ? undefined : new GovernanceInvalidProposal({ reason: "a spend needs a recipient and a positive amount" })
     }
