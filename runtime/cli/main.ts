@@ -5,10 +5,15 @@
  */
 import { processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
 import { chainCommands } from "./chain.ts"
+import { devnetCommand } from "./devnet.ts"
+import { nodeCommands } from "./node.ts"
 import { paramsCommand } from "./params.ts"
 
-const TOP: readonly Command[] = [paramsCommand]
-export const runtimeGroups: readonly CommandGroup[] = [{ name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands }]
+const TOP: readonly Command[] = [paramsCommand, devnetCommand]
+export const runtimeGroups: readonly CommandGroup[] = [
+  { name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands },
+  { name: "node", summary: "a node: create its data dir, run it", commands: nodeCommands },
+]
 
 /** The `dai` command over the given groups. */
 export const makeMain = (GROUPS: readonly CommandGroup[]) => {

@@ -101,6 +101,15 @@ export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<A
     return fresh
   })
 
+/** The precommits of the stored certificate of `height` (none before height 1 or without one). */
+const storedPrecommits = (store: Store["Service"], height: number): Effect.Effect<readonly Vote[]> =>
+  Effect.gen(function* () {
+    if (height < 1) return []
+    const bytes = yield* Effect.orElseSucceed(store.get(blockKey(height)), () => undefined)
+    const m = bytes === undefined ? undefined : decodeMessage(bytes)
+    return m !== undefined && Result.isSuccess(m) && m.success.kind === "commit" ? m.success.precommits : []
+  })
+
 /** Start consensus for this node over its services. */
 export const startConsensusNode = (options: ConsensusNodeOptions) =>
   Effect.gen(function* () {
@@ -148,7 +157,9 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     }
     /** Own messages of the current height, re-sent periodically. */
     let latest: ConsensusMessage[] = []
-    let lastCommit: readonly Vote[] = []
+    // The precommits that decided the last executed height go into the next block's last-commit;
+    // after a restart they come from its stored certificate (else this node's proposals are invalid).
+    let lastCommit: readonly Vote[] = yield* storedPrecommits(store, app.height)
     let stopped = false
     const lastSyncAsk = new Map<string, number>()
     /** Proposals for the height after the next: checked and handed over once the node gets there. */
@@ -198,9 +209,18 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
           broadcastVote: (_, p) => {
             run(Effect.gen(function* () {
               const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: p.type, value: p.blockHash })
-              if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
-              const signature = yield* keys.sign(voteDigest(chainId, p.type, p.height, p.round, p.blockHash))
-              const vote: Vote = { type: p.type, height: p.height, round: p.round, blockHash: p.blockHash, validator: address, signature: toHex(signature) }
+              let blockHash = p.blockHash
+              if (!verdict.ok) {
+                emit("protect.refused", { reason: verdict.reason })
+                // After a restart the machine may want another value in a slot it had signed before:
+                // vote what it did sign (the same vote again, no conflict). Staying silent would leave
+                // peers short of the precommits that arm their round timeouts, and the height stuck.
+                const signed = (yield* signedAtHeight(store, p.height)).find((r) => r.round === p.round && r.step === p.type)
+                if (signed === undefined) return
+                blockHash = signed.value
+              }
+              const signature = yield* keys.sign(voteDigest(chainId, p.type, p.height, p.round, blockHash))
+              const vote: Vote = { type: p.type, height: p.height, round: p.round, blockHash, validator: address, signature: toHex(signature) }
               speak({ kind: "vote", vote })
               actor.send({ type: "vote.received", vote })
             }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "broadcastVote", error: String(e) })))))

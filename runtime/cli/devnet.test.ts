@@ -1,0 +1,73 @@
+/**
+ * `dai devnet`, as a person runs it: Hardhat's in-process chain with the contracts deployed, four
+ * validators over libp2p on 127.0.0.1, headless progress lines, exit 0 at --until-height; every node's
+ * store holds the same blocks; the same --dir resumes where it stopped.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Result } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { openSqliteStore } from "../adapters/sqlite-store.ts"
+import { blockHash } from "../core/consensus/block.ts"
+import { decodeMessage } from "../core/consensus/codec.ts"
+import { nodeDir } from "../node/devnet.ts"
+import { makeMain, runtimeGroups } from "./main.ts"
+
+const dai = async (...argv: string[]) => {
+  let out = ""
+  let err = ""
+  const code = await makeMain(runtimeGroups)(argv, { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`) })
+  return { code, out, err }
+}
+
+/** Block hash by height from a node's store. */
+const storedBlocks = async (dataDir: string): Promise<Map<number, string>> => {
+  const s = await Effect.runPromise(openSqliteStore(join(dataDir, "store.db")))
+  try {
+    const out = new Map<number, string>()
+    for (const key of await Effect.runPromise(s.store.keys("block/"))) {
+      const m = decodeMessage((await Effect.runPromise(s.store.get(key)))!)
+      if (Result.isSuccess(m) && m.success.kind === "commit") out.set(m.success.block.height, blockHash(m.success.block))
+    }
+    return out
+  } finally {
+    await Effect.runPromise(s.close)
+  }
+}
+
+describe("dai devnet", () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "dai-devnet-test-")), "net")
+  afterAll(() => rmSync(join(dir, ".."), { recursive: true, force: true }))
+
+  it("deploys the contracts, runs 4 validators to height 10 and exits 0; every node stored the same blocks", async () => {
+    const r = await dai("devnet", "--headless", "--dir", dir, "--until-height", "10", "--param", "consensus.timeoutCommit=100ms")
+    expect(r.code, r.err + r.out).toBe(0)
+    expect(r.out).toMatch(/contracts deployed \(in-process\): token 0x[0-9a-fA-F]{40}/)
+    expect(r.out).toMatch(/^node0 height 10 round \d+ peers 3 txs \d+ hash 0x[0-9a-f]{64}$/m)
+    expect(r.out).toMatch(/height 10 reached: stopping 4 nodes/)
+    expect(r.err).not.toMatch(/evidence|slashed|error/)
+    const stored = await Promise.all([0, 1, 2, 3].map((i) => storedBlocks(nodeDir(dir, i))))
+    for (let h = 1; h <= 10; h++) {
+      const hashes = stored.map((s) => s.get(h))
+      expect(hashes.every((x) => x !== undefined), `every node stored height ${h}`).toBe(true)
+      expect(new Set(hashes).size, `one block at height ${h}`).toBe(1)
+    }
+  }, 120_000)
+
+  it("resumes the devnet in the same --dir from where it stopped", async () => {
+    const r = await dai("devnet", "--headless", "--dir", dir, "--no-chain", "--until-height", "13")
+    expect(r.code, r.err + r.out).toBe(0)
+    expect(r.out).toMatch(/resuming the devnet of 4 nodes/)
+    // Heights 1..10 come from the stores, not from new rounds.
+    expect(r.out).not.toMatch(/^node0 height [1-9] /m)
+    expect(r.out).toMatch(/height 13 reached/)
+  }, 60_000)
+
+  it("refuses bad flags with usage (exit 2)", async () => {
+    expect((await dai("devnet", "--nodes", "0")).code).toBe(2)
+    const p = await dai("devnet", "--param", "consensus.timeoutCommit=soon")
+    expect(p.code).toBe(2)
+    expect(p.err).toMatch(/--param: .*consensus\.timeoutCommit/)
+  })
+})

@@ -1,0 +1,209 @@
+/**
+ * `dai node …`: create a node's data dir (`init`) and run the node (`start`).
+ * The node's modules (libp2p, ethers, sqlite) are imported when a command runs, so `--help` is instant.
+ */
+import { homedir } from "node:os"
+import { join } from "node:path"
+import { Effect, Exit, Result, Scope } from "effect"
+import { defineCommand, intFlag, UsageError, type Command, type Io } from "./command.ts"
+
+/** Where a node lives when `--data-dir` is not given. */
+export const DEFAULT_DATA_DIR = join(homedir(), ".dai", "node")
+
+const PASSWORD_HELP = "file whose first line is the keystore password (else $DAI_PASSWORD, else a prompt on the terminal)"
+
+const initCommand = defineCommand({
+  name: "init",
+  summary: "Create a node's data dir: an encrypted keystore, a commented config.yaml, the genesis, the API token and the libp2p identity.",
+  options: {
+    "data-dir": { type: "string" },
+    "password-file": { type: "string" },
+    name: { type: "string" },
+    listen: { type: "string", multiple: true },
+    bootstrap: { type: "string", multiple: true },
+    rpc: { type: "string" },
+    deployment: { type: "string" },
+    "api-host": { type: "string" },
+    "api-port": { type: "string" },
+    genesis: { type: "string" },
+    "scrypt-n": { type: "string" },
+  },
+  help: {
+    "--data-dir DIR": `the data dir to create; must not exist or be empty (default ${DEFAULT_DATA_DIR})`,
+    "--password-file FILE": PASSWORD_HELP,
+    "--name NAME": "this node's name in logs and telemetry (default: the data dir's name)",
+    "--listen MULTIADDR": "address to listen on, repeatable (default /ip4/0.0.0.0/tcp/9000)",
+    "--bootstrap MULTIADDR": "a peer to dial at start, ending in /p2p/<peer id>; repeatable",
+    "--rpc URL": "JSON-RPC endpoint of the EVM chain (with --deployment)",
+    "--deployment FILE": "deployment file written by `dai chain deploy` (with --rpc)",
+    "--api-host HOST": "API listen host (default 127.0.0.1)",
+    "--api-port PORT": "API listen port (default 8645)",
+    "--genesis FILE": "the network's genesis.json (default: a new network with this node as its only validator)",
+    "--scrypt-n N": "keystore scrypt cost, a power of two (default 131072; lower only for throwaway keys)",
+  },
+  examples: [
+    "dai node init --data-dir ~/.dai/node",
+    "DAI_PASSWORD=… dai node init --data-dir node1 --genesis genesis.json --bootstrap /ip4/10.0.0.2/tcp/9000/p2p/12D3KooW…",
+  ],
+  run: async (values, positionals, io: Io) => {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    const [{ initDataDir }, { readPassword }, { readGenesis }] = await Promise.all([
+      import("../node/data-dir.ts"), import("../adapters/keystore.ts"), import("../node/genesis-file.ts"),
+    ])
+    const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
+    const apiPort = values["api-port"] === undefined ? undefined : intFlag("api-port", values["api-port"], 0, 0, 65_535)
+    const scryptN = values["scrypt-n"] === undefined ? undefined : intFlag("scrypt-n", values["scrypt-n"], 0, 2)
+    if (scryptN !== undefined && (scryptN & (scryptN - 1)) !== 0) throw new UsageError(`--scrypt-n must be a power of two, got ${scryptN}`)
+    if ((values.rpc === undefined) !== (values.deployment === undefined)) throw new UsageError("--rpc and --deployment go together")
+    let genesis: { genesis: import("../core/app/app.ts").AppGenesis; overrides: Record<string, string | number | boolean> } | undefined
+    if (values.genesis !== undefined) {
+      const r = readGenesis(values.genesis)
+      if (Result.isFailure(r)) throw new UsageError(`--genesis ${r.failure.message}`)
+      const { readFileSync } = await import("node:fs")
+      genesis = { genesis: r.success, overrides: (JSON.parse(readFileSync(values.genesis, "utf8")) as { params: Record<string, string | number | boolean> }).params }
+    }
+    const { resolve } = await import("node:path")
+    const result = await Effect.runPromise(Effect.result(Effect.gen(function*() {
+      const password = yield* readPassword({ file: values["password-file"], tty: process.stdin, confirm: true })
+      return yield* initDataDir({
+        dataDir,
+        password,
+        ...(values.name === undefined ? {} : { name: values.name }),
+        ...(scryptN === undefined ? {} : { scryptN }),
+        ...(genesis === undefined ? {} : { genesis }),
+        configure: (c) => ({
+          ...c,
+          network: { ...c.network, listen: values.listen ?? c.network.listen, bootstrap: values.bootstrap ?? c.network.bootstrap },
+          chain: { rpc: values.rpc ?? "", deployment: values.deployment === undefined ? "" : resolve(values.deployment) },
+          api: { ...c.api, host: values["api-host"] ?? c.api.host, port: apiPort ?? c.api.port },
+        }),
+      })
+    })))
+    if (Result.isFailure(result)) {
+      io.err(`dai node init: ${result.failure.message}`)
+      return 1
+    }
+    const r = result.success
+    io.out([
+      `created ${r.dataDir}`,
+      `  validator address  ${r.address}`,
+      `  peer id            ${r.peerId}`,
+      `  config             ${join(r.dataDir, "config.yaml")}`,
+      genesis === undefined ? "  genesis            a new network with this node as its only validator" : `  genesis            ${values.genesis} (chain id ${genesis.genesis.chainId}, ${genesis.genesis.validators.length} validators)`,
+      "",
+      `Start it with: dai node start --data-dir ${r.dataDir}`,
+    ].join("\n"))
+    return 0
+  },
+})
+
+const startCommand = defineCommand({
+  name: "start",
+  summary: "Run the node of a data dir (consensus over libp2p, the sqlite store, the EVM chain when configured) until SIGINT/SIGTERM.",
+  options: {
+    "data-dir": { type: "string" },
+    "password-file": { type: "string" },
+    bootstrap: { type: "string", multiple: true },
+    tui: { type: "boolean" },
+    quiet: { type: "boolean" },
+  },
+  help: {
+    "--data-dir DIR": `the data dir made by \`dai node init\` (default ${DEFAULT_DATA_DIR})`,
+    "--password-file FILE": PASSWORD_HELP,
+    "--bootstrap MULTIADDR": "an extra peer to dial at start (besides config.yaml's); repeatable",
+    "--tui": "open the terminal UI instead of printing progress lines",
+    "--quiet": "print only the start and stop lines",
+  },
+  examples: ["dai node start", "dai node start --data-dir node1 --password-file node1/password"],
+  run: async (values, positionals, io: Io) => {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (values.tui === true && process.stdout.isTTY !== true) throw new UsageError("--tui needs a terminal; run without it for progress lines")
+    const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
+      import("../adapters/keystore.ts"), import("../node/run-node.ts"), import("../node/progress.ts"),
+    ])
+    const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
+    const password = await Effect.runPromise(Effect.result(readPassword({ file: values["password-file"], tty: process.stdin })))
+    if (Result.isFailure(password)) {
+      io.err(`dai node start: ${password.failure.message}`)
+      return 1
+    }
+    const scope = Scope.makeUnsafe()
+    const started = await Effect.runPromise(Effect.result(
+      startNodeFromDataDir({ dataDir, password: password.success, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }).pipe(Scope.provide(scope)),
+    ))
+    if (Result.isFailure(started)) {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      io.err(`dai node start: ${describeStartError(started.failure)}`)
+      return 1
+    }
+    const node = started.success
+    const addrs = await Effect.runPromise(node.transport.multiaddrs)
+    io.out([
+      `node ${node.name} started: validator ${node.address}, chain id ${node.genesis.chainId}, height ${node.node.app.height}`,
+      `  peer id    ${node.peerId}`,
+      ...addrs.map((a) => `  listening  ${a}`),
+      `  chain      ${node.chain === undefined ? "none (consensus only; set chain.rpc and chain.deployment in config.yaml)" : `${node.config.chain.rpc}`}`,
+      `  api        ${node.apiServer === undefined ? "off (api.enabled: false)" : `${node.apiServer.url} (token in ${node.config.api.tokenFile})`}`,
+    ].join("\n"))
+    let quit: () => void = () => {}
+    let tui: import("../../tui/app.ts").Tui | undefined
+    let detach: () => void = () => {}
+    if (values.tui === true) {
+      const { startTui } = await import("../../tui/app.ts")
+      tui = startTui({
+        self: node.name,
+        title: `dai node ${node.name}`,
+        onStake: async (amount) => node.api.stake({ amount: amount.toString() }),
+        onVote: async (id, choice) => {
+          if (choice === "abstain") throw new Error("the chain counts yes and no votes only")
+          return node.api.vote({ proposal: Number(id), support: choice === "yes" })
+        },
+        onQuit: () => quit(),
+        status: () => `height ${node.node.app.height} peers ${node.transport.node.getPeers().length}`,
+      })
+      const off = node.telemetry.subscribe((e) => tui?.push(e))
+      detach = () => {
+        off()
+        tui?.destroy()
+      }
+    } else if (values.quiet !== true) {
+      detach = attachProgress(node, io)
+    }
+
+    let cleanup = () => {}
+    const code = await new Promise<number>((resolve) => {
+      let stopping = false
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          io.err(`dai node start: ${signal} again, exiting without a clean shutdown`)
+          return resolve(130)
+        }
+        stopping = true
+        detach()
+        io.out(`${signal}: shutting down (consensus, store, network)…`)
+        const height = node.node.app.height
+        Effect.runPromise(Scope.close(scope, Exit.void)).then(
+          () => {
+            io.out(`node ${node.name} stopped cleanly at height ${height}`)
+            resolve(0)
+          },
+          (e) => {
+            io.err(`dai node start: shutdown failed: ${(e as Error).message}`)
+            resolve(1)
+          },
+        )
+      }
+      quit = () => stop("SIGINT")
+      process.on("SIGINT", stop)
+      process.on("SIGTERM", stop)
+      cleanup = () => {
+        process.off("SIGINT", stop)
+        process.off("SIGTERM", stop)
+      }
+    })
+    cleanup()
+    return code
+  },
+})
+
+export const nodeCommands: readonly Command[] = [initCommand, startCommand]

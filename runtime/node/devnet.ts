@@ -1,0 +1,198 @@
+/**
+ * A local network in one process: N validators over real libp2p on 127.0.0.1, each from its own
+ * data dir (made by the same `initDataDir` as `dai node init`, started by the same
+ * `startNodeFromDataDir` as `dai node start`), with the contracts deployed on Hardhat's in-process
+ * chain or a given RPC.
+ *
+ *   <dir>/devnet.json        what this devnet is (node count, chain id)
+ *   <dir>/deployment.json    the contracts of the last start
+ *   <dir>/node<i>/           node i's data dir; its `password` file unlocks it
+ *
+ * The data dirs are complete: `dai node start --data-dir <dir>/node1 --password-file <dir>/node1/password`
+ * runs one node on its own (its config lists its fixed loopback port and the other nodes' addresses).
+ * A dir that holds a devnet already is resumed: every node continues from its store.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { join, resolve } from "node:path"
+import type { PrivateKey } from "@libp2p/interface"
+import { type Cause, Effect, Exit, Result, Scope } from "effect"
+import { newPeerKey, peerIdOf } from "../adapters/libp2p/node.ts"
+import { newPrivateKey } from "../adapters/keystore.ts"
+import { addressOfPrivateKey } from "../core/crypto.ts"
+import { equalStakeGenesis } from "./genesis-file.ts"
+import { initDataDir } from "./data-dir.ts"
+import { describeStartError, readDataDir, startNodeFromDataDir, type RunningNode } from "./run-node.ts"
+import { startDevnetChain, type DevnetChain } from "./devnet-chain.ts"
+
+export const DEVNET_FILE = "devnet.json"
+/** Devnet keys are throwaway: a known password and a cheap scrypt, so N nodes unlock in moments. */
+export const DEVNET_PASSWORD = "devnet"
+const DEVNET_SCRYPT_N = 1_024
+/** Consensus chain id of devnets (the contracts' default evidence chain id). */
+export const DEVNET_CHAIN_ID = 7
+
+/** Consensus timeouts for a loopback network: a block about every half second. */
+export const DEVNET_PARAMS: Readonly<Record<string, string>> = {
+  "consensus.timeoutCommit": "500ms",
+  "consensus.timeoutPropose": "1s",
+  "consensus.timeoutPrevote": "500ms",
+  "consensus.timeoutPrecommit": "500ms",
+  "consensus.timeoutDelta": "200ms",
+}
+
+interface DevnetFile {
+  readonly format: "dai-devnet/1"
+  readonly nodes: number
+  readonly chainId: number
+}
+
+export const nodeDir = (dir: string, i: number): string => join(dir, `node${i}`)
+
+/** A free TCP port on loopback now (the OS's choice; free until someone else takes it). */
+const freePort = (): Promise<number> =>
+  new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolvePort(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+export interface CreateDevnetOptions {
+  readonly dir: string
+  readonly nodes: number
+  /** Parameter overrides of the genesis (default DEVNET_PARAMS). */
+  readonly params?: Readonly<Record<string, string | number | boolean>>
+  /** Written into every node's config (chain.rpc + chain.deployment) when the chain is a JSON-RPC node. */
+  readonly rpc?: string
+}
+
+/**
+ * Create the data dirs of a devnet of `nodes` validators with equal stake. Node 0 is every other
+ * node's bootstrap peer; node 0 bootstraps from node 1, so it too finds the network after a restart.
+ */
+export const createDevnetDirs = async (options: CreateDevnetOptions): Promise<void> => {
+  const dir = resolve(options.dir)
+  const n = options.nodes
+  if (n < 1) throw new Error(`a devnet needs at least 1 node, got ${n}`)
+  const keys = Array.from({ length: n }, () => newPrivateKey())
+  const peerKeys: PrivateKey[] = await Promise.all(Array.from({ length: n }, () => newPeerKey()))
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()))
+  const addr = (i: number) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${peerIdOf(peerKeys[i]!)}`
+  const overrides = options.params ?? DEVNET_PARAMS
+  const { genesis } = equalStakeGenesis({
+    chainId: DEVNET_CHAIN_ID, time: Date.now(), overrides,
+    validators: keys.map((k, i) => ({ operator: `node${i}`, address: addressOfPrivateKey(k) })),
+  })
+  for (let i = 0; i < n; i++) {
+    const bootstrap = n === 1 ? [] : i === 0 ? [addr(1)] : [addr(0)]
+    await Effect.runPromise(initDataDir({
+      dataDir: nodeDir(dir, i),
+      password: DEVNET_PASSWORD,
+      name: `node${i}`,
+      scryptN: DEVNET_SCRYPT_N,
+      privateKey: keys[i]!,
+      peerKey: peerKeys[i]!,
+      genesis: { genesis, overrides },
+      writePasswordFile: true,
+      configure: (c) => ({
+        ...c,
+        network: { ...c.network, listen: [`/ip4/127.0.0.1/tcp/${ports[i]}`], bootstrap },
+        chain: options.rpc === undefined ? c.chain : { rpc: options.rpc, deployment: join(dir, "deployment.json") },
+        api: { ...c.api, port: 0 },
+      }),
+    }))
+  }
+  const file: DevnetFile = { format: "dai-devnet/1", nodes: n, chainId: DEVNET_CHAIN_ID }
+  writeFileSync(join(dir, DEVNET_FILE), `${JSON.stringify(file, null, 2)}\n`)
+}
+
+/** The node count of the devnet in `dir`, or undefined when `dir` holds none. */
+export const readDevnet = (dir: string): number | undefined => {
+  const path = join(dir, DEVNET_FILE)
+  if (!existsSync(path)) return undefined
+  const file = JSON.parse(readFileSync(path, "utf8")) as Partial<DevnetFile>
+  if (file.format !== "dai-devnet/1" || typeof file.nodes !== "number") throw new Error(`${path}: not a devnet file (format dai-devnet/1)`)
+  return file.nodes
+}
+
+export interface DevnetOptions {
+  readonly dir: string
+  /** Node count of a new devnet (a resumed one keeps its own; a different count is an error). */
+  readonly nodes?: number
+  readonly params?: Readonly<Record<string, string | number | boolean>>
+  /** The EVM chain: Hardhat in process (default), a JSON-RPC URL, or none at all. */
+  readonly chain?: { readonly kind: "in-process" } | { readonly kind: "rpc"; readonly url: string } | { readonly kind: "none" }
+  readonly onFailure?: (cause: Cause.Cause<unknown>) => void
+  /** Progress of the start, one line at a time. */
+  readonly log?: (line: string) => void
+}
+
+export interface Devnet {
+  readonly dir: string
+  readonly nodes: readonly RunningNode[]
+  readonly chain: DevnetChain | undefined
+  /** True when the dir held a devnet already (its nodes resumed from their stores). */
+  readonly resumed: boolean
+  /** Stop every node, then the chain. */
+  close(): Promise<void>
+}
+
+/** Create (or resume) the devnet in `options.dir` and start it. */
+export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
+  const dir = resolve(options.dir)
+  const log = options.log ?? (() => {})
+  const existing = readDevnet(dir)
+  if (existing !== undefined && options.nodes !== undefined && options.nodes !== existing) {
+    throw new Error(`${dir} holds a devnet of ${existing} nodes, not ${options.nodes}; leave out --nodes to resume it, or choose another --dir`)
+  }
+  if (existing === undefined && existsSync(dir) && readdirSync(dir).length > 0) {
+    throw new Error(`${dir} exists, is not empty and holds no devnet (${DEVNET_FILE}); choose an empty or new --dir`)
+  }
+  const chainKind = options.chain ?? { kind: "in-process" }
+  const n = existing ?? options.nodes ?? 4
+  if (existing === undefined) {
+    await createDevnetDirs({ dir, nodes: n, ...(options.params === undefined ? {} : { params: options.params }), ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}) })
+    log(`created ${n} node data dirs in ${dir}`)
+  } else {
+    log(`resuming the devnet of ${n} nodes in ${dir}`)
+  }
+
+  let chain: DevnetChain | undefined
+  if (chainKind.kind !== "none") {
+    // The contracts take the network's parameters and chain id from its genesis.
+    const first = await Effect.runPromise(Effect.result(Effect.map(readDataDir(nodeDir(dir, 0)), (d) => d.genesis)))
+    if (Result.isFailure(first)) throw new Error(describeStartError(first.failure))
+    log(chainKind.kind === "rpc" ? `deploying the contracts to ${chainKind.url}` : "starting Hardhat's in-process chain and deploying the contracts")
+    chain = await startDevnetChain({ ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}), params: first.success.params, consensusChainId: first.success.chainId })
+    writeFileSync(join(dir, "deployment.json"), `${JSON.stringify(chain.deployment, null, 2)}\n`)
+    log(`contracts deployed (${chain.network}): token ${chain.deployment.contracts.DAIToken}, staking ${chain.deployment.contracts.Staking}`)
+  }
+
+  const scopes = Array.from({ length: n }, () => Scope.makeUnsafe())
+  const closeAll = async () => {
+    // Nodes in parallel (each stops consensus, then its store, then libp2p), then the chain they read.
+    await Promise.all(scopes.map((s) => Effect.runPromise(Scope.close(s, Exit.void))))
+    await chain?.close()
+  }
+  const started = await Promise.all(scopes.map((scope, i) =>
+    Effect.runPromise(Effect.result(startNodeFromDataDir({
+      dataDir: nodeDir(dir, i),
+      password: readFileSync(join(nodeDir(dir, i), "password"), "utf8").split("\n")[0]!,
+      ...(chainKind.kind === "in-process" && chain !== undefined ? { chain: { provider: chain.provider, deployment: chain.deployment } } : {}),
+      ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
+      awaitPeers: n - 1,
+      awaitPeersMs: 20_000,
+    }).pipe(Scope.provide(scope))))))
+  const failed = started.findIndex((r) => Result.isFailure(r))
+  if (failed >= 0) {
+    await closeAll()
+    const r = started[failed]!
+    throw new Error(`node${failed}: ${Result.isFailure(r) ? describeStartError(r.failure) : ""}`)
+  }
+  const nodes = started.map((r) => (r as Result.Success<RunningNode, never>).success)
+  log(`${n} nodes running on 127.0.0.1 (node0 ${nodes[0]!.peerId})`)
+  return { dir, nodes, chain, resumed: existing !== undefined, close: closeAll }
+}

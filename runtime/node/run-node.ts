@@ -1,0 +1,193 @@
+/**
+ * `dai node start`, as a function: open a data dir and run its node — the keystore unlocked, the
+ * libp2p node with its persisted identity (bootstrap peers + DHT discovery), the sqlite store with
+ * slashing protection, consensus over them, the EVM chain when configured, telemetry to a hub.
+ * The devnet starts its nodes through the same function, so what it tests is what operators run.
+ *
+ * Everything belongs to the caller's scope; closing it shuts the node down in reverse order:
+ * consensus stops, its effects are interrupted, the store commits and closes, libp2p stops.
+ */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { type Cause, Effect, Result, Schema, type Scope } from "effect"
+import type { Provider } from "ethers"
+import { decodePeerKey, makeLibp2pNetwork, type Libp2pNetwork } from "../adapters/libp2p/index.ts"
+import { unlockKeystoreFile, type KeystoreError } from "../adapters/keystore.ts"
+import type { EvmChain } from "../adapters/evm/chain.ts"
+import type { Deployment } from "../adapters/evm/deployment.ts"
+import type { AppGenesis } from "../core/app/app.ts"
+import type { ChainUnavailable } from "../services/chain.ts"
+import type { KeysError } from "../services/keys.ts"
+import { Network, type NetworkError } from "../services/network.ts"
+import type { StoreError } from "../services/store.ts"
+import { Telemetry } from "../services/telemetry.ts"
+import { CONFIG_FILE, readConfig, resolvePath, type ConfigInvalid, type NodeConfig } from "./config.ts"
+import { DataDirError } from "./data-dir.ts"
+import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
+import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
+import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
+import { makeAppNodeApi } from "../api/app-node-api.ts"
+import { governanceOverChain } from "../api/governance-port.ts"
+import type { NodeApi } from "../api/node-api.ts"
+import { startApiServer, type ApiServer } from "../api/server.ts"
+import { makeTelemetryHub, type TelemetryHub } from "../api/telemetry-hub.ts"
+
+export interface NodeStartOptions {
+  readonly dataDir: string
+  readonly password: string
+  /** Extra bootstrap peers besides the config's (the devnet passes node 0's address). */
+  readonly bootstrap?: readonly string[]
+  /** Replace the config's listen addresses (the devnet: loopback, OS-chosen ports). */
+  readonly listen?: readonly string[]
+  /** The EVM chain as a provider and deployment, instead of the config's rpc (the devnet's in-process chain). */
+  readonly chain?: { readonly provider: Provider; readonly deployment: Deployment }
+  /** Sees every failure of a node effect (default: logged). */
+  readonly onFailure?: (cause: Cause.Cause<unknown>) => void
+  /** Before consensus starts: wait until this many peers subscribe to the consensus topic (default 0). */
+  readonly awaitPeers?: number
+  /** How long to wait for them (default 30 s): past it, start anyway (the node re-sends its votes). */
+  readonly awaitPeersMs?: number
+  /** Serve the API (default: config.yaml's api.enabled). */
+  readonly api?: boolean
+}
+
+/** A node running from its data dir. */
+export interface RunningNode {
+  readonly name: string
+  readonly dataDir: string
+  readonly config: NodeConfig
+  readonly genesis: AppGenesis
+  /** The validator's signing address. */
+  readonly address: string
+  readonly peerId: string
+  readonly node: RealNode
+  readonly transport: Libp2pNetwork
+  readonly telemetry: TelemetryHub
+  /** The EVM chain, when configured. */
+  readonly chain: EvmChain | undefined
+  /** The node's API (what the REST server serves, and what the TUI's actions call). */
+  readonly api: NodeApi
+  /** The REST + WebSocket server, when enabled. */
+  readonly apiServer: ApiServer | undefined
+  /** Height, consensus round and connected peers now. */
+  status(): Effect.Effect<NodeStatus>
+}
+
+export interface NodeStatus {
+  readonly height: number
+  readonly round: number
+  readonly peers: number
+}
+
+export type NodeStartError = ConfigInvalid | GenesisInvalid | KeystoreError | DataDirError | NetworkError | StoreError | KeysError | GenesisError | NodeChainError | ChainUnavailable
+
+/** The API server could not start (port taken, token file missing). */
+export class ApiStartError extends Schema.TaggedError<ApiStartError>()("ApiStartError", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `api: ${this.reason}`
+  }
+}
+
+const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> => (Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure))
+
+const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || host.startsWith("127.")
+
+/** Read the data dir's identity (config, genesis, peer key); no key is unlocked, nothing is started. */
+export const readDataDir = (dataDir: string) =>
+  Effect.gen(function*() {
+    const config = yield* fromResult(readConfig(join(dataDir, CONFIG_FILE)))
+    const genesis = yield* fromResult(readGenesis(resolvePath(dataDir, config.paths.genesis)))
+    const peerKeyPath = resolvePath(dataDir, config.paths.peerKey)
+    const peerKey = yield* Effect.try({
+      try: () => decodePeerKey(readFileSync(peerKeyPath)),
+      catch: (e) => new DataDirError({ path: peerKeyPath, reason: `not a libp2p key file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }),
+    })
+    return { config, genesis, peerKey }
+  })
+
+/** Open the data dir and run its node in the caller's scope. */
+export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
+  options: NodeStartOptions,
+): Effect.fn.Return<RunningNode, NodeStartError | ApiStartError, Scope.Scope> {
+  const { dataDir } = options
+  const { config, genesis, peerKey } = yield* readDataDir(dataDir)
+  const privateKey = yield* unlockKeystoreFile(resolvePath(dataDir, config.paths.keystore), options.password)
+  const hub = makeTelemetryHub()
+  const name = config.name
+  const emit = (kind: string, data: Record<string, unknown>) => Effect.runFork(hub.telemetry.emit({ at: Date.now(), node: name, kind, data }))
+
+  const transport = yield* makeLibp2pNetwork({
+    listen: options.listen ?? config.network.listen,
+    bootstrap: [...config.network.bootstrap, ...(options.bootstrap ?? [])],
+    privateKey: peerKey,
+    protocolPrefix: config.network.protocolPrefix,
+    dhtAddresses: config.network.dhtAddresses,
+    onDrop: (reason, from, detail) => void emit("net.dropped", { reason, from, detail }),
+  })
+  const chain = yield* connectNodeChain({ config, dataDir, genesis, privateKey, ...(options.chain === undefined ? {} : { given: options.chain }) })
+
+  if ((options.awaitPeers ?? 0) > 0) {
+    // Subscribe first (gossipsub announces subscriptions), then wait for the peers to do the same,
+    // so that the first round's messages reach everyone. Past the wait, consensus starts anyway.
+    const unsubscribe = yield* transport.network.subscribe("consensus", () => {})
+    yield* Effect.ignore(transport.ready("consensus", options.awaitPeers!, options.awaitPeersMs ?? 30_000))
+    yield* Effect.addFinalizer(() => unsubscribe)
+  }
+  const node = yield* startRealNode({
+    name,
+    genesis,
+    privateKey,
+    storePath: resolvePath(dataDir, config.paths.store),
+    ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
+  }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
+  privateKey.fill(0) // the Keys port holds its own copy
+
+  const api = makeAppNodeApi({
+    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub,
+    now: () => Date.now(),
+    ...(chain === undefined ? {} : { governance: governanceOverChain(chain) }),
+  })
+  let apiServer: ApiServer | undefined
+  if (options.api ?? config.api.enabled) {
+    const tokenPath = resolvePath(dataDir, config.api.tokenFile)
+    const token = yield* Effect.try({
+      try: () => readFileSync(tokenPath, "utf8").trim(),
+      catch: (e) => new ApiStartError({ reason: `cannot read the token file ${tokenPath} (${(e as NodeJS.ErrnoException).code ?? String(e)})` }),
+    })
+    // Acquired last, so closed first: no request reaches a node whose consensus or store has stopped.
+    apiServer = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => startApiServer({ api, token, host: config.api.host, port: config.api.port, protectReads: !isLoopback(config.api.host) }),
+        catch: (e) => new ApiStartError({ reason: `cannot listen on ${config.api.host}:${config.api.port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }),
+      }),
+      (server) => Effect.promise(() => server.close().catch(() => undefined)),
+    )
+  }
+
+  return {
+    name, dataDir, config, genesis, chain, node, transport, api, apiServer,
+    address: node.keys.address.toLowerCase(),
+    peerId: transport.network.self,
+    telemetry: hub,
+    status: () =>
+      Effect.map(transport.network.peers, (peers) => ({
+        height: node.app.height,
+        round: node.consensus.actor.getSnapshot().context.round,
+        peers: peers.length,
+      })),
+  }
+})
+
+/** The failure of a node start as one line for a person. */
+export const describeStartError = (e: NodeStartError | ApiStartError): string => {
+  switch (e._tag) {
+    case "NetworkError": return `network (${e.operation}): ${e.reason}`
+    case "StoreError": return `store (${e.operation}${e.key === "" ? "" : ` ${e.key}`}): ${e.reason}`
+    case "KeysError": return `signing key (${e.operation}): ${e.reason}`
+    case "ChainUnavailable": return `EVM chain (${e.operation}): ${e.reason}`
+    case "GenesisError": return `genesis: ${e.reason}`
+    default: return e.message
+  }
+}
