@@ -4,10 +4,14 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parseScenario } from "../sim/scenario/load.ts"
 import { runScenario } from "../sim/scenario/run.ts"
+import { prepareTraining } from "../sim/scenario/training-setup.ts"
 
 const dir = import.meta.dirname
 const files = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()
 const load = (f: string) => parseScenario(readFileSync(join(dir, f), "utf8"), `scenarios/${f}`)
+/** Scenarios marked `slow: true` (real TensorFlow.js training) run only with DAI_SLOW_SCENARIOS=1. */
+const runSlow = process.env.DAI_SLOW_SCENARIOS === "1"
+const fast = files.filter((f) => runSlow || !load(f).slow)
 
 describe("scenario library", () => {
   it("has the scenarios the consensus issue asks for", () => {
@@ -16,8 +20,10 @@ describe("scenario library", () => {
     }
   })
 
-  it.each(files)("%s passes", (f) => {
-    const report = runScenario(load(f))
+  it.each(fast)("%s passes", async (f) => {
+    const s = load(f)
+    const training = await prepareTraining(s, s.seed)
+    const report = runScenario(s, training === undefined ? {} : { training })
     expect(report.errors).toEqual([])
     for (const x of report.expectations) expect(x.passed, `${f}: ${x.name}: ${x.detail}`).toBe(true)
     expect(report.outcome).toBe("passed")

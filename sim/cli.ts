@@ -5,11 +5,13 @@ import { parseDuration } from "../runtime/core/duration.ts"
 import { parseScenario, ScenarioError } from "./scenario/load.ts"
 import { formatSummary, matches, readTrace, renderEvent } from "./scenario/replay.ts"
 import { formatScenarioReport, reportJson as scenarioJson, runScenario } from "./scenario/run.ts"
+import { prepareTraining } from "./scenario/training-setup.ts"
 import { Result } from "effect"
 import { economyConfig, ECONOMY_DEFAULTS } from "./economy/config.ts"
 import { formatReport, reportJson } from "./economy/report.ts"
 import { runEconomy } from "./economy/run.ts"
 import { parseSeed, seedBanner } from "./kernel/seed.ts"
+import { swarmCommand, sweepCommand } from "./sweep/cli.ts"
 import { defineCommand, intFlag, UsageError, type Command, type CommandGroup } from "../runtime/cli/command.ts"
 
 /** `--param name=value` flags → raw overrides (checked by the registry). */
@@ -134,7 +136,12 @@ const runCommand = defineCommand({
     const seed = values.seed === undefined ? scenario.seed : seedFlag(values.seed, () => scenario.seed)
     ;(values.json === true ? io.err : io.out)(seedBanner(seed))
     const trace = traceFile(values.trace)
-    const report = runScenario(scenario, { seed, ...(trace.sink ? { sink: trace.sink } : {}), ...(values.signatures ? { signatures: values.signatures as "simulated" | "secp256k1" } : {}) })
+    // Trainers on real data need TensorFlow.js started (asynchronous) before the synchronous run.
+    const training = await prepareTraining(scenario, seed)
+    const report = runScenario(scenario, {
+      seed, ...(trace.sink ? { sink: trace.sink } : {}), ...(values.signatures ? { signatures: values.signatures as "simulated" | "secp256k1" } : {}),
+      ...(training ? { training } : {}),
+    })
     await trace.close()
     io.out(values.json === true ? scenarioJson(report) : formatScenarioReport(report))
     return report.outcome === "passed" ? 0 : report.outcome === "failed" ? 1 : 3
@@ -152,6 +159,7 @@ const replayCommand = defineCommand({
     to: { type: "string" },
     step: { type: "boolean" },
     summary: { type: "boolean" },
+    tui: { type: "boolean" },
   },
   help: {
     "--kind K": "only events of kind K or K.* (repeatable), e.g. block, net.drop, stake.slashed",
@@ -159,8 +167,9 @@ const replayCommand = defineCommand({
     "--from T / --to T": "only events in this virtual-time window (durations: 30s, 2m)",
     "--step": "one event per Enter (q then Enter quits)",
     "--summary": "print only the summary (events, time span, kinds, trace hash)",
+    "--tui": "step through it in the node's TUI (space play/pause, ←/→ step, +/- speed, q quit); --node picks whose view, --from where to start",
   },
-  examples: ["dai sim replay out.jsonl --kind block.committed", "dai sim replay out.jsonl --node v0 --from 30s --to 2m --step"],
+  examples: ["dai sim replay out.jsonl --kind block.committed", "dai sim replay out.jsonl --node v0 --from 30s --to 2m --step", "dai sim replay out.jsonl --tui --node v1"],
   run: async (values, positionals, io) => {
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the TRACE file" : `unexpected argument "${positionals[1]}"`)
     const file = positionals[0]!
@@ -184,6 +193,17 @@ const replayCommand = defineCommand({
       io.err((e as Error).message)
       return 2
     }
+    if (values.tui === true) {
+      const clash = (["kind", "to", "step", "summary"] as const).find((f) => values[f] !== undefined)
+      if (clash !== undefined) throw new UsageError(`--${clash} cannot be combined with --tui (the TUI needs every event; use --node and --from)`)
+      if ((values.node?.length ?? 0) > 1) throw new UsageError("--tui shows one node's view: give --node once")
+      const self = values.node?.[0]
+      if (self !== undefined && !parsed.events.some((e) => e.node === self)) throw new UsageError(`--node ${self}: ${file} has no event of that node`)
+      if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) throw new UsageError("--tui needs an interactive terminal")
+      const { replayTui } = await import("../tui/replay.ts")
+      await replayTui(parsed.events, { ...(self !== undefined ? { self } : {}), ...(filter.from !== undefined ? { from: filter.from } : {}) })
+      return 0
+    }
     io.out(formatSummary(file, parsed.summary))
     if (values.summary === true) return 0
     const shown = parsed.events.filter((e) => matches(e, filter))
@@ -204,6 +224,6 @@ const replayCommand = defineCommand({
   },
 })
 
-export const simCommands: readonly Command[] = [runCommand, replayCommand, economyCommand]
+export const simCommands: readonly Command[] = [runCommand, replayCommand, economyCommand, sweepCommand, swarmCommand]
 
-export const simGroup: CommandGroup = { name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays", commands: simCommands }
+export const simGroup: CommandGroup = { name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays, parameter sweeps, swarm testing", commands: simCommands }

@@ -125,6 +125,7 @@ export const REGISTRY = {
   "training.aggregator": choice("fedavg", ["fedavg", "median", "trimmed-mean", "krum"], "rule that combines the updates"),
   "training.trimFraction": fraction(0.1, 0, 0.45, "share trimmed at each end by trimmed-mean (and f/n assumed by krum)"),
   "training.roundDeadline": duration("60s", "1s", "1h", "time trainers have to return an update"),
+  "training.minParticipants": fraction(0.5, 0.1, 1, "share of the cohort whose updates a round needs by the deadline (else it is aborted)"),
   "training.secureAggregation": flag(false, "pairwise-masked secure aggregation (Bonawitz et al. 2017)"),
   "training.secAggThreshold": fraction(0.66, 0.5, 1, "share of the cohort whose shares must survive to unmask the sum"),
   "training.dp.clipNorm": number(1, 0.001, 100, "L2", "per-update L2 clipping norm"),

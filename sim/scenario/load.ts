@@ -27,16 +27,21 @@ export const CONSENSUS_BEHAVIORS = ["equivocate", "silent", "withhold", "delay"]
 export const TRAINING_BEHAVIORS = ["signflip", "labelflip", "noise", "freeride", "dropout"] as const
 export const GOVERNANCE_BEHAVIORS = ["sybil-split"] as const
 export type ConsensusBehavior = (typeof CONSENSUS_BEHAVIORS)[number]
+export type TrainingBehavior = (typeof TRAINING_BEHAVIORS)[number]
 
 /** When an event fires: at a virtual time, when the chain reaches a height, or a training round. */
 export type Trigger = { readonly time: number } | { readonly height: number } | { readonly round: number }
 
 export type ScenarioAction =
   | { readonly type: "byzantine"; readonly nodes: readonly string[]; readonly behavior: ConsensusBehavior; readonly delay: number }
+  /** Trainers that send corrupted updates from now on (sim/faults/training.ts). */
+  | { readonly type: "train-fault"; readonly nodes: readonly string[]; readonly behavior: TrainingBehavior }
   | { readonly type: "partition"; readonly groups: ReadonlyArray<readonly string[]> }
   | { readonly type: "heal" }
   | { readonly type: "crash"; readonly node: string }
   | { readonly type: "restart"; readonly node: string }
+  /** A validator splits its stake over `identities` accounts to gain quadratic votes (sim/faults/governance.ts). */
+  | { readonly type: "sybil-split"; readonly node: string; readonly identities: number }
 
 export interface Scenario {
   readonly file: string
@@ -50,6 +55,10 @@ export interface Scenario {
   readonly latency: { readonly min: number; readonly max: number }
   readonly drop: number
   readonly duplicate: number
+  /** Most training samples per trainer (real data sets). */
+  readonly samplesPerTrainer: number
+  /** Marked slow: `npm test` skips it unless DAI_SLOW_SCENARIOS=1. */
+  readonly slow: boolean
   readonly params: Params
   readonly until: { readonly height?: number; readonly rounds?: number; readonly time?: number; readonly maxTime: number }
   readonly events: ReadonlyArray<{ readonly at: Trigger; readonly action: ScenarioAction; readonly index: number }>
@@ -122,6 +131,10 @@ export const parseScenario = (text: string, file: string): Scenario => {
   const events = (s.events ?? []).map((e, index) => ({ at: trigger(file, `events[${index}].at`, e), action: action(file, `events[${index}]`, e, node), index }))
   for (const id of s.expect?.slashed ?? []) node("expect.slashed", id)
   if (s.expect?.minAccuracy !== undefined && trainers.length === 0) throw new ScenarioError(file, "expect.minAccuracy", "accuracy needs trainers (network.trainers)")
+  if (s.expect?.maxAccuracy !== undefined && trainers.length === 0) throw new ScenarioError(file, "expect.maxAccuracy", "accuracy needs trainers (network.trainers)")
+  events.forEach((e, i) => {
+    if ("round" in e.at && trainers.length === 0) throw new ScenarioError(file, `events[${i}].at.round`, "round triggers need trainers (network.trainers)")
+  })
 
   return {
     file,
@@ -134,6 +147,8 @@ export const parseScenario = (text: string, file: string): Scenario => {
     latency,
     drop: s.network.drop ?? 0,
     duplicate: s.network.duplicate ?? 0,
+    samplesPerTrainer: s.network.samplesPerTrainer ?? 600,
+    slow: s.slow ?? false,
     params: params.success,
     until,
     events,
@@ -155,8 +170,21 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
   if (e.byzantine !== undefined) {
     const b = e.byzantine
     const behavior = b.behavior
-    if ((TRAINING_BEHAVIORS as readonly string[]).includes(behavior) || (GOVERNANCE_BEHAVIORS as readonly string[]).includes(behavior)) {
-      throw new ScenarioError(file, `${key}.byzantine.behavior`, `"${behavior}" is a training/governance behaviour this runner does not execute yet; consensus behaviours are ${CONSENSUS_BEHAVIORS.join(", ")}`)
+    if ((GOVERNANCE_BEHAVIORS as readonly string[]).includes(behavior)) {
+      if (b.nodes.length !== 1) throw new ScenarioError(file, `${key}.byzantine.nodes`, `"${behavior}" takes exactly one validator (the one that splits its stake)`)
+      const id = node(`${key}.byzantine.nodes[0]`, b.nodes[0]!)
+      if (!id.startsWith("v")) throw new ScenarioError(file, `${key}.byzantine.nodes[0]`, `"${behavior}" splits a validator's stake, and ${id} is not a validator`)
+      if (b.identities === undefined) throw new ScenarioError(file, `${key}.byzantine.identities`, `"${behavior}" needs identities: N (2 or more), the accounts the stake is split over`)
+      return { type: "sybil-split", node: id, identities: b.identities }
+    }
+    if ((TRAINING_BEHAVIORS as readonly string[]).includes(behavior)) {
+      if (b.nodes.length === 0) throw new ScenarioError(file, `${key}.byzantine.nodes`, "expected at least one node")
+      const nodes = b.nodes.map((n, i) => {
+        const id = node(`${key}.byzantine.nodes[${i}]`, n)
+        if (!id.startsWith("t")) throw new ScenarioError(file, `${key}.byzantine.nodes[${i}]`, `"${behavior}" is a training behaviour, and ${id} is not a trainer (t0, t1, ...)`)
+        return id
+      })
+      return { type: "train-fault", nodes, behavior: behavior as TrainingBehavior }
     }
     if (!(CONSENSUS_BEHAVIORS as readonly string[]).includes(behavior)) {
       throw new ScenarioError(file, `${key}.byzantine.behavior`, `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...GOVERNANCE_BEHAVIORS].join(", ")})`)
@@ -164,7 +192,11 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
     if (b.nodes.length === 0) throw new ScenarioError(file, `${key}.byzantine.nodes`, "expected at least one node")
     return {
       type: "byzantine",
-      nodes: b.nodes.map((n, i) => node(`${key}.byzantine.nodes[${i}]`, n)),
+      nodes: b.nodes.map((n, i) => {
+        const id = node(`${key}.byzantine.nodes[${i}]`, n)
+        if (!id.startsWith("v")) throw new ScenarioError(file, `${key}.byzantine.nodes[${i}]`, `"${behavior}" is a consensus behaviour, and ${id} is not a validator`)
+        return id
+      }),
       behavior: behavior as ConsensusBehavior,
       delay: b.delay !== undefined ? ms(b.delay) : 2_000,
     }

@@ -8,7 +8,11 @@ import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { byzantineOutbound } from "../faults/consensus.ts"
 import { seedBanner } from "../kernel/seed.ts"
 import type { Scenario, ScenarioAction, Trigger } from "./load.ts"
+import { EconomicProbe, formatEconomics, type EconomicMetrics } from "./metrics.ts"
+import { checkAccuracy, startTraining, trainingMetrics, type TrainingMetrics, type TrainingRun } from "./training-run.ts"
+import type { TrainingSetup } from "./training-setup.ts"
 import { ConsensusWorld } from "./world.ts"
+import { sybilSplit, type SybilSplitResult } from "../faults/governance.ts"
 
 export interface Expectation {
   readonly name: string
@@ -36,7 +40,7 @@ export interface ScenarioReport {
     readonly messagesDropped: number
     readonly invalidMessages: number
     readonly events: number
-  }
+  } & EconomicMetrics & Partial<TrainingMetrics> & { readonly sybilGain?: number; readonly sybil?: SybilSplitResult }
   readonly traceHash: string
   readonly errors: readonly string[]
 }
@@ -45,6 +49,8 @@ export interface RunOptions {
   readonly seed?: number
   readonly sink?: (line: string) => void
   readonly signatures?: "simulated" | "secp256k1"
+  /** The trainers of a scenario with training (`prepareTraining`); synthetic ones are built when absent. */
+  readonly training?: TrainingSetup
 }
 
 /** Run a loaded scenario to its end; never throws for what happens inside the world. */
@@ -61,7 +67,9 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   let invalid = 0
   const heightWaiters: Array<{ height: number; fire: () => void }> = []
 
+  let probe: EconomicProbe | undefined
   const observe = (e: TelemetryEvent) => {
+    probe?.observe(e)
     if (e.kind === "block.committed") {
       commits++
       const h = e.data.height as number
@@ -72,6 +80,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       heights.set(e.node, Math.max(heights.get(e.node) ?? 0, h))
       if (!byzantine.has(e.node)) lastCommitAt = e.at
       for (const p of e.data.slashed as string[]) slashedPools.add(p)
+      training?.world.onBlock()
       for (let i = heightWaiters.length - 1; i >= 0; i--) {
         if (maxHonestHeight() >= heightWaiters[i]!.height) heightWaiters.splice(i, 1)[0]!.fire()
       }
@@ -85,6 +94,9 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
 
   const world = new ConsensusWorld({ scenario, seed, observe, ...(options.sink ? { sink: options.sink } : {}), ...(options.signatures ? { signatures: options.signatures } : {}) })
   const { scheduler } = world
+  probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id) })
+  let training: TrainingRun | undefined
+  let sybil: SybilSplitResult | undefined
   let delivered = 0
   let dropped = 0
 
@@ -92,6 +104,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     world.trace.record({ t: scheduler.now, kind: "scenario.event", action: action.type })
     switch (action.type) {
       case "byzantine":
+        probe?.attackStarted(action.nodes, action.behavior, scheduler.now)
         for (const id of action.nodes) {
           byzantine.add(id)
           const slot = world.slots.get(id)!
@@ -104,8 +117,25 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
         return
       case "partition": return world.net.partition(action.groups)
       case "heal": return world.net.heal()
-      case "crash": return world.crash(action.node)
-      case "restart": return world.start(action.node)
+      case "crash":
+        if (training?.world.isTrainer(action.node)) return training.world.crash(action.node)
+        training?.world.validatorCrashed(action.node)
+        return world.crash(action.node)
+      case "restart": return training?.world.isTrainer(action.node) ? training.world.restart(action.node) : world.start(action.node)
+      case "sybil-split": {
+        // Measured on copies of an honest replica's ledger at this moment (sim/faults/governance.ts).
+        byzantine.add(action.node)
+        const honest = scenario.validators.filter((v) => !byzantine.has(v))
+        const replica = honest.map((v) => world.app(v)).find((a) => a !== undefined)
+        if (replica === undefined) throw new Error(`sybil-split at ${scheduler.now} ms: no honest validator is running to read the ledger from`)
+        sybil = sybilSplit({ economy: replica.economy, attacker: action.node, honest, identities: action.identities, now: scheduler.now })
+        world.trace.record({ t: scheduler.now, kind: "governance.sybil-split", node: action.node, identities: sybil.identities, gain: sybil.sybilGain })
+        return
+      }
+      case "train-fault":
+        probe?.attackStarted(action.nodes, action.behavior, scheduler.now)
+        for (const id of action.nodes) byzantine.add(id)
+        return training?.world.setFault(action.nodes, action.behavior)
     }
   }
 
@@ -114,18 +144,21 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     else if ("height" in at) {
       if (at.height <= 0) scheduler.at(scheduler.now, fire)
       else heightWaiters.push({ height: at.height, fire })
-    } else throw new Error("round triggers need training rounds, which this runner does not run yet")
+    } else training!.onRound(at.round, fire)
   }
 
   let crashed: string | undefined
   try {
     world.startAll()
+    probe.started()
+    training = startTraining(world, scenario, seed, options.training)
     for (const e of scenario.events) schedule(e.at, () => act(e.action))
     const target = scenario.until
     const end = Math.min(target.time ?? Infinity, target.maxTime)
     scheduler.runUntil({
       time: end,
-      predicate: () => world.errors.length > 0 || (target.height !== undefined && maxHonestHeight() >= target.height),
+      predicate: () => world.errors.length > 0 || (target.height !== undefined && maxHonestHeight() >= target.height)
+        || (target.rounds !== undefined && (training?.world.completed ?? 0) >= target.rounds),
     })
   } catch (e) {
     crashed = (e as Error).stack ?? String(e)
@@ -137,7 +170,9 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
 
   const height = maxHonestHeight()
   const slashedIds = [...slashedPools].sort()
-  const expectations = check(scenario, world, { conflicts, height, slashedIds, byzantine })
+  const trained = training === undefined ? undefined : trainingMetrics(training, scenario)
+  const rounds = training?.world.completed ?? 0
+  const expectations = check(scenario, world, { conflicts, height, slashedIds, byzantine, trained, rounds, sybil })
   const passed = crashed === undefined && expectations.every((x) => x.passed)
   return {
     scenario: scenario.name,
@@ -146,8 +181,11 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     outcome: crashed !== undefined ? "crashed" : passed ? "passed" : "failed",
     expectations,
     metrics: {
-      height, time: scheduler.now, rounds: 0, slashed: slashedIds, safety: conflicts.length === 0, commits, lastCommitAt,
+      height, time: scheduler.now, rounds, slashed: slashedIds, safety: conflicts.length === 0, commits, lastCommitAt,
       messagesDelivered: delivered, messagesDropped: dropped, invalidMessages: invalid, events: world.trace.count,
+      ...probe.finish(byzantine, scheduler.now),
+      ...trained,
+      ...(sybil === undefined ? {} : { sybilGain: sybil.sybilGain, sybil }),
     },
     traceHash: world.trace.hash(),
     errors: crashed === undefined ? [] : [crashed],
@@ -158,7 +196,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
 const check = (
   scenario: Scenario,
   world: ConsensusWorld,
-  r: { conflicts: string[]; height: number; slashedIds: string[]; byzantine: Set<string> },
+  r: { conflicts: string[]; height: number; slashedIds: string[]; byzantine: Set<string>; trained: TrainingMetrics | undefined; rounds: number; sybil: SybilSplitResult | undefined },
 ): Expectation[] => {
   const e = scenario.expect
   const out: Expectation[] = []
@@ -184,7 +222,15 @@ const check = (
     }
     out.push({ name: "supplyConserved", passed: (broken.length === 0) === e.supplyConserved, detail: broken.length === 0 ? "minted = balances + bonded + unbonding + pools + burnt on every running node" : `broken on ${broken.join(", ")}` })
   }
-  if (e.minAccuracy !== undefined) out.push({ name: "minAccuracy", passed: false, detail: "training rounds are not run by this runner yet" })
+  if (e.minAccuracy !== undefined) out.push(checkAccuracy("minAccuracy", e.minAccuracy, r.trained, r.rounds))
+  if (e.maxAccuracy !== undefined) out.push(checkAccuracy("maxAccuracy", e.maxAccuracy, r.trained, r.rounds))
+  if (e.maxSybilGain !== undefined) {
+    const s = r.sybil
+    out.push({
+      name: "maxSybilGain", passed: s !== undefined && s.sybilGain <= e.maxSybilGain,
+      detail: s === undefined ? "no sybil-split happened" : `splitting ${s.stake} tokens over ${s.identities} identities (${s.identitiesRequested} asked, minimum bond ${s.minIdentityBond}) gave ${s.sybilGain.toFixed(3)}× the votes (√N = ${s.theoreticalGain.toFixed(3)}), at most ${e.maxSybilGain} expected${s.outcomeFlipped ? "; it turned the vote" : ""}`,
+    })
+  }
   return out
 }
 
@@ -197,6 +243,8 @@ export const formatScenarioReport = (r: ScenarioReport): string => {
     `${r.passed ? "PASSED" : r.outcome === "crashed" ? "CRASHED" : "FAILED"}  ${r.scenario}  (${seedBanner(r.seed)})`,
     ...r.expectations.map((x) => `  ${x.passed ? "ok  " : "FAIL"}  ${x.name.padEnd(17)} ${x.detail}`),
     `  height ${r.metrics.height}, ${(r.metrics.time / 1000).toFixed(1)}s virtual, ${r.metrics.commits} commits, slashed [${r.metrics.slashed.join(", ")}], ${r.metrics.messagesDelivered} messages delivered, ${r.metrics.messagesDropped} dropped, ${r.metrics.invalidMessages} invalid`,
+    ...(r.metrics.accuracy === undefined ? [] : [`  training: ${r.metrics.rounds} rounds, accuracy ${r.metrics.accuracy.toFixed(4)}${r.metrics.epsilon === undefined ? "" : `, epsilon ${r.metrics.epsilon.toFixed(3)} at δ=1e-5`}${r.metrics.training ? `, ${r.metrics.training.roundsAborted} aborted, ${r.metrics.training.aggregator} on ${r.metrics.training.dataset} (${r.metrics.training.backend})` : ""}`]),
+    `  economics: ${formatEconomics(r.metrics)}`,
     `  trace ${r.traceHash}`,
     ...r.errors.map((e) => `  error: ${e.split("\n").slice(0, 8).join("\n         ")}`),
   ]

@@ -28,6 +28,8 @@ export const Network = Schema.Struct({
   drop: Schema.optional(Probability),
   /** Extension: probability a message is delivered twice. */
   duplicate: Schema.optional(Probability),
+  /** Extension: most training samples each trainer holds (real data sets; default 600). */
+  samplesPerTrainer: Schema.optional(Count(1, 60_000)),
 })
 
 export const Until = Schema.Struct({
@@ -68,6 +70,10 @@ export const Expect = Schema.Struct({
   honestNotSlashed: Schema.optional(Schema.Boolean),
   supplyConserved: Schema.optional(Schema.Boolean),
   minAccuracy: Schema.optional(Probability),
+  /** Extension: the final accuracy is at most this (an attack that must hurt an undefended run). */
+  maxAccuracy: Schema.optional(Probability),
+  /** Extension: a `sybil-split` gained at most this factor of votes (split ÷ whole). */
+  maxSybilGain: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 1) || "a number >= 1"))),
 })
 
 export const ScenarioFile = Schema.Struct({
@@ -79,6 +85,8 @@ export const ScenarioFile = Schema.Struct({
   until: Until,
   events: Schema.optional(Schema.Array(Event)),
   expect: Schema.optional(Expect),
+  /** Extension: the run takes long; `npm test` skips it unless DAI_SLOW_SCENARIOS=1. */
+  slow: Schema.optional(Schema.Boolean),
 })
 
 export type ScenarioFile = typeof ScenarioFile.Type

@@ -21,6 +21,9 @@ import { Prng, Scheduler, SimClock, toRatio, Trace, type TraceValue } from "../k
 import type { Scenario } from "./load.ts"
 
 export const SIM_CHAIN_ID = 7_777
+/** The account of the genesis reward reserve, and its size (as in `dai sim economy`). */
+export const REWARD_RESERVE = "reserve"
+const RESERVE_TOKENS = 300_000_000n * TOKEN
 
 export interface WorldOptions {
   readonly scenario: Scenario
@@ -86,7 +89,12 @@ export class ConsensusWorld {
     })
     const allocations = validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN }))
     const given = allocations.reduce((s, a) => s + a.amount, 0n)
-    this.genesis = { chainId: SIM_CHAIN_ID, params: scenario.params, allocations: [...allocations, { address: "community", amount: TOTAL_SUPPLY - given }], validators, time: 0 }
+    // The reward reserve releases rewards.annualEmission per year to the stakers, block by block.
+    const reserve = RESERVE_TOKENS < (TOTAL_SUPPLY - given) / 2n ? RESERVE_TOKENS : (TOTAL_SUPPLY - given) / 2n
+    this.genesis = {
+      chainId: SIM_CHAIN_ID, params: scenario.params, validators, time: 0, rewardReserve: REWARD_RESERVE,
+      allocations: [...allocations, { address: REWARD_RESERVE, amount: reserve }, { address: "community", amount: TOTAL_SUPPLY - given - reserve }],
+    }
   }
 
 

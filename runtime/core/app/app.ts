@@ -11,6 +11,11 @@
  *    the economy for the signer's account (a validator's signing address acts for its operator id).
  *    Contribution scores are committed in an epoch and revealed in the next; a revealed score counts
  *    in the voting power of the validator set two epochs after the one it was committed in.
+ *  - `round-result`, `round-scores`: signed by the validator that coordinated a training round. The
+ *    result records the round's model hash, test accuracy, participants and a commitment to their
+ *    contribution scores; the scores are revealed in a later block and must match it (so nobody can
+ *    fit scores to what others revealed). Revealed round scores add up per account in the epoch the
+ *    result was committed in and count in voting power like the scores above.
  * A block whose signed transactions do not decode, are badly signed or skip a nonce is invalid; a
  * valid transaction whose rule refuses it (too little balance, say) is recorded as failed and still
  * uses its nonce, as a reverted transaction does.
@@ -27,12 +32,12 @@ import { verifyEvidence } from "../consensus/evidence.ts"
 import { voteDigest } from "../consensus/signing.ts"
 import type { ValidatorSet } from "../consensus/validator-set.ts"
 import { ZERO_HASH, type AppTx, type Block, type DuplicateVoteEvidence, type Hash, type Vote } from "../consensus/types.ts"
-import { Economy, type Allocation, type EconError, type EconOp, type LockTier, type Receipt, type SlashReceipt } from "../econ/index.ts"
+import { Economy, emissionFor, type Allocation, type EconError, type EconOp, type LockTier, type Receipt, type SlashReceipt } from "../econ/index.ts"
 import type { Params } from "../params.ts"
 import { WAD } from "../units.ts"
 import { powerParams, validatorSetFromCandidates, type Candidate } from "../consensus/power.ts"
 import { DowntimeTracker } from "./downtime.ts"
-import { actorOf, decodeTx, scoreCommitment, txDigest, type SignedTx } from "./txs.ts"
+import { actorOf, decodeTx, roundScoresCommitment, scoreCommitment, txDigest, type SignedTx } from "./txs.ts"
 
 /** The signature scheme's check: true when `signature` over `digest` is `address`'s. */
 export type Verifier = (address: string, digest: Uint8Array, signature: Uint8Array) => boolean
@@ -53,6 +58,11 @@ export interface AppGenesis {
   readonly allocations: readonly Allocation[]
   readonly validators: readonly GenesisValidator[]
   readonly time: number
+  /**
+   * Account holding the reward reserve: when set, every block releases `rewards.annualEmission`
+   * pro rata of the block interval from it to the stakers (while it has funds).
+   */
+  readonly rewardReserve?: string
 }
 
 export type TxResult =
@@ -64,6 +74,21 @@ export interface Execution {
   readonly appHash: Hash
   readonly results: readonly TxResult[]
   readonly slashes: readonly SlashReceipt[]
+}
+
+/** A training round's result as committed. */
+export interface RoundRecord {
+  readonly round: number
+  readonly modelHash: string
+  /** Millionths. */
+  readonly accuracy: number
+  readonly participants: readonly string[]
+  readonly coordinator: string
+  readonly height: number
+  readonly epoch: number
+  readonly scoresCommitment: string
+  /** Revealed scores by account, once the reveal is executed. */
+  readonly scores: ReadonlyMap<string, number> | undefined
 }
 
 export class AppError extends Error {
@@ -83,6 +108,7 @@ export class App {
   /** Block time by height (the slash base of an infraction at that height). */
   readonly #times: number[] = []
   readonly #downtime: DowntimeTracker
+  readonly #reserve: string | undefined
   #height = 0
   #appHash: Hash
   #lastBlockHash: Hash = ZERO_HASH
@@ -91,12 +117,17 @@ export class App {
   readonly #nonces = new Map<string, number>()
   readonly #commitments = new Map<number, Map<string, string>>()
   readonly #scores = new Map<number, Map<string, number>>()
+  readonly #rounds = new Map<number, RoundRecord>()
+  #lastRound = -1
+  /** Revealed training-round scores, summed by account, by the epoch their result was committed in. */
+  readonly #roundScores = new Map<number, Map<string, number>>()
 
   private constructor(g: AppGenesis, economy: Economy, verify: Verifier) {
     this.chainId = g.chainId
     this.economy = economy
     this.#verify = verify
     this.#lastTime = g.time
+    this.#reserve = g.rewardReserve
     this.#downtime = new DowntimeTracker(g.params["slashing.downtimeWindow"])
     for (const v of g.validators) {
       this.#operatorOf.set(v.address, v.operator)
@@ -146,6 +177,21 @@ export class App {
     return this.#scores.get(epoch) ?? new Map()
   }
 
+  /** Training-round results, by round. */
+  rounds(): ReadonlyMap<number, RoundRecord> {
+    return this.#rounds
+  }
+
+  /** The last round with a committed result (-1 before any). */
+  get lastRound(): number {
+    return this.#lastRound
+  }
+
+  /** Revealed training-round scores of an epoch, summed by account. */
+  roundScores(epoch: number): ReadonlyMap<string, number> {
+    return this.#roundScores.get(epoch) ?? new Map()
+  }
+
   /** The economy account a signing address acts for: a validator's operator id, else the address itself. */
   accountOf(signer: string): string {
     return this.#operatorOf.get(signer) ?? signer
@@ -184,10 +230,11 @@ export class App {
   #computeSet(startHeight: number): ValidatorSet {
     const candidates: Candidate[] = []
     const scores = this.#scores.get(this.epochOf(startHeight) - 2)
+    const rounds = this.#roundScores.get(this.epochOf(startHeight) - 2)
     for (const p of this.economy.pools()) {
       const address = this.#addressOf.get(p.operator)
       if (p.kind !== "validator" || address === undefined || p.jailed || p.tombstoned || p.shares === 0n) continue
-      candidates.push({ address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt(scores?.get(p.operator) ?? 0) })
+      candidates.push({ address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt((scores?.get(p.operator) ?? 0) + (rounds?.get(p.operator) ?? 0)) })
     }
     return validatorSetFromCandidates(candidates, powerParams(this.economy.params), startHeight)
   }
@@ -221,7 +268,7 @@ export class App {
     const nonces = new Map<string, number>()
     for (const [i, tx] of (next > 1 ? rest : block.txs).entries()) {
       if (tx.type === "evidence") continue
-      if (tx.type === "stake" || tx.type === "score-commit" || tx.type === "score-reveal") {
+      if (tx.type === "stake" || tx.type === "score-commit" || tx.type === "score-reveal" || tx.type === "round-result" || tx.type === "round-scores") {
         const why = this.checkSignedTx(tx, nonces)
         if (why !== undefined) return `tx ${i}: ${why}`
         continue
@@ -285,6 +332,13 @@ export class App {
       }
     }
     if (slashes.length > 0) this.#setDirty = true
+    // Emission after the slashes, so a validator slashed in this block no longer earns from it.
+    if (this.#reserve !== undefined) {
+      const emission = emissionFor(params, this.#lastTime, block.time)
+      const left = this.economy.balanceOf(this.#reserve)
+      const due = emission < left ? emission : left
+      if (due > 0n) this.economy.apply({ type: "fundRewards", from: this.#reserve, amount: due }, block.time)
+    }
 
     const hash = hashBlock(block)
     this.#appHash = toHex(keccak256(utf8ToBytes(`${this.#appHash}/${hash}/${json(results)}/${json(this.economy.supply())}`)))
@@ -327,6 +381,36 @@ export class App {
         const scores = this.#scores.get(tx.epoch) ?? new Map<string, number>()
         if (scores.has(account)) return fail(`${account} already revealed for epoch ${tx.epoch}`)
         this.#scores.set(tx.epoch, scores.set(account, tx.score))
+        return { ok: true, type: tx.type, receipts: [] }
+      }
+      case "round-result": {
+        if (this.#operatorOf.get(tx.signer) === undefined) return fail(`${tx.signer} is not a validator: only a validator coordinates a training round`)
+        if (tx.round <= this.#lastRound) return fail(`round ${tx.round} is not after the last committed round ${this.#lastRound}`)
+        if (new Set(tx.participants).size !== tx.participants.length) return fail(`round ${tx.round} lists a participant twice`)
+        this.#lastRound = tx.round
+        this.#rounds.set(tx.round, {
+          round: tx.round, modelHash: tx.modelHash, accuracy: tx.accuracy, participants: [...tx.participants], coordinator: account,
+          height: block.height, epoch: this.epochOf(block.height), scoresCommitment: tx.scoresCommitment, scores: undefined,
+        })
+        return { ok: true, type: tx.type, receipts: [] }
+      }
+      case "round-scores": {
+        const r = this.#rounds.get(tx.round)
+        if (r === undefined) return fail(`round ${tx.round} has no committed result`)
+        if (r.coordinator !== account) return fail(`the scores of round ${tx.round} are revealed by its coordinator ${r.coordinator}, not ${account}`)
+        if (r.height >= block.height) return fail(`the scores of round ${tx.round} are revealed in a block after its result`)
+        if (r.scores !== undefined) return fail(`the scores of round ${tx.round} were revealed already`)
+        if (roundScoresCommitment(tx.round, tx.scores, tx.salt) !== r.scoresCommitment) return fail(`the scores of round ${tx.round} do not match its commitment`)
+        const seen = new Set<string>()
+        for (const x of tx.scores) {
+          if (!r.participants.includes(x.account)) return fail(`${x.account} did not take part in round ${tx.round}`)
+          if (seen.has(x.account)) return fail(`${x.account} is scored twice in round ${tx.round}`)
+          seen.add(x.account)
+        }
+        const sums = this.#roundScores.get(r.epoch) ?? new Map<string, number>()
+        for (const x of tx.scores) sums.set(x.account, (sums.get(x.account) ?? 0) + x.score)
+        this.#roundScores.set(r.epoch, sums)
+        this.#rounds.set(tx.round, { ...r, scores: new Map(tx.scores.map((x) => [x.account, x.score])) })
         return { ok: true, type: tx.type, receipts: [] }
       }
     }

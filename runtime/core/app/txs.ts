@@ -1,5 +1,7 @@
 /**
- * Signed application transactions: stake operations and contribution-score commits and reveals.
+ * Signed application transactions: stake operations, contribution-score commits and reveals, and
+ * training-round results (a round's model hash, accuracy, participants and a commitment to its
+ * scores) with the later reveal of those scores.
  *
  * Each is a JSON object `{ type, signer, nonce, …, signature }`; the signature is the signer's over
  * `txDigest` (keccak256 of the canonical JSON of the transaction without its signature, bound to the
@@ -34,6 +36,12 @@ export const StakeOp = Schema.Union([
 ])
 
 const Signed = { signer: Hex(20), nonce: Nonce, signature: Hex(65) }
+const Score = Schema.Number.check(Schema.makeFilter((n) => (Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000) || "a whole number from 0 to 1000000"))
+/** Most participants one round may list. */
+export const MAX_ROUND_PARTICIPANTS = 1_000
+const Participants = <A, I, R>(item: Schema.Codec<A, I, R>) => Schema.Array(item).check(
+  Schema.makeFilter((xs: ReadonlyArray<unknown>) => (xs.length >= 1 && xs.length <= MAX_ROUND_PARTICIPANTS) || `1 to ${MAX_ROUND_PARTICIPANTS} entries`),
+)
 
 export const SignedTx = Schema.Union([
   Schema.Struct({ type: Schema.Literal("stake"), op: StakeOp, ...Signed }),
@@ -41,6 +49,18 @@ export const SignedTx = Schema.Union([
   Schema.Struct({
     type: Schema.Literal("score-reveal"), epoch: Nonce,
     score: Schema.Number.check(Schema.makeFilter((n) => (Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000) || "a whole number from 0 to 1000000")),
+    salt: Hex(32), ...Signed,
+  }),
+  Schema.Struct({
+    type: Schema.Literal("round-result"), round: Nonce, modelHash: Hex(32),
+    /** Test accuracy of the aggregate, in millionths. */
+    accuracy: Score,
+    participants: Participants(Account),
+    scoresCommitment: Hex(32), ...Signed,
+  }),
+  Schema.Struct({
+    type: Schema.Literal("round-scores"), round: Nonce,
+    scores: Participants(Schema.Struct({ account: Account, score: Score })),
     salt: Hex(32), ...Signed,
   }),
 ])
@@ -71,6 +91,13 @@ export const txDigest = (chainId: number, tx: Omit<SignedTx, "signature">): Uint
 /** keccak256(abi-free: "dai/score/v1" ‖ epoch ‖ score ‖ salt) — what a score commitment hides. */
 export const scoreCommitment = (epoch: number, score: number, salt: string): string => {
   const bytes = keccak256(utf8ToBytes(`dai/score/v1/${epoch}/${score}/${salt}`))
+  return `0x${Buffer.from(bytes).toString("hex")}`
+}
+
+/** keccak256 of a round's scores (sorted by account) and a salt — what a `round-result` commits to. */
+export const roundScoresCommitment = (round: number, scores: ReadonlyArray<{ readonly account: string; readonly score: number }>, salt: string): string => {
+  const sorted = [...scores].sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0)).map((x) => ({ account: x.account, score: x.score }))
+  const bytes = keccak256(utf8ToBytes(`dai/round-scores/v1/${round}/${canonicalJson(sorted as unknown as Json)}/${salt}`))
   return `0x${Buffer.from(bytes).toString("hex")}`
 }
 

@@ -1,0 +1,42 @@
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { testEconomy } from "../../runtime/core/econ/testkit.ts"
+import { DEFAULT_PARAMS, resolveParams } from "../../runtime/core/params.ts"
+import { TOKEN } from "../../runtime/core/units.ts"
+import { sybilSplit } from "./governance.ts"
+
+/** v0, v1, v2 each a validator with `stake` tokens. */
+const ledger = (stake: bigint, params = DEFAULT_PARAMS) => {
+  const e = testEconomy(params, 0)
+  for (const v of ["v0", "v1", "v2"]) Result.getOrThrow(e.apply({ type: "registerValidator", operator: v, amount: stake * TOKEN, tier: 0, commission: 0n }, 0))
+  return e
+}
+
+describe("sybil-split", () => {
+  it("multiplies the attacker's quadratic votes by about √N, and N is capped by the minimum bond", () => {
+    const e = ledger(1_000n)
+    const before = JSON.stringify(e.snapshot(), (_, v) => (typeof v === "bigint" ? v.toString() : v))
+    const four = sybilSplit({ economy: e, attacker: "v0", honest: ["v1", "v2"], identities: 4, now: 1_000 })
+    expect(four).toMatchObject({ stake: 1_000, minIdentityBond: 100, identities: 4, capped: false, theoreticalGain: 2 })
+    expect(four.sybilGain).toBeCloseTo(2, 5)
+    expect(four.whole.outcome).toBe("Defeated") // √1000 for, 2·√1000 against
+    expect(four.split.outcome).toBe("Defeated") // 4·√250 = 2·√1000 for: a tie is not a majority
+    expect(four.outcomeFlipped).toBe(false)
+    const many = sybilSplit({ economy: e, attacker: "v0", honest: ["v1", "v2"], identities: 50, now: 1_000 })
+    expect(many).toMatchObject({ identitiesRequested: 50, identities: 10, capped: true })
+    expect(many.sybilGain).toBeCloseTo(Math.sqrt(10), 4)
+    expect(many.split.outcome).toBe("Queued") // √10·√1000 for, 2·√1000 against: passed
+    expect(many.outcomeFlipped).toBe(true)
+    expect(many.cost).toEqual({ extraTransactions: 2 * 10 - 1, extraBondsLocked: 900, fees: 0 })
+    // The run's ledger is untouched.
+    expect(JSON.stringify(e.snapshot(), (_, v) => (typeof v === "bigint" ? v.toString() : v))).toBe(before)
+  })
+
+  it("gains nothing when the minimum bond leaves room for one identity only", () => {
+    const params = Result.getOrThrow(resolveParams({ "governance.minVoterBond": 600 }))
+    const r = sybilSplit({ economy: ledger(1_000n, params), attacker: "v0", honest: ["v1", "v2"], identities: 8, now: 0 })
+    expect(r).toMatchObject({ identities: 1, capped: true, sybilGain: 1, outcomeFlipped: false })
+    const high = Result.getOrThrow(resolveParams({ "governance.minVoterBond": 2_000 }))
+    expect(() => sybilSplit({ economy: ledger(1_000n, high), attacker: "v0", honest: ["v1"], identities: 8, now: 0 })).toThrow(/below one identity's minimum bond/)
+  })
+})

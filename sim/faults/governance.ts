@@ -1,0 +1,158 @@
+/**
+ * Byzantine governance behaviour `sybil-split` (SCENARIOS.md): a validator splits its stake over
+ * `identities` accounts so that quadratic voting (votes = √stake per identity) gives it more votes:
+ * N identities of S/N each cast N·√(S/N) = √N·√S. What stops it is `governance.minVoterBond`: an
+ * identity needs at least that much bonded, so N ≤ S / minVoterBond.
+ *
+ * The measurement is a what-if on two copies of the run's ledger at the moment of the event (the
+ * run itself is untouched): in both, the attacker unbonds its stake, waits out the unbonding period
+ * and withdraws it; then it re-bonds it as one identity ("whole") or over N identities ("split"),
+ * proposes a parameter change it wants, votes for it with every identity while the honest
+ * validators vote against. Everything goes through the simulated Chain port — the economy's ops and
+ * runtime/core/governance's rules, the same as every other run — so the votes are the rules' own.
+ */
+import { Effect, Result } from "effect"
+import type { Economy } from "../../runtime/core/econ/index.ts"
+import { Constitution } from "../../runtime/core/governance/constitution.ts"
+import { Governance, type ProposalAction, type ProposalState } from "../../runtime/core/governance/governance.ts"
+import { REGISTRY } from "../../runtime/core/params.ts"
+import { TOKEN, tokens } from "../../runtime/core/units.ts"
+import { makeSimChain } from "../adapters/chain.ts"
+
+export interface SybilSplitInput {
+  /** A replica of the run's ledger at the event (it is cloned, never changed). */
+  readonly economy: Economy
+  readonly attacker: string
+  /** The honest validators, who vote against the attacker's proposal. */
+  readonly honest: readonly string[]
+  /** Identities asked for (the minimum bond may cap them). */
+  readonly identities: number
+  /** Virtual time of the event (ms). */
+  readonly now: number
+}
+
+/** One side of the what-if: the attacker's proposal voted on with `identities` identities. */
+export interface SybilVote {
+  readonly identities: number
+  /** Quadratic votes of the attacker's identities, and of the honest validators (decimal base units). */
+  readonly attackerVotes: string
+  readonly honestVotes: string
+  /** The proposal's state when voting ended. */
+  readonly outcome: ProposalState
+  /** Ledger transactions the attacker sent (unbond, withdraw, transfers, bonds). */
+  readonly transactions: number
+}
+
+export interface SybilSplitResult {
+  readonly attacker: string
+  /** The attacker's bonded stake at the event, whole tokens. */
+  readonly stake: number
+  /** governance.minVoterBond, whole tokens: what each identity must keep bonded. */
+  readonly minIdentityBond: number
+  readonly identitiesRequested: number
+  /** min(requested, ⌊stake / minIdentityBond⌋): the minimum bond's cap. */
+  readonly identities: number
+  readonly capped: boolean
+  /** Attacker votes split ÷ attacker votes whole. */
+  readonly sybilGain: number
+  /** √identities: what quadratic voting gives an unbounded split. */
+  readonly theoreticalGain: number
+  /** Whether the split turned the vote (whole: not passed, split: passed). */
+  readonly outcomeFlipped: boolean
+  readonly whole: SybilVote
+  readonly split: SybilVote
+  /** What the split costs beyond voting whole. */
+  readonly cost: {
+    /** Extra ledger transactions. */
+    readonly extraTransactions: number
+    /** Stake that must stay bonded to keep every identity's vote, beyond one identity's minimum (whole tokens). */
+    readonly extraBondsLocked: number
+    /** Fees paid (burnt or to stakers) beyond voting whole, whole tokens: the ledger charges none per transaction. */
+    readonly fees: number
+  }
+}
+
+/** The identity ids of a split (the attacker itself when it is one). */
+export const sybilIdentities = (attacker: string, n: number): string[] => (n === 1 ? [attacker] : Array.from({ length: n }, (_, k) => `${attacker}~sybil${k}`))
+
+/** The attacker's proposal: a parameter it wants (a higher maximum commission, within the bounds). */
+const attackerAction = (economy: Economy): ProposalAction => {
+  const def = REGISTRY["staking.maxCommission"]
+  return { kind: "param", name: "staking.maxCommission", value: Math.min(def.max, economy.params["staking.maxCommission"] + 0.1) }
+}
+
+const ratio = (a: bigint, b: bigint): number => (b === 0n ? 0 : Number((a * 1_000_000n) / b) / 1_000_000)
+
+/** Run one side of the what-if on a copy of the ledger. */
+const vote = (input: SybilSplitInput, n: number): SybilVote & { readonly feesPaid: bigint } => {
+  const economy = input.economy.clone()
+  let now = input.now
+  const chain = makeSimChain(economy, () => now, new Governance(new Constitution(economy.params)))
+  const run = <A, E extends { readonly _tag: string; readonly message: string }>(what: string, e: Effect.Effect<A, E>): A => {
+    const r = Effect.runSync(Effect.result(e))
+    if (Result.isFailure(r)) throw new Error(`sybil-split (${n} identities): ${what} refused: ${r.failure._tag}: ${r.failure.message}`)
+    return r.success
+  }
+  let transactions = 0
+  const submit = (op: Parameters<typeof chain.submit>[0]) => {
+    transactions++
+    return run(op.type, chain.submit(op))
+  }
+  const before = economy.supply()
+  // Free the stake: unbond every position, wait out the unbonding period, withdraw.
+  const positions = economy.positions(input.attacker)
+  const stake = positions.reduce((s, p) => s + p.tokens, 0n)
+  for (const p of positions) submit({ type: "unbond", owner: input.attacker, position: p.id, amount: p.tokens })
+  now += economy.params["staking.unbondingPeriod"]
+  if (positions.length > 0) submit({ type: "withdraw", owner: input.attacker })
+  // Re-bond it over n identities, each delegating to an honest validator (no pool of their own to run).
+  const ids = sybilIdentities(input.attacker, n)
+  const pool = input.honest[0]!
+  ids.forEach((id, k) => {
+    const amount = stake / BigInt(n) + (k === n - 1 ? stake % BigInt(n) : 0n)
+    if (id !== input.attacker) submit({ type: "transfer", from: input.attacker, to: id, amount })
+    submit({ type: "delegate", owner: id, validator: pool, amount, tier: 0 })
+  })
+  const id = run("propose", chain.propose(ids[0]!, attackerAction(economy)))
+  for (const voter of ids) run(`vote of ${voter}`, chain.castVote(id, voter, true))
+  for (const voter of input.honest) run(`vote of ${voter}`, chain.castVote(id, voter, false))
+  const p = run("proposal", chain.proposal(id))!
+  now = p.votingEnds
+  const after = economy.supply()
+  return {
+    identities: n, attackerVotes: p.forVotes.toString(), honestVotes: p.againstVotes.toString(), outcome: run("proposal", chain.proposal(id))!.state,
+    transactions, feesPaid: after.burnt - before.burnt + after.rewardPool - before.rewardPool,
+  }
+}
+
+/** Measure what splitting `attacker`'s stake over `identities` identities gains in a quadratic vote. */
+export const sybilSplit = (input: SybilSplitInput): SybilSplitResult => {
+  const stake = input.economy.positions(input.attacker).reduce((s, p) => s + p.tokens, 0n)
+  const minimum = tokens(input.economy.params["governance.minVoterBond"])
+  if (stake < minimum) throw new Error(`sybil-split: ${input.attacker} has ${stake / TOKEN} tokens bonded, below one identity's minimum bond (governance.minVoterBond = ${minimum / TOKEN})`)
+  if (input.honest.length === 0) throw new Error("sybil-split: no honest validator to vote against the attacker")
+  const n = Math.max(1, Math.min(input.identities, Number(stake / minimum)))
+  const whole = vote(input, 1)
+  const split = vote(input, n)
+  const passed = (s: ProposalState) => s === "Queued" || s === "Executable" || s === "Executed"
+  const { feesPaid: wholeFees, ...wholeVote } = whole
+  const { feesPaid: splitFees, ...splitVote } = split
+  return {
+    attacker: input.attacker,
+    stake: Number(stake / TOKEN),
+    minIdentityBond: Number(minimum / TOKEN),
+    identitiesRequested: input.identities,
+    identities: n,
+    capped: n < input.identities,
+    sybilGain: ratio(BigInt(split.attackerVotes), BigInt(whole.attackerVotes)),
+    theoreticalGain: Math.round(Math.sqrt(n) * 1_000_000) / 1_000_000,
+    outcomeFlipped: !passed(whole.outcome) && passed(split.outcome),
+    whole: wholeVote,
+    split: splitVote,
+    cost: {
+      extraTransactions: split.transactions - whole.transactions,
+      extraBondsLocked: Number((BigInt(n - 1) * minimum) / TOKEN),
+      fees: Number((splitFees - wholeFees) / TOKEN),
+    },
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Byzantine training behaviours (SCENARIOS.md), as what a trainer sends in place of its honest update:
+ *  - `signflip`: the negated update, scaled by SIGNFLIP_SCALE (pulls the model away from the optimum);
+ *  - `labelflip`: trains honestly, but on labels permuted (l → 9 − l): the world gives the trainer
+ *    a poisoned copy of its data, so the update looks like a real one;
+ *  - `noise`: Gaussian noise of the same L2 norm as its honest update (a plausible-looking update
+ *    that carries no information);
+ *  - `freeride`: a stale update — the last committed round's change of the global model, which it
+ *    can read without training — or zeros before any, while claiming its samples: credit without work;
+ *  - `dropout`: leaves mid-round: it takes the model (and, with secure aggregation, takes part in the
+ *    key steps, so its masks are in the others' inputs) and then sends nothing more.
+ * The randomness of `noise` comes from the trainer's own seeded stream.
+ */
+import type { TrainingBehavior } from "../scenario/load.ts"
+
+export const SIGNFLIP_SCALE = 4
+
+/** The label a `labelflip` trainer trains on instead of `label` (a fixed permutation of 0..9). */
+export const flipLabel = (label: number): number => 9 - label
+
+export interface TrainingFault {
+  readonly behavior: TrainingBehavior
+  /** A poisoned copy of the trainer's data is trained on. */
+  readonly flipsLabels: boolean
+  /** After the model arrives (and secure aggregation's key steps), it sends nothing. */
+  readonly leavesMidRound: boolean
+  /** What the trainer sends given its honest update and the last committed change of the global model. */
+  corrupt(honest: Float32Array, previous: Float32Array | undefined, normal: () => number): Float32Array
+}
+
+const norm = (v: Float32Array): number => {
+  let s = 0
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!
+  return Math.sqrt(s)
+}
+
+/** The fault of a trainer behaving as `behavior`. */
+export const trainingFault = (behavior: TrainingBehavior): TrainingFault => {
+  const base = { behavior, flipsLabels: behavior === "labelflip", leavesMidRound: behavior === "dropout" }
+  switch (behavior) {
+    case "signflip":
+      return { ...base, corrupt: (u) => u.map((x) => -SIGNFLIP_SCALE * x) }
+    case "noise":
+      return {
+        ...base,
+        corrupt: (u, _previous, normal) => {
+          const z = new Float32Array(u.length)
+          for (let i = 0; i < z.length; i++) z[i] = normal()
+          const scale = norm(u) / (norm(z) || 1)
+          return z.map((x) => x * scale)
+        },
+      }
+    case "freeride":
+      return { ...base, corrupt: (u, previous) => previous !== undefined && previous.length === u.length ? previous.slice() : new Float32Array(u.length) }
+    case "labelflip":
+    case "dropout":
+      return { ...base, corrupt: (u) => u }
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Economic metrics of a scenario run, read from the production economy that every replica runs
+ * (`app.economy`): what honest participants earned, what each attacker gained or lost, how
+ * concentrated stake and voting power are, and where the supply went. The runner feeds the probe
+ * its telemetry and the start of every byzantine behaviour, and merges `finish()` into the report's
+ * `metrics`. Memory is bounded: the supply series is decimated as it grows.
+ */
+import type { App } from "../../runtime/core/app/app.ts"
+import { YEAR_MS } from "../../runtime/core/duration.ts"
+import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
+
+/** What one byzantine node gained or lost from the start of its behaviour to the end of the run. */
+export interface AttackerOutcome {
+  readonly node: string
+  readonly behavior: string
+  /** Virtual time (ms) the behaviour started. */
+  readonly since: number
+  /** Tokens it had staked when the behaviour started. */
+  readonly stakeAtRisk: number
+  /** Rewards it earned while byzantine (tokens). */
+  readonly rewards: number
+  /** Stake it lost while byzantine (tokens, slashes). */
+  readonly stakeLost: number
+  /** rewards − stakeLost. */
+  readonly profit: number
+  /** profit / stakeAtRisk (not annualised: the return of the attack over the run). */
+  readonly roi: number
+}
+
+/** One point of the supply series. */
+export interface SupplyPoint {
+  readonly t: number
+  readonly height: number
+  /** minted − burnt (tokens). */
+  readonly supply: number
+  readonly burnt: number
+  readonly insurancePool: number
+}
+
+export interface EconomicMetrics {
+  /** Mean annualised yield (rewards / stake × year / elapsed virtual time) of honest validators; null if none or no time passed. */
+  readonly honestApr: number | null
+  /** The lowest honest validator's annualised yield. */
+  readonly honestAprMin: number | null
+  /** Mean annualised yield of honest contributors' bonds; null when no contributor bonded. */
+  readonly contributorApr: number | null
+  readonly attackers: readonly AttackerOutcome[]
+  /** The best ROI among the attackers (the designer's worst case); null without attackers. */
+  readonly attackerRoi: number | null
+  /** Sum of the attackers' profits (tokens); null without attackers. */
+  readonly attackerProfit: number | null
+  /** Gini coefficient of the bonded stake of the validator pools (0 = equal, → 1 = one holds all). */
+  readonly stakeGini: number
+  /** Fewest validators of the active set whose voting power can stop a quorum (> total − quorum). */
+  readonly nakamoto: number
+  /** minted − burnt at the end (tokens). */
+  readonly supply: number
+  readonly burnt: number
+  readonly insurancePool: number
+  /** Paid into the insurance pool by slashes, and paid out to delegators (tokens). */
+  readonly insurancePaidIn: number
+  readonly insurancePayouts: number
+  readonly totalSlashed: number
+  /** Rewards released to stakers over the run (tokens). */
+  readonly rewardsFunded: number
+  /** Supply, burnt and insurance pool over virtual time, at most SERIES_POINTS points. */
+  readonly supplySeries: readonly SupplyPoint[]
+}
+
+const SERIES_POINTS = 64
+const TOKEN_DIGITS = 10n ** 6n
+
+/** Base units → tokens as a float (exact to 1e-12 tokens, enough for plots and ratios). */
+export const toTokens = (amount: bigint): number => Number(amount / TOKEN_DIGITS) / 1e12
+
+/** Gini coefficient of non-negative values (0 for an empty or all-zero list). */
+export const gini = (values: readonly number[]): number => {
+  const xs = values.filter((x) => x > 0).sort((a, b) => a - b)
+  const n = values.length
+  const total = xs.reduce((s, x) => s + x, 0)
+  if (n === 0 || total === 0) return 0
+  // Zeros sort first and contribute nothing to the weighted sum; they still count in n.
+  const offset = n - xs.length
+  const weighted = xs.reduce((s, x, i) => s + (offset + i + 1) * x, 0)
+  return (2 * weighted) / (n * total) - (n + 1) / n
+}
+
+/** Fewest of `powers` (largest first) whose sum exceeds `total − quorum`, i.e. can withhold a quorum. */
+export const nakamoto = (powers: readonly bigint[], quorum: bigint): number => {
+  const total = powers.reduce((s, p) => s + p, 0n)
+  const sorted = [...powers].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
+  let sum = 0n
+  for (const [i, p] of sorted.entries()) {
+    sum += p
+    if (sum > total - quorum) return i + 1
+  }
+  return sorted.length
+}
+
+/** Return on the stake at risk: (rewards − lost) / stake. */
+export const roi = (rewards: number, stakeLost: number, stakeAtRisk: number): number =>
+  stakeAtRisk > 0 ? (rewards - stakeLost) / stakeAtRisk : 0
+
+/** Annualised yield of `earned` on `stake` over `elapsedMs` of virtual time. */
+export const annualise = (earned: number, stake: number, elapsedMs: number): number | null =>
+  stake > 0 && elapsedMs > 0 ? (earned / stake) * (YEAR_MS / elapsedMs) : null
+
+/** Rewards an account has earned and not claimed (scenario accounts never claim). */
+const earnedOf = (app: App, id: string): bigint => app.economy.pendingRewards(id).total
+
+/** Tokens an account has at stake: its positions plus what is still unbonding. */
+const stakeOf = (app: App, id: string): bigint =>
+  app.economy.positions(id).reduce((s, p) => s + p.tokens, 0n) + app.economy.unbonding(id).reduce((s, u) => s + u.amount, 0n)
+
+interface AttackStart {
+  readonly node: string
+  readonly behavior: string
+  readonly since: number
+  readonly earned: bigint
+  readonly stake: bigint
+}
+
+/** Where the probe reads the economy: the node ids and their running replicas. */
+export interface EconomyView {
+  readonly ids: readonly string[]
+  app(id: string): App | undefined
+}
+
+export class EconomicProbe {
+  readonly #view: EconomyView
+  readonly #starts: AttackStart[] = []
+  readonly #genesisStake = new Map<string, bigint>()
+  /** Slashed amounts by `height/pool/infraction`, counted once whichever replica reported them. */
+  readonly #slashes = new Map<string, bigint>()
+  readonly #heightOf = new Map<string, number>()
+  #series: SupplyPoint[] = []
+  #stride = 1
+  #sampledHeight = 0
+
+  constructor(view: EconomyView) {
+    this.#view = view
+  }
+
+  /** The replica furthest ahead among `among` (default: every node), or undefined if none runs. */
+  #reference(among: (id: string) => boolean = () => true): App | undefined {
+    let best: App | undefined
+    for (const id of this.#view.ids) {
+      const app = this.#view.app(id)
+      if (app !== undefined && among(id) && (best === undefined || app.height > best.height)) best = app
+    }
+    return best
+  }
+
+  /** Remember every validator's genesis stake (call once the nodes have started). */
+  started(): void {
+    const app = this.#reference()
+    if (app === undefined) return
+    for (const id of this.#view.ids) this.#genesisStake.set(id, stakeOf(app, id))
+    this.#sample(app, 0)
+  }
+
+  /** The runner's telemetry: commits drive the supply series, slashes are counted once. */
+  observe(e: TelemetryEvent): void {
+    if (e.kind === "block.committed") {
+      const h = e.data.height as number
+      this.#heightOf.set(e.node, h)
+      if (h > this.#sampledHeight) {
+        this.#sampledHeight = h
+        const app = this.#view.app(e.node)
+        if (app !== undefined && h % this.#stride === 0) this.#sample(app, e.at)
+      }
+    } else if (e.kind === "stake.slashed") {
+      const key = `${this.#heightOf.get(e.node) ?? 0}/${String(e.data.pool)}/${String(e.data.infraction)}`
+      if (!this.#slashes.has(key)) this.#slashes.set(key, e.data.amount as bigint)
+    }
+  }
+
+  #sample(app: App, t: number): void {
+    const s = app.economy.supply()
+    this.#series.push({ t, height: app.height, supply: toTokens(s.minted - s.burnt), burnt: toTokens(s.burnt), insurancePool: toTokens(s.insurancePool) })
+    if (this.#series.length >= 2 * SERIES_POINTS) {
+      this.#series = this.#series.filter((_, i) => i % 2 === 0)
+      this.#stride *= 2
+    }
+  }
+
+  /** A byzantine behaviour starts on `nodes` at virtual time `at`: its profit is counted from here. */
+  attackStarted(nodes: readonly string[], behavior: string, at: number): void {
+    const app = this.#reference()
+    if (app === undefined) return
+    for (const node of nodes) {
+      if (this.#starts.some((s) => s.node === node && s.behavior === behavior)) continue
+      this.#starts.push({ node, behavior, since: at, earned: earnedOf(app, node), stake: stakeOf(app, node) })
+    }
+  }
+
+  /** The metrics at the end of the run; `byzantine` are the nodes that misbehaved at some point. */
+  finish(byzantine: ReadonlySet<string>, now: number): EconomicMetrics {
+    const app = this.#reference((id) => !byzantine.has(id)) ?? this.#reference()
+    if (app === undefined) return emptyMetrics()
+    const economy = app.economy
+    const elapsed = app.lastTime
+    const validatorPools = economy.pools().filter((p) => p.kind === "validator")
+
+    const honestYields = validatorPools
+      .filter((p) => !byzantine.has(p.operator))
+      .map((p) => annualise(toTokens(earnedOf(app, p.operator)), toTokens(this.#genesisStake.get(p.operator) ?? stakeOf(app, p.operator)), elapsed))
+      .filter((x): x is number => x !== null)
+    const contributorYields = economy.pools()
+      .filter((p) => p.kind === "contributor" && !byzantine.has(p.operator))
+      .map((p) => annualise(toTokens(earnedOf(app, p.operator)), toTokens(stakeOf(app, p.operator)), elapsed - p.createdAt))
+      .filter((x): x is number => x !== null)
+
+    const attackers = this.#starts.map((s): AttackerOutcome => {
+      const rewards = toTokens(earnedOf(app, s.node) - s.earned)
+      const stakeLost = toTokens(s.stake - stakeOf(app, s.node))
+      const stakeAtRisk = toTokens(s.stake)
+      return { node: s.node, behavior: s.behavior, since: s.since, stakeAtRisk, rewards, stakeLost, profit: rewards - stakeLost, roi: roi(rewards, stakeLost, stakeAtRisk) }
+    })
+
+    const set = app.validatorSet()
+    const supply = economy.supply()
+    const insurance = economy.insuranceTotals()
+    const last = this.#series.at(-1)
+    const series = last !== undefined && last.height === app.height ? this.#series : [...this.#series, {
+      t: now, height: app.height, supply: toTokens(supply.minted - supply.burnt), burnt: toTokens(supply.burnt), insurancePool: toTokens(supply.insurancePool),
+    }]
+    const mean = (xs: readonly number[]) => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length)
+    return {
+      honestApr: mean(honestYields),
+      honestAprMin: honestYields.length === 0 ? null : Math.min(...honestYields),
+      contributorApr: mean(contributorYields),
+      attackers,
+      attackerRoi: attackers.length === 0 ? null : Math.max(...attackers.map((a) => a.roi)),
+      attackerProfit: attackers.length === 0 ? null : attackers.reduce((s, a) => s + a.profit, 0),
+      stakeGini: gini(validatorPools.map((p) => toTokens(p.tokens))),
+      nakamoto: nakamoto(set.validators.map((v) => v.power), set.quorum),
+      supply: toTokens(supply.minted - supply.burnt),
+      burnt: toTokens(supply.burnt),
+      insurancePool: toTokens(supply.insurancePool),
+      insurancePaidIn: toTokens(insurance.paidIn),
+      insurancePayouts: toTokens(insurance.paidOut),
+      totalSlashed: toTokens([...this.#slashes.values()].reduce((s, x) => s + x, 0n)),
+      rewardsFunded: toTokens(economy.rewardTotals().funded),
+      supplySeries: series,
+    }
+  }
+}
+
+const emptyMetrics = (): EconomicMetrics => ({
+  honestApr: null, honestAprMin: null, contributorApr: null, attackers: [], attackerRoi: null, attackerProfit: null, stakeGini: 0, nakamoto: 0,
+  supply: 0, burnt: 0, insurancePool: 0, insurancePaidIn: 0, insurancePayouts: 0, totalSlashed: 0, rewardsFunded: 0, supplySeries: [],
+})
+
+const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toPrecision(3)}%`)
+
+/** One line for the human report: yields, each attacker's ROI, concentration, supply. */
+export const formatEconomics = (m: EconomicMetrics): string =>
+  [
+    `honest APR ${pct(m.honestApr)}`,
+    ...(m.contributorApr !== null ? [`contributor APR ${pct(m.contributorApr)}`] : []),
+    ...m.attackers.map((a) => `${a.node} (${a.behavior}) ROI ${a.roi.toExponential(2)} (profit ${a.profit.toFixed(2)})`),
+    `stake Gini ${m.stakeGini.toFixed(3)}`, `Nakamoto ${m.nakamoto}`, `burnt ${m.burnt}`, `slashed ${m.totalSlashed}`, `insurance ${m.insurancePool}`,
+  ].join(", ")

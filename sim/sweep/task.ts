@@ -1,0 +1,68 @@
+/**
+ * One run of a sweep, as a worker executes it: the point's scenario with the point's parameters and
+ * one seed, reduced to the line written to results.jsonl. Pure of I/O except reading the scenario
+ * file once per worker.
+ */
+import { readFileSync } from "node:fs"
+import { Result } from "effect"
+import type { ParamValue } from "../../runtime/core/params.ts"
+import { parseScenario, type Scenario } from "../scenario/load.ts"
+import { runScenario, type ScenarioReport } from "../scenario/run.ts"
+import { paramsOf, type MetricName, type Point } from "./file.ts"
+
+/** What the parent sends a worker for one run. */
+export interface SweepTask {
+  readonly kind: "sweep"
+  readonly run: number
+  readonly point: Point
+  readonly scenarioPath: string
+  readonly seed: number
+  readonly metrics: readonly MetricName[]
+}
+
+/** One line of results.jsonl. */
+export interface ResultLine {
+  readonly run: number
+  readonly point: number
+  readonly scenario: string
+  readonly seed: number
+  readonly params: Readonly<Record<string, ParamValue>>
+  readonly outcome: ScenarioReport["outcome"]
+  readonly metrics: Readonly<Record<string, number | null>>
+  readonly error?: string
+}
+
+const scenarios = new Map<string, Scenario>()
+
+const scenarioAt = (path: string): Scenario => {
+  let s = scenarios.get(path)
+  if (s === undefined) {
+    s = parseScenario(readFileSync(path, "utf8"), path)
+    scenarios.set(path, s)
+  }
+  return s
+}
+
+/** A metric as a plain number (null when the run has none, e.g. attackerRoi without attackers). */
+export const metricOf = (report: ScenarioReport, name: MetricName): number | null => {
+  const v = (report.metrics as unknown as Record<string, unknown>)[name]
+  return typeof v === "number" && Number.isFinite(v) ? v : null
+}
+
+/** Run one sweep task to its result line; never throws. */
+export const runSweepTask = (task: SweepTask): ResultLine => {
+  const base = { run: task.run, point: task.point.index, seed: task.seed, params: task.point.params }
+  try {
+    const scenario = scenarioAt(task.scenarioPath)
+    const params = paramsOf(scenario, task.point)
+    if (Result.isFailure(params)) throw new Error(params.failure)
+    const report = runScenario({ ...scenario, params: params.success }, { seed: task.seed })
+    return {
+      ...base, scenario: scenario.name, outcome: report.outcome,
+      metrics: Object.fromEntries(task.metrics.map((m) => [m, metricOf(report, m)])),
+      ...(report.errors.length > 0 ? { error: report.errors[0]!.split("\n")[0]! } : {}),
+    }
+  } catch (e) {
+    return { ...base, scenario: task.scenarioPath, outcome: "crashed", metrics: Object.fromEntries(task.metrics.map((m) => [m, null])), error: (e as Error).message }
+  }
+}
