@@ -93,7 +93,7 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
   const sum = timed(t, "server", () => server.finish())
   const survivors = live.map((c) => inputs.get(c.id)!)
   // The plain baseline is short and noisy: take the median of 5 runs.
-  let expected = new Uint32Array(0)
+  let expected: Uint32Array = new Uint32Array(0)
   const plainRuns = Array.from({ length: 5 }, () => {
     const r: Record<string, number> = {}
     expected = timed(r, "plain", () => plainSum(survivors))
