@@ -31,7 +31,12 @@ export interface Evaluation {
 export class TrainerError extends Schema.TaggedError<TrainerError>()("TrainerError", {
   operation: Schema.String,
   reason: Schema.String,
-}) {}
+}) {
+  /** What a person sees: the operation and why it failed. */
+  override get message() {
+    return `${this.operation}: ${this.reason}`
+  }
+}
 
 export class Trainer extends Context.Service<Trainer, {
   /** Which backend runs the math (`tensorflow`, `wasm`, `cpu`, `statistical`). */
