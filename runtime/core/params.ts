@@ -102,6 +102,7 @@ export const REGISTRY = {
 
   "fees.burnFraction": fraction(0.3, 0, 0.9, "share of every fee that is burnt; the rest is paid to stakers"),
   "rewards.annualEmission": amount(20_000_000, 0, 100_000_000, "tokens released per year from the genesis reward reserve to stakers"),
+  "rewards.contributorShare": fraction(0.25, 0, 0.8, "share of each block's emission set aside for contributors, paid pro rata of revealed training-round scores"),
 
   "governance.quorum": fraction(0.1, 0.01, 0.5, "share of the total (quadratic) voting power that must vote"),
   "governance.threshold": fraction(0.5, 0.5, 0.9, "share of the votes cast that must be in favour"),

@@ -27,7 +27,14 @@ describe("sybil-split", () => {
     expect(many.sybilGain).toBeCloseTo(Math.sqrt(10), 4)
     expect(many.split.outcome).toBe("Queued") // √10·√1000 for, 2·√1000 against: passed
     expect(many.outcomeFlipped).toBe(true)
-    expect(many.cost).toEqual({ extraTransactions: 2 * 10 - 1, extraBondsLocked: 900, fees: 0 })
+    // Honest yield: 3/4 of 20M a year over 3,000 bonded tokens; the stake forgoes it for the 21-day unbonding.
+    const y = (0.75 * 20_000_000) / 3_000
+    const cost = 1_000 * y * (21 / 365)
+    expect(many.cost).toMatchObject({ extraTransactions: 2 * 10 - 1, extraBondsLocked: 900, fees: 0 })
+    expect(many.cost.honestYield).toBeCloseTo(y, 9)
+    expect(many.cost.opportunityCost / cost).toBeCloseTo(1, 6)
+    expect(many.votesWorth).toBeCloseTo((many.sybilGain ** 2 - 1) * 1_000, 3)
+    expect(many.sybilRoi).toBeCloseTo((many.votesWorth - many.cost.opportunityCost) / 1_000, 6)
     // The run's ledger is untouched.
     expect(JSON.stringify(e.snapshot(), (_, v) => (typeof v === "bigint" ? v.toString() : v))).toBe(before)
   })
@@ -35,7 +42,10 @@ describe("sybil-split", () => {
   it("gains nothing when the minimum bond leaves room for one identity only", () => {
     const params = Result.getOrThrow(resolveParams({ "governance.minVoterBond": 600 }))
     const r = sybilSplit({ economy: ledger(1_000n, params), attacker: "v0", honest: ["v1", "v2"], identities: 8, now: 0 })
-    expect(r).toMatchObject({ identities: 1, capped: true, sybilGain: 1, outcomeFlipped: false })
+    expect(r).toMatchObject({ identities: 1, capped: true, sybilGain: 1, outcomeFlipped: false, votesWorth: 0 })
+    // One identity: the split buys no votes and still forgoes the yield while unbonding.
+    expect(r.sybilRoi).toBeLessThan(0)
+    expect(r.sybilRoi).toBeCloseTo(-r.cost.opportunityCost / 1_000, 9)
     const high = Result.getOrThrow(resolveParams({ "governance.minVoterBond": 2_000 }))
     expect(() => sybilSplit({ economy: ledger(1_000n, high), attacker: "v0", honest: ["v1"], identities: 8, now: 0 })).toThrow(/below one identity's minimum bond/)
   })

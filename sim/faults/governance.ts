@@ -10,12 +10,20 @@
  * proposes a parameter change it wants, votes for it with every identity while the honest
  * validators vote against. Everything goes through the simulated Chain port — the economy's ops and
  * runtime/core/governance's rules, the same as every other run — so the votes are the rules' own.
+ *
+ * Its ROI (`sybilRoi`) prices votes in the only currency a stake-weighted vote has, stake: the
+ * extra votes of the split are worth the extra stake one identity would need to cast them,
+ * (gain² − 1) × S; what the split costs is the honest yield the stake forgoes while it unbonds to be
+ * re-bonded as N identities, S × yield × unbondingPeriod / year, plus fees (none here). ROI =
+ * (worth − cost) / S: positive as soon as the minimum bond lets N ≥ 2 (gain > 1), −cost/S when it
+ * caps N at 1 or voting is linear.
  */
 import { Effect, Result } from "effect"
 import type { Economy } from "../../runtime/core/econ/index.ts"
 import { Constitution } from "../../runtime/core/governance/constitution.ts"
 import { Governance, type ProposalAction, type ProposalState } from "../../runtime/core/governance/governance.ts"
 import { REGISTRY } from "../../runtime/core/params.ts"
+import { YEAR_MS } from "../../runtime/core/duration.ts"
 import { TOKEN, tokens } from "../../runtime/core/units.ts"
 import { makeSimChain } from "../adapters/chain.ts"
 
@@ -69,7 +77,15 @@ export interface SybilSplitResult {
     readonly extraBondsLocked: number
     /** Fees paid (burnt or to stakers) beyond voting whole, whole tokens: the ledger charges none per transaction. */
     readonly fees: number
+    /** Stakers' yearly yield when the split starts: (1 − contributorShare) × emission ÷ bonded stake. */
+    readonly honestYield: number
+    /** Yield the stake forgoes while it unbonds to be split: stake × honestYield × unbondingPeriod / year (tokens). */
+    readonly opportunityCost: number
   }
+  /** Extra stake one identity would need for the split's votes: (sybilGain² − 1) × stake (tokens). */
+  readonly votesWorth: number
+  /** (votesWorth − opportunityCost − fees) / stake: the split's return in stake-priced votes. */
+  readonly sybilRoi: number
 }
 
 /** The identity ids of a split (the attacker itself when it is one). */
@@ -137,6 +153,14 @@ export const sybilSplit = (input: SybilSplitInput): SybilSplitResult => {
   const passed = (s: ProposalState) => s === "Queued" || s === "Executable" || s === "Executed"
   const { feesPaid: wholeFees, ...wholeVote } = whole
   const { feesPaid: splitFees, ...splitVote } = split
+  const params = input.economy.params
+  const bonded = Number(input.economy.supply().bonded / TOKEN)
+  const honestYield = bonded === 0 ? 0 : ((1 - params["rewards.contributorShare"]) * params["rewards.annualEmission"]) / bonded
+  const stakeTokens = Number(stake) / Number(TOKEN)
+  const opportunityCost = stakeTokens * honestYield * (params["staking.unbondingPeriod"] / YEAR_MS)
+  const fees = Number((splitFees - wholeFees) / TOKEN)
+  const gain = ratio(BigInt(split.attackerVotes), BigInt(whole.attackerVotes))
+  const votesWorth = (gain * gain - 1) * stakeTokens
   return {
     attacker: input.attacker,
     stake: Number(stake / TOKEN),
@@ -144,7 +168,7 @@ export const sybilSplit = (input: SybilSplitInput): SybilSplitResult => {
     identitiesRequested: input.identities,
     identities: n,
     capped: n < input.identities,
-    sybilGain: ratio(BigInt(split.attackerVotes), BigInt(whole.attackerVotes)),
+    sybilGain: gain,
     theoreticalGain: Math.round(Math.sqrt(n) * 1_000_000) / 1_000_000,
     outcomeFlipped: !passed(whole.outcome) && passed(split.outcome),
     whole: wholeVote,
@@ -152,7 +176,11 @@ export const sybilSplit = (input: SybilSplitInput): SybilSplitResult => {
     cost: {
       extraTransactions: split.transactions - whole.transactions,
       extraBondsLocked: Number((BigInt(n - 1) * minimum) / TOKEN),
-      fees: Number((splitFees - wholeFees) / TOKEN),
+      fees,
+      honestYield,
+      opportunityCost,
     },
+    votesWorth,
+    sybilRoi: (votesWorth - opportunityCost - fees) / stakeTokens,
   }
 }

@@ -17,6 +17,16 @@ const error = (text: string, file = "x.yaml"): ScenarioError => {
 }
 
 describe("scenario loader", () => {
+  it("takes a trainer stake (default 0) and refuses one without trainers or below the contributor minimum", () => {
+    expect(parseScenario(base, "x.yaml").trainerStake).toBe(0)
+    expect(parseScenario("name: t\nnetwork: { validators: 4, trainers: 2, trainerStake: 5000 }\nuntil: { height: 10 }\n", "x.yaml").trainerStake).toBe(5000)
+    expect(error("name: t\nnetwork: { validators: 4, trainerStake: 5000 }\nuntil: { height: 10 }\n")).toMatchObject({ key: "network.trainerStake" })
+    const low = error("name: t\nnetwork: { validators: 4, trainers: 2, trainerStake: 50 }\nuntil: { height: 10 }\n")
+    expect(low).toMatchObject({ key: "network.trainerStake" })
+    expect(low.reason).toMatch(/below staking.minContributorBond \(100\)/)
+    expect(error("name: t\nnetwork: { validators: 4, trainers: 2, trainerStake: -1 }\nuntil: { height: 10 }\n").key).toBe("network.trainerStake")
+  })
+
   it("loads the example of SCENARIOS.md", () => {
     const s = parseScenario(`name: equivocating-validator
 description: one validator double-signs from height 5

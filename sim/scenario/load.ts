@@ -52,6 +52,8 @@ export interface Scenario {
   readonly trainers: readonly string[]
   /** Whole tokens per validator, in validator order. */
   readonly stake: readonly number[]
+  /** Whole tokens each trainer bonds as a contributor at genesis (0: none). */
+  readonly trainerStake: number
   readonly latency: { readonly min: number; readonly max: number }
   readonly drop: number
   readonly duplicate: number
@@ -118,6 +120,13 @@ export const parseScenario = (text: string, file: string): Scenario => {
     throw new ScenarioError(file, typeof s.network.stake === "object" ? `network.stake[${low}]` : "network.stake", `${stake[low]} tokens is below staking.minValidatorBond (${minBond})`)
   }
 
+  const trainerStake = s.network.trainerStake ?? 0
+  if (trainerStake > 0 && trainers.length === 0) throw new ScenarioError(file, "network.trainerStake", "a trainer stake needs trainers (network.trainers)")
+  const minContributorBond = params.success["staking.minContributorBond"]
+  if (trainerStake > 0 && trainerStake < minContributorBond) {
+    throw new ScenarioError(file, "network.trainerStake", `${trainerStake} tokens is below staking.minContributorBond (${minContributorBond})`)
+  }
+
   const targets = [s.until.height, s.until.rounds, s.until.time].filter((x) => x !== undefined)
   if (targets.length !== 1) throw new ScenarioError(file, "until", "expected exactly one of height, rounds or time")
   if (s.until.rounds !== undefined && trainers.length === 0) throw new ScenarioError(file, "until.rounds", "training rounds need trainers (network.trainers)")
@@ -144,6 +153,7 @@ export const parseScenario = (text: string, file: string): Scenario => {
     validators,
     trainers,
     stake,
+    trainerStake,
     latency,
     drop: s.network.drop ?? 0,
     duplicate: s.network.duplicate ?? 0,

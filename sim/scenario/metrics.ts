@@ -25,6 +25,14 @@ export interface AttackerOutcome {
   readonly profit: number
   /** profit / stakeAtRisk (not annualised: the return of the attack over the run). */
   readonly roi: number
+  /**
+   * What honest peers in the same role (validators for a validator, bonded contributors for a
+   * trainer) earned per token of stake over the same time (their rewards ÷ their stake); null
+   * when it has no honest peer.
+   */
+  readonly peerReturn: number | null
+  /** roi − peerReturn: what the attack earned beyond honest play with the same stake (its opportunity cost counted). */
+  readonly excessRoi: number
 }
 
 /** One point of the supply series. */
@@ -47,6 +55,8 @@ export interface EconomicMetrics {
   readonly attackers: readonly AttackerOutcome[]
   /** The best ROI among the attackers (the designer's worst case); null without attackers. */
   readonly attackerRoi: number | null
+  /** The best excess ROI (beyond honest peers' return) among the attackers; null without attackers. */
+  readonly attackerExcessRoi: number | null
   /** Sum of the attackers' profits (tokens); null without attackers. */
   readonly attackerProfit: number | null
   /** Gini coefficient of the bonded stake of the validator pools (0 = equal, → 1 = one holds all). */
@@ -101,6 +111,9 @@ export const nakamoto = (powers: readonly bigint[], quorum: bigint): number => {
 export const roi = (rewards: number, stakeLost: number, stakeAtRisk: number): number =>
   stakeAtRisk > 0 ? (rewards - stakeLost) / stakeAtRisk : 0
 
+/** a / b as a float, exact to 1e-18 (both in base units; b > 0). */
+const ratio = (a: bigint, b: bigint): number => Number((a * 10n ** 18n) / b) / 1e18
+
 /** Annualised yield of `earned` on `stake` over `elapsedMs` of virtual time. */
 export const annualise = (earned: number, stake: number, elapsedMs: number): number | null =>
   stake > 0 && elapsedMs > 0 ? (earned / stake) * (YEAR_MS / elapsedMs) : null
@@ -118,6 +131,8 @@ interface AttackStart {
   readonly since: number
   readonly earned: bigint
   readonly stake: bigint
+  /** Every pool operator's earnings and stake at the start, by kind of pool (for peer returns). */
+  readonly peers: ReadonlyMap<string, { readonly kind: "validator" | "contributor"; readonly earned: bigint; readonly stake: bigint }>
 }
 
 /** Where the probe reads the economy: the node ids and their running replicas. */
@@ -188,9 +203,10 @@ export class EconomicProbe {
   attackStarted(nodes: readonly string[], behavior: string, at: number): void {
     const app = this.#reference()
     if (app === undefined) return
+    const peers = new Map(app.economy.pools().map((p) => [p.operator, { kind: p.kind, earned: earnedOf(app, p.operator), stake: stakeOf(app, p.operator) }] as const))
     for (const node of nodes) {
       if (this.#starts.some((s) => s.node === node && s.behavior === behavior)) continue
-      this.#starts.push({ node, behavior, since: at, earned: earnedOf(app, node), stake: stakeOf(app, node) })
+      this.#starts.push({ node, behavior, since: at, earned: earnedOf(app, node), stake: stakeOf(app, node), peers })
     }
   }
 
@@ -215,7 +231,20 @@ export class EconomicProbe {
       const rewards = toTokens(earnedOf(app, s.node) - s.earned)
       const stakeLost = toTokens(s.stake - stakeOf(app, s.node))
       const stakeAtRisk = toTokens(s.stake)
-      return { node: s.node, behavior: s.behavior, since: s.since, stakeAtRisk, rewards, stakeLost, profit: rewards - stakeLost, roi: roi(rewards, stakeLost, stakeAtRisk) }
+      const kind = s.peers.get(s.node)?.kind ?? (economy.pool(s.node)?.kind === "validator" ? "validator" : "contributor")
+      let peerEarned = 0n
+      let peerStake = 0n
+      for (const [id, p] of s.peers) {
+        if (p.kind !== kind || byzantine.has(id) || p.stake === 0n) continue
+        peerEarned += earnedOf(app, id) - p.earned
+        peerStake += p.stake
+      }
+      const peerReturn = peerStake === 0n ? null : ratio(peerEarned, peerStake)
+      const r = roi(rewards, stakeLost, stakeAtRisk)
+      // In base units, so that equal returns give exactly 0 (not float noise of either sign).
+      const profit = earnedOf(app, s.node) - s.earned - (s.stake - stakeOf(app, s.node))
+      const excessRoi = s.stake === 0n ? -(peerReturn ?? 0) : peerStake === 0n ? r : ratio(profit * peerStake - peerEarned * s.stake, s.stake * peerStake)
+      return { node: s.node, behavior: s.behavior, since: s.since, stakeAtRisk, rewards, stakeLost, profit: rewards - stakeLost, roi: r, peerReturn, excessRoi }
     })
 
     const set = app.validatorSet()
@@ -232,6 +261,7 @@ export class EconomicProbe {
       contributorApr: mean(contributorYields),
       attackers,
       attackerRoi: attackers.length === 0 ? null : Math.max(...attackers.map((a) => a.roi)),
+      attackerExcessRoi: attackers.length === 0 ? null : Math.max(...attackers.map((a) => a.excessRoi)),
       attackerProfit: attackers.length === 0 ? null : attackers.reduce((s, a) => s + a.profit, 0),
       stakeGini: gini(validatorPools.map((p) => toTokens(p.tokens))),
       nakamoto: nakamoto(set.validators.map((v) => v.power), set.quorum),
@@ -248,7 +278,7 @@ export class EconomicProbe {
 }
 
 const emptyMetrics = (): EconomicMetrics => ({
-  honestApr: null, honestAprMin: null, contributorApr: null, attackers: [], attackerRoi: null, attackerProfit: null, stakeGini: 0, nakamoto: 0,
+  honestApr: null, honestAprMin: null, contributorApr: null, attackers: [], attackerRoi: null, attackerExcessRoi: null, attackerProfit: null, stakeGini: 0, nakamoto: 0,
   supply: 0, burnt: 0, insurancePool: 0, insurancePaidIn: 0, insurancePayouts: 0, totalSlashed: 0, rewardsFunded: 0, supplySeries: [],
 })
 
@@ -259,6 +289,6 @@ export const formatEconomics = (m: EconomicMetrics): string =>
   [
     `honest APR ${pct(m.honestApr)}`,
     ...(m.contributorApr !== null ? [`contributor APR ${pct(m.contributorApr)}`] : []),
-    ...m.attackers.map((a) => `${a.node} (${a.behavior}) ROI ${a.roi.toExponential(2)} (profit ${a.profit.toFixed(2)})`),
+    ...m.attackers.map((a) => `${a.node} (${a.behavior}) ROI ${a.roi.toExponential(2)}${a.peerReturn === null ? "" : ` (excess ${a.excessRoi.toExponential(2)})`} (profit ${a.profit.toFixed(2)})`),
     `stake Gini ${m.stakeGini.toFixed(3)}`, `Nakamoto ${m.nakamoto}`, `burnt ${m.burnt}`, `slashed ${m.totalSlashed}`, `insurance ${m.insurancePool}`,
   ].join(", ")

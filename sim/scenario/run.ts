@@ -40,7 +40,7 @@ export interface ScenarioReport {
     readonly messagesDropped: number
     readonly invalidMessages: number
     readonly events: number
-  } & EconomicMetrics & Partial<TrainingMetrics> & { readonly sybilGain?: number; readonly sybil?: SybilSplitResult }
+  } & EconomicMetrics & Partial<TrainingMetrics> & { readonly sybilGain?: number; readonly sybilRoi?: number; readonly sybil?: SybilSplitResult }
   readonly traceHash: string
   readonly errors: readonly string[]
 }
@@ -51,6 +51,8 @@ export interface RunOptions {
   readonly signatures?: "simulated" | "secp256k1"
   /** The trainers of a scenario with training (`prepareTraining`); synthetic ones are built when absent. */
   readonly training?: TrainingSetup
+  /** Sees the world once it is built (tests read its replicas at the end). */
+  readonly onWorld?: (world: ConsensusWorld) => void
 }
 
 /** Run a loaded scenario to its end; never throws for what happens inside the world. */
@@ -94,6 +96,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
 
   const world = new ConsensusWorld({ scenario, seed, observe, ...(options.sink ? { sink: options.sink } : {}), ...(options.signatures ? { signatures: options.signatures } : {}) })
   const { scheduler } = world
+  options.onWorld?.(world)
   probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id) })
   let training: TrainingRun | undefined
   let sybil: SybilSplitResult | undefined
@@ -185,7 +188,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       messagesDelivered: delivered, messagesDropped: dropped, invalidMessages: invalid, events: world.trace.count,
       ...probe.finish(byzantine, scheduler.now),
       ...trained,
-      ...(sybil === undefined ? {} : { sybilGain: sybil.sybilGain, sybil }),
+      ...(sybil === undefined ? {} : { sybilGain: sybil.sybilGain, sybilRoi: sybil.sybilRoi, sybil }),
     },
     traceHash: world.trace.hash(),
     errors: crashed === undefined ? [] : [crashed],

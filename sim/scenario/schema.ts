@@ -28,6 +28,8 @@ export const Network = Schema.Struct({
   drop: Schema.optional(Probability),
   /** Extension: probability a message is delivered twice. */
   duplicate: Schema.optional(Probability),
+  /** Extension: tokens each trainer bonds in its contributor pool at genesis (default 0: no bond). */
+  trainerStake: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 0) || `expected a number of tokens >= 0, got ${n}`))),
   /** Extension: most training samples each trainer holds (real data sets; default 600). */
   samplesPerTrainer: Schema.optional(Count(1, 60_000)),
 })

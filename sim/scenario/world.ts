@@ -87,12 +87,18 @@ export class ConsensusWorld {
       this.slots.set(id, { id, store: new SimStore(), keys, port: undefined, node: undefined, app: undefined, outbound: undefined })
       return { operator: id, address: keys.address.toLowerCase(), amount: BigInt(Math.round(scenario.stake[i]! * 1e6)) * (TOKEN / 1_000_000n), tier: 0 as const, commission: WAD / 20n }
     })
-    const allocations = validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN }))
+    // Trainers bond `network.trainerStake` each in their contributor pools (their stake at risk).
+    const trainerStake = BigInt(Math.round(scenario.trainerStake * 1e6)) * (TOKEN / 1_000_000n)
+    const contributors = trainerStake > 0n ? scenario.trainers.map((owner) => ({ owner, amount: trainerStake, tier: 0 as const })) : []
+    const allocations = [
+      ...validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN })),
+      ...contributors.map((c) => ({ address: c.owner, amount: c.amount })),
+    ]
     const given = allocations.reduce((s, a) => s + a.amount, 0n)
     // The reward reserve releases rewards.annualEmission per year to the stakers, block by block.
     const reserve = RESERVE_TOKENS < (TOTAL_SUPPLY - given) / 2n ? RESERVE_TOKENS : (TOTAL_SUPPLY - given) / 2n
     this.genesis = {
-      chainId: SIM_CHAIN_ID, params: scenario.params, validators, time: 0, rewardReserve: REWARD_RESERVE,
+      chainId: SIM_CHAIN_ID, params: scenario.params, validators, contributors, time: 0, rewardReserve: REWARD_RESERVE,
       allocations: [...allocations, { address: REWARD_RESERVE, amount: reserve }, { address: "community", amount: TOTAL_SUPPLY - given - reserve }],
     }
   }

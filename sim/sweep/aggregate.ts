@@ -63,9 +63,15 @@ export const meanOf = (p: PointAggregate, metric: string): number | null => {
 export const meetsConstraints = (p: PointAggregate, constraints: readonly Constraint[]): boolean =>
   constraints.every((c) => holds(c, meanOf(p, c.metric)))
 
-/** Whether the point lies in the region where an attack pays (mean attacker ROI > 0). */
+/**
+ * The ROI metrics that say whether an attack pays, most specific first: beyond honest play
+ * (`attackerExcessRoi`, for attacks that lose no stake), the sybil split's, then the plain ROI.
+ */
+export const ROI_METRICS = ["attackerExcessRoi", "sybilRoi", "attackerRoi"] as const
+
+/** Whether the point lies in the region where an attack pays (mean ROI > 0, of the first ROI metric it has). */
 export const attackPays = (p: PointAggregate): boolean | null => {
-  const roi = meanOf(p, "attackerRoi")
+  const roi = ROI_METRICS.map((m) => meanOf(p, m)).find((x) => x !== null) ?? null
   return roi === null ? null : roi > 0
 }
 

@@ -16,9 +16,9 @@ import { Prng } from "../kernel/index.ts"
 
 /** Metrics a sweep can ask for: the numeric fields of a scenario report's `metrics`. */
 export const METRIC_NAMES = [
-  "attackerRoi", "attackerProfit", "honestApr", "honestAprMin", "contributorApr", "stakeGini", "nakamoto",
+  "attackerRoi", "attackerExcessRoi", "attackerProfit", "sybilGain", "sybilRoi", "honestApr", "honestAprMin", "contributorApr", "stakeGini", "nakamoto",
   "supply", "burnt", "insurancePool", "insurancePaidIn", "insurancePayouts", "totalSlashed", "rewardsFunded",
-  "height", "time", "rounds", "commits", "messagesDelivered", "messagesDropped", "invalidMessages",
+  "accuracy", "epsilon", "height", "time", "rounds", "commits", "messagesDelivered", "messagesDropped", "invalidMessages",
 ] as const
 export type MetricName = (typeof METRIC_NAMES)[number]
 

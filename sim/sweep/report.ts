@@ -6,7 +6,7 @@
  * (frontier drawn as thick edges between paying and non-paying cells).
  */
 import type { ParamValue } from "../../runtime/core/params.ts"
-import { attackPays, meanOf, meetsConstraints, stdOf, type PointAggregate, type SweepAggregate } from "./aggregate.ts"
+import { attackPays, meanOf, ROI_METRICS, meetsConstraints, stdOf, type PointAggregate, type SweepAggregate } from "./aggregate.ts"
 import type { Sweep } from "./file.ts"
 
 const W = 420
@@ -60,8 +60,8 @@ export const metricPlot = (points: readonly PointAggregate[], param: string, met
   const axis = axisOf(points.map((p) => p.params[param]!))
   const at = (f: number) => M.l + 10 + (W - M.l - M.r - 20) * f
   const x = (v: ParamValue) => at(axis.pos(v))
-  const lo = Math.min(...withValue.map((p) => p.stats[metric]!.min), ...(metric === "attackerRoi" ? [0] : []))
-  const hi = Math.max(...withValue.map((p) => p.stats[metric]!.max), ...(metric === "attackerRoi" ? [0] : []))
+  const lo = Math.min(...withValue.map((p) => p.stats[metric]!.min), ...((ROI_METRICS as readonly string[]).includes(metric) ? [0] : []))
+  const hi = Math.max(...withValue.map((p) => p.stats[metric]!.max), ...((ROI_METRICS as readonly string[]).includes(metric) ? [0] : []))
   const { y, lo: ya, hi: yb } = yScale(lo, hi)
   let body = ""
   // Where an attack pays for some point at this value of the parameter: shaded, with a dashed frontier.

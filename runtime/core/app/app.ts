@@ -15,7 +15,10 @@
  *    result records the round's model hash, test accuracy, participants and a commitment to their
  *    contribution scores; the scores are revealed in a later block and must match it (so nobody can
  *    fit scores to what others revealed). Revealed round scores add up per account in the epoch the
- *    result was committed in and count in voting power like the scores above.
+ *    result was committed in and count in voting power like the scores above, and they are paid:
+ *    `rewards.contributorShare` of every block's emission is set aside in a contributors' pot (it
+ *    stays in the reserve), and each reveal pays the whole pot to the round's scored accounts pro
+ *    rata of score (econ/contributions.ts; what rounding leaves waits for the next reveal).
  * A block whose signed transactions do not decode, are badly signed or skip a nonce is invalid; a
  * valid transaction whose rule refuses it (too little balance, say) is recorded as failed and still
  * uses its nonce, as a reverted transaction does.
@@ -32,9 +35,9 @@ import { verifyEvidence } from "../consensus/evidence.ts"
 import { voteDigest } from "../consensus/signing.ts"
 import type { ValidatorSet } from "../consensus/validator-set.ts"
 import { ZERO_HASH, type AppTx, type Block, type DuplicateVoteEvidence, type Hash, type Vote } from "../consensus/types.ts"
-import { Economy, emissionFor, type Allocation, type EconError, type EconOp, type LockTier, type Receipt, type SlashReceipt } from "../econ/index.ts"
+import { econConfig, Economy, emissionFor, type Allocation, type EconError, type EconOp, type LockTier, type Receipt, type SlashReceipt } from "../econ/index.ts"
 import type { Params } from "../params.ts"
-import { WAD } from "../units.ts"
+import { mulWad, WAD } from "../units.ts"
 import { powerParams, validatorSetFromCandidates, type Candidate } from "../consensus/power.ts"
 import { DowntimeTracker } from "./downtime.ts"
 import { actorOf, decodeTx, roundScoresCommitment, scoreCommitment, txDigest, type SignedTx } from "./txs.ts"
@@ -52,6 +55,13 @@ export interface GenesisValidator {
   readonly commission: bigint
 }
 
+/** A contributor (trainer) bonded at genesis in its own contributor pool. */
+export interface GenesisContributor {
+  readonly owner: string
+  readonly amount: bigint
+  readonly tier: LockTier
+}
+
 export interface AppGenesis {
   readonly chainId: number
   readonly params: Params
@@ -63,6 +73,8 @@ export interface AppGenesis {
    * pro rata of the block interval from it to the stakers (while it has funds).
    */
   readonly rewardReserve?: string
+  /** Contributors bonded at genesis (their allocations must hold the amounts). */
+  readonly contributors?: readonly GenesisContributor[]
 }
 
 export type TxResult =
@@ -119,6 +131,8 @@ export class App {
   readonly #scores = new Map<number, Map<string, number>>()
   readonly #rounds = new Map<number, RoundRecord>()
   #lastRound = -1
+  /** Emission set aside for contributors and not paid yet (still in the reserve's balance). */
+  #contributorPot = 0n
   /** Revealed training-round scores, summed by account, by the epoch their result was committed in. */
   readonly #roundScores = new Map<number, Map<string, number>>()
 
@@ -143,6 +157,10 @@ export class App {
     for (const v of g.validators) {
       const r = economy.apply({ type: "registerValidator", operator: v.operator, amount: v.amount, tier: v.tier, commission: v.commission }, g.time)
       if (Result.isFailure(r)) throw new AppError(`genesis validator ${v.operator}: ${r.failure.message}`)
+    }
+    for (const c of g.contributors ?? []) {
+      const r = economy.apply({ type: "bondContributor", owner: c.owner, amount: c.amount, tier: c.tier }, g.time)
+      if (Result.isFailure(r)) throw new AppError(`genesis contributor ${c.owner}: ${r.failure.message}`)
     }
     return new App(g, economy, verify)
   }
@@ -190,6 +208,11 @@ export class App {
   /** Revealed training-round scores of an epoch, summed by account. */
   roundScores(epoch: number): ReadonlyMap<string, number> {
     return this.#roundScores.get(epoch) ?? new Map()
+  }
+
+  /** Emission set aside for contributors, not yet paid by a round's revealed scores (base units). */
+  get contributorPot(): bigint {
+    return this.#contributorPot
   }
 
   /** The economy account a signing address acts for: a validator's operator id, else the address itself. */
@@ -333,11 +356,14 @@ export class App {
     }
     if (slashes.length > 0) this.#setDirty = true
     // Emission after the slashes, so a validator slashed in this block no longer earns from it.
+    // The contributors' share stays in the reserve, earmarked, until a round's scores are revealed.
     if (this.#reserve !== undefined) {
       const emission = emissionFor(params, this.#lastTime, block.time)
-      const left = this.economy.balanceOf(this.#reserve)
-      const due = emission < left ? emission : left
-      if (due > 0n) this.economy.apply({ type: "fundRewards", from: this.#reserve, amount: due }, block.time)
+      const left = this.economy.balanceOf(this.#reserve) - this.#contributorPot
+      const due = left <= 0n ? 0n : emission < left ? emission : left
+      const toContributors = mulWad(due, econConfig(params).contributorShare)
+      this.#contributorPot += toContributors
+      if (due - toContributors > 0n) this.economy.apply({ type: "fundRewards", from: this.#reserve, amount: due - toContributors }, block.time)
     }
 
     const hash = hashBlock(block)
@@ -411,6 +437,11 @@ export class App {
         for (const x of tx.scores) sums.set(x.account, (sums.get(x.account) ?? 0) + x.score)
         this.#roundScores.set(r.epoch, sums)
         this.#rounds.set(tx.round, { ...r, scores: new Map(tx.scores.map((x) => [x.account, x.score])) })
+        if (this.#reserve !== undefined && this.#contributorPot > 0n) {
+          // Scores were checked above and the pot is in the reserve: the payout cannot be refused.
+          const paid = Result.getOrThrow(this.economy.payContributors(this.#reserve, this.#contributorPot, tx.scores, block.time))
+          this.#contributorPot -= paid.paid
+        }
         return { ok: true, type: tx.type, receipts: [] }
       }
     }

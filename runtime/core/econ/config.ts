@@ -26,6 +26,8 @@ export interface EconConfig {
   readonly minValidatorBond: bigint
   readonly minContributorBond: bigint
   readonly annualEmission: bigint
+  /** Wad share of each block's emission set aside for contributors (paid by revealed scores). */
+  readonly contributorShare: bigint
   readonly unbondingPeriod: number
   readonly downtimeJailDuration: number
   /** Lock multiplier per tier, as a wad (1e18 = 1×). */
@@ -48,6 +50,7 @@ export const econConfig = (p: Params): EconConfig => {
     minValidatorBond: tokens(p["staking.minValidatorBond"]),
     minContributorBond: tokens(p["staking.minContributorBond"]),
     annualEmission: tokens(p["rewards.annualEmission"]),
+    contributorShare: toWad(p["rewards.contributorShare"]),
     unbondingPeriod: p["staking.unbondingPeriod"],
     downtimeJailDuration: p["slashing.downtimeJailDuration"],
     multipliers: {

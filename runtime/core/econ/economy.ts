@@ -8,6 +8,7 @@ import { Result } from "effect"
 import type { Params } from "../params.ts"
 import { LedgerInvalidTime, LedgerTimeWentBackwards, LedgerUnknownOperation, type EconError } from "./errors.ts"
 import type { EconOp, Receipt, ReceiptOf } from "./ops.ts"
+import { payContributors, type ContributorPayoutReceipt, type ScoreEntry } from "./contributions.ts"
 import { claimRewards, fundRewards, payFee, pendingOf, type PendingRewards } from "./rewards.ts"
 import { slash, unjail } from "./slashing.ts"
 import { bondContributor, delegate, positionValue, registerValidator, tokensAt, unbond, withdraw } from "./staking.ts"
@@ -71,6 +72,19 @@ export class Economy {
       case "unjail": return unjail(s, op.operator, now)
       default: return Result.fail(new LedgerUnknownOperation({ type: (op as { type?: unknown }).type }))
     }
+  }
+
+  /**
+   * Pay `amount` of `from`'s balance to `scores`' accounts pro rata of score (contributions.ts):
+   * the application's payout of the contributors' pot when a round's scores are revealed. Not an
+   * `EconOp`: nobody submits it, the application does. On failure nothing changed.
+   */
+  payContributors(from: Address, amount: bigint, scores: readonly ScoreEntry[], now: number): Result.Result<ContributorPayoutReceipt, EconError> {
+    if (!Number.isSafeInteger(now) || now < 0) return Result.fail(new LedgerInvalidTime({ now }))
+    if (now < this.#s.now) return Result.fail(new LedgerTimeWentBackwards({ now, last: this.#s.now }))
+    const r = payContributors(this.#s, from, amount, scores)
+    if (Result.isSuccess(r)) this.#s.now = now
+    return r
   }
 
   /** Replace the parameters (validated by the registry); existing positions keep their multipliers. */

@@ -7,6 +7,7 @@ export type {
 export { CONTRIBUTOR_PREFIX, PRECISION } from "./state.ts"
 export { econConfig, isLockTier, LOCK_TIERS, tierMs, type EconConfig } from "./config.ts"
 export { contributorPoolId } from "./staking.ts"
+export { proRata, type ContributorPayoutReceipt, type ScoreEntry } from "./contributions.ts"
 export { emissionFor, type PendingRewards } from "./rewards.ts"
 export { FOREVER, type Infraction } from "./slashing.ts"
 export type { Allocation, BurnReceipt, TransferReceipt } from "./token.ts"
