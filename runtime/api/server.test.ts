@@ -175,10 +175,7 @@ describe("writes", () => {
     expect(forged.status).toBe(422)
     expect(forged.json).toMatchObject({ error: expect.stringContaining("signature is not the validator's") })
     expect((await post("/evidence", { voteA, voteB: { ...voteB, height: h + 5 } })).status).toBe(422)
-    const real = await post("/evidence", { voteA, voteB })
-    // Consensus takes submitted evidence once runtime/node exposes `submitEvidence`; until then the node says it cannot.
-    if ("submitEvidence" in t.node.consensus) expect(real.status, real.text).toBe(202)
-    else expect(real.json).toEqual({ error: "this node's consensus takes no submitted evidence" })
+    // The real pair is submitted last in this file (see the end): it slashes the node's only validator.
   })
 })
 
@@ -241,6 +238,41 @@ describe("telemetry stream", () => {
   it("the node had no failure while serving", () => {
     expect(t.failures).toEqual([])
   })
+})
+
+// Last: the evidence slashes the test network's only validator, which leaves it no validator set, so
+// no block follows (runtime/node/consensus-node.test.ts follows evidence into a block on 4 validators).
+describe("evidence, end to end", () => {
+  it("a real double sign is accepted (202), slashes in a block, and the chain with no validator left stops saying why", async () => {
+    const halted = new Promise<Record<string, unknown>>((resolve) => {
+      const off = t.hub.subscribe((e) => {
+        if (e.kind !== "node.error" || e.data.action !== "execute") return
+        off()
+        resolve(e.data)
+      })
+    })
+    const h = t.node.app.height
+    const voteA = signVote(t.privateKey, CHAIN_ID, { type: "prevote", height: h, round: 7, blockHash: `0x${"1".repeat(64)}` })
+    const voteB = signVote(t.privateKey, CHAIN_ID, { type: "prevote", height: h, round: 7, blockHash: `0x${"2".repeat(64)}` })
+    const found = new Promise<Record<string, unknown>>((resolve) => {
+      const off = t.hub.subscribe((e) => {
+        if (e.kind !== "evidence.found") return
+        off()
+        resolve(e.data)
+      })
+    })
+    const real = await post("/evidence", { voteA, voteB })
+    expect(real.status, real.text).toBe(202)
+    expect(real.json).toEqual({ validator: voteA.validator, height: h, round: 7, status: "pending" })
+    expect(await found).toEqual({ validator: voteA.validator, height: h, round: 7, source: "submitted" })
+    // The block with the evidence executes in full (slash, tombstone, supply intact), then the node stops.
+    const stop = await halted
+    expect(String(stop.error)).toMatch(/no validator is active after height \d+/)
+    expect(t.node.app.stalled).toBeDefined()
+    expect(t.node.app.economy.pools().every((p) => p.kind !== "validator" || p.tombstoned)).toBe(true)
+    const s = t.node.app.economy.supply()
+    expect(s.balances + s.bonded + s.unbonding + s.rewardPool + s.insurancePool + s.burnt).toBe(s.minted)
+  }, 30_000)
 })
 
 interface Family {

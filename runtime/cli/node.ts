@@ -106,6 +106,9 @@ const startCommand = defineCommand({
     bootstrap: { type: "string", multiple: true },
     tui: { type: "boolean" },
     quiet: { type: "boolean" },
+    backend: { type: "string" },
+    "train-samples": { type: "string" },
+    "no-training": { type: "boolean" },
   },
   help: {
     "--data-dir DIR": `the data dir made by \`dai node init\` (default ${DEFAULT_DATA_DIR})`,
@@ -113,11 +116,26 @@ const startCommand = defineCommand({
     "--bootstrap MULTIADDR": "an extra peer to dial at start (besides config.yaml's); repeatable",
     "--tui": "open the terminal UI instead of printing progress lines",
     "--quiet": "print only the start and stop lines",
+    "--backend NAME": "TensorFlow.js backend for training: auto, tensorflow, wasm or cpu (default: $DAI_TF_BACKEND, else the best available)",
+    "--train-samples N": "samples of its shard of the data set this node trains on (default 600)",
+    "--no-training": "do not train (consensus, staking and governance only)",
   },
   examples: ["dai node start", "dai node start --data-dir node1 --password-file node1/password"],
   run: async (values, positionals, io: Io) => {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
     if (values.tui === true && process.stdout.isTTY !== true) throw new UsageError("--tui needs a terminal; run without it for progress lines")
+    const trainSamples = values["train-samples"] === undefined ? undefined : intFlag("train-samples", values["train-samples"], 600, 1, 60_000)
+    if (values.backend !== undefined) {
+      const { parseBackend } = await import("../adapters/tfjs/backend.ts")
+      try {
+        parseBackend(values.backend, "--backend")
+      } catch (e) {
+        throw new UsageError((e as { reason?: string }).reason ?? String(e))
+      }
+    }
+    const training = values["no-training"] === true
+      ? { enabled: false }
+      : { ...(values.backend === undefined ? {} : { backend: values.backend }), ...(trainSamples === undefined ? {} : { samples: trainSamples }) }
     const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
       import("../adapters/keystore.ts"), import("../node/run-node.ts"), import("../node/progress.ts"),
     ])
@@ -129,7 +147,7 @@ const startCommand = defineCommand({
     }
     const scope = Scope.makeUnsafe()
     const started = await Effect.runPromise(Effect.result(
-      startNodeFromDataDir({ dataDir, password: password.success, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }).pipe(Scope.provide(scope)),
+      startNodeFromDataDir({ dataDir, password: password.success, training, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }).pipe(Scope.provide(scope)),
     ))
     if (Result.isFailure(started)) {
       await Effect.runPromise(Scope.close(scope, Exit.void))
@@ -143,6 +161,7 @@ const startCommand = defineCommand({
       `  peer id    ${node.peerId}`,
       ...addrs.map((a) => `  listening  ${a}`),
       `  chain      ${node.chain === undefined ? "none (consensus only; set chain.rpc and chain.deployment in config.yaml)" : `${node.config.chain.rpc}`}`,
+      `  training   ${node.training === undefined ? "off (--no-training)" : node.training.description}`,
       `  api        ${node.apiServer === undefined ? "off (api.enabled: false)" : `${node.apiServer.url} (token in ${node.config.api.tokenFile})`}`,
     ].join("\n"))
     let quit: () => void = () => {}
@@ -173,7 +192,7 @@ const startCommand = defineCommand({
     let cleanup = () => {}
     const code = await new Promise<number>((resolve) => {
       let stopping = false
-      const stop = (signal: NodeJS.Signals) => {
+      const stop = (signal: NodeJS.Signals | "halt", exitCode = 0) => {
         if (stopping) {
           io.err(`dai node start: ${signal} again, exiting without a clean shutdown`)
           return resolve(130)
@@ -185,7 +204,7 @@ const startCommand = defineCommand({
         Effect.runPromise(Scope.close(scope, Exit.void)).then(
           () => {
             io.out(`node ${node.name} stopped cleanly at height ${height}`)
-            resolve(0)
+            resolve(exitCode)
           },
           (e) => {
             io.err(`dai node start: shutdown failed: ${(e as Error).message}`)
@@ -194,11 +213,19 @@ const startCommand = defineCommand({
         )
       }
       quit = () => stop("SIGINT")
-      process.on("SIGINT", stop)
-      process.on("SIGTERM", stop)
+      // Consensus halted (a decided block did not execute): nothing more this node can do right.
+      void node.halted.then((reason) => {
+        if (stopping) return
+        io.err(`dai node start: ${reason}`)
+        stop("halt", 1)
+      })
+      // Node passes the signal's number as a second argument: not an exit code.
+      const onSignal = (signal: NodeJS.Signals) => stop(signal)
+      process.on("SIGINT", onSignal)
+      process.on("SIGTERM", onSignal)
       cleanup = () => {
-        process.off("SIGINT", stop)
-        process.off("SIGTERM", stop)
+        process.off("SIGINT", onSignal)
+        process.off("SIGTERM", onSignal)
       }
     })
     cleanup()

@@ -8,6 +8,12 @@
  *    to the Store; blocks are built from the application state (deferred execution) with the last
  *    commit and pending evidence;
  *  - decisions: the commit certificate is stored and synced, then the block is executed by the App;
+ *    a decided block that does not execute halts this node's consensus (`node.error`, `onHalt`):
+ *    going on over a replica that differs from the network's would only spread the damage;
+ *  - evidence: double signing the machine sees, or evidence submitted from outside (the API), is
+ *    verified and goes into the next blocks this node proposes;
+ *  - telemetry: step changes, peer count, and once per block the validator table and this node's
+ *    stake position (block-report.ts), besides `block.committed`;
  *  - liveness: the node re-sends its latest messages periodically (lossy links, healed partitions)
  *    and a node that sees it is behind asks the sender for the certificates it misses.
  *
@@ -16,10 +22,11 @@
  */
 import { Effect, Result, Schema } from "effect"
 import { createActor, type ActorRefFrom } from "xstate"
-import { App } from "../core/app/app.ts"
+import { App, type Execution } from "../core/app/app.ts"
 import { fromHex, toHex } from "../core/crypto.ts"
 import { blockHash } from "../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, type ConsensusMessage } from "../core/consensus/codec.ts"
+import { verifyEvidence } from "../core/consensus/evidence.ts"
 import { proposalDigest, voteDigest } from "../core/consensus/signing.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../core/consensus/types.ts"
 import { consensusMachine, timeoutsFromParams } from "../machines/consensus.ts"
@@ -29,6 +36,7 @@ import { Store } from "../services/store.ts"
 import { Telemetry } from "../services/telemetry.ts"
 import { decodeTx, encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
 import { guardSigning, signedAtHeight } from "./slashing-protection.ts"
+import { makeBlockReporter } from "./block-report.ts"
 
 export const CONSENSUS_TOPIC = "consensus"
 /** Signed application transactions, gossiped to every node's pool. */
@@ -66,6 +74,11 @@ export interface ConsensusNodeOptions {
   readonly outbound?: Outbound
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: number
+  /**
+   * Consensus stopped because a decided block did not execute (the reason names the height). The
+   * node has already emitted `node.error` and stopped; a real node exits non-zero.
+   */
+  readonly onHalt?: (reason: string) => void
 }
 
 export interface ConsensusNode {
@@ -77,6 +90,10 @@ export interface ConsensusNode {
   readonly pending: number
   /** Gossip a signed transaction and keep it for this node's own proposals; a refusal says why. */
   submitTx(tx: SignedTx): string | undefined
+  /** Verify double-sign evidence and put it in the blocks this node proposes; a refusal says why. */
+  submitEvidence(evidence: DuplicateVoteEvidence): string | undefined
+  /** Why consensus halted (a decided block did not execute), or undefined while it runs. */
+  readonly halted: string | undefined
   stop(): void
 }
 
@@ -85,7 +102,8 @@ const decodeSync = Schema.decodeUnknownResult(SyncRequest)
 const utf8 = new TextEncoder()
 const blockKey = (height: number) => `block/${String(height).padStart(12, "0")}`
 
-const evidenceKey = (e: DuplicateVoteEvidence) => `${e.voteA.validator}/${e.voteA.height}/${e.voteA.round}/${e.voteA.type}`
+/** One piece of evidence per equivocation (validator, height, round, vote type), whichever pair of votes shows it. */
+export const evidenceKey = (e: DuplicateVoteEvidence) => `${e.voteA.validator}/${e.voteA.height}/${e.voteA.round}/${e.voteA.type}`
 
 /** Rebuild the application state from the certificates a node stored (after a restart). */
 export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<App, never> =>
@@ -167,6 +185,36 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     const MAX_EARLY = 64
 
     const emit = (kind: string, data: Record<string, unknown>) => run(telemetry.emit({ at: options.now(), node: name, kind, data }))
+    let halted: string | undefined
+    /**
+     * A decided block failed to execute: this replica can no longer follow the network. Report it,
+     * stop consensus (from outside the machine's own action) and tell the node's owner.
+     */
+    const halt = (height: number, e: unknown) => {
+      const reason = `consensus halted at height ${height}: ${e instanceof Error ? e.message : String(e)}`
+      halted = reason
+      emit("node.error", { action: "execute", height, error: reason })
+      clock.setTimeout(() => {
+        node.stop()
+        options.onHalt?.(reason)
+      }, 0)
+    }
+    /** True when `votes` are precommits for the last executed block (what the next block's last-commit needs). */
+    const commitsParent = (votes: readonly Vote[]) => votes.length > 0 && votes[0]!.height === app.height && votes[0]!.blockHash === app.lastBlockHash
+    /** Pending evidence (seen by the machine, or submitted): in every block this node proposes until one includes it. */
+    const addEvidence = (e: DuplicateVoteEvidence, source: "seen" | "submitted"): string | undefined => {
+      const key = evidenceKey(e)
+      if (evidencePool.has(key)) return undefined
+      evidencePool.set(key, e)
+      emit("evidence.found", { validator: e.voteA.validator, height: e.voteA.height, round: e.voteA.round, ...(source === "submitted" ? { source } : {}) })
+      return undefined
+    }
+    const reporter = makeBlockReporter(app, address, emit)
+    let peerCount = -1
+    /** The peer count, when it changed since the last report (once per block at most). */
+    const reportPeers = () => run(Effect.map(network.peers, (peers) => {
+      if (peers.length !== peerCount) emit("peers", { count: (peerCount = peers.length) })
+    }))
     const fault = (from: string, reason: string) => {
       faults.set(from, (faults.get(from) ?? 0) + 1)
       emit("net.invalid", { from, reason })
@@ -182,22 +230,32 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       consensusMachine.provide({
         actions: {
           propose: (_, p) => {
-            const block: Block = p.validValue ?? {
-              height: p.height,
-              round: p.round,
-              proposer: address,
-              parentHash: app.lastBlockHash,
-              time: Math.max(options.now(), app.lastTime),
-              txs: [
-                ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
-                ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
-                ...includable(),
-              ],
-              appHash: app.appHash,
-            }
-            const hash = blockHash(block)
-            const polRound = p.validValue === undefined ? -1 : p.validRound
             run(Effect.gen(function* () {
+              // The last commit must be the one that decided the parent; if this node lacks it (a
+              // store read failed at start), read the stored certificate again rather than propose
+              // a block nobody can accept.
+              if (p.validValue === undefined && p.height > 1 && !commitsParent(lastCommit)) lastCommit = yield* storedPrecommits(store, app.height)
+              const block: Block = p.validValue ?? {
+                height: p.height,
+                round: p.round,
+                proposer: address,
+                parentHash: app.lastBlockHash,
+                time: Math.max(options.now(), app.lastTime),
+                txs: [
+                  ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
+                  ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
+                  ...includable(),
+                ],
+                appHash: app.appHash,
+              }
+              // A proposer judges its own block as every other validator will: it feeds the block back
+              // to its machine as valid, so with enough power of its own (a single validator) an
+              // invalid block would be decided here and then fail to execute. Stay silent instead;
+              // the round times out and the next proposer takes over.
+              const invalid = p.height === app.height + 1 ? app.checkBlock(block) : `height ${p.height} is not the next (${app.height + 1})`
+              if (invalid !== undefined) return emit("node.error", { action: "propose", height: p.height, round: p.round, error: `own block is invalid: ${invalid}` })
+              const hash = blockHash(block)
+              const polRound = p.validValue === undefined ? -1 : p.validRound
               const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: "proposal", value: hash })
               if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
               const signature = yield* keys.sign(proposalDigest(chainId, p.height, p.round, polRound, hash))
@@ -226,14 +284,19 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
             }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "broadcastVote", error: String(e) })))))
           },
           decide: (_, p) => {
-            if (p.height !== app.height + 1) return
+            if (p.height !== app.height + 1 || halted !== undefined) return
             const cert: ConsensusMessage = { kind: "commit", block: p.block, precommits: p.precommits }
             run(Effect.gen(function* () {
               // Durable before it counts: a restart replays stored certificates into the App.
               yield* store.put(blockKey(p.height), encodeMessage(cert))
               yield* store.sync
             }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
-            const exec = app.execute(p.block)
+            let exec: Execution
+            try {
+              exec = app.execute(p.block)
+            } catch (e) {
+              return halt(p.height, e)
+            }
             lastCommit = p.precommits
             latest = []
             for (const tx of p.block.txs) if (tx.type === "evidence") evidencePool.delete(evidenceKey(tx as unknown as DuplicateVoteEvidence))
@@ -243,17 +306,15 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
               appHash: exec.appHash, slashed: exec.slashes.map((s) => s.pool),
             })
             for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
+            reporter.onBlock(p.block)
+            reportPeers()
+            if (app.stalled !== undefined) return halt(p.height, new Error(app.stalled))
             actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
             const held = early
             early = []
             for (const proposal of held) if (proposal.height === app.height + 1) onProposal(proposal)
           },
-          reportEvidence: (_, p) => {
-            const key = evidenceKey(p.evidence)
-            if (evidencePool.has(key)) return
-            evidencePool.set(key, p.evidence)
-            emit("evidence.found", { validator: p.evidence.voteA.validator, height: p.evidence.voteA.height, round: p.evidence.voteA.round })
-          },
+          reportEvidence: (_, p) => void addEvidence(p.evidence, "seen"),
           log: (_, p) => {
             if (p.level === "warn") emit("consensus.log", { level: p.level, message: p.message })
           },
@@ -379,6 +440,15 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     }
     resendTimer = clock.setTimeout(resend, resendEvery)
 
+    // The TUI's round and step: one event per change of (height, round, step), a few per height.
+    let step = ""
+    actor.subscribe((snapshot) => {
+      const c = snapshot.context
+      const now = `${c.height}/${c.round}/${c.step}`
+      if (c.height === 0 || now === step) return
+      step = now
+      emit("consensus.step", { height: c.height, round: c.round, step: c.step })
+    })
     actor.start()
     actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
     emit("node.started", { address, height: app.height })
@@ -400,6 +470,19 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       faults,
       get pending() {
         return pooled
+      },
+      get halted() {
+        return halted
+      },
+      submitEvidence: (evidence) => {
+        if (stopped) return "consensus is stopped"
+        const { validator, height } = evidence.voteA
+        if (!Number.isSafeInteger(height) || height < 1 || height > app.height + 1) return `evidence height ${height} is not a known height (executed up to ${app.height})`
+        const check = verifyEvidence(evidence, chainId, app.validatorSet(height), keys.verify)
+        if (!check.valid) return `invalid evidence: ${check.reason}`
+        const pool = app.economy.pool(app.operatorOf(validator) ?? "")
+        if (pool?.tombstoned === true) return `${validator} is tombstoned already: its double signing was punished`
+        return addEvidence(evidence, "submitted")
       },
       submitTx: (tx) => {
         if (!keys.verify(tx.signer, txDigest(chainId, tx), fromHex(tx.signature))) return `bad signature of ${tx.signer}`

@@ -36,6 +36,8 @@ export interface RealNodeOptions {
   readonly onFailure?: (cause: Cause.Cause<unknown>) => void
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: ConsensusNodeOptions["resendEvery"]
+  /** Consensus halted: a decided block did not execute (the reason names the height). */
+  readonly onHalt?: (reason: string) => void
 }
 
 export interface RealNode {
@@ -71,6 +73,7 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
       run: runner.run,
       now: wallNow,
       ...(options.resendEvery === undefined ? {} : { resendEvery: options.resendEvery }),
+      ...(options.onHalt === undefined ? {} : { onHalt: options.onHalt }),
     }).pipe(Effect.provideService(Keys, keys), Effect.provideService(Store, store)),
     (node) => Effect.sync(() => node.stop()),
   )

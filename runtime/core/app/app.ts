@@ -126,6 +126,7 @@ export class App {
   #lastBlockHash: Hash = ZERO_HASH
   #lastTime: number
   #setDirty = false
+  #stalled: string | undefined
   readonly #nonces = new Map<string, number>()
   readonly #commitments = new Map<number, Map<string, string>>()
   readonly #scores = new Map<number, Map<string, number>>()
@@ -251,15 +252,28 @@ export class App {
    * with contribution and capped per validator by the voting-power formula (consensus/power.ts).
    */
   #computeSet(startHeight: number): ValidatorSet {
-    const candidates: Candidate[] = []
     const scores = this.#scores.get(this.epochOf(startHeight) - 2)
     const rounds = this.#roundScores.get(this.epochOf(startHeight) - 2)
+    const candidates: Candidate[] = this.#activeCandidates().map(({ p, address }) => (
+      { address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt((scores?.get(p.operator) ?? 0) + (rounds?.get(p.operator) ?? 0)) }
+    ))
+    return validatorSetFromCandidates(candidates, powerParams(this.economy.params), startHeight)
+  }
+
+  /** The validator pools that may sign: registered, not jailed, not tombstoned, with stake. */
+  #activeCandidates() {
+    const out = []
     for (const p of this.economy.pools()) {
       const address = this.#addressOf.get(p.operator)
       if (p.kind !== "validator" || address === undefined || p.jailed || p.tombstoned || p.shares === 0n) continue
-      candidates.push({ address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt((scores?.get(p.operator) ?? 0) + (rounds?.get(p.operator) ?? 0)) })
+      out.push({ p, address })
     }
-    return validatorSetFromCandidates(candidates, powerParams(this.economy.params), startHeight)
+    return out
+  }
+
+  /** Why the chain cannot continue after the last executed block (no active validator), if so. */
+  get stalled(): string | undefined {
+    return this.#stalled
   }
 
   /** Why `block` cannot be the next block, or undefined when it can (what a validator checks before voting for it). */
@@ -373,7 +387,10 @@ export class App {
     this.#height = block.height
     const next = block.height + 1
     if (this.#setDirty || (next - 1) % params["consensus.epochLength"] === 0) {
-      this.#sets.push(this.#computeSet(next))
+      // With every validator jailed or tombstoned no set can sign the next block: the block still
+      // executes in full (state stays consistent) and the chain stops here, saying why.
+      if (this.#activeCandidates().length === 0) this.#stalled = `no validator is active after height ${block.height} (every validator is jailed or tombstoned): the chain cannot go on`
+      else this.#sets.push(this.#computeSet(next))
       this.#setDirty = false
     }
     return { height: block.height, appHash: this.#appHash, results, slashes }

@@ -1,0 +1,92 @@
+/**
+ * The consensus node over the simulated backends (same code as a real node, virtual time): evidence
+ * submitted from outside goes into a block and slashes; a proposer never proposes a block it would
+ * itself refuse; a decided block that does not execute halts the node with a reason naming the
+ * height instead of throwing out of the machine; the TUI's per-block telemetry is there.
+ */
+import { describe, expect, it } from "vitest"
+import { duplicateVoteEvidence } from "../core/consensus/evidence.ts"
+import { signVote } from "../core/consensus/signing.ts"
+import type { TelemetryEvent } from "../services/telemetry.ts"
+import { simPrivateKey } from "../../sim/adapters/keys.ts"
+import { parseScenario } from "../../sim/scenario/load.ts"
+import { ConsensusWorld } from "../../sim/scenario/world.ts"
+
+const SEED = 3
+const scenario = (validators: number) => parseScenario(
+  `name: node-test\nnetwork:\n  validators: ${validators}\n  stake: 1000\nuntil: { height: 30 }\n`, "node-test.yaml",
+)
+
+const world = (validators: number) => {
+  const events: TelemetryEvent[] = []
+  const w = new ConsensusWorld({ scenario: scenario(validators), seed: SEED, signatures: "secp256k1", observe: (e) => events.push(e), traceDeliveries: false })
+  w.startAll()
+  const runTo = (height: number, node = "v0") => {
+    w.scheduler.runUntil({ time: w.scheduler.now + 600_000, predicate: () => (w.app(node)?.height ?? 0) >= height })
+    expect(w.app(node)?.height, `${node} reached height ${height}`).toBeGreaterThanOrEqual(height)
+  }
+  return { w, events, runTo }
+}
+
+describe("consensus node", () => {
+  it("takes submitted double-sign evidence: a block includes it and the validator is slashed and tombstoned", () => {
+    const { w, events, runTo } = world(4)
+    runTo(3)
+    const node = w.slots.get("v0")!.node!
+    const key = simPrivateKey(SEED, "v3")
+    const h = w.app("v0")!.height
+    const vote = (hash: string) => signVote(key, w.genesis.chainId, { type: "prevote", height: h, round: 0, blockHash: `0x${hash.repeat(64)}` })
+    const evidence = duplicateVoteEvidence(vote("a"), vote("b"))
+    // Refusals say why and change nothing.
+    expect(node.submitEvidence({ voteA: evidence.voteA, voteB: { ...evidence.voteB, signature: evidence.voteA.signature } })).toMatch(/^invalid evidence: voteB's signature/)
+    expect(node.submitEvidence({ voteA: { ...evidence.voteA, height: h + 9 }, voteB: { ...evidence.voteB, height: h + 9 } })).toMatch(/not a known height/)
+    expect(events.filter((e) => e.kind === "evidence.found")).toEqual([])
+
+    expect(node.submitEvidence(evidence)).toBeUndefined()
+    expect(events.filter((e) => e.kind === "evidence.found")).toEqual([expect.objectContaining({ node: "v0", data: { validator: evidence.voteA.validator, height: h, round: 0, source: "submitted" } })])
+    runTo(h + 8)
+    const pool = w.app("v1")!.economy.pool("v3")!
+    expect(pool.tombstoned).toBe(true)
+    expect(pool.tokens).toBeLessThan(1000n * 10n ** 18n)
+    expect(events.some((e) => e.kind === "stake.slashed" && e.data["pool"] === "v3" && e.data["infraction"] === "doubleSign")).toBe(true)
+    // Included once: a second submission of the same equivocation is refused now.
+    expect(node.submitEvidence(evidence)).toMatch(/tombstoned already/)
+    expect(events.filter((e) => e.kind === "node.error")).toEqual([])
+  })
+
+  it("reports the step, the validator table and its stake position", () => {
+    const { events, runTo } = world(4)
+    runTo(4)
+    const mine = (kind: string) => events.filter((e) => e.kind === kind && e.node === "v0")
+    expect(mine("consensus.step").map((e) => e.data["step"])).toEqual(expect.arrayContaining(["propose", "prevote", "precommit", "commit"]))
+    const blocks = mine("block.committed").length
+    const tables = mine("validators")
+    expect(tables).toHaveLength(blocks)
+    const rows = tables.at(-1)!.data["validators"] as { name: string; power: string; stake: string; missed: number; jailed: boolean }[]
+    expect(rows.map((r) => r.name)).toEqual(["v0", "v1", "v2", "v3"])
+    for (const r of rows) expect(r).toMatchObject({ power: expect.stringMatching(/^[1-9]\d*$/), stake: (1000n * 10n ** 18n).toString(), missed: 0, jailed: false })
+    const position = mine("stake.position").at(-1)!.data
+    expect(BigInt(position["stake"] as string)).toBe(1000n * 10n ** 18n)
+    expect(BigInt(position["rewards"] as string)).toBeGreaterThan(0n)
+    expect(position["apr"]).toBeGreaterThan(0)
+  })
+
+  it("a decided block that does not execute halts the node with the height, instead of throwing", () => {
+    const { w, events, runTo } = world(4)
+    runTo(2)
+    // Fault injection: v2's replica refuses the next block, as a replica that diverged would.
+    const app = w.app("v2")!
+    const next = app.height + 1
+    app.execute = () => {
+      throw new Error(`cannot execute block ${next}: injected`)
+    }
+    runTo(next + 3)
+    const node = w.slots.get("v2")!.node!
+    expect(node.halted).toBe(`consensus halted at height ${next}: cannot execute block ${next}: injected`)
+    expect(events.filter((e) => e.kind === "node.error" && e.node === "v2")).toEqual([
+      expect.objectContaining({ data: { action: "execute", height: next, error: node.halted } }),
+    ])
+    expect(node.actor.getSnapshot().status).toBe("stopped")
+    expect(w.errors).toEqual([])
+  })
+})
