@@ -7,16 +7,19 @@ import {Constitution} from "./Constitution.sol";
 import {Staking} from "./Staking.sol";
 import {Treasury} from "./Treasury.sol";
 
-/// @title Governance — proposals, quadratic voting, timelock; parameter changes checked by the Constitution
-/// @notice An identity (an address) votes with sqrt(its bonded stake) when that stake is at least
-/// governance.minVoterBond (the minimum limits sybil splitting; stake cannot be moved to a second
-/// identity within a vote because unbonding takes staking.unbondingPeriod). The stake counted is the
-/// stake at the time of the vote.
+/// @title Governance — proposals, stake-weighted or quadratic voting, timelock; parameter changes checked by the Constitution
+/// @notice An identity (an address) votes with its bonded stake, or with sqrt(its bonded stake) when
+/// deployed with `quadratic` (governance.quadratic, default false), when that stake is at least
+/// governance.minVoterBond. Addresses cost nothing, so quadratic votes reward splitting stake over
+/// identities (√N the votes for N of them; the minimum bond caps N at stake / minVoterBond but cannot
+/// stop it): turn it on only with an identity layer that makes identities costly. Stake cannot be
+/// moved to a second identity within a vote because unbonding takes staking.unbondingPeriod. The
+/// stake counted is the stake at the time of the vote.
 /// A proposal passes when, at the end of governance.votingPeriod:
 ///  - quorum: the bonded stake of the identities that voted ≥ governance.quorum × the total bonded
 ///    stake when the proposal was made (the total *quadratic* power is Σ sqrt over every identity,
 ///    which the chain cannot compute without a registry of identities, so the quorum is on stake);
-///  - threshold: for × 1e18 > threshold × (for + against), quadratic votes (strictly more than the share).
+///  - threshold: for × 1e18 > threshold × (for + against), in votes (strictly more than the share).
 /// It then waits governance.timelock (an amendment: governance.amendmentThreshold and
 /// governance.amendmentDelay) before anyone may execute it. Proposal kinds: a parameter change (the
 /// Constitution refuses values outside its bounds, at proposal and at execution; staking parameters
@@ -70,7 +73,7 @@ contract Governance is ReentrancyGuard {
 
     /// @notice A proposal was made.
     event ProposalCreated(uint256 indexed id, Kind kind, address indexed proposer, bytes32 key, uint256 a, uint256 b, address to, uint64 votingEnds);
-    /// @notice A vote was cast with `votes` quadratic votes from `stake` bonded tokens.
+    /// @notice A vote was cast with `votes` votes (stake, or sqrt(stake) when quadratic) from `stake` bonded tokens.
     event VoteCast(uint256 indexed id, address indexed voter, bool support, uint256 votes, uint256 stake);
     /// @notice A passed proposal was executed.
     event ProposalExecuted(uint256 indexed id);
@@ -136,7 +139,7 @@ contract Governance is ReentrancyGuard {
 
     // ------------------------------------------------------------------ voting
 
-    /// @notice Vote for (`support`) or against proposal `id` with sqrt of the caller's bonded stake.
+    /// @notice Vote for (`support`) or against proposal `id` with the caller's bonded stake (sqrt of it when quadratic).
     function castVote(uint256 id, bool support) external returns (uint256 votes) {
         Proposal storage p = _proposals[id];
         if (p.proposer == address(0)) revert GovernanceUnknownProposal(id);

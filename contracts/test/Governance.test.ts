@@ -43,6 +43,7 @@ beforeAll(async () => {
   const admin = w.admin
   constitution = await ethers.deployContract("Constitution", constitutionArgs(admin.address))
   treasury = await ethers.deployContract("Treasury", [await w.token.getAddress(), [signers[11].address, signers[12].address, signers[13].address], 2])
+  // Quadratic votes, set explicitly (the registry default is linear: see "counts linear votes" below).
   governance = await ethers.deployContract("Governance", [await constitution.getAddress(), await w.staking.getAddress(), await treasury.getAddress(), true])
   const g = await governance.getAddress()
   await wait(constitution.transferGovernance(g))
@@ -118,6 +119,19 @@ describe("Governance", () => {
     expect(await constitution.paramValue(burnKey)).toBe(5n * 10n ** 17n)
     expect((await w.staking.params()).burnFraction).toBe(5n * 10n ** 17n)
     expect((await w.staking.params()).unbondingPeriod).toBe(21n * 86_400n)
+  })
+  it("counts linear votes (the stake itself) when deployed with governance.quadratic false, the registry default", async () => {
+    expect(DEFAULT_PARAMS["governance.quadratic"]).toBe(false)
+    const linear = await ethers.deployContract("Governance", [await constitution.getAddress(), await w.staking.getAddress(), await treasury.getAddress(), DEFAULT_PARAMS["governance.quadratic"]])
+    expect([await linear.quadratic(), await governance.quadratic()]).toEqual([false, true])
+    expect([...(await linear.votesOf(w.addr("d0")))]).toEqual([40_000n * TOKEN, 40_000n * TOKEN])
+    await wait(linear.connect(w.signer.d1).proposeParam(burnKey, 5n * 10n ** 17n))
+    expect(await linear.connect(w.signer.d1).castVote.staticCall(1, true)).toBe(400n * TOKEN)
+    await wait(linear.connect(w.signer.d1).castVote(1, true))
+    await wait(linear.connect(w.signer.d0).castVote(1, false))
+    const p = await linear.proposal(1)
+    expect([p.forVotes, p.againstVotes, p.stakeVoted]).toEqual([400n * TOKEN, 40_000n * TOKEN, 40_400n * TOKEN])
+    expect(await errorOf(linear.connect(w.signer.d2).castVote(1, true), linear)).toBe("GovernanceBelowMinimumBond")
   })
   it("refuses a value outside the bounds at proposal; a cross-parameter rule is enforced at execution", async () => {
     const gov = governance.connect(w.signer.d0)

@@ -1,7 +1,7 @@
 /**
  * Differential property test: random operation sequences (transfer, burn, register, bond with a lock
  * tier, delegate, unbond, withdraw, pay a fee, fund rewards, claim, slash, unjail, and governance
- * votes: propose, cast a quadratic vote) with random timing and random parameters, applied to the
+ * votes: propose, cast a vote, quadratic or linear) with random timing and random parameters, applied to the
  * TypeScript `Economy` + `Governance` and to DAIToken + Staking + Governance on Hardhat's in-process
  * chain. After every step both must have accepted or refused the op alike (same error name) and hold
  * identical balances, pools, positions, unbonding entries, payouts, reward and insurance totals,
@@ -29,21 +29,22 @@ describe("Staking ≡ Economy (differential)", () => {
   let base: World
   let snapshot: string
   let ethers: any
-  let contracts: Awaited<ReturnType<typeof deployGovernance>>
+  // Governance deployed both ways (quadratic votes, and linear: the default); each run uses one.
+  let contracts: { quadratic: Awaited<ReturnType<typeof deployGovernance>>; linear: Awaited<ReturnType<typeof deployGovernance>> }
 
   beforeAll(async () => {
     const conn = await connectChain()
     ethers = conn.ethers
     base = await World.deploy(ethers, DEFAULT_PARAMS)
-    contracts = await deployGovernance(base)
+    contracts = { quadratic: await deployGovernance(base, true), linear: await deployGovernance(base, false) }
     snapshot = await ethers.provider.send("evm_snapshot", [])
   })
 
   /** How often each op ended how ("delegate:ok", "unbond:StakingPositionLocked", ...): shows what the runs exercised. */
   const outcomes = new Map<string, number>()
 
-  const run = async (w: World, steps: readonly AnyStep[], log: string[]): Promise<void> => {
-    const gov = new GovernanceSide(w, contracts)
+  const run = async (w: World, steps: readonly AnyStep[], quadratic: boolean, log: string[]): Promise<void> => {
+    const gov = new GovernanceSide(w, quadratic ? contracts.quadratic : contracts.linear)
     const check = async (what: string, r: Awaited<ReturnType<World["step"]>>) => {
       log.push(`${what} ${r.op}: ts=${JSON.stringify(r.ts)} chain=${JSON.stringify(r.chain)}`)
       const kind = `${what.replace(/^(setup|step \d+) /, "")}:${r.ts === "skipped" ? "skipped" : r.ts.ok ? "ok" : r.ts.error}`
@@ -76,11 +77,11 @@ describe("Staking ≡ Economy (differential)", () => {
     const seed = Number(process.env.DAI_DIFF_SEED ?? Date.now() % 2 ** 31)
     console.log(`SEED=${seed} (replay with DAI_DIFF_SEED=${seed})`)
     await fc.assert(
-      fc.asyncProperty(paramsArb, fc.array(anyStepArb, { maxLength: MAX_OPS }), async (params, steps) => {
+      fc.asyncProperty(paramsArb, fc.array(anyStepArb, { maxLength: MAX_OPS }), fc.boolean(), async (params, steps, quadratic) => {
         await ethers.provider.send("evm_revert", [snapshot])
         snapshot = await ethers.provider.send("evm_snapshot", [])
         const w = await base.reset(params)
-        await run(w, steps, [])
+        await run(w, steps, quadratic, [quadratic ? "votes: quadratic" : "votes: linear"])
       }),
       { numRuns: RUNS, seed, endOnFailure: process.env.DAI_DIFF_SHRINK === "0" },
     )

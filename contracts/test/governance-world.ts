@@ -1,8 +1,9 @@
 /**
  * Governance beside the differential `World`: Constitution + Treasury + Governance deployed over the
- * world's Staking, and runtime/core/governance's `Governance` over the world's TS economy. A vote
- * step (propose, or cast a quadratic vote) goes to both at the world's time; `diff` compares every
- * proposal's tally (for, against, stake voted, stake bonded at the start, end of voting, state).
+ * world's Staking, and runtime/core/governance's `Governance` over the world's TS economy, both with
+ * quadratic or linear votes (`governance.quadratic`). A vote step (propose, or cast a vote) goes to
+ * both at the world's time; `diff` compares every proposal's tally (for, against, stake voted, stake
+ * bonded at the start, end of voting, state).
  */
 import fc from "fast-check"
 import { Result } from "effect"
@@ -38,16 +39,16 @@ export const voteSpecArb: fc.Arbitrary<VoteSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ pick: fc.nat(4), voter: fc.constantFrom(...ACTORS), support: fc.boolean() }).map((o) => ({ type: "castVote" as const, ...o })) },
 )
 
-/** The deployed governance contracts (deploy once, before the snapshot the runs revert to). */
-export const deployGovernance = async (w: World): Promise<{ governance: Any; constitution: Any; treasury: Any }> => {
+/** The deployed governance contracts, votes quadratic or linear (deploy once, before the snapshot the runs revert to). */
+export const deployGovernance = async (w: World, quadratic: boolean): Promise<{ governance: Any; constitution: Any; treasury: Any; quadratic: boolean }> => {
   const { ethers, admin } = w
   const signers: Any[] = await ethers.getSigners()
   const constitution = await ethers.deployContract("Constitution", constitutionArgs(admin.address))
   const treasury = await ethers.deployContract("Treasury", [await w.token.getAddress(), [signers[11].address, signers[12].address], 2])
-  const governance = await ethers.deployContract("Governance", [await constitution.getAddress(), await w.staking.getAddress(), await treasury.getAddress(), true])
+  const governance = await ethers.deployContract("Governance", [await constitution.getAddress(), await w.staking.getAddress(), await treasury.getAddress(), quadratic])
   await (await constitution.transferGovernance(await governance.getAddress())).wait()
   await (await treasury.setGovernance(await governance.getAddress())).wait()
-  return { governance, constitution, treasury }
+  return { governance, constitution, treasury, quadratic }
 }
 
 export class GovernanceSide {
@@ -55,11 +56,11 @@ export class GovernanceSide {
   readonly #w: World
   readonly #contracts: { governance: Any; constitution: Any; treasury: Any }
 
-  /** A fresh TS governance (the contract's Constitution holds the registry defaults) over the world's economy. */
-  constructor(w: World, contracts: { governance: Any; constitution: Any; treasury: Any }) {
+  /** A fresh TS governance (the contract's Constitution holds the registry defaults; votes as the contract counts them) over the world's economy. */
+  constructor(w: World, contracts: { governance: Any; constitution: Any; treasury: Any; quadratic: boolean }) {
     this.#w = w
     this.#contracts = contracts
-    this.ts = new Governance(new Constitution(DEFAULT_PARAMS))
+    this.ts = new Governance(new Constitution({ ...DEFAULT_PARAMS, "governance.quadratic": contracts.quadratic }))
   }
 
   /** Advance the world by `dtSec` and apply the vote step to both: one result per transaction (a proposal, then its votes). */

@@ -104,11 +104,14 @@ export const REGISTRY = {
   "rewards.annualEmission": amount(20_000_000, 0, 100_000_000, "tokens released per year from the genesis reward reserve to stakers"),
   "rewards.contributorShare": fraction(0.25, 0, 0.8, "share of each block's emission set aside for contributors, paid pro rata of revealed training-round scores"),
 
-  "governance.quorum": fraction(0.1, 0.01, 0.5, "share of the total (quadratic) voting power that must vote"),
+  "governance.quorum": fraction(0.1, 0.01, 0.5, "share of the total bonded stake that must vote"),
   "governance.threshold": fraction(0.5, 0.5, 0.9, "share of the votes cast that must be in favour"),
   "governance.votingPeriod": duration("3d", "1h", "30d", "how long a proposal is open for votes"),
   "governance.timelock": duration("1d", "1h", "14d", "delay between a proposal passing and its execution"),
-  "governance.quadratic": flag(true, "votes = square root of the bonded stake of an identity"),
+  // Off by default: with pseudonymous stake-bonded identities, √stake votes reward splitting stake
+  // over identities (gain √(stake / minVoterBond); scenarios/README.md, "Defaults justified"); a
+  // network with an identity layer that makes identities costly may turn it on.
+  "governance.quadratic": flag(false, "votes = square root of the bonded stake of an identity (true) or the stake itself (false); quadratic needs costly identities"),
   "governance.minVoterBond": amount(100, 1, 1_000_000, "bond an identity needs to vote (limits sybil splitting)"),
   "governance.amendmentThreshold": fraction(0.667, 0.6, 0.9, "supermajority needed to change a constitutional bound"),
   "governance.amendmentDelay": duration("7d", "2d", "60d", "timelock of a constitutional amendment"),

@@ -26,7 +26,7 @@ export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("Ch
   }
 }
 
-/** A proposal as the chain shows it (times in ms, votes quadratic, stake in base units). */
+/** A proposal as the chain shows it (times in ms, votes as governance.quadratic counts them, stake in base units). */
 export interface ProposalView {
   readonly id: number
   readonly proposer: Address
@@ -52,7 +52,7 @@ export class Chain extends Context.Service<Chain, {
   readonly params: Effect.Effect<Params, ChainUnavailable>
   /** Open a proposal (the proposer must be able to vote); its id. */
   propose(proposer: Address, action: ProposalAction): Effect.Effect<number, GovernanceError | ChainUnavailable>
-  /** Vote on proposal `id`; the votes cast (quadratic: sqrt of the voter's bonded stake in base units). */
+  /** Vote on proposal `id`; the votes cast: the voter's bonded stake in base units, or its sqrt when governance.quadratic. */
   castVote(id: number, voter: Address, support: boolean): Effect.Effect<bigint, GovernanceError | ChainUnavailable>
   /** Execute a passed proposal after its timelock; the action executed. */
   executeProposal(id: number): Effect.Effect<ProposalAction, GovernanceError | EconError | ChainUnavailable>

@@ -1,24 +1,27 @@
 import { Effect } from "effect"
 import { expect, it } from "vitest"
 import { testEconomy } from "../../runtime/core/econ/testkit.ts"
-import { DEFAULT_PARAMS } from "../../runtime/core/params.ts"
+import { DEFAULT_PARAMS, type Params } from "../../runtime/core/params.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import { chainSuite } from "../../runtime/services/chain.suite.ts"
 import { Chain } from "../../runtime/services/chain.ts"
 import { layerSimChain, makeSimChain } from "./chain.ts"
 
-chainSuite("simulated", async () => {
+/** The suite on a simulated chain with `params` (the defaults: linear votes; and quadratic votes). */
+const simulated = (params: Params) => async () => {
   // The run's clock: ops apply at `now`, and `advance` moves it (as the simulator's scheduler does).
   let now = 0
   return {
-    chain: makeSimChain(testEconomy(DEFAULT_PARAMS, 0), () => now),
-    params: DEFAULT_PARAMS,
-    advance: async (ms) => {
+    chain: makeSimChain(testEconomy(params, 0), () => now),
+    params,
+    advance: async (ms: number) => {
       now += ms
     },
     close: async () => {},
   }
-})
+}
+chainSuite("simulated", simulated(DEFAULT_PARAMS))
+chainSuite("simulated, quadratic votes", simulated({ ...DEFAULT_PARAMS, "governance.quadratic": true }))
 
 it("the simulated chain is provided as a layer and reads the clock it was given", async () => {
   let now = 5_000

@@ -5,8 +5,11 @@ import { DEFAULT_PARAMS, resolveParams } from "../../runtime/core/params.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import { sybilSplit } from "./governance.ts"
 
+/** The defaults with quadratic votes on (the default is linear). */
+const QUADRATIC = Result.getOrThrow(resolveParams({ "governance.quadratic": true }))
+
 /** v0, v1, v2 each a validator with `stake` tokens. */
-const ledger = (stake: bigint, params = DEFAULT_PARAMS) => {
+const ledger = (stake: bigint, params = QUADRATIC) => {
   const e = testEconomy(params, 0)
   for (const v of ["v0", "v1", "v2"]) Result.getOrThrow(e.apply({ type: "registerValidator", operator: v, amount: stake * TOKEN, tier: 0, commission: 0n }, 0))
   return e
@@ -17,7 +20,7 @@ describe("sybil-split", () => {
     const e = ledger(1_000n)
     const before = JSON.stringify(e.snapshot(), (_, v) => (typeof v === "bigint" ? v.toString() : v))
     const four = sybilSplit({ economy: e, attacker: "v0", honest: ["v1", "v2"], identities: 4, now: 1_000 })
-    expect(four).toMatchObject({ stake: 1_000, minIdentityBond: 100, identities: 4, capped: false, theoreticalGain: 2 })
+    expect(four).toMatchObject({ stake: 1_000, minIdentityBond: 100, identities: 4, capped: false, quadratic: true, theoreticalGain: 2 })
     expect(four.sybilGain).toBeCloseTo(2, 5)
     expect(four.whole.outcome).toBe("Defeated") // √1000 for, 2·√1000 against
     expect(four.split.outcome).toBe("Defeated") // 4·√250 = 2·√1000 for: a tie is not a majority
@@ -39,8 +42,18 @@ describe("sybil-split", () => {
     expect(JSON.stringify(e.snapshot(), (_, v) => (typeof v === "bigint" ? v.toString() : v))).toBe(before)
   })
 
+  it("gains nothing at the defaults: linear votes, N identities of S/N cast S", () => {
+    expect(DEFAULT_PARAMS["governance.quadratic"]).toBe(false)
+    const r = sybilSplit({ economy: ledger(1_000n, DEFAULT_PARAMS), attacker: "v0", honest: ["v1", "v2"], identities: 50, now: 1_000 })
+    expect(r).toMatchObject({ identities: 10, capped: true, quadratic: false, theoreticalGain: 1, sybilGain: 1, outcomeFlipped: false, votesWorth: 0 })
+    expect(r.split.attackerVotes).toBe(r.whole.attackerVotes)
+    expect(r.split.attackerVotes).toBe((1_000n * TOKEN).toString())
+    expect(r.sybilRoi).toBeLessThan(0)
+    expect(r.sybilRoi).toBeCloseTo(-r.cost.opportunityCost / 1_000, 9)
+  })
+
   it("gains nothing when the minimum bond leaves room for one identity only", () => {
-    const params = Result.getOrThrow(resolveParams({ "governance.minVoterBond": 600 }))
+    const params = Result.getOrThrow(resolveParams({ "governance.quadratic": true, "governance.minVoterBond": 600 }))
     const r = sybilSplit({ economy: ledger(1_000n, params), attacker: "v0", honest: ["v1", "v2"], identities: 8, now: 0 })
     expect(r).toMatchObject({ identities: 1, capped: true, sybilGain: 1, outcomeFlipped: false, votesWorth: 0 })
     // One identity: the split buys no votes and still forgoes the yield while unbonding.

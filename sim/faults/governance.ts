@@ -1,8 +1,10 @@
 /**
  * Byzantine governance behaviour `sybil-split` (SCENARIOS.md): a validator splits its stake over
  * `identities` accounts so that quadratic voting (votes = √stake per identity) gives it more votes:
- * N identities of S/N each cast N·√(S/N) = √N·√S. What stops it is `governance.minVoterBond`: an
- * identity needs at least that much bonded, so N ≤ S / minVoterBond.
+ * N identities of S/N each cast N·√(S/N) = √N·√S. `governance.minVoterBond` caps it (an identity
+ * needs at least that much bonded, so N ≤ S / minVoterBond) but cannot remove it: the gain is
+ * √(S / minVoterBond) for any S ≥ 2 × minVoterBond. With linear votes (`governance.quadratic` false,
+ * the default) N identities cast N·S/N = S: the split gains nothing.
  *
  * The measurement is a what-if on two copies of the run's ledger at the moment of the event (the
  * run itself is untouched): in both, the attacker unbonds its stake, waits out the unbonding period
@@ -15,8 +17,8 @@
  * extra votes of the split are worth the extra stake one identity would need to cast them,
  * (gain² − 1) × S; what the split costs is the honest yield the stake forgoes while it unbonds to be
  * re-bonded as N identities, S × yield × unbondingPeriod / year, plus fees (none here). ROI =
- * (worth − cost) / S: positive as soon as the minimum bond lets N ≥ 2 (gain > 1), −cost/S when it
- * caps N at 1 or voting is linear.
+ * (worth − cost) / S: with quadratic votes positive as soon as the minimum bond lets N ≥ 2 (gain > 1),
+ * −cost/S when it caps N at 1 or voting is linear.
  */
 import { Effect, Result } from "effect"
 import type { Economy } from "../../runtime/core/econ/index.ts"
@@ -42,7 +44,7 @@ export interface SybilSplitInput {
 /** One side of the what-if: the attacker's proposal voted on with `identities` identities. */
 export interface SybilVote {
   readonly identities: number
-  /** Quadratic votes of the attacker's identities, and of the honest validators (decimal base units). */
+  /** Votes (under the run's rule) of the attacker's identities, and of the honest validators (decimal base units). */
   readonly attackerVotes: string
   readonly honestVotes: string
   /** The proposal's state when voting ended. */
@@ -61,9 +63,11 @@ export interface SybilSplitResult {
   /** min(requested, ⌊stake / minIdentityBond⌋): the minimum bond's cap. */
   readonly identities: number
   readonly capped: boolean
+  /** governance.quadratic in the run: votes √stake (true) or stake (false). */
+  readonly quadratic: boolean
   /** Attacker votes split ÷ attacker votes whole. */
   readonly sybilGain: number
-  /** √identities: what quadratic voting gives an unbounded split. */
+  /** What the vote rule gives the split: √identities when quadratic, 1 when linear. */
   readonly theoreticalGain: number
   /** Whether the split turned the vote (whole: not passed, split: passed). */
   readonly outcomeFlipped: boolean
@@ -141,7 +145,7 @@ const vote = (input: SybilSplitInput, n: number): SybilVote & { readonly feesPai
   }
 }
 
-/** Measure what splitting `attacker`'s stake over `identities` identities gains in a quadratic vote. */
+/** Measure what splitting `attacker`'s stake over `identities` identities gains in a vote under the run's rule. */
 export const sybilSplit = (input: SybilSplitInput): SybilSplitResult => {
   const stake = input.economy.positions(input.attacker).reduce((s, p) => s + p.tokens, 0n)
   const minimum = tokens(input.economy.params["governance.minVoterBond"])
@@ -168,8 +172,9 @@ export const sybilSplit = (input: SybilSplitInput): SybilSplitResult => {
     identitiesRequested: input.identities,
     identities: n,
     capped: n < input.identities,
+    quadratic: params["governance.quadratic"],
     sybilGain: gain,
-    theoreticalGain: Math.round(Math.sqrt(n) * 1_000_000) / 1_000_000,
+    theoreticalGain: params["governance.quadratic"] ? Math.round(Math.sqrt(n) * 1_000_000) / 1_000_000 : 1,
     outcomeFlipped: !passed(whole.outcome) && passed(split.outcome),
     whole: wholeVote,
     split: splitVote,

@@ -231,7 +231,7 @@ const check = (
     const s = r.sybil
     out.push({
       name: "maxSybilGain", passed: s !== undefined && s.sybilGain <= e.maxSybilGain,
-      detail: s === undefined ? "no sybil-split happened" : `splitting ${s.stake} tokens over ${s.identities} identities (${s.identitiesRequested} asked, minimum bond ${s.minIdentityBond}) gave ${s.sybilGain.toFixed(3)}× the votes (√N = ${s.theoreticalGain.toFixed(3)}), at most ${e.maxSybilGain} expected${s.outcomeFlipped ? "; it turned the vote" : ""}`,
+      detail: s === undefined ? "no sybil-split happened" : `splitting ${s.stake} tokens over ${s.identities} identities (${s.identitiesRequested} asked, minimum bond ${s.minIdentityBond}) gave ${s.sybilGain.toFixed(3)}× the votes (${s.quadratic ? `quadratic: √N = ${s.theoreticalGain.toFixed(3)}` : "linear votes: 1"}), at most ${e.maxSybilGain} expected${s.outcomeFlipped ? "; it turned the vote" : ""}`,
     })
   }
   return out

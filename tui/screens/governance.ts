@@ -1,4 +1,4 @@
-/** Governance: proposals with their quadratic tallies; the selected one is what `v` votes on. */
+/** Governance: proposals with their tallies; the selected one is what `v` votes on. */
 import { compact, esc, fit } from "../format.ts"
 import type { ProposalRow, ViewModel } from "../model.ts"
 import type { ScreenView } from "./view.ts"
@@ -31,6 +31,6 @@ export const governanceScreen = (m: ViewModel, view: ScreenView): string => {
     ...lines,
     "",
     esc(fit(`selected: ${chosen.id} ${chosen.title}`, view.width)),
-    "{gray-fg}tallies are quadratic votes (√ of stake); ↑/↓ select, v vote{/gray-fg}",
+    "{gray-fg}tallies are votes (stake, or √ of stake if quadratic); ↑/↓ select, v vote{/gray-fg}",
   ].join("\n")
 }

@@ -145,6 +145,7 @@ export const GOVERNANCE_ABI = [
   "function castVote(uint256 id, bool support) returns (uint256 votes)",
   "function execute(uint256 id)",
   "function state(uint256 id) view returns (uint8)",
+  "function quadratic() view returns (bool)",
   "function proposal(uint256 id) view returns (tuple(uint8 kind, address proposer, uint64 votingEnds, uint64 delay, bool executed, bytes32 key, uint256 a, uint256 b, address to, uint256 quorum, uint256 threshold, uint256 bondedAtStart, uint256 forVotes, uint256 againstVotes, uint256 stakeVoted))",
   "event ProposalCreated(uint256 indexed id, uint8 kind, address indexed proposer, bytes32 key, uint256 a, uint256 b, address to, uint64 votingEnds)",
   "event VoteCast(uint256 indexed id, address indexed voter, bool support, uint256 votes, uint256 stake)",

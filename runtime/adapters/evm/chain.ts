@@ -166,7 +166,9 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
         if (r.status === "fulfilled") values.set(NUMERIC[i]!, r.value) // a parameter unknown to this Constitution keeps the base value
       })
     }
-    const params = chainParams(base, values, await reader.params(block))
+    // governance.quadratic is fixed in Governance at deployment (no Constitution entry): the contract's value, not the base's.
+    const quadratic = governance === undefined ? undefined : ((await governance.quadratic({ blockTag: block })) as boolean)
+    const params: Params = { ...chainParams(base, values, await reader.params(block)), ...(quadratic === undefined ? {} : { "governance.quadratic": quadratic }) }
     paramsCache = { block, params }
     return params
   }

@@ -78,6 +78,12 @@ describe("EVM Chain adapter", () => {
     expect(await staking.hasRole(await staking.DOWNTIME_REPORTER_ROLE(), d.roles.downtimeReporter)).toBe(true)
     for (const name of ["DAIToken", "Constitution", "Treasury"] as const) expect(await at(name, ["function governance() view returns (address)"]).governance(), name).toBe(gov)
     expect(d.paramRegistryHash).toBe(paramRegistryHash())
+    // governance.quadratic goes into Governance at deployment (the registry default: linear votes),
+    // and the adapter reports the contract's value whatever its own base parameters say.
+    expect(await at("Governance", ["function quadratic() view returns (bool)"]).quadratic()).toBe(world.params["governance.quadratic"])
+    expect(world.params["governance.quadratic"]).toBe(false)
+    const other = world.chain({ params: { ...world.params, "governance.quadratic": true } })
+    expect((await run(other.params))["governance.quadratic"]).toBe(false)
     expect(d.genesis.map((g) => BigInt(g.amount))).toEqual(testAllocations().map((a) => a.amount))
     const decoded = decodeDeployment(JSON.parse(JSON.stringify(d)))
     expect(Result.isSuccess(decoded)).toBe(true)

@@ -2,7 +2,8 @@
  * The parameters in force on chain, as the registry's `Params`.
  *
  * Sources, later ones winning: the adapter's base parameters (defaults: the registry's) for what
- * never goes on chain (booleans, choices, patterns); the Constitution's value of every numeric
+ * never goes on chain (booleans, choices, patterns; the adapter takes governance.quadratic from the
+ * Governance contract, where deployment fixed it); the Constitution's value of every numeric
  * parameter; Staking's own `params()` for the economic ones (what the staking rules actually apply).
  * Units back to the registry's: Constitution durations are ms already, Staking's are seconds
  * (× 1000); fractions, multipliers and whole tokens are ÷ 1e18 — exact for values with at most 15

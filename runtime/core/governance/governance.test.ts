@@ -16,11 +16,14 @@ const stakes = (m: Record<string, bigint>, total?: bigint): StakeView => ({
 })
 const tag = <A, E extends { _tag: string }>(r: Result.Result<A, E>) => (Result.isFailure(r) ? r.failure._tag : "ok")
 
+/** Governance with `governance.quadratic` on (the default is off). */
+const quadratic = () => new Governance(new Constitution({ ...DEFAULT_PARAMS, "governance.quadratic": true }))
+
 describe("governance", () => {
   const voters = stakes({ a: 10_000n * TOKEN, b: 2_500n * TOKEN, c: 100n * TOKEN, tiny: 1n * TOKEN })
 
   it("passes a parameter change with quadratic votes, waits the timelock, then changes the constitution", () => {
-    const g = new Governance()
+    const g = quadratic()
     const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
     expect(Result.getOrThrow(g.castVote(p.id, "a", true, voters, 1))).toBe(sqrt(10_000n * TOKEN))
     Result.getOrThrow(g.castVote(p.id, "b", false, voters, 2))
@@ -47,7 +50,7 @@ describe("governance", () => {
     Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0))
     expect(tag(g.castVote(p.id, "a", true, voters, 1))).toBe("GovernanceAlreadyVoted")
     expect(tag(g.castVote(p.id, "b", true, voters, p.votingEnds))).toBe("GovernanceVotingClosed")
-    expect(g.proposal(p.id)!.forVotes).toBe(sqrt(10_000n * TOKEN))
+    expect(g.proposal(p.id)!.forVotes).toBe(10_000n * TOKEN) // the default: linear votes
   })
 
   it("defeats a proposal without quorum or without a majority", () => {
@@ -63,7 +66,7 @@ describe("governance", () => {
   })
 
   it("moves a bound only by a supermajority amendment with the longer delay", () => {
-    const g = new Governance()
+    const g = quadratic()
     const p = Result.getOrThrow(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0, max: 0.95 }, voters, 0))
     expect(p.delay).toBe(DEFAULT_PARAMS["governance.amendmentDelay"])
     Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0)) // 100 votes for
@@ -99,14 +102,21 @@ describe("governance", () => {
     expect(paid).toBe(5n * TOKEN)
   })
 
-  it("quadratic voting: splitting stake over N identities multiplies votes by sqrt(N) — why identities must bond a minimum", () => {
+  it("votes are stake by default; quadratic votes multiply by sqrt(N) when stake is split over N identities", () => {
     const whole = 10_000n * TOKEN
-    const one = sqrt(whole)
-    for (const n of [4n, 16n, 100n]) {
-      const split = n * sqrt(whole / n)
-      expect(Number((split * 1000n) / one) / 1000).toBeCloseTo(Math.sqrt(Number(n)), 2)
+    const votes = (g: Governance, n: bigint) => {
+      const ids = Array.from({ length: Number(n) }, (_, k) => `s${k}`)
+      const view = stakes(Object.fromEntries(ids.map((id) => [id, whole / n])))
+      return ids.reduce((sum, id) => sum + Result.getOrThrow(g.votesOf(id, view)).votes, 0n)
     }
-    // With the default minimum bond (100 tokens), 10,000 tokens make at most 100 identities: 10× the votes.
+    expect(DEFAULT_PARAMS["governance.quadratic"]).toBe(false)
+    const linear = new Governance()
+    const q = quadratic()
+    for (const n of [4n, 16n, 100n]) {
+      expect(votes(linear, n)).toBe(votes(linear, 1n)) // splitting gains nothing
+      expect(Number((votes(q, n) * 1000n) / votes(q, 1n)) / 1000).toBeCloseTo(Math.sqrt(Number(n)), 2)
+    }
+    // The minimum bond (100 tokens) caps 10,000 tokens at 100 identities: quadratic, still 10× the votes.
     expect(whole / (BigInt(DEFAULT_PARAMS["governance.minVoterBond"]) * TOKEN)).toBe(100n)
   })
 

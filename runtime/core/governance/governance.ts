@@ -1,7 +1,8 @@
 /**
  * Governance rules, in bigint, mirroring contracts/Governance.sol: proposals to change a parameter
  * (within the constitution's bounds), amend a parameter's bounds, or spend from the treasury; votes
- * are the square root of the voter's bonded stake (`governance.quadratic`), and a voter needs
+ * are the voter's bonded stake, or its square root with `governance.quadratic` (off by default:
+ * without costly identities √stake rewards splitting stake over identities), and a voter needs
  * `governance.minVoterBond`; a proposal passes with quorum (stake that voted ≥ quorum × stake bonded
  * when it was made) and more than `threshold` of the votes cast in favour, then waits
  * `governance.timelock` (amendments: `amendmentThreshold` and `amendmentDelay`) before anyone may
