@@ -1,7 +1,9 @@
 /**
  * `dai devnet`, as a person runs it: Hardhat's in-process chain with the contracts deployed, four
- * validators over libp2p on 127.0.0.1, headless progress lines, exit 0 at --until-height; every node's
- * store holds the same blocks; the same --dir resumes where it stopped.
+ * validators over libp2p on 127.0.0.1, each training on its own MNIST shard (200 samples, to keep
+ * rounds short), headless progress lines, exit 0 once --until-height and --until-round are both
+ * reached; every node's store holds the same blocks and every chain the same round results; the same
+ * --dir resumes where it stopped.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -40,12 +42,17 @@ describe("dai devnet", () => {
   const dir = join(mkdtempSync(join(tmpdir(), "dai-devnet-test-")), "net")
   afterAll(() => rmSync(join(dir, ".."), { recursive: true, force: true }))
 
-  it("deploys the contracts, runs 4 validators to height 10 and exits 0; every node stored the same blocks", async () => {
-    const r = await dai("devnet", "--headless", "--dir", dir, "--until-height", "10", "--param", "consensus.timeoutCommit=100ms")
+  it("deploys the contracts, runs 4 validators to height 10 and a training round, and exits 0; every node stored the same blocks", async () => {
+    const r = await dai("devnet", "--headless", "--dir", dir, "--until-height", "10", "--until-round", "1", "--train-samples", "200", "--param", "consensus.timeoutCommit=100ms")
     expect(r.code, r.err + r.out).toBe(0)
     expect(r.out).toMatch(/contracts deployed \(in-process\): token 0x[0-9a-fA-F]{40}/)
     expect(r.out).toMatch(/^node0 height 10 round \d+ peers 3 txs \d+ hash 0x[0-9a-f]{64}$/m)
-    expect(r.out).toMatch(/height 10 reached: stopping 4 nodes/)
+    expect(r.out).toMatch(/training: every node on its own mnist shard of 4 \(200 samples\), model mlp, TensorFlow\.js backend \w+/)
+    // The round's result, committed through consensus: all four trained, and the model learnt something.
+    const round = /^node0 training round (\d+) committed at height (\d+) by node\d: accuracy (\d\.\d+), 4 trainers$/m.exec(r.out)
+    expect(round, r.out).not.toBeNull()
+    expect(Number(round![3])).toBeGreaterThan(0.2)
+    expect(r.out).toMatch(/height 10 and 1 training round\(s\) reached: stopping 4 nodes/)
     expect(r.err).not.toMatch(/evidence|slashed|error/)
     const stored = await Promise.all([0, 1, 2, 3].map((i) => storedBlocks(nodeDir(dir, i))))
     for (let h = 1; h <= 10; h++) {
@@ -54,6 +61,13 @@ describe("dai devnet", () => {
       expect(new Set(hashes).size, `one block at height ${h}`).toBe(1)
     }
   }, 120_000)
+
+  it("refuses --until-round without training, and a bad backend (exit 2)", async () => {
+    expect((await dai("devnet", "--until-round", "1", "--no-training")).code).toBe(2)
+    const b = await dai("devnet", "--backend", "gpu9000")
+    expect(b.code).toBe(2)
+    expect(b.err).toMatch(/--backend: unknown TensorFlow\.js backend "gpu9000"/)
+  })
 
   it("resumes the devnet in the same --dir from where it stopped", async () => {
     const r = await dai("devnet", "--headless", "--dir", dir, "--no-chain", "--until-height", "13")

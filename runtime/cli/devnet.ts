@@ -1,8 +1,9 @@
 /**
  * `dai devnet`: a whole network on this machine — Hardhat's in-process chain with the contracts
  * deployed (or --rpc), N validators over real libp2p on 127.0.0.1 — with the TUI on node 0 in a
- * terminal, progress lines otherwise. Stops cleanly (exit 0) on SIGINT/SIGTERM, quitting the TUI,
- * or once --until-height is reached.
+ * terminal, progress lines otherwise. Every node is a trainer on its own shard of MNIST and the
+ * validators coordinate training rounds in turn. Stops cleanly (exit 0) on SIGINT/SIGTERM, quitting
+ * the TUI, or once --until-height and/or --until-round are reached.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -27,6 +28,9 @@ export const devnetCommand: Command = defineCommand({
     "until-height": { type: "string" },
     "until-round": { type: "string" },
     param: { type: "string", multiple: true },
+    backend: { type: "string" },
+    "train-samples": { type: "string" },
+    "no-training": { type: "boolean" },
   },
   help: {
     "--nodes N": "validators, each with equal stake (default 4)",
@@ -35,19 +39,34 @@ export const devnetCommand: Command = defineCommand({
     "--no-chain": "run consensus only, without an EVM chain",
     "--headless": "print progress lines instead of opening the TUI (the default without a terminal)",
     "--until-height H": "stop (exit 0) once every node has committed height H",
-    "--until-round R": "stop (exit 0) once training round R is done",
-    "--param NAME=VALUE": "a genesis parameter (repeatable), e.g. consensus.timeoutCommit=200ms; see `dai params`",
+    "--until-round R": "stop (exit 0) once every node's chain holds R committed training rounds (with --until-height: once both are reached)",
+    "--param NAME=VALUE": "a genesis parameter (repeatable), e.g. consensus.timeoutCommit=200ms or training.localEpochs=2; see `dai params`",
+    "--backend NAME": "TensorFlow.js backend: auto, tensorflow, wasm or cpu (default: $DAI_TF_BACKEND, else the best available)",
+    "--train-samples N": "samples of its MNIST shard each node trains on (default 600)",
+    "--no-training": "run consensus only, without training rounds",
   },
-  examples: ["dai devnet", "dai devnet --nodes 7 --headless --until-height 50", "dai devnet --dir .dai/devnet --param consensus.timeoutCommit=1s"],
+  examples: [
+    "dai devnet", "dai devnet --nodes 7 --headless --until-height 50", "dai devnet --dir .dai/devnet --param consensus.timeoutCommit=1s",
+    "dai devnet --headless --until-round 3 --train-samples 300 --backend wasm",
+  ],
   run: async (values, positionals, io: Io) => {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
     const nodes = values.nodes === undefined ? undefined : intFlag("nodes", values.nodes, 4, 1, 64)
     const untilHeight = values["until-height"] === undefined ? undefined : intFlag("until-height", values["until-height"], 0, 1)
-    if (values["until-round"] !== undefined) {
-      // SEAM(training): the devnet's nodes do not run training rounds yet (runtime/machines/training.ts
-      // and the tfjs trainer are to be wired per node, each on its own MNIST shard).
-      throw new UsageError("--until-round: training rounds are not wired into the devnet yet; use --until-height")
+    const untilRound = values["until-round"] === undefined ? undefined : intFlag("until-round", values["until-round"], 0, 1)
+    if (untilRound !== undefined && values["no-training"] === true) throw new UsageError("--until-round and --no-training exclude each other")
+    const trainSamples = values["train-samples"] === undefined ? undefined : intFlag("train-samples", values["train-samples"], 600, 1, 60_000)
+    if (values.backend !== undefined) {
+      const { parseBackend } = await import("../adapters/tfjs/backend.ts")
+      try {
+        parseBackend(values.backend, "--backend")
+      } catch (e) {
+        throw new UsageError((e as { reason?: string }).reason ?? String(e))
+      }
     }
+    const training = values["no-training"] === true
+      ? { enabled: false }
+      : { ...(values.backend === undefined ? {} : { backend: values.backend }), ...(trainSamples === undefined ? {} : { samples: trainSamples }) }
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError("--rpc and --no-chain exclude each other")
     if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new UsageError(`--rpc must be an http(s) URL, got "${values.rpc}"`)
     const { DEVNET_PARAMS, startDevnet } = await import("../node/devnet.ts")
@@ -70,6 +89,7 @@ export const devnetCommand: Command = defineCommand({
         chain: values["no-chain"] === true ? { kind: "none" } : values.rpc !== undefined ? { kind: "rpc", url: values.rpc } : { kind: "in-process" },
         onFailure: (cause) => io.err(`dai devnet: a node effect failed: ${String(cause)}`),
         log,
+        training,
       })
     } catch (e) {
       io.err(`dai devnet: ${(e as Error).message}`)
@@ -84,7 +104,7 @@ export const devnetCommand: Command = defineCommand({
     const code = await new Promise<number>((resolve) => {
       const unsubscribe: Array<() => void> = []
       let done = false
-      const finish = (reason: string) => {
+      const finish = (reason: string, exitCode = 0) => {
         if (done) return
         done = true
         for (const u of unsubscribe) u()
@@ -93,7 +113,7 @@ export const devnetCommand: Command = defineCommand({
         devnet.close().then(
           () => {
             io.out(`devnet stopped at height ${Math.min(...devnet.nodes.map((n) => n.node.app.height))}${temporary ? "" : `; resume it with: dai devnet --dir ${devnet.dir}`}`)
-            resolve(0)
+            resolve(exitCode)
           },
           (e) => {
             io.err(`dai devnet: shutdown failed: ${(e as Error).message}`)
@@ -101,7 +121,11 @@ export const devnetCommand: Command = defineCommand({
           },
         )
       }
-      const reached = () => untilHeight !== undefined && devnet.nodes.every((n) => n.node.app.height >= untilHeight)
+      const reached = () =>
+        (untilHeight !== undefined || untilRound !== undefined)
+        && (untilHeight === undefined || devnet.nodes.every((n) => n.node.app.height >= untilHeight))
+        && (untilRound === undefined || devnet.nodes.every((n) => n.node.app.rounds().size >= untilRound))
+      const goal = [untilHeight === undefined ? "" : `height ${untilHeight}`, untilRound === undefined ? "" : `${untilRound} training round(s)`].filter((x) => x !== "").join(" and ")
       let tui: import("../../tui/app.ts").Tui | undefined
       if (useTui) {
         void import("../../tui/app.ts").then(({ startTui }) => {
@@ -120,16 +144,26 @@ export const devnetCommand: Command = defineCommand({
           unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e)))
         })
       }
-      void import("../node/progress.ts").then(({ committedLine, WARNINGS }) => {
+      void import("../node/progress.ts").then(({ committedLine, trainingLine, WARNINGS }) => {
         for (const n of devnet.nodes) {
           unsubscribe.push(n.telemetry.subscribe((e) => {
             if (!useTui && n === node0 && e.kind === "block.committed") io.out(committedLine(e, n.transport.node.getPeers().length))
+            const round = n === node0 ? trainingLine(e) : undefined
+            if (!useTui && round !== undefined) io.out(round)
             const warn = WARNINGS[e.kind]
             if (!useTui && warn !== undefined) io.err(`${e.node} ${warn(e.data)}`)
-            if (e.kind === "block.committed" && reached()) finish(`height ${untilHeight} reached`)
+            if (e.kind === "block.committed" && reached()) finish(`${goal} reached`)
           }))
         }
       })
+      // A node whose consensus halted cannot follow the others: stop the devnet and say where it broke.
+      for (const n of devnet.nodes) {
+        void n.halted.then((reason) => {
+          if (done) return
+          io.err(`dai devnet: ${n.name}: ${reason}`)
+          finish(`${n.name} halted`, 1)
+        })
+      }
       const onSignal = (signal: NodeJS.Signals) => finish(signal)
       process.on("SIGINT", onSignal)
       process.on("SIGTERM", onSignal)

@@ -24,6 +24,7 @@ import { equalStakeGenesis } from "./genesis-file.ts"
 import { initDataDir } from "./data-dir.ts"
 import { describeStartError, readDataDir, startNodeFromDataDir, type RunningNode } from "./run-node.ts"
 import { startDevnetChain, type DevnetChain } from "./devnet-chain.ts"
+import type { NodeTrainingOptions } from "./training/start.ts"
 
 export const DEVNET_FILE = "devnet.json"
 /** Devnet keys are throwaway: a known password and a cheap scrypt, so N nodes unlock in moments. */
@@ -32,13 +33,18 @@ const DEVNET_SCRYPT_N = 1_024
 /** Consensus chain id of devnets (the contracts' default evidence chain id). */
 export const DEVNET_CHAIN_ID = 7
 
-/** Consensus timeouts for a loopback network: a block about every half second. */
+/**
+ * Consensus timeouts for a loopback network: a block about every half second. Every node trains in
+ * every round (cohort 1), and a round that waits for a stuck trainer gives up after 20 s.
+ */
 export const DEVNET_PARAMS: Readonly<Record<string, string>> = {
   "consensus.timeoutCommit": "500ms",
   "consensus.timeoutPropose": "1s",
   "consensus.timeoutPrevote": "500ms",
   "consensus.timeoutPrecommit": "500ms",
   "consensus.timeoutDelta": "200ms",
+  "training.cohort": "1",
+  "training.roundDeadline": "20s",
 }
 
 interface DevnetFile {
@@ -128,6 +134,8 @@ export interface DevnetOptions {
   readonly onFailure?: (cause: Cause.Cause<unknown>) => void
   /** Progress of the start, one line at a time. */
   readonly log?: (line: string) => void
+  /** How every node trains (default: on, DEFAULT_TRAIN_SAMPLES each). */
+  readonly training?: NodeTrainingOptions
 }
 
 export interface Devnet {
@@ -184,6 +192,7 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
       ...(chainKind.kind === "in-process" && chain !== undefined ? { chain: { provider: chain.provider, deployment: chain.deployment } } : {}),
       ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
       awaitPeers: n - 1,
+      ...(options.training === undefined ? {} : { training: options.training }),
       awaitPeersMs: 20_000,
     }).pipe(Scope.provide(scope))))))
   const failed = started.findIndex((r) => Result.isFailure(r))
@@ -194,5 +203,7 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   }
   const nodes = started.map((r) => (r as Result.Success<RunningNode, never>).success)
   log(`${n} nodes running on 127.0.0.1 (node0 ${nodes[0]!.peerId})`)
+  const training = nodes[0]!.training
+  log(training === undefined ? "training off" : `training: every node on its own ${training.description.replace(/ shard 1\//, " shard of ")}`)
   return { dir, nodes, chain, resumed: existing !== undefined, close: closeAll }
 }

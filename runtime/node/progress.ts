@@ -1,6 +1,7 @@
 /**
- * Progress lines of a running node, from its telemetry: one line per committed block, and a
- * warning line for what an operator must look at (evidence, slashes, refused signatures, errors).
+ * Progress lines of a running node, from its telemetry: one line per committed block and per
+ * committed training round, and a warning line for what an operator must look at (evidence,
+ * slashes, refused signatures, aborted rounds, errors).
  */
 import type { TelemetryEvent } from "../services/telemetry.ts"
 import type { RunningNode } from "./run-node.ts"
@@ -16,6 +17,14 @@ export const WARNINGS: Readonly<Record<string, (d: Readonly<Record<string, unkno
   "stake.slashed": (d) => `slashed: ${String(d["pool"])} for ${String(d["infraction"])} (${String(d["amount"])} base units${d["tombstoned"] === true ? ", tombstoned" : ""})`,
   "protect.refused": (d) => `slashing protection refused to sign: ${String(d["reason"])}`,
   "node.error": (d) => `error in ${String(d["action"])}: ${String(d["error"])}`,
+  "training.round.aborted": (d) => `training round ${String(d["round"])} aborted: ${String(d["reason"])}`,
+}
+
+/** The progress line of a training round the chain committed (undefined for any other event, and for the later reveal of its scores). */
+export const trainingLine = (e: TelemetryEvent): string | undefined => {
+  if (e.kind !== "training.round.completed" || e.data["revealed"] === true) return undefined
+  const accuracy = typeof e.data["accuracy"] === "number" ? e.data["accuracy"].toFixed(4) : "?"
+  return `${e.node} training round ${String(e.data["round"])} committed at height ${String(e.data["height"])} by ${String(e.data["coordinator"])}: accuracy ${accuracy}, ${String(e.data["received"])} trainers`
 }
 
 /** The progress line of a committed block. */
@@ -26,6 +35,8 @@ export const committedLine = (e: TelemetryEvent, peers: number): string =>
 export const attachProgress = (node: RunningNode, sink: LineSink): (() => void) =>
   node.telemetry.subscribe((e) => {
     if (e.kind === "block.committed") return sink.out(committedLine(e, node.transport.node.getPeers().length))
+    const round = trainingLine(e)
+    if (round !== undefined) return sink.out(round)
     const warn = WARNINGS[e.kind]
     if (warn !== undefined) sink.err(`${e.node} ${warn(e.data)}`)
   })

@@ -26,11 +26,14 @@ import { DataDirError } from "./data-dir.ts"
 import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
+import { reportGovernance } from "./governance-report.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
 import { governanceOverChain } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
 import { startApiServer, type ApiServer } from "../api/server.ts"
 import { makeTelemetryHub, type TelemetryHub } from "../api/telemetry-hub.ts"
+import type { TrainerError } from "../services/trainer.ts"
+import { startNodeTraining, type NodeTrainingOptions, type StartedTraining } from "./training/start.ts"
 
 export interface NodeStartOptions {
   readonly dataDir: string
@@ -49,6 +52,8 @@ export interface NodeStartOptions {
   readonly awaitPeersMs?: number
   /** Serve the API (default: config.yaml's api.enabled). */
   readonly api?: boolean
+  /** Federated training on the node's shard (default: on; runtime/node/training/start.ts). */
+  readonly training?: NodeTrainingOptions
 }
 
 /** A node running from its data dir. */
@@ -71,6 +76,13 @@ export interface RunningNode {
   readonly apiServer: ApiServer | undefined
   /** Height, consensus round and connected peers now. */
   status(): Effect.Effect<NodeStatus>
+  /** Training rounds, unless turned off. */
+  readonly training: StartedTraining | undefined
+  /**
+   * Settles with the reason if consensus halts (a decided block did not execute; the reason names
+   * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
+   */
+  readonly halted: Promise<string>
 }
 
 export interface NodeStatus {
@@ -79,7 +91,7 @@ export interface NodeStatus {
   readonly peers: number
 }
 
-export type NodeStartError = ConfigInvalid | GenesisInvalid | KeystoreError | DataDirError | NetworkError | StoreError | KeysError | GenesisError | NodeChainError | ChainUnavailable
+export type NodeStartError = TrainerError | ConfigInvalid | GenesisInvalid | KeystoreError | DataDirError | NetworkError | StoreError | KeysError | GenesisError | NodeChainError | ChainUnavailable
 
 /** The API server could not start (port taken, token file missing). */
 export class ApiStartError extends Schema.TaggedError<ApiStartError>()("ApiStartError", {
@@ -135,20 +147,31 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     yield* Effect.ignore(transport.ready("consensus", options.awaitPeers!, options.awaitPeersMs ?? 30_000))
     yield* Effect.addFinalizer(() => unsubscribe)
   }
+  let onHalt: (reason: string) => void = () => {}
+  const halted = new Promise<string>((resolve) => (onHalt = resolve))
   const node = yield* startRealNode({
     name,
+    onHalt: (reason) => onHalt(reason),
     genesis,
     privateKey,
     storePath: resolvePath(dataDir, config.paths.store),
     ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
   privateKey.fill(0) // the Keys port holds its own copy
+  const training = options.training?.enabled === false
+    ? undefined
+    : yield* startNodeTraining({ name, genesis, node, network: transport.network, subscribe: hub.subscribe, emit, options: options.training ?? {} })
 
+  const governance = chain === undefined ? undefined : governanceOverChain(chain)
   const api = makeAppNodeApi({
     name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub,
     now: () => Date.now(),
-    ...(chain === undefined ? {} : { governance: governanceOverChain(chain) }),
+    ...(governance === undefined ? {} : { governance }),
   })
+  if (governance !== undefined) {
+    const stopReport = reportGovernance(governance, hub.subscribe, emit)
+    yield* Effect.addFinalizer(() => Effect.sync(stopReport))
+  }
   let apiServer: ApiServer | undefined
   if (options.api ?? config.api.enabled) {
     const tokenPath = resolvePath(dataDir, config.api.tokenFile)
@@ -167,7 +190,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   }
 
   return {
-    name, dataDir, config, genesis, chain, node, transport, api, apiServer,
+    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training,
     address: node.keys.address.toLowerCase(),
     peerId: transport.network.self,
     telemetry: hub,
@@ -188,6 +211,7 @@ export const describeStartError = (e: NodeStartError | ApiStartError): string =>
     case "KeysError": return `signing key (${e.operation}): ${e.reason}`
     case "ChainUnavailable": return `EVM chain (${e.operation}): ${e.reason}`
     case "GenesisError": return `genesis: ${e.reason}`
+    case "TrainerError": return `training (${e.operation}): ${e.reason}`
     default: return e.message
   }
 }

@@ -1,17 +1,17 @@
 /**
  * Secure aggregation (runtime/core/training/secagg) as network messages of a training round.
  *
- * Step data crosses the network as the `body` of a train message (training-wire.ts): plain JSON,
- * with every Uint8Array written `{ "$b": hex }`. The coordinator relays; it never sees an update:
+ * Step data crosses the network as the `body` of a train message (wire.ts, which checks each body's
+ * shape): plain JSON, with every Uint8Array written `{ "$b": hex }`. The coordinator relays; it never sees an update:
  *   model (secure)        coordinator → cohort     each trainer answers with its key advert
  *   shares.request        coordinator → advertised each answers with its encrypted key shares
  *   masked.request        coordinator → sharers    the shares routed to it; it answers with its masked input
  *   unmask.request        coordinator → survivors  who survived, who dropped; each answers what unmasks the sum
  */
 import {
-  dequantize, quantize, SecAggClient, SecAggServer, seededRandomBytes,
-  type Advert, type EncryptedShare, type MaskedInput, type SharesMessage, type UnmaskRequest, type UnmaskResponse,
-} from "../../runtime/core/training/secagg/index.ts"
+  dequantize, quantize, SecAggClient, SecAggServer,
+  type Advert, type RandomBytes, type EncryptedShare, type MaskedInput, type SharesMessage, type UnmaskRequest, type UnmaskResponse,
+} from "../../core/training/secagg/index.ts"
 
 /** Uint8Arrays as `{ $b: hex }`, recursively (what JSON cannot carry). */
 export const toWire = (v: unknown): unknown => {
@@ -48,9 +48,10 @@ export class SecAggTrainer {
   readonly #p: SecAggParams
   #participants = 0
 
-  constructor(id: string, p: SecAggParams, seed: string) {
+  /** `randomBytes`: the simulator's seeded stream, or crypto randomness in a real node. */
+  constructor(id: string, p: SecAggParams, randomBytes: RandomBytes) {
     this.#p = p
-    this.#client = new SecAggClient({ id, config: config(p), randomBytes: seededRandomBytes(seed) })
+    this.#client = new SecAggClient({ id, config: config(p), randomBytes })
   }
 
   advertise(): unknown {

@@ -1,0 +1,74 @@
+/**
+ * A real node's trainer: TensorFlow.js on its own shard of the network's data set. Every node cuts
+ * the same partition (`training.partition` over the genesis validators, drawn from a seed derived
+ * from the genesis) and keeps the part at its own index, so no two validators train on the same
+ * samples and no data is ever exchanged. All start from the same initial model (seeded by the
+ * genesis too), and the coordinator evaluates on the data set's held-out test split.
+ */
+import { Effect } from "effect"
+import type { AppGenesis } from "../../core/app/app.ts"
+import { partition } from "../../core/training/partition.ts"
+import { TrainerError, type Evaluation, type Trainer } from "../../services/trainer.ts"
+import type { TfBackend } from "../../adapters/tfjs/backend.ts"
+
+export interface LocalTrainingOptions {
+  readonly genesis: AppGenesis
+  /** This validator's operator name (its index in the genesis picks its shard). */
+  readonly operator: string
+  /** `--backend` (else `$DAI_TF_BACKEND`, else the best available). */
+  readonly backend?: string
+  /** Train on at most this many samples of the shard (default: all of it). */
+  readonly samples?: number
+  /** Evaluate on at most this many held-out samples (default: the whole test split). */
+  readonly testSamples?: number
+}
+
+export interface LocalTraining {
+  readonly backend: string
+  readonly dataset: string
+  readonly model: string
+  /** This node's shard: its index among the genesis validators, of how many, and its sample count. */
+  readonly shard: { readonly index: number; readonly of: number; readonly samples: number }
+  readonly trainer: Trainer["Service"]
+  readonly initialWeights: Float32Array
+  /** Test accuracy and loss of weights on the held-out split. */
+  evaluate(weights: Float32Array): Evaluation
+}
+
+let backendChoice: Promise<string> | undefined
+
+/** The genesis's training seed: the same on every node of the network. */
+export const genesisSeed = (g: AppGenesis): string => `${g.chainId}/${g.time}`
+
+/** Start TensorFlow.js and build this node's trainer; TrainerError when it cannot. */
+export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<LocalTraining> => {
+  const p = o.genesis.params
+  const dataset = p["training.dataset"]
+  if (dataset === "synthetic") {
+    throw new TrainerError({ operation: "prepare", reason: "training.dataset synthetic is the simulator's statistical model; a real node trains with TensorFlow.js on mnist or fashion-mnist" })
+  }
+  const index = o.genesis.validators.findIndex((v) => v.operator === o.operator)
+  if (index < 0) throw new TrainerError({ operation: "prepare", reason: `${o.operator} is not a genesis validator, so it has no shard of ${dataset}` })
+  const [{ loadDataset, subset }, tfjs] = await Promise.all([import("../../adapters/data/index.ts"), import("../../adapters/tfjs/index.ts")])
+  // One backend per process (a devnet's nodes share it): chosen once, by the first node to start.
+  backendChoice ??= tfjs.selectBackend(o.backend)
+  const backend = await backendChoice
+  const data = loadDataset(dataset)
+  const seed = genesisSeed(o.genesis)
+  const clients = o.genesis.validators.length
+  const shares = partition(data.train.labels, clients, p["training.partition"], tfjs.seededRandom(seed, "partition"))
+  const own = shares[index]!.slice(0, o.samples ?? Number.MAX_SAFE_INTEGER)
+  const testSize = Math.min(o.testSamples ?? Number.MAX_SAFE_INTEGER, data.test.labels.length)
+  const test = testSize === data.test.labels.length ? data.test : subset(data.test, Array.from({ length: testSize }, (_, i) => i))
+  const model = p["training.model"]
+  const trainer = tfjs.makeTfjsTrainer({ model, data: subset(data.train, own), test, seed: `${seed}/${o.operator}`, modelSeed: seed, backend: backend as TfBackend })
+  return {
+    backend: tfjs.describeBackend(),
+    dataset: data.name,
+    model,
+    shard: { index, of: clients, samples: own.length },
+    trainer,
+    initialWeights: Effect.runSync(trainer.initialWeights),
+    evaluate: (weights) => Effect.runSync(trainer.evaluate(weights)),
+  }
+}

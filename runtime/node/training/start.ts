@@ -1,0 +1,85 @@
+/**
+ * Training for a node started from its data dir (run-node.ts): TensorFlow.js on the node's shard,
+ * the rounds wired to its consensus, store, network and telemetry, and stopped with the node's
+ * scope (before consensus and the store close).
+ */
+import { Effect, type Scope } from "effect"
+import { makeFiberRunner, wallClock, wallNow } from "../../adapters/clock.ts"
+import type { AppGenesis } from "../../core/app/app.ts"
+import type { Network } from "../../services/network.ts"
+import { TrainerError } from "../../services/trainer.ts"
+import type { TelemetryEvent } from "../../services/telemetry.ts"
+import type { RealNode } from "../real-world.ts"
+import { prepareLocalTraining } from "./local-data.ts"
+import { startTrainingNode, type TrainingNode } from "./training-node.ts"
+
+/** How a node trains (`dai node start` / `dai devnet` flags). */
+export interface NodeTrainingOptions {
+  /** Default true. */
+  readonly enabled?: boolean
+  /** TensorFlow.js backend (`--backend`, else `$DAI_TF_BACKEND`, else the best available). */
+  readonly backend?: string
+  /** Samples of the node's shard it trains on (default DEFAULT_TRAIN_SAMPLES). */
+  readonly samples?: number
+  /** Held-out samples a coordinator evaluates on (default: the whole test split). */
+  readonly testSamples?: number
+}
+
+/** Samples per node by default: McMahan et al.'s 600 per client, so a round costs each node about a second. */
+export const DEFAULT_TRAIN_SAMPLES = 600
+
+export interface StartedTraining extends TrainingNode {
+  /** One line for the operator: backend, data set, model, shard. */
+  readonly description: string
+}
+
+/** Start training on a running node; TrainerError when TensorFlow.js or the data set cannot start. */
+export const startNodeTraining = (o: {
+  readonly name: string
+  readonly genesis: AppGenesis
+  readonly node: RealNode
+  readonly network: Network["Service"]
+  readonly subscribe: (listener: (event: TelemetryEvent) => void) => () => void
+  readonly emit: (kind: string, data: Record<string, unknown>) => void
+  readonly options: NodeTrainingOptions
+}): Effect.Effect<StartedTraining, TrainerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { node } = o
+    const operator = node.app.operatorOf(node.keys.address.toLowerCase()) ?? o.name
+    const local = yield* Effect.tryPromise({
+      try: () => prepareLocalTraining({
+        genesis: o.genesis, operator, samples: o.options.samples ?? DEFAULT_TRAIN_SAMPLES,
+        ...(o.options.backend === undefined ? {} : { backend: o.options.backend }),
+        ...(o.options.testSamples === undefined ? {} : { testSamples: o.options.testSamples }),
+      }),
+      catch: (e) => e instanceof TrainerError ? e : new TrainerError({ operation: "prepare", reason: e instanceof Error ? e.message : String(e) }),
+    })
+    const runner = makeFiberRunner((cause) => o.emit("node.error", { action: "training", error: String(cause) }))
+    const training = yield* Effect.acquireRelease(
+      Effect.sync(() => startTrainingNode({
+        name: o.name, app: node.app, keys: node.keys, network: o.network, store: node.store,
+        submitTx: (tx) => node.consensus.submitTx(tx),
+        local, clock: wallClock, now: wallNow, run: runner.run, emit: o.emit,
+      })),
+      (t) => Effect.andThen(Effect.sync(() => t.stop()), runner.interruptAll),
+    )
+    // Outside the consensus machine's own action that reported the block (rounds start machines of their own).
+    const off = o.subscribe((e) => {
+      if (e.kind === "block.committed") wallClock.setTimeout(() => training.onBlock(), 0)
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(off))
+    const description = `${local.dataset} shard ${local.shard.index + 1}/${local.shard.of} (${local.shard.samples} samples), model ${local.model}, TensorFlow.js backend ${local.backend}`
+    o.emit("training.started", { backend: local.backend, dataset: local.dataset, model: local.model, shard: local.shard.index, shards: local.shard.of, samples: local.shard.samples })
+    const started: StartedTraining = {
+      description,
+      onBlock: () => training.onBlock(),
+      stop: () => training.stop(),
+      get committed() {
+        return training.committed
+      },
+      get accuracy() {
+        return training.accuracy
+      },
+    }
+    return started
+  })

@@ -1,0 +1,407 @@
+/**
+ * Federated training in a real node: every validator is a trainer on its own shard (local-data.ts),
+ * and the coordinator of each round is named by the committed chain (schedule.ts). The pieces the
+ * simulator runs too — the round coordinator and the trainer side — are wired here to the node's
+ * ports:
+ *
+ *  - topics: `train` (direct: model, updates, secure-aggregation steps, global.request/global),
+ *    `train/hello` (gossip: peer id ↔ validator, roster.ts), `train/global` (gossip: a committed model);
+ *  - the coordinator opens its round when the chain says it is its turn and it holds the model the
+ *    chain's last round committed; the result and the revealed scores go through the consensus pool
+ *    as `round-result` / `round-scores`, signed with the validator key; the new model is gossiped;
+ *  - a node adopts a gossiped model only when its hash is the one the chain committed (else it asks
+ *    the round's coordinator for it), and keeps it in its store to resume after a restart;
+ *  - telemetry: `training.round.opened|progress|completed|aborted` (docs/telemetry.md) — every node
+ *    reports `completed` for each round its chain commits (and again with `myScore` once revealed),
+ *    so the TUI's training screen and the API's /rounds fill on every node.
+ *
+ * Timers run on the node's clock (the wall clock adapter); DP noise and salts come from crypto
+ * randomness. Nothing here blocks on the network: sends run as fibers.
+ */
+import { randomBytes, randomInt } from "node:crypto"
+import { Effect, Result } from "effect"
+import type { App } from "../../core/app/app.ts"
+import { signTx, type SignedTx } from "../../core/app/txs.ts"
+import { toHex } from "../../core/crypto.ts"
+import { modelHash } from "../../core/training/hash.ts"
+import { RdpAccountant } from "../../core/training/rdp.ts"
+import type { Keys } from "../../services/keys.ts"
+import type { Envelope, Network } from "../../services/network.ts"
+import type { Store } from "../../services/store.ts"
+import type { TimerClock } from "../consensus-node.ts"
+import type { LocalTraining } from "./local-data.ts"
+import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "./round-coordinator.ts"
+import { RoundTrainer, type TrainerEvent } from "./round-trainer.ts"
+import { makeHello, Roster } from "./roster.ts"
+import { chainRandom, scheduledRound, slotMs } from "./schedule.ts"
+import { bytesFloat, decodeTrain, encodeTrain, floatBytes, TRAIN_GLOBAL_TOPIC, TRAIN_HELLO_TOPIC, TRAIN_TOPIC } from "./wire.ts"
+
+/** Store key of the last adopted global model (a `global` message: header + weights). */
+const GLOBAL_KEY = "training/global"
+/** Re-send the hello this often while some validator is not known yet, and this often after. */
+const HELLO_FAST_MS = 1_000
+const HELLO_SLOW_MS = 30_000
+/** Open a round with the trainers known after this long, even if some validator never said hello. */
+const HELLO_GRACE_MS = 5_000
+/** Re-check the schedule this often between blocks; ask for a missing model at most this often. */
+const TICK_MS = 1_000
+const ASK_EVERY_MS = 3_000
+/** Chain time between a committed round and the next one's opening (a single validator would otherwise train flat out). */
+const ROUND_GAP_MS = 2_000
+/** Gossiped models kept until the chain names one of them. */
+const MAX_CANDIDATES = 4
+export const DP_DELTA = 1e-5
+
+export interface TrainingNodeOptions {
+  /** Name in telemetry. */
+  readonly name: string
+  readonly app: App
+  readonly keys: Keys["Service"]
+  readonly network: Network["Service"]
+  readonly store: Store["Service"]
+  /** Hand a signed transaction to the consensus pool; a refusal says why. */
+  readonly submitTx: (tx: SignedTx) => string | undefined
+  readonly local: LocalTraining
+  readonly clock: TimerClock
+  readonly now: () => number
+  readonly run: (effect: Effect.Effect<void>) => void
+  readonly emit: (kind: string, data: Record<string, unknown>) => void
+}
+
+export interface TrainingNode {
+  /** Call after every committed block. */
+  onBlock(): void
+  /** Rounds committed on this node's chain. */
+  readonly committed: number
+  /** Accuracy (0..1) of the last committed round, if any. */
+  readonly accuracy: number | undefined
+  stop(): void
+}
+
+interface Global {
+  readonly weights: Float32Array
+  readonly hash: string
+  readonly round: number
+}
+
+/** A standard normal draw from crypto randomness (Box–Muller), for DP noise. */
+const cryptoNormal = (): number => {
+  const u = (randomInt(1, 2 ** 47) / 2 ** 47)
+  const v = randomInt(0, 2 ** 47) / 2 ** 47
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+}
+
+/** Start training on a node whose consensus runs already; stop() ends it. */
+export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
+  const { app, keys, network, local, clock, run, emit } = o
+  const address = keys.address.toLowerCase()
+  const operator = app.operatorOf(address) ?? address
+  const p = () => app.economy.params
+  const startedAt = o.now()
+  const roster = new Roster({ chainId: app.chainId, verify: keys.verify, operatorOf: (a) => app.operatorOf(a) })
+  roster.self(operator, network.self)
+  const initial: Global = { weights: local.initialWeights, hash: modelHash(local.initialWeights), round: 0 }
+  let global = initial
+  let lastChange: Float32Array | undefined
+  const candidates = new Map<string, Float32Array>()
+  let current: RoundCoordinator | undefined
+  const attempted = new Set<number>()
+  let anchorTime = app.lastTime
+  let seenRound = app.lastRound
+  const unrevealed = new Set<number>()
+  const accountant = new RdpAccountant()
+  let dpRounds = 0
+  /** Test loss of the rounds this node coordinated (only the coordinator evaluates). */
+  const losses = new Map<number, number>()
+  let nonce = 0
+  let lastAsk = 0
+  let stopped = false
+  const timers: unknown[] = []
+  /** On a real node's timers a throw would end the process: report it instead. */
+  const guarded = (action: string, fn: () => void) => {
+    try {
+      fn()
+    } catch (e) {
+      emit("node.error", { action, error: e instanceof Error ? e.message : String(e) })
+    }
+  }
+  const after = (ms: number, fn: () => void) => {
+    const id = clock.setTimeout(() => {
+      timers.splice(timers.indexOf(id), 1)
+      if (!stopped) guarded("training", fn)
+    }, ms)
+    timers.push(id)
+  }
+
+  /** The model the chain's last round committed (the initial model before any). */
+  const chainModel = (): string => app.rounds().get(app.lastRound)?.modelHash ?? initial.hash
+  const invalid = (from: string, reason: string) => emit("training.invalid", { from, reason })
+
+  const adopt = (weights: Float32Array, hash: string, round: number) => {
+    if (global.hash === hash) return
+    lastChange = weights.length === global.weights.length ? weights.map((w, i) => w - global.weights[i]!) : undefined
+    global = { weights, hash, round }
+    candidates.delete(hash)
+    run(Effect.ignore(o.store.put(GLOBAL_KEY, encodeTrain({ kind: "global", round, body: { modelHash: hash } }, floatBytes(weights)))))
+  }
+
+  /** Take the chain's model from the candidates, or ask the coordinator that committed it. */
+  const syncModel = () => {
+    const want = chainModel()
+    if (global.hash === want) return true
+    const weights = candidates.get(want)
+    if (weights !== undefined) {
+      adopt(weights, want, app.lastRound)
+      return true
+    }
+    const record = app.rounds().get(app.lastRound)
+    const peer = record === undefined ? undefined : roster.peerOf(record.coordinator)
+    if (peer !== undefined && o.now() - lastAsk >= ASK_EVERY_MS) {
+      lastAsk = o.now()
+      run(Effect.ignore(network.send(peer, TRAIN_TOPIC, encodeTrain({ kind: "global.request", round: app.lastRound, body: { modelHash: want } }))))
+    }
+    return false
+  }
+
+  /** A model that arrived (gossip or an answer): kept if it is what it says it is. */
+  const onGlobal = (env: Envelope, round: number, claimed: string, payload: Uint8Array) => {
+    const weights = bytesFloat(payload, initial.weights.length)
+    if (weights === undefined) return invalid(env.from, `global model of ${payload.length} bytes, expected ${initial.weights.length * 4}`)
+    if (modelHash(weights) !== claimed) return invalid(env.from, `global model of round ${round} does not hash to ${claimed}`)
+    if (claimed === global.hash) return
+    candidates.set(claimed, weights)
+    while (candidates.size > MAX_CANDIDATES) candidates.delete(candidates.keys().next().value!)
+    check()
+  }
+
+  const submit = (body: UnsignedRoundTx) => {
+    const next = Math.max(app.nextNonce(address), nonce)
+    run(Effect.gen(function*() {
+      const tx = signTx(app.chainId, { ...body, signer: address, nonce: next } as Omit<SignedTx, "signature">, (d) => Effect.runSync(keys.sign(d)))
+      const refused = o.submitTx(tx)
+      if (refused !== undefined) return emit("training.tx.refused", { type: body.type, reason: refused })
+      nonce = next + 1
+    }).pipe(Effect.catchCause((cause) => Effect.sync(() => emit("node.error", { action: `submit ${body.type}`, error: String(cause) })))))
+  }
+
+  const roundEvent = (e: RoundEvent) => {
+    switch (e.type) {
+      case "opened": return emit("training.round.opened", { round: e.round, cohort: e.cohort.length, trainers: [...e.cohort], coordinator: operator, model: e.model })
+      case "update": return emit("training.round.progress", { round: e.round, received: e.received, cohort: e.cohort, from: e.from })
+      case "unmask": return emit("training.round.unmask", { round: e.round, survivors: [...e.survivors], dropped: [...e.dropped] })
+      case "invalid": return invalid(e.from, e.reason)
+    }
+  }
+
+  const open = (round: number) => {
+    attempted.add(round)
+    const params = p()
+    const trainers = roster.operators
+    const cohortSize = Math.max(1, Math.ceil(params["training.cohort"] * trainers.length))
+    const deadline = params["training.roundDeadline"]
+    const base = global
+    current = new RoundCoordinator({
+      round, coordinator: operator, network, run, clock, trainers,
+      peerOf: (id) => roster.peerOf(id), idOf: (peer) => roster.operatorOf(peer),
+      params: {
+        cohortSize, deadline,
+        minParticipants: Math.max(1, Math.ceil(params["training.minParticipants"] * cohortSize)),
+        stepTimeout: stepTimeoutOf(deadline),
+        secureAggregation: params["training.secureAggregation"],
+        secAggThreshold: Math.max(2, Math.ceil(params["training.secAggThreshold"] * cohortSize)),
+        aggregator: params["training.aggregator"], trimFraction: params["training.trimFraction"],
+        clipNorm: params["training.dp.clipNorm"], noiseMultiplier: params["training.dp.noiseMultiplier"],
+      },
+      random: chainRandom(`${app.lastBlockHash}/${round}`),
+      global: base.weights, globalHash: base.hash, lastChange,
+      evaluate: local.evaluate,
+      normal: () => cryptoNormal,
+      salt: () => toHex(randomBytes(32)),
+      submit,
+      committed: (r) => app.rounds().get(r),
+      onEvent: roundEvent,
+      onFinished: (out, candidate, loss) => {
+        current = undefined
+        if (out.status === "done" && candidate !== undefined) {
+          if (loss !== undefined) losses.set(out.round, loss)
+          // Others adopt it once their chain holds the same hash; the coordinator has it already.
+          const message = encodeTrain({ kind: "global", round: out.round, body: { modelHash: out.modelHash! } }, floatBytes(candidate))
+          run(Effect.ignore(network.publish(TRAIN_GLOBAL_TOPIC, message)))
+          candidates.set(out.modelHash!, candidate)
+          syncModel()
+        } else {
+          emit("training.round.aborted", { round: out.round, reason: out.reason ?? "", coordinator: operator })
+        }
+      },
+    })
+    current.start()
+  }
+
+  /** Report rounds the chain committed (and scores it revealed) since the last look. */
+  const reportCommitted = () => {
+    if (app.lastRound > seenRound) {
+      anchorTime = app.lastTime
+      for (const r of [...app.rounds().values()].filter((x) => x.round > seenRound).sort((a, b) => a.round - b.round)) {
+        const noise = p()["training.dp.noiseMultiplier"]
+        if (noise > 0) {
+          accountant.step(Math.min(1, r.participants.length / Math.max(1, app.validatorSet().validators.length)), noise)
+          dpRounds++
+        }
+        emit("training.round.completed", {
+          round: r.round, received: r.participants.length, accuracy: r.accuracy / 1_000_000, coordinator: r.coordinator, height: r.height,
+          participants: [...r.participants],
+          ...(losses.has(r.round) ? { loss: losses.get(r.round) } : {}),
+          ...(dpRounds > 0 ? { epsilon: accountant.epsilon(DP_DELTA).epsilon, delta: DP_DELTA } : {}),
+        })
+        unrevealed.add(r.round)
+        losses.delete(r.round)
+      }
+      seenRound = app.lastRound
+    }
+    for (const round of [...unrevealed]) {
+      const r = app.rounds().get(round)
+      if (r?.scores === undefined) continue
+      unrevealed.delete(round)
+      const mine = r.scores.get(operator)
+      emit("training.round.completed", {
+        round, received: r.participants.length, accuracy: r.accuracy / 1_000_000, revealed: true,
+        ...(mine === undefined ? {} : { myScore: mine / 1_000_000 }),
+      })
+    }
+    // A reveal that never comes must not keep the set growing.
+    if (unrevealed.size > 16) unrevealed.delete(Math.min(...unrevealed))
+  }
+
+  const check = () => {
+    if (stopped) return
+    reportCommitted()
+    current?.onBlock()
+    for (const r of attempted) if (r <= app.lastRound) attempted.delete(r)
+    if (!syncModel() || current !== undefined || app.lastTime - anchorTime < ROUND_GAP_MS) return
+    const validators = app.validatorSet().validators.map((v) => v.address)
+    const deadline = p()["training.roundDeadline"]
+    const s = scheduledRound({ lastRound: app.lastRound, validators, chainTime: app.lastTime, anchorTime, slotMs: slotMs(deadline, stepTimeoutOf(deadline)) })
+    if (s === undefined || s.coordinator !== address || attempted.has(s.round)) return
+    const everyone = validators.every((a) => roster.peerOf(app.operatorOf(a) ?? "") !== undefined)
+    if (!everyone && o.now() - startedAt < HELLO_GRACE_MS) return
+    open(s.round)
+  }
+
+  const trainer = new RoundTrainer({
+    id: operator,
+    network: () => network,
+    run,
+    timers: { now: o.now, after: (ms, fn) => after(ms, fn) },
+    modelLength: initial.weights.length,
+    localUpdate: (weights, round) => {
+      const params = p()
+      return Effect.runSync(local.trainer.train(weights, {
+        round, localEpochs: params["training.localEpochs"], batchSize: params["training.batchSize"], learningRate: params["training.learningRate"],
+      }))
+    },
+    secAgg: () => {
+      const params = p()
+      const cohort = Math.max(1, Math.ceil(params["training.cohort"] * roster.operators.length))
+      return {
+        threshold: Math.max(2, Math.ceil(params["training.secAggThreshold"] * cohort)),
+        clip: params["training.dp.clipNorm"],
+        clipOwn: params["training.dp.noiseMultiplier"] > 0,
+        randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      }
+    },
+    // Rounds only from a validator's node, and only rounds the chain has not closed.
+    accept: (from, round) => roster.operatorOf(from) !== undefined && round > app.lastRound,
+    onEvent: (e: TrainerEvent) => {
+      switch (e.type) {
+        case "trained": return emit("training.update.sent", { round: e.round, samples: e.samples, loss: e.loss, coordinator: roster.operatorOf(e.coordinator) ?? e.coordinator })
+        case "left": return
+        case "invalid": return invalid(e.from, e.reason)
+        case "failed": return emit("node.error", { action: `train round ${e.round}`, error: e.reason })
+      }
+    },
+  })
+
+  /** Direct messages besides the round's own: a model asked for, or sent. */
+  const onDirect = (env: Envelope) => {
+    trainer.handle(env)
+    const m = decodeTrain(env.data)
+    if (Result.isFailure(m)) return
+    const { header, payload } = m.success
+    if (header.kind === "global") return onGlobal(env, header.round, (header.body as { modelHash: string }).modelHash, payload)
+    if (header.kind !== "global.request") return
+    const wanted = (header.body as { modelHash: string }).modelHash
+    const weights = global.hash === wanted ? global.weights : candidates.get(wanted)
+    if (weights !== undefined) run(Effect.ignore(network.send(env.from, TRAIN_TOPIC, encodeTrain({ kind: "global", round: header.round, body: { modelHash: wanted } }, floatBytes(weights)))))
+  }
+  const onHello = (env: Envelope) => {
+    const m = decodeTrain(env.data)
+    if (Result.isFailure(m)) return invalid(env.from, m.failure)
+    if (m.success.header.kind !== "hello") return invalid(env.from, `${m.success.header.kind} on ${TRAIN_HELLO_TOPIC}`)
+    const isNew = roster.operatorOf(env.from) === undefined
+    const refused = roster.accept(env.from, m.success.header.body as { address: string; signature: string })
+    if (refused !== undefined) return invalid(env.from, refused)
+    // A peer new to us may not know us either: answer it directly (gossip reaches only known subscribers).
+    if (isNew) run(Effect.ignore(network.send(env.from, TRAIN_HELLO_TOPIC, helloMessage())))
+  }
+  const onGossipGlobal = (env: Envelope) => {
+    const m = decodeTrain(env.data)
+    if (Result.isFailure(m)) return invalid(env.from, m.failure)
+    if (m.success.header.kind !== "global") return invalid(env.from, `${m.success.header.kind} on ${TRAIN_GLOBAL_TOPIC}`)
+    onGlobal(env, m.success.header.round, (m.success.header.body as { modelHash: string }).modelHash, m.success.payload)
+  }
+
+  const unsubscribe = [
+    Effect.runSync(network.subscribe(TRAIN_TOPIC, onDirect)),
+    Effect.runSync(network.subscribe(TRAIN_HELLO_TOPIC, onHello)),
+    Effect.runSync(network.subscribe(TRAIN_GLOBAL_TOPIC, onGossipGlobal)),
+  ]
+
+  // A model kept from before a restart, if the chain still names it.
+  run(Effect.gen(function*() {
+    const bytes = yield* o.store.get(GLOBAL_KEY)
+    if (bytes === undefined) return
+    const m = decodeTrain(bytes)
+    if (Result.isFailure(m) || m.success.header.kind !== "global") return
+    const weights = bytesFloat(m.success.payload, initial.weights.length)
+    if (weights !== undefined && modelHash(weights) === (m.success.header.body as { modelHash: string }).modelHash) {
+      candidates.set(modelHash(weights), weights)
+    }
+  }).pipe(Effect.ignore))
+
+  let helloBytes: Uint8Array | undefined
+  /** This node's hello (signed once: the peer id and key do not change while it runs). */
+  const helloMessage = () =>
+    helloBytes ??= encodeTrain({ kind: "hello", round: 0, body: makeHello(app.chainId, network.self, address, (d) => Effect.runSync(keys.sign(d))) })
+  const hello = () => {
+    run(Effect.ignore(network.publish(TRAIN_HELLO_TOPIC, helloMessage())))
+    const known = app.validatorSet().validators.every((v) => roster.peerOf(app.operatorOf(v.address) ?? "") !== undefined)
+    after(known && o.now() - startedAt > HELLO_GRACE_MS ? HELLO_SLOW_MS : HELLO_FAST_MS, hello)
+  }
+  hello()
+  const tick = () => {
+    check()
+    after(TICK_MS, tick)
+  }
+  after(TICK_MS, tick)
+
+  return {
+    onBlock: () => guarded("training", check),
+    get committed() {
+      return app.rounds().size
+    },
+    get accuracy() {
+      const r = app.rounds().get(app.lastRound)
+      return r === undefined ? undefined : r.accuracy / 1_000_000
+    },
+    stop: () => {
+      if (stopped) return
+      stopped = true
+      current?.abort("the node is stopping")
+      for (const id of timers) clock.clearTimeout(id)
+      for (const u of unsubscribe) run(u)
+    },
+  }
+}
+
+/** Time each secure-aggregation step and the commit may take: a third of the deadline, at least 5 s. */
+export const stepTimeoutOf = (deadline: number): number => Math.max(5_000, Math.round(deadline / 3))
