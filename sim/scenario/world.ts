@@ -158,6 +158,8 @@ export class ConsensusWorld {
         now: () => this.scheduler.now,
         // Looked up per message, so a node can turn byzantine mid-run.
         outbound: (m, send) => (slot.outbound ?? honest)(m, send),
+        // A node that can no longer follow the chain ends the run as a crash, with its reason.
+        onHalt: (reason) => void this.errors.push(`${id}: ${reason}`),
       }).pipe(Effect.provideContext(services)),
     )
   }
