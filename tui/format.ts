@@ -40,14 +40,21 @@ export const fit = (s: string, width: number, align: "left" | "right" = "left"):
 /** Abbreviated hash or address: 0x1234ab…. */
 export const short = (s: string | undefined, keep = 10): string => (s === undefined ? "—" : s.length > keep + 2 && s.startsWith("0x") ? `${s.slice(0, keep)}…` : s)
 
-/** Virtual or wall time as h:mm:ss.mmm since the start (a replay) — callers pass ms. */
+/** From here on a time is Unix ms (a live node), below it virtual ms since the start (a replay). */
+const UNIX_TIME_FROM = 1e12
+
+/**
+ * A time as people read it: virtual time (a replay) as h:mm:ss.mmm since the start; Unix time (a live
+ * node) as the UTC time of day, hh:mm:ss.mmm. Callers pass ms.
+ */
 export const clock = (ms: number): string => {
-  const total = Math.max(0, Math.floor(ms))
+  const unix = ms >= UNIX_TIME_FROM
+  const total = Math.max(0, Math.floor(unix ? ms % 86_400_000 : ms))
   const h = Math.floor(total / 3_600_000)
   const m = Math.floor((total % 3_600_000) / 60_000)
   const s = Math.floor((total % 60_000) / 1000)
   const frac = total % 1000
-  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}.${String(frac).padStart(3, "0")}`
+  return `${unix ? String(h).padStart(2, "0") : h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}.${String(frac).padStart(3, "0")}`
 }
 
 /** A bar of `width` cells filled `done/total` of the way: [#####-----]. */
