@@ -12,7 +12,7 @@ import { decryptKey, readPassword, unlockKeystoreFile } from "../adapters/keysto
 import { addressOfPrivateKey } from "../core/crypto.ts"
 import { readConfig } from "./config.ts"
 import { initDataDir } from "./data-dir.ts"
-import { readGenesis } from "./genesis-file.ts"
+import { decodeGenesis, readGenesis } from "./genesis-file.ts"
 
 const root = mkdtempSync(join(tmpdir(), "dai-init-"))
 const cheap = { scryptN: 1_024 }
@@ -47,6 +47,11 @@ describe("dai node init", () => {
     const genesis = readGenesis(join(dir, "genesis.json"))
     if (Result.isFailure(genesis)) throw new Error(genesis.failure.message)
     expect(genesis.success.validators.map((v) => v.address)).toEqual([address])
+    // A reward reserve releases rewards.annualEmission; one without an allocation is refused by name.
+    expect(genesis.success.rewardReserve).toBe("rewards")
+    const file = JSON.parse(readFileSync(join(dir, "genesis.json"), "utf8")) as Record<string, unknown>
+    const bad = decodeGenesis({ ...file, rewardReserve: "nobody" }, "g.json")
+    expect(Result.isFailure(bad) && bad.failure.message).toBe(`g.json: rewardReserve: "nobody" has no allocation to release rewards from`)
   })
 
   it("refuses a wrong password with a clear error", async () => {

@@ -31,6 +31,8 @@ const GenesisSchema = Schema.Struct({
     tier: Int.check(Schema.makeFilter((t) => isLockTier(t) || "a lock tier in days: 0, 30, 90, 180 or 365")),
     commission: Uint,
   })).check(Schema.isMinLength(1)),
+  /** The account whose balance is released as staking rewards (`rewards.annualEmission`), block by block. */
+  rewardReserve: Schema.optional(Schema.String),
 })
 export type GenesisFile = typeof GenesisSchema.Type
 
@@ -52,6 +54,7 @@ export const encodeGenesis = (g: AppGenesis, overrides: Readonly<Record<string, 
   params: { ...overrides },
   allocations: g.allocations.map((a) => ({ address: a.address, amount: String(a.amount) })),
   validators: g.validators.map((v) => ({ operator: v.operator, address: v.address, amount: String(v.amount), tier: v.tier, commission: String(v.commission) })),
+  ...(g.rewardReserve === undefined ? {} : { rewardReserve: g.rewardReserve }),
 })
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -71,12 +74,16 @@ export const decodeGenesis = (value: unknown, file: string): Result.Result<AppGe
   const allocations = g.allocations.map((a) => ({ address: a.address, amount: BigInt(a.amount) }))
   const sum = allocations.reduce((s, a) => s + a.amount, 0n)
   if (sum !== TOTAL_SUPPLY) return Result.fail(new GenesisInvalid({ file, field: "allocations", reason: `sum to ${sum} base units, not the total supply ${TOTAL_SUPPLY}` }))
+  if (g.rewardReserve !== undefined && !allocations.some((a) => a.address === g.rewardReserve)) {
+    return Result.fail(new GenesisInvalid({ file, field: "rewardReserve", reason: `"${g.rewardReserve}" has no allocation to release rewards from` }))
+  }
   return Result.succeed({
     chainId: g.chainId,
     time: g.time,
     params: params.success,
     allocations,
     validators: g.validators.map((v) => ({ operator: v.operator, address: v.address.toLowerCase(), amount: BigInt(v.amount), tier: v.tier as LockTier, commission: BigInt(v.commission) })),
+    ...(g.rewardReserve === undefined ? {} : { rewardReserve: g.rewardReserve }),
   })
 }
 
@@ -97,9 +104,15 @@ export interface GenesisValidatorSpec {
   readonly address: string
 }
 
+/** Tokens set aside at genesis to be released as staking rewards (30% of the supply). */
+export const REWARD_RESERVE_TOKENS = 300_000_000n * TOKEN
+/** The account holding them. */
+export const REWARD_RESERVE_ACCOUNT = "rewards"
+
 /**
  * A genesis with `validators` bonded equally (10 × the minimum validator bond each, tier 0, 5%
- * commission), each with 1,000 tokens spare, the rest of the supply to `reserve`.
+ * commission), each with 1,000 tokens spare, 30% of the supply in the reward reserve (released as
+ * `rewards.annualEmission` per year, block by block) and the rest to `reserve`.
  */
 export const equalStakeGenesis = (options: {
   readonly chainId: number
@@ -114,7 +127,10 @@ export const equalStakeGenesis = (options: {
   const allocations = validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN }))
   const given = allocations.reduce((s, a) => s + a.amount, 0n)
   return {
-    genesis: { chainId: options.chainId, time: options.time, params, validators, allocations: [...allocations, { address: options.reserve ?? "community", amount: TOTAL_SUPPLY - given }] },
+    genesis: {
+      chainId: options.chainId, time: options.time, params, validators, rewardReserve: REWARD_RESERVE_ACCOUNT,
+      allocations: [...allocations, { address: REWARD_RESERVE_ACCOUNT, amount: REWARD_RESERVE_TOKENS }, { address: options.reserve ?? "community", amount: TOTAL_SUPPLY - given - REWARD_RESERVE_TOKENS }],
+    },
     params,
   }
 }
