@@ -42,6 +42,9 @@ describe("governance", () => {
     const g = new Governance()
     expect(tag(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.95 }, voters, 0))).toBe("ConstitutionOutOfBounds")
     expect(tag(g.propose("a", { kind: "param", name: "no.such", value: 1 }, voters, 0))).toBe("ConstitutionUnknownParameter")
+    // Switches and choices are not constitutional parameters (Constitution.sol has no entry for them).
+    expect(tag(g.propose("a", { kind: "param", name: "governance.quadratic", value: true }, voters, 0))).toBe("ConstitutionUnknownParameter")
+    expect(tag(g.propose("a", { kind: "param", name: "training.aggregator", value: "krum" }, voters, 0))).toBe("ConstitutionUnknownParameter")
     expect(tag(g.propose("a", { kind: "param", name: "staking.lockMultiplier90d", value: 1.05 }, voters, 0))).toBe("ParamConstraintViolated")
     expect(tag(g.propose("tiny", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))).toBe("GovernanceBelowMinimumBond")
     expect(tag(g.propose("a", { kind: "spend", to: "x", amount: 0n }, voters, 0))).toBe("GovernanceInvalidProposal")

@@ -147,6 +147,9 @@ export class Governance {
   #checkAction(action: ProposalAction): GovernanceError | undefined {
     switch (action.kind) {
       case "param": {
+        // As Governance.proposeParam → Constitution.checkValue: only constitutional (numeric)
+        // parameters change by proposal; switches and choices are fixed at genesis / deployment.
+        if (!isParamName(action.name) || !("min" in REGISTRY[action.name])) return new ConstitutionUnknownParameter({ name: action.name })
         const r = this.constitution.check(action.name, action.value)
         return Result.isFailure(r) ? r.failure : undefined
       }
