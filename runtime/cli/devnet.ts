@@ -1,6 +1,7 @@
 /**
  * `dai devnet`: a whole network on this machine — Hardhat's in-process chain with the contracts
- * deployed (or --rpc), N validators over real libp2p on 127.0.0.1 — with the TUI on node 0 in a
+ * deployed and the genesis validators registered on Staking (or --rpc), N validators over real
+ * libp2p on 127.0.0.1, each following its stake and the chain's proposals — with the TUI on node 0 in a
  * terminal, progress lines otherwise. Every node is a trainer on its own shard of MNIST and the
  * validators coordinate training rounds in turn. Stops cleanly (exit 0) on SIGINT/SIGTERM, quitting
  * the TUI, or once --until-height and/or --until-round are reached.
@@ -9,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { defineCommand, intFlag, processIo, UsageError, type Command, type Io } from "./command.ts"
+import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
 const parseParam = (raw: string): [string, string] => {
   const eq = raw.indexOf("=")
@@ -18,7 +20,7 @@ const parseParam = (raw: string): [string, string] => {
 
 export const devnetCommand: Command = defineCommand({
   name: "devnet",
-  summary: "Run a local network: the contracts on Hardhat's in-process chain, N validators over libp2p on 127.0.0.1, the TUI on node 0.",
+  summary: "Run a local network: the contracts on Hardhat's in-process chain (the validators registered on Staking), N validators over libp2p on 127.0.0.1, the TUI on node 0.",
   options: {
     nodes: { type: "string" },
     dir: { type: "string" },
@@ -28,9 +30,7 @@ export const devnetCommand: Command = defineCommand({
     "until-height": { type: "string" },
     "until-round": { type: "string" },
     param: { type: "string", multiple: true },
-    backend: { type: "string" },
-    "train-samples": { type: "string" },
-    "no-training": { type: "boolean" },
+    ...TRAINING_FLAGS,
   },
   help: {
     "--nodes N": "validators, each with equal stake (default 4)",
@@ -55,18 +55,7 @@ export const devnetCommand: Command = defineCommand({
     const untilHeight = values["until-height"] === undefined ? undefined : intFlag("until-height", values["until-height"], 0, 1)
     const untilRound = values["until-round"] === undefined ? undefined : intFlag("until-round", values["until-round"], 0, 1)
     if (untilRound !== undefined && values["no-training"] === true) throw new UsageError("--until-round and --no-training exclude each other")
-    const trainSamples = values["train-samples"] === undefined ? undefined : intFlag("train-samples", values["train-samples"], 600, 1, 60_000)
-    if (values.backend !== undefined) {
-      const { parseBackend } = await import("../adapters/tfjs/backend.ts")
-      try {
-        parseBackend(values.backend, "--backend")
-      } catch (e) {
-        throw new UsageError((e as { reason?: string }).reason ?? String(e))
-      }
-    }
-    const training = values["no-training"] === true
-      ? { enabled: false }
-      : { ...(values.backend === undefined ? {} : { backend: values.backend }), ...(trainSamples === undefined ? {} : { samples: trainSamples }) }
+    const training = await parseTrainingFlags(values)
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError("--rpc and --no-chain exclude each other")
     if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new UsageError(`--rpc must be an http(s) URL, got "${values.rpc}"`)
     const { DEVNET_PARAMS, startDevnet } = await import("../node/devnet.ts")
@@ -144,12 +133,12 @@ export const devnetCommand: Command = defineCommand({
           unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e)))
         })
       }
-      void import("../node/progress.ts").then(({ committedLine, trainingLine, WARNINGS }) => {
+      void import("../node/progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {
         for (const n of devnet.nodes) {
           unsubscribe.push(n.telemetry.subscribe((e) => {
             if (!useTui && n === node0 && e.kind === "block.committed") io.out(committedLine(e, n.transport.node.getPeers().length))
-            const round = n === node0 ? trainingLine(e) : undefined
-            if (!useTui && round !== undefined) io.out(round)
+            const line = n === node0 ? trainingLine(e) ?? stateLine(e) : undefined
+            if (!useTui && line !== undefined) io.out(line)
             const warn = WARNINGS[e.kind]
             if (!useTui && warn !== undefined) io.err(`${e.node} ${warn(e.data)}`)
             if (e.kind === "block.committed" && reached()) finish(`${goal} reached`)

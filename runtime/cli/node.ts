@@ -6,6 +6,7 @@ import { homedir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Result, Scope } from "effect"
 import { defineCommand, intFlag, UsageError, type Command, type Io } from "./command.ts"
+import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
 /** Where a node lives when `--data-dir` is not given. */
 export const DEFAULT_DATA_DIR = join(homedir(), ".dai", "node")
@@ -99,16 +100,14 @@ const initCommand = defineCommand({
 
 const startCommand = defineCommand({
   name: "start",
-  summary: "Run the node of a data dir (consensus over libp2p, the sqlite store, the EVM chain when configured) until SIGINT/SIGTERM.",
+  summary: "Run the node of a data dir (consensus over libp2p, the sqlite store, staking and training; governance with the EVM chain when configured) until SIGINT/SIGTERM.",
   options: {
     "data-dir": { type: "string" },
     "password-file": { type: "string" },
     bootstrap: { type: "string", multiple: true },
     tui: { type: "boolean" },
     quiet: { type: "boolean" },
-    backend: { type: "string" },
-    "train-samples": { type: "string" },
-    "no-training": { type: "boolean" },
+    ...TRAINING_FLAGS,
   },
   help: {
     "--data-dir DIR": `the data dir made by \`dai node init\` (default ${DEFAULT_DATA_DIR})`,
@@ -124,18 +123,7 @@ const startCommand = defineCommand({
   run: async (values, positionals, io: Io) => {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
     if (values.tui === true && process.stdout.isTTY !== true) throw new UsageError("--tui needs a terminal; run without it for progress lines")
-    const trainSamples = values["train-samples"] === undefined ? undefined : intFlag("train-samples", values["train-samples"], 600, 1, 60_000)
-    if (values.backend !== undefined) {
-      const { parseBackend } = await import("../adapters/tfjs/backend.ts")
-      try {
-        parseBackend(values.backend, "--backend")
-      } catch (e) {
-        throw new UsageError((e as { reason?: string }).reason ?? String(e))
-      }
-    }
-    const training = values["no-training"] === true
-      ? { enabled: false }
-      : { ...(values.backend === undefined ? {} : { backend: values.backend }), ...(trainSamples === undefined ? {} : { samples: trainSamples }) }
+    const training = await parseTrainingFlags(values)
     const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
       import("../adapters/keystore.ts"), import("../node/run-node.ts"), import("../node/progress.ts"),
     ])

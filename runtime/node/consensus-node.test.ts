@@ -87,6 +87,7 @@ describe("consensus node", () => {
       expect.objectContaining({ data: { action: "execute", height: next, error: node.halted } }),
     ])
     expect(node.actor.getSnapshot().status).toBe("stopped")
-    expect(w.errors).toEqual([])
+    // The simulator ends such a run as a crash, with the node's reason.
+    expect(w.errors).toEqual([`v2: ${node.halted}`])
   })
 })

@@ -14,6 +14,8 @@
  *    verified and goes into the next blocks this node proposes;
  *  - telemetry: step changes, peer count, and once per block the validator table and this node's
  *    stake position (block-report.ts), besides `block.committed`;
+ *  - staking: each of the operator's positions is followed by a staking machine on the node's clock,
+ *    fed after each executed block (stake-actors.ts), reporting its state changes;
  *  - liveness: the node re-sends its latest messages periodically (lossy links, healed partitions)
  *    and a node that sees it is behind asks the sender for the certificates it misses.
  *
@@ -37,6 +39,7 @@ import { Telemetry } from "../services/telemetry.ts"
 import { decodeTx, encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
 import { guardSigning, signedAtHeight } from "./slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
+import { startStakeActors, type StakeActors } from "./stake-actors.ts"
 
 export const CONSENSUS_TOPIC = "consensus"
 /** Signed application transactions, gossiped to every node's pool. */
@@ -94,6 +97,8 @@ export interface ConsensusNode {
   submitEvidence(evidence: DuplicateVoteEvidence): string | undefined
   /** Why consensus halted (a decided block did not execute), or undefined while it runs. */
   readonly halted: string | undefined
+  /** The operator's stake positions, each followed by a staking machine. */
+  readonly stake: StakeActors
   stop(): void
 }
 
@@ -210,6 +215,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       return undefined
     }
     const reporter = makeBlockReporter(app, address, emit)
+    const stakeActors = startStakeActors({ app, account: app.accountOf(address), clock, now: options.now, emit })
     let peerCount = -1
     /** The peer count, when it changed since the last report (once per block at most). */
     const reportPeers = () => run(Effect.map(network.peers, (peers) => {
@@ -307,6 +313,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
             })
             for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
             reporter.onBlock(p.block)
+            stakeActors.onBlock(exec)
             reportPeers()
             if (app.stalled !== undefined) return halt(p.height, new Error(app.stalled))
             actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
@@ -474,6 +481,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       get halted() {
         return halted
       },
+      stake: stakeActors,
       submitEvidence: (evidence) => {
         if (stopped) return "consensus is stopped"
         const { validator, height } = evidence.voteA
@@ -495,6 +503,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
         stopped = true
         clock.clearTimeout(resendTimer)
         actor.stop()
+        stakeActors.stop()
         for (const u of unsubscribe) run(u)
       },
     }

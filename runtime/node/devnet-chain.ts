@@ -1,11 +1,17 @@
 /**
  * The devnet's EVM chain: Hardhat's in-process chain (or a JSON-RPC node given by --rpc) with the
- * dai contracts deployed by the same code as `dai chain deploy`. Hardhat, the deploy script and
- * ethers are imported only here, when a devnet starts.
+ * dai contracts deployed by the same code as `dai chain deploy`, and the genesis validators
+ * registered on Staking with their genesis stake, tier and commission (each from its own key,
+ * through the Chain port), so the chain's positions and governance see the validators the consensus
+ * genesis has. Hardhat, the deploy script and ethers are imported only here, when a devnet starts.
  */
-import type { Provider } from "ethers"
+import type { Provider, Signer } from "ethers"
+import { Effect } from "effect"
 import type { Deployment } from "../adapters/evm/deployment.ts"
+import type { GenesisValidator } from "../core/app/app.ts"
+import { toHex } from "../core/crypto.ts"
 import type { Params } from "../core/params.ts"
+import { TOKEN } from "../core/units.ts"
 
 /** Environment variable with the deployer's private key for --rpc (else the node's first unlocked account). */
 export const DEVNET_DEPLOYER_KEY_ENV = "DAI_DEPLOYER_KEY"
@@ -20,20 +26,75 @@ export interface DevnetChain {
 
 type Any = any // hardhat-ethers / ethers objects, imported lazily
 
+/** A genesis validator to register on the chain: its genesis entry, its token allocation and its key. */
+export interface DevnetValidator extends GenesisValidator {
+  /** Its genesis allocation (the stake and what it keeps spare), minted to its address. */
+  readonly allocation: bigint
+  /** Its signing key: it registers itself, with itself as the signing key, as the contract requires. */
+  readonly privateKey: Uint8Array
+}
+
+/** Gas money each validator gets from the deployer (it sends its own staking and governance transactions). */
+const VALIDATOR_GAS = 10n * TOKEN // 10 ETH (18 decimals as well)
+
+/**
+ * Register each validator on Staking from its own key, with the deployer paying its gas: it
+ * approves and bonds exactly its genesis stake through the Chain port (the same code a node uses).
+ */
+const registerValidators = async (provider: Provider, deployer: Signer, deployment: Deployment, params: Params, validators: readonly DevnetValidator[]): Promise<void> => {
+  if (validators.length === 0) return
+  const { Wallet } = await import("ethers")
+  const { makeEvmChain } = await import("../adapters/evm/chain.ts")
+  for (const v of validators) await (await deployer.sendTransaction({ to: v.address, value: VALIDATOR_GAS })).wait()
+  const wallets = new Map(validators.map((v) => [v.operator, new Wallet(toHex(v.privateKey), provider)]))
+  const chain = makeEvmChain({
+    provider, deployment, params,
+    accounts: Object.fromEntries(validators.map((v) => [v.operator, v.address])),
+    signerFor: (account) => wallets.get(account),
+  })
+  try {
+    for (const v of validators) {
+      const r = await Effect.runPromise(Effect.result(chain.submit({ type: "registerValidator", operator: v.operator, amount: v.amount, tier: v.tier, commission: v.commission })))
+      if (r._tag === "Failure") throw new Error(`registering genesis validator ${v.operator} (${v.address}) on Staking: ${r.failure.message}`)
+    }
+  } finally {
+    await chain.close()
+  }
+}
+
+/** The devnet's token allocations: every validator its genesis allocation, the deployer's accounts the rest. */
+const allocationsWith = (base: ReadonlyArray<{ readonly address: string; readonly amount: bigint }>, validators: readonly DevnetValidator[]) => {
+  const [reserve, ...others] = base
+  const given = validators.reduce((s, v) => s + v.allocation, 0n)
+  if (reserve === undefined || reserve.amount <= given) throw new Error("the devnet's reserve account cannot fund the genesis validators' allocations")
+  return [{ address: reserve.address, amount: reserve.amount - given }, ...others, ...validators.map((v) => ({ address: v.address, amount: v.allocation }))]
+}
+
 /** Start (or connect to) the chain and deploy the contracts for a consensus network of `consensusChainId`. */
 export const startDevnetChain = async (options: {
   readonly rpc?: string | undefined
   readonly params: Params
   readonly consensusChainId: number
   readonly env?: NodeJS.ProcessEnv
+  /** The genesis validators, registered on Staking after the deployment (default: none). */
+  readonly validators?: readonly DevnetValidator[]
 }): Promise<DevnetChain> => {
   const { deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
-  const deploy = async (deployer: Any, accounts: readonly string[], network: string, dryRun: boolean) =>
-    deployContracts({ deployer, allocations: devnetAllocations(accounts), network, dryRun, params: options.params, consensusChainId: BigInt(options.consensusChainId) })
+  const validators = options.validators ?? []
+  const deploy = async (deployer: Any, accounts: readonly string[], network: string, dryRun: boolean) => {
+    const deployment = await deployContracts({
+      deployer, allocations: allocationsWith(devnetAllocations(accounts), validators), network, dryRun, params: options.params, consensusChainId: BigInt(options.consensusChainId),
+    })
+    await registerValidators(deployer.provider, deployer, deployment, options.params, validators)
+    return deployment
+  }
 
   if (options.rpc === undefined) {
-    const { connectChain } = await import("../../contracts/test/chain.ts")
-    const connection: Any = await connectChain()
+    const [{ ensureBuilt }, { network }] = await Promise.all([import("../../contracts/test/chain.ts"), import("hardhat")])
+    await ensureBuilt()
+    // The chain's clock starts now (the tests' fixed genesis date would put it years ahead): votes
+    // end and unbonding matures on the chain when the nodes' wall clocks say so.
+    const connection: Any = await network.connect({ override: { initialDate: new Date().toISOString() } })
     try {
       const signers: Any[] = await connection.ethers.getSigners()
       const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))

@@ -2,7 +2,7 @@
  * A local network in one process: N validators over real libp2p on 127.0.0.1, each from its own
  * data dir (made by the same `initDataDir` as `dai node init`, started by the same
  * `startNodeFromDataDir` as `dai node start`), with the contracts deployed on Hardhat's in-process
- * chain or a given RPC.
+ * chain or a given RPC, where the genesis validators are registered on Staking with their genesis stake.
  *
  *   <dir>/devnet.json        what this devnet is (node count, chain id)
  *   <dir>/deployment.json    the contracts of the last start
@@ -18,12 +18,14 @@ import { join, resolve } from "node:path"
 import type { PrivateKey } from "@libp2p/interface"
 import { type Cause, Effect, Exit, Result, Scope } from "effect"
 import { newPeerKey, peerIdOf } from "../adapters/libp2p/node.ts"
-import { newPrivateKey } from "../adapters/keystore.ts"
+import { newPrivateKey, unlockKeystoreFile } from "../adapters/keystore.ts"
 import { addressOfPrivateKey } from "../core/crypto.ts"
 import { equalStakeGenesis } from "./genesis-file.ts"
 import { initDataDir } from "./data-dir.ts"
 import { describeStartError, readDataDir, startNodeFromDataDir, type RunningNode } from "./run-node.ts"
-import { startDevnetChain, type DevnetChain } from "./devnet-chain.ts"
+import { startDevnetChain, type DevnetChain, type DevnetValidator } from "./devnet-chain.ts"
+import { resolvePath } from "./config.ts"
+import { formatTokens } from "../core/units.ts"
 import type { NodeTrainingOptions } from "./training/start.ts"
 
 export const DEVNET_FILE = "devnet.json"
@@ -148,6 +150,30 @@ export interface Devnet {
   close(): Promise<void>
 }
 
+/**
+ * The genesis of the devnet in `dir` and its validators as the chain registers them: each with its
+ * genesis allocation and its key, unlocked from node i's keystore with node i's password file.
+ */
+const genesisValidators = (dir: string, n: number) =>
+  Effect.gen(function*() {
+    const { genesis } = yield* readDataDir(nodeDir(dir, 0))
+    const keys = new Map<string, Uint8Array>()
+    for (let i = 0; i < n; i++) {
+      const { config } = yield* readDataDir(nodeDir(dir, i))
+      const password = readFileSync(join(nodeDir(dir, i), "password"), "utf8").split("\n")[0]!
+      const key = yield* unlockKeystoreFile(resolvePath(nodeDir(dir, i), config.paths.keystore), password)
+      keys.set(addressOfPrivateKey(key).toLowerCase(), key)
+    }
+    const validators: DevnetValidator[] = []
+    for (const v of genesis.validators) {
+      const privateKey = keys.get(v.address.toLowerCase())
+      if (privateKey === undefined) continue // a validator run outside this devnet registers itself
+      const allocation = genesis.allocations.find((a) => a.address === v.operator)?.amount ?? v.amount
+      validators.push({ ...v, allocation, privateKey })
+    }
+    return { genesis, validators }
+  })
+
 /** Create (or resume) the devnet in `options.dir` and start it. */
 export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   const dir = resolve(options.dir)
@@ -170,13 +196,18 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
 
   let chain: DevnetChain | undefined
   if (chainKind.kind !== "none") {
-    // The contracts take the network's parameters and chain id from its genesis.
-    const first = await Effect.runPromise(Effect.result(Effect.map(readDataDir(nodeDir(dir, 0)), (d) => d.genesis)))
-    if (Result.isFailure(first)) throw new Error(describeStartError(first.failure))
+    // The contracts take the network's parameters, chain id and validators from its genesis.
+    const validators = await Effect.runPromise(Effect.result(genesisValidators(dir, n)))
+    if (Result.isFailure(validators)) throw new Error(describeStartError(validators.failure))
+    const { genesis } = validators.success
     log(chainKind.kind === "rpc" ? `deploying the contracts to ${chainKind.url}` : "starting Hardhat's in-process chain and deploying the contracts")
-    chain = await startDevnetChain({ ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}), params: first.success.params, consensusChainId: first.success.chainId })
+    chain = await startDevnetChain({
+      ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}), params: genesis.params, consensusChainId: genesis.chainId, validators: validators.success.validators,
+    })
+    for (const v of validators.success.validators) v.privateKey.fill(0)
     writeFileSync(join(dir, "deployment.json"), `${JSON.stringify(chain.deployment, null, 2)}\n`)
     log(`contracts deployed (${chain.network}): token ${chain.deployment.contracts.DAIToken}, staking ${chain.deployment.contracts.Staking}`)
+    log(`validators registered on Staking: ${genesis.validators.map((v) => `${v.operator} ${formatTokens(v.amount, 0)} DAI`).join(", ")}`)
   }
 
   const scopes = Array.from({ length: n }, () => Scope.makeUnsafe())

@@ -1,6 +1,7 @@
 /**
  * The node's view of the EVM chain: the contracts of its deployment file over its RPC (or a
  * provider the devnet hands in), with the node's own key as the signer for its own address.
+ * The genesis validators' account ids map to their addresses, so the chain reads in the App's names.
  * Checked at start, so a misconfigured node fails with a message instead of later, mid-round:
  * the deployment must be for this network's consensus chain id and the RPC must answer.
  */
@@ -48,6 +49,11 @@ export const connectNodeChain = (options: NodeChainOptions): Effect.Effect<EvmCh
       })
     }
     const key = toHex(options.privateKey)
+    const own = new Wallet(key).address.toLowerCase()
+    // The chain names the genesis validators as the App does ("node0" ↔ its signing address), so
+    // positions, proposers and voters read alike on both; this node acts for its own account only.
+    const accounts = Object.fromEntries(options.genesis.validators.filter((v) => !/^0x[0-9a-fA-F]{40}$/.test(v.operator)).map((v) => [v.operator, v.address]))
+    const operator = options.genesis.validators.find((v) => v.address.toLowerCase() === own)?.operator
     let signer: Signer | undefined
     const chain: EvmChain = yield* Effect.acquireRelease(
       Effect.sync(() =>
@@ -55,9 +61,9 @@ export const connectNodeChain = (options: NodeChainOptions): Effect.Effect<EvmCh
           ...(given === undefined ? { rpcUrl: rpc } : { provider: given.provider }),
           deployment,
           params: options.genesis.params,
-          // This node acts for its own address only.
+          accounts,
           signerFor: (account) => {
-            if (account.toLowerCase() !== new Wallet(key).address.toLowerCase()) return undefined
+            if (account.toLowerCase() !== own && account !== operator) return undefined
             signer ??= new Wallet(key, chain.provider)
             return signer
           },

@@ -1,6 +1,6 @@
 /**
- * Progress lines of a running node, from its telemetry: one line per committed block and per
- * committed training round, and a warning line for what an operator must look at (evidence,
+ * Progress lines of a running node, from its telemetry: one line per committed block, per
+ * committed training round, per change of a stake position or a proposal, and a warning line for what an operator must look at (evidence,
  * slashes, refused signatures, aborted rounds, errors).
  */
 import type { TelemetryEvent } from "../services/telemetry.ts"
@@ -27,6 +27,20 @@ export const trainingLine = (e: TelemetryEvent): string | undefined => {
   return `${e.node} training round ${String(e.data["round"])} committed at height ${String(e.data["height"])} by ${String(e.data["coordinator"])}: accuracy ${accuracy}, ${String(e.data["received"])} trainers`
 }
 
+/**
+ * The progress line of a change the node's machines report: one of the operator's stake positions
+ * (`stake.position` of a position) or a governance proposal; undefined for anything else.
+ */
+export const stateLine = (e: TelemetryEvent): string | undefined => {
+  const d = e.data
+  if (e.kind === "stake.position" && d["position"] !== undefined) return `${e.node} stake position ${String(d["position"])} in ${String(d["pool"])}: ${String(d["state"])}`
+  if (e.kind === "governance.proposal") {
+    return `${e.node} proposal ${String(d["id"])} ${String(d["state"])}: ${String(d["title"])} (for ${String(d["forVotes"])}, against ${String(d["againstVotes"])})`
+  }
+  if (e.kind === "governance.vote") return `${e.node} voted ${String(d["choice"])} on proposal ${String(d["id"])} with ${String(d["votes"])} votes`
+  return undefined
+}
+
 /** The progress line of a committed block. */
 export const committedLine = (e: TelemetryEvent, peers: number): string =>
   `${e.node} height ${String(e.data["height"])} round ${String(e.data["round"])} peers ${peers} txs ${String(e.data["txs"])} hash ${String(e.data["hash"])}`
@@ -35,8 +49,8 @@ export const committedLine = (e: TelemetryEvent, peers: number): string =>
 export const attachProgress = (node: RunningNode, sink: LineSink): (() => void) =>
   node.telemetry.subscribe((e) => {
     if (e.kind === "block.committed") return sink.out(committedLine(e, node.transport.node.getPeers().length))
-    const round = trainingLine(e)
-    if (round !== undefined) return sink.out(round)
+    const line = trainingLine(e) ?? stateLine(e)
+    if (line !== undefined) return sink.out(line)
     const warn = WARNINGS[e.kind]
     if (warn !== undefined) sink.err(`${e.node} ${warn(e.data)}`)
   })

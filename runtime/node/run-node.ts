@@ -1,7 +1,8 @@
 /**
  * `dai node start`, as a function: open a data dir and run its node — the keystore unlocked, the
  * libp2p node with its persisted identity (bootstrap peers + DHT discovery), the sqlite store with
- * slashing protection, consensus over them, the EVM chain when configured, telemetry to a hub.
+ * slashing protection, consensus over them (with a staking machine per position of the operator),
+ * the EVM chain when configured (with a governance machine per proposal), training, telemetry to a hub.
  * The devnet starts its nodes through the same function, so what it tests is what operators run.
  *
  * Everything belongs to the caller's scope; closing it shuts the node down in reverse order:
@@ -26,7 +27,8 @@ import { DataDirError } from "./data-dir.ts"
 import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
-import { reportGovernance } from "./governance-report.ts"
+import { followGovernance, reportingVotes, type GovernanceFollower } from "./governance-report.ts"
+import { wallClock } from "../adapters/clock.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
 import { governanceOverChain } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
@@ -78,6 +80,8 @@ export interface RunningNode {
   status(): Effect.Effect<NodeStatus>
   /** Training rounds, unless turned off. */
   readonly training: StartedTraining | undefined
+  /** The chain's proposals, each followed by a governance machine (when the node has a chain). */
+  readonly governance: GovernanceFollower | undefined
   /**
    * Settles with the reason if consensus halts (a decided block did not execute; the reason names
    * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
@@ -162,15 +166,19 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     ? undefined
     : yield* startNodeTraining({ name, genesis, node, network: transport.network, subscribe: hub.subscribe, emit, options: options.training ?? {} })
 
-  const governance = chain === undefined ? undefined : governanceOverChain(chain)
+  const address = node.keys.address.toLowerCase()
+  // Governance lives on the chain: the node's votes are reported, and every proposal is followed by
+  // a governance machine on the wall clock (governance-report.ts).
+  const governance = chain === undefined ? undefined : reportingVotes(governanceOverChain(chain), { name, address }, chain, emit)
   const api = makeAppNodeApi({
     name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub,
     now: () => Date.now(),
     ...(governance === undefined ? {} : { governance }),
   })
-  if (governance !== undefined) {
-    const stopReport = reportGovernance(governance, hub.subscribe, emit)
-    yield* Effect.addFinalizer(() => Effect.sync(stopReport))
+  let governanceFollower: GovernanceFollower | undefined
+  if (chain !== undefined) {
+    const follower = governanceFollower = followGovernance({ chain, clock: wallClock, now: () => Date.now(), subscribe: hub.subscribe, emit })
+    yield* Effect.addFinalizer(() => Effect.sync(() => follower.stop()))
   }
   let apiServer: ApiServer | undefined
   if (options.api ?? config.api.enabled) {
@@ -190,8 +198,8 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   }
 
   return {
-    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training,
-    address: node.keys.address.toLowerCase(),
+    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower,
+    address,
     peerId: transport.network.self,
     telemetry: hub,
     status: () =>

@@ -37,6 +37,10 @@ export interface ProposalView {
   readonly forVotes: bigint
   readonly againstVotes: bigint
   readonly stakeVoted: bigint
+  /** What the tally needs (core/governance `passes`): quorum and threshold as wads, the stake bonded when it was made. */
+  readonly quorum: bigint
+  readonly threshold: bigint
+  readonly bondedAtStart: bigint
 }
 
 export class Chain extends Context.Service<Chain, {

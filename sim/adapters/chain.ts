@@ -44,6 +44,7 @@ export const makeSimChain = (economy: Economy, now: () => number, governance: Go
         return {
           id: p.id, proposer: p.proposer, action: p.action, state: governance.state(id, now()), votingEnds: p.votingEnds,
           executableAt: p.votingEnds + p.delay, forVotes: p.forVotes, againstVotes: p.againstVotes, stakeVoted: p.stakeVoted,
+          quorum: p.quorum, threshold: p.threshold, bondedAtStart: p.bondedAtStart,
         }
       }),
   })

@@ -242,6 +242,7 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
     return {
       id, proposer: book.accountOf(String(p.proposer)), action: actionOf(p), state, votingEnds, executableAt: votingEnds + Number(p.delay as bigint) * 1000,
       forVotes: p.forVotes as bigint, againstVotes: p.againstVotes as bigint, stakeVoted: p.stakeVoted as bigint,
+      quorum: p.quorum as bigint, threshold: p.threshold as bigint, bondedAtStart: p.bondedAtStart as bigint,
     }
   }
 

@@ -10,7 +10,8 @@
  *    chain's last round committed; the result and the revealed scores go through the consensus pool
  *    as `round-result` / `round-scores`, signed with the validator key; the new model is gossiped;
  *  - a node adopts a gossiped model only when its hash is the one the chain committed (else it asks
- *    the round's coordinator for it), and keeps it in its store to resume after a restart;
+ *    the round's coordinator for it), and keeps it in its store to resume after a restart
+ *    (model-sync.ts);
  *  - telemetry: `training.round.opened|progress|completed|aborted` (docs/telemetry.md) — every node
  *    reports `completed` for each round its chain commits (and again with `myScore` once revealed),
  *    so the TUI's training screen and the API's /rounds fill on every node.
@@ -23,33 +24,28 @@ import { Effect, Result } from "effect"
 import type { App } from "../../core/app/app.ts"
 import { signTx, type SignedTx } from "../../core/app/txs.ts"
 import { toHex } from "../../core/crypto.ts"
-import { modelHash } from "../../core/training/hash.ts"
 import { RdpAccountant } from "../../core/training/rdp.ts"
 import type { Keys } from "../../services/keys.ts"
 import type { Envelope, Network } from "../../services/network.ts"
 import type { Store } from "../../services/store.ts"
 import type { TimerClock } from "../consensus-node.ts"
 import type { LocalTraining } from "./local-data.ts"
+import { ModelSync } from "./model-sync.ts"
 import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "./round-coordinator.ts"
 import { RoundTrainer, type TrainerEvent } from "./round-trainer.ts"
 import { makeHello, Roster } from "./roster.ts"
 import { chainRandom, scheduledRound, slotMs } from "./schedule.ts"
-import { bytesFloat, decodeTrain, encodeTrain, floatBytes, TRAIN_GLOBAL_TOPIC, TRAIN_HELLO_TOPIC, TRAIN_TOPIC } from "./wire.ts"
+import { decodeTrain, encodeTrain, floatBytes, TRAIN_GLOBAL_TOPIC, TRAIN_HELLO_TOPIC, TRAIN_TOPIC } from "./wire.ts"
 
-/** Store key of the last adopted global model (a `global` message: header + weights). */
-const GLOBAL_KEY = "training/global"
 /** Re-send the hello this often while some validator is not known yet, and this often after. */
 const HELLO_FAST_MS = 1_000
 const HELLO_SLOW_MS = 30_000
 /** Open a round with the trainers known after this long, even if some validator never said hello. */
 const HELLO_GRACE_MS = 5_000
-/** Re-check the schedule this often between blocks; ask for a missing model at most this often. */
+/** Re-check the schedule this often between blocks. */
 const TICK_MS = 1_000
-const ASK_EVERY_MS = 3_000
 /** Chain time between a committed round and the next one's opening (a single validator would otherwise train flat out). */
 const ROUND_GAP_MS = 2_000
-/** Gossiped models kept until the chain names one of them. */
-const MAX_CANDIDATES = 4
 export const DP_DELTA = 1e-5
 
 export interface TrainingNodeOptions {
@@ -78,12 +74,6 @@ export interface TrainingNode {
   stop(): void
 }
 
-interface Global {
-  readonly weights: Float32Array
-  readonly hash: string
-  readonly round: number
-}
-
 /** A standard normal draw from crypto randomness (Box–Muller), for DP noise. */
 const cryptoNormal = (): number => {
   const u = (randomInt(1, 2 ** 47) / 2 ** 47)
@@ -100,10 +90,10 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
   const startedAt = o.now()
   const roster = new Roster({ chainId: app.chainId, verify: keys.verify, operatorOf: (a) => app.operatorOf(a) })
   roster.self(operator, network.self)
-  const initial: Global = { weights: local.initialWeights, hash: modelHash(local.initialWeights), round: 0 }
-  let global = initial
-  let lastChange: Float32Array | undefined
-  const candidates = new Map<string, Float32Array>()
+  const invalid = (from: string, reason: string) => emit("training.invalid", { from, reason })
+  const models = new ModelSync({
+    app, network, store: o.store, roster, initialWeights: local.initialWeights, now: o.now, run, invalid, onCandidate: () => check(),
+  })
   let current: RoundCoordinator | undefined
   const attempted = new Set<number>()
   let anchorTime = app.lastTime
@@ -114,7 +104,6 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
   /** Test loss of the rounds this node coordinated (only the coordinator evaluates). */
   const losses = new Map<number, number>()
   let nonce = 0
-  let lastAsk = 0
   let stopped = false
   const timers: unknown[] = []
   /** On a real node's timers a throw would end the process: report it instead. */
@@ -131,47 +120,6 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
       if (!stopped) guarded("training", fn)
     }, ms)
     timers.push(id)
-  }
-
-  /** The model the chain's last round committed (the initial model before any). */
-  const chainModel = (): string => app.rounds().get(app.lastRound)?.modelHash ?? initial.hash
-  const invalid = (from: string, reason: string) => emit("training.invalid", { from, reason })
-
-  const adopt = (weights: Float32Array, hash: string, round: number) => {
-    if (global.hash === hash) return
-    lastChange = weights.length === global.weights.length ? weights.map((w, i) => w - global.weights[i]!) : undefined
-    global = { weights, hash, round }
-    candidates.delete(hash)
-    run(Effect.ignore(o.store.put(GLOBAL_KEY, encodeTrain({ kind: "global", round, body: { modelHash: hash } }, floatBytes(weights)))))
-  }
-
-  /** Take the chain's model from the candidates, or ask the coordinator that committed it. */
-  const syncModel = () => {
-    const want = chainModel()
-    if (global.hash === want) return true
-    const weights = candidates.get(want)
-    if (weights !== undefined) {
-      adopt(weights, want, app.lastRound)
-      return true
-    }
-    const record = app.rounds().get(app.lastRound)
-    const peer = record === undefined ? undefined : roster.peerOf(record.coordinator)
-    if (peer !== undefined && o.now() - lastAsk >= ASK_EVERY_MS) {
-      lastAsk = o.now()
-      run(Effect.ignore(network.send(peer, TRAIN_TOPIC, encodeTrain({ kind: "global.request", round: app.lastRound, body: { modelHash: want } }))))
-    }
-    return false
-  }
-
-  /** A model that arrived (gossip or an answer): kept if it is what it says it is. */
-  const onGlobal = (env: Envelope, round: number, claimed: string, payload: Uint8Array) => {
-    const weights = bytesFloat(payload, initial.weights.length)
-    if (weights === undefined) return invalid(env.from, `global model of ${payload.length} bytes, expected ${initial.weights.length * 4}`)
-    if (modelHash(weights) !== claimed) return invalid(env.from, `global model of round ${round} does not hash to ${claimed}`)
-    if (claimed === global.hash) return
-    candidates.set(claimed, weights)
-    while (candidates.size > MAX_CANDIDATES) candidates.delete(candidates.keys().next().value!)
-    check()
   }
 
   const submit = (body: UnsignedRoundTx) => {
@@ -199,7 +147,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
     const trainers = roster.operators
     const cohortSize = Math.max(1, Math.ceil(params["training.cohort"] * trainers.length))
     const deadline = params["training.roundDeadline"]
-    const base = global
+    const base = models.global
     current = new RoundCoordinator({
       round, coordinator: operator, network, run, clock, trainers,
       peerOf: (id) => roster.peerOf(id), idOf: (peer) => roster.operatorOf(peer),
@@ -213,7 +161,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
         clipNorm: params["training.dp.clipNorm"], noiseMultiplier: params["training.dp.noiseMultiplier"],
       },
       random: chainRandom(`${app.lastBlockHash}/${round}`),
-      global: base.weights, globalHash: base.hash, lastChange,
+      global: base.weights, globalHash: base.hash, lastChange: models.lastChange,
       evaluate: local.evaluate,
       normal: () => cryptoNormal,
       salt: () => toHex(randomBytes(32)),
@@ -227,8 +175,8 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
           // Others adopt it once their chain holds the same hash; the coordinator has it already.
           const message = encodeTrain({ kind: "global", round: out.round, body: { modelHash: out.modelHash! } }, floatBytes(candidate))
           run(Effect.ignore(network.publish(TRAIN_GLOBAL_TOPIC, message)))
-          candidates.set(out.modelHash!, candidate)
-          syncModel()
+          models.offer(out.modelHash!, candidate)
+          models.sync()
         } else {
           emit("training.round.aborted", { round: out.round, reason: out.reason ?? "", coordinator: operator })
         }
@@ -277,7 +225,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
     reportCommitted()
     current?.onBlock()
     for (const r of attempted) if (r <= app.lastRound) attempted.delete(r)
-    if (!syncModel() || current !== undefined || app.lastTime - anchorTime < ROUND_GAP_MS) return
+    if (!models.sync() || current !== undefined || app.lastTime - anchorTime < ROUND_GAP_MS) return
     const validators = app.validatorSet().validators.map((v) => v.address)
     const deadline = p()["training.roundDeadline"]
     const s = scheduledRound({ lastRound: app.lastRound, validators, chainTime: app.lastTime, anchorTime, slotMs: slotMs(deadline, stepTimeoutOf(deadline)) })
@@ -292,7 +240,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
     network: () => network,
     run,
     timers: { now: o.now, after: (ms, fn) => after(ms, fn) },
-    modelLength: initial.weights.length,
+    modelLength: models.initial.weights.length,
     localUpdate: (weights, round) => {
       const params = p()
       return Effect.runSync(local.trainer.train(weights, {
@@ -327,11 +275,8 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
     const m = decodeTrain(env.data)
     if (Result.isFailure(m)) return
     const { header, payload } = m.success
-    if (header.kind === "global") return onGlobal(env, header.round, (header.body as { modelHash: string }).modelHash, payload)
-    if (header.kind !== "global.request") return
-    const wanted = (header.body as { modelHash: string }).modelHash
-    const weights = global.hash === wanted ? global.weights : candidates.get(wanted)
-    if (weights !== undefined) run(Effect.ignore(network.send(env.from, TRAIN_TOPIC, encodeTrain({ kind: "global", round: header.round, body: { modelHash: wanted } }, floatBytes(weights)))))
+    if (header.kind === "global") return models.receive(env, header.round, (header.body as { modelHash: string }).modelHash, payload)
+    if (header.kind === "global.request") models.answer(env, header.round, (header.body as { modelHash: string }).modelHash)
   }
   const onHello = (env: Envelope) => {
     const m = decodeTrain(env.data)
@@ -347,7 +292,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
     const m = decodeTrain(env.data)
     if (Result.isFailure(m)) return invalid(env.from, m.failure)
     if (m.success.header.kind !== "global") return invalid(env.from, `${m.success.header.kind} on ${TRAIN_GLOBAL_TOPIC}`)
-    onGlobal(env, m.success.header.round, (m.success.header.body as { modelHash: string }).modelHash, m.success.payload)
+    models.receive(env, m.success.header.round, (m.success.header.body as { modelHash: string }).modelHash, m.success.payload)
   }
 
   const unsubscribe = [
@@ -357,16 +302,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
   ]
 
   // A model kept from before a restart, if the chain still names it.
-  run(Effect.gen(function*() {
-    const bytes = yield* o.store.get(GLOBAL_KEY)
-    if (bytes === undefined) return
-    const m = decodeTrain(bytes)
-    if (Result.isFailure(m) || m.success.header.kind !== "global") return
-    const weights = bytesFloat(m.success.payload, initial.weights.length)
-    if (weights !== undefined && modelHash(weights) === (m.success.header.body as { modelHash: string }).modelHash) {
-      candidates.set(modelHash(weights), weights)
-    }
-  }).pipe(Effect.ignore))
+  models.restore()
 
   let helloBytes: Uint8Array | undefined
   /** This node's hello (signed once: the peer id and key do not change while it runs). */

@@ -1,0 +1,238 @@
+/**
+ * The node operator's stake positions as staking machines (runtime/machines/staking.ts) on the
+ * node's clock: one actor per position of the node's account in its application replica, fed after
+ * each executed block from what the block did (bonds, unbonds, withdrawals, slashes, unjails), so
+ * that the operator is told when a lock ends, when unbonded tokens can be withdrawn, when its
+ * validator may be unjailed — by the machine's own timers, between blocks too.
+ *
+ * Every change of a position's state is reported as `stake.position` with `position`, `pool`,
+ * `state` (a phrase: "bonded, locked until …; unbonding 5 DAI until …") and the machine's regions;
+ * it carries no `stake` field, so the per-block account total (block-report.ts) stays the TUI's "my
+ * stake". The machines' notifications go out as `stake.unlocked`, `stake.withdrawable` and
+ * `validator.unjailable`, the names the economy run uses.
+ *
+ * Started from the replica as it is (after a restart, rebuilt from the store): positions, their
+ * unbonding entries, and their pool's jail.
+ */
+import { createActor, type ActorRefFrom, type SnapshotFrom } from "xstate"
+import type { App, Execution } from "../core/app/app.ts"
+import type { PoolId, Receipt, SlashReceipt } from "../core/econ/index.ts"
+import { formatTokens } from "../core/units.ts"
+import { stakingMachine } from "../machines/staking.ts"
+import type { Emit } from "./block-report.ts"
+import type { TimerClock } from "./consensus-node.ts"
+import { longTimers } from "./long-timers.ts"
+
+type PositionActor = ActorRefFrom<typeof stakingMachine>
+type PositionSnapshot = SnapshotFrom<typeof stakingMachine>
+
+/** A position's state as the TUI and the API show it. */
+export interface PositionState {
+  /** "bonded.locked", "bonded.unlocked", "jailed.serving", "jailed.unjailable", "tombstoned", "exited", "closed". */
+  readonly stake: string
+  /** "idle", "unbonding", "withdrawable", "settled". */
+  readonly funds: string
+  readonly bonded: bigint
+  /** Unbonded tokens still waiting out the unbonding period, and when the first of them matures. */
+  readonly unbonding: bigint
+  readonly maturesAt: number | undefined
+  /** Unbonded tokens past the period: the owner may withdraw them. */
+  readonly withdrawable: bigint
+  /** One phrase: "bonded, locked until 2025-01-02T00:00:00.000Z; unbonding 5 DAI until …". */
+  readonly text: string
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+const dai = (amount: bigint): string => `${formatTokens(amount, 4)} DAI`
+
+/** Flatten a region's value ("bonded" → { locked }) to "bonded.locked". */
+const path = (value: unknown): string => {
+  if (typeof value === "string") return value
+  const [k, v] = Object.entries(value as Record<string, unknown>)[0] ?? ["?", undefined]
+  return v === undefined ? k : `${k}.${path(v)}`
+}
+
+/** What a staking machine's snapshot says about its position. */
+export const positionState = (snapshot: PositionSnapshot): PositionState => {
+  const c = snapshot.context
+  const value = snapshot.value as Record<string, unknown>
+  const stake = path(value["stake"])
+  const funds = path(value["funds"])
+  let unbonding = 0n
+  let withdrawable = 0n
+  let maturesAt: number | undefined
+  for (const e of c.entries) {
+    if (e.matured) withdrawable += e.amount
+    else {
+      unbonding += e.amount
+      if (maturesAt === undefined || e.completesAt < maturesAt) maturesAt = e.completesAt
+    }
+  }
+  const parts: string[] = []
+  switch (stake) {
+    case "bonded.locked": parts.push(`bonded, locked until ${iso(c.unlockAt)}`); break
+    case "bonded.unlocked": parts.push("bonded"); break
+    case "jailed.serving": parts.push(`jailed until ${iso(c.jailedUntil)}`); break
+    case "jailed.unjailable": parts.push("jailed, may unjail now"); break
+    case "tombstoned": parts.push("tombstoned"); break
+    case "exited": parts.push("fully unbonded"); break
+    default: parts.push(stake)
+  }
+  if (unbonding > 0n) parts.push(`unbonding ${dai(unbonding)} until ${iso(maturesAt!)}`)
+  if (withdrawable > 0n) parts.push(`${dai(withdrawable)} withdrawable`)
+  return { stake, funds, bonded: c.bonded, unbonding, maturesAt, withdrawable, text: parts.join("; ") }
+}
+
+export interface StakeActorsOptions {
+  readonly app: App
+  /** The operator's account in the economy (the App's name for the node's signing address). */
+  readonly account: string
+  readonly clock: TimerClock
+  /** The clock's time now (ms): what the machines' timers count from. */
+  readonly now: () => number
+  readonly emit: Emit
+}
+
+export interface StakeActors {
+  /** The state of each followed position, by position id. */
+  states(): ReadonlyMap<number, PositionState>
+  /** Feed what an executed block did. */
+  onBlock(exec: Execution): void
+  stop(): void
+}
+
+/** Follow the account's positions from the replica as it is now. */
+export const startStakeActors = (options: StakeActorsOptions): StakeActors => {
+  const { app, account, emit } = options
+  const clock = longTimers(options.clock)
+  let stopped = false
+  const actors = new Map<number, PositionActor>()
+  const poolOf = new Map<number, PoolId>()
+  const positionOfEntry = new Map<number, number>()
+  const reported = new Map<number, string>()
+
+  const tokensOf = (position: number): bigint => app.economy.positions(account).find((p) => p.id === position)?.tokens ?? 0n
+
+  const spawn = (position: number, pool: PoolId, amount: bigint, unlockAt: number, now: number): PositionActor => {
+    const actor = createActor(
+      stakingMachine.provide({
+        actions: {
+          notifyUnlocked: (_, p) => emit("stake.unlocked", { account, position: p.positionId, pool }),
+          notifyWithdrawable: (_, p) => emit("stake.withdrawable", { account, position: p.positionId, pool, amount: p.amount.toString() }),
+          notifyUnjailable: (_, p) => emit("validator.unjailable", { account, pool: p.pool }),
+        },
+      }),
+      { clock: clock as never, input: { positionId: position, owner: account, pool, isOperator: pool === account, amount, unlockAt, now } },
+    )
+    actors.set(position, actor)
+    poolOf.set(position, pool)
+    actor.subscribe((snapshot) => {
+      const s = positionState(snapshot)
+      const key = `${s.stake}/${s.funds}/${s.bonded}/${s.text}`
+      if (reported.get(position) === key) return
+      reported.set(position, key)
+      emit("stake.position", {
+        account, position, pool, state: s.text, stakeState: s.stake, funds: s.funds, bonded: s.bonded.toString(),
+        unbonding: s.unbonding.toString(), withdrawable: s.withdrawable.toString(), ...(s.maturesAt === undefined ? {} : { maturesAt: s.maturesAt }),
+      })
+      // A settled position is done: nothing will feed it again.
+      if (snapshot.status === "done") {
+        actors.delete(position)
+        poolOf.delete(position)
+      }
+    })
+    actor.start()
+    return actor
+  }
+
+  /** What a slash does to the actors of its pool's positions (`remaining` read now, applied later). */
+  const onSlash = (r: SlashReceipt, at: number): (() => void) => {
+    const remaining = new Map([...poolOf].filter(([, pool]) => pool === r.pool).map(([position]) => [position, tokensOf(position)]))
+    return () => {
+      for (const [position, left] of remaining) {
+        const actor = actors.get(position)
+        if (actor === undefined || actor.getSnapshot().status !== "active") continue
+        const before = actor.getSnapshot().context.bonded
+        if (before > 0n && left < before) actor.send({ type: "position.slashed", at, amount: before - left, remaining: left })
+        if (r.tombstoned) actor.send({ type: "validator.tombstoned", at })
+        else if (r.jailedUntil > at) actor.send({ type: "validator.jailed", at, until: r.jailedUntil })
+      }
+    }
+  }
+
+  /** What a receipt does to the account's actors, or undefined when it does not concern them. */
+  const onReceipt = (r: Receipt, at: number): (() => void) | undefined => {
+    switch (r.type) {
+      case "registerValidator":
+        return r.operator === account ? () => void spawn(r.position, r.pool, r.amount, r.unlockAt, at) : undefined
+      case "bondContributor":
+      case "delegate":
+        return r.owner === account ? () => void spawn(r.position, r.pool, r.amount, r.unlockAt, at) : undefined
+      case "unbond": {
+        if (r.owner !== account) return undefined
+        positionOfEntry.set(r.entry, r.position)
+        const remaining = r.closed ? 0n : tokensOf(r.position)
+        return () => actors.get(r.position)?.send({ type: "position.unbonded", at, entryId: r.entry, amount: r.amount, completesAt: r.completesAt, remaining })
+      }
+      case "withdraw": {
+        if (r.owner !== account) return undefined
+        const byPosition = new Map<number, number[]>()
+        for (const e of r.entries) {
+          const position = positionOfEntry.get(e.id)
+          if (position !== undefined) byPosition.set(position, [...(byPosition.get(position) ?? []), e.id])
+        }
+        return () => {
+          for (const [position, entryIds] of byPosition) actors.get(position)?.send({ type: "position.withdrawn", at, entryIds })
+        }
+      }
+      case "unjail":
+        return () => {
+          for (const [position, actor] of actors) if (poolOf.get(position) === r.pool) actor.send({ type: "validator.unjailed", at })
+        }
+      default:
+        return undefined
+    }
+  }
+
+  // The replica as it is: every position, then the unbonding entries (attached to a position of
+  // their pool; an entry of a position closed before this start gets an actor of its own, keyed by
+  // minus its entry id), then the pools' jail.
+  const now = options.now()
+  for (const p of app.economy.positions(account)) spawn(p.id, p.pool, p.tokens, p.unlockAt, now)
+  for (const e of app.economy.unbonding(account)) {
+    let position = [...poolOf].find(([, pool]) => pool === e.pool)?.[0]
+    if (position === undefined) spawn((position = -e.id), e.pool, e.amount, now, now)
+    positionOfEntry.set(e.id, position)
+    const remaining = position < 0 ? 0n : tokensOf(position)
+    actors.get(position)?.send({ type: "position.unbonded", at: now, entryId: e.id, amount: e.amount, completesAt: e.completesAt, remaining })
+  }
+  for (const [position, actor] of actors) {
+    const pool = app.economy.pool(poolOf.get(position)!)
+    if (pool?.tombstoned === true) actor.send({ type: "validator.tombstoned", at: now })
+    else if (pool?.jailed === true) actor.send({ type: "validator.jailed", at: now, until: pool.jailedUntil })
+  }
+
+  return {
+    states: () => new Map([...actors].map(([id, a]) => [id, positionState(a.getSnapshot())])),
+    onBlock: (exec) => {
+      // The machines count from the node's clock (a block's time is its proposer's, a little earlier).
+      const at = options.now()
+      const ops: Array<() => void> = []
+      for (const r of exec.results) if (r.ok) for (const x of r.receipts) if (x.type !== "slash") {
+        const op = onReceipt(x, at)
+        if (op !== undefined) ops.push(op)
+      }
+      for (const s of exec.slashes) ops.push(onSlash(s, at))
+      // Applied after the consensus machine's action that executed the block has returned: XState
+      // runs one actor's actions at a time. What the ops need from the replica was read above.
+      if (ops.length > 0) clock.setTimeout(() => {
+        if (!stopped) for (const op of ops) op()
+      }, 0)
+    },
+    stop: () => {
+      stopped = true
+      for (const a of actors.values()) a.stop()
+      actors.clear()
+    },
+  }
+}
