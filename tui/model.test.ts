@@ -75,6 +75,17 @@ describe("reduce", () => {
     expect([m.myStake, m.rewards, m.apr]).toEqual([tokens(100), tokens(3), 0.1])
   })
 
+  it("stake.position per position: the staking machine's state, newest first, one entry per position", () => {
+    const m = run(
+      ev("stake.position", { position: 0, pool: "v0", state: "bonded, locked until day 30" }),
+      ev("stake.position", { position: 1, pool: "v0", state: "bonded" }),
+      ev("stake.position", { position: 0, pool: "v0", state: "unbonding 500 DAI" }),
+      ev("stake.position", { position: 2, state: "bonded" }, "v1"),
+    )
+    expect(m.positions).toEqual([{ id: "0", state: "unbonding 500 DAI" }, { id: "1", state: "bonded" }])
+    expect(m.myStake).toBeUndefined()
+  })
+
   it("stake.slashed: marks the pool jailed and adds up what was slashed", () => {
     const m = run(ev("stake.slashed", { pool: "0xc", infraction: "doubleSign", amount: 5n, tombstoned: true }), ev("stake.slashed", { pool: "0xc", amount: 7n }))
     expect(m.validators).toMatchObject([{ id: "0xc", jailed: true, slashed: 12n }])

@@ -84,6 +84,8 @@ export interface ViewModel {
   readonly rewards: bigint | undefined
   /** Annual percentage rate as a fraction (0.125 = 12.5 %). */
   readonly apr: number | undefined
+  /** What each of my positions is doing, by position id (its staking machine's phrase), newest first; at most 8. */
+  readonly positions: readonly { readonly id: string; readonly state: string }[]
   /** Node names by address, from `node.started` (so tables say v1, not 0x7152…). */
   readonly names: Readonly<Record<string, string>>
   readonly validators: readonly ValidatorRow[]
@@ -109,6 +111,7 @@ export const initialModel = (self?: string): ViewModel => ({
   myStake: undefined,
   rewards: undefined,
   apr: undefined,
+  positions: [],
   names: {},
   validators: [],
   training: { round: undefined, state: "idle", cohort: undefined, received: undefined, myScore: undefined, epsilon: undefined, delta: undefined, history: ring(LIMITS.rounds) },
@@ -212,8 +215,11 @@ const apply = (m: ViewModel, e: Event): ViewModel => {
     case "stake.position":
     case "rewards": {
       if (!mine) return m
+      const id = d.position === undefined ? undefined : String(d.position)
+      const state = str(d, "state")
       return {
         ...m,
+        positions: id === undefined || state === undefined ? m.positions : [{ id, state }, ...m.positions.filter((p) => p.id !== id)].slice(0, 8),
         myStake: amount(d, "stake") ?? m.myStake,
         rewards: firstAmount(d, "rewards", "total") ?? m.rewards,
         apr: num(d, "apr") ?? m.apr,

@@ -22,6 +22,7 @@ export const overviewScreen = (m: ViewModel, view: ScreenView): string => {
     row("Peers", int(m.peers)),
     row("Last block", lastBlock),
     row("My stake", `${tokensText(m.myStake)} DAI   rewards ${tokensText(m.rewards)} DAI   APR ${pct(m.apr)}`),
+    row("Positions", m.positions.length === 0 ? "—" : esc(m.positions.map((p) => `#${p.id} ${p.state}`).join("; "))),
     row("Validators", `${m.validators.length}${jailed > 0 ? ` ({red-fg}${jailed} jailed{/red-fg})` : ""}   proposals ${m.proposals.length} (${active} active)`),
     row("Training", t.round === undefined
       ? "no round yet"
