@@ -7,7 +7,7 @@
  *     Results stream to results.jsonl and the CSV/report pass keeps per-point aggregates only, so
  *     both should be about the same.
  *
- * Run: npx node bench/sweep.bench.ts            (RUNS=40 by default; BIG=1000 SMALL=100)
+ * Run: npx node bench/sweep.bench.ts            (RUNS=600 by default: a worker thread takes about a second to start, which a short sweep would mostly measure; BIG=1000 SMALL=100)
  */
 import { execFileSync } from "node:child_process"
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs"
@@ -16,7 +16,7 @@ import { join } from "node:path"
 import { loadSweep } from "../sim/sweep/file.ts"
 import { runSweep } from "../sim/sweep/run.ts"
 
-const RUNS = Number(process.env.RUNS ?? 40)
+const RUNS = Number(process.env.RUNS ?? 600)
 const BIG = Number(process.env.BIG ?? 1000)
 const SMALL = Number(process.env.SMALL ?? 100)
 const TINY = join(import.meta.dirname, "..", "sim", "sweep", "testdata", "tiny.yaml")
@@ -31,6 +31,21 @@ const prepare = (runs: number) => {
   const file = join(dir, "sweep.yaml")
   writeFileSync(file, sweepText(runs))
   return { dir, sweep: loadSweep(sweepText(runs), file) }
+}
+
+if (process.argv[2] === "--direct") {
+  // The ceiling: RUNS/2 runs of the same scenario in this process, no pool (two of these at once
+  // show what two cores give this allocation-heavy workload on this machine).
+  const { readFileSync } = await import("node:fs")
+  const { parseScenario } = await import("../sim/scenario/load.ts")
+  const { runScenario } = await import("../sim/scenario/run.ts")
+  const scenario = parseScenario(readFileSync(TINY, "utf8"), TINY)
+  const n = Number(process.argv[3])
+  for (let i = 0; i < 10; i++) runScenario(scenario, { seed: i }) // warm up
+  const t = performance.now()
+  for (let i = 0; i < n; i++) runScenario(scenario, { seed: i })
+  console.log(JSON.stringify({ ms: performance.now() - t }))
+  process.exit(0)
 }
 
 if (process.argv[2] === "--child") {
@@ -61,6 +76,18 @@ console.log(`| workers | runs | seconds | runs/s |\n|---|---|---|---|`)
 console.log(`| 1 | ${one.runs} | ${one.seconds.toFixed(2)} | ${one.perSecond.toFixed(2)} |`)
 console.log(`| 2 | ${two.runs} | ${two.seconds.toFixed(2)} | ${two.perSecond.toFixed(2)} |`)
 console.log(`speed-up 2 vs 1 worker: ${(two.perSecond / one.perSecond).toFixed(2)}x (target >= 1.8x on 2 idle cores)`)
+
+// Baseline in the same run: the same runs in plain processes, one alone and then two at once. Their
+// ratio is what two cores give this workload on this machine, whatever the pool does.
+const { execFile } = await import("node:child_process")
+const direct = (n: number) => new Promise<number>((resolve, reject) =>
+  execFile(process.execPath, [import.meta.filename, "--direct", String(n)], (e, out) => (e ? reject(e) : resolve((JSON.parse(out.trim().split("\n").at(-1)!) as { ms: number }).ms))))
+const half = Math.ceil(RUNS / 2)
+const alone = await direct(half)
+const pair = await Promise.all([direct(half), direct(half)])
+const ceiling = (2 * half) / (Math.max(...pair) / 1000) / (half / (alone / 1000))
+console.log(`ceiling: ${half} runs in one plain process ${(alone / 1000).toFixed(2)} s; two such processes at once ${(Math.max(...pair) / 1000).toFixed(2)} s: ${ceiling.toFixed(2)}x`)
+console.log(`the pool reaches ${((two.perSecond / one.perSecond) / ceiling * 100).toFixed(0)} % of that ceiling`)
 
 const child = (runs: number) => JSON.parse(execFileSync(process.execPath, [import.meta.filename, "--child", String(runs)], { encoding: "utf8" }).trim().split("\n").at(-1)!) as { runs: number; maxRssMb: number; peakHeapMb: number }
 const small = child(SMALL)

@@ -8,6 +8,14 @@ import { Worker } from "node:worker_threads"
 
 export const WORKER_ENTRY = new URL("./worker.ts", import.meta.url)
 
+/**
+ * A run keeps ~35 MB live, but V8 grows a busy worker's heap far beyond that and keeps the pages, so
+ * a long sweep's memory would creep up with the number of runs. A capped old generation makes the
+ * worker collect instead: memory stays flat however many runs it does. (Typed-array and wasm memory,
+ * e.g. a data set or TensorFlow.js, live outside this limit.)
+ */
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 32 }
+
 /** All cores by default. */
 export const defaultWorkers = (): number => Math.max(1, availableParallelism())
 
@@ -53,7 +61,7 @@ export const runPool = <T, R>(options: {
       }
     }
     for (let i = 0; i < Math.max(1, options.workers); i++) {
-      const w = new Worker(WORKER_ENTRY)
+      const w = new Worker(WORKER_ENTRY, { resourceLimits: WORKER_LIMITS })
       threads.push(w)
       w.on("message", (result: R) => {
         inFlight--
