@@ -23,7 +23,7 @@ import { addGaussianNoise, clipL2, noisyMean } from "../../core/training/dp.ts"
 import { modelHash } from "../../core/training/hash.ts"
 import { cohortScores, robustContributionScores } from "../../core/training/scores.ts"
 import type { AggregatorName, ClientUpdate } from "../../core/training/types.ts"
-import { trainingRoundMachine, type RoundResult, type TrainingRoundOutput } from "../../machines/training.ts"
+import { trainingRoundMachine, type RoundResult, type TrainingRoundInput, type TrainingRoundOutput } from "../../machines/training.ts"
 import type { Envelope, Network, PeerId } from "../../services/network.ts"
 import type { Evaluation } from "../../services/trainer.ts"
 import type { TimerClock } from "../consensus-node.ts"
@@ -31,13 +31,7 @@ import { SecAggCoordinator } from "./secagg-wire.ts"
 import { bytesFloat, bytesU32, decodeTrain, encodeTrain, floatBytes, TRAIN_TOPIC, type TrainHeader } from "./wire.ts"
 
 /** The round's parameters (from `training.*`, fixed when it opens). */
-export interface RoundParams {
-  readonly cohortSize: number
-  readonly minParticipants: number
-  readonly deadline: number
-  readonly stepTimeout: number
-  readonly secureAggregation: boolean
-  readonly secAggThreshold: number
+export interface RoundParams extends Pick<TrainingRoundInput, "cohortSize" | "minParticipants" | "deadline" | "stepTimeout" | "secureAggregation" | "secAggThreshold"> {
   readonly aggregator: string
   readonly trimFraction: number
   readonly clipNorm: number
