@@ -23,7 +23,7 @@
  * the clock and the `run` strategy differ.
  */
 import { Effect, Result, Schema } from "effect"
-import { createActor, type ActorRefFrom } from "xstate"
+import { createActor, type ActorRefFrom, type AnyActorRef } from "xstate"
 import { App, type Execution } from "../core/app/app.ts"
 import { fromHex, toHex } from "../core/crypto.ts"
 import { blockHash } from "../core/consensus/block.ts"
@@ -31,7 +31,9 @@ import { decodeMessage, encodeMessage, type ConsensusMessage } from "../core/con
 import { verifyEvidence } from "../core/consensus/evidence.ts"
 import { proposalDigest, voteDigest } from "../core/consensus/signing.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../core/consensus/types.ts"
-import { consensusMachine, timeoutsFromParams } from "../machines/consensus.ts"
+import {
+  consensusMachine, timeoutsFromParams, type BroadcastVoteParams, type DecideParams, type LogParams, type ProposeParams, type ReportEvidenceParams,
+} from "../machines/consensus.ts"
 import { Keys } from "../services/keys.ts"
 import { Network, type Envelope } from "../services/network.ts"
 import { Store } from "../services/store.ts"
@@ -109,6 +111,30 @@ const blockKey = (height: number) => `block/${String(height).padStart(12, "0")}`
 
 /** One piece of evidence per equivocation (validator, height, round, vote type), whichever pair of votes shows it. */
 export const evidenceKey = (e: DuplicateVoteEvidence) => `${e.voteA.validator}/${e.voteA.height}/${e.voteA.round}/${e.voteA.type}`
+
+/** What one node does for its consensus machine's actions. */
+interface NodeActions {
+  propose(p: ProposeParams): void
+  broadcastVote(p: BroadcastVoteParams): void
+  decide(p: DecideParams): void
+  reportEvidence(p: ReportEvidenceParams): void
+  log(p: LogParams): void
+}
+
+// `provide` builds a whole new machine (its state tree: ~120 µs and many objects), and the simulator
+// starts every node of every run; so the machine is wired once, and each action finds the
+// implementation of the node it runs in through its actor (`self`).
+const nodeActions = new WeakMap<AnyActorRef, NodeActions>()
+const actionsOf = (self: AnyActorRef): NodeActions => nodeActions.get(self)!
+const nodeMachine = consensusMachine.provide({
+  actions: {
+    propose: ({ self }, p) => actionsOf(self).propose(p),
+    broadcastVote: ({ self }, p) => actionsOf(self).broadcastVote(p),
+    decide: ({ self }, p) => actionsOf(self).decide(p),
+    reportEvidence: ({ self }, p) => actionsOf(self).reportEvidence(p),
+    log: ({ self }, p) => actionsOf(self).log(p),
+  },
+})
 
 /** Rebuild the application state from the certificates a node stored (after a restart). */
 export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<App, never> =>
@@ -232,103 +258,100 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       outbound(message, send)
     }
 
-    const actor = createActor(
-      consensusMachine.provide({
-        actions: {
-          propose: (_, p) => {
-            run(Effect.gen(function* () {
-              // The last commit must be the one that decided the parent; if this node lacks it (a
-              // store read failed at start), read the stored certificate again rather than propose
-              // a block nobody can accept.
-              if (p.validValue === undefined && p.height > 1 && !commitsParent(lastCommit)) lastCommit = yield* storedPrecommits(store, app.height)
-              const block: Block = p.validValue ?? {
-                height: p.height,
-                round: p.round,
-                proposer: address,
-                parentHash: app.lastBlockHash,
-                time: Math.max(options.now(), app.lastTime),
-                txs: [
-                  ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
-                  ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
-                  ...includable(),
-                ],
-                appHash: app.appHash,
-              }
-              // A proposer judges its own block as every other validator will: it feeds the block back
-              // to its machine as valid, so with enough power of its own (a single validator) an
-              // invalid block would be decided here and then fail to execute. Stay silent instead;
-              // the round times out and the next proposer takes over.
-              const invalid = p.height === app.height + 1 ? app.checkBlock(block) : `height ${p.height} is not the next (${app.height + 1})`
-              if (invalid !== undefined) return emit("node.error", { action: "propose", height: p.height, round: p.round, error: `own block is invalid: ${invalid}` })
-              const hash = blockHash(block)
-              const polRound = p.validValue === undefined ? -1 : p.validRound
-              const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: "proposal", value: hash })
-              if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
-              const signature = yield* keys.sign(proposalDigest(chainId, p.height, p.round, polRound, hash))
-              const proposal: Proposal = { height: p.height, round: p.round, polRound, block, proposer: address, signature: toHex(signature) }
-              speak({ kind: "proposal", proposal })
-              actor.send({ type: "proposal.received", proposal, valid: true })
-            }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "propose", error: String(e) })))))
-          },
-          broadcastVote: (_, p) => {
-            run(Effect.gen(function* () {
-              const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: p.type, value: p.blockHash })
-              let blockHash = p.blockHash
-              if (!verdict.ok) {
-                emit("protect.refused", { reason: verdict.reason })
-                // After a restart the machine may want another value in a slot it had signed before:
-                // vote what it did sign (the same vote again, no conflict). Staying silent would leave
-                // peers short of the precommits that arm their round timeouts, and the height stuck.
-                const signed = (yield* signedAtHeight(store, p.height)).find((r) => r.round === p.round && r.step === p.type)
-                if (signed === undefined) return
-                blockHash = signed.value
-              }
-              const signature = yield* keys.sign(voteDigest(chainId, p.type, p.height, p.round, blockHash))
-              const vote: Vote = { type: p.type, height: p.height, round: p.round, blockHash, validator: address, signature: toHex(signature) }
-              speak({ kind: "vote", vote })
-              actor.send({ type: "vote.received", vote })
-            }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "broadcastVote", error: String(e) })))))
-          },
-          decide: (_, p) => {
-            if (p.height !== app.height + 1 || halted !== undefined) return
-            const cert: ConsensusMessage = { kind: "commit", block: p.block, precommits: p.precommits }
-            run(Effect.gen(function* () {
-              // Durable before it counts: a restart replays stored certificates into the App.
-              yield* store.put(blockKey(p.height), encodeMessage(cert))
-              yield* store.sync
-            }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
-            let exec: Execution
-            try {
-              exec = app.execute(p.block)
-            } catch (e) {
-              return halt(p.height, e)
-            }
-            lastCommit = p.precommits
-            latest = []
-            for (const tx of p.block.txs) if (tx.type === "evidence") evidencePool.delete(evidenceKey(tx as unknown as DuplicateVoteEvidence))
-            prunePool()
-            emit("block.committed", {
-              height: p.height, round: p.round, hash: blockHash(p.block), proposer: p.block.proposer, txs: p.block.txs.length,
-              appHash: exec.appHash, slashed: exec.slashes.map((s) => s.pool),
-            })
-            for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
-            reporter.onBlock(p.block)
-            stakeActors.onBlock(exec)
-            reportPeers()
-            if (app.stalled !== undefined) return halt(p.height, new Error(app.stalled))
-            actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
-            const held = early
-            early = []
-            for (const proposal of held) if (proposal.height === app.height + 1) onProposal(proposal)
-          },
-          reportEvidence: (_, p) => void addEvidence(p.evidence, "seen"),
-          log: (_, p) => {
-            if (p.level === "warn") emit("consensus.log", { level: p.level, message: p.message })
-          },
-        },
-      }),
-      { clock: clock as never, input: { self: address, timeouts: timeoutsFromParams(app.economy.params) } },
-    )
+    const actions: NodeActions = {
+      propose: (p) => {
+        run(Effect.gen(function* () {
+          // The last commit must be the one that decided the parent; if this node lacks it (a
+          // store read failed at start), read the stored certificate again rather than propose
+          // a block nobody can accept.
+          if (p.validValue === undefined && p.height > 1 && !commitsParent(lastCommit)) lastCommit = yield* storedPrecommits(store, app.height)
+          const block: Block = p.validValue ?? {
+            height: p.height,
+            round: p.round,
+            proposer: address,
+            parentHash: app.lastBlockHash,
+            time: Math.max(options.now(), app.lastTime),
+            txs: [
+              ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
+              ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
+              ...includable(),
+            ],
+            appHash: app.appHash,
+          }
+          // A proposer judges its own block as every other validator will: it feeds the block back
+          // to its machine as valid, so with enough power of its own (a single validator) an
+          // invalid block would be decided here and then fail to execute. Stay silent instead;
+          // the round times out and the next proposer takes over.
+          const invalid = p.height === app.height + 1 ? app.checkBlock(block) : `height ${p.height} is not the next (${app.height + 1})`
+          if (invalid !== undefined) return emit("node.error", { action: "propose", height: p.height, round: p.round, error: `own block is invalid: ${invalid}` })
+          const hash = blockHash(block)
+          const polRound = p.validValue === undefined ? -1 : p.validRound
+          const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: "proposal", value: hash })
+          if (!verdict.ok) return emit("protect.refused", { reason: verdict.reason })
+          const signature = yield* keys.sign(proposalDigest(chainId, p.height, p.round, polRound, hash))
+          const proposal: Proposal = { height: p.height, round: p.round, polRound, block, proposer: address, signature: toHex(signature) }
+          speak({ kind: "proposal", proposal })
+          actor.send({ type: "proposal.received", proposal, valid: true })
+        }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "propose", error: String(e) })))))
+      },
+      broadcastVote: (p) => {
+        run(Effect.gen(function* () {
+          const verdict = yield* guardSigning(store, { height: p.height, round: p.round, step: p.type, value: p.blockHash })
+          let blockHash = p.blockHash
+          if (!verdict.ok) {
+            emit("protect.refused", { reason: verdict.reason })
+            // After a restart the machine may want another value in a slot it had signed before:
+            // vote what it did sign (the same vote again, no conflict). Staying silent would leave
+            // peers short of the precommits that arm their round timeouts, and the height stuck.
+            const signed = (yield* signedAtHeight(store, p.height)).find((r) => r.round === p.round && r.step === p.type)
+            if (signed === undefined) return
+            blockHash = signed.value
+          }
+          const signature = yield* keys.sign(voteDigest(chainId, p.type, p.height, p.round, blockHash))
+          const vote: Vote = { type: p.type, height: p.height, round: p.round, blockHash, validator: address, signature: toHex(signature) }
+          speak({ kind: "vote", vote })
+          actor.send({ type: "vote.received", vote })
+        }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "broadcastVote", error: String(e) })))))
+      },
+      decide: (p) => {
+        if (p.height !== app.height + 1 || halted !== undefined) return
+        const cert: ConsensusMessage = { kind: "commit", block: p.block, precommits: p.precommits }
+        run(Effect.gen(function* () {
+          // Durable before it counts: a restart replays stored certificates into the App.
+          yield* store.put(blockKey(p.height), encodeMessage(cert))
+          yield* store.sync
+        }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
+        let exec: Execution
+        try {
+          exec = app.execute(p.block)
+        } catch (e) {
+          return halt(p.height, e)
+        }
+        lastCommit = p.precommits
+        latest = []
+        for (const tx of p.block.txs) if (tx.type === "evidence") evidencePool.delete(evidenceKey(tx as unknown as DuplicateVoteEvidence))
+        prunePool()
+        emit("block.committed", {
+          height: p.height, round: p.round, hash: blockHash(p.block), proposer: p.block.proposer, txs: p.block.txs.length,
+          appHash: exec.appHash, slashed: exec.slashes.map((s) => s.pool),
+        })
+        for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
+        reporter.onBlock(p.block)
+        stakeActors.onBlock(exec)
+        reportPeers()
+        if (app.stalled !== undefined) return halt(p.height, new Error(app.stalled))
+        actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
+        const held = early
+        early = []
+        for (const proposal of held) if (proposal.height === app.height + 1) onProposal(proposal)
+      },
+      reportEvidence: (p) => void addEvidence(p.evidence, "seen"),
+      log: (p) => {
+        if (p.level === "warn") emit("consensus.log", { level: p.level, message: p.message })
+      },
+    }
+    const actor = createActor(nodeMachine, { clock: clock as never, input: { self: address, timeouts: timeoutsFromParams(app.economy.params) } })
+    nodeActions.set(actor, actions)
 
     const askSync = (peer: string) => {
       const now = options.now()

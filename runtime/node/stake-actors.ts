@@ -14,7 +14,7 @@
  * Started from the replica as it is (after a restart, rebuilt from the store): positions, their
  * unbonding entries, and their pool's jail.
  */
-import { createActor, type ActorRefFrom, type SnapshotFrom } from "xstate"
+import { createActor, type ActorRefFrom, type AnyActorRef, type SnapshotFrom } from "xstate"
 import type { App, Execution } from "../core/app/app.ts"
 import type { PoolId, Receipt, SlashReceipt } from "../core/econ/index.ts"
 import { formatTokens } from "../core/units.ts"
@@ -25,6 +25,26 @@ import { longTimers } from "./long-timers.ts"
 
 type PositionActor = ActorRefFrom<typeof stakingMachine>
 type PositionSnapshot = SnapshotFrom<typeof stakingMachine>
+
+/** What one position's machine tells its operator. */
+interface Notifications {
+  unlocked(p: { positionId: number }): void
+  withdrawable(p: { positionId: number; amount: bigint }): void
+  unjailable(p: { pool: string }): void
+}
+
+// `provide` builds a whole new machine (~180 µs), once per position of every node of every
+// simulated run; so the machine is wired once, and each action finds its position's notifications
+// through its actor (`self`).
+const notifications = new WeakMap<AnyActorRef, Notifications>()
+const notificationsOf = (self: AnyActorRef): Notifications => notifications.get(self)!
+const positionMachine = stakingMachine.provide({
+  actions: {
+    notifyUnlocked: ({ self }, p) => notificationsOf(self).unlocked(p),
+    notifyWithdrawable: ({ self }, p) => notificationsOf(self).withdrawable(p),
+    notifyUnjailable: ({ self }, p) => notificationsOf(self).unjailable(p),
+  },
+})
 
 /** A position's state as the TUI and the API show it. */
 export interface PositionState {
@@ -114,16 +134,15 @@ export const startStakeActors = (options: StakeActorsOptions): StakeActors => {
   const tokensOf = (position: number): bigint => app.economy.positions(account).find((p) => p.id === position)?.tokens ?? 0n
 
   const spawn = (position: number, pool: PoolId, amount: bigint, unlockAt: number, now: number): PositionActor => {
-    const actor = createActor(
-      stakingMachine.provide({
-        actions: {
-          notifyUnlocked: (_, p) => emit("stake.unlocked", { account, position: p.positionId, pool }),
-          notifyWithdrawable: (_, p) => emit("stake.withdrawable", { account, position: p.positionId, pool, amount: p.amount.toString() }),
-          notifyUnjailable: (_, p) => emit("validator.unjailable", { account, pool: p.pool }),
-        },
-      }),
-      { clock: clock as never, input: { positionId: position, owner: account, pool, isOperator: pool === account, amount, unlockAt, now } },
-    )
+    const actor = createActor(positionMachine, {
+      clock: clock as never,
+      input: { positionId: position, owner: account, pool, isOperator: pool === account, amount, unlockAt, now },
+    })
+    notifications.set(actor, {
+      unlocked: (p) => emit("stake.unlocked", { account, position: p.positionId, pool }),
+      withdrawable: (p) => emit("stake.withdrawable", { account, position: p.positionId, pool, amount: p.amount.toString() }),
+      unjailable: (p) => emit("validator.unjailable", { account, pool: p.pool }),
+    })
     actors.set(position, actor)
     poolOf.set(position, pool)
     actor.subscribe((snapshot) => {

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { keccak256, utf8ToBytes, verifySignature } from "../../runtime/core/crypto.ts"
-import { makeSimKeys } from "./keys.ts"
+import { addressOfPrivateKey, keccak256, utf8ToBytes, verifySignature } from "../../runtime/core/crypto.ts"
+import { makeSimKeys, simAddress, simPrivateKey } from "./keys.ts"
 
 describe("simulated keys", () => {
   it("derive one stable key per (seed, node) and sign verifiably", () => {
@@ -12,6 +12,17 @@ describe("simulated keys", () => {
     const digest = keccak256(utf8ToBytes("prevote/5/0"))
     const sig = Effect.runSync(a.sign(digest))
     expect(verifySignature(a.address, digest, sig)).toBe(true)
+  })
+
+  it("derive the same address as the constant-time derivation, remembered or not", () => {
+    for (let seed = 0; seed < 20; seed++) {
+      for (const node of ["v0", "v1", "trainer-3"]) {
+        const expected = addressOfPrivateKey(simPrivateKey(seed, node))
+        expect(simAddress(seed, node)).toBe(expected)
+        expect(simAddress(seed, node)).toBe(expected)
+        expect(makeSimKeys(seed, node).address).toBe(expected)
+      }
+    }
   })
 
   it("report a bad digest as a KeysError, not a crash", () => {

@@ -21,23 +21,44 @@ const BLOCK_TAG = "dai/block/v1"
  * numbers as JavaScript prints them (shortest round trip; -0 as 0). Throws a TypeError on a value
  * that is not JSON (a non-finite number, undefined, a bigint), naming its path.
  */
-export const canonicalJson = (value: Json): string => write(value, "$")
+export const canonicalJson = (value: Json): string => write(value, [])
 
-const write = (value: Json, path: string): string => {
+// The path of the value being written, for errors only: kept as a stack of keys and indices and
+// turned into text only when something throws (every node writes every message, so building a path
+// string per value was a large share of what encoding allocated).
+type Path = Array<string | number>
+const pathText = (path: Path): string => path.reduce<string>((out, k) => (typeof k === "number" ? `${out}[${k}]` : `${out}.${k}`), "$")
+
+const write = (value: Json, path: Path): string => {
   if (value === null) return "null"
   switch (typeof value) {
     case "boolean": return value ? "true" : "false"
     case "string": return JSON.stringify(value)
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`${path}: not a finite number`)
+      if (!Number.isFinite(value)) throw new TypeError(`${pathText(path)}: not a finite number`)
       return Object.is(value, -0) ? "0" : JSON.stringify(value)
     case "object": {
-      if (Array.isArray(value)) return `[${(value as readonly Json[]).map((v, i) => write(v, `${path}[${i}]`)).join(",")}]`
+      let out = ""
+      if (Array.isArray(value)) {
+        const items = value as readonly Json[]
+        for (let i = 0; i < items.length; i++) {
+          path.push(i)
+          out += (i === 0 ? "" : ",") + write(items[i] as Json, path)
+          path.pop()
+        }
+        return `[${out}]`
+      }
       const obj = value as { readonly [key: string]: Json }
       const keys = Object.keys(obj).sort()
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${write(obj[k] as Json, `${path}.${k}`)}`).join(",")}}`
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!
+        path.push(k)
+        out += `${i === 0 ? "" : ","}${JSON.stringify(k)}:${write(obj[k] as Json, path)}`
+        path.pop()
+      }
+      return `{${out}}`
     }
-    default: throw new TypeError(`${path}: not a JSON value (${typeof value})`)
+    default: throw new TypeError(`${pathText(path)}: not a JSON value (${typeof value})`)
   }
 }
 

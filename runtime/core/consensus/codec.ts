@@ -152,6 +152,8 @@ export const decodeMessage = (
   return decodeMessageValue(value)
 }
 
+const utf8Encoder = new TextEncoder()
+
 /** Encode a message to its canonical wire bytes. */
 export const encodeMessage = (message: ConsensusMessage): Uint8Array =>
-  new TextEncoder().encode(canonicalJson(message as unknown as Json))
+  utf8Encoder.encode(canonicalJson(message as unknown as Json))
