@@ -11,18 +11,49 @@ export type TelemetryListener = (event: TelemetryEvent) => void
 export interface TelemetryHub {
   /** The service to provide to the node: every emitted event reaches every listener. */
   readonly telemetry: Telemetry["Service"]
-  /** Listen to every event from now on; the returned function stops listening. */
-  subscribe(listener: TelemetryListener): () => void
+  /**
+   * Listen to every event from now on; the returned function stops listening. With `replay`, the
+   * listener first gets the current state (the latest event of each retained kind and key), so a
+   * view attached late — a TUI, a WebSocket client — starts complete.
+   */
+  subscribe(listener: TelemetryListener, options?: { readonly replay?: boolean }): () => void
   /** Events emitted so far, by kind. */
   readonly counts: ReadonlyMap<string, number>
 }
+
+/**
+ * Kinds that describe state rather than happenings, and what makes one distinct: the latest event of
+ * each (kind, key) is kept for late subscribers. Training rounds are kept per round, so the accuracy
+ * chart has its history.
+ */
+const RETAINED: Readonly<Record<string, (data: Readonly<Record<string, unknown>>) => string>> = {
+  "node.started": () => "",
+  "consensus.step": () => "",
+  "peers": () => "",
+  "validators": () => "",
+  "stake.position": (d) => (d.position === undefined ? "total" : String(d.position)),
+  "governance.proposal": (d) => String(d.id),
+  "training.round.completed": (d) => String(d.round),
+}
+/** At most this many retained events (the oldest go first). */
+const MAX_RETAINED = 512
 
 /** A hub forwarding to `next` as well (if given). A listener that throws is dropped, never the node. */
 export const makeTelemetryHub = (next?: Telemetry["Service"]): TelemetryHub => {
   const listeners = new Set<TelemetryListener>()
   const counts = new Map<string, number>()
+  const retained = new Map<string, TelemetryEvent>()
+  const retain = (event: TelemetryEvent) => {
+    const keyOf = RETAINED[event.kind]
+    if (keyOf === undefined) return
+    const key = `${event.kind}/${keyOf(event.data)}`
+    retained.delete(key) // re-inserted last: replay keeps the order events happened in
+    retained.set(key, event)
+    if (retained.size > MAX_RETAINED) retained.delete(retained.keys().next().value!)
+  }
   const publish = (event: TelemetryEvent) => {
     counts.set(event.kind, (counts.get(event.kind) ?? 0) + 1)
+    retain(event)
     for (const listener of [...listeners]) {
       try {
         listener(event)
@@ -35,7 +66,14 @@ export const makeTelemetryHub = (next?: Telemetry["Service"]): TelemetryHub => {
     telemetry: Telemetry.of({
       emit: (event) => next === undefined ? Effect.sync(() => publish(event)) : Effect.andThen(Effect.sync(() => publish(event)), next.emit(event)),
     }),
-    subscribe: (listener) => {
+    subscribe: (listener, options) => {
+      if (options?.replay === true) {
+        try {
+          for (const event of [...retained.values()]) listener(event)
+        } catch {
+          return () => undefined
+        }
+      }
       listeners.add(listener)
       return () => void listeners.delete(listener)
     },

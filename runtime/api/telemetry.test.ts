@@ -30,6 +30,31 @@ describe("telemetry hub", () => {
     expect(forwarded).toEqual(["a", "b", "c"])
     expect([...hub.counts]).toEqual([["a", 1], ["b", 1], ["c", 1]])
   })
+
+  it("replays the current state to a late subscriber: the latest event per retained kind and key, in order", () => {
+    const hub = makeTelemetryHub()
+    const emit = (kind: string, data: Record<string, unknown>) => Effect.runSync(hub.telemetry.emit(event(kind, data)))
+    emit("stake.position", { position: 0, state: "bonded" })
+    emit("governance.proposal", { id: 1, state: "Active" })
+    emit("block.committed", { height: 1 })
+    emit("stake.position", { position: 0, state: "unbonding" })
+    emit("stake.position", { stake: "5" })
+    emit("governance.proposal", { id: 2, state: "Active" })
+    const late: string[] = []
+    hub.subscribe((e) => late.push(`${e.kind} ${JSON.stringify(e.data)}`), { replay: true })
+    expect(late).toEqual([
+      `governance.proposal {"id":1,"state":"Active"}`,
+      `stake.position {"position":0,"state":"unbonding"}`,
+      `stake.position {"stake":"5"}`,
+      `governance.proposal {"id":2,"state":"Active"}`,
+    ])
+    // Without replay a subscriber sees only what comes next.
+    const plain: string[] = []
+    hub.subscribe((e) => plain.push(e.kind))
+    emit("peers", { count: 3 })
+    expect(plain).toEqual(["peers"])
+    expect(late.at(-1)).toBe(`peers {"count":3}`)
+  })
 })
 
 describe("training rounds from telemetry", () => {

@@ -130,7 +130,7 @@ export const devnetCommand: Command = defineCommand({
             onQuit: () => finish("quit"),
             status: () => `height ${node0.node.app.height} peers ${node0.transport.node.getPeers().length}`,
           })
-          unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e)))
+          unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e), { replay: true }))
         })
       }
       void import("../node/progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {

@@ -168,7 +168,7 @@ const startCommand = defineCommand({
         onQuit: () => quit(),
         status: () => `height ${node.node.app.height} peers ${node.transport.node.getPeers().length}`,
       })
-      const off = node.telemetry.subscribe((e) => tui?.push(e))
+      const off = node.telemetry.subscribe((e) => tui?.push(e), { replay: true })
       detach = () => {
         off()
         tui?.destroy()

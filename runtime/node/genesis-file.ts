@@ -109,10 +109,14 @@ export const REWARD_RESERVE_TOKENS = 300_000_000n * TOKEN
 /** The account holding them. */
 export const REWARD_RESERVE_ACCOUNT = "rewards"
 
+/** Tokens bonded at genesis, shared equally by the validators (30% of the supply, as a young PoS network). */
+export const GENESIS_STAKE_TOKENS = 300_000_000n * TOKEN
+
 /**
- * A genesis with `validators` bonded equally (10 × the minimum validator bond each, tier 0, 5%
- * commission), each with 1,000 tokens spare, 30% of the supply in the reward reserve (released as
- * `rewards.annualEmission` per year, block by block) and the rest to `reserve`.
+ * A genesis with `validators` bonded equally (30% of the supply shared, tier 0, 5% commission), each
+ * with 1,000 tokens spare, 30% of the supply in the reward reserve (released as
+ * `rewards.annualEmission` per year, block by block: about 5% a year on that stake at the defaults)
+ * and the rest to `reserve`.
  */
 export const equalStakeGenesis = (options: {
   readonly chainId: number
@@ -122,7 +126,9 @@ export const equalStakeGenesis = (options: {
   readonly reserve?: string
 }): { genesis: AppGenesis; params: Params } => {
   const params = Result.getOrThrow(resolveParams(options.overrides ?? {}, DEFAULT_PARAMS))
-  const stake = BigInt(params["staking.minValidatorBond"]) * 10n * TOKEN
+  const share = GENESIS_STAKE_TOKENS / BigInt(Math.max(1, options.validators.length))
+  const minimum = BigInt(params["staking.minValidatorBond"]) * TOKEN
+  const stake = share > minimum ? share - (share % TOKEN) : minimum
   const validators = options.validators.map((v) => ({ operator: v.operator, address: v.address.toLowerCase(), amount: stake, tier: 0 as const, commission: WAD / 20n }))
   const allocations = validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN }))
   const given = allocations.reduce((s, a) => s + a.amount, 0n)
