@@ -23,7 +23,7 @@ import type { Network } from "../services/network.ts"
 import type { Store } from "../services/store.ts"
 import type { GovernancePort } from "./governance-port.ts"
 import { ApiRefusal, type MetricSample, type NodeApi } from "./node-api.ts"
-import type { BlockDetail, BlockView, PositionView, TxReceipt } from "./schemas.ts"
+import type { BlockDetail, BlockView, PositionView, Status, TxReceipt } from "./schemas.ts"
 import type { TelemetryHub } from "./telemetry-hub.ts"
 import { makeRoundTracker } from "./training-rounds.ts"
 
@@ -62,6 +62,13 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
   const account = app.accountOf(address)
   const rounds = makeRoundTracker()
   hub.subscribe(rounds.observe)
+  /** What the node trains on, from its `training.started` report (replayed: training starts first). */
+  let training: Status["training"] = null
+  hub.subscribe((e) => {
+    if (e.kind !== "training.started") return
+    const d = e.data
+    training = { backend: String(d.backend), dataset: String(d.dataset), model: String(d.model), shard: Number(d.shard), shards: Number(d.shards), samples: Number(d.samples) }
+  }, { replay: true })
   /** Next nonce of this node's own transactions, counting those still in the pool. */
   let reserved = 0
   const nextNonce = () => Math.max(app.nextNonce(address), reserved)
@@ -122,7 +129,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       node: o.name, chainId: app.chainId, address, account, height: app.height, ...consensusState(), appHash: app.appHash,
       lastBlockHash: app.lastBlockHash, lastBlockTime: app.lastTime, epoch: app.epochOf(app.height + 1), nextNonce: nextNonce(),
       pendingTxs: consensus.pending, peers: (await Effect.runPromise(network.peers)).length,
-      validators: app.validatorSet().validators.length, supply: supply(),
+      validators: app.validatorSet().validators.length, supply: supply(), training,
     }),
     peers: async () => (await Effect.runPromise(network.peers)).map((id) => ({ id })),
     validators: () => {

@@ -41,6 +41,14 @@ export const Status = Schema.Struct({
   peers: Num,
   validators: Num,
   supply: Supply,
+  training: Schema.NullOr(Schema.Struct({
+    backend: Schema.String.annotate({ description: "TensorFlow.js backend: tensorflow, wasm or cpu" }),
+    dataset: Schema.String,
+    model: Schema.String,
+    shard: Num,
+    shards: Num,
+    samples: Num,
+  })).annotate({ description: "what this node trains on, or null when it does not train" }),
 }).annotate({ identifier: "Status" })
 export type Status = typeof Status.Type
 

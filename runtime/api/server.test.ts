@@ -4,7 +4,7 @@
  * signed transaction that a block executes, refusals name the field, the token guards writes and
  * the stream, /metrics is Prometheus text and the WebSocket carries telemetry.
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { WebSocket } from "ws"
 import { signVote } from "../core/consensus/signing.ts"
@@ -40,6 +40,12 @@ describe("reads", () => {
     const validators = shaped(Schema.Array(ValidatorView), (await get("/validators")).json)
     expect(validators).toEqual([expect.objectContaining({ operator: "v0", address: t.node.consensus.address, active: true, jailed: false })])
     expect(BigInt(validators[0]!.power)).toBeGreaterThan(0n)
+  })
+
+  it("GET /status says what the node trains on, once its training has started (null before)", async () => {
+    expect(shaped(Status, (await get("/status")).json).training).toBeNull()
+    Effect.runSync(t.hub.telemetry.emit({ at: 1, node: "v0", kind: "training.started", data: { backend: "wasm", dataset: "mnist", model: "mlp", shard: 0, shards: 4, samples: 600 } }))
+    expect(shaped(Status, (await get("/status")).json).training).toEqual({ backend: "wasm", dataset: "mnist", model: "mlp", shard: 0, shards: 4, samples: 600 })
   })
 
   it("GET /blocks pages through committed blocks and /blocks/{height} returns one with its txs", async () => {

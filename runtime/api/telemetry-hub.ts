@@ -28,6 +28,7 @@ export interface TelemetryHub {
  */
 const RETAINED: Readonly<Record<string, (data: Readonly<Record<string, unknown>>) => string>> = {
   "node.started": () => "",
+  "training.started": () => "",
   "consensus.step": () => "",
   "peers": () => "",
   "validators": () => "",
