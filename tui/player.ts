@@ -10,7 +10,21 @@ import { reduce, type ViewModel } from "./model.ts"
 /** A trace line `{ t, kind, node, ...fields }` as the telemetry event it was recorded from. */
 export const traceToTelemetry = (e: TraceEvent): TelemetryEvent => {
   const { t, kind, node, ...data } = e
-  return { at: t, node: node ?? "", kind, data }
+  const at = t
+  // The simulator traces a training round as round.opened / round.done (accuracy and loss in
+  // millionths); the screens read the node's telemetry names and units.
+  if (kind === "round.opened") {
+    return { at, node: node ?? "", kind: "training.round.opened", data: { ...data, cohort: Array.isArray(data.cohort) ? data.cohort.length : data.cohort } }
+  }
+  if (kind === "round.done") {
+    const micro = (v: unknown) => (typeof v === "number" ? v / 1_000_000 : undefined)
+    const participants = Array.isArray(data.participants) ? data.participants.length : undefined
+    return {
+      at, node: node ?? "", kind: "training.round.completed",
+      data: { ...data, accuracy: micro(data.accuracy), ...(data.loss === undefined ? {} : { loss: micro(data.loss) }), ...(participants === undefined ? {} : { received: participants }) },
+    }
+  }
+  return { at, node: node ?? "", kind, data }
 }
 
 export class TracePlayer {

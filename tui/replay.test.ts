@@ -1,5 +1,5 @@
 /** Replaying a trace: the player's model at n is the prefix's; the replay TUI's keys; the CLI's --tui checks. */
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import fc from "fast-check"
@@ -7,7 +7,10 @@ import { afterEach, describe, expect, it } from "vitest"
 import { runCommand } from "../runtime/cli/command.ts"
 import { simCommands } from "../sim/cli.ts"
 import { parseTrace, traceLine, type TraceEvent, type TraceValue } from "../sim/kernel/trace.ts"
+import { parseScenario } from "../sim/scenario/load.ts"
+import { runScenario } from "../sim/scenario/run.ts"
 import { initialModel, reduceAll } from "./model.ts"
+import { items } from "./ring.ts"
 import { TracePlayer, traceToTelemetry } from "./player.ts"
 import { defaultSpeed, startReplay, type Replay } from "./replay.ts"
 import { headlessTerminal, sampleEvents } from "./testkit.ts"
@@ -20,6 +23,20 @@ const telemetry = trace.map(traceToTelemetry)
 describe("TracePlayer", () => {
   it("maps a trace line back to the telemetry event it was recorded from", () => {
     expect(telemetry).toEqual(sampleEvents())
+  })
+
+  it("a simulator training trace fills the training screen: rounds, accuracy and loss per round", () => {
+    const scenario = parseScenario(readFileSync(join(import.meta.dirname, "..", "scenarios", "train-synthetic.yaml"), "utf8"), "train-synthetic.yaml")
+    const lines: string[] = []
+    const report = runScenario(scenario, { sink: (l) => void lines.push(l) })
+    const events = parseTrace(lines.join("\n") + "\n").map(traceToTelemetry)
+    const completed = events.filter((e) => e.kind === "training.round.completed")
+    expect(completed.length).toBe(report.metrics.rounds)
+    const model = reduceAll(initialModel(), events)
+    const history = items(model.training.history)
+    expect(history.length).toBe(report.metrics.rounds)
+    expect(history.at(-1)!.accuracy).toBeCloseTo(report.metrics.accuracy!, 6)
+    expect(history.every((h) => typeof h.loss === "number" && h.loss > 0)).toBe(true)
   })
 
   it("any walk of seeks, steps forward and back gives the model of the prefix", () => {

@@ -264,7 +264,7 @@ export class TrainingWorld {
       submit: (body) => this.#submit(coordinator, body),
       committed: (r) => world.app(coordinator)?.rounds().get(r),
       onEvent: (e) => this.#onRoundEvent(coordinator, e),
-      onFinished: (out, candidate) => this.#finished(out, candidate),
+      onFinished: (out, candidate, loss) => this.#finished(out, candidate, loss),
     })
     this.#current = { coordinator: c, openedAt: world.scheduler.now }
     c.start()
@@ -288,7 +288,7 @@ export class TrainingWorld {
     this.#nonces.set(signer, nonce + 1)
   }
 
-  #finished(out: TrainingRoundOutput, candidate: Float32Array | undefined): void {
+  #finished(out: TrainingRoundOutput, candidate: Float32Array | undefined, loss: number | undefined): void {
     const c = this.#current!
     const { world, scenario } = this.#o
     this.#invalidBefore += c.coordinator.invalid
@@ -307,6 +307,8 @@ export class TrainingWorld {
       }
       this.#trace("round.done", {
         round: out.round, model: out.modelHash!, accuracy: Math.round(out.accuracy! * 1_000_000), participants: [...out.participants], height: out.height!,
+        ...(loss === undefined || !Number.isFinite(loss) ? {} : { loss: Math.round(loss * 1_000_000) }),
+        ...(this.#dpRounds > 0 ? { epsilon: this.#accountant.epsilon(DP_DELTA).epsilon, delta: DP_DELTA } : {}),
       }, c.coordinator.coordinator)
     } else {
       this.#trace("round.aborted", { round: out.round, reason: out.reason ?? "" }, c.coordinator.coordinator)

@@ -94,6 +94,8 @@ export interface RoundRecord {
   readonly modelHash: string
   /** Millionths. */
   readonly accuracy: number
+  /** Test loss of the aggregate, millionths (when the coordinator reported it). */
+  readonly loss: number | undefined
   readonly participants: readonly string[]
   readonly coordinator: string
   readonly height: number
@@ -432,7 +434,7 @@ export class App {
         if (new Set(tx.participants).size !== tx.participants.length) return fail(`round ${tx.round} lists a participant twice`)
         this.#lastRound = tx.round
         this.#rounds.set(tx.round, {
-          round: tx.round, modelHash: tx.modelHash, accuracy: tx.accuracy, participants: [...tx.participants], coordinator: account,
+          round: tx.round, modelHash: tx.modelHash, accuracy: tx.accuracy, loss: tx.loss, participants: [...tx.participants], coordinator: account,
           height: block.height, epoch: this.epochOf(block.height), scoresCommitment: tx.scoresCommitment, scores: undefined,
         })
         return { ok: true, type: tx.type, receipts: [] }

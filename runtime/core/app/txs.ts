@@ -36,6 +36,7 @@ export const StakeOp = Schema.Union([
 ])
 
 const Signed = { signer: Hex(20), nonce: Nonce, signature: Hex(65) }
+const Loss = Schema.Number.check(Schema.makeFilter((n) => (Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000_000_000) || "a whole number from 0 to 1000000000000 (millionths)"))
 const Score = Schema.Number.check(Schema.makeFilter((n) => (Number.isSafeInteger(n) && n >= 0 && n <= 1_000_000) || "a whole number from 0 to 1000000"))
 /** Most participants one round may list. */
 export const MAX_ROUND_PARTICIPANTS = 1_000
@@ -55,6 +56,8 @@ export const SignedTx = Schema.Union([
     type: Schema.Literal("round-result"), round: Nonce, modelHash: Hex(32),
     /** Test accuracy of the aggregate, in millionths. */
     accuracy: Score,
+    /** Test loss (cross-entropy) of the aggregate, in millionths (absent from older coordinators). */
+    loss: Schema.optional(Loss),
     participants: Participants(Account),
     scoresCommitment: Hex(32), ...Signed,
   }),

@@ -308,6 +308,7 @@ export class RoundCoordinator {
     this.#commit = { result, salt }
     this.#o.submit({
       type: "round-result", round: this.round, modelHash: result.modelHash, accuracy: Math.round(result.accuracy * 1_000_000),
+      ...(this.#loss === undefined || !Number.isFinite(this.#loss) ? {} : { loss: Math.min(1e12, Math.round(this.#loss * 1_000_000)) }),
       participants: [...result.participants], scoresCommitment: roundScoresCommitment(this.round, scores, salt),
     } as UnsignedRoundTx)
   }

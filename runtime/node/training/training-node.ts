@@ -101,8 +101,6 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
   const unrevealed = new Set<number>()
   const accountant = new RdpAccountant()
   let dpRounds = 0
-  /** Test loss of the rounds this node coordinated (only the coordinator evaluates). */
-  const losses = new Map<number, number>()
   let nonce = 0
   let stopped = false
   const timers: unknown[] = []
@@ -168,10 +166,9 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
       submit,
       committed: (r) => app.rounds().get(r),
       onEvent: roundEvent,
-      onFinished: (out, candidate, loss) => {
+      onFinished: (out, candidate) => {
         current = undefined
         if (out.status === "done" && candidate !== undefined) {
-          if (loss !== undefined) losses.set(out.round, loss)
           // Others adopt it once their chain holds the same hash; the coordinator has it already.
           const message = encodeTrain({ kind: "global", round: out.round, body: { modelHash: out.modelHash! } }, floatBytes(candidate))
           run(Effect.ignore(network.publish(TRAIN_GLOBAL_TOPIC, message)))
@@ -198,11 +195,10 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
         emit("training.round.completed", {
           round: r.round, received: r.participants.length, accuracy: r.accuracy / 1_000_000, coordinator: r.coordinator, height: r.height,
           participants: [...r.participants],
-          ...(losses.has(r.round) ? { loss: losses.get(r.round) } : {}),
+          ...(r.loss === undefined ? {} : { loss: r.loss / 1_000_000 }),
           ...(dpRounds > 0 ? { epsilon: accountant.epsilon(DP_DELTA).epsilon, delta: DP_DELTA } : {}),
         })
         unrevealed.add(r.round)
-        losses.delete(r.round)
       }
       seenRound = app.lastRound
     }
