@@ -13,7 +13,7 @@ import { Context, type Effect, Schema } from "effect"
 import type {
   Address, EconError, EconOp, PendingRewards, PoolView, PositionView, ReceiptOf, SupplyBreakdown, UnbondingView,
 } from "../core/econ/index.ts"
-import type { GovernanceError, ProposalAction, ProposalState } from "../core/governance/governance.ts"
+import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
 import type { Params } from "../core/params.ts"
 
 /** A failure that is not a rule (no connection, a timeout, a contract-only refusal); `reason` keeps the underlying error. */
@@ -27,20 +27,14 @@ export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("Ch
 }
 
 /** A proposal as the chain shows it (times in ms, votes as governance.quadratic counts them, stake in base units). */
-export interface ProposalView {
+/** A proposal as the chain holds it, with what its tally needs (core/governance `passes`: quorum and threshold as wads, the stake bonded when it was made). */
+export interface ProposalView extends TallyInput {
   readonly id: number
   readonly proposer: Address
   readonly action: ProposalAction
   readonly state: ProposalState
   readonly votingEnds: number
   readonly executableAt: number
-  readonly forVotes: bigint
-  readonly againstVotes: bigint
-  readonly stakeVoted: bigint
-  /** What the tally needs (core/governance `passes`): quorum and threshold as wads, the stake bonded when it was made. */
-  readonly quorum: bigint
-  readonly threshold: bigint
-  readonly bondedAtStart: bigint
 }
 
 export class Chain extends Context.Service<Chain, {
