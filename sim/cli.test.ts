@@ -20,6 +20,19 @@ describe("dai sim run", () => {
     expect(r.out).toMatch(/PASSED {2}honest-4/)
   })
 
+  it("exits 2 naming the file and the problem when the training backend cannot start", async () => {
+    const before = process.env.DAI_TF_BACKEND
+    process.env.DAI_TF_BACKEND = "bogus"
+    try {
+      const r = await dai("sim", "run", "scenarios/train-mnist.yaml")
+      expect(r.code).toBe(2)
+      expect(r.err).toMatch(/^dai sim run: scenarios\/train-mnist\.yaml: selectBackend: \$DAI_TF_BACKEND: unknown TensorFlow\.js backend "bogus"/m)
+    } finally {
+      if (before === undefined) delete process.env.DAI_TF_BACKEND
+      else process.env.DAI_TF_BACKEND = before
+    }
+  })
+
   it("prints the JSON object of SCENARIOS.md with --json, and honours --seed", async () => {
     const r = await dai("sim", "run", "scenarios/equivocation.yaml", "--json", "--seed", "5")
     expect(r.code).toBe(0)

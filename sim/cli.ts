@@ -137,7 +137,17 @@ const runCommand = defineCommand({
     ;(values.json === true ? io.err : io.out)(seedBanner(seed))
     const trace = traceFile(values.trace)
     // Trainers on real data need TensorFlow.js started (asynchronous) before the synchronous run.
-    const training = await prepareTraining(scenario, seed)
+    let training: Awaited<ReturnType<typeof prepareTraining>>
+    try {
+      training = await prepareTraining(scenario, seed)
+    } catch (e) {
+      // A backend that cannot start or a data set that is not installed: the run cannot begin (exit 2).
+      const tag = (e as { _tag?: unknown })._tag
+      if (tag !== "TrainerError" && tag !== "DatasetError") throw e
+      await trace.close()
+      io.err(`dai sim run: ${file}: ${(e as Error).message}`)
+      return 2
+    }
     const report = runScenario(scenario, {
       seed, ...(trace.sink ? { sink: trace.sink } : {}), ...(values.signatures ? { signatures: values.signatures as "simulated" | "secp256k1" } : {}),
       ...(training ? { training } : {}),
