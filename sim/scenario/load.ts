@@ -3,11 +3,11 @@
  * `ScenarioError` that names the file and the key, and nothing runs until the whole file is valid.
  * Pure: the caller reads the file.
  */
-import { Result, Schema, SchemaIssue } from "effect"
-import { parse as parseYaml } from "yaml"
+import { Result } from "effect"
 import { parseDuration } from "../../runtime/core/duration.ts"
 import { resolveParams, type Params } from "../../runtime/core/params.ts"
 import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
+import { decodeFile } from "./decode-file.ts"
 
 /** What went wrong, where: `file`, the dotted `key` path, and why. */
 export class ScenarioError extends Error {
@@ -68,28 +68,11 @@ export interface Scenario {
 }
 
 const ms = (d: string): number => parseDuration(d)!
-const keyOf = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("")
-
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** Parse and check a scenario. `file` is used in error messages only. */
 export const parseScenario = (text: string, file: string): Scenario => {
-  let raw: unknown
-  try {
-    raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { strict: true, uniqueKeys: true })
-  } catch (e) {
-    throw new ScenarioError(file, "", `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`)
-  }
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ScenarioError(file, "", "expected a mapping of keys (name, network, until, ...)")
-  const decoded = Schema.decodeUnknownResult(ScenarioFile)(raw, { onExcessProperty: "error", errors: "all" })
-  if (Result.isFailure(decoded)) {
-    const issues = formatter(decoded.failure.issue).issues
-    const first = issues[0]!
-    const key = keyOf((first.path ?? []).map((p) => (typeof p === "object" ? p.key : p)))
-    const message = first.message === "Expected no excess property" ? "unknown key" : first.message
-    throw new ScenarioError(file, key, issues.length > 1 ? `${message} (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : message)
-  }
+  const decoded = decodeFile(ScenarioFile, text, file, "name, network, until, ...")
+  if (Result.isFailure(decoded)) throw new ScenarioError(file, decoded.failure.key, decoded.failure.message)
   const s = decoded.success
   const validators = Array.from({ length: s.network.validators }, (_, i) => `v${i}`)
   const trainers = Array.from({ length: s.network.trainers ?? 0 }, (_, i) => `t${i}`)

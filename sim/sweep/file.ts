@@ -6,10 +6,10 @@
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
-import { Result, Schema, SchemaIssue } from "effect"
-import { parse as parseYaml } from "yaml"
+import { Result, Schema } from "effect"
 import { decodeParam, REGISTRY, isParamName, resolveParams, type ParamValue, type Params } from "../../runtime/core/params.ts"
 import { parseScenario, ScenarioError, type Scenario } from "../scenario/load.ts"
+import { decodeFile } from "../scenario/decode-file.ts"
 import { parseConstraint, type Constraint } from "./constraints.ts"
 import { gridIndices, gridSize, latinHypercube } from "./sample.ts"
 import { Prng } from "../kernel/index.ts"
@@ -91,9 +91,6 @@ export interface Point {
   readonly params: Readonly<Record<string, ParamValue>>
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-const keyOf = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("")
 
 /** Points per scenario. */
 export const spaceSize = (space: Space): number => (space.kind === "grid" ? gridSize(space.values.map((v) => v.length)) : space.samples.length)
@@ -135,21 +132,8 @@ const readScenario = (sweepFile: string, key: string, given: string): SweepScena
 
 /** Parse and check a sweep file; its scenarios are read relative to it. Throws SweepError or ScenarioError. */
 export const loadSweep = (text: string, file: string): Sweep => {
-  let raw: unknown
-  try {
-    raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text, { strict: true, uniqueKeys: true })
-  } catch (e) {
-    throw new SweepError(file, "", `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`)
-  }
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new SweepError(file, "", "expected a mapping of keys (name, scenario, grid or random, ...)")
-  const decoded = Schema.decodeUnknownResult(SweepFile)(raw, { onExcessProperty: "error", errors: "all" })
-  if (Result.isFailure(decoded)) {
-    const issues = formatter(decoded.failure.issue).issues
-    const first = issues[0]!
-    const key = keyOf((first.path ?? []).map((p) => (typeof p === "object" ? p.key : p)))
-    const message = first.message === "Expected no excess property" ? "unknown key" : first.message
-    throw new SweepError(file, key, issues.length > 1 ? `${message} (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : message)
-  }
+  const decoded = decodeFile(SweepFile, text, file, "name, scenario, grid or random, ...")
+  if (Result.isFailure(decoded)) throw new SweepError(file, decoded.failure.key, decoded.failure.message)
   const s = decoded.success
   const given = typeof s.scenario === "string" ? [s.scenario] : s.scenario
   if (given.length === 0) throw new SweepError(file, "scenario", "expected at least one scenario file")
