@@ -4,7 +4,7 @@
  * (one every `every` events, taken on the way forward) instead of from the beginning.
  */
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
-import type { TraceEvent } from "../sim/kernel/trace.ts"
+import type { TraceEvent } from "../runtime/services/trace.ts"
 import { reduce, type ViewModel } from "./model.ts"
 
 /** A trace line `{ t, kind, node, ...fields }` as the telemetry event it was recorded from. */

@@ -3,7 +3,7 @@
  * (step, play/pause, speed). Playback follows the trace's virtual time, scaled by the speed.
  */
 import type { Readable, Writable } from "node:stream"
-import type { TraceEvent } from "../sim/kernel/trace.ts"
+import type { TraceEvent } from "../runtime/services/trace.ts"
 import { startTui, type Tui } from "./app.ts"
 import type { Key } from "./controls.ts"
 import { clock } from "./format.ts"

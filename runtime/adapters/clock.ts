@@ -4,7 +4,7 @@
  * its virtual clock and a synchronous `run` instead).
  */
 import { Cause, Effect, Fiber } from "effect"
-import type { TimerClock } from "../node/consensus-node.ts"
+import type { TimerClock } from "../services/clock.ts"
 
 /** Host timers, for XState's `clock` and the node's own timers. */
 export const wallClock: TimerClock = {

@@ -17,7 +17,7 @@ import { duplicateVoteEvidence, verifyEvidence } from "../core/consensus/evidenc
 import type { DuplicateVoteEvidence, Json } from "../core/consensus/types.ts"
 import type { EconOp } from "../core/econ/index.ts"
 import { toHex } from "../core/crypto.ts"
-import type { ConsensusNode } from "../node/consensus-node.ts"
+import type { ConsensusNode } from "../actors/consensus/consensus-node.ts"
 import type { Keys } from "../services/keys.ts"
 import type { Network } from "../services/network.ts"
 import type { Store } from "../services/store.ts"

@@ -18,7 +18,7 @@ import { resolveParams } from "../core/params.ts"
 import { TOKEN, TOTAL_SUPPLY, WAD } from "../core/units.ts"
 import { Network } from "../services/network.ts"
 import { Telemetry, type TelemetryEvent } from "../services/telemetry.ts"
-import { CONSENSUS_TOPIC, recoverApp, TX_TOPIC } from "./consensus-node.ts"
+import { CONSENSUS_TOPIC, recoverApp, TX_TOPIC } from "../actors/consensus/consensus-node.ts"
 import { startRealNode, type RealNode } from "./real-world.ts"
 
 const N = 4

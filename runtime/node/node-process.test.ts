@@ -14,12 +14,12 @@ import { openSqliteStore } from "../adapters/sqlite-store.ts"
 import { App } from "../core/app/app.ts"
 import { verifySignature } from "../core/crypto.ts"
 import type { TelemetryEvent } from "../services/telemetry.ts"
-import { recoverApp } from "./consensus-node.ts"
+import { recoverApp } from "../actors/consensus/consensus-node.ts"
 import { initDataDir } from "./data-dir.ts"
 import { createDevnetDirs, DEVNET_PASSWORD, nodeDir } from "./devnet.ts"
 import { equalStakeGenesis } from "./genesis-file.ts"
 import { startNodeFromDataDir, type RunningNode } from "./run-node.ts"
-import { readLastSigned } from "./slashing-protection.ts"
+import { readLastSigned } from "../actors/protection/slashing-protection.ts"
 
 const FAST = {
   "consensus.timeoutCommit": "100ms",

@@ -17,7 +17,7 @@ import { Keys, type KeysError } from "../services/keys.ts"
 import { Network } from "../services/network.ts"
 import { Store, type StoreError } from "../services/store.ts"
 import { Telemetry } from "../services/telemetry.ts"
-import { recoverApp, startConsensusNode, type ConsensusNode, type ConsensusNodeOptions } from "./consensus-node.ts"
+import { recoverApp, startConsensusNode, type ConsensusNode, type ConsensusNodeOptions } from "../actors/consensus/consensus-node.ts"
 
 /** The genesis could not be turned into an application state. */
 export class GenesisError extends Schema.TaggedError<GenesisError>()("GenesisError", {

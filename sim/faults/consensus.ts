@@ -11,7 +11,7 @@
 import { keccak256, toHex, utf8ToBytes } from "../../runtime/core/crypto.ts"
 import { voteDigest } from "../../runtime/core/consensus/signing.ts"
 import type { Vote } from "../../runtime/core/consensus/types.ts"
-import type { Outbound } from "../../runtime/node/consensus-node.ts"
+import type { Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
 import type { ConsensusBehavior } from "../scenario/load.ts"
 
 export interface FaultContext {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { canonicalJson, parseTrace, parseTraceLine, Trace, traceLine, type TraceEvent, type TraceValue } from "./trace.ts"
+import { canonicalJson, parseTrace, parseTraceLine, traceLine, type TraceEvent, type TraceValue } from "../../runtime/services/trace.ts"
+import { Trace } from "./trace.ts"
 
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex")
 

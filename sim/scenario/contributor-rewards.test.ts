@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest"
 import { mulWad } from "../../runtime/core/units.ts"
 import { parseScenario } from "./load.ts"
 import { runScenario } from "./run.ts"
-import { ConsensusWorld, REWARD_RESERVE } from "./world.ts"
+import { ConsensusWorld, REWARD_RESERVE } from "../world/world.ts"
 
 const scenario = (file: string) => parseScenario(readFileSync(new URL(`../../scenarios/${file}`, import.meta.url), "utf8"), file)
 

@@ -11,12 +11,12 @@ import { describe, expect, it } from "vitest"
 import { encodeMessage } from "../../runtime/core/consensus/codec.ts"
 import { voteDigest } from "../../runtime/core/consensus/signing.ts"
 import { toHex } from "../../runtime/core/crypto.ts"
-import { CONSENSUS_TOPIC, SYNC_TOPIC } from "../../runtime/node/consensus-node.ts"
+import { CONSENSUS_TOPIC, SYNC_TOPIC } from "../../runtime/actors/consensus/consensus-node.ts"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { makeSimKeys } from "../adapters/keys.ts"
 import { attachSimNetwork } from "../adapters/network.ts"
 import { parseScenario } from "./load.ts"
-import { ConsensusWorld, SIM_CHAIN_ID } from "./world.ts"
+import { ConsensusWorld, SIM_CHAIN_ID } from "../world/world.ts"
 
 const scenario = parseScenario("name: fuzz\nnetwork: { validators: 4 }\nuntil: { time: 40s }\n", "fuzz.yaml")
 const HASH = fc.stringMatching(/^0x[0-9a-f]{64}$/)

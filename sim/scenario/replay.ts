@@ -1,7 +1,7 @@
 /** Reading a trace back: filters, a one-line rendering per event, and a summary. */
 import { createHash } from "node:crypto"
 import { formatDuration } from "../../runtime/core/duration.ts"
-import { parseTraceLine, type TraceEvent } from "../kernel/trace.ts"
+import { parseTraceLine, type TraceEvent } from "../../runtime/services/trace.ts"
 
 export interface TraceFilter {
   readonly kinds?: readonly string[]

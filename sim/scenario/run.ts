@@ -11,7 +11,7 @@ import type { Scenario, ScenarioAction, Trigger } from "./load.ts"
 import { EconomicProbe, formatEconomics, type EconomicMetrics } from "./metrics.ts"
 import { checkAccuracy, startTraining, trainingMetrics, type TrainingMetrics, type TrainingRun } from "./training-run.ts"
 import type { TrainingSetup } from "./training-setup.ts"
-import { ConsensusWorld } from "./world.ts"
+import { ConsensusWorld } from "../world/world.ts"
 import { sybilSplit, type SybilSplitResult } from "../faults/governance.ts"
 
 export interface Expectation {

@@ -5,8 +5,8 @@
  */
 import type { Scenario } from "./load.ts"
 import { syntheticSetup, type TrainingSetup } from "./training-setup.ts"
-import { TrainingWorld } from "./training-world.ts"
-import type { ConsensusWorld } from "./world.ts"
+import { TrainingWorld } from "../world/training-world.ts"
+import type { ConsensusWorld } from "../world/world.ts"
 
 /** When the first round opens: after the chain has had time to start. */
 export const FIRST_ROUND_AT = 2_000

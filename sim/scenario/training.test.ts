@@ -7,7 +7,7 @@ import { parseScenario, ScenarioError } from "./load.ts"
 import { runScenario } from "./run.ts"
 import { startTraining } from "./training-run.ts"
 import { prepareTraining } from "./training-setup.ts"
-import { ConsensusWorld, SIM_CHAIN_ID } from "./world.ts"
+import { ConsensusWorld, SIM_CHAIN_ID } from "../world/world.ts"
 
 const BASE = `
 network: { validators: 4, trainers: 10, stake: 10000 }

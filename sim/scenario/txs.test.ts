@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { scoreCommitment, signTx, type SignedTx } from "../../runtime/core/app/txs.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import { parseScenario } from "./load.ts"
-import { ConsensusWorld, SIM_CHAIN_ID } from "./world.ts"
+import { ConsensusWorld, SIM_CHAIN_ID } from "../world/world.ts"
 
 const SALT = `0x${"ab".repeat(32)}`
 

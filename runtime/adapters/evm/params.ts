@@ -9,39 +9,21 @@
  * (× 1000); fractions, multipliers and whole tokens are ÷ 1e18 — exact for values with at most 15
  * significant digits, which every registry value has (a wad set by hand past that is rounded).
  */
-import { formatUnits } from "ethers"
 import type { Params, ParamName } from "../../core/params.ts"
 import { REGISTRY } from "../../core/params.ts"
-import type { RawStakingParams } from "./reads.ts"
+import { decodeStakingParams, type RawStakingParams } from "./staking-params.ts"
+import { fromWad } from "./units.ts"
 
 /** A chain integer of parameter `name` in the registry's units. */
 export const fromChainValue = (name: ParamName, value: bigint): number => {
   const kind = REGISTRY[name].kind
-  return kind === "duration" || kind === "integer" ? Number(value) : Number(formatUnits(value, 18))
+  return kind === "duration" || kind === "integer" ? Number(value) : fromWad(value)
 }
 
 /** Overlay chain values on `base`: Constitution values (by name), then Staking's parameters. */
 export const chainParams = (base: Params, constitution: ReadonlyMap<ParamName, bigint>, staking: RawStakingParams | undefined): Params => {
   const out: Record<string, unknown> = { ...base }
   for (const [name, v] of constitution) out[name] = fromChainValue(name, v)
-  if (staking !== undefined) {
-    const wad = (v: bigint) => Number(formatUnits(v, 18))
-    Object.assign(out, {
-      "fees.burnFraction": wad(staking.burnFraction),
-      "staking.insuranceFraction": wad(staking.insuranceFraction),
-      "staking.insuranceCoverage": wad(staking.insuranceCoverage),
-      "staking.maxCommission": wad(staking.maxCommission),
-      "slashing.doubleSignFraction": wad(staking.doubleSignFraction),
-      "slashing.downtimeFraction": wad(staking.downtimeFraction),
-      "staking.minValidatorBond": wad(staking.minValidatorBond),
-      "staking.minContributorBond": wad(staking.minContributorBond),
-      "staking.unbondingPeriod": Number(staking.unbondingPeriod) * 1000,
-      "slashing.downtimeJailDuration": Number(staking.downtimeJailDuration) * 1000,
-      "staking.lockMultiplier30d": wad(staking.multipliers[1]!),
-      "staking.lockMultiplier90d": wad(staking.multipliers[2]!),
-      "staking.lockMultiplier180d": wad(staking.multipliers[3]!),
-      "staking.lockMultiplier365d": wad(staking.multipliers[4]!),
-    })
-  }
+  if (staking !== undefined) Object.assign(out, decodeStakingParams(staking))
   return Object.freeze(out) as unknown as Params
 }

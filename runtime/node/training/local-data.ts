@@ -8,8 +8,9 @@
 import { Effect } from "effect"
 import type { AppGenesis } from "../../core/app/app.ts"
 import { partition } from "../../core/training/partition.ts"
-import { TrainerError, type Evaluation, type Trainer } from "../../services/trainer.ts"
+import { TrainerError } from "../../services/trainer.ts"
 import type { TfBackend } from "../../adapters/tfjs/backend.ts"
+import type { LocalTraining } from "../../actors/training/local-training.ts"
 
 export interface LocalTrainingOptions {
   readonly genesis: AppGenesis
@@ -21,18 +22,6 @@ export interface LocalTrainingOptions {
   readonly samples?: number
   /** Evaluate on at most this many held-out samples (default: the whole test split). */
   readonly testSamples?: number
-}
-
-export interface LocalTraining {
-  readonly backend: string
-  readonly dataset: string
-  readonly model: string
-  /** This node's shard: its index among the genesis validators, of how many, and its sample count. */
-  readonly shard: { readonly index: number; readonly of: number; readonly samples: number }
-  readonly trainer: Trainer["Service"]
-  readonly initialWeights: Float32Array
-  /** Test accuracy and loss of weights on the held-out split. */
-  evaluate(weights: Float32Array): Evaluation
 }
 
 let backendChoice: Promise<string> | undefined

@@ -11,7 +11,7 @@ import { TrainerError } from "../../services/trainer.ts"
 import type { TelemetryEvent } from "../../services/telemetry.ts"
 import type { RealNode } from "../real-world.ts"
 import { prepareLocalTraining } from "./local-data.ts"
-import { startTrainingNode, type TrainingNode } from "./training-node.ts"
+import { startTrainingNode, type TrainingNode } from "../../actors/training/training-node.ts"
 
 /** How a node trains (`dai node start` / `dai devnet` flags). */
 export interface NodeTrainingOptions {

@@ -6,7 +6,7 @@
  * after a restart the node cannot sign a conflicting message, whatever its memory lost.
  */
 import { Effect } from "effect"
-import type { Store, StoreError } from "../services/store.ts"
+import type { Store, StoreError } from "../../services/store.ts"
 
 /** Step order within a round: proposal, then prevote, then precommit. */
 export const STEP = { proposal: 0, prevote: 1, precommit: 2 } as const

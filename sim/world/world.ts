@@ -7,7 +7,7 @@
 import { Context, Effect } from "effect"
 import { App, type AppGenesis } from "../../runtime/core/app/app.ts"
 import { TOTAL_SUPPLY, TOKEN, WAD } from "../../runtime/core/units.ts"
-import { honest, recoverApp, startConsensusNode, type ConsensusNode, type Outbound } from "../../runtime/node/consensus-node.ts"
+import { honest, recoverApp, startConsensusNode, type ConsensusNode, type Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
 import { Keys } from "../../runtime/services/keys.ts"
 import { Network } from "../../runtime/services/network.ts"
 import { Store } from "../../runtime/services/store.ts"
@@ -18,7 +18,7 @@ import { SimNetwork } from "../adapters/sim-network.ts"
 import { SimStore } from "../adapters/sim-store.ts"
 import { makeSimStorePort } from "../adapters/store.ts"
 import { Prng, Scheduler, SimClock, toRatio, Trace, type TraceValue } from "../kernel/index.ts"
-import type { Scenario } from "./load.ts"
+import type { Scenario } from "../scenario/load.ts"
 
 export const SIM_CHAIN_ID = 7_777
 /** The account of the genesis reward reserve, and its size (as in `dai sim economy`). */

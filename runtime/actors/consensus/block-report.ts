@@ -6,9 +6,9 @@
  *
  * Once per block, never per message: a trace of N nodes gets N table lines per height.
  */
-import type { App } from "../core/app/app.ts"
-import type { Block, Vote } from "../core/consensus/types.ts"
-import { YEAR_MS } from "../core/duration.ts"
+import type { App } from "../../core/app/app.ts"
+import type { Block, Vote } from "../../core/consensus/types.ts"
+import { YEAR_MS } from "../../core/duration.ts"
 
 export type Emit = (kind: string, data: Record<string, unknown>) => void
 

@@ -16,13 +16,13 @@
  */
 import { Effect, Exit } from "effect"
 import { createActor, type ActorRefFrom } from "xstate"
-import { governanceMachine } from "../machines/governance.ts"
-import type { Chain, ProposalView } from "../services/chain.ts"
-import type { TelemetryEvent } from "../services/telemetry.ts"
-import type { GovernancePort } from "../api/governance-port.ts"
-import type { Emit } from "./block-report.ts"
-import type { TimerClock } from "./consensus-node.ts"
-import { longTimers } from "./long-timers.ts"
+import { governanceMachine } from "../../machines/governance.ts"
+import type { Chain, ProposalView } from "../../services/chain.ts"
+import type { TelemetryEvent } from "../../services/telemetry.ts"
+import type { GovernancePort } from "../../api/governance-port.ts"
+import type { Emit } from "../consensus/block-report.ts"
+import type { TimerClock } from "../../services/clock.ts"
+import { longTimers } from "../long-timers.ts"
 
 type ProposalActor = ActorRefFrom<typeof governanceMachine>
 

@@ -4,7 +4,7 @@
  * would then end immediately. This clock waits in steps of at most that, so a machine's delay means
  * what it says on any clock it is given.
  */
-import type { TimerClock } from "./consensus-node.ts"
+import type { TimerClock } from "../services/clock.ts"
 
 /** The longest delay a host timer holds (ms). */
 export const MAX_TIMER_MS = 2 ** 31 - 1

@@ -26,7 +26,7 @@ import type { AggregatorName, ClientUpdate } from "../../core/training/types.ts"
 import { trainingRoundMachine, type RoundResult, type TrainingRoundInput, type TrainingRoundOutput } from "../../machines/training.ts"
 import type { Envelope, Network, PeerId } from "../../services/network.ts"
 import type { Evaluation } from "../../services/trainer.ts"
-import type { TimerClock } from "../consensus-node.ts"
+import type { TimerClock } from "../../services/clock.ts"
 import { SecAggCoordinator } from "./secagg-wire.ts"
 import { bytesFloat, bytesU32, decodeTrain, encodeTrain, floatBytes, TRAIN_TOPIC, type TrainHeader } from "./wire.ts"
 

@@ -1,7 +1,7 @@
 /** Long delays wait in steps a host timer can hold, fire exactly on time, and can be cancelled at any step. */
 import { describe, expect, it } from "vitest"
 import { Scheduler, SimClock } from "../../sim/kernel/index.ts"
-import type { TimerClock } from "./consensus-node.ts"
+import type { TimerClock } from "../services/clock.ts"
 import { longTimers, MAX_TIMER_MS } from "./long-timers.ts"
 
 const DAY = 86_400_000

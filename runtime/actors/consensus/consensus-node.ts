@@ -24,24 +24,25 @@
  */
 import { Effect, Result, Schema } from "effect"
 import { createActor, type ActorRefFrom, type AnyActorRef } from "xstate"
-import { App, type Execution } from "../core/app/app.ts"
-import { fromHex, toHex } from "../core/crypto.ts"
-import { blockHash } from "../core/consensus/block.ts"
-import { decodeMessage, encodeMessage, type ConsensusMessage } from "../core/consensus/codec.ts"
-import { verifyEvidence } from "../core/consensus/evidence.ts"
-import { proposalDigest, voteDigest } from "../core/consensus/signing.ts"
-import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../core/consensus/types.ts"
+import { App, type Execution } from "../../core/app/app.ts"
+import { fromHex, toHex } from "../../core/crypto.ts"
+import { blockHash } from "../../core/consensus/block.ts"
+import { decodeMessage, encodeMessage, type ConsensusMessage } from "../../core/consensus/codec.ts"
+import { verifyEvidence } from "../../core/consensus/evidence.ts"
+import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
+import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../../core/consensus/types.ts"
 import {
   consensusMachine, timeoutsFromParams, type BroadcastVoteParams, type DecideParams, type LogParams, type ProposeParams, type ReportEvidenceParams,
-} from "../machines/consensus.ts"
-import { Keys } from "../services/keys.ts"
-import { Network, type Envelope } from "../services/network.ts"
-import { Store } from "../services/store.ts"
-import { Telemetry } from "../services/telemetry.ts"
-import { decodeTx, encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
-import { guardSigning, signedAtHeight } from "./slashing-protection.ts"
+} from "../../machines/consensus.ts"
+import { Keys } from "../../services/keys.ts"
+import { Network, type Envelope } from "../../services/network.ts"
+import { Store } from "../../services/store.ts"
+import { Telemetry } from "../../services/telemetry.ts"
+import type { TimerClock } from "../../services/clock.ts"
+import { decodeTx, encodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
+import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
-import { startStakeActors, type StakeActors } from "./stake-actors.ts"
+import { startStakeActors, type StakeActors } from "../staking/stake-actors.ts"
 
 export const CONSENSUS_TOPIC = "consensus"
 /** Signed application transactions, gossiped to every node's pool. */
@@ -52,12 +53,6 @@ const MAX_BLOCK_TXS = 1_000
 export const SYNC_TOPIC = "consensus/sync"
 /** Certificates sent per sync request. */
 const SYNC_BATCH = 32
-
-/** The timer XState and the node use: the wall clock or the simulator's. */
-export interface TimerClock {
-  setTimeout(fn: () => void, ms: number): unknown
-  clearTimeout(id: unknown): void
-}
 
 /**
  * Where outgoing consensus messages go. Honest nodes send each message once; the simulator's

@@ -1,9 +1,9 @@
 import { Effect, Exit } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { SimStore } from "../../sim/adapters/sim-store.ts"
-import { makeSimStorePort } from "../../sim/adapters/store.ts"
-import { Store, StoreError } from "../services/store.ts"
+import { SimStore } from "../../../sim/adapters/sim-store.ts"
+import { makeSimStorePort } from "../../../sim/adapters/store.ts"
+import { Store, StoreError } from "../../services/store.ts"
 import { checkSigning, guardSigning, signedAtHeight, type SignRecord, type SignStep } from "./slashing-protection.ts"
 
 const rec = (height: number, round: number, step: SignStep, value: string | null): SignRecord => ({ height, round, step, value })

@@ -15,13 +15,13 @@
  * unbonding entries, and their pool's jail.
  */
 import { createActor, type ActorRefFrom, type AnyActorRef, type SnapshotFrom } from "xstate"
-import type { App, Execution } from "../core/app/app.ts"
-import type { PoolId, Receipt, SlashReceipt } from "../core/econ/index.ts"
-import { formatTokens } from "../core/units.ts"
-import { stakingMachine } from "../machines/staking.ts"
-import type { Emit } from "./block-report.ts"
-import type { TimerClock } from "./consensus-node.ts"
-import { longTimers } from "./long-timers.ts"
+import type { App, Execution } from "../../core/app/app.ts"
+import type { PoolId, Receipt, SlashReceipt } from "../../core/econ/index.ts"
+import { formatTokens } from "../../core/units.ts"
+import { stakingMachine } from "../../machines/staking.ts"
+import type { Emit } from "../consensus/block-report.ts"
+import type { TimerClock } from "../../services/clock.ts"
+import { longTimers } from "../long-timers.ts"
 
 type PositionActor = ActorRefFrom<typeof stakingMachine>
 type PositionSnapshot = SnapshotFrom<typeof stakingMachine>
