@@ -5,7 +5,7 @@
  *
  * Run: npx node bench/gas.bench.ts      (results: bench/RESULTS.md)
  */
-import { connectChain } from "../contracts/test/chain.ts"
+import { connectInProcess } from "../contracts/deploy/build.ts"
 import { World } from "../contracts/test/world.ts"
 import { constitutionArgs, paramKey } from "../contracts/deploy/constitution-table.ts"
 import { DEFAULT_PARAMS } from "../runtime/core/params.ts"
@@ -17,7 +17,7 @@ const gasOf = async (tx: Promise<Any>): Promise<bigint> => (await (await tx).wai
 const rows: Array<[string, bigint, bigint | undefined]> = []
 const row = (name: string, dai: bigint, plain?: bigint) => rows.push([name, dai, plain])
 
-const { ethers } = await connectChain()
+const { ethers } = await connectInProcess()
 const w = await World.deploy(ethers, DEFAULT_PARAMS)
 const signers: Any[] = await ethers.getSigners()
 const plain: Any = await ethers.deployContract("PlainVotesToken", [w.addr("d0"), TOTAL_SUPPLY])

@@ -19,7 +19,8 @@ import type { Params } from "../../runtime/core/params.ts"
 import { DEFAULT_PARAMS } from "../../runtime/core/params.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../runtime/core/units.ts"
 import { DEPLOYMENT_FORMAT, paramRegistryHash, type ContractName, type Deployment } from "../../runtime/adapters/evm/deployment.ts"
-import { CONSENSUS_CHAIN_ID, ensureBuilt, stakingParams } from "../test/chain.ts"
+import { encodeStakingParams } from "../../runtime/adapters/evm/staking-params.ts"
+import { ensureBuilt } from "./build.ts"
 import { constitutionArgs, constitutionTable } from "./constitution-table.ts"
 
 type Any = any // ethers contracts without typechain
@@ -40,7 +41,7 @@ export interface DeployConfig {
   readonly dryRun: boolean
   /** Parameters installed in Staking and the Constitution (default: the registry's defaults). */
   readonly params?: Params
-  /** Consensus chain id whose signed votes are double-sign evidence (default 7, the tests'). */
+  /** Consensus chain id whose signed votes are double-sign evidence (default DEFAULT_CONSENSUS_CHAIN_ID). */
   readonly consensusChainId?: bigint
   /** Holder of DOWNTIME_REPORTER_ROLE (default: the deployer, standing in for the operator multisig). */
   readonly downtimeReporter?: string
@@ -51,6 +52,13 @@ export interface DeployConfig {
   /** Contribution-score epochs in seconds (default: consensus.epochLength blocks of ~timeoutCommit, half for commits). */
   readonly contributionSchedule?: { readonly epochLength: number; readonly commitWindow: number }
 }
+
+/**
+ * The consensus chain id a deployment accepts votes of when the caller names none: the chain id of a
+ * network made by `dai node init` without a genesis and of the devnet, so that `dai chain deploy`'s
+ * contracts take those networks' signed votes as double-sign evidence.
+ */
+export const DEFAULT_CONSENSUS_CHAIN_ID = 7n
 
 const ARTIFACTS = new URL("../../artifacts/contracts/", import.meta.url)
 
@@ -86,7 +94,7 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   const provider = deployer.provider
   if (provider === null) throw new Error("deployContracts: the deployer signer has no provider")
   const from = getAddress(await deployer.getAddress())
-  const consensusChainId = config.consensusChainId ?? CONSENSUS_CHAIN_ID
+  const consensusChainId = config.consensusChainId ?? DEFAULT_CONSENSUS_CHAIN_ID
   const reporter = getAddress(config.downtimeReporter ?? from)
   const treasurySigners = (config.treasury?.signers ?? [from]).map((a) => getAddress(a))
   const threshold = config.treasury?.threshold ?? 1
@@ -108,7 +116,7 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
 
   const token = await deploy("DAIToken", [config.allocations.map((a) => a.address), config.allocations.map((a) => a.amount), guardian, guardianExpiry, from])
   const tokenAt = await token.getAddress()
-  const staking = await deploy("Staking", [tokenAt, stakingParams(params), consensusChainId, from])
+  const staking = await deploy("Staking", [tokenAt, encodeStakingParams(params), consensusChainId, from])
   const constitution = await deploy("Constitution", constitutionArgs(from, params))
   const treasury = await deploy("Treasury", [tokenAt, treasurySigners, threshold])
   const governance = await deploy("Governance", [await constitution.getAddress(), await staking.getAddress(), await treasury.getAddress(), params["governance.quadratic"]])

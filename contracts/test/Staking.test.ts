@@ -7,7 +7,8 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { EconOp } from "../../runtime/core/econ/ops.ts"
 import { DEFAULT_PARAMS, type Params } from "../../runtime/core/params.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
-import { CONSENSUS_CHAIN_ID, connectChain, stakingParams } from "./chain.ts"
+import { encodeStakingParams } from "../../runtime/adapters/evm/staking-params.ts"
+import { CONSENSUS_CHAIN_ID, connectChain } from "./chain.ts"
 import { World, type StepResult } from "./world.ts"
 import { signVote, voteDigest } from "../../runtime/core/consensus/signing.ts"
 import { fromHex, toHex } from "../../runtime/core/crypto.ts"
@@ -242,7 +243,7 @@ describe("Staking: slashing, insurance, jail", () => {
 
 describe("Staking: parameters and views", () => {
   it("changes parameters only through PARAMS_ROLE and refuses structurally invalid ones", async () => {
-    const p = stakingParams(DEFAULT_PARAMS)
+    const p = encodeStakingParams(DEFAULT_PARAMS)
     expect(await errorOf(w.staking.connect(w.signer.d0).setParams(p))).toBe("AccessControlUnauthorizedAccount")
     const admin = w.staking.connect(w.admin)
     expect(await errorOf(admin.setParams({ ...p, burnFraction: 10n ** 18n + 1n }))).toBe("StakingInvalidParams")

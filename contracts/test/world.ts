@@ -13,7 +13,8 @@ import { ACTORS, testAllocations } from "../../runtime/core/econ/testkit.ts"
 import { CONTRIBUTOR_PREFIX } from "../../runtime/core/econ/state.ts"
 import type { Params } from "../../runtime/core/params.ts"
 import { TOTAL_SUPPLY } from "../../runtime/core/units.ts"
-import { CONSENSUS_CHAIN_ID, stakingParams } from "./chain.ts"
+import { encodeStakingParams } from "../../runtime/adapters/evm/staking-params.ts"
+import { CONSENSUS_CHAIN_ID } from "./chain.ts"
 
 type Any = any // ethers contracts from hardhat-ethers are untyped here (no typechain)
 
@@ -88,7 +89,7 @@ export class World {
     const token = await ethers.deployContract("DAIToken", [
       allocs.map((a) => signer[a.address].address), allocs.map((a) => a.amount), admin.address, latest + 86_400n * 100n, admin.address,
     ])
-    const staking = await ethers.deployContract("Staking", [await token.getAddress(), stakingParams(params), CONSENSUS_CHAIN_ID, admin.address])
+    const staking = await ethers.deployContract("Staking", [await token.getAddress(), encodeStakingParams(params), CONSENSUS_CHAIN_ID, admin.address])
     await (await staking.grantRole(await staking.DOWNTIME_REPORTER_ROLE(), admin.address)).wait()
     await (await staking.grantRole(await staking.PARAMS_ROLE(), admin.address)).wait()
     const at = await staking.getAddress()
@@ -103,7 +104,7 @@ export class World {
   async reset(params: Params): Promise<World> {
     const now = BigInt((await this.ethers.provider.getBlock("latest")).timestamp) + 1n
     await this.ethers.provider.send("evm_setNextBlockTimestamp", [Number(now)])
-    await (await this.staking.connect(this.admin).setParams(stakingParams(params))).wait()
+    await (await this.staking.connect(this.admin).setParams(encodeStakingParams(params))).wait()
     const econ = Result.getOrThrow(Economy.genesis(testAllocations(), params, Number(now) * 1000))
     return new World(this.parts, econ, now)
   }

@@ -7,7 +7,7 @@
  */
 import { Interface, type ErrorDescription } from "ethers"
 import {
-  FOREVER, StakingBelowMinimumBond, StakingCommissionTooHigh, StakingInfractionAlreadySlashed, StakingInfractionBeforePool,
+  StakingBelowMinimumBond, StakingCommissionTooHigh, StakingInfractionAlreadySlashed, StakingInfractionBeforePool,
   StakingInfractionInFuture, StakingInsufficientShares, StakingInvalidAmount, StakingInvalidCommission, StakingInvalidEvidence,
   StakingInvalidTier, StakingJailNotExpired, StakingNotJailed, StakingNotPositionOwner, StakingNotValidatorPool, StakingNothingUnbonding,
   StakingPoolFullySlashed, StakingPositionLocked, StakingTombstoned, StakingUnbondingNotMature, StakingUnknownPool, StakingUnknownPosition,
@@ -25,15 +25,7 @@ import { id as keccakText } from "ethers"
 import { CONSTITUTION_ABI, GOVERNANCE_ABI, STAKING_ABI, TOKEN_ABI, TREASURY_ABI } from "./abi.ts"
 import { fromChainValue } from "./params.ts"
 import type { AccountBook } from "./accounts.ts"
-
-/** `type(uint64).max`: the contracts' FOREVER (a tombstoned pool's jail). */
-export const U64_MAX = (1n << 64n) - 1n
-
-/** Chain seconds → economy ms (the contracts' FOREVER → the economy's FOREVER). */
-export const msOf = (seconds: bigint): number => (seconds >= U64_MAX ? FOREVER : Number(seconds) * 1000)
-
-/** Economy ms → chain seconds, rounded down. */
-export const secondsOf = (ms: number): bigint => BigInt(Math.floor(ms / 1000))
+import { msOf } from "./units.ts"
 
 const IFACES = [new Interface(STAKING_ABI), new Interface(TOKEN_ABI), new Interface(CONSTITUTION_ABI), new Interface(GOVERNANCE_ABI), new Interface(TREASURY_ABI)]
 

@@ -5,5 +5,7 @@ export {
   CONTRACT_NAMES, decodeDeployment, DEPLOYMENT_FORMAT, DeploymentInvalid, DeploymentSchema, paramRegistryHash, readDeployment,
   type ContractName, type Deployment,
 } from "./deployment.ts"
-export { MAPPED_ERRORS, msOf, secondsOf, toChainError } from "./errors.ts"
+export { MAPPED_ERRORS, toChainError } from "./errors.ts"
+export { msOf, msToSec, secondsOf } from "./units.ts"
+export { decodeStakingParams, encodeStakingParams, STAKING_PARAM_NAMES, type RawStakingParams } from "./staking-params.ts"
 export { ABIS, CONSTITUTION_ABI, STAKING_ABI, TOKEN_ABI } from "./abi.ts"

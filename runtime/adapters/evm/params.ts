@@ -4,9 +4,9 @@
  * Sources, later ones winning: the adapter's base parameters (defaults: the registry's) for what
  * never goes on chain (booleans, choices, patterns; the adapter takes governance.quadratic from the
  * Governance contract, where deployment fixed it); the Constitution's value of every numeric
- * parameter; Staking's own `params()` for the economic ones (what the staking rules actually apply).
- * Units back to the registry's: Constitution durations are ms already, Staking's are seconds
- * (× 1000); fractions, multipliers and whole tokens are ÷ 1e18 — exact for values with at most 15
+ * parameter; Staking's own `params()` for the economic ones (what the staking rules actually apply,
+ * decoded by staking-params.ts). Constitution values back to the registry's units: durations are
+ * ms already; fractions, multipliers and whole tokens are ÷ 1e18 — exact for values with at most 15
  * significant digits, which every registry value has (a wad set by hand past that is rounded).
  */
 import type { Params, ParamName } from "../../core/params.ts"

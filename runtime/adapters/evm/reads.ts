@@ -16,7 +16,8 @@ import {
 } from "../../core/econ/index.ts"
 import { mulWad } from "../../core/units.ts"
 import type { AccountBook } from "./accounts.ts"
-import { msOf } from "./errors.ts"
+import { rawStakingParams, type RawStakingParams } from "./staking-params.ts"
+import { msOf } from "./units.ts"
 
 export type BlockTag = number
 
@@ -64,20 +65,6 @@ export interface RawUnbonding {
   readonly amount: bigint
   readonly prev: bigint
   readonly next: bigint
-}
-
-export interface RawStakingParams {
-  readonly burnFraction: bigint
-  readonly insuranceFraction: bigint
-  readonly insuranceCoverage: bigint
-  readonly maxCommission: bigint
-  readonly doubleSignFraction: bigint
-  readonly downtimeFraction: bigint
-  readonly minValidatorBond: bigint
-  readonly minContributorBond: bigint
-  readonly unbondingPeriod: bigint
-  readonly downtimeJailDuration: bigint
-  readonly multipliers: readonly bigint[]
 }
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -149,10 +136,7 @@ export class StakingReader {
     const r = await this.#staking.rewardState!({ blockTag })
     return { acc: r.acc, totalWeight: r.totalWeight }
   }
-  params = async (blockTag: BlockTag): Promise<RawStakingParams> => {
-    const p = await this.#staking.params!({ blockTag })
-    return { ...pick(p, ["burnFraction", "insuranceFraction", "insuranceCoverage", "maxCommission", "doubleSignFraction", "downtimeFraction", "minValidatorBond", "minContributorBond", "unbondingPeriod", "downtimeJailDuration"]), multipliers: [...p.multipliers] } as RawStakingParams
-  }
+  params = async (blockTag: BlockTag): Promise<RawStakingParams> => rawStakingParams(await this.#staking.params!({ blockTag }))
 
   /** Where every minted token is, at one block. `balances` = total supply − what the Staking contract holds. */
   supply = async (blockTag: BlockTag): Promise<SupplyBreakdown> => {

@@ -20,13 +20,15 @@
 import { id as keccakText, type Provider, type Signer, type TransactionReceipt } from "ethers"
 import {
   CONTRIBUTOR_PREFIX, StakingInvalidCommission, StakingInvalidEvidence, StakingInvalidOperator, StakingInvalidTier, StakingUnknownPool,
-  StakingUnknownPosition, TokenInvalidAddress, TokenInvalidAmount, type Address, type EconOp, type Receipt, type SlashReceipt,
+  StakingUnknownPosition, TokenInvalidAddress, TokenInvalidAmount, type Address, type EconOp, type LockTier, type Receipt, type SlashReceipt,
 } from "../../core/econ/index.ts"
 import { mulWad, WAD } from "../../core/units.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import type { AccountBook } from "./accounts.ts"
-import { msOf, secondsOf, toChainError } from "./errors.ts"
+import { toChainError } from "./errors.ts"
 import { ZERO_ADDRESS, type StakingReader } from "./reads.ts"
+import { multiplierOf } from "./staking-params.ts"
+import { msOf, secondsOf } from "./units.ts"
 
 type Any = any // ethers contract methods and event args are untyped without typechain
 
@@ -142,8 +144,8 @@ export const makeSubmitter = (ctx: SubmitContext) => {
   const bondPart = async (receipt: TransactionReceipt) => {
     const ev = eventOf(receipt, staking, "Bonded")
     const params = await reader.params(receipt.blockNumber)
-    const tier = Number(ev.tier) as 0 | 30 | 90 | 180 | 365
-    const multiplier = params.multipliers[[0, 30, 90, 180, 365].indexOf(tier)] ?? WAD
+    const tier = Number(ev.tier) as LockTier
+    const multiplier = multiplierOf(params, tier)
     const shares: bigint = ev.shares
     return {
       position: Number(ev.position), pool: book.poolName(ev.pool), amount: ev.amount as bigint, shares, weightedShares: (shares * multiplier) / WAD,

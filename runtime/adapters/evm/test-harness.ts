@@ -5,7 +5,7 @@
  */
 import type { Signer } from "ethers"
 import { deployContracts } from "../../../contracts/deploy/deploy.ts"
-import { connectChain } from "../../../contracts/test/chain.ts"
+import { connectInProcess } from "../../../contracts/deploy/build.ts"
 import { ACTORS, testAllocations } from "../../core/econ/testkit.ts"
 import { DEFAULT_PARAMS, type Params } from "../../core/params.ts"
 import type { Deployment } from "./deployment.ts"
@@ -30,7 +30,7 @@ export interface EvmWorld {
 }
 
 export const evmWorld = async (params: Params = DEFAULT_PARAMS): Promise<EvmWorld> => {
-  const connection: Any = await connectChain()
+  const connection: Any = await connectInProcess()
   const ethers = connection.ethers
   const all: Signer[] = await ethers.getSigners()
   const signers: Record<string, Signer> = { admin: all[0]! }
