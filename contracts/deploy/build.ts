@@ -2,10 +2,10 @@
  * The contracts' build, for everything that deploys them (`dai chain deploy`, the devnet, the tests):
  * Hardhat compiles incrementally into artifacts/, and a lock directory serializes builds across
  * processes (vitest runs test files in parallel processes; two nodes may start at once), since two
- * concurrent builds would write the same artifact files.
+ * concurrent builds would write the same artifact files. Hardhat is loaded on first use, so importing
+ * this module (or deploy.ts, for its constants) does not load it.
  */
 import { mkdir, rm, stat } from "node:fs/promises"
-import hre, { network } from "hardhat"
 import type { NetworkConnectionParams } from "hardhat/types/network"
 
 const CACHE = new URL("../../cache/", import.meta.url).pathname
@@ -19,6 +19,7 @@ let built: Promise<void> | undefined
 /** Compile the contracts (cached by Hardhat; serialized across processes by a lock dir); once per process. */
 export const ensureBuilt = (): Promise<void> => {
   built ??= (async () => {
+    const { default: hre } = await import("hardhat")
     await mkdir(CACHE, { recursive: true })
     for (let i = 0; ; i++) {
       try {
@@ -43,5 +44,6 @@ export const ensureBuilt = (): Promise<void> => {
 /** A fresh Hardhat in-process chain with the contracts built (options as Hardhat's `network.connect`, e.g. `{ override: { initialDate } }`); the caller closes it. */
 export const connectInProcess = async (options?: NetworkConnectionParams) => {
   await ensureBuilt()
+  const { network } = await import("hardhat")
   return network.connect(options)
 }
