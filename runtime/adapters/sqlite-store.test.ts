@@ -6,7 +6,8 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { storeSuite } from "../services/store.suite.ts"
+import { storeSuite } from "../services/compliance/store/index.ts"
+import { testSetup } from "../services/compliance/test-setup.ts"
 import { makeSqliteStore, openSqliteStore, type SqliteStore } from "./sqlite-store.ts"
 
 const root = mkdtempSync(join(tmpdir(), "dai-sqlite-"))
@@ -16,9 +17,10 @@ const freshPath = () => join(root, `s${files++}`, "store.db")
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
 const bytes = (s: string) => new TextEncoder().encode(s)
 
-storeSuite("sqlite", async () => {
+storeSuite("sqlite", testSetup(async (_, cleanup) => {
   const path = freshPath()
   let current: SqliteStore = await run(openSqliteStore(path))
+  cleanup(() => run(current.close))
   return {
     store: current.store,
     // A restart: the file is closed and opened again by a new connection.
@@ -27,9 +29,8 @@ storeSuite("sqlite", async () => {
       current = await run(openSqliteStore(path))
       return current.store
     },
-    close: () => run(current.close),
   }
-})
+}))
 
 describe("sqlite store", () => {
   it("keeps every synced write when its process is killed with SIGKILL", async () => {

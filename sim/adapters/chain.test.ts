@@ -3,23 +3,24 @@ import { expect, it } from "vitest"
 import { testEconomy } from "../../runtime/core/econ/testkit.ts"
 import { DEFAULT_PARAMS, type Params } from "../../runtime/core/params.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
-import { chainSuite } from "../../runtime/services/chain.suite.ts"
+import { chainSuite } from "../../runtime/services/compliance/chain/index.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { Chain } from "../../runtime/services/chain.ts"
 import { layerSimChain, makeSimChain } from "./chain.ts"
 
 /** The suite on a simulated chain with `params` (the defaults: linear votes; and quadratic votes). */
-const simulated = (params: Params) => async () => {
-  // The run's clock: ops apply at `now`, and `advance` moves it (as the simulator's scheduler does).
-  let now = 0
-  return {
-    chain: makeSimChain(testEconomy(params, 0), () => now),
-    params,
-    advance: async (ms: number) => {
-      now += ms
-    },
-    close: async () => {},
-  }
-}
+const simulated = (params: Params) =>
+  testSetup(async () => {
+    // The run's clock: ops apply at `now`, and `advance` moves it (as the simulator's scheduler does).
+    let now = 0
+    return {
+      chain: makeSimChain(testEconomy(params, 0), () => now),
+      params,
+      advance: async (ms: number) => {
+        now += ms
+      },
+    }
+  })
 chainSuite("simulated", simulated(DEFAULT_PARAMS))
 chainSuite("simulated, quadratic votes", simulated({ ...DEFAULT_PARAMS, "governance.quadratic": true }))
 

@@ -2,7 +2,8 @@ import { Effect, Exit, Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type Envelope, Network } from "../../runtime/services/network.ts"
-import { networkSuite } from "../../runtime/services/network.suite.ts"
+import { networkSuite, type NetworkSetupArgs } from "../../runtime/services/compliance/network/index.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { Prng, toRatio } from "../kernel/prng.ts"
 import { Scheduler } from "../kernel/scheduler.ts"
 import { attachSimNetwork, decodeSimPayload, encodeSimPayload, layerSimNetwork, makeSimNetwork, type SimNetworkPortOptions } from "./network.ts"
@@ -29,8 +30,15 @@ async function world(n: number, options: SimNetworkOptions = {}, seed = 1, portO
   }
 }
 
-networkSuite("sim (no faults)", (n) => world(n))
-networkSuite("sim (duplication, jitter)", (n) => world(n, { duplicate: toRatio(0.5), latency: { min: 1, max: 200 } }, 7))
+/** The suite on fresh simulated worlds built by `make`, each closed at teardown. */
+const simulated = (make: (n: number) => ReturnType<typeof world>) =>
+  testSetup(async ({ nodes }: NetworkSetupArgs, cleanup) => {
+    const w = await make(nodes)
+    cleanup(w.close)
+    return w
+  })
+networkSuite("sim (no faults)", simulated((n) => world(n)))
+networkSuite("sim (duplication, jitter)", simulated((n) => world(n, { duplicate: toRatio(0.5), latency: { min: 1, max: 200 } }, 7)))
 
 describe("Sim network port", () => {
   it("drops the bus's duplicates, counting them", async () => {

@@ -1,10 +1,11 @@
 import { Effect } from "effect"
 import { expect, it } from "vitest"
-import { storeSuite } from "../../runtime/services/store.suite.ts"
+import { storeSuite } from "../../runtime/services/compliance/store/index.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { makeSimStorePort } from "./store.ts"
 import { SimStore } from "./sim-store.ts"
 
-storeSuite("simulated", async () => {
+storeSuite("simulated", testSetup(async () => {
   const sim = new SimStore()
   return {
     store: makeSimStorePort(sim),
@@ -13,9 +14,8 @@ storeSuite("simulated", async () => {
       sim.crash()
       return makeSimStorePort(sim)
     },
-    close: async () => {},
   }
-})
+}))
 
 it("the simulated store port forgets unsynced writes on a crash", () => {
   const sim = new SimStore()

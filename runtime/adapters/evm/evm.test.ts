@@ -14,7 +14,8 @@ import {
 } from "../../core/econ/index.ts"
 import { ACTORS, RESERVE, testAllocations } from "../../core/econ/testkit.ts"
 import { TOKEN, toWad, WAD } from "../../core/units.ts"
-import { chainSuite } from "../../services/chain.suite.ts"
+import { chainSuite } from "../../services/compliance/chain/index.ts"
+import { testSetup } from "../../services/compliance/test-setup.ts"
 import { Chain, ChainUnavailable } from "../../services/chain.ts"
 import { ABIS } from "./abi.ts"
 import { decodeDeployment, paramRegistryHash } from "./deployment.ts"
@@ -34,11 +35,12 @@ afterAll(async () => {
   await world.close()
 })
 
-chainSuite("EVM contracts on Hardhat's in-process chain", async () => {
+chainSuite("EVM contracts on Hardhat's in-process chain", testSetup(async (_, cleanup) => {
   await world.reset()
   const chain = world.chain()
-  return { chain, params: world.params, advance: world.advance, close: () => chain.close() }
-})
+  cleanup(() => chain.close())
+  return { chain, params: world.params, advance: world.advance }
+}))
 
 describe("EVM Chain adapter", () => {
   beforeEach(async () => {

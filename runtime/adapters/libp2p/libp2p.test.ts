@@ -2,13 +2,18 @@
 import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import { Network } from "../../services/network.ts"
-import { networkSuite } from "../../services/network.suite.ts"
+import { networkSuite, type NetworkSetupArgs } from "../../services/compliance/network/index.ts"
+import { testSetup } from "../../services/compliance/test-setup.ts"
 import { layerLibp2pNetwork, Libp2pTransport, perKeyLimiter } from "./network.ts"
 import { decodePeerKey, encodePeerKey, peerIdOf, peerKeyFromSeed } from "./node.ts"
 import { startLibp2pNetworks } from "./test-harness.ts"
 
 // sendTimeoutMs bounds the "unknown peer" case; the discovery loop is not needed (the harness dials a full mesh).
-networkSuite("libp2p", (n) => startLibp2pNetworks(n, { node: { sendTimeoutMs: 3_000 } }))
+networkSuite("libp2p", testSetup(async ({ nodes }: NetworkSetupArgs, cleanup) => {
+  const h = await startLibp2pNetworks(nodes, { node: { sendTimeoutMs: 3_000 } })
+  cleanup(h.close)
+  return h
+}))
 
 describe("libp2p Network layer", () => {
   it("starts the node when the layer is built and stops it when the scope closes", async () => {

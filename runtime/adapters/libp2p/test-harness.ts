@@ -3,7 +3,7 @@
  * Nothing here listens anywhere but loopback, and `close()` stops every node it started.
  */
 import { Effect, Exit, Scope } from "effect"
-import type { NetworkHarness } from "../../services/network.suite.ts"
+import type { NetworkHarness } from "../../services/compliance/network/index.ts"
 import { makeLibp2pNetwork, type Libp2pNetwork, type Libp2pNetworkOptions } from "./network.ts"
 import { newPeerKey, peerIdOf } from "./node.ts"
 
@@ -11,6 +11,8 @@ export interface Libp2pHarness extends NetworkHarness {
   readonly transports: readonly Libp2pNetwork[]
   /** Starts one more node in the same scope (stopped by `close`). */
   add(options?: Libp2pNetworkOptions): Promise<Libp2pNetwork>
+  /** Stops every node. */
+  close(): Promise<void>
 }
 
 export interface StartOptions {
