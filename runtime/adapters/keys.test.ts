@@ -3,12 +3,29 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { addressOfPrivateKey, fromHex, keccak256, recoverAddress, toHex, utf8ToBytes } from "../core/crypto.ts"
+import { keysSuite } from "../services/compliance/keys/index.ts"
+import { testSetup } from "../services/compliance/test-setup.ts"
 import { Keys } from "../services/keys.ts"
 import { layerKeysFromPrivateKey, makeKeysFromPrivateKey } from "./keys.ts"
+import { decryptKey, encryptKey } from "./keystore.ts"
 
 const KNOWN = fromHex("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 const KNOWN_ADDRESS = "0x2c7536e3605d9c16a7a3d7b1898e529396a65c23"
 const load = (key: Uint8Array) => Effect.runSync(makeKeysFromPrivateKey(key))
+
+keysSuite("raw private key", testSetup(async () => ({
+  self: load(KNOWN),
+  peer: load(keccak256(utf8ToBytes("peer"))),
+  reload: async () => load(KNOWN),
+})), { recoverable: true })
+
+// A key as a real node gets it: unlocked from its keystore, at start and again after a restart
+// (a low scrypt cost: the suite checks the key, not the cost of guessing the password).
+keysSuite("key unlocked from the keystore", testSetup(async () => {
+  const json = await Effect.runPromise(encryptKey(KNOWN, "correct horse", { scryptN: 16 }))
+  const unlock = async () => Effect.runPromise(Effect.flatMap(decryptKey(json, "correct horse", "node.keystore"), makeKeysFromPrivateKey))
+  return { self: await unlock(), peer: load(keccak256(utf8ToBytes("peer"))), reload: unlock }
+}), { recoverable: true })
 
 describe("keys from a private key", () => {
   it("has the key's Ethereum address and signs digests ecrecover can check", () => {

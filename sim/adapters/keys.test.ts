@@ -1,7 +1,25 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { addressOfPrivateKey, keccak256, utf8ToBytes, verifySignature } from "../../runtime/core/crypto.ts"
-import { makeSimKeys, simAddress, simPrivateKey } from "./keys.ts"
+import { keysSuite } from "../../runtime/services/compliance/keys/index.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
+import { makeSimKeys, SignatureOracle, simAddress, simPrivateKey } from "./keys.ts"
+
+// The port's suite under both schemes: two nodes of one run (the simulated scheme's oracle is the
+// run's), and a restart derives the node's key from the seed again.
+keysSuite("simulated, secp256k1", testSetup(async () => ({
+  self: makeSimKeys(11, "v0"),
+  peer: makeSimKeys(11, "v1"),
+  reload: async () => makeSimKeys(11, "v0"),
+})), { recoverable: true })
+keysSuite("simulated signature scheme", testSetup(async () => {
+  const oracle = new SignatureOracle()
+  return {
+    self: makeSimKeys(11, "v0", oracle),
+    peer: makeSimKeys(11, "v1", oracle),
+    reload: async () => makeSimKeys(11, "v0", oracle),
+  }
+}))
 
 describe("simulated keys", () => {
   it("derive one stable key per (seed, node) and sign verifiably", () => {
