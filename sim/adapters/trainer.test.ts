@@ -1,9 +1,19 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
+import { trainerSuite, type TrainerSetupArgs } from "../../runtime/services/compliance/trainer/index.ts"
 import { Prng } from "../kernel/prng.ts"
 import { evaluateOnTask, makeStatisticalTrainer, makeTask } from "./trainer.ts"
 
 const spec = { round: 0, localEpochs: 1, batchSize: 32, learningRate: 0.05 }
+
+// The port's suite on one statistical trainer of a run seeded with `seed` (its task and its own PRNG
+// stream derive from the seed, as in a simulated world).
+trainerSuite("statistical", testSetup(async ({ seed }: TrainerSetupArgs) => {
+  const root = Prng.fromSeed(seed)
+  const task = makeTask(root.child("task"))
+  return { trainer: makeStatisticalTrainer({ task, prng: root.child("t0"), samples: 500, heterogeneity: 0.1 }), spec }
+}))
 
 /** FedAvg rounds with the statistical trainers; returns accuracy after each round. */
 const run = (seed: number, rounds: number, heterogeneity: number) => {

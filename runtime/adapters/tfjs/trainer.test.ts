@@ -2,6 +2,8 @@ import { createHash } from "node:crypto"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Exit } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
+import { testSetup } from "../../services/compliance/test-setup.ts"
+import { trainerSuite, type TrainerSetupArgs } from "../../services/compliance/trainer/index.ts"
 import { Trainer, type TrainSpec, TrainerError } from "../../services/trainer.ts"
 import { loadDataset, type Split, subset } from "../data/index.ts"
 import { hasKernel, selectBackend } from "./backend.ts"
@@ -190,4 +192,17 @@ describe("tfjs trainer on cpu", () => {
     }
     tf.dispose([x!, w!, b!, dy!, ...ours, ...theirs])
   })
+})
+
+describe("tfjs trainer: the port's compliance suite", () => {
+  beforeAll(async () => {
+    disposeSharedModels()
+    expect(await selectBackend("wasm", {})).toBe("wasm")
+  })
+
+  // The smallest model on 100 training and 200 held-out images: a few seconds for the whole suite.
+  trainerSuite("tfjs mlp on wasm", testSetup(async ({ seed }: TrainerSetupArgs) => ({
+    trainer: makeTfjsTrainer({ model: "mlp", data: first(mnist.train, 100), test: first(mnist.test, 200), seed, backend: "wasm" }),
+    spec: spec(0),
+  })))
 })
