@@ -5,10 +5,6 @@
  */
 import { connectInProcess } from "../deploy/build.ts"
 
-// Temporary: runtime/node/devnet-chain.ts and runtime/cli/chain.test.ts still import the build from
-// here; once they import contracts/deploy/build.ts, delete this line.
-export { ensureBuilt } from "../deploy/build.ts"
-
 /** A fresh in-process chain with the contracts built. */
 export const connectChain = () => connectInProcess()
 

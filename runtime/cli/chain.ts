@@ -98,8 +98,8 @@ type Any = any // ethers / hardhat-ethers objects, imported lazily
 const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, env: NodeJS.ProcessEnv): Promise<Deployment> => {
   const { deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
   if (rpc === undefined) {
-    const { connectChain } = await import("../../contracts/test/chain.ts")
-    const connection: Any = await connectChain()
+    const { connectInProcess } = await import("../../contracts/deploy/build.ts")
+    const connection: Any = await connectInProcess()
     try {
       const signers: Any[] = await connection.ethers.getSigners()
       const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))

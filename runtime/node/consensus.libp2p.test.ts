@@ -18,7 +18,8 @@ import { resolveParams } from "../core/params.ts"
 import { TOKEN, TOTAL_SUPPLY, WAD } from "../core/units.ts"
 import { Network } from "../services/network.ts"
 import { Telemetry, type TelemetryEvent } from "../services/telemetry.ts"
-import { CONSENSUS_TOPIC, recoverApp, TX_TOPIC } from "../actors/consensus/consensus-node.ts"
+import { CONSENSUS_TOPIC, recoverApp } from "../actors/consensus/consensus-node.ts"
+import { TX_TOPIC } from "../actors/context.ts"
 import { startRealNode, type RealNode } from "./real-world.ts"
 
 const N = 4

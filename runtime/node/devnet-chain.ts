@@ -90,11 +90,10 @@ export const startDevnetChain = async (options: {
   }
 
   if (options.rpc === undefined) {
-    const [{ ensureBuilt }, { network }] = await Promise.all([import("../../contracts/test/chain.ts"), import("hardhat")])
-    await ensureBuilt()
+    const { connectInProcess } = await import("../../contracts/deploy/build.ts")
     // The chain's clock starts now (the tests' fixed genesis date would put it years ahead): votes
     // end and unbonding matures on the chain when the nodes' wall clocks say so.
-    const connection: Any = await network.connect({ override: { initialDate: new Date().toISOString() } })
+    const connection: Any = await connectInProcess({ override: { initialDate: new Date().toISOString() } })
     try {
       const signers: Any[] = await connection.ethers.getSigners()
       const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))

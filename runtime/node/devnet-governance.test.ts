@@ -77,7 +77,7 @@ describe("devnet governance over the EVM chain", () => {
     const model = reduceAll(initialModel(node0.name), events[0]!)
     expect(model.proposals).toEqual([expect.objectContaining({ id, state: "Active", title: "fees.burnFraction = 0.4", forVotes: BigInt(votes as string), againstVotes: 0n, myVote: "yes" })])
     // Node 0's self-bond, followed by its staking machine.
-    expect([...node0.node.consensus.stake.states().values()]).toEqual([expect.objectContaining({ stake: "bonded.unlocked", text: "bonded", bonded: node0.genesis.validators[0]!.amount })])
+    expect([...node0.node.stake.states().values()]).toEqual([expect.objectContaining({ stake: "bonded.unlocked", text: "bonded", bonded: node0.genesis.validators[0]!.amount })])
     expect(devnet.nodes[1]!.governance!.states().get(id as number)).toBe("Active")
   }, 40_000)
 })

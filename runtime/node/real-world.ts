@@ -17,7 +17,10 @@ import { Keys, type KeysError } from "../services/keys.ts"
 import { Network } from "../services/network.ts"
 import { Store, type StoreError } from "../services/store.ts"
 import { Telemetry } from "../services/telemetry.ts"
-import { recoverApp, startConsensusNode, type ConsensusNode, type ConsensusNodeOptions } from "../actors/consensus/consensus-node.ts"
+import { recoverApp, startConsensus, type ConsensusNode, type ConsensusOptions } from "../actors/consensus/consensus-node.ts"
+import { makeNodeContext, type NodeContext } from "../actors/context.ts"
+import { startStaking, type StakeActors } from "../actors/staking/stake-actors.ts"
+import { cryptoRandom } from "../adapters/random.ts"
 
 /** The genesis could not be turned into an application state. */
 export class GenesisError extends Schema.TaggedError<GenesisError>()("GenesisError", {
@@ -35,13 +38,17 @@ export interface RealNodeOptions {
   /** Sees every failure of a node effect (default: logged). */
   readonly onFailure?: (cause: Cause.Cause<unknown>) => void
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
-  readonly resendEvery?: ConsensusNodeOptions["resendEvery"]
+  readonly resendEvery?: ConsensusOptions["resendEvery"]
   /** Consensus halted: a decided block did not execute (the reason names the height). */
   readonly onHalt?: (reason: string) => void
 }
 
 export interface RealNode {
+  /** What the node's actors run on (features started later, such as training, take it too). */
+  readonly ctx: NodeContext
   readonly consensus: ConsensusNode
+  /** The operator's stake positions, each followed by a staking machine. */
+  readonly stake: StakeActors
   /** The node's application replica (rebuilt from its store at start). */
   readonly app: App
   readonly keys: Keys["Service"]
@@ -50,7 +57,8 @@ export interface RealNode {
 
 /**
  * Start a validator over the Network and Telemetry in context: open its store, rebuild its app from
- * the certificates stored there (a restart resumes where it stopped), run consensus.
+ * the certificates stored there (a restart resumes where it stopped), build its NodeContext over the
+ * real ports (wall clock, fibers, crypto randomness), and start its staking followers and consensus.
  */
 export const startRealNode = Effect.fn("startRealNode")(function*(
   options: RealNodeOptions,
@@ -65,17 +73,17 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
     catch: (e) => new GenesisError({ reason: e instanceof Error ? e.message : String(e) }),
   })
   const app = yield* recoverApp(genesis, store)
+  const ctx = makeNodeContext({
+    name: options.name, clock: wallClock, now: wallNow, run: runner.run, random: cryptoRandom,
+    network: yield* Network, store, keys, telemetry: yield* Telemetry,
+  }, app)
+  const stake = yield* Effect.acquireRelease(Effect.sync(() => startStaking(ctx)), (s) => Effect.sync(() => s.stop()))
   const consensus = yield* Effect.acquireRelease(
-    startConsensusNode({
-      name: options.name,
-      app,
-      clock: wallClock,
-      run: runner.run,
-      now: wallNow,
+    startConsensus(ctx, {
       ...(options.resendEvery === undefined ? {} : { resendEvery: options.resendEvery }),
       ...(options.onHalt === undefined ? {} : { onHalt: options.onHalt }),
-    }).pipe(Effect.provideService(Keys, keys), Effect.provideService(Store, store)),
+    }),
     (node) => Effect.sync(() => node.stop()),
   )
-  return { consensus, app, keys, store }
+  return { ctx, consensus, stake, app, keys, store }
 })

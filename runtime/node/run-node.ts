@@ -164,7 +164,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   privateKey.fill(0) // the Keys port holds its own copy
   const training = options.training?.enabled === false
     ? undefined
-    : yield* startNodeTraining({ name, genesis, node, network: transport.network, subscribe: hub.subscribe, emit, options: options.training ?? {} })
+    : yield* startNodeTraining({ name, genesis, node, emit, options: options.training ?? {} })
 
   const address = node.keys.address.toLowerCase()
   // Governance lives on the chain: the node's votes are reported, and every proposal is followed by

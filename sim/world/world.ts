@@ -4,18 +4,19 @@
  * unsynced writes when the node crashes), its own keys and its own replica of the application.
  * Crashes stop a node and drop its unsynced writes; a restart rebuilds its state from its store.
  */
-import { Context, Effect } from "effect"
+import { Effect } from "effect"
 import { App, type AppGenesis } from "../../runtime/core/app/app.ts"
 import { TOTAL_SUPPLY, TOKEN, WAD } from "../../runtime/core/units.ts"
-import { honest, recoverApp, startConsensusNode, type ConsensusNode, type Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
-import { Keys } from "../../runtime/services/keys.ts"
-import { Network } from "../../runtime/services/network.ts"
-import { Store } from "../../runtime/services/store.ts"
+import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
+import { makeNodeContext } from "../../runtime/actors/context.ts"
+import { startStaking, type StakeActors } from "../../runtime/actors/staking/stake-actors.ts"
+import type { Keys } from "../../runtime/services/keys.ts"
 import { Telemetry, type TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { makeSimKeys, SignatureOracle } from "../adapters/keys.ts"
 import { attachSimNetwork, type SimNetworkPort } from "../adapters/network.ts"
 import { SimNetwork } from "../adapters/sim-network.ts"
 import { SimStore } from "../adapters/sim-store.ts"
+import { seededRandom } from "../adapters/random.ts"
 import { makeSimStorePort } from "../adapters/store.ts"
 import { Prng, Scheduler, SimClock, toRatio, Trace, type TraceValue } from "../kernel/index.ts"
 import type { Scenario } from "../scenario/load.ts"
@@ -44,6 +45,8 @@ interface Slot {
   readonly keys: Keys["Service"]
   port: SimNetworkPort | undefined
   node: ConsensusNode | undefined
+  /** The operator's stake positions, followed by staking machines (while the node runs). */
+  stake: StakeActors | undefined
   app: App | undefined
   outbound: Outbound | undefined
 }
@@ -55,6 +58,7 @@ export class ConsensusWorld {
   readonly net: SimNetwork
   readonly genesis: AppGenesis
   readonly oracle: SignatureOracle | undefined
+  readonly #prng: Prng
   readonly slots = new Map<string, Slot>()
   /** Exceptions thrown inside node code (a crash of the run, not of a node). */
   readonly errors: string[] = []
@@ -64,6 +68,7 @@ export class ConsensusWorld {
     this.#options = options
     const { scenario, seed } = options
     const root = Prng.fromSeed(seed)
+    this.#prng = root
     this.clock = new SimClock(this.scheduler)
     this.trace = new Trace(options.sink)
     this.oracle = options.signatures === "secp256k1" ? undefined : new SignatureOracle()
@@ -84,7 +89,7 @@ export class ConsensusWorld {
     )
     const validators = scenario.validators.map((id, i) => {
       const keys = makeSimKeys(seed, id, this.oracle)
-      this.slots.set(id, { id, store: new SimStore(), keys, port: undefined, node: undefined, app: undefined, outbound: undefined })
+      this.slots.set(id, { id, store: new SimStore(), keys, port: undefined, node: undefined, stake: undefined, app: undefined, outbound: undefined })
       return { operator: id, address: keys.address.toLowerCase(), amount: BigInt(Math.round(scenario.stake[i]! * 1e6)) * (TOKEN / 1_000_000n), tier: 0 as const, commission: WAD / 20n }
     })
     // Trainers bond `network.trainerStake` each in their contributor pools (their stake at risk).
@@ -135,11 +140,6 @@ export class ConsensusWorld {
       }),
     })
     const store = makeSimStorePort(slot.store)
-    const services = Context.make(Network, port.network).pipe(
-      Context.add(Keys, slot.keys),
-      Context.add(Store, store),
-      Context.add(Telemetry, telemetry),
-    )
     const app = Effect.runSync(recoverApp(App.genesis(this.genesis, slot.keys.verify), store))
     slot.app = app
     const run = (effect: Effect.Effect<void>) => {
@@ -149,18 +149,18 @@ export class ConsensusWorld {
         this.errors.push(`${id}: ${(e as Error).message}`)
       }
     }
+    const ctx = makeNodeContext({
+      name: id, clock: this.clock, now: () => this.scheduler.now, run, random: seededRandom(this.#prng.child(`node/${id}`)),
+      network: port.network, store, keys: slot.keys, telemetry,
+    }, app)
+    slot.stake = startStaking(ctx)
     slot.node = Effect.runSync(
-      startConsensusNode({
-        name: id,
-        app,
-        clock: this.clock,
-        run,
-        now: () => this.scheduler.now,
+      startConsensus(ctx, {
         // Looked up per message, so a node can turn byzantine mid-run.
         outbound: (m, send) => (slot.outbound ?? honest)(m, send),
         // A node that can no longer follow the chain ends the run as a crash, with its reason.
         onHalt: (reason) => void this.errors.push(`${id}: ${reason}`),
-      }).pipe(Effect.provideContext(services)),
+      }),
     )
   }
 
@@ -168,7 +168,9 @@ export class ConsensusWorld {
   crash(id: string): void {
     const slot = this.slots.get(id)!
     slot.node?.stop()
+    slot.stake?.stop()
     slot.node = undefined
+    slot.stake = undefined
     slot.app = undefined
     slot.port?.detach()
     slot.port = undefined

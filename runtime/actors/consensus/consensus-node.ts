@@ -14,13 +14,12 @@
  *    verified and goes into the next blocks this node proposes;
  *  - telemetry: step changes, peer count, and once per block the validator table and this node's
  *    stake position (block-report.ts), besides `block.committed`;
- *  - staking: each of the operator's positions is followed by a staking machine on the node's clock,
- *    fed after each executed block (stake-actors.ts), reporting its state changes;
+ *  - executed blocks go to the context's block stream, which the followers (staking, training) feed on;
  *  - liveness: the node re-sends its latest messages periodically (lossy links, healed partitions)
  *    and a node that sees it is behind asks the sender for the certificates it misses.
  *
- * The same code runs a real node (libp2p, sqlite, wall clock) and a simulated one: only the services,
- * the clock and the `run` strategy differ.
+ * The same code runs a real node (libp2p, sqlite, wall clock) and a simulated one: each world hands it
+ * a NodeContext (context.ts); the transaction pool is the context's, consensus only takes from it.
  */
 import { Effect, Result, Schema } from "effect"
 import { createActor, type ActorRefFrom, type AnyActorRef } from "xstate"
@@ -34,22 +33,14 @@ import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "
 import {
   consensusMachine, timeoutsFromParams, type BroadcastVoteParams, type DecideParams, type LogParams, type ProposeParams, type ReportEvidenceParams,
 } from "../../machines/consensus.ts"
-import { Keys } from "../../services/keys.ts"
-import { Network, type Envelope } from "../../services/network.ts"
-import { Store } from "../../services/store.ts"
-import { Telemetry } from "../../services/telemetry.ts"
-import type { TimerClock } from "../../services/clock.ts"
-import { decodeTx, encodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
+import type { Envelope } from "../../services/network.ts"
+import type { Store } from "../../services/store.ts"
+import { decodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
+import { TX_TOPIC, type NodeContext } from "../context.ts"
 import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
-import { startStakeActors, type StakeActors } from "../staking/stake-actors.ts"
 
 export const CONSENSUS_TOPIC = "consensus"
-/** Signed application transactions, gossiped to every node's pool. */
-export const TX_TOPIC = "tx"
-/** Most transactions a node keeps waiting, and puts in one block. */
-const MAX_POOL = 10_000
-const MAX_BLOCK_TXS = 1_000
 export const SYNC_TOPIC = "consensus/sync"
 /** Certificates sent per sync request. */
 const SYNC_BATCH = 32
@@ -62,15 +53,7 @@ export type Outbound = (message: ConsensusMessage, send: (message: ConsensusMess
 
 export const honest: Outbound = (message, send) => send(message)
 
-export interface ConsensusNodeOptions {
-  /** Name in telemetry ("v0"). */
-  readonly name: string
-  readonly app: App
-  readonly clock: TimerClock
-  /** Runs an effect in this world: synchronously in the simulator, as a fiber for a real node. */
-  readonly run: (effect: Effect.Effect<void>) => void
-  /** Current time in ms (for block times). */
-  readonly now: () => number
+export interface ConsensusOptions {
   readonly outbound?: Outbound
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: number
@@ -86,16 +69,14 @@ export interface ConsensusNode {
   readonly address: string
   /** Invalid messages by sender. */
   readonly faults: ReadonlyMap<string, number>
-  /** Transactions waiting for a block. */
+  /** Transactions waiting for a block (the context's pool). */
   readonly pending: number
-  /** Gossip a signed transaction and keep it for this node's own proposals; a refusal says why. */
+  /** Gossip a signed transaction and keep it for this node's own proposals; a refusal says why (the context's `submitTx`). */
   submitTx(tx: SignedTx): string | undefined
   /** Verify double-sign evidence and put it in the blocks this node proposes; a refusal says why. */
   submitEvidence(evidence: DuplicateVoteEvidence): string | undefined
   /** Why consensus halted (a decided block did not execute), or undefined while it runs. */
   readonly halted: string | undefined
-  /** The operator's stake positions, each followed by a staking machine. */
-  readonly stake: StakeActors
   stop(): void
 }
 
@@ -154,51 +135,15 @@ const storedPrecommits = (store: Store["Service"], height: number): Effect.Effec
     return m !== undefined && Result.isSuccess(m) && m.success.kind === "commit" ? m.success.precommits : []
   })
 
-/** Start consensus for this node over its services. */
-export const startConsensusNode = (options: ConsensusNodeOptions) =>
+/** Start consensus for this node over its context (the other actors follow its executed blocks). */
+export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {}) =>
   Effect.gen(function* () {
-    const network = yield* Network
-    const keys = yield* Keys
-    const store = yield* Store
-    const telemetry = yield* Telemetry
-    const { app, clock, run, name } = options
+    const { app, clock, run, network, keys, store, mempool, emit } = ctx
     const chainId = app.chainId
     const address = keys.address.toLowerCase()
     const outbound = options.outbound ?? honest
     const faults = new Map<string, number>()
     const evidencePool = new Map<string, DuplicateVoteEvidence>()
-    /** Signed transactions by signer, then nonce. */
-    const txPool = new Map<string, Map<number, SignedTx>>()
-    let pooled = 0
-    const pool = (tx: SignedTx): string | undefined => {
-      if (tx.nonce < app.nextNonce(tx.signer)) return `nonce ${tx.nonce} of ${tx.signer} was used already`
-      const mine = txPool.get(tx.signer) ?? new Map<number, SignedTx>()
-      if (mine.has(tx.nonce)) return undefined
-      if (pooled >= MAX_POOL) return "the transaction pool is full"
-      txPool.set(tx.signer, mine.set(tx.nonce, tx))
-      pooled++
-      return undefined
-    }
-    /** Pooled transactions that can go in the next block, in nonce order per signer. */
-    const includable = (): AppTx[] => {
-      const out: AppTx[] = []
-      const nonces = new Map<string, number>()
-      for (const signer of [...txPool.keys()].sort()) {
-        const mine = txPool.get(signer)!
-        for (let n = app.nextNonce(signer); mine.has(n) && out.length < MAX_BLOCK_TXS; n++) {
-          const json = encodeTx(mine.get(n)!)
-          if (app.checkSignedTx(json, nonces) !== undefined) break
-          out.push(json as unknown as AppTx)
-        }
-      }
-      return out
-    }
-    const prunePool = () => {
-      for (const [signer, mine] of txPool) {
-        for (const n of mine.keys()) if (n < app.nextNonce(signer)) (mine.delete(n), pooled--)
-        if (mine.size === 0) txPool.delete(signer)
-      }
-    }
     /** Own messages of the current height, re-sent periodically. */
     let latest: ConsensusMessage[] = []
     // The precommits that decided the last executed height go into the next block's last-commit;
@@ -210,7 +155,6 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     let early: Proposal[] = []
     const MAX_EARLY = 64
 
-    const emit = (kind: string, data: Record<string, unknown>) => run(telemetry.emit({ at: options.now(), node: name, kind, data }))
     let halted: string | undefined
     /**
      * A decided block failed to execute: this replica can no longer follow the network. Report it,
@@ -236,7 +180,6 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       return undefined
     }
     const reporter = makeBlockReporter(app, address, emit)
-    const stakeActors = startStakeActors({ app, account: app.accountOf(address), clock, now: options.now, emit })
     let peerCount = -1
     /** The peer count, when it changed since the last report (once per block at most). */
     const reportPeers = () => run(Effect.map(network.peers, (peers) => {
@@ -265,11 +208,11 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
             round: p.round,
             proposer: address,
             parentHash: app.lastBlockHash,
-            time: Math.max(options.now(), app.lastTime),
+            time: Math.max(ctx.now(), app.lastTime),
             txs: [
               ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
               ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
-              ...includable(),
+              ...mempool.includable(),
             ],
             appHash: app.appHash,
           }
@@ -325,14 +268,14 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
         lastCommit = p.precommits
         latest = []
         for (const tx of p.block.txs) if (tx.type === "evidence") evidencePool.delete(evidenceKey(tx as unknown as DuplicateVoteEvidence))
-        prunePool()
+        mempool.prune()
         emit("block.committed", {
           height: p.height, round: p.round, hash: blockHash(p.block), proposer: p.block.proposer, txs: p.block.txs.length,
           appHash: exec.appHash, slashed: exec.slashes.map((s) => s.pool),
         })
         for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
         reporter.onBlock(p.block)
-        stakeActors.onBlock(exec)
+        ctx.executed.publish({ block: p.block, execution: exec })
         reportPeers()
         if (app.stalled !== undefined) return halt(p.height, new Error(app.stalled))
         actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
@@ -349,7 +292,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
     nodeActions.set(actor, actions)
 
     const askSync = (peer: string) => {
-      const now = options.now()
+      const now = ctx.now()
       if ((lastSyncAsk.get(peer) ?? -Infinity) + 1_000 > now) return
       lastSyncAsk.set(peer, now)
       run(Effect.ignore(network.send(peer, SYNC_TOPIC, utf8.encode(JSON.stringify({ from: app.height + 1 })))))
@@ -428,7 +371,7 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       if (Result.isFailure(decoded)) return fault(env.from, `tx: ${decoded.failure}`)
       const tx = decoded.success
       if (!keys.verify(tx.signer, txDigest(chainId, tx), fromHex(tx.signature))) return fault(env.from, `tx of ${tx.signer}: bad signature`)
-      pool(tx)
+      mempool.add(tx)
     }
 
     const onSync = (env: Envelope) => {
@@ -494,12 +437,11 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
       address,
       faults,
       get pending() {
-        return pooled
+        return mempool.size
       },
       get halted() {
         return halted
       },
-      stake: stakeActors,
       submitEvidence: (evidence) => {
         if (stopped) return "consensus is stopped"
         const { validator, height } = evidence.voteA
@@ -510,18 +452,12 @@ export const startConsensusNode = (options: ConsensusNodeOptions) =>
         if (pool?.tombstoned === true) return `${validator} is tombstoned already: its double signing was punished`
         return addEvidence(evidence, "submitted")
       },
-      submitTx: (tx) => {
-        if (!keys.verify(tx.signer, txDigest(chainId, tx), fromHex(tx.signature))) return `bad signature of ${tx.signer}`
-        const refused = pool(tx)
-        if (refused === undefined) run(Effect.ignore(network.publish(TX_TOPIC, utf8.encode(JSON.stringify(encodeTx(tx))))))
-        return refused
-      },
+      submitTx: ctx.submitTx,
       stop: () => {
         if (stopped) return
         stopped = true
         clock.clearTimeout(resendTimer)
         actor.stop()
-        stakeActors.stop()
         for (const u of unsubscribe) run(u)
       },
     }

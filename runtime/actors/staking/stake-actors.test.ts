@@ -47,11 +47,11 @@ describe("staking actors in the node", () => {
     const bonded = positions("v0").at(-1)!.data
     expect(bonded).toMatchObject({ pool: "contrib:v0", state: "bonded", bonded: (500n * TOKEN).toString() })
     const id = bonded["position"] as number
-    const node = w.slots.get("v0")!.node!
-    expect(node.stake.states().get(id)).toMatchObject({ stake: "bonded.unlocked", bonded: 500n * TOKEN })
+    const node = w.slots.get("v0")!
+    expect(node.stake!.states().get(id)).toMatchObject({ stake: "bonded.unlocked", bonded: 500n * TOKEN })
 
     expect(submit({ type: "unbond", owner: "v0", position: id, amount: 500n * TOKEN })).toBeUndefined()
-    w.scheduler.runUntil({ time: w.scheduler.now + 10 * 60_000, predicate: () => node.stake.states().get(id)?.funds === "unbonding" })
+    w.scheduler.runUntil({ time: w.scheduler.now + 10 * 60_000, predicate: () => node.stake!.states().get(id)?.funds === "unbonding" })
     const unbonding = positions("v0").at(-1)!.data
     const maturesAt = unbonding["maturesAt"] as number
     expect(unbonding).toMatchObject({ position: id, stakeState: "exited", funds: "unbonding", unbonding: (500n * TOKEN).toString(), withdrawable: "0" })
@@ -67,7 +67,7 @@ describe("staking actors in the node", () => {
     expect(positions("v0").at(-1)!.data).toMatchObject({ position: id, funds: "withdrawable", state: "fully unbonded; 500 DAI withdrawable", withdrawable: (500n * TOKEN).toString() })
 
     expect(submit({ type: "withdraw", owner: "v0" })).toBeUndefined()
-    w.scheduler.runUntil({ time: w.scheduler.now + 10 * 60_000, predicate: () => !node.stake.states().has(id) })
+    w.scheduler.runUntil({ time: w.scheduler.now + 10 * 60_000, predicate: () => !node.stake!.states().has(id) })
     expect(positions("v0").at(-1)!.data).toMatchObject({ position: id, stakeState: "closed", funds: "settled", state: "closed", withdrawable: "0", unbonding: "0" })
     expect(w.app("v1")!.economy.positions("v0")).toHaveLength(1)
     // Only v0 follows v0's positions.
@@ -81,7 +81,7 @@ describe("staking actors in the node", () => {
     const key = simPrivateKey(SEED, "v3")
     const vote = (hash: string) => signVote(key, w.genesis.chainId, { type: "prevote", height: h, round: 0, blockHash: `0x${hash.repeat(64)}` })
     expect(w.slots.get("v0")!.node!.submitEvidence(duplicateVoteEvidence(vote("a"), vote("b")))).toBeUndefined()
-    w.scheduler.runUntil({ time: w.scheduler.now + 30 * 60_000, predicate: () => [...w.slots.get("v3")!.node!.stake.states().values()].some((s) => s.stake === "tombstoned") })
+    w.scheduler.runUntil({ time: w.scheduler.now + 30 * 60_000, predicate: () => [...w.slots.get("v3")!.stake!.states().values()].some((s) => s.stake === "tombstoned") })
     const last = events.filter((e) => e.kind === "stake.position" && e.node === "v3").at(-1)!.data
     expect(last).toMatchObject({ account: "v3", pool: "v3", stakeState: "tombstoned" })
     expect(last["state"]).toMatch(/^tombstoned$/)

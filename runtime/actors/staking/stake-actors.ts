@@ -15,12 +15,12 @@
  * unbonding entries, and their pool's jail.
  */
 import { createActor, type ActorRefFrom, type AnyActorRef, type SnapshotFrom } from "xstate"
-import type { App, Execution } from "../../core/app/app.ts"
+import type { Execution } from "../../core/app/app.ts"
 import type { PoolId, Receipt, SlashReceipt } from "../../core/econ/index.ts"
 import { formatTokens } from "../../core/units.ts"
 import { stakingMachine } from "../../machines/staking.ts"
 import type { Emit } from "../consensus/block-report.ts"
-import type { TimerClock } from "../../services/clock.ts"
+import type { NodeContext } from "../context.ts"
 import { longTimers } from "../long-timers.ts"
 
 type PositionActor = ActorRefFrom<typeof stakingMachine>
@@ -103,28 +103,20 @@ export const positionState = (snapshot: PositionSnapshot): PositionState => {
   return { stake, funds, bonded: c.bonded, unbonding, maturesAt, withdrawable, text: parts.join("; ") }
 }
 
-export interface StakeActorsOptions {
-  readonly app: App
-  /** The operator's account in the economy (the App's name for the node's signing address). */
-  readonly account: string
-  readonly clock: TimerClock
-  /** The clock's time now (ms): what the machines' timers count from. */
-  readonly now: () => number
-  readonly emit: Emit
-}
-
 export interface StakeActors {
   /** The state of each followed position, by position id. */
   states(): ReadonlyMap<number, PositionState>
-  /** Feed what an executed block did. */
-  onBlock(exec: Execution): void
   stop(): void
 }
 
-/** Follow the account's positions from the replica as it is now. */
-export const startStakeActors = (options: StakeActorsOptions): StakeActors => {
-  const { app, account, emit } = options
-  const clock = longTimers(options.clock)
+/**
+ * Follow the operator's positions (the account of the node's signing address) from the replica as it
+ * is now, then from every block the node executes. The machines count from the node's clock.
+ */
+export const startStaking = (ctx: NodeContext): StakeActors => {
+  const { app, emit } = ctx
+  const account = app.accountOf(ctx.keys.address.toLowerCase())
+  const clock = longTimers(ctx.clock)
   let stopped = false
   const actors = new Map<number, PositionActor>()
   const poolOf = new Map<number, PoolId>()
@@ -216,7 +208,7 @@ export const startStakeActors = (options: StakeActorsOptions): StakeActors => {
   // The replica as it is: every position, then the unbonding entries (attached to a position of
   // their pool; an entry of a position closed before this start gets an actor of its own, keyed by
   // minus its entry id), then the pools' jail.
-  const now = options.now()
+  const now = ctx.now()
   for (const p of app.economy.positions(account)) spawn(p.id, p.pool, p.tokens, p.unlockAt, now)
   for (const e of app.economy.unbonding(account)) {
     let position = [...poolOf].find(([, pool]) => pool === e.pool)?.[0]
@@ -231,11 +223,9 @@ export const startStakeActors = (options: StakeActorsOptions): StakeActors => {
     else if (pool?.jailed === true) actor.send({ type: "validator.jailed", at: now, until: pool.jailedUntil })
   }
 
-  return {
-    states: () => new Map([...actors].map(([id, a]) => [id, positionState(a.getSnapshot())])),
-    onBlock: (exec) => {
+  const onBlock = (exec: Execution) => {
       // The machines count from the node's clock (a block's time is its proposer's, a little earlier).
-      const at = options.now()
+      const at = ctx.now()
       const ops: Array<() => void> = []
       for (const r of exec.results) if (r.ok) for (const x of r.receipts) if (x.type !== "slash") {
         const op = onReceipt(x, at)
@@ -247,9 +237,14 @@ export const startStakeActors = (options: StakeActorsOptions): StakeActors => {
       if (ops.length > 0) clock.setTimeout(() => {
         if (!stopped) for (const op of ops) op()
       }, 0)
-    },
+  }
+  const unsubscribe = ctx.executed.subscribe(({ execution }) => onBlock(execution))
+
+  return {
+    states: () => new Map([...actors].map(([id, a]) => [id, positionState(a.getSnapshot())])),
     stop: () => {
       stopped = true
+      unsubscribe()
       for (const a of actors.values()) a.stop()
       actors.clear()
     },

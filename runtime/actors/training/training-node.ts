@@ -16,19 +16,15 @@
  *    reports `completed` for each round its chain commits (and again with `myScore` once revealed),
  *    so the TUI's training screen and the API's /rounds fill on every node.
  *
- * Timers run on the node's clock (the wall clock adapter); DP noise and salts come from crypto
- * randomness. Nothing here blocks on the network: sends run as fibers.
+ * Timers run on the node's clock; DP noise and salts come from the node's randomness (both from
+ * its NodeContext). Nothing here blocks on the network: sends go through the context's runner.
  */
-import { randomBytes, randomInt } from "node:crypto"
 import { Effect, Result } from "effect"
-import type { App } from "../../core/app/app.ts"
 import { signTx, type SignedTx } from "../../core/app/txs.ts"
 import { toHex } from "../../core/crypto.ts"
 import { RdpAccountant } from "../../core/training/rdp.ts"
-import type { Keys } from "../../services/keys.ts"
-import type { Envelope, Network } from "../../services/network.ts"
-import type { Store } from "../../services/store.ts"
-import type { TimerClock } from "../../services/clock.ts"
+import type { Envelope } from "../../services/network.ts"
+import type { NodeContext } from "../context.ts"
 import type { LocalTraining } from "./local-training.ts"
 import { ModelSync } from "./model-sync.ts"
 import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "./round-coordinator.ts"
@@ -48,25 +44,12 @@ const TICK_MS = 1_000
 const ROUND_GAP_MS = 2_000
 export const DP_DELTA = 1e-5
 
-export interface TrainingNodeOptions {
-  /** Name in telemetry. */
-  readonly name: string
-  readonly app: App
-  readonly keys: Keys["Service"]
-  readonly network: Network["Service"]
-  readonly store: Store["Service"]
-  /** Hand a signed transaction to the consensus pool; a refusal says why. */
-  readonly submitTx: (tx: SignedTx) => string | undefined
+export interface TrainingOptions {
+  /** The node's trainer on its own shard, the shared initial weights, and the held-out evaluation. */
   readonly local: LocalTraining
-  readonly clock: TimerClock
-  readonly now: () => number
-  readonly run: (effect: Effect.Effect<void>) => void
-  readonly emit: (kind: string, data: Record<string, unknown>) => void
 }
 
 export interface TrainingNode {
-  /** Call after every committed block. */
-  onBlock(): void
   /** Rounds committed on this node's chain. */
   readonly committed: number
   /** Accuracy (0..1) of the last committed round, if any. */
@@ -74,16 +57,9 @@ export interface TrainingNode {
   stop(): void
 }
 
-/** A standard normal draw from crypto randomness (Box–Muller), for DP noise. */
-const cryptoNormal = (): number => {
-  const u = (randomInt(1, 2 ** 47) / 2 ** 47)
-  const v = randomInt(0, 2 ** 47) / 2 ** 47
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
-}
-
-/** Start training on a node whose consensus runs already; stop() ends it. */
-export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
-  const { app, keys, network, local, clock, run, emit } = o
+/** Start training on a node (its consensus runs already); it follows the node's executed blocks; stop() ends it. */
+export const startTraining = (o: NodeContext, { local }: TrainingOptions): TrainingNode => {
+  const { app, keys, network, clock, run, emit } = o
   const address = keys.address.toLowerCase()
   const operator = app.operatorOf(address) ?? address
   const p = () => app.economy.params
@@ -161,8 +137,8 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
       random: chainRandom(`${app.lastBlockHash}/${round}`),
       global: base.weights, globalHash: base.hash, lastChange: models.lastChange,
       evaluate: local.evaluate,
-      normal: () => cryptoNormal,
-      salt: () => toHex(randomBytes(32)),
+      normal: () => o.random.normal,
+      salt: () => toHex(o.random.bytes(32)),
       submit,
       committed: (r) => app.rounds().get(r),
       onEvent: roundEvent,
@@ -250,7 +226,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
         threshold: Math.max(2, Math.ceil(params["training.secAggThreshold"] * cohort)),
         clip: params["training.dp.clipNorm"],
         clipOwn: params["training.dp.noiseMultiplier"] > 0,
-        randomBytes: (n) => new Uint8Array(randomBytes(n)),
+        randomBytes: (n) => o.random.bytes(n),
       }
     },
     // Rounds only from a validator's node, and only rounds the chain has not closed.
@@ -315,9 +291,10 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
     after(TICK_MS, tick)
   }
   after(TICK_MS, tick)
+  // After each executed block, once the consensus action that executed it has returned.
+  const offBlocks = o.executed.subscribe(() => after(0, check))
 
   return {
-    onBlock: () => guarded("training", check),
     get committed() {
       return app.rounds().size
     },
@@ -328,6 +305,7 @@ export const startTrainingNode = (o: TrainingNodeOptions): TrainingNode => {
     stop: () => {
       if (stopped) return
       stopped = true
+      offBlocks()
       current?.abort("the node is stopping")
       for (const id of timers) clock.clearTimeout(id)
       for (const u of unsubscribe) run(u)

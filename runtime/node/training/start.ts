@@ -4,14 +4,12 @@
  * scope (before consensus and the store close).
  */
 import { Effect, type Scope } from "effect"
-import { makeFiberRunner, wallClock, wallNow } from "../../adapters/clock.ts"
+import { makeFiberRunner } from "../../adapters/clock.ts"
 import type { AppGenesis } from "../../core/app/app.ts"
-import type { Network } from "../../services/network.ts"
 import { TrainerError } from "../../services/trainer.ts"
-import type { TelemetryEvent } from "../../services/telemetry.ts"
 import type { RealNode } from "../real-world.ts"
 import { prepareLocalTraining } from "./local-data.ts"
-import { startTrainingNode, type TrainingNode } from "../../actors/training/training-node.ts"
+import { startTraining, type TrainingNode } from "../../actors/training/training-node.ts"
 
 /** How a node trains (`dai node start` / `dai devnet` flags). */
 export interface NodeTrainingOptions {
@@ -38,8 +36,6 @@ export const startNodeTraining = (o: {
   readonly name: string
   readonly genesis: AppGenesis
   readonly node: RealNode
-  readonly network: Network["Service"]
-  readonly subscribe: (listener: (event: TelemetryEvent) => void) => () => void
   readonly emit: (kind: string, data: Record<string, unknown>) => void
   readonly options: NodeTrainingOptions
 }): Effect.Effect<StartedTraining, TrainerError, Scope.Scope> =>
@@ -56,23 +52,14 @@ export const startNodeTraining = (o: {
     })
     const runner = makeFiberRunner((cause) => o.emit("node.error", { action: "training", error: String(cause) }))
     const training = yield* Effect.acquireRelease(
-      Effect.sync(() => startTrainingNode({
-        name: o.name, app: node.app, keys: node.keys, network: o.network, store: node.store,
-        submitTx: (tx) => node.consensus.submitTx(tx),
-        local, clock: wallClock, now: wallNow, run: runner.run, emit: o.emit,
-      })),
+      // Its own runner, so that its effects still running are interrupted when training stops.
+      Effect.sync(() => startTraining({ ...node.ctx, run: runner.run }, { local })),
       (t) => Effect.andThen(Effect.sync(() => t.stop()), runner.interruptAll),
     )
-    // Outside the consensus machine's own action that reported the block (rounds start machines of their own).
-    const off = o.subscribe((e) => {
-      if (e.kind === "block.committed") wallClock.setTimeout(() => training.onBlock(), 0)
-    })
-    yield* Effect.addFinalizer(() => Effect.sync(off))
     const description = `${local.dataset} shard ${local.shard.index + 1}/${local.shard.of} (${local.shard.samples} samples), model ${local.model}, TensorFlow.js backend ${local.backend}`
     o.emit("training.started", { backend: local.backend, dataset: local.dataset, model: local.model, shard: local.shard.index, shards: local.shard.of, samples: local.shard.samples })
     const started: StartedTraining = {
       description,
-      onBlock: () => training.onBlock(),
       stop: () => training.stop(),
       get committed() {
         return training.committed

@@ -1,0 +1,117 @@
+/**
+ * `NodeContext`: the one thing a world hands a node. Every feature of the node behaviour
+ * (runtime/actors/<feature>/) starts as `start<Feature>(ctx, params)` and reaches the world only
+ * through it, so the real node (runtime/node/real-world.ts: libp2p, sqlite, the wall clock, fibers)
+ * and the simulator (sim/world/world.ts: the in-memory network and store, virtual time, synchronous
+ * effects) run the same actors.
+ *
+ * What it carries: the clock and timers, `now`, the effect runner, the node's randomness, its
+ * network, store, keys and telemetry ports, the EVM chain when it has one, its application replica
+ * with the parameters in force, the transaction pool with `submitTx`, and the stream of executed
+ * blocks the followers (staking, training) feed on.
+ */
+import { Effect } from "effect"
+import type { App, Execution } from "../core/app/app.ts"
+import { Mempool } from "../core/app/mempool.ts"
+import { encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
+import type { Block } from "../core/consensus/types.ts"
+import { fromHex } from "../core/crypto.ts"
+import type { Params } from "../core/params.ts"
+import type { Chain } from "../services/chain.ts"
+import type { EffectRunner, Now, TimerClock } from "../services/clock.ts"
+import type { Keys } from "../services/keys.ts"
+import type { Network } from "../services/network.ts"
+import type { Store } from "../services/store.ts"
+import type { Telemetry } from "../services/telemetry.ts"
+
+/** Signed application transactions, gossiped to every node's pool. */
+export const TX_TOPIC = "tx"
+
+/** A node's randomness: the seed's stream in the simulator, the operating system's on a real node. */
+export interface NodeRandom {
+  /** `n` uniformly random bytes. */
+  bytes(n: number): Uint8Array
+  /** A standard normal draw (DP noise). */
+  normal(): number
+}
+
+/** What a world provides for one node: its ports, its time and how it runs effects. */
+export interface NodePorts {
+  /** Name in telemetry ("v0", "node1"). */
+  readonly name: string
+  readonly clock: TimerClock
+  readonly now: Now
+  readonly run: EffectRunner
+  readonly random: NodeRandom
+  readonly network: Network["Service"]
+  readonly store: Store["Service"]
+  readonly keys: Keys["Service"]
+  readonly telemetry: Telemetry["Service"]
+  /** The EVM chain (the contracts), when the node has one. */
+  readonly chain?: Chain["Service"]
+}
+
+/** What executing one decided block did, as the followers of a node see it. */
+export interface ExecutedBlock {
+  readonly block: Block
+  readonly execution: Execution
+}
+
+export interface NodeContext extends NodePorts {
+  /** This node's replica of the application (rebuilt from its store at start). */
+  readonly app: App
+  /** The parameters in force now (the replica's; governance may change them). */
+  params(): Params
+  /** Emit a telemetry event of this node, now. */
+  emit(kind: string, data: Record<string, unknown>): void
+  /** Transactions waiting for a block: consensus takes from it, `submitTx` and gossip add to it. */
+  readonly mempool: Mempool
+  /** Verify, pool and gossip a signed transaction; a refusal says why (nothing is pooled then). */
+  submitTx(tx: SignedTx): string | undefined
+  /** Every block this node executes, in order, to the listeners (called by the consensus actor). */
+  readonly executed: BlockStream
+}
+
+/** A listener list for executed blocks; listeners run in subscription order. */
+export interface BlockStream {
+  subscribe(listener: (b: ExecutedBlock) => void): () => void
+  publish(b: ExecutedBlock): void
+}
+
+const blockStream = (): BlockStream => {
+  const listeners: Array<(b: ExecutedBlock) => void> = []
+  return {
+    subscribe: (listener) => {
+      listeners.push(listener)
+      return () => {
+        const i = listeners.indexOf(listener)
+        if (i >= 0) listeners.splice(i, 1)
+      }
+    },
+    publish: (b) => {
+      for (const l of [...listeners]) l(b)
+    },
+  }
+}
+
+const utf8 = new TextEncoder()
+
+/** The context of a node over a world's ports and its application replica. */
+export const makeNodeContext = (ports: NodePorts, app: App): NodeContext => {
+  const mempool = new Mempool(app)
+  const emit = (kind: string, data: Record<string, unknown>) => ports.run(ports.telemetry.emit({ at: ports.now(), node: ports.name, kind, data }))
+  return {
+    ...ports,
+    app,
+    params: () => app.economy.params,
+    emit,
+    mempool,
+    executed: blockStream(),
+    submitTx: (tx) => {
+      if (!ports.keys.verify(tx.signer, txDigest(app.chainId, tx), fromHex(tx.signature))) return `bad signature of ${tx.signer}`
+      const refused = mempool.add(tx)
+      if (refused === undefined) ports.run(Effect.ignore(ports.network.publish(TX_TOPIC, utf8.encode(JSON.stringify(encodeTx(tx))))))
+      return refused
+    },
+  }
+}
