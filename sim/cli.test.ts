@@ -40,16 +40,76 @@ describe("dai sim run", () => {
     const report = JSON.parse(r.out) as Record<string, unknown> & { metrics: Record<string, unknown>; expectations: Array<Record<string, unknown>> }
     expect(Object.keys(report)).toEqual(expect.arrayContaining(["scenario", "seed", "passed", "expectations", "metrics", "traceHash"]))
     expect(report.seed).toBe(5)
+    expect(report.outcome).toBe("passed")
     expect(Object.keys(report.metrics)).toEqual(expect.arrayContaining(["height", "time", "rounds", "slashed"]))
     expect(report.expectations[0]).toEqual(expect.objectContaining({ name: "safety", passed: true }))
     expect(report.metrics.slashed).toEqual(["v0"])
   })
 
-  it("exits 1 when an expectation fails", async () => {
-    const path = file("short.yaml", "name: short\nnetwork: { validators: 4 }\nuntil: { time: 5s }\nexpect: { minHeight: 1000 }\n")
-    const r = await dai("sim", "run", path)
-    expect(r.code).toBe(1)
-    expect(r.out).toMatch(/FAIL {2}minHeight/)
+  describe("tells a correctness failure from a liveness failure from a crash (SCENARIOS.md's exit codes)", () => {
+    const outcome = (out: string) => (JSON.parse(out) as { outcome: string; passed: boolean }).outcome
+
+    it("exits 1 when a correctness expectation fails: a crashed validator is slashed for downtime though it never misbehaved", async () => {
+      const path = file("correctness.yaml", [
+        "name: crashed-validator-slashed",
+        "network: { validators: 4 }",
+        "params: { slashing.downtimeWindow: 10, slashing.minSignedPerWindow: 0.5 }",
+        "until: { height: 15, maxTime: 2m }",
+        "events:",
+        "  - at: { time: 1s }",
+        "    crash: v3",
+        "expect: { safety: true, minHeight: 15, honestNotSlashed: true, supplyConserved: true }",
+      ].join("\n"))
+      const r = await dai("sim", "run", path)
+      expect(r.code).toBe(1)
+      expect(r.out).toMatch(/^FAILED \(correctness\) {2}crashed-validator-slashed {2}\(SEED=0, exit 1\)$/m)
+      expect(r.out).toMatch(/FAIL {2}honestNotSlashed {2}\[correctness\] honest validators slashed: v3/)
+      expect(r.out).toMatch(/ok {4}minHeight/)
+      const json = await dai("sim", "run", path, "--json")
+      expect(json.code).toBe(1)
+      expect(outcome(json.out)).toBe("correctness")
+    })
+
+    it("exits 3 when the chain cannot make progress while every correctness expectation holds: 2 of 4 validators silent", async () => {
+      const path = file("liveness.yaml", [
+        "name: half-silent",
+        "network: { validators: 4 }",
+        "until: { height: 5, maxTime: 20s }",
+        "events:",
+        "  - at: { time: 0s }",
+        "    byzantine: { nodes: [v2, v3], behavior: silent }",
+        "expect: { safety: true, minHeight: 5, honestNotSlashed: true, supplyConserved: true }",
+      ].join("\n"))
+      const r = await dai("sim", "run", path, "--json")
+      expect(r.code).toBe(3)
+      const report = JSON.parse(r.out) as { outcome: string; passed: boolean; expectations: Array<{ name: string; kind: string; passed: boolean }> }
+      expect(report.outcome).toBe("liveness")
+      expect(report.passed).toBe(false)
+      expect(report.expectations.filter((x) => !x.passed).map((x) => [x.name, x.kind])).toEqual([["minHeight", "liveness"], ["until", "liveness"]])
+      expect(report.expectations.filter((x) => x.kind === "correctness").every((x) => x.passed)).toBe(true)
+    })
+
+    it("exits 4 when the simulator throws: a sybil-split with no honest replica to measure the vote on", async () => {
+      const path = file("crash.yaml", [
+        "name: sybil-alone",
+        "network: { validators: 1 }",
+        "until: { time: 5s }",
+        "events:",
+        "  - at: { time: 1s }",
+        "    byzantine: { nodes: [v0], behavior: sybil-split, identities: 4 }",
+      ].join("\n"))
+      const r = await dai("sim", "run", path, "--json")
+      expect(r.code).toBe(4)
+      const report = JSON.parse(r.out) as { outcome: string; errors: string[] }
+      expect(report.outcome).toBe("crash")
+      expect(report.errors[0]).toMatch(/sybil-split at 1000 ms: no honest validator is running/)
+    })
+
+    it("says so in --help", async () => {
+      const r = await dai("sim", "run", "--help")
+      expect(r.code).toBe(0)
+      expect(r.out).toMatch(/exit 0 when every expectation holds, 1 on a correctness failure .*, 2 on a bad file or arguments, 3 on a liveness failure .*, 4 when a node or the simulator threw/)
+    })
   })
 
   it("exits 2 naming the file and key of a bad scenario, or a missing file", async () => {

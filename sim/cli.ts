@@ -12,7 +12,8 @@ import { formatReport, reportJson } from "./economy/report.ts"
 import { runEconomy } from "./economy/run.ts"
 import { parseSeed, seedBanner } from "./kernel/seed.ts"
 import { swarmCommand, sweepCommand } from "./sweep/cli.ts"
-import { defineCommand, intFlag, UsageError, type Command, type CommandGroup } from "../runtime/cli/command.ts"
+import { BAD_INPUT_EXIT, EXIT_CODES, EXIT_CODES_TEXT } from "./check/verdict.ts"
+import { defineCommand, intFlag, UsageError, type Command, type CommandGroup, type Io } from "../runtime/cli/command.ts"
 
 /** `--param name=value` flags → raw overrides (checked by the registry). */
 export const paramFlags = (flags: readonly string[] | undefined): Record<string, string> => {
@@ -100,10 +101,16 @@ const economyCommand = defineCommand({
   },
 })
 
+/** The simulator threw before a report could be made: say where, exit as a crash. */
+const crashed = (io: Io, file: string, e: unknown): number => {
+  io.err(`dai sim run: ${file}: the simulator crashed: ${(e as Error).stack ?? String(e)}`)
+  return EXIT_CODES.crash
+}
+
 const runCommand = defineCommand({
   name: "run",
   args: "FILE",
-  summary: "Run a scenario file in the simulator; exit 0 when every expectation holds, 1 when one fails, 2 on a bad file, 3 if the run crashed.",
+  summary: `Run a scenario file in the simulator; ${EXIT_CODES_TEXT}.`,
   options: {
     seed: { type: "string" },
     json: { type: "boolean" },
@@ -112,7 +119,7 @@ const runCommand = defineCommand({
   },
   help: {
     "--seed N": "seed of the run (default: the file's seed)",
-    "--json": "print the report as one JSON object on stdout (SEED=… then goes to stderr)",
+    "--json": "print the report as one JSON object on stdout (SEED=… then goes to stderr); its \"outcome\" is passed, correctness, liveness or crash (exit 0, 1, 3, 4)",
     "--trace FILE": "write every delivered event as a line of JSON (replay it with `dai sim replay FILE`)",
     "--signatures S": "simulated (default: fast, checked by the run's oracle) or secp256k1 (real ECDSA)",
   },
@@ -129,7 +136,7 @@ const runCommand = defineCommand({
     } catch (e) {
       if (e instanceof ScenarioError) {
         io.err(e.message)
-        return 2
+        return BAD_INPUT_EXIT
       }
       throw e
     }
@@ -143,18 +150,25 @@ const runCommand = defineCommand({
     } catch (e) {
       // A backend that cannot start or a data set that is not installed: the run cannot begin (exit 2).
       const tag = (e as { _tag?: unknown })._tag
-      if (tag !== "TrainerError" && tag !== "DatasetError") throw e
       await trace.close()
+      if (tag !== "TrainerError" && tag !== "DatasetError") return crashed(io, file, e)
       io.err(`dai sim run: ${file}: ${(e as Error).message}`)
-      return 2
+      return BAD_INPUT_EXIT
     }
-    const report = runScenario(scenario, {
-      seed, ...(trace.sink ? { sink: trace.sink } : {}), ...(values.signatures ? { signatures: values.signatures as "simulated" | "secp256k1" } : {}),
-      ...(training ? { training } : {}),
-    })
+    let report
+    try {
+      report = runScenario(scenario, {
+        seed, ...(trace.sink ? { sink: trace.sink } : {}), ...(values.signatures ? { signatures: values.signatures as "simulated" | "secp256k1" } : {}),
+        ...(training ? { training } : {}),
+      })
+    } catch (e) {
+      // The world itself could not be built (a throw inside the run is already in the report as a crash).
+      await trace.close()
+      return crashed(io, file, e)
+    }
     await trace.close()
     io.out(values.json === true ? scenarioJson(report) : formatScenarioReport(report))
-    return report.outcome === "passed" ? 0 : report.outcome === "failed" ? 1 : 3
+    return EXIT_CODES[report.outcome]
   },
 })
 

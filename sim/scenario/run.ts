@@ -1,7 +1,8 @@
 /**
  * The scenario runner: builds the world, schedules the scenario's events, runs until the target or
- * maxTime of virtual time, then checks the expectations with separate checkers (safety, liveness,
- * slashing, supply). Same scenario and seed, same trace hash.
+ * maxTime of virtual time, and composes the checkers of `sim/check/` (safety, liveness, slashing,
+ * supply, accuracy, economics) into the run's verdict: passed, correctness, liveness or crash.
+ * Same scenario and seed, same trace hash.
  */
 import { Effect } from "effect"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
@@ -9,23 +10,32 @@ import { byzantineOutbound } from "../faults/consensus.ts"
 import { seedBanner } from "../kernel/seed.ts"
 import type { Scenario, ScenarioAction, Trigger } from "./load.ts"
 import { EconomicProbe, formatEconomics, type EconomicMetrics } from "./metrics.ts"
-import { checkAccuracy, startTraining, trainingMetrics, type TrainingMetrics, type TrainingRun } from "./training-run.ts"
+import { startTraining, trainingMetrics, type TrainingMetrics, type TrainingRun } from "./training-run.ts"
 import type { TrainingSetup } from "./training-setup.ts"
 import { ConsensusWorld } from "../world/world.ts"
 import { sybilSplit, type SybilSplitResult } from "../faults/governance.ts"
+import { accuracyChecker } from "../check/accuracy.ts"
+import { economicsChecker } from "../check/economics.ts"
+import type { Checker, Expectation } from "../check/expectation.ts"
+import { livenessChecker } from "../check/liveness.ts"
+import { safetyChecker } from "../check/safety.ts"
+import { slashingChecker } from "../check/slashing.ts"
+import { supplyChecker } from "../check/supply.ts"
+import { EXIT_CODES, verdictOf, type Outcome } from "../check/verdict.ts"
 
-export interface Expectation {
-  readonly name: string
-  readonly passed: boolean
-  readonly detail: string
-}
+export type { Expectation } from "../check/expectation.ts"
+export type { Outcome } from "../check/verdict.ts"
 
 export interface ScenarioReport {
   readonly scenario: string
   readonly seed: number
   readonly passed: boolean
-  /** `passed`, `failed` (an expectation does not hold) or `crashed` (the run threw). */
-  readonly outcome: "passed" | "failed" | "crashed"
+  /**
+   * `passed`; `correctness` (a safety, slashing, supply, accuracy or economics expectation does not
+   * hold); `liveness` (the progress expected was not reached, every correctness expectation holds);
+   * `crash` (a node or the simulator threw). SCENARIOS.md's exit codes 0, 1, 3, 4.
+   */
+  readonly outcome: Outcome
   readonly expectations: readonly Expectation[]
   readonly metrics: {
     readonly height: number
@@ -59,39 +69,29 @@ export interface RunOptions {
 export const runScenario = (scenario: Scenario, options: RunOptions = {}): ScenarioReport => {
   const seed = options.seed ?? scenario.seed
   const byzantine = new Set<string>()
-  /** Committed block hash by height, and who committed what (the safety checker). */
-  const committed = new Map<number, string>()
-  const conflicts: string[] = []
-  const heights = new Map<string, number>()
-  const slashedPools = new Set<string>()
+  const expected = scenario.expect
+  const safety = safetyChecker(expected.safety)
+  const liveness = livenessChecker({ minHeight: expected.minHeight, until: scenario.until }, byzantine)
+  const slashing = slashingChecker(expected, byzantine)
   let commits = 0
   let lastCommitAt = 0
   let invalid = 0
   const heightWaiters: Array<{ height: number; fire: () => void }> = []
 
   let probe: EconomicProbe | undefined
+  // The checkers that watch the run as it goes; supply, accuracy and economics judge only at the end.
+  const watching: readonly Checker[] = [safety, liveness, slashing]
   const observe = (e: TelemetryEvent) => {
     probe?.observe(e)
+    for (const c of watching) c.observe?.(e)
     if (e.kind === "block.committed") {
       commits++
-      const h = e.data.height as number
-      const hash = e.data.hash as string
-      const prior = committed.get(h)
-      if (prior === undefined) committed.set(h, hash)
-      else if (prior !== hash) conflicts.push(`height ${h}: ${e.node} committed ${hash.slice(0, 10)}…, another node ${prior.slice(0, 10)}…`)
-      heights.set(e.node, Math.max(heights.get(e.node) ?? 0, h))
       if (!byzantine.has(e.node)) lastCommitAt = e.at
-      for (const p of e.data.slashed as string[]) slashedPools.add(p)
       training?.world.onBlock()
       for (let i = heightWaiters.length - 1; i >= 0; i--) {
-        if (maxHonestHeight() >= heightWaiters[i]!.height) heightWaiters.splice(i, 1)[0]!.fire()
+        if (liveness.height() >= heightWaiters[i]!.height) heightWaiters.splice(i, 1)[0]!.fire()
       }
     } else if (e.kind === "net.invalid") invalid++
-  }
-  const maxHonestHeight = () => {
-    let m = 0
-    for (const [node, h] of heights) if (!byzantine.has(node) && h > m) m = h
-    return m
   }
 
   const world = new ConsensusWorld({ scenario, seed, observe, ...(options.sink ? { sink: options.sink } : {}), ...(options.signatures ? { signatures: options.signatures } : {}) })
@@ -160,7 +160,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     const end = Math.min(target.time ?? Infinity, target.maxTime)
     scheduler.runUntil({
       time: end,
-      predicate: () => world.errors.length > 0 || (target.height !== undefined && maxHonestHeight() >= target.height)
+      predicate: () => world.errors.length > 0 || (target.height !== undefined && liveness.height() >= target.height)
         || (target.rounds !== undefined && (training?.world.completed ?? 0) >= target.rounds),
     })
   } catch (e) {
@@ -171,20 +171,24 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   dropped = Object.values(stats.dropped).reduce((s, n) => s + n, 0)
   if (world.errors.length > 0 && crashed === undefined) crashed = world.errors.join("\n")
 
-  const height = maxHonestHeight()
-  const slashedIds = [...slashedPools].sort()
+  const height = liveness.height()
   const trained = training === undefined ? undefined : trainingMetrics(training, scenario)
   const rounds = training?.world.completed ?? 0
-  const expectations = check(scenario, world, { conflicts, height, slashedIds, byzantine, trained, rounds, sybil })
-  const passed = crashed === undefined && expectations.every((x) => x.passed)
+  const checkers: readonly Checker[] = [
+    safety, liveness, slashing,
+    supplyChecker(expected.supplyConserved, { ids: scenario.validators, app: (id) => world.app(id) }),
+    accuracyChecker(expected), economicsChecker(expected),
+  ]
+  const expectations = checkers.flatMap((c) => c.expectations({ time: scheduler.now, rounds, accuracy: trained?.accuracy, sybil }))
+  const outcome = verdictOf(expectations, crashed !== undefined)
   return {
     scenario: scenario.name,
     seed,
-    passed,
-    outcome: crashed !== undefined ? "crashed" : passed ? "passed" : "failed",
+    passed: outcome === "passed",
+    outcome,
     expectations,
     metrics: {
-      height, time: scheduler.now, rounds, slashed: slashedIds, safety: conflicts.length === 0, commits, lastCommitAt,
+      height, time: scheduler.now, rounds, slashed: slashing.slashed(), safety: safety.conflicts().length === 0, commits, lastCommitAt,
       messagesDelivered: delivered, messagesDropped: dropped, invalidMessages: invalid, events: world.trace.count,
       ...probe.finish(byzantine, scheduler.now),
       ...trained,
@@ -195,56 +199,16 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   }
 }
 
-/** The expectation checkers: each returns whether it holds and why. */
-const check = (
-  scenario: Scenario,
-  world: ConsensusWorld,
-  r: { conflicts: string[]; height: number; slashedIds: string[]; byzantine: Set<string>; trained: TrainingMetrics | undefined; rounds: number; sybil: SybilSplitResult | undefined },
-): Expectation[] => {
-  const e = scenario.expect
-  const out: Expectation[] = []
-  if (e.safety !== undefined) {
-    out.push({ name: "safety", passed: (r.conflicts.length === 0) === e.safety, detail: r.conflicts.length === 0 ? "no two different blocks committed at one height" : r.conflicts.slice(0, 3).join("; ") })
-  }
-  if (e.minHeight !== undefined) out.push({ name: "minHeight", passed: r.height >= e.minHeight, detail: `reached height ${r.height}, expected at least ${e.minHeight}` })
-  if (e.slashed !== undefined) {
-    const missing = e.slashed.filter((id) => !r.slashedIds.includes(id))
-    out.push({ name: "slashed", passed: missing.length === 0, detail: missing.length === 0 ? `slashed: ${r.slashedIds.join(", ") || "none"}` : `not slashed: ${missing.join(", ")} (slashed: ${r.slashedIds.join(", ") || "none"})` })
-  }
-  if (e.honestNotSlashed !== undefined) {
-    const honestSlashed = r.slashedIds.filter((id) => !r.byzantine.has(id))
-    out.push({ name: "honestNotSlashed", passed: (honestSlashed.length === 0) === e.honestNotSlashed, detail: honestSlashed.length === 0 ? "no honest validator lost stake" : `honest validators slashed: ${honestSlashed.join(", ")}` })
-  }
-  if (e.supplyConserved !== undefined) {
-    const broken: string[] = []
-    for (const id of scenario.validators) {
-      const app = world.app(id)
-      if (app === undefined) continue
-      const s = app.economy.supply()
-      if (s.balances + s.bonded + s.unbonding + s.rewardPool + s.insurancePool + s.burnt !== s.minted) broken.push(id)
-    }
-    out.push({ name: "supplyConserved", passed: (broken.length === 0) === e.supplyConserved, detail: broken.length === 0 ? "minted = balances + bonded + unbonding + pools + burnt on every running node" : `broken on ${broken.join(", ")}` })
-  }
-  if (e.minAccuracy !== undefined) out.push(checkAccuracy("minAccuracy", e.minAccuracy, r.trained, r.rounds))
-  if (e.maxAccuracy !== undefined) out.push(checkAccuracy("maxAccuracy", e.maxAccuracy, r.trained, r.rounds))
-  if (e.maxSybilGain !== undefined) {
-    const s = r.sybil
-    out.push({
-      name: "maxSybilGain", passed: s !== undefined && s.sybilGain <= e.maxSybilGain,
-      detail: s === undefined ? "no sybil-split happened" : `splitting ${s.stake} tokens over ${s.identities} identities (${s.identitiesRequested} asked, minimum bond ${s.minIdentityBond}) gave ${s.sybilGain.toFixed(3)}× the votes (${s.quadratic ? `quadratic: √N = ${s.theoreticalGain.toFixed(3)}` : "linear votes: 1"}), at most ${e.maxSybilGain} expected${s.outcomeFlipped ? "; it turned the vote" : ""}`,
-    })
-  }
-  return out
-}
-
 /** The `--json` object of SCENARIOS.md (plus `outcome` and `errors`). */
 export const reportJson = (r: ScenarioReport): string => JSON.stringify(r, null, 2)
+
+const HEADLINE: Readonly<Record<Outcome, string>> = { passed: "PASSED", correctness: "FAILED (correctness)", liveness: "FAILED (liveness)", crash: "CRASHED" }
 
 /** The report as people read it. */
 export const formatScenarioReport = (r: ScenarioReport): string => {
   const lines = [
-    `${r.passed ? "PASSED" : r.outcome === "crashed" ? "CRASHED" : "FAILED"}  ${r.scenario}  (${seedBanner(r.seed)})`,
-    ...r.expectations.map((x) => `  ${x.passed ? "ok  " : "FAIL"}  ${x.name.padEnd(17)} ${x.detail}`),
+    `${HEADLINE[r.outcome]}  ${r.scenario}  (${seedBanner(r.seed)}, exit ${EXIT_CODES[r.outcome]})`,
+    ...r.expectations.map((x) => `  ${x.passed ? "ok  " : "FAIL"}  ${x.name.padEnd(17)} ${x.passed ? "" : `[${x.kind}] `}${x.detail}`),
     `  height ${r.metrics.height}, ${(r.metrics.time / 1000).toFixed(1)}s virtual, ${r.metrics.commits} commits, slashed [${r.metrics.slashed.join(", ")}], ${r.metrics.messagesDelivered} messages delivered, ${r.metrics.messagesDropped} dropped, ${r.metrics.invalidMessages} invalid`,
     ...(r.metrics.accuracy === undefined ? [] : [`  training: ${r.metrics.rounds} rounds, accuracy ${r.metrics.accuracy.toFixed(4)}${r.metrics.epsilon === undefined ? "" : `, epsilon ${r.metrics.epsilon.toFixed(3)} at δ=1e-5`}${r.metrics.training ? `, ${r.metrics.training.roundsAborted} aborted, ${r.metrics.training.aggregator} on ${r.metrics.training.dataset} (${r.metrics.training.backend})` : ""}`]),
     `  economics: ${formatEconomics(r.metrics)}`,

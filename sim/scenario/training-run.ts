@@ -1,7 +1,8 @@
 /**
  * The training side of a scenario run: builds the TrainingWorld beside the consensus world, fires
- * `at: { round }` triggers as rounds open, and turns the rounds into metrics and the `minAccuracy`
- * expectation. Kept apart from run.ts so the runner only calls in at a few points.
+ * `at: { round }` triggers as rounds open, and turns the rounds into metrics (the accuracy
+ * expectations are judged by sim/check/accuracy.ts). Kept apart from run.ts so the runner only
+ * calls in at a few points.
  */
 import type { Scenario } from "./load.ts"
 import { syntheticSetup, type TrainingSetup } from "./training-setup.ts"
@@ -85,12 +86,4 @@ export const trainingMetrics = (run: TrainingRun, scenario: Scenario): TrainingM
     },
     ...(epsilon === undefined ? {} : { epsilon }),
   }
-}
-
-/** The `minAccuracy` (at least) and `maxAccuracy` (at most) expectations on the final accuracy. */
-export const checkAccuracy = (name: "minAccuracy" | "maxAccuracy", bound: number, metrics: TrainingMetrics | undefined, rounds: number) => {
-  const at = name === "minAccuracy" ? "at least" : "at most"
-  if (metrics === undefined || rounds === 0) return { name, passed: false, detail: `no training round was committed (expected accuracy ${at} ${bound})` }
-  const a = metrics.accuracy
-  return { name, passed: name === "minAccuracy" ? a >= bound : a <= bound, detail: `final accuracy ${a.toFixed(4)} after ${rounds} round(s), expected ${at} ${bound}` }
 }

@@ -98,13 +98,18 @@ describe("training rounds in the simulator", () => {
 
   it("checks minAccuracy and maxAccuracy against the final model", () => {
     const pass = runScenario(scenario("until: { rounds: 8, maxTime: 10m }\nexpect: { minAccuracy: 0.5 }\n"))
-    expect(pass.expectations).toEqual([expect.objectContaining({ name: "minAccuracy", passed: true })])
+    expect(pass.expectations).toEqual([
+      expect.objectContaining({ name: "until", kind: "liveness", passed: true }),
+      expect.objectContaining({ name: "minAccuracy", kind: "correctness", passed: true }),
+    ])
     const fail = runScenario(scenario("until: { rounds: 2, maxTime: 10m }\nexpect: { minAccuracy: 0.999, maxAccuracy: 0.1 }\n"))
-    expect(fail.outcome).toBe("failed")
-    expect(fail.expectations.map((x) => [x.name, x.passed])).toEqual([["minAccuracy", false], ["maxAccuracy", false]])
-    expect(fail.expectations[0]!.detail).toMatch(/final accuracy 0\.\d+ after 2 round\(s\), expected at least 0\.999/)
+    expect(fail.outcome).toBe("correctness")
+    expect(fail.expectations.map((x) => [x.name, x.passed])).toEqual([["until", true], ["minAccuracy", false], ["maxAccuracy", false]])
+    expect(fail.expectations[1]!.detail).toMatch(/final accuracy 0\.\d+ after 2 round\(s\), expected at least 0\.999/)
+    // No committed round leaves no accuracy to judge: missing progress, not a wrong model.
     const none = runScenario(scenario("until: { time: 1s }\nexpect: { minAccuracy: 0.1 }\n"))
-    expect(none.expectations[0]).toMatchObject({ passed: false, detail: "no training round was committed (expected accuracy at least 0.1)" })
+    expect(none.expectations[0]).toMatchObject({ kind: "liveness", passed: false, detail: "no training round was committed (expected accuracy at least 0.1)" })
+    expect(none.outcome).toBe("liveness")
   })
 
   it("runs secure aggregation as messages and recovers a trainer that drops out after sharing its keys", () => {

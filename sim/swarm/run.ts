@@ -1,12 +1,13 @@
 /**
  * Running a swarm: every seed's drawn scenario goes through the scenario runner with the safety,
- * liveness, slashing and supply checkers; a seed that fails (or crashes the run) comes back with
- * the scenario file that reproduces it, which the caller writes out.
+ * liveness, slashing and supply checkers; a seed that fails (correctness, liveness) or crashes the
+ * run comes back with its verdict and the scenario file that reproduces it, which the caller writes out.
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseScenario } from "../scenario/load.ts"
 import { runScenario } from "../scenario/run.ts"
+import { countOutcomes, type Outcome } from "../check/verdict.ts"
 import { runPool, type PoolHandle } from "../sweep/pool.ts"
 import { drawScenario, scenarioYaml, type SwarmSize } from "./draw.ts"
 
@@ -18,7 +19,7 @@ export interface SwarmTask {
 
 export interface SwarmResult {
   readonly seed: number
-  readonly outcome: "passed" | "failed" | "crashed"
+  readonly outcome: Outcome
   /** The expectations that failed, or the error. */
   readonly problems: readonly string[]
   /** The scenario file (only for a failure). */
@@ -34,21 +35,22 @@ export const runSwarmSeed = (task: SwarmTask): SwarmResult => {
     const problems = [...report.expectations.filter((x) => !x.passed).map((x) => `${x.name}: ${x.detail}`), ...report.errors.map((e) => e.split("\n")[0]!)]
     return { seed: task.seed, outcome: report.outcome, problems, traceHash: report.traceHash, ...(report.outcome === "passed" ? {} : { yaml }) }
   } catch (e) {
-    return { seed: task.seed, outcome: "crashed", problems: [(e as Error).message], yaml, traceHash: "" }
+    return { seed: task.seed, outcome: "crash", problems: [(e as Error).message], yaml, traceHash: "" }
   }
 }
 
 export interface SwarmFailure {
   readonly seed: number
   readonly path: string
-  readonly outcome: string
+  readonly outcome: Exclude<Outcome, "passed">
   readonly problems: readonly string[]
 }
 
 export interface SwarmSummary {
   readonly seeds: number
   readonly from: number
-  readonly passed: number
+  /** How many seeds ended with each verdict. */
+  readonly outcomes: Readonly<Record<Outcome, number>>
   readonly failures: readonly SwarmFailure[]
 }
 
@@ -62,7 +64,7 @@ export const runSwarm = async (options: {
   readonly onResult?: (r: SwarmResult, failure: SwarmFailure | undefined) => void
   readonly onStart?: (handle: PoolHandle) => void
 }): Promise<SwarmSummary> => {
-  let passed = 0
+  const outcomes = countOutcomes([])
   const failures: SwarmFailure[] = []
   function* tasks(): Generator<SwarmTask> {
     for (let i = 0; i < options.seeds; i++) yield { kind: "swarm", seed: options.from + i, size: options.size }
@@ -72,8 +74,8 @@ export const runSwarm = async (options: {
     tasks: tasks(),
     onResult: (r) => {
       let failure: SwarmFailure | undefined
-      if (r.outcome === "passed") passed++
-      else {
+      outcomes[r.outcome]++
+      if (r.outcome !== "passed") {
         mkdirSync(options.out, { recursive: true })
         const path = join(options.out, `swarm-${r.seed}.yaml`)
         writeFileSync(path, r.yaml ?? "")
@@ -85,5 +87,5 @@ export const runSwarm = async (options: {
     ...(options.onStart ? { onStart: options.onStart } : {}),
   })
   failures.sort((a, b) => a.seed - b.seed)
-  return { seeds: options.seeds, from: options.from, passed, failures }
+  return { seeds: options.seeds, from: options.from, outcomes, failures }
 }

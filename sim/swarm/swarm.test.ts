@@ -40,7 +40,7 @@ describe("swarm", () => {
     const summary = await runSwarm({ seeds: SEEDS, from: 0, size: "small", workers: 2, out })
     const detail = summary.failures.map((f) => `seed ${f.seed}: ${f.problems.join("; ")} (${f.path})`).join("\n")
     expect(summary.failures, detail).toEqual([])
-    expect(summary.passed).toBe(SEEDS)
+    expect(summary.outcomes).toEqual({ passed: SEEDS, correctness: 0, liveness: 0, crash: 0 })
     expect(readdirSync(out)).toEqual([])
   })
 })

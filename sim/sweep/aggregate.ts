@@ -1,6 +1,7 @@
 /**
  * The second pass over results.jsonl: streams every line once, writes results.csv as it goes, and
- * keeps only bounded aggregates per point (count, mean, variance, min, max of each metric, outcomes),
+ * keeps only bounded aggregates per point (count, mean, variance, min, max of each metric, how many
+ * runs ended with each verdict: passed, correctness, liveness, crash),
  * so memory grows with the number of points, never with the number of runs.
  */
 import { closeSync, openSync, writeSync } from "node:fs"
@@ -8,6 +9,7 @@ import type { ParamValue } from "../../runtime/core/params.ts"
 import { holds, type Constraint } from "./constraints.ts"
 import { pointAt, spaceSize, type MetricName, type Sweep } from "./file.ts"
 import { readResults } from "./store.ts"
+import { countOutcomes, type Outcome } from "../check/verdict.ts"
 
 /** Running statistics of one metric at one point (Welford). */
 export interface Stat {
@@ -25,7 +27,8 @@ export interface PointAggregate {
   readonly scenario: string
   readonly params: Readonly<Record<string, ParamValue>>
   runs: number
-  readonly outcomes: Record<string, number>
+  /** Runs by verdict (every kind present, 0 when none). */
+  readonly outcomes: Record<Outcome, number>
   readonly stats: Record<string, Stat>
 }
 
@@ -57,6 +60,13 @@ export const stdOf = (s: Stat): number => (s.n > 1 ? Math.sqrt(s.m2 / (s.n - 1))
 export const meanOf = (p: PointAggregate, metric: string): number | null => {
   const s = p.stats[metric]
   return s === undefined || s.n === 0 ? null : s.mean
+}
+
+/** Runs by verdict over several points (every kind present). */
+export const totalOutcomes = (points: readonly PointAggregate[]): Record<Outcome, number> => {
+  const total = countOutcomes([])
+  for (const p of points) for (const [o, n] of Object.entries(p.outcomes)) total[o as Outcome] = (total[o as Outcome] ?? 0) + n
+  return total
 }
 
 /** Whether every constraint holds for the point's mean (points with no value fail). */
@@ -97,7 +107,7 @@ export const aggregate = async (sweep: Sweep, jsonl: string, csvPath: string): P
       if (p === undefined) {
         const def = pointAt(sweep, line.point)
         p = {
-          index: line.point, scenario: sweep.scenarios[Math.floor(line.point / per)]?.name ?? line.scenario, params: def.params, runs: 0, outcomes: {},
+          index: line.point, scenario: sweep.scenarios[Math.floor(line.point / per)]?.name ?? line.scenario, params: def.params, runs: 0, outcomes: countOutcomes([]),
           stats: Object.fromEntries(sweep.metrics.map((m: MetricName) => [m, emptyStat()])),
         }
         points.set(line.point, p)

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs"
 import { defineCommand, intFlag, UsageError, type Io } from "../../runtime/cli/command.ts"
 import { ScenarioError } from "../scenario/load.ts"
 import { runSwarm } from "../swarm/run.ts"
+import { formatOutcomes } from "../check/verdict.ts"
 import { loadSweep, SweepError, totalRuns, type Sweep } from "./file.ts"
 import { defaultWorkers, type PoolHandle } from "./pool.ts"
 import { Progress } from "./progress.ts"
@@ -90,7 +91,7 @@ export const sweepCommand = defineCommand({
 
 export const swarmCommand = defineCommand({
   name: "swarm",
-  summary: "Swarm testing: each seed draws a network, stakes, latency, loss, faults and byzantine behaviours within the fault model and runs the checkers; every failure is written as a scenario file. Exit 1 if any seed fails.",
+  summary: "Swarm testing: each seed draws a network, stakes, latency, loss, faults and byzantine behaviours within the fault model and runs the checkers; counts each verdict (passed, correctness, liveness, crash) and writes every seed that did not pass as a scenario file. Exit 1 if any seed did not pass.",
   options: {
     seeds: { type: "string" },
     from: { type: "string" },
@@ -131,7 +132,7 @@ export const swarmCommand = defineCommand({
     }
     if (values.json === true) io.out(JSON.stringify(summary, null, 2))
     else {
-      io.out(`swarm: ${summary.passed} of ${seeds} seeds passed (seeds ${from}..${from + seeds - 1})`)
+      io.out(`swarm: ${summary.outcomes.passed} of ${seeds} seeds passed (seeds ${from}..${from + seeds - 1}): ${formatOutcomes(summary.outcomes)}`)
       for (const f of summary.failures) io.out(`  seed ${f.seed}: ${f.outcome}: ${f.problems.join("; ")}\n    ${f.path}`)
     }
     return summary.failures.length === 0 ? 0 : 1

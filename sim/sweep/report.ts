@@ -6,7 +6,8 @@
  * (frontier drawn as thick edges between paying and non-paying cells).
  */
 import type { ParamValue } from "../../runtime/core/params.ts"
-import { attackPays, meanOf, ROI_METRICS, meetsConstraints, stdOf, type PointAggregate, type SweepAggregate } from "./aggregate.ts"
+import { attackPays, meanOf, ROI_METRICS, meetsConstraints, stdOf, totalOutcomes, type PointAggregate, type SweepAggregate } from "./aggregate.ts"
+import { formatOutcomes, OUTCOMES } from "../check/verdict.ts"
 import type { Sweep } from "./file.ts"
 
 const W = 420
@@ -174,7 +175,7 @@ export const renderReport = (sweep: Sweep, agg: SweepAggregate): string => {
     const meeting = points.filter((p) => meetsConstraints(p, sweep.constraints)).length
     const paying = points.filter((p) => attackPays(p) === true).length
     return `<h2>${esc(sc.name)} — ${esc(sc.scenario.name)}</h2>` +
-      `<p>${points.length} points, ${points.reduce((s, p) => s + p.runs, 0)} runs; ${sweep.constraints.length > 0 ? `${meeting} meet the constraints; ` : ""}${paying} where the attack pays (mean attacker ROI &gt; 0).</p>` +
+      `<p>${points.length} points, ${points.reduce((s, p) => s + p.runs, 0)} runs (${esc(formatOutcomes(totalOutcomes(points)))}); ${sweep.constraints.length > 0 ? `${meeting} meet the constraints; ` : ""}${paying} where the attack pays (mean attacker ROI &gt; 0).</p>` +
       `<div class="plots">${plots.join("")}</div>` + (heat.length > 0 ? `<h3>Heat maps</h3><div class="plots">${heat.join("")}</div>` : "") +
       table(points, sweep)
   })
@@ -183,19 +184,19 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}svg{margin:6px;backgr
 .plots{display:flex;flex-wrap:wrap}table{border-collapse:collapse;margin-top:12px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}td.ok{color:${GREEN}}td.no{color:${RED}}
 </style></head><body><h1>${esc(sweep.name)}</h1><p>${esc(sweep.description)}</p>
 <p>${agg.runs} runs of ${sweep.seeds} seed${sweep.seeds > 1 ? "s" : ""} per point; swept: ${names.map(esc).join(", ")}; constraints: ${sweep.constraints.map((c) => `${esc(c.metric)} ${esc(c.text)}`).join(", ") || "none"}.
-Green: the point meets every constraint (on the mean over seeds); red: it does not. Bars: min–max over seeds. Red shading and dashed lines: where an attack pays (mean attacker ROI &gt; 0) and its frontier.</p>
+Green: the point meets every constraint (on the mean over seeds); red: it does not. Bars: min–max over seeds. Red shading and dashed lines: where an attack pays (mean attacker ROI &gt; 0) and its frontier. The table counts each run's verdict: passed, correctness (a safety, slashing, supply, accuracy or economics expectation failed), liveness (the progress expected was not reached), crash.</p>
 ${sections.join("\n")}</body></html>
 `
 }
 
 const table = (points: readonly PointAggregate[], sweep: Sweep): string => {
   const shown = points.slice(0, 500)
-  const head = `<tr>${[...sweep.space.names, ...sweep.metrics.map((m) => `${m} (mean ± sd)`), "constraints", "runs"].map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`
+  const head = `<tr>${[...sweep.space.names, ...sweep.metrics.map((m) => `${m} (mean ± sd)`), "constraints", "runs", ...OUTCOMES].map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`
   const rows = shown.map((p) => {
     const ok = meetsConstraints(p, sweep.constraints)
     return `<tr>${sweep.space.names.map((n) => `<td>${esc(typeof p.params[n] === "number" ? fmt(p.params[n] as number) : String(p.params[n]))}</td>`).join("")}` +
       sweep.metrics.map((m) => `<td>${fmt(meanOf(p, m))} ± ${fmt(stdOf(p.stats[m]!))}</td>`).join("") +
-      `<td class="${ok ? "ok" : "no"}">${sweep.constraints.length === 0 ? "–" : ok ? "met" : "not met"}</td><td>${p.runs}</td></tr>`
+      `<td class="${ok ? "ok" : "no"}">${sweep.constraints.length === 0 ? "–" : ok ? "met" : "not met"}</td><td>${p.runs}</td>${OUTCOMES.map((o) => `<td${o !== "passed" && p.outcomes[o] > 0 ? ' class="no"' : ""}>${p.outcomes[o] ?? 0}</td>`).join("")}</tr>`
   }).join("")
   return `<table>${head}${rows}</table>${points.length > shown.length ? `<p>… ${points.length - shown.length} more points in results.csv</p>` : ""}`
 }

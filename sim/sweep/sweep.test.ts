@@ -24,7 +24,7 @@ describe("dai sim sweep", () => {
     const got = lines(out)
     expect(got.map((l) => l.run).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
     for (const l of got) {
-      expect(l.outcome).not.toBe("crashed")
+      expect(l.outcome).toBe("passed")
       expect(typeof l.metrics.honestApr).toBe("number")
       expect(l.seed === 5 || l.seed === 6).toBe(true)
     }
@@ -39,7 +39,10 @@ describe("dai sim sweep", () => {
     expect(html).toContain("<h3>Heat maps</h3>") // two swept parameters
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/)
     expect(r.aggregate.points).toHaveLength(4)
-    for (const p of r.aggregate.points) expect(p.runs).toBe(2)
+    for (const p of r.aggregate.points) {
+      expect(p.runs).toBe(2)
+      expect(p.outcomes).toEqual({ passed: 2, correctness: 0, liveness: 0, crash: 0 })
+    }
     // Same runs, same results: the sweep is deterministic whatever the worker order.
     const again = await runSweep(sweep, { workers: 1, out: join(dir, "again") })
     const byRun = (ls: ResultLine[]) => JSON.stringify([...ls].sort((a, b) => a.run - b.run))

@@ -63,6 +63,6 @@ export const runSweepTask = (task: SweepTask): ResultLine => {
       ...(report.errors.length > 0 ? { error: report.errors[0]!.split("\n")[0]! } : {}),
     }
   } catch (e) {
-    return { ...base, scenario: task.scenarioPath, outcome: "crashed", metrics: Object.fromEntries(task.metrics.map((m) => [m, null])), error: (e as Error).message }
+    return { ...base, scenario: task.scenarioPath, outcome: "crash", metrics: Object.fromEntries(task.metrics.map((m) => [m, null])), error: (e as Error).message }
   }
 }
