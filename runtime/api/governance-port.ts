@@ -57,3 +57,26 @@ export const governanceOverChain = (chain: Chain["Service"]): GovernancePort => 
   propose: (proposer, action) => run(chain.propose(proposer, action)),
   castVote: (id, voter, support) => run(chain.castVote(id, voter, support)),
 })
+
+/**
+ * The governance port with this node's votes reported as `governance.vote`: `voter` is the node's
+ * name (the TUI's "self"), with its signing address and chain account, and the proposal's tallies
+ * after the vote, read from the chain (so N reports of it count once in the TUI).
+ */
+export const reportingVotes = (
+  port: GovernancePort,
+  node: { readonly name: string; readonly address: string },
+  chain: Pick<Chain["Service"], "proposal">,
+  emit: (kind: string, data: Record<string, unknown>) => void,
+): GovernancePort => ({
+  ...port,
+  castVote: async (id, account, support) => {
+    const votes = await port.castVote(id, account, support)
+    const after = await Effect.runPromise(Effect.orElseSucceed(chain.proposal(id), () => undefined))
+    emit("governance.vote", {
+      id, voter: node.name, address: node.address, account, choice: support ? "yes" : "no", votes: votes.toString(),
+      ...(after === undefined ? {} : { forVotes: after.forVotes.toString(), againstVotes: after.againstVotes.toString(), state: after.state }),
+    })
+    return votes
+  },
+})

@@ -27,10 +27,9 @@ import { DataDirError } from "./data-dir.ts"
 import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
-import { followGovernance, reportingVotes, type GovernanceFollower } from "../actors/governance/governance-report.ts"
-import { wallClock } from "../adapters/clock.ts"
+import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
-import { governanceOverChain } from "../api/governance-port.ts"
+import { governanceOverChain, reportingVotes } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
 import { startApiServer, type ApiServer } from "../api/server.ts"
 import { makeTelemetryHub, type TelemetryHub } from "../api/telemetry-hub.ts"
@@ -177,7 +176,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   })
   let governanceFollower: GovernanceFollower | undefined
   if (chain !== undefined) {
-    const follower = governanceFollower = followGovernance({ chain, clock: wallClock, now: () => Date.now(), subscribe: hub.subscribe, emit })
+    const follower = governanceFollower = startGovernance(node.ctx, { chain })
     yield* Effect.addFinalizer(() => Effect.sync(() => follower.stop()))
   }
   let apiServer: ApiServer | undefined

@@ -7,7 +7,7 @@
  */
 import { Effect, Result } from "effect"
 import { describe, expect, it, vi } from "vitest"
-import { governanceOverChain } from "../../api/governance-port.ts"
+import { governanceOverChain, reportingVotes } from "../../api/governance-port.ts"
 import { makeTelemetryHub } from "../../api/telemetry-hub.ts"
 import { Economy } from "../../core/econ/index.ts"
 import { resolveParams } from "../../core/params.ts"
@@ -16,7 +16,8 @@ import type { Chain } from "../../services/chain.ts"
 import type { TelemetryEvent } from "../../services/telemetry.ts"
 import { makeSimChain } from "../../../sim/adapters/chain.ts"
 import { Scheduler, SimClock } from "../../../sim/kernel/index.ts"
-import { followGovernance, reportingVotes } from "./governance-report.ts"
+import type { ExecutedBlock } from "../context.ts"
+import { startGovernance } from "./governance-report.ts"
 
 const setup = () => {
   const params = Result.getOrThrow(resolveParams({}))
@@ -34,10 +35,15 @@ const setup = () => {
   const events: TelemetryEvent[] = []
   hub.subscribe((e) => void (e.kind.startsWith("governance.") && events.push(e)))
   const emit = (kind: string, data: Record<string, unknown>) => Effect.runSync(hub.telemetry.emit({ at: scheduler.now, node: "v0", kind, data }))
-  const follower = followGovernance({ chain: counting, clock: new SimClock(scheduler), now: () => scheduler.now, subscribe: hub.subscribe, emit })
-  /** A committed block: the reads it triggers have finished when this resolves. */
+  const listeners: Array<(b: ExecutedBlock) => void> = []
+  const executed = {
+    subscribe: (l: (b: ExecutedBlock) => void) => (listeners.push(l), () => void listeners.splice(listeners.indexOf(l), 1)),
+    publish: (b: ExecutedBlock) => listeners.forEach((l) => l(b)),
+  }
+  const follower = startGovernance({ clock: new SimClock(scheduler), now: () => scheduler.now, emit, executed }, { chain: counting })
+  /** An executed block: the reads it triggers have finished when this resolves. */
   const block = async () => {
-    emit("block.committed", { height: 1 })
+    executed.publish({ block: undefined as never, execution: undefined as never })
     await new Promise((r) => setTimeout(r, 10))
   }
   const proposals = (id: number) => events.filter((e) => e.kind === "governance.proposal" && e.data["id"] === id).map((e) => e.data)

@@ -18,10 +18,7 @@ import { Effect, Exit } from "effect"
 import { createActor, type ActorRefFrom } from "xstate"
 import { governanceMachine } from "../../machines/governance.ts"
 import type { Chain, ProposalView } from "../../services/chain.ts"
-import type { TelemetryEvent } from "../../services/telemetry.ts"
-import type { GovernancePort } from "../../api/governance-port.ts"
-import type { Emit } from "../consensus/block-report.ts"
-import type { TimerClock } from "../../services/clock.ts"
+import type { NodeContext } from "../context.ts"
 import { longTimers } from "../long-timers.ts"
 
 type ProposalActor = ActorRefFrom<typeof governanceMachine>
@@ -32,14 +29,12 @@ export const proposalTitle = (p: Pick<ProposalView, "action">): string => {
   return a.kind === "param" ? `${a.name} = ${String(a.value)}` : a.kind === "amendment" ? `bounds of ${a.name}: [${a.min}, ${a.max}]` : `spend ${a.amount} to ${a.to}`
 }
 
-export interface GovernanceFollowOptions {
+/** What the follower needs of its node: the clock, telemetry, and the executed blocks (a read after each). */
+export type GovernanceContext = Pick<NodeContext, "clock" | "now" | "emit" | "executed">
+
+export interface GovernanceOptions {
   /** Where proposals are read (the node's Chain port). */
   readonly chain: Pick<Chain["Service"], "proposal">
-  readonly clock: TimerClock
-  /** The clock's time now (ms). */
-  readonly now: () => number
-  readonly subscribe: (listener: (e: TelemetryEvent) => void) => () => void
-  readonly emit: Emit
 }
 
 export interface GovernanceFollower {
@@ -48,10 +43,10 @@ export interface GovernanceFollower {
   stop(): void
 }
 
-/** Start following the chain's proposals; `stop` ends it. */
-export const followGovernance = (options: GovernanceFollowOptions): GovernanceFollower => {
-  const { chain, emit } = options
-  const clock = longTimers(options.clock)
+/** Start following the chain's proposals after each block the node executes; `stop` ends it. */
+export const startGovernance = (ctx: GovernanceContext, { chain }: GovernanceOptions): GovernanceFollower => {
+  const { emit } = ctx
+  const clock = longTimers(ctx.clock)
   const actors = new Map<number, ProposalActor>()
   const views = new Map<number, ProposalView>()
   const reported = new Map<number, string>()
@@ -64,7 +59,7 @@ export const followGovernance = (options: GovernanceFollowOptions): GovernanceFo
     const s = actor.getSnapshot()
     const view = views.get(id)!
     // A machine started after the vote ended is Active only until its due timer fires: not news.
-    if (s.value === "Active" && options.now() >= view.votingEnds) return
+    if (s.value === "Active" && ctx.now() >= view.votingEnds) return
     const c = s.context
     const data = {
       id, title: proposalTitle(view), state: String(s.value), proposer: view.proposer,
@@ -82,7 +77,7 @@ export const followGovernance = (options: GovernanceFollowOptions): GovernanceFo
     const actor = createActor(governanceMachine, {
       clock: clock as never,
       input: {
-        id: view.id, now: options.now(), votingEnds: view.votingEnds, delay: view.executableAt - view.votingEnds,
+        id: view.id, now: ctx.now(), votingEnds: view.votingEnds, delay: view.executableAt - view.votingEnds,
         forVotes: view.forVotes, againstVotes: view.againstVotes, stakeVoted: view.stakeVoted,
         quorum: view.quorum, threshold: view.threshold, bondedAtStart: view.bondedAtStart,
       },
@@ -149,8 +144,8 @@ export const followGovernance = (options: GovernanceFollowOptions): GovernanceFo
     }
   }
 
-  const unsubscribe = options.subscribe((e) => {
-    if (e.kind === "block.committed" && !stopped) void read()
+  const unsubscribe = ctx.executed.subscribe(() => {
+    if (!stopped) void read()
   })
   return {
     states: () => new Map([...actors].map(([id, a]) => [id, String(a.getSnapshot().value)])),
@@ -161,26 +156,3 @@ export const followGovernance = (options: GovernanceFollowOptions): GovernanceFo
     },
   }
 }
-
-/**
- * The governance port with this node's votes reported as `governance.vote`: `voter` is the node's
- * name (the TUI's "self"), with its signing address and chain account, and the proposal's tallies
- * after the vote, read from the chain (so N reports of it count once in the TUI).
- */
-export const reportingVotes = (
-  port: GovernancePort,
-  node: { readonly name: string; readonly address: string },
-  chain: Pick<Chain["Service"], "proposal">,
-  emit: Emit,
-): GovernancePort => ({
-  ...port,
-  castVote: async (id, account, support) => {
-    const votes = await port.castVote(id, account, support)
-    const after = await Effect.runPromise(Effect.orElseSucceed(chain.proposal(id), () => undefined))
-    emit("governance.vote", {
-      id, voter: node.name, address: node.address, account, choice: support ? "yes" : "no", votes: votes.toString(),
-      ...(after === undefined ? {} : { forVotes: after.forVotes.toString(), againstVotes: after.againstVotes.toString(), state: after.state }),
-    })
-    return votes
-  },
-})
