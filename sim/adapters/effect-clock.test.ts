@@ -1,8 +1,10 @@
 import { Clock, Effect, Fiber, Random } from "effect"
 import { describe, expect, it } from "vitest"
+import { clockSuite } from "../../runtime/services/compliance/clock/index.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { Prng } from "../kernel/prng.ts"
 import { Scheduler } from "../kernel/scheduler.ts"
-import { layerSimTime } from "./effect-clock.ts"
+import { layerSimTime, simClock } from "./effect-clock.ts"
 
 describe("Effect clock and random on the simulator", () => {
   it("reads virtual time and sleeps on the scheduler", () => {
@@ -34,3 +36,31 @@ describe("Effect clock and random on the simulator", () => {
     expect(u).toBeLessThan(1)
   })
 })
+
+/** Lets forked fibers start, resume or stop: Effect runs them from its own queue, not inside our call. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+// The clock's suite on Effect's Clock over the scheduler, as code that sleeps through Effect sees it:
+// a timer is a fiber that sleeps and then calls back; clearing it interrupts the fiber.
+clockSuite("simulator (Effect's Clock on the scheduler)", testSetup(async (_, cleanup) => {
+  const scheduler = new Scheduler()
+  const clock = simClock(scheduler)
+  const fibers = new Set<Fiber.Fiber<void>>()
+  cleanup(() => Effect.runPromise(Fiber.interruptAll([...fibers])))
+  return {
+    clock: {
+      setTimeout: (fn: () => void, ms: number) => {
+        const fiber = Effect.runFork(Effect.sleep(Math.max(0, ms)).pipe(Effect.andThen(Effect.sync(fn)), Effect.provideService(Clock.Clock, clock)))
+        fibers.add(fiber)
+        return fiber
+      },
+      clearTimeout: (fiber: unknown) => void Effect.runFork(Fiber.interrupt(fiber as Fiber.Fiber<void>)),
+    },
+    now: () => clock.currentTimeMillisUnsafe(),
+    advance: async (ms: number) => {
+      await turn()
+      scheduler.runUntil({ time: scheduler.now + ms })
+      await turn()
+    },
+  }
+}), { deadlineOrder: true })

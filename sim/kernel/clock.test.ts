@@ -1,5 +1,7 @@
 import { assign, cancel, createActor, raise, sendTo, setup, type ActorOptions, type AnyActorLogic } from "xstate"
 import { describe, expect, expectTypeOf, it } from "vitest"
+import { clockSuite } from "../../runtime/services/compliance/clock/index.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { SimClock } from "./clock.ts"
 import { Scheduler } from "./scheduler.ts"
 
@@ -112,3 +114,13 @@ describe("SimClock", () => {
     expect(() => clock.setTimeout(() => {}, Number.POSITIVE_INFINITY)).toThrow(RangeError)
   })
 })
+
+// The clock's suite on virtual time: the node's timers are a SimClock, its now is the scheduler's.
+clockSuite("simulator (SimClock on the scheduler)", testSetup(async () => {
+  const scheduler = new Scheduler()
+  return {
+    clock: new SimClock(scheduler, "node.timer"),
+    now: () => scheduler.now,
+    advance: async (ms: number) => void scheduler.runUntil({ time: scheduler.now + ms }),
+  }
+}), { deadlineOrder: true })
