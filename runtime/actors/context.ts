@@ -21,19 +21,12 @@ import type { Chain } from "../services/chain.ts"
 import type { EffectRunner, Now, TimerClock } from "../services/clock.ts"
 import type { Keys } from "../services/keys.ts"
 import type { Network } from "../services/network.ts"
+import type { NodeRandom } from "../services/random.ts"
 import type { Store } from "../services/store.ts"
 import type { Telemetry } from "../services/telemetry.ts"
 
 /** Signed application transactions, gossiped to every node's pool. */
 export const TX_TOPIC = "tx"
-
-/** A node's randomness: the seed's stream in the simulator, the operating system's on a real node. */
-export interface NodeRandom {
-  /** `n` uniformly random bytes. */
-  bytes(n: number): Uint8Array
-  /** A standard normal draw (DP noise). */
-  normal(): number
-}
 
 /** What a world provides for one node: its ports, its time and how it runs effects. */
 export interface NodePorts {

@@ -1,6 +1,6 @@
 /** A real node's randomness: the operating system's (salts, secure-aggregation keys, DP noise). */
 import { randomBytes, randomInt } from "node:crypto"
-import type { NodeRandom } from "../actors/context.ts"
+import type { NodeRandom } from "../services/random.ts"
 
 /** A standard normal draw from crypto randomness (Box–Muller). */
 const cryptoNormal = (): number => {

@@ -1,5 +1,5 @@
 /** A simulated node's randomness: a stream of the run's seed (same seed, same draws). */
-import type { NodeRandom } from "../../runtime/actors/context.ts"
+import type { NodeRandom } from "../../runtime/services/random.ts"
 import type { Prng } from "../kernel/prng.ts"
 import { gaussian } from "./trainer.ts"
 

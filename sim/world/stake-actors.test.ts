@@ -6,15 +6,15 @@
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { signTx, type SignedTx } from "../../core/app/txs.ts"
-import { duplicateVoteEvidence } from "../../core/consensus/evidence.ts"
-import { signVote } from "../../core/consensus/signing.ts"
-import { TOKEN } from "../../core/units.ts"
-import type { TelemetryEvent } from "../../services/telemetry.ts"
-import { simPrivateKey } from "../../../sim/adapters/keys.ts"
-import { parseScenario } from "../../../sim/scenario/load.ts"
-import { ConsensusWorld, SIM_CHAIN_ID } from "../../../sim/world/world.ts"
-import { stateLine } from "../../node/progress.ts"
+import { signTx, type SignedTx } from "../../runtime/core/app/txs.ts"
+import { duplicateVoteEvidence } from "../../runtime/core/consensus/evidence.ts"
+import { signVote } from "../../runtime/core/consensus/signing.ts"
+import { TOKEN } from "../../runtime/core/units.ts"
+import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
+import { simPrivateKey } from "../adapters/keys.ts"
+import { parseScenario } from "../scenario/load.ts"
+import { ConsensusWorld, SIM_CHAIN_ID } from "./world.ts"
+import { stateLine } from "../../runtime/node/progress.ts"
 
 const SEED = 5
 const HOUR = 3_600_000
