@@ -29,6 +29,7 @@ export interface ChainHarness {
 /** How the Chain suite gets a fresh chain at genesis. */
 export type ChainSetup = TestSetup<ChainHarness>
 
+/** Runs an effect of the port, as a promise. */
 export const run = <A, E>(e: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(e)
 
 /** Submit and expect success (a failure throws with the error's tag and message). */

@@ -32,9 +32,13 @@ export interface NetworkSuiteOptions {
   readonly maxRounds?: number
 }
 
+/** Runs an effect of the port, as a promise. */
 export const run = <A, E>(e: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(e)
+/** The UTF-8 bytes of `s`. */
 export const bytes = (s: string) => new TextEncoder().encode(s)
+/** `b` decoded as UTF-8. */
 export const text = (b: Uint8Array) => new TextDecoder().decode(b)
+/** `b` as hex, to compare payloads as strings. */
 export const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
 
 /** Deterministic pseudo-random bytes (xorshift32), so a failure is the same on every run. */

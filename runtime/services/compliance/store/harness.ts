@@ -15,5 +15,7 @@ export interface StoreHarness {
 /** How the Store suite gets a fresh, empty store. */
 export type StoreSetup = TestSetup<StoreHarness>
 
+/** The UTF-8 bytes of `s`. */
 export const bytes = (s: string) => new TextEncoder().encode(s)
+/** Runs an effect of the port, as a promise. */
 export const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)

@@ -22,6 +22,7 @@ export interface TrainerSetupArgs {
 /** How the Trainer suite gets a trainer. */
 export type TrainerSetup = TestSetup<TrainerHarness, TrainerSetupArgs>
 
+/** Runs an effect of the port, as a promise. */
 export const run = <A, E>(e: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(e)
 
 /** `weights + delta`, the weights a round's update leads to. */
