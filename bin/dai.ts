@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 /** The `dai` executable. */
-import { main } from "../dai.ts"
+import { main } from "../cli/dai.ts"
 
 process.exitCode = await main(process.argv.slice(2))

@@ -247,7 +247,7 @@ describe("telemetry stream", () => {
 })
 
 // Last: the evidence slashes the test network's only validator, which leaves it no validator set, so
-// no block follows (runtime/node/consensus-node.test.ts follows evidence into a block on 4 validators).
+// no block follows (sim/world/consensus-node.test.ts follows evidence into a block on 4 validators).
 describe("evidence, end to end", () => {
   it("a real double sign is accepted (202), slashes in a block, and the chain with no validator left stops saying why", async () => {
     const halted = new Promise<Record<string, unknown>>((resolve) => {

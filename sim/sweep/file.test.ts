@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { runCommand } from "../../runtime/cli/command.ts"
+import { runCommand } from "../../cli/command.ts"
 import { ScenarioError } from "../scenario/load.ts"
-import { sweepCommand } from "./cli.ts"
+import { sweepCommand } from "../../cli/sweep.ts"
 import { loadSweep, pointAt, SweepError, totalRuns } from "./file.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "dai-sweep-file-"))

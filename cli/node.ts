@@ -49,14 +49,14 @@ const initCommand = defineCommand({
   run: async (values, positionals, io: Io) => {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
     const [{ initDataDir }, { readPassword }, { readGenesis }] = await Promise.all([
-      import("../node/data-dir.ts"), import("../adapters/keystore.ts"), import("../node/genesis-file.ts"),
+      import("../runtime/node/data-dir.ts"), import("../runtime/adapters/keystore.ts"), import("../runtime/node/genesis-file.ts"),
     ])
     const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
     const apiPort = values["api-port"] === undefined ? undefined : intFlag("api-port", values["api-port"], 0, 0, 65_535)
     const scryptN = values["scrypt-n"] === undefined ? undefined : intFlag("scrypt-n", values["scrypt-n"], 0, 2)
     if (scryptN !== undefined && (scryptN & (scryptN - 1)) !== 0) throw new UsageError(`--scrypt-n must be a power of two, got ${scryptN}`)
     if ((values.rpc === undefined) !== (values.deployment === undefined)) throw new UsageError("--rpc and --deployment go together")
-    let genesis: { genesis: import("../core/app/app.ts").AppGenesis; overrides: Record<string, string | number | boolean> } | undefined
+    let genesis: { genesis: import("../runtime/core/app/app.ts").AppGenesis; overrides: Record<string, string | number | boolean> } | undefined
     if (values.genesis !== undefined) {
       const r = readGenesis(values.genesis)
       if (Result.isFailure(r)) throw new UsageError(`--genesis ${r.failure.message}`)
@@ -125,7 +125,7 @@ const startCommand = defineCommand({
     if (values.tui === true && process.stdout.isTTY !== true) throw new UsageError("--tui needs a terminal; run without it for progress lines")
     const training = await parseTrainingFlags(values)
     const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
-      import("../adapters/keystore.ts"), import("../node/run-node.ts"), import("../node/progress.ts"),
+      import("../runtime/adapters/keystore.ts"), import("../runtime/node/run-node.ts"), import("../runtime/node/progress.ts"),
     ])
     const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
     const password = await Effect.runPromise(Effect.result(readPassword({ file: values["password-file"], tty: process.stdin })))
@@ -153,10 +153,10 @@ const startCommand = defineCommand({
       `  api        ${node.apiServer === undefined ? "off (api.enabled: false)" : `${node.apiServer.url} (token in ${node.config.api.tokenFile})`}`,
     ].join("\n"))
     let quit: () => void = () => {}
-    let tui: import("../../tui/app.ts").Tui | undefined
+    let tui: import("../tui/app.ts").Tui | undefined
     let detach: () => void = () => {}
     if (values.tui === true) {
-      const { startTui } = await import("../../tui/app.ts")
+      const { startTui } = await import("../tui/app.ts")
       tui = startTui({
         self: node.name,
         title: `dai node ${node.name}`,

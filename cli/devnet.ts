@@ -58,9 +58,9 @@ export const devnetCommand: Command = defineCommand({
     const training = await parseTrainingFlags(values)
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError("--rpc and --no-chain exclude each other")
     if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new UsageError(`--rpc must be an http(s) URL, got "${values.rpc}"`)
-    const { DEVNET_PARAMS, startDevnet } = await import("../node/devnet.ts")
+    const { DEVNET_PARAMS, startDevnet } = await import("../runtime/node/devnet.ts")
     const overrides: Record<string, string> = { ...DEVNET_PARAMS, ...Object.fromEntries((values.param ?? []).map(parseParam)) }
-    const { resolveParams } = await import("../core/params.ts")
+    const { resolveParams } = await import("../runtime/core/params.ts")
     const checked = resolveParams(overrides)
     if (checked._tag === "Failure") throw new UsageError(`--param: ${checked.failure.message}`)
 
@@ -115,9 +115,9 @@ export const devnetCommand: Command = defineCommand({
         && (untilHeight === undefined || devnet.nodes.every((n) => n.node.app.height >= untilHeight))
         && (untilRound === undefined || devnet.nodes.every((n) => n.node.app.rounds().size >= untilRound))
       const goal = [untilHeight === undefined ? "" : `height ${untilHeight}`, untilRound === undefined ? "" : `${untilRound} training round(s)`].filter((x) => x !== "").join(" and ")
-      let tui: import("../../tui/app.ts").Tui | undefined
+      let tui: import("../tui/app.ts").Tui | undefined
       if (useTui) {
-        void import("../../tui/app.ts").then(({ startTui }) => {
+        void import("../tui/app.ts").then(({ startTui }) => {
           if (done) return
           tui = startTui({
             self: node0.name,
@@ -133,7 +133,7 @@ export const devnetCommand: Command = defineCommand({
           unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e), { replay: true }))
         })
       }
-      void import("../node/progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {
+      void import("../runtime/node/progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {
         for (const n of devnet.nodes) {
           unsubscribe.push(n.telemetry.subscribe((e) => {
             if (!useTui && n === node0 && e.kind === "block.committed") io.out(committedLine(e, n.transport.node.getPeers().length))

@@ -3,7 +3,7 @@
  * `--no-training` — declared and checked in one place (a bad value is a usage error, exit 2).
  * The backend module is imported only when `--backend` is given, so `--help` stays instant.
  */
-import type { NodeTrainingOptions } from "../node/training/start.ts"
+import type { NodeTrainingOptions } from "../runtime/node/training/start.ts"
 import { intFlag, UsageError } from "./command.ts"
 
 /** The options to spread into a command's `options`. */
@@ -24,7 +24,7 @@ export interface TrainingFlagValues {
 export const parseTrainingFlags = async (values: TrainingFlagValues): Promise<NodeTrainingOptions> => {
   const samples = values["train-samples"] === undefined ? undefined : intFlag("train-samples", values["train-samples"], 600, 1, 60_000)
   if (values.backend !== undefined) {
-    const { parseBackend } = await import("../adapters/tfjs/backend.ts")
+    const { parseBackend } = await import("../runtime/adapters/tfjs/backend.ts")
     try {
       parseBackend(values.backend, "--backend")
     } catch (e) {

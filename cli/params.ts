@@ -1,5 +1,5 @@
 /** `dai params`: the parameter registry, with defaults, units and the constitution's bounds. */
-import { PARAM_NAMES, REGISTRY, describeBounds, formatParamValue, type ParamDef } from "../core/params.ts"
+import { PARAM_NAMES, REGISTRY, describeBounds, formatParamValue, type ParamDef } from "../runtime/core/params.ts"
 import { defineCommand, UsageError } from "./command.ts"
 import { table } from "./format.ts"
 

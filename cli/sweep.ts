@@ -1,14 +1,14 @@
 /** `dai sim sweep` and `dai sim swarm`: the commands over the sweep runner and the swarm. */
 import { readFileSync } from "node:fs"
-import { defineCommand, intFlag, UsageError, type Io } from "../../runtime/cli/command.ts"
-import { ScenarioError } from "../scenario/load.ts"
-import { runSwarm } from "../swarm/run.ts"
-import { formatOutcomes } from "../check/verdict.ts"
-import { loadSweep, SweepError, totalRuns, type Sweep } from "./file.ts"
-import { defaultWorkers, type PoolHandle } from "./pool.ts"
-import { Progress } from "./progress.ts"
-import { runSweep } from "./run.ts"
-import { formatSummary, summaryJson } from "./summary.ts"
+import { defineCommand, intFlag, UsageError, type Io } from "./command.ts"
+import { ScenarioError } from "../sim/scenario/load.ts"
+import { runSwarm } from "../sim/swarm/run.ts"
+import { formatOutcomes } from "../sim/check/verdict.ts"
+import { loadSweep, SweepError, totalRuns, type Sweep } from "../sim/sweep/file.ts"
+import { defaultWorkers, type PoolHandle } from "../sim/sweep/pool.ts"
+import { Progress } from "../sim/sweep/progress.ts"
+import { runSweep } from "../sim/sweep/run.ts"
+import { formatSummary, summaryJson } from "../sim/sweep/summary.ts"
 
 /** Wall-clock milliseconds for progress and rates only (never inside a run). */
 const wallNow = (): number => performance.now()

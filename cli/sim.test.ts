@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { runCaptured } from "../dai.ts"
+import { runCaptured } from "./dai.ts"
 
 const dai = runCaptured
 const dir = mkdtempSync(join(tmpdir(), "dai-cli-"))

@@ -5,8 +5,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { dirname } from "node:path"
 import { Result, Schema, SchemaIssue } from "effect"
-import { TOKEN, TOTAL_SUPPLY, tokens } from "../core/units.ts"
-import { CONTRACT_NAMES, type Deployment } from "../adapters/evm/deployment.ts"
+import { TOKEN, TOTAL_SUPPLY, tokens } from "../runtime/core/units.ts"
+import { CONTRACT_NAMES, type Deployment } from "../runtime/adapters/evm/deployment.ts"
 import { defineCommand, UsageError, type Command, type Io } from "./command.ts"
 
 /** Where a deployment is written when `--out` is not given (a dry run never overwrites a real one). */
@@ -96,9 +96,9 @@ type Any = any // ethers / hardhat-ethers objects, imported lazily
 
 /** Connect to the in-process network or the RPC, deploy, return the record; closes what it opened. */
 const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, env: NodeJS.ProcessEnv): Promise<Deployment> => {
-  const { deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
+  const { deployContracts, devnetAllocations } = await import("../contracts/deploy/deploy.ts")
   if (rpc === undefined) {
-    const { connectInProcess } = await import("../../contracts/deploy/build.ts")
+    const { connectInProcess } = await import("../contracts/deploy/build.ts")
     const connection: Any = await connectInProcess()
     try {
       const signers: Any[] = await connection.ethers.getSigners()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { runCaptured } from "../../dai.ts"
+import { runCaptured } from "./dai.ts"
 
 const dai = runCaptured
 

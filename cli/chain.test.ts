@@ -11,12 +11,12 @@ import { Effect, Result } from "effect"
 import { HDNodeWallet } from "ethers"
 import { network } from "hardhat"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ensureBuilt } from "../../contracts/deploy/build.ts"
-import { makeEvmChain } from "../adapters/evm/chain.ts"
-import { decodeDeployment, type Deployment } from "../adapters/evm/deployment.ts"
-import { TOKEN, TOTAL_SUPPLY } from "../core/units.ts"
+import { ensureBuilt } from "../contracts/deploy/build.ts"
+import { makeEvmChain } from "../runtime/adapters/evm/chain.ts"
+import { decodeDeployment, type Deployment } from "../runtime/adapters/evm/deployment.ts"
+import { TOKEN, TOTAL_SUPPLY } from "../runtime/core/units.ts"
 import { DEPLOYER_KEY_ENV } from "./chain.ts"
-import { runCaptured } from "../../dai.ts"
+import { runCaptured } from "./dai.ts"
 
 const dai = runCaptured
 const dir = mkdtempSync(join(tmpdir(), "dai-chain-"))
