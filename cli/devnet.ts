@@ -133,7 +133,7 @@ export const devnetCommand: Command = defineCommand({
           unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e), { replay: true }))
         })
       }
-      void import("../runtime/node/progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {
+      void import("./progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {
         for (const n of devnet.nodes) {
           unsubscribe.push(n.telemetry.subscribe((e) => {
             if (!useTui && n === node0 && e.kind === "block.committed") io.out(committedLine(e, n.transport.node.getPeers().length))

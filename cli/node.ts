@@ -125,7 +125,7 @@ const startCommand = defineCommand({
     if (values.tui === true && process.stdout.isTTY !== true) throw new UsageError("--tui needs a terminal; run without it for progress lines")
     const training = await parseTrainingFlags(values)
     const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
-      import("../runtime/adapters/keystore.ts"), import("../runtime/node/run-node.ts"), import("../runtime/node/progress.ts"),
+      import("../runtime/adapters/keystore.ts"), import("../runtime/node/run-node.ts"), import("./progress.ts"),
     ])
     const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
     const password = await Effect.runPromise(Effect.result(readPassword({ file: values["password-file"], tty: process.stdin })))

@@ -14,7 +14,7 @@ import type { TelemetryEvent } from "../services/telemetry.ts"
 import { initialModel, reduceAll } from "../../tui/model.ts"
 import { resolvePath } from "./config.ts"
 import { DEVNET_PARAMS, startDevnet, type Devnet } from "./devnet.ts"
-import { stateLine } from "./progress.ts"
+import { stateLine } from "../../cli/progress.ts"
 
 describe("devnet governance over the EVM chain", () => {
   const root = mkdtempSync(join(tmpdir(), "dai-devnet-gov-"))

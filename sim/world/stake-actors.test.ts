@@ -14,7 +14,7 @@ import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { simPrivateKey } from "../adapters/keys.ts"
 import { parseScenario } from "../scenario/load.ts"
 import { ConsensusWorld, SIM_CHAIN_ID } from "./world.ts"
-import { stateLine } from "../../runtime/node/progress.ts"
+import { stateLine } from "../../cli/progress.ts"
 
 const SEED = 5
 const HOUR = 3_600_000

@@ -3,8 +3,8 @@
  * committed training round, per change of a stake position or a proposal, and a warning line for what an operator must look at (evidence,
  * slashes, refused signatures, aborted rounds, errors).
  */
-import type { TelemetryEvent } from "../services/telemetry.ts"
-import type { RunningNode } from "./run-node.ts"
+import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
+import type { RunningNode } from "../runtime/node/run-node.ts"
 
 /** Where lines go (the CLI's Io). */
 export interface LineSink {
