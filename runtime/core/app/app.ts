@@ -23,6 +23,8 @@
  * valid transaction whose rule refuses it (too little balance, say) is recorded as failed and still
  * uses its nonce, as a reverted transaction does.
  * Execution is deferred as in CometBFT: block h carries the app hash after block h−1.
+ * Each transaction type has its executor (tx/, dispatched by the table in tx/table.ts); the training
+ * records and scores live in their own ledger (training-ledger.ts).
  *
  * The validator set changes at epoch boundaries (heights h with (h − 1) % epochLength = 0), except
  * that a validator jailed or tombstoned leaves the set at the next height: keeping a known
@@ -31,19 +33,23 @@
 import { Result } from "effect"
 import { fromHex, keccak256, toHex, utf8ToBytes } from "../crypto.ts"
 import { blockHash as hashBlock } from "../consensus/block.ts"
-import { verifyEvidence } from "../consensus/evidence.ts"
 import { voteDigest } from "../consensus/signing.ts"
 import type { ValidatorSet } from "../consensus/validator-set.ts"
-import { ZERO_HASH, type AppTx, type Block, type DuplicateVoteEvidence, type Hash, type Vote } from "../consensus/types.ts"
-import { econConfig, Economy, emissionFor, type Allocation, type EconError, type EconOp, type LockTier, type Receipt, type SlashReceipt } from "../econ/index.ts"
+import { ZERO_HASH, type AppTx, type Block, type Hash, type Vote } from "../consensus/types.ts"
+import { econConfig, Economy, emissionFor, type Allocation, type LockTier, type SlashReceipt } from "../econ/index.ts"
 import type { Params } from "../params.ts"
 import { mulWad, WAD } from "../units.ts"
 import { powerParams, validatorSetFromCandidates, type Candidate } from "../consensus/power.ts"
 import { DowntimeTracker } from "./downtime.ts"
-import { actorOf, decodeTx, roundScoresCommitment, scoreCommitment, txDigest, type SignedTx } from "./txs.ts"
+import { TrainingLedger, type RoundRecord } from "./training-ledger.ts"
+import type { TxContext, TxResult, TxState, Verifier } from "./tx/context.ts"
+import type { EvidenceTx } from "./tx/evidence.ts"
+import type { LastCommitTx } from "./tx/last-commit.ts"
+import { executeTx, isSignedType } from "./tx/table.ts"
+import { decodeTx, txDigest } from "./txs.ts"
 
-/** The signature scheme's check: true when `signature` over `digest` is `address`'s. */
-export type Verifier = (address: string, digest: Uint8Array, signature: Uint8Array) => boolean
+export type { TxResult, Verifier } from "./tx/context.ts"
+export type { RoundRecord } from "./training-ledger.ts"
 
 export interface GenesisValidator {
   /** Account id of the operator in the economy ("v0"). */
@@ -77,32 +83,11 @@ export interface AppGenesis {
   readonly contributors?: readonly GenesisContributor[]
 }
 
-export type TxResult =
-  | { readonly ok: true; readonly type: string; readonly receipts: readonly Receipt[] }
-  | { readonly ok: false; readonly type: string; readonly error: string }
-
 export interface Execution {
   readonly height: number
   readonly appHash: Hash
   readonly results: readonly TxResult[]
   readonly slashes: readonly SlashReceipt[]
-}
-
-/** A training round's result as committed. */
-export interface RoundRecord {
-  readonly round: number
-  readonly modelHash: string
-  /** Millionths. */
-  readonly accuracy: number
-  /** Test loss of the aggregate, millionths (when the coordinator reported it). */
-  readonly loss: number | undefined
-  readonly participants: readonly string[]
-  readonly coordinator: string
-  readonly height: number
-  readonly epoch: number
-  readonly scoresCommitment: string
-  /** Revealed scores by account, once the reveal is executed. */
-  readonly scores: ReadonlyMap<string, number> | undefined
 }
 
 export class AppError extends Error {
@@ -114,6 +99,8 @@ const json = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) 
 export class App {
   readonly chainId: number
   readonly economy: Economy
+  /** Training-round results, contribution scores and the contributors' pot. */
+  readonly training = new TrainingLedger()
   readonly #verify: Verifier
   readonly #operatorOf = new Map<string, string>()
   readonly #addressOf = new Map<string, string>()
@@ -130,14 +117,8 @@ export class App {
   #setDirty = false
   #stalled: string | undefined
   readonly #nonces = new Map<string, number>()
-  readonly #commitments = new Map<number, Map<string, string>>()
-  readonly #scores = new Map<number, Map<string, number>>()
-  readonly #rounds = new Map<number, RoundRecord>()
-  #lastRound = -1
-  /** Emission set aside for contributors and not paid yet (still in the reserve's balance). */
-  #contributorPot = 0n
-  /** Revealed training-round scores, summed by account, by the epoch their result was committed in. */
-  readonly #roundScores = new Map<number, Map<string, number>>()
+  /** What the executors change. */
+  readonly #state: TxState
 
   private constructor(g: AppGenesis, economy: Economy, verify: Verifier) {
     this.chainId = g.chainId
@@ -146,6 +127,7 @@ export class App {
     this.#lastTime = g.time
     this.#reserve = g.rewardReserve
     this.#downtime = new DowntimeTracker(g.params["slashing.downtimeWindow"])
+    this.#state = { economy, training: this.training, downtime: this.#downtime }
     for (const v of g.validators) {
       this.#operatorOf.set(v.address, v.operator)
       this.#addressOf.set(v.operator, v.address)
@@ -195,27 +177,27 @@ export class App {
 
   /** Revealed contribution scores of an epoch, by account. */
   scores(epoch: number): ReadonlyMap<string, number> {
-    return this.#scores.get(epoch) ?? new Map()
+    return this.training.scores(epoch)
   }
 
   /** Training-round results, by round. */
   rounds(): ReadonlyMap<number, RoundRecord> {
-    return this.#rounds
+    return this.training.rounds()
   }
 
   /** The last round with a committed result (-1 before any). */
   get lastRound(): number {
-    return this.#lastRound
+    return this.training.lastRound
   }
 
   /** Revealed training-round scores of an epoch, summed by account. */
   roundScores(epoch: number): ReadonlyMap<string, number> {
-    return this.#roundScores.get(epoch) ?? new Map()
+    return this.training.roundScores(epoch)
   }
 
   /** Emission set aside for contributors, not yet paid by a round's revealed scores (base units). */
   get contributorPot(): bigint {
-    return this.#contributorPot
+    return this.training.contributorPot
   }
 
   /** The economy account a signing address acts for: a validator's operator id, else the address itself. */
@@ -254,10 +236,9 @@ export class App {
    * with contribution and capped per validator by the voting-power formula (consensus/power.ts).
    */
   #computeSet(startHeight: number): ValidatorSet {
-    const scores = this.#scores.get(this.epochOf(startHeight) - 2)
-    const rounds = this.#roundScores.get(this.epochOf(startHeight) - 2)
+    const epoch = this.epochOf(startHeight) - 2
     const candidates: Candidate[] = this.#activeCandidates().map(({ p, address }) => (
-      { address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt((scores?.get(p.operator) ?? 0) + (rounds?.get(p.operator) ?? 0)) }
+      { address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt(this.training.contribution(epoch, p.operator)) }
     ))
     return validatorSetFromCandidates(candidates, powerParams(this.economy.params), startHeight)
   }
@@ -307,7 +288,7 @@ export class App {
     const nonces = new Map<string, number>()
     for (const [i, tx] of (next > 1 ? rest : block.txs).entries()) {
       if (tx.type === "evidence") continue
-      if (tx.type === "stake" || tx.type === "score-commit" || tx.type === "score-reveal" || tx.type === "round-result" || tx.type === "round-scores") {
+      if (isSignedType(tx.type)) {
         const why = this.checkSignedTx(tx, nonces)
         if (why !== undefined) return `tx ${i}: ${why}`
         continue
@@ -347,17 +328,9 @@ export class App {
     const slashes: SlashReceipt[] = []
     const params = this.economy.params
     this.#times[block.height] = block.time
-    const txs = block.height > 1 ? block.txs.slice(1) : block.txs
-    if (block.height > 1) {
-      const signers = new Set((block.txs[0]!.precommits as unknown as Vote[]).map((v) => v.validator))
-      this.#downtime.setWindow(params["slashing.downtimeWindow"])
-      this.#downtime.observe(this.validatorSet(block.height - 1).validators.map((v) => v.address), signers)
-      results.push({ ok: true, type: "last-commit", receipts: [] })
-    }
-    for (const tx of txs) {
-      const r = tx.type === "evidence"
-        ? this.#executeEvidence(tx as unknown as DuplicateVoteEvidence & AppTx, block.time)
-        : this.#executeSigned(Result.getOrThrow(decodeTx(tx)), block)
+    const ctx = this.#txContext(block, params)
+    for (const tx of block.txs) {
+      const r = this.#executeTx(tx, ctx)
       results.push(r)
       if (r.ok) for (const x of r.receipts) if (x.type === "slash") slashes.push(x)
     }
@@ -375,10 +348,10 @@ export class App {
     // The contributors' share stays in the reserve, earmarked, until a round's scores are revealed.
     if (this.#reserve !== undefined) {
       const emission = emissionFor(params, this.#lastTime, block.time)
-      const left = this.economy.balanceOf(this.#reserve) - this.#contributorPot
+      const left = this.economy.balanceOf(this.#reserve) - this.training.contributorPot
       const due = left <= 0n ? 0n : emission < left ? emission : left
       const toContributors = mulWad(due, econConfig(params).contributorShare)
-      this.#contributorPot += toContributors
+      this.training.setAside(toContributors)
       if (due - toContributors > 0n) this.economy.apply({ type: "fundRewards", from: this.#reserve, amount: due - toContributors }, block.time)
     }
 
@@ -398,88 +371,25 @@ export class App {
     return { height: block.height, appHash: this.#appHash, results, slashes }
   }
 
-  #executeSigned(tx: SignedTx, block: Block): TxResult {
-    this.#nonces.set(tx.signer, tx.nonce + 1)
-    const account = this.accountOf(tx.signer)
-    const fail = (error: string): TxResult => ({ ok: false, type: tx.type, error })
-    switch (tx.type) {
-      case "stake": {
-        const op = tx.op as EconOp
-        if (actorOf(op) !== account) return fail(`${tx.signer} (account ${account}) may not act for ${actorOf(op)}`)
-        const r = this.economy.apply(op, block.time)
-        return Result.isSuccess(r) ? { ok: true, type: "stake", receipts: [r.success] } : fail(r.failure.message)
-      }
-      case "score-commit": {
-        const epoch = this.epochOf(block.height)
-        if (tx.epoch !== epoch) return fail(`commitments for epoch ${tx.epoch} are not open (this is epoch ${epoch})`)
-        const commits = this.#commitments.get(epoch) ?? new Map<string, string>()
-        if (commits.has(account)) return fail(`${account} already committed a score for epoch ${epoch}`)
-        this.#commitments.set(epoch, commits.set(account, tx.commitment))
-        return { ok: true, type: tx.type, receipts: [] }
-      }
-      case "score-reveal": {
-        const epoch = this.epochOf(block.height)
-        if (tx.epoch !== epoch - 1) return fail(`scores of epoch ${tx.epoch} are revealed in epoch ${tx.epoch + 1}, this is ${epoch}`)
-        const commitment = this.#commitments.get(tx.epoch)?.get(account)
-        if (commitment === undefined) return fail(`${account} committed no score for epoch ${tx.epoch}`)
-        if (scoreCommitment(tx.epoch, tx.score, tx.salt) !== commitment) return fail(`the reveal of ${account} does not match its commitment for epoch ${tx.epoch}`)
-        const scores = this.#scores.get(tx.epoch) ?? new Map<string, number>()
-        if (scores.has(account)) return fail(`${account} already revealed for epoch ${tx.epoch}`)
-        this.#scores.set(tx.epoch, scores.set(account, tx.score))
-        return { ok: true, type: tx.type, receipts: [] }
-      }
-      case "round-result": {
-        if (this.#operatorOf.get(tx.signer) === undefined) return fail(`${tx.signer} is not a validator: only a validator coordinates a training round`)
-        if (tx.round <= this.#lastRound) return fail(`round ${tx.round} is not after the last committed round ${this.#lastRound}`)
-        if (new Set(tx.participants).size !== tx.participants.length) return fail(`round ${tx.round} lists a participant twice`)
-        this.#lastRound = tx.round
-        this.#rounds.set(tx.round, {
-          round: tx.round, modelHash: tx.modelHash, accuracy: tx.accuracy, loss: tx.loss, participants: [...tx.participants], coordinator: account,
-          height: block.height, epoch: this.epochOf(block.height), scoresCommitment: tx.scoresCommitment, scores: undefined,
-        })
-        return { ok: true, type: tx.type, receipts: [] }
-      }
-      case "round-scores": {
-        const r = this.#rounds.get(tx.round)
-        if (r === undefined) return fail(`round ${tx.round} has no committed result`)
-        if (r.coordinator !== account) return fail(`the scores of round ${tx.round} are revealed by its coordinator ${r.coordinator}, not ${account}`)
-        if (r.height >= block.height) return fail(`the scores of round ${tx.round} are revealed in a block after its result`)
-        if (r.scores !== undefined) return fail(`the scores of round ${tx.round} were revealed already`)
-        if (roundScoresCommitment(tx.round, tx.scores, tx.salt) !== r.scoresCommitment) return fail(`the scores of round ${tx.round} do not match its commitment`)
-        const seen = new Set<string>()
-        for (const x of tx.scores) {
-          if (!r.participants.includes(x.account)) return fail(`${x.account} did not take part in round ${tx.round}`)
-          if (seen.has(x.account)) return fail(`${x.account} is scored twice in round ${tx.round}`)
-          seen.add(x.account)
-        }
-        const sums = this.#roundScores.get(r.epoch) ?? new Map<string, number>()
-        for (const x of tx.scores) sums.set(x.account, (sums.get(x.account) ?? 0) + x.score)
-        this.#roundScores.set(r.epoch, sums)
-        this.#rounds.set(tx.round, { ...r, scores: new Map(tx.scores.map((x) => [x.account, x.score])) })
-        if (this.#reserve !== undefined && this.#contributorPot > 0n) {
-          // Scores were checked above and the pot is in the reserve: the payout cannot be refused.
-          const paid = Result.getOrThrow(this.economy.payContributors(this.#reserve, this.#contributorPot, tx.scores, block.time))
-          this.#contributorPot -= paid.paid
-        }
-        return { ok: true, type: tx.type, receipts: [] }
-      }
+  /** The block `block` as its transactions' executors see it. */
+  #txContext(block: Block, params: Params): TxContext {
+    return {
+      chainId: this.chainId, height: block.height, time: block.time, epoch: this.epochOf(block.height), params,
+      reserve: this.#reserve, verify: this.#verify,
+      accountOf: (signer) => this.accountOf(signer),
+      operatorOf: (address) => this.#operatorOf.get(address),
+      validatorSet: (height) => this.validatorSet(height),
+      timeOf: (height) => this.#times[height],
     }
   }
 
-  #executeEvidence(tx: DuplicateVoteEvidence & AppTx, time: number): TxResult {
-    const { voteA } = tx
-    if (voteA === undefined || tx.voteB === undefined) return { ok: false, type: "evidence", error: "evidence needs voteA and voteB" }
-    if (!Number.isSafeInteger(voteA.height) || voteA.height < 1 || voteA.height > this.#height + 1) {
-      return { ok: false, type: "evidence", error: `evidence height ${String(voteA.height)} is not a known height` }
-    }
-    const check = verifyEvidence(tx, this.chainId, this.validatorSet(voteA.height), this.#verify)
-    if (!check.valid) return { ok: false, type: "evidence", error: check.reason }
-    const operator = this.#operatorOf.get(voteA.validator)!
-    const r = this.economy.apply({
-      type: "slash", pool: operator, infraction: "doubleSign", infractionTime: this.#times[voteA.height] ?? time,
-      evidenceId: `double-sign/${voteA.validator}/${voteA.height}/${voteA.round}/${voteA.type}`,
-    }, time)
-    if (Result.isFailure(r)) return { ok: false, type: "evidence", error: (r.failure as EconError).message }
-    return { ok: true, type: "evidence", receipts: [r.success] }
+  /** Dispatch one transaction of a checked block to the executor of its type. */
+  #executeTx(tx: AppTx, ctx: TxContext): TxResult {
+    if (tx.type === "last-commit") return executeTx(this.#state, tx as LastCommitTx, ctx)
+    if (tx.type === "evidence") return executeTx(this.#state, tx as EvidenceTx, ctx)
+    const signed = Result.getOrThrow(decodeTx(tx))
+    // A signed transaction uses its nonce whatever its rule decides, as a reverted transaction does.
+    this.#nonces.set(signed.signer, signed.nonce + 1)
+    return executeTx(this.#state, signed, ctx)
   }
 }
