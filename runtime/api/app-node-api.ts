@@ -13,6 +13,7 @@ import type { App } from "../core/app/app.ts"
 import { encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
 import { blockHash } from "../core/consensus/block.ts"
 import { decodeMessage } from "../core/consensus/codec.ts"
+import { blockKey } from "../core/consensus/store-keys.ts"
 import { duplicateVoteEvidence, verifyEvidence } from "../core/consensus/evidence.ts"
 import type { DuplicateVoteEvidence, Json } from "../core/consensus/types.ts"
 import type { EconOp } from "../core/econ/index.ts"
@@ -46,9 +47,6 @@ export interface AppNodeApiOptions {
   /** Time for dry runs of stake operations (default: the economy's own clock). */
   readonly now?: () => number
 }
-
-// The node stores each commit certificate under this key (runtime/node/consensus-node.ts).
-const blockKey = (height: number) => `block/${String(height).padStart(12, "0")}`
 
 const amountsAsStrings = (value: unknown): Json => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Json
 
