@@ -7,13 +7,14 @@
  *
  * What it carries: the clock and timers, `now`, the effect runner, the node's randomness, its
  * network, store, keys and telemetry ports, the EVM chain when it has one, its application replica
- * with the parameters in force, the transaction pool with `submitTx`, and the stream of executed
- * blocks the followers (staking, training) feed on.
+ * with the parameters in force, the transaction pool with `submitTx`, the evidence pool, the count of
+ * invalid messages by sender, and the stream of executed blocks the followers (staking, training) feed on.
  */
 import { Effect } from "effect"
 import type { App, Execution } from "../core/app/app.ts"
 import { Mempool } from "../core/app/mempool.ts"
 import { encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
+import { EvidencePool } from "../core/consensus/evidence-pool.ts"
 import type { Block } from "../core/consensus/types.ts"
 import { fromHex } from "../core/crypto.ts"
 import type { Params } from "../core/params.ts"
@@ -61,6 +62,12 @@ export interface NodeContext extends NodePorts {
   readonly mempool: Mempool
   /** Verify, pool and gossip a signed transaction; a refusal says why (nothing is pooled then). */
   submitTx(tx: SignedTx): string | undefined
+  /** Double-sign evidence waiting for a block: consensus adds what it sees or is submitted, and proposes from it. */
+  readonly evidence: EvidencePool
+  /** Invalid messages by sender, over every actor of the node. */
+  readonly faults: ReadonlyMap<string, number>
+  /** Count an invalid message against its sender and report it (`net.invalid`); never throws. */
+  fault(from: string, reason: string): void
   /** Every block this node executes, in order, to the listeners (called by the consensus actor). */
   readonly executed: BlockStream
 }
@@ -92,13 +99,28 @@ const utf8 = new TextEncoder()
 /** The context of a node over a world's ports and its application replica. */
 export const makeNodeContext = (ports: NodePorts, app: App): NodeContext => {
   const mempool = new Mempool(app)
+  const evidence = new EvidencePool({
+    get height() {
+      return app.height
+    },
+    chainId: app.chainId,
+    validatorSet: (height) => app.validatorSet(height),
+    tombstoned: (validator) => app.economy.pool(app.operatorOf(validator) ?? "")?.tombstoned === true,
+  }, ports.keys.verify)
   const emit = (kind: string, data: Record<string, unknown>) => ports.run(ports.telemetry.emit({ at: ports.now(), node: ports.name, kind, data }))
+  const faults = new Map<string, number>()
   return {
     ...ports,
     app,
     params: () => app.economy.params,
     emit,
     mempool,
+    evidence,
+    faults,
+    fault: (from, reason) => {
+      faults.set(from, (faults.get(from) ?? 0) + 1)
+      emit("net.invalid", { from, reason })
+    },
     executed: blockStream(),
     submitTx: (tx) => {
       if (!ports.keys.verify(tx.signer, txDigest(app.chainId, tx), fromHex(tx.signature))) return `bad signature of ${tx.signer}`

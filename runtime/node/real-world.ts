@@ -20,6 +20,7 @@ import { Telemetry } from "../services/telemetry.ts"
 import { recoverApp, startConsensus, type ConsensusNode, type ConsensusOptions } from "../actors/consensus/consensus-node.ts"
 import { makeNodeContext, type NodeContext } from "../actors/context.ts"
 import { startStaking, type StakeActors } from "../actors/staking/stake-actors.ts"
+import { startSync } from "../actors/sync/block-sync.ts"
 import { cryptoRandom } from "../adapters/random.ts"
 
 /** The genesis could not be turned into an application state. */
@@ -78,8 +79,10 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
     network: yield* Network, store, keys, telemetry: yield* Telemetry,
   }, app)
   const stake = yield* Effect.acquireRelease(Effect.sync(() => startStaking(ctx)), (s) => Effect.sync(() => s.stop()))
+  const sync = yield* Effect.acquireRelease(startSync(ctx), (s) => Effect.sync(() => s.stop()))
   const consensus = yield* Effect.acquireRelease(
     startConsensus(ctx, {
+      sync,
       ...(options.resendEvery === undefined ? {} : { resendEvery: options.resendEvery }),
       ...(options.onHalt === undefined ? {} : { onHalt: options.onHalt }),
     }),

@@ -10,6 +10,7 @@ import { TOTAL_SUPPLY, TOKEN, WAD } from "../../runtime/core/units.ts"
 import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
 import { makeNodeContext } from "../../runtime/actors/context.ts"
 import { startStaking, type StakeActors } from "../../runtime/actors/staking/stake-actors.ts"
+import { startSync, type SyncActor } from "../../runtime/actors/sync/block-sync.ts"
 import type { Keys } from "../../runtime/services/keys.ts"
 import { Telemetry, type TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { makeSimKeys, SignatureOracle } from "../adapters/keys.ts"
@@ -47,6 +48,8 @@ interface Slot {
   node: ConsensusNode | undefined
   /** The operator's stake positions, followed by staking machines (while the node runs). */
   stake: StakeActors | undefined
+  /** Block sync (while the node runs). */
+  sync?: SyncActor | undefined
   app: App | undefined
   outbound: Outbound | undefined
 }
@@ -154,8 +157,10 @@ export class ConsensusWorld {
       network: port.network, store, keys: slot.keys, telemetry,
     }, app)
     slot.stake = startStaking(ctx)
+    slot.sync = Effect.runSync(startSync(ctx))
     slot.node = Effect.runSync(
       startConsensus(ctx, {
+        sync: slot.sync,
         // Looked up per message, so a node can turn byzantine mid-run.
         outbound: (m, send) => (slot.outbound ?? honest)(m, send),
         // A node that can no longer follow the chain ends the run as a crash, with its reason.
@@ -169,8 +174,10 @@ export class ConsensusWorld {
     const slot = this.slots.get(id)!
     slot.node?.stop()
     slot.stake?.stop()
+    slot.sync?.stop()
     slot.node = undefined
     slot.stake = undefined
+    slot.sync = undefined
     slot.app = undefined
     slot.port?.detach()
     slot.port = undefined

@@ -11,24 +11,27 @@
  *    a decided block that does not execute halts this node's consensus (`node.error`, `onHalt`):
  *    going on over a replica that differs from the network's would only spread the damage;
  *  - evidence: double signing the machine sees, or evidence submitted from outside (the API), is
- *    verified and goes into the next blocks this node proposes;
+ *    verified and goes into the context's evidence pool, which the blocks this node proposes carry;
  *  - telemetry: step changes, peer count, and once per block the validator table and this node's
  *    stake position (block-report.ts), besides `block.committed`;
  *  - executed blocks go to the context's block stream, which the followers (staking, training) feed on;
  *  - liveness: the node re-sends its latest messages periodically (lossy links, healed partitions)
- *    and a node that sees it is behind asks the sender for the certificates it misses.
+ *    and a node that sees it is behind tells block sync (runtime/actors/sync), which asks the sender
+ *    for the certificates it misses.
  *
  * The same code runs a real node (libp2p, sqlite, wall clock) and a simulated one: each world hands it
- * a NodeContext (context.ts); the transaction pool is the context's, consensus only takes from it.
+ * a NodeContext (context.ts) and its block sync. Its neighbours are not its own (CometBFT's habit):
+ * the transaction pool and the evidence pool are the context's, block sync is its own actor; consensus
+ * reaches each through a small interface.
  */
-import { Effect, Result, Schema } from "effect"
+import { Effect, Result } from "effect"
 import { createActor, type ActorRefFrom, type AnyActorRef } from "xstate"
 import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, type ConsensusMessage } from "../../core/consensus/codec.ts"
-import { verifyEvidence } from "../../core/consensus/evidence.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
+import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../../core/consensus/types.ts"
 import {
   consensusMachine, timeoutsFromParams, type BroadcastVoteParams, type DecideParams, type LogParams, type ProposeParams, type ReportEvidenceParams,
@@ -39,11 +42,9 @@ import { decodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
 import { TX_TOPIC, type NodeContext } from "../context.ts"
 import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
+import { CONSENSUS_TOPIC } from "./topics.ts"
 
-export const CONSENSUS_TOPIC = "consensus"
-export const SYNC_TOPIC = "consensus/sync"
-/** Certificates sent per sync request. */
-const SYNC_BATCH = 32
+export { CONSENSUS_TOPIC, SYNC_TOPIC } from "./topics.ts"
 
 /**
  * Where outgoing consensus messages go. Honest nodes send each message once; the simulator's
@@ -53,7 +54,15 @@ export type Outbound = (message: ConsensusMessage, send: (message: ConsensusMess
 
 export const honest: Outbound = (message, send) => send(message)
 
+/** What consensus asks of block sync (runtime/actors/sync): it takes it as this, and never holds its state. */
+export interface PeerSync {
+  /** This node saw `peer` ahead of it (a message of a later height): catch up from that peer. */
+  behind(peer: string): void
+}
+
 export interface ConsensusOptions {
+  /** The node's block sync (started by the world beside consensus: `startSync(ctx)`). */
+  readonly sync: PeerSync
   readonly outbound?: Outbound
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: number
@@ -67,7 +76,7 @@ export interface ConsensusOptions {
 export interface ConsensusNode {
   readonly actor: ActorRefFrom<typeof consensusMachine>
   readonly address: string
-  /** Invalid messages by sender. */
+  /** Invalid messages by sender (the context's: every actor of the node counts there). */
   readonly faults: ReadonlyMap<string, number>
   /** Transactions waiting for a block (the context's pool). */
   readonly pending: number
@@ -79,14 +88,6 @@ export interface ConsensusNode {
   readonly halted: string | undefined
   stop(): void
 }
-
-const SyncRequest = Schema.Struct({ from: Schema.Number.check(Schema.makeFilter((n) => (Number.isSafeInteger(n) && n >= 1) || "a height >= 1")) })
-const decodeSync = Schema.decodeUnknownResult(SyncRequest)
-const utf8 = new TextEncoder()
-const blockKey = (height: number) => `block/${String(height).padStart(12, "0")}`
-
-/** One piece of evidence per equivocation (validator, height, round, vote type), whichever pair of votes shows it. */
-export const evidenceKey = (e: DuplicateVoteEvidence) => `${e.voteA.validator}/${e.voteA.height}/${e.voteA.round}/${e.voteA.type}`
 
 /** What one node does for its consensus machine's actions. */
 interface NodeActions {
@@ -115,7 +116,7 @@ const nodeMachine = consensusMachine.provide({
 /** Rebuild the application state from the certificates a node stored (after a restart). */
 export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<App, never> =>
   Effect.gen(function* () {
-    const keys = yield* Effect.orDie(store.keys("block/"))
+    const keys = yield* Effect.orDie(store.keys(BLOCK_KEY_PREFIX))
     for (const key of keys) {
       const bytes = yield* Effect.orDie(store.get(key))
       const m = bytes === undefined ? undefined : decodeMessage(bytes)
@@ -136,21 +137,19 @@ const storedPrecommits = (store: Store["Service"], height: number): Effect.Effec
   })
 
 /** Start consensus for this node over its context (the other actors follow its executed blocks). */
-export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {}) =>
+export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
   Effect.gen(function* () {
-    const { app, clock, run, network, keys, store, mempool, emit } = ctx
+    const { app, clock, run, network, keys, store, mempool, evidence, emit, fault } = ctx
+    const { sync } = options
     const chainId = app.chainId
     const address = keys.address.toLowerCase()
     const outbound = options.outbound ?? honest
-    const faults = new Map<string, number>()
-    const evidencePool = new Map<string, DuplicateVoteEvidence>()
     /** Own messages of the current height, re-sent periodically. */
     let latest: ConsensusMessage[] = []
     // The precommits that decided the last executed height go into the next block's last-commit;
     // after a restart they come from its stored certificate (else this node's proposals are invalid).
     let lastCommit: readonly Vote[] = yield* storedPrecommits(store, app.height)
     let stopped = false
-    const lastSyncAsk = new Map<string, number>()
     /** Proposals for the height after the next: checked and handed over once the node gets there. */
     let early: Proposal[] = []
     const MAX_EARLY = 64
@@ -173,9 +172,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
     const commitsParent = (votes: readonly Vote[]) => votes.length > 0 && votes[0]!.height === app.height && votes[0]!.blockHash === app.lastBlockHash
     /** Pending evidence (seen by the machine, or submitted): in every block this node proposes until one includes it. */
     const addEvidence = (e: DuplicateVoteEvidence, source: "seen" | "submitted"): string | undefined => {
-      const key = evidenceKey(e)
-      if (evidencePool.has(key)) return undefined
-      evidencePool.set(key, e)
+      if (!evidence.add(e)) return undefined
       emit("evidence.found", { validator: e.voteA.validator, height: e.voteA.height, round: e.voteA.round, ...(source === "submitted" ? { source } : {}) })
       return undefined
     }
@@ -185,10 +182,6 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
     const reportPeers = () => run(Effect.map(network.peers, (peers) => {
       if (peers.length !== peerCount) emit("peers", { count: (peerCount = peers.length) })
     }))
-    const fault = (from: string, reason: string) => {
-      faults.set(from, (faults.get(from) ?? 0) + 1)
-      emit("net.invalid", { from, reason })
-    }
     const send = (message: ConsensusMessage) => run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(message))))
     /** Send one of this node's own messages, and remember it (what it signed, not what a fault made of it) for resending. */
     const speak = (message: ConsensusMessage) => {
@@ -211,7 +204,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
             time: Math.max(ctx.now(), app.lastTime),
             txs: [
               ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
-              ...[...evidencePool.values()].map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
+              ...evidence.pending().map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
               ...mempool.includable(),
             ],
             appHash: app.appHash,
@@ -267,7 +260,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
         }
         lastCommit = p.precommits
         latest = []
-        for (const tx of p.block.txs) if (tx.type === "evidence") evidencePool.delete(evidenceKey(tx as unknown as DuplicateVoteEvidence))
+        evidence.removeIncluded(p.block.txs)
         mempool.prune()
         emit("block.committed", {
           height: p.height, round: p.round, hash: blockHash(p.block), proposer: p.block.proposer, txs: p.block.txs.length,
@@ -290,13 +283,6 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
     }
     const actor = createActor(nodeMachine, { clock: clock as never, input: { self: address, timeouts: timeoutsFromParams(app.economy.params) } })
     nodeActions.set(actor, actions)
-
-    const askSync = (peer: string) => {
-      const now = ctx.now()
-      if ((lastSyncAsk.get(peer) ?? -Infinity) + 1_000 > now) return
-      lastSyncAsk.set(peer, now)
-      run(Effect.ignore(network.send(peer, SYNC_TOPIC, utf8.encode(JSON.stringify({ from: app.height + 1 })))))
-    }
 
     /** A verified proposal for the next height: the App judges the block, the machine does the rest. */
     const onProposal = (p: Proposal) => {
@@ -321,9 +307,9 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
             // A peer is one height ahead: it has the certificate of `next`; keep its proposal until
             // this node has executed `next`.
             if (early.length < MAX_EARLY) early.push(p)
-            return askSync(env.from)
+            return sync.behind(env.from)
           }
-          if (p.height > next) return askSync(env.from)
+          if (p.height > next) return sync.behind(env.from)
           if (p.height < next) return
           return onProposal(p)
         }
@@ -340,12 +326,12 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
           }
           // A vote from a height ahead means this node is behind: ask the sender for what it decided.
           // The machine keeps votes for the height after its own; further ones are of no use yet.
-          if (v.height > next) askSync(env.from)
+          if (v.height > next) sync.behind(env.from)
           if (v.height > next + 1) return
           return void actor.send({ type: "vote.received", vote: v })
         }
         case "commit": {
-          if (m.block.height > next) return askSync(env.from)
+          if (m.block.height > next) return sync.behind(env.from)
           if (m.block.height < next) return
           const set = app.validatorSet(next)
           for (const v of m.precommits) {
@@ -374,27 +360,8 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
       mempool.add(tx)
     }
 
-    const onSync = (env: Envelope) => {
-      if (stopped) return
-      let value: unknown
-      try {
-        value = JSON.parse(new TextDecoder().decode(env.data))
-      } catch {
-        return fault(env.from, "sync request: not JSON")
-      }
-      const req = decodeSync(value, { onExcessProperty: "error" })
-      if (Result.isFailure(req)) return fault(env.from, "sync request: expected { from: height }")
-      run(Effect.gen(function* () {
-        for (let h = req.success.from; h < req.success.from + SYNC_BATCH && h <= app.height; h++) {
-          const bytes = yield* store.get(blockKey(h))
-          if (bytes !== undefined) yield* Effect.ignore(network.send(env.from, CONSENSUS_TOPIC, bytes))
-        }
-      }).pipe(Effect.ignore))
-    }
-
     const unsubscribe = [
       yield* network.subscribe(CONSENSUS_TOPIC, onConsensus),
-      yield* network.subscribe(SYNC_TOPIC, onSync),
       yield* network.subscribe(TX_TOPIC, onTx),
     ]
 
@@ -435,22 +402,16 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions = {})
     const node: ConsensusNode = {
       actor,
       address,
-      faults,
+      faults: ctx.faults,
       get pending() {
         return mempool.size
       },
       get halted() {
         return halted
       },
-      submitEvidence: (evidence) => {
+      submitEvidence: (submitted) => {
         if (stopped) return "consensus is stopped"
-        const { validator, height } = evidence.voteA
-        if (!Number.isSafeInteger(height) || height < 1 || height > app.height + 1) return `evidence height ${height} is not a known height (executed up to ${app.height})`
-        const check = verifyEvidence(evidence, chainId, app.validatorSet(height), keys.verify)
-        if (!check.valid) return `invalid evidence: ${check.reason}`
-        const pool = app.economy.pool(app.operatorOf(validator) ?? "")
-        if (pool?.tombstoned === true) return `${validator} is tombstoned already: its double signing was punished`
-        return addEvidence(evidence, "submitted")
+        return evidence.check(submitted) ?? addEvidence(submitted, "submitted")
       },
       submitTx: ctx.submitTx,
       stop: () => {
