@@ -4,7 +4,7 @@
  * The slash base is the pool's bonded stake *at the infraction* (token checkpoints), so stake that
  * joined later is not punished and stake that left after the infraction does not escape:
  *   maxSlash = mulWad(tokensAt(infractionTime), fraction)
- * As in Cosmos, unbonding entries of the pool that started after the infraction and are not yet
+ * As in Cosmos, unbonding entries of the pool that started at or after the infraction and are not yet
  * mature are slashed first (each by mulWad(initialAmount, fraction), capped at what remains of
  * the entry and at what remains of maxSlash), then the rest comes from bonded tokens (capped at the
  * pool's current tokens). So the total never exceeds maxSlash. Of the total, insuranceFraction goes
@@ -86,15 +86,16 @@ const slashValidated = (
   const maxSlash = mulWad(stakeAtInfraction, fraction)
   settlePool(s, p)
 
-  // Unbonding entries that were still at stake at the infraction, oldest first. A checkpoint holds
-  // the tokens at the end of its ms, so an entry started in the infraction's own ms is already
-  // outside the base and is not slashed again.
+  // Unbonding entries that were still at stake at the infraction, oldest first. An entry started in
+  // the infraction's own instant was bonded at the infraction and is slashed (as Staking.sol does);
+  // the base above is read at the end of that instant, so such an entry draws on what the bonded
+  // stake would otherwise lose, never on more than maxSlash.
   let left = maxSlash
   const slashedUnbonding: Array<{ entry: number; owner: Address; amount: bigint }> = []
   for (const id of p.unbondingIds) {
     if (left === 0n) break
     const e = s.unbonding.get(id)!
-    if (e.startedAt <= infractionTime || e.completesAt <= now) continue
+    if (e.startedAt < infractionTime || e.completesAt <= now) continue
     const cut = minBig(minBig(mulWad(e.initialAmount, fraction), e.amount), left)
     if (cut === 0n) continue
     e.amount -= cut
