@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { openSqliteStore } from "../runtime/adapters/sqlite-store.ts"
 import { blockHash } from "../runtime/core/consensus/block.ts"
 import { decodeMessage } from "../runtime/core/consensus/codec.ts"
+import { BLOCK_KEY_PREFIX } from "../runtime/core/consensus/store-keys.ts"
 import { nodeDir } from "../runtime/node/devnet.ts"
 import { makeMain, runtimeGroups } from "./main.ts"
 
@@ -28,7 +29,7 @@ const storedBlocks = async (dataDir: string): Promise<Map<number, string>> => {
   const s = await Effect.runPromise(openSqliteStore(join(dataDir, "store.db")))
   try {
     const out = new Map<number, string>()
-    for (const key of await Effect.runPromise(s.store.keys("block/"))) {
+    for (const key of await Effect.runPromise(s.store.keys(BLOCK_KEY_PREFIX))) {
       const m = decodeMessage((await Effect.runPromise(s.store.get(key)))!)
       if (Result.isSuccess(m) && m.success.kind === "commit") out.set(m.success.block.height, blockHash(m.success.block))
     }

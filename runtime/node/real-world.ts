@@ -59,7 +59,7 @@ export interface RealNode {
 /**
  * Start a validator over the Network and Telemetry in context: open its store, rebuild its app from
  * the certificates stored there (a restart resumes where it stopped), build its NodeContext over the
- * real ports (wall clock, fibers, crypto randomness), and start its staking followers and consensus.
+ * real ports (wall clock, fibers, crypto randomness), and start its staking followers, block sync and consensus.
  */
 export const startRealNode = Effect.fn("startRealNode")(function*(
   options: RealNodeOptions,

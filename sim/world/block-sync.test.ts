@@ -6,14 +6,14 @@
  */
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { decodeMessage } from "../../core/consensus/codec.ts"
-import { blockHash } from "../../core/consensus/block.ts"
-import type { TelemetryEvent } from "../../services/telemetry.ts"
-import { attachSimNetwork } from "../../../sim/adapters/network.ts"
-import { parseScenario } from "../../../sim/scenario/load.ts"
-import { ConsensusWorld } from "../../../sim/world/world.ts"
-import { CONSENSUS_TOPIC, SYNC_TOPIC } from "../consensus/topics.ts"
-import { SYNC_BATCH } from "./block-sync.ts"
+import { decodeMessage } from "../../runtime/core/consensus/codec.ts"
+import { blockHash } from "../../runtime/core/consensus/block.ts"
+import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
+import { attachSimNetwork } from "../adapters/network.ts"
+import { parseScenario } from "../scenario/load.ts"
+import { ConsensusWorld } from "./world.ts"
+import { CONSENSUS_TOPIC, SYNC_TOPIC } from "../../runtime/actors/consensus/topics.ts"
+import { SYNC_BATCH } from "../../runtime/actors/sync/block-sync.ts"
 
 const scenario = parseScenario("name: sync-test\nnetwork: { validators: 4 }\nuntil: { height: 200 }\n", "sync-test.yaml")
 const utf8 = new TextEncoder()

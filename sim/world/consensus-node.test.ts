@@ -5,12 +5,12 @@
  * height instead of throwing out of the machine; the TUI's per-block telemetry is there.
  */
 import { describe, expect, it } from "vitest"
-import { duplicateVoteEvidence } from "../../core/consensus/evidence.ts"
-import { signVote } from "../../core/consensus/signing.ts"
-import type { TelemetryEvent } from "../../services/telemetry.ts"
-import { simPrivateKey } from "../../../sim/adapters/keys.ts"
-import { parseScenario } from "../../../sim/scenario/load.ts"
-import { ConsensusWorld } from "../../../sim/world/world.ts"
+import { duplicateVoteEvidence } from "../../runtime/core/consensus/evidence.ts"
+import { signVote } from "../../runtime/core/consensus/signing.ts"
+import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
+import { simPrivateKey } from "../adapters/keys.ts"
+import { parseScenario } from "../scenario/load.ts"
+import { ConsensusWorld } from "./world.ts"
 
 const SEED = 3
 const scenario = (validators: number) => parseScenario(
