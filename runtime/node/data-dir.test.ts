@@ -48,7 +48,7 @@ describe("dai node init", () => {
     if (Result.isFailure(genesis)) throw new Error(genesis.failure.message)
     expect(genesis.success.validators.map((v) => v.address)).toEqual([address])
     // A reward reserve releases rewards.annualEmission; one without an allocation is refused by name.
-    expect(genesis.success.rewardReserve).toBe("rewards")
+    expect(genesis.success.rewardReserve).toBe("reserve")
     const file = JSON.parse(readFileSync(join(dir, "genesis.json"), "utf8")) as Record<string, unknown>
     const bad = decodeGenesis({ ...file, rewardReserve: "nobody" }, "g.json")
     expect(Result.isFailure(bad) && bad.failure.message).toBe(`g.json: rewardReserve: "nobody" has no allocation to release rewards from`)

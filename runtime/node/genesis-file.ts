@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs"
 import { Result, Schema, SchemaIssue } from "effect"
 import type { AppGenesis } from "../core/app/app.ts"
+import { buildGenesis, REWARD_RESERVE_TOKENS } from "../core/app/genesis.ts"
 import { isLockTier, type LockTier } from "../core/econ/index.ts"
 import { DEFAULT_PARAMS, resolveParams, type Params } from "../core/params.ts"
 import { TOKEN, TOTAL_SUPPLY, WAD } from "../core/units.ts"
@@ -104,11 +105,6 @@ export interface GenesisValidatorSpec {
   readonly address: string
 }
 
-/** Tokens set aside at genesis to be released as staking rewards (30% of the supply). */
-export const REWARD_RESERVE_TOKENS = 300_000_000n * TOKEN
-/** The account holding them. */
-export const REWARD_RESERVE_ACCOUNT = "rewards"
-
 /** Tokens bonded at genesis, shared equally by the validators (30% of the supply, as a young PoS network). */
 export const GENESIS_STAKE_TOKENS = 300_000_000n * TOKEN
 
@@ -116,27 +112,25 @@ export const GENESIS_STAKE_TOKENS = 300_000_000n * TOKEN
  * A genesis with `validators` bonded equally (30% of the supply shared, tier 0, 5% commission), each
  * with 1,000 tokens spare, 30% of the supply in the reward reserve (released as
  * `rewards.annualEmission` per year, block by block: about 5% a year on that stake at the defaults)
- * and the rest to `reserve`.
+ * and the rest to `remainder` (runtime/core/app/genesis.ts).
  */
 export const equalStakeGenesis = (options: {
   readonly chainId: number
   readonly time: number
   readonly validators: readonly GenesisValidatorSpec[]
   readonly overrides?: Readonly<Record<string, string | number | boolean>>
-  readonly reserve?: string
+  readonly remainder?: string
 }): { genesis: AppGenesis; params: Params } => {
   const params = Result.getOrThrow(resolveParams(options.overrides ?? {}, DEFAULT_PARAMS))
   const share = GENESIS_STAKE_TOKENS / BigInt(Math.max(1, options.validators.length))
   const minimum = BigInt(params["staking.minValidatorBond"]) * TOKEN
   const stake = share > minimum ? share - (share % TOKEN) : minimum
   const validators = options.validators.map((v) => ({ operator: v.operator, address: v.address.toLowerCase(), amount: stake, tier: 0 as const, commission: WAD / 20n }))
-  const allocations = validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN }))
-  const given = allocations.reduce((s, a) => s + a.amount, 0n)
-  return {
-    genesis: {
-      chainId: options.chainId, time: options.time, params, validators, rewardReserve: REWARD_RESERVE_ACCOUNT,
-      allocations: [...allocations, { address: REWARD_RESERVE_ACCOUNT, amount: REWARD_RESERVE_TOKENS }, { address: options.reserve ?? "community", amount: TOTAL_SUPPLY - given - REWARD_RESERVE_TOKENS }],
-    },
-    params,
-  }
+  const genesis = Result.getOrThrow(buildGenesis({
+    chainId: options.chainId, time: options.time, params, validators,
+    allocations: validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN })),
+    reserve: { kind: "exactly", amount: REWARD_RESERVE_TOKENS },
+    ...(options.remainder === undefined ? {} : { remainder: options.remainder }),
+  }))
+  return { genesis, params }
 }

@@ -8,12 +8,13 @@
  */
 import { Context, Effect, Result } from "effect"
 import { createActor, type ActorRefFrom } from "xstate"
+import { genesisAllocations, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
 import { DAY_MS } from "../../runtime/core/duration.ts"
 import {
   Economy, emissionFor, LOCK_TIERS, type Address, type EconOp, type LockTier, type PoolId, type Receipt,
   type SlashReceipt,
 } from "../../runtime/core/econ/index.ts"
-import { TOTAL_SUPPLY, TOKEN, WAD } from "../../runtime/core/units.ts"
+import { TOKEN, WAD } from "../../runtime/core/units.ts"
 import { stakingMachine } from "../../runtime/machines/staking.ts"
 import { Chain } from "../../runtime/services/chain.ts"
 import { Telemetry, type TelemetryEvent } from "../../runtime/services/telemetry.ts"
@@ -24,10 +25,9 @@ import { buildReport, type EconomyReport, type RunLedger } from "./report.ts"
 
 type PositionActor = ActorRefFrom<typeof stakingMachine>
 
-/** Genesis allocations: reserve for emissions, treasury, participants; the rest to the community. */
+/** Genesis allocations: treasury, participants, the reserve for emissions (genesis.ts); the rest to the community. */
 const genesis = (c: EconomyRunConfig, prng: Prng) => {
   const allocations: Array<{ address: Address; amount: bigint }> = [
-    { address: "reserve", amount: 300_000_000n * TOKEN },
     { address: "treasury", amount: 100_000_000n * TOKEN },
   ]
   // Sizes give a young network's shape: about a seventh of the supply staked at the start.
@@ -35,9 +35,7 @@ const genesis = (c: EconomyRunConfig, prng: Prng) => {
   for (let i = 0; i < c.delegators; i++) allocations.push({ address: `d${i}`, amount: BigInt(prng.range(50, 2_000)) * 1_000n * TOKEN })
   for (let i = 0; i < c.contributors; i++) allocations.push({ address: `c${i}`, amount: BigInt(prng.range(10, 100)) * 1_000n * TOKEN })
   for (let i = 0; i < c.users; i++) allocations.push({ address: `u${i}`, amount: 1_000_000n * TOKEN })
-  const given = allocations.reduce((s, a) => s + a.amount, 0n)
-  allocations.push({ address: "community", amount: TOTAL_SUPPLY - given })
-  return allocations
+  return Result.getOrThrow(genesisAllocations(allocations, { kind: "exactly", amount: REWARD_RESERVE_TOKENS })).allocations
 }
 
 /** Run the economy for `config.days` of virtual time; `sink` receives every trace line. */
@@ -235,7 +233,7 @@ export const runEconomy = (config: EconomyRunConfig, sink?: (line: string) => vo
   const epoch = (from: number) => {
     const to = scheduler.now
     const emission = emissionFor(params, from, to)
-    if (emission > 0n) act("reserve", { type: "fundRewards", from: "reserve", amount: emission })
+    if (emission > 0n) act(REWARD_RESERVE_ACCOUNT, { type: "fundRewards", from: REWARD_RESERVE_ACCOUNT, amount: emission })
     for (let i = 0; i < config.users; i++) {
       const u = `u${i}`
       const jobs = world.range(0, 4)

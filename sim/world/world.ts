@@ -4,9 +4,10 @@
  * unsynced writes when the node crashes), its own keys and its own replica of the application.
  * Crashes stop a node and drop its unsynced writes; a restart rebuilds its state from its store.
  */
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import { App, type AppGenesis } from "../../runtime/core/app/app.ts"
-import { TOTAL_SUPPLY, TOKEN, WAD } from "../../runtime/core/units.ts"
+import { buildGenesis, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
+import { TOKEN, WAD } from "../../runtime/core/units.ts"
 import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
 import { makeNodeContext } from "../../runtime/actors/context.ts"
 import { startStaking, type StakeActors } from "../../runtime/actors/staking/stake-actors.ts"
@@ -23,9 +24,8 @@ import { Prng, Scheduler, SimClock, toRatio, Trace, type TraceValue } from "../k
 import type { Scenario } from "../scenario/load.ts"
 
 export const SIM_CHAIN_ID = 7_777
-/** The account of the genesis reward reserve, and its size (as in `dai sim economy`). */
-export const REWARD_RESERVE = "reserve"
-const RESERVE_TOKENS = 300_000_000n * TOKEN
+/** The account of the genesis reward reserve (runtime/core/app/genesis.ts). */
+export const REWARD_RESERVE = REWARD_RESERVE_ACCOUNT
 
 export interface WorldOptions {
   readonly scenario: Scenario
@@ -102,13 +102,12 @@ export class ConsensusWorld {
       ...validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN })),
       ...contributors.map((c) => ({ address: c.owner, amount: c.amount })),
     ]
-    const given = allocations.reduce((s, a) => s + a.amount, 0n)
-    // The reward reserve releases rewards.annualEmission per year to the stakers, block by block.
-    const reserve = RESERVE_TOKENS < (TOTAL_SUPPLY - given) / 2n ? RESERVE_TOKENS : (TOTAL_SUPPLY - given) / 2n
-    this.genesis = {
-      chainId: SIM_CHAIN_ID, params: scenario.params, validators, contributors, time: 0, rewardReserve: REWARD_RESERVE,
-      allocations: [...allocations, { address: REWARD_RESERVE, amount: reserve }, { address: "community", amount: TOTAL_SUPPLY - given - reserve }],
-    }
+    // The reward reserve releases rewards.annualEmission per year to the stakers, block by block;
+    // a world that hands out much of the supply keeps a reserve as large as what the community gets.
+    this.genesis = Result.getOrThrow(buildGenesis({
+      chainId: SIM_CHAIN_ID, params: scenario.params, validators, contributors, time: 0, allocations,
+      reserve: { kind: "atMostHalfOfRest", amount: REWARD_RESERVE_TOKENS },
+    }))
   }
 
 
