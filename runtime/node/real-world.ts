@@ -8,10 +8,10 @@
  * the node's effects still running, then commits and closes the store — in that order, so nothing
  * writes to a closed store.
  */
-import { type Cause, Effect, Schema, type Scope } from "effect"
+import { type Cause, Context, Effect, Layer, Schema, type Scope } from "effect"
 import { makeFiberRunner, wallClock, wallNow } from "../adapters/clock.ts"
-import { makeKeysFromPrivateKey } from "../adapters/keys.ts"
-import { makeSqliteStore } from "../adapters/sqlite-store.ts"
+import { layerKeysFromPrivateKey } from "../adapters/keys.ts"
+import { layerSqliteStore } from "../adapters/sqlite-store.ts"
 import { App, type AppGenesis } from "../core/app/app.ts"
 import { Keys, type KeysError } from "../services/keys.ts"
 import { Network } from "../services/network.ts"
@@ -64,8 +64,11 @@ export interface RealNode {
 export const startRealNode = Effect.fn("startRealNode")(function*(
   options: RealNodeOptions,
 ): Effect.fn.Return<RealNode, StoreError | KeysError | GenesisError, Network | Telemetry | Scope.Scope> {
-  const keys = yield* makeKeysFromPrivateKey(options.privateKey)
-  const { store } = yield* makeSqliteStore(options.storePath)
+  // The real backends of the ports, composed from the adapters' layers and held by the caller's scope
+  // (the store commits and closes when it ends).
+  const backends = yield* Layer.build(Layer.mergeAll(layerKeysFromPrivateKey(options.privateKey), layerSqliteStore(options.storePath)))
+  const keys = Context.get(backends, Keys)
+  const store = Context.get(backends, Store)
   const runner = makeFiberRunner(options.onFailure)
   // Added after the store: runs before the store is closed.
   yield* Effect.addFinalizer(() => runner.interruptAll)

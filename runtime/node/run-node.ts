@@ -10,9 +10,9 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { type Cause, Effect, Result, Schema, type Scope } from "effect"
+import { type Cause, Context, Effect, Layer, Result, Schema, type Scope } from "effect"
 import type { Provider } from "ethers"
-import { decodePeerKey, makeLibp2pNetwork, type Libp2pNetwork } from "../adapters/libp2p/index.ts"
+import { decodePeerKey, layerLibp2pNetwork, Libp2pTransport, type Libp2pNetwork } from "../adapters/libp2p/index.ts"
 import { unlockKeystoreFile, type KeystoreError } from "../adapters/keystore.ts"
 import type { EvmChain } from "../adapters/evm/chain.ts"
 import type { Deployment } from "../adapters/evm/deployment.ts"
@@ -133,14 +133,15 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   const name = config.name
   const emit = (kind: string, data: Record<string, unknown>) => Effect.runFork(hub.telemetry.emit({ at: Date.now(), node: name, kind, data }))
 
-  const transport = yield* makeLibp2pNetwork({
+  // The Network port over libp2p, from the adapter's layer, held (started, then stopped) by this scope.
+  const transport = Context.get(yield* Layer.build(layerLibp2pNetwork({
     listen: options.listen ?? config.network.listen,
     bootstrap: [...config.network.bootstrap, ...(options.bootstrap ?? [])],
     privateKey: peerKey,
     protocolPrefix: config.network.protocolPrefix,
     dhtAddresses: config.network.dhtAddresses,
     onDrop: (reason, from, detail) => void emit("net.dropped", { reason, from, detail }),
-  })
+  })), Libp2pTransport)
   const chain = yield* connectNodeChain({ config, dataDir, genesis, privateKey, ...(options.chain === undefined ? {} : { given: options.chain }) })
 
   if ((options.awaitPeers ?? 0) > 0) {

@@ -9,7 +9,7 @@
  *    which is what lets a 64-validator simulation run hundreds of times faster than real time.
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { addressOfPublicKey, keccak256, signDigest, utf8ToBytes, verifySignature } from "../../runtime/core/crypto.ts"
 import { Keys, KeysError } from "../../runtime/services/keys.ts"
 
@@ -90,5 +90,3 @@ export const makeSimKeys = (seed: number, node: string, oracle?: SignatureOracle
     verify: oracle === undefined ? verifySignature : (a, d, s) => oracle.verify(a, d, s),
   })
 }
-
-export const layerSimKeys = (seed: number, node: string, oracle?: SignatureOracle) => Layer.succeed(Keys, makeSimKeys(seed, node, oracle))

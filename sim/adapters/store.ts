@@ -1,5 +1,5 @@
 /** The Store port over the simulated per-node store (loses unsynced writes when its node crashes). */
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { Store } from "../../runtime/services/store.ts"
 import type { SimStore } from "./sim-store.ts"
 
@@ -11,5 +11,3 @@ export const makeSimStorePort = (store: SimStore): Store["Service"] =>
     keys: (prefix) => Effect.sync(() => store.keys(prefix)),
     sync: Effect.sync(() => store.sync()),
   })
-
-export const layerSimStore = (store: SimStore) => Layer.succeed(Store, makeSimStorePort(store))

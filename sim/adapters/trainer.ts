@@ -8,7 +8,7 @@
  * That keeps the properties the economy cares about — more data and honest work help, noise and
  * poisoning hurt — at a few microseconds per update. Real learning lives in the tfjs adapter.
  */
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { Trainer } from "../../runtime/services/trainer.ts"
 import type { Prng } from "../kernel/prng.ts"
 
@@ -78,5 +78,3 @@ export const makeStatisticalTrainer = (options: StatisticalTrainerOptions): Trai
     evaluate: (weights) => Effect.sync(() => ({ ...evaluateOnTask(task, weights), samples })),
   })
 }
-
-export const layerSimTrainer = (options: StatisticalTrainerOptions) => Layer.succeed(Trainer, makeStatisticalTrainer(options))
