@@ -2,11 +2,15 @@
  * Run seeds: every simulation derives from one seed, a non-negative safe integer, and prints it
  * first as `SEED=<seed>` so any run (a failing property test, a CI log) can be replayed exactly.
  */
+import { Schema } from "effect"
 
-/** A seed that is not a non-negative safe integer. `_tag` lets Effect code `catchTag` it. */
-export class SeedError extends Error {
-  readonly _tag = "SeedError"
-  override readonly name = "SeedError"
+/** A seed that is not a non-negative safe integer. */
+export class SeedError extends Schema.TaggedError<SeedError>()("SeedError", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return this.reason
+  }
 }
 
 /** The first line of every run, exactly `SEED=<seed>`. */
@@ -32,4 +36,4 @@ function checkSeed(seed: number, where = "seed"): number {
 }
 
 const seedError = (where: string, got: string): SeedError =>
-  new SeedError(`${where}: a seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}`)
+  new SeedError({ reason: `${where}: a seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}` })

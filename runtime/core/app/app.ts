@@ -30,7 +30,7 @@
  * that a validator jailed or tombstoned leaves the set at the next height: keeping a known
  * misbehaver's power until the epoch ends would only help an attacker.
  */
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { fromHex, keccak256, toHex, utf8ToBytes } from "../crypto.ts"
 import { blockHash as hashBlock } from "../consensus/block.ts"
 import { voteDigest } from "../consensus/signing.ts"
@@ -90,8 +90,13 @@ export interface Execution {
   readonly slashes: readonly SlashReceipt[]
 }
 
-export class AppError extends Error {
-  override readonly name = "AppError"
+/** The replica cannot do what was asked: a genesis that does not apply, an unknown height, a block that does not execute. */
+export class AppError extends Schema.TaggedError<AppError>()("AppError", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return this.reason
+  }
 }
 
 const json = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v))
@@ -141,11 +146,11 @@ export class App {
     const economy = Result.getOrThrow(Economy.genesis(g.allocations, g.params, g.time))
     for (const v of g.validators) {
       const r = economy.apply({ type: "registerValidator", operator: v.operator, amount: v.amount, tier: v.tier, commission: v.commission }, g.time)
-      if (Result.isFailure(r)) throw new AppError(`genesis validator ${v.operator}: ${r.failure.message}`)
+      if (Result.isFailure(r)) throw new AppError({ reason: `genesis validator ${v.operator}: ${r.failure.message}` })
     }
     for (const c of g.contributors ?? []) {
       const r = economy.apply({ type: "bondContributor", owner: c.owner, amount: c.amount, tier: c.tier }, g.time)
-      if (Result.isFailure(r)) throw new AppError(`genesis contributor ${c.owner}: ${r.failure.message}`)
+      if (Result.isFailure(r)) throw new AppError({ reason: `genesis contributor ${c.owner}: ${r.failure.message}` })
     }
     return new App(g, economy, verify)
   }
@@ -226,7 +231,7 @@ export class App {
 
   /** The validator set of `height` (any height from 1 up to the next one to execute). */
   validatorSet(height: number = this.#height + 1): ValidatorSet {
-    if (height > this.#height + 1) throw new AppError(`validator set of height ${height} is not known yet (executed up to ${this.#height})`)
+    if (height > this.#height + 1) throw new AppError({ reason: `validator set of height ${height} is not known yet (executed up to ${this.#height})` })
     for (let i = this.#sets.length - 1; i >= 0; i--) if (this.#sets[i]!.startHeight <= height) return this.#sets[i]!
     return this.#sets[0]!
   }
@@ -323,7 +328,7 @@ export class App {
   /** Execute a committed block (it passed `checkBlock` on +2/3 of the power). */
   execute(block: Block): Execution {
     const why = this.checkBlock(block)
-    if (why !== undefined) throw new AppError(`cannot execute block ${block.height}: ${why}`)
+    if (why !== undefined) throw new AppError({ reason: `cannot execute block ${block.height}: ${why}` })
     const results: TxResult[] = []
     const slashes: SlashReceipt[] = []
     const params = this.economy.params
