@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { SimStore } from "../../../sim/adapters/sim-store.ts"
 import { makeSimStorePort } from "../../../sim/adapters/store.ts"
 import { Store, StoreError } from "../../services/store.ts"
-import { checkSigning, guardSigning, signedAtHeight, type SignRecord, type SignStep } from "./slashing-protection.ts"
+import { checkSigning, guardSigning, readProtection, signedAtHeight, writeProtection, type SignRecord, type SignStep } from "./slashing-protection.ts"
 
 const rec = (height: number, round: number, step: SignStep, value: string | null): SignRecord => ({ height, round, step, value })
 
@@ -25,6 +25,19 @@ describe("slashing protection", () => {
     Effect.runSync(guardSigning(store, rec(6, 0, "prevote", "b")))
     expect(Effect.runSync(signedAtHeight(store, 6))).toEqual([rec(6, 0, "prevote", "b")])
     expect(Effect.runSync(signedAtHeight(store, 5))).toEqual([])
+  })
+
+  it("stores an imported record: an unknown value refuses every signature at its place, and is never re-sent", () => {
+    const store = makeSimStorePort(new SimStore())
+    const unknown = { height: 7, round: 1, step: "prevote" as const }
+    Effect.runSync(writeProtection(store, { mark: unknown, atMarkHeight: [rec(7, 0, "precommit", "a"), unknown] }))
+    expect(Effect.runSync(readProtection(store))).toEqual({ mark: unknown, atMarkHeight: [rec(7, 0, "precommit", "a"), unknown] })
+    expect(Effect.runSync(guardSigning(store, rec(7, 1, "prevote", "a"))).ok).toBe(false)
+    expect(Effect.runSync(guardSigning(store, rec(7, 1, "prevote", null))).ok).toBe(false)
+    expect(Effect.runSync(signedAtHeight(store, 7))).toEqual([rec(7, 0, "precommit", "a")])
+    // Signing on at the same height keeps the unknown place in the record.
+    expect(Effect.runSync(guardSigning(store, rec(7, 1, "precommit", "b"))).ok).toBe(true)
+    expect(Effect.runSync(readProtection(store)).atMarkHeight).toEqual([rec(7, 0, "precommit", "a"), unknown, rec(7, 1, "precommit", "b")])
   })
 
   it("property: whatever the crash points, nothing conflicting is ever signed", () => {
