@@ -3,18 +3,21 @@
  * Schemas, so what the server does and what the document says cannot drift apart.
  */
 import { Schema } from "effect"
+import { API_LIMITS } from "./request-guard.ts"
 import { ROUTES, type QueryParam, type Route } from "./routes.ts"
 import { ErrorBody } from "./schemas.ts"
 
 type Json = Record<string, unknown>
 
 const REFUSALS: Readonly<Record<string, string>> = {
-  "400": "bad JSON, an unknown field, a wrong type or a bad parameter; `field` names it",
+  "400": "bad JSON, an unknown field, a wrong type, a bad or unknown parameter, or malformed percent-encoding; `field` names it",
   "401": "missing or wrong bearer token",
+  "403": "a WebSocket handshake from a browser page of another origin",
   "404": "no such endpoint or object",
   "405": "method not allowed on this path",
   "413": "request body too large",
   "415": "content type is not application/json",
+  "421": "the Host header names no host this server serves (DNS rebinding guard; see api.allowedHosts)",
   "422": "a rule of the node refused the request",
   "503": "the node cannot do this now",
 }
@@ -53,7 +56,7 @@ export const openApiDocument = (): Json => {
       : r.response === "openapi" ? { description: "this OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } }
       : { description: r.status === 202 ? "accepted: takes effect when a block includes it" : "OK", content: { "application/json": { schema: ref(r.response) } } }
     const refusals = Object.entries(REFUSALS).filter(([code]) =>
-      (code !== "401" || r.auth) && (!["413", "415", "422", "503"].includes(code) || r.body !== undefined) && (code !== "400" || r.body !== undefined || parameters.length > 0))
+      (code !== "401" || r.auth) && (!["413", "415", "422", "503"].includes(code) || r.body !== undefined) && (code !== "403" || r.response === "upgrade"))
     const operation: Json = {
       operationId: operationId(r),
       summary: r.summary,
@@ -72,11 +75,20 @@ export const openApiDocument = (): Json => {
     info: {
       title: "dai node API",
       version: "1",
-      description: "A dai node's state and operations. Reads are open on loopback; POSTs and the /ws telemetry stream need the bearer token. " +
+      description: "A dai node's state and operations. Reads are open on loopback; POSTs and the /ws telemetry stream need the bearer token " +
+        "(`Authorization: Bearer <token>`; a browser's WebSocket offers the subprotocols `dai.telemetry` and `dai.token.<token>` instead, never a URL parameter). " +
+        "Every request's Host must name this server (its bound host and port, loopback names on loopback, or api.allowedHosts), else 421; " +
+        "a WebSocket's Origin, when sent, must be such a host too, else 403. " +
+        `Bodies are capped at ${API_LIMITS.maxBodyBytes / 1024} KiB (413), headers at ${API_LIMITS.maxHeaderBytes / 1024} KiB (431); headers must arrive within ` +
+        `${API_LIMITS.headersTimeoutMs / 1000} s and the whole request within ${API_LIMITS.requestTimeoutMs / 1000} s (408); ` +
+        `connections beyond api.maxConnections (default ${API_LIMITS.maxConnections}) are closed at once. ` +
         "Token amounts are decimal strings of base units (18 decimals); times are Unix milliseconds.",
     },
     paths,
-    components: { schemas: components, securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    components: {
+      schemas: components,
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "the token in <data-dir>/api-token; on /ws also accepted as the subprotocol dai.token.<token>" } },
+    },
   }
   return cached
 }

@@ -81,8 +81,10 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/openapi.json", summary: "This document", auth: false, response: "openapi", status: 200 },
   { method: "GET", path: "/metrics", summary: "Prometheus metrics (text format 0.0.4)", auth: false, response: "text", status: 200 },
   {
-    method: "GET", path: "/ws", summary: "WebSocket stream of telemetry events (one JSON object per message); token in the Authorization header or ?token=", auth: true,
-    query: { token: { type: "string", description: "the bearer token, for clients that cannot set headers" }, kinds: { type: "string", description: "comma-separated kind prefixes to receive (default: all)" } },
+    method: "GET", path: "/ws",
+    summary: "WebSocket stream of telemetry events (one JSON object per message); token in the Authorization header, or (browsers) as the subprotocol dai.token.<token> next to dai.telemetry; a browser's Origin must be an allowed host",
+    auth: true,
+    query: { kinds: { type: "string", description: "comma-separated kind prefixes to receive (default: all)" } },
     response: "upgrade", status: 101,
   },
   { method: "POST", path: "/stake", summary: "Bond tokens of this node's account: delegate to `validator`, or in its own contributor pool", auth: true, body: StakeRequest, response: TxReceipt, status: 202, handle: ({ api, body }) => api.stake(body as StakeRequest) },

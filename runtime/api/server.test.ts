@@ -4,12 +4,14 @@
  * signed transaction that a block executes, refusals name the field, the token guards writes and
  * the stream, /metrics is Prometheus text and the WebSocket carries telemetry.
  */
+import { connect, type Socket } from "node:net"
 import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { WebSocket } from "ws"
 import { signVote } from "../core/consensus/signing.ts"
 import { makeSimChain } from "../../sim/adapters/chain.ts"
 import { governanceOverChain } from "./governance-port.ts"
+import { startApiServer } from "./server.ts"
 import { BlockDetail, BlockView, PositionView, ProposalView, Status, TxReceipt, ValidatorView } from "./schemas.ts"
 import { httpRequest, startTestNode, TEST_TOKEN, CHAIN_ID, type TestNode } from "./test-node.ts"
 
@@ -68,6 +70,19 @@ describe("reads", () => {
     expect((await get("/positions?owner=")).status).toBe(400)
   })
 
+  it("malformed percent-encoding anywhere in the target is a 400 naming it, never a 500", async () => {
+    for (const [path, where, field] of [
+      ["/blocks/%ZZ", "path", undefined], ["/blocks/%", "path", undefined], ["/blocks/%FF", "path", undefined], ["/%", "path", undefined],
+      ["/positions?owner=%ZZ", "query", undefined], ["/blocks?limit=%E0%A4", "query", undefined], ["/status?%=1", "query", undefined],
+    ] as const) {
+      const r = await get(path)
+      expect(r.status, path).toBe(400)
+      expect(r.json, path).toEqual({ error: expect.stringMatching(new RegExp(`^malformed percent-encoding in the ${where}: `)) , ...(field === undefined ? {} : { field }) })
+      expect((r.json as { error: string }).error, path).not.toMatch(/\n/)
+    }
+    expect(t.failures).toEqual([])
+  })
+
   it("404 for an unknown path, 405 (with Allow) for a wrong method", async () => {
     const missing = await get("/nope")
     expect(missing.status).toBe(404)
@@ -76,6 +91,84 @@ describe("reads", () => {
     expect(wrong.status).toBe(405)
     expect(wrong.headers["allow"]).toBe("GET")
     expect((await get("/stake")).headers["allow"]).toBe("POST")
+  })
+})
+
+describe("request guards", () => {
+  it("a Host this server does not serve is refused with 421 (DNS rebinding); its own address and localhost work", async () => {
+    const evil = await get("/status", { host: "evil.example" })
+    expect(evil.status).toBe(421)
+    expect(evil.json).toEqual({ error: expect.stringMatching(/^Host "evil\.example" is not served here \(DNS rebinding guard\); list it in api\.allowedHosts/) })
+    expect((await get("/status", { host: `evil.example:${t.server.port}` })).status).toBe(421)
+    expect((await post("/stake", { amount: "1" }, { host: "evil.example", authorization: `Bearer ${TEST_TOKEN}`, "content-type": "application/json" })).status).toBe(421)
+    expect((await get("/status", { host: `127.0.0.1:${t.server.port}` })).status).toBe(200)
+    expect((await get("/status", { host: `localhost:${t.server.port}` })).status).toBe(200)
+  })
+
+  it("a server with allowedHosts serves those names too", async () => {
+    const other = await startApiServer({ api: t.api, token: TEST_TOKEN, allowedHosts: ["node.example.com"] })
+    try {
+      expect((await httpRequest(other.url, { path: "/status", headers: { host: "node.example.com" } })).status).toBe(200)
+      expect((await httpRequest(other.url, { path: "/status", headers: { host: "evil.example" } })).status).toBe(421)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it("a body over the limit is refused with 413, declared or streamed", async () => {
+    expect((await post("/stake", { amount: "5".repeat(70_000) })).json).toEqual({ error: "request body over 65536 bytes" })
+    const small = await startApiServer({ api: t.api, token: TEST_TOKEN, maxBodyBytes: 100 })
+    try {
+      const declared = await httpRequest(small.url, { method: "POST", path: "/stake", headers: { authorization: `Bearer ${TEST_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ amount: "1".repeat(200) }) })
+      expect(declared.status).toBe(413)
+      // Chunked: no length declared, the count of bytes read refuses it.
+      const s = await rawConnection(small.port)
+      const chunk = JSON.stringify({ amount: "1".repeat(200) })
+      s.socket.write(`POST /stake HTTP/1.1\r\nhost: 127.0.0.1:${small.port}\r\nauthorization: Bearer ${TEST_TOKEN}\r\ncontent-type: application/json\r\n` +
+        `transfer-encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`)
+      expect(await s.closed).toMatch(/^HTTP\/1\.1 413 [^]*\{"error":"request body over 100 bytes"\}/)
+    } finally {
+      await small.close()
+    }
+  })
+
+  it("over maxConnections a new connection is closed before any byte; one freed, connections are served again", async () => {
+    // Idle connections stay open for the whole test (keep-alive 60 s), so the count cannot drift.
+    const capped = await startApiServer({ api: t.api, token: TEST_TOKEN, maxConnections: 2, keepAliveTimeoutMs: 60_000 })
+    const sockets: Socket[] = []
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = await rawConnection(capped.port)
+        sockets.push(s.socket)
+        // A whole answer on it: the server has accepted and counts this connection.
+        expect(await s.exchange(`GET /status HTTP/1.1\r\nhost: 127.0.0.1:${capped.port}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 200 OK/)
+      }
+      const third = await rawConnection(capped.port)
+      expect(await third.closed).toBe("")
+      sockets[0]!.destroy()
+      // Freed: the server sees the close when it sees it; until then a new connection is still dropped.
+      const metrics = await vi.waitFor(async () => (await httpRequest(capped.url, { path: "/metrics" })).text, { timeout: 20_000, interval: 50 })
+      expect(metrics).toMatch(/^dai_api_connections_dropped_total [1-9]\d*$/m)
+      expect(metrics).toMatch(/^dai_api_connections [12]$/m)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await capped.close()
+    }
+  })
+
+  it("headers that never finish are answered 408 and the connection closes", async () => {
+    const strict = await startApiServer({ api: t.api, token: TEST_TOKEN, headersTimeoutMs: 200, requestTimeoutMs: 400, timeoutCheckMs: 50 })
+    try {
+      const s = await rawConnection(strict.port)
+      s.socket.write(`GET /status HTTP/1.1\r\nhost: 127.0.0.1:${strict.port}\r\n`)
+      expect(await s.closed).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[^]*\{"error":"request not received in time"\}$/)
+      const b = await rawConnection(strict.port)
+      b.socket.write(`POST /stake HTTP/1.1\r\nhost: 127.0.0.1:${strict.port}\r\nauthorization: Bearer ${TEST_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: 50\r\n\r\n{"amount"`)
+      expect(await b.closed).toMatch(/^HTTP\/1\.1 408 Request Timeout/)
+      expect(t.failures).toEqual([])
+    } finally {
+      await strict.close()
+    }
   })
 })
 
@@ -210,7 +303,8 @@ describe("documents", () => {
 })
 
 describe("telemetry stream", () => {
-  const connect = (path: string, headers: Record<string, string> = {}) => new WebSocket(`${t.server.url.replace("http", "ws")}${path}`, { headers })
+  const connect = (path: string, headers: Record<string, string> = {}, protocols: string[] = [], origin?: string) =>
+    new WebSocket(`${t.server.url.replace("http", "ws")}${path}`, protocols, { headers, ...(origin === undefined ? {} : { origin }) })
   const refusal = (ws: WebSocket) => new Promise<number>((resolve, reject) => {
     ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0))
     ws.on("open", () => reject(new Error("opened without a valid token")))
@@ -221,23 +315,39 @@ describe("telemetry stream", () => {
     ws.on("error", reject)
   })
 
-  it("needs the token", async () => {
+  it("needs the token, in a header or the subprotocol, never in the URL", async () => {
     expect(await refusal(connect("/ws"))).toBe(401)
-    expect(await refusal(connect("/ws?token=wrong"))).toBe(401)
+    expect(await refusal(connect("/ws", {}, ["dai.telemetry", "dai.token.wrong"]))).toBe(401)
+    expect(await refusal(connect(`/ws?token=${TEST_TOKEN}`))).toBe(400)
     expect(await refusal(connect("/nope", { authorization: `Bearer ${TEST_TOKEN}` }))).toBe(404)
     expect((await get("/ws", { authorization: `Bearer ${TEST_TOKEN}` })).status).toBe(426)
   })
 
-  it("streams telemetry events, filtered by kind, with the token in a header or the query", async () => {
-    const byHeader = connect("/ws", { authorization: `Bearer ${TEST_TOKEN}` })
-    const byQuery = connect(`/ws?token=${TEST_TOKEN}&kinds=block.committed`)
+  it("refuses a browser page of another origin (403) or a foreign Host (421); a page of this host is served", async () => {
+    const auth = { authorization: `Bearer ${TEST_TOKEN}` }
+    expect(await refusal(connect("/ws", auth, [], "https://evil.example"))).toBe(403)
+    expect(await refusal(connect("/ws", auth, [], "null"))).toBe(403)
+    expect(await refusal(connect("/ws", { ...auth, host: "evil.example" }))).toBe(421)
+    const page = connect("/ws", {}, ["dai.telemetry", `dai.token.${TEST_TOKEN}`], `http://localhost:${t.server.port}`)
     try {
-      const [a, b] = await Promise.all([firstEvent(byHeader), firstEvent(byQuery)])
+      expect(await firstEvent(page)).toMatchObject({ node: "v0" })
+    } finally {
+      page.close()
+    }
+  })
+
+  it("streams telemetry events, filtered by kind, with the token in a header or the subprotocol", async () => {
+    const byHeader = connect("/ws", { authorization: `Bearer ${TEST_TOKEN}` })
+    const byProtocol = connect("/ws?kinds=block.committed", {}, ["dai.telemetry", `dai.token.${TEST_TOKEN}`])
+    const tokenOnly = connect("/ws", {}, [`dai.token.${TEST_TOKEN}`])
+    try {
+      const [a, b] = await Promise.all([firstEvent(byHeader), firstEvent(byProtocol), firstEvent(tokenOnly)])
       expect(a).toMatchObject({ node: "v0", kind: expect.any(String), at: expect.any(Number) })
       expect(b).toMatchObject({ node: "v0", kind: "block.committed", data: { height: expect.any(Number), hash: expect.stringMatching(/^0x/) } })
+      // A browser fails the handshake unless the server picks a protocol it offered.
+      expect([byHeader.protocol, byProtocol.protocol, tokenOnly.protocol]).toEqual(["", "dai.telemetry", `dai.token.${TEST_TOKEN}`])
     } finally {
-      byHeader.close()
-      byQuery.close()
+      for (const ws of [byHeader, byProtocol, tokenOnly]) ws.close()
     }
   })
 
@@ -280,6 +390,35 @@ describe("evidence, end to end", () => {
     expect(s.balances + s.bonded + s.unbonding + s.rewardPool + s.insurancePool + s.burnt).toBe(s.minted)
   }, 30_000)
 })
+
+/** A raw TCP connection to the API: send bytes, read one answer, or everything until the server closes it. */
+const rawConnection = (port: number) =>
+  new Promise<{ readonly socket: Socket; readonly closed: Promise<string>; exchange(request: string): Promise<string> }>((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1")
+    let received = ""
+    let waiter: ((text: string) => void) | undefined
+    const closed = new Promise<string>((done) => socket.on("close", () => done(received)))
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("utf8")
+      // One chunked JSON answer ends with its last chunk.
+      if (waiter !== undefined && received.endsWith("\r\n0\r\n\r\n")) {
+        const w = waiter
+        waiter = undefined
+        const text = received
+        received = ""
+        w(text)
+      }
+    })
+    socket.on("error", () => {}) // a dropped connection may reset; `closed` says what arrived
+    socket.once("connect", () => resolve({
+      socket, closed,
+      exchange: (request) => new Promise<string>((done) => {
+        waiter = done
+        socket.write(request)
+      }),
+    }))
+    socket.once("error", reject)
+  })
 
 interface Family {
   readonly type: string

@@ -2,14 +2,17 @@
  * The node's HTTP API: `node:http` plus a `ws` WebSocketServer for the telemetry stream, dispatching
  * from the route table (routes.ts). Every answer is JSON except /metrics; every refusal is
  * `{ error, field? }`:
+ *   421 a Host this server does not serve (DNS rebinding) · 403 a WebSocket from another origin ·
  *   404 unknown path · 405 wrong method (with Allow) · 401 missing or wrong token (WWW-Authenticate)
  *   415 a POST that is not application/json · 413 a body over the limit · 400 bad JSON, an unknown
- *   field, a wrong type or a bad query parameter, naming it · 422 a rule of the node refuses it ·
- *   503 the node cannot do it now · 500 a bug (logged, never the node's state).
+ *   field, a wrong type, a bad query parameter or malformed percent-encoding, naming it · 408 headers
+ *   or body too slow · 431 headers too large · 422 a rule of the node refuses it · 503 the node
+ *   cannot do it now · 500 a bug (logged, never the node's state).
  * A request is refused before anything reaches the node, so a refused request changes nothing.
  *
  * Binds 127.0.0.1 by default. The token is compared in constant time (over SHA-256 digests, so its
- * length does not leak either).
+ * length does not leak either). Connections, header and request time and body size are capped
+ * (API_LIMITS) rather than left to Node's defaults (no cap, 60 s for headers, 300 s per request).
  */
 import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -22,6 +25,7 @@ import { familyOf, METRICS_CONTENT_TYPE, processFamilies, renderMetrics, type Me
 import { ApiRefusal, type NodeApi } from "./node-api.ts"
 import { openApiDocument } from "./openapi.ts"
 import { decodeParam, matchPath, type Route } from "./routes.ts"
+import { API_LIMITS, hostAllowed, hostPolicy, malformedEncoding, originAllowed, selectProtocol, tokenFromProtocols, WS_TOKEN_PROTOCOL } from "./request-guard.ts"
 import { decodeBody } from "./schemas.ts"
 
 export interface ApiServerOptions {
@@ -36,6 +40,21 @@ export interface ApiServerOptions {
   readonly protectReads?: boolean
   /** Largest request body (default 64 KiB). */
   readonly maxBodyBytes?: number
+  /**
+   * Host names served besides the bound host (and the loopback names when it is loopback, and any IP
+   * literal when it is every interface): `name` on any port, `name:port`, or `*` for no Host check.
+   */
+  readonly allowedHosts?: readonly string[]
+  /** Open connections (WebSockets included) beyond which a new one is closed at once (default 256). */
+  readonly maxConnections?: number
+  /** Time for a client to send its headers (default 10 s), then 408. */
+  readonly headersTimeoutMs?: number
+  /** Time for a whole request, headers and body (default 30 s), then 408. */
+  readonly requestTimeoutMs?: number
+  /** Idle time before a kept-alive connection closes (default 5 s). */
+  readonly keepAliveTimeoutMs?: number
+  /** How often the two timeouts above are checked (default 1 s; Node's own is 30 s). */
+  readonly timeoutCheckMs?: number
   /** Sees every unexpected failure (a 500); default: console.error. */
   readonly onError?: (error: unknown, where: string) => void
 }
@@ -83,7 +102,8 @@ const readBody = (req: IncomingMessage, max: number): Promise<Buffer> =>
       } else chunks.push(chunk)
     })
     req.on("end", () => resolve(Buffer.concat(chunks)))
-    req.on("error", reject)
+    // The client went away or was too slow (requestTimeout): a refusal, not a bug to log.
+    req.on("error", (e) => reject(new HttpError(400, `request body not received whole (${e.message})`)))
   })
 
 /** Start the API server; resolves once it listens. */
@@ -92,10 +112,17 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   if (options.token.length === 0) throw new Error("the API token must not be empty")
   const tokenDigest = sha256(options.token)
   const authorized = (given: string | null | undefined) => typeof given === "string" && timingSafeEqual(sha256(given), tokenDigest)
-  const maxBody = options.maxBodyBytes ?? 64 * 1024
+  const maxBody = options.maxBodyBytes ?? API_LIMITS.maxBodyBytes
   const onError = options.onError ?? ((error, where) => console.error(`dai api: ${where}:`, error))
   const answered = new Map<string, number>()
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024 })
+  let dropped = 0
+  // Set again once listening, when an ephemeral port is known.
+  let policy = hostPolicy(options.host ?? "127.0.0.1", options.port ?? 0, options.allowedHosts)
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024, handleProtocols: (offered) => selectProtocol(offered) })
+  /** The token a request carries: `Authorization: Bearer`, or (WebSockets) the `dai.token.` subprotocol. */
+  const tokenOf = (req: IncomingMessage, ws: boolean) => bearer(req) ?? (ws ? tokenFromProtocols(req.headers["sec-websocket-protocol"]) : undefined)
+  const misdirected = (req: IncomingMessage) =>
+    `Host ${JSON.stringify((req.headers.host ?? "").slice(0, 100))} is not served here (DNS rebinding guard); list it in api.allowedHosts of config.yaml if it names this node`
 
   const send = (res: ServerResponse, status: number, body: string, type = JSON_TYPE, headers: Record<string, string> = {}) => {
     answered.set(String(status), (answered.get(String(status)) ?? 0) + 1)
@@ -108,6 +135,8 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     const families: MetricFamily[] = (await api.metrics()).map(familyOf)
     families.push(
       { name: "dai_api_websocket_clients", help: "Open telemetry WebSocket connections.", type: "gauge", samples: [{ labels: {}, value: wss.clients.size }] },
+      { name: "dai_api_connections", help: "Open API connections (capped by api.maxConnections).", type: "gauge", samples: [{ labels: {}, value: await connections() }] },
+      { name: "dai_api_connections_dropped_total", help: "Connections closed at once because api.maxConnections were open.", type: "counter", samples: [{ labels: {}, value: dropped }] },
       {
         name: "dai_api_responses_total", help: "API responses by HTTP status.", type: "counter",
         samples: [...answered].sort().map(([code, n]) => ({ labels: { code }, value: n })),
@@ -129,7 +158,13 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       args[name] = v
     }
     for (const [name, raw] of Object.entries(pathParams)) {
-      const v = decodeParam(name, route.pathParams![name]!, decodeURIComponent(raw))
+      let text: string
+      try {
+        text = decodeURIComponent(raw)
+      } catch {
+        throw new HttpError(400, `${name}: malformed percent-encoding ${JSON.stringify(raw.slice(0, 40))}`, name)
+      }
+      const v = decodeParam(name, route.pathParams![name]!, text)
       if (typeof v === "object") throw new HttpError(400, v.error, name)
       args[name] = v
     }
@@ -137,6 +172,9 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   }
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!hostAllowed(policy, req.headers.host)) throw new HttpError(421, misdirected(req))
+    const malformed = malformedEncoding(req.url ?? "/")
+    if (malformed !== undefined) throw new HttpError(400, malformed)
     let url: URL
     try {
       url = new URL(req.url ?? "/", "http://api.invalid")
@@ -150,7 +188,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       const allow = match.routes.map((r) => r.method).join(", ")
       throw new HttpError(405, `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`, undefined, { allow })
     }
-    if ((route.auth || options.protectReads === true) && !authorized(bearer(req) ?? (route.response === "upgrade" ? url.searchParams.get("token") : undefined))) {
+    if ((route.auth || options.protectReads === true) && !authorized(tokenOf(req, route.response === "upgrade"))) {
       throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)", undefined, { "www-authenticate": 'Bearer realm="dai"' })
     }
     if (route.response === "upgrade") throw new HttpError(426, "/ws is a WebSocket endpoint: connect with an Upgrade request", undefined, { upgrade: "websocket" })
@@ -177,7 +215,13 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     send(res, route.status, json(result))
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer({
+    headersTimeout: options.headersTimeoutMs ?? API_LIMITS.headersTimeoutMs,
+    requestTimeout: options.requestTimeoutMs ?? API_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? API_LIMITS.keepAliveTimeoutMs,
+    connectionsCheckingInterval: options.timeoutCheckMs ?? API_LIMITS.timeoutCheckMs,
+    maxHeaderSize: API_LIMITS.maxHeaderBytes,
+  }, (req, res) => {
     dispatch(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) {
         if (e.status === 413) res.setHeader("connection", "close")
@@ -188,11 +232,18 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       send(res, 500, json({ error: "internal error (logged by the node)" }))
     })
   })
-  // Bytes that are not HTTP (node's parser gave up): one 400 and the connection closes.
+  server.maxConnections = options.maxConnections ?? API_LIMITS.maxConnections
+  // Over the cap node:http destroys the new socket before reading a byte; counted for /metrics.
+  server.on("drop", () => void dropped++)
+  const connections = () => new Promise<number>((resolve) => server.getConnections((e, n) => resolve(e === null ? n : 0)))
+  // Bytes that are not HTTP (node's parser gave up), headers too slow or too large: one line and the connection closes.
   server.on("clientError", (e: Error & { code?: string }, socket: Duplex) => {
     if (!socket.writable) return void socket.destroy()
-    const body = json({ error: `malformed HTTP request (${e.code ?? e.message})` })
-    socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    const [status, message] = e.code === "ERR_HTTP_REQUEST_TIMEOUT" ? ["408 Request Timeout", "request not received in time"]
+      : e.code === "HPE_HEADER_OVERFLOW" ? ["431 Request Header Fields Too Large", `request headers over ${API_LIMITS.maxHeaderBytes} bytes`]
+      : ["400 Bad Request", `malformed HTTP request (${e.code ?? e.message})`]
+    const body = json({ error: message })
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   })
 
   const refuseUpgrade = (socket: Duplex, status: number, reason: string, message: string) => {
@@ -201,6 +252,13 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
   }
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy())
+    if (!hostAllowed(policy, req.headers.host)) return refuseUpgrade(socket, 421, "Misdirected Request", misdirected(req))
+    // A browser always sends Origin on a WebSocket; a page of another site must not read the stream.
+    if (!originAllowed(policy, req.headers.origin)) {
+      return refuseUpgrade(socket, 403, "Forbidden", `Origin ${JSON.stringify(req.headers.origin!.slice(0, 100))} is not allowed (a page must come from a host in api.allowedHosts)`)
+    }
+    const malformed = malformedEncoding(req.url ?? "/")
+    if (malformed !== undefined) return refuseUpgrade(socket, 400, "Bad Request", malformed)
     let url: URL
     try {
       url = new URL(req.url ?? "/", "http://api.invalid")
@@ -208,8 +266,11 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       return refuseUpgrade(socket, 400, "Bad Request", "malformed request target")
     }
     if (url.pathname !== "/ws") return refuseUpgrade(socket, 404, "Not Found", `no WebSocket at ${url.pathname} (use /ws)`)
-    if (!authorized(bearer(req) ?? url.searchParams.get("token"))) return refuseUpgrade(socket, 401, "Unauthorized", "missing or wrong token (Authorization: Bearer <token> or ?token=)")
-    for (const name of url.searchParams.keys()) if (name !== "token" && name !== "kinds") return refuseUpgrade(socket, 400, "Bad Request", `${name}: unknown query parameter`)
+    if (url.searchParams.has("token")) {
+      return refuseUpgrade(socket, 400, "Bad Request", `token: not accepted in the URL (it ends up in logs); send Sec-WebSocket-Protocol: ${WS_TOKEN_PROTOCOL}<token> or Authorization: Bearer <token>`)
+    }
+    if (!authorized(tokenOf(req, true))) return refuseUpgrade(socket, 401, "Unauthorized", `missing or wrong token (Sec-WebSocket-Protocol: ${WS_TOKEN_PROTOCOL}<token>, or Authorization: Bearer <token>)`)
+    for (const name of url.searchParams.keys()) if (name !== "kinds") return refuseUpgrade(socket, 400, "Bad Request", `${name}: unknown query parameter`)
     const kinds = url.searchParams.get("kinds")?.split(",").filter((k) => k.length > 0)
     wss.handleUpgrade(req, socket, head, (ws) => {
       const unsubscribe = api.subscribe((event: TelemetryEvent) => {
@@ -229,6 +290,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     })
   })
   const address = server.address() as AddressInfo
+  policy = hostPolicy(options.host ?? "127.0.0.1", address.port, options.allowedHosts)
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address
   let closing: Promise<void> | undefined
   return {

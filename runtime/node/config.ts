@@ -5,8 +5,9 @@
  */
 import { readFileSync } from "node:fs"
 import { isAbsolute, join } from "node:path"
-import { Result, Schema, SchemaIssue } from "effect"
+import { Effect, Result, Schema, SchemaIssue } from "effect"
 import { parse as parseYaml } from "yaml"
+import { API_LIMITS, parseHostHeader } from "../api/request-guard.ts"
 
 export const CONFIG_FILE = "config.yaml"
 
@@ -14,6 +15,8 @@ const NonEmpty = Schema.String.check(Schema.makeFilter((s) => s.trim() !== "" ||
 const Multiaddr = Schema.String.check(Schema.makeFilter((s) => /^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+(\/p2p\/\w+)?$/.test(s) || "a TCP multiaddr such as /ip4/0.0.0.0/tcp/9000"))
 const BootstrapAddr = Schema.String.check(Schema.makeFilter((s) => /^\/(ip4|ip6|dns|dns4|dns6)\/[^/]+\/tcp\/\d+\/p2p\/\w+$/.test(s) || "a multiaddr ending in /p2p/<peer id>, e.g. /ip4/10.0.0.2/tcp/9000/p2p/12D3KooW…"))
 const Port = Schema.Number.check(Schema.makeFilter((n) => (Number.isInteger(n) && n >= 0 && n <= 65_535) || "a TCP port from 0 to 65535"))
+const HostName = Schema.String.check(Schema.makeFilter((s) => s === "*" || parseHostHeader(s) !== undefined || "a host name or address, optionally with :port (e.g. node.example.com, [::1]:8645), or \"*\""))
+const Connections = Schema.Number.check(Schema.makeFilter((n) => (Number.isInteger(n) && n >= 1 && n <= 65_536) || "a whole number of connections from 1 to 65536"))
 const Url = Schema.String.check(Schema.makeFilter((s) => s === "" || /^https?:\/\/./.test(s) || "an http(s) URL, or \"\" for none"))
 
 export const NodeConfigSchema = Schema.Struct({
@@ -25,7 +28,12 @@ export const NodeConfigSchema = Schema.Struct({
     dhtAddresses: Schema.Literals(["all", "public"]),
   }),
   chain: Schema.Struct({ rpc: Url, deployment: Schema.String }),
-  api: Schema.Struct({ enabled: Schema.Boolean, host: NonEmpty, port: Port, tokenFile: NonEmpty }),
+  api: Schema.Struct({
+    enabled: Schema.Boolean, host: NonEmpty, port: Port, tokenFile: NonEmpty,
+    // Added after the first release: a config.yaml written before them decodes to the defaults.
+    allowedHosts: Schema.Array(HostName).pipe(Schema.withDecodingDefaultKey(Effect.succeed([]))),
+    maxConnections: Connections.pipe(Schema.withDecodingDefaultKey(Effect.succeed(API_LIMITS.maxConnections))),
+  }),
   trainer: Schema.Struct({ backend: Schema.Literals(["auto", "tensorflow", "wasm", "cpu"]) }),
   paths: Schema.Struct({ keystore: NonEmpty, genesis: NonEmpty, store: NonEmpty, peerKey: NonEmpty }),
 })
@@ -47,7 +55,7 @@ export const defaultConfig = (name: string): NodeConfig => ({
   name,
   network: { listen: ["/ip4/0.0.0.0/tcp/9000"], bootstrap: [], protocolPrefix: "/dai", dhtAddresses: "all" },
   chain: { rpc: "", deployment: "" },
-  api: { enabled: true, host: "127.0.0.1", port: 8645, tokenFile: "api-token" },
+  api: { enabled: true, host: "127.0.0.1", port: 8645, tokenFile: "api-token", allowedHosts: [], maxConnections: API_LIMITS.maxConnections },
   trainer: { backend: "auto" },
   paths: { keystore: "keystore.json", genesis: "genesis.json", store: "store.db", peerKey: "peer-key" },
 })
@@ -88,6 +96,12 @@ api:
   port: ${c.api.port}
   # File with the bearer token clients send (Authorization: Bearer …); created mode 0600 by init.
   tokenFile: ${q(c.api.tokenFile)}
+  # Host names a request's Host header may carry besides the listen host (and localhost when that is
+  # loopback): others are refused (421), so a web page cannot reach the API through DNS rebinding.
+  # List the name a TLS proxy or your browser uses, e.g. ["node.example.com"]; "*" turns the check off.
+  allowedHosts:${list(c.api.allowedHosts, "    ")}
+  # Open connections (WebSockets included) beyond which new ones are closed at once.
+  maxConnections: ${c.api.maxConnections}
 
 trainer:
   # TensorFlow.js backend: auto (tensorflow where installed, else wasm, else cpu), tensorflow, wasm or cpu.
