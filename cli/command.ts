@@ -1,6 +1,7 @@
 /**
  * A tiny command framework over `node:util` parseArgs: strict flags, `--help` everywhere, usage on
- * bad input and exit code 2, so every `dai` subcommand fails the same clear way.
+ * a malformed command line and one line on a bad value, both exit code 2, and a quiet exit on a
+ * closed pipe, so every `dai` subcommand fails the same clear way.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util"
 
@@ -22,6 +23,8 @@ export interface Command<O extends Options = Options> {
   /** One line per option: flag → description. */
   readonly help: Readonly<Record<string, string>>
   readonly examples?: readonly string[]
+  /** The command's exit codes, when it has more to say than `dai --help`'s table (shown in its usage). */
+  readonly exits?: string
   run(values: ParsedValues<O>, positionals: readonly string[], io: Io): Promise<number>
 }
 
@@ -35,15 +38,43 @@ export interface Io {
   err(text: string): void
 }
 
-export const processIo: Io = {
-  out: (text) => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
-  err: (text) => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+/**
+ * Exit code when the reader of stdout or stderr went away (`dai params | head`): 128 + SIGPIPE, what a
+ * shell reports for a program a closed pipe stopped, so `set -o pipefail` still sees the output was cut.
+ */
+export const CLOSED_PIPE_EXIT = 141
+
+/** Whether an error is a write to a pipe whose reader has gone. */
+export const isClosedPipe = (e: unknown): boolean => typeof e === "object" && e !== null && (e as { code?: unknown }).code === "EPIPE"
+
+const closedPipe = (): Error => Object.assign(new Error("write EPIPE"), { code: "EPIPE" })
+
+/**
+ * A write to a stdio stream. Once a write failed with EPIPE, Node has destroyed the stream: throw
+ * instead of writing on, so a long listing stops at once and `runCommand` exits quietly.
+ */
+const writeTo = (stream: NodeJS.WriteStream, text: string): void => {
+  if (stream.destroyed) throw closedPipe()
+  stream.write(text.endsWith("\n") ? text : `${text}\n`)
 }
 
-/** A problem with what the user typed: printed with usage, exit code 2. */
+export const processIo: Io = {
+  out: (text) => writeTo(process.stdout, text),
+  err: (text) => writeTo(process.stderr, text),
+}
+
+/** A malformed command line (an unknown flag, a missing or extra argument, flags that exclude each other): printed with usage, exit code 2. */
 export class UsageError extends Error {
   override readonly name = "UsageError"
 }
+
+/** A bad value on a well-formed command line (a file that cannot be read or parsed, a parameter out of its bounds): one line, no usage, exit code 2. */
+export class InputError extends Error {
+  override readonly name = "InputError"
+}
+
+/** Exit code of a usage or input error. */
+export const BAD_INPUT_EXIT = 2
 
 export const defineCommand = <O extends Options>(command: Command<O>): Command<Options> => command as unknown as Command<Options>
 
@@ -57,6 +88,7 @@ export const usageOf = (prefix: string, command: Command): string => {
   }
   lines.push(`  ${"--help".padEnd(Math.max(6, ...flags.map(([f]) => f.length)))}  show this help`)
   if (command.examples && command.examples.length > 0) lines.push("", "examples:", ...command.examples.map((e) => `  ${e}`))
+  if (command.exits !== undefined) lines.push("", `exit codes: ${command.exits}`)
   return lines.join("\n")
 }
 
@@ -73,7 +105,7 @@ export const runCommand = async (prefix: string, command: Command, argv: readonl
   } catch (e) {
     io.err(`${prefix} ${command.name}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, "")}\n`)
     io.err(usageOf(prefix, command))
-    return 2
+    return BAD_INPUT_EXIT
   }
   if (parsed.values.help === true) {
     io.out(usageOf(prefix, command))
@@ -82,21 +114,26 @@ export const runCommand = async (prefix: string, command: Command, argv: readonl
   try {
     return await command.run(parsed.values as never, parsed.positionals, io)
   } catch (e) {
+    if (isClosedPipe(e)) return CLOSED_PIPE_EXIT
+    if (e instanceof InputError) {
+      io.err(`${prefix} ${command.name}: ${e.message}`)
+      return BAD_INPUT_EXIT
+    }
     if (e instanceof UsageError) {
       io.err(`${prefix} ${command.name}: ${e.message}\n`)
       io.err(usageOf(prefix, command))
-      return 2
+      return BAD_INPUT_EXIT
     }
     throw e
   }
 }
 
-/** Parse a flag as a non-negative safe integer, or throw a UsageError naming the flag. */
+/** Parse a flag as a non-negative safe integer, or throw an InputError naming the flag and its range. */
 export const intFlag = (flag: string, value: string | undefined, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
   if (value === undefined) return fallback
   const n = Number(value)
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${value}"`)
+    throw new InputError(`--${flag} must be a whole number from ${min} to ${max}, got "${value}"`)
   }
   return n
 }

@@ -3,7 +3,8 @@
  * commands are here; other groups (the simulator's) are handed in by the composition root, dai.ts,
  * so nothing in runtime/ depends on sim/.
  */
-import { processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
+import { readFileSync } from "node:fs"
+import { BAD_INPUT_EXIT, CLOSED_PIPE_EXIT, isClosedPipe, processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
 import { chainCommands } from "./chain.ts"
 import { devnetCommand } from "./devnet.ts"
 import { nodeCommands } from "./node.ts"
@@ -13,6 +14,24 @@ const TOP: readonly Command[] = [paramsCommand, devnetCommand]
 export const runtimeGroups: readonly CommandGroup[] = [
   { name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands },
   { name: "node", summary: "a node: create its data dir, run it", commands: nodeCommands },
+]
+
+/** The package's version, from package.json (read when asked, so `--help` of a command never pays for it). */
+export const packageVersion = (): string =>
+  (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version
+
+/** What `dai --version` prints: the package's version and the Node.js running it. */
+export const versionLine = (): string => `dai ${packageVersion()} (Node.js ${process.version})`
+
+/** The exit codes every command shares, for `dai --help` (the README's table says the same). */
+export const EXIT_CODES_HELP = [
+  "exit codes:",
+  "  0    done (a sim run: every expectation held; node start / devnet: stopped cleanly)",
+  "  1    failed: a node could not start (one line says why) or halted; a sim run broke a correctness expectation; a swarm seed failed",
+  `  ${BAD_INPUT_EXIT}    bad command line (usage printed) or a bad file or value (one line naming it)`,
+  "  3, 4 sim run only: a liveness failure, a crash (see `dai sim run --help`)",
+  "  130  interrupted: Ctrl-C during a sweep or swarm, or a second one while a node shuts down",
+  `  ${CLOSED_PIPE_EXIT}  the reader of the output went away (\`dai params | head\`): nothing more is printed`,
 ]
 
 /** The `dai` command over the given groups. */
@@ -25,16 +44,22 @@ const overview = (): string => {
   ]
   const width = Math.max(...entries.map(([n]) => n.length))
   for (const [name, summary] of entries) lines.push(`  ${name.padEnd(width)}  ${summary}`)
-  lines.push("", "Run `dai <command> --help` for a command's options.")
+  lines.push("", "options:", "  -h, --help     this overview", "  -V, --version  print the version of dai and of Node.js", "")
+  lines.push(...EXIT_CODES_HELP)
+  lines.push("", "Run `dai <command> --help` for a command's options.", versionLine())
   return lines.join("\n")
 }
 
-/** Run `dai` with the given arguments; returns the exit code. */
-return async (argv: readonly string[], io: Io = processIo): Promise<number> => {
+/** Route the arguments to a command; returns the exit code. */
+const dispatch = async (argv: readonly string[], io: Io): Promise<number> => {
   const [first, ...rest] = argv
   if (first === undefined || first === "--help" || first === "-h" || first === "help") {
     io.out(overview())
     return first === undefined ? 2 : 0
+  }
+  if (first === "--version" || first === "-V") {
+    io.out(versionLine())
+    return 0
   }
   const top = TOP.find((c) => c.name === first)
   if (top !== undefined) return runCommand("dai", top, rest, io)
@@ -54,5 +79,15 @@ return async (argv: readonly string[], io: Io = processIo): Promise<number> => {
   io.err(`dai: unknown command "${first}"\n`)
   io.err(overview())
   return 2
+}
+
+/** Run `dai` with the given arguments; returns the exit code (a closed pipe outside a command, too, ends quietly). */
+return async (argv: readonly string[], io: Io = processIo): Promise<number> => {
+  try {
+    return await dispatch(argv, io)
+  } catch (e) {
+    if (isClosedPipe(e)) return CLOSED_PIPE_EXIT
+    throw e
+  }
 }
 }

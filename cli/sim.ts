@@ -1,5 +1,6 @@
 /** `dai sim …`: the simulator's commands, registered with the `dai` command by its composition root (dai.ts). */
-import { createWriteStream, readFileSync } from "node:fs"
+import { createWriteStream, openSync, readFileSync } from "node:fs"
+import { finished } from "node:stream/promises"
 import { createInterface } from "node:readline/promises"
 import { parseDuration } from "../runtime/core/duration.ts"
 import { parseScenario, ScenarioError } from "../sim/scenario/load.ts"
@@ -13,7 +14,7 @@ import { runEconomy } from "../sim/economy/run.ts"
 import { parseSeed, seedBanner } from "../sim/kernel/seed.ts"
 import { swarmCommand, sweepCommand } from "./sweep.ts"
 import { BAD_INPUT_EXIT, EXIT_CODES, EXIT_CODES_TEXT } from "../sim/check/verdict.ts"
-import { defineCommand, intFlag, UsageError, type Command, type CommandGroup, type Io } from "./command.ts"
+import { defineCommand, InputError, intFlag, isClosedPipe, UsageError, type Command, type CommandGroup, type Io } from "./command.ts"
 
 /** `--param name=value` flags → raw overrides (checked by the registry). */
 export const paramFlags = (flags: readonly string[] | undefined): Record<string, string> => {
@@ -32,7 +33,7 @@ export const seedFlag = (value: string | undefined, fallback: () => number): num
   try {
     return parseSeed(value)
   } catch (e) {
-    throw new UsageError((e as Error).message)
+    throw new InputError((e as Error).message)
   }
 }
 
@@ -40,17 +41,38 @@ const readText = (file: string, what: string): string => {
   try {
     return readFileSync(file, "utf8")
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+    throw new InputError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
   }
 }
 
-/** Write trace lines to a file as they come; `close` flushes. */
+const errorCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message
+
+/**
+ * Write trace lines to a file as they come; `close` flushes. The file is opened at once, so a path
+ * that cannot be written is refused before the run. A write that fails later (a full disk; EPIPE
+ * when the file is `/dev/stdout` piped into `head`) stops the writing, and `close` throws it: EPIPE
+ * as itself (the command then ends quietly), anything else as an InputError naming the file.
+ */
 const traceFile = (path: string | undefined) => {
   if (path === undefined) return { sink: undefined, close: async () => {} }
-  const file = createWriteStream(path)
+  let fd: number
+  try {
+    fd = openSync(path, "w")
+  } catch (e) {
+    throw new InputError(`cannot write the trace ${path}: ${errorCode(e)}`)
+  }
+  const file = createWriteStream(path, { fd })
+  let failed: unknown
+  file.on("error", (e) => void (failed ??= e))
   return {
-    sink: (line: string) => void file.write(`${line}\n`),
-    close: () => new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+    sink: (line: string) => void (failed === undefined && !file.destroyed && file.write(`${line}\n`)),
+    close: async () => {
+      file.end()
+      await finished(file).catch((e: unknown) => void (failed ??= e))
+      if (failed === undefined) return
+      if (isClosedPipe(failed)) throw failed
+      throw new InputError(`cannot write the trace ${path}: ${errorCode(failed)}`)
+    },
   }
 }
 
@@ -68,13 +90,13 @@ const economyCommand = defineCommand({
     trace: { type: "string" },
   },
   help: {
-    "--seed N": "seed of the run (default: random, printed as SEED=N first)",
+    "--seed N": "seed of the run (default: random, printed as SEED=N first; on stderr with --json)",
     "--days N": `virtual days to simulate (default ${ECONOMY_DEFAULTS.days})`,
     "--validators N": `validators, v0..v(N-1) (default ${ECONOMY_DEFAULTS.validators})`,
     "--delegators N": `delegators (default ${ECONOMY_DEFAULTS.delegators})`,
     "--contributors N": `contributors bonding their own pools (default ${ECONOMY_DEFAULTS.contributors})`,
     "--param NAME=VALUE": "override a parameter (repeatable; see `dai params`)",
-    "--json": "print the report as one JSON object (amounts in base units)",
+    "--json": "print the report as one JSON object on stdout (amounts in base units; SEED=… then goes to stderr)",
     "--trace FILE": "write every event as a line of JSON to FILE",
   },
   examples: ["dai sim economy", "dai sim economy --seed 7 --days 365", "dai sim economy --param fees.burnFraction=0.5 --json"],
@@ -91,9 +113,10 @@ const economyCommand = defineCommand({
       },
       paramFlags(values.param),
     )
-    if (Result.isFailure(config)) throw new UsageError(config.failure.message)
-    io.out(seedBanner(seed))
+    if (Result.isFailure(config)) throw new InputError(config.failure.message)
+    // With --json, stdout carries the JSON object only (`| jq`): the seed goes to stderr, as in `sim run`.
     const trace = traceFile(values.trace)
+    ;(values.json === true ? io.err : io.out)(seedBanner(seed))
     const report = runEconomy(config.success, trace.sink)
     await trace.close()
     io.out(values.json === true ? reportJson(report) : formatReport(report))
@@ -128,7 +151,7 @@ const runCommand = defineCommand({
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the scenario FILE" : `unexpected argument "${positionals[1]}"`)
     const file = positionals[0]!
     if (values.signatures !== undefined && values.signatures !== "simulated" && values.signatures !== "secp256k1") {
-      throw new UsageError(`--signatures must be simulated or secp256k1, got "${values.signatures}"`)
+      throw new InputError(`--signatures must be simulated or secp256k1, got "${values.signatures}"`)
     }
     let scenario
     try {
@@ -141,8 +164,8 @@ const runCommand = defineCommand({
       throw e
     }
     const seed = values.seed === undefined ? scenario.seed : seedFlag(values.seed, () => scenario.seed)
-    ;(values.json === true ? io.err : io.out)(seedBanner(seed))
     const trace = traceFile(values.trace)
+    ;(values.json === true ? io.err : io.out)(seedBanner(seed))
     // Trainers on real data need TensorFlow.js started (asynchronous) before the synchronous run.
     let training: Awaited<ReturnType<typeof prepareTraining>>
     try {
@@ -200,7 +223,7 @@ const replayCommand = defineCommand({
     const window = (flag: string, v: string | undefined) => {
       if (v === undefined) return undefined
       const ms = parseDuration(v)
-      if (ms === undefined) throw new UsageError(`--${flag} must be a duration such as 30s or 2m, got "${v}"`)
+      if (ms === undefined) throw new InputError(`--${flag} must be a duration such as 30s or 2m, got "${v}"`)
       return ms
     }
     const filter = {
@@ -213,7 +236,7 @@ const replayCommand = defineCommand({
     try {
       parsed = readTrace(readText(file, "trace"), file)
     } catch (e) {
-      if (e instanceof UsageError) throw e
+      if (e instanceof InputError) throw e
       io.err((e as Error).message)
       return 2
     }
@@ -222,8 +245,8 @@ const replayCommand = defineCommand({
       if (clash !== undefined) throw new UsageError(`--${clash} cannot be combined with --tui (the TUI needs every event; use --node and --from)`)
       if ((values.node?.length ?? 0) > 1) throw new UsageError("--tui shows one node's view: give --node once")
       const self = values.node?.[0]
-      if (self !== undefined && !parsed.events.some((e) => e.node === self)) throw new UsageError(`--node ${self}: ${file} has no event of that node`)
-      if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) throw new UsageError("--tui needs an interactive terminal")
+      if (self !== undefined && !parsed.events.some((e) => e.node === self)) throw new InputError(`--node ${self}: ${file} has no event of that node`)
+      if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) throw new InputError("--tui needs an interactive terminal")
       const { replayTui } = await import("../tui/replay.ts")
       await replayTui(parsed.events, { ...(self !== undefined ? { self } : {}), ...(filter.from !== undefined ? { from: filter.from } : {}) })
       return 0
