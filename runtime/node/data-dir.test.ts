@@ -94,7 +94,7 @@ describe("dai node init", () => {
     let err = ""
     const io = { out: (t: string) => void (out += `${t}\n`), err: (t: string) => void (err += `${t}\n`) }
     const pw = join(root, "pw2")
-    writeFileSync(pw, "pw\n")
+    writeFileSync(pw, "correct horse\n")
     const target = join(root, "cli")
     const args = ["node", "init", "--data-dir", target, "--password-file", pw, "--scrypt-n", "1024", "--api-port", "9999", "--listen", "/ip4/127.0.0.1/tcp/0"]
     expect(await main(args, io)).toBe(0)
@@ -103,5 +103,17 @@ describe("dai node init", () => {
     expect(Result.isSuccess(config) && [config.success.api.port, config.success.network.listen]).toEqual([9999, ["/ip4/127.0.0.1/tcp/0"]])
     expect(await main(args, io)).toBe(1)
     expect(err).toMatch(/refusing to overwrite/)
+  })
+
+  it("refuses a new keystore's password under the minimum (exit 2) and creates nothing", async () => {
+    const main = makeMain(runtimeGroups)
+    let err = ""
+    const io = { out: () => {}, err: (t: string) => void (err += `${t}\n`) }
+    const pw = join(root, "pw3")
+    writeFileSync(pw, "x\n")
+    const target = join(root, "weak")
+    expect(await main(["node", "init", "--data-dir", target, "--password-file", pw, "--scrypt-n", "1024"], io)).toBe(2)
+    expect(err).toBe(`dai node init: ${pw}: the password has 1 character; a new keystore needs at least 8\n`)
+    expect(() => statSync(target)).toThrow(/ENOENT/)
   })
 })

@@ -29,8 +29,12 @@ import { formatTokens } from "../core/units.ts"
 import type { NodeTrainingOptions } from "./training/start.ts"
 
 export const DEVNET_FILE = "devnet.json"
-/** Devnet keys are throwaway: a known password and a cheap scrypt, so N nodes unlock in moments. */
-export const DEVNET_PASSWORD = "devnet"
+/**
+ * Devnet keys are throwaway: a known password and a cheap scrypt, so N nodes unlock in moments. The
+ * password is long enough for the keystore's minimum; a devnet resumes with each node's `password`
+ * file, so dirs made with an older constant still start.
+ */
+export const DEVNET_PASSWORD = "devnet-throwaway"
 const DEVNET_SCRYPT_N = 1_024
 /** Consensus chain id of devnets (the contracts' default evidence chain id). */
 export const DEVNET_CHAIN_ID = 7
