@@ -7,6 +7,7 @@ import { join } from "node:path"
 import { Effect, Exit, Result, Scope } from "effect"
 import { defineCommand, intFlag, UsageError, type Command, type Io } from "./command.ts"
 import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
+import { slashingProtectionCommand } from "./slashing-protection.ts"
 
 /** Where a node lives when `--data-dir` is not given. */
 export const DEFAULT_DATA_DIR = join(homedir(), ".dai", "node")
@@ -221,4 +222,4 @@ const startCommand = defineCommand({
   },
 })
 
-export const nodeCommands: readonly Command[] = [initCommand, startCommand]
+export const nodeCommands: readonly Command[] = [initCommand, startCommand, slashingProtectionCommand(DEFAULT_DATA_DIR)]
