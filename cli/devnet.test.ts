@@ -90,10 +90,16 @@ describe("dai devnet", () => {
     expect(r.out).toMatch(/height 13 reached/)
   }, 180_000)
 
-  it("refuses bad flags with usage (exit 2)", async () => {
-    expect((await dai("devnet", "--nodes", "0")).code).toBe(2)
+  it("refuses a bad flag value in one line and a malformed command line with usage (exit 2)", async () => {
+    const n = await dai("devnet", "--nodes", "0")
+    expect(n.code).toBe(2)
+    expect(n.err.trim()).toBe('dai devnet: --nodes must be a whole number from 1 to 64, got "0"')
     const p = await dai("devnet", "--param", "consensus.timeoutCommit=soon")
     expect(p.code).toBe(2)
-    expect(p.err).toMatch(/--param: .*consensus\.timeoutCommit/)
+    expect(p.err).toMatch(/^dai devnet: --param: .*consensus\.timeoutCommit/)
+    expect(p.err).not.toMatch(/usage:/)
+    const x = await dai("devnet", "--rpc", "http://127.0.0.1:1", "--no-chain")
+    expect(x.code).toBe(2)
+    expect(x.err).toMatch(/--rpc and --no-chain exclude each other[\s\S]*usage: dai devnet/)
   })
 })

@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { defineCommand, intFlag, processIo, UsageError, type Command, type Io } from "./command.ts"
+import { defineCommand, InputError, intFlag, processIo, UsageError, type Command, type Io } from "./command.ts"
 import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
 const parseParam = (raw: string): [string, string] => {
@@ -21,6 +21,7 @@ const parseParam = (raw: string): [string, string] => {
 export const devnetCommand: Command = defineCommand({
   name: "devnet",
   summary: "Run a local network: the contracts on Hardhat's in-process chain (the validators registered on Staking), N validators over libp2p on 127.0.0.1, the TUI on node 0.",
+  exits: "0 after a clean stop (SIGINT/SIGTERM, quitting the TUI, --until-* reached); 1 when the network cannot start (one line says why), a node halts or the shutdown fails; 2 on a bad command line or flag value",
   options: {
     nodes: { type: "string" },
     dir: { type: "string" },
@@ -57,12 +58,12 @@ export const devnetCommand: Command = defineCommand({
     if (untilRound !== undefined && values["no-training"] === true) throw new UsageError("--until-round and --no-training exclude each other")
     const training = await parseTrainingFlags(values)
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError("--rpc and --no-chain exclude each other")
-    if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new UsageError(`--rpc must be an http(s) URL, got "${values.rpc}"`)
+    if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new InputError(`--rpc must be an http(s) URL, got "${values.rpc}"`)
     const { DEVNET_PARAMS, startDevnet } = await import("../runtime/node/devnet.ts")
     const overrides: Record<string, string> = { ...DEVNET_PARAMS, ...Object.fromEntries((values.param ?? []).map(parseParam)) }
     const { resolveParams } = await import("../runtime/core/params.ts")
     const checked = resolveParams(overrides)
-    if (checked._tag === "Failure") throw new UsageError(`--param: ${checked.failure.message}`)
+    if (checked._tag === "Failure") throw new InputError(`--param: ${checked.failure.message}`)
 
     const temporary = values.dir === undefined
     const dir = values.dir ?? mkdtempSync(join(tmpdir(), "dai-devnet-"))

@@ -5,7 +5,7 @@
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { Effect, Exit, Result, Scope } from "effect"
-import { defineCommand, intFlag, UsageError, type Command, type Io } from "./command.ts"
+import { defineCommand, InputError, intFlag, UsageError, type Command, type Io } from "./command.ts"
 import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 import { slashingProtectionCommand } from "./slashing-protection.ts"
 
@@ -55,12 +55,12 @@ const initCommand = defineCommand({
     const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
     const apiPort = values["api-port"] === undefined ? undefined : intFlag("api-port", values["api-port"], 0, 0, 65_535)
     const scryptN = values["scrypt-n"] === undefined ? undefined : intFlag("scrypt-n", values["scrypt-n"], 0, 2)
-    if (scryptN !== undefined && (scryptN & (scryptN - 1)) !== 0) throw new UsageError(`--scrypt-n must be a power of two, got ${scryptN}`)
+    if (scryptN !== undefined && (scryptN & (scryptN - 1)) !== 0) throw new InputError(`--scrypt-n must be a power of two, got ${scryptN}`)
     if ((values.rpc === undefined) !== (values.deployment === undefined)) throw new UsageError("--rpc and --deployment go together")
     let genesis: { genesis: import("../runtime/core/app/app.ts").AppGenesis; overrides: Record<string, string | number | boolean> } | undefined
     if (values.genesis !== undefined) {
       const r = readGenesis(values.genesis)
-      if (Result.isFailure(r)) throw new UsageError(`--genesis ${r.failure.message}`)
+      if (Result.isFailure(r)) throw new InputError(`--genesis ${r.failure.message}`)
       const { readFileSync } = await import("node:fs")
       genesis = { genesis: r.success, overrides: (JSON.parse(readFileSync(values.genesis, "utf8")) as { params: Record<string, string | number | boolean> }).params }
     }
@@ -86,12 +86,16 @@ const initCommand = defineCommand({
       return 1
     }
     const r = result.success
+    // A node joining with someone else's genesis is a follower until it stakes: its key signs its
+    // transactions (and its votes once it is a validator), so call it what it is now.
+    const validator = genesis === undefined || genesis.genesis.validators.some((v) => v.address.toLowerCase() === r.address.toLowerCase())
+    const count = genesis?.genesis.validators.length ?? 1
     io.out([
       `created ${r.dataDir}`,
-      `  validator address  ${r.address}`,
+      validator ? `  validator address  ${r.address}` : `  signing address    ${r.address} (a follower: not a genesis validator; stake to become one)`,
       `  peer id            ${r.peerId}`,
       `  config             ${join(r.dataDir, "config.yaml")}`,
-      genesis === undefined ? "  genesis            a new network with this node as its only validator" : `  genesis            ${values.genesis} (chain id ${genesis.genesis.chainId}, ${genesis.genesis.validators.length} validators)`,
+      genesis === undefined ? "  genesis            a new network with this node as its only validator" : `  genesis            ${values.genesis} (chain id ${genesis.genesis.chainId}, ${count} validator${count === 1 ? "" : "s"})`,
       "",
       `Start it with: dai node start --data-dir ${r.dataDir}`,
     ].join("\n"))
@@ -102,6 +106,7 @@ const initCommand = defineCommand({
 const startCommand = defineCommand({
   name: "start",
   summary: "Run the node of a data dir (consensus over libp2p, the sqlite store, staking and training; governance with the EVM chain when configured) until SIGINT/SIGTERM.",
+  exits: "0 after a clean stop (SIGINT/SIGTERM); 1 when it cannot start (one line says why: a busy port, a wrong password, a bad config) or its consensus halts; 2 on a bad command line or flag value; 130 on a second Ctrl-C during shutdown",
   options: {
     "data-dir": { type: "string" },
     "password-file": { type: "string" },
@@ -123,7 +128,7 @@ const startCommand = defineCommand({
   examples: ["dai node start", "dai node start --data-dir node1 --password-file node1/password"],
   run: async (values, positionals, io: Io) => {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
-    if (values.tui === true && process.stdout.isTTY !== true) throw new UsageError("--tui needs a terminal; run without it for progress lines")
+    if (values.tui === true && process.stdout.isTTY !== true) throw new InputError("--tui needs a terminal; run without it for progress lines")
     const training = await parseTrainingFlags(values)
     const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
       import("../runtime/adapters/keystore.ts"), import("../runtime/node/run-node.ts"), import("./progress.ts"),

@@ -1,6 +1,6 @@
 /** `dai sim sweep` and `dai sim swarm`: the commands over the sweep runner and the swarm. */
 import { readFileSync } from "node:fs"
-import { defineCommand, intFlag, UsageError, type Io } from "./command.ts"
+import { defineCommand, InputError, intFlag, UsageError, type Io } from "./command.ts"
 import { ScenarioError } from "../sim/scenario/load.ts"
 import { runSwarm } from "../sim/swarm/run.ts"
 import { formatOutcomes } from "../sim/check/verdict.ts"
@@ -49,7 +49,7 @@ export const sweepCommand = defineCommand({
     try {
       text = readFileSync(file, "utf8")
     } catch (e) {
-      throw new UsageError(`cannot read sweep ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+      throw new InputError(`cannot read sweep ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
     }
     let sweep: Sweep
     try {

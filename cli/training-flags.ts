@@ -1,10 +1,10 @@
 /**
  * The training flags `dai node start` and `dai devnet` share — `--backend`, `--train-samples`,
- * `--no-training` — declared and checked in one place (a bad value is a usage error, exit 2).
+ * `--no-training` — declared and checked in one place (a bad value is an input error: one line, exit 2).
  * The backend module is imported only when `--backend` is given, so `--help` stays instant.
  */
 import type { NodeTrainingOptions } from "../runtime/node/training/start.ts"
-import { intFlag, UsageError } from "./command.ts"
+import { InputError, intFlag } from "./command.ts"
 
 /** The options to spread into a command's `options`. */
 export const TRAINING_FLAGS = {
@@ -20,7 +20,7 @@ export interface TrainingFlagValues {
   readonly "no-training"?: boolean | undefined
 }
 
-/** The node's training options from the flags; throws UsageError naming the bad flag. */
+/** The node's training options from the flags; throws InputError naming the bad flag. */
 export const parseTrainingFlags = async (values: TrainingFlagValues): Promise<NodeTrainingOptions> => {
   const samples = values["train-samples"] === undefined ? undefined : intFlag("train-samples", values["train-samples"], 600, 1, 60_000)
   if (values.backend !== undefined) {
@@ -28,7 +28,7 @@ export const parseTrainingFlags = async (values: TrainingFlagValues): Promise<No
     try {
       parseBackend(values.backend, "--backend")
     } catch (e) {
-      throw new UsageError((e as { reason?: string }).reason ?? String(e))
+      throw new InputError((e as { reason?: string }).reason ?? String(e))
     }
   }
   if (values["no-training"] === true) return { enabled: false }

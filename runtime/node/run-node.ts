@@ -214,7 +214,8 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
 /** The failure of a node start as one line for a person. */
 export const describeStartError = (e: NodeStartError | ApiStartError): string => {
   switch (e._tag) {
-    case "NetworkError": return `network (${e.operation}): ${e.reason}`
+    // Every network failure here happened while starting: `network: cannot listen on …: address in use`.
+    case "NetworkError": return `network${e.operation === "start" ? "" : ` (${e.operation})`}: ${e.reason}`
     case "StoreError": return `store (${e.operation}${e.key === "" ? "" : ` ${e.key}`}): ${e.reason}`
     case "KeysError": return `signing key (${e.operation}): ${e.reason}`
     case "ChainUnavailable": return `EVM chain (${e.operation}): ${e.reason}`

@@ -85,6 +85,32 @@ const INBOUND_IDLE_MS = 30_000
 const MAX_STREAMS_PER_PEER = 8
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message || e.name : String(e))
+
+/** What a listen error code means to an operator. */
+const LISTEN_PROBLEMS: Readonly<Record<string, string>> = {
+  EADDRINUSE: "address in use",
+  EADDRNOTAVAIL: "no such address on this machine",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+}
+
+const listenProblem = (text: string): string => {
+  const code = /\b(E[A-Z]{3,})\b/.exec(text)?.[1]
+  if (code !== undefined && LISTEN_PROBLEMS[code] !== undefined) return LISTEN_PROBLEMS[code]
+  if (text.includes("UnsupportedListenAddress")) return "no transport of this node listens on such an address"
+  return text.replace(/^\w*Error: /, "")
+}
+
+/**
+ * Why libp2p did not start, in one line. libp2p reports a listen address it could not take as a
+ * paragraph advising `transportManager.faultTolerance` (which dai does not expose: a node that cannot
+ * listen where it was told should not start) followed by a stack per address; keep only the address
+ * and what went wrong: `cannot listen on /ip4/127.0.0.1/tcp/9000: address in use`.
+ */
+const startFailureText = (e: unknown, listen: readonly string[]): string => {
+  if (!(e instanceof Error) || e.name !== "UnsupportedListenAddressesError") return `could not start libp2p (listen ${JSON.stringify(listen)}): ${errorText(e)}`
+  const failures = [...e.message.matchAll(/^ {2}(\/\S+): (.*)$/gm)].map(([, addr, text]) => `cannot listen on ${addr}: ${listenProblem(text ?? "")}`)
+  return failures.length > 0 ? failures.join("; ") : `cannot listen on ${listen.join(", ")}: ${e.message.split("\n")[0]}`
+}
 const utf8Length = (s: string): number => Buffer.byteLength(s, "utf8")
 
 /**
@@ -112,7 +138,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   const node = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => createDaiLibp2p(options),
-      catch: (e) => new NetworkError({ operation: "start", reason: `could not start libp2p (listen ${JSON.stringify(options.listen ?? ["/ip4/127.0.0.1/tcp/0"])}): ${errorText(e)}` }),
+      catch: (e) => new NetworkError({ operation: "start", reason: startFailureText(e, options.listen ?? ["/ip4/127.0.0.1/tcp/0"]) }),
     }),
     (node) => Effect.promise(async () => {
       await Promise.resolve(node.stop()).catch(() => undefined)
