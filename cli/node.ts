@@ -83,7 +83,8 @@ const initCommand = defineCommand({
     })))
     if (Result.isFailure(result)) {
       io.err(`dai node init: ${result.failure.message}`)
-      return 1
+      // A password under the minimum is the operator's input to fix, like a bad flag: 2, not 1.
+      return result.failure._tag === "KeystoreError" && result.failure.operation === "policy" ? 2 : 1
     }
     const r = result.success
     // A node joining with someone else's genesis is a follower until it stakes: its key signs its
