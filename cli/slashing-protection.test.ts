@@ -178,6 +178,8 @@ describe("moving a validator with dai node slashing-protection", () => {
       expect(r.code, argv.join(" ")).toBe(2)
       expect(r.err).toMatch(/usage: dai node slashing-protection export\|import \[FILE\]/)
     }
+    const help = await dai("node", "slashing-protection", "--help")
+    expect([help.code, help.out]).toEqual([0, expect.stringMatching(/exit codes: 0 done; 1 .*; 2 /)])
     const notADir = await dai("node", "slashing-protection", "export", "--data-dir", join(root, "nowhere"))
     expect([notADir.code, notADir.err]).toEqual([1, expect.stringMatching(/config\.yaml: cannot read it/)])
   })

@@ -132,6 +132,7 @@ export const slashingProtectionCommand = (defaultDataDir: string): Command =>
       "dai node slashing-protection export --data-dir ~/.dai/node --out protection.json",
       "dai node slashing-protection import --data-dir /srv/dai/node protection.json",
     ],
+    exits: "0 done; 1 the data dir or its store cannot be used (the node is running, not a data dir, a failed write); 2 a bad command line, or a file that is invalid or refused (nothing imported)",
     run: async (values, positionals, io) => {
       const [action, ...rest] = positionals
       if (values["data-dir"] !== undefined && values.dir !== undefined) throw new UsageError("give --data-dir or --dir, not both")
