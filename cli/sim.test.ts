@@ -33,7 +33,7 @@ describe("dai sim run", () => {
     }
   })
 
-  it("prints the JSON object of SCENARIOS.md with --json, and honours --seed", async () => {
+  it("prints the JSON object of scenarios/README.md with --json, and honours --seed", async () => {
     const r = await dai("sim", "run", "scenarios/equivocation.yaml", "--json", "--seed", "5")
     expect(r.code).toBe(0)
     expect(r.err.trim()).toBe("SEED=5")
@@ -46,7 +46,7 @@ describe("dai sim run", () => {
     expect(report.metrics.slashed).toEqual(["v0"])
   })
 
-  describe("tells a correctness failure from a liveness failure from a crash (SCENARIOS.md's exit codes)", () => {
+  describe("tells a correctness failure from a liveness failure from a crash (the exit codes of scenarios/README.md)", () => {
     const outcome = (out: string) => (JSON.parse(out) as { outcome: string; passed: boolean }).outcome
 
     it("exits 1 when a correctness expectation fails: a crashed validator is slashed for downtime though it never misbehaved", async () => {
