@@ -11,7 +11,9 @@
  *    key steps, so its masks are in the others' inputs) and then sends nothing more.
  * The randomness of `noise` comes from the trainer's own seeded stream.
  */
-import type { TrainingBehavior } from "../scenario/load.ts"
+/** The training behaviours a scenario may name (`byzantine.behavior`): this file is their one source. */
+export const TRAINING_BEHAVIORS = ["signflip", "labelflip", "noise", "freeride", "dropout"] as const
+export type TrainingBehavior = (typeof TRAINING_BEHAVIORS)[number]
 
 export const SIGNFLIP_SCALE = 4
 

@@ -8,6 +8,7 @@ import { parseDuration } from "../../runtime/core/duration.ts"
 import { resolveParams, type Params } from "../../runtime/core/params.ts"
 import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
 import { decodeFile } from "./decode-file.ts"
+import { TRAINING_BEHAVIORS, type TrainingBehavior } from "../faults/training.ts"
 
 /** What went wrong, where: `file`, the dotted `key` path, and why. */
 export class ScenarioError extends Error {
@@ -24,10 +25,10 @@ export class ScenarioError extends Error {
 }
 
 export const CONSENSUS_BEHAVIORS = ["equivocate", "silent", "withhold", "delay"] as const
-export const TRAINING_BEHAVIORS = ["signflip", "labelflip", "noise", "freeride", "dropout"] as const
 export const GOVERNANCE_BEHAVIORS = ["sybil-split"] as const
 export type ConsensusBehavior = (typeof CONSENSUS_BEHAVIORS)[number]
-export type TrainingBehavior = (typeof TRAINING_BEHAVIORS)[number]
+// Training behaviours are listed beside their faults; re-exported for the scenario's readers.
+export { TRAINING_BEHAVIORS, type TrainingBehavior }
 
 /** When an event fires: at a virtual time, when the chain reaches a height, or a training round. */
 export type Trigger = { readonly time: number } | { readonly height: number } | { readonly round: number }

@@ -4,8 +4,8 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { aggregate, AggregatorError, krumScores } from "./aggregators.ts"
-import { AGGREGATORS, type ClientUpdate } from "./types.ts"
+import { aggregate, AggregatorError, AGGREGATORS, krumScores } from "./aggregators.ts"
+import type { ClientUpdate } from "./types.ts"
 
 const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 100)
 const u = (id: string, values: number[], samples = 1): ClientUpdate => ({ id, delta: Float32Array.from(values), samples })

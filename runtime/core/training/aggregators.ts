@@ -2,7 +2,7 @@
  * Aggregation rules for federated updates (pure).
  *
  *   aggregate(name, updates, options?) → Float32Array
- *     name:     "fedavg" | "median" | "trimmed-mean" | "krum"
+ *     name:     one of `training.aggregator`'s choices in the parameter registry (AGGREGATORS)
  *     options:  { byzantine?: number      — f, the number of byzantine updates to tolerate
  *                 trimFraction?: number   — trimmed-mean: fraction cut from EACH end per coordinate
  *                 multiKrum?: number }    — krum: average the m best-scored updates (default 1)
@@ -20,8 +20,11 @@
  * The robust rules ignore sample counts on purpose: a sample count is a claim, not evidence.
  */
 import { Data } from "effect"
+import { REGISTRY } from "../params.ts"
 import type { AggregatorName, ClientUpdate } from "./types.ts"
-import { AGGREGATORS } from "./types.ts"
+
+/** The rules `training.aggregator` may name, in the registry's order: the registry is their one source. */
+export const AGGREGATORS: readonly AggregatorName[] = REGISTRY["training.aggregator"].oneOf
 
 /** A refused aggregation: which rule, and why. */
 export class AggregatorError extends Data.TaggedError("AggregatorError")<{
@@ -182,6 +185,7 @@ export const aggregate = (name: AggregatorName, updates: readonly ClientUpdate[]
     case "krum":
       return krum(updates, options)
     default:
-      return fail(String(name), `unknown aggregator (known: ${AGGREGATORS.join(", ")})`)
+      // A choice the registry gains without a rule here fails to compile; a name from outside, at run time.
+      return fail(String(name satisfies never), `unknown aggregator (known: ${AGGREGATORS.join(", ")})`)
   }
 }
