@@ -26,13 +26,14 @@ import { RdpAccountant } from "../../runtime/core/training/rdp.ts"
 import { seededRandomBytes } from "../../runtime/core/training/secagg/index.ts"
 import type { TrainingRoundOutput } from "../../runtime/machines/training.ts"
 import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "../../runtime/actors/training/round-coordinator.ts"
+import { roundParams, trainerSecAggParams } from "../../runtime/actors/training/round-params.ts"
 import { RoundTrainer } from "../../runtime/actors/training/round-trainer.ts"
 import { TRAIN_TOPIC } from "../../runtime/actors/training/wire.ts"
 import { attachSimNetwork, type SimNetworkPort } from "../adapters/network.ts"
 import { gaussian } from "../adapters/trainer.ts"
-import { trainingFault, type TrainingFault } from "../faults/training.ts"
+import { trainingFault, type TrainingBehavior, type TrainingFault } from "../faults/training.ts"
 import { Prng } from "../kernel/prng.ts"
-import type { Scenario, TrainingBehavior } from "../scenario/load.ts"
+import type { Scenario } from "../scenario/load.ts"
 import type { TrainingSetup } from "../scenario/training-setup.ts"
 import { SIM_CHAIN_ID, type ConsensusWorld } from "./world.ts"
 
@@ -197,7 +198,6 @@ export class TrainingWorld {
   #trainerSide(t: TrainerNode): RoundTrainer {
     const { world, scenario, setup, seed } = this.#o
     const p = scenario.params
-    const cohortSize = Math.max(1, Math.ceil(p["training.cohort"] * scenario.trainers.length))
     return new RoundTrainer({
       id: t.id,
       network: () => t.port?.network,
@@ -213,12 +213,7 @@ export class TrainingWorld {
       // Local compute takes virtual time, in proportion to the work, with some jitter.
       computeDelay: (samples) => 500 + samples * p["training.localEpochs"] * 2 + t.prng.int(1_000),
       leaves: () => t.fault?.leavesMidRound === true,
-      secAgg: (round) => ({
-        threshold: Math.max(2, Math.ceil(p["training.secAggThreshold"] * cohortSize)),
-        clip: p["training.dp.clipNorm"],
-        clipOwn: p["training.dp.noiseMultiplier"] > 0,
-        randomBytes: seededRandomBytes(`${seed}/${t.id}/${round}`),
-      }),
+      secAgg: (round) => ({ ...trainerSecAggParams(p, scenario.trainers.length), randomBytes: seededRandomBytes(`${seed}/${t.id}/${round}`) }),
       onEvent: (e) => {
         if (e.type === "left") this.#trace("trainer.left", { round: e.round }, t.id)
       },
@@ -230,7 +225,6 @@ export class TrainingWorld {
     const round = this.#next++
     this.#o.beforeRound?.(round)
     const { world, scenario } = this.#o
-    const p = scenario.params
     const running = scenario.validators.filter((id) => world.slots.get(id)?.node !== undefined && world.slots.get(id)?.port !== undefined)
     if (running.length === 0) {
       this.#trace("round.aborted", { round, reason: "no running validator to coordinate" })
@@ -240,19 +234,9 @@ export class TrainingWorld {
     const pick = this.#prng.child(`round/${round}`)
     const coordinator = running[pick.int(running.length)]!
     const port = world.slots.get(coordinator)!.port!
-    const cohortSize = Math.max(1, Math.ceil(p["training.cohort"] * scenario.trainers.length))
-    const deadline = p["training.roundDeadline"]
     const c = new RoundCoordinator({
       round, coordinator, network: port.network, run, clock: world.clock, trainers: scenario.trainers,
-      params: {
-        cohortSize, deadline,
-        minParticipants: Math.max(1, Math.ceil(p["training.minParticipants"] * cohortSize)),
-        stepTimeout: Math.max(5_000, Math.round(deadline / 3)),
-        secureAggregation: p["training.secureAggregation"],
-        secAggThreshold: Math.max(2, Math.ceil(p["training.secAggThreshold"] * cohortSize)),
-        aggregator: p["training.aggregator"], trimFraction: p["training.trimFraction"],
-        clipNorm: p["training.dp.clipNorm"], noiseMultiplier: p["training.dp.noiseMultiplier"],
-      },
+      params: roundParams(scenario.params, scenario.trainers.length),
       random: () => pick.u32() / 4_294_967_296,
       global: this.#global, globalHash: this.#globalHash, lastChange: this.#lastChange,
       evaluate: (w) => this.#o.setup.evaluate(w),

@@ -28,6 +28,7 @@ import type { NodeContext } from "../context.ts"
 import type { LocalTraining } from "./local-training.ts"
 import { ModelSync } from "./model-sync.ts"
 import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "./round-coordinator.ts"
+import { roundParams, stepTimeoutOf, trainerSecAggParams } from "./round-params.ts"
 import { RoundTrainer, type TrainerEvent } from "./round-trainer.ts"
 import { makeHello, Roster } from "./roster.ts"
 import { chainRandom, scheduledRound, slotMs } from "./schedule.ts"
@@ -117,23 +118,12 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
 
   const open = (round: number) => {
     attempted.add(round)
-    const params = p()
     const trainers = roster.operators
-    const cohortSize = Math.max(1, Math.ceil(params["training.cohort"] * trainers.length))
-    const deadline = params["training.roundDeadline"]
     const base = models.global
     current = new RoundCoordinator({
       round, coordinator: operator, network, run, clock, trainers,
       peerOf: (id) => roster.peerOf(id), idOf: (peer) => roster.operatorOf(peer),
-      params: {
-        cohortSize, deadline,
-        minParticipants: Math.max(1, Math.ceil(params["training.minParticipants"] * cohortSize)),
-        stepTimeout: stepTimeoutOf(deadline),
-        secureAggregation: params["training.secureAggregation"],
-        secAggThreshold: Math.max(2, Math.ceil(params["training.secAggThreshold"] * cohortSize)),
-        aggregator: params["training.aggregator"], trimFraction: params["training.trimFraction"],
-        clipNorm: params["training.dp.clipNorm"], noiseMultiplier: params["training.dp.noiseMultiplier"],
-      },
+      params: roundParams(p(), trainers.length),
       random: chainRandom(`${app.lastBlockHash}/${round}`),
       global: base.weights, globalHash: base.hash, lastChange: models.lastChange,
       evaluate: local.evaluate,
@@ -219,16 +209,7 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
         round, localEpochs: params["training.localEpochs"], batchSize: params["training.batchSize"], learningRate: params["training.learningRate"],
       }))
     },
-    secAgg: () => {
-      const params = p()
-      const cohort = Math.max(1, Math.ceil(params["training.cohort"] * roster.operators.length))
-      return {
-        threshold: Math.max(2, Math.ceil(params["training.secAggThreshold"] * cohort)),
-        clip: params["training.dp.clipNorm"],
-        clipOwn: params["training.dp.noiseMultiplier"] > 0,
-        randomBytes: (n) => o.random.bytes(n),
-      }
-    },
+    secAgg: () => ({ ...trainerSecAggParams(p(), roster.operators.length), randomBytes: (n) => o.random.bytes(n) }),
     // Rounds only from a validator's node, and only rounds the chain has not closed.
     accept: (from, round) => roster.operatorOf(from) !== undefined && round > app.lastRound,
     onEvent: (e: TrainerEvent) => {
@@ -312,6 +293,3 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     },
   }
 }
-
-/** Time each secure-aggregation step and the commit may take: a third of the deadline, at least 5 s. */
-export const stepTimeoutOf = (deadline: number): number => Math.max(5_000, Math.round(deadline / 3))
