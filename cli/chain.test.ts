@@ -44,11 +44,25 @@ describe("dai chain deploy: flags", () => {
     const r = await dai("chain", "deploy", "--help")
     expect(r.code).toBe(0)
     expect(r.out).toMatch(/usage: dai chain deploy \[options\]/)
-    for (const flag of ["--rpc URL", "--out FILE", "--genesis FILE", "--json", "DAI_DEPLOYER_KEY", "dry run"]) expect(r.out).toContain(flag)
+    for (const flag of ["--rpc URL", "--out FILE", "--genesis FILE", "--treasury-signer ADDR", "--treasury-threshold M", "--json", "DAI_DEPLOYER_KEY", "dry run"]) expect(r.out).toContain(flag)
     expect((await dai("--help")).out).toMatch(/chain deploy/)
   })
 
   it("exits 2 with usage on a bad flag, a bad URL, a stray argument or a bad genesis file", async () => {
+    const [a, b] = [account(1).address, account(2).address]
+    for (const [argv, why] of [
+      [["--treasury-threshold", "2"], /--treasury-threshold needs the signers/],
+      [["--treasury-signer", "0x12"], /--treasury-signer must be a non-zero 0x address/],
+      [["--treasury-signer", `0x${"0".repeat(40)}`], /--treasury-signer must be a non-zero 0x address/],
+      [["--treasury-signer", a, "--treasury-signer", a.toLowerCase()], /named twice/],
+      [["--treasury-signer", a, "--treasury-signer", b, "--treasury-threshold", "3"], /need 1 <= M <= N = 2/],
+      [["--treasury-signer", a, "--treasury-threshold", "0"], /need 1 <= M <= N = 1/],
+      [["--treasury-signer", a, "--treasury-threshold", "two"], /must be a whole number/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await dai("chain", "deploy", ...argv)
+      expect(r.code, argv.join(" ")).toBe(2)
+      expect(r.err, argv.join(" ")).toMatch(why)
+    }
     for (const argv of [
       ["--bogus"], ["--rpc", "not a url"], ["--rpc", "ftp://127.0.0.1:8545"], ["extra"], ["--genesis", join(dir, "missing.json")],
       ["--genesis", file("short.json", JSON.stringify([{ address: account(0).address, tokens: "5" }]))],
@@ -72,7 +86,7 @@ describe("dai chain deploy: flags", () => {
 })
 
 describe("dai chain deploy: deployments", () => {
-  it("deploys on the in-process network as a dry run and says so", async () => {
+  it("deploys on the in-process network as a dry run and says so; prints the roles (no account but the reporters) and the funded Treasury", async () => {
     const out = join(dir, "dry.json")
     const r = await dai("chain", "deploy", "--out", out)
     expect(r.code, r.err).toBe(0)
@@ -80,8 +94,22 @@ describe("dai chain deploy: deployments", () => {
     expect(r.out).toMatch(/Staking\s+0x[0-9a-fA-F]{40}/)
     const d = decode(readFileSync(out, "utf8"))
     expect(d).toMatchObject({ dryRun: true, network: "in-process", chainId: "31337" })
-    expect(d.genesis).toHaveLength(10)
+    expect(d.genesis).toHaveLength(11)
     expect(d.genesis.reduce((x, g) => x + BigInt(g.amount), 0n)).toBe(TOTAL_SUPPLY)
+    // Every role line names Governance or nobody, but the downtime reporters (the trusted role, flagged as such).
+    const roleLines = r.out.split("\n").filter((l) => /^ {2}(DAIToken|Staking|Constitution|Treasury|ContributionRegistry|Governance)\.\w+ /.test(l))
+    expect(roleLines).toHaveLength(8 + 9) // 8 roles, 9 reporters
+    for (const l of roleLines) {
+      if (l.includes("DOWNTIME_REPORTER_ROLE")) expect(l).toMatch(/0x[0-9a-fA-F]{40} \(an account\)/)
+      else expect(l).toMatch(/ (Governance 0x[0-9a-fA-F]{40}|nobody)$/)
+    }
+    expect(r.out).toMatch(/DOWNTIME_REPORTER_ROLE +0x[0-9a-fA-F]{40} \(an account\) {2}<- the one remaining trusted role \(the node operator set\)/)
+    expect(r.out).toMatch(/Staking\.DEFAULT_ADMIN_ROLE +Governance 0x/)
+    expect(r.out).toMatch(/Staking\.PARAMS_ROLE +Governance 0x/)
+    expect(r.out).toContain(`the deployer ${account(0).address} holds no role`)
+    expect(r.out).toMatch(/treasury 0x[0-9a-fA-F]{40}: funded with 400000000 tokens, the community share of the genesis \(40 % of the supply\)/)
+    expect(r.out).toMatch(/by 6 of its 9 signers: /)
+    expect(d.treasury).toEqual({ signers: Array.from({ length: 9 }, (_, i) => account(i + 1).address), threshold: 6, funded: (400_000_000n * TOKEN).toString() })
 
     const j = await dai("chain", "deploy", "--out", join(dir, "dry2.json"), "--json")
     expect(j.code).toBe(0)
@@ -115,6 +143,9 @@ describe("dai chain deploy: deployments", () => {
       const d = decode(r.out)
       expect(d).toEqual(decode(readFileSync(out, "utf8")))
       expect(d).toMatchObject({ dryRun: false, network: url, deployer: account(0).address })
+      // A genesis without a "treasury" entry leaves it empty; its signers default to the node's other accounts.
+      expect(d.treasury).toMatchObject({ funded: "0", threshold: 6 })
+      expect(d.roles.holders.filter((h) => h.holder === account(0).address)).toEqual([])
 
       const chain = makeEvmChain({
         rpcUrl: url, deployment: d, accounts: { reserve: account(0).address, alice: account(1).address, bob: account(2).address },
@@ -135,12 +166,23 @@ describe("dai chain deploy: deployments", () => {
     it(`deploys from the key in $${DEPLOYER_KEY_ENV}, and refuses a malformed key`, async () => {
       process.env[DEPLOYER_KEY_ENV] = account(3).privateKey
       try {
-        const r = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "keyed.json"))
+        // With a key alone there is no other account to sign for the Treasury: it must be named.
+        const unnamed = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "keyed.json"))
+        expect(unnamed.code).toBe(2)
+        expect(unnamed.err).toMatch(/name the Treasury's signers: --treasury-signer ADDR/)
+        const signers = [account(4).address, account(5).address, account(6).address]
+        const r = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "keyed.json"), ...signers.flatMap((a) => ["--treasury-signer", a]), "--treasury-threshold", "2")
         expect(r.code, r.err).toBe(0)
         expect(r.out).toMatch(new RegExp(`^Deployed to ${url.replace(/\./g, "\\.")} \\(chain id 31337\\)`))
+        expect(r.out).toContain(`by 2 of its 3 signers: ${signers.join(", ")}`)
         const d = decode(readFileSync(join(dir, "keyed.json"), "utf8"))
         expect(d.deployer).toBe(account(3).address)
-        expect(d.genesis).toEqual([{ address: account(3).address, amount: TOTAL_SUPPLY.toString() }])
+        expect(d.treasury).toEqual({ signers, threshold: 2, funded: (400_000_000n * TOKEN).toString() })
+        expect(d.roles.downtimeReporters).toEqual(signers)
+        expect(d.genesis).toEqual([
+          { address: account(3).address, amount: (TOTAL_SUPPLY - 400_000_000n * TOKEN).toString() },
+          { address: d.contracts.Treasury, amount: (400_000_000n * TOKEN).toString() },
+        ])
         process.env[DEPLOYER_KEY_ENV] = "0x1234"
         const bad = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "bad-key.json"))
         expect(bad.code).toBe(2)

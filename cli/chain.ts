@@ -17,11 +17,11 @@ export const DEPLOYER_KEY_ENV = "DAI_DEPLOYER_KEY"
 const PROBE_TIMEOUT_MS = 5_000
 
 const GenesisFile = Schema.Array(Schema.Struct({
-  address: Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || "a 0x address of 40 hex digits")),
+  address: Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || s === "treasury" || "a 0x address of 40 hex digits, or \"treasury\" (the Treasury contract)")),
   tokens: Schema.Union([Schema.String, Schema.Number]).check(Schema.makeFilter((v) => /^\d+(\.\d{1,18})?$/.test(String(v)) || "whole tokens, e.g. \"1000000\" or \"0.5\"")),
 })).check(Schema.isMinLength(1))
 
-/** Parse a `--genesis` file: `[{ "address": "0x…", "tokens": "1000000" }, …]` summing to the total supply. */
+/** Parse a `--genesis` file: `[{ "address": "0x…" | "treasury", "tokens": "1000000" }, …]` summing to the total supply. */
 export const parseGenesis = (text: string, file: string): Array<{ address: string; amount: bigint }> => {
   let json: unknown
   try {
@@ -75,8 +75,50 @@ const rpcFlag = (value: string | undefined): string | undefined => {
   return value
 }
 
+/** Parse `--treasury-signer` (repeatable) and `--treasury-threshold`; undefined when neither is given (the default multisig). */
+export const treasuryFlags = (signers: readonly string[] | undefined, threshold: string | undefined): { signers: string[]; threshold: number | undefined } | undefined => {
+  if ((signers === undefined || signers.length === 0) && threshold === undefined) return undefined
+  if (signers === undefined || signers.length === 0) throw new UsageError("--treasury-threshold needs the signers: give --treasury-signer ADDR once per signer")
+  for (const a of signers) if (!/^0x[0-9a-fA-F]{40}$/.test(a) || /^0x0{40}$/.test(a)) throw new UsageError(`--treasury-signer must be a non-zero 0x address of 40 hex digits, got "${a}"`)
+  if (new Set(signers.map((a) => a.toLowerCase())).size !== signers.length) throw new UsageError("--treasury-signer: a signer is named twice; the Treasury's signers must be distinct")
+  if (threshold === undefined) return { signers: [...signers], threshold: undefined }
+  if (!/^\d+$/.test(threshold)) throw new UsageError(`--treasury-threshold must be a whole number M with 1 <= M <= ${signers.length}, got "${threshold}"`)
+  const m = Number(threshold)
+  if (m < 1 || m > signers.length) throw new UsageError(`--treasury-threshold ${m}: need 1 <= M <= N = ${signers.length} (the number of --treasury-signer)`)
+  return { signers: [...signers], threshold: m }
+}
+
+const TRUSTED_NOTE = "the one remaining trusted role (the node operator set), until epoch reports signed by 2/3 of the voting power replace it"
+
+const describeHolder = (h: Deployment["roles"]["holders"][number]): string =>
+  h.kind === "none" ? "nobody" : h.kind === "account" ? `${h.holder} (an account)` : h.kind === "contract" ? `${h.holder} (a contract)` : `${h.kind} ${h.holder}`
+
+/** The roles after the deploy, one line per role and holder, as read back from the chain. */
+export const rolesSummary = (d: Deployment): string[] => {
+  const width = Math.max(...d.roles.holders.map((h) => `${h.contract}.${h.role}`.length))
+  let flagged = false
+  const lines = d.roles.holders.map((h) => {
+    let note = ""
+    if (h.contract === "Staking" && h.role === "DOWNTIME_REPORTER_ROLE" && h.kind !== "none" && !flagged) {
+      flagged = true
+      note = `  <- ${TRUSTED_NOTE}`
+    }
+    if (h.contract === "DAIToken" && h.role === "guardian" && h.kind !== "none") {
+      note = `  (a pause lasts 7 days at most; until ${new Date(d.roles.guardianExpiry * 1000).toISOString()}; governance may revoke or replace it)`
+    }
+    return `  ${`${h.contract}.${h.role}`.padEnd(width)}  ${describeHolder(h)}${note}`
+  })
+  const deployerHolds = d.roles.holders.some((h) => h.holder.toLowerCase() === d.deployer.toLowerCase())
+  return [
+    "roles after the deploy (read back from the chain):",
+    ...lines,
+    deployerHolds ? `the deployer ${d.deployer} holds only the roles it was named for above` : `the deployer ${d.deployer} holds no role`,
+  ]
+}
+
 const summary = (d: Deployment, out: string): string => {
   const width = Math.max(...CONTRACT_NAMES.map((n) => n.length))
+  const funded = BigInt(d.treasury.funded)
   const lines = [
     d.dryRun
       ? "DRY RUN on Hardhat's in-process network: this chain ends with this command, so these addresses exist nowhere else.\nUse --rpc URL to deploy to a running node (e.g. `npx hardhat node`)."
@@ -85,7 +127,15 @@ const summary = (d: Deployment, out: string): string => {
     ...CONTRACT_NAMES.map((n) => `  ${n.padEnd(width)}  ${d.contracts[n]}`),
     "",
     `chain id ${d.chainId}, from block ${d.deploymentBlock}, deployer ${d.deployer}`,
-    `genesis: ${d.genesis.length} allocations; downtime reporter ${d.roles.downtimeReporter}; treasury ${d.treasury.threshold} of ${d.treasury.signers.length}`,
+    `genesis: ${d.genesis.length} allocations`,
+    "",
+    ...rolesSummary(d),
+    "",
+    funded > 0n
+      ? `treasury ${d.contracts.Treasury}: funded with ${funded / TOKEN} tokens, the community share of the genesis (${(funded * 100n) / TOTAL_SUPPLY} % of the supply)`
+      : `treasury ${d.contracts.Treasury}: funded with nothing (the genesis names no "treasury" allocation)`,
+    `  spent by a passed governance proposal, or by ${d.treasury.threshold} of its ${d.treasury.signers.length} signers: ${d.treasury.signers.join(", ")}`,
+    "",
     `param registry ${d.paramRegistryHash}`,
     `wrote ${out}${d.dryRun ? " (a dry-run record: do not point a node at it)" : ""}`,
   ]
@@ -94,8 +144,22 @@ const summary = (d: Deployment, out: string): string => {
 
 type Any = any // ethers / hardhat-ethers objects, imported lazily
 
+type TreasuryFlags = ReturnType<typeof treasuryFlags>
+
+/**
+ * The Treasury multisig: the named signers (M default ⌈2N/3⌉), else the network's other unlocked
+ * accounts (a devnet's: every account but the deployer) with M = ⌈2N/3⌉.
+ */
+const treasuryOf = async (flags: TreasuryFlags, accounts: readonly string[]) => {
+  const { defaultTreasury } = await import("../contracts/deploy/deploy.ts")
+  if (flags !== undefined) return flags.threshold === undefined ? defaultTreasury(flags.signers) : { signers: flags.signers, threshold: flags.threshold }
+  const others = accounts.slice(1)
+  if (others.length === 0) throw new UsageError("name the Treasury's signers: --treasury-signer ADDR (repeat it) and --treasury-threshold M; the deployer alone may not hold the treasury")
+  return defaultTreasury(others)
+}
+
 /** Connect to the in-process network or the RPC, deploy, return the record; closes what it opened. */
-const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, env: NodeJS.ProcessEnv): Promise<Deployment> => {
+const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, flags: TreasuryFlags, env: NodeJS.ProcessEnv): Promise<Deployment> => {
   const { deployContracts, devnetAllocations } = await import("../contracts/deploy/deploy.ts")
   if (rpc === undefined) {
     const { connectInProcess } = await import("../contracts/deploy/build.ts")
@@ -103,7 +167,8 @@ const deploy = async (rpc: string | undefined, genesis: Array<{ address: string;
     try {
       const signers: Any[] = await connection.ethers.getSigners()
       const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))
-      return await deployContracts({ deployer: signers[0], allocations: genesis ?? devnetAllocations(accounts), network: "in-process", dryRun: true })
+      const treasury = await treasuryOf(flags, accounts)
+      return await deployContracts({ deployer: signers[0], allocations: genesis ?? devnetAllocations(accounts), network: "in-process", dryRun: true, treasury })
     } finally {
       await connection.close()
     }
@@ -127,7 +192,8 @@ const deploy = async (rpc: string | undefined, genesis: Array<{ address: string;
       if (accounts.length === 0) throw new Error(`the node at ${rpc} has no unlocked account to deploy from; set ${DEPLOYER_KEY_ENV} to the deployer's private key`)
       deployer = await provider.getSigner(accounts[0])
     }
-    return await deployContracts({ deployer, allocations: genesis ?? devnetAllocations(accounts), network: rpc, dryRun: false })
+    const treasury = await treasuryOf(flags, accounts)
+    return await deployContracts({ deployer, allocations: genesis ?? devnetAllocations(accounts), network: rpc, dryRun: false, treasury })
   } finally {
     provider.destroy()
   }
@@ -135,23 +201,31 @@ const deploy = async (rpc: string | undefined, genesis: Array<{ address: string;
 
 const deployCommand = defineCommand({
   name: "deploy",
-  summary: "Deploy DAIToken, Staking, Constitution, Governance, Treasury and ContributionRegistry, wire their roles, and write the deployment file.",
+  summary: "Deploy DAIToken, Staking, Constitution, Governance, Treasury and ContributionRegistry, hand every role to Governance, fund the Treasury, print the roles and write the deployment file.",
   options: {
     rpc: { type: "string" },
     out: { type: "string" },
     genesis: { type: "string" },
+    "treasury-signer": { type: "string", multiple: true },
+    "treasury-threshold": { type: "string" },
     json: { type: "boolean" },
   },
   help: {
     "--rpc URL": "JSON-RPC endpoint to deploy to (default: Hardhat's in-process network, a dry run). Deploys from the node's first unlocked account, or from the private key in $DAI_DEPLOYER_KEY",
     "--out FILE": `where to write the deployment (default ${DEFAULT_OUT}; a dry run: ${DEFAULT_DRY_RUN_OUT})`,
-    "--genesis FILE": "genesis allocations, JSON [{ \"address\": \"0x…\", \"tokens\": \"1000000\" }, …] summing to 1,000,000,000 tokens (default: 1,000,000 to each of the first 10 accounts but the deployer, the rest to the deployer as the reward reserve)",
+    "--genesis FILE": "genesis allocations, JSON [{ \"address\": \"0x…\", \"tokens\": \"1000000\" }, …] summing to 1,000,000,000 tokens; the address \"treasury\" stands for the Treasury contract (default: 400,000,000 to the Treasury as the community share, 1,000,000 to each of the first 10 accounts but the deployer, the rest to the deployer as the reward reserve)",
+    "--treasury-signer ADDR": "a signer of the Treasury's M-of-N multisig (repeat it once per signer; distinct). Default: the node's other unlocked accounts (a devnet's)",
+    "--treasury-threshold M": "approvals a multisig spend needs, 1 <= M <= N (default ⌈2N/3⌉)",
     "--json": "print the deployment record as JSON on stdout",
   },
-  examples: ["dai chain deploy", "dai chain deploy --rpc http://127.0.0.1:8545 --out .dai/deployment.json", "dai chain deploy --rpc http://127.0.0.1:8545 --genesis genesis.json --json"],
+  examples: [
+    "dai chain deploy", "dai chain deploy --rpc http://127.0.0.1:8545 --out .dai/deployment.json", "dai chain deploy --rpc http://127.0.0.1:8545 --genesis genesis.json --json",
+    "dai chain deploy --rpc http://127.0.0.1:8545 --treasury-signer 0xA… --treasury-signer 0xB… --treasury-signer 0xC… --treasury-threshold 2",
+  ],
   run: async (values, positionals, io: Io) => {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
     const rpc = rpcFlag(values.rpc)
+    const flags = treasuryFlags(values["treasury-signer"], values["treasury-threshold"])
     let genesis: Array<{ address: string; amount: bigint }> | undefined
     if (values.genesis !== undefined) {
       const text = await readFile(values.genesis, "utf8").catch((e: NodeJS.ErrnoException) => {
@@ -161,7 +235,7 @@ const deployCommand = defineCommand({
     }
     let deployment: Deployment
     try {
-      deployment = await deploy(rpc, genesis, process.env)
+      deployment = await deploy(rpc, genesis, flags, process.env)
     } catch (e) {
       if (e instanceof UsageError) throw e
       io.err(`dai chain deploy: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}`)

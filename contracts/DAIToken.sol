@@ -10,10 +10,12 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 /// @title DAIToken — the fixed-supply token of the dai network
 /// @notice Exactly 1,000,000,000 × 10^18 base units are minted once, at deployment, over the
 /// genesis allocations; there is no mint function afterwards. ERC-20 with permit (EIP-2612),
-/// votes (ERC20Votes) and burn. A guardian may pause transfers in an emergency, but only until a
-/// bounded expiry fixed at deployment (at most 180 days later), and governance may revoke the
-/// guardian at any time. A pause never outlives its guardian: when the guardian expires or is
-/// revoked, the token is unpaused automatically.
+/// votes (ERC20Votes) and burn. A guardian may pause transfers in an emergency, within two bounds:
+/// its term (at most MAX_GUARDIAN_TERM from its appointment) and the pause's own length (a pause
+/// lapses by itself after MAX_PAUSE_DURATION, and the next one may start only MAX_PAUSE_DURATION
+/// after it ended, so governance always has a window to act). Governance may revoke the guardian or
+/// appoint a new one at any time. A pause never outlives its guardian: when the guardian expires, is
+/// revoked or replaced, the token is unpaused.
 /// @dev Errors are named like the TypeScript economy's (`Token*`), so a revert and a simulator
 /// rejection read alike.
 contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
@@ -21,22 +23,27 @@ contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
     uint256 public constant TOTAL_SUPPLY = 1_000_000_000 * 1e18;
     /// @notice The longest time after deployment a guardian may hold the pause power.
     uint64 public constant MAX_GUARDIAN_TERM = 180 days;
+    /// @notice The longest a pause lasts; it is also the wait between the end of a pause and the next one.
+    uint64 public constant MAX_PAUSE_DURATION = 7 days;
 
     /// @notice Who may pause and unpause (zero once revoked).
     address public guardian;
     /// @notice Time (unix seconds) after which the guardian has no power.
-    uint64 public immutable guardianExpiry;
+    uint64 public guardianExpiry;
     /// @notice Who may revoke the guardian and hand governance on (the Governance contract in production).
     address public governance;
 
-    bool private _pauseFlag;
+    /// @notice Time (unix seconds) the current or last pause ends (0: never paused under this guardian).
+    uint64 public pausedUntil;
 
-    /// @notice Emitted when the guardian paused transfers.
-    event Paused(address indexed guardian);
+    /// @notice Emitted when the guardian paused transfers until `until` at the latest.
+    event Paused(address indexed guardian, uint64 until);
     /// @notice Emitted when the guardian lifted a pause.
     event Unpaused(address indexed guardian);
     /// @notice Emitted when governance revoked the guardian (any pause ends with it).
     event GuardianRevoked(address indexed guardian, address indexed by);
+    /// @notice Emitted when governance appointed a guardian (any pause of the previous one ended).
+    event GuardianAppointed(address indexed previous, address indexed next, uint64 expiry);
     /// @notice Emitted when the governance role moved to a new address.
     event GovernanceTransferred(address indexed previous, address indexed next);
 
@@ -56,6 +63,8 @@ contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
     error TokenPaused();
     /// @notice There is no pause to lift.
     error TokenNotPaused();
+    /// @notice A pause is running, or the last one ended less than MAX_PAUSE_DURATION ago.
+    error TokenPauseCooldown(uint64 availableAt);
 
     /// @notice Mint TOTAL_SUPPLY over `recipients` (distinct, non-zero, positive amounts summing exactly).
     /// @param guardian_ Emergency pauser (zero for none).
@@ -71,10 +80,7 @@ contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
         if (recipients.length != amounts.length) revert TokenInvalidAllocation("recipients and amounts differ in length");
         if (recipients.length == 0) revert TokenInvalidAllocation("no allocations");
         if (governance_ == address(0)) revert TokenInvalidAddress("governance");
-        uint64 latest = uint64(block.timestamp) + MAX_GUARDIAN_TERM;
-        if (guardian_ != address(0) && (guardianExpiry_ <= block.timestamp || guardianExpiry_ > latest)) {
-            revert TokenInvalidGuardianExpiry(guardianExpiry_, latest);
-        }
+        if (guardian_ != address(0)) _checkGuardianExpiry(guardianExpiry_);
         uint256 sum;
         for (uint256 i = 0; i < recipients.length; ++i) {
             address to = recipients[i];
@@ -93,9 +99,9 @@ contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
         governance = governance_;
     }
 
-    /// @notice Whether transfers are paused now (only while the guardian is active).
+    /// @notice Whether transfers are paused now (only while the guardian is active, and until the pause lapses).
     function paused() public view returns (bool) {
-        return _pauseFlag && guardianActive();
+        return block.timestamp < pausedUntil && guardianActive();
     }
 
     /// @notice Whether the guardian may still pause (not revoked, not expired).
@@ -103,18 +109,22 @@ contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
         return guardian != address(0) && block.timestamp < guardianExpiry;
     }
 
-    /// @notice Pause every transfer, burn and permit-driven move (guardian only, while active).
+    /// @notice Pause every transfer, burn and permit-driven move for MAX_PAUSE_DURATION at most
+    /// (guardian only, while active; not during a pause nor within MAX_PAUSE_DURATION after one).
     function pause() external {
         _onlyActiveGuardian();
-        _pauseFlag = true;
-        emit Paused(msg.sender);
+        uint64 last = pausedUntil;
+        if (last != 0 && block.timestamp < uint256(last) + MAX_PAUSE_DURATION) revert TokenPauseCooldown(last + MAX_PAUSE_DURATION);
+        uint64 until = uint64(block.timestamp) + MAX_PAUSE_DURATION;
+        pausedUntil = until;
+        emit Paused(msg.sender, until);
     }
 
-    /// @notice Lift the pause (guardian only, while active; it also lapses with the guardian).
+    /// @notice Lift the pause early (guardian only, while active; it also lapses by itself and with the guardian).
     function unpause() external {
         _onlyActiveGuardian();
-        if (!_pauseFlag) revert TokenNotPaused();
-        _pauseFlag = false;
+        if (!paused()) revert TokenNotPaused();
+        pausedUntil = uint64(block.timestamp);
         emit Unpaused(msg.sender);
     }
 
@@ -124,8 +134,21 @@ contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
         address g = guardian;
         if (g == address(0)) revert TokenGuardianInactive(guardianExpiry);
         guardian = address(0);
-        _pauseFlag = false;
+        guardianExpiry = 0;
+        pausedUntil = 0;
         emit GuardianRevoked(g, msg.sender);
+    }
+
+    /// @notice Appoint `next` as guardian until `expiry` (governance only; at most MAX_GUARDIAN_TERM from now).
+    /// @dev Any pause of the previous guardian ends, and the new one may pause at once.
+    function appointGuardian(address next, uint64 expiry) external {
+        if (msg.sender != governance) revert TokenNotGovernance(msg.sender);
+        if (next == address(0)) revert TokenInvalidAddress("guardian");
+        _checkGuardianExpiry(expiry);
+        emit GuardianAppointed(guardian, next, expiry);
+        guardian = next;
+        guardianExpiry = expiry;
+        pausedUntil = 0;
     }
 
     /// @notice Hand the governance role to `next` (governance only), e.g. to the Governance contract.
@@ -134,6 +157,11 @@ contract DAIToken is ERC20, ERC20Burnable, ERC20Permit, ERC20Votes {
         if (next == address(0)) revert TokenInvalidAddress("governance");
         emit GovernanceTransferred(governance, next);
         governance = next;
+    }
+
+    function _checkGuardianExpiry(uint64 expiry) private view {
+        uint64 latest = uint64(block.timestamp) + MAX_GUARDIAN_TERM;
+        if (expiry <= block.timestamp || expiry > latest) revert TokenInvalidGuardianExpiry(expiry, latest);
     }
 
     function _onlyActiveGuardian() private view {

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Constitution} from "./Constitution.sol";
+import {DAIToken} from "./DAIToken.sol";
 import {Staking} from "./Staking.sol";
 import {Treasury} from "./Treasury.sol";
 
@@ -23,12 +25,18 @@ import {Treasury} from "./Treasury.sol";
 /// It then waits governance.timelock (an amendment: governance.amendmentThreshold and
 /// governance.amendmentDelay) before anyone may execute it. Proposal kinds: a parameter change (the
 /// Constitution refuses values outside its bounds, at proposal and at execution; staking parameters
-/// are pushed to Staking), an amendment of a parameter's bounds, a treasury spend.
+/// are pushed to Staking), an amendment of a parameter's bounds, a treasury spend, the token's
+/// guardian (appoint one for a term, or revoke it), and an operational role of an AccessControl
+/// contract this governance administers (grant or revoke, e.g. Staking's DOWNTIME_REPORTER_ROLE or
+/// ContributionRegistry's SCORER_ROLE). After `dai chain deploy` this contract holds every role of
+/// the system, so every change to the system goes through a vote and its timelock.
 contract Governance is ReentrancyGuard {
     enum Kind {
         Param,
         Amendment,
-        Spend
+        Spend,
+        Guardian,
+        Role
     }
 
     enum State {
@@ -46,10 +54,10 @@ contract Governance is ReentrancyGuard {
         uint64 votingEnds;
         uint64 delay;
         bool executed;
-        bytes32 key;
-        uint256 a; // Param: value; Amendment: min; Spend: amount
-        uint256 b; // Amendment: max
-        address to; // Spend: recipient
+        bytes32 key; // Param, Amendment: parameter key; Role: the role
+        uint256 a; // Param: value; Amendment: min; Spend: amount; Guardian: term in seconds (0: revoke); Role: 1 grant, 0 revoke
+        uint256 b; // Amendment: max; Role: the target contract (as uint160)
+        address to; // Spend: recipient; Guardian: the new guardian (zero: revoke); Role: the account
         uint256 quorum; // wad
         uint256 threshold; // wad
         uint256 bondedAtStart;
@@ -115,6 +123,29 @@ contract Governance is ReentrancyGuard {
     function proposeSpend(address to, uint256 amount) external returns (uint256) {
         if (to == address(0) || amount == 0) revert GovernanceInvalidProposal("a spend needs a recipient and an amount > 0");
         return _propose(Kind.Spend, bytes32(0), amount, 0, to);
+    }
+
+    /// @notice Propose appointing `guardian` as the token's guardian for `term` seconds from execution
+    /// (0 < term <= DAIToken.MAX_GUARDIAN_TERM), or revoking the guardian (`guardian` zero, `term` 0).
+    function proposeGuardian(address guardian, uint64 term) external returns (uint256) {
+        if (guardian == address(0) ? term != 0 : (term == 0 || term > token().MAX_GUARDIAN_TERM())) {
+            revert GovernanceInvalidProposal("a guardian needs a term in (0, MAX_GUARDIAN_TERM]; a revocation names no guardian and no term");
+        }
+        return _propose(Kind.Guardian, bytes32(0), term, 0, guardian);
+    }
+
+    /// @notice Propose granting (`grant`) or revoking `role` of `account` on the AccessControl contract
+    /// `target` (which must have made this governance its admin). Only operational roles: the admin
+    /// role and Staking's PARAMS_ROLE stay with this governance, so no vote can hand them to an account.
+    function proposeRole(address target, bytes32 role, address account, bool grant) external returns (uint256) {
+        if (target == address(0) || account == address(0)) revert GovernanceInvalidProposal("a role change needs a target contract and an account");
+        if (role == bytes32(0) || role == staking.PARAMS_ROLE()) revert GovernanceInvalidProposal("the admin and parameter roles stay with governance");
+        return _propose(Kind.Role, role, grant ? 1 : 0, uint256(uint160(target)), account);
+    }
+
+    /// @notice The token whose guardian this governance appoints and revokes (Staking's token).
+    function token() public view returns (DAIToken) {
+        return DAIToken(address(staking.token()));
     }
 
     function _propose(Kind kind, bytes32 key, uint256 a, uint256 b, address to) private returns (uint256 id) {
@@ -202,8 +233,15 @@ contract Governance is ReentrancyGuard {
             _syncStaking();
         } else if (p.kind == Kind.Amendment) {
             constitution.amendBounds(p.key, p.a, p.b);
-        } else {
+        } else if (p.kind == Kind.Spend) {
             treasury.spend(p.to, p.a);
+        } else if (p.kind == Kind.Guardian) {
+            if (p.to == address(0)) token().revokeGuardian();
+            else token().appointGuardian(p.to, uint64(block.timestamp + p.a));
+        } else {
+            address target = address(uint160(p.b));
+            if (p.a == 1) IAccessControl(target).grantRole(p.key, p.to);
+            else IAccessControl(target).revokeRole(p.key, p.to);
         }
     }
 

@@ -9,6 +9,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {Constitution} from "./Constitution.sol";
 
 /// @title Staking — pools, lock tiers, delegation, rewards, slashing and insurance of the dai network
 /// @notice The on-chain twin of the TypeScript economy in `runtime/core/econ` (staking.ts, rewards.ts,
@@ -27,6 +28,10 @@ import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol
 /// votes). Downtime is reported by `DOWNTIME_REPORTER_ROLE`, held by the consensus/bridge operator
 /// multisig on a devnet: downtime is the *absence* of signed votes over a window of blocks, which no
 /// single signed message can prove, so it must be attested by the party that observes consensus.
+///
+/// Parameters: every value `setParams` (and the constructor) installs must lie within the bounds the
+/// Constitution holds for it, whoever holds PARAMS_ROLE, so the constitution binds on every path.
+/// After `dai chain deploy`, Governance holds DEFAULT_ADMIN_ROLE and PARAMS_ROLE and the deployer none.
 /// @dev Errors carry the TS economy's names (`StakingPositionLocked`, ...), so a revert and a
 /// simulator rejection read alike. Contract-only errors are marked as such.
 contract Staking is AccessControl, ReentrancyGuard {
@@ -172,6 +177,8 @@ contract Staking is AccessControl, ReentrancyGuard {
     IERC20 public immutable token;
     /// @notice Chain id of the consensus network whose votes count as evidence.
     uint256 public immutable consensusChainId;
+    /// @notice The Constitution whose bounds every parameter must respect.
+    Constitution public immutable constitution;
 
     Params private _params;
     mapping(uint256 => Pool) private _pools;
@@ -257,13 +264,17 @@ contract Staking is AccessControl, ReentrancyGuard {
     error StakingSigningKeyInUse(address key, address operator);
     /// @notice (contract only) Parameters break a structural rule (`reason`).
     error StakingInvalidParams(string reason);
+    /// @notice (contract only) A parameter is outside the Constitution's bounds (durations in seconds).
+    error StakingParamOutOfBounds(bytes32 key, uint256 value, uint256 min, uint256 max);
 
     // ------------------------------------------------------------------ setup
 
-    /// @notice Deploy over `token_` with `params_`; `admin` grants the roles.
-    constructor(IERC20 token_, Params memory params_, uint256 consensusChainId_, address admin) {
+    /// @notice Deploy over `token_` with `params_` (within `constitution_`'s bounds); `admin` grants the roles.
+    constructor(IERC20 token_, Params memory params_, uint256 consensusChainId_, Constitution constitution_, address admin) {
+        if (address(constitution_) == address(0)) revert StakingInvalidParams("no constitution");
         token = token_;
         consensusChainId = consensusChainId_;
+        constitution = constitution_;
         _setParams(params_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -284,7 +295,28 @@ contract Staking is AccessControl, ReentrancyGuard {
             if (p.multipliers[i] < p.multipliers[i - 1]) revert StakingInvalidParams("multipliers must not decrease with the lock");
         }
         if (p.minValidatorBond == 0 || p.minContributorBond == 0) revert StakingInvalidParams("minimum bonds must be > 0");
+        _checkBound(keccak256("fees.burnFraction"), p.burnFraction, 1);
+        _checkBound(keccak256("staking.insuranceFraction"), p.insuranceFraction, 1);
+        _checkBound(keccak256("staking.insuranceCoverage"), p.insuranceCoverage, 1);
+        _checkBound(keccak256("staking.maxCommission"), p.maxCommission, 1);
+        _checkBound(keccak256("slashing.doubleSignFraction"), p.doubleSignFraction, 1);
+        _checkBound(keccak256("slashing.downtimeFraction"), p.downtimeFraction, 1);
+        _checkBound(keccak256("staking.minValidatorBond"), p.minValidatorBond, 1);
+        _checkBound(keccak256("staking.minContributorBond"), p.minContributorBond, 1);
+        _checkBound(keccak256("staking.unbondingPeriod"), p.unbondingPeriod, 1000);
+        _checkBound(keccak256("slashing.downtimeJailDuration"), p.downtimeJailDuration, 1000);
+        _checkBound(keccak256("staking.lockMultiplier30d"), p.multipliers[1], 1);
+        _checkBound(keccak256("staking.lockMultiplier90d"), p.multipliers[2], 1);
+        _checkBound(keccak256("staking.lockMultiplier180d"), p.multipliers[3], 1);
+        _checkBound(keccak256("staking.lockMultiplier365d"), p.multipliers[4], 1);
         _params = p;
+    }
+
+    /// @dev `value` (in the Constitution's units ÷ `unit`: durations are ms there, seconds here, rounded
+    /// down as Governance pushes them) must lie within the Constitution's bounds for `key`.
+    function _checkBound(bytes32 key, uint256 value, uint256 unit) private view {
+        (uint256 min, uint256 max,) = constitution.entry(key);
+        if (value < min / unit || value > max / unit) revert StakingParamOutOfBounds(key, value, min / unit, max / unit);
     }
 
     // ------------------------------------------------------------------ bonding

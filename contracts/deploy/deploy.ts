@@ -1,19 +1,22 @@
 /**
- * Deploy the whole system and wire its roles, from one deployer signer (ethers v6):
+ * Deploy the whole system and hand every role to Governance, from one deployer signer (ethers v6):
  *
- *   DAIToken (genesis allocations) → Staking (the registry's economic parameters, ms → s)
- *   → Constitution (bounds and values generated from the registry: constitution-table.ts)
- *   → Treasury (M-of-N signers) → Governance → ContributionRegistry
- *   then: Staking PARAMS_ROLE → Governance; Staking DOWNTIME_REPORTER_ROLE → the reporter;
- *   Constitution, Treasury and token governance → Governance.
+ *   DAIToken (genesis allocations; the "treasury" one to the Treasury's address, known in advance)
+ *   → Treasury (M-of-N named signers) → Constitution (bounds and values generated from the registry:
+ *   constitution-table.ts) → Staking (the registry's economic parameters, ms → s, within the
+ *   Constitution's bounds) → Governance → ContributionRegistry (admin: Governance)
+ *   then: Staking PARAMS_ROLE and DEFAULT_ADMIN_ROLE → Governance; DOWNTIME_REPORTER_ROLE → the node
+ *   operator set; the deployer renounces its admin role; Constitution, Treasury and token governance
+ *   → Governance.
  *
- * The deployer keeps DEFAULT_ADMIN_ROLE of Staking and ContributionRegistry (it grants the
- * operational roles — a reporter, the scorers — on a devnet; Governance cannot call grantRole, so
- * handing it the admin role would freeze the roles). Everything is recorded in the `Deployment`.
+ * The deployer keeps nothing: every later change of a role (a reporter, a scorer, the guardian) is
+ * a Governance proposal, voted and timelocked. The one role still held by accounts is Staking's
+ * DOWNTIME_REPORTER_ROLE (roles.ts: TRUSTED_REPORTER_NOTE). The roles are then read back from the
+ * chain (roles.ts) into the `Deployment`, and a role left with the deployer fails the deploy.
  * Bytecode comes from Hardhat's artifacts, built first (incremental) so they match the sources.
  */
 import { readFile } from "node:fs/promises"
-import { ContractFactory, getAddress, ZeroAddress, type Signer, type TransactionReceipt } from "ethers"
+import { ContractFactory, getAddress, getCreateAddress, isAddress, ZeroAddress, type Signer, type TransactionReceipt } from "ethers"
 import { keccak256, toHex, utf8ToBytes } from "../../runtime/core/crypto.ts"
 import type { Params } from "../../runtime/core/params.ts"
 import { DEFAULT_PARAMS } from "../../runtime/core/params.ts"
@@ -22,12 +25,29 @@ import { DEPLOYMENT_FORMAT, paramRegistryHash, type ContractName, type Deploymen
 import { encodeStakingParams } from "../../runtime/adapters/evm/staking-params.ts"
 import { ensureBuilt } from "./build.ts"
 import { constitutionArgs, constitutionTable } from "./constitution-table.ts"
+import { readRoles, rolesHeldByAccounts } from "./roles.ts"
 
 type Any = any // ethers contracts without typechain
 
 export interface Allocation {
+  /** A 0x address, or TREASURY_ALLOCATION for the Treasury contract (its address is known only at deploy). */
   readonly address: string
   readonly amount: bigint
+}
+
+/** The allocation address that stands for the Treasury contract. */
+export const TREASURY_ALLOCATION = "treasury"
+
+/**
+ * The community share of the genesis, minted to the Treasury (spent by governance or its M-of-N
+ * signers): 40 % of the supply, the share the TypeScript genesis gives its `community` account.
+ */
+export const COMMUNITY_SHARE = 400_000_000n * TOKEN
+
+/** A Treasury multisig: M of N distinct named signers. */
+export interface TreasuryConfig {
+  readonly signers: readonly string[]
+  readonly threshold: number
 }
 
 export interface DeployConfig {
@@ -43,12 +63,12 @@ export interface DeployConfig {
   readonly params?: Params
   /** Consensus chain id whose signed votes are double-sign evidence (default DEFAULT_CONSENSUS_CHAIN_ID). */
   readonly consensusChainId?: bigint
-  /** Holder of DOWNTIME_REPORTER_ROLE (default: the deployer, standing in for the operator multisig). */
-  readonly downtimeReporter?: string
+  /** Holders of DOWNTIME_REPORTER_ROLE: the node operator set (default: the Treasury's signers). */
+  readonly downtimeReporters?: readonly string[]
   /** The token's emergency pauser and when its power ends (unix s, ≤ 180 days on). Default: none. */
   readonly guardian?: { readonly address: string; readonly expiry: number }
-  /** Treasury multisig (default: the deployer alone, 1 of 1). */
-  readonly treasury?: { readonly signers: readonly string[]; readonly threshold: number }
+  /** The Treasury's M-of-N signers (named: see `treasuryProblem`; `defaultTreasury` for M = ⌈2N/3⌉). */
+  readonly treasury: TreasuryConfig
   /** Contribution-score epochs in seconds (default: consensus.epochLength blocks of ~timeoutCommit, half for commits). */
   readonly contributionSchedule?: { readonly epochLength: number; readonly commitWindow: number }
 }
@@ -69,11 +89,28 @@ export const loadArtifact = async (name: ContractName): Promise<{ abi: unknown[]
   return { abi: json.abi, bytecode: json.bytecode }
 }
 
-/** Every account but the first gets `each` (default 1,000,000 tokens); the first (the reserve) gets the rest. */
+/** Every account but the first gets `each` (default 1,000,000 tokens), the Treasury the community share, the first (the reserve) the rest. */
 export const devnetAllocations = (accounts: readonly string[], each: bigint = 1_000_000n * TOKEN): Allocation[] => {
   const [reserve, ...others] = accounts
   if (reserve === undefined) throw new Error("devnetAllocations: no accounts")
-  return [{ address: reserve, amount: TOTAL_SUPPLY - each * BigInt(others.length) }, ...others.map((address) => ({ address, amount: each }))]
+  return [
+    { address: reserve, amount: TOTAL_SUPPLY - COMMUNITY_SHARE - each * BigInt(others.length) },
+    ...others.map((address) => ({ address, amount: each })),
+    { address: TREASURY_ALLOCATION, amount: COMMUNITY_SHARE },
+  ]
+}
+
+/** The multisig of `signers` with M = ⌈2N/3⌉ (the devnet's: its validators). */
+export const defaultTreasury = (signers: readonly string[]): TreasuryConfig => ({ signers, threshold: Math.ceil((2 * signers.length) / 3) })
+
+/** Why a Treasury multisig is refused (undefined: it is valid): M ≥ 1, M ≤ N, distinct 0x addresses, none zero. */
+export const treasuryProblem = (t: TreasuryConfig): string | undefined => {
+  if (t.signers.length === 0) return "the Treasury needs at least one signer"
+  for (const a of t.signers) if (!isAddress(a) || getAddress(a) === ZeroAddress) return `signer "${a}" is not a non-zero 0x address`
+  if (new Set(t.signers.map((a) => getAddress(a))).size !== t.signers.length) return "a signer is named twice"
+  if (!Number.isSafeInteger(t.threshold) || t.threshold < 1) return `threshold ${t.threshold} must be a whole number >= 1`
+  if (t.threshold > t.signers.length) return `threshold ${t.threshold} exceeds the ${t.signers.length} signer(s)`
+  return undefined
 }
 
 /** keccak256 of the Constitution table installed (name, key, bounds, value per row). */
@@ -95,9 +132,11 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   if (provider === null) throw new Error("deployContracts: the deployer signer has no provider")
   const from = getAddress(await deployer.getAddress())
   const consensusChainId = config.consensusChainId ?? DEFAULT_CONSENSUS_CHAIN_ID
-  const reporter = getAddress(config.downtimeReporter ?? from)
-  const treasurySigners = (config.treasury?.signers ?? [from]).map((a) => getAddress(a))
-  const threshold = config.treasury?.threshold ?? 1
+  const problem = treasuryProblem(config.treasury)
+  if (problem !== undefined) throw new Error(`deployContracts: ${problem}`)
+  const treasurySigners = config.treasury.signers.map((a) => getAddress(a))
+  const threshold = config.treasury.threshold
+  const reporters = [...new Set((config.downtimeReporters ?? treasurySigners).map((a) => getAddress(a)))]
   const guardian = config.guardian === undefined ? ZeroAddress : getAddress(config.guardian.address)
   const guardianExpiry = config.guardian?.expiry ?? 0
   const schedule = config.contributionSchedule ?? defaultSchedule(params)
@@ -106,34 +145,55 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   const note = (r: TransactionReceipt | null) => {
     if (r !== null && firstBlock === undefined) firstBlock = r.blockNumber
   }
+  // Explicit nonces: the Treasury's address is computed before the token mints its share to it.
+  let nonce = await provider.getTransactionCount(from, "pending")
   const deploy = async (name: ContractName, args: unknown[]): Promise<Any> => {
     const { abi, bytecode } = await loadArtifact(name)
-    const c: Any = await new ContractFactory(abi as never, bytecode, deployer).deploy(...args)
+    const c: Any = await new ContractFactory(abi as never, bytecode, deployer).deploy(...args, { nonce: nonce++ })
     note(await c.deploymentTransaction().wait())
     return c
   }
-  const send = async (p: Promise<Any>) => note(await (await p).wait())
+  const send = async (call: (overrides: { nonce: number }) => Promise<Any>) => note(await (await call({ nonce: nonce++ })).wait())
 
-  const token = await deploy("DAIToken", [config.allocations.map((a) => a.address), config.allocations.map((a) => a.amount), guardian, guardianExpiry, from])
+  const treasuryPredicted = getCreateAddress({ from, nonce: nonce + 1 }) // the token first, then the Treasury
+  const allocations = config.allocations.map((a) => ({ address: a.address === TREASURY_ALLOCATION ? treasuryPredicted : getAddress(a.address), amount: a.amount }))
+  const funded = allocations.filter((a) => a.address === treasuryPredicted).reduce((s, a) => s + a.amount, 0n)
+  const token = await deploy("DAIToken", [allocations.map((a) => a.address), allocations.map((a) => a.amount), guardian, guardianExpiry, from])
   const tokenAt = await token.getAddress()
-  const staking = await deploy("Staking", [tokenAt, encodeStakingParams(params), consensusChainId, from])
-  const constitution = await deploy("Constitution", constitutionArgs(from, params))
   const treasury = await deploy("Treasury", [tokenAt, treasurySigners, threshold])
+  if (getAddress(await treasury.getAddress()) !== treasuryPredicted) {
+    throw new Error(`deployContracts: the Treasury landed at ${await treasury.getAddress()}, not ${treasuryPredicted}: another transaction from ${from} interleaved; deploy again`)
+  }
+  const constitution = await deploy("Constitution", constitutionArgs(from, params))
+  const staking = await deploy("Staking", [tokenAt, encodeStakingParams(params), consensusChainId, await constitution.getAddress(), from])
   const governance = await deploy("Governance", [await constitution.getAddress(), await staking.getAddress(), await treasury.getAddress(), params["governance.quadratic"]])
   const governanceAt = getAddress(await governance.getAddress())
   const latest = await provider.getBlock("latest")
   const genesis = latest?.timestamp ?? Math.floor(Date.now() / 1000)
-  const registry = await deploy("ContributionRegistry", [genesis, schedule.epochLength, schedule.commitWindow, from])
+  const registry = await deploy("ContributionRegistry", [genesis, schedule.epochLength, schedule.commitWindow, governanceAt])
 
-  await send(staking.grantRole(await staking.PARAMS_ROLE(), governanceAt))
-  await send(staking.grantRole(await staking.DOWNTIME_REPORTER_ROLE(), reporter))
-  await send(constitution.transferGovernance(governanceAt))
-  await send(treasury.setGovernance(governanceAt))
-  await send(token.transferGovernance(governanceAt))
+  const admin: string = await staking.DEFAULT_ADMIN_ROLE()
+  const paramsRole: string = await staking.PARAMS_ROLE()
+  const reporterRole: string = await staking.DOWNTIME_REPORTER_ROLE()
+  await send((o) => staking.grantRole(paramsRole, governanceAt, o))
+  for (const r of reporters) await send((o) => staking.grantRole(reporterRole, r, o))
+  await send((o) => staking.grantRole(admin, governanceAt, o))
+  await send((o) => staking.renounceRole(admin, from, o))
+  await send((o) => constitution.transferGovernance(governanceAt, o))
+  await send((o) => treasury.setGovernance(governanceAt, o))
+  await send((o) => token.transferGovernance(governanceAt, o))
 
   const last = await provider.getBlock("latest")
   const network = await provider.getNetwork()
   const at = async (c: Any) => getAddress(await c.getAddress())
+  const contracts = {
+    DAIToken: await at(token), Staking: await at(staking), Constitution: await at(constitution), Governance: governanceAt,
+    Treasury: await at(treasury), ContributionRegistry: await at(registry),
+  }
+  const holders = await readRoles(provider, { contracts, deploymentBlock: firstBlock ?? 0 })
+  // The deployer must keep nothing it was not named for (a reporter, the guardian).
+  const kept = rolesHeldByAccounts(holders).filter((h) => h.holder === from && !(h.contract === "DAIToken" && h.role === "guardian"))
+  if (kept.length > 0) throw new Error(`deployContracts: the deployer still holds ${kept.map((h) => `${h.contract}.${h.role}`).join(", ")}`)
   return {
     format: DEPLOYMENT_FORMAT,
     chainId: network.chainId.toString(),
@@ -142,16 +202,13 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
     deployer: from,
     deploymentBlock: firstBlock ?? 0,
     deployedAt: last?.timestamp ?? genesis,
-    contracts: {
-      DAIToken: await at(token), Staking: await at(staking), Constitution: await at(constitution), Governance: governanceAt,
-      Treasury: await at(treasury), ContributionRegistry: await at(registry),
-    },
+    contracts,
     paramRegistryHash: paramRegistryHash(),
     constitutionHash: constitutionHash(params),
     consensusChainId: consensusChainId.toString(),
-    roles: { admin: from, downtimeReporter: reporter, governance: governanceAt, guardian, guardianExpiry },
-    treasury: { signers: treasurySigners, threshold },
+    roles: { governance: governanceAt, downtimeReporters: reporters, guardian, guardianExpiry, holders },
+    treasury: { signers: treasurySigners, threshold, funded: funded.toString() },
     contributionRegistry: { genesis, epochLength: schedule.epochLength, commitWindow: schedule.commitWindow },
-    genesis: config.allocations.map((a) => ({ address: getAddress(a.address), amount: a.amount.toString() })),
+    genesis: allocations.map((a) => ({ address: a.address, amount: a.amount.toString() })),
   }
 }

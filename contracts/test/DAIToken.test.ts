@@ -119,6 +119,56 @@ describe("DAIToken", () => {
     expect(await t.governance()).toBe(a.address)
   })
 
+  it("lets a pause lapse by itself after MAX_PAUSE_DURATION, and refuses the next one until as long again", async () => {
+    const [g, , a, b] = signers
+    const t = await deploy({ expiry: (await now()) + 60n * DAY })
+    const week = await t.MAX_PAUSE_DURATION()
+    expect(week).toBe(7n * DAY)
+    const r = await (await t.connect(g).pause()).wait()
+    const at = BigInt((await ethers.provider.getBlock(r.blockNumber)).timestamp)
+    expect(t.interface.parseLog(r.logs[0])?.args.until).toBe(at + week)
+    expect(await t.pausedUntil()).toBe(at + week)
+    const name = (e: any) => t.interface.parseError(e.data)?.name
+    await expect(t.connect(g).pause()).rejects.toSatisfy((e: any) => name(e) === "TokenPauseCooldown")
+    await ethers.provider.send("evm_setNextBlockTimestamp", [Number(at + week)])
+    await (await t.connect(a).transfer(b.address, 1n)).wait()
+    expect(await t.paused()).toBe(false)
+    await expect(t.connect(g).unpause()).rejects.toSatisfy((e: any) => name(e) === "TokenNotPaused")
+    await expect(t.connect(g).pause()).rejects.toSatisfy((e: any) => t.interface.parseError(e.data)?.args[0] === at + 2n * week)
+    await ethers.provider.send("evm_setNextBlockTimestamp", [Number(at + 2n * week)])
+    await (await t.connect(g).pause()).wait()
+    expect(await t.paused()).toBe(true)
+    // Lifting it early starts the wait from then.
+    const u = await (await t.connect(g).unpause()).wait()
+    const lifted = BigInt((await ethers.provider.getBlock(u.blockNumber)).timestamp)
+    await expect(t.connect(g).pause()).rejects.toSatisfy((e: any) => t.interface.parseError(e.data)?.args[0] === lifted + week)
+  })
+
+  it("lets governance appoint a new guardian for a bounded term, ending the old one's pause", async () => {
+    const [g, gov, a, b, next] = signers
+    const t = await deploy()
+    const name = (e: any) => t.interface.parseError(e.data)?.name
+    await (await t.connect(g).pause()).wait()
+    const term = (await now()) + 90n * DAY
+    await expect(t.connect(a).appointGuardian(next.address, term)).rejects.toSatisfy((e: any) => name(e) === "TokenNotGovernance")
+    await expect(t.connect(gov).appointGuardian(ethers.ZeroAddress, term)).rejects.toSatisfy((e: any) => name(e) === "TokenInvalidAddress")
+    await expect(t.connect(gov).appointGuardian(next.address, (await now()) + 181n * DAY)).rejects.toSatisfy((e: any) => name(e) === "TokenInvalidGuardianExpiry")
+    await expect(t.connect(gov).appointGuardian(next.address, await now())).rejects.toSatisfy((e: any) => name(e) === "TokenInvalidGuardianExpiry")
+    const r = await (await t.connect(gov).appointGuardian(next.address, term)).wait()
+    const ev = t.interface.parseLog(r.logs[0])
+    expect([ev?.name, ev?.args.previous, ev?.args.next, ev?.args.expiry]).toEqual(["GuardianAppointed", g.address, next.address, term])
+    expect([await t.guardian(), await t.guardianExpiry(), await t.paused()]).toEqual([next.address, term, false])
+    await (await t.connect(a).transfer(b.address, 1n)).wait()
+    await expect(t.connect(g).pause()).rejects.toSatisfy((e: any) => name(e) === "TokenNotGuardian")
+    await (await t.connect(next).pause()).wait()
+    expect(await t.paused()).toBe(true)
+    // A revoked guardian can be replaced too.
+    await (await t.connect(gov).revokeGuardian()).wait()
+    expect([await t.guardian(), await t.guardianExpiry(), await t.paused()]).toEqual([ethers.ZeroAddress, 0n, false])
+    await (await t.connect(gov).appointGuardian(g.address, (await now()) + DAY)).wait()
+    expect(await t.guardianActive()).toBe(true)
+  })
+
   it("supports votes (delegation checkpoints), burn, burnFrom and permit", async () => {
     const [, , a, b, c] = signers
     const t = await deploy()

@@ -12,6 +12,7 @@ import { CONSENSUS_CHAIN_ID, connectChain } from "./chain.ts"
 import { World, type StepResult } from "./world.ts"
 import { signVote, voteDigest } from "../../runtime/core/consensus/signing.ts"
 import { fromHex, toHex } from "../../runtime/core/crypto.ts"
+import { paramKey } from "../deploy/constitution-table.ts"
 
 const DAY = 86_400n
 let ethers: any
@@ -106,7 +107,11 @@ describe("Staking: bondContributor and delegate", () => {
     await both(del("d1", "v1"), "StakingValidatorTombstoned")
   })
   it("refuses new stake into a pool slashed to zero tokens", async () => {
-    await fresh({ ...DEFAULT_PARAMS, "slashing.downtimeFraction": 1 } as Params)
+    // A 100 % downtime slash is outside the constitution's bounds (<= 5 %): widen them first, as an amendment would.
+    await ethers.provider.send("evm_revert", [snapshot])
+    snapshot = await ethers.provider.send("evm_snapshot", [])
+    await (await base.parts.constitution.amendBounds(paramKey("slashing.downtimeFraction"), 0n, 10n ** 18n)).wait()
+    w = await base.reset({ ...DEFAULT_PARAMS, "slashing.downtimeFraction": 1 } as Params)
     await both({ type: "bondContributor", owner: "c0", amount: 100n * TOKEN, tier: 0 }, "ok")
     await both(slash("contrib:c0", "downtime", "e1"), "ok", 1n)
     await both({ type: "unjail", operator: "c0" }, "ok", 600n)
@@ -252,6 +257,41 @@ describe("Staking: parameters and views", () => {
     expect(await errorOf(admin.setParams({ ...p, minValidatorBond: 0n }))).toBe("StakingInvalidParams")
     await expect(admin.setParams({ ...p, burnFraction: 5n * 10n ** 17n })).resolves.toBeTruthy()
     expect((await w.staking.params()).burnFraction).toBe(5n * 10n ** 17n)
+  })
+  it("refuses parameters outside the Constitution's bounds, at deployment and later, whoever holds PARAMS_ROLE", async () => {
+    const p = encodeStakingParams(DEFAULT_PARAMS)
+    const admin = w.staking.connect(w.admin)
+    const err = async (q: Promise<unknown>) => {
+      try {
+        await q
+      } catch (e) {
+        return w.staking.interface.parseError((e as { data: string }).data)
+      }
+      return undefined
+    }
+    const zero = await err(admin.setParams({ ...p, doubleSignFraction: 0n }))
+    expect([zero?.name, ...(zero?.args ?? [])]).toEqual(["StakingParamOutOfBounds", paramKey("slashing.doubleSignFraction"), 0n, 10n ** 16n, 10n ** 18n])
+    // Durations are checked in seconds: the Constitution's ms bounds divided by 1000.
+    const slow = await err(admin.setParams({ ...p, unbondingPeriod: 60n * DAY + 1n }))
+    expect([slow?.name, ...(slow?.args ?? [])]).toEqual(["StakingParamOutOfBounds", paramKey("staking.unbondingPeriod"), 60n * DAY + 1n, 3_600n, 60n * DAY])
+    // Bounds the Constitution amends apply at once.
+    await (await w.parts.constitution.amendBounds(paramKey("slashing.doubleSignFraction"), 0n, 10n ** 18n)).wait()
+    await (await admin.setParams({ ...p, doubleSignFraction: 0n })).wait()
+    expect((await w.staking.params()).doubleSignFraction).toBe(0n)
+    const F = await ethers.getContractFactory("Staking")
+    const deployErr = async (args: unknown[]) => {
+      try {
+        await F.deploy(...args)
+      } catch (e) {
+        return F.interface.parseError((e as { data: string }).data)?.name
+      }
+      return "ok"
+    }
+    const token = await w.token.getAddress()
+    const constitution = await w.parts.constitution.getAddress()
+    expect(await deployErr([token, p, CONSENSUS_CHAIN_ID, ethers.ZeroAddress, w.admin.address])).toBe("StakingInvalidParams")
+    expect(await deployErr([token, { ...p, downtimeFraction: 10n ** 17n }, CONSENSUS_CHAIN_ID, constitution, w.admin.address])).toBe("StakingParamOutOfBounds")
+    expect(await (await F.deploy(token, p, CONSENSUS_CHAIN_ID, constitution, w.admin.address)).constitution()).toBe(constitution)
   })
   it("exposes pool ids, checkpoints and constants", async () => {
     await both(reg("v0"), "ok", 5n)

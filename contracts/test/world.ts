@@ -14,6 +14,7 @@ import { CONTRIBUTOR_PREFIX } from "../../runtime/core/econ/state.ts"
 import type { Params } from "../../runtime/core/params.ts"
 import { TOTAL_SUPPLY } from "../../runtime/core/units.ts"
 import { encodeStakingParams } from "../../runtime/adapters/evm/staking-params.ts"
+import { constitutionArgs } from "../deploy/constitution-table.ts"
 import { CONSENSUS_CHAIN_ID } from "./chain.ts"
 
 type Any = any // ethers contracts from hardhat-ethers are untyped here (no typechain)
@@ -42,6 +43,8 @@ export interface WorldParts {
   readonly ethers: Any
   readonly token: Any
   readonly staking: Any
+  /** The Constitution whose bounds Staking checks (governance: the admin). */
+  readonly constitution: Any
   readonly admin: Any
   readonly signer: Readonly<Record<string, Any>>
   readonly keys: Readonly<Record<string, Any>>
@@ -89,7 +92,8 @@ export class World {
     const token = await ethers.deployContract("DAIToken", [
       allocs.map((a) => signer[a.address].address), allocs.map((a) => a.amount), admin.address, latest + 86_400n * 100n, admin.address,
     ])
-    const staking = await ethers.deployContract("Staking", [await token.getAddress(), encodeStakingParams(params), CONSENSUS_CHAIN_ID, admin.address])
+    const constitution = await ethers.deployContract("Constitution", constitutionArgs(admin.address))
+    const staking = await ethers.deployContract("Staking", [await token.getAddress(), encodeStakingParams(params), CONSENSUS_CHAIN_ID, await constitution.getAddress(), admin.address])
     await (await staking.grantRole(await staking.DOWNTIME_REPORTER_ROLE(), admin.address)).wait()
     await (await staking.grantRole(await staking.PARAMS_ROLE(), admin.address)).wait()
     const at = await staking.getAddress()
@@ -97,7 +101,7 @@ export class World {
     const now = BigInt((await ethers.provider.getBlock("latest")).timestamp) + 1n
     const econ = Result.getOrThrow(Economy.genesis(allocs, params, Number(now) * 1000))
     const nobody = ethers.Wallet.createRandom().address
-    return new World({ ethers, token, staking, admin, signer, keys, nobody }, econ, now)
+    return new World({ ethers, token, staking, constitution, admin, signer, keys, nobody }, econ, now)
   }
 
   /** Same contracts, a new economy (after an `evm_revert` to the deployment snapshot), new params. */

@@ -3,7 +3,11 @@
  * dai contracts deployed by the same code as `dai chain deploy`, and the genesis validators
  * registered on Staking with their genesis stake, tier and commission (each from its own key,
  * through the Chain port), so the chain's positions and governance see the validators the consensus
- * genesis has. Hardhat, the deploy script and ethers are imported only here, when a devnet starts.
+ * genesis has. Registering needs no role (anyone may register), so it runs after the deploy has
+ * handed every role to Governance. The validators are the node operator set: they are the Treasury's
+ * signers (M = ⌈2N/3⌉) and hold DOWNTIME_REPORTER_ROLE, the one trusted role left (see
+ * contracts/deploy/roles.ts). Hardhat, the deploy script and ethers are imported only here, when a
+ * devnet starts.
  */
 import type { Provider, Signer } from "ethers"
 import { Effect } from "effect"
@@ -79,11 +83,14 @@ export const startDevnetChain = async (options: {
   /** The genesis validators, registered on Staking after the deployment (default: none). */
   readonly validators?: readonly DevnetValidator[]
 }): Promise<DevnetChain> => {
-  const { deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
+  const { defaultTreasury, deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
   const validators = options.validators ?? []
   const deploy = async (deployer: Any, accounts: readonly string[], network: string, dryRun: boolean) => {
+    // The operator set: the validators, else (no validator given) the chain's other accounts, else the deployer alone.
+    const operators = validators.length > 0 ? validators.map((v) => v.address) : accounts.length > 1 ? accounts.slice(1) : accounts
     const deployment = await deployContracts({
       deployer, allocations: allocationsWith(devnetAllocations(accounts), validators), network, dryRun, params: options.params, consensusChainId: BigInt(options.consensusChainId),
+      treasury: defaultTreasury(operators), downtimeReporters: operators,
     })
     await registerValidators(deployer.provider, deployer, deployment, options.params, validators)
     return deployment

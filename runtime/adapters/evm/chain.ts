@@ -229,7 +229,9 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
     const value = (v: bigint) => (isParam(name) ? fromChainValue(name, v) : Number(v))
     if (kind === 0) return { kind: "param", name, value: value(p.a as bigint) }
     if (kind === 1) return { kind: "amendment", name, min: value(p.a as bigint), max: value(p.b as bigint) }
-    return { kind: "spend", to: book.accountOf(String(p.to)), amount: p.a as bigint }
+    if (kind === 2) return { kind: "spend", to: book.accountOf(String(p.to)), amount: p.a as bigint }
+    // Guardian (3) and role (4) proposals exist only on chain: the port's ProposalAction has no shape for them yet.
+    throw new Error(`proposal kind ${kind} (${kind === 3 ? "the token's guardian" : kind === 4 ? "an AccessControl role" : "unknown"}) has no ProposalAction in the Chain port`)
   }
   const isParam = (name: string): name is ParamName => name in REGISTRY
   const readProposal = async (id: number): Promise<ProposalView | undefined> => {

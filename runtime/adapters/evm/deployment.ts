@@ -12,7 +12,8 @@ import { PARAM_NAMES, REGISTRY, type ParamDef } from "../../core/params.ts"
 export const CONTRACT_NAMES = ["DAIToken", "Staking", "Constitution", "Governance", "Treasury", "ContributionRegistry"] as const
 export type ContractName = (typeof CONTRACT_NAMES)[number]
 
-export const DEPLOYMENT_FORMAT = "dai-deployment/1"
+/** Version 2: every role held by Governance (the deployer keeps none), its holders listed, the Treasury funded. */
+export const DEPLOYMENT_FORMAT = "dai-deployment/2"
 
 const Address = Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || "a 0x address of 40 hex digits"))
 const Hash = Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-f]{64}$/.test(s) || "0x + 64 lowercase hex digits"))
@@ -42,17 +43,24 @@ export const DeploymentSchema = Schema.Struct({
   /** Chain id of the consensus network whose signed votes are double-sign evidence. */
   consensusChainId: Uint,
   roles: Schema.Struct({
-    /** DEFAULT_ADMIN_ROLE of Staking and ContributionRegistry (grants the operational roles). */
-    admin: Address,
-    /** DOWNTIME_REPORTER_ROLE of Staking. */
-    downtimeReporter: Address,
-    /** PARAMS_ROLE of Staking, governance of the Constitution, Treasury and token. */
+    /** The Governance contract: every admin role, PARAMS_ROLE, the governance of the Constitution, Treasury and token. */
     governance: Address,
+    /** DOWNTIME_REPORTER_ROLE of Staking: the node operator set, the one remaining trusted role. */
+    downtimeReporters: Schema.Array(Address),
     /** The token's emergency pauser (zero address: none). */
     guardian: Address,
     guardianExpiry: Int,
+    /** Every role of every contract and its holder, read back from the chain after the deploy. */
+    holders: Schema.Array(Schema.Struct({
+      contract: Schema.Literals(CONTRACT_NAMES),
+      role: Schema.String,
+      holder: Address,
+      /** A deployment contract's name, "contract", "account" (an EOA) or "none". */
+      kind: Schema.String,
+    })),
   }),
-  treasury: Schema.Struct({ signers: Schema.Array(Address), threshold: Int }),
+  /** The Treasury's multisig and the tokens it got at genesis (base units, decimal: the community share). */
+  treasury: Schema.Struct({ signers: Schema.Array(Address), threshold: Int, funded: Uint }),
   contributionRegistry: Schema.Struct({ genesis: Int, epochLength: Int, commitWindow: Int }),
   /** Genesis allocations; amounts in base units, decimal. */
   genesis: Schema.Array(Schema.Struct({ address: Address, amount: Uint })),

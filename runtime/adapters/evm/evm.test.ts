@@ -24,6 +24,8 @@ import { layerEvmChain, makeEvmChain, type SignedVote } from "./chain.ts"
 import { gasWithHeadroom } from "./gas.ts"
 import { evmWorld, type EvmWorld } from "./test-harness.ts"
 
+/** AccessControl's DEFAULT_ADMIN_ROLE. */
+const ZERO_ROLE = `0x${"0".repeat(64)}`
 const run = <A, E>(e: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(e)
 const fail = <A, E>(e: Effect.Effect<A, E>): Promise<E> => Effect.runPromise(Effect.flip(e))
 
@@ -77,7 +79,11 @@ describe("EVM Chain adapter", () => {
     const at = (name: keyof typeof d.contracts, abi: string[]) => new world.ethers.Contract(d.contracts[name], abi, world.ethers.provider)
     const staking = at("Staking", ["function hasRole(bytes32,address) view returns (bool)", "function PARAMS_ROLE() view returns (bytes32)", "function DOWNTIME_REPORTER_ROLE() view returns (bytes32)"])
     expect(await staking.hasRole(await staking.PARAMS_ROLE(), gov)).toBe(true)
-    expect(await staking.hasRole(await staking.DOWNTIME_REPORTER_ROLE(), d.roles.downtimeReporter)).toBe(true)
+    expect(await staking.hasRole(ZERO_ROLE, gov)).toBe(true)
+    expect(await staking.hasRole(ZERO_ROLE, d.deployer)).toBe(false)
+    expect(d.roles.downtimeReporters).toEqual([world.accounts.reporter])
+    expect(await staking.hasRole(await staking.DOWNTIME_REPORTER_ROLE(), world.accounts.reporter)).toBe(true)
+    expect(d.roles.holders.filter((h) => h.holder === d.deployer)).toEqual([])
     for (const name of ["DAIToken", "Constitution", "Treasury"] as const) expect(await at(name, ["function governance() view returns (address)"]).governance(), name).toBe(gov)
     expect(d.paramRegistryHash).toBe(paramRegistryHash())
     // governance.quadratic goes into Governance at deployment (the registry default: linear votes),

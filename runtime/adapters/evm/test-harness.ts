@@ -1,7 +1,8 @@
 /**
  * Test support: the whole system deployed by `deployContracts` on Hardhat's in-process chain, with
  * testkit's genesis (actors v0..v2, c0, c1, d0..d2, reserve = Hardhat signers 1..9; "admin" =
- * signer 0, the deployer and downtime reporter), reset between tests with evm_snapshot/evm_revert.
+ * signer 0, the deployer, which keeps no role; "reporter" = signer 10, the downtime reporter, the one
+ * trusted role; the Treasury 2 of signers 11..13), reset between tests with evm_snapshot/evm_revert.
  */
 import type { Signer } from "ethers"
 import { deployContracts } from "../../../contracts/deploy/deploy.ts"
@@ -17,7 +18,7 @@ export interface EvmWorld {
   readonly ethers: Any
   readonly deployment: Deployment
   readonly params: Params
-  /** Account id → address (the actors and "admin"). */
+  /** Account id → address (the actors, "admin" and "reporter"). */
   readonly accounts: Readonly<Record<string, string>>
   readonly signers: Readonly<Record<string, Signer>>
   /** Back to the state right after deployment. */
@@ -37,6 +38,7 @@ export const evmWorld = async (params: Params = DEFAULT_PARAMS): Promise<EvmWorl
   ACTORS.forEach((a, i) => {
     signers[a] = all[i + 1]!
   })
+  signers.reporter = all[ACTORS.length + 1]!
   const accounts: Record<string, string> = {}
   for (const [id, s] of Object.entries(signers)) accounts[id] = await s.getAddress()
   const deployment = await deployContracts({
@@ -45,6 +47,8 @@ export const evmWorld = async (params: Params = DEFAULT_PARAMS): Promise<EvmWorl
     network: "in-process",
     dryRun: true,
     params,
+    treasury: { signers: await Promise.all(all.slice(ACTORS.length + 2, ACTORS.length + 5).map((s) => s.getAddress())), threshold: 2 },
+    downtimeReporters: [accounts.reporter!],
   })
   let snapshot: string = await ethers.provider.send("evm_snapshot", [])
   return {
@@ -54,7 +58,7 @@ export const evmWorld = async (params: Params = DEFAULT_PARAMS): Promise<EvmWorl
       snapshot = await ethers.provider.send("evm_snapshot", [])
     },
     chain: (extra = {}) =>
-      makeEvmChain({ provider: ethers.provider, deployment, accounts, signerFor: (id) => signers[id], reporter: "admin", params, ...extra }),
+      makeEvmChain({ provider: ethers.provider, deployment, accounts, signerFor: (id) => signers[id], reporter: "reporter", params, ...extra }),
     advance: async (ms) => {
       await ethers.provider.send("evm_increaseTime", [Math.ceil(ms / 1000)])
       await ethers.provider.send("evm_mine", [])
