@@ -7,7 +7,7 @@
  */
 import { connectInProcess } from "../contracts/deploy/build.ts"
 import { World } from "../contracts/test/world.ts"
-import { constitutionArgs, paramKey } from "../contracts/deploy/constitution-table.ts"
+import { paramKey } from "../contracts/deploy/constitution-table.ts"
 import { DEFAULT_PARAMS } from "../runtime/core/params.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../runtime/core/units.ts"
 
@@ -49,9 +49,8 @@ row("slashDoubleSign (2 signatures, 2 unbonding entries)", await gasOf(st.connec
 await ethers.provider.send("evm_increaseTime", [22 * 86_400])
 row("withdraw (2 mature entries)", await gasOf(st.connect(w.signer.d2).withdraw()))
 
-// Governance: constitution + treasury + governance over the same staking.
-const admin = w.admin
-const constitution: Any = await ethers.deployContract("Constitution", constitutionArgs(admin.address))
+// Governance: treasury + governance over the same staking and the Constitution whose bounds it checks (as deployed).
+const constitution: Any = w.parts.constitution
 const treasury: Any = await ethers.deployContract("Treasury", [await w.token.getAddress(), [signers[11].address, signers[12].address], 2])
 const gov: Any = await ethers.deployContract("Governance", [await constitution.getAddress(), await st.getAddress(), await treasury.getAddress(), true])
 await gasOf(constitution.transferGovernance(await gov.getAddress()))
