@@ -63,12 +63,12 @@ describe("gossip fuzzing against a running node", () => {
       const { addressOfPrivateKey } = yield* Effect.promise(() => import("../core/crypto.ts"))
       const { genesis } = equalStakeGenesis({ chainId: 7, time: Date.now(), overrides: FAST, validators: [{ operator: "victim", address: addressOfPrivateKey(key) }] })
       yield* initDataDir({
-        dataDir, password: "pw", scryptN: 1_024, privateKey: key, genesis: { genesis, overrides: FAST },
+        dataDir, password: "test password", scryptN: 1_024, privateKey: key, genesis: { genesis, overrides: FAST },
         configure: (c) => ({ ...c, network: { ...c.network, listen: ["/ip4/127.0.0.1/tcp/0"] } }),
       })
     }))
     node = await Effect.runPromise(startNodeFromDataDir({
-      dataDir, password: "pw", api: false, onFailure: (cause) => failures.push(Cause.pretty(cause)),
+      dataDir, password: "test password", api: false, onFailure: (cause) => failures.push(Cause.pretty(cause)),
       // Its own training results would be transactions too; this test counts only what the attacker gets in.
       training: { enabled: false },
     }).pipe(Scope.provide(scope)))

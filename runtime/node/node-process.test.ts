@@ -80,7 +80,7 @@ describe("dai node start in a child process", () => {
   it("SIGTERM stops it cleanly (exit 0), and a restart resumes from its store", async () => {
     const dataDir = join(root, "solo")
     const r = await Effect.runPromise(Effect.result(Effect.gen(function*() {
-      const made = yield* initDataDir({ dataDir, password: "pw", scryptN: 1_024, configure: (c) => ({ ...c, network: { ...c.network, listen: ["/ip4/127.0.0.1/tcp/0"] }, api: { ...c.api, port: 0 } }) })
+      const made = yield* initDataDir({ dataDir, password: "test password", scryptN: 1_024, configure: (c) => ({ ...c, network: { ...c.network, listen: ["/ip4/127.0.0.1/tcp/0"] }, api: { ...c.api, port: 0 } }) })
       return made
     })))
     if (Result.isFailure(r)) throw new Error(r.failure.message)
@@ -88,7 +88,7 @@ describe("dai node start in a child process", () => {
     const { genesis } = equalStakeGenesis({ chainId: 7, time: Date.now(), overrides: FAST, validators: [{ operator: "solo", address: r.success.address }] })
     const { encodeGenesis } = await import("./genesis-file.ts")
     writeFileSync(join(dataDir, "genesis.json"), JSON.stringify(encodeGenesis(genesis, FAST)))
-    writeFileSync(join(dataDir, "password"), "pw\n")
+    writeFileSync(join(dataDir, "password"), "test password\n")
 
     const first = startChild(dataDir)
     await vi.waitFor(() => expect(top(first.committed), first.output()).toBeGreaterThanOrEqual(3), { timeout: 30_000, interval: 100 })

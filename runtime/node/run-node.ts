@@ -190,7 +190,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     // Acquired last, so closed first: no request reaches a node whose consensus or store has stopped.
     apiServer = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => startApiServer({ api, token, host: config.api.host, port: config.api.port, protectReads: !isLoopback(config.api.host) }),
+        try: () => startApiServer({ api, token, host: config.api.host, port: config.api.port, protectReads: !isLoopback(config.api.host), allowedHosts: config.api.allowedHosts, maxConnections: config.api.maxConnections }),
         catch: (e) => new ApiStartError({ reason: `cannot listen on ${config.api.host}:${config.api.port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }),
       }),
       (server) => Effect.promise(() => server.close().catch(() => undefined)),
