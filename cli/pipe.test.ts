@@ -46,6 +46,8 @@ const dai = (argv: readonly string[], reader: "all" | "firstLine" | "none" = "al
     }
     const child = spawn(process.execPath, [bin, ...argv], { cwd: root, stdio: ["ignore", writeFd, "pipe"] })
     closeSync(writeFd)
+    // stdio[2] is "pipe", so stderr is a stream; an error rather than a silent "" if it were not.
+    if (child.stderr === null) return reject(new Error("no stderr pipe"))
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => void (err += chunk))
     child.on("error", reject)
     child.on("close", (code) => resolve({ code, out, err }))
