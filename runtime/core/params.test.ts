@@ -5,7 +5,7 @@ import { DEFAULT_PARAMS, PARAM_NAMES, REGISTRY, decodeParam, describeBounds, res
 import { formatDuration, parseDuration } from "./duration.ts"
 import { formatTokens, parseFixed, sqrt, tokens, toWad, TOKEN } from "./units.ts"
 
-/** Every name SCENARIOS.md promises, whichever machine uses it. */
+/** Every name scenarios/README.md promises, whichever machine uses it. */
 const PROMISED = [
   "consensus.timeoutPropose", "consensus.timeoutPrevote", "consensus.timeoutPrecommit", "consensus.contributionWeight",
   "slashing.doubleSignFraction", "slashing.downtimeFraction", "slashing.downtimeWindow", "slashing.minSignedPerWindow",
@@ -22,7 +22,7 @@ const failure = <A, E>(r: Result.Result<A, E>): E => {
 }
 
 describe("parameter registry", () => {
-  it("has every parameter SCENARIOS.md names", () => {
+  it("has every parameter scenarios/README.md names", () => {
     for (const name of PROMISED) expect(PARAM_NAMES).toContain(name)
   })
 

@@ -20,7 +20,7 @@ describe("verdict", () => {
     expect(verdictOf([], true)).toBe("crash")
   })
 
-  it("maps to SCENARIOS.md's exit codes (2, bad input, is never a run's outcome)", () => {
+  it("maps to scenarios/README.md's exit codes (2, bad input, is never a run's outcome)", () => {
     expect(EXIT_CODES).toEqual({ passed: 0, correctness: 1, liveness: 3, crash: 4 })
   })
 

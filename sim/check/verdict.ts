@@ -1,6 +1,6 @@
 /**
  * A run's verdict, in the spirit of TigerBeetle's VOPR (crash / liveness / correctness, each its own
- * exit code): SCENARIOS.md's table, 0 passed, 1 correctness, 3 liveness, 4 crash (2 is a bad file or
+ * exit code): scenarios/README.md's table, 0 passed, 1 correctness, 3 liveness, 4 crash (2 is a bad file or
  * bad arguments, which never gets as far as a run).
  */
 import type { Expectation } from "./expectation.ts"

@@ -1,5 +1,5 @@
 /**
- * Byzantine consensus behaviours (SCENARIOS.md), as replacements of a node's outbound path:
+ * Byzantine consensus behaviours (scenarios/README.md), as replacements of a node's outbound path:
  *  - `equivocate`: every vote is also signed for a conflicting value (a vote for a block is
  *    doubled with a nil vote, a nil vote with a vote for a made-up block) and both are sent,
  *    bypassing slashing protection — the double signing the protocol must catch and slash;

@@ -1,5 +1,5 @@
 /**
- * Byzantine governance behaviour `sybil-split` (SCENARIOS.md): a validator splits its stake over
+ * Byzantine governance behaviour `sybil-split` (scenarios/README.md): a validator splits its stake over
  * `identities` accounts so that quadratic voting (votes = √stake per identity) gives it more votes:
  * N identities of S/N each cast N·√(S/N) = √N·√S. `governance.minVoterBond` caps it (an identity
  * needs at least that much bonded, so N ≤ S / minVoterBond) but cannot remove it: the gain is

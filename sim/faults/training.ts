@@ -1,5 +1,5 @@
 /**
- * Byzantine training behaviours (SCENARIOS.md), as what a trainer sends in place of its honest update:
+ * Byzantine training behaviours (scenarios/README.md), as what a trainer sends in place of its honest update:
  *  - `signflip`: the negated update, scaled by SIGNFLIP_SCALE (pulls the model away from the optimum);
  *  - `labelflip`: trains honestly, but on labels permuted (l → 9 − l): the world gives the trainer
  *    a poisoned copy of its data, so the update looks like a real one;

@@ -27,7 +27,7 @@ describe("scenario loader", () => {
     expect(error("name: t\nnetwork: { validators: 4, trainers: 2, trainerStake: -1 }\nuntil: { height: 10 }\n").key).toBe("network.trainerStake")
   })
 
-  it("loads the example of SCENARIOS.md", () => {
+  it("loads the example of scenarios/README.md", () => {
     const s = parseScenario(`name: equivocating-validator
 description: one validator double-signs from height 5
 seed: 42

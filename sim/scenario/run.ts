@@ -33,7 +33,7 @@ export interface ScenarioReport {
   /**
    * `passed`; `correctness` (a safety, slashing, supply, accuracy or economics expectation does not
    * hold); `liveness` (the progress expected was not reached, every correctness expectation holds);
-   * `crash` (a node or the simulator threw). SCENARIOS.md's exit codes 0, 1, 3, 4.
+   * `crash` (a node or the simulator threw). scenarios/README.md's exit codes 0, 1, 3, 4.
    */
   readonly outcome: Outcome
   readonly expectations: readonly Expectation[]
@@ -199,7 +199,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   }
 }
 
-/** The `--json` object of SCENARIOS.md (plus `outcome` and `errors`). */
+/** The `--json` object of scenarios/README.md (plus `outcome` and `errors`). */
 export const reportJson = (r: ScenarioReport): string => JSON.stringify(r, null, 2)
 
 const HEADLINE: Readonly<Record<Outcome, string>> = { passed: "PASSED", correctness: "FAILED (correctness)", liveness: "FAILED (liveness)", crash: "CRASHED" }

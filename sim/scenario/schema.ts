@@ -1,5 +1,5 @@
 /**
- * The scenario file (SCENARIOS.md) as an Effect Schema. Decoding is strict: an unknown key anywhere
+ * The scenario file (scenarios/README.md) as an Effect Schema. Decoding is strict: an unknown key anywhere
  * is an error, and every error names its key path, so a typo never silently changes a run.
  * Cross-field checks (node ids, stake list length, parameter bounds) live in `load.ts`.
  */

@@ -1,5 +1,5 @@
 /**
- * The sweep file (SCENARIOS.md "Sweeps"): text → a checked `Sweep`. Every problem names the file and
+ * The sweep file (scenarios/README.md, "Sweeps"): text → a checked `Sweep`. Every problem names the file and
  * the key, and every parameter value (grid values, range ends, each drawn point) is checked against
  * the constitution's bounds before anything runs.
  */
