@@ -4,7 +4,7 @@
  * Trainers t0..tn are nodes of the same simulated network (latency, loss, partitions and crashes
  * apply to them), each with its own Trainer on its own data (training-setup.ts). Each round is
  * coordinated by a validator drawn from the seed among the running ones. Coordinator and trainers
- * run the real node's round code (runtime/node/training/round-coordinator.ts, round-trainer.ts:
+ * run the real node's round code (runtime/actors/training/round-coordinator.ts, round-trainer.ts, round-params.ts:
  * the round machine on the simulator's clock, the messages of wire.ts over the simulated network),
  * given the seeded streams, virtual compute time and the byzantine behaviours (sim/faults/training.ts)
  * here. The coordinator aggregates with `training.aggregator`
@@ -63,7 +63,7 @@ interface TrainerNode {
   port: SimNetworkPort | undefined
   unsubscribe: Effect.Effect<void> | undefined
   fault: TrainingFault | undefined
-  /** Its side of the rounds (runtime/node/training/round-trainer.ts, as a real node runs it). */
+  /** Its side of the rounds (runtime/actors/training/round-trainer.ts, as a real node runs it). */
   side: RoundTrainer
 }
 
