@@ -25,8 +25,8 @@ import {Constitution} from "./Constitution.sol";
 /// share) with PRECISION = 1e36 and the TS's rounding (floored steps, remainders carried).
 ///
 /// Slashing: double signing is trustless (`slashDoubleSign`, anyone submits two conflicting signed
-/// votes). Downtime is reported by `DOWNTIME_REPORTER_ROLE`, held by the consensus/bridge operator
-/// multisig on a devnet: downtime is the *absence* of signed votes over a window of blocks, which no
+/// votes). Downtime is reported by `DOWNTIME_REPORTER_ROLE`, held by the node operator set (granted
+/// and revoked by Governance): downtime is the *absence* of signed votes over a window of blocks, which no
 /// single signed message can prove, so it must be attested by the party that observes consensus.
 ///
 /// Parameters: every value `setParams` (and the constructor) installs must lie within the bounds the
@@ -48,7 +48,7 @@ contract Staking is AccessControl, ReentrancyGuard {
     uint64 public constant FOREVER = type(uint64).max;
     /// @notice Bit set in a contributor pool's id (above the 160 address bits).
     uint256 public constant CONTRIBUTOR_FLAG = 1 << 160;
-    /// @notice May report downtime (the consensus/bridge operator multisig: downtime is not provable by one signed message).
+    /// @notice May report downtime (the node operator set: downtime is not provable by one signed message).
     bytes32 public constant DOWNTIME_REPORTER_ROLE = keccak256("DOWNTIME_REPORTER_ROLE");
     /// @notice May change the economic parameters (the Governance contract, after the Constitution check).
     bytes32 public constant PARAMS_ROLE = keccak256("PARAMS_ROLE");
@@ -466,8 +466,8 @@ contract Staking is AccessControl, ReentrancyGuard {
     }
 
     /// @notice Slash and jail `pool` for downtime at `infractionTime` (DOWNTIME_REPORTER_ROLE; once per `evidenceId`).
-    /// @dev Held by the consensus/bridge operator multisig: missed votes over a window are not provable
-    /// by any single signed message, so the observer of consensus attests them.
+    /// @dev Held by the node operator set, the one trusted role left after deploy: missed votes over a
+    /// window are not provable by any single signed message, so the observers of consensus attest them.
     function slashDowntime(uint256 pool, uint64 infractionTime, bytes32 evidenceId) external nonReentrant onlyRole(DOWNTIME_REPORTER_ROLE) {
         _slash(pool, Infraction.Downtime, infractionTime, evidenceId);
     }
