@@ -27,18 +27,18 @@ export const parseGenesis = (text: string, file: string): Array<{ address: strin
   try {
     json = JSON.parse(text)
   } catch (e) {
-    throw new UsageError(`--genesis ${file} is not JSON: ${(e as Error).message}`)
+    throw new UsageError({ reason: `--genesis ${file} is not JSON: ${(e as Error).message}` })
   }
   const r = Schema.decodeUnknownResult(GenesisFile)(json, { errors: "first", onExcessProperty: "error" })
   if (Result.isFailure(r)) {
     const issue = SchemaIssue.makeFormatterStandardSchemaV1()(r.failure.issue).issues[0]
     const path = (issue?.path ?? []).map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p)).join(".")
-    throw new UsageError(`--genesis ${file}: ${path === "" ? "expected a non-empty array of { address, tokens }" : path}: ${issue?.message ?? "invalid"}`)
+    throw new UsageError({ reason: `--genesis ${file}: ${path === "" ? "expected a non-empty array of { address, tokens }" : path}: ${issue?.message ?? "invalid"}` })
   }
   const allocations = r.success.map((a) => ({ address: a.address, amount: tokens(String(a.tokens)) }))
   const sum = allocations.reduce((x, a) => x + a.amount, 0n)
   if (sum !== TOTAL_SUPPLY) {
-    throw new UsageError(`--genesis ${file}: allocations sum to ${sum / TOKEN} tokens (+${sum % TOKEN} base units), not the total supply of ${TOTAL_SUPPLY / TOKEN}`)
+    throw new UsageError({ reason: `--genesis ${file}: allocations sum to ${sum / TOKEN} tokens (+${sum % TOKEN} base units), not the total supply of ${TOTAL_SUPPLY / TOKEN}` })
   }
   return allocations
 }
@@ -69,22 +69,22 @@ const rpcFlag = (value: string | undefined): string | undefined => {
   try {
     url = new URL(value)
   } catch {
-    throw new UsageError(`--rpc must be an http(s) URL such as http://127.0.0.1:8545, got "${value}"`)
+    throw new UsageError({ reason: `--rpc must be an http(s) URL such as http://127.0.0.1:8545, got "${value}"` })
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--rpc must be an http(s) URL, got "${value}" (${url.protocol.slice(0, -1)})`)
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError({ reason: `--rpc must be an http(s) URL, got "${value}" (${url.protocol.slice(0, -1)})` })
   return value
 }
 
 /** Parse `--treasury-signer` (repeatable) and `--treasury-threshold`; undefined when neither is given (the default multisig). */
 export const treasuryFlags = (signers: readonly string[] | undefined, threshold: string | undefined): { signers: string[]; threshold: number | undefined } | undefined => {
   if ((signers === undefined || signers.length === 0) && threshold === undefined) return undefined
-  if (signers === undefined || signers.length === 0) throw new UsageError("--treasury-threshold needs the signers: give --treasury-signer ADDR once per signer")
-  for (const a of signers) if (!/^0x[0-9a-fA-F]{40}$/.test(a) || /^0x0{40}$/.test(a)) throw new UsageError(`--treasury-signer must be a non-zero 0x address of 40 hex digits, got "${a}"`)
-  if (new Set(signers.map((a) => a.toLowerCase())).size !== signers.length) throw new UsageError("--treasury-signer: a signer is named twice; the Treasury's signers must be distinct")
+  if (signers === undefined || signers.length === 0) throw new UsageError({ reason: "--treasury-threshold needs the signers: give --treasury-signer ADDR once per signer" })
+  for (const a of signers) if (!/^0x[0-9a-fA-F]{40}$/.test(a) || /^0x0{40}$/.test(a)) throw new UsageError({ reason: `--treasury-signer must be a non-zero 0x address of 40 hex digits, got "${a}"` })
+  if (new Set(signers.map((a) => a.toLowerCase())).size !== signers.length) throw new UsageError({ reason: "--treasury-signer: a signer is named twice; the Treasury's signers must be distinct" })
   if (threshold === undefined) return { signers: [...signers], threshold: undefined }
-  if (!/^\d+$/.test(threshold)) throw new UsageError(`--treasury-threshold must be a whole number M with 1 <= M <= ${signers.length}, got "${threshold}"`)
+  if (!/^\d+$/.test(threshold)) throw new UsageError({ reason: `--treasury-threshold must be a whole number M with 1 <= M <= ${signers.length}, got "${threshold}"` })
   const m = Number(threshold)
-  if (m < 1 || m > signers.length) throw new UsageError(`--treasury-threshold ${m}: need 1 <= M <= N = ${signers.length} (the number of --treasury-signer)`)
+  if (m < 1 || m > signers.length) throw new UsageError({ reason: `--treasury-threshold ${m}: need 1 <= M <= N = ${signers.length} (the number of --treasury-signer)` })
   return { signers: [...signers], threshold: m }
 }
 
@@ -154,7 +154,7 @@ const treasuryOf = async (flags: TreasuryFlags, accounts: readonly string[]) => 
   const { defaultTreasury } = await import("../contracts/deploy/deploy.ts")
   if (flags !== undefined) return flags.threshold === undefined ? defaultTreasury(flags.signers) : { signers: flags.signers, threshold: flags.threshold }
   const others = accounts.slice(1)
-  if (others.length === 0) throw new UsageError("name the Treasury's signers: --treasury-signer ADDR (repeat it) and --treasury-threshold M; the deployer alone may not hold the treasury")
+  if (others.length === 0) throw new UsageError({ reason: "name the Treasury's signers: --treasury-signer ADDR (repeat it) and --treasury-threshold M; the deployer alone may not hold the treasury" })
   return defaultTreasury(others)
 }
 
@@ -184,7 +184,7 @@ const deploy = async (rpc: string | undefined, genesis: Array<{ address: string;
       try {
         deployer = new Wallet(key, provider)
       } catch {
-        throw new UsageError(`${DEPLOYER_KEY_ENV} is not a private key (0x + 64 hex digits)`)
+        throw new UsageError({ reason: `${DEPLOYER_KEY_ENV} is not a private key (0x + 64 hex digits)` })
       }
       accounts = [await deployer.getAddress()]
     } else {
@@ -223,13 +223,13 @@ const deployCommand = defineCommand({
     "dai chain deploy --rpc http://127.0.0.1:8545 --treasury-signer 0xA… --treasury-signer 0xB… --treasury-signer 0xC… --treasury-threshold 2",
   ],
   run: async (values, positionals, io: Io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const rpc = rpcFlag(values.rpc)
     const flags = treasuryFlags(values["treasury-signer"], values["treasury-threshold"])
     let genesis: Array<{ address: string; amount: bigint }> | undefined
     if (values.genesis !== undefined) {
       const text = await readFile(values.genesis, "utf8").catch((e: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot read --genesis ${values.genesis}: ${e.code ?? e.message}`)
+        throw new UsageError({ reason: `cannot read --genesis ${values.genesis}: ${e.code ?? e.message}` })
       })
       genesis = parseGenesis(text, values.genesis)
     }

@@ -4,6 +4,7 @@
  * closed pipe, so every `dai` subcommand fails the same clear way.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util"
+import { Schema } from "effect"
 
 export type Options = NonNullable<ParseArgsConfig["options"]>
 
@@ -64,13 +65,21 @@ export const processIo: Io = {
 }
 
 /** A malformed command line (an unknown flag, a missing or extra argument, flags that exclude each other): printed with usage, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError"
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return this.reason
+  }
 }
 
 /** A bad value on a well-formed command line (a file that cannot be read or parsed, a parameter out of its bounds): one line, no usage, exit code 2. */
-export class InputError extends Error {
-  override readonly name = "InputError"
+export class InputError extends Schema.TaggedError<InputError>()("InputError", {
+  reason: Schema.String,
+}) {
+  override get message() {
+    return this.reason
+  }
 }
 
 /** Exit code of a usage or input error. */
@@ -133,7 +142,7 @@ export const intFlag = (flag: string, value: string | undefined, fallback: numbe
   if (value === undefined) return fallback
   const n = Number(value)
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new InputError(`--${flag} must be a whole number from ${min} to ${max}, got "${value}"`)
+    throw new InputError({ reason: `--${flag} must be a whole number from ${min} to ${max}, got "${value}"` })
   }
   return n
 }

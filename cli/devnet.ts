@@ -14,7 +14,7 @@ import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
 const parseParam = (raw: string): [string, string] => {
   const eq = raw.indexOf("=")
-  if (eq <= 0) throw new UsageError(`--param must be name=value (e.g. consensus.timeoutCommit=200ms), got "${raw}"`)
+  if (eq <= 0) throw new UsageError({ reason: `--param must be name=value (e.g. consensus.timeoutCommit=200ms), got "${raw}"` })
   return [raw.slice(0, eq), raw.slice(eq + 1)]
 }
 
@@ -51,19 +51,19 @@ export const devnetCommand: Command = defineCommand({
     "dai devnet --headless --until-round 3 --train-samples 300 --backend wasm",
   ],
   run: async (values, positionals, io: Io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const nodes = values.nodes === undefined ? undefined : intFlag("nodes", values.nodes, 4, 1, 64)
     const untilHeight = values["until-height"] === undefined ? undefined : intFlag("until-height", values["until-height"], 0, 1)
     const untilRound = values["until-round"] === undefined ? undefined : intFlag("until-round", values["until-round"], 0, 1)
-    if (untilRound !== undefined && values["no-training"] === true) throw new UsageError("--until-round and --no-training exclude each other")
+    if (untilRound !== undefined && values["no-training"] === true) throw new UsageError({ reason: "--until-round and --no-training exclude each other" })
     const training = await parseTrainingFlags(values)
-    if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError("--rpc and --no-chain exclude each other")
-    if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new InputError(`--rpc must be an http(s) URL, got "${values.rpc}"`)
+    if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError({ reason: "--rpc and --no-chain exclude each other" })
+    if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new InputError({ reason: `--rpc must be an http(s) URL, got "${values.rpc}"` })
     const { DEVNET_PARAMS, startDevnet } = await import("../runtime/node/devnet.ts")
     const overrides: Record<string, string> = { ...DEVNET_PARAMS, ...Object.fromEntries((values.param ?? []).map(parseParam)) }
     const { resolveParams } = await import("../runtime/core/params.ts")
     const checked = resolveParams(overrides)
-    if (checked._tag === "Failure") throw new InputError(`--param: ${checked.failure.message}`)
+    if (checked._tag === "Failure") throw new InputError({ reason: `--param: ${checked.failure.message}` })
 
     const temporary = values.dir === undefined
     const dir = values.dir ?? mkdtempSync(join(tmpdir(), "dai-devnet-"))

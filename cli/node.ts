@@ -48,19 +48,19 @@ const initCommand = defineCommand({
     "DAI_PASSWORD=… dai node init --data-dir node1 --genesis genesis.json --bootstrap /ip4/10.0.0.2/tcp/9000/p2p/12D3KooW…",
   ],
   run: async (values, positionals, io: Io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const [{ initDataDir }, { readPassword }, { readGenesis }] = await Promise.all([
       import("../runtime/node/data-dir.ts"), import("../runtime/adapters/keystore.ts"), import("../runtime/node/genesis-file.ts"),
     ])
     const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
     const apiPort = values["api-port"] === undefined ? undefined : intFlag("api-port", values["api-port"], 0, 0, 65_535)
     const scryptN = values["scrypt-n"] === undefined ? undefined : intFlag("scrypt-n", values["scrypt-n"], 0, 2)
-    if (scryptN !== undefined && (scryptN & (scryptN - 1)) !== 0) throw new InputError(`--scrypt-n must be a power of two, got ${scryptN}`)
-    if ((values.rpc === undefined) !== (values.deployment === undefined)) throw new UsageError("--rpc and --deployment go together")
+    if (scryptN !== undefined && (scryptN & (scryptN - 1)) !== 0) throw new InputError({ reason: `--scrypt-n must be a power of two, got ${scryptN}` })
+    if ((values.rpc === undefined) !== (values.deployment === undefined)) throw new UsageError({ reason: "--rpc and --deployment go together" })
     let genesis: { genesis: import("../runtime/core/app/app.ts").AppGenesis; overrides: Record<string, string | number | boolean> } | undefined
     if (values.genesis !== undefined) {
       const r = readGenesis(values.genesis)
-      if (Result.isFailure(r)) throw new InputError(`--genesis ${r.failure.message}`)
+      if (Result.isFailure(r)) throw new InputError({ reason: `--genesis ${r.failure.message}` })
       const { readFileSync } = await import("node:fs")
       genesis = { genesis: r.success, overrides: (JSON.parse(readFileSync(values.genesis, "utf8")) as { params: Record<string, string | number | boolean> }).params }
     }
@@ -128,8 +128,8 @@ const startCommand = defineCommand({
   },
   examples: ["dai node start", "dai node start --data-dir node1 --password-file node1/password"],
   run: async (values, positionals, io: Io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
-    if (values.tui === true && process.stdout.isTTY !== true) throw new InputError("--tui needs a terminal; run without it for progress lines")
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
+    if (values.tui === true && process.stdout.isTTY !== true) throw new InputError({ reason: "--tui needs a terminal; run without it for progress lines" })
     const training = await parseTrainingFlags(values)
     const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
       import("../runtime/adapters/keystore.ts"), import("../runtime/node/run-node.ts"), import("./progress.ts"),

@@ -10,7 +10,7 @@ export const paramsCommand = defineCommand({
   help: { "--json": "print a JSON array instead of a table", "--prefix P": "only parameters whose name starts with P (e.g. staking.)" },
   examples: ["dai params", "dai params --prefix slashing.", "dai params --json"],
   run: async (values, positionals, io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const names = PARAM_NAMES.filter((n) => values.prefix === undefined || n.startsWith(values.prefix))
     const rows = names.map((name) => {
       const def: ParamDef = REGISTRY[name]

@@ -21,7 +21,7 @@ export const paramFlags = (flags: readonly string[] | undefined): Record<string,
   const out: Record<string, string> = {}
   for (const flag of flags ?? []) {
     const eq = flag.indexOf("=")
-    if (eq <= 0) throw new UsageError(`--param expects name=value, got "${flag}"`)
+    if (eq <= 0) throw new UsageError({ reason: `--param expects name=value, got "${flag}"` })
     out[flag.slice(0, eq).trim()] = flag.slice(eq + 1).trim()
   }
   return out
@@ -33,7 +33,7 @@ export const seedFlag = (value: string | undefined, fallback: () => number): num
   try {
     return parseSeed(value)
   } catch (e) {
-    throw new InputError((e as Error).message)
+    throw new InputError({ reason: (e as Error).message })
   }
 }
 
@@ -41,7 +41,7 @@ const readText = (file: string, what: string): string => {
   try {
     return readFileSync(file, "utf8")
   } catch (e) {
-    throw new InputError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+    throw new InputError({ reason: `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
   }
 }
 
@@ -59,7 +59,7 @@ const traceFile = (path: string | undefined) => {
   try {
     fd = openSync(path, "w")
   } catch (e) {
-    throw new InputError(`cannot write the trace ${path}: ${errorCode(e)}`)
+    throw new InputError({ reason: `cannot write the trace ${path}: ${errorCode(e)}` })
   }
   const file = createWriteStream(path, { fd })
   let failed: unknown
@@ -71,7 +71,7 @@ const traceFile = (path: string | undefined) => {
       await finished(file).catch((e: unknown) => void (failed ??= e))
       if (failed === undefined) return
       if (isClosedPipe(failed)) throw failed
-      throw new InputError(`cannot write the trace ${path}: ${errorCode(failed)}`)
+      throw new InputError({ reason: `cannot write the trace ${path}: ${errorCode(failed)}` })
     },
   }
 }
@@ -101,7 +101,7 @@ const economyCommand = defineCommand({
   },
   examples: ["dai sim economy", "dai sim economy --seed 7 --days 365", "dai sim economy --param fees.burnFraction=0.5 --json"],
   run: async (values, positionals, io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const seed = seedFlag(values.seed, () => Math.floor(Math.random() * 2 ** 31))
     const config = economyConfig(
       {
@@ -113,7 +113,7 @@ const economyCommand = defineCommand({
       },
       paramFlags(values.param),
     )
-    if (Result.isFailure(config)) throw new InputError(config.failure.message)
+    if (Result.isFailure(config)) throw new InputError({ reason: config.failure.message })
     // With --json, stdout carries the JSON object only (`| jq`): the seed goes to stderr, as in `sim run`.
     const trace = traceFile(values.trace)
     ;(values.json === true ? io.err : io.out)(seedBanner(seed))
@@ -148,10 +148,10 @@ const runCommand = defineCommand({
   },
   examples: ["dai sim run scenarios/equivocation.yaml", "dai sim run scenarios/partition-heal.yaml --seed 7 --json", "dai sim run scenarios/honest-4.yaml --trace out.jsonl"],
   run: async (values, positionals, io) => {
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the scenario FILE" : `unexpected argument "${positionals[1]}"`)
+    if (positionals.length !== 1) throw new UsageError({ reason: positionals.length === 0 ? "missing the scenario FILE" : `unexpected argument "${positionals[1]}"` })
     const file = positionals[0]!
     if (values.signatures !== undefined && values.signatures !== "simulated" && values.signatures !== "secp256k1") {
-      throw new InputError(`--signatures must be simulated or secp256k1, got "${values.signatures}"`)
+      throw new InputError({ reason: `--signatures must be simulated or secp256k1, got "${values.signatures}"` })
     }
     let scenario
     try {
@@ -218,12 +218,12 @@ const replayCommand = defineCommand({
   },
   examples: ["dai sim replay out.jsonl --kind block.committed", "dai sim replay out.jsonl --node v0 --from 30s --to 2m --step", "dai sim replay out.jsonl --tui --node v1"],
   run: async (values, positionals, io) => {
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the TRACE file" : `unexpected argument "${positionals[1]}"`)
+    if (positionals.length !== 1) throw new UsageError({ reason: positionals.length === 0 ? "missing the TRACE file" : `unexpected argument "${positionals[1]}"` })
     const file = positionals[0]!
     const window = (flag: string, v: string | undefined) => {
       if (v === undefined) return undefined
       const ms = parseDuration(v)
-      if (ms === undefined) throw new InputError(`--${flag} must be a duration such as 30s or 2m, got "${v}"`)
+      if (ms === undefined) throw new InputError({ reason: `--${flag} must be a duration such as 30s or 2m, got "${v}"` })
       return ms
     }
     const filter = {
@@ -242,11 +242,11 @@ const replayCommand = defineCommand({
     }
     if (values.tui === true) {
       const clash = (["kind", "to", "step", "summary"] as const).find((f) => values[f] !== undefined)
-      if (clash !== undefined) throw new UsageError(`--${clash} cannot be combined with --tui (the TUI needs every event; use --node and --from)`)
-      if ((values.node?.length ?? 0) > 1) throw new UsageError("--tui shows one node's view: give --node once")
+      if (clash !== undefined) throw new UsageError({ reason: `--${clash} cannot be combined with --tui (the TUI needs every event; use --node and --from)` })
+      if ((values.node?.length ?? 0) > 1) throw new UsageError({ reason: "--tui shows one node's view: give --node once" })
       const self = values.node?.[0]
-      if (self !== undefined && !parsed.events.some((e) => e.node === self)) throw new InputError(`--node ${self}: ${file} has no event of that node`)
-      if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) throw new InputError("--tui needs an interactive terminal")
+      if (self !== undefined && !parsed.events.some((e) => e.node === self)) throw new InputError({ reason: `--node ${self}: ${file} has no event of that node` })
+      if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) throw new InputError({ reason: "--tui needs an interactive terminal" })
       const { replayTui } = await import("../tui/replay.ts")
       await replayTui(parsed.events, { ...(self !== undefined ? { self } : {}), ...(filter.from !== undefined ? { from: filter.from } : {}) })
       return 0

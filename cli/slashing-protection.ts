@@ -135,19 +135,19 @@ export const slashingProtectionCommand = (defaultDataDir: string): Command =>
     exits: "0 done; 1 the data dir or its store cannot be used (the node is running, not a data dir, a failed write); 2 a bad command line, or a file that is invalid or refused (nothing imported)",
     run: async (values, positionals, io) => {
       const [action, ...rest] = positionals
-      if (values["data-dir"] !== undefined && values.dir !== undefined) throw new UsageError("give --data-dir or --dir, not both")
+      if (values["data-dir"] !== undefined && values.dir !== undefined) throw new UsageError({ reason: "give --data-dir or --dir, not both" })
       const dataDir = values["data-dir"] ?? values.dir ?? defaultDataDir
       try {
         if (action === "export") {
-          if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}" (export writes to --out FILE, or to standard output)`)
+          if (rest.length > 0) throw new UsageError({ reason: `unexpected argument "${rest[0]}" (export writes to --out FILE, or to standard output)` })
           return await exportRecord(dataDir, values.out, io)
         }
         if (action === "import") {
-          if (values.out !== undefined) throw new UsageError("--out goes with export")
-          if (rest.length !== 1) throw new UsageError(rest.length === 0 ? "import needs the FILE to import" : `unexpected argument "${rest[1]}"`)
+          if (values.out !== undefined) throw new UsageError({ reason: "--out goes with export" })
+          if (rest.length !== 1) throw new UsageError({ reason: rest.length === 0 ? "import needs the FILE to import" : `unexpected argument "${rest[1]}"` })
           return await importRecord(dataDir, rest[0]!, io)
         }
-        throw new UsageError(action === undefined ? "say export or import" : `unknown action "${action}" (export or import)`)
+        throw new UsageError({ reason: action === undefined ? "say export or import" : `unknown action "${action}" (export or import)` })
       } catch (e) {
         if (!(e instanceof Failed)) throw e
         io.err(`dai node slashing-protection ${action}: ${e.message}`)

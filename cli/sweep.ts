@@ -42,14 +42,14 @@ export const sweepCommand = defineCommand({
   },
   examples: ["dai sim sweep scenarios/sweeps/equivocation.yaml", "dai sim sweep scenarios/sweeps/downtime.yaml --workers 2 --out /tmp/downtime --json"],
   run: async (values, positionals, io) => {
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "missing the sweep FILE" : `unexpected argument "${positionals[1]}"`)
+    if (positionals.length !== 1) throw new UsageError({ reason: positionals.length === 0 ? "missing the sweep FILE" : `unexpected argument "${positionals[1]}"` })
     const file = positionals[0]!
     const workers = workersFlag(values.workers)
     let text: string
     try {
       text = readFileSync(file, "utf8")
     } catch (e) {
-      throw new InputError(`cannot read sweep ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+      throw new InputError({ reason: `cannot read sweep ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` })
     }
     let sweep: Sweep
     try {
@@ -110,7 +110,7 @@ export const swarmCommand = defineCommand({
   },
   examples: ["dai sim swarm --seeds 200", "dai sim swarm --seeds 5000 --from 10000 --large"],
   run: async (values, positionals, io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const seeds = intFlag("seeds", values.seeds, 200, 1, 10_000_000)
     const from = intFlag("from", values.from, 0, 0, Number.MAX_SAFE_INTEGER - seeds)
     const workers = workersFlag(values.workers)

@@ -28,7 +28,7 @@ export const parseTrainingFlags = async (values: TrainingFlagValues): Promise<No
     try {
       parseBackend(values.backend, "--backend")
     } catch (e) {
-      throw new InputError((e as { reason?: string }).reason ?? String(e))
+      throw new InputError({ reason: (e as { reason?: string }).reason ?? String(e) })
     }
   }
   if (values["no-training"] === true) return { enabled: false }

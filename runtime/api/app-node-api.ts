@@ -86,7 +86,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
   /** Sign `op` for this node's account and put it in the pool; a dry run on a copy refuses what would fail now. */
   const submit = async (op: EconOp): Promise<TxReceipt> => {
     const dry = app.economy.clone().apply(op, Math.max(o.now?.() ?? 0, app.economy.now))
-    if (Result.isFailure(dry)) throw new ApiRefusal(422, `${dry.failure._tag}: ${dry.failure.message}`)
+    if (Result.isFailure(dry)) throw new ApiRefusal({ status: 422, reason: `${dry.failure._tag}: ${dry.failure.message}` })
     const nonce = nextNonce()
     reserved = nonce + 1
     const unsigned = { type: "stake" as const, op, signer: address, nonce } as Omit<SignedTx, "signature">
@@ -94,19 +94,19 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     const signed = await Effect.runPromiseExit(keys.sign(digest))
     if (signed._tag === "Failure") {
       if (reserved === nonce + 1) reserved = nonce
-      throw new ApiRefusal(503, "the node could not sign the transaction")
+      throw new ApiRefusal({ status: 503, reason: "the node could not sign the transaction" })
     }
     const tx = { ...unsigned, signature: toHex(signed.value) } as SignedTx
     const refused = consensus.submitTx(tx)
     if (refused !== undefined) {
       if (reserved === nonce + 1) reserved = nonce
-      throw new ApiRefusal(422, refused)
+      throw new ApiRefusal({ status: 422, reason: refused })
     }
     return { hash: toHex(digest), type: "stake", op: (encodeTx(tx) as { op: Json }).op, signer: address, nonce, status: "pending" }
   }
 
   const governance = (): GovernancePort => {
-    if (o.governance === undefined) throw new ApiRefusal(503, "this node has no chain connection for governance")
+    if (o.governance === undefined) throw new ApiRefusal({ status: 503, reason: "this node has no chain connection for governance" })
     return o.governance
   }
 
@@ -175,12 +175,12 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     submitEvidence: (req) => {
       const evidence = duplicateVoteEvidence(req.voteA, req.voteB)
       const { validator, height, round } = evidence.voteA
-      if (height < 1 || height > app.height + 1) throw new ApiRefusal(422, `evidence height ${height} is not a known height (executed up to ${app.height})`, "voteA.height")
+      if (height < 1 || height > app.height + 1) throw new ApiRefusal({ status: 422, reason: `evidence height ${height} is not a known height (executed up to ${app.height})`, field: "voteA.height" })
       const check = verifyEvidence(evidence, app.chainId, app.validatorSet(height), keys.verify)
-      if (!check.valid) throw new ApiRefusal(422, `invalid evidence: ${check.reason}`)
-      if (consensus.submitEvidence === undefined) throw new ApiRefusal(503, "this node's consensus takes no submitted evidence")
+      if (!check.valid) throw new ApiRefusal({ status: 422, reason: `invalid evidence: ${check.reason}` })
+      if (consensus.submitEvidence === undefined) throw new ApiRefusal({ status: 503, reason: "this node's consensus takes no submitted evidence" })
       const refused = consensus.submitEvidence(evidence)
-      if (refused !== undefined) throw new ApiRefusal(422, refused)
+      if (refused !== undefined) throw new ApiRefusal({ status: 422, reason: refused })
       return { validator, height, round, status: "pending" as const }
     },
     subscribe: (listener) => hub.subscribe(listener),

@@ -38,7 +38,7 @@ const run = async <A>(effect: Effect.Effect<A, { readonly _tag: string; readonly
   const error = Cause.findErrorOption(exit.cause)
   if (error._tag === "None") throw Cause.squash(exit.cause)
   const e = error.value
-  throw new ApiRefusal(e._tag === "ChainUnavailable" ? 503 : 422, `${e._tag}: ${e.message}`)
+  throw new ApiRefusal({ status: e._tag === "ChainUnavailable" ? 503 : 422, reason: `${e._tag}: ${e.message}` })
 }
 
 /** Governance over a Chain service. */

@@ -7,6 +7,7 @@
  * Every method may be asynchronous (blocks come from the node's store). A refusal a caller can act
  * on is an `ApiRefusal` with the HTTP status to answer; anything else thrown is a 500 and is logged.
  */
+import { Schema } from "effect"
 import type { TelemetryEvent } from "../services/telemetry.ts"
 import type {
   BlockDetail, BlockView, EvidenceRequest, Peer, PositionView, ProposalView, ProposeRequest, RoundView, StakeRequest, Status, TxReceipt,
@@ -14,14 +15,15 @@ import type {
 } from "./schemas.ts"
 
 /** Something the node refuses, with the HTTP status that says why (422 a rule, 404 not found, 503 unavailable). */
-export class ApiRefusal extends Error {
-  override readonly name = "ApiRefusal"
-  readonly status: number
-  readonly field: string | undefined
-  constructor(status: number, message: string, field?: string) {
-    super(message)
-    this.status = status
-    this.field = field
+export class ApiRefusal extends Schema.TaggedError<ApiRefusal>()("ApiRefusal", {
+  /** The HTTP status it answers with. */
+  status: Schema.Number,
+  reason: Schema.String,
+  /** The request field at fault, if one is. */
+  field: Schema.optional(Schema.String),
+}) {
+  override get message() {
+    return this.reason
   }
 }
 

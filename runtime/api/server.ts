@@ -18,7 +18,7 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { TelemetryEvent } from "../services/telemetry.ts"
 import { familyOf, METRICS_CONTENT_TYPE, processFamilies, renderMetrics, type MetricFamily } from "./metrics.ts"
@@ -71,15 +71,15 @@ const JSON_TYPE = "application/json; charset=utf-8"
 /** Events a slow WebSocket client may have queued before further ones are dropped for it. */
 const MAX_WS_BUFFER = 1 << 20
 
-class HttpError extends Error {
-  readonly status: number
-  readonly field: string | undefined
-  readonly headers: Record<string, string>
-  constructor(status: number, message: string, field?: string, headers: Record<string, string> = {}) {
-    super(message)
-    this.status = status
-    this.field = field
-    this.headers = headers
+class HttpError extends Schema.TaggedError<HttpError>()("HttpError", {
+  status: Schema.Number,
+  reason: Schema.String,
+  field: Schema.optional(Schema.String),
+  /** Extra response headers (e.g. Retry-After). */
+  headers: Schema.optional(Schema.Record(Schema.String, Schema.String)),
+}) {
+  override get message() {
+    return this.reason
   }
 }
 
@@ -91,19 +91,19 @@ const json = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (type
 const readBody = (req: IncomingMessage, max: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? "0")
-    if (declared > max) return reject(new HttpError(413, `request body over ${max} bytes`))
+    if (declared > max) return reject(new HttpError({ status: 413, reason: `request body over ${max} bytes` }))
     const chunks: Buffer[] = []
     let size = 0
     req.on("data", (chunk: Buffer) => {
       size += chunk.length
       if (size > max) {
         req.removeAllListeners("data")
-        reject(new HttpError(413, `request body over ${max} bytes`))
+        reject(new HttpError({ status: 413, reason: `request body over ${max} bytes` }))
       } else chunks.push(chunk)
     })
     req.on("end", () => resolve(Buffer.concat(chunks)))
     // The client went away or was too slow (requestTimeout): a refusal, not a bug to log.
-    req.on("error", (e) => reject(new HttpError(400, `request body not received whole (${e.message})`)))
+    req.on("error", (e) => reject(new HttpError({ status: 400, reason: `request body not received whole (${e.message})` })))
   })
 
 /** Start the API server; resolves once it listens. */
@@ -151,10 +151,10 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     const args: Record<string, string | number> = {}
     for (const [name, raw] of url.searchParams) {
       const spec = route.query?.[name]
-      if (spec === undefined) throw new HttpError(400, `${name}: unknown query parameter`, name)
-      if (name in args) throw new HttpError(400, `${name}: given twice`, name)
+      if (spec === undefined) throw new HttpError({ status: 400, reason: `${name}: unknown query parameter`, field: name })
+      if (name in args) throw new HttpError({ status: 400, reason: `${name}: given twice`, field: name })
       const v = decodeParam(name, spec, raw)
-      if (typeof v === "object") throw new HttpError(400, v.error, name)
+      if (typeof v === "object") throw new HttpError({ status: 400, reason: v.error, field: name })
       args[name] = v
     }
     for (const [name, raw] of Object.entries(pathParams)) {
@@ -162,56 +162,56 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
       try {
         text = decodeURIComponent(raw)
       } catch {
-        throw new HttpError(400, `${name}: malformed percent-encoding ${JSON.stringify(raw.slice(0, 40))}`, name)
+        throw new HttpError({ status: 400, reason: `${name}: malformed percent-encoding ${JSON.stringify(raw.slice(0, 40))}`, field: name })
       }
       const v = decodeParam(name, route.pathParams![name]!, text)
-      if (typeof v === "object") throw new HttpError(400, v.error, name)
+      if (typeof v === "object") throw new HttpError({ status: 400, reason: v.error, field: name })
       args[name] = v
     }
     return args
   }
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!hostAllowed(policy, req.headers.host)) throw new HttpError(421, misdirected(req))
+    if (!hostAllowed(policy, req.headers.host)) throw new HttpError({ status: 421, reason: misdirected(req) })
     const malformed = malformedEncoding(req.url ?? "/")
-    if (malformed !== undefined) throw new HttpError(400, malformed)
+    if (malformed !== undefined) throw new HttpError({ status: 400, reason: malformed })
     let url: URL
     try {
       url = new URL(req.url ?? "/", "http://api.invalid")
     } catch {
-      throw new HttpError(400, "malformed request target")
+      throw new HttpError({ status: 400, reason: "malformed request target" })
     }
     const match = matchPath(url.pathname)
-    if (match === undefined) throw new HttpError(404, `no endpoint ${url.pathname} (see /openapi.json)`)
+    if (match === undefined) throw new HttpError({ status: 404, reason: `no endpoint ${url.pathname} (see /openapi.json)` })
     const route = match.routes.find((r) => r.method === req.method)
     if (route === undefined) {
       const allow = match.routes.map((r) => r.method).join(", ")
-      throw new HttpError(405, `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`, undefined, { allow })
+      throw new HttpError({ status: 405, reason: `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`, field: undefined, headers: { allow } })
     }
     if ((route.auth || options.protectReads === true) && !authorized(tokenOf(req, route.response === "upgrade"))) {
-      throw new HttpError(401, "missing or wrong bearer token (Authorization: Bearer <token>)", undefined, { "www-authenticate": 'Bearer realm="dai"' })
+      throw new HttpError({ status: 401, reason: "missing or wrong bearer token (Authorization: Bearer <token>)", field: undefined, headers: { "www-authenticate": 'Bearer realm="dai"' } })
     }
-    if (route.response === "upgrade") throw new HttpError(426, "/ws is a WebSocket endpoint: connect with an Upgrade request", undefined, { upgrade: "websocket" })
+    if (route.response === "upgrade") throw new HttpError({ status: 426, reason: "/ws is a WebSocket endpoint: connect with an Upgrade request", field: undefined, headers: { upgrade: "websocket" } })
     const args = decodeArgs(route, url, match.params)
     let body: unknown
     if (route.body !== undefined) {
       const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
-      if (type !== "application/json") throw new HttpError(415, `expected content-type application/json, got ${type === "" ? "none" : JSON.stringify(type.slice(0, 60))}`)
+      if (type !== "application/json") throw new HttpError({ status: 415, reason: `expected content-type application/json, got ${type === "" ? "none" : JSON.stringify(type.slice(0, 60))}` })
       const raw = await readBody(req, maxBody)
       let value: unknown
       try {
         value = JSON.parse(raw.toString("utf8"))
       } catch (e) {
-        throw new HttpError(400, `body: not valid JSON (${e instanceof Error ? e.message : String(e)})`, "")
+        throw new HttpError({ status: 400, reason: `body: not valid JSON (${e instanceof Error ? e.message : String(e)})`, field: "" })
       }
       const decoded = decodeBody(route.body, value)
-      if (Result.isFailure(decoded)) throw new HttpError(400, decoded.failure.error, decoded.failure.field)
+      if (Result.isFailure(decoded)) throw new HttpError({ status: 400, reason: decoded.failure.error, field: decoded.failure.field })
       body = decoded.success
     } else req.resume()
     if (route.response === "openapi") return send(res, 200, json(openApiDocument()))
     if (route.response === "text") return send(res, 200, await metrics(), METRICS_CONTENT_TYPE)
     const result = await route.handle!({ api, args, body })
-    if (result === undefined) throw new HttpError(404, `nothing at ${url.pathname}`)
+    if (result === undefined) throw new HttpError({ status: 404, reason: `nothing at ${url.pathname}` })
     send(res, route.status, json(result))
   }
 
