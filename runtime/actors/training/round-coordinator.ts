@@ -32,7 +32,7 @@ import { bytesFloat, bytesU32, decodeTrain, encodeTrain, floatBytes, TRAIN_TOPIC
 
 /** The round's parameters (from `training.*`, fixed when it opens). */
 export interface RoundParams extends Pick<TrainingRoundInput, "cohortSize" | "minParticipants" | "deadline" | "stepTimeout" | "secureAggregation" | "secAggThreshold"> {
-  readonly aggregator: string
+  readonly aggregator: AggregatorName
   readonly trimFraction: number
   readonly clipNorm: number
   readonly noiseMultiplier: number
@@ -269,7 +269,7 @@ export class RoundCoordinator {
     if (noise > 0) updates = updates.map((u) => ({ ...u, delta: clipL2(u.delta, clip).clipped }))
     let combined: Float32Array
     try {
-      combined = aggregate(p.aggregator as AggregatorName, updates, { trimFraction: p.trimFraction })
+      combined = aggregate(p.aggregator, updates, { trimFraction: p.trimFraction })
     } catch (e) {
       return void this.#actor.send({ type: "aggregate.failed", reason: e instanceof Error ? e.message : String(e) })
     }
