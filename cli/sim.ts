@@ -3,7 +3,8 @@ import { createWriteStream, openSync, readFileSync } from "node:fs"
 import { finished } from "node:stream/promises"
 import { createInterface } from "node:readline/promises"
 import { parseDuration } from "../runtime/core/duration.ts"
-import { parseScenario, ScenarioError } from "../sim/scenario/load.ts"
+import { FileError } from "../sim/scenario/decode-file.ts"
+import { parseScenario } from "../sim/scenario/load.ts"
 import { formatSummary, matches, readTrace, renderEvent } from "../sim/scenario/replay.ts"
 import { formatScenarioReport, reportJson as scenarioJson, runScenario } from "../sim/scenario/run.ts"
 import { prepareTraining } from "../sim/scenario/training-setup.ts"
@@ -157,7 +158,7 @@ const runCommand = defineCommand({
     try {
       scenario = parseScenario(readText(file, "scenario"), file)
     } catch (e) {
-      if (e instanceof ScenarioError) {
+      if (e instanceof FileError) {
         io.err(e.message)
         return BAD_INPUT_EXIT
       }

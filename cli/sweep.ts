@@ -1,10 +1,10 @@
 /** `dai sim sweep` and `dai sim swarm`: the commands over the sweep runner and the swarm. */
 import { readFileSync } from "node:fs"
 import { defineCommand, InputError, intFlag, UsageError, type Io } from "./command.ts"
-import { ScenarioError } from "../sim/scenario/load.ts"
+import { FileError } from "../sim/scenario/decode-file.ts"
 import { runSwarm } from "../sim/swarm/run.ts"
 import { formatOutcomes } from "../sim/check/verdict.ts"
-import { loadSweep, SweepError, totalRuns, type Sweep } from "../sim/sweep/file.ts"
+import { loadSweep, totalRuns, type Sweep } from "../sim/sweep/file.ts"
 import { defaultWorkers, type PoolHandle } from "../sim/sweep/pool.ts"
 import { Progress } from "../sim/sweep/progress.ts"
 import { runSweep } from "../sim/sweep/run.ts"
@@ -55,7 +55,7 @@ export const sweepCommand = defineCommand({
     try {
       sweep = loadSweep(text, file)
     } catch (e) {
-      if (e instanceof SweepError || e instanceof ScenarioError) {
+      if (e instanceof FileError) {
         io.err(e.message)
         return 2
       }
@@ -76,7 +76,7 @@ export const sweepCommand = defineCommand({
         },
       })
     } catch (e) {
-      if (e instanceof SweepError) {
+      if (e instanceof FileError) {
         io.err(e.message)
         return 2
       }

@@ -1,5 +1,5 @@
 /** What an economy run simulates: how many of each participant, for how long, under which params. */
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { DAY_MS } from "../../runtime/core/duration.ts"
 import { resolveParams, type ParamError, type Params } from "../../runtime/core/params.ts"
 
@@ -32,14 +32,20 @@ export const ECONOMY_DEFAULTS = {
   doubleSigners: 1,
 } as const
 
-export class EconomyConfigError extends Error {
-  override readonly name = "EconomyConfigError"
+/** A `dai sim economy` setting out of its range: which one (`key`, the flag's name) and why. */
+export class EconomyConfigError extends Schema.TaggedError<EconomyConfigError>()("EconomyConfigError", {
+  key: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `${this.key}: ${this.reason}`
+  }
 }
 
 /** Check a config's shape beyond the params (which `resolveParams` checked already). */
 export const checkEconomyConfig = (c: EconomyRunConfig): EconomyRunConfig => {
   const whole = (name: string, v: number, min: number, max: number) => {
-    if (!Number.isSafeInteger(v) || v < min || v > max) throw new EconomyConfigError(`${name} must be a whole number from ${min} to ${max}, got ${v}`)
+    if (!Number.isSafeInteger(v) || v < min || v > max) throw new EconomyConfigError({ key: name, reason: `must be a whole number from ${min} to ${max}, got ${v}` })
   }
   whole("validators", c.validators, 1, 1_000)
   whole("delegators", c.delegators, 0, 100_000)
@@ -50,7 +56,7 @@ export const checkEconomyConfig = (c: EconomyRunConfig): EconomyRunConfig => {
   whole("flaky", c.flaky, 0, c.validators)
   whole("doubleSigners", c.doubleSigners, 0, Math.max(0, c.validators - 1))
   if (c.flaky + c.doubleSigners > c.validators) {
-    throw new EconomyConfigError(`flaky (${c.flaky}) + doubleSigners (${c.doubleSigners}) exceed validators (${c.validators})`)
+    throw new EconomyConfigError({ key: "flaky", reason: `flaky (${c.flaky}) + doubleSigners (${c.doubleSigners}) exceed validators (${c.validators})` })
   }
   return c
 }

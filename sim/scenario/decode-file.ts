@@ -6,6 +6,20 @@
 import { Result, Schema, SchemaIssue } from "effect"
 import { parse as parseYaml } from "yaml"
 
+/**
+ * A scenario or sweep file that cannot be used: the `file`, the dotted `key` path ("" for the whole
+ * file) and why. Nothing runs until the whole file is valid.
+ */
+export class FileError extends Schema.TaggedError<FileError>()("FileError", {
+  file: Schema.String,
+  key: Schema.String,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return `${this.file}: ${this.key === "" ? "" : `${this.key}: `}${this.reason}`
+  }
+}
+
 /** What is wrong and where (`key` is "" for the whole file). */
 export interface FileProblem {
   readonly key: string

@@ -1,19 +1,20 @@
 import { describe, expect, it } from "vitest"
-import { parseScenario, ScenarioError } from "./load.ts"
+import { FileError } from "./decode-file.ts"
+import { parseScenario } from "./load.ts"
 
 const base = `name: t
 network: { validators: 4 }
 until: { height: 10 }
 `
 
-const error = (text: string, file = "x.yaml"): ScenarioError => {
+const error = (text: string, file = "x.yaml"): FileError => {
   try {
     parseScenario(text, file)
   } catch (e) {
-    if (e instanceof ScenarioError) return e
+    if (e instanceof FileError) return e
     throw e
   }
-  throw new Error("expected a ScenarioError")
+  throw new Error("expected a FileError")
 }
 
 describe("scenario loader", () => {

@@ -1,28 +1,15 @@
 /**
  * Scenario loading: text (YAML or JSON) → a checked, normalised `Scenario`. Every problem is a
- * `ScenarioError` that names the file and the key, and nothing runs until the whole file is valid.
+ * `FileError` that names the file and the key, and nothing runs until the whole file is valid.
  * Pure: the caller reads the file.
  */
 import { Result } from "effect"
 import { parseDuration } from "../../runtime/core/duration.ts"
 import { resolveParams, type Params } from "../../runtime/core/params.ts"
 import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
-import { decodeFile } from "./decode-file.ts"
+import { decodeFile, FileError } from "./decode-file.ts"
 import { TRAINING_BEHAVIORS, type TrainingBehavior } from "../faults/training.ts"
 
-/** What went wrong, where: `file`, the dotted `key` path, and why. */
-export class ScenarioError extends Error {
-  override readonly name = "ScenarioError"
-  readonly file: string
-  readonly key: string
-  readonly reason: string
-  constructor(file: string, key: string, reason: string) {
-    super(`${file}: ${key === "" ? "" : `${key}: `}${reason}`)
-    this.file = file
-    this.key = key
-    this.reason = reason
-  }
-}
 
 export const CONSENSUS_BEHAVIORS = ["equivocate", "silent", "withhold", "delay"] as const
 export const GOVERNANCE_BEHAVIORS = ["sybil-split"] as const
@@ -73,47 +60,47 @@ const ms = (d: string): number => parseDuration(d)!
 /** Parse and check a scenario. `file` is used in error messages only. */
 export const parseScenario = (text: string, file: string): Scenario => {
   const decoded = decodeFile(ScenarioFile, text, file, "name, network, until, ...")
-  if (Result.isFailure(decoded)) throw new ScenarioError(file, decoded.failure.key, decoded.failure.message)
+  if (Result.isFailure(decoded)) throw new FileError({ file, key: decoded.failure.key, reason: decoded.failure.message })
   const s = decoded.success
   const validators = Array.from({ length: s.network.validators }, (_, i) => `v${i}`)
   const trainers = Array.from({ length: s.network.trainers ?? 0 }, (_, i) => `t${i}`)
   const nodes = new Set([...validators, ...trainers])
   const node = (key: string, id: string) => {
-    if (!nodes.has(id)) throw new ScenarioError(file, key, `unknown node "${id}" (this network has ${validators[0]}..${validators.at(-1)}${trainers.length > 0 ? ` and t0..t${trainers.length - 1}` : ""})`)
+    if (!nodes.has(id)) throw new FileError({ file, key, reason: `unknown node "${id}" (this network has ${validators[0]}..${validators.at(-1)}${trainers.length > 0 ? ` and t0..t${trainers.length - 1}` : ""})` })
     return id
   }
 
   const stake = s.network.stake === undefined ? validators.map(() => 1000)
     : typeof s.network.stake === "number" ? validators.map(() => s.network.stake as number)
     : [...s.network.stake]
-  if (stake.length !== validators.length) throw new ScenarioError(file, "network.stake", `expected one stake per validator (${validators.length}), got ${stake.length}`)
+  if (stake.length !== validators.length) throw new FileError({ file, key: "network.stake", reason: `expected one stake per validator (${validators.length}), got ${stake.length}` })
 
   const latency = s.network.latency === undefined ? { min: 10, max: 80 } : { min: ms(s.network.latency.min), max: ms(s.network.latency.max) }
-  if (latency.min > latency.max) throw new ScenarioError(file, "network.latency", `min (${s.network.latency?.min}) is above max (${s.network.latency?.max})`)
+  if (latency.min > latency.max) throw new FileError({ file, key: "network.latency", reason: `min (${s.network.latency?.min}) is above max (${s.network.latency?.max})` })
 
   const params = resolveParams(s.params ?? {})
   if (Result.isFailure(params)) {
     const e = params.failure
     const name = e._tag === "ParamConstraintViolated" ? e.names[0] : e.name
-    throw new ScenarioError(file, `params.${name}`, e.message)
+    throw new FileError({ file, key: `params.${name}`, reason: e.message })
   }
 
   const minBond = params.success["staking.minValidatorBond"]
   const low = stake.findIndex((x) => x < minBond)
   if (low !== -1) {
-    throw new ScenarioError(file, typeof s.network.stake === "object" ? `network.stake[${low}]` : "network.stake", `${stake[low]} tokens is below staking.minValidatorBond (${minBond})`)
+    throw new FileError({ file, key: typeof s.network.stake === "object" ? `network.stake[${low}]` : "network.stake", reason: `${stake[low]} tokens is below staking.minValidatorBond (${minBond})` })
   }
 
   const trainerStake = s.network.trainerStake ?? 0
-  if (trainerStake > 0 && trainers.length === 0) throw new ScenarioError(file, "network.trainerStake", "a trainer stake needs trainers (network.trainers)")
+  if (trainerStake > 0 && trainers.length === 0) throw new FileError({ file, key: "network.trainerStake", reason: "a trainer stake needs trainers (network.trainers)" })
   const minContributorBond = params.success["staking.minContributorBond"]
   if (trainerStake > 0 && trainerStake < minContributorBond) {
-    throw new ScenarioError(file, "network.trainerStake", `${trainerStake} tokens is below staking.minContributorBond (${minContributorBond})`)
+    throw new FileError({ file, key: "network.trainerStake", reason: `${trainerStake} tokens is below staking.minContributorBond (${minContributorBond})` })
   }
 
   const targets = [s.until.height, s.until.rounds, s.until.time].filter((x) => x !== undefined)
-  if (targets.length !== 1) throw new ScenarioError(file, "until", "expected exactly one of height, rounds or time")
-  if (s.until.rounds !== undefined && trainers.length === 0) throw new ScenarioError(file, "until.rounds", "training rounds need trainers (network.trainers)")
+  if (targets.length !== 1) throw new FileError({ file, key: "until", reason: "expected exactly one of height, rounds or time" })
+  if (s.until.rounds !== undefined && trainers.length === 0) throw new FileError({ file, key: "until.rounds", reason: "training rounds need trainers (network.trainers)" })
   const until = {
     ...(s.until.height !== undefined ? { height: s.until.height } : {}),
     ...(s.until.rounds !== undefined ? { rounds: s.until.rounds } : {}),
@@ -123,10 +110,10 @@ export const parseScenario = (text: string, file: string): Scenario => {
 
   const events = (s.events ?? []).map((e, index) => ({ at: trigger(file, `events[${index}].at`, e), action: action(file, `events[${index}]`, e, node), index }))
   for (const id of s.expect?.slashed ?? []) node("expect.slashed", id)
-  if (s.expect?.minAccuracy !== undefined && trainers.length === 0) throw new ScenarioError(file, "expect.minAccuracy", "accuracy needs trainers (network.trainers)")
-  if (s.expect?.maxAccuracy !== undefined && trainers.length === 0) throw new ScenarioError(file, "expect.maxAccuracy", "accuracy needs trainers (network.trainers)")
+  if (s.expect?.minAccuracy !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.minAccuracy", reason: "accuracy needs trainers (network.trainers)" })
+  if (s.expect?.maxAccuracy !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.maxAccuracy", reason: "accuracy needs trainers (network.trainers)" })
   events.forEach((e, i) => {
-    if ("round" in e.at && trainers.length === 0) throw new ScenarioError(file, `events[${i}].at.round`, "round triggers need trainers (network.trainers)")
+    if ("round" in e.at && trainers.length === 0) throw new FileError({ file, key: `events[${i}].at.round`, reason: "round triggers need trainers (network.trainers)" })
   })
 
   return {
@@ -152,7 +139,7 @@ export const parseScenario = (text: string, file: string): Scenario => {
 
 const trigger = (file: string, key: string, e: ScenarioEvent): Trigger => {
   const set = (["time", "height", "round"] as const).filter((k) => e.at[k] !== undefined)
-  if (set.length !== 1) throw new ScenarioError(file, key, "expected exactly one of time, height or round")
+  if (set.length !== 1) throw new FileError({ file, key, reason: "expected exactly one of time, height or round" })
   if (e.at.time !== undefined) return { time: ms(e.at.time) }
   if (e.at.height !== undefined) return { height: e.at.height }
   return { round: e.at.round! }
@@ -160,35 +147,35 @@ const trigger = (file: string, key: string, e: ScenarioEvent): Trigger => {
 
 const action = (file: string, key: string, e: ScenarioEvent, node: (key: string, id: string) => string): ScenarioAction => {
   const set = (["byzantine", "partition", "heal", "crash", "restart"] as const).filter((k) => e[k] !== undefined)
-  if (set.length !== 1) throw new ScenarioError(file, key, `expected exactly one of byzantine, partition, heal, crash, restart${set.length > 1 ? ` (got ${set.join(", ")})` : ""}`)
+  if (set.length !== 1) throw new FileError({ file, key, reason: `expected exactly one of byzantine, partition, heal, crash, restart${set.length > 1 ? ` (got ${set.join(", ")})` : ""}` })
   if (e.byzantine !== undefined) {
     const b = e.byzantine
     const behavior = b.behavior
     if ((GOVERNANCE_BEHAVIORS as readonly string[]).includes(behavior)) {
-      if (b.nodes.length !== 1) throw new ScenarioError(file, `${key}.byzantine.nodes`, `"${behavior}" takes exactly one validator (the one that splits its stake)`)
+      if (b.nodes.length !== 1) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: `"${behavior}" takes exactly one validator (the one that splits its stake)` })
       const id = node(`${key}.byzantine.nodes[0]`, b.nodes[0]!)
-      if (!id.startsWith("v")) throw new ScenarioError(file, `${key}.byzantine.nodes[0]`, `"${behavior}" splits a validator's stake, and ${id} is not a validator`)
-      if (b.identities === undefined) throw new ScenarioError(file, `${key}.byzantine.identities`, `"${behavior}" needs identities: N (2 or more), the accounts the stake is split over`)
+      if (!id.startsWith("v")) throw new FileError({ file, key: `${key}.byzantine.nodes[0]`, reason: `"${behavior}" splits a validator's stake, and ${id} is not a validator` })
+      if (b.identities === undefined) throw new FileError({ file, key: `${key}.byzantine.identities`, reason: `"${behavior}" needs identities: N (2 or more), the accounts the stake is split over` })
       return { type: "sybil-split", node: id, identities: b.identities }
     }
     if ((TRAINING_BEHAVIORS as readonly string[]).includes(behavior)) {
-      if (b.nodes.length === 0) throw new ScenarioError(file, `${key}.byzantine.nodes`, "expected at least one node")
+      if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
       const nodes = b.nodes.map((n, i) => {
         const id = node(`${key}.byzantine.nodes[${i}]`, n)
-        if (!id.startsWith("t")) throw new ScenarioError(file, `${key}.byzantine.nodes[${i}]`, `"${behavior}" is a training behaviour, and ${id} is not a trainer (t0, t1, ...)`)
+        if (!id.startsWith("t")) throw new FileError({ file, key: `${key}.byzantine.nodes[${i}]`, reason: `"${behavior}" is a training behaviour, and ${id} is not a trainer (t0, t1, ...)` })
         return id
       })
       return { type: "train-fault", nodes, behavior: behavior as TrainingBehavior }
     }
     if (!(CONSENSUS_BEHAVIORS as readonly string[]).includes(behavior)) {
-      throw new ScenarioError(file, `${key}.byzantine.behavior`, `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...GOVERNANCE_BEHAVIORS].join(", ")})`)
+      throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...GOVERNANCE_BEHAVIORS].join(", ")})` })
     }
-    if (b.nodes.length === 0) throw new ScenarioError(file, `${key}.byzantine.nodes`, "expected at least one node")
+    if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
     return {
       type: "byzantine",
       nodes: b.nodes.map((n, i) => {
         const id = node(`${key}.byzantine.nodes[${i}]`, n)
-        if (!id.startsWith("v")) throw new ScenarioError(file, `${key}.byzantine.nodes[${i}]`, `"${behavior}" is a consensus behaviour, and ${id} is not a validator`)
+        if (!id.startsWith("v")) throw new FileError({ file, key: `${key}.byzantine.nodes[${i}]`, reason: `"${behavior}" is a consensus behaviour, and ${id} is not a validator` })
         return id
       }),
       behavior: behavior as ConsensusBehavior,
@@ -199,11 +186,11 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
     const seen = new Set<string>()
     const groups = e.partition.map((g, gi) => g.map((n, ni) => {
       const id = node(`${key}.partition[${gi}][${ni}]`, n)
-      if (seen.has(id)) throw new ScenarioError(file, `${key}.partition[${gi}][${ni}]`, `node "${id}" is in two groups`)
+      if (seen.has(id)) throw new FileError({ file, key: `${key}.partition[${gi}][${ni}]`, reason: `node "${id}" is in two groups` })
       seen.add(id)
       return id
     }))
-    if (groups.length < 2) throw new ScenarioError(file, `${key}.partition`, "expected at least two groups")
+    if (groups.length < 2) throw new FileError({ file, key: `${key}.partition`, reason: "expected at least two groups" })
     return { type: "partition", groups }
   }
   if (e.heal !== undefined) return { type: "heal" }

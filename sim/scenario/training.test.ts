@@ -3,7 +3,8 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { roundScoresCommitment, signTx } from "../../runtime/core/app/txs.ts"
 import { makeSimKeys } from "../adapters/keys.ts"
-import { parseScenario, ScenarioError } from "./load.ts"
+import { FileError } from "./decode-file.ts"
+import { parseScenario } from "./load.ts"
 import { runScenario } from "./run.ts"
 import { startTraining } from "./training-run.ts"
 import { prepareTraining } from "./training-setup.ts"
@@ -213,9 +214,9 @@ describe("training scenario files", () => {
     try {
       parseScenario(text, "bad.yaml")
     } catch (e) {
-      return e as ScenarioError
+      return e as FileError
     }
-    throw new Error("expected a ScenarioError")
+    throw new Error("expected a FileError")
   }
   it("refuses training behaviours on validators, consensus ones on trainers, and round triggers without trainers", () => {
     expect(bad(`name: b\n${BASE}until: { rounds: 2 }\nevents:\n  - at: { round: 1 }\n    byzantine: { nodes: [v1], behavior: signflip }\n`).message)

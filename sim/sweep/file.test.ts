@@ -3,20 +3,20 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runCommand } from "../../cli/command.ts"
-import { ScenarioError } from "../scenario/load.ts"
 import { sweepCommand } from "../../cli/sweep.ts"
-import { loadSweep, pointAt, SweepError, totalRuns } from "./file.ts"
+import { FileError } from "../scenario/decode-file.ts"
+import { loadSweep, pointAt, totalRuns } from "./file.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "dai-sweep-file-"))
 writeFileSync(join(dir, "base.yaml"), "name: base\nnetwork: { validators: 4 }\nuntil: { height: 3 }\n")
 writeFileSync(join(dir, "broken.yaml"), "name: broken\nnetwork: { validators: 4, colour: red }\nuntil: { height: 3 }\n")
 const file = join(dir, "s.yaml")
 const load = (text: string) => loadSweep(text, file)
-const failure = (text: string): SweepError | ScenarioError => {
+const failure = (text: string): FileError => {
   try {
     load(text)
   } catch (e) {
-    if (e instanceof SweepError || e instanceof ScenarioError) return e
+    if (e instanceof FileError) return e
     throw e
   }
   throw new Error("expected the sweep to be refused")
@@ -59,17 +59,17 @@ describe("sweep file", () => {
     ["a combination that breaks a cross-parameter rule", `${head}grid: { staking.lockMultiplier30d: [1.5], staking.lockMultiplier90d: [1.2] }\n`, "grid", "point 0"],
   ])("refuses %s, naming the key and the file", (_what, text, key, reason) => {
     const e = failure(text)
-    expect(e).toBeInstanceOf(SweepError)
-    expect((e as SweepError).key).toBe(key)
+    expect(e).toBeInstanceOf(FileError)
+    expect((e as FileError).key).toBe(key)
     expect(e.message).toContain(file)
     expect(e.message).toContain(reason)
   })
 
   it("a bad base scenario is reported against the scenario file", () => {
     const e = failure("name: s\nscenario: broken.yaml\ngrid: { slashing.doubleSignFraction: [0.1] }\n")
-    expect(e).toBeInstanceOf(ScenarioError)
+    expect(e).toBeInstanceOf(FileError)
     expect(e.message).toContain("broken.yaml")
-    expect((e as ScenarioError).key).toBe("network.colour")
+    expect((e as FileError).key).toBe("network.colour")
   })
 
   it("dai sim sweep exits 2 on a bad file, before running anything", async () => {

@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { Result, Schema } from "effect"
 import { decodeParam, REGISTRY, isParamName, resolveParams, type ParamValue, type Params } from "../../runtime/core/params.ts"
-import { parseScenario, ScenarioError, type Scenario } from "../scenario/load.ts"
-import { decodeFile } from "../scenario/decode-file.ts"
+import { parseScenario, type Scenario } from "../scenario/load.ts"
+import { decodeFile, FileError } from "../scenario/decode-file.ts"
 import { parseConstraint, type Constraint } from "./constraints.ts"
 import { gridIndices, gridSize, latinHypercube } from "./sample.ts"
 import { Prng } from "../kernel/index.ts"
@@ -45,18 +45,6 @@ export const SweepFile = Schema.Struct({
   metrics: Schema.optional(Schema.Array(Schema.String)),
   constraints: Schema.optional(Schema.Record(Schema.String, Schema.String)),
 })
-
-/** What went wrong in a sweep file: the file, the dotted key, why. */
-export class SweepError extends Error {
-  override readonly name = "SweepError"
-  readonly file: string
-  readonly key: string
-  constructor(file: string, key: string, reason: string) {
-    super(`${file}: ${key === "" ? "" : `${key}: `}${reason}`)
-    this.file = file
-    this.key = key
-  }
-}
 
 export interface SweepScenario {
   /** Path as given in the sweep file, and resolved. */
@@ -125,33 +113,33 @@ const readScenario = (sweepFile: string, key: string, given: string): SweepScena
   try {
     text = readFileSync(path, "utf8")
   } catch (e) {
-    throw new SweepError(sweepFile, key, `cannot read scenario ${given} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+    throw new FileError({ file: sweepFile, key, reason: `cannot read scenario ${given} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   return { name: given, path, scenario: parseScenario(text, path) }
 }
 
-/** Parse and check a sweep file; its scenarios are read relative to it. Throws SweepError or ScenarioError. */
+/** Parse and check a sweep file; its scenarios are read relative to it. Throws a FileError naming the sweep file or the scenario file at fault. */
 export const loadSweep = (text: string, file: string): Sweep => {
   const decoded = decodeFile(SweepFile, text, file, "name, scenario, grid or random, ...")
-  if (Result.isFailure(decoded)) throw new SweepError(file, decoded.failure.key, decoded.failure.message)
+  if (Result.isFailure(decoded)) throw new FileError({ file, key: decoded.failure.key, reason: decoded.failure.message })
   const s = decoded.success
   const given = typeof s.scenario === "string" ? [s.scenario] : s.scenario
-  if (given.length === 0) throw new SweepError(file, "scenario", "expected at least one scenario file")
+  if (given.length === 0) throw new FileError({ file, key: "scenario", reason: "expected at least one scenario file" })
   const scenarios = given.map((g, i) => readScenario(file, typeof s.scenario === "string" ? "scenario" : `scenario[${i}]`, g))
 
-  if ((s.grid === undefined) === (s.random === undefined)) throw new SweepError(file, s.grid === undefined ? "" : "random", "expected exactly one of grid or random")
+  if ((s.grid === undefined) === (s.random === undefined)) throw new FileError({ file, key: s.grid === undefined ? "" : "random", reason: "expected exactly one of grid or random" })
   const space = s.grid !== undefined ? gridSpace(file, s.grid) : randomSpace(file, s.random!)
 
   const metrics = (s.metrics ?? DEFAULT_METRICS).map((m, i) => {
-    if (!(METRIC_NAMES as readonly string[]).includes(m)) throw new SweepError(file, `metrics[${i}]`, `unknown metric "${m}" (known: ${METRIC_NAMES.join(", ")})`)
+    if (!(METRIC_NAMES as readonly string[]).includes(m)) throw new FileError({ file, key: `metrics[${i}]`, reason: `unknown metric "${m}" (known: ${METRIC_NAMES.join(", ")})` })
     return m as MetricName
   })
-  if (metrics.length === 0) throw new SweepError(file, "metrics", "expected at least one metric")
+  if (metrics.length === 0) throw new FileError({ file, key: "metrics", reason: "expected at least one metric" })
   const constraints = Object.entries(s.constraints ?? {}).map(([metric, text]) => {
-    if (!(METRIC_NAMES as readonly string[]).includes(metric)) throw new SweepError(file, `constraints.${metric}`, `unknown metric "${metric}" (known: ${METRIC_NAMES.join(", ")})`)
-    if (!metrics.includes(metric as MetricName)) throw new SweepError(file, `constraints.${metric}`, `"${metric}" is not among the sweep's metrics (${metrics.join(", ")})`)
+    if (!(METRIC_NAMES as readonly string[]).includes(metric)) throw new FileError({ file, key: `constraints.${metric}`, reason: `unknown metric "${metric}" (known: ${METRIC_NAMES.join(", ")})` })
+    if (!metrics.includes(metric as MetricName)) throw new FileError({ file, key: `constraints.${metric}`, reason: `"${metric}" is not among the sweep's metrics (${metrics.join(", ")})` })
     const c = parseConstraint(metric, text)
-    if (typeof c === "string") throw new SweepError(file, `constraints.${metric}`, c)
+    if (typeof c === "string") throw new FileError({ file, key: `constraints.${metric}`, reason: c })
     return c
   })
 
@@ -167,7 +155,7 @@ export const loadSweep = (text: string, file: string): Sweep => {
     const point = pointAt(sweep, i)
     const r = paramsOf(scenarios[point.scenario]!.scenario, point)
     if (Result.isFailure(r)) {
-      throw new SweepError(file, space.kind, `point ${i} (${Object.entries(point.params).map(([k, v]) => `${k}=${String(v)}`).join(", ")}) on ${scenarios[point.scenario]!.name}: ${r.failure}`)
+      throw new FileError({ file, key: space.kind, reason: `point ${i} (${Object.entries(point.params).map(([k, v]) => `${k}=${String(v)}`).join(", ")}) on ${scenarios[point.scenario]!.name}: ${r.failure}` })
     }
   }
   return sweep
@@ -175,18 +163,18 @@ export const loadSweep = (text: string, file: string): Sweep => {
 
 /** One value against its parameter's bounds; rules across parameters are checked per point. */
 const checkValue = (file: string, key: string, name: string, value: unknown): ParamValue => {
-  if (!isParamName(name)) throw new SweepError(file, key.replace(/\[\d+\]$/, ""), `unknown parameter "${name}" (see \`dai params\`)`)
+  if (!isParamName(name)) throw new FileError({ file, key: key.replace(/\[\d+\]$/, ""), reason: `unknown parameter "${name}" (see \`dai params\`)` })
   const r = decodeParam(name, value)
-  if (Result.isFailure(r)) throw new SweepError(file, key, r.failure.message)
+  if (Result.isFailure(r)) throw new FileError({ file, key, reason: r.failure.message })
   return r.success
 }
 
 const gridSpace = (file: string, grid: Readonly<Record<string, readonly (number | string | boolean)[]>>): Space => {
   const names = Object.keys(grid)
-  if (names.length === 0) throw new SweepError(file, "grid", "expected at least one parameter")
+  if (names.length === 0) throw new FileError({ file, key: "grid", reason: "expected at least one parameter" })
   const values = names.map((name) => {
     const list = grid[name]!
-    if (list.length === 0) throw new SweepError(file, `grid.${name}`, "expected at least one value")
+    if (list.length === 0) throw new FileError({ file, key: `grid.${name}`, reason: "expected at least one value" })
     return list.map((v, i) => checkValue(file, `grid.${name}[${i}]`, name, v))
   })
   return { kind: "grid", names, values }
@@ -198,14 +186,14 @@ const randomSpace = (
   file: string, random: { readonly samples: number; readonly ranges: Readonly<Record<string, readonly [number | string, number | string]>>; readonly seed?: number | undefined },
 ): Space => {
   const names = Object.keys(random.ranges)
-  if (names.length === 0) throw new SweepError(file, "random.ranges", "expected at least one parameter")
+  if (names.length === 0) throw new FileError({ file, key: "random.ranges", reason: "expected at least one parameter" })
   const bounds = names.map((name) => {
-    if (!isParamName(name)) throw new SweepError(file, `random.ranges.${name}`, `unknown parameter "${name}" (see \`dai params\`)`)
-    if (!NUMERIC.has(REGISTRY[name].kind)) throw new SweepError(file, `random.ranges.${name}`, `a range needs a numeric parameter; ${name} is a ${REGISTRY[name].kind} (sweep it with grid)`)
+    if (!isParamName(name)) throw new FileError({ file, key: `random.ranges.${name}`, reason: `unknown parameter "${name}" (see \`dai params\`)` })
+    if (!NUMERIC.has(REGISTRY[name].kind)) throw new FileError({ file, key: `random.ranges.${name}`, reason: `a range needs a numeric parameter; ${name} is a ${REGISTRY[name].kind} (sweep it with grid)` })
     const [a, b] = random.ranges[name]!
     const lo = checkValue(file, `random.ranges.${name}[0]`, name, a) as number
     const hi = checkValue(file, `random.ranges.${name}[1]`, name, b) as number
-    if (lo > hi) throw new SweepError(file, `random.ranges.${name}`, `the low end (${String(a)}) is above the high end (${String(b)})`)
+    if (lo > hi) throw new FileError({ file, key: `random.ranges.${name}`, reason: `the low end (${String(a)}) is above the high end (${String(b)})` })
     return { lo, hi, integer: REGISTRY[name].kind === "integer" || REGISTRY[name].kind === "duration" }
   })
   const unit = latinHypercube(random.samples, names.length, Prng.fromSeed(random.seed ?? 0).child("sweep/lhs"))
@@ -217,4 +205,3 @@ const randomSpace = (
   return { kind: "random", names, samples }
 }
 
-export { ScenarioError }

@@ -7,7 +7,8 @@
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
-import { SweepError, totalRuns, type Sweep } from "./file.ts"
+import { FileError } from "../scenario/decode-file.ts"
+import { totalRuns, type Sweep } from "./file.ts"
 import type { ResultLine } from "./task.ts"
 
 export interface ResultsStore {
@@ -62,13 +63,13 @@ export const openResults = async (dir: string, sweep: Sweep): Promise<ResultsSto
     try {
       meta = JSON.parse(readFileSync(metaPath, "utf8")) as Meta
     } catch {
-      throw new SweepError(sweep.file, "", `${metaPath} is not a sweep's record; pass another --out or remove the directory`)
+      throw new FileError({ file: sweep.file, key: "", reason: `${metaPath} is not a sweep's record; pass another --out or remove the directory` })
     }
     if (meta.hash !== sweep.hash || meta.runs !== runs) {
-      throw new SweepError(sweep.file, "", `${dir} holds results of another version of this sweep or another sweep ("${meta.name}" from ${meta.file}, ${meta.runs} runs); pass another --out or remove the directory to start over`)
+      throw new FileError({ file: sweep.file, key: "", reason: `${dir} holds results of another version of this sweep or another sweep ("${meta.name}" from ${meta.file}, ${meta.runs} runs); pass another --out or remove the directory to start over` })
     }
   } else if (existsSync(jsonl) && statSync(jsonl).size > 0) {
-    throw new SweepError(sweep.file, "", `${jsonl} exists but ${metaPath} does not: not a results directory of this sweep; pass another --out`)
+    throw new FileError({ file: sweep.file, key: "", reason: `${jsonl} exists but ${metaPath} does not: not a results directory of this sweep; pass another --out` })
   } else {
     writeFileSync(metaPath, `${JSON.stringify({ name: sweep.name, file: sweep.file, hash: sweep.hash, runs } satisfies Meta, null, 2)}\n`)
   }

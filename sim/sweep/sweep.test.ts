@@ -3,7 +3,8 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { loadSweep, SweepError, totalRuns } from "./file.ts"
+import { FileError } from "../scenario/decode-file.ts"
+import { loadSweep, totalRuns } from "./file.ts"
 import { runSweep } from "./run.ts"
 import type { ResultLine } from "./task.ts"
 
@@ -69,7 +70,7 @@ describe("dai sim sweep", () => {
     const out = join(dir, "other")
     await runSweep(sweep, { workers: 1, out, limit: 1 })
     const changed = loadSweep(text.replace("0.4", "0.5"), join(dir, "t.yaml"))
-    await expect(runSweep(changed, { workers: 1, out })).rejects.toThrow(SweepError)
+    await expect(runSweep(changed, { workers: 1, out })).rejects.toThrow(FileError)
     await expect(runSweep(changed, { workers: 1, out })).rejects.toThrow(/another version of this sweep/)
   })
 })
