@@ -9,16 +9,17 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { Effect, Result } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { defineCommand, UsageError, type Command, type Io } from "./command.ts"
 import type { NodeIdentity } from "../runtime/actors/protection/interchange.ts"
 
 /** A failure with its exit code and the line that explains it. */
-class Failed extends Error {
-  readonly code: number
-  constructor(code: number, message: string) {
-    super(message)
-    this.code = code
+class Failed extends Schema.TaggedError<Failed>()("SlashingProtectionFailed", {
+  code: Schema.Number,
+  reason: Schema.String,
+}) {
+  override get message() {
+    return this.reason
   }
 }
 
@@ -29,18 +30,18 @@ const readIdentity = async (dataDir: string): Promise<{ identity: NodeIdentity; 
     import("../runtime/actors/protection/interchange.ts"),
   ])
   const config = readConfig(join(dataDir, CONFIG_FILE))
-  if (Result.isFailure(config)) throw new Failed(1, config.failure.message)
+  if (Result.isFailure(config)) throw new Failed({ code: 1, reason: config.failure.message })
   const genesisPath = resolvePath(dataDir, config.success.paths.genesis)
   const genesis = readGenesis(genesisPath)
-  if (Result.isFailure(genesis)) throw new Failed(1, genesis.failure.message)
+  if (Result.isFailure(genesis)) throw new Failed({ code: 1, reason: genesis.failure.message })
   const keystorePath = resolvePath(dataDir, config.success.paths.keystore)
   let address: string | undefined
   try {
     address = keystoreAddress(readFileSync(keystorePath, "utf8"))
   } catch (e) {
-    throw new Failed(1, `${keystorePath}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+    throw new Failed({ code: 1, reason: `${keystorePath}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
-  if (address === undefined) throw new Failed(1, `${keystorePath}: not an encrypted JSON wallet with an address`)
+  if (address === undefined) throw new Failed({ code: 1, reason: `${keystorePath}: not an encrypted JSON wallet with an address` })
   const genesisHash = genesisHashOf(JSON.parse(readFileSync(genesisPath, "utf8")))
   return { identity: { chainId: genesis.success.chainId, genesisHash, address }, storePath: resolvePath(dataDir, config.success.paths.store) }
 }
@@ -51,7 +52,7 @@ const withStore = async <A>(storePath: string, use: (store: import("../runtime/s
   const opened = await Effect.runPromise(Effect.result(openSqliteStore(storePath)))
   if (Result.isFailure(opened)) {
     const reason = opened.failure.reason
-    throw new Failed(1, /locked|busy/i.test(reason) ? `${storePath}: the store is in use (is the node running?); stop the node first` : `${storePath}: cannot open the store (${reason})`)
+    throw new Failed({ code: 1, reason: /locked|busy/i.test(reason) ? `${storePath}: the store is in use (is the node running?); stop the node first` : `${storePath}: cannot open the store (${reason})` })
   }
   try {
     return await use(opened.success.store)
@@ -67,7 +68,7 @@ const exportRecord = async (dataDir: string, out: string | undefined, io: Io): P
   // No store yet: the node never ran, so it signed nothing (and opening would create one).
   const record = existsSync(storePath)
     ? await withStore(storePath, (store) => Effect.runPromise(Effect.result(readProtection(store)))).then((r) => {
-        if (Result.isFailure(r)) throw new Failed(1, `${storePath}: cannot read the slashing-protection record (${r.failure.reason})`)
+        if (Result.isFailure(r)) throw new Failed({ code: 1, reason: `${storePath}: cannot read the slashing-protection record (${r.failure.reason})` })
         return r.success
       })
     : { mark: undefined, atMarkHeight: [] }
@@ -80,7 +81,7 @@ const exportRecord = async (dataDir: string, out: string | undefined, io: Io): P
     try {
       writeFileSync(out, text)
     } catch (e) {
-      throw new Failed(1, `${out}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+      throw new Failed({ code: 1, reason: `${out}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
     }
     io.out(`exported ${summary} to ${out}`)
   }
@@ -94,16 +95,16 @@ const importRecord = async (dataDir: string, file: string, io: Io): Promise<numb
   try {
     text = readFileSync(file, "utf8")
   } catch (e) {
-    throw new Failed(2, `${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+    throw new Failed({ code: 2, reason: `${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
   }
   const parsed = parseInterchange(text, file)
-  if (Result.isFailure(parsed)) throw new Failed(2, parsed.failure.message)
+  if (Result.isFailure(parsed)) throw new Failed({ code: 2, reason: parsed.failure.message })
   const { identity, storePath } = await readIdentity(dataDir)
   return withStore(storePath, async (store) => {
     const current = await Effect.runPromise(Effect.result(readProtection(store)))
-    if (Result.isFailure(current)) throw new Failed(1, `${storePath}: cannot read the slashing-protection record (${current.failure.reason})`)
+    if (Result.isFailure(current)) throw new Failed({ code: 1, reason: `${storePath}: cannot read the slashing-protection record (${current.failure.reason})` })
     const plan = planImport(parsed.success, file, identity, current.success)
-    if (Result.isFailure(plan)) throw new Failed(2, plan.failure.message)
+    if (Result.isFailure(plan)) throw new Failed({ code: 2, reason: plan.failure.message })
     const { next, changed, skipped } = plan.success
     if (skipped.length > 0) io.err(`skipped the records of other validators: ${skipped.join(", ")}`)
     if (!changed) {
@@ -111,7 +112,7 @@ const importRecord = async (dataDir: string, file: string, io: Io): Promise<numb
       return 0
     }
     const written = await Effect.runPromise(Effect.result(writeProtection(store, next)))
-    if (Result.isFailure(written)) throw new Failed(1, `${storePath}: cannot write the slashing-protection record (${written.failure.reason}); nothing imported`)
+    if (Result.isFailure(written)) throw new Failed({ code: 1, reason: `${storePath}: cannot write the slashing-protection record (${written.failure.reason}); nothing imported` })
     io.out(`imported ${file} into ${dataDir}: validator ${identity.address} last signed ${describeMark(next.mark)} (was ${describeMark(current.success.mark)})`)
     return 0
   })
