@@ -191,7 +191,7 @@ describe("round-result and round-scores transactions", () => {
     const result = (round: number, commitment = roundScoresCommitment(round, scores, SALT)) =>
       ({ type: "round-result", round, modelHash: HASH, accuracy: 900_000, participants: ["t1", "t2"], scoresCommitment: commitment })
     const outsider = makeSimKeys(3, "t9", w.oracle)
-    expect(submit("v0", result(1), outsider)).toBeUndefined() // valid signature, but not a validator's
+    expect(submit("v0", result(1), outsider)).toMatch(/is not a validator/) // a valid signature, refused at the pool: not a validator
     expect(submit("v0", result(2))).toBeUndefined()
     expect(submit("v1", result(2))).toBeUndefined() // round 2 already has a result
     w.scheduler.runUntil({ time: 8_000 })
