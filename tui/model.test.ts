@@ -86,6 +86,16 @@ describe("reduce", () => {
     expect(m.myStake).toBeUndefined()
   })
 
+  it("stake.slashed: a slash every node reports after its commit counts once; another height counts again", () => {
+    const slash = (node: string) => ev("stake.slashed", { pool: "0xc", infraction: "downtime", amount: 5n }, node)
+    const commit = (node: string, height: number) => ev("block.committed", { height, slashed: ["0xc"] }, node)
+    const m = run(commit("v0", 3), slash("v0"), commit("v1", 3), slash("v1"), commit("v2", 3), slash("v2"), commit("v1", 9), slash("v1"), commit("v0", 9), slash("v0"))
+    expect(m.validators).toMatchObject([{ id: "0xc", jailed: true, slashed: 10n }])
+    expect(logTexts(m).filter((t) => t.includes("slashed (downtime)"))).toHaveLength(2)
+    // A height or evidence id in the event dates it without a commit.
+    expect(run(ev("stake.slashed", { pool: "0xc", height: 4, amount: 5n }), ev("stake.slashed", { pool: "0xc", height: 4, amount: 5n }, "v1")).validators[0]!.slashed).toBe(5n)
+  })
+
   it("stake.slashed: marks the pool jailed and adds up what was slashed", () => {
     const m = run(ev("stake.slashed", { pool: "0xc", infraction: "doubleSign", amount: 5n, tombstoned: true }), ev("stake.slashed", { pool: "0xc", amount: 7n }))
     expect(m.validators).toMatchObject([{ id: "0xc", jailed: true, slashed: 12n }])

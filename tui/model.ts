@@ -7,7 +7,7 @@
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
 import { compact } from "./format.ts"
 import { amount, bool, count, describe, firstAmount, list, num, record, str } from "./fields.ts"
-import { last, push, replaceLast, ring, type Ring } from "./ring.ts"
+import { items, last, push, replaceLast, ring, type Ring } from "./ring.ts"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
 
@@ -92,10 +92,14 @@ export interface ViewModel {
   readonly training: Training
   readonly proposals: readonly ProposalRow[]
   readonly log: Ring<LogLine>
+  /** Each node's latest committed height: a `stake.slashed` follows its node's `block.committed`, which dates it. */
+  readonly committed: Readonly<Record<string, number>>
+  /** Slashes already counted (`pool@height/infraction`, newest last): every node reports the same slash, it counts once. */
+  readonly slashes: Ring<string>
 }
 
 /** Bounds that keep the model a constant size. */
-export const LIMITS = { log: 500, rounds: 200, validators: 300, proposals: 100, names: 1000 } as const
+export const LIMITS = { log: 500, rounds: 200, validators: 300, proposals: 100, names: 1000, slashes: 200 } as const
 
 /** The model before any event; `self` names the node whose view it is (else the first node seen). */
 export const initialModel = (self?: string): ViewModel => ({
@@ -117,6 +121,8 @@ export const initialModel = (self?: string): ViewModel => ({
   training: { round: undefined, state: "idle", cohort: undefined, received: undefined, myScore: undefined, epsilon: undefined, delta: undefined, history: ring(LIMITS.rounds) },
   proposals: [],
   log: ring(LIMITS.log),
+  committed: {},
+  slashes: ring(LIMITS.slashes),
 })
 
 type Data = Readonly<Record<string, unknown>>
@@ -179,13 +185,14 @@ const apply = (m: ViewModel, e: Event): ViewModel => {
       return logged(mine ? { ...next, address: address ?? m.address, height: Math.max(m.height, count(d, "height") ?? 0) } : next, line(e, "info", `node started${address ? ` as ${address}` : ""}`))
     }
     case "block.committed": {
-      if (!mine) return m
       const height = count(d, "height")
+      if (!mine) return height === undefined ? m : { ...m, committed: noteCommit(m, e.node, height) }
       const proposer = str(d, "proposer")
       const txs = count(d, "txs")
       const slashed = (list(d, "slashed") ?? []).filter((x): x is string => typeof x === "string")
       const next: ViewModel = {
         ...m,
+        committed: height === undefined ? m.committed : noteCommit(m, e.node, height),
         height: height !== undefined ? Math.max(m.height, height) : m.height,
         round: count(d, "round") ?? m.round,
         step: "commit",
@@ -228,7 +235,11 @@ const apply = (m: ViewModel, e: Event): ViewModel => {
     case "stake.slashed": {
       const pool = str(d, "pool")
       const amt = amount(d, "amount") ?? 0n
-      const next = pool === undefined ? m : { ...m, validators: upsertValidator(m, pool, (v) => ({ ...v, slashed: v.slashed + amt, jailed: true })) }
+      // Every replica executes the block and reports the slash: count it once, by pool, height and infraction.
+      const key = slashKey(m, e)
+      if (key !== undefined && items(m.slashes).includes(key)) return m
+      const seen = key === undefined ? m.slashes : push(m.slashes, key)
+      const next = pool === undefined ? { ...m, slashes: seen } : { ...m, slashes: seen, validators: upsertValidator(m, pool, (v) => ({ ...v, slashed: v.slashed + amt, jailed: true })) }
       return logged(next, line(e, "warn", `${pool === undefined ? "a validator" : nameOf(m, pool)} slashed (${str(d, "infraction") ?? "?"})${bool(d, "tombstoned") === true ? ", tombstoned" : ""}`))
     }
     case "training.round.opened":
@@ -246,6 +257,21 @@ const apply = (m: ViewModel, e: Event): ViewModel => {
     default:
       return logged(m, line(e, e.kind.endsWith(".error") || e.kind.endsWith(".invalid") ? "warn" : "debug", `${e.kind} ${describe(d)}`.trimEnd()))
   }
+}
+
+/** The committed heights with `node` at `height` (never lowered; bounded like the names). */
+const noteCommit = (m: ViewModel, node: string, height: number): Readonly<Record<string, number>> => {
+  const before = m.committed[node]
+  if (before !== undefined && before >= height) return m.committed
+  if (before === undefined && Object.keys(m.committed).length >= LIMITS.names) return m.committed
+  return { ...m.committed, [node]: height }
+}
+
+/** What identifies a slash across the nodes reporting it: pool, height (given, or its node's last commit) and infraction; undefined when undatable. */
+const slashKey = (m: ViewModel, e: Event): string | undefined => {
+  const d = e.data
+  const height = count(d, "height") ?? str(d, "evidence") ?? m.committed[e.node]
+  return height === undefined ? undefined : `${str(d, "pool") ?? "?"}@${height}/${str(d, "infraction") ?? "?"}`
 }
 
 /** The display name of an address or id. */

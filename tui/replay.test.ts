@@ -39,6 +39,22 @@ describe("TracePlayer", () => {
     expect(history.every((h) => typeof h.loss === "number" && h.loss > 0)).toBe(true)
   })
 
+  it("a slash reported by each of seven nodes counts once (equivocation.yaml replayed)", () => {
+    const scenario = parseScenario(readFileSync(join(import.meta.dirname, "..", "scenarios", "equivocation.yaml"), "utf8"), "equivocation.yaml")
+    const lines: string[] = []
+    const report = runScenario(scenario, { sink: (l) => void lines.push(l) })
+    const events = parseTrace(lines.join("\n") + "\n").map(traceToTelemetry)
+    // Every replica reported it: the count the TUI used to add up.
+    expect(events.filter((e) => e.kind === "stake.slashed").length).toBeGreaterThanOrEqual(7)
+    const model = reduceAll(initialModel(), events)
+    const slashed = model.validators.reduce((s, v) => s + v.slashed, 0n)
+    expect(Number(slashed / 10n ** 18n)).toBe(report.metrics.totalSlashed)
+    expect(model.validators.filter((v) => v.slashed > 0n).map((v) => v.name ?? v.id)).toEqual(["v0"])
+    // The log (the newest 500 lines) just after the last report says it once.
+    const upToLast = reduceAll(initialModel(), events.slice(0, events.findLastIndex((e) => e.kind === "stake.slashed") + 1))
+    expect(items(upToLast.log).filter((l) => / slashed \(/.test(l.text))).toHaveLength(1)
+  })
+
   it("any walk of seeks, steps forward and back gives the model of the prefix", () => {
     const prefix = (n: number) => reduceAll(initialModel(), telemetry.slice(0, n))
     fc.assert(
