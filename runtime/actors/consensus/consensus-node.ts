@@ -15,9 +15,10 @@
  *  - telemetry: step changes, peer count, and once per block the validator table and this node's
  *    stake position (block-report.ts), besides `block.committed`;
  *  - executed blocks go to the context's block stream, which the followers (staking, training) feed on;
- *  - liveness: the node re-sends its latest messages periodically (lossy links, healed partitions)
- *    and a node that sees it is behind tells block sync (runtime/actors/sync), which asks the sender
- *    for the certificates it misses.
+ *  - liveness: the node re-sends its latest messages periodically (lossy links, healed partitions),
+ *    with the prevote quorums behind its lock and valid value once the height is past their rounds
+ *    (others' votes: core/consensus/relay.ts), and a node that sees it is behind tells block sync
+ *    (runtime/actors/sync), which asks the sender for the certificates it misses.
  *
  * The same code runs a real node (libp2p, sqlite, wall clock) and a simulated one: each world hands it
  * a NodeContext (context.ts) and its block sync. Its neighbours are not its own (CometBFT's habit):
@@ -30,6 +31,7 @@ import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, type ConsensusMessage } from "../../core/consensus/codec.ts"
+import { votesToRelay } from "../../core/consensus/relay.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../../core/consensus/types.ts"
@@ -365,12 +367,20 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       yield* network.subscribe(TX_TOPIC, onTx),
     ]
 
-    // Re-send own messages of the current height until it is decided (lossy links, healed partitions).
+    // Re-send own messages of the current height until it is decided (lossy links, healed partitions),
+    // and relay the prevote quorums behind this node's lock and valid value once the height has gone
+    // past their rounds (core/consensus/relay.ts): a silent validator's vote that completed them
+    // reaches the peers that missed it only this way. Relayed votes take the node's outbound path
+    // too (a silent node relays nothing).
     const resendEvery = options.resendEvery ?? app.economy.params["consensus.timeoutPropose"]
     let resendTimer: unknown
     const resend = () => {
       if (stopped) return
       for (const m of latest) outbound(m, send)
+      const snapshot = actor.getSnapshot()
+      if (snapshot.matches("height")) {
+        for (const vote of votesToRelay(snapshot.context.heightState, snapshot.context, address)) outbound({ kind: "vote", vote }, send)
+      }
       resendTimer = clock.setTimeout(resend, resendEvery)
     }
     resendTimer = clock.setTimeout(resend, resendEvery)
