@@ -45,12 +45,37 @@ export const stateLine = (e: TelemetryEvent): string | undefined => {
 export const committedLine = (e: TelemetryEvent, peers: number): string =>
   `${e.node} height ${String(e.data["height"])} round ${String(e.data["round"])} peers ${peers} txs ${String(e.data["txs"])} hash ${String(e.data["hash"])}`
 
-/** Print `node`'s progress on `sink` until the returned function is called. */
-export const attachProgress = (node: RunningNode, sink: LineSink): (() => void) =>
-  node.telemetry.subscribe((e) => {
-    if (e.kind === "block.committed") return sink.out(committedLine(e, node.transport.node.getPeers().length))
+/** How often a node that commits no block says what it waits for. */
+export const STALL_REPORT_MS = 15_000
+
+/** The line of a node that has committed nothing for `forMs`: what consensus waits for, and the peers it reaches of those it expects. */
+export const stallLine = (name: string, forMs: number, status: { readonly peers: number; readonly waiting: { readonly line: string; readonly expectedPeers: number } | null }): string =>
+  `${name} no block for ${Math.round(forMs / 1000)}s: ${status.waiting?.line ?? "consensus has not started"}; peers ${status.peers} of ${status.waiting?.expectedPeers ?? "?"} validators`
+
+/**
+ * Print `node`'s progress on `sink` until the returned function is called; while no block commits,
+ * say every `stallEveryMs` what consensus waits for (a halted chain says why instead of going quiet).
+ */
+export const attachProgress = (node: RunningNode, sink: LineSink, stallEveryMs = STALL_REPORT_MS): (() => void) => {
+  let lastBlockAt = Date.now()
+  const off = node.telemetry.subscribe((e) => {
+    if (e.kind === "block.committed") {
+      lastBlockAt = Date.now()
+      return sink.out(committedLine(e, node.transport.node.getPeers().length))
+    }
     const line = trainingLine(e) ?? stateLine(e)
     if (line !== undefined) return sink.out(line)
     const warn = WARNINGS[e.kind]
     if (warn !== undefined) sink.err(`${e.node} ${warn(e.data)}`)
   })
+  const timer = setInterval(() => {
+    const quiet = Date.now() - lastBlockAt
+    if (quiet < stallEveryMs) return
+    void Promise.resolve(node.api.status()).then((s) => sink.err(stallLine(node.name, quiet, s)), () => undefined)
+  }, stallEveryMs)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    off()
+  }
+}

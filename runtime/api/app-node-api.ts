@@ -13,6 +13,7 @@ import type { App } from "../core/app/app.ts"
 import { encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
 import { blockHash } from "../core/consensus/block.ts"
 import { decodeMessage } from "../core/consensus/codec.ts"
+import { waitingFor, waitingLine } from "../core/consensus/waiting.ts"
 import { blockKey } from "../core/consensus/store-keys.ts"
 import { duplicateVoteEvidence, verifyEvidence } from "../core/consensus/evidence.ts"
 import type { DuplicateVoteEvidence, Json } from "../core/consensus/types.ts"
@@ -121,13 +122,34 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     const c = consensus.actor.getSnapshot().context
     return { round: c.round, step: c.step }
   }
+  /** Voting power heard in the current step against what a quorum needs, and validators not heard from. */
+  const consensusPowerMetrics = (): MetricSample[] => {
+    const c = consensus.actor.getSnapshot().context
+    const w = waitingFor({ height: c.height, round: c.round, step: c.step, heightState: c.heightState })
+    if (w === undefined) return []
+    return [
+      { name: "dai_consensus_power_heard", help: "Voting power of the current step's votes heard in this round.", type: "gauge", value: w.seen },
+      { name: "dai_consensus_power_quorum", help: "Voting power a quorum needs (more than 2/3 of the total).", type: "gauge", value: w.quorum },
+      { name: "dai_consensus_validators_silent", help: "Validators of the set not heard from in this round.", type: "gauge", value: w.silent.length },
+    ]
+  }
+  /** What consensus waits for now (why a halted chain halts), from the machine's view of the height. */
+  const waiting = () => {
+    const c = consensus.actor.getSnapshot().context
+    const w = waitingFor({ height: c.height, round: c.round, step: c.step, heightState: c.heightState })
+    if (w === undefined) return null
+    return {
+      needs: w.needs, proposer: w.proposer, proposal: w.proposal, seen: w.seen.toString(), quorum: w.quorum.toString(), total: w.total.toString(),
+      silent: [...w.silent], expectedPeers: Math.max(0, c.heightState!.validators.validators.length - 1), line: waitingLine(w),
+    }
+  }
 
   return {
     status: async () => ({
       node: o.name, chainId: app.chainId, address, account, height: app.height, ...consensusState(), appHash: app.appHash,
       lastBlockHash: app.lastBlockHash, lastBlockTime: app.lastTime, epoch: app.epochOf(app.height + 1), nextNonce: nextNonce(),
       pendingTxs: consensus.pending, peers: (await Effect.runPromise(network.peers)).length,
-      validators: app.validatorSet().validators.length, supply: supply(), training,
+      validators: app.validatorSet().validators.length, supply: supply(), training, waiting: waiting(),
     }),
     peers: async () => (await Effect.runPromise(network.peers)).map((id) => ({ id })),
     validators: () => {
@@ -187,6 +209,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     metrics: async (): Promise<MetricSample[]> => [
       { name: "dai_height", help: "Height of the last executed block.", type: "gauge", value: app.height },
       { name: "dai_round", help: "Consensus round of the height being decided.", type: "gauge", value: consensusState().round },
+      ...consensusPowerMetrics(),
       { name: "dai_peers", help: "Peers this node can reach.", type: "gauge", value: (await Effect.runPromise(network.peers)).length },
       { name: "dai_validators", help: "Validators in the next height's set.", type: "gauge", value: app.validatorSet().validators.length },
       { name: "dai_bonded_tokens", help: "Tokens bonded in the economy (whole tokens).", type: "gauge", value: asTokens(app.economy.supply().bonded) },

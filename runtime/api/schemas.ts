@@ -49,6 +49,17 @@ export const Status = Schema.Struct({
     shards: Num,
     samples: Num,
   })).annotate({ description: "what this node trains on, or null when it does not train" }),
+  waiting: Schema.NullOr(Schema.Struct({
+    needs: Schema.String.annotate({ description: "what the consensus step waits for" }),
+    proposer: Hex.annotate({ description: "the round's proposer" }),
+    proposal: Schema.Boolean.annotate({ description: "whether this node holds the round's proposal" }),
+    seen: Schema.String.annotate({ description: "voting power of the step's votes heard in this round" }),
+    quorum: Schema.String.annotate({ description: "the power a quorum needs (more than 2/3 of the total)" }),
+    total: Schema.String,
+    silent: Schema.Array(Hex).annotate({ description: "validators of the set not heard from in this round" }),
+    expectedPeers: Num.annotate({ description: "the other validators of the set (peers a validator expects)" }),
+    line: Schema.String.annotate({ description: "all of it as one line for a log" }),
+  })).annotate({ description: "what consensus waits for at the height being decided (null before the first height)" }),
 }).annotate({ identifier: "Status" })
 export type Status = typeof Status.Type
 

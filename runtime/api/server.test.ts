@@ -37,6 +37,10 @@ describe("reads", () => {
     expect(status).toMatchObject({ node: "v0", chainId: CHAIN_ID, account: "v0", address: t.node.consensus.address, validators: 1, peers: 1 })
     expect(status.height).toBeGreaterThanOrEqual(2)
     expect(BigInt(status.supply.minted)).toBe(1_000_000_000n * TOKEN)
+    // What consensus waits for: one validator holding all the power proposes every round and expects no peer.
+    expect(status.waiting).toMatchObject({ proposer: t.node.consensus.address, expectedPeers: 0 })
+    expect(BigInt(status.waiting!.quorum)).toBe((BigInt(status.waiting!.total) * 2n) / 3n + 1n)
+    expect(status.waiting!.line).toMatch(/^height \d+ round \d+ (propose|prevote|precommit|commit): waiting for /)
     const peers = (await get("/peers")).json as unknown[]
     expect(peers.map((p) => shaped(Schema.Struct({ id: Schema.String }), p))).toHaveLength(1)
     const validators = shaped(Schema.Array(ValidatorView), (await get("/validators")).json)
