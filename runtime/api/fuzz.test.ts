@@ -6,7 +6,8 @@
  * random bytes). The server answers every one with a 2xx or a 4xx whose body names the problem, never
  * a 5xx (so nothing is logged as a failure); a foreign Host is always 421; a refused request leaves the
  * node's state (economy, pool, own nonce, proposals) exactly as it was; and the node keeps committing
- * blocks throughout.
+ * blocks throughout. Runs: DAI_API_RUNS requests (CI default 200, or DAI_PROPERTY_RUNS), seed
+ * DAI_API_SEED, path DAI_API_PATH (scripts/property-env.ts).
  */
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
@@ -15,8 +16,10 @@ import { governanceOverChain } from "./governance-port.ts"
 import { hostAllowed, hostPolicy } from "./request-guard.ts"
 import { ROUTES } from "./routes.ts"
 import { httpRequest, startTestNode, TEST_TOKEN, type TestNode } from "./test-node.ts"
+import { propertyEnv } from "../../scripts/property-env.ts"
 
-const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 200)
+const API = propertyEnv("API", Number(process.env.DAI_PROPERTY_RUNS ?? 200))
+const RUNS = API.runs
 let t: TestNode
 
 beforeAll(async () => {
@@ -136,12 +139,12 @@ describe("random requests", () => {
           before = await fingerprint()
         }
       }),
-      { numRuns: RUNS },
+      API.params,
     )
     expect(refusedWrites).toBeGreaterThan(RUNS / 10)
     // The node kept running: it still commits blocks, and serves.
     await vi.waitFor(() => expect(t.node.app.height).toBeGreaterThan(startHeight + 2), { timeout: 20_000, interval: 50 })
     expect((await httpRequest(t.server.url, { path: "/status" })).status).toBe(200)
     expect(t.failures).toEqual([])
-  }, 120_000)
+  }, API.timeout(500)) // a request takes milliseconds; an accepted write waits for its block (well under a second)
 })

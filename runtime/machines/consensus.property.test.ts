@@ -1,6 +1,7 @@
 /**
- * Consensus under random fault schedules (fast-check; a failure prints the seed and path that
- * replay it: DAI_PROPERTY_SEED=<seed> DAI_PROPERTY_PATH=<path>). Each run draws a network of 4–7
+ * Consensus under random fault schedules (fast-check; runs DAI_CONSENSUS_RUNS, CI default 20 or
+ * DAI_PROPERTY_RUNS; a failure prints the seed and path that replay it: DAI_CONSENSUS_SEED=<seed>
+ * DAI_CONSENSUS_PATH=<path>; scripts/property-env.ts). Each run draws a network of 4–7
  * validators with random powers, faulty validators holding less than 1/3 of the power (each either
  * equivocating or silent), random latencies, and until a random heal time random message loss and
  * possibly a partition. Then:
@@ -15,12 +16,10 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { verifyEvidence } from "../core/consensus/evidence.ts"
 import { CHAIN_ID, SimNet } from "../../sim/harness/consensus.ts"
+import { propertyEnv } from "../../scripts/property-env.ts"
 
-const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 20)
 // One seed for the whole property, printed first, so that even a run that hangs can be replayed.
-const SEED = Number(process.env.DAI_PROPERTY_SEED ?? Date.now() % 2 ** 31)
-const PATH = process.env.DAI_PROPERTY_PATH === undefined ? {} : { path: process.env.DAI_PROPERTY_PATH }
-console.info(`consensus.property: SEED=${SEED} (replay: DAI_PROPERTY_SEED=${SEED} [DAI_PROPERTY_PATH=<path from a failure>])`)
+const CONSENSUS = propertyEnv("CONSENSUS", Number(process.env.DAI_PROPERTY_RUNS ?? 20))
 
 /** A fault schedule within the fault model (faulty power < 1/3, partitions heal). */
 const schedule = fc
@@ -84,7 +83,7 @@ describe("consensus under random faults", () => {
         for (const n of net.honestNodes()) for (const e of n.evidence) expect(verifyEvidence(e, CHAIN_ID, set)).toEqual({ valid: true })
         expect([...net.accused].sort()).toEqual([...equivocators].sort())
       }),
-      { numRuns: RUNS, seed: SEED, ...PATH },
+      CONSENSUS.params,
     )
-  }, Math.max(120_000, RUNS * 3_000)) // runs take about half a second each
+  }, CONSENSUS.timeout(3_000)) // runs take about half a second each
 })

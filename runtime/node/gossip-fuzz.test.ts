@@ -4,6 +4,8 @@
  * real ones with wrong fields, bad signatures, absurd heights — and an attacker peer publishes (and
  * sends directly) each batch. The node keeps running and committing, nothing of it enters a block
  * or the pool, no handler throws, and the node counts the sender's faults.
+ * Runs: DAI_GOSSIP_RUNS batches of 1–12 messages (CI default 25, or DAI_PROPERTY_RUNS), seed
+ * DAI_GOSSIP_SEED, path DAI_GOSSIP_PATH (scripts/property-env.ts); it prints how many messages it sent.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -18,9 +20,11 @@ import { TX_TOPIC } from "../actors/context.ts"
 import { initDataDir } from "./data-dir.ts"
 import { equalStakeGenesis } from "./genesis-file.ts"
 import { startNodeFromDataDir, type RunningNode } from "./run-node.ts"
+import { propertyEnv } from "../../scripts/property-env.ts"
 
 const FAST = { "consensus.timeoutCommit": "50ms", "consensus.timeoutPropose": "1s", "consensus.timeoutPrevote": "300ms", "consensus.timeoutPrecommit": "300ms" }
-const RUNS = Number(process.env["DAI_PROPERTY_RUNS"] ?? 25)
+const GOSSIP = propertyEnv("GOSSIP", Number(process.env["DAI_PROPERTY_RUNS"] ?? 25))
+const RUNS = GOSSIP.runs
 const utf8 = new TextEncoder()
 
 const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString("hex")}`)
@@ -87,8 +91,10 @@ describe("gossip fuzzing against a running node", () => {
 
   it("keeps running and committing, and nothing hostile enters its state", async () => {
     const before = events.filter((e) => e.kind === "net.invalid").length
+    let sent = 0
     await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 12 }), async (batch) => {
       const h = node.node.app.height
+      sent += batch.length
       for (const m of batch) {
         const send = m.direct ? attacker.network.send(node.peerId, m.topic, m.data) : attacker.network.publish(m.topic, m.data)
         await Effect.runPromise(Effect.ignore(send))
@@ -96,7 +102,8 @@ describe("gossip fuzzing against a running node", () => {
       // It goes on deciding its own blocks after the batch.
       await vi.waitFor(() => expect(node.node.app.height).toBeGreaterThan(h + 1), { timeout: 10_000, interval: 20 })
       expect(node.node.consensus.pending).toBe(0)
-    }), { numRuns: RUNS })
+    }), GOSSIP.params)
+    console.info(`GOSSIP: ${sent} fuzzed messages in ${RUNS} batches`)
 
     // Every block holds only the validator's own last-commit: no fuzzed tx or evidence got in.
     const blocks = events.filter((e) => e.kind === "block.committed")
@@ -108,5 +115,5 @@ describe("gossip fuzzing against a running node", () => {
     expect(events.filter((e) => e.kind === "net.invalid").length).toBeGreaterThan(before)
     expect(node.node.consensus.faults.get(attacker.network.self) ?? 0).toBeGreaterThan(0)
     expect((await Effect.runPromise(node.transport.stats)).dropped["handler-error"]).toBe(0)
-  }, 180_000)
+  }, GOSSIP.timeout(2_000, 120_000)) // a batch waits for two blocks (about 0.2 s; 10 s at most)
 })

@@ -2,7 +2,9 @@
  * Protocol guarantees over random fault schedules: fewer than a third of the power byzantine (any
  * behaviour), random latency and loss, a partition that heals, a crash that restarts.
  * Each schedule is generated as a scenario file; a failure prints it (and writes it to a temp file)
- * with the seed, so `dai sim run FILE` replays it.
+ * with the seed, so `dai sim run FILE` replays it. Runs: DAI_SCHEDULE_RUNS (CI default 20, or
+ * DAI_PROPERTY_RUNS / 10, at least 8), seed DAI_SCHEDULE_SEED, path DAI_SCHEDULE_PATH
+ * (scripts/property-env.ts).
  */
 import { createHash } from "node:crypto"
 import { writeFileSync } from "node:fs"
@@ -13,6 +15,7 @@ import { describe, expect, it } from "vitest"
 import { stringify } from "yaml"
 import { parseScenario } from "./load.ts"
 import { runScenario } from "./run.ts"
+import { propertyEnv } from "../../scripts/property-env.ts"
 
 const END = 150_000
 
@@ -75,10 +78,10 @@ const check = (yaml: string) => {
   }
 }
 
-const RUNS = Math.max(8, Math.floor(Number(process.env.DAI_PROPERTY_RUNS ?? 200) / 10))
+const SCHEDULE = propertyEnv("SCHEDULE", Math.max(8, Math.floor(Number(process.env.DAI_PROPERTY_RUNS ?? 200) / 10)))
 
 describe("consensus under random fault schedules", () => {
   it("keeps safety, stays live after the faults heal, slashes every equivocator and no honest validator", () => {
-    fc.assert(fc.property(schedule, check), { numRuns: RUNS })
-  }, 120_000 + RUNS * 5_000)
+    fc.assert(fc.property(schedule, check), SCHEDULE.params)
+  }, SCHEDULE.timeout(5_000, 120_000))
 })

@@ -5,6 +5,14 @@ import { SimStore } from "../../../sim/adapters/sim-store.ts"
 import { makeSimStorePort } from "../../../sim/adapters/store.ts"
 import { Store, StoreError } from "../../services/store.ts"
 import { checkSigning, guardSigning, readProtection, signedAtHeight, writeProtection, type SignRecord, type SignStep } from "./slashing-protection.ts"
+import { propertyEnv } from "../../../scripts/property-env.ts"
+
+/**
+ * Kill points: each run crashes the store at up to 6 random operations of up to 40 signing requests.
+ * DAI_KILL_RUNS runs (CI default 400, or DAI_PROPERTY_RUNS × 2), seed DAI_KILL_SEED, path DAI_KILL_PATH
+ * (scripts/property-env.ts); `npm run soak` runs 100,000.
+ */
+const KILL = propertyEnv("KILL", Number(process.env.DAI_PROPERTY_RUNS ?? 200) * 2)
 
 const rec = (height: number, round: number, step: SignStep, value: string | null): SignRecord => ({ height, round, step, value })
 
@@ -72,7 +80,7 @@ describe("slashing protection", () => {
           }
         }
       }),
-      { numRuns: Number(process.env.DAI_PROPERTY_RUNS ?? 200) * 2 },
+      KILL.params,
     )
-  })
+  }, KILL.timeout(5)) // a run takes well under a millisecond
 })

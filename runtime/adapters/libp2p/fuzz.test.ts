@@ -2,7 +2,9 @@
  * Hostile input against a real node on 127.0.0.1: random bytes on the direct-message protocol,
  * random frames split anyhow, random gossip, oversized messages. The node must drop and count what
  * it cannot use, deliver what it can, and keep working — never crash (vitest fails the run on any
- * unhandled rejection or exception).
+ * unhandled rejection or exception). Runs: DAI_LIBP2P_RUNS for each property (CI defaults 40, 25, 20
+ * and 20), seed DAI_LIBP2P_SEED, path DAI_LIBP2P_PATH with `-t` naming the property
+ * (scripts/property-env.ts).
  */
 import { Effect } from "effect"
 import fc from "fast-check"
@@ -12,6 +14,11 @@ import { encodeFrame, type FrameLimits } from "./frame.ts"
 import type { Libp2pNetwork } from "./network.ts"
 import { daiProtocols } from "./node.ts"
 import { startLibp2pNetworks, type Libp2pHarness } from "./test-harness.ts"
+import { propertyEnv } from "../../../scripts/property-env.ts"
+
+const LIBP2P = propertyEnv("LIBP2P", 40)
+/** fast-check parameters and vitest timeout of a property whose CI count is `ci` (a run takes tens of ms; 1 s a run leaves room). */
+const runs = (ci: number) => ({ params: { ...LIBP2P.params, numRuns: LIBP2P.runsOr(ci) }, timeout: LIBP2P.timeout(1_000, 120_000, LIBP2P.runsOr(ci)) })
 
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
 const bytes = (s: string) => new TextEncoder().encode(s)
@@ -91,11 +98,11 @@ describe("libp2p node under hostile input", () => {
         await writeRaw(chunks)
         await canary()
       }),
-      { numRuns: 40 },
+      runs(40).params,
     )
     const stats = await run(victim.stats)
     expect(stats.dropped.malformed + stats.dropped.oversized).toBeGreaterThan(0)
-  })
+  }, runs(40).timeout)
 
   it("property: valid frames split into arbitrary chunks arrive exactly, in order", async () => {
     await fc.assert(
@@ -110,9 +117,9 @@ describe("libp2p node under hostile input", () => {
         expect(now.map((m) => hex(m.data))).toEqual(payloads.map(hex))
         expect(now.every((m) => m.from === attacker.network.self)).toBe(true)
       }),
-      { numRuns: 25 },
+      runs(25).params,
     )
-  })
+  }, runs(25).timeout)
 
   it("property: random gossip (any topic, any payload) is delivered on subscribed topics only, intact", async () => {
     const topic = fc.oneof(fc.constantFrom("t", "canary-not", "other"), fc.string({ minLength: 1, maxLength: 12 }))
@@ -125,9 +132,9 @@ describe("libp2p node under hostile input", () => {
         await waitFor(() => received("t").length >= before + expected.length, 5_000, () => `${expected.length} gossip messages`)
         expect(received("t").slice(before).map((m) => hex(m.data)).sort()).toEqual([...expected].sort())
       }),
-      { numRuns: 20 },
+      runs(20).params,
     )
-  })
+  }, runs(20).timeout)
 
   it("drops and counts oversized gossip and oversized direct messages, delivering neither", async () => {
     const before = await run(victim.stats)
@@ -165,7 +172,7 @@ describe("libp2p node under hostile input", () => {
         }
         await canary()
       }),
-      { numRuns: 20 },
+      runs(20).params,
     )
-  })
+  }, runs(20).timeout)
 })

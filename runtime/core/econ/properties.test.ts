@@ -1,7 +1,9 @@
 /**
  * Properties of the economy over random operation sequences with random timing and random
- * parameters. A failure prints fast-check's seed and path; replay it with
- * `fc.assert(prop, { seed, path })` (or DAI_PROPERTY_RUNS=… for more runs).
+ * parameters. Runs: DAI_ECON_RUNS sequences per property (CI default 1,000, or DAI_PROPERTY_RUNS × 5;
+ * `npm run soak` runs 10,000), seed DAI_ECON_SEED (printed as SEED=…); a failure prints fast-check's
+ * seed and path: replay it with DAI_ECON_SEED=<seed> DAI_ECON_PATH=<path> and `-t` naming the property
+ * (scripts/property-env.ts).
  */
 import fc from "fast-check"
 import { Result } from "effect"
@@ -16,8 +18,11 @@ import {
   ACTORS, invariantViolations, mulWad, ok, paramsArb, resolveSpec, SETUP, slashFraction, snapshotKey, stepArb, testEconomy, tierArb, type Step,
 } from "./testkit.ts"
 import type { LockTier, SupplyBreakdown } from "./state.ts"
+import { propertyEnv } from "../../../scripts/property-env.ts"
 
-const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 200)
+const ECON = propertyEnv("ECON", Number(process.env.DAI_PROPERTY_RUNS ?? 200) * 5)
+/** A sequence takes about 25 ms on a loaded 2-core machine; 100 ms leaves room for more load and for shrinking. */
+const TIMEOUT = ECON.timeout(100)
 
 /** The test's own bookkeeping, independent of the economy's internals. */
 interface Model {
@@ -211,20 +216,21 @@ describe("economy properties over random operation sequences", () => {
     let maxDust = 0n
     let maxDustBound = 0n
     fc.assert(fc.property(runArb, (run) => {
+      ECON.tick()
       const m = execute(run)
       if (m.finalDust > maxDust) [maxDust, maxDustBound] = [m.finalDust, m.dustBound]
       slashes += m.slashes
       rejected += m.rejected
       for (const [k, n] of m.outcomes) outcomes.set(k, (outcomes.get(k) ?? 0) + n)
-    }), { numRuns: RUNS * 5 })
+    }), ECON.params)
     if (process.env.DAI_ECON_COVERAGE !== undefined) {
       console.log([...outcomes].sort().map(([k, n]) => `${k} ${n}`).join("\n"))
       console.log(`largest final reward dust: ${maxDust} wei (its run's bound: ${maxDustBound} wei)`)
     }
     // The generator must actually reach the interesting paths.
-    expect(slashes).toBeGreaterThan(RUNS / 4)
-    expect(rejected).toBeGreaterThan(RUNS)
-  })
+    expect(slashes).toBeGreaterThan(ECON.runs / 20)
+    expect(rejected).toBeGreaterThan(ECON.runs / 5)
+  }, TIMEOUT)
 
   it("a longer lock never earns less per token than a shorter one in the same pool", () => {
     const scenarioArb = fc.record({
@@ -268,6 +274,6 @@ describe("economy properties over random operation sequences", () => {
       const rb = ok(e.apply({ type: "claimRewards", owner: "d1" }, now))
       expect(rb.rewards).toBeGreaterThanOrEqual(ra.rewards)
       expect(rb.insurance).toBe(ra.insurance) // insurance is pro rata by shares, not weight
-    }), { numRuns: RUNS * 5 })
-  })
+    }), ECON.params)
+  }, TIMEOUT)
 })
