@@ -6,7 +6,7 @@
  * `metrics`. Memory is bounded: the supply series is decimated as it grows.
  */
 import type { App } from "../../runtime/core/app/app.ts"
-import { YEAR_MS } from "../../runtime/core/duration.ts"
+import { DAY_MS, YEAR_MS } from "../../runtime/core/duration.ts"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 
 /** What one byzantine node gained or lost from the start of its behaviour to the end of the run. */
@@ -46,12 +46,23 @@ export interface SupplyPoint {
 }
 
 export interface EconomicMetrics {
-  /** Mean annualised yield (rewards / stake × year / elapsed virtual time) of honest validators; null if none or no time passed. */
+  /** Virtual time (ms) the yields are measured over: the reference replica's last block. */
+  readonly span: number
+  /** Mean return of honest validators over the run, not annualised (rewards / genesis stake); null if none. */
+  readonly honestReturn: number | null
+  /** Mean rewards (tokens) an honest validator earned over the run; null if none. */
+  readonly honestRewards: number | null
+  /**
+   * Mean annualised yield (rewards / stake × year / elapsed virtual time) of honest validators; null if none or no time passed.
+   * An extrapolation when `span` < APR_MIN_SPAN_MS: the human report then gives `honestReturn` and `honestRewards` instead.
+   */
   readonly honestApr: number | null
   /** The lowest honest validator's annualised yield. */
   readonly honestAprMin: number | null
   /** Mean annualised yield of honest contributors' bonds; null when no contributor bonded. */
   readonly contributorApr: number | null
+  /** Mean return of honest contributors' bonds since each pool was created, not annualised; null when no contributor bonded. */
+  readonly contributorReturn: number | null
   readonly attackers: readonly AttackerOutcome[]
   /** The best ROI among the attackers (the designer's worst case); null without attackers. */
   readonly attackerRoi: number | null
@@ -106,6 +117,29 @@ export const nakamoto = (powers: readonly bigint[], quorum: bigint): number => {
   }
   return sorted.length
 }
+
+/**
+ * The shortest run whose yield is reported as an APR: 7 days of virtual time. Annualising multiplies
+ * the run's return by a year ÷ its span: 52× at a week, but ~700,000× for a 45-second scenario, where
+ * one block's rewards or a one-off (the first epoch, a slash's redistribution) is blown up into a
+ * yearly rate no staker would see. A week is also the shortest span staking yields are quoted over.
+ * Shorter runs report what was earned (tokens and the return over the run) instead.
+ */
+export const APR_MIN_SPAN_MS = 7 * DAY_MS
+
+/** Whether a run of `spanMs` virtual time is long enough to report its yield as an APR. */
+export const aprMeaningful = (spanMs: number): boolean => spanMs >= APR_MIN_SPAN_MS
+
+/**
+ * An attack pays when its ROI exceeds this fraction of the stake at risk. 1e-4 is the smallest
+ * slash the defaults impose (`slashing.downtimeFraction`) and about nine hours of a 10 % yield:
+ * a smaller return (the downtime sweep's +5.4e-7 is 2.6 minutes of yield before the judgement) is
+ * break-even at that scale, not a reason to change a parameter.
+ */
+export const PAYS_TOLERANCE = 1e-4
+
+/** Whether an attack with return `roi` (over the stake at risk) pays: more than PAYS_TOLERANCE. */
+export const pays = (roi: number): boolean => roi > PAYS_TOLERANCE
 
 /** Return on the stake at risk: (rewards − lost) / stake. */
 export const roi = (rewards: number, stakeLost: number, stakeAtRisk: number): number =>
@@ -218,14 +252,16 @@ export class EconomicProbe {
     const elapsed = app.lastTime
     const validatorPools = economy.pools().filter((p) => p.kind === "validator")
 
-    const honestYields = validatorPools
+    const honest = validatorPools
       .filter((p) => !byzantine.has(p.operator))
-      .map((p) => annualise(toTokens(earnedOf(app, p.operator)), toTokens(this.#genesisStake.get(p.operator) ?? stakeOf(app, p.operator)), elapsed))
-      .filter((x): x is number => x !== null)
-    const contributorYields = economy.pools()
+      .map((p) => ({ earned: toTokens(earnedOf(app, p.operator)), stake: toTokens(this.#genesisStake.get(p.operator) ?? stakeOf(app, p.operator)) }))
+    const honestYields = honest.map((h) => annualise(h.earned, h.stake, elapsed)).filter((x): x is number => x !== null)
+    const honestReturns = honest.filter((h) => h.stake > 0).map((h) => h.earned / h.stake)
+    const contributors = economy.pools()
       .filter((p) => p.kind === "contributor" && !byzantine.has(p.operator))
-      .map((p) => annualise(toTokens(earnedOf(app, p.operator)), toTokens(stakeOf(app, p.operator)), elapsed - p.createdAt))
-      .filter((x): x is number => x !== null)
+      .map((p) => ({ earned: toTokens(earnedOf(app, p.operator)), stake: toTokens(stakeOf(app, p.operator)), since: elapsed - p.createdAt }))
+    const contributorYields = contributors.map((c) => annualise(c.earned, c.stake, c.since)).filter((x): x is number => x !== null)
+    const contributorReturns = contributors.filter((c) => c.stake > 0 && c.since > 0).map((c) => c.earned / c.stake)
 
     const attackers = this.#starts.map((s): AttackerOutcome => {
       const rewards = toTokens(earnedOf(app, s.node) - s.earned)
@@ -256,9 +292,13 @@ export class EconomicProbe {
     }]
     const mean = (xs: readonly number[]) => (xs.length === 0 ? null : xs.reduce((s, x) => s + x, 0) / xs.length)
     return {
+      span: elapsed,
+      honestReturn: mean(honestReturns),
+      honestRewards: mean(honest.map((h) => h.earned)),
       honestApr: mean(honestYields),
       honestAprMin: honestYields.length === 0 ? null : Math.min(...honestYields),
       contributorApr: mean(contributorYields),
+      contributorReturn: mean(contributorReturns),
       attackers,
       attackerRoi: attackers.length === 0 ? null : Math.max(...attackers.map((a) => a.roi)),
       attackerExcessRoi: attackers.length === 0 ? null : Math.max(...attackers.map((a) => a.excessRoi)),
@@ -278,17 +318,37 @@ export class EconomicProbe {
 }
 
 const emptyMetrics = (): EconomicMetrics => ({
-  honestApr: null, honestAprMin: null, contributorApr: null, attackers: [], attackerRoi: null, attackerExcessRoi: null, attackerProfit: null, stakeGini: 0, nakamoto: 0,
+  span: 0, honestReturn: null, honestRewards: null, honestApr: null, honestAprMin: null, contributorApr: null, contributorReturn: null, attackers: [], attackerRoi: null, attackerExcessRoi: null, attackerProfit: null, stakeGini: 0, nakamoto: 0,
   supply: 0, burnt: 0, insurancePool: 0, insurancePaidIn: 0, insurancePayouts: 0, totalSlashed: 0, rewardsFunded: 0, supplySeries: [],
 })
 
 const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toPrecision(3)}%`)
+const exp = (x: number | null): string => (x === null ? "–" : x === 0 ? "0" : x.toExponential(2))
 
-/** One line for the human report: yields, each attacker's ROI, concentration, supply. */
+/** A span of virtual time, short: 45.3s, 12.5min, 3.2h, 9.1d. */
+const spanText = (ms: number): string =>
+  ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : ms < 3_600_000 ? `${(ms / 60_000).toFixed(1)}min` : ms < DAY_MS ? `${(ms / 3_600_000).toFixed(1)}h` : `${(ms / DAY_MS).toFixed(1)}d`
+
+/** The yields: an APR when the run lasted APR_MIN_SPAN_MS or more, else what was earned over the run. */
+const yields = (m: EconomicMetrics): string[] => {
+  if (aprMeaningful(m.span)) {
+    return [`honest APR ${pct(m.honestApr)}`, ...(m.contributorApr !== null ? [`contributor APR ${pct(m.contributorApr)}`] : [])]
+  }
+  const rewards = m.honestRewards === null ? "" : `, ${m.honestRewards.toPrecision(3)} tokens each`
+  return [
+    `honest return ${exp(m.honestReturn)} of stake over ${spanText(m.span)}${rewards}`,
+    ...(m.contributorReturn !== null ? [`contributor return ${exp(m.contributorReturn)}`] : []),
+    `no APR: runs under ${APR_MIN_SPAN_MS / DAY_MS} days are not annualised`,
+  ]
+}
+
+/** One line for the human report: yields, each attacker's ROI (and whether it pays), concentration, supply. */
 export const formatEconomics = (m: EconomicMetrics): string =>
   [
-    `honest APR ${pct(m.honestApr)}`,
-    ...(m.contributorApr !== null ? [`contributor APR ${pct(m.contributorApr)}`] : []),
-    ...m.attackers.map((a) => `${a.node} (${a.behavior}) ROI ${a.roi.toExponential(2)}${a.peerReturn === null ? "" : ` (excess ${a.excessRoi.toExponential(2)})`} (profit ${a.profit.toFixed(2)})`),
+    ...yields(m),
+    ...m.attackers.map((a) => {
+      const judged = a.peerReturn === null ? a.roi : a.excessRoi
+      return `${a.node} (${a.behavior}) ROI ${a.roi.toExponential(2)}${a.peerReturn === null ? "" : ` (excess ${a.excessRoi.toExponential(2)})`} (profit ${a.profit.toFixed(2)}, ${pays(judged) ? "pays" : "does not pay"})`
+    }),
     `stake Gini ${m.stakeGini.toFixed(3)}`, `Nakamoto ${m.nakamoto}`, `burnt ${m.burnt}`, `slashed ${m.totalSlashed}`, `insurance ${m.insurancePool}`,
   ].join(", ")
