@@ -10,6 +10,8 @@ import { holds, type Constraint } from "./constraints.ts"
 import { pointAt, spaceSize, type MetricName, type Sweep } from "./file.ts"
 import { readResults } from "./store.ts"
 import { countOutcomes, type Outcome } from "../check/verdict.ts"
+import { APR_MIN_SPAN_MS, pays, PAYS_TOLERANCE } from "../scenario/metrics.ts"
+import { DAY_MS } from "../../runtime/core/duration.ts"
 
 /** Running statistics of one metric at one point (Welford). */
 export interface Stat {
@@ -79,11 +81,25 @@ export const meetsConstraints = (p: PointAggregate, constraints: readonly Constr
  */
 export const ROI_METRICS = ["attackerExcessRoi", "sybilRoi", "attackerRoi"] as const
 
-/** Whether the point lies in the region where an attack pays (mean ROI > 0, of the first ROI metric it has). */
+/** The mean ROI that judges whether the attack pays at a point (the first ROI metric it has), or null. */
+export const attackRoiOf = (p: PointAggregate): number | null => ROI_METRICS.map((m) => meanOf(p, m)).find((x) => x !== null) ?? null
+
+/** Whether the point lies in the region where an attack pays (mean ROI > PAYS_TOLERANCE of the stake at risk, of the first ROI metric it has). */
 export const attackPays = (p: PointAggregate): boolean | null => {
-  const roi = ROI_METRICS.map((m) => meanOf(p, m)).find((x) => x !== null) ?? null
-  return roi === null ? null : roi > 0
+  const roi = attackRoiOf(p)
+  return roi === null ? null : pays(roi)
 }
+
+/** The metrics that annualise a run's return. */
+const APR_METRICS: readonly string[] = ["honestApr", "honestAprMin", "contributorApr"]
+
+/** What "pays" means, and (when an APR is swept) that APRs of short runs are extrapolations: one place for both notes. */
+export const economicsNotes = (sweep: Sweep): string[] => [
+  `attack pays: mean ROI above ${PAYS_TOLERANCE} of the stake at risk (a smaller gain is what timing or a seed moves; the summary marks it "no (≈0)")`,
+  ...(sweep.metrics.some((m) => APR_METRICS.includes(m))
+    ? [`APR metrics annualise the run's return (× year ÷ virtual time): a measured yield only for runs of ${APR_MIN_SPAN_MS / DAY_MS} days or more, an extrapolation for shorter ones (add \`time\` to the metrics to see each run's span)`]
+    : []),
+]
 
 const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return ""

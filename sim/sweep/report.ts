@@ -6,13 +6,19 @@
  * (frontier drawn as thick edges between paying and non-paying cells).
  */
 import type { ParamValue } from "../../runtime/core/params.ts"
-import { attackPays, meanOf, ROI_METRICS, meetsConstraints, stdOf, totalOutcomes, type PointAggregate, type SweepAggregate } from "./aggregate.ts"
+import { attackPays, economicsNotes, meanOf, ROI_METRICS, meetsConstraints, stdOf, totalOutcomes, type PointAggregate, type SweepAggregate } from "./aggregate.ts"
 import { formatOutcomes, OUTCOMES } from "../check/verdict.ts"
 import type { Sweep } from "./file.ts"
+import { rangeLabels } from "./ticks.ts"
 
 const W = 420
 const H = 260
-const M = { l: 64, r: 16, t: 24, b: 44 }
+/** Margins; the top one holds a title of up to two lines. */
+const M = { l: 64, r: 16, t: 36, b: 44 }
+/** Right margin of a heat map: its colour legend. */
+const LEGEND_W = 90
+/** Characters of the 12-px bold title that fit the plot's width (about 7 px each). */
+const TITLE_CHARS = Math.floor((W - 8) / 7)
 const GREEN = "#1a9850"
 const RED = "#d73027"
 const GREY = "#777"
@@ -38,7 +44,9 @@ const axisOf = (values: readonly ParamValue[]) => {
   const lo = distinct[0] as number
   const hi = distinct.at(-1) as number
   const span = hi - lo || 1
-  return { pos: (v: ParamValue) => ((v as number) - lo) / span, ticks: [0, 0.25, 0.5, 0.75, 1].map((f) => ({ at: f, label: fmt(lo + f * span) })), categories: undefined }
+  const fs = [0, 0.25, 0.5, 0.75, 1]
+  const labels = rangeLabels(fs.map((f) => lo + f * span))
+  return { pos: (v: ParamValue) => ((v as number) - lo) / span, ticks: fs.map((f, i) => ({ at: f, label: labels[i]! })), categories: undefined }
 }
 
 const yScale = (lo: number, hi: number) => {
@@ -48,11 +56,26 @@ const yScale = (lo: number, hi: number) => {
   return { y: (v: number) => M.t + (H - M.t - M.b) * (1 - (v - a) / (b - a)), lo: a, hi: b }
 }
 
-const frame = (title: string, xLabel: string, body: string, yTicks: string): string =>
+/** A title as at most two lines of about `max` characters, broken between words (the last line takes the rest). */
+export const titleLines = (title: string, max: number = TITLE_CHARS): string[] => {
+  const lines: string[] = []
+  for (const word of title.split(" ")) {
+    const current = lines.at(-1)
+    if (current !== undefined && `${current} ${word}`.length <= max) lines[lines.length - 1] = `${current} ${word}`
+    else lines.push(word)
+  }
+  return lines.length <= 2 ? lines : [lines[0]!, lines.slice(1).join(" ")]
+}
+
+/** The title's SVG: each line centred; a line still longer than the width is squeezed to fit (never clipped). */
+const titleSvg = (title: string): string =>
+  titleLines(title).map((l, i) => `<text x="${W / 2}" y="${15 + i * 14}" text-anchor="middle" class="t"${l.length > TITLE_CHARS ? ` textLength="${W - 8}" lengthAdjust="spacingAndGlyphs"` : ""}>${esc(l)}</text>`).join("")
+
+const frame = (title: string, xLabel: string, body: string, yTicks: string, right: number = M.r): string =>
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">` +
-  `<text x="${W / 2}" y="15" text-anchor="middle" class="t">${esc(title)}</text>${body}${yTicks}` +
-  `<line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" stroke="#333"/><line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" stroke="#333"/>` +
-  `<text x="${(M.l + W - M.r) / 2}" y="${H - 6}" text-anchor="middle">${esc(xLabel)}</text></svg>`
+  `${titleSvg(title)}${body}${yTicks}` +
+  `<line x1="${M.l}" y1="${H - M.b}" x2="${W - right}" y2="${H - M.b}" stroke="#333"/><line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" stroke="#333"/>` +
+  `<text x="${(M.l + W - right) / 2}" y="${H - 6}" text-anchor="middle">${esc(xLabel)}</text></svg>`
 
 /** One metric against one parameter: mean per point, spread over seeds, constraint colours, paying region. */
 export const metricPlot = (points: readonly PointAggregate[], param: string, metric: string, sweep: Sweep): string => {
@@ -90,10 +113,10 @@ export const metricPlot = (points: readonly PointAggregate[], param: string, met
     body += `<line x1="${cx}" y1="${y(s.min)}" x2="${cx}" y2="${y(s.max)}" stroke="${colour}" stroke-opacity="0.5" stroke-width="3"/>`
     body += `<circle cx="${cx}" cy="${y(s.mean)}" r="3.5" fill="${colour}"><title>${esc(`${Object.entries(p.params).map(([k, v]) => `${k}=${String(v)}`).join(", ")}: mean ${fmt(s.mean)} (min ${fmt(s.min)}, max ${fmt(s.max)}, sd ${fmt(stdOf(s))}, ${s.n} seeds)`)}</title></circle>`
   }
-  const yTicks = [0, 0.5, 1].map((f) => {
-    const v = ya + f * (yb - ya)
-    return `<text x="${M.l - 4}" y="${y(v) + 4}" text-anchor="end" class="s">${fmt(v)}</text>`
-  }).join("")
+  // Labels by the axis's range, so that ticks differ (999.98M, 999.99M, 1.00000B; not 1.00e+9 thrice).
+  const tickValues = [0, 0.5, 1].map((f) => ya + f * (yb - ya))
+  const tickLabels = rangeLabels(tickValues)
+  const yTicks = tickValues.map((v, i) => `<text x="${M.l - 4}" y="${y(v) + 4}" text-anchor="end" class="s">${esc(tickLabels[i]!)}</text>`).join("")
   return frame(`${metric} vs ${param}`, param, body, yTicks)
 }
 
@@ -134,17 +157,22 @@ export const heatMap = (points: readonly PointAggregate[], px: string, py: strin
   const lo = Math.min(...values)
   const hi = Math.max(...values)
   const diverging = lo < 0 && hi > 0
-  const cw = (W - M.l - M.r) / nx
+  const right = LEGEND_W
+  const cw = (W - M.l - right) / nx
   const ch = (H - M.t - M.b) / ny
   const cx = (i: number) => M.l + i * cw
   const cy = (j: number) => H - M.b - (j + 1) * ch
   let body = ""
-  for (const [key, c] of cells) {
+  const entries = [...cells]
+  // Cells read against each other: 999.98M beside 1.00B, three figures at most (the tooltip has more).
+  const cellLabels = rangeLabels(entries.map(([, c]) => c.sum / c.n), 1)
+  for (const [k, [key, c]] of entries.entries()) {
     const [i, j] = key.split(",").map(Number) as [number, number]
     const v = c.sum / c.n
-    body += `<rect x="${cx(i)}" y="${cy(j)}" width="${cw}" height="${ch}" fill="${colourOf(v, lo, hi, diverging)}" stroke="#fff"><title>${esc(`${metric} ${fmt(v)}`)}</title></rect>`
-    body += `<text x="${cx(i) + cw / 2}" y="${cy(j) + ch / 2 + 4}" text-anchor="middle" class="s">${fmt(v)}${c.ok ? " ✓" : ""}</text>`
+    body += `<rect x="${cx(i)}" y="${cy(j)}" width="${cw}" height="${ch}" fill="${colourOf(v, lo, hi, diverging)}" stroke="#fff"><title>${esc(`${metric} ${fmt(v)} (${v})`)}</title></rect>`
+    body += `<text x="${cx(i) + cw / 2}" y="${cy(j) + ch / 2 + 4}" text-anchor="middle" class="s">${esc(cellLabels[k]!)}${c.ok ? " ✓" : ""}</text>`
   }
+  body += legend(lo, hi, diverging)
   // Frontier: edges between neighbouring cells of which exactly one pays.
   for (const [key, c] of cells) {
     const [i, j] = key.split(",").map(Number) as [number, number]
@@ -157,12 +185,38 @@ export const heatMap = (points: readonly PointAggregate[], px: string, py: strin
       body += `<line x1="${cx(i)}" y1="${cy(j)}" x2="${cx(i) + cw}" y2="${cy(j)}" stroke="#000" stroke-width="3" class="frontier"/>`
     }
   }
-  const xt = ax.categories !== undefined ? ax.categories.map((v, i) => ({ at: cx(i) + cw / 2, label: typeof v === "number" ? fmt(v) : String(v) })) : ax.ticks.map((t) => ({ at: M.l + t.at * (W - M.l - M.r), label: t.label }))
+  const xt = ax.categories !== undefined ? ax.categories.map((v, i) => ({ at: cx(i) + cw / 2, label: typeof v === "number" ? fmt(v) : String(v) })) : ax.ticks.map((t) => ({ at: M.l + t.at * (W - M.l - right), label: t.label }))
   const yt = ay.categories !== undefined ? ay.categories.map((v, j) => ({ at: cy(j) + ch / 2, label: typeof v === "number" ? fmt(v) : String(v) })) : ay.ticks.map((t) => ({ at: H - M.b - t.at * (H - M.t - M.b), label: t.label }))
   for (const t of xt) body += `<text x="${t.at}" y="${H - M.b + 14}" text-anchor="middle" class="s">${esc(t.label)}</text>`
   const yTicks = yt.map((t) => `<text x="${M.l - 4}" y="${t.at + 4}" text-anchor="end" class="s">${esc(t.label)}</text>`).join("") +
     `<text x="12" y="${(M.t + H - M.b) / 2}" transform="rotate(-90 12 ${(M.t + H - M.b) / 2})" text-anchor="middle">${esc(py)}</text>`
-  return frame(`${metric}: ${py} × ${px}`, px, body, yTicks)
+  return frame(`${metric}: ${py} × ${px}`, px, body, yTicks, right)
+}
+
+/** Steps of a heat map's colour legend (plain rects: no gradient ids to clash between inline SVGs). */
+const LEGEND_STEPS = 24
+
+/** The colour scale beside a heat map: lowest value at the bottom, highest at the top (diverging: −m … 0 … +m). */
+const legend = (lo: number, hi: number, diverging: boolean): string => {
+  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1
+  const [a, b] = diverging ? [-m, m] : [lo, hi]
+  const x = W - LEGEND_W + 10
+  const top = M.t
+  const height = H - M.t - M.b
+  const step = height / LEGEND_STEPS
+  let svg = `<g class="legend">`
+  for (let k = 0; k < LEGEND_STEPS; k++) {
+    const v = a + ((k + 0.5) / LEGEND_STEPS) * (b - a)
+    svg += `<rect x="${x}" y="${top + height - (k + 1) * step}" width="12" height="${step + 0.5}" fill="${colourOf(v, lo, hi, diverging)}"/>`
+  }
+  svg += `<rect x="${x}" y="${top}" width="12" height="${height}" fill="none" stroke="#999"/>`
+  const ticks = a === b ? [a] : [a, (a + b) / 2, b]
+  const labels = rangeLabels(ticks)
+  for (const [i, v] of ticks.entries()) {
+    const ty = a === b ? top + height / 2 : top + height * (1 - (v - a) / (b - a))
+    svg += `<text x="${x + 16}" y="${ty + 4}" class="s">${esc(labels[i]!)}</text>`
+  }
+  return `${svg}</g>`
 }
 
 /** The whole page. */
@@ -175,7 +229,7 @@ export const renderReport = (sweep: Sweep, agg: SweepAggregate): string => {
     const meeting = points.filter((p) => meetsConstraints(p, sweep.constraints)).length
     const paying = points.filter((p) => attackPays(p) === true).length
     return `<h2>${esc(sc.name)} — ${esc(sc.scenario.name)}</h2>` +
-      `<p>${points.length} points, ${points.reduce((s, p) => s + p.runs, 0)} runs (${esc(formatOutcomes(totalOutcomes(points)))}); ${sweep.constraints.length > 0 ? `${meeting} meet the constraints; ` : ""}${paying} where the attack pays (mean attacker ROI &gt; 0).</p>` +
+      `<p>${points.length} points, ${points.reduce((s, p) => s + p.runs, 0)} runs (${esc(formatOutcomes(totalOutcomes(points)))}); ${sweep.constraints.length > 0 ? `${meeting} meet the constraints; ` : ""}${paying} where the attack pays.</p>` +
       `<div class="plots">${plots.join("")}</div>` + (heat.length > 0 ? `<h3>Heat maps</h3><div class="plots">${heat.join("")}</div>` : "") +
       table(points, sweep)
   })
@@ -184,7 +238,8 @@ body{font:14px system-ui,sans-serif;margin:24px;color:#222}svg{margin:6px;backgr
 .plots{display:flex;flex-wrap:wrap}table{border-collapse:collapse;margin-top:12px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}td.ok{color:${GREEN}}td.no{color:${RED}}
 </style></head><body><h1>${esc(sweep.name)}</h1><p>${esc(sweep.description)}</p>
 <p>${agg.runs} runs of ${sweep.seeds} seed${sweep.seeds > 1 ? "s" : ""} per point; swept: ${names.map(esc).join(", ")}; constraints: ${sweep.constraints.map((c) => `${esc(c.metric)} ${esc(c.text)}`).join(", ") || "none"}.
-Green: the point meets every constraint (on the mean over seeds); red: it does not. Bars: min–max over seeds. Red shading and dashed lines: where an attack pays (mean attacker ROI &gt; 0) and its frontier. The table counts each run's verdict: passed, correctness (a safety, slashing, supply, accuracy or economics expectation failed), liveness (the progress expected was not reached), crash.</p>
+Green: the point meets every constraint (on the mean over seeds); red: it does not. Bars: min–max over seeds. Red shading and dashed lines: where an attack pays and its frontier. Heat maps: each cell coloured by the metric's mean (scale beside each map), ✓ where the point meets every constraint, thick black edges between paying and non-paying cells. The table counts each run's verdict: passed, correctness (a safety, slashing, supply, accuracy or economics expectation failed), liveness (the progress expected was not reached), crash.</p>
+<ul>${economicsNotes(sweep).map((n) => `<li>${esc(n)}</li>`).join("")}</ul>
 ${sections.join("\n")}</body></html>
 `
 }
