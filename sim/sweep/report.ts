@@ -131,6 +131,12 @@ const colourOf = (v: number, lo: number, hi: number, diverging: boolean): string
   return `rgb(${Math.round(255 - 200 * f)},${Math.round(255 - 120 * f)},${Math.round(255 - 60 * f)})`
 }
 
+/** Whether an `rgb(r,g,b)` fill is dark enough to need white text on it (relative luminance below 0.4). */
+const dark = (rgb: string): boolean => {
+  const [r, g, b] = (rgb.match(/\d+/g) ?? ["255", "255", "255"]).map(Number) as [number, number, number]
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 < 0.4
+}
+
 /** A heat map of a metric over two parameters; thick black edges separate paying from non-paying cells. */
 export const heatMap = (points: readonly PointAggregate[], px: string, py: string, metric: string, sweep: Sweep): string => {
   const ax = axisOf(points.map((p) => p.params[px]!))
@@ -169,8 +175,9 @@ export const heatMap = (points: readonly PointAggregate[], px: string, py: strin
   for (const [k, [key, c]] of entries.entries()) {
     const [i, j] = key.split(",").map(Number) as [number, number]
     const v = c.sum / c.n
-    body += `<rect x="${cx(i)}" y="${cy(j)}" width="${cw}" height="${ch}" fill="${colourOf(v, lo, hi, diverging)}" stroke="#fff"><title>${esc(`${metric} ${fmt(v)} (${v})`)}</title></rect>`
-    body += `<text x="${cx(i) + cw / 2}" y="${cy(j) + ch / 2 + 4}" text-anchor="middle" class="s">${esc(cellLabels[k]!)}${c.ok ? " ✓" : ""}</text>`
+    const fill = colourOf(v, lo, hi, diverging)
+    body += `<rect x="${cx(i)}" y="${cy(j)}" width="${cw}" height="${ch}" fill="${fill}" stroke="#fff"><title>${esc(`${metric} ${fmt(v)} (${v})`)}</title></rect>`
+    body += `<text x="${cx(i) + cw / 2}" y="${cy(j) + ch / 2 + 4}" text-anchor="middle" class="s"${dark(fill) ? ' fill="#fff"' : ""}>${esc(cellLabels[k]!)}${c.ok ? " ✓" : ""}</text>`
   }
   body += legend(lo, hi, diverging)
   // Frontier: edges between neighbouring cells of which exactly one pays.
