@@ -147,6 +147,33 @@ describe("reduce", () => {
     expect(last(m.log)).toMatchObject({ level: "debug", node: "v0", text: "net.deliver from=v1 topic=consensus bytes=120" })
   })
 
+  it("a round is one log line when committed; its reveal adds a line only for my score; restored rounds only fill the chart", () => {
+    const m = run(
+      ev("training.round.completed", { round: 3, received: 4, accuracy: 0.79 }),
+      ev("training.round.completed", { round: 3, received: 4, accuracy: 0.79, revealed: true }, "v1"),
+      ev("training.round.completed", { round: 3, received: 4, accuracy: 0.79, revealed: true, myScore: 0.906 }),
+      ev("training.round.completed", { round: 4, accuracy: 0.8, restored: true }),
+    )
+    expect(logTexts(m)).toEqual(["training round 3 completed, accuracy 79.0 %", "training round 3 scores revealed: my score 0.906"])
+    expect(items(m.training.history).map((p) => p.round)).toEqual([3, 4])
+    expect(m.training.round).toBe(4)
+  })
+
+  it("known kinds read as sentences, not raw fields", () => {
+    const m = run(
+      ev("node.started", { address: "0xbb" }, "v2"),
+      ev("training.started", { backend: "wasm", dataset: "mnist", model: "mlp", shard: 0, shards: 4, samples: 600 }),
+      ev("training.update.sent", { round: 2, samples: 600, loss: 1.5859701522191365, coordinator: "0xbb" }),
+      ev("training.round.aborted", { round: 5, reason: "too few updates" }),
+    )
+    expect(logTexts(m).slice(1)).toEqual([
+      "training on mnist (mlp, shard 1 of 4, 600 samples), backend wasm",
+      "trained round 2 on 600 samples, loss 1.586; update sent to v2",
+      "training round 5 aborted: too few updates",
+    ])
+    expect(last(m.log)!.level).toBe("warn")
+  })
+
   it("malformed events and fields never throw", () => {
     const weird = [null, 3, { kind: 5 }, { kind: "block.committed", data: null }, { at: Number.NaN, kind: "validators", data: { validators: "no" } }, { kind: "stake.position", data: { stake: "1.5", apr: "high" } }]
     let m = initialModel("v0")

@@ -7,6 +7,7 @@
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
 import { compact } from "./format.ts"
 import { amount, bool, count, describe, firstAmount, list, num, record, str } from "./fields.ts"
+import { phrase } from "./phrases.ts"
 import { items, last, push, replaceLast, ring, type Ring } from "./ring.ts"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
@@ -254,8 +255,10 @@ const apply = (m: ViewModel, e: Event): ViewModel => {
       return logged(m, line(e, levelOf(d.level), str(d, "message") ?? describe(d)))
     case "node.error":
       return logged(m, line(e, "error", `${str(d, "action") ?? "error"}: ${str(d, "error") ?? describe(d)}`))
-    default:
-      return logged(m, line(e, e.kind.endsWith(".error") || e.kind.endsWith(".invalid") ? "warn" : "debug", `${e.kind} ${describe(d)}`.trimEnd()))
+    default: {
+      const p = phrase(e.kind, d, (id) => nameOf(m, id))
+      return logged(m, line(e, p.level, p.text))
+    }
   }
 }
 
@@ -339,6 +342,14 @@ const training = (m: ViewModel, e: Event, mine: boolean): ViewModel => {
   }
   const m2 = { ...m, training: next }
   if (e.kind === "training.round.progress") return m2
+  // Rounds read back from the chain at start (a restarted node's history) fill the chart, not the log.
+  if (bool(d, "restored") === true) return m2
+  // A round is reported when the chain commits it and again when its scores are revealed: the
+  // reveal is a line only for the score it brings us.
+  if (e.kind === "training.round.completed" && bool(d, "revealed") === true) {
+    const score = num(d, "myScore")
+    return mine && score !== undefined ? logged(m2, line(e, "info", `training round ${round ?? "?"} scores revealed: my score ${score.toFixed(3)}`)) : m2
+  }
   const acc = num(d, "accuracy")
   const text = e.kind === "training.round.opened"
     ? `training round ${round ?? "?"} opened, cohort ${count(d, "cohort") ?? "?"}`
