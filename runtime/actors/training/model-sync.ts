@@ -49,6 +49,9 @@ export class ModelSync {
   #lastChange: Float32Array | undefined
   readonly #candidates = new Map<string, Float32Array>()
   #lastAsk = 0
+  /** The model being asked for, and how many asks it has had (which peer is next). */
+  #asking: string | undefined
+  #asks = 0
   readonly #o: ModelSyncOptions
 
   constructor(o: ModelSyncOptions) {
@@ -78,7 +81,11 @@ export class ModelSync {
     this.#candidates.set(hash, weights)
   }
 
-  /** Take the chain's model from the candidates, or ask the coordinator that committed it; true when held. */
+  /**
+   * Take the chain's model from the candidates, or ask for it; true when held. The coordinator that
+   * committed it is asked first, then every other known trainer in turn (any node that adopted it
+   * answers), so a coordinator that died after its round committed does not hold the others up.
+   */
   sync(): boolean {
     const { app, roster, network, run } = this.#o
     const want = this.chainModel()
@@ -88,10 +95,17 @@ export class ModelSync {
       this.#adopt(weights, want, app.lastRound)
       return true
     }
+    if (this.#asking !== want) {
+      this.#asking = want
+      this.#asks = 0
+    }
     const record = app.rounds().get(app.lastRound)
-    const peer = record === undefined ? undefined : roster.peerOf(record.coordinator)
-    if (peer !== undefined && this.#o.now() - this.#lastAsk >= ASK_EVERY_MS) {
+    const first = record === undefined ? undefined : roster.peerOf(record.coordinator)
+    const others = roster.operators.map((op) => roster.peerOf(op)).filter((p) => p !== undefined && p !== first && p !== network.self)
+    const peers = [...(first === undefined ? [] : [first]), ...others]
+    if (peers.length > 0 && this.#o.now() - this.#lastAsk >= ASK_EVERY_MS) {
       this.#lastAsk = this.#o.now()
+      const peer = peers[this.#asks++ % peers.length]!
       run(Effect.ignore(network.send(peer, TRAIN_TOPIC, encodeTrain({ kind: "global.request", round: app.lastRound, body: { modelHash: want } }))))
     }
     return false

@@ -27,6 +27,7 @@ import { trainingRoundMachine, type RoundResult, type TrainingRoundInput, type T
 import type { Envelope, Network, PeerId } from "../../services/network.ts"
 import type { Evaluation } from "../../services/trainer.ts"
 import type { TimerClock } from "../../services/clock.ts"
+import type { PendingRound } from "./pending-round.ts"
 import { SecAggCoordinator } from "./secagg-wire.ts"
 import { bytesFloat, bytesU32, decodeTrain, encodeTrain, floatBytes, TRAIN_TOPIC, type TrainHeader } from "./wire.ts"
 
@@ -78,6 +79,12 @@ export interface RoundCoordinatorOptions {
   readonly salt: () => string
   /** Sign a transaction as the coordinator and hand it to its consensus pool. */
   readonly submit: (body: UnsignedRoundTx) => void
+  /**
+   * Keep what the round's result commits to (the new model, the salt and the scores) durably; the
+   * `round-result` is submitted once it has run (a real node: its store, so that a restart can serve
+   * the model and reveal the scores). Without it the result is submitted at once.
+   */
+  readonly keep?: (pending: PendingRound) => Effect.Effect<void>
   /** The committed result of a round in the coordinator's chain, if any. */
   readonly committed: (round: number) => { readonly height: number } | undefined
   readonly onEvent?: (event: RoundEvent) => void
@@ -306,10 +313,14 @@ export class RoundCoordinator {
     const salt = this.#o.salt()
     const scores = result.participants.map((id) => ({ account: id, score: result.scores[id] ?? 0 }))
     this.#commit = { result, salt }
-    this.#o.submit({
+    const submit = () => this.#o.submit({
       type: "round-result", round: this.round, modelHash: result.modelHash, accuracy: Math.round(result.accuracy * 1_000_000),
       ...(this.#loss === undefined || !Number.isFinite(this.#loss) ? {} : { loss: Math.min(1e12, Math.round(this.#loss * 1_000_000)) }),
       participants: [...result.participants], scoresCommitment: roundScoresCommitment(this.round, scores, salt),
     } as UnsignedRoundTx)
+    const keep = this.#o.keep
+    if (keep === undefined) return submit()
+    // Kept before it is submitted: once the result may commit, a crash must not lose the model or the salt.
+    this.#o.run(Effect.andThen(keep({ round: this.round, modelHash: result.modelHash, salt, scores, weights: this.#candidate! }), Effect.sync(submit)))
   }
 }

@@ -10,8 +10,15 @@
  *    chain's last round committed; the result and the revealed scores go through the consensus pool
  *    as `round-result` / `round-scores`, signed with the validator key; the new model is gossiped;
  *  - a node adopts a gossiped model only when its hash is the one the chain committed (else it asks
- *    the round's coordinator for it), and keeps it in its store to resume after a restart
- *    (model-sync.ts);
+ *    the round's coordinator for it, then every other trainer in turn), and keeps it in its store to
+ *    resume after a restart (model-sync.ts);
+ *  - surviving crashes: a coordinator keeps the new model, the salt and the scores in its store
+ *    (synced) before its `round-result` leaves it (pending-round.ts), so after a restart it serves
+ *    the model and reveals the scores (again, if a reveal got lost); the schedule is anchored on the
+ *    time of the block that committed the last round (read back from the store after a restart), so
+ *    it advances by chain time even when a round never commits; and a model the chain names that
+ *    nobody sends is waited for one slot, after which the scheduled coordinator goes on from the
+ *    model it holds (`training.model.missing`);
  *  - telemetry: `training.round.opened|progress|completed|aborted` (docs/telemetry.md) — every node
  *    reports `completed` for each round its chain commits (and again with `myScore` once revealed),
  *    so the TUI's training screen and the API's /rounds fill on every node.
@@ -21,12 +28,15 @@
  */
 import { Effect, Result } from "effect"
 import { signTx, type SignedTx } from "../../core/app/txs.ts"
+import { decodeMessage } from "../../core/consensus/codec.ts"
+import { blockKey } from "../../core/consensus/store-keys.ts"
 import { toHex } from "../../core/crypto.ts"
 import { RdpAccountant } from "../../core/training/rdp.ts"
 import type { Envelope } from "../../services/network.ts"
 import type { NodeContext } from "../context.ts"
 import type { LocalTraining } from "./local-training.ts"
 import { ModelSync } from "./model-sync.ts"
+import { deletePending, loadPending, savePending, type PendingRound } from "./pending-round.ts"
 import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "./round-coordinator.ts"
 import { roundParams, stepTimeoutOf, trainerSecAggParams } from "./round-params.ts"
 import { RoundTrainer, type TrainerEvent } from "./round-trainer.ts"
@@ -43,6 +53,8 @@ const HELLO_GRACE_MS = 5_000
 const TICK_MS = 1_000
 /** Chain time between a committed round and the next one's opening (a single validator would otherwise train flat out). */
 const ROUND_GAP_MS = 2_000
+/** Send a round's reveal again when this many blocks after the last one have not revealed it. */
+const REVEAL_RESEND_BLOCKS = 10
 export const DP_DELTA = 1e-5
 
 export interface TrainingOptions {
@@ -73,8 +85,20 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
   })
   let current: RoundCoordinator | undefined
   const attempted = new Set<number>()
+  /**
+   * The schedule's anchor: the time of the block that committed the last round (every node reads the
+   * same one, from the executed block or, after a restart, from its store), app.lastTime until known.
+   */
   let anchorTime = app.lastTime
+  let anchoredRound = app.lastRound
   let seenRound = app.lastRound
+  /** Rounds this node submitted whose scores the chain has not revealed yet (kept in its store), and when each reveal was last sent. */
+  const pending = new Map<number, PendingRound>()
+  const revealSentAt = new Map<number, number>()
+  /** The chain's model this node could not get from anyone, reported once. */
+  let missingReported: string | undefined
+  /** When each peer's hello was last answered directly. */
+  const answeredHello = new Map<string, number>()
   const unrevealed = new Set<number>()
   const accountant = new RdpAccountant()
   let dpRounds = 0
@@ -130,10 +154,16 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
       normal: () => o.random.normal,
       salt: () => toHex(o.random.bytes(32)),
       submit,
+      keep: (p) => savePending(o.store, p).pipe(
+        Effect.andThen(Effect.sync(() => void pending.set(p.round, p))),
+        Effect.catchCause((cause) => Effect.sync(() => emit("node.error", { action: `keep round ${p.round}`, error: String(cause) }))),
+      ),
       committed: (r) => app.rounds().get(r),
       onEvent: roundEvent,
       onFinished: (out, candidate) => {
         current = undefined
+        // The coordinator sends the reveal as the round ends (round-coordinator.ts onBlock).
+        if (out.status === "done") revealSentAt.set(out.round, app.height)
         if (out.status === "done" && candidate !== undefined) {
           // Others adopt it once their chain holds the same hash; the coordinator has it already.
           const message = encodeTrain({ kind: "global", round: out.round, body: { modelHash: out.modelHash! } }, floatBytes(candidate))
@@ -151,7 +181,7 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
   /** Report rounds the chain committed (and scores it revealed) since the last look. */
   const reportCommitted = () => {
     if (app.lastRound > seenRound) {
-      anchorTime = app.lastTime
+      if (app.lastRound > anchoredRound) anchor(app.lastRound, app.lastTime)
       for (const r of [...app.rounds().values()].filter((x) => x.round > seenRound).sort((a, b) => a.round - b.round)) {
         const noise = p()["training.dp.noiseMultiplier"]
         if (noise > 0) {
@@ -182,15 +212,65 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     if (unrevealed.size > 16) unrevealed.delete(Math.min(...unrevealed))
   }
 
+  /** The last round was committed at `time` (chain time): the schedule counts missed slots from there. */
+  const anchor = (round: number, time: number) => {
+    anchoredRound = round
+    anchorTime = time
+  }
+
+  /** Forget a pending round: its scores are revealed, or it will never commit. */
+  const forget = (round: number) => {
+    pending.delete(round)
+    revealSentAt.delete(round)
+    run(Effect.ignore(deletePending(o.store, round)))
+  }
+
+  /**
+   * A round this node submitted (perhaps before a restart): serve its model once the chain names it,
+   * and reveal its scores once a block holds its result — again if a reveal got lost.
+   */
+  const resumePending = () => {
+    for (const x of [...pending.values()]) {
+      const r = app.rounds().get(x.round)
+      if (r === undefined) {
+        if (app.lastRound >= x.round) forget(x.round) // the chain went past it: it never committed
+        continue
+      }
+      if (r.coordinator !== operator || r.modelHash !== x.modelHash || r.scores !== undefined) {
+        forget(x.round)
+        continue
+      }
+      if (r.round === app.lastRound && models.global.hash !== x.modelHash) models.offer(x.modelHash, x.weights)
+      if (current?.round === x.round || app.height <= r.height) continue
+      const sent = revealSentAt.get(x.round)
+      if (sent !== undefined && app.height - sent < REVEAL_RESEND_BLOCKS) continue
+      revealSentAt.set(x.round, app.height)
+      submit({ type: "round-scores", round: x.round, scores: [...x.scores], salt: x.salt } as UnsignedRoundTx)
+    }
+  }
+
   const check = () => {
     if (stopped) return
     reportCommitted()
     current?.onBlock()
+    resumePending()
     for (const r of attempted) if (r <= app.lastRound) attempted.delete(r)
-    if (!models.sync() || current !== undefined || app.lastTime - anchorTime < ROUND_GAP_MS) return
+    const held = models.sync()
+    if (current !== undefined || app.lastTime - anchorTime < ROUND_GAP_MS) return
     const validators = app.validatorSet().validators.map((v) => v.address)
     const deadline = p()["training.roundDeadline"]
-    const s = scheduledRound({ lastRound: app.lastRound, validators, chainTime: app.lastTime, anchorTime, slotMs: slotMs(deadline, stepTimeoutOf(deadline)) })
+    const slot = slotMs(deadline, stepTimeoutOf(deadline))
+    if (!held) {
+      // The chain names a model nobody has sent (its coordinator died before gossiping it, and no one
+      // answers for it): wait one slot, then go on from the model this node holds.
+      if (app.lastTime - anchorTime < slot) return
+      const want = models.chainModel()
+      if (missingReported !== want) {
+        missingReported = want
+        emit("training.model.missing", { round: app.lastRound, modelHash: want, using: models.global.hash })
+      }
+    }
+    const s = scheduledRound({ lastRound: app.lastRound, validators, chainTime: app.lastTime, anchorTime, slotMs: slot })
     if (s === undefined || s.coordinator !== address || attempted.has(s.round)) return
     const everyone = validators.every((a) => roster.peerOf(app.operatorOf(a) ?? "") !== undefined)
     if (!everyone && o.now() - startedAt < HELLO_GRACE_MS) return
@@ -235,11 +315,15 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     const m = decodeTrain(env.data)
     if (Result.isFailure(m)) return invalid(env.from, m.failure)
     if (m.success.header.kind !== "hello") return invalid(env.from, `${m.success.header.kind} on ${TRAIN_HELLO_TOPIC}`)
-    const isNew = roster.operatorOf(env.from) === undefined
     const refused = roster.accept(env.from, m.success.header.body as { address: string; signature: string })
     if (refused !== undefined) return invalid(env.from, refused)
-    // A peer new to us may not know us either: answer it directly (gossip reaches only known subscribers).
-    if (isNew) run(Effect.ignore(network.send(env.from, TRAIN_HELLO_TOPIC, helloMessage())))
+    // The peer may not know us: it is new, or it restarted (same peer id, empty roster) and says hello
+    // again. Answer it directly (gossip reaches only known subscribers), at most once per grace period
+    // per peer (so two nodes' answers do not bounce for ever).
+    const last = answeredHello.get(env.from)
+    if (last !== undefined && o.now() - last < HELLO_GRACE_MS) return
+    answeredHello.set(env.from, o.now())
+    run(Effect.ignore(network.send(env.from, TRAIN_HELLO_TOPIC, helloMessage())))
   }
   const onGossipGlobal = (env: Envelope) => {
     const m = decodeTrain(env.data)
@@ -254,8 +338,20 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     Effect.runSync(network.subscribe(TRAIN_GLOBAL_TOPIC, onGossipGlobal)),
   ]
 
-  // A model kept from before a restart, if the chain still names it.
+  // A model kept from before a restart, if the chain still names it; the rounds it submitted and
+  // has not seen revealed; and the time of the block that committed the last round.
   models.restore()
+  run(Effect.gen(function*() {
+    for (const x of yield* loadPending(o.store, models.initial.weights.length)) pending.set(x.round, x)
+  }).pipe(Effect.catchCause((cause) => Effect.sync(() => emit("node.error", { action: "load pending rounds", error: String(cause) })))))
+  const lastRecord = app.rounds().get(app.lastRound)
+  if (lastRecord !== undefined) {
+    run(Effect.gen(function*() {
+      const bytes = yield* o.store.get(blockKey(lastRecord.height))
+      const m = bytes === undefined ? undefined : decodeMessage(bytes)
+      if (m !== undefined && Result.isSuccess(m) && m.success.kind === "commit" && anchoredRound === lastRecord.round) anchor(lastRecord.round, m.success.block.time)
+    }).pipe(Effect.ignore))
+  }
 
   let helloBytes: Uint8Array | undefined
   /** This node's hello (signed once: the peer id and key do not change while it runs). */
@@ -273,7 +369,11 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
   }
   after(TICK_MS, tick)
   // After each executed block, once the consensus action that executed it has returned.
-  const offBlocks = o.executed.subscribe(() => after(0, check))
+  const offBlocks = o.executed.subscribe(({ block }) => {
+    // The block that committed a round anchors the schedule (the same block time on every node).
+    if (app.lastRound > anchoredRound) anchor(app.lastRound, block.time)
+    after(0, check)
+  })
 
   return {
     get committed() {
