@@ -21,6 +21,8 @@ import { createDevnetDirs, DEVNET_PASSWORD, nodeDir } from "./devnet.ts"
 import { startNodeFromDataDir, type RunningNode } from "./run-node.ts"
 
 const PARAMS = {
+  // The victim is down for a while: keep downtime slashing out of a test about training.
+  "slashing.downtimeWindow": "10000",
   "consensus.timeoutCommit": "300ms",
   "consensus.timeoutPropose": "1s",
   "consensus.timeoutPrevote": "500ms",
@@ -89,18 +91,18 @@ describe("a training coordinator killed mid-round", () => {
       expect(await victim.exit).toBe("SIGKILL")
 
       // The survivors go on: a later round commits, coordinated by one of them.
-      await vi.waitFor(() => expect(rounds().some((r) => r.round > killedAt && r.coordinator !== "node3"), `rounds after ${killedAt}`).toBe(true), { timeout: 90_000, interval: 200 })
+      await vi.waitFor(() => expect(rounds().some((r) => r.round > killedAt && r.coordinator !== "node3"), `rounds after ${killedAt}`).toBe(true), { timeout: 240_000, interval: 200 })
 
       // Restarted on its data dir, it reveals the scores of every round it committed and trains again.
       victim = startChild(victimDir)
       const restartedAt = app.lastRound
       await vi.waitFor(() => {
         expect(rounds().some((r) => r.round > restartedAt && r.participants.includes("node3")), `a round with node3 after ${restartedAt}\n${victim.output()}`).toBe(true)
-      }, { timeout: 120_000, interval: 200 })
+      }, { timeout: 300_000, interval: 200 })
       await vi.waitFor(() => {
         const unrevealed = rounds().filter((r) => r.coordinator === "node3" && r.scores === undefined).map((r) => r.round)
         expect(unrevealed, victim.output()).toEqual([])
-      }, { timeout: 60_000, interval: 200 })
+      }, { timeout: 180_000, interval: 200 })
 
       expect(events.filter((e) => e.kind === "evidence.found" || e.kind === "stake.slashed")).toEqual([])
       expect(failures).toEqual([])
@@ -110,5 +112,5 @@ describe("a training coordinator killed mid-round", () => {
       if (victim.process.exitCode === null && victim.process.signalCode === null) victim.process.kill("SIGKILL")
       await Effect.runPromise(Scope.close(scope, Exit.void))
     }
-  }, 420_000)
+  }, 900_000) // generous bounds for a loaded 2-core machine, not timings: alone it takes about 2.5 min
 })
