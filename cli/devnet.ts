@@ -8,7 +8,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, resolve as resolvePath } from "node:path"
 import { defineCommand, InputError, intFlag, processIo, UsageError, type Command, type Io } from "./command.ts"
 import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
@@ -59,16 +59,33 @@ export const devnetCommand: Command = defineCommand({
     const training = await parseTrainingFlags(values)
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError({ reason: "--rpc and --no-chain exclude each other" })
     if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new InputError({ reason: `--rpc must be an http(s) URL, got "${values.rpc}"` })
-    const { DEVNET_PARAMS, startDevnet } = await import("../runtime/node/devnet.ts")
-    const overrides: Record<string, string> = { ...DEVNET_PARAMS, ...Object.fromEntries((values.param ?? []).map(parseParam)) }
+    const params = Object.fromEntries((values.param ?? []).map(parseParam))
     const { resolveParams } = await import("../runtime/core/params.ts")
-    const checked = resolveParams(overrides)
-    if (checked._tag === "Failure") throw new InputError({ reason: `--param: ${checked.failure.message}` })
+    const checkedFlags = resolveParams(params)
+    if (checkedFlags._tag === "Failure") throw new InputError({ reason: `--param: ${checkedFlags.failure.message}` })
 
     const temporary = values.dir === undefined
-    const dir = values.dir ?? mkdtempSync(join(tmpdir(), "dai-devnet-"))
     const useTui = values.headless !== true && io === processIo && process.stdout.isTTY === true && process.stdin.isTTY === true
-    const log = (line: string) => (useTui ? undefined : io.out(line))
+    // The TUI opens first and shows what the start is doing: loading the node, the chain and the
+    // contracts, then the nodes connecting (a minute on a small machine), instead of a blank screen.
+    const tuiStart = useTui ? await import("../tui/startup.ts") : undefined
+    const startup = tuiStart?.openStartupTui({
+      self: "node0", // createDevnetDirs names node i "node<i>"
+      title: "dai devnet",
+      // POST /stake without a validator bonds the node's account as a contributor (a trainer's bond).
+      stakeInto: "node0's contributor pool (a trainer bond)",
+      onEarlyQuit: () => io.out("quit: the network is still starting; it stops as soon as it is up…"),
+    })
+    const log = (line: string) => (startup === undefined ? io.out(line) : startup.phase(line))
+    startup?.phase("loading the node runtime (libp2p, ethers, the Hardhat chain)")
+    const { DEVNET_PARAMS, startDevnet } = await import("../runtime/node/devnet.ts")
+    const overrides: Record<string, string> = { ...DEVNET_PARAMS, ...params }
+    const checked = resolveParams(overrides)
+    if (checked._tag === "Failure") {
+      startup?.tui.destroy()
+      throw new InputError({ reason: `--param: ${checked.failure.message}` })
+    }
+    const dir = values.dir ?? mkdtempSync(join(tmpdir(), "dai-devnet-"))
 
     let devnet: Awaited<ReturnType<typeof startDevnet>>
     try {
@@ -82,13 +99,15 @@ export const devnetCommand: Command = defineCommand({
         training,
       })
     } catch (e) {
+      startup?.tui.destroy()
       io.err(`dai devnet: ${(e as Error).message}`)
       if (temporary) rmSync(dir, { recursive: true, force: true })
       return 1
     }
     const node0 = devnet.nodes[0]!
+    const tokenFile = resolvePath(node0.dataDir, node0.config.api.tokenFile)
     if (!useTui) {
-      io.out(`data dirs in ${devnet.dir}${temporary ? " (temporary)" : ""}; node0 API ${node0.apiServer?.url ?? "off"}`)
+      io.out(`data dirs in ${devnet.dir}${temporary ? " (temporary)" : ""}; node0 API ${node0.apiServer === undefined ? "off" : `${node0.apiServer.url} (token in ${tokenFile})`}`)
     }
 
     const code = await new Promise<number>((resolve) => {
@@ -117,22 +136,22 @@ export const devnetCommand: Command = defineCommand({
         && (untilRound === undefined || devnet.nodes.every((n) => n.node.app.rounds().size >= untilRound))
       const goal = [untilHeight === undefined ? "" : `height ${untilHeight}`, untilRound === undefined ? "" : `${untilRound} training round(s)`].filter((x) => x !== "").join(" and ")
       let tui: import("../tui/app.ts").Tui | undefined
-      if (useTui) {
-        void import("../tui/app.ts").then(({ startTui }) => {
-          if (done) return
-          tui = startTui({
-            self: node0.name,
-            title: `dai devnet: ${devnet.nodes.length} nodes`,
-            onStake: async (amount) => node0.api.stake({ amount: amount.toString() }),
-            onVote: async (id, choice) => {
-              if (choice === "abstain") throw new Error("the chain counts yes and no votes only")
-              return node0.api.vote({ proposal: Number(id), support: choice === "yes" })
-            },
-            onQuit: () => finish("quit"),
-            status: () => `height ${node0.node.app.height} peers ${node0.transport.node.getPeers().length}`,
-          })
-          unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e), { replay: true }))
+      if (startup !== undefined) {
+        tui = startup.tui
+        startup.started({
+          onStake: async (amount) => node0.api.stake({ amount: amount.toString() }),
+          onVote: async (id, choice) => {
+            if (choice === "abstain") throw new Error("the chain counts yes and no votes only")
+            return node0.api.vote({ proposal: Number(id), support: choice === "yes" })
+          },
+          onQuit: () => finish("quit"),
+          status: () => `height ${node0.node.app.height} peers ${node0.transport.node.getPeers().length}`,
+          info: node0.apiServer === undefined ? [["API", "off"]] : [["API", node0.apiServer.url], ["API token", tokenFile]],
         })
+        // A resumed devnet's chain holds rounds no node reports again: the chart starts with them.
+        for (const e of tuiStart!.restoredRounds(node0.name, node0.node.app.rounds().values(), Date.now())) tui.push(e)
+        unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e), { replay: true }))
+        if (startup.quitRequested()) finish("quit")
       }
       void import("./progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {
         for (const n of devnet.nodes) {

@@ -31,6 +31,8 @@ export interface TuiOptions {
   readonly title?: string
   /** Host actions; a key whose callback is missing says it is not available. */
   readonly onStake?: (amount: bigint) => void | Promise<unknown>
+  /** Where onStake puts the tokens, said in the stake dialog and its question (e.g. "node0's contributor pool"). */
+  readonly stakeInto?: string
   readonly onVote?: (id: ProposalId, choice: Choice) => void | Promise<unknown>
   /** Called once when the user quits (q, C-c); the screen is already gone. */
   readonly onQuit?: () => void
@@ -41,6 +43,8 @@ export interface TuiOptions {
   /** Host help appended to the help bar, and a status shown at the right of the tab bar. */
   readonly help?: string
   readonly status?: () => string
+  /** Host rows shown on the overview under the node (label, value), read at every frame. */
+  readonly info?: () => ReadonlyArray<readonly [string, string]>
 }
 
 export interface Tui {
@@ -90,7 +94,7 @@ export const startTui = (options: TuiOptions = {}): Tui => {
   let lastDraw = 0
   let closed = false
   const frame = 1000 / Math.max(1, options.fps ?? 10)
-  const can = { stake: options.onStake !== undefined, vote: options.onVote !== undefined }
+  const can = { stake: options.onStake !== undefined, vote: options.onVote !== undefined, stakeInto: options.stakeInto }
 
   const draw = () => {
     if (closed) return
@@ -101,9 +105,10 @@ export const startTui = (options: TuiOptions = {}): Tui => {
     const pad = width + 2 >= 100 ? " " : ""
     const tabText = SCREENS.map((name, i) => (i === ui.screen ? `{inverse}${pad}${i + 1} ${name}${pad}{/inverse}` : `${pad}${i + 1} ${name}${pad}`)).join(pad === "" ? " " : "")
     tabs.setContent(`${tabText}${status === "" ? "" : `{|}${esc(status)} `}`)
-    body.setContent(RENDERERS[ui.screen]!(model, { width, height, selected: ui.selected[ui.screen] ?? 0 }))
+    const info = options.info?.()
+    body.setContent(RENDERERS[ui.screen]!(model, { width, height, selected: ui.selected[ui.screen] ?? 0, ...(info === undefined ? {} : { info }) }))
     help.setContent(` ${ui.status === undefined ? "" : `{yellow-fg}${esc(ui.status)}{/yellow-fg} | `}${baseHelp(can)}${options.help ? `  ${options.help}` : ""}`)
-    const dialog = modalContent(ui)
+    const dialog = modalContent(ui, options.stakeInto)
     if (dialog === undefined) modal.hide()
     else {
       modal.setContent(dialog)
@@ -183,13 +188,13 @@ export const startTui = (options: TuiOptions = {}): Tui => {
   }
 }
 
-const modalContent = (ui: UiState): string | undefined => {
+const modalContent = (ui: UiState, stakeInto: string | undefined): string | undefined => {
   const m = ui.mode
   switch (m.kind) {
     case "normal":
       return undefined
     case "stake.amount":
-      return `{bold}Stake{/bold}\nAmount in DAI: ${esc(m.text)}_\n${m.error === undefined ? "" : `{red-fg}${esc(m.error)}{/red-fg}`}\n{gray-fg}Enter continue · Esc cancel{/gray-fg}`
+      return `{bold}Stake${stakeInto === undefined ? "" : ` into ${esc(stakeInto)}`}{/bold}\nAmount in DAI: ${esc(m.text)}_\n${m.error === undefined ? "" : `{red-fg}${esc(m.error)}{/red-fg}`}\n{gray-fg}Enter continue · Esc cancel{/gray-fg}`
     case "vote.choice":
       return `{bold}Vote on proposal ${esc(String(m.id))}{/bold}\n${esc(m.title)}\n\n{gray-fg}y yes · n no · a abstain · Esc cancel{/gray-fg}`
     case "confirm":

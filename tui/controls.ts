@@ -45,6 +45,8 @@ export type Effect = Action | { readonly kind: "quit" }
 export interface Capabilities {
   readonly stake: boolean
   readonly vote: boolean
+  /** Where `s` puts the tokens, said in the dialog and the question (e.g. "node0's contributor pool"). */
+  readonly stakeInto?: string | undefined
 }
 
 export const initialUi: UiState = { screen: 0, selected: SCREENS.map(() => 0), mode: { kind: "normal" }, status: undefined }
@@ -67,7 +69,7 @@ export const handleKey = (ui: UiState, key: Key, model: ViewModel, can: Capabili
       if (isEnter(key)) {
         const amount = parseAmount(mode.text)
         if (typeof amount === "string") return { ui: { ...ui, mode: { ...mode, error: amount } } }
-        return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "stake", amount }, question: `Stake ${formatTokens(amount)} DAI?` } } }
+        return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "stake", amount }, question: `Stake ${formatTokens(amount)} DAI${can.stakeInto === undefined ? "" : ` into ${can.stakeInto}`}?` } } }
       }
       if (key.ch !== undefined && /^[0-9.]$/.test(key.ch) && mode.text.length < 30) return { ui: { ...ui, mode: { ...mode, text: mode.text + key.ch, error: undefined } } }
       return { ui }

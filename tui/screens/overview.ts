@@ -18,6 +18,7 @@ export const overviewScreen = (m: ViewModel, view: ScreenView): string => {
   const lastRound = items(t.history, 1)[0]
   const lines = [
     row("Node", `${esc(m.self ?? "—")} ${m.address === undefined ? "" : short(m.address, 12)}`.trimEnd() + `   {gray-fg}t=${clock(m.now)}, ${m.events} events{/gray-fg}`),
+    ...(view.info ?? []).map(([label, value]) => row(esc(label), esc(value))),
     row("Height", `{bold}${m.height}{/bold}   round ${int(m.round)}   step ${esc(m.step ?? "—")}`),
     row("Peers", int(m.peers)),
     row("Last block", lastBlock),
@@ -26,7 +27,7 @@ export const overviewScreen = (m: ViewModel, view: ScreenView): string => {
     row("Validators", `${m.validators.length}${jailed > 0 ? ` ({red-fg}${jailed} jailed{/red-fg})` : ""}   proposals ${m.proposals.length} (${active} active)`),
     row("Training", t.round === undefined
       ? "no round yet"
-      : `round ${t.round} ${t.state}, ${int(t.received)}/${int(t.cohort)} updates${lastRound?.accuracy !== undefined ? `, accuracy ${pct(lastRound.accuracy)}` : ""}`),
+      : `round ${t.round} ${t.state}, ${t.cohort === undefined ? int(t.received) : `${int(t.received)}/${t.cohort}`} updates${lastRound?.accuracy !== undefined ? `, accuracy ${pct(lastRound.accuracy)}` : ""}`),
   ]
   const room = view.height - lines.length - 2
   if (room > 0) {

@@ -5,6 +5,8 @@ export interface ScreenView {
   readonly height: number
   /** Selected row (the proposal to vote on in governance); screens clamp it. */
   readonly selected: number
+  /** The host's own rows for the overview (label, value): what it is doing while starting, its API URL. */
+  readonly info?: ReadonlyArray<readonly [string, string]>
 }
 
 /** A screen: a pure function from the model to blessed-tagged content for one box. */
