@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { lineChart } from "./chart.ts"
+import { fractionRange, lineChart } from "./chart.ts"
 import { items, push, replaceLast, ring, size } from "./ring.ts"
 
 describe("lineChart", () => {
@@ -43,5 +43,22 @@ describe("ring", () => {
 
   it("rejects a cap that is not a positive integer", () => {
     expect(() => ring(0)).toThrow(/cap must be a positive integer/)
+  })
+})
+
+describe("lineChart for rounds", () => {
+  it("spreads few points over the width, labels the first and last round, and fits accuracy to its own range", () => {
+    const acc = [0.9, 0.91, 0.92]
+    const range = fractionRange(acc)
+    expect(range).toEqual({ min: 0.85, max: 0.97 })
+    expect(fractionRange([])).toEqual({ min: 0, max: 1 })
+    const lines = lineChart(acc, { width: 26, height: 3, ...range, digits: 2, stretch: true, xLabels: ["round 8", "round 9", "round 10"] })
+    expect(lines).toEqual([
+      "0.97 |                    ",
+      "     |*         *        *",
+      "0.85 |                    ",
+      "     +--------------------",
+      "      round 8     round 10",
+    ])
   })
 })

@@ -30,6 +30,14 @@ export const compact = (v: bigint): string => {
   return `${neg ? "-" : ""}${a}`
 }
 
+/**
+ * A vote tally in the unit people weigh it in. The chain counts votes in base units: stake (wei,
+ * 18 decimals) with linear votes, √(stake in wei) with quadratic ones. A tally of 1e15 or more can
+ * only be linear (√ of the whole supply in wei is 3.2e13), so it reads as DAI of stake (750k);
+ * below, as √DAI (√(stake in wei) ÷ 1e9). Either fits a 7-column cell, where the raw number did not.
+ */
+export const votesText = (v: bigint): string => (v >= 10n ** 15n || v <= -(10n ** 15n) ? compact(v / 10n ** 18n) : compact(v / 10n ** 9n))
+
 /** Cut or pad to exactly `width` columns (an ellipsis marks a cut). */
 export const fit = (s: string, width: number, align: "left" | "right" = "left"): string => {
   if (width <= 0) return ""

@@ -4,6 +4,8 @@ import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
 import { initialModel, LIMITS, reduce, reduceAll, type ViewModel } from "./model.ts"
 import { items, last } from "./ring.ts"
 import { sampleEvents } from "./testkit.ts"
+import { overviewScreen } from "./screens/overview.ts"
+import { validatorsScreen } from "./screens/validators.ts"
 
 const ev = (kind: string, data: Record<string, unknown>, node = "v0", at = 1): TelemetryEvent => ({ at, node, kind, data })
 const run = (...events: TelemetryEvent[]): ViewModel => reduceAll(initialModel("v0"), events)
@@ -196,5 +198,19 @@ describe("reduce", () => {
     const frozen = JSON.stringify(before, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))
     reduceAll(before, sampleEvents())
     expect(JSON.stringify(before, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))).toBe(frozen)
+  })
+})
+
+describe("screen hints", () => {
+  it("validators: while every contribution reads 0, say why; once one counts, no hint", () => {
+    const rows = (contribution: number) => validatorsScreen(run(ev("validators", { validators: [{ address: "0xa", power: 1, contribution }, { address: "0xb", power: 1, contribution: 0 }] })), { width: 90, height: 10, selected: 0 })
+    expect(rows(0)).toMatch(/contrib: training scores count in voting power two epochs after they are/)
+    expect(rows(0)).toMatch(/reads 0\.000 for a new network's first two epochs/)
+    expect(rows(0.4)).not.toMatch(/two epochs/)
+  })
+
+  it("overview: a completed round without a cohort size reads 'N updates', not 'N/—'", () => {
+    const text = overviewScreen(run(ev("training.round.completed", { round: 2, received: 4, accuracy: 0.7 })), { width: 90, height: 12, selected: 0 })
+    expect(text).toMatch(/round 2 completed, 4 updates, accuracy 70\.0 %/)
   })
 })

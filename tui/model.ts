@@ -5,7 +5,7 @@
  * and every list is bounded so a node that runs for weeks keeps a constant-size model.
  */
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
-import { compact } from "./format.ts"
+import { votesText } from "./format.ts"
 import { amount, bool, count, describe, firstAmount, list, num, record, str } from "./fields.ts"
 import { phrase } from "./phrases.ts"
 import { items, last, push, replaceLast, ring, type Ring } from "./ring.ts"
@@ -390,7 +390,7 @@ const governance = (m: ViewModel, e: Event, mine: boolean): ViewModel => {
     const voter = str(d, "voter")
     const isMe = voter !== undefined && (voter === m.address || voter === m.self)
     if (isMe && choice !== undefined) row = { ...row, myVote: choice }
-    text = `${voter === undefined ? "someone" : nameOf(m, voter)} voted ${choice ?? "?"} on proposal ${id} (${compact(votes)} votes)`
+    text = `${voter === undefined ? "someone" : nameOf(m, voter)} voted ${choice ?? "?"} on proposal ${id} (${votesText(votes)} votes)`
   }
   let proposals: readonly ProposalRow[]
   if (i >= 0) proposals = m.proposals.map((p, j) => (j === i ? row : p))

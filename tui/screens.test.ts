@@ -60,8 +60,9 @@ describe("screens at 80×24", () => {
     expect(rows[1]).toMatch(/Round 5 open\s+\[#####-+\] 1\/4 updates/)
     expect(rows[2]).toMatch(/My score 0\.280\s+ε 2\.00 \(δ=1e-5\)/)
     expect(rows[3]).toMatch(/accuracy 90\.0 %\s+loss 0\.2500\s+rounds 4/)
-    const top = rows.findIndex((r) => /1\.00 \|/.test(r))
-    const bottom = rows.findIndex((r) => /0\.00 \|/.test(r))
+    // Accuracy's axis is its own range (0.52 … 0.90, padded by 0.05), not [0, 1].
+    const top = rows.findIndex((r) => /^ 0\.95 \|/.test(r))
+    const bottom = rows.findIndex((r) => /^ 0\.47 \|/.test(r))
     expect(top).toBeGreaterThan(3)
     expect(bottom).toBeGreaterThan(top)
     // Accuracy rises (its * climbs to the right); loss falls from 0.820 to 0.250 (o descends).
@@ -70,14 +71,18 @@ describe("screens at 80×24", () => {
     expect(stars.length).toBe(4)
     expect(stars.map(([c]) => c)).toEqual([...stars.map(([c]) => c)].sort((a, b) => b - a))
     expect(row(rows, /0\.820 \|o/)).toBeTruthy()
-    expect(rows[bottom]).toMatch(/0\.250 \|   o/)
+    // Four rounds spread over the width: the last point in the last column.
+    expect(rows[bottom]).toMatch(/0\.250 \|\s+o\s*$/)
+    // Under each chart's axis: its first and last round.
+    expect(rows[bottom + 2]).toMatch(/^\s+round 1\s+round 4\s+round 1\s+round 4\s*$/)
   })
 
-  it("governance: proposals with quadratic tallies and the share of yes votes", async () => {
+  it("governance: proposals with quadratic tallies (in √DAI) and the share of yes votes", async () => {
     const rows = await show(setup(), "4")
     expect(rows[1]).toMatch(/id\s+title\s+state\s+for\s+against\s+abstain\s+yes%/)
-    expect(rows[2]).toMatch(/> 1\s+Lower the fee burn to 20%\s+Active\s+2\.00T\s+1\.00T\s+0\s+66\.6%/)
-    expect(rows[3]).toMatch(/2\s+Fund the audit from the t…\s+Executed\s+9\.00T\s+1\.00T\s+0\s+90\.0%/)
+    // √(4M DAI in wei) = 2e12 votes: 2,000 √DAI.
+    expect(rows[2]).toMatch(/> 1\s+Lower the fee burn to 20%\s+Active\s+2\.00k\s+1\.00k\s+0\s+66\.6%/)
+    expect(rows[3]).toMatch(/2\s+Fund the audit from the t…\s+Executed\s+9\.00k\s+1\.00k\s+0\s+90\.0%/)
     // The selected proposal's full title is shown under the table.
     expect(row(rows, /selected/)).toMatch(/selected: 1 Lower the fee burn to 20%/)
   })
@@ -99,7 +104,7 @@ describe("resizing", () => {
     expect(rows.length).toBe(40)
     expect(rows.every((r) => r.length === 120)).toBe(true)
     // A taller chart: more rows between its top and bottom labels than at 24 rows.
-    expect(rows.findIndex((r) => /0\.00 \|/.test(r)) - rows.findIndex((r) => /1\.00 \|/.test(r))).toBeGreaterThan(20)
+    expect(rows.findIndex((r) => /0\.47 \|/.test(r)) - rows.findIndex((r) => /0\.95 \|/.test(r))).toBeGreaterThan(20)
     rows = await show(s, "4")
     expect(rows[2]).toMatch(/Lower the fee burn to 20%\s+Active/)
     expect(rows[39]).toMatch(/q quit/)

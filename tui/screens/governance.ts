@@ -1,5 +1,5 @@
 /** Governance: proposals with their tallies; the selected one is what `v` votes on. */
-import { compact, esc, fit } from "../format.ts"
+import { esc, fit, votesText } from "../format.ts"
 import type { ProposalRow, ViewModel } from "../model.ts"
 import type { ScreenView } from "./view.ts"
 
@@ -22,7 +22,7 @@ export const governanceScreen = (m: ViewModel, view: ScreenView): string => {
   const lines = m.proposals.slice(start, start + rows).map((p, k) => {
     const i = start + k
     const cast = p.forVotes + p.againstVotes
-    const text = `${i === sel ? "> " : "  "}${fit(String(p.id), 3)} ${fit(p.title, titleW)} ${fit(p.state, 9)} ${fit(compact(p.forVotes), 7, "right")} ${fit(compact(p.againstVotes), 7, "right")} ${fit(compact(p.abstainVotes), 7, "right")} ${fit(share(p.forVotes, cast), 6, "right")} ${fit(p.myVote ?? "", 4)}`
+    const text = `${i === sel ? "> " : "  "}${fit(String(p.id), 3)} ${fit(p.title, titleW)} ${fit(p.state, 9)} ${fit(votesText(p.forVotes), 7, "right")} ${fit(votesText(p.againstVotes), 7, "right")} ${fit(votesText(p.abstainVotes), 7, "right")} ${fit(share(p.forVotes, cast), 6, "right")} ${fit(p.myVote ?? "", 4)}`
     return i === sel ? `{inverse}${esc(text)}{/inverse}` : esc(text)
   })
   const chosen = m.proposals[sel]!
@@ -31,6 +31,6 @@ export const governanceScreen = (m: ViewModel, view: ScreenView): string => {
     ...lines,
     "",
     esc(fit(`selected: ${chosen.id} ${chosen.title}`, view.width)),
-    "{gray-fg}tallies are votes (stake, or √ of stake if quadratic); ↑/↓ select, v vote{/gray-fg}",
+    "{gray-fg}tallies: DAI of stake (linear votes) or √DAI (quadratic); ↑/↓ select, v vote{/gray-fg}",
   ].join("\n")
 }

@@ -1,5 +1,5 @@
 /** Training: the current round, our score, ε, and accuracy and loss over rounds as charts. */
-import { lineChart } from "../chart.ts"
+import { fractionRange, lineChart } from "../chart.ts"
 import { bar, fixed, int, pct } from "../format.ts"
 import type { ViewModel } from "../model.ts"
 import { items } from "../ring.ts"
@@ -17,10 +17,13 @@ export const trainingScreen = (m: ViewModel, view: ScreenView): string => {
     "",
   ]
   if (history.length === 0) return [...head, "{gray-fg}no completed round yet{/gray-fg}"].join("\n")
-  const chartH = Math.max(3, view.height - head.length - 3)
+  const chartH = Math.max(3, view.height - head.length - 4)
   const half = Math.floor((view.width - 1) / 2)
-  const acc = lineChart(history.map((p) => p.accuracy), { width: half, height: chartH, glyph: "*", min: 0, max: 1, digits: 2 })
-  const loss = lineChart(history.map((p) => p.loss), { width: half, height: chartH, glyph: "o", digits: 3 })
+  const accuracy = history.map((p) => p.accuracy)
+  // The x axis is the round; accuracy's y axis is its own range (a model at 0.90–0.92 is not a flat line at the top).
+  const xLabels = history.map((p) => `round ${p.round}`)
+  const acc = lineChart(accuracy, { width: half, height: chartH, glyph: "*", ...fractionRange(accuracy), digits: 2, xLabels, stretch: true })
+  const loss = lineChart(history.map((p) => p.loss), { width: half, height: chartH, glyph: "o", digits: 3, xLabels, stretch: true })
   const titles = `${"{bold}accuracy{/bold}".padEnd(half + 13)} {bold}loss{/bold}`
   const body = acc.map((l, i) => `${l.padEnd(half)} ${loss[i] ?? ""}`)
   return [...head, titles, ...body].join("\n")

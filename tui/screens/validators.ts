@@ -16,7 +16,14 @@ export const validatorsScreen = (m: ViewModel, view: ScreenView): string => {
     return `${esc(line)}${status}${esc(slashed)}`
   })
   const more = m.validators.length > rows.length ? [`{gray-fg}… ${m.validators.length - rows.length} more{/gray-fg}`] : []
-  return [`{bold}${header}{/bold}`, ...rows, ...more].join("\n")
+  // Scores are committed in one epoch, revealed in the next and counted in the set two epochs on
+  // (runtime/core/app/training-ledger.ts): say so while every row still reads 0.
+  const noContribution = m.validators.every((v) => (v.contribution ?? 0) === 0)
+  const hint = noContribution && view.height >= rows.length + more.length + 4
+    ? ["", `{gray-fg}${esc(fit("contrib: training scores count in voting power two epochs after they are", view.width).trimEnd())}`,
+      `${esc(fit("committed, so it reads 0.000 for a new network's first two epochs", view.width).trimEnd())}{/gray-fg}`]
+    : []
+  return [`{bold}${header}{/bold}`, ...rows, ...more, ...hint].join("\n")
 }
 
 const compactNumber = (n: number): string => (Number.isInteger(n) ? compact(BigInt(n)) : n.toFixed(2))
