@@ -140,10 +140,9 @@ export const devnetCommand: Command = defineCommand({
         tui = startup.tui
         startup.started({
           onStake: async (amount) => node0.api.stake({ amount: amount.toString() }),
-          onVote: async (id, choice) => {
-            if (choice === "abstain") throw new Error("the chain counts yes and no votes only")
-            return node0.api.vote({ proposal: Number(id), support: choice === "yes" })
-          },
+          // The TUI offers yes and no only (Governance.sol has no abstain: tui/controls.ts).
+          onVote: async (id, choice) => node0.api.vote({ proposal: Number(id), support: choice === "yes" }),
+          onPropose: async (name, value) => node0.api.propose({ action: { kind: "param", name, value } }),
           onQuit: () => finish("quit"),
           status: () => `height ${node0.node.app.height} peers ${node0.transport.node.getPeers().length}`,
           info: node0.apiServer === undefined ? [["API", "off"]] : [["API", node0.apiServer.url], ["API token", tokenFile]],

@@ -128,11 +128,16 @@ describe("vote", () => {
     await keys("4", DOWN, UP) // back on proposal 1
     let rows = await keys("v")
     expect(rows.join("\n")).toMatch(/Vote on proposal 1/)
+    // No abstain: the Governance contract counts yes and no only; the dialog says so and stays open.
+    expect(rows.join("\n")).toMatch(/no abstain/)
     rows = await keys("a")
-    expect(rows.join("\n")).toMatch(/Vote ABSTAIN on proposal 1 "Lower the fee burn to 20%"\?/)
+    expect(tui.ui.status).toMatch(/no abstain: the Governance contract counts yes and no votes only/)
+    expect(tui.ui.mode.kind).toBe("vote.choice")
+    rows = await keys("n")
+    expect(rows.join("\n")).toMatch(/Vote NO on proposal 1 "Lower the fee burn to 20%"\?/)
     await keys("y")
-    expect(calls).toEqual([[1, "abstain"]])
-    expect(tui.ui.status).toBe("vote abstain on proposal 1 sent")
+    expect(calls).toEqual([[1, "no"]])
+    expect(tui.ui.status).toBe("vote no on proposal 1 sent")
   })
 
   it("cancel at the choice or the confirmation calls nothing", async () => {
@@ -151,6 +156,29 @@ describe("vote", () => {
     expect(tui.ui.mode.kind).toBe("normal")
     expect(rows[23]).toMatch(/proposal 2 is Executed, not open for votes/)
     expect(calls).toEqual([])
+  })
+})
+
+describe("propose", () => {
+  it("p on the governance screen: name=value, Enter, confirm → onPropose(name, value) once; a malformed change is refused in the dialog", async () => {
+    const calls: unknown[] = []
+    const { tui, keys } = setup({ onPropose: (name, value) => void calls.push([name, value]) })
+    let rows = await keys("1", "p")
+    expect(tui.ui.status).toMatch(/governance screen/)
+    rows = await keys("4", "p", ..."fees.burn", ENTER)
+    expect(rows.join("\n")).toMatch(/type name=value/)
+    rows = await keys(..."Share=0.2", ENTER)
+    expect(rows.join("\n")).toMatch(/Propose setting fees\.burnShare to 0\.2\?/)
+    await keys("y")
+    expect(calls).toEqual([["fees.burnShare", 0.2]])
+    expect(tui.ui.status).toBe("proposal fees.burnShare=0.2 sent")
+    expect(rows.at(-1)).toMatch(/p propose/)
+  })
+
+  it("without an onPropose callback, p says proposing is not available", async () => {
+    const { tui, keys } = setup()
+    await keys("4", "p")
+    expect(tui.ui.status).toBe("proposing is not available here")
   })
 })
 

@@ -8,7 +8,7 @@ import blessed from "blessed"
 import type { Readable, Writable } from "node:stream"
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
 import { formatTokens } from "../runtime/core/units.ts"
-import { handleKey, initialUi, SCREENS, type Action, type Choice, type Key, type UiState } from "./controls.ts"
+import { handleKey, initialUi, SCREENS, type Action, type Choice, type Key, type ParamValueText, type UiState } from "./controls.ts"
 import { esc } from "./format.ts"
 import { initialModel, reduce, type ProposalId, type ViewModel } from "./model.ts"
 import { governanceScreen } from "./screens/governance.ts"
@@ -34,6 +34,8 @@ export interface TuiOptions {
   /** Where onStake puts the tokens, said in the stake dialog and its question (e.g. "node0's contributor pool"). */
   readonly stakeInto?: string
   readonly onVote?: (id: ProposalId, choice: Choice) => void | Promise<unknown>
+  /** Submit a parameter-change proposal (`p` on the governance screen). */
+  readonly onPropose?: (name: string, value: ParamValueText) => void | Promise<unknown>
   /** Called once when the user quits (q, C-c); the screen is already gone. */
   readonly onQuit?: () => void
   /** Renders a second at most (default 10). */
@@ -58,6 +60,8 @@ export interface Tui {
   invalidate(): void
   /** Draw now (tests; the frame scheduler calls this). */
   render(): void
+  /** Clear the terminal and draw every cell again (C-l): for output that reached the terminal behind blessed's back. */
+  redraw(): void
   /** The terminal's cells as text, one string per row (what the user sees, tags resolved). */
   text(): string[]
   readonly screen: blessed.Widgets.Screen
@@ -66,8 +70,8 @@ export interface Tui {
 }
 
 /** The help bar lists only the actions this host offers. */
-const baseHelp = (can: { stake: boolean; vote: boolean }): string =>
-  ["1-5/tab screens", ...(can.stake ? ["s stake"] : []), ...(can.vote ? ["v vote"] : []), "↑↓ select", "q quit"].join("  ")
+const baseHelp = (can: { stake: boolean; vote: boolean; propose: boolean }): string =>
+  ["1-5/tab screens", ...(can.stake ? ["s stake"] : []), ...(can.vote ? ["v vote"] : []), ...(can.propose ? ["p propose"] : []), "↑↓ select", "q quit"].join("  ")
 
 /** Start the TUI on a terminal. */
 export const startTui = (options: TuiOptions = {}): Tui => {
@@ -94,7 +98,7 @@ export const startTui = (options: TuiOptions = {}): Tui => {
   let lastDraw = 0
   let closed = false
   const frame = 1000 / Math.max(1, options.fps ?? 10)
-  const can = { stake: options.onStake !== undefined, vote: options.onVote !== undefined, stakeInto: options.stakeInto }
+  const can = { stake: options.onStake !== undefined, vote: options.onVote !== undefined, propose: options.onPropose !== undefined, stakeInto: options.stakeInto }
 
   const draw = () => {
     if (closed) return
@@ -127,13 +131,17 @@ export const startTui = (options: TuiOptions = {}): Tui => {
   }
 
   const perform = (action: Action) => {
-    const what = action.kind === "stake" ? `stake of ${formatTokens(action.amount)} DAI` : `vote ${action.choice} on proposal ${action.id}`
+    const what = action.kind === "stake"
+      ? `stake of ${formatTokens(action.amount)} DAI`
+      : action.kind === "vote" ? `vote ${action.choice} on proposal ${action.id}` : `proposal ${action.name}=${String(action.value)}`
     const settle = (status: string) => {
       ui = { ...ui, status }
       schedule()
     }
     try {
-      const result = action.kind === "stake" ? options.onStake?.(action.amount) : options.onVote?.(action.id, action.choice)
+      const result = action.kind === "stake"
+        ? options.onStake?.(action.amount)
+        : action.kind === "vote" ? options.onVote?.(action.id, action.choice) : options.onPropose?.(action.name, action.value)
       if (result instanceof Promise) {
         settle(`${what} sent…`)
         result.then(() => settle(`${what} done`), (e: unknown) => settle(`${what} failed: ${e instanceof Error ? e.message : String(e)}`))
@@ -154,6 +162,7 @@ export const startTui = (options: TuiOptions = {}): Tui => {
   screen.on("keypress", (ch: string | undefined, key: Key | undefined) => {
     if (closed) return
     const k: Key = { name: key?.name, full: key?.full, ch: ch ?? (key as { sequence?: string } | undefined)?.sequence }
+    if (k.full === "C-l") return redraw()
     if (ui.mode.kind === "normal" && k.full !== "C-c" && options.onKey?.(k) === true) return schedule()
     const next = handleKey(ui, k, model, can)
     ui = next.ui
@@ -161,6 +170,11 @@ export const startTui = (options: TuiOptions = {}): Tui => {
     if (next.effect !== undefined) perform(next.effect)
     schedule()
   })
+  const redraw = () => {
+    if (closed) return
+    screen.realloc()
+    draw()
+  }
   screen.on("resize", () => draw())
   draw()
 
@@ -181,6 +195,7 @@ export const startTui = (options: TuiOptions = {}): Tui => {
     },
     invalidate: schedule,
     render: draw,
+    redraw,
     // blessed keeps the drawn cells in `lines` ([attr, char] pairs); @types/blessed does not declare it.
     text: () => (screen as unknown as { lines: Array<Array<[number, string]>> }).lines.map((row) => row.map((cell) => cell[1]).join("")),
     screen,
@@ -196,7 +211,9 @@ const modalContent = (ui: UiState, stakeInto: string | undefined): string | unde
     case "stake.amount":
       return `{bold}Stake${stakeInto === undefined ? "" : ` into ${esc(stakeInto)}`}{/bold}\nAmount in DAI: ${esc(m.text)}_\n${m.error === undefined ? "" : `{red-fg}${esc(m.error)}{/red-fg}`}\n{gray-fg}Enter continue · Esc cancel{/gray-fg}`
     case "vote.choice":
-      return `{bold}Vote on proposal ${esc(String(m.id))}{/bold}\n${esc(m.title)}\n\n{gray-fg}y yes · n no · a abstain · Esc cancel{/gray-fg}`
+      return `{bold}Vote on proposal ${esc(String(m.id))}{/bold}\n${esc(m.title)}\n{gray-fg}(no abstain: the Governance contract counts yes and no only){/gray-fg}\n{gray-fg}y yes · n no · Esc cancel{/gray-fg}`
+    case "propose.param":
+      return `{bold}New proposal: change a parameter{/bold}\nname=value: ${esc(m.text)}_\n${m.error === undefined ? "{gray-fg}e.g. fees.burnShare=0.2 (dai params lists them){/gray-fg}" : `{red-fg}${esc(m.error)}{/red-fg}`}\n{gray-fg}Enter continue · Esc cancel{/gray-fg}`
     case "confirm":
       return `{bold}Confirm{/bold}\n${esc(m.question)}\n\n{gray-fg}y confirm · n cancel{/gray-fg}`
   }

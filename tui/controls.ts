@@ -1,6 +1,6 @@
 /**
  * What the keys do, as a pure function: (UI state, key) → new UI state and, at most, one effect for
- * the host (stake, vote, quit). The blessed app only feeds keys in and carries effects out, so the
+ * the host (stake, vote, propose, quit). The blessed app only feeds keys in and carries effects out, so the
  * stake and vote flows, with their confirmation step, are tested without a terminal.
  */
 import { tokens, formatTokens } from "../runtime/core/units.ts"
@@ -11,16 +11,29 @@ export const SCREENS = ["Overview", "Validators", "Training", "Governance", "Log
 export const GOVERNANCE = 3
 export const LOG = 4
 
+/**
+ * A vote. The TUI offers yes and no only: Governance.sol's castVote(id, bool support) has no abstain
+ * (OpenZeppelin's Governor counts one as a third support value; ours would need the contract, the TS
+ * ledger and POST /votes changed together). "abstain" stays in the type for hosts that still check it.
+ */
 export type Choice = "yes" | "no" | "abstain"
+
+/** Why `a` does nothing in the vote dialog. */
+export const NO_ABSTAIN = "no abstain: the Governance contract counts yes and no votes only"
+
+/** A parameter value typed as text: a number, true/false, or the text itself (a choice such as an aggregator). */
+export type ParamValueText = number | boolean | string
 
 export type Action =
   | { readonly kind: "stake"; readonly amount: bigint }
   | { readonly kind: "vote"; readonly id: ProposalId; readonly choice: Choice }
+  | { readonly kind: "propose"; readonly name: string; readonly value: ParamValueText }
 
 export type Mode =
   | { readonly kind: "normal" }
   | { readonly kind: "stake.amount"; readonly text: string; readonly error: string | undefined }
   | { readonly kind: "vote.choice"; readonly id: ProposalId; readonly title: string }
+  | { readonly kind: "propose.param"; readonly text: string; readonly error: string | undefined }
   | { readonly kind: "confirm"; readonly action: Action; readonly question: string }
 
 export interface UiState {
@@ -47,6 +60,8 @@ export interface Capabilities {
   readonly vote: boolean
   /** Where `s` puts the tokens, said in the dialog and the question (e.g. "node0's contributor pool"). */
   readonly stakeInto?: string | undefined
+  /** Whether the host can submit a proposal (`p` on the governance screen). */
+  readonly propose?: boolean | undefined
 }
 
 export const initialUi: UiState = { screen: 0, selected: SCREENS.map(() => 0), mode: { kind: "normal" }, status: undefined }
@@ -76,9 +91,21 @@ export const handleKey = (ui: UiState, key: Key, model: ViewModel, can: Capabili
     }
     case "vote.choice": {
       if (isEscape(key) || key.ch === "c") return { ui: { ...ui, mode: normal, status: "vote cancelled" } }
-      const choice: Choice | undefined = key.ch === "y" ? "yes" : key.ch === "n" ? "no" : key.ch === "a" ? "abstain" : undefined
+      if (key.ch === "a") return { ui: { ...ui, status: NO_ABSTAIN } }
+      const choice: Choice | undefined = key.ch === "y" ? "yes" : key.ch === "n" ? "no" : undefined
       if (choice === undefined) return { ui }
       return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "vote", id: mode.id, choice }, question: `Vote ${choice.toUpperCase()} on proposal ${mode.id} "${mode.title}"?` } } }
+    }
+    case "propose.param": {
+      if (isEscape(key)) return { ui: { ...ui, mode: normal, status: "proposal cancelled" } }
+      if (key.name === "backspace") return { ui: { ...ui, mode: { ...mode, text: mode.text.slice(0, -1), error: undefined } } }
+      if (isEnter(key)) {
+        const change = parseParamChange(mode.text)
+        if (typeof change === "string") return { ui: { ...ui, mode: { ...mode, error: change } } }
+        return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "propose", ...change }, question: `Propose setting ${change.name} to ${String(change.value)}?` } } }
+      }
+      if (key.ch !== undefined && key.ch.length === 1 && key.ch >= " " && key.ch !== "\x7f" && mode.text.length < 120) return { ui: { ...ui, mode: { ...mode, text: mode.text + key.ch, error: undefined } } }
+      return { ui }
     }
     case "confirm": {
       if (key.ch === "y") return { ui: { ...ui, mode: normal, status: undefined }, effect: mode.action }
@@ -107,6 +134,11 @@ const normalKey = (ui: UiState, key: Key, model: ViewModel, can: Capabilities): 
     if (!can.stake) return { ui: { ...ui, status: "staking is not available here" } }
     return { ui: { ...ui, mode: { kind: "stake.amount", text: "", error: undefined }, status: undefined } }
   }
+  if (ch === "p") {
+    if (can.propose !== true) return { ui: { ...ui, status: "proposing is not available here" } }
+    if (ui.screen !== GOVERNANCE) return { ui: { ...ui, status: "proposals are made on the governance screen (4)" } }
+    return { ui: { ...ui, mode: { kind: "propose.param", text: "", error: undefined }, status: undefined } }
+  }
   if (ch === "v") {
     if (!can.vote) return { ui: { ...ui, status: "voting is not available here" } }
     if (ui.screen !== GOVERNANCE) return { ui: { ...ui, status: "select a proposal on the governance screen (4) first" } }
@@ -116,6 +148,17 @@ const normalKey = (ui: UiState, key: Key, model: ViewModel, can: Capabilities): 
     return { ui: { ...ui, mode: { kind: "vote.choice", id: p.id, title: p.title }, status: undefined } }
   }
   return { ui }
+}
+
+/** "name=value" typed by the user → a parameter change (the chain checks the name and bounds), or why not. */
+export const parseParamChange = (text: string): { readonly name: string; readonly value: ParamValueText } | string => {
+  const eq = text.indexOf("=")
+  const name = (eq < 0 ? text : text.slice(0, eq)).trim()
+  const raw = eq < 0 ? "" : text.slice(eq + 1).trim()
+  if (eq < 0 || name === "" || raw === "") return "type name=value, e.g. fees.burnShare=0.2"
+  if (!/^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+$/.test(name)) return `"${name}" is not a parameter name (see dai params)`
+  const value: ParamValueText = raw === "true" ? true : raw === "false" ? false : raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw
+  return { name, value }
 }
 
 /** Whole tokens typed by the user → base units, or why not. */

@@ -13,6 +13,7 @@ import { LIMITS } from "./model.ts"
 export interface StartedHost {
   readonly onStake: NonNullable<TuiOptions["onStake"]>
   readonly onVote: NonNullable<TuiOptions["onVote"]>
+  readonly onPropose: NonNullable<TuiOptions["onPropose"]>
   readonly onQuit: () => void
   readonly status: () => string
   readonly info: ReadonlyArray<readonly [string, string]>
@@ -61,6 +62,7 @@ export const openStartupTui = (options: StartupOptions): StartupTui => {
     ...(options.stakeInto === undefined ? {} : { stakeInto: options.stakeInto }),
     onStake: (amount) => (host === undefined ? Promise.reject(new Error(STILL_STARTING)) : host.onStake(amount)),
     onVote: (id, choice) => (host === undefined ? Promise.reject(new Error(STILL_STARTING)) : host.onVote(id, choice)),
+    onPropose: (name, value) => (host === undefined ? Promise.reject(new Error(STILL_STARTING)) : host.onPropose(name, value)),
     onQuit: () => {
       clearInterval(ticker)
       if (host !== undefined) return host.onQuit()
@@ -82,6 +84,8 @@ export const openStartupTui = (options: StartupOptions): StartupTui => {
     started(h) {
       clearInterval(ticker)
       host = h
+      // Starting a chain and libp2p may have written to the terminal behind blessed: draw every cell again.
+      tui.redraw()
       tui.push({ at: now(), node: "devnet", kind: "log", data: { level: "info", message: `started in ${seconds()}` } })
     },
     quitRequested: () => quit,
