@@ -155,7 +155,7 @@ export const parseParamChange = (text: string): { readonly name: string; readonl
   const eq = text.indexOf("=")
   const name = (eq < 0 ? text : text.slice(0, eq)).trim()
   const raw = eq < 0 ? "" : text.slice(eq + 1).trim()
-  if (eq < 0 || name === "" || raw === "") return "type name=value, e.g. fees.burnShare=0.2"
+  if (eq < 0 || name === "" || raw === "") return "type name=value, e.g. fees.burnFraction=0.2"
   if (!/^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+$/.test(name)) return `"${name}" is not a parameter name (see dai params)`
   const value: ParamValueText = raw === "true" ? true : raw === "false" ? false : raw !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw
   return { name, value }
