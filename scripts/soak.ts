@@ -43,8 +43,8 @@ const TARGETS: readonly Target[] = [
   { name: "schedules", unit: "fault schedules", count: 2_000, describe: "scenario runner under random fault schedules (byzantine, partition, crash-restart)", kind: { vitest: "sim/scenario/properties.test.ts", env: "SCHEDULE" } },
   { name: "kill", unit: "kill-point runs", count: 100_000, describe: "slashing protection with the store crashed at random operations: nothing conflicting is signed", kind: { vitest: "runtime/actors/protection/slashing-protection.test.ts", env: "KILL" } },
   { name: "swarm", unit: "seeds", count: 10_000, describe: "dai sim swarm: random networks, faults and byzantine behaviours within the fault model", kind: { swarm: true } },
-  // A batch holds 1–12 messages, 6.5 on average: the count is in messages, the test's in batches.
-  { name: "gossip", unit: "messages", count: 100_000, describe: "fuzzed gossip against a running node over libp2p", kind: { vitest: "runtime/node/gossip-fuzz.test.ts", env: "GOSSIP", perRun: 6.5 } },
+  // A batch holds 1–12 messages (6.2 on average in a 308-batch run): the count is in messages, the test's in batches of 6, so at least the count is sent.
+  { name: "gossip", unit: "messages", count: 100_000, describe: "fuzzed gossip against a running node over libp2p", kind: { vitest: "runtime/node/gossip-fuzz.test.ts", env: "GOSSIP", perRun: 6 } },
   { name: "api", unit: "requests", count: 100_000, describe: "fuzzed HTTP requests against a running validator's API", kind: { vitest: "runtime/api/fuzz.test.ts", env: "API" } },
   { name: "libp2p", unit: "runs per property", count: 1_000, describe: "hostile bytes, frames and gossip on a libp2p node (four properties)", kind: { vitest: "runtime/adapters/libp2p/fuzz.test.ts", env: "LIBP2P" } },
 ]
