@@ -95,7 +95,7 @@ const APR_METRICS: readonly string[] = ["honestApr", "honestAprMin", "contributo
 
 /** What "pays" means, and (when an APR is swept) that APRs of short runs are extrapolations: one place for both notes. */
 export const economicsNotes = (sweep: Sweep): string[] => [
-  `attack pays: mean ROI above ${PAYS_TOLERANCE} of the stake at risk (a smaller gain is what timing or a seed moves; the summary marks it "no (≈0)")`,
+  `attack pays: mean ROI above ${PAYS_TOLERANCE} of the stake at risk (a smaller gain is break-even at that scale: the summary marks it "no (≈0)"; scenarios/README.md)`,
   ...(sweep.metrics.some((m) => APR_METRICS.includes(m))
     ? [`APR metrics annualise the run's return (× year ÷ virtual time): a measured yield only for runs of ${APR_MIN_SPAN_MS / DAY_MS} days or more, an extrapolation for shorter ones (add \`time\` to the metrics to see each run's span)`]
     : []),

@@ -39,14 +39,16 @@ const axisOf = (values: readonly ParamValue[]) => {
   const numeric = distinct.every((v) => typeof v === "number")
   if (!numeric || distinct.length <= 20) {
     const pos = new Map(distinct.map((v, i) => [v, distinct.length === 1 ? 0.5 : i / (distinct.length - 1)]))
-    return { pos: (v: ParamValue) => pos.get(v) ?? 0, ticks: distinct.map((v) => ({ at: pos.get(v)!, label: typeof v === "number" ? fmt(v) : String(v) })), categories: distinct }
+    // Numbers labelled against each other (20.0M, 100M), the same labels the heat map's axes use.
+    const labels = new Map(numeric ? rangeLabels(distinct as number[]).map((l, i) => [distinct[i]!, l] as const) : distinct.map((v) => [v, String(v)] as const))
+    return { pos: (v: ParamValue) => pos.get(v) ?? 0, ticks: distinct.map((v) => ({ at: pos.get(v)!, label: labels.get(v)! })), categories: distinct, labelOf: (v: ParamValue) => labels.get(v) ?? String(v) }
   }
   const lo = distinct[0] as number
   const hi = distinct.at(-1) as number
   const span = hi - lo || 1
   const fs = [0, 0.25, 0.5, 0.75, 1]
   const labels = rangeLabels(fs.map((f) => lo + f * span))
-  return { pos: (v: ParamValue) => ((v as number) - lo) / span, ticks: fs.map((f, i) => ({ at: f, label: labels[i]! })), categories: undefined }
+  return { pos: (v: ParamValue) => ((v as number) - lo) / span, ticks: fs.map((f, i) => ({ at: f, label: labels[i]! })), categories: undefined, labelOf: (v: ParamValue) => String(v) }
 }
 
 const yScale = (lo: number, hi: number) => {
@@ -192,8 +194,8 @@ export const heatMap = (points: readonly PointAggregate[], px: string, py: strin
       body += `<line x1="${cx(i)}" y1="${cy(j)}" x2="${cx(i) + cw}" y2="${cy(j)}" stroke="#000" stroke-width="3" class="frontier"/>`
     }
   }
-  const xt = ax.categories !== undefined ? ax.categories.map((v, i) => ({ at: cx(i) + cw / 2, label: typeof v === "number" ? fmt(v) : String(v) })) : ax.ticks.map((t) => ({ at: M.l + t.at * (W - M.l - right), label: t.label }))
-  const yt = ay.categories !== undefined ? ay.categories.map((v, j) => ({ at: cy(j) + ch / 2, label: typeof v === "number" ? fmt(v) : String(v) })) : ay.ticks.map((t) => ({ at: H - M.b - t.at * (H - M.t - M.b), label: t.label }))
+  const xt = ax.categories !== undefined ? ax.categories.map((v, i) => ({ at: cx(i) + cw / 2, label: ax.labelOf(v) })) : ax.ticks.map((t) => ({ at: M.l + t.at * (W - M.l - right), label: t.label }))
+  const yt = ay.categories !== undefined ? ay.categories.map((v, j) => ({ at: cy(j) + ch / 2, label: ay.labelOf(v) })) : ay.ticks.map((t) => ({ at: H - M.b - t.at * (H - M.t - M.b), label: t.label }))
   for (const t of xt) body += `<text x="${t.at}" y="${H - M.b + 14}" text-anchor="middle" class="s">${esc(t.label)}</text>`
   const yTicks = yt.map((t) => `<text x="${M.l - 4}" y="${t.at + 4}" text-anchor="end" class="s">${esc(t.label)}</text>`).join("") +
     `<text x="12" y="${(M.t + H - M.b) / 2}" transform="rotate(-90 12 ${(M.t + H - M.b) / 2})" text-anchor="middle">${esc(py)}</text>`
