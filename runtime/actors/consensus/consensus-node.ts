@@ -31,7 +31,7 @@ import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, type ConsensusMessage } from "../../core/consensus/codec.ts"
-import { votesToRelay } from "../../core/consensus/relay.ts"
+import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../../core/consensus/types.ts"
@@ -370,16 +370,19 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     // Re-send own messages of the current height until it is decided (lossy links, healed partitions),
     // and relay the prevote quorums behind this node's lock and valid value once the height has gone
     // past their rounds (core/consensus/relay.ts): a silent validator's vote that completed them
-    // reaches the peers that missed it only this way. Relayed votes take the node's outbound path
-    // too (a silent node relays nothing).
+    // reaches the peers that missed it only this way. Mostly only the votes of signers silent since
+    // (live ones re-send their own), the whole quorums every FULL_RELAY_EVERY re-sends. Relayed
+    // votes take the node's outbound path too (a silent node relays nothing).
     const resendEvery = options.resendEvery ?? app.economy.params["consensus.timeoutPropose"]
     let resendTimer: unknown
+    let resends = 0
     const resend = () => {
       if (stopped) return
       for (const m of latest) outbound(m, send)
       const snapshot = actor.getSnapshot()
       if (snapshot.matches("height")) {
-        for (const vote of votesToRelay(snapshot.context.heightState, snapshot.context, address)) outbound({ kind: "vote", vote }, send)
+        const all = resends++ % FULL_RELAY_EVERY === FULL_RELAY_EVERY - 1
+        for (const vote of votesToRelay(snapshot.context.heightState, snapshot.context, address, all)) outbound({ kind: "vote", vote }, send)
       }
       resendTimer = clock.setTimeout(resend, resendEvery)
     }

@@ -110,6 +110,13 @@ export class HeightVoteSet {
     return this.#decisions
   }
 
+  /** Validators that sent something (a vote, or a proposal) in some round above `round`. */
+  activeAbove(round: number): Set<Address> {
+    const out = new Set<Address>()
+    for (const [r, rv] of this.#rounds) if (r > round) for (const a of rv.active) out.add(a)
+    return out
+  }
+
   /** Rounds that hold any vote, ascending. */
   rounds(): number[] {
     return [...this.#rounds.keys()].sort((a, b) => a - b)

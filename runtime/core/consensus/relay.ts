@@ -13,6 +13,12 @@
  * round each voter re-sends its own vote). That is at most two rounds' prevotes, one per validator
  * each, per re-send; nothing in a height decided in the round of its polka. Receivers verify every
  * signature as for any vote, so relaying forges nothing.
+ *
+ * Cheaper still: a validator heard from in a later round of the height is alive, and a live node
+ * re-sends every message it signed at the height itself. So most re-sends relay only the votes of
+ * signers silent since the polka (`all: false`: with 16 validators and one silent, one vote instead
+ * of fifteen), and every few re-sends the whole quorum (`all: true`), so that a byzantine validator
+ * that keeps voting but never repeats the vote it gave some nodes cannot stall the others either.
  */
 import type { HeightState } from "./height-state.ts"
 import type { Address, Hash, Vote } from "./types.ts"
@@ -26,15 +32,23 @@ export interface RelayView {
   readonly validHash: Hash | null
 }
 
-/** The prevotes of others this node relays on its periodic re-send (none while no earlier polka is held). */
-export const votesToRelay = (state: HeightState | undefined, view: RelayView, self: Address): Vote[] => {
+/** How often (in re-sends) a node relays a whole polka rather than the votes of its silent signers only. */
+export const FULL_RELAY_EVERY = 4
+
+/**
+ * The prevotes of others this node relays on its periodic re-send (none while no earlier polka is
+ * held): the whole polkas behind its lock and valid value with `all`, else only the votes in them of
+ * validators not heard from in a later round.
+ */
+export const votesToRelay = (state: HeightState | undefined, view: RelayView, self: Address, all = true): Vote[] => {
   if (state === undefined) return []
   const out: Vote[] = []
   const polka = (round: number, hash: Hash | null) => {
     if (round < 0 || round >= view.round || hash === null) return
     const prevotes = state.votes.prevotes(round)
     if (prevotes === undefined || !prevotes.quorumFor(hash)) return
-    for (const v of prevotes.votesFor(hash)) if (v.validator !== self) out.push(v)
+    const alive = all ? undefined : state.votes.activeAbove(round)
+    for (const v of prevotes.votesFor(hash)) if (v.validator !== self && alive?.has(v.validator) !== true) out.push(v)
   }
   polka(view.validRound, view.validHash)
   if (view.lockedRound !== view.validRound) polka(view.lockedRound, view.lockedHash)
