@@ -358,6 +358,10 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       const decoded = decodeTx(value)
       if (Result.isFailure(decoded)) return fault(env.from, `tx: ${decoded.failure}`)
       const tx = decoded.success
+      // What the pool would refuse anyway (a used nonce, a sender with no standing or too far ahead)
+      // is dropped before the costly signature check, so a flood costs little; it is no fault of
+      // the peer, which may have relayed it while it was still acceptable.
+      if (mempool.check(tx) !== undefined) return
       if (!keys.verify(tx.signer, txDigest(chainId, tx), fromHex(tx.signature))) return fault(env.from, `tx of ${tx.signer}: bad signature`)
       mempool.add(tx)
     }
