@@ -163,18 +163,22 @@ const startCommand = defineCommand({
     let tui: import("../tui/app.ts").Tui | undefined
     let detach: () => void = () => {}
     if (values.tui === true) {
-      const { startTui } = await import("../tui/app.ts")
+      const [{ startTui }, { restoredRounds }] = await Promise.all([import("../tui/app.ts"), import("../tui/startup.ts")])
       tui = startTui({
         self: node.name,
         title: `dai node ${node.name}`,
+        stakeInto: `${node.name}'s contributor pool (a trainer bond)`,
         onStake: async (amount) => node.api.stake({ amount: amount.toString() }),
         onVote: async (id, choice) => {
           if (choice === "abstain") throw new Error("the chain counts yes and no votes only")
           return node.api.vote({ proposal: Number(id), support: choice === "yes" })
         },
+        onPropose: async (name, value) => node.api.propose({ action: { kind: "param", name, value } }),
         onQuit: () => quit(),
         status: () => `height ${node.node.app.height} peers ${node.transport.node.getPeers().length}`,
       })
+      // A restarted node's chain already holds rounds: they fill the chart (no telemetry is replayed for them).
+      for (const e of restoredRounds(node.name, node.node.app.rounds().values(), Date.now())) tui.push(e)
       const off = node.telemetry.subscribe((e) => tui?.push(e), { replay: true })
       detach = () => {
         off()
