@@ -114,7 +114,9 @@ const runTarget = async (t: Target, flagCount: number | undefined, givenSeed: nu
     console.log(`  full output: ${log}`)
   }
   const messages = /GOSSIP: (\d+) fuzzed messages/.exec(output)
-  const done = messages !== null ? Number(messages[1]) : perRun === 1 ? runs : Math.round(runs * perRun)
+  // A failing property stops at its counterexample: count the runs it made, not the runs asked for.
+  const failedAfter = /Property failed after (\d+) tests/.exec(output)
+  const done = failedAfter !== null ? Math.round(Number(failedAfter[1]) * perRun) : messages !== null ? Number(messages[1]) : perRun === 1 ? runs : Math.round(runs * perRun)
   return { target: t.name, runs: done, unit: t.unit, failures: code === 0 ? 0 : 1, seconds: seconds(), seed: testSeed, log }
 }
 
