@@ -1,58 +1,55 @@
 /**
  * The application state machine that consensus replicates: every node executes the same committed
- * blocks over its own copy of the economy and reaches the same app hash.
+ * blocks and reaches the same app hash. It holds no economy (issue 12, "one ledger"): value and
+ * rules live on the Chain port; the App is the committee of that stake, ordering the AI network's
+ * own events. Its validator set and its parameters are a committee snapshot of the ledger.
  *
  * Transactions (JSON objects tagged by `type`):
  *  - `last-commit`: the precommits that decided the parent block (first tx of every block above 1).
- *    The app checks them and counts who signed, for downtime slashing over `slashing.downtimeWindow`.
- *  - `evidence`: two conflicting votes of one validator; the app verifies them and slashes the
- *    validator for double signing (and tombstones it).
- *  - `stake`, `score-commit`, `score-reveal`: signed by an account (txs.ts). A stake operation runs on
- *    the economy for the signer's account (a validator's signing address acts for its operator id).
- *    Contribution scores are committed in an epoch and revealed in the next; a revealed score counts
- *    in the voting power of the validator set two epochs after the one it was committed in.
- *  - `round-result`, `round-scores`: signed by the validator that coordinated a training round. The
- *    result records the round's model hash, test accuracy, participants and a commitment to their
- *    contribution scores; the scores are revealed in a later block and must match it (so nobody can
- *    fit scores to what others revealed). Revealed round scores add up per account in the epoch the
- *    result was committed in and count in voting power like the scores above, and they are paid:
- *    `rewards.contributorShare` of every block's emission is set aside in a contributors' pot (it
- *    stays in the reserve), and each reveal pays the whole pot to the round's scored accounts pro
- *    rata of score (econ/contributions.ts; what rounding leaves waits for the next reveal).
+ *    The app checks them and counts who signed, for downtime over `slashing.downtimeWindow`.
+ *  - `epoch`: `{ epoch, snapshot }`, right after the last-commit of the first block of every epoch
+ *    e (at height 1, first): the ledger snapshot whose set and parameters govern epoch e + 1. It is
+ *    named one epoch ahead because a height's set must be known before its proposals are judged.
+ *    The snapshot is never older than the one before it, and every validator has loaded it (from
+ *    its Chain port) before it votes for the block.
+ *  - `evidence`: two conflicting votes of one validator; the app verifies them and drops the
+ *    validator from the set at the next height (the slash itself is the ledger's: the node submits
+ *    the evidence to the Chain port).
+ *  - `score-commit`, `score-reveal`, `round-result`, `round-scores`: signed by an account (txs.ts);
+ *    contribution scores and training-round results (training-ledger.ts). Revealed scores count in
+ *    the epoch's report, which pays the contributors' share of the emission pro rata on the ledger.
+ *  - `stake`: refused: stake moves only on the ledger.
+ * A validator whose window of signed blocks falls under `slashing.minSignedPerWindow` leaves the set
+ * at the next height and is named for downtime in the epoch's report (the ledger slashes it).
+ * After an epoch's last block the app has its report (`epochReport`), the same on every replica:
+ * validators sign it and the first to gather 2/3 of the power submits it to the ledger.
  * A block whose signed transactions do not decode, are badly signed or skip a nonce is invalid; a
- * valid transaction whose rule refuses it (too little balance, say) is recorded as failed and still
- * uses its nonce, as a reverted transaction does.
+ * valid transaction whose rule refuses it is recorded as failed and still uses its nonce.
  * Execution is deferred as in CometBFT: block h carries the app hash after block h−1.
- * Each transaction type has its executor (tx/, dispatched by the table in tx/table.ts); the training
- * records and scores live in their own ledger (training-ledger.ts).
- *
- * The validator set changes at epoch boundaries (heights h with (h − 1) % epochLength = 0), except
- * that a validator jailed or tombstoned leaves the set at the next height: keeping a known
- * misbehaver's power until the epoch ends would only help an attacker.
  */
-import { Result, Schema } from "effect"
+import { Schema } from "effect"
 import { fromHex, keccak256, toHex, utf8ToBytes } from "../crypto.ts"
 import { blockHash as hashBlock } from "../consensus/block.ts"
 import { voteDigest } from "../consensus/signing.ts"
 import type { ValidatorSet } from "../consensus/validator-set.ts"
 import { ZERO_HASH, type AppTx, type Block, type Hash, type Vote } from "../consensus/types.ts"
-import { econConfig, Economy, emissionFor, type Allocation, type LockTier, type SlashReceipt } from "../econ/index.ts"
+import type { Allocation, LockTier } from "../econ/index.ts"
 import type { Params } from "../params.ts"
-import { mulWad, WAD } from "../units.ts"
-import { powerParams, validatorSetFromCandidates, type Candidate } from "../consensus/power.ts"
+import { setOfSnapshot, type CommitteeSnapshot, type CommitteeSource } from "./committee.ts"
 import { DowntimeTracker } from "./downtime.ts"
+import type { EpochReport } from "./epoch-report.ts"
 import { TrainingLedger, type RoundRecord } from "./training-ledger.ts"
-import type { TxContext, TxResult, TxState, Verifier } from "./tx/context.ts"
+import type { Conviction, TxContext, TxResult, TxState, Verifier } from "./tx/context.ts"
 import type { EvidenceTx } from "./tx/evidence.ts"
 import type { LastCommitTx } from "./tx/last-commit.ts"
 import { executeTx, isSignedType } from "./tx/table.ts"
 import { decodeTx, txDigest } from "./txs.ts"
 
-export type { TxResult, Verifier } from "./tx/context.ts"
+export type { Conviction, TxResult, Verifier } from "./tx/context.ts"
 export type { RoundRecord } from "./training-ledger.ts"
 
 export interface GenesisValidator {
-  /** Account id of the operator in the economy ("v0"). */
+  /** Account id of the operator on the ledger ("v0"). */
   readonly operator: string
   /** Consensus signing address (0x…). */
   readonly address: string
@@ -68,26 +65,28 @@ export interface GenesisContributor {
   readonly tier: LockTier
 }
 
+/** The network's genesis: the ledger's (allocations, validators, contributors, reserve) and the chain id and time. */
 export interface AppGenesis {
   readonly chainId: number
   readonly params: Params
   readonly allocations: readonly Allocation[]
   readonly validators: readonly GenesisValidator[]
   readonly time: number
-  /**
-   * Account holding the reward reserve: when set, every block releases `rewards.annualEmission`
-   * pro rata of the block interval from it to the stakers (while it has funds).
-   */
+  /** Account holding the reward reserve, released by epoch reports. */
   readonly rewardReserve?: string
   /** Contributors bonded at genesis (their allocations must hold the amounts). */
   readonly contributors?: readonly GenesisContributor[]
 }
 
+/** The snapshot that governs epoch 0 (taken on the ledger at genesis). */
+export const GENESIS_SNAPSHOT = 1
+
 export interface Execution {
   readonly height: number
   readonly appHash: Hash
   readonly results: readonly TxResult[]
-  readonly slashes: readonly SlashReceipt[]
+  /** Validators convicted in this block (evidence or downtime): they left the set; the ledger slashes them. */
+  readonly slashes: readonly Conviction[]
 }
 
 /** The replica cannot do what was asked: a genesis that does not apply, an unknown height, a block that does not execute. */
@@ -99,60 +98,94 @@ export class AppError extends Schema.TaggedError<AppError>()("AppError", {
   }
 }
 
+/** The epoch tx of a block, if it carries one. */
+export const epochTxOf = (block: Block): { readonly epoch: number; readonly snapshot: number } | undefined => {
+  const tx = block.txs.find((t) => t.type === "epoch")
+  return tx === undefined ? undefined : { epoch: tx.epoch as number, snapshot: tx.snapshot as number }
+}
+
 const json = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v))
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+interface Epoch {
+  readonly epoch: number
+  readonly start: number
+  readonly snapshot: CommitteeSnapshot
+}
+
+/** What an epoch's report gathers as its blocks execute. */
+interface ReportDraft {
+  fromTime: number
+  toTime: number
+  readonly downtime: Set<string>
+  readonly scores: Map<string, bigint>
+}
 
 export class App {
   readonly chainId: number
-  readonly economy: Economy
-  /** Training-round results, contribution scores and the contributors' pot. */
+  /** Training-round results and contribution scores. */
   readonly training = new TrainingLedger()
   readonly #verify: Verifier
+  readonly #committees: CommitteeSource
   readonly #operatorOf = new Map<string, string>()
   readonly #addressOf = new Map<string, string>()
+  /** Epochs whose snapshot is known, by epoch number. */
+  readonly #epochs: Epoch[] = []
   /** Validator sets by the height they start at, newest last. */
   readonly #sets: ValidatorSet[] = []
-  /** Block time by height (the slash base of an infraction at that height). */
+  /** Validators dropped from the set (evidence, downtime) until a snapshot no longer lists them. */
+  readonly #excluded = new Set<string>()
+  /** Block time by height (the infraction time of evidence at that height). */
   readonly #times: number[] = []
+  readonly #drafts = new Map<number, ReportDraft>()
   readonly #downtime: DowntimeTracker
-  readonly #reserve: string | undefined
   #height = 0
   #appHash: Hash
   #lastBlockHash: Hash = ZERO_HASH
   #lastTime: number
-  #setDirty = false
   #stalled: string | undefined
   readonly #nonces = new Map<string, number>()
   /** What the executors change. */
   readonly #state: TxState
+  #convicted: Conviction[] = []
+  /** Validators convicted of double signing (once is enough: the ledger tombstones them). */
+  readonly #doubleSigners = new Set<string>()
 
-  private constructor(g: AppGenesis, economy: Economy, verify: Verifier) {
+  private constructor(g: AppGenesis, genesis: CommitteeSnapshot, verify: Verifier, committees: CommitteeSource) {
     this.chainId = g.chainId
-    this.economy = economy
     this.#verify = verify
+    this.#committees = committees
     this.#lastTime = g.time
-    this.#reserve = g.rewardReserve
-    this.#downtime = new DowntimeTracker(g.params["slashing.downtimeWindow"])
-    this.#state = { economy, training: this.training, downtime: this.#downtime }
-    for (const v of g.validators) {
+    this.#downtime = new DowntimeTracker(genesis.params["slashing.downtimeWindow"])
+    this.#state = {
+      training: this.training, downtime: this.#downtime,
+      convict: (c) => {
+        if (this.#doubleSigners.has(c.address) || this.#convicted.some((x) => x.address === c.address && x.infraction === "doubleSign")) return `${c.address} was convicted of double signing already`
+        this.#convicted.push(c)
+        return undefined
+      },
+    }
+    this.#learn(genesis)
+    this.#epochs.push({ epoch: 0, start: 1, snapshot: genesis })
+    const set = setOfSnapshot(genesis, 1)
+    if (set === undefined) throw new AppError({ reason: `genesis snapshot ${genesis.id} has no active validator` })
+    this.#sets.push(set)
+    this.#drafts.set(0, { fromTime: g.time, toTime: g.time, downtime: new Set(), scores: new Map() })
+    this.#appHash = toHex(keccak256(utf8ToBytes(`dai/app/genesis/${g.chainId}/${genesis.id}/${set.hash()}`)))
+  }
+
+  /** A replica at genesis: epoch 0 is governed by the ledger's genesis snapshot, which `committees` must hold. */
+  static genesis(g: AppGenesis, verify: Verifier, committees: CommitteeSource): App {
+    const s = committees.committee(GENESIS_SNAPSHOT)
+    if (s === undefined) throw new AppError({ reason: `the ledger has no genesis snapshot (${GENESIS_SNAPSHOT}): take it when the ledger is deployed` })
+    return new App(g, s, verify, committees)
+  }
+
+  #learn(s: CommitteeSnapshot): void {
+    for (const v of s.validators) {
       this.#operatorOf.set(v.address, v.operator)
       this.#addressOf.set(v.operator, v.address)
     }
-    this.#sets.push(this.#computeSet(1))
-    this.#appHash = toHex(keccak256(utf8ToBytes(`dai/app/genesis/${g.chainId}/${json(economy.supply())}/${this.#sets[0]!.hash()}`)))
-  }
-
-  /** The economy at genesis with every genesis validator registered. */
-  static genesis(g: AppGenesis, verify: Verifier): App {
-    const economy = Result.getOrThrow(Economy.genesis(g.allocations, g.params, g.time))
-    for (const v of g.validators) {
-      const r = economy.apply({ type: "registerValidator", operator: v.operator, amount: v.amount, tier: v.tier, commission: v.commission }, g.time)
-      if (Result.isFailure(r)) throw new AppError({ reason: `genesis validator ${v.operator}: ${r.failure.message}` })
-    }
-    for (const c of g.contributors ?? []) {
-      const r = economy.apply({ type: "bondContributor", owner: c.owner, amount: c.amount, tier: c.tier }, g.time)
-      if (Result.isFailure(r)) throw new AppError({ reason: `genesis contributor ${c.owner}: ${r.failure.message}` })
-    }
-    return new App(g, economy, verify)
   }
 
   /** Height of the last executed block (0 before the first). */
@@ -170,9 +203,39 @@ export class App {
     return this.#lastTime
   }
 
-  /** The epoch of a height: heights 1..L are epoch 0, L+1..2L epoch 1, ... */
+  #epochAt(height: number): Epoch {
+    for (let i = this.#epochs.length - 1; i >= 0; i--) if (this.#epochs[i]!.start <= height) return this.#epochs[i]!
+    return this.#epochs[0]!
+  }
+
+  /** The epoch of a height (epoch lengths come from each epoch's snapshot). */
   epochOf(height: number): number {
-    return Math.floor((height - 1) / this.economy.params["consensus.epochLength"])
+    const e = this.#epochAt(height)
+    const length = e.snapshot.params["consensus.epochLength"]
+    return e.epoch + Math.floor((height - e.start) / length)
+  }
+
+  /** The first height of epoch `epoch`, when its predecessor's snapshot is known. */
+  epochStart(epoch: number): number | undefined {
+    const known = this.#epochs.find((e) => e.epoch === epoch)
+    if (known !== undefined) return known.start
+    const prev = this.#epochs.find((e) => e.epoch === epoch - 1)
+    return prev === undefined ? undefined : prev.start + prev.snapshot.params["consensus.epochLength"]
+  }
+
+  /** The snapshot governing `height` (the next one to execute by default). */
+  snapshotAt(height: number = this.#height + 1): CommitteeSnapshot {
+    return this.#epochAt(height).snapshot
+  }
+
+  /** The parameters in force at `height` (the next one to execute by default): its epoch's snapshot's. */
+  params(height: number = this.#height + 1): Params {
+    return this.snapshotAt(height).params
+  }
+
+  /** The newest snapshot the chain has named so far (what an epoch tx may not go below). */
+  get lastSnapshot(): number {
+    return this.#epochs.at(-1)!.snapshot.id
   }
 
   /** The nonce the signer's next transaction must carry. */
@@ -200,20 +263,26 @@ export class App {
     return this.training.roundScores(epoch)
   }
 
-  /** Emission set aside for contributors, not yet paid by a round's revealed scores (base units). */
-  get contributorPot(): bigint {
-    return this.training.contributorPot
-  }
-
-  /** The economy account a signing address acts for: a validator's operator id, else the address itself. */
+  /** The ledger account a signing address acts for: a validator's operator id, else the address itself. */
   accountOf(signer: string): string {
     return this.#operatorOf.get(signer) ?? signer
+  }
+
+  /** Whether `account` is a bonded trainer or a validator operator in the snapshot in force. */
+  isMember(account: string): boolean {
+    const s = this.snapshotAt()
+    return s.trainers.some((t) => t.owner === account) || s.validators.some((v) => v.operator === account)
+  }
+
+  /** Whether a validator was dropped from the set for evidence or downtime. */
+  isExcluded(address: string): boolean {
+    return this.#excluded.has(address)
   }
 
   /** Why a signed transaction cannot go in the next block given the nonces so far, or undefined. */
   checkSignedTx(value: unknown, nonces: Map<string, number> = new Map()): string | undefined {
     const decoded = decodeTx(value)
-    if (Result.isFailure(decoded)) return decoded.failure
+    if (decoded._tag === "Failure") return decoded.failure
     const tx = decoded.success
     const expected = nonces.get(tx.signer) ?? this.nextNonce(tx.signer)
     if (tx.nonce !== expected) return `nonce ${tx.nonce} of ${tx.signer}, expected ${expected}`
@@ -236,42 +305,45 @@ export class App {
     return this.#sets[0]!
   }
 
-  /**
-   * The set from the active validator pools: stake × average lock multiplier of the pool, mixed
-   * with contribution and capped per validator by the voting-power formula (consensus/power.ts).
-   */
-  #computeSet(startHeight: number): ValidatorSet {
-    const epoch = this.epochOf(startHeight) - 2
-    const candidates: Candidate[] = this.#activeCandidates().map(({ p, address }) => (
-      { address, stake: p.tokens, multiplierWad: (p.weightedShares * WAD) / p.shares, contribution: BigInt(this.training.contribution(epoch, p.operator)) }
-    ))
-    return validatorSetFromCandidates(candidates, powerParams(this.economy.params), startHeight)
-  }
-
-  /** The validator pools that may sign: registered, not jailed, not tombstoned, with stake. */
-  #activeCandidates() {
-    const out = []
-    for (const p of this.economy.pools()) {
-      const address = this.#addressOf.get(p.operator)
-      if (p.kind !== "validator" || address === undefined || p.jailed || p.tombstoned || p.shares === 0n) continue
-      out.push({ p, address })
-    }
-    return out
-  }
-
   /** Why the chain cannot continue after the last executed block (no active validator), if so. */
   get stalled(): string | undefined {
     return this.#stalled
   }
 
+  /** Whether `height` is the first of an epoch. */
+  isEpochStart(height: number): boolean {
+    const e = this.#epochAt(height)
+    return (height - e.start) % e.snapshot.params["consensus.epochLength"] === 0
+  }
+
+  /**
+   * The epoch tx a proposer puts in block `height` (after its last-commit), naming the snapshot
+   * `latest` (the newest the proposer sees on the ledger; never below the one named before), or
+   * undefined when `height` does not start an epoch.
+   */
+  epochTx(height: number, latest: number): AppTx | undefined {
+    if (height !== this.#height + 1 || !this.isEpochStart(height)) return undefined
+    return { type: "epoch", epoch: this.epochOf(height) + 1, snapshot: Math.max(latest, this.lastSnapshot) }
+  }
+
+  /**
+   * The snapshot a block names that this replica has not loaded yet (its node loads it from the
+   * Chain port, then judges the block again), or undefined.
+   */
+  missingSnapshot(block: Block): number | undefined {
+    const t = epochTxOf(block)
+    return t !== undefined && Number.isSafeInteger(t.snapshot) && this.#committees.committee(t.snapshot) === undefined ? t.snapshot : undefined
+  }
+
   /** Why `block` cannot be the next block, or undefined when it can (what a validator checks before voting for it). */
   checkBlock(block: Block): string | undefined {
     // The same block is checked when its proposal arrives and again when it is executed: the
-    // verdict depends only on the block and on state that has not moved since, so keep it.
+    // verdict depends only on the block and on state that has not moved since, so keep it (but
+    // not a verdict that only waited for a snapshot to load).
     const hash = hashBlock(block)
     if (this.#checked?.height === this.#height && this.#checked.hash === hash) return this.#checked.verdict
     const verdict = this.#checkBlock(block)
-    this.#checked = { height: this.#height, hash, verdict }
+    if (this.missingSnapshot(block) === undefined) this.#checked = { height: this.#height, hash, verdict }
     return verdict
   }
 
@@ -284,14 +356,23 @@ export class App {
     if (block.appHash !== this.#appHash) return "app hash differs from this node's state"
     if (!Number.isSafeInteger(block.time) || block.time < this.#lastTime) return `time ${block.time} is before the parent's ${this.#lastTime}`
     if (!this.validatorSet(next).has(block.proposer)) return `proposer ${block.proposer} is not a validator`
-    const [first, ...rest] = block.txs
+    let txs = block.txs
     if (next > 1) {
+      const [first, ...rest] = txs
       if (first === undefined || first.type !== "last-commit") return "the first tx must be the parent's last-commit"
       const why = this.#checkLastCommit(first)
       if (why !== undefined) return `last-commit: ${why}`
+      txs = rest
+    }
+    if (this.isEpochStart(next)) {
+      const [first, ...rest] = txs
+      if (first === undefined || first.type !== "epoch") return `height ${next} starts epoch ${this.epochOf(next)}: its ${next > 1 ? "second" : "first"} tx must name the next epoch's snapshot`
+      const why = this.#checkEpochTx(first, next)
+      if (why !== undefined) return `epoch: ${why}`
+      txs = rest
     }
     const nonces = new Map<string, number>()
-    for (const [i, tx] of (next > 1 ? rest : block.txs).entries()) {
+    for (const [i, tx] of txs.entries()) {
       if (tx.type === "evidence") continue
       if (isSignedType(tx.type)) {
         const why = this.checkSignedTx(tx, nonces)
@@ -300,6 +381,18 @@ export class App {
       }
       return `unknown tx type "${tx.type}"`
     }
+    return undefined
+  }
+
+  #checkEpochTx(tx: AppTx, height: number): string | undefined {
+    const epoch = this.epochOf(height) + 1
+    if (tx.epoch !== epoch) return `names epoch ${String(tx.epoch)}, expected ${epoch}`
+    const id = tx.snapshot
+    if (typeof id !== "number" || !Number.isSafeInteger(id)) return "the snapshot must be a whole number"
+    if (id < this.lastSnapshot) return `snapshot ${id} is older than the previous epoch's ${this.lastSnapshot}`
+    const s = this.#committees.committee(id)
+    if (s === undefined) return `snapshot ${id} is not loaded`
+    if (s.validators.length === 0) return `snapshot ${id} has no active validator`
     return undefined
   }
 
@@ -330,57 +423,102 @@ export class App {
     const why = this.checkBlock(block)
     if (why !== undefined) throw new AppError({ reason: `cannot execute block ${block.height}: ${why}` })
     const results: TxResult[] = []
-    const slashes: SlashReceipt[] = []
-    const params = this.economy.params
+    this.#convicted = []
+    const params = this.params(block.height)
+    const epoch = this.epochOf(block.height)
     this.#times[block.height] = block.time
-    const ctx = this.#txContext(block, params)
+    const draft = this.#draft(epoch)
+    draft.toTime = block.time
+    const ctx = this.#txContext(block, params, epoch)
     for (const tx of block.txs) {
+      if (tx.type === "epoch") {
+        results.push(this.#executeEpochTx(tx, block.height))
+        continue
+      }
       const r = this.#executeTx(tx, ctx)
       results.push(r)
-      if (r.ok) for (const x of r.receipts) if (x.type === "slash") slashes.push(x)
+      if (r.ok && r.type === "score-reveal") this.#addScore(draft, this.accountOf(String(tx.signer)), BigInt(tx.score as number))
+      if (r.ok && r.type === "round-scores") for (const s of tx.scores as unknown as Array<{ account: string; score: number }>) this.#addScore(draft, s.account, BigInt(s.score))
     }
     for (const address of this.#downtime.offenders(params["slashing.minSignedPerWindow"])) {
       const operator = this.#operatorOf.get(address)!
       this.#downtime.reset(address)
-      const r = this.economy.apply({ type: "slash", pool: operator, infraction: "downtime", infractionTime: block.time, evidenceId: `downtime/${operator}/${block.height}` }, block.time)
-      if (Result.isSuccess(r) && r.success.type === "slash") {
-        slashes.push(r.success)
-        results.push({ ok: true, type: "downtime", receipts: [r.success] })
-      }
+      if (this.#excluded.has(address)) continue
+      draft.downtime.add(operator)
+      this.#convicted.push({ pool: operator, address, infraction: "downtime", evidenceId: `downtime/${operator}/${epoch}` })
+      results.push({ ok: true, type: "downtime", receipts: [] })
     }
-    if (slashes.length > 0) this.#setDirty = true
-    // Emission after the slashes, so a validator slashed in this block no longer earns from it.
-    // The contributors' share stays in the reserve, earmarked, until a round's scores are revealed.
-    if (this.#reserve !== undefined) {
-      const emission = emissionFor(params, this.#lastTime, block.time)
-      const left = this.economy.balanceOf(this.#reserve) - this.training.contributorPot
-      const due = left <= 0n ? 0n : emission < left ? emission : left
-      const toContributors = mulWad(due, econConfig(params).contributorShare)
-      this.training.setAside(toContributors)
-      if (due - toContributors > 0n) this.economy.apply({ type: "fundRewards", from: this.#reserve, amount: due - toContributors }, block.time)
+    const convicted = this.#convicted
+    for (const c of convicted) {
+      this.#excluded.add(c.address)
+      if (c.infraction === "doubleSign") this.#doubleSigners.add(c.address)
     }
 
     const hash = hashBlock(block)
-    this.#appHash = toHex(keccak256(utf8ToBytes(`${this.#appHash}/${hash}/${json(results)}/${json(this.economy.supply())}`)))
+    this.#appHash = toHex(keccak256(utf8ToBytes(`${this.#appHash}/${hash}/${json(results)}/${json(convicted)}`)))
     this.#lastBlockHash = hash
     this.#lastTime = block.time
     this.#height = block.height
     const next = block.height + 1
-    if (this.#setDirty || (next - 1) % params["consensus.epochLength"] === 0) {
-      // With every validator jailed or tombstoned no set can sign the next block: the block still
-      // executes in full (state stays consistent) and the chain stops here, saying why.
-      if (this.#activeCandidates().length === 0) this.#stalled = `no validator is active after height ${block.height} (every validator is jailed or tombstoned): the chain cannot go on`
-      else this.#sets.push(this.#computeSet(next))
-      this.#setDirty = false
+    const starts = this.#epochs.find((e) => e.start === next)
+    if (starts !== undefined) {
+      // A new epoch: its snapshot's set; a validator the ledger no longer lists is forgiven its exclusion.
+      for (const a of [...this.#excluded]) if (!starts.snapshot.validators.some((v) => v.address === a)) this.#excluded.delete(a)
+      this.#downtime.setWindow(starts.snapshot.params["slashing.downtimeWindow"])
+      this.#pushSet(next, starts.snapshot)
+      this.#drafts.set(starts.epoch, { fromTime: block.time, toTime: block.time, downtime: new Set(), scores: new Map() })
+    } else if (convicted.length > 0) this.#pushSet(next, this.snapshotAt(next))
+    return { height: block.height, appHash: this.#appHash, results, slashes: convicted }
+  }
+
+  #pushSet(start: number, snapshot: CommitteeSnapshot): void {
+    const set = setOfSnapshot(snapshot, start, this.#excluded)
+    // With every validator excluded no set can sign the next block: the block still executed in
+    // full and the chain stops here, saying why.
+    if (set === undefined) this.#stalled = `no validator is active after height ${start - 1} (every validator of snapshot ${snapshot.id} was convicted or left): the chain cannot go on`
+    else this.#sets.push(set)
+  }
+
+  #draft(epoch: number): ReportDraft {
+    let d = this.#drafts.get(epoch)
+    if (d === undefined) this.#drafts.set(epoch, (d = { fromTime: this.#lastTime, toTime: this.#lastTime, downtime: new Set(), scores: new Map() }))
+    return d
+  }
+
+  #addScore(d: ReportDraft, account: string, score: bigint): void {
+    if (score > 0n) d.scores.set(account, (d.scores.get(account) ?? 0n) + score)
+  }
+
+  #executeEpochTx(tx: AppTx, height: number): TxResult {
+    const s = this.#committees.committee(tx.snapshot as number)!
+    const epoch = tx.epoch as number
+    this.#learn(s)
+    this.#epochs.push({ epoch, start: this.epochStart(epoch)!, snapshot: s })
+    return { ok: true, type: "epoch", receipts: [] }
+  }
+
+  /**
+   * The report of `epoch` once its last block is executed (undefined before, or for an epoch this
+   * replica never executed): the same on every replica.
+   */
+  epochReport(epoch: number): EpochReport | undefined {
+    const e = this.#epochs.find((x) => x.epoch === epoch)
+    const d = this.#drafts.get(epoch)
+    if (e === undefined || d === undefined) return undefined
+    const last = e.start + e.snapshot.params["consensus.epochLength"] - 1
+    if (this.#height < last) return undefined
+    const scored = [...d.scores.keys()].sort(byKey)
+    return {
+      epoch, snapshotId: e.snapshot.id, fromTime: d.fromTime, toTime: d.toTime,
+      downtime: [...d.downtime].sort(byKey), scored, scores: scored.map((a) => d.scores.get(a)!), feePayers: [], fees: [],
     }
-    return { height: block.height, appHash: this.#appHash, results, slashes }
   }
 
   /** The block `block` as its transactions' executors see it. */
-  #txContext(block: Block, params: Params): TxContext {
+  #txContext(block: Block, params: Params, epoch: number): TxContext {
     return {
-      chainId: this.chainId, height: block.height, time: block.time, epoch: this.epochOf(block.height), params,
-      reserve: this.#reserve, verify: this.#verify,
+      chainId: this.chainId, height: block.height, time: block.time, epoch, params,
+      verify: this.#verify,
       accountOf: (signer) => this.accountOf(signer),
       operatorOf: (address) => this.#operatorOf.get(address),
       validatorSet: (height) => this.validatorSet(height),
@@ -392,7 +530,9 @@ export class App {
   #executeTx(tx: AppTx, ctx: TxContext): TxResult {
     if (tx.type === "last-commit") return executeTx(this.#state, tx as LastCommitTx, ctx)
     if (tx.type === "evidence") return executeTx(this.#state, tx as EvidenceTx, ctx)
-    const signed = Result.getOrThrow(decodeTx(tx))
+    const decoded = decodeTx(tx)
+    if (decoded._tag === "Failure") throw new AppError({ reason: `a checked tx does not decode: ${decoded.failure}` })
+    const signed = decoded.success
     // A signed transaction uses its nonce whatever its rule decides, as a reverted transaction does.
     this.#nonces.set(signed.signer, signed.nonce + 1)
     return executeTx(this.#state, signed, ctx)

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest"
 import { verifySignature } from "../crypto.ts"
 import { DEFAULT_PARAMS } from "../params.ts"
 import { TOKEN, TOTAL_SUPPLY, WAD } from "../units.ts"
-import { App } from "./app.ts"
+import { genesisReplica } from "./ledger.ts"
 import {
   buildGenesis, genesisAllocations, REMAINDER_ACCOUNT, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS, reserveSize,
   type ReserveRule,
@@ -80,7 +80,7 @@ describe("genesis allocations", () => {
 })
 
 describe("buildGenesis", () => {
-  it("gives an App genesis whose reserve releases rewards and whose supply is the total", () => {
+  it("gives a genesis whose ledger holds the reserve and the total supply, and whose snapshot 1 is the first set", () => {
     const validators = ["v0", "v1"].map((operator, i) => ({ operator, address: `0x${String(i + 1).padStart(40, "0")}`, amount: 10_000n * TOKEN, tier: 0 as const, commission: WAD / 20n }))
     const g = Result.getOrThrow(buildGenesis({
       chainId: 5, time: 1_000, params: DEFAULT_PARAMS, validators,
@@ -92,8 +92,11 @@ describe("buildGenesis", () => {
     expect(g.contributors).toHaveLength(1)
     expect(sum(g.allocations)).toBe(TOTAL_SUPPLY)
     expect(balance(g.allocations, REWARD_RESERVE_ACCOUNT)).toBe(REWARD_RESERVE_TOKENS)
-    const app = App.genesis(g, verifySignature)
-    expect(app.economy.balanceOf(REWARD_RESERVE_ACCOUNT)).toBe(REWARD_RESERVE_TOKENS)
-    expect(app.economy.supply().minted).toBe(TOTAL_SUPPLY)
+    const { ledger, app } = genesisReplica(g, verifySignature)
+    expect(ledger.economy.balanceOf(REWARD_RESERVE_ACCOUNT)).toBe(REWARD_RESERVE_TOKENS)
+    expect(ledger.economy.supply().minted).toBe(TOTAL_SUPPLY)
+    // The replica's first set is the ledger's genesis snapshot: both validators, the trainer bonded.
+    expect(app.validatorSet(1).validators.map((v) => v.address).sort()).toEqual(validators.map((v) => v.address))
+    expect(app.snapshotAt(1).trainers).toEqual([{ owner: "t0", stake: 500n * TOKEN }])
   })
 })

@@ -16,7 +16,7 @@ import type { AppTx, Block, Json, Vote } from "../consensus/types.ts"
 import { addressOfPrivateKey, keccak256, signDigest, toHex, utf8ToBytes, verifySignature } from "../crypto.ts"
 import { DEFAULT_PARAMS } from "../params.ts"
 import { TOKEN, TOTAL_SUPPLY, WAD } from "../units.ts"
-import { App } from "./app.ts"
+import { genesisReplica } from "./ledger.ts"
 import { DEFAULT_LIMITS, Mempool, type MempoolLimits } from "./mempool.ts"
 import { encodeTx, signTx, type SignedTx } from "./txs.ts"
 
@@ -50,13 +50,15 @@ const chain = () => {
   const stake = 10_000n * TOKEN
   const funds = 1_000n * TOKEN
   const validator = { operator: "v0", address: addressOfPrivateKey(VALIDATOR), amount: stake, tier: 0 as const, commission: WAD / 20n }
-  const app = App.genesis({
+  // The funded signers are bonded trainers: members of the committee snapshot, so they may send.
+  const { app } = genesisReplica({
     chainId: CHAIN, params: DEFAULT_PARAMS, validators: [validator], time: 0,
     allocations: [
       { address: "v0", amount: stake + 1_000n * TOKEN },
       ...signerAddress.slice(0, FUNDED).map((address) => ({ address, amount: funds })),
       { address: "community", amount: TOTAL_SUPPLY - stake - 1_000n * TOKEN - BigInt(FUNDED) * funds },
     ],
+    contributors: signerAddress.slice(0, FUNDED).map((owner) => ({ owner, amount: funds, tier: 0 as const })),
   }, verify)
   let lastCommit: readonly Vote[] = []
   /** Execute the next block (its last-commit first, as every block after the first) holding `txs`. */
@@ -64,7 +66,10 @@ const chain = () => {
     const height = app.height + 1
     const block: Block = {
       height, round: 0, proposer: validator.address, parentHash: app.lastBlockHash, time: app.lastTime + 1_000,
-      txs: [...(height > 1 ? [{ type: "last-commit", height: height - 1, precommits: lastCommit as unknown as Json }] : []), ...txs],
+      txs: [
+        ...(height > 1 ? [{ type: "last-commit", height: height - 1, precommits: lastCommit as unknown as Json }] : []),
+        ...[app.epochTx(height, app.lastSnapshot)].filter((t) => t !== undefined), ...txs,
+      ],
       appHash: app.appHash,
     }
     app.execute(block)
@@ -73,12 +78,12 @@ const chain = () => {
   return { app, execute }
 }
 
-/** A transfer of one base unit by signer `s` with `nonce`; `forged` carries another key's signature (it does not apply). */
+/** A score commitment by signer `s` with `nonce` (its rule may refuse it; its nonce is used); `forged` carries another key's signature (it does not apply). */
 const tx = (s: number, nonce: number, forged = false): SignedTx => {
   const id = `${s}/${nonce}/${forged}`
   let signed = signedTxs.get(id)
   if (signed === undefined) {
-    const unsigned = { type: "stake", signer: signerAddress[s]!, nonce, op: { type: "transfer", from: signerAddress[s]!, to: "sink", amount: 1n } } as Omit<SignedTx, "signature">
+    const unsigned = { type: "score-commit", signer: signerAddress[s]!, nonce, epoch: 0, commitment: toHex(keccak256(utf8ToBytes(id))) } as Omit<SignedTx, "signature">
     signedTxs.set(id, (signed = signTx(CHAIN, unsigned, (d) => signDigest(forged ? SIGNERS[(s + 1) % SIGNERS.length]! : SIGNERS[s]!, d))))
   }
   return signed
@@ -144,7 +149,7 @@ describe("mempool: bounds per sender", () => {
     const { app } = chain()
     const pool = new Mempool(app)
     const junk = signerAddress[J0]!
-    expect(pool.add(tx(J0, 0))).toBe(`${junk} has no account: no balance, stake, unbonding or rewards`)
+    expect(pool.add(tx(J0, 0))).toBe(`${junk} has no stake on the ledger: only bonded trainers and validators send a score-commit`)
     const result = signTx(CHAIN, {
       type: "round-result", signer: signerAddress[0]!, nonce: 0, round: 1, modelHash: `0x${"11".repeat(32)}`, accuracy: 1, participants: ["t1"], scoresCommitment: `0x${"22".repeat(32)}`,
     } as Omit<SignedTx, "signature">, (d) => signDigest(SIGNERS[0]!, d))
@@ -152,19 +157,13 @@ describe("mempool: bounds per sender", () => {
     expect(pool.size).toBe(0)
   })
 
-  it("drops what a sender sent once it holds nothing any more", () => {
-    const { app, execute } = chain()
+  it("refuses a stake transaction at the door: stake moves only on the ledger", () => {
+    const { app } = chain()
     const pool = new Mempool(app)
     const f = signerAddress[F0]!
-    // f0 gives everything away in nonce 0; its nonce 2 (behind a gap) then has no sender with an account.
-    const all = signTx(CHAIN, { type: "stake", signer: f, nonce: 0, op: { type: "transfer", from: f, to: "sink", amount: app.economy.balanceOf(f) } } as Omit<SignedTx, "signature">, (d) => signDigest(SIGNERS[F0]!, d))
-    expect(pool.add(all)).toBeUndefined()
-    expect(pool.add(tx(F0, 2))).toBeUndefined()
-    execute(pool.includable())
-    expect(app.economy.balanceOf(f)).toBe(0n)
-    pool.prune()
+    const stake = signTx(CHAIN, { type: "stake", signer: f, nonce: 0, op: { type: "transfer", from: f, to: "sink", amount: 1n } } as Omit<SignedTx, "signature">, (d) => signDigest(SIGNERS[F0]!, d))
+    expect(pool.add(stake)).toMatch(/^stake moves only on the ledger/)
     expect(pool.size).toBe(0)
-    expect(pool.add(tx(F0, 1))).toBe(`${f} has no account: no balance, stake, unbonding or rewards`)
   })
 })
 
@@ -382,7 +381,7 @@ describe("mempool: property over random floods", () => {
             const nonce = Math.max(0, app.nextNonce(address) + o.offset + 2 * i)
             const refused = pool.add(tx(s, nonce))
             // A key with no account is refused whatever it sends: within the nonce window, for having no account.
-            if (s >= J0) expect(refused).toBe(nonce < perSender ? `${address} has no account: no balance, stake, unbonding or rewards` : `nonce ${nonce} of ${address} is too far ahead: at most ${perSender} above its next (0)`)
+            if (s >= J0) expect(refused).toBe(nonce < perSender ? `${address} has no stake on the ledger: only bonded trainers and validators send a score-commit` : `nonce ${nonce} of ${address} is too far ahead: at most ${perSender} above its next (0)`)
           }
         } else if (o.kind === "honest") {
           // An honest client keeps within its own bound; its transaction always gets in.

@@ -4,7 +4,7 @@
  * habit): the App decodes a block's transactions and dispatches each by its `type` (table.ts).
  */
 import type { ValidatorSet } from "../../consensus/validator-set.ts"
-import type { Economy, Receipt } from "../../econ/index.ts"
+import type { Receipt } from "../../econ/index.ts"
 import type { Params } from "../../params.ts"
 import type { DowntimeTracker } from "../downtime.ts"
 import type { TrainingLedger } from "../training-ledger.ts"
@@ -17,10 +17,20 @@ export type TxResult =
   | { readonly ok: true; readonly type: string; readonly receipts: readonly Receipt[] }
   | { readonly ok: false; readonly type: string; readonly error: string }
 
-/** The state executors change. */
+/** A validator convicted by the committee: it leaves the set at once; the ledger slashes it. */
+export interface Conviction {
+  /** Operator account on the ledger. */
+  readonly pool: string
+  /** Its signing address. */
+  readonly address: string
+  readonly infraction: "doubleSign" | "downtime"
+  readonly evidenceId: string
+}
+
+/** The state executors change (the App holds no economy: value moves on the ledger). */
 export interface TxState {
-  /** Tokens, pools, stake and slashing. */
-  readonly economy: Economy
+  /** Convict a validator; why not, when it was convicted of a double sign already. */
+  readonly convict: (c: Conviction) => string | undefined
   /** Training-round results, contribution scores and the contributors' pot. */
   readonly training: TrainingLedger
   /** Who signed the recent blocks (fed by each block's last-commit). */
@@ -36,8 +46,6 @@ export interface TxContext {
   readonly epoch: number
   /** Parameters in force at the start of the block. */
   readonly params: Params
-  /** Account holding the reward reserve (the contributors' pot is paid from it), when emission runs. */
-  readonly reserve: string | undefined
   readonly verify: Verifier
   /** The economy account a signing address acts for: a validator's operator id, else the address itself. */
   readonly accountOf: (signer: string) => string

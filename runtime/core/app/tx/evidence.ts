@@ -1,12 +1,10 @@
 /**
  * Double-sign evidence: two conflicting votes of one validator. The evidence is verified against the
- * validator set of its height and the validator is slashed for double signing (and tombstoned), the
- * slash based at the time of the infraction's block.
+ * validator set of its height and the validator is convicted: it leaves the set at the next height.
+ * The slash is the ledger's (the node submits the votes to the Chain port, which checks them itself).
  */
-import { Result } from "effect"
 import { verifyEvidence } from "../../consensus/evidence.ts"
 import type { AppTx, DuplicateVoteEvidence } from "../../consensus/types.ts"
-import type { EconError } from "../../econ/index.ts"
 import { failed, succeeded, type TxContext, type TxResult, type TxState } from "./context.ts"
 
 /** Evidence as it arrives in a block: its votes are not checked yet, they may even be missing. */
@@ -22,10 +20,9 @@ export const executeEvidence = (state: TxState, tx: EvidenceTx, ctx: TxContext):
   const check = verifyEvidence(tx, ctx.chainId, ctx.validatorSet(voteA.height), ctx.verify)
   if (!check.valid) return failed("evidence", check.reason)
   const operator = ctx.operatorOf(voteA.validator)!
-  const r = state.economy.apply({
-    type: "slash", pool: operator, infraction: "doubleSign", infractionTime: ctx.timeOf(voteA.height) ?? ctx.time,
+  const refused = state.convict({
+    pool: operator, address: voteA.validator, infraction: "doubleSign",
     evidenceId: `double-sign/${voteA.validator}/${voteA.height}/${voteA.round}/${voteA.type}`,
-  }, ctx.time)
-  if (Result.isFailure(r)) return failed("evidence", (r.failure as EconError).message)
-  return succeeded("evidence", [r.success])
+  })
+  return refused === undefined ? succeeded("evidence") : failed("evidence", refused)
 }

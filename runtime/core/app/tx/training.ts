@@ -3,11 +3,9 @@
  *  - `score-commit` / `score-reveal`: an account commits a contribution score in an epoch and
  *    reveals it in the next;
  *  - `round-result` / `round-scores`: the validator that coordinated a training round commits its
- *    result, then reveals the participants' scores in a later block; each reveal pays the whole
- *    contributors' pot to the round's scored accounts pro rata of score (econ/contributions.ts; what
- *    rounding leaves waits for the next reveal).
+ *    result, then reveals the participants' scores in a later block; the epoch's report pays the
+ *    contributors' share of the emission to the scored accounts pro rata, on the ledger.
  */
-import { Result } from "effect"
 import type { SignedTx } from "../txs.ts"
 import { failed, succeeded, type TxContext, type TxResult, type TxState } from "./context.ts"
 
@@ -37,15 +35,6 @@ export const executeRoundResult = (state: TxState, tx: Tx<"round-result">, ctx: 
   }))
 }
 
-/** Execute a `round-scores`: record the revealed scores, then pay them the contributors' pot. */
-export const executeRoundScores = (state: TxState, tx: Tx<"round-scores">, ctx: TxContext): TxResult => {
-  const why = state.training.revealRoundScores(tx.round, ctx.accountOf(tx.signer), ctx.height, tx.scores, tx.salt)
-  if (why !== undefined) return failed(tx.type, why)
-  const pot = state.training.contributorPot
-  if (ctx.reserve !== undefined && pot > 0n) {
-    // The ledger checked the scores and the pot is in the reserve: the payout cannot be refused.
-    const paid = Result.getOrThrow(state.economy.payContributors(ctx.reserve, pot, tx.scores, ctx.time))
-    state.training.paidOut(paid.paid)
-  }
-  return succeeded(tx.type)
-}
+/** Execute a `round-scores`: record the revealed scores (the epoch's report pays them on the ledger). */
+export const executeRoundScores = (state: TxState, tx: Tx<"round-scores">, ctx: TxContext): TxResult =>
+  outcome(tx.type, state.training.revealRoundScores(tx.round, ctx.accountOf(tx.signer), ctx.height, tx.scores, tx.salt))
