@@ -6,8 +6,8 @@
  * effects) run the same actors.
  *
  * What it carries: the clock and timers, `now`, the effect runner, the node's randomness, its
- * network, store, keys and telemetry ports, the EVM chain when it has one, its application replica
- * with the parameters in force, the transaction pool with `submitTx`, the evidence pool, the count of
+ * network, store, keys and telemetry ports, the ledger (Chain port and committee port; the EVM chain
+ * when it has one), its application replica with the parameters in force and the snapshots it loaded, the transaction pool with `submitTx`, the evidence pool, the count of
  * invalid messages by sender, and the stream of executed blocks the followers (staking, training) feed on.
  */
 import { Effect } from "effect"
@@ -19,6 +19,7 @@ import type { Block } from "../core/consensus/types.ts"
 import { fromHex } from "../core/crypto.ts"
 import type { Params } from "../core/params.ts"
 import type { Chain } from "../services/chain.ts"
+import type { CommitteeCache, CommitteePort } from "../services/committee.ts"
 import type { EffectRunner, Now, TimerClock } from "../services/clock.ts"
 import type { Keys } from "../services/keys.ts"
 import type { Network } from "../services/network.ts"
@@ -43,6 +44,13 @@ export interface NodePorts {
   readonly telemetry: Telemetry["Service"]
   /** The EVM chain (the contracts), when the node has one. */
   readonly chain?: Chain["Service"]
+  /**
+   * The one ledger of value and rules, as the Chain port: the EVM chain on a real node that has
+   * one, the world's shared in-memory ledger in the simulator. Stake moves here, never in a block.
+   */
+  readonly ledger: Chain["Service"]
+  /** The committee's side of that ledger: snapshots, epoch reports, convictions. */
+  readonly committee: CommitteePort
 }
 
 /** What executing one decided block did, as the followers of a node see it. */
@@ -54,7 +62,9 @@ export interface ExecutedBlock {
 export interface NodeContext extends NodePorts {
   /** This node's replica of the application (rebuilt from its store at start). */
   readonly app: App
-  /** The parameters in force now (the replica's; governance may change them). */
+  /** The committee snapshots this node loaded from the ledger (what its App reads). */
+  readonly committees: CommitteeCache
+  /** The parameters in force now: the snapshot of the current epoch's (governance changes them on the ledger). */
   params(): Params
   /** Emit a telemetry event of this node, now. */
   emit(kind: string, data: Record<string, unknown>): void
@@ -97,7 +107,7 @@ const blockStream = (): BlockStream => {
 const utf8 = new TextEncoder()
 
 /** The context of a node over a world's ports and its application replica. */
-export const makeNodeContext = (ports: NodePorts, app: App): NodeContext => {
+export const makeNodeContext = (ports: NodePorts, app: App, committees: CommitteeCache): NodeContext => {
   const mempool = new Mempool(app)
   const evidence = new EvidencePool({
     get height() {
@@ -105,14 +115,16 @@ export const makeNodeContext = (ports: NodePorts, app: App): NodeContext => {
     },
     chainId: app.chainId,
     validatorSet: (height) => app.validatorSet(height),
-    tombstoned: (validator) => app.economy.pool(app.operatorOf(validator) ?? "")?.tombstoned === true,
+    // Convicted already (evidence executed): more evidence against it would change nothing.
+    tombstoned: (validator) => app.isExcluded(validator),
   }, ports.keys.verify)
   const emit = (kind: string, data: Record<string, unknown>) => ports.run(ports.telemetry.emit({ at: ports.now(), node: ports.name, kind, data }))
   const faults = new Map<string, number>()
   return {
     ...ports,
     app,
-    params: () => app.economy.params,
+    committees,
+    params: () => app.params(),
     emit,
     mempool,
     evidence,

@@ -1,16 +1,15 @@
 /**
- * The NodeApi of a running validator: reads come from its application state (the replicated
- * economy and validator set), its store (committed blocks), its network (peers) and its telemetry;
- * stake and unbond become `stake` transactions signed with the node's key and submitted to its
- * transaction pool (gossiped to every validator, executed when a block includes them); governance
- * goes to the Chain port; evidence is verified here and handed to consensus.
+ * The NodeApi of a running validator: reads come from its application state (the validator set of
+ * the committee snapshot in force), the ledger (stake, supply: the Chain port), its store
+ * (committed blocks), its network (peers) and its telemetry; stake and unbond go to the ledger for
+ * the node's account (stake never travels in a block: issue 12, one ledger); governance goes to
+ * the Chain port; evidence is verified here and handed to consensus.
  *
- * Nothing here changes state except through those doors: a refused request leaves the economy, the
+ * Nothing here changes state except through those doors: a refused request leaves the ledger, the
  * pool and the node's nonce as they were.
  */
-import { Effect, Result } from "effect"
+import { Cause, Effect, Exit, Result } from "effect"
 import type { App } from "../core/app/app.ts"
-import { encodeTx, txDigest, type SignedTx } from "../core/app/txs.ts"
 import { blockHash } from "../core/consensus/block.ts"
 import { decodeMessage } from "../core/consensus/codec.ts"
 import { waitingFor, waitingLine } from "../core/consensus/waiting.ts"
@@ -18,8 +17,8 @@ import { blockKey } from "../core/consensus/store-keys.ts"
 import { duplicateVoteEvidence, verifyEvidence } from "../core/consensus/evidence.ts"
 import type { DuplicateVoteEvidence, Json } from "../core/consensus/types.ts"
 import type { EconOp } from "../core/econ/index.ts"
-import { toHex } from "../core/crypto.ts"
 import type { ConsensusNode } from "../actors/consensus/consensus-node.ts"
+import type { Chain } from "../services/chain.ts"
 import type { Keys } from "../services/keys.ts"
 import type { Network } from "../services/network.ts"
 import type { Store } from "../services/store.ts"
@@ -43,10 +42,10 @@ export interface AppNodeApiOptions {
   readonly store: Store["Service"]
   readonly network: Network["Service"]
   readonly hub: TelemetryHub
+  /** The one ledger (the Chain port) stake goes to and stake reads come from. */
+  readonly ledger: Chain["Service"]
   /** Proposals and votes (absent: the node has no chain to govern through, and says so with a 503). */
   readonly governance?: GovernancePort
-  /** Time for dry runs of stake operations (default: the economy's own clock). */
-  readonly now?: () => number
 }
 
 const amountsAsStrings = (value: unknown): Json => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Json
@@ -56,7 +55,7 @@ const asTokens = (amount: bigint): number => Number(amount / 10n ** 9n) / 1e9
 
 /** The API over a running node's parts. */
 export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
-  const { app, consensus, keys, store, network, hub } = o
+  const { app, consensus, keys, store, network, hub, ledger } = o
   const address = consensus.address
   const account = app.accountOf(address)
   const rounds = makeRoundTracker()
@@ -68,9 +67,14 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     const d = e.data
     training = { backend: String(d.backend), dataset: String(d.dataset), model: String(d.model), shard: Number(d.shard), shards: Number(d.shards), samples: Number(d.samples) }
   }, { replay: true })
-  /** Next nonce of this node's own transactions, counting those still in the pool. */
-  let reserved = 0
-  const nextNonce = () => Math.max(app.nextNonce(address), reserved)
+  /** Next nonce of this node's own transactions. */
+  const nextNonce = () => app.nextNonce(address)
+  /** A ledger read; an unreachable ledger is a 503. */
+  const read = async <A>(effect: Effect.Effect<A, unknown>): Promise<A> => {
+    const exit = await Effect.runPromiseExit(effect)
+    if (Exit.isSuccess(exit)) return exit.value
+    throw new ApiRefusal({ status: 503, reason: `the ledger did not answer: ${Cause.pretty(exit.cause).split("\n")[0]}` })
+  }
 
   const readCert = async (height: number) => {
     const bytes = await Effect.runPromise(Effect.orElseSucceed(store.get(blockKey(height)), () => undefined))
@@ -84,26 +88,15 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     txTypes: cert.block.txs.map((t) => t.type), precommits: cert.precommits.length,
   })
 
-  /** Sign `op` for this node's account and put it in the pool; a dry run on a copy refuses what would fail now. */
+  /** Apply `op` for this node's account on the ledger; a rule's refusal is a 422 and changes nothing. */
   const submit = async (op: EconOp): Promise<TxReceipt> => {
-    const dry = app.economy.clone().apply(op, Math.max(o.now?.() ?? 0, app.economy.now))
-    if (Result.isFailure(dry)) throw new ApiRefusal({ status: 422, reason: `${dry.failure._tag}: ${dry.failure.message}` })
-    const nonce = nextNonce()
-    reserved = nonce + 1
-    const unsigned = { type: "stake" as const, op, signer: address, nonce } as Omit<SignedTx, "signature">
-    const digest = txDigest(app.chainId, unsigned)
-    const signed = await Effect.runPromiseExit(keys.sign(digest))
-    if (signed._tag === "Failure") {
-      if (reserved === nonce + 1) reserved = nonce
-      throw new ApiRefusal({ status: 503, reason: "the node could not sign the transaction" })
+    const exit = await Effect.runPromiseExit(ledger.submit(op))
+    if (Exit.isFailure(exit)) {
+      const e = Cause.squash(exit.cause) as { readonly _tag?: string; readonly message?: string }
+      if (e._tag === "ChainUnavailable") throw new ApiRefusal({ status: 503, reason: `the ledger did not answer: ${e.message}` })
+      throw new ApiRefusal({ status: 422, reason: `${e._tag ?? "Error"}: ${e.message ?? String(e)}` })
     }
-    const tx = { ...unsigned, signature: toHex(signed.value) } as SignedTx
-    const refused = consensus.submitTx(tx)
-    if (refused !== undefined) {
-      if (reserved === nonce + 1) reserved = nonce
-      throw new ApiRefusal({ status: 422, reason: refused })
-    }
-    return { hash: toHex(digest), type: "stake", op: (encodeTx(tx) as { op: Json }).op, signer: address, nonce, status: "pending" }
+    return { type: "stake", op: amountsAsStrings(op), account, status: "applied", receipt: amountsAsStrings(exit.value) }
   }
 
   const governance = (): GovernancePort => {
@@ -111,8 +104,8 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     return o.governance
   }
 
-  const supply = () => {
-    const s = app.economy.supply()
+  const supply = async () => {
+    const s = await read(ledger.supply)
     return {
       minted: s.minted.toString(), balances: s.balances.toString(), bonded: s.bonded.toString(), unbonding: s.unbonding.toString(),
       rewardPool: s.rewardPool.toString(), insurancePool: s.insurancePool.toString(), burnt: s.burnt.toString(),
@@ -149,12 +142,12 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       node: o.name, chainId: app.chainId, address, account, height: app.height, ...consensusState(), appHash: app.appHash,
       lastBlockHash: app.lastBlockHash, lastBlockTime: app.lastTime, epoch: app.epochOf(app.height + 1), nextNonce: nextNonce(),
       pendingTxs: consensus.pending, peers: (await Effect.runPromise(network.peers)).length,
-      validators: app.validatorSet().validators.length, supply: supply(), training, waiting: waiting(),
+      validators: app.validatorSet().validators.length, supply: await supply(), training, waiting: waiting(),
     }),
     peers: async () => (await Effect.runPromise(network.peers)).map((id) => ({ id })),
-    validators: () => {
+    validators: async () => {
       const set = app.validatorSet()
-      return app.economy.pools().filter((p) => p.kind === "validator").map((p) => {
+      return (await read(ledger.pools)).filter((p) => p.kind === "validator").map((p) => {
         const a = app.addressOf(p.operator)
         const active = a !== undefined && set.has(a)
         return {
@@ -177,7 +170,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     },
     rounds: () => rounds.rounds(),
     proposals: () => o.governance === undefined ? [] : o.governance.proposals(),
-    positions: (owner) => app.economy.positions(owner).map((p): PositionView => ({
+    positions: async (owner) => (await read(ledger.positions(owner))).map((p): PositionView => ({
       id: p.id, owner: p.owner, pool: p.pool, tier: p.tier, tokens: p.tokens.toString(), shares: p.shares.toString(),
       multiplier: p.multiplier.toString(), createdAt: p.createdAt, unlockAt: p.unlockAt,
     })),
@@ -212,8 +205,8 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       ...consensusPowerMetrics(),
       { name: "dai_peers", help: "Peers this node can reach.", type: "gauge", value: (await Effect.runPromise(network.peers)).length },
       { name: "dai_validators", help: "Validators in the next height's set.", type: "gauge", value: app.validatorSet().validators.length },
-      { name: "dai_bonded_tokens", help: "Tokens bonded in the economy (whole tokens).", type: "gauge", value: asTokens(app.economy.supply().bonded) },
-      { name: "dai_burnt_tokens", help: "Tokens burnt so far (whole tokens).", type: "gauge", value: asTokens(app.economy.supply().burnt) },
+      { name: "dai_bonded_tokens", help: "Tokens bonded on the ledger (whole tokens).", type: "gauge", value: asTokens((await read(ledger.supply)).bonded) },
+      { name: "dai_burnt_tokens", help: "Tokens burnt so far (whole tokens).", type: "gauge", value: asTokens((await read(ledger.supply)).burnt) },
       { name: "dai_pending_txs", help: "Transactions in this node's pool.", type: "gauge", value: consensus.pending },
       { name: "dai_blocks_committed_total", help: "Blocks committed and executed by this node.", type: "counter", value: app.height },
       { name: "dai_training_rounds_total", help: "Training rounds this node has seen since it started.", type: "counter", value: rounds.total },

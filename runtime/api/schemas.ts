@@ -139,13 +139,13 @@ export const PositionView = Schema.Struct({
 }).annotate({ identifier: "Position" })
 export type PositionView = typeof PositionView.Type
 
+/** A stake operation applied on the ledger (the Chain port): stake never travels in a block. */
 export const TxReceipt = Schema.Struct({
-  hash: Hex.annotate({ description: "the digest the signer signed" }),
   type: Schema.Literal("stake"),
   op: Schema.Json,
-  signer: Hex,
-  nonce: Num,
-  status: Schema.Literal("pending"),
+  account: Schema.String.annotate({ description: "the ledger account the operation acted for (this node's)" }),
+  status: Schema.Literal("applied"),
+  receipt: Schema.Json.annotate({ description: "what moved on the ledger (amounts as decimal strings)" }),
 }).annotate({ identifier: "TxReceipt" })
 export type TxReceipt = typeof TxReceipt.Type
 

@@ -18,6 +18,7 @@ import { startRealNode, type RealNode } from "../node/real-world.ts"
 import { Network } from "../services/network.ts"
 import { Telemetry } from "../services/telemetry.ts"
 import { makeAppNodeApi } from "./app-node-api.ts"
+import type { Chain } from "../services/chain.ts"
 import type { GovernancePort } from "./governance-port.ts"
 import type { NodeApi } from "./node-api.ts"
 import { startApiServer, type ApiServer } from "./server.ts"
@@ -39,7 +40,7 @@ export interface TestNode {
 }
 
 /** Start the node and its API; resolves once it has committed `minHeight` blocks. */
-export const startTestNode = async (options: { readonly governance?: (app: App, now: () => number) => GovernancePort; readonly minHeight?: number } = {}): Promise<TestNode> => {
+export const startTestNode = async (options: { readonly governance?: (ledger: Chain["Service"], now: () => number) => GovernancePort; readonly minHeight?: number } = {}): Promise<TestNode> => {
   const dir = mkdtempSync(join(tmpdir(), "dai-api-"))
   const scope = Effect.runSync(Scope.make())
   const privateKey = keccak256(utf8ToBytes("dai/test/api/v0"))
@@ -78,9 +79,8 @@ export const startTestNode = async (options: { readonly governance?: (app: App, 
       ),
     )
     const api = makeAppNodeApi({
-      name: "v0", app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: harness.networks[0]!, hub,
-      ...(options.governance === undefined ? {} : { governance: options.governance(node.app, wallNow) }),
-      now: wallNow,
+      name: "v0", app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: harness.networks[0]!, hub, ledger: node.ledger.chain,
+      ...(options.governance === undefined ? {} : { governance: options.governance(node.ledger.chain, wallNow) }),
     })
     server = await startApiServer({ api, token: TEST_TOKEN, onError: (e, where) => failures.push(`${where}: ${String(e)}`) })
     const minHeight = options.minHeight ?? 2

@@ -1,18 +1,25 @@
 /**
  * A real validator node, assembled: its keys from a private key, its durable state in a sqlite
  * file, the wall clock, effects run as fibers, and consensus over whatever Network it is given
- * (libp2p for a real node). The counterpart of the simulator's `ConsensusWorld.start`; integration
+ * (libp2p for a real node), and the ledger it is given (the Chain port and the committee port) — or,
+ * without one, an in-memory ledger of its own built from the genesis (a network of one, a test).
+ * The counterpart of the simulator's `ConsensusWorld.start`; integration
  * tests and the `dai node` command build nodes through it.
  *
  * Everything it opens belongs to the caller's scope. Closing the scope stops consensus, interrupts
  * the node's effects still running, then commits and closes the store — in that order, so nothing
  * writes to a closed store.
  */
-import { type Cause, Context, Effect, Layer, Schema, type Scope } from "effect"
+import { type Cause, Context, Effect, Layer, Result, Schema, type Scope } from "effect"
 import { makeFiberRunner, wallClock, wallNow } from "../adapters/clock.ts"
 import { layerKeysFromPrivateKey } from "../adapters/keys.ts"
 import { layerSqliteStore } from "../adapters/sqlite-store.ts"
-import { App, type AppGenesis } from "../core/app/app.ts"
+import { App, GENESIS_SNAPSHOT, type AppGenesis } from "../core/app/app.ts"
+import { CommitteeLedger } from "../core/app/ledger.ts"
+import type { Chain } from "../services/chain.ts"
+import { committeeCache, memoryLedgerPorts, type CommitteePort } from "../services/committee.ts"
+import { startConvictions } from "../actors/committee/convictions.ts"
+import { startEpochReports } from "../actors/committee/report.ts"
 import { Keys, type KeysError } from "../services/keys.ts"
 import { Network } from "../services/network.ts"
 import { Store, type StoreError } from "../services/store.ts"
@@ -42,6 +49,14 @@ export interface RealNodeOptions {
   readonly resendEvery?: ConsensusOptions["resendEvery"]
   /** Consensus halted: a decided block did not execute (the reason names the height). */
   readonly onHalt?: (reason: string) => void
+  /** The one ledger (default: an in-memory ledger of this node's own, from the genesis). */
+  readonly ledger?: NodeLedger
+}
+
+/** The ledger a node reads and writes: the Chain port and the committee's side of it. */
+export interface NodeLedger {
+  readonly chain: Chain["Service"]
+  readonly committee: CommitteePort
 }
 
 export interface RealNode {
@@ -54,6 +69,8 @@ export interface RealNode {
   readonly app: App
   readonly keys: Keys["Service"]
   readonly store: Store["Service"]
+  /** The ledger the node reads and writes. */
+  readonly ledger: NodeLedger
 }
 
 /**
@@ -72,17 +89,28 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
   const runner = makeFiberRunner(options.onFailure)
   // Added after the store: runs before the store is closed.
   yield* Effect.addFinalizer(() => runner.interruptAll)
+  let ledger = options.ledger
+  if (ledger === undefined) {
+    const own = CommitteeLedger.genesis(options.genesis, keys.verify)
+    if (Result.isFailure(own)) return yield* new GenesisError({ reason: own.failure })
+    ledger = memoryLedgerPorts(own.success, wallNow)
+  }
+  const committees = committeeCache(ledger.committee)
+  const loaded = yield* Effect.orElseSucceed(committees.load(GENESIS_SNAPSHOT), () => false)
+  if (!loaded) return yield* new GenesisError({ reason: `the ledger has no genesis snapshot (${GENESIS_SNAPSHOT})` })
   const genesis = yield* Effect.try({
-    try: () => App.genesis(options.genesis, keys.verify),
+    try: () => App.genesis(options.genesis, keys.verify, committees),
     catch: (e) => new GenesisError({ reason: e instanceof Error ? e.message : String(e) }),
   })
-  const app = yield* recoverApp(genesis, store)
+  const app = yield* recoverApp(genesis, store, committees)
   const ctx = makeNodeContext({
     name: options.name, clock: wallClock, now: wallNow, run: runner.run, random: cryptoRandom,
-    network: yield* Network, store, keys, telemetry: yield* Telemetry,
-  }, app)
+    network: yield* Network, store, keys, telemetry: yield* Telemetry, ledger: ledger.chain, committee: ledger.committee,
+  }, app, committees)
   const stake = yield* Effect.acquireRelease(Effect.sync(() => startStaking(ctx)), (s) => Effect.sync(() => s.stop()))
   const sync = yield* Effect.acquireRelease(startSync(ctx), (s) => Effect.sync(() => s.stop()))
+  yield* Effect.acquireRelease(startEpochReports(ctx), (r) => Effect.sync(() => r.stop()))
+  yield* Effect.acquireRelease(Effect.sync(() => startConvictions(ctx)), (stop) => Effect.sync(stop))
   const consensus = yield* Effect.acquireRelease(
     startConsensus(ctx, {
       sync,
@@ -91,5 +119,5 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
     }),
     (node) => Effect.sync(() => node.stop()),
   )
-  return { ctx, consensus, stake, app, keys, store }
+  return { ctx, consensus, stake, app, keys, store, ledger }
 })

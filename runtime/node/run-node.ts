@@ -171,8 +171,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   // a governance machine on the wall clock (governance-report.ts).
   const governance = chain === undefined ? undefined : reportingVotes(governanceOverChain(chain), { name, address }, chain, emit)
   const api = makeAppNodeApi({
-    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub,
-    now: () => Date.now(),
+    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: node.ledger.chain,
     ...(governance === undefined ? {} : { governance }),
   })
   let governanceFollower: GovernanceFollower | undefined

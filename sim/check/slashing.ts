@@ -1,9 +1,10 @@
 /**
  * Slashing: the nodes the scenario names were slashed (`expect.slashed`), and no node that never
- * misbehaved lost stake (`expect.honestNotSlashed`). Slashes are read from committed blocks, so a
- * slash counts once any replica has committed it.
+ * misbehaved lost stake (`expect.honestNotSlashed`). Slashes are read from the ledger (its
+ * `stake.slashed` events): a validator the committee convicted counts once the ledger has taken its
+ * stake — at once for a double sign, when the epoch's report is settled for downtime.
  */
-import { committedBlock, type Checker } from "./expectation.ts"
+import type { Checker } from "./expectation.ts"
 
 export interface SlashingChecker extends Checker {
   /** The pools slashed so far, sorted. */
@@ -19,7 +20,7 @@ export const slashingChecker = (
   const slashed = () => [...pools].sort()
   return {
     observe: (e) => {
-      for (const p of committedBlock(e)?.slashed ?? []) pools.add(p)
+      if (e.kind === "stake.slashed") pools.add(e.data.pool as string)
     },
     slashed,
     expectations: () => {

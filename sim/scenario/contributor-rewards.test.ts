@@ -1,10 +1,12 @@
 /**
- * Contribution scores feed rewards: `rewards.contributorShare` of every block's emission is set
- * aside and paid by revealed round scores, through consensus, on every replica.
+ * Contribution scores feed rewards: each epoch's report, settled on the one ledger, releases the
+ * epoch's emission from the reserve: `rewards.contributorShare` of it to the accounts its revealed
+ * round scores name, pro rata, the rest to the stakers; a share nobody earned stays in the reserve.
  */
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { mulWad } from "../../runtime/core/units.ts"
+import { emissionFor } from "../../runtime/core/econ/index.ts"
+import { mulWad, toWad, WAD } from "../../runtime/core/units.ts"
 import { parseScenario } from "./load.ts"
 import { runScenario } from "./run.ts"
 import { ConsensusWorld, REWARD_RESERVE } from "../world/world.ts"
@@ -26,53 +28,69 @@ describe("contributor rewards", () => {
     expect(m.contributorApr).toBeGreaterThan(m.honestApr!)
   })
 
-  it("accounts for every token: set aside = paid + pot, ≈ contributorShare of what the reserve released", () => {
+  it("accounts for every token: what the reserve released = the stakers' part + what scores were paid, epoch by epoch", () => {
     const s = scenario("econ-poisoning.yaml")
-    const again = runScenarioWithApp(s)
-    const app = again.app
-    const paid = app.economy.snapshot().owed
-    const payouts = s.trainers.map((t) => paid[t]?.rewards ?? 0n)
+    const { world, paid, reserveAtGenesis } = runScenarioWithWorld(s)
+    const ledger = world.ledger
+    const share = toWad(s.params["rewards.contributorShare"])
+    let released = 0n
+    let scored = 0
+    for (let e = 0; ledger.epochReport(e) !== undefined; e++) {
+      const r = ledger.epochReport(e)!
+      const due = emissionFor(s.params, r.fromTime, r.toTime)
+      const toScores = mulWad(due, share)
+      const got = paid.get(e) ?? 0n
+      // Paid pro rata with one floor per scored account; nothing when nobody scored.
+      expect(got <= toScores && got >= toScores - BigInt(r.scored.length)).toBe(r.scored.length > 0 || got === 0n)
+      if (r.scored.length > 0) scored++
+      released += due - toScores + got
+    }
+    expect(scored).toBeGreaterThan(0)
+    expect(reserveAtGenesis - ledger.economy.balanceOf(REWARD_RESERVE)).toBe(released)
+    expect(ledger.economy.rewardTotals().funded).toBe(released)
+    const owed = ledger.economy.snapshot().owed
     const poisoners = new Set(["t0", "t3", "t7"])
-    const honest = payouts.filter((_, i) => !poisoners.has(s.trainers[i]!))
-    const bad = payouts.filter((_, i) => poisoners.has(s.trainers[i]!))
+    const honest = s.trainers.filter((t) => !poisoners.has(t)).map((t) => owed[t]?.rewards ?? 0n)
+    const bad = s.trainers.filter((t) => poisoners.has(t)).map((t) => owed[t]?.rewards ?? 0n)
     const meanHonest = honest.reduce((a, b) => a + b, 0n) / BigInt(honest.length)
     expect(meanHonest).toBeGreaterThan(0n)
     for (const x of bad) expect(x * 100n).toBeLessThan(meanHonest) // < 1 % of an honest trainer's
-    const totalPaid = payouts.reduce((a, b) => a + b, 0n)
-    const released = again.reserveAtGenesis - app.economy.balanceOf(REWARD_RESERVE)
-    expect(released).toBe(app.economy.rewardTotals().funded)
-    const setAside = totalPaid + app.contributorPot
-    const emitted = released + app.contributorPot
-    const expected = mulWad(emitted, 250_000_000_000_000_000n)
-    // One floor per block (and the pot's remainder is part of the pot).
-    expect(expected - setAside).toBeGreaterThanOrEqual(0n)
-    expect(expected - setAside).toBeLessThanOrEqual(BigInt(app.height))
-    const sup = app.economy.supply()
+    const sup = ledger.economy.supply()
     expect(sup.balances + sup.bonded + sup.unbonding + sup.rewardPool + sup.insurancePool + sup.burnt).toBe(sup.minted)
   })
 
-  it("without training the share stays in the reserve, and with contributorShare 0 nothing is set aside", () => {
+  it("without training the share stays in the reserve, and with contributorShare 0 the stakers get it all", () => {
     for (const share of [0.25, 0]) {
-      const s = parseScenario(`name: plain\nnetwork: { validators: 4, stake: 20000000 }\nparams: { rewards.contributorShare: ${share} }\nuntil: { height: 15 }\n`, "plain.yaml")
-      const { app } = runScenarioWithApp(s)
-      if (share === 0) expect(app.contributorPot).toBe(0n)
-      else {
-        const funded = app.economy.rewardTotals().funded
-        expect(app.contributorPot).toBeGreaterThan(0n)
-        // funded = 3/4 and the pot 1/4 of the emission, to a base unit per block.
-        const diff = app.contributorPot * 3n - funded
-        expect(diff <= 0n && diff >= -3n * BigInt(app.height)).toBe(true)
+      const s = parseScenario(`name: plain\nnetwork: { validators: 4, stake: 20000000 }\nparams: { rewards.contributorShare: ${share}, consensus.epochLength: 5 }\nuntil: { height: 15 }\n`, "plain.yaml")
+      const { world, reserveAtGenesis } = runScenarioWithWorld(s)
+      let emitted = 0n
+      for (let e = 0; world.ledger.epochReport(e) !== undefined; e++) {
+        const r = world.ledger.epochReport(e)!
+        emitted += emissionFor(s.params, r.fromTime, r.toTime)
       }
+      expect(emitted).toBeGreaterThan(0n)
+      const released = reserveAtGenesis - world.ledger.economy.balanceOf(REWARD_RESERVE)
+      expect(world.ledger.economy.rewardTotals().funded).toBe(released)
+      // Per epoch the stakers get the emission less the share, rounded down once per epoch.
+      if (share === 0) expect(released).toBe(emitted)
+      else expect(emitted - (emitted * toWad(share)) / WAD - released >= 0n && emitted - (emitted * toWad(share)) / WAD - released <= 3n).toBe(true)
     }
   })
 })
 
-/** Run a scenario in a world this test holds, to read a replica's App at the end. */
-const runScenarioWithApp = (s: ReturnType<typeof parseScenario>) => {
+/** Run a scenario in a world this test holds, to read the ledger at the end, with what each epoch's report paid to scores. */
+const runScenarioWithWorld = (s: ReturnType<typeof parseScenario>) => {
   let held: ConsensusWorld | undefined
-  const report = runScenario(s, { onWorld: (w) => { held = w } })
+  const paid = new Map<number, bigint>()
+  const report = runScenario(s, {
+    onWorld: (w) => { held = w },
+    sink: (line) => {
+      if (!line.includes('"committee.report"')) return
+      const x = JSON.parse(line) as { kind: string; epoch: number; toContributors: string }
+      if (x.kind === "committee.report") paid.set(x.epoch, BigInt(x.toContributors))
+    },
+  })
   expect(report.outcome).toBe("passed")
-  const app = s.validators.map((v) => held!.app(v)).find((a) => a !== undefined)!
   const reserveAtGenesis = held!.genesis.allocations.find((a) => a.address === REWARD_RESERVE)!.amount
-  return { report, app, reserveAtGenesis }
+  return { report, world: held!, paid, reserveAtGenesis }
 }

@@ -1,11 +1,13 @@
 /**
- * Economic metrics of a scenario run, read from the production economy that every replica runs
- * (`app.economy`): what honest participants earned, what each attacker gained or lost, how
+ * Economic metrics of a scenario run, read from the world's one ledger (the production `Economy`
+ * every node's Chain port shares) and the replicas' validator sets: what honest participants earned, what each attacker gained or lost, how
  * concentrated stake and voting power are, and where the supply went. The runner feeds the probe
  * its telemetry and the start of every byzantine behaviour, and merges `finish()` into the report's
  * `metrics`. Memory is bounded: the supply series is decimated as it grows.
  */
 import type { App } from "../../runtime/core/app/app.ts"
+import type { Economy } from "../../runtime/core/econ/index.ts"
+import type { SlashReceipt } from "../../runtime/core/econ/index.ts"
 import { DAY_MS, YEAR_MS } from "../../runtime/core/duration.ts"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 
@@ -153,11 +155,11 @@ export const annualise = (earned: number, stake: number, elapsedMs: number): num
   stake > 0 && elapsedMs > 0 ? (earned / stake) * (YEAR_MS / elapsedMs) : null
 
 /** Rewards an account has earned and not claimed (scenario accounts never claim). */
-const earnedOf = (app: App, id: string): bigint => app.economy.pendingRewards(id).total
+const earnedOf = (economy: Economy, id: string): bigint => economy.pendingRewards(id).total
 
 /** Tokens an account has at stake: its positions plus what is still unbonding. */
-const stakeOf = (app: App, id: string): bigint =>
-  app.economy.positions(id).reduce((s, p) => s + p.tokens, 0n) + app.economy.unbonding(id).reduce((s, u) => s + u.amount, 0n)
+const stakeOf = (economy: Economy, id: string): bigint =>
+  economy.positions(id).reduce((s, p) => s + p.tokens, 0n) + economy.unbonding(id).reduce((s, u) => s + u.amount, 0n)
 
 interface AttackStart {
   readonly node: string
@@ -169,10 +171,13 @@ interface AttackStart {
   readonly peers: ReadonlyMap<string, { readonly kind: "validator" | "contributor"; readonly earned: bigint; readonly stake: bigint }>
 }
 
-/** Where the probe reads the economy: the node ids and their running replicas. */
+/** Where the probe reads: the node ids, their running replicas, and the ledger. */
 export interface EconomyView {
   readonly ids: readonly string[]
   app(id: string): App | undefined
+  readonly economy: Economy
+  /** Every slash the ledger made so far. */
+  readonly slashes: readonly SlashReceipt[]
 }
 
 export class EconomicProbe {
@@ -204,7 +209,7 @@ export class EconomicProbe {
   started(): void {
     const app = this.#reference()
     if (app === undefined) return
-    for (const id of this.#view.ids) this.#genesisStake.set(id, stakeOf(app, id))
+    for (const id of this.#view.ids) this.#genesisStake.set(id, stakeOf(this.#view.economy, id))
     this.#sample(app, 0)
   }
 
@@ -225,7 +230,7 @@ export class EconomicProbe {
   }
 
   #sample(app: App, t: number): void {
-    const s = app.economy.supply()
+    const s = this.#view.economy.supply()
     this.#series.push({ t, height: app.height, supply: toTokens(s.minted - s.burnt), burnt: toTokens(s.burnt), insurancePool: toTokens(s.insurancePool) })
     if (this.#series.length >= 2 * SERIES_POINTS) {
       this.#series = this.#series.filter((_, i) => i % 2 === 0)
@@ -237,10 +242,10 @@ export class EconomicProbe {
   attackStarted(nodes: readonly string[], behavior: string, at: number): void {
     const app = this.#reference()
     if (app === undefined) return
-    const peers = new Map(app.economy.pools().map((p) => [p.operator, { kind: p.kind, earned: earnedOf(app, p.operator), stake: stakeOf(app, p.operator) }] as const))
+    const peers = new Map(this.#view.economy.pools().map((p) => [p.operator, { kind: p.kind, earned: earnedOf(this.#view.economy, p.operator), stake: stakeOf(this.#view.economy, p.operator) }] as const))
     for (const node of nodes) {
       if (this.#starts.some((s) => s.node === node && s.behavior === behavior)) continue
-      this.#starts.push({ node, behavior, since: at, earned: earnedOf(app, node), stake: stakeOf(app, node), peers })
+      this.#starts.push({ node, behavior, since: at, earned: earnedOf(this.#view.economy, node), stake: stakeOf(this.#view.economy, node), peers })
     }
   }
 
@@ -248,37 +253,37 @@ export class EconomicProbe {
   finish(byzantine: ReadonlySet<string>, now: number): EconomicMetrics {
     const app = this.#reference((id) => !byzantine.has(id)) ?? this.#reference()
     if (app === undefined) return emptyMetrics()
-    const economy = app.economy
+    const economy = this.#view.economy
     const elapsed = app.lastTime
     const validatorPools = economy.pools().filter((p) => p.kind === "validator")
 
     const honest = validatorPools
       .filter((p) => !byzantine.has(p.operator))
-      .map((p) => ({ earned: toTokens(earnedOf(app, p.operator)), stake: toTokens(this.#genesisStake.get(p.operator) ?? stakeOf(app, p.operator)) }))
+      .map((p) => ({ earned: toTokens(earnedOf(this.#view.economy, p.operator)), stake: toTokens(this.#genesisStake.get(p.operator) ?? stakeOf(this.#view.economy, p.operator)) }))
     const honestYields = honest.map((h) => annualise(h.earned, h.stake, elapsed)).filter((x): x is number => x !== null)
     const honestReturns = honest.filter((h) => h.stake > 0).map((h) => h.earned / h.stake)
     const contributors = economy.pools()
       .filter((p) => p.kind === "contributor" && !byzantine.has(p.operator))
-      .map((p) => ({ earned: toTokens(earnedOf(app, p.operator)), stake: toTokens(stakeOf(app, p.operator)), since: elapsed - p.createdAt }))
+      .map((p) => ({ earned: toTokens(earnedOf(this.#view.economy, p.operator)), stake: toTokens(stakeOf(this.#view.economy, p.operator)), since: elapsed - p.createdAt }))
     const contributorYields = contributors.map((c) => annualise(c.earned, c.stake, c.since)).filter((x): x is number => x !== null)
     const contributorReturns = contributors.filter((c) => c.stake > 0 && c.since > 0).map((c) => c.earned / c.stake)
 
     const attackers = this.#starts.map((s): AttackerOutcome => {
-      const rewards = toTokens(earnedOf(app, s.node) - s.earned)
-      const stakeLost = toTokens(s.stake - stakeOf(app, s.node))
+      const rewards = toTokens(earnedOf(this.#view.economy, s.node) - s.earned)
+      const stakeLost = toTokens(s.stake - stakeOf(this.#view.economy, s.node))
       const stakeAtRisk = toTokens(s.stake)
       const kind = s.peers.get(s.node)?.kind ?? (economy.pool(s.node)?.kind === "validator" ? "validator" : "contributor")
       let peerEarned = 0n
       let peerStake = 0n
       for (const [id, p] of s.peers) {
         if (p.kind !== kind || byzantine.has(id) || p.stake === 0n) continue
-        peerEarned += earnedOf(app, id) - p.earned
+        peerEarned += earnedOf(this.#view.economy, id) - p.earned
         peerStake += p.stake
       }
       const peerReturn = peerStake === 0n ? null : ratio(peerEarned, peerStake)
       const r = roi(rewards, stakeLost, stakeAtRisk)
       // In base units, so that equal returns give exactly 0 (not float noise of either sign).
-      const profit = earnedOf(app, s.node) - s.earned - (s.stake - stakeOf(app, s.node))
+      const profit = earnedOf(this.#view.economy, s.node) - s.earned - (s.stake - stakeOf(this.#view.economy, s.node))
       const excessRoi = s.stake === 0n ? -(peerReturn ?? 0) : peerStake === 0n ? r : ratio(profit * peerStake - peerEarned * s.stake, s.stake * peerStake)
       return { node: s.node, behavior: s.behavior, since: s.since, stakeAtRisk, rewards, stakeLost, profit: rewards - stakeLost, roi: r, peerReturn, excessRoi }
     })
@@ -310,7 +315,7 @@ export class EconomicProbe {
       insurancePool: toTokens(supply.insurancePool),
       insurancePaidIn: toTokens(insurance.paidIn),
       insurancePayouts: toTokens(insurance.paidOut),
-      totalSlashed: toTokens([...this.#slashes.values()].reduce((s, x) => s + x, 0n)),
+      totalSlashed: toTokens(this.#view.slashes.reduce((s, x) => s + x.totalSlashed, 0n)),
       rewardsFunded: toTokens(economy.rewardTotals().funded),
       supplySeries: series,
     }

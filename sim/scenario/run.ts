@@ -97,7 +97,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   const world = new ConsensusWorld({ scenario, seed, observe, ...(options.sink ? { sink: options.sink } : {}), ...(options.signatures ? { signatures: options.signatures } : {}) })
   const { scheduler } = world
   options.onWorld?.(world)
-  probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id) })
+  probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id), economy: world.ledger.economy, slashes: world.ledger.slashes })
   let training: TrainingRun | undefined
   let sybil: SybilSplitResult | undefined
   let delivered = 0
@@ -129,9 +129,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
         // Measured on copies of an honest replica's ledger at this moment (sim/faults/governance.ts).
         byzantine.add(action.node)
         const honest = scenario.validators.filter((v) => !byzantine.has(v))
-        const replica = honest.map((v) => world.app(v)).find((a) => a !== undefined)
-        if (replica === undefined) throw new Error(`sybil-split at ${scheduler.now} ms: no honest validator is running to read the ledger from`)
-        sybil = sybilSplit({ economy: replica.economy, attacker: action.node, honest, identities: action.identities, now: scheduler.now })
+        sybil = sybilSplit({ economy: world.ledger.economy, attacker: action.node, honest, identities: action.identities, now: scheduler.now })
         world.trace.record({ t: scheduler.now, kind: "governance.sybil-split", node: action.node, identities: sybil.identities, gain: sybil.sybilGain })
         return
       }
@@ -176,7 +174,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   const rounds = training?.world.completed ?? 0
   const checkers: readonly Checker[] = [
     safety, liveness, slashing,
-    supplyChecker(expected.supplyConserved, { ids: scenario.validators, app: (id) => world.app(id) }),
+    supplyChecker(expected.supplyConserved, { supply: () => world.ledger.economy.supply() }),
     accuracyChecker(expected), economicsChecker(expected),
   ]
   const expectations = checkers.flatMap((c) => c.expectations({ time: scheduler.now, rounds, accuracy: trained?.accuracy, sybil }))

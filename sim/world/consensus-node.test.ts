@@ -13,13 +13,13 @@ import { parseScenario } from "../scenario/load.ts"
 import { ConsensusWorld } from "./world.ts"
 
 const SEED = 3
-const scenario = (validators: number) => parseScenario(
-  `name: node-test\nnetwork:\n  validators: ${validators}\n  stake: 1000\nuntil: { height: 30 }\n`, "node-test.yaml",
+const scenario = (validators: number, params = "") => parseScenario(
+  `name: node-test\nnetwork:\n  validators: ${validators}\n  stake: 1000\nuntil: { height: 30 }\n${params}`, "node-test.yaml",
 )
 
-const world = (validators: number) => {
+const world = (validators: number, params = "") => {
   const events: TelemetryEvent[] = []
-  const w = new ConsensusWorld({ scenario: scenario(validators), seed: SEED, signatures: "secp256k1", observe: (e) => events.push(e), traceDeliveries: false })
+  const w = new ConsensusWorld({ scenario: scenario(validators, params), seed: SEED, signatures: "secp256k1", observe: (e) => events.push(e), traceDeliveries: false })
   w.startAll()
   const runTo = (height: number, node = "v0") => {
     w.scheduler.runUntil({ time: w.scheduler.now + 600_000, predicate: () => (w.app(node)?.height ?? 0) >= height })
@@ -29,7 +29,7 @@ const world = (validators: number) => {
 }
 
 describe("consensus node", () => {
-  it("takes submitted double-sign evidence: a block includes it and the validator is slashed and tombstoned", () => {
+  it("takes submitted double-sign evidence: a block includes it, the validator leaves the set and the ledger slashes and tombstones it", () => {
     const { w, events, runTo } = world(4)
     runTo(3)
     const node = w.slots.get("v0")!.node!
@@ -45,18 +45,20 @@ describe("consensus node", () => {
     expect(node.submitEvidence(evidence)).toBeUndefined()
     expect(events.filter((e) => e.kind === "evidence.found")).toEqual([expect.objectContaining({ node: "v0", data: { validator: evidence.voteA.validator, height: h, round: 0, source: "submitted" } })])
     runTo(h + 8)
-    const pool = w.app("v1")!.economy.pool("v3")!
+    // The committee convicted it; the slash is on the one ledger every node shares.
+    const pool = w.ledger.economy.pool("v3")!
     expect(pool.tombstoned).toBe(true)
     expect(pool.tokens).toBeLessThan(1000n * 10n ** 18n)
     expect(events.some((e) => e.kind === "stake.slashed" && e.data["pool"] === "v3" && e.data["infraction"] === "doubleSign")).toBe(true)
+    expect(w.app("v1")!.validatorSet().has(evidence.voteA.validator)).toBe(false)
     // Included once: a second submission of the same equivocation is refused now.
     expect(node.submitEvidence(evidence)).toMatch(/tombstoned already/)
     expect(events.filter((e) => e.kind === "node.error")).toEqual([])
   })
 
-  it("reports the step, the validator table and its stake position", () => {
-    const { events, runTo } = world(4)
-    runTo(4)
+  it("reports the step, the validator table and its stake position (rewards once an epoch's report is settled)", () => {
+    const { events, runTo } = world(4, "params: { consensus.epochLength: 2 }\n")
+    runTo(6)
     const mine = (kind: string) => events.filter((e) => e.kind === kind && e.node === "v0")
     expect(mine("consensus.step").map((e) => e.data["step"])).toEqual(expect.arrayContaining(["propose", "prevote", "precommit", "commit"]))
     const blocks = mine("block.committed").length

@@ -2,7 +2,7 @@
  * The mempool jam of issue 16, as a regression at the node level: on a simulated 4-validator world a
  * key with no account gossips 10,050 validly signed transactions with nonces 1..10,050 (skipping 0,
  * so none could ever be included). Before the pool bounded senders, they filled it to its 10,000
- * limit for good and the node's own stake request was refused ("the transaction pool is full").
+ * limit for good and the node's own request was refused ("the transaction pool is full").
  * Now every node refuses them at the door: the pool stays empty of them, no block carries one, and
  * the node's own transaction is committed. A funded key doing the same keeps only its nonce window
  * in each pool, for as many blocks as a gapped transaction may wait.
@@ -12,7 +12,6 @@ import { describe, expect, it } from "vitest"
 import { TX_TOPIC } from "../../runtime/actors/context.ts"
 import { GAP_TTL_BLOCKS, MAX_PER_SENDER } from "../../runtime/core/app/mempool.ts"
 import { encodeTx, signTx, type SignedTx } from "../../runtime/core/app/txs.ts"
-import { TOKEN } from "../../runtime/core/units.ts"
 import type { Keys } from "../../runtime/services/keys.ts"
 import { attachSimNetwork } from "../adapters/network.ts"
 import { makeSimKeys } from "../adapters/keys.ts"
@@ -39,25 +38,23 @@ const world = () => {
   const flood = (keys: Keys["Service"]) => {
     const from = keys.address.toLowerCase()
     for (let nonce = 1; nonce <= FLOOD; nonce++) {
-      const tx = signTx(SIM_CHAIN_ID, { type: "stake", signer: from, nonce, op: { type: "burn", from, amount: 1n } } as Omit<SignedTx, "signature">, (d) => Effect.runSync(keys.sign(d)))
+      const tx = signTx(SIM_CHAIN_ID, { type: "score-commit", signer: from, nonce, epoch: 0, commitment: `0x${"5a".repeat(32)}` } as Omit<SignedTx, "signature">, (d) => Effect.runSync(keys.sign(d)))
       Effect.runSync(port.network.publish(TX_TOPIC, new TextEncoder().encode(JSON.stringify(encodeTx(tx)))))
     }
     w.scheduler.runUntil({ time: w.scheduler.now + 500 })
   }
   const pending = () => scenario.validators.map((id) => w.slots.get(id)!.node!.pending)
-  /** v0 asks to bond more of its own stake (as the API's POST /stake does), and every replica executes it. */
+  /** v0 commits a contribution score for the current epoch, and every replica executes it. */
   const ownStakeCommits = () => {
     const v0 = w.slots.get("v0")!
     const address = v0.keys.address.toLowerCase()
+    const epoch = w.app("v0")!.epochOf(w.app("v0")!.height + 1)
     const own = signTx(SIM_CHAIN_ID, {
-      type: "stake", signer: address, nonce: w.app("v0")!.nextNonce(address), op: { type: "bondContributor", owner: "v0", amount: 100n * TOKEN, tier: 0 },
+      type: "score-commit", signer: address, nonce: w.app("v0")!.nextNonce(address), epoch, commitment: `0x${"c0".repeat(32)}`,
     } as Omit<SignedTx, "signature">, (d) => Effect.runSync(v0.keys.sign(d)))
     expect(v0.node!.submitTx(own)).toBeUndefined()
     runTo(w.app("v0")!.height + 5)
-    for (const id of scenario.validators) {
-      expect(w.app(id)!.nextNonce(address), `${id} executed v0's transaction`).toBe(1)
-      expect(w.app(id)!.economy.pool("contrib:v0")?.tokens).toBe(100n * TOKEN)
-    }
+    for (const id of scenario.validators) expect(w.app(id)!.nextNonce(address), `${id} executed v0's transaction`).toBe(1)
     expect(w.errors).toEqual([])
   }
   return { w, runTo, flood, pending, ownStakeCommits }

@@ -1,19 +1,19 @@
 /**
  * The operator's positions as staking machines inside the consensus node (simulated backends, virtual
- * time): a bond made through a signed transaction gets an actor; an unbond makes it unbonding until
+ * time): a bond made on the ledger (the Chain port every node shares) gets an actor; an unbond makes it unbonding until
  * the end of the period, when the machine's own timer reports it withdrawable (no block needed); a
  * withdrawal closes it. A double signer's node reports its position tombstoned.
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { signTx, type SignedTx } from "../../runtime/core/app/txs.ts"
 import { duplicateVoteEvidence } from "../../runtime/core/consensus/evidence.ts"
 import { signVote } from "../../runtime/core/consensus/signing.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { simPrivateKey } from "../adapters/keys.ts"
 import { parseScenario } from "../scenario/load.ts"
-import { ConsensusWorld, SIM_CHAIN_ID } from "./world.ts"
+import type { EconOp } from "../../runtime/core/econ/index.ts"
+import { ConsensusWorld } from "./world.ts"
 import { stateLine } from "../../cli/progress.ts"
 
 const SEED = 5
@@ -28,10 +28,11 @@ const world = (signatures?: "secp256k1") => {
   const events: TelemetryEvent[] = []
   const w = new ConsensusWorld({ scenario, seed: SEED, ...(signatures === undefined ? {} : { signatures }), observe: (e) => events.push(e), traceDeliveries: false })
   w.startAll()
-  const address = (id: string) => w.slots.get(id)!.keys.address.toLowerCase()
-  let nonce = 0
-  const submit = (op: Record<string, unknown>) =>
-    w.slots.get("v0")!.node!.submitTx(signTx(SIM_CHAIN_ID, { type: "stake", signer: address("v0"), nonce: nonce++, op } as Omit<SignedTx, "signature">, (d) => Effect.runSync(w.slots.get("v0")!.keys.sign(d))))
+  /** v0's operation on the ledger (as its API's POST /stake does); undefined when applied. */
+  const submit = (op: EconOp) => {
+    Effect.runSync(w.ports.chain.submit(op))
+    return undefined
+  }
   const positions = (node: string) => events.filter((e) => e.kind === "stake.position" && e.node === node && e.data["position"] !== undefined)
   return { w, events, submit, positions }
 }
@@ -69,7 +70,7 @@ describe("staking actors in the node", () => {
     expect(submit({ type: "withdraw", owner: "v0" })).toBeUndefined()
     w.scheduler.runUntil({ time: w.scheduler.now + 10 * 60_000, predicate: () => !node.stake!.states().has(id) })
     expect(positions("v0").at(-1)!.data).toMatchObject({ position: id, stakeState: "closed", funds: "settled", state: "closed", withdrawable: "0", unbonding: "0" })
-    expect(w.app("v1")!.economy.positions("v0")).toHaveLength(1)
+    expect(w.ledger.economy.positions("v0")).toHaveLength(1)
     // Only v0 follows v0's positions.
     expect(positions("v1").every((e) => e.data["account"] === "v1")).toBe(true)
   })

@@ -1,11 +1,20 @@
 /**
  * A simulated network of consensus nodes: every node runs the real node code (runtime/node) over
  * the simulated backends — its own attachment to the in-memory network, its own store (which loses
- * unsynced writes when the node crashes), its own keys and its own replica of the application.
+ * unsynced writes when the node crashes), its own keys and its own replica of the application —
+ * and ONE shared ledger (`ledger`: token, stake, slashing, rewards, governance, committee
+ * snapshots and epoch reports), which every node sees as its Chain port, as the nodes of a real
+ * network all see the same contracts. Stake moves only there.
  * Crashes stop a node and drop its unsynced writes; a restart rebuilds its state from its store.
  */
 import { Effect, Result } from "effect"
-import { App, type AppGenesis } from "../../runtime/core/app/app.ts"
+import { App, GENESIS_SNAPSHOT, type AppGenesis } from "../../runtime/core/app/app.ts"
+import { CommitteeLedger } from "../../runtime/core/app/ledger.ts"
+import { verifySignature } from "../../runtime/core/crypto.ts"
+import { startConvictions } from "../../runtime/actors/committee/convictions.ts"
+import { startEpochReports, type EpochReports } from "../../runtime/actors/committee/report.ts"
+import { committeeCache, memoryLedgerPorts, type CommitteePort } from "../../runtime/services/committee.ts"
+import type { Chain } from "../../runtime/services/chain.ts"
 import { buildGenesis, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
 import { TOKEN, WAD } from "../../runtime/core/units.ts"
 import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
@@ -50,6 +59,9 @@ interface Slot {
   stake: StakeActors | undefined
   /** Block sync (while the node runs). */
   sync?: SyncActor | undefined
+  /** Epoch reports and convictions sent to the ledger (while the node runs). */
+  reports?: EpochReports | undefined
+  convictions?: (() => void) | undefined
   app: App | undefined
   outbound: Outbound | undefined
 }
@@ -60,6 +72,9 @@ export class ConsensusWorld {
   readonly trace: Trace
   readonly net: SimNetwork
   readonly genesis: AppGenesis
+  /** The one ledger every node's Chain port reads and writes. */
+  readonly ledger: CommitteeLedger
+  readonly ports: { readonly chain: Chain["Service"]; readonly committee: CommitteePort }
   readonly oracle: SignatureOracle | undefined
   readonly #prng: Prng
   readonly slots = new Map<string, Slot>()
@@ -108,6 +123,16 @@ export class ConsensusWorld {
       chainId: SIM_CHAIN_ID, params: scenario.params, validators, contributors, time: 0, allocations,
       reserve: { kind: "atMostHalfOfRest", amount: REWARD_RESERVE_TOKENS },
     }))
+    const oracle = this.oracle
+    this.ledger = Result.getOrThrow(CommitteeLedger.genesis(this.genesis, oracle === undefined ? verifySignature : (a, d, sig) => oracle.verify(a, d, sig)))
+    this.ports = memoryLedgerPorts(this.ledger, () => this.scheduler.now)
+    // Slashes happen on the ledger: the run's trace and checkers hear them from there.
+    this.ledger.subscribe((r) => {
+      if (r.type !== "slash") return
+      const data = { pool: r.pool, infraction: r.infraction, amount: r.totalSlashed, tombstoned: r.tombstoned }
+      this.trace.record({ t: this.scheduler.now, kind: "stake.slashed", node: "ledger", ...data })
+      options.observe?.({ at: this.scheduler.now, node: "ledger", kind: "stake.slashed", data })
+    })
   }
 
 
@@ -142,7 +167,9 @@ export class ConsensusWorld {
       }),
     })
     const store = makeSimStorePort(slot.store)
-    const app = Effect.runSync(recoverApp(App.genesis(this.genesis, slot.keys.verify), store))
+    const committees = committeeCache(this.ports.committee)
+    Effect.runSync(committees.load(GENESIS_SNAPSHOT))
+    const app = Effect.runSync(recoverApp(App.genesis(this.genesis, slot.keys.verify, committees), store, committees))
     slot.app = app
     const run = (effect: Effect.Effect<void>) => {
       try {
@@ -153,9 +180,11 @@ export class ConsensusWorld {
     }
     const ctx = makeNodeContext({
       name: id, clock: this.clock, now: () => this.scheduler.now, run, random: seededRandom(this.#prng.child(`node/${id}`)),
-      network: port.network, store, keys: slot.keys, telemetry,
-    }, app)
+      network: port.network, store, keys: slot.keys, telemetry, ledger: this.ports.chain, committee: this.ports.committee,
+    }, app, committees)
     slot.stake = startStaking(ctx)
+    slot.reports = Effect.runSync(startEpochReports(ctx))
+    slot.convictions = startConvictions(ctx)
     slot.sync = Effect.runSync(startSync(ctx))
     slot.node = Effect.runSync(
       startConsensus(ctx, {
@@ -174,6 +203,10 @@ export class ConsensusWorld {
     slot.node?.stop()
     slot.stake?.stop()
     slot.sync?.stop()
+    slot.reports?.stop()
+    slot.convictions?.()
+    slot.reports = undefined
+    slot.convictions = undefined
     slot.node = undefined
     slot.stake = undefined
     slot.sync = undefined

@@ -1,14 +1,18 @@
 /**
  * What a validator reports about the chain once per executed block, for the TUI and the API's
  * telemetry stream (docs/telemetry.md): the validator table (`validators`) and this node's own stake
- * position (`stake.position`). Everything is read from the node's application replica, so every
- * honest node reports the same table, and a simulated run reports the same lines for the same seed.
+ * position (`stake.position`). The table is read from the node's application replica (the committee
+ * snapshot in force), so every honest node reports the same table; the position is read from the
+ * ledger. A simulated run reports the same lines for the same seed.
  *
  * Once per block, never per message: a trace of N nodes gets N table lines per height.
  */
+import { Effect } from "effect"
 import type { App } from "../../core/app/app.ts"
 import type { Block, Vote } from "../../core/consensus/types.ts"
 import { YEAR_MS } from "../../core/duration.ts"
+import type { Chain } from "../../services/chain.ts"
+import type { EffectRunner } from "../../services/clock.ts"
 
 export type Emit = (kind: string, data: Record<string, unknown>) => void
 
@@ -20,7 +24,7 @@ export interface ValidatorRow {
   readonly power: string
   /** Bonded tokens of the pool (base units). */
   readonly stake: string
-  /** Revealed contribution score that counts in the next height's power. */
+  /** Contribution (scores of the last settled epoch report) that counts in the next height's power. */
   readonly contribution: number
   /** Blocks of the last `slashing.downtimeWindow` whose last-commit lacks its precommit. */
   readonly missed: number
@@ -46,7 +50,7 @@ export class MissedBlocks {
       list.push(block.height - 1)
       this.#missed.set(v.address, list)
     }
-    const from = block.height - app.economy.params["slashing.downtimeWindow"]
+    const from = block.height - app.params()["slashing.downtimeWindow"]
     for (const [address, list] of this.#missed) {
       while (list.length > 0 && list[0]! < from) list.shift()
       if (list.length === 0) this.#missed.delete(address)
@@ -58,22 +62,14 @@ export class MissedBlocks {
   }
 }
 
-/** The validator table after the last executed block. */
+/** The validator table after the last executed block: the members of the snapshot in force. */
 export const validatorRows = (app: App, missed: MissedBlocks): ValidatorRow[] => {
   const next = app.height + 1
   const set = app.validatorSet(next)
-  const scores = app.scores(app.epochOf(next) - 2)
-  const rows: ValidatorRow[] = []
-  for (const p of app.economy.pools()) {
-    if (p.kind !== "validator") continue
-    const address = app.addressOf(p.operator)
-    if (address === undefined) continue
-    rows.push({
-      address, name: p.operator, power: (set.has(address) ? set.power(address) : 0n).toString(), stake: p.tokens.toString(),
-      contribution: scores.get(p.operator) ?? 0, missed: missed.count(address), jailed: p.jailed || p.tombstoned,
-    })
-  }
-  return rows
+  return app.snapshotAt(next).validators.map((m) => ({
+    address: m.address, name: m.operator, power: (set.has(m.address) ? set.power(m.address) : 0n).toString(), stake: m.stake.toString(),
+    contribution: Number(m.contribution), missed: missed.count(m.address), jailed: app.isExcluded(m.address),
+  })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
 /** This account's stake (every position), pending rewards, and what the rewards earned since `since` make per year. */
@@ -82,18 +78,18 @@ export interface StakePosition {
   readonly rewards: bigint
 }
 
-export const stakePosition = (app: App, account: string): StakePosition => {
-  let stake = 0n
-  for (const p of app.economy.positions(account)) stake += p.tokens
-  return { stake, rewards: app.economy.pendingRewards(account).total }
-}
+/** This account's stake and pending rewards, read from the ledger. */
+export const stakePosition = (ledger: Chain["Service"], account: string) =>
+  Effect.map(Effect.all([ledger.positions(account), ledger.pendingRewards(account)]), ([positions, pending]): StakePosition => ({
+    stake: positions.reduce((s, p) => s + p.tokens, 0n), rewards: pending.total,
+  }))
 
 /**
  * Reports the table and this node's position after each block. The APR is the rewards this node's
  * account earned since the reporter started, per year of block time, over its stake: what the
  * operator actually got, not a promise.
  */
-export const makeBlockReporter = (app: App, address: string, emit: Emit) => {
+export const makeBlockReporter = (app: App, address: string, emit: Emit, ledger: Chain["Service"], run: EffectRunner) => {
   const missed = new MissedBlocks()
   const account = app.accountOf(address)
   let earned = 0n
@@ -103,14 +99,16 @@ export const makeBlockReporter = (app: App, address: string, emit: Emit) => {
     onBlock(block: Block): void {
       missed.observe(app, block)
       emit("validators", { validators: validatorRows(app, missed) })
-      const now = stakePosition(app, account)
-      // Pending rewards fall when they are claimed: count only what was added.
-      if (last !== undefined) earned += now.rewards >= last.rewards ? now.rewards - last.rewards : now.rewards
-      since ??= app.lastTime
-      last = now
-      const elapsed = app.lastTime - since
-      const apr = now.stake > 0n && elapsed > 0 ? (Number((earned * 1_000_000_000n) / now.stake) / 1e9) * (YEAR_MS / elapsed) : 0
-      emit("stake.position", { account, stake: now.stake.toString(), rewards: now.rewards.toString(), apr })
+      const time = app.lastTime
+      run(Effect.ignore(Effect.map(stakePosition(ledger, account), (now) => {
+        // Pending rewards fall when they are claimed: count only what was added.
+        if (last !== undefined) earned += now.rewards >= last.rewards ? now.rewards - last.rewards : now.rewards
+        since ??= time
+        last = now
+        const elapsed = time - since
+        const apr = now.stake > 0n && elapsed > 0 ? (Number((earned * 1_000_000_000n) / now.stake) / 1e9) * (YEAR_MS / elapsed) : 0
+        emit("stake.position", { account, stake: now.stake.toString(), rewards: now.rewards.toString(), apr })
+      })))
     },
   }
 }

@@ -41,6 +41,7 @@ import {
 import type { Envelope } from "../../services/network.ts"
 import type { Store } from "../../services/store.ts"
 import { decodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
+import type { CommitteeCache } from "../../services/committee.ts"
 import { TX_TOPIC, type NodeContext } from "../context.ts"
 import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
@@ -115,8 +116,12 @@ const nodeMachine = consensusMachine.provide({
   },
 })
 
-/** Rebuild the application state from the certificates a node stored (after a restart). */
-export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<App, never> =>
+/**
+ * Rebuild the application state from the certificates a node stored (after a restart), loading
+ * the snapshots their epoch txs name from the ledger as it goes (a replay stops at a block whose
+ * snapshot cannot be loaded: the node catches up from there once the ledger answers).
+ */
+export const recoverApp = (fresh: App, store: Store["Service"], committees: CommitteeCache): Effect.Effect<App, never> =>
   Effect.gen(function* () {
     const keys = yield* Effect.orDie(store.keys(BLOCK_KEY_PREFIX))
     for (const key of keys) {
@@ -124,6 +129,8 @@ export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<A
       const m = bytes === undefined ? undefined : decodeMessage(bytes)
       if (m === undefined || Result.isFailure(m) || m.success.kind !== "commit") break
       if (m.success.block.height !== fresh.height + 1) break
+      const missing = fresh.missingSnapshot(m.success.block)
+      if (missing !== undefined && !(yield* Effect.orElseSucceed(committees.load(missing), () => false))) break
       fresh.execute(m.success.block)
     }
     return fresh
@@ -141,7 +148,7 @@ const storedPrecommits = (store: Store["Service"], height: number): Effect.Effec
 /** Start consensus for this node over its context (the other actors follow its executed blocks). */
 export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
   Effect.gen(function* () {
-    const { app, clock, run, network, keys, store, mempool, evidence, emit, fault } = ctx
+    const { app, clock, run, network, keys, store, mempool, evidence, emit, fault, committee, committees } = ctx
     const { sync } = options
     const chainId = app.chainId
     const address = keys.address.toLowerCase()
@@ -155,6 +162,16 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     /** Proposals for the height after the next: checked and handed over once the node gets there. */
     let early: Proposal[] = []
     const MAX_EARLY = 64
+    /**
+     * The snapshot a proposer names in the epoch tx of a height: the ledger's newest (taken after
+     * each settled epoch report, so stake, registrations and parameters changed on the ledger reach
+     * the committee), loaded first; without the ledger, the one already in force (always loaded).
+     */
+    const snapshotFor = (_height: number) =>
+      committee.latestSnapshot.pipe(
+        Effect.flatMap((id) => Effect.map(committees.load(id), (ok) => (ok ? id : app.lastSnapshot))),
+        Effect.orElseSucceed(() => app.lastSnapshot),
+      )
 
     let halted: string | undefined
     /**
@@ -178,7 +195,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       emit("evidence.found", { validator: e.voteA.validator, height: e.voteA.height, round: e.voteA.round, ...(source === "submitted" ? { source } : {}) })
       return undefined
     }
-    const reporter = makeBlockReporter(app, address, emit)
+    const reporter = makeBlockReporter(app, address, emit, ctx.ledger, run)
     let peerCount = -1
     /** The peer count, when it changed since the last report (once per block at most). */
     const reportPeers = () => run(Effect.map(network.peers, (peers) => {
@@ -198,6 +215,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           // store read failed at start), read the stored certificate again rather than propose
           // a block nobody can accept.
           if (p.validValue === undefined && p.height > 1 && !commitsParent(lastCommit)) lastCommit = yield* storedPrecommits(store, app.height)
+          const epochTx = p.validValue === undefined && p.height === app.height + 1 && app.isEpochStart(p.height) ? app.epochTx(p.height, yield* snapshotFor(p.height)) : undefined
           const block: Block = p.validValue ?? {
             height: p.height,
             round: p.round,
@@ -206,6 +224,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
             time: Math.max(ctx.now(), app.lastTime),
             txs: [
               ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
+              ...(epochTx === undefined ? [] : [epochTx]),
               ...evidence.pending().map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
               ...mempool.includable(),
             ],
@@ -268,7 +287,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           height: p.height, round: p.round, hash: blockHash(p.block), proposer: p.block.proposer, txs: p.block.txs.length,
           appHash: exec.appHash, slashed: exec.slashes.map((s) => s.pool),
         })
-        for (const s of exec.slashes) emit("stake.slashed", { pool: s.pool, infraction: s.infraction, amount: s.totalSlashed, tombstoned: s.tombstoned })
+        for (const s of exec.slashes) emit("validator.convicted", { pool: s.pool, infraction: s.infraction })
         reporter.onBlock(p.block)
         ctx.executed.publish({ block: p.block, execution: exec })
         reportPeers()
@@ -283,11 +302,30 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         if (p.level === "warn") emit("consensus.log", { level: p.level, message: p.message })
       },
     }
-    const actor = createActor(nodeMachine, { clock: clock as never, input: { self: address, timeouts: timeoutsFromParams(app.economy.params) } })
+    const actor = createActor(nodeMachine, { clock: clock as never, input: { self: address, timeouts: timeoutsFromParams(app.params()) } })
     nodeActions.set(actor, actions)
 
-    /** A verified proposal for the next height: the App judges the block, the machine does the rest. */
+    /**
+     * A verified proposal for the next height: the App judges the block, the machine does the rest.
+     * A block naming a snapshot this node has not loaded is held until the snapshot is loaded from
+     * the ledger, then judged: the machine never prevotes a block whose set it cannot know. (The
+     * alternative, prevoting nil at once, would cost a round at every epoch start on a real chain,
+     * where loading takes a request; if the ledger cannot answer, the block is judged invalid and
+     * the machine prevotes nil, and the next round tries again.)
+     */
     const onProposal = (p: Proposal) => {
+      const missing = app.missingSnapshot(p.block)
+      if (missing !== undefined) {
+        return run(committees.load(missing).pipe(
+          Effect.orElseSucceed(() => false),
+          Effect.map(() => {
+            if (!stopped && p.height === app.height + 1) judge(p)
+          }),
+        ))
+      }
+      judge(p)
+    }
+    const judge = (p: Proposal) => {
       const invalid = app.checkBlock(p.block)
       if (invalid !== undefined) emit("proposal.invalid", { height: p.height, round: p.round, proposer: p.proposer, reason: invalid })
       actor.send({ type: "proposal.received", proposal: p, valid: invalid === undefined })
@@ -341,8 +379,14 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
               return fault(env.from, `commit ${m.block.height}: bad precommit of ${v.validator}`)
             }
           }
-          if (app.checkBlock(m.block) !== undefined) return fault(env.from, `commit ${m.block.height}: invalid block`)
-          return void actor.send({ type: "commit.received", block: m.block, precommits: m.precommits })
+          const commit = () => {
+            if (stopped || m.block.height !== app.height + 1) return
+            if (app.checkBlock(m.block) !== undefined) return fault(env.from, `commit ${m.block.height}: invalid block`)
+            actor.send({ type: "commit.received", block: m.block, precommits: m.precommits })
+          }
+          const missing = app.missingSnapshot(m.block)
+          if (missing === undefined) return commit()
+          return run(Effect.map(Effect.orElseSucceed(committees.load(missing), () => false), commit))
         }
       }
     }
@@ -377,7 +421,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     // reaches the peers that missed it only this way. Mostly only the votes of signers silent since
     // (live ones re-send their own), the whole quorums every FULL_RELAY_EVERY re-sends. Relayed
     // votes take the node's outbound path too (a silent node relays nothing).
-    const resendEvery = options.resendEvery ?? app.economy.params["consensus.timeoutPropose"]
+    const resendEvery = options.resendEvery ?? app.params()["consensus.timeoutPropose"]
     let resendTimer: unknown
     let resends = 0
     const resend = () => {

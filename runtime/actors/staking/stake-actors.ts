@@ -1,7 +1,8 @@
 /**
  * The node operator's stake positions as staking machines (runtime/machines/staking.ts) on the
- * node's clock: one actor per position of the node's account in its application replica, fed after
- * each executed block from what the block did (bonds, unbonds, withdrawals, slashes, unjails), so
+ * node's clock: one actor per position of the node's account on the ledger, fed by the ledger's
+ * receipts as they happen (bonds, unbonds, withdrawals, slashes, unjails; stake moves only on the
+ * ledger, never in a block), so
  * that the operator is told when a lock ends, when unbonded tokens can be withdrawn, when its
  * validator may be unjailed — by the machine's own timers, between blocks too.
  *
@@ -11,12 +12,11 @@
  * stake". The machines' notifications go out as `stake.unlocked`, `stake.withdrawable` and
  * `validator.unjailable`, the names the economy run uses.
  *
- * Started from the replica as it is (after a restart, rebuilt from the store): positions, their
- * unbonding entries, and their pool's jail.
+ * Started from the ledger as it is: positions, their unbonding entries, and their pool's jail.
  */
+import { Effect } from "effect"
 import { createActor, type ActorRefFrom, type AnyActorRef, type SnapshotFrom } from "xstate"
-import type { Execution } from "../../core/app/app.ts"
-import type { PoolId, Receipt, SlashReceipt } from "../../core/econ/index.ts"
+import type { PoolId, PositionView, Receipt, SlashReceipt } from "../../core/econ/index.ts"
 import { formatTokens } from "../../core/units.ts"
 import { stakingMachine } from "../../machines/staking.ts"
 import type { Emit } from "../consensus/block-report.ts"
@@ -123,7 +123,9 @@ export const startStaking = (ctx: NodeContext): StakeActors => {
   const positionOfEntry = new Map<number, number>()
   const reported = new Map<number, string>()
 
-  const tokensOf = (position: number): bigint => app.economy.positions(account).find((p) => p.id === position)?.tokens ?? 0n
+  /** The account's positions on the ledger as last read (at start and at each receipt). */
+  let positions: readonly PositionView[] = []
+  const tokensOf = (position: number): bigint => positions.find((p) => p.id === position)?.tokens ?? 0n
 
   const spawn = (position: number, pool: PoolId, amount: bigint, unlockAt: number, now: number): PositionActor => {
     const actor = createActor(positionMachine, {
@@ -205,40 +207,43 @@ export const startStaking = (ctx: NodeContext): StakeActors => {
     }
   }
 
-  // The replica as it is: every position, then the unbonding entries (attached to a position of
+  // The ledger as it is: every position, then the unbonding entries (attached to a position of
   // their pool; an entry of a position closed before this start gets an actor of its own, keyed by
   // minus its entry id), then the pools' jail.
-  const now = ctx.now()
-  for (const p of app.economy.positions(account)) spawn(p.id, p.pool, p.tokens, p.unlockAt, now)
-  for (const e of app.economy.unbonding(account)) {
-    let position = [...poolOf].find(([, pool]) => pool === e.pool)?.[0]
-    if (position === undefined) spawn((position = -e.id), e.pool, e.amount, now, now)
-    positionOfEntry.set(e.id, position)
-    const remaining = position < 0 ? 0n : tokensOf(position)
-    actors.get(position)?.send({ type: "position.unbonded", at: now, entryId: e.id, amount: e.amount, completesAt: e.completesAt, remaining })
-  }
-  for (const [position, actor] of actors) {
-    const pool = app.economy.pool(poolOf.get(position)!)
-    if (pool?.tombstoned === true) actor.send({ type: "validator.tombstoned", at: now })
-    else if (pool?.jailed === true) actor.send({ type: "validator.jailed", at: now, until: pool.jailedUntil })
-  }
+  const { ledger } = ctx
+  ctx.run(Effect.ignore(Effect.map(Effect.all([ledger.positions(account), ledger.unbonding(account), ledger.pools]), ([own, entries, pools]) => {
+    if (stopped) return
+    positions = own
+    const now = ctx.now()
+    for (const p of own) spawn(p.id, p.pool, p.tokens, p.unlockAt, now)
+    for (const e of entries) {
+      let position = [...poolOf].find(([, pool]) => pool === e.pool)?.[0]
+      if (position === undefined) spawn((position = -e.id), e.pool, e.amount, now, now)
+      positionOfEntry.set(e.id, position)
+      const remaining = position < 0 ? 0n : tokensOf(position)
+      actors.get(position)?.send({ type: "position.unbonded", at: now, entryId: e.id, amount: e.amount, completesAt: e.completesAt, remaining })
+    }
+    for (const [position, actor] of actors) {
+      const pool = pools.find((p) => p.id === poolOf.get(position))
+      if (pool?.tombstoned === true) actor.send({ type: "validator.tombstoned", at: now })
+      else if (pool?.jailed === true) actor.send({ type: "validator.jailed", at: now, until: pool.jailedUntil })
+    }
+  })))
 
-  const onBlock = (exec: Execution) => {
-      // The machines count from the node's clock (a block's time is its proposer's, a little earlier).
-      const at = ctx.now()
-      const ops: Array<() => void> = []
-      for (const r of exec.results) if (r.ok) for (const x of r.receipts) if (x.type !== "slash") {
-        const op = onReceipt(x, at)
-        if (op !== undefined) ops.push(op)
-      }
-      for (const s of exec.slashes) ops.push(onSlash(s, at))
-      // Applied after the consensus machine's action that executed the block has returned: XState
-      // runs one actor's actions at a time. What the ops need from the replica was read above.
-      if (ops.length > 0) clock.setTimeout(() => {
-        if (!stopped) for (const op of ops) op()
+  const onLedger = (r: Receipt) => {
+    // The machines count from the node's clock. What the op needs from the ledger (the positions
+    // after the receipt) is read now; the op is applied after whatever action applied the
+    // operation has returned (XState runs one actor's actions at a time).
+    const at = ctx.now()
+    ctx.run(Effect.ignore(Effect.map(ledger.positions(account), (own) => {
+      positions = own
+      const op = r.type === "slash" ? onSlash(r, at) : onReceipt(r, at)
+      if (op !== undefined) clock.setTimeout(() => {
+        if (!stopped) op()
       }, 0)
+    })))
   }
-  const unsubscribe = ctx.executed.subscribe(({ execution }) => onBlock(execution))
+  const unsubscribe = ctx.committee.receipts(onLedger)
 
   return {
     states: () => new Map([...actors].map(([id, a]) => [id, positionState(a.getSnapshot())])),

@@ -75,7 +75,7 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
   const { app, keys, network, clock, run, emit } = o
   const address = keys.address.toLowerCase()
   const operator = app.operatorOf(address) ?? address
-  const p = () => app.economy.params
+  const p = () => app.params()
   const startedAt = o.now()
   const roster = new Roster({ chainId: app.chainId, verify: keys.verify, operatorOf: (a) => app.operatorOf(a) })
   roster.self(operator, network.self)

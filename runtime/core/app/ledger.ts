@@ -58,8 +58,7 @@ export class CommitteeLedger {
   #contribution = new Map<string, bigint>()
   /** Every slash the ledger made, in order (the simulator's checkers read it). */
   readonly slashes: SlashReceipt[] = []
-  /** Called after every slash (the simulator traces it). */
-  onSlash: ((s: SlashReceipt) => void) | undefined
+  readonly #listeners: Array<(r: Receipt) => void> = []
 
   private constructor(g: AppGenesis, economy: Economy, verify: Verify) {
     this.economy = economy
@@ -120,16 +119,32 @@ export class CommitteeLedger {
     return this.#reports.get(epoch)?.report
   }
 
-  /** Apply one economy operation and keep its slash receipts. */
+  /** Hear every receipt of the ledger (operations, slashes, settlements' payouts excepted), in order. */
+  subscribe(listener: (r: Receipt) => void): () => void {
+    this.#listeners.push(listener)
+    return () => {
+      const i = this.#listeners.indexOf(listener)
+      if (i >= 0) this.#listeners.splice(i, 1)
+    }
+  }
+
+  #publish(r: Receipt): void {
+    for (const l of [...this.#listeners]) l(r)
+  }
+
+  /** Apply one economy operation (at `now`, or the ledger's time if later); its receipt goes to the listeners. */
   apply(op: Parameters<Economy["apply"]>[0], now: number): Result.Result<Receipt, EconError> {
     const r = this.economy.apply(op, Math.max(now, this.economy.now))
-    if (Result.isSuccess(r) && r.success.type === "slash") this.#slashed(r.success)
+    if (Result.isSuccess(r)) {
+      if (r.success.type === "slash") this.slashes.push(r.success)
+      this.#publish(r.success)
+    }
     return r
   }
 
   #slashed(s: SlashReceipt): void {
     this.slashes.push(s)
-    this.onSlash?.(s)
+    this.#publish(s)
   }
 
   /** Settle a report signed by the quorum of its snapshot's power; refused (nothing changes) otherwise. */
@@ -167,8 +182,10 @@ export class CommitteeLedger {
       const emission = emissionFor(params, report.fromTime, report.toTime)
       const left = this.economy.balanceOf(this.reserve)
       const due = emission < left ? emission : left
-      const share = report.scored.length === 0 ? 0n : mulWad(due, econConfig(params).contributorShare)
-      if (share > 0n) {
+      // The contributors' share is released only as far as scores pay it: what nobody earned
+      // (no round scored, rounding) stays in the reserve for later epochs.
+      const share = mulWad(due, econConfig(params).contributorShare)
+      if (share > 0n && report.scored.length > 0) {
         const scores = report.scored.map((account, i) => ({ account, score: Number(report.scores[i]!) }))
         const paid = this.economy.payContributors(this.reserve, share, scores, t)
         if (Result.isSuccess(paid)) toContributors = paid.success.paid

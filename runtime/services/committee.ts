@@ -1,0 +1,100 @@
+/**
+ * The committee's side of the ledger (issue 12 plan §1, §4): snapshots of the active set and the
+ * settlement of epoch reports, what contracts/Committee.sol does on a real chain. A node reaches
+ * it as `CommitteePort` and keeps the snapshots it loaded in a `CommitteeCache`, which is what its
+ * App reads (an App never waits: its node loads a snapshot a block names before judging the block).
+ *
+ * `memoryLedgerPorts` serves both this port and the Chain port from one in-memory
+ * `CommitteeLedger` (the simulator's shared ledger; a real node without an EVM chain).
+ */
+import { Effect, Result } from "effect"
+import type { CommitteeSnapshot, CommitteeSource } from "../core/app/committee.ts"
+import type { EpochReport, ReportSignature } from "../core/app/epoch-report.ts"
+import type { CommitteeLedger, LedgerRefusal, Settlement } from "../core/app/ledger.ts"
+import type { EconError, Receipt, SlashReceipt } from "../core/econ/index.ts"
+import { economyStake } from "../core/governance/stake.ts"
+import { Chain, ChainUnavailable } from "./chain.ts"
+
+export interface CommitteePort {
+  /** Record the active set and the parameters now; the new snapshot's id (anyone may). */
+  readonly snapshot: Effect.Effect<number, ChainUnavailable>
+  /** The newest snapshot's id. */
+  readonly latestSnapshot: Effect.Effect<number, ChainUnavailable>
+  /** Snapshot `id`, or undefined when there is none. */
+  committee(id: number): Effect.Effect<CommitteeSnapshot | undefined, ChainUnavailable>
+  /** Settle a report signed by ≥ 2/3 of its snapshot's power; the first one of an epoch wins. */
+  submitEpochReport(report: EpochReport, signatures: readonly ReportSignature[]): Effect.Effect<Settlement, LedgerRefusal | ChainUnavailable>
+  /** The report settled for `epoch`, or undefined. */
+  epochReport(epoch: number): Effect.Effect<EpochReport | undefined, ChainUnavailable>
+  /** Slash and tombstone a double signer whose votes the node verified; first one wins, a repeat is refused. */
+  convict(operator: string, evidenceId: string, infractionTime: number): Effect.Effect<SlashReceipt, EconError | ChainUnavailable>
+  /** Hear the ledger's receipts (stake operations, slashes) as they happen; a ledger that cannot tell never calls. */
+  receipts(listener: (r: Receipt) => void): () => void
+}
+
+/** The snapshots a node has loaded, read synchronously by its App. */
+export interface CommitteeCache extends CommitteeSource {
+  /** Load snapshot `id` from the port into the cache; whether it exists. */
+  load(id: number): Effect.Effect<boolean, ChainUnavailable>
+}
+
+/** A cache over `port`. */
+export const committeeCache = (port: CommitteePort): CommitteeCache => {
+  const known = new Map<number, CommitteeSnapshot>()
+  return {
+    committee: (id) => known.get(id),
+    load: (id) =>
+      known.has(id) ? Effect.succeed(true) : Effect.map(port.committee(id), (s) => {
+        if (s !== undefined) known.set(id, s)
+        return s !== undefined
+      }),
+  }
+}
+
+const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> => (Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure))
+
+/** The Chain port and the committee port over one in-memory ledger, at the time `now` says. */
+export const memoryLedgerPorts = (ledger: CommitteeLedger, now: () => number): { readonly chain: Chain["Service"]; readonly committee: CommitteePort } => {
+  const { economy, governance } = ledger
+  const stake = economyStake(economy)
+  const chain = Chain.of({
+    submit: (op) => Effect.suspend(() => fromResult(ledger.apply(op, now())) as never),
+    slashDoubleSign: () => Effect.fail(new ChainUnavailable({ operation: "slashDoubleSign", reason: "the in-memory ledger takes verified evidence through the committee port (convict)" })),
+    balanceOf: (a) => Effect.sync(() => economy.balanceOf(a)),
+    supply: Effect.sync(() => economy.supply()),
+    pools: Effect.sync(() => economy.pools()),
+    positions: (owner) => Effect.sync(() => economy.positions(owner)),
+    unbonding: (owner) => Effect.sync(() => economy.unbonding(owner)),
+    pendingRewards: (owner) => Effect.sync(() => economy.pendingRewards(owner)),
+    params: Effect.sync(() => economy.params),
+    propose: (proposer, action) => Effect.suspend(() => fromResult(Result.map(governance.propose(proposer, action, stake, now()), (p) => p.id))),
+    castVote: (id, voter, support) => Effect.suspend(() => fromResult(governance.castVote(id, voter, support, stake, now()))),
+    executeProposal: (id) =>
+      Effect.suspend(() => {
+        const t = Math.max(now(), economy.now)
+        const r = governance.execute(id, t, (to, amount) => ledger.apply({ type: "transfer", from: "treasury", to, amount }, t))
+        if (Result.isSuccess(r) && r.success.kind === "param") economy.setParams(governance.params)
+        return fromResult(r)
+      }),
+    proposal: (id) =>
+      Effect.sync(() => {
+        const p = governance.proposal(id)
+        if (p === undefined) return undefined
+        return {
+          id: p.id, proposer: p.proposer, action: p.action, state: governance.state(id, now()), votingEnds: p.votingEnds,
+          executableAt: p.votingEnds + p.delay, forVotes: p.forVotes, againstVotes: p.againstVotes, stakeVoted: p.stakeVoted,
+          quorum: p.quorum, threshold: p.threshold, bondedAtStart: p.bondedAtStart,
+        }
+      }),
+  } as Chain["Service"])
+  const committee: CommitteePort = {
+    snapshot: Effect.sync(() => ledger.snapshot(now())),
+    latestSnapshot: Effect.sync(() => ledger.latestSnapshot),
+    committee: (id) => Effect.sync(() => ledger.committee(id)),
+    submitEpochReport: (report, signatures) => Effect.suspend(() => fromResult(ledger.submitEpochReport(report, signatures, now()))),
+    epochReport: (epoch) => Effect.sync(() => ledger.epochReport(epoch)),
+    convict: (operator, evidenceId, infractionTime) => Effect.suspend(() => fromResult(ledger.convict(operator, evidenceId, infractionTime, now()))),
+    receipts: (listener) => ledger.subscribe(listener),
+  }
+  return { chain, committee }
+}
