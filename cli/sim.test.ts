@@ -53,7 +53,7 @@ describe("dai sim run", () => {
       const path = file("correctness.yaml", [
         "name: crashed-validator-slashed",
         "network: { validators: 4 }",
-        "params: { slashing.downtimeWindow: 10, slashing.minSignedPerWindow: 0.5 }",
+        "params: { slashing.downtimeWindow: 10, slashing.minSignedPerWindow: 0.5, consensus.epochLength: 6 }",
         "until: { height: 15, maxTime: 2m }",
         "events:",
         "  - at: { time: 1s }",

@@ -23,7 +23,7 @@ const RUNS = API.runs
 let t: TestNode
 
 beforeAll(async () => {
-  t = await startTestNode({ governance: (app, now) => governanceOverChain(makeSimChain(app.economy, now)) })
+  t = await startTestNode({ governance: (ledger) => governanceOverChain(ledger) })
 })
 afterAll(async () => {
   await t?.close()
@@ -32,7 +32,7 @@ afterAll(async () => {
 /** Everything a request could change, as one string. */
 const fingerprint = async () =>
   JSON.stringify({
-    economy: t.node.app.economy.snapshot(),
+    economy: t.node.ownLedger!.economy.snapshot(),
     pending: t.node.consensus.pending,
     nonce: (await t.api.status()).nextNonce,
     proposals: await t.api.proposals(),

@@ -25,7 +25,7 @@ const shaped = <S extends Schema.Top & { readonly DecodingServices: never }>(sch
   Schema.decodeUnknownSync(schema)(value, { onExcessProperty: "error" })
 
 beforeAll(async () => {
-  t = await startTestNode({ governance: (app, now) => governanceOverChain(makeSimChain(app.economy, now)) })
+  t = await startTestNode({ governance: (ledger) => governanceOverChain(ledger) })
 })
 afterAll(async () => {
   await t?.close()
@@ -198,36 +198,30 @@ describe("writes", () => {
     expect((await post("/stake", { amount: "5".repeat(70_000) })).status).toBe(413)
   })
 
-  it("POST /stake signs a stake tx that a block executes; POST /unbond takes part of it back", async () => {
+  it("POST /stake bonds on the ledger (no tx in a block); POST /unbond takes part of it back", async () => {
     const before = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json)
     const amount = 250n * TOKEN
     const r = await post("/stake", { amount: amount.toString() })
     expect(r.status).toBe(202)
     const receipt = shaped(TxReceipt, r.json)
-    expect(receipt).toMatchObject({ type: "stake", signer: t.node.consensus.address, status: "pending", op: { type: "bondContributor", owner: "v0", amount: amount.toString(), tier: 0 } })
-    const bonded = await vi.waitFor(async () => {
-      const now = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json)
-      const added = now.find((p) => !before.some((b) => b.id === p.id))
-      if (added === undefined) throw new Error("the stake tx is not executed yet")
-      return added
-    }, { timeout: 20_000, interval: 50 })
+    expect(receipt).toMatchObject({ type: "stake", account: "v0", status: "applied", op: { type: "bondContributor", owner: "v0", amount: amount.toString(), tier: 0 }, receipt: { type: "bondContributor" } })
+    const now = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json)
+    const bonded = now.find((p) => !before.some((b) => b.id === p.id))!
     expect(bonded).toMatchObject({ owner: "v0", tier: 0, tokens: amount.toString() })
-    // The tx is in a committed block, signed by the node.
+    // Stake never travels in a block: no tx of the node's, no block with a stake tx.
     const blocks = shaped(Schema.Array(BlockView), (await get(`/blocks?from=${Math.max(1, t.node.app.height - 50)}&limit=100`)).json)
-    expect(blocks.some((b) => b.txTypes.includes("stake"))).toBe(true)
+    expect(blocks.some((b) => b.txTypes.includes("stake"))).toBe(false)
 
     const unbond = await post("/unbond", { position: bonded.id, amount: (100n * TOKEN).toString() })
     expect(unbond.status, unbond.text).toBe(202)
-    expect(shaped(TxReceipt, unbond.json).nonce).toBe(receipt.nonce + 1)
-    await vi.waitFor(async () => {
-      const p = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json).find((x) => x.id === bonded.id)
-      if (p?.tokens !== (150n * TOKEN).toString()) throw new Error(`the unbond tx is not executed yet: ${JSON.stringify(p)}`)
-    }, { timeout: 20_000, interval: 50 })
-    expect(t.node.app.nextNonce(t.node.consensus.address)).toBe(receipt.nonce + 2)
+    expect(shaped(TxReceipt, unbond.json)).toMatchObject({ status: "applied", receipt: { type: "unbond" } })
+    const p = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json).find((x) => x.id === bonded.id)
+    expect(p?.tokens).toBe((150n * TOKEN).toString())
+    expect(t.node.app.nextNonce(t.node.consensus.address)).toBe(0)
   })
 
-  it("a stake the economy would refuse is a 422 and changes nothing", async () => {
-    const fingerprint = () => JSON.stringify(t.node.app.economy.snapshot(), (_k, v: unknown) => (typeof v === "bigint" ? `${v}` : v))
+  it("a stake the ledger refuses is a 422 and changes nothing", async () => {
+    const fingerprint = () => JSON.stringify(t.node.ownLedger!.economy.snapshot(), (_k, v: unknown) => (typeof v === "bigint" ? `${v}` : v))
     const before = fingerprint()
     const pending = t.node.consensus.pending
     const nonce = shaped(Status, (await get("/status")).json).nextNonce
@@ -242,11 +236,7 @@ describe("writes", () => {
   it("unbonding a locked position is refused with the economy's reason", async () => {
     const r = await post("/stake", { amount: (100n * TOKEN).toString(), tier: 30 })
     expect(r.status, r.text).toBe(202)
-    const locked = await vi.waitFor(async () => {
-      const p = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json).find((x) => x.tier === 30)
-      if (p === undefined) throw new Error("the stake tx is not executed yet")
-      return p
-    }, { timeout: 20_000, interval: 50 })
+    const locked = shaped(Schema.Array(PositionView), (await get("/positions?owner=v0")).json).find((x) => x.tier === 30)!
     const refused = await post("/unbond", { position: locked.id, amount: "1" })
     expect(refused.status).toBe(422)
     expect(refused.json).toMatchObject({ error: expect.stringMatching(/^StakingPositionLocked: position #\d+ is locked until/) })
@@ -385,12 +375,14 @@ describe("evidence, end to end", () => {
     expect(real.status, real.text).toBe(202)
     expect(real.json).toEqual({ validator: voteA.validator, height: h, round: 7, status: "pending" })
     expect(await found).toEqual({ validator: voteA.validator, height: h, round: 7, source: "submitted" })
-    // The block with the evidence executes in full (slash, tombstone, supply intact), then the node stops.
+    // The block with the evidence executes in full (conviction; the ledger slashes and tombstones, supply intact), then the node stops.
     const stop = await halted
     expect(String(stop.error)).toMatch(/no validator is active after height \d+/)
     expect(t.node.app.stalled).toBeDefined()
-    expect(t.node.app.economy.pools().every((p) => p.kind !== "validator" || p.tombstoned)).toBe(true)
-    const s = t.node.app.economy.supply()
+    await vi.waitFor(() => {
+      if (!t.node.ownLedger!.economy.pools().every((p) => p.kind !== "validator" || p.tombstoned)) throw new Error("not slashed on the ledger yet")
+    }, { timeout: 10_000, interval: 50 })
+    const s = t.node.ownLedger!.economy.supply()
     expect(s.balances + s.bonded + s.unbonding + s.rewardPool + s.insurancePool + s.burnt).toBe(s.minted)
   }, 30_000)
 })

@@ -71,6 +71,8 @@ export interface RealNode {
   readonly store: Store["Service"]
   /** The ledger the node reads and writes. */
   readonly ledger: NodeLedger
+  /** The in-memory ledger the node keeps when it was given none. */
+  readonly ownLedger: CommitteeLedger | undefined
 }
 
 /**
@@ -90,10 +92,12 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
   // Added after the store: runs before the store is closed.
   yield* Effect.addFinalizer(() => runner.interruptAll)
   let ledger = options.ledger
+  let ownLedger: CommitteeLedger | undefined
   if (ledger === undefined) {
     const own = CommitteeLedger.genesis(options.genesis, keys.verify)
     if (Result.isFailure(own)) return yield* new GenesisError({ reason: own.failure })
-    ledger = memoryLedgerPorts(own.success, wallNow)
+    ownLedger = own.success
+    ledger = memoryLedgerPorts(ownLedger, wallNow)
   }
   const committees = committeeCache(ledger.committee)
   const loaded = yield* Effect.orElseSucceed(committees.load(GENESIS_SNAPSHOT), () => false)
@@ -119,5 +123,5 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
     }),
     (node) => Effect.sync(() => node.stop()),
   )
-  return { ctx, consensus, stake, app, keys, store, ledger }
+  return { ctx, consensus, stake, app, keys, store, ledger, ownLedger }
 })

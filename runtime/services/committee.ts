@@ -98,3 +98,9 @@ export const memoryLedgerPorts = (ledger: CommitteeLedger, now: () => number): {
   }
   return { chain, committee }
 }
+
+/** A cache that is the in-memory ledger itself (every snapshot it holds is loaded). */
+export const ledgerCache = (ledger: CommitteeLedger): CommitteeCache => ({
+  committee: (id) => ledger.committee(id),
+  load: (id) => Effect.sync(() => ledger.committee(id) !== undefined),
+})

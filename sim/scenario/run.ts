@@ -129,6 +129,8 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
         // Measured on copies of an honest replica's ledger at this moment (sim/faults/governance.ts).
         byzantine.add(action.node)
         const honest = scenario.validators.filter((v) => !byzantine.has(v))
+        // The split is measured against the honest validators' votes (and delegates to one of them).
+        if (!honest.some((v) => world.app(v) !== undefined)) throw new Error(`sybil-split at ${scheduler.now} ms: no honest validator is running to vote against it`)
         sybil = sybilSplit({ economy: world.ledger.economy, attacker: action.node, honest, identities: action.identities, now: scheduler.now })
         world.trace.record({ t: scheduler.now, kind: "governance.sybil-split", node: action.node, identities: sybil.identities, gain: sybil.sybilGain })
         return
