@@ -115,6 +115,10 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
   const sync = yield* Effect.acquireRelease(startSync(ctx), (s) => Effect.sync(() => s.stop()))
   yield* Effect.acquireRelease(startEpochReports(ctx), (r) => Effect.sync(() => r.stop()))
   yield* Effect.acquireRelease(Effect.sync(() => startConvictions(ctx)), (stop) => Effect.sync(stop))
+  // The ledger's slashes, in this node's telemetry (the TUI's validator table and log).
+  yield* Effect.acquireRelease(Effect.sync(() => ledger.committee.receipts((r) => {
+    if (r.type === "slash") ctx.emit("stake.slashed", { pool: r.pool, infraction: r.infraction, amount: r.totalSlashed, tombstoned: r.tombstoned })
+  })), (stop) => Effect.sync(stop))
   const consensus = yield* Effect.acquireRelease(
     startConsensus(ctx, {
       sync,
