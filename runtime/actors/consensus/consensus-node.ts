@@ -30,7 +30,7 @@ import { createActor, type ActorRefFrom, type AnyActorRef } from "xstate"
 import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
-import { decodeMessage, encodeMessage, type ConsensusMessage } from "../../core/consensus/codec.ts"
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
@@ -41,7 +41,7 @@ import {
 import type { Envelope } from "../../services/network.ts"
 import type { Store } from "../../services/store.ts"
 import { decodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
-import { TX_TOPIC, type NodeContext } from "../context.ts"
+import { MAX_TX_BYTES, TX_TOPIC, type NodeContext } from "../context.ts"
 import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
 import { CONSENSUS_TOPIC } from "./topics.ts"
@@ -367,8 +367,9 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     }
 
     const unsubscribe = [
-      yield* network.subscribe(CONSENSUS_TOPIC, onConsensus),
-      yield* network.subscribe(TX_TOPIC, onTx),
+      // Sizes are checked before anything is decoded; a peer that keeps sending what fails is cut off.
+      yield* network.subscribe(CONSENSUS_TOPIC, onConsensus, { maxBytes: MAX_MESSAGE_BYTES }),
+      yield* network.subscribe(TX_TOPIC, onTx, { maxBytes: MAX_TX_BYTES }),
     ]
 
     // Re-send own messages of the current height until it is decided (lossy links, healed partitions),

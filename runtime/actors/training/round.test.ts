@@ -43,6 +43,7 @@ const makeBus = (clock: ManualClock) => {
   const network = (self: string): Network["Service"] => ({
     self,
     publish: () => Effect.void,
+    report: () => Effect.void,
     send: (to, topic, data) => Effect.sync(() => {
       clock.setTimeout(() => {
         for (const h of handlers.get(to)?.get(topic) ?? []) h({ from: self, topic, data })
