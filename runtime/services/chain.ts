@@ -11,7 +11,7 @@
  */
 import { Context, type Effect, Schema } from "effect"
 import type {
-  Address, EconError, EconOp, PendingRewards, PoolView, PositionView, ReceiptOf, SupplyBreakdown, UnbondingView,
+  Address, EconError, EconOp, PendingRewards, PoolView, PositionView, ReceiptOf, SlashReceipt, SupplyBreakdown, UnbondingView,
 } from "../core/econ/index.ts"
 import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
 import type { Params } from "../core/params.ts"
@@ -24,6 +24,26 @@ export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("Ch
   override get message(): string {
     return `${this.operation}: ${this.reason}`
   }
+}
+
+/**
+ * One signed consensus vote as the ledger checks double-sign evidence: `Staking.Vote`, whose digest
+ * is runtime/core/consensus/signing.ts's `voteDigest` (voteType 1 = prevote, 2 = precommit;
+ * blockHash the zero word for nil; signature 65 bytes r‖s‖v).
+ */
+export interface SignedVote {
+  readonly chainId: bigint
+  readonly height: bigint
+  readonly round: bigint
+  readonly voteType: number
+  readonly blockHash: string
+  readonly signature: string
+  /**
+   * The signing address the vote claims (the consensus vote's `validator`). The contract ignores it
+   * and recovers the signer from the signature; the simulated ledger, whose signatures may be the
+   * simulator's cheap scheme that cannot be recovered, checks the signature against it.
+   */
+  readonly validator?: string
 }
 
 /** A proposal as the chain shows it (times in ms, votes as governance.quadratic counts them, stake in base units). */
@@ -40,6 +60,16 @@ export interface ProposalView extends TallyInput {
 export class Chain extends Context.Service<Chain, {
   /** Apply one operation; its receipt says exactly what moved. */
   submit<O extends EconOp>(op: O): Effect.Effect<ReceiptOf<O["type"]>, EconError | ChainUnavailable>
+  /**
+   * Slash and tombstone the validator whose registered signing key signed both `a` and `b`: two
+   * conflicting votes (same chain id, height, round and type; different block hashes). Anyone may
+   * submit (`submitter` sends it). The receipt's evidenceId is keccak256(abi.encode(signer, chainId,
+   * height, round, voteType)), so each equivocation is punished once: a repeat fails with
+   * `StakingInfractionAlreadySlashed`, a validator already tombstoned by other evidence with
+   * `StakingTombstoned`, a key no validator registered (or votes that do not conflict) with
+   * `StakingInvalidEvidence`; a refusal changes nothing.
+   */
+  slashDoubleSign(a: SignedVote, b: SignedVote, submitter: Address): Effect.Effect<SlashReceipt, EconError | ChainUnavailable>
   balanceOf(address: Address): Effect.Effect<bigint, ChainUnavailable>
   readonly supply: Effect.Effect<SupplyBreakdown, ChainUnavailable>
   readonly pools: Effect.Effect<readonly PoolView[], ChainUnavailable>

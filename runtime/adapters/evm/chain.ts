@@ -25,7 +25,7 @@
  */
 import { Contract, id as keccakText, JsonRpcProvider, Network, type Provider, type Signer } from "ethers"
 import { Effect, Layer } from "effect"
-import type { Address, EconError, EconOp, PendingRewards, ReceiptOf, SlashReceipt } from "../../core/econ/index.ts"
+import type { Address, EconError, EconOp, PendingRewards, ReceiptOf } from "../../core/econ/index.ts"
 import { DEFAULT_PARAMS, PARAM_NAMES, REGISTRY, type ParamName, type Params } from "../../core/params.ts"
 import { Chain, ChainUnavailable } from "../../services/chain.ts"
 import { CONSTITUTION_ABI, GOVERNANCE_ABI, STAKING_ABI, TOKEN_ABI } from "./abi.ts"
@@ -38,7 +38,7 @@ import { withGasHeadroom } from "./gas.ts"
 import { describeFailure, PARAM_BY_KEY, STATES, toChainError, toGovernanceError, type RevertContext } from "./errors.ts"
 import { chainParams, fromChainValue } from "./params.ts"
 import { StakingReader, type BlockTag } from "./reads.ts"
-import { makeSubmitter, type SignedVote } from "./submit.ts"
+import { makeSubmitter } from "./submit.ts"
 import { msOf } from "./units.ts"
 
 export { evidenceHash, type SignedVote } from "./submit.ts"
@@ -80,8 +80,6 @@ export interface EvmChain extends ChainService {
   readonly provider: Provider
   /** Chain time: the latest block's timestamp × 1000. */
   readonly now: Effect.Effect<number, ChainUnavailable>
-  /** Slash the validator whose registered key signed two conflicting votes (anyone may submit). */
-  slashDoubleSign(a: SignedVote, b: SignedVote, submitter: Address): Effect.Effect<SlashReceipt, EconError | ChainUnavailable>
   /** Stop the provider this adapter created from `rpcUrl` (a given provider is the caller's). */
   close(): Promise<void>
 }

@@ -23,7 +23,7 @@ import {
   StakingUnknownPosition, TokenInvalidAddress, TokenInvalidAmount, type Address, type EconOp, type LockTier, type Receipt, type SlashReceipt,
 } from "../../core/econ/index.ts"
 import { mulWad, WAD } from "../../core/units.ts"
-import { ChainUnavailable } from "../../services/chain.ts"
+import { ChainUnavailable, type SignedVote } from "../../services/chain.ts"
 import type { AccountBook } from "./accounts.ts"
 import { toChainError } from "./errors.ts"
 import { ZERO_ADDRESS, type StakingReader } from "./reads.ts"
@@ -32,15 +32,8 @@ import { msOf, secondsOf } from "./units.ts"
 
 type Any = any // ethers contract methods and event args are untyped without typechain
 
-/** A signed consensus vote (`Staking.Vote`): the on-chain evidence of a double sign. */
-export interface SignedVote {
-  readonly chainId: bigint
-  readonly height: bigint
-  readonly round: bigint
-  readonly voteType: number
-  readonly blockHash: string
-  readonly signature: string
-}
+/** A signed consensus vote (`Staking.Vote`): the on-chain evidence of a double sign (the Chain port's type). */
+export type { SignedVote }
 
 /** What sending needs: the contracts, the accounts, the signers. */
 export interface SubmitContext {
@@ -312,7 +305,9 @@ export const makeSubmitter = (ctx: SubmitContext) => {
   /** Slash the validator whose registered key signed both votes, from `submitter`'s signer. */
   const doubleSign = async (a: SignedVote, b: SignedVote, submitter: Address): Promise<SlashReceipt> => {
     const who = signerOf("slashDoubleSign", submitter, "submitter")
-    const r = await mined(() => staking.connect(who.signer).slashDoubleSign(a, b))
+    // The contract recovers the signer itself: only Staking.Vote's fields go on chain (a vote's claimed `validator` stays here).
+    const vote = (v: SignedVote) => ({ chainId: v.chainId, height: v.height, round: v.round, voteType: v.voteType, blockHash: v.blockHash, signature: v.signature })
+    const r = await mined(() => staking.connect(who.signer).slashDoubleSign(vote(a), vote(b)))
     return slashReceipt(r, eventOf(r, staking, "Slashed").evidenceId)
   }
 
