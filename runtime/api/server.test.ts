@@ -297,6 +297,15 @@ describe("documents", () => {
     expect(families.get("dai_peers")!.samples[0]!.value).toBe(1)
     expect(families.get("dai_bonded_tokens")!.samples[0]!.value).toBeGreaterThanOrEqual(10_000)
     expect(families.get("dai_api_responses_total")!.samples.some((s) => s.labels === 'code="200"')).toBe(true)
+    // Histograms: blocks have been committed (an interval between two of them, a time to commit),
+    // and the requests before this one were timed by route pattern.
+    for (const name of ["dai_block_interval_seconds", "dai_block_commit_seconds", "dai_training_round_seconds", "dai_api_request_duration_seconds"]) {
+      expect(families.get(name)?.type, name).toBe("histogram")
+    }
+    const count = (name: string, labels = "") => families.get(name)!.samples.filter((s) => s.labels.startsWith("count:") && s.labels.includes(labels)).reduce((a, s) => a + s.value, 0)
+    expect(count("dai_block_interval_seconds")).toBeGreaterThanOrEqual(1)
+    expect(count("dai_block_commit_seconds")).toBeGreaterThanOrEqual(1)
+    expect(count("dai_api_request_duration_seconds", 'route="/status"')).toBeGreaterThanOrEqual(1)
   })
 
   it("/openapi.json is an OpenAPI 3.1 document", async () => {
@@ -435,6 +444,7 @@ function parsePrometheus(text: string): Map<string, Family> {
   expect(text.endsWith("\n")).toBe(true)
   let current: string | undefined
   for (const line of text.slice(0, -1).split("\n")) {
+    if (line === "") continue // the format allows empty lines (prom-client puts one between families)
     const help = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line)
     const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line)
     const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line)
@@ -443,8 +453,11 @@ function parsePrometheus(text: string): Map<string, Family> {
       expect(type[1], `TYPE follows the HELP of its family: ${line}`).toBe(current)
       families.set(type[1]!, { type: type[2]!, samples: [] })
     } else if (sample !== null) {
-      expect(sample[1], `sample of the declared family: ${line}`).toBe(current)
-      families.get(sample[1]!)!.samples.push({ labels: sample[2] ?? "", value: Number(sample[3]) })
+      // A histogram's or summary's samples are <family>_bucket, _sum and _count.
+      const kind = families.get(current ?? "")?.type
+      const family = (kind === "histogram" || kind === "summary") && /_(bucket|sum|count)$/.test(sample[1]!) && sample[1]!.replace(/_(bucket|sum|count)$/, "") === current ? current : sample[1]
+      expect(family, `sample of the declared family: ${line}`).toBe(current)
+      families.get(family!)!.samples.push({ labels: sample[1] === family ? sample[2] ?? "" : `${sample[1]!.slice(family!.length + 1)}:${sample[2] ?? ""}`, value: Number(sample[3]) })
     } else throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`)
   }
   return families
