@@ -2,7 +2,8 @@
  * `dai node start`, as a function: open a data dir and run its node — the keystore unlocked, the
  * libp2p node with its persisted identity (bootstrap peers + DHT discovery), the sqlite store with
  * slashing protection, consensus over them (with a staking machine per position of the operator),
- * the EVM chain when configured (with a governance machine per proposal), training, telemetry to a hub.
+ * the EVM chain when configured (with a governance machine per proposal, and the double-sign evidence
+ * the node holds settled on Staking), training, telemetry to a hub.
  * The devnet starts its nodes through the same function, so what it tests is what operators run.
  *
  * Everything belongs to the caller's scope; closing it shuts the node down in reverse order:
@@ -28,6 +29,7 @@ import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
 import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
+import { startEvidenceReporter, type EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
 import { governanceOverChain, reportingVotes } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
@@ -81,6 +83,8 @@ export interface RunningNode {
   readonly training: StartedTraining | undefined
   /** The chain's proposals, each followed by a governance machine (when the node has a chain). */
   readonly governance: GovernanceFollower | undefined
+  /** Double-sign evidence this node holds, settled on Staking (when the node has a chain). */
+  readonly evidence: EvidenceReporter | undefined
   /**
    * Settles with the reason if consensus halts (a decided block did not execute; the reason names
    * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
@@ -176,9 +180,13 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     ...(governance === undefined ? {} : { governance }),
   })
   let governanceFollower: GovernanceFollower | undefined
+  let evidenceReporter: EvidenceReporter | undefined
   if (chain !== undefined) {
     const follower = governanceFollower = startGovernance(node.ctx, { chain })
     yield* Effect.addFinalizer(() => Effect.sync(() => follower.stop()))
+    // Every double sign this node holds goes to Staking.slashDoubleSign, sent (and paid for) from its own account.
+    const reporter = evidenceReporter = startEvidenceReporter(node.ctx, { chain, submitter: address })
+    yield* Effect.addFinalizer(() => Effect.sync(() => reporter.stop()))
   }
   let apiServer: ApiServer | undefined
   if (options.api ?? config.api.enabled) {
@@ -198,7 +206,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   }
 
   return {
-    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower,
+    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower, evidence: evidenceReporter,
     address,
     peerId: transport.network.self,
     telemetry: hub,
