@@ -166,6 +166,13 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
   privateKey.fill(0) // the Keys port holds its own copy
+  // Every double sign this node holds goes to Staking.slashDoubleSign, sent (and paid for) from its own
+  // account; started with consensus, so that no block executed while training loads goes unread.
+  let evidenceReporter: EvidenceReporter | undefined
+  if (chain !== undefined) {
+    const reporter = evidenceReporter = startEvidenceReporter(node.ctx, { chain, submitter: node.keys.address.toLowerCase() })
+    yield* Effect.addFinalizer(() => Effect.sync(() => reporter.stop()))
+  }
   const training = options.training?.enabled === false
     ? undefined
     : yield* startNodeTraining({ name, genesis, node, emit, options: options.training ?? {} })
@@ -180,13 +187,9 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     ...(governance === undefined ? {} : { governance }),
   })
   let governanceFollower: GovernanceFollower | undefined
-  let evidenceReporter: EvidenceReporter | undefined
   if (chain !== undefined) {
     const follower = governanceFollower = startGovernance(node.ctx, { chain })
     yield* Effect.addFinalizer(() => Effect.sync(() => follower.stop()))
-    // Every double sign this node holds goes to Staking.slashDoubleSign, sent (and paid for) from its own account.
-    const reporter = evidenceReporter = startEvidenceReporter(node.ctx, { chain, submitter: address })
-    yield* Effect.addFinalizer(() => Effect.sync(() => reporter.stop()))
   }
   let apiServer: ApiServer | undefined
   if (options.api ?? config.api.enabled) {
