@@ -11,8 +11,10 @@
  */
 import { Context, type Effect, Schema } from "effect"
 import type {
-  Address, EconError, EconOp, PendingRewards, PoolView, PositionView, ReceiptOf, SlashReceipt, SupplyBreakdown, UnbondingView,
+  Address, ConflictReceipt, EconError, EconOp, EpochSettlementReceipt, FeeDepositReceipt, PendingRewards, PoolView, PositionView, ReceiptOf,
+  SlashReceipt, SupplyBreakdown, UnbondingView,
 } from "../core/econ/index.ts"
+import type { AcceptedReportView, CommitteeError, EpochReport, ReportSignature, Snapshot } from "../core/committee/index.ts"
 import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
 import type { Params } from "../core/params.ts"
 
@@ -70,6 +72,46 @@ export class Chain extends Context.Service<Chain, {
    * `StakingInvalidEvidence`; a refusal changes nothing.
    */
   slashDoubleSign(a: SignedVote, b: SignedVote, submitter: Address): Effect.Effect<SlashReceipt, EconError | ChainUnavailable>
+  /**
+   * Record a committee snapshot under the next id (1, 2, …): the active validators (operator,
+   * signing key, stake, lock multiplier, contribution = its score in the last accepted epoch report)
+   * with their voting power by core/consensus/power.ts, the bonded trainers, the params in force.
+   * Anyone may call (`caller` sends it); a snapshot never changes once taken.
+   */
+  snapshot(caller: Address): Effect.Effect<Snapshot, EconError | ChainUnavailable>
+  /** The newest snapshot, or undefined before the first. */
+  readonly latestSnapshot: Effect.Effect<Snapshot | undefined, ChainUnavailable>
+  /** Snapshot `id`, or undefined. */
+  committee(id: number): Effect.Effect<Snapshot | undefined, ChainUnavailable>
+  /** Move `amount` of `account`'s tokens into its fee deposit, which pays the fees of the transactions the committee orders for it. */
+  depositFees(account: Address, amount: bigint): Effect.Effect<FeeDepositReceipt, EconError | ChainUnavailable>
+  /** `account`'s fee deposit now. */
+  feeDeposit(account: Address): Effect.Effect<bigint, ChainUnavailable>
+  /**
+   * Settle an epoch report signed by validators of the snapshot it names (signatures over
+   * core/committee `reportDigest`). Refused, changing nothing, when badly formed
+   * (`CommitteeBadReport`), for an unknown snapshot, for an epoch already reported
+   * (`CommitteeEpochReported`) or older than the last, with an unknown signer, a signer twice, a
+   * signature that does not verify, or signers holding less than the snapshot's quorum
+   * (`CommitteeInsufficientPower`, with the numbers). Accepted, it slashes and jails the downtime
+   * offenders, releases the epoch's emission from the reserve (contributors' pot to the scored
+   * accounts, the rest to stakers) and debits the ordered fees from the payers' deposits
+   * (core/committee/settle.ts); the receipt says what moved.
+   */
+  submitEpochReport(
+    report: EpochReport, signatures: readonly ReportSignature[], submitter: Address,
+  ): Effect.Effect<EpochSettlementReceipt, CommitteeError | EconError | ChainUnavailable>
+  /** The accepted report of `epoch`, or undefined. */
+  epochReport(epoch: number): Effect.Effect<AcceptedReportView | undefined, ChainUnavailable>
+  /**
+   * Evidence: a report for an already reported epoch that differs from the accepted one, with
+   * signatures of it. Every signer whose key also signed the accepted report is slashed as a double
+   * signer (tombstoned), once per (epoch, validator); refused (`CommitteeNotConflicting`,
+   * `StakingInfractionAlreadySlashed`, …) changing nothing when nobody signed both.
+   */
+  reportConflict(
+    report: EpochReport, signatures: readonly ReportSignature[], submitter: Address,
+  ): Effect.Effect<ConflictReceipt, CommitteeError | EconError | ChainUnavailable>
   balanceOf(address: Address): Effect.Effect<bigint, ChainUnavailable>
   readonly supply: Effect.Effect<SupplyBreakdown, ChainUnavailable>
   readonly pools: Effect.Effect<readonly PoolView[], ChainUnavailable>

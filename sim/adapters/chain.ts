@@ -4,11 +4,18 @@
  * Governance is a `Governance` next to the economy: voting stake is the economy's (the tokens of
  * the voter's positions, the total bonded), an executed parameter change is pushed into the
  * economy, and a spend is a transfer from the account "treasury".
+ * The committee (snapshots, fee deposits, epoch reports) is the economy's (runtime/core/econ/committee.ts);
+ * report signatures are checked with the `verify` option (the run's signature oracle when it uses
+ * the cheap scheme, else secp256k1) over the digest with the `consensusChainId` option and the zero
+ * ledger address.
  */
 import { Effect, Layer, Result } from "effect"
 import { checkDoubleSign } from "../../runtime/actors/evidence/signed-votes.ts"
 import type { SignatureVerifier } from "../../runtime/core/consensus/signing.ts"
-import { StakingInvalidEvidence, type EconError, type Economy, type PoolView, type SlashReceipt } from "../../runtime/core/econ/index.ts"
+import { verifySignature } from "../../runtime/core/crypto.ts"
+import {
+  StakingInvalidEvidence, type EconError, type Economy, type PoolView, type ReportContext, type SlashReceipt,
+} from "../../runtime/core/econ/index.ts"
 import { Governance } from "../../runtime/core/governance/governance.ts"
 import { economyStake } from "../../runtime/core/governance/stake.ts"
 import { Constitution } from "../../runtime/core/governance/constitution.ts"
@@ -22,13 +29,12 @@ export interface SimChainOptions {
   readonly verify?: SignatureVerifier
 }
 
-/** The validator pool whose registered signing key is `signer` (a pool without one is keyed by its operator when that is an address, as the EVM adapter registers it). */
+/** The validator pool whose registered signing key is `signer` (registerValidator's `signingKey`, by default the operator's own address). */
 const validatorOfKey = (economy: Economy, signer: string): PoolView | undefined =>
-  economy.pools().find((p) => {
-    if (p.kind !== "validator") return false
-    const key = (p as PoolView & { readonly signingKey?: string }).signingKey ?? p.operator
-    return key.toLowerCase() === signer
-  })
+  economy.pools().find((p) => p.kind === "validator" && (economy.signingKeyOf(p.operator) ?? p.operator).toLowerCase() === signer)
+
+const noChainId = (operation: string) =>
+  new ChainUnavailable({ operation, reason: "this simulated ledger was made without a consensus chain id (makeSimChain's consensusChainId option), so it cannot check epoch-report signatures" })
 
 /** Staking.slashDoubleSign over the economy: the contract's checks (signed-votes.ts), then a doubleSign slash at `time`, once per evidence id. */
 const slashDoubleSign = (economy: Economy, options: SimChainOptions, a: SignedVote, b: SignedVote, time: number): Effect.Effect<SlashReceipt, EconError | ChainUnavailable> => {
@@ -52,6 +58,11 @@ export const makeSimChain = (
 ): Chain["Service"] => {
   const stake = economyStake(economy)
   const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> => (Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure))
+  /** Run a report operation with the chain id and verifier it checks signatures with. */
+  const withReportContext = <A, E>(operation: string, f: (ctx: ReportContext) => Result.Result<A, E>): Effect.Effect<A, E | ChainUnavailable> =>
+    options.consensusChainId === undefined
+      ? Effect.fail(noChainId(operation))
+      : fromResult(f({ chainId: options.consensusChainId, verify: options.verify ?? verifySignature }))
   return Chain.of({
     submit: (op) =>
       Effect.suspend(() => {
@@ -59,6 +70,16 @@ export const makeSimChain = (
         return Result.isSuccess(r) ? Effect.succeed(r.success as never) : Effect.fail(r.failure)
       }),
     slashDoubleSign: (a, b) => Effect.suspend(() => slashDoubleSign(economy, options, a, b, now())),
+    snapshot: (caller) => Effect.suspend(() => fromResult(economy.takeSnapshot(caller, now()))),
+    latestSnapshot: Effect.sync(() => economy.latestSnapshot()),
+    committee: (id) => Effect.sync(() => economy.committeeSnapshot(id)),
+    depositFees: (account, amount) => Effect.suspend(() => fromResult(economy.depositFees(account, amount, now()))),
+    feeDeposit: (account) => Effect.sync(() => economy.feeDeposit(account)),
+    submitEpochReport: (report, signatures, submitter) =>
+      Effect.suspend(() => withReportContext("submitEpochReport", (ctx) => economy.submitEpochReport(report, signatures, submitter, ctx, now()))),
+    epochReport: (epoch) => Effect.sync(() => economy.epochReport(epoch)),
+    reportConflict: (report, signatures, submitter) =>
+      Effect.suspend(() => withReportContext("reportConflict", (ctx) => economy.reportConflict(report, signatures, submitter, ctx, now()))),
     balanceOf: (a) => Effect.sync(() => economy.balanceOf(a)),
     supply: Effect.sync(() => economy.supply()),
     pools: Effect.sync(() => economy.pools()),

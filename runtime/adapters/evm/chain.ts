@@ -247,6 +247,7 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
   }
 
   const zeroPending: PendingRewards = { rewards: 0n, commission: 0n, insurance: 0n, total: 0n }
+  const committeeMissing = (operation: string) => new ChainUnavailable({ operation, reason: "the Committee contract is not deployed yet" })
 
   return {
     book,
@@ -295,6 +296,16 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
         return actionOf(before)
       }),
     proposal: (id) => query("proposal", () => readProposal(id)),
+    // The committee (snapshots, fee deposits, epoch reports) is contracts/Committee.sol, which H-contracts wires in
+    // runtime/adapters/evm/committee.ts; until then every committee call fails cleanly.
+    snapshot: () => Effect.fail(committeeMissing("snapshot")),
+    latestSnapshot: Effect.fail(committeeMissing("latestSnapshot")),
+    committee: () => Effect.fail(committeeMissing("committee")),
+    depositFees: () => Effect.fail(committeeMissing("depositFees")),
+    feeDeposit: () => Effect.fail(committeeMissing("feeDeposit")),
+    submitEpochReport: () => Effect.fail(committeeMissing("submitEpochReport")),
+    epochReport: () => Effect.fail(committeeMissing("epochReport")),
+    reportConflict: () => Effect.fail(committeeMissing("reportConflict")),
     now: query("now", async () => (await reader.blockTime(await latest())) * 1000),
     close: async () => {
       if (owned) provider.destroy()
