@@ -15,6 +15,9 @@ import { Economy, FOREVER, StakingInfractionAlreadySlashed, StakingInvalidEviden
 import { DEFAULT_PARAMS } from "../../runtime/core/params.ts"
 import { mulWad, TOKEN, toWad, TOTAL_SUPPLY } from "../../runtime/core/units.ts"
 import { ChainUnavailable, type SignedVote } from "../../runtime/services/chain.ts"
+import { testEconomy } from "../../runtime/core/econ/testkit.ts"
+import { doubleSignTests } from "../../runtime/services/compliance/chain/double-sign.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { makeSimChain, type SimChainOptions } from "./chain.ts"
 import { makeSimKeys, SignatureOracle, simAddress } from "./keys.ts"
 
@@ -121,4 +124,17 @@ describe("simulated ledger: slashDoubleSign", () => {
     expect(failure(chain.slashDoubleSign(...conflicting(key), "anyone"))).toBeInstanceOf(ChainUnavailable)
     expect(economy.snapshot()).toEqual(before)
   })
+})
+
+// The Chain suite's double-sign topic, on the simulated ledger (the same assertions run on the contracts: runtime/adapters/evm/double-sign.test.ts).
+describe("Chain compliance: simulated", () => {
+  doubleSignTests(testSetup(async () => {
+    let now = 0
+    return {
+      chain: makeSimChain(testEconomy(DEFAULT_PARAMS, 0), () => now, undefined, { consensusChainId: CHAIN_ID }),
+      params: DEFAULT_PARAMS,
+      consensusChainId: BigInt(CHAIN_ID),
+      advance: async (ms: number) => void (now += ms),
+    }
+  }))
 })
