@@ -38,6 +38,7 @@ interface Target {
 /** The soak counts (issue 16): each at least what the issue asks for. */
 const TARGETS: readonly Target[] = [
   { name: "diff", unit: "sequences", count: 10_000, describe: "TypeScript economy ≡ Staking contract, random op sequences", kind: { vitest: "contracts/test/Staking.differential.test.ts", env: "DIFF" } },
+  { name: "power", unit: "candidate lists", count: 20_000, describe: "VotingPower.sol ≡ power.ts votingPowers, random candidate lists and parameters", kind: { vitest: "contracts/test/VotingPower.differential.test.ts", env: "POWER" } },
   { name: "econ", unit: "sequences", count: 10_000, describe: "economy properties over random op sequences (two properties, each this many)", kind: { vitest: "runtime/core/econ/properties.test.ts", env: "ECON" } },
   { name: "consensus", unit: "fault schedules", count: 2_000, describe: "consensus machines under random fault schedules (safety, liveness, accountability)", kind: { vitest: "runtime/machines/consensus.property.test.ts", env: "CONSENSUS" } },
   { name: "schedules", unit: "fault schedules", count: 2_000, describe: "scenario runner under random fault schedules (byzantine, partition, crash-restart)", kind: { vitest: "sim/scenario/properties.test.ts", env: "SCHEDULE" } },
