@@ -62,9 +62,23 @@ export interface PeerSync {
   behind(peer: string): void
 }
 
+/**
+ * A node's own judgement of a proposed block, beyond the App's rules (training: re-measure a round
+ * result's claimed accuracy, runtime/actors/training/result-check.ts). It never runs on execution:
+ * a decided block holds whatever +2/3 of the power judged valid.
+ */
+export interface ProposalCheck {
+  /** Why `block` gets no vote from this node, or undefined; answered through `verdict`, at once or later (a model to fetch). */
+  judge(block: Block, verdict: (why: string | undefined) => void): void
+  /** Whether this node puts `tx` in a block it proposes now. */
+  admits(tx: AppTx): boolean
+}
+
 export interface ConsensusOptions {
   /** The node's block sync (started by the world beside consensus: `startSync(ctx)`). */
   readonly sync: PeerSync
+  /** Judges proposals before the machine sees them, and filters this node's own (default: none). */
+  readonly precheck?: ProposalCheck
   readonly outbound?: Outbound
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: number
@@ -114,6 +128,18 @@ const nodeMachine = consensusMachine.provide({
     log: ({ self }, p) => actionsOf(self).log(p),
   },
 })
+
+/** The pooled transactions this node proposes: those `check` admits, and none of a signer after one it left out (its nonces must follow). */
+const admissible = (txs: readonly AppTx[], check: ProposalCheck | undefined): AppTx[] => {
+  if (check === undefined) return [...txs]
+  const cut = new Set<unknown>()
+  return txs.filter((tx) => {
+    if (cut.has(tx.signer)) return false
+    if (check.admits(tx)) return true
+    cut.add(tx.signer)
+    return false
+  })
+}
 
 /** Rebuild the application state from the certificates a node stored (after a restart). */
 export const recoverApp = (fresh: App, store: Store["Service"]): Effect.Effect<App, never> =>
@@ -207,7 +233,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
             txs: [
               ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
               ...evidence.pending().map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
-              ...mempool.includable(),
+              ...admissible(mempool.includable(), options.precheck),
             ],
             appHash: app.appHash,
           }
@@ -286,11 +312,18 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     const actor = createActor(nodeMachine, { clock: clock as never, input: { self: address, timeouts: timeoutsFromParams(app.economy.params) } })
     nodeActions.set(actor, actions)
 
-    /** A verified proposal for the next height: the App judges the block, the machine does the rest. */
+    /** A verified proposal for the next height: the App judges the block (then the precheck, if any), the machine does the rest. */
     const onProposal = (p: Proposal) => {
+      const judged = (invalid: string | undefined) => {
+        if (invalid !== undefined) emit("proposal.invalid", { height: p.height, round: p.round, proposer: p.proposer, reason: invalid })
+        actor.send({ type: "proposal.received", proposal: p, valid: invalid === undefined })
+      }
       const invalid = app.checkBlock(p.block)
-      if (invalid !== undefined) emit("proposal.invalid", { height: p.height, round: p.round, proposer: p.proposer, reason: invalid })
-      actor.send({ type: "proposal.received", proposal: p, valid: invalid === undefined })
+      if (invalid !== undefined || options.precheck === undefined) return judged(invalid)
+      // A verdict that comes later counts only while the node still decides that height.
+      options.precheck.judge(p.block, (why) => {
+        if (!stopped && p.height === app.height + 1) judged(why)
+      })
     }
 
     const onConsensus = (env: Envelope) => {

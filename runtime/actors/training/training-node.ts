@@ -27,10 +27,11 @@
  * its NodeContext). Nothing here blocks on the network: sends go through the context's runner.
  */
 import { Effect, Result } from "effect"
+import { attestationDigest } from "../../core/app/round-attestation.ts"
 import { signTx, type SignedTx } from "../../core/app/txs.ts"
 import { decodeMessage } from "../../core/consensus/codec.ts"
 import { blockKey } from "../../core/consensus/store-keys.ts"
-import { toHex } from "../../core/crypto.ts"
+import { fromHex, toHex } from "../../core/crypto.ts"
 import { RdpAccountant } from "../../core/training/rdp.ts"
 import type { Envelope } from "../../services/network.ts"
 import type { NodeContext } from "../context.ts"
@@ -159,6 +160,11 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
         Effect.catchCause((cause) => Effect.sync(() => emit("node.error", { action: `keep round ${p.round}`, error: String(cause) }))),
       ),
       committed: (r) => app.rounds().get(r),
+      // Only updates signed by the key the chain knows for their trainer: a result is refused otherwise.
+      verifyAttestation: (id, r, hash, signature) => {
+        const key = app.trainerKey(id)
+        return key !== undefined && keys.verify(key, attestationDigest(app.chainId, r, id, hash), fromHex(signature))
+      },
       onEvent: roundEvent,
       onFinished: (out, candidate) => {
         current = undefined
@@ -292,6 +298,8 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     secAgg: () => ({ ...trainerSecAggParams(p(), roster.operators.length), randomBytes: (n) => o.random.bytes(n) }),
     // Rounds only from a validator's node, and only rounds the chain has not closed.
     accept: (from, round) => roster.operatorOf(from) !== undefined && round > app.lastRound,
+    // The update's commitment, signed with the validator key (the key the chain knows for this operator).
+    attest: (round, hash) => toHex(Effect.runSync(keys.sign(attestationDigest(app.chainId, round, operator, hash)))),
     onEvent: (e: TrainerEvent) => {
       switch (e.type) {
         case "trained": return emit("training.update.sent", { round: e.round, samples: e.samples, loss: e.loss, coordinator: roster.operatorOf(e.coordinator) ?? e.coordinator })

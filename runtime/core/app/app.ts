@@ -66,6 +66,8 @@ export interface GenesisContributor {
   readonly owner: string
   readonly amount: bigint
   readonly tier: LockTier
+  /** The key it signs its training updates with (round-attestation.ts), when the owner is not an address itself. */
+  readonly address?: string
 }
 
 export interface AppGenesis {
@@ -109,6 +111,8 @@ export class App {
   readonly #verify: Verifier
   readonly #operatorOf = new Map<string, string>()
   readonly #addressOf = new Map<string, string>()
+  /** Training keys of contributors bonded at genesis whose account is not an address. */
+  readonly #trainerKeys = new Map<string, string>()
   /** Validator sets by the height they start at, newest last. */
   readonly #sets: ValidatorSet[] = []
   /** Block time by height (the slash base of an infraction at that height). */
@@ -137,6 +141,7 @@ export class App {
       this.#operatorOf.set(v.address, v.operator)
       this.#addressOf.set(v.operator, v.address)
     }
+    for (const c of g.contributors ?? []) if (c.address !== undefined) this.#trainerKeys.set(c.owner, c.address.toLowerCase())
     this.#sets.push(this.#computeSet(1))
     this.#appHash = toHex(keccak256(utf8ToBytes(`dai/app/genesis/${g.chainId}/${json(economy.supply())}/${this.#sets[0]!.hash()}`)))
   }
@@ -224,6 +229,20 @@ export class App {
 
   operatorOf(address: string): string | undefined {
     return this.#operatorOf.get(address)
+  }
+
+  /**
+   * The key a training participant signs with (round-attestation.ts): an active validator's signing
+   * address, or a bonded contributor's key (its genesis key, else the owner itself when it is an
+   * address); undefined for an account that is neither.
+   */
+  trainerKey(account: string): string | undefined {
+    const validator = this.#addressOf.get(account)
+    const own = validator === undefined ? undefined : this.economy.pool(account)
+    if (own !== undefined && own.kind === "validator" && !own.jailed && !own.tombstoned && own.shares > 0n) return validator
+    const pool = this.economy.pool(`contrib:${account}`)
+    if (pool === undefined || pool.shares === 0n || pool.tombstoned) return undefined
+    return this.#trainerKeys.get(account) ?? (/^0x[0-9a-f]{40}$/.test(account) ? account : undefined)
   }
   addressOf(operator: string): string | undefined {
     return this.#addressOf.get(operator)
@@ -383,6 +402,7 @@ export class App {
       reserve: this.#reserve, verify: this.#verify,
       accountOf: (signer) => this.accountOf(signer),
       operatorOf: (address) => this.#operatorOf.get(address),
+      trainerKey: (account) => this.trainerKey(account),
       validatorSet: (height) => this.validatorSet(height),
       timeOf: (height) => this.#times[height],
     }
