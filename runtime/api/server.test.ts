@@ -270,6 +270,39 @@ describe("writes", () => {
     expect(outOfBounds.json).toMatchObject({ error: expect.stringContaining("ConstitutionOutOfBounds") })
   })
 
+  it("execute: an unknown proposal is a 404, one still open for votes a 409 naming it and when; nothing changes", async () => {
+    const before = (await get("/proposals")).text
+    const unknown = await post("/proposals/99/execute", "")
+    expect(unknown.status).toBe(404)
+    expect(unknown.json).toEqual({ error: "GovernanceUnknownProposal: proposal 99 does not exist on the chain" })
+    const open = await post("/proposals/1/execute", "")
+    expect(open.status).toBe(409)
+    expect(open.json).toMatchObject({ error: expect.stringMatching(/^GovernanceVotingOpen: proposal 1 is still open for votes until \d{4}-\d\d-\d\dT.*\(in \d+ s\)/) })
+    expect((await get("/proposals")).text).toBe(before)
+    expect((await httpRequest(t.server.url, { method: "POST", path: "/proposals/1/execute" })).status).toBe(401)
+    expect((await post("/proposals/0/execute", "")).json).toEqual({ error: "id: expected at least 1, got 0", field: "id" })
+  })
+
+  it("GET /params: the network's parameters and the chain's", async () => {
+    const r = await get("/params")
+    expect(r.status).toBe(200)
+    const { network, chain } = r.json as { network: Record<string, unknown>; chain: Record<string, unknown> }
+    expect(network["consensus.timeoutCommit"]).toBe(50)
+    expect(chain["governance.votingPeriod"]).toBe(3 * 24 * 3600 * 1000)
+  })
+
+  it("membership: a trainer bond below the minimum and a second registration are refused by the chain's rule, naming what to do", async () => {
+    const positions = (await get("/positions")).text
+    const small = await post("/trainers", { amount: "1" })
+    expect(small.status).toBe(422)
+    expect(small.json).toMatchObject({ error: expect.stringMatching(/^StakingBelowMinimumBond: bonding v0 as a trainer refused: a contributor bond of .* is below the minimum of 100 tokens \(staking\.minContributorBond\)/) })
+    const again = await post("/validators", { amount: (2_000n * TOKEN).toString(), tier: 30, commission: (TOKEN / 20n).toString() })
+    expect(again.status).toBe(409)
+    expect(again.json).toMatchObject({ error: expect.stringMatching(/^StakingValidatorExists: registering v0 as a validator refused: .*this node is registered already/) })
+    expect((await post("/validators", { amount: "1", commission: "0.05" })).json).toMatchObject({ field: "commission" })
+    expect((await get("/positions")).text).toBe(positions)
+  })
+
   it("evidence: a forged pair is refused with the reason; a real double sign is checked and handed to consensus", async () => {
     const h = t.node.app.height
     const voteA = signVote(t.privateKey, CHAIN_ID, { type: "prevote", height: h, round: 7, blockHash: `0x${"1".repeat(64)}` })
