@@ -187,6 +187,19 @@ describe("evidence reporter", () => {
     reporter.stop()
   })
 
+  it("evidence whose votes cannot be encoded for the chain is refused without a call, and the next one still goes", () => {
+    const w = world()
+    const n = node(w, "node0")
+    const reporter = n.start()
+    const good = doubleSign(V0)
+    const broken = { voteA: { ...good.voteA, height: 1.5 }, voteB: { ...good.voteB, height: 1.5 } } as DuplicateVoteEvidence
+    expect(() => n.block(broken, good)).not.toThrow()
+    expect(n.kinds("evidence.refused")).toEqual([expect.objectContaining({ reason: "EvidenceMalformed", already: false })])
+    expect(n.calls).toHaveLength(1)
+    expect(n.kinds("evidence.settled")).toHaveLength(1)
+    reporter.stop()
+  })
+
   it("stop cancels the waits: nothing is sent after it", () => {
     const w = world()
     const down: Pick<Chain["Service"], "slashDoubleSign"> = { slashDoubleSign: () => Effect.fail(new ChainUnavailable({ operation: "slashDoubleSign", reason: "timeout" })) }

@@ -12,7 +12,9 @@
  *    validator was tombstoned by other evidence). Either way it is done: a rule does not change its
  *    mind, so it is never sent again;
  *  - `ChainUnavailable` (or any other failure) → sent again after a backoff on the node's clock
- *    (retryMs, doubled each time up to maxRetryMs), logged once per equivocation.
+ *    (retryMs, doubled each time up to maxRetryMs), logged once per equivocation;
+ *  - votes that cannot be encoded for the chain (a bug: consensus checked them) → `evidence.refused`
+ *    with reason `EvidenceMalformed`, final.
  * Nothing here throws into the node: a failure is an outcome.
  *
  * Evidence is read after each executed block (the block's `evidence` txs, then the pool), and the
@@ -23,7 +25,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import { evidenceKey, type EvidencePool } from "../../core/consensus/evidence-pool.ts"
 import type { AppTx, DuplicateVoteEvidence } from "../../core/consensus/types.ts"
 import type { Address, EconError, SlashReceipt } from "../../core/econ/index.ts"
-import type { Chain, ChainUnavailable } from "../../services/chain.ts"
+import type { Chain, ChainUnavailable, SignedVote } from "../../services/chain.ts"
 import type { NodeContext } from "../context.ts"
 import { signedVotes } from "./signed-votes.ts"
 
@@ -91,7 +93,7 @@ export const startEvidenceReporter = (ctx: EvidenceContext, options: EvidenceRep
     })
   }
 
-  const refused = (entry: Entry, error: EconError) => {
+  const refused = (entry: Entry, error: { readonly _tag: string; readonly message: string }) => {
     entry.status = "refused"
     const already = ALREADY.has(error._tag)
     ctx.emit("evidence.refused", { ...about(entry.evidence), reason: error._tag, message: error.message, already, submitter })
@@ -131,10 +133,18 @@ export const startEvidenceReporter = (ctx: EvidenceContext, options: EvidenceRep
     const key = queue.shift()
     if (key === undefined) return
     const entry = entries.get(key)!
+    let votes: readonly [SignedVote, SignedVote]
+    try {
+      votes = signedVotes(entry.evidence, ctx.app.chainId)
+    } catch (e) {
+      // Votes no chain could read (consensus checked them, so only a bug gets here): final, like a refusal.
+      refused(entry, { _tag: "EvidenceMalformed", message: `the votes cannot be encoded for the chain: ${e instanceof Error ? e.message : String(e)}` })
+      return pump()
+    }
+    const [a, b] = votes
     busy = true
     entry.status = "submitting"
     entry.attempts++
-    const [a, b] = signedVotes(entry.evidence, ctx.app.chainId)
     // Any failure, a defect included, is an outcome: the node never sees it thrown.
     const submit = Effect.suspend(() => chain.slashDoubleSign(a, b, submitter))
     ctx.run(Effect.exit(submit).pipe(Effect.flatMap((exit) => Effect.sync(() => outcome(key, entry, exit)))))
