@@ -109,4 +109,5 @@ export const makeSimChain = (
   })
 }
 
-export const layerSimChain = (economy: Economy, now: () => number) => Layer.succeed(Chain, makeSimChain(economy, now))
+export const layerSimChain = (economy: Economy, now: () => number, options: SimChainOptions = {}) =>
+  Layer.succeed(Chain, makeSimChain(economy, now, undefined, options))

@@ -14,6 +14,7 @@ import { TOKEN, WAD } from "../units.ts"
 import { FEE_ESCROW_ACCOUNT, RESERVE_ACCOUNT } from "./committee.ts"
 import type { Economy } from "./economy.ts"
 import { failTag, invariantViolations, ok, snapshotKey, testEconomy } from "./testkit.ts"
+import { REWARD_RESERVE_ACCOUNT } from "../app/genesis.ts"
 
 const ctx = { chainId: TEST_CHAIN_ID, verify: toyVerify }
 const keyOf = (operator: string) => accountWord(`key:${operator}`)
@@ -40,6 +41,10 @@ const supplyParts = (e: Economy): bigint => {
   const s = e.supply()
   return s.balances + s.bonded + s.unbonding + s.rewardPool + s.insurancePool + s.burnt
 }
+
+it("releases emission from the genesis reward reserve's account", () => {
+  expect(RESERVE_ACCOUNT).toBe(REWARD_RESERVE_ACCOUNT)
+})
 
 describe("registerValidator's signing key", () => {
   it("records the given key (lowercased), or the operator's chain address by default", () => {
