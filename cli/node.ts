@@ -174,6 +174,7 @@ const startCommand = defineCommand({
           return node.api.vote({ proposal: Number(id), support: choice === "yes" })
         },
         onPropose: async (name, value) => node.api.propose({ action: { kind: "param", name, value } }),
+        onExecute: async (id) => node.api.execute(Number(id)),
         onQuit: () => quit(),
         status: () => `height ${node.node.app.height} peers ${node.transport.node.getPeers().length}`,
       })
