@@ -77,12 +77,12 @@ describe("EVM Chain adapter", () => {
     const d = world.deployment
     const gov = d.contracts.Governance
     const at = (name: keyof typeof d.contracts, abi: string[]) => new world.ethers.Contract(d.contracts[name], abi, world.ethers.provider)
-    const staking = at("Staking", ["function hasRole(bytes32,address) view returns (bool)", "function PARAMS_ROLE() view returns (bytes32)", "function DOWNTIME_REPORTER_ROLE() view returns (bytes32)"])
+    const staking = at("Staking", ["function hasRole(bytes32,address) view returns (bool)", "function PARAMS_ROLE() view returns (bytes32)", "function COMMITTEE_ROLE() view returns (bytes32)"])
     expect(await staking.hasRole(await staking.PARAMS_ROLE(), gov)).toBe(true)
     expect(await staking.hasRole(ZERO_ROLE, gov)).toBe(true)
     expect(await staking.hasRole(ZERO_ROLE, d.deployer)).toBe(false)
-    expect(d.roles.downtimeReporters).toEqual([world.accounts.reporter])
-    expect(await staking.hasRole(await staking.DOWNTIME_REPORTER_ROLE(), world.accounts.reporter)).toBe(true)
+    expect(await staking.hasRole(await staking.COMMITTEE_ROLE(), d.contracts.Committee)).toBe(true)
+    expect(d.roles.holders.filter((h) => h.kind === "account")).toEqual([])
     expect(d.roles.holders.filter((h) => h.holder === d.deployer)).toEqual([])
     for (const name of ["DAIToken", "Constitution", "Treasury"] as const) expect(await at(name, ["function governance() view returns (address)"]).governance(), name).toBe(gov)
     expect(d.paramRegistryHash).toBe(paramRegistryHash())
@@ -116,7 +116,6 @@ describe("EVM Chain adapter", () => {
       { advance: 1_000 },
       { type: "unbond", owner: "d0", position: 5, amount: t(1_000n) },
       { type: "claimRewards", owner: "d1" },
-      (e) => ({ type: "slash", pool: "v0", infraction: "downtime", infractionTime: e.pool("v0")!.createdAt, evidenceId: "downtime:v0:a" }),
       { type: "claimRewards", owner: "d0" },
       { type: "unjail", operator: "v0" },
       { type: "delegate", owner: "d2", validator: "v0", amount: t(1n), tier: 0 },
@@ -255,9 +254,11 @@ describe("EVM Chain adapter", () => {
     expect(await run(chain.balanceOf(raw))).toBe(TOKEN)
     expect(await run(chain.balanceOf(raw.toLowerCase()))).toBe(TOKEN)
 
-    const noReporter = world.chain({ reporter: undefined })
-    const unreported = await fail(noReporter.submit({ type: "slash", pool: "v0", infraction: "downtime", infractionTime: 0, evidenceId: "x" }))
-    expect((unreported as ChainUnavailable).reason).toMatch(/no downtime reporter/)
+    // Downtime has no slash op on chain: it settles through epoch reports signed by 2/3 of the voting power.
+    const downtime = await fail(chain.submit({ type: "slash", pool: "v0", infraction: "downtime", infractionTime: 0, evidenceId: "x" }))
+    expect(downtime).toBeInstanceOf(StakingInvalidEvidence)
+    expect((downtime as StakingInvalidEvidence).reason).toMatch(/downtime settles through epoch reports signed by 2\/3 of the voting power/)
+    expect((await run(chain.pools)).find((p) => p.id === "v0")).toMatchObject({ jailed: false })
   })
 
   it("reports an unreachable RPC as ChainUnavailable, for queries and operations", async () => {
