@@ -56,6 +56,15 @@ describe("the check of a claimed round accuracy", () => {
     expect(s.verdicts[1]).toBeUndefined()
   })
 
+  it("asks again for a model nobody served before (a lost answer does not refuse it for good)", () => {
+    let served = false
+    const s = setup({ fetch: (hash, _round, done) => done(served && hash === MODEL ? new Float32Array(1) : undefined) })
+    s.check.judge(block(result(900_000)), s.on)
+    served = true
+    s.check.judge(block(result(900_000)), s.on)
+    expect(s.verdicts).toEqual([`round 3: nobody serves its model ${MODEL}, so its accuracy cannot be checked`, undefined])
+  })
+
   it("judges a block without round results at once", () => {
     const s = setup()
     s.check.judge(block({ type: "last-commit" }), s.on)

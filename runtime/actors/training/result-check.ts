@@ -70,9 +70,10 @@ export class ResultCheck {
     return `round ${tx.round} claims accuracy ${tx.accuracy / 1_000_000}, measured ${m.accuracy / 1_000_000} on the genesis evaluation set (tolerance ${tolerance / 1_000_000})`
   }
 
-  /** Measure `tx`'s model (once per hash), then call `then`. */
+  /** Measure `tx`'s model (once per hash; a model nobody served is asked for again), then call `then`. */
   #measure(tx: RoundResultTx, then: () => void): void {
-    if (this.#measured.has(tx.modelHash)) return then()
+    const known = this.#measured.get(tx.modelHash)
+    if (known !== undefined && !("missing" in known)) return then()
     const waiting = this.#waiting.get(tx.modelHash)
     if (waiting !== undefined) return void waiting.push(then)
     this.#waiting.set(tx.modelHash, [then])
@@ -112,7 +113,9 @@ export class ResultCheck {
     if (tx.type !== "round-result") return true
     const [r] = roundResults([tx])
     if (r === undefined) return true
-    if (this.#verdict(r) === "unknown") this.#measure(r, () => {}) // a model at hand is measured at once
+    if (this.#o.forged(r) !== undefined) return true
+    const m = this.#measured.get(r.modelHash)
+    if (m === undefined || "missing" in m) this.#measure(r, () => {}) // a model at hand is measured at once
     return this.#verdict(r) === undefined
   }
 }
