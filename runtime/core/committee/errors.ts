@@ -102,7 +102,33 @@ export class CommitteeNotConflicting extends Data.TaggedError("CommitteeNotConfl
   }
 }
 
+export class CommitteeInsufficientDeposit extends Data.TaggedError("CommitteeInsufficientDeposit")<{
+  readonly account: string
+  readonly deposit: bigint
+  readonly needed: bigint
+}> {
+  override get message() {
+    return `${this.account}'s fee deposit holds ${this.deposit} base units, less than the ${this.needed} asked for`
+  }
+}
+
+export class CommitteeNoWithdrawal extends Data.TaggedError("CommitteeNoWithdrawal")<{ readonly account: string }> {
+  override get message() {
+    return `${this.account} has not asked to withdraw any fee deposit (requestFeeWithdrawal first, then wait a day)`
+  }
+}
+
+export class CommitteeWithdrawalNotReady extends Data.TaggedError("CommitteeWithdrawalNotReady")<{
+  readonly account: string
+  readonly readyAt: number
+  readonly now: number
+}> {
+  override get message() {
+    return `${this.account}'s fee withdrawal is ready at t=${this.readyAt}ms, ${this.readyAt - this.now} ms from now (a day after asking, so a payer cannot empty its deposit just before the report that charges it)`
+  }
+}
+
 export type CommitteeError =
   | CommitteeUnknownSnapshot | CommitteeBadReport | CommitteeEpochReported | CommitteeStaleEpoch | CommitteeStaleSnapshot
   | CommitteeUnknownSigner | CommitteeDuplicateSigner | CommitteeBadSignature | CommitteeInsufficientPower
-  | CommitteeNotConflicting
+  | CommitteeNotConflicting | CommitteeInsufficientDeposit | CommitteeNoWithdrawal | CommitteeWithdrawalNotReady

@@ -68,6 +68,8 @@ describe("checkReport", () => {
     expect(bad({ ...report, scores: [-1n] })).toMatch(/scores\[0\]/)
     expect(bad({ ...report, fees: [1n << 256n] })).toMatch(/fees\[0\]/)
     expect(bad({ ...report, scored: ["t0", "t0"], scores: [1n, 1n] })).toMatch(/t0 appears twice in scored/)
+    expect(bad({ ...report, scored: ["t0", "t1"], scores: [1n << 95n, 1n << 95n] })).toMatch(/sum to .* not below 2\^96/)
+    expect(bad({ ...report, scored: ["t0", "t1"], scores: [1n << 95n, (1n << 95n) - 1n] })).toBeUndefined()
     expect(bad({ ...report, downtime: ["x"] })).toMatch(/x, which is not a validator of snapshot 2/)
     expect(bad({ ...report, feePayers: [""] })).toMatch(/not an account id/)
     expect(bad({ ...report, downtime: "d" })).toMatch(/not a list/)

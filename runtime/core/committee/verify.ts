@@ -20,6 +20,8 @@ export type ReportVerifier = (address: string, digest: Uint8Array, signature: Ui
 
 const MAX_U64 = 2 ** 64
 const MAX_U256 = (1n << 256n) - 1n
+/** Scores must sum below 2⁹⁶ (Committee.sol's MAX_TOTAL_SCORE: the power rule's integers stay in 256 bits). */
+export const MAX_TOTAL_SCORE = 1n << 96n
 
 const isIndex = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 1 && x < MAX_U64
 const isTime = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0
@@ -50,8 +52,8 @@ const badAmounts = (xs: unknown, what: string): string | undefined => {
 /**
  * Why `report` is badly formed against `snapshot` at ledger time `now` (ms), or undefined: epoch and
  * snapshot ids are positive uint64s, fromTime ≤ toTime ≤ now, paired lists have equal lengths,
- * amounts are uint256, no account is listed twice in one list, and every downtime operator is a
- * validator of the snapshot.
+ * amounts are uint256, scores sum below 2⁹⁶, no account is listed twice in one list, and every
+ * downtime operator is a validator of the snapshot.
  */
 export const checkReport = (report: EpochReport, snapshot: Snapshot | undefined, now: number): CommitteeBadReport | undefined => {
   const r = report as Partial<Record<keyof EpochReport, unknown>>
@@ -66,6 +68,8 @@ export const checkReport = (report: EpochReport, snapshot: Snapshot | undefined,
   if (listProblem !== undefined) return bad(listProblem)
   if (report.scored.length !== report.scores.length) return bad(`${report.scored.length} scored accounts but ${report.scores.length} scores`)
   if (report.feePayers.length !== report.fees.length) return bad(`${report.feePayers.length} fee payers but ${report.fees.length} fees`)
+  const totalScore = report.scores.reduce((t, x) => t + x, 0n)
+  if (totalScore >= MAX_TOTAL_SCORE) return bad(`the scores sum to ${totalScore}, not below 2^96`)
   if (snapshot !== undefined) {
     const operators = new Set(snapshot.validators.map((v) => v.operator))
     const stranger = report.downtime.find((o) => !operators.has(o))

@@ -43,6 +43,8 @@ type Action =
   | { readonly type: "econ"; readonly spec: OpSpec }
   | { readonly type: "snapshot" }
   | { readonly type: "deposit"; readonly account: string; readonly amount: bigint }
+  | { readonly type: "askWithdrawal"; readonly account: string; readonly per: number }
+  | { readonly type: "withdraw"; readonly account: string }
   | {
     readonly type: "report"; readonly downtimeMask: number; readonly scored: ReadonlyArray<readonly [string, bigint]>
     readonly fees: ReadonlyArray<readonly [string, bigint]>; readonly signers: Signers; readonly snapshotBack: number; readonly epochSkip: number
@@ -59,6 +61,8 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: opSpecArb.map((spec): Action => ({ type: "econ", spec })) },
   { weight: 1, arbitrary: fc.constant<Action>({ type: "snapshot" }) },
   { weight: 1, arbitrary: fc.record({ account, amount: amountArb }).map((o): Action => ({ type: "deposit", ...o })) },
+  { weight: 1, arbitrary: fc.record({ account, per: fc.integer({ min: 0, max: 120 }) }).map((o): Action => ({ type: "askWithdrawal", ...o })) },
+  { weight: 1, arbitrary: account.map((a): Action => ({ type: "withdraw", account: a })) },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -122,6 +126,14 @@ const act = (e: Economy, m: Model, a: Action, now: number): void => {
     case "econ": return refused(e.apply(resolveSpec(e, a.spec, now), now))
     case "snapshot": return refused(e.takeSnapshot("anyone", now))
     case "deposit": return refused(e.depositFees(a.account, a.amount, now))
+    case "askWithdrawal": return refused(e.requestFeeWithdrawal(a.account, (e.feeDeposit(a.account) * BigInt(a.per)) / 100n, now))
+    case "withdraw": {
+      const deposit = e.feeDeposit(a.account)
+      const r = e.withdrawFees(a.account, now)
+      refused(r)
+      if (Result.isSuccess(r)) expect(r.success.amount).toBeLessThanOrEqual(deposit)
+      return
+    }
     case "report": {
       const latest = e.latestSnapshot()
       if (latest === undefined) return

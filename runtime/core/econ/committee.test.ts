@@ -11,7 +11,7 @@ import type { EpochReport } from "../committee/types.ts"
 import { votingPowers, powerParams } from "../consensus/power.ts"
 import { DEFAULT_PARAMS } from "../params.ts"
 import { TOKEN, WAD } from "../units.ts"
-import { FEE_ESCROW_ACCOUNT, RESERVE_ACCOUNT } from "./committee.ts"
+import { FEE_ESCROW_ACCOUNT, FEE_WITHDRAWAL_DELAY_MS, RESERVE_ACCOUNT } from "./committee.ts"
 import type { Economy } from "./economy.ts"
 import { failTag, invariantViolations, ok, snapshotKey, testEconomy } from "./testkit.ts"
 import { REWARD_RESERVE_ACCOUNT } from "../app/genesis.ts"
@@ -110,6 +110,30 @@ describe("fee deposits", () => {
   })
 })
 
+describe("fee withdrawals", () => {
+  it("pay back what was asked a day later, or what fees have left of it; early, unasked or too much changes nothing", () => {
+    const e = committeeEconomy()
+    ok(e.depositFees("d1", 5n * TOKEN, 0))
+    unchanged(e, () => {
+      expect(failTag(e.withdrawFees("d1", 0))).toBe("CommitteeNoWithdrawal")
+      expect(failTag(e.requestFeeWithdrawal("d1", 6n * TOKEN, 0))).toBe("CommitteeInsufficientDeposit")
+      expect(failTag(e.requestFeeWithdrawal("d1", 0n, 0))).toBe("TokenInvalidAmount")
+    })
+    expect(ok(e.requestFeeWithdrawal("d1", 4n * TOKEN, 1_000))).toMatchObject({ amount: 4n * TOKEN, readyAt: 1_000 + FEE_WITHDRAWAL_DELAY_MS })
+    unchanged(e, () => expect(failTag(e.withdrawFees("d1", FEE_WITHDRAWAL_DELAY_MS))).toBe("CommitteeWithdrawalNotReady"))
+    // A report charges 2 of the 5 in the meantime: 3 are left, so 3 come back, not 4.
+    const snap = ok(e.takeSnapshot("v0", 2_000))
+    const report = { ...emptyReport(1, snap.id, 0, 2_000), feePayers: ["d1"], fees: [2n * TOKEN] }
+    ok(e.submitEpochReport(report, toySignatures(snap, report, quorumSigners(snap)), "v0", ctx, 2_000))
+    const before = e.balanceOf("d1")
+    expect(ok(e.withdrawFees("d1", 1_000 + FEE_WITHDRAWAL_DELAY_MS))).toEqual({ type: "withdrawFees", account: "d1", amount: 3n * TOKEN, deposit: 0n })
+    expect(e.balanceOf("d1") - before).toBe(3n * TOKEN)
+    expect(e.feeDeposit("d1")).toBe(0n)
+    expect(e.balanceOf(FEE_ESCROW_ACCOUNT)).toBe(0n)
+    expect(supplyParts(e)).toBe(e.supply().minted)
+  })
+})
+
 describe("epoch reports", () => {
   const setup = () => {
     const e = committeeEconomy()
@@ -194,11 +218,17 @@ describe("conflicting reports", () => {
     expect(e.pools().filter((p) => p.tombstoned).map((p) => p.id)).toEqual(["v1", "v2"])
     expect(supplyParts(e)).toBe(e.supply().minted)
     unchanged(e, () => {
-      expect(failTag(e.reportConflict(forged, toySignatures(snap, forged, ["v1"]), "d0", ctx, 2_000))).toBe("StakingInfractionAlreadySlashed")
-      expect(failTag(e.reportConflict(accepted, toySignatures(snap, accepted, ["v0"]), "d0", ctx, 2_000))).toBe("CommitteeNotConflicting")
-      expect(failTag(e.reportConflict(forged, toySignatures(snap, forged, ["d2"]), "d0", ctx, 2_000))).toBe("CommitteeNotConflicting")
-      expect(failTag(e.reportConflict({ ...forged, epoch: 2 }, toySignatures(snap, { ...forged, epoch: 2 }, ["v0"]), "d0", ctx, 2_000))).toBe("CommitteeNotConflicting")
-      expect(failTag(e.reportConflict({ ...forged, snapshotId: 5 }, [], "d0", ctx, 2_000))).toBe("CommitteeUnknownSnapshot")
+      const notConflicting = (r: ReturnType<Economy["reportConflict"]>, reason: RegExp) => {
+        expect(failTag(r)).toBe("CommitteeNotConflicting")
+        expect(Result.isFailure(r) && r.failure.message).toMatch(reason)
+      }
+      notConflicting(e.reportConflict(forged, toySignatures(snap, forged, ["v1"]), "d0", ctx, 2_000), /no unslashed signer/) // slashed once only
+      notConflicting(e.reportConflict(accepted, toySignatures(snap, accepted, ["v0"]), "d0", ctx, 2_000), /the accepted report itself/)
+      notConflicting(e.reportConflict(forged, toySignatures(snap, forged, ["d2"]), "d0", ctx, 2_000), /no unslashed signer/) // d2 signed only one
+      notConflicting(e.reportConflict({ ...forged, epoch: 2 }, toySignatures(snap, { ...forged, epoch: 2 }, ["v0"]), "d0", ctx, 2_000), /no accepted report/)
+      const badSig = [{ signer: keyOf("v0"), signature: toySignatures(snap, accepted, ["v0"])[0]!.signature }]
+      expect(failTag(e.reportConflict(forged, badSig, "d0", ctx, 2_000))).toBe("CommitteeBadSignature")
+      expect(failTag(e.reportConflict(forged, toySignatures(snap, forged, ["v0", "v0"]), "d0", ctx, 2_000))).toBe("CommitteeDuplicateSigner")
     })
   })
 })

@@ -16,8 +16,8 @@ import type { Params } from "../params.ts"
 import { WAD } from "../units.ts"
 import { accountWord, conflictEvidenceId, reportDigest, ZERO_ADDRESS } from "../committee/digest.ts"
 import {
-  CommitteeEpochReported, CommitteeNotConflicting, CommitteeStaleEpoch, CommitteeStaleSnapshot, CommitteeUnknownSnapshot,
-  CommitteeBadReport, type CommitteeError,
+  CommitteeBadReport, CommitteeEpochReported, CommitteeInsufficientDeposit, CommitteeNoWithdrawal, CommitteeNotConflicting, CommitteeStaleEpoch,
+  CommitteeStaleSnapshot, CommitteeUnknownSnapshot, CommitteeWithdrawalNotReady, type CommitteeError,
 } from "../committee/errors.ts"
 import { settlement, type Settlement } from "../committee/settle.ts"
 import type { EpochReport, ReportSignature, Snapshot, SnapshotTrainer, SnapshotValidator } from "../committee/types.ts"
@@ -96,6 +96,54 @@ export const depositFees = (s: EconState, account: Address, amount: bigint): Res
   s.committee.feeDeposits.set(account, deposit)
   s.committee.feeDepositTotal += amount
   return Result.succeed({ type: "depositFees", account, amount, deposit })
+}
+
+/** How long after asking a fee deposit can be withdrawn (Committee.sol's FEE_WITHDRAWAL_DELAY, 1 day). */
+export const FEE_WITHDRAWAL_DELAY_MS = 86_400_000
+
+export interface FeeWithdrawalRequestReceipt {
+  readonly type: "requestFeeWithdrawal"
+  readonly account: Address
+  readonly amount: bigint
+  readonly readyAt: number
+}
+
+/** Ask to withdraw `amount` of `account`'s fee deposit a day from now (replaces an earlier ask). */
+export const requestFeeWithdrawal = (s: EconState, account: Address, amount: bigint, now: number): Result.Result<FeeWithdrawalRequestReceipt, EconError | CommitteeError> => {
+  const bad = checkAddress("depositor", account) ?? checkAmount("requestFeeWithdrawal", amount)
+  if (bad !== undefined) return Result.fail(bad)
+  const deposit = s.committee.feeDeposits.get(account) ?? 0n
+  if (amount > deposit) return Result.fail(new CommitteeInsufficientDeposit({ account, deposit, needed: amount }))
+  const readyAt = now + FEE_WITHDRAWAL_DELAY_MS
+  s.committee.feeWithdrawals.set(account, { amount, readyAt })
+  return Result.succeed({ type: "requestFeeWithdrawal", account, amount, readyAt })
+}
+
+export interface FeeWithdrawalReceipt {
+  readonly type: "withdrawFees"
+  readonly account: Address
+  /** What was withdrawn: the asked amount, or what fees have left of it. */
+  readonly amount: bigint
+  readonly deposit: bigint
+}
+
+/** Withdraw the asked amount (or what fees left of it) once its day is over. */
+export const withdrawFees = (s: EconState, account: Address, now: number): Result.Result<FeeWithdrawalReceipt, EconError | CommitteeError> => {
+  const bad = checkAddress("depositor", account)
+  if (bad !== undefined) return Result.fail(bad)
+  const w = s.committee.feeWithdrawals.get(account)
+  if (w === undefined) return Result.fail(new CommitteeNoWithdrawal({ account }))
+  if (now < w.readyAt) return Result.fail(new CommitteeWithdrawalNotReady({ account, readyAt: w.readyAt, now }))
+  s.committee.feeWithdrawals.delete(account)
+  const deposit = s.committee.feeDeposits.get(account) ?? 0n
+  const amount = w.amount < deposit ? w.amount : deposit
+  const left = deposit - amount
+  if (left === 0n) s.committee.feeDeposits.delete(account)
+  else s.committee.feeDeposits.set(account, left)
+  s.committee.feeDepositTotal -= amount
+  debit(s, FEE_ESCROW_ACCOUNT, amount)
+  credit(s, account, amount)
+  return Result.succeed({ type: "withdrawFees", account, amount, deposit: left })
 }
 
 // ---------------------------------------------------------------- epoch reports
@@ -219,11 +267,15 @@ const unencodable = (report: EpochReport): CommitteeBadReport | undefined => {
 }
 
 /**
- * Evidence: `report` differs from the accepted report of its epoch, and `signatures` are valid
- * signatures of it by validators of the snapshot it names. Every one of them whose signing key also
- * signed the accepted report is slashed as a double signer (and tombstoned), evidence id
- * `conflictEvidenceId(epoch, operator)`, infraction at the accepted report's snapshot time. Needs
- * no quorum: one signature on each side proves the equivocation.
+ * Evidence: `report` differs from the accepted report of its epoch, and `signatures` sign it. Every
+ * signer whose key also signed the accepted report (a validator of the accepted report's snapshot)
+ * is slashed as a double signer and tombstoned, evidence id `conflictEvidenceId(epoch, operator)`,
+ * infraction at that snapshot's time. As Committee.sol does: signatures of anyone who did not sign
+ * the accepted report are ignored, a double signer's signature that does not verify or a double
+ * signer twice refuses the whole submission, a double signer the staking rules will not slash again
+ * (already tombstoned, this evidence already used) is skipped, and when nobody is slashed the
+ * submission is refused (`CommitteeNotConflicting`). Needs no quorum: one signature on each side
+ * proves the equivocation.
  */
 export const reportConflict = (
   s: EconState, params: Params, report: EpochReport, signatures: readonly ReportSignature[], submitter: Address, ctx: ReportContext, now: number,
@@ -237,27 +289,25 @@ export const reportConflict = (
   const digest = reportDigest(ctx.chainId, ctx.ledger ?? ZERO_ADDRESS, report)
   const digestHex = toHex(digest)
   if (digestHex === accepted.digest) return Result.fail(new CommitteeNotConflicting({ epoch: report.epoch, reason: "it is the accepted report itself" }))
-  const snapshot = snapshotOf(s, report.snapshotId)
-  if (snapshot === undefined) return Result.fail(new CommitteeUnknownSnapshot({ snapshotId: report.snapshotId, latest: s.committee.snapshots.length }))
-  const signed = validSigners(snapshot, digest, signatures, ctx.verify)
-  if (Result.isFailure(signed)) return Result.fail(signed.failure)
-  const both = new Set(accepted.signingKeys)
-  const doubles = signed.success.filter((v) => both.has(v.signingKey.toLowerCase()))
-  if (doubles.length === 0) return Result.fail(new CommitteeNotConflicting({ epoch: report.epoch, reason: "none of its signers signed the accepted report" }))
-  const infractionTime = snapshotOf(s, accepted.report.snapshotId)!.time
-  // A refused slash changes nothing, so applying them in turn and refusing when all were refused
-  // (each double signer already tombstoned, this evidence already used) leaves the ledger untouched.
+  const committee = snapshotOf(s, accepted.report.snapshotId)!
+  const signedAccepted = new Set(accepted.signingKeys)
+  const doubles = validSigners(
+    { ...committee, validators: committee.validators.filter((v) => signedAccepted.has(v.signingKey.toLowerCase())) },
+    digest,
+    signatures.filter((x) => typeof x?.signer === "string" && signedAccepted.has(x.signer.toLowerCase())),
+    ctx.verify,
+  )
+  if (Result.isFailure(doubles)) return Result.fail(doubles.failure)
+  // A refused slash changes nothing, so applying them in turn and refusing when none was applied leaves the ledger untouched.
   const slashes: SlashReceipt[] = []
   const skipped: Array<{ operator: Address; reason: string }> = []
-  let firstRefusal: EconError | undefined
-  for (const v of doubles) {
-    const r = slash(s, params, v.operator, "doubleSign", infractionTime, conflictEvidenceId(report.epoch, v.operator), now)
+  for (const v of doubles.success) {
+    const r = slash(s, params, v.operator, "doubleSign", committee.time, conflictEvidenceId(report.epoch, v.operator), now)
     if (Result.isSuccess(r)) slashes.push(r.success)
-    else {
-      firstRefusal ??= r.failure
-      skipped.push({ operator: v.operator, reason: r.failure._tag })
-    }
+    else skipped.push({ operator: v.operator, reason: r.failure._tag })
   }
-  if (slashes.length === 0) return Result.fail(firstRefusal!)
+  if (slashes.length === 0) {
+    return Result.fail(new CommitteeNotConflicting({ epoch: report.epoch, reason: "no unslashed signer of the accepted report signed it" }))
+  }
   return Result.succeed({ type: "reportConflict", epoch: report.epoch, digest: digestHex, slashes, skipped })
 }

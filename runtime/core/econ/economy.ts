@@ -20,8 +20,8 @@ import { balanceOf, burn, genesisState, transfer, type Allocation } from "./toke
 import type { CommitteeError } from "../committee/errors.ts"
 import type { EpochReport, ReportSignature, Snapshot } from "../committee/types.ts"
 import {
-  depositFees, FEE_ESCROW_ACCOUNT, reportConflict, RESERVE_ACCOUNT, submitEpochReport, takeSnapshot, type ConflictReceipt,
-  type EpochSettlementReceipt, type FeeDepositReceipt, type ReportContext,
+  depositFees, reportConflict, requestFeeWithdrawal, RESERVE_ACCOUNT, submitEpochReport, takeSnapshot, withdrawFees, type ConflictReceipt,
+  type EpochSettlementReceipt, type FeeDepositReceipt, type FeeWithdrawalReceipt, type FeeWithdrawalRequestReceipt, type ReportContext,
 } from "./committee.ts"
 import type { AcceptedReport } from "./state.ts"
 
@@ -111,6 +111,16 @@ export class Economy {
   /** Move `amount` of `account`'s balance into its fee deposit. */
   depositFees(account: Address, amount: bigint, now: number): Result.Result<FeeDepositReceipt, EconError> {
     return this.#timed(now, () => depositFees(this.#s, account, amount))
+  }
+
+  /** Ask to withdraw `amount` of `account`'s fee deposit once a day has passed. */
+  requestFeeWithdrawal(account: Address, amount: bigint, now: number): Result.Result<FeeWithdrawalRequestReceipt, EconError | CommitteeError> {
+    return this.#timed(now, () => requestFeeWithdrawal(this.#s, account, amount, now))
+  }
+
+  /** Withdraw the fee deposit `account` asked for, once its day is over. */
+  withdrawFees(account: Address, now: number): Result.Result<FeeWithdrawalReceipt, EconError | CommitteeError> {
+    return this.#timed(now, () => withdrawFees(this.#s, account, now))
   }
 
   /** Verify an epoch report against its snapshot and settle it (committee.ts); refused → nothing changed. */

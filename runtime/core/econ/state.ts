@@ -175,6 +175,8 @@ export interface CommitteeState {
   /** Each account's fee deposit; the tokens sit in FEE_ESCROW's balance. */
   feeDeposits: Map<Address, bigint>
   feeDepositTotal: bigint
+  /** Asked withdrawals of fee deposits: amount, and when (ms) it may be withdrawn. */
+  feeWithdrawals: Map<Address, { readonly amount: bigint; readonly readyAt: number }>
   /** Accepted reports by epoch. */
   reports: Map<number, AcceptedReport>
   /** The last accepted epoch (0: none). */
@@ -223,7 +225,7 @@ export const emptyState = (minted: bigint, now: number): EconState => ({
   signingKeys: new Map(),
   operatorOfKey: new Map(),
   committee: {
-    snapshots: [], feeDeposits: new Map(), feeDepositTotal: 0n, reports: new Map(), lastEpoch: 0, lastSnapshotId: 0,
+    snapshots: [], feeDeposits: new Map(), feeDepositTotal: 0n, feeWithdrawals: new Map(), reports: new Map(), lastEpoch: 0, lastSnapshotId: 0,
     emittedUntil: BigInt(Math.floor(now / 1000)), contribution: new Map(),
   },
 })
@@ -270,6 +272,7 @@ export const cloneState = (s: EconState): EconState => ({
     // Snapshots and accepted reports are immutable once recorded: sharing them is safe.
     snapshots: [...s.committee.snapshots],
     feeDeposits: new Map(s.committee.feeDeposits),
+    feeWithdrawals: new Map(s.committee.feeWithdrawals),
     reports: new Map(s.committee.reports),
     contribution: new Map(s.committee.contribution),
   },
@@ -303,6 +306,7 @@ export interface EconSnapshot {
     readonly snapshots: readonly Snapshot[]
     readonly feeDeposits: Readonly<Record<Address, bigint>>
     readonly feeDepositTotal: bigint
+    readonly feeWithdrawals: Readonly<Record<Address, { readonly amount: bigint; readonly readyAt: number }>>
     readonly reports: Readonly<Record<string, AcceptedReport>>
     readonly lastEpoch: number
     readonly lastSnapshotId: number
@@ -344,6 +348,7 @@ export const snapshotOf = (s: EconState): EconSnapshot => ({
     snapshots: [...s.committee.snapshots],
     feeDeposits: byKey(s.committee.feeDeposits, (v) => v),
     feeDepositTotal: s.committee.feeDepositTotal,
+    feeWithdrawals: byKey(s.committee.feeWithdrawals, (w) => ({ ...w })),
     reports: byKey(s.committee.reports, (r) => r),
     lastEpoch: s.committee.lastEpoch,
     lastSnapshotId: s.committee.lastSnapshotId,
