@@ -17,11 +17,11 @@ export const DEPLOYER_KEY_ENV = "DAI_DEPLOYER_KEY"
 const PROBE_TIMEOUT_MS = 5_000
 
 const GenesisFile = Schema.Array(Schema.Struct({
-  address: Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || s === "treasury" || "a 0x address of 40 hex digits, or \"treasury\" (the Treasury contract)")),
+  address: Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || s === "treasury" || s === "reserve" || "a 0x address of 40 hex digits, \"treasury\" (the Treasury contract) or \"reserve\" (the Committee contract's reward reserve)")),
   tokens: Schema.Union([Schema.String, Schema.Number]).check(Schema.makeFilter((v) => /^\d+(\.\d{1,18})?$/.test(String(v)) || "whole tokens, e.g. \"1000000\" or \"0.5\"")),
 })).check(Schema.isMinLength(1))
 
-/** Parse a `--genesis` file: `[{ "address": "0x…" | "treasury", "tokens": "1000000" }, …]` summing to the total supply. */
+/** Parse a `--genesis` file: `[{ "address": "0x…" | "treasury" | "reserve", "tokens": "1000000" }, …]` summing to the total supply. */
 export const parseGenesis = (text: string, file: string): Array<{ address: string; amount: bigint }> => {
   let json: unknown
   try {
@@ -88,7 +88,7 @@ export const treasuryFlags = (signers: readonly string[] | undefined, threshold:
   return { signers: [...signers], threshold: m }
 }
 
-const TRUSTED_NOTE = "the one remaining trusted role (the node operator set), until epoch reports signed by 2/3 of the voting power replace it"
+const COMMITTEE_NOTE = "the Committee contract: it slashes only on epoch reports signed by 2/3 of the voting power"
 
 const describeHolder = (h: Deployment["roles"]["holders"][number]): string =>
   h.kind === "none" ? "nobody" : h.kind === "account" ? `${h.holder} (an account)` : h.kind === "contract" ? `${h.holder} (a contract)` : `${h.kind} ${h.holder}`
@@ -96,13 +96,9 @@ const describeHolder = (h: Deployment["roles"]["holders"][number]): string =>
 /** The roles after the deploy, one line per role and holder, as read back from the chain. */
 export const rolesSummary = (d: Deployment): string[] => {
   const width = Math.max(...d.roles.holders.map((h) => `${h.contract}.${h.role}`.length))
-  let flagged = false
   const lines = d.roles.holders.map((h) => {
     let note = ""
-    if (h.contract === "Staking" && h.role === "DOWNTIME_REPORTER_ROLE" && h.kind !== "none" && !flagged) {
-      flagged = true
-      note = `  <- ${TRUSTED_NOTE}`
-    }
+    if (h.contract === "Staking" && h.role === "COMMITTEE_ROLE" && h.kind === "Committee") note = `  (${COMMITTEE_NOTE})`
     if (h.contract === "DAIToken" && h.role === "guardian" && h.kind !== "none") {
       note = `  (a pause lasts 7 days at most; until ${new Date(d.roles.guardianExpiry * 1000).toISOString()}; governance may revoke or replace it)`
     }
@@ -134,6 +130,9 @@ const summary = (d: Deployment, out: string): string => {
     funded > 0n
       ? `treasury ${d.contracts.Treasury}: funded with ${funded / TOKEN} tokens, the community share of the genesis (${(funded * 100n) / TOTAL_SUPPLY} % of the supply)`
       : `treasury ${d.contracts.Treasury}: funded with nothing (the genesis names no "treasury" allocation)`,
+    BigInt(d.committee.rewardReserve) > 0n
+      ? `committee ${d.contracts.Committee}: holds the reward reserve, ${BigInt(d.committee.rewardReserve) / TOKEN} tokens, released by epoch reports signed by 2/3 of the voting power`
+      : `committee ${d.contracts.Committee}: holds no reward reserve (the genesis names no "reserve" allocation), so epoch reports release no emission`,
     `  spent by a passed governance proposal, or by ${d.treasury.threshold} of its ${d.treasury.signers.length} signers: ${d.treasury.signers.join(", ")}`,
     "",
     `param registry ${d.paramRegistryHash}`,
@@ -213,7 +212,7 @@ const deployCommand = defineCommand({
   help: {
     "--rpc URL": "JSON-RPC endpoint to deploy to (default: Hardhat's in-process network, a dry run). Deploys from the node's first unlocked account, or from the private key in $DAI_DEPLOYER_KEY",
     "--out FILE": `where to write the deployment (default ${DEFAULT_OUT}; a dry run: ${DEFAULT_DRY_RUN_OUT})`,
-    "--genesis FILE": "genesis allocations, JSON [{ \"address\": \"0x…\", \"tokens\": \"1000000\" }, …] summing to 1,000,000,000 tokens; the address \"treasury\" stands for the Treasury contract (default: 400,000,000 to the Treasury as the community share, 1,000,000 to each of the first 10 accounts but the deployer, the rest to the deployer as the reward reserve)",
+    "--genesis FILE": "genesis allocations, JSON [{ \"address\": \"0x…\", \"tokens\": \"1000000\" }, …] summing to 1,000,000,000 tokens; the address \"treasury\" stands for the Treasury contract, \"reserve\" for the Committee contract's reward reserve (default: 400,000,000 to the Treasury as the community share, 300,000,000 to the Committee as the reward reserve, 1,000,000 to each of the first 10 accounts but the deployer, the rest to the deployer)",
     "--treasury-signer ADDR": "a signer of the Treasury's M-of-N multisig (repeat it once per signer; distinct). Default: the node's other unlocked accounts (a devnet's)",
     "--treasury-threshold M": "approvals a multisig spend needs, 1 <= M <= N (default ⌈2N/3⌉)",
     "--json": "print the deployment record as JSON on stdout",
