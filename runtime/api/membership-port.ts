@@ -41,7 +41,7 @@ const submit = async <O extends EconOp>(chain: Chain["Service"], op: O, what: st
 /** Membership over a Chain service. */
 export const membershipOverChain = (chain: Chain["Service"]): MembershipPort => ({
   registerValidator: async (operator, signingKey, req) => {
-    const r = await submit(chain, { type: "registerValidator", operator, amount: req.amount, tier: req.tier, commission: req.commission }, `registering ${operator} as a validator`)
+    const r = await submit(chain, { type: "registerValidator", operator, amount: req.amount, tier: req.tier, commission: req.commission, signingKey }, `registering ${operator} as a validator`)
     return {
       operator, signingKey, pool: r.pool, position: r.position, amount: r.amount.toString(), tier: r.tier, commission: r.commission.toString(), unlockAt: r.unlockAt,
     }
