@@ -63,6 +63,7 @@ describe("checkReport", () => {
     expect(bad({ ...report, snapshotId: 1.5 })).toMatch(/snapshot id/)
     expect(bad({ ...report, fromTime: 70_000 })).toMatch(/starts .* after it ends/)
     expect(bad(report, 59_999)).toMatch(/after the ledger's time/)
+    expect(bad({ ...report, toTime: 60_999 })).toBeUndefined() // the same second as the ledger's time: the contract cannot tell them apart
     expect(bad({ ...report, scores: [] })).toMatch(/1 scored accounts but 0 scores/)
     expect(bad({ ...report, fees: [10n, 1n] })).toMatch(/1 fee payers but 2 fees/)
     expect(bad({ ...report, scores: [-1n] })).toMatch(/scores\[0\]/)

@@ -9,6 +9,7 @@
  */
 import { Result } from "effect"
 import { fromHex } from "../crypto.ts"
+import { secondsOf } from "./digest.ts"
 import {
   CommitteeBadReport, CommitteeBadSignature, CommitteeDuplicateSigner, CommitteeInsufficientPower, CommitteeUnknownSigner,
   type CommitteeError,
@@ -51,7 +52,7 @@ const badAmounts = (xs: unknown, what: string): string | undefined => {
 
 /**
  * Why `report` is badly formed against `snapshot` at ledger time `now` (ms), or undefined: epoch and
- * snapshot ids are positive uint64s, fromTime ≤ toTime ≤ now, paired lists have equal lengths,
+ * snapshot ids are positive uint64s, fromTime ≤ toTime ≤ now (in whole seconds), paired lists have equal lengths,
  * amounts are uint256, scores sum below 2⁹⁶, no account is listed twice in one list, and every
  * downtime operator is a validator of the snapshot.
  */
@@ -61,8 +62,9 @@ export const checkReport = (report: EpochReport, snapshot: Snapshot | undefined,
   if (!isIndex(r.epoch)) return bad("the epoch must be a whole number ≥ 1")
   if (!isIndex(r.snapshotId)) return bad(`snapshot id ${String(r.snapshotId)} must be a whole number ≥ 1`)
   if (!isTime(r.fromTime) || !isTime(r.toTime)) return bad(`times ${String(r.fromTime)}..${String(r.toTime)} must be whole ms ≥ 0`)
-  if (r.fromTime > r.toTime) return bad(`it starts (${r.fromTime} ms) after it ends (${r.toTime} ms)`)
-  if (r.toTime > now) return bad(`it ends at ${r.toTime} ms, after the ledger's time ${now} ms`)
+  // In whole seconds, as the contract sees the times (the digest carries ⌊ms/1000⌋).
+  if (secondsOf(r.fromTime) > secondsOf(r.toTime)) return bad(`it starts (${r.fromTime} ms) after it ends (${r.toTime} ms)`)
+  if (secondsOf(r.toTime) > secondsOf(now)) return bad(`it ends at ${r.toTime} ms, after the ledger's time ${now} ms`)
   const listProblem = badAccount(r.downtime, "downtime") ?? badAccount(r.scored, "scored") ?? badAmounts(r.scores, "scores") ??
     badAccount(r.feePayers, "feePayers") ?? badAmounts(r.fees, "fees")
   if (listProblem !== undefined) return bad(listProblem)
