@@ -10,15 +10,16 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { loadArtifact } from "../../../contracts/deploy/deploy.ts"
 import {
-  Economy, FOREVER, StakingInfractionAlreadySlashed, StakingInvalidEvidence, TokenInvalidAddress, type EconOp,
+  Economy, FOREVER, StakingInfractionAlreadySlashed, StakingInvalidEvidence, StakingSigningKeyInUse, TokenInvalidAddress, type EconOp,
 } from "../../core/econ/index.ts"
 import { ACTORS, RESERVE, testAllocations } from "../../core/econ/testkit.ts"
 import { TOKEN, toWad, WAD } from "../../core/units.ts"
 import { chainSuite } from "../../services/compliance/chain/index.ts"
 import { testSetup } from "../../services/compliance/test-setup.ts"
 import { Chain, ChainUnavailable } from "../../services/chain.ts"
-import { ABIS } from "./abi.ts"
+import { ABIS, STAKING_ABI } from "./abi.ts"
 import { decodeDeployment, paramRegistryHash } from "./deployment.ts"
+import { toChainError } from "./errors.ts"
 import { accountBook } from "./accounts.ts"
 import { layerEvmChain, makeEvmChain, type SignedVote } from "./chain.ts"
 import { gasWithHeadroom } from "./gas.ts"
@@ -238,10 +239,14 @@ describe("EVM Chain adapter", () => {
     const chain = world.chain({ signingKeyFor: () => shared })
     await run(chain.submit({ type: "registerValidator", operator: "v0", amount: 1_000n * TOKEN, tier: 0, commission: 0n }))
     const before = await run(chain.balanceOf("v1"))
+    // A signing key another validator holds: the economy's error of the same name (it has one since validators register their keys there too).
     const inUse = await fail(chain.submit({ type: "registerValidator", operator: "v1", amount: 1_000n * TOKEN, tier: 0, commission: 0n }))
-    expect(inUse).toBeInstanceOf(ChainUnavailable)
-    expect((inUse as ChainUnavailable).reason).toMatch(/StakingSigningKeyInUse\(key=0x[0-9a-fA-F]{40}, operator=0x/)
+    expect(inUse).toEqual(new StakingSigningKeyInUse({ key: shared.toLowerCase(), operator: "v0" }))
     expect(await run(chain.balanceOf("v1"))).toBe(before)
+    // A contract-only rule (a missing role) has no economy twin: ChainUnavailable, naming the error.
+    const role = toChainError("x", { data: new Interface(STAKING_ABI).encodeErrorResult("AccessControlUnauthorizedAccount", [shared, ZERO_ROLE]) }, accountBook({}))
+    expect(role).toBeInstanceOf(ChainUnavailable)
+    expect((role as ChainUnavailable).reason).toMatch(/AccessControlUnauthorizedAccount\(account=0x[0-9a-fA-F]{40}, neededRole=0x0{64}\)/)
 
     const noKeys = world.chain({ signerFor: () => undefined })
     const unsigned = await fail(noKeys.submit({ type: "transfer", from: "d0", to: "d1", amount: TOKEN }))

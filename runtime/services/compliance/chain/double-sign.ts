@@ -3,18 +3,21 @@
  * validator's registered key slash and tombstone it, with the evidence id Staking.sol gives the
  * equivocation; the same equivocation again, another one of the tombstoned validator, a key nobody
  * registered and votes that do not conflict are refused with the same tagged errors on every backend,
- * and leave the state as it was. The votes are real secp256k1 signatures (the contract recovers them).
+ * and leave the state as it was; a key is registered by one validator only. The votes are real
+ * secp256k1 signatures (the contract recovers them).
  */
 import { Effect, Result } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { doubleSignEvidenceId } from "../../../actors/evidence/signed-votes.ts"
 import { addressOfPrivateKey, keccak256, signDigest, toHex, utf8ToBytes } from "../../../core/crypto.ts"
 import { voteDigest } from "../../../core/consensus/signing.ts"
-import { econConfig, FOREVER, StakingInfractionAlreadySlashed, StakingInvalidEvidence, StakingTombstoned } from "../../../core/econ/index.ts"
+import {
+  econConfig, FOREVER, StakingInfractionAlreadySlashed, StakingInvalidEvidence, StakingSigningKeyInUse, StakingTombstoned,
+} from "../../../core/econ/index.ts"
 import { mulWad, TOKEN } from "../../../core/units.ts"
 import type { ChainUnavailable, SignedVote } from "../../chain.ts"
 import type { TestSetup } from "../test-setup.ts"
-import { type ChainHarness, expectConserved, ok, run, state } from "./harness.ts"
+import { type ChainHarness, expectConserved, ok, refused, run, state } from "./harness.ts"
 
 /** A chain at genesis (as harness.ts says) that takes votes of `consensusChainId` as evidence. */
 export interface DoubleSignHarness extends ChainHarness {
@@ -79,6 +82,9 @@ export const doubleSignTests = (common: DoubleSignSetup): void => {
       const signer = addressOfPrivateKey(key)
       await ok(chain, { type: "registerValidator", operator: "v0", amount: 100_000n * TOKEN, tier: 0, commission: 0n, signingKey: signer })
       const before = await state(chain)
+      // One key, one validator: evidence names exactly one.
+      expect(await refused(chain, { type: "registerValidator", operator: "v1", amount: 100_000n * TOKEN, tier: 0, commission: 0n, signingKey: signer }))
+        .toEqual(new StakingSigningKeyInUse({ key: signer, operator: "v0" }))
       const invalid = (signedBy: string, chainId: bigint, height: number, reason: string) =>
         new StakingInvalidEvidence({ evidenceId: doubleSignEvidenceId(signedBy, chainId, BigInt(height), 0n, 1), reason })
       const stranger = keyOf("stranger")
@@ -95,8 +101,8 @@ export const doubleSignTests = (common: DoubleSignSetup): void => {
         .toEqual(invalid(signer, other, 3, "a vote is from another chain"))
       expect(await state(chain)).toEqual(before)
       // A refusal is a rule, never an outage.
-      const refused = (await refusal(chain.slashDoubleSign(a, a, "d0"))) as { _tag: string } | ChainUnavailable
-      expect(refused._tag).not.toBe("ChainUnavailable")
+      const rule = (await refusal(chain.slashDoubleSign(a, a, "d0"))) as { _tag: string } | ChainUnavailable
+      expect(rule._tag).not.toBe("ChainUnavailable")
     })
   })
 }
