@@ -230,7 +230,7 @@ export const submitEpochReport = (
   }
   const accepted: AcceptedReport = Object.freeze({
     report: freezeReport(report), digest: digestHex, signers: verified.success.signers, signingKeys: verified.success.signingKeys,
-    power: verified.success.power, submitter, acceptedAt: now, settlement: receipt,
+    power: verified.success.power, submitter, acceptedAt: now,
   })
   c.reports.set(report.epoch, accepted)
   return Result.succeed(receipt)

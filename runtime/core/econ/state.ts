@@ -8,7 +8,6 @@
  */
 
 import type { AcceptedReportView, Snapshot } from "../committee/types.ts"
-import type { EpochSettlementReceipt } from "./committee.ts"
 
 /** An account id: any non-empty string ("v0", "0xabc.."). */
 export type Address = string
@@ -160,12 +159,11 @@ export interface EconState {
   committee: CommitteeState
 }
 
-/** An epoch report the ledger accepted, with who signed it and what it moved. */
+/** An epoch report the ledger accepted, with who signed and submitted it (what it moved is in the submission's receipt). */
 export interface AcceptedReport extends AcceptedReportView {
   /** The signers' signing keys (lowercase), in the order of `signers`. */
   readonly signingKeys: readonly string[]
   readonly submitter: Address
-  readonly settlement: EpochSettlementReceipt
 }
 
 /** The committee side of the ledger (contracts/Committee.sol): snapshots, fee deposits, reports. */
