@@ -111,6 +111,13 @@ describe("EVM committee", () => {
     // A repeat is refused by the contract, mapped to the same tagged error as the simulated ledger's.
     expect(await fail(chain.submitEpochReport(r, sign(r, quorum), "d0"))).toEqual(new CommitteeEpochReported({ epoch: 1, same: true }))
 
+    // d2 is jailed now: a later report naming it again is accepted, its slash skipped as the simulated ledger skips it.
+    await world.advance(60_000)
+    const r2 = await report(2, { snapshotId: 1, downtime: ["d2"] })
+    const second = await run(chain.submitEpochReport(r2, sign(r2, quorum), "d0"))
+    expect(second.skipped).toEqual([{ operator: "d2", reason: "StakingValidatorJailed" }])
+    expect(second.slashes).toEqual([])
+
     // Signing a different report of epoch 1 is evidence: v1 signed both and is tombstoned.
     const other = { ...r, scores: [8n] }
     const conflict = await run(chain.reportConflict(other, sign(other, ["v1", "d2"]), "d2"))

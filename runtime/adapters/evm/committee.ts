@@ -253,7 +253,9 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
     for (const d of settled) {
       const operator = book.accountOf(String(d.args.operator))
       if (!d.args.slashed) {
-        skipped.push({ operator, reason: "already jailed or tombstoned" })
+        // Named as the simulated ledger names the refused slash.
+        const pool: Any = await ctx.staking.getPool(BigInt(String(d.args.operator)), { blockTag: before })
+        skipped.push({ operator, reason: pool.tombstoned ? "StakingTombstoned" : pool.jailed ? "StakingValidatorJailed" : "StakingInfractionAlreadySlashed" })
         continue
       }
       const ev = slashEvents.find((s) => s.args.evidenceId === d.args.evidenceId)
