@@ -47,6 +47,8 @@ describe("verifyReport (secp256k1 signatures, as the contract recovers them)", (
     expect(tag(verifyReport(snapshot, digest, [sig("a"), { signer: sig("b").signer, signature: sig("c").signature }], verifySignature))).toBe("CommitteeBadSignature")
     expect(tag(verifyReport(snapshot, digest, [sig("a"), { signer: sig("b").signer, signature: "0x1234" }], verifySignature))).toBe("CommitteeBadSignature")
     expect(tag(verifyReport(snapshot, digest, [sig("a"), { signer: sig("b").signer, signature: "zz" }], verifySignature))).toBe("CommitteeBadSignature")
+    expect(tag(verifyReport(snapshot, digest, "nope" as never, verifySignature))).toBe("CommitteeBadSignature")
+    expect(tag(verifyReport(snapshot, digest, [null as never], verifySignature))).toBe("CommitteeUnknownSigner")
   })
 
   it("matches signers case-insensitively (a checksummed address is the same key)", () => {

@@ -84,6 +84,7 @@ export const checkReport = (report: EpochReport, snapshot: Snapshot | undefined,
 export const validSigners = (
   snapshot: Snapshot, digest: Uint8Array, signatures: readonly ReportSignature[], verify: ReportVerifier,
 ): Result.Result<SnapshotValidator[], CommitteeError> => {
+  if (!Array.isArray(signatures)) return Result.fail(new CommitteeBadSignature({ signer: "?", reason: "the signatures are not a list" }))
   const byKey = new Map(snapshot.validators.map((v) => [v.signingKey.toLowerCase(), v]))
   const seen = new Set<string>()
   const out: SnapshotValidator[] = []

@@ -294,7 +294,7 @@ export const reportConflict = (
   const doubles = validSigners(
     { ...committee, validators: committee.validators.filter((v) => signedAccepted.has(v.signingKey.toLowerCase())) },
     digest,
-    signatures.filter((x) => typeof x?.signer === "string" && signedAccepted.has(x.signer.toLowerCase())),
+    Array.isArray(signatures) ? signatures.filter((x) => typeof x?.signer === "string" && signedAccepted.has(x.signer.toLowerCase())) : signatures,
     ctx.verify,
   )
   if (Result.isFailure(doubles)) return Result.fail(doubles.failure)
