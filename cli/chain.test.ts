@@ -76,6 +76,19 @@ describe("dai chain deploy: flags", () => {
     expect((await dai("chain", "deploy", "--genesis", join(dir, "bad.json"))).err).toMatch(/0\.address: a 0x address/)
   })
 
+  it("refuses an unknown constitution, and periods under production's floors without --constitution devnet or under the devnet's", async () => {
+    for (const [argv, why] of [
+      [["--constitution", "lenient"], /--constitution must be one of production, devnet, got "lenient"/],
+      [["--voting-period", "30s"], /--voting-period and --timelock below production's floors need --constitution devnet/],
+      [["--constitution", "devnet", "--timelock", "1s"], /--timelock: 1s is outside the devnet constitution's bounds \[5s, 14d\]/],
+      [["--constitution", "devnet", "--voting-period", "soon"], /--voting-period: "soon" is not a duration/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await dai("chain", "deploy", ...argv)
+      expect(r.code, argv.join(" ")).toBe(2)
+      expect(r.err, argv.join(" ")).toMatch(why)
+    }
+  })
+
   it("fails with a message naming the URL when the RPC is unreachable", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`
     const r = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "never.json"))
@@ -116,6 +129,25 @@ describe("dai chain deploy: deployments", () => {
     expect(j.code).toBe(0)
     expect(decode(j.out).dryRun).toBe(true)
     expect(j.err).toMatch(/DRY RUN/)
+  })
+
+  it("--constitution devnet: says so first and last, with the floors read back from the chain; production says nothing of it", async () => {
+    const r = await dai("chain", "deploy", "--constitution", "devnet", "--voting-period", "30s", "--out", join(dir, "devnet.json"))
+    expect(r.code, r.err).toBe(0)
+    const lines = r.out.trimEnd().split("\n")
+    expect(lines[0]).toBe("!! DEVNET CONSTITUTION: this deployment's Constitution has floors below production's (read back from the chain):")
+    expect(lines.slice(1, 3)).toEqual([
+      "!!   governance.votingPeriod  floor 5s (production 1h), now 30s",
+      "!!   governance.timelock      floor 5s (production 1h), now 1m",
+    ])
+    expect(lines[3]).toMatch(/for devnets and tests only, never for a network with value at stake/)
+    expect(lines.at(-1)).toBe(lines[0])
+    expect(r.out).toMatch(/DRY RUN on Hardhat's in-process network/)
+    const j = await dai("chain", "deploy", "--constitution", "devnet", "--out", join(dir, "devnet2.json"), "--json")
+    expect(j.code).toBe(0)
+    expect(decode(j.out).dryRun).toBe(true)
+    expect(j.err).toMatch(/!! DEVNET CONSTITUTION/)
+    expect((await dai("chain", "deploy", "--out", join(dir, "prod.json"))).out).not.toMatch(/DEVNET CONSTITUTION/)
   })
 
   describe("over JSON-RPC to a Hardhat node on 127.0.0.1", () => {
