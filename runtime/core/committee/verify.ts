@@ -57,6 +57,7 @@ const badAmounts = (xs: unknown, what: string): string | undefined => {
  * downtime operator is a validator of the snapshot.
  */
 export const checkReport = (report: EpochReport, snapshot: Snapshot | undefined, now: number): CommitteeBadReport | undefined => {
+  if (typeof report !== "object" || report === null) return new CommitteeBadReport({ epoch: undefined, reason: "it is not a report object" })
   const r = report as Partial<Record<keyof EpochReport, unknown>>
   const bad = (reason: string) => new CommitteeBadReport({ epoch: r.epoch, reason })
   if (!isIndex(r.epoch)) return bad("the epoch must be a whole number ≥ 1")

@@ -173,6 +173,8 @@ describe("epoch reports", () => {
     const submit = (r: EpochReport, who: readonly string[] = signers, now = 3_600_000) => e.submitEpochReport(r, toySignatures(snap, r, who), "v0", ctx, now)
     unchanged(e, () => {
       expect(failTag(e.submitEpochReport({ ...report, snapshotId: 9 }, [], "v0", ctx, 3_600_000))).toBe("CommitteeUnknownSnapshot")
+      expect(failTag(e.submitEpochReport(null as never, [], "v0", ctx, 3_600_000))).toBe("CommitteeBadReport")
+      expect(failTag(e.reportConflict(null as never, [], "v0", ctx, 3_600_000))).toBe("CommitteeBadReport")
       expect(failTag(submit({ ...report, scores: [1n] }))).toBe("CommitteeBadReport")
       expect(failTag(submit(report, signers, 3_599_999))).toBe("CommitteeBadReport")
       expect(failTag(submit(report, signers.slice(0, -1)))).toBe("CommitteeInsufficientPower")

@@ -256,6 +256,7 @@ export interface ConflictReceipt {
 
 /** Why a conflicting report cannot even be hashed as the contract would, if so. */
 const unencodable = (report: EpochReport): CommitteeBadReport | undefined => {
+  if (typeof report !== "object" || report === null) return new CommitteeBadReport({ epoch: undefined, reason: "it is not a report object" })
   const r = report as Partial<Record<keyof EpochReport, unknown>>
   const u64 = (x: unknown) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0
   const accounts = (x: unknown) => Array.isArray(x) && x.every((a) => typeof a === "string" && a.length > 0)
