@@ -17,14 +17,15 @@
 import { Contract, Interface, type Provider, type Signer, type TransactionReceipt } from "ethers"
 import { Effect, Result } from "effect"
 import {
-  CommitteeBadReport, CommitteeBadSignature, CommitteeDuplicateSigner, CommitteeEpochReported, CommitteeInsufficientPower,
-  CommitteeNotConflicting, CommitteeStaleEpoch, CommitteeStaleSnapshot, CommitteeUnknownSigner, CommitteeUnknownSnapshot,
+  CommitteeBadReport, CommitteeBadSignature, CommitteeDuplicateSigner, CommitteeEpochReported, CommitteeInsufficientDeposit, CommitteeInsufficientPower,
+  CommitteeNoWithdrawal, CommitteeNotConflicting, CommitteeStaleEpoch, CommitteeStaleSnapshot, CommitteeUnknownSigner, CommitteeUnknownSnapshot,
+  CommitteeWithdrawalNotReady,
   checkReport, reportDigest, settlement, verifyReport,
   type AcceptedReportView, type CommitteeError, type EpochReport, type ReportSignature, type Snapshot,
 } from "../../core/committee/index.ts"
 import { fromHex, recoverAddress, toHex } from "../../core/crypto.ts"
 import type { Address, ConflictReceipt, EconError, EpochSettlementReceipt, FeeDepositReceipt, SlashReceipt } from "../../core/econ/index.ts"
-import { TokenInsufficientBalance, TokenInvalidAddress, TokenInvalidAmount } from "../../core/econ/index.ts"
+import { TokenInvalidAddress, TokenInvalidAmount } from "../../core/econ/index.ts"
 import type { ParamName, Params } from "../../core/params.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import { COMMITTEE_ABI } from "./abi.ts"
@@ -74,6 +75,7 @@ export interface CommitteePort {
 const COMMITTEE_TAGS = new Set([
   "CommitteeUnknownSnapshot", "CommitteeBadReport", "CommitteeEpochReported", "CommitteeStaleEpoch", "CommitteeStaleSnapshot",
   "CommitteeUnknownSigner", "CommitteeDuplicateSigner", "CommitteeBadSignature", "CommitteeInsufficientPower", "CommitteeNotConflicting",
+  "CommitteeInsufficientDeposit", "CommitteeNoWithdrawal", "CommitteeWithdrawalNotReady",
 ])
 const isCommitteeError = (e: unknown): e is CommitteeError =>
   e !== null && typeof e === "object" && COMMITTEE_TAGS.has(String((e as { _tag?: unknown })._tag))
@@ -117,7 +119,9 @@ export const toCommitteeError = (
       return new CommitteeInsufficientPower({ snapshotId: num(a![0]), power: big(a![1]), quorum: big(a![2]), total: big(a![3]), signers: num(a![4]) })
     case "CommitteeNotConflicting": return new CommitteeNotConflicting({ epoch: num(a![0]), reason: str(a![1]) })
     case "CommitteeZeroAmount": return new TokenInvalidAmount({ op: str(a![0]), amount: 0n })
-    case "CommitteeInsufficientDeposit": return new TokenInsufficientBalance({ address: book.accountOf(str(a![0])), balance: big(a![1]), needed: big(a![2]) })
+    case "CommitteeInsufficientDeposit": return new CommitteeInsufficientDeposit({ account: book.accountOf(str(a![0])), deposit: big(a![1]), needed: big(a![2]) })
+    case "CommitteeNoWithdrawal": return new CommitteeNoWithdrawal({ account: book.accountOf(str(a![0])) })
+    case "CommitteeWithdrawalNotReady": return new CommitteeWithdrawalNotReady({ account: book.accountOf(str(a![0])), readyAt: num(a![1]) * 1000, now: num(a![2]) * 1000 })
     default: return toChainError(operation, e, book, {}, where)
   }
 }
