@@ -128,5 +128,15 @@ describe("Committee ≡ the TS ledger's committee", () => {
     await (await committee.snapshot()).wait()
     expect(shape(s2).validators.find((v) => v.operator === "v0")!.contribution).toBe(2n)
     expect(await chainSnapshot(2)).toEqual(shape(s2))
+
+    // v1 signs a different report of epoch 1: both ledgers tombstone it, at the accepted report's snapshot, alike.
+    await later(5n)
+    const other = { ...report, scores: [3n, 5n, 3n] }
+    const tsConflict = ok(w.econ.reportConflict(other, [{ signer: w.econ.signingKeyOf("v1")!, signature: `0x${"22".repeat(65)}` }], "d2", { chainId: CONSENSUS_CHAIN_ID, verify: () => true }, nowMs()))
+    expect(tsConflict.slashes.map((x) => [x.pool, x.tombstoned])).toEqual([["v1", true]])
+    const otherOnChain = { ...onChain, scores: other.scores }
+    const otherDigest = reportDigestHex(CONSENSUS_CHAIN_ID, at, otherOnChain)
+    await (await committee.connect(w.signer.d2).reportConflict({ ...sol, scores: other.scores }, [w.keys.v1.signingKey.sign(otherDigest).serialized])).wait()
+    expect(await differences()).toBeUndefined()
   })
 })
