@@ -12,6 +12,8 @@ import { snapshotKey, testEconomy } from "../../runtime/core/econ/testkit.ts"
 import { DEFAULT_PARAMS } from "../../runtime/core/params.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import type { Keys } from "../../runtime/services/keys.ts"
+import { committeeTests } from "../../runtime/services/compliance/chain/committee.ts"
+import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { makeSimChain } from "./chain.ts"
 import { makeSimKeys, SignatureOracle } from "./keys.ts"
 
@@ -91,6 +93,18 @@ describe.each([
     expect(snapshotKey(w.economy.snapshot())).toBe(before)
     expect(value(w.chain.epochReport(1))).toBeUndefined()
   })
+})
+
+// The Chain suite's committee topic on the simulated ledger (secp256k1 signatures; the same assertions are meant for the contracts).
+describe("Chain compliance: simulated", () => {
+  committeeTests(testSetup(async () => {
+    let now = 0
+    return {
+      chain: makeSimChain(testEconomy(DEFAULT_PARAMS, 0), () => now, undefined, { consensusChainId: CHAIN_ID }),
+      params: DEFAULT_PARAMS, consensusChainId: CHAIN_ID, ledgerAddress: ZERO_ADDRESS,
+      advance: async (ms: number) => void (now += ms),
+    }
+  }))
 })
 
 it("a simulated ledger made without a consensus chain id refuses reports cleanly", () => {
