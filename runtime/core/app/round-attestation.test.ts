@@ -14,7 +14,7 @@ const ATTEST = propertyEnv("ATTEST", 100)
 const CHAIN = 9
 const ACCOUNTS = ["t0", "t1", "t2", "t3", "v0"] as const
 const keyOf = (account: string) => keccak256(utf8ToBytes(`test-key/${account}`))
-const addresses = new Map(ACCOUNTS.map((a) => [a, addressOfPrivateKey(keyOf(a)).toLowerCase()]))
+const addresses = new Map<string, string>(ACCOUNTS.map((a) => [a, addressOfPrivateKey(keyOf(a)).toLowerCase()]))
 /** t3 is not bonded: it has a key but no trainer key on the ledger. */
 const ledger: AttestationLedger = {
   chainId: CHAIN,
@@ -34,7 +34,7 @@ describe("round attestations", () => {
       (round, participants, t, bytes) => {
         ATTEST.tick()
         const signed = participants.map((p, i) => attest(round, p, Uint8Array.from([...bytes, i])))
-        let ps = [...participants]
+        let ps: string[] = [...participants]
         let as = [...signed]
         switch (t) {
           case "swap": as = [as[1]!, as[0]!, ...as.slice(2)]; break
