@@ -92,7 +92,7 @@ row("Committee.snapshot (same, parameters unchanged)", await gasOf(committee.sna
 row("Committee.depositFees (first deposit)", await gasOf(committee.connect(w.signer.d2).depositFees(100n * TOKEN)))
 await ethers.provider.send("evm_increaseTime", [3_600])
 await ethers.provider.send("evm_mine", [])
-const nowMs = Number((await ethers.provider.getBlock("latest")).timestamp) * 1000
+const nowMs = Number((await ethers.provider.getBlock("latest"))!.timestamp) * 1000
 const epochReport: EpochReport = {
   epoch: 1, snapshotId: 2, fromTime: nowMs - 3_600_000, toTime: nowMs, downtime: [w.addr("d1")], scored: [w.addr("c0"), w.addr("c1")], scores: [3n, 5n],
   feePayers: [w.addr("d2")], fees: [TOKEN],
