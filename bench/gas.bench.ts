@@ -10,6 +10,8 @@ import { World } from "../contracts/test/world.ts"
 import { paramKey } from "../contracts/deploy/constitution-table.ts"
 import { DEFAULT_PARAMS } from "../runtime/core/params.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../runtime/core/units.ts"
+import { reportDigestHex, type EpochReport } from "../runtime/core/committee/index.ts"
+import { CONSENSUS_CHAIN_ID } from "../contracts/test/chain.ts"
 
 type Any = any
 
@@ -76,6 +78,30 @@ row("Governance.castVote (quadratic; plain: castVote)", await gasOf(gov.connect(
 await gasOf(gov.connect(w.signer.d1).castVote(1, true))
 await ethers.provider.send("evm_increaseTime", [4 * 86_400])
 row("Governance.execute (param → Constitution → Staking; plain: a settings call)", await gasOf(gov.execute(1)), ogExecute)
+
+// Committee: a snapshot of 4 validators, a fee deposit, an epoch report signed by all 4 (1 downtime, 2 scored, 1 fee payer), a conflicting report.
+const committee: Any = await ethers.deployContract("Committee", [await st.getAddress(), await constitution.getAddress()])
+const committeeAt: string = await committee.getAddress()
+await gasOf(st.grantRole(await st.COMMITTEE_ROLE(), committeeAt))
+const members = ["v1", "v2", "c1", "d1"]
+for (const a of members) await gasOf(st.connect(w.signer[a]).registerValidator(10_000n * TOKEN, 0, 0, w.keys[a].address))
+await gasOf(w.token.connect(w.signer.reserve).transfer(committeeAt, 1_000_000n * TOKEN))
+await gasOf(w.token.connect(w.signer.d2).approve(committeeAt, 100n * TOKEN))
+row("Committee.snapshot (4 validators, 2 trainers, first parameter set)", await gasOf(committee.snapshot()))
+row("Committee.snapshot (same, parameters unchanged)", await gasOf(committee.snapshot()))
+row("Committee.depositFees (first deposit)", await gasOf(committee.connect(w.signer.d2).depositFees(100n * TOKEN)))
+await ethers.provider.send("evm_increaseTime", [3_600])
+await ethers.provider.send("evm_mine", [])
+const nowMs = Number((await ethers.provider.getBlock("latest"))!.timestamp) * 1000
+const epochReport: EpochReport = {
+  epoch: 1, snapshotId: 2, fromTime: nowMs - 3_600_000, toTime: nowMs, downtime: [w.addr("d1")], scored: [w.addr("c0"), w.addr("c1")], scores: [3n, 5n],
+  feePayers: [w.addr("d2")], fees: [TOKEN],
+}
+const solidity = (r: EpochReport) => ({ ...r, epoch: BigInt(r.epoch), snapshotId: BigInt(r.snapshotId), fromTime: BigInt(r.fromTime / 1000), toTime: BigInt(r.toTime / 1000) })
+const signed = (r: EpochReport, by: readonly string[]) => by.map((a) => w.keys[a].signingKey.sign(reportDigestHex(CONSENSUS_CHAIN_ID, committeeAt, r)).serialized)
+row("Committee.submitEpochReport (4 signatures; 1 downtime slash, 2 contributors paid, emission funded, 1 fee paid)", await gasOf(committee.submitEpochReport(solidity(epochReport), signed(epochReport, members))))
+const conflicting = { ...epochReport, scores: [4n, 5n] }
+row("Committee.reportConflict (2 signatures, 2 double signers tombstoned)", await gasOf(committee.reportConflict(solidity(conflicting), signed(conflicting, ["v1", "v2"]))))
 
 const fmt = (x: bigint | undefined) => (x === undefined ? "—" : x.toLocaleString("en-US"))
 console.log("| operation | dai | plain OZ (ERC20Votes, Governor) | dai − plain |")

@@ -76,6 +76,19 @@ describe("dai chain deploy: flags", () => {
     expect((await dai("chain", "deploy", "--genesis", join(dir, "bad.json"))).err).toMatch(/0\.address: a 0x address/)
   })
 
+  it("refuses an unknown constitution, and periods under production's floors without --constitution devnet or under the devnet's", async () => {
+    for (const [argv, why] of [
+      [["--constitution", "lenient"], /--constitution must be one of production, devnet, got "lenient"/],
+      [["--voting-period", "30s"], /--voting-period and --timelock below production's floors need --constitution devnet/],
+      [["--constitution", "devnet", "--timelock", "1s"], /--timelock: 1s is outside the devnet constitution's bounds \[5s, 14d\]/],
+      [["--constitution", "devnet", "--voting-period", "soon"], /--voting-period: "soon" is not a duration/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await dai("chain", "deploy", ...argv)
+      expect(r.code, argv.join(" ")).toBe(2)
+      expect(r.err, argv.join(" ")).toMatch(why)
+    }
+  })
+
   it("fails with a message naming the URL when the RPC is unreachable", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`
     const r = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "never.json"))
@@ -86,7 +99,7 @@ describe("dai chain deploy: flags", () => {
 })
 
 describe("dai chain deploy: deployments", () => {
-  it("deploys on the in-process network as a dry run and says so; prints the roles (no account but the reporters) and the funded Treasury", async () => {
+  it("deploys on the in-process network as a dry run and says so; prints the roles (no account) and the funded Treasury and reserve", async () => {
     const out = join(dir, "dry.json")
     const r = await dai("chain", "deploy", "--out", out)
     expect(r.code, r.err).toBe(0)
@@ -94,16 +107,17 @@ describe("dai chain deploy: deployments", () => {
     expect(r.out).toMatch(/Staking\s+0x[0-9a-fA-F]{40}/)
     const d = decode(readFileSync(out, "utf8"))
     expect(d).toMatchObject({ dryRun: true, network: "in-process", chainId: "31337" })
-    expect(d.genesis).toHaveLength(11)
+    expect(d.genesis).toHaveLength(12)
     expect(d.genesis.reduce((x, g) => x + BigInt(g.amount), 0n)).toBe(TOTAL_SUPPLY)
-    // Every role line names Governance or nobody, but the downtime reporters (the trusted role, flagged as such).
+    // Every role line names Governance or nobody, but the committee role, held by the Committee contract; no account.
     const roleLines = r.out.split("\n").filter((l) => /^ {2}(DAIToken|Staking|Constitution|Treasury|ContributionRegistry|Governance)\.\w+ /.test(l))
-    expect(roleLines).toHaveLength(8 + 9) // 8 roles, 9 reporters
+    expect(roleLines).toHaveLength(9)
     for (const l of roleLines) {
-      if (l.includes("DOWNTIME_REPORTER_ROLE")) expect(l).toMatch(/0x[0-9a-fA-F]{40} \(an account\)/)
+      if (l.includes("COMMITTEE_ROLE")) expect(l).toMatch(/COMMITTEE_ROLE +Committee 0x[0-9a-fA-F]{40} {2}\(the Committee contract: it slashes only on epoch reports signed by 2\/3 of the voting power\)$/)
       else expect(l).toMatch(/ (Governance 0x[0-9a-fA-F]{40}|nobody)$/)
     }
-    expect(r.out).toMatch(/DOWNTIME_REPORTER_ROLE +0x[0-9a-fA-F]{40} \(an account\) {2}<- the one remaining trusted role \(the node operator set\)/)
+    expect(r.out).not.toContain("(an account)")
+    expect(r.out).toMatch(/committee 0x[0-9a-fA-F]{40}: holds the reward reserve, 300000000 tokens/)
     expect(r.out).toMatch(/Staking\.DEFAULT_ADMIN_ROLE +Governance 0x/)
     expect(r.out).toMatch(/Staking\.PARAMS_ROLE +Governance 0x/)
     expect(r.out).toContain(`the deployer ${account(0).address} holds no role`)
@@ -115,6 +129,25 @@ describe("dai chain deploy: deployments", () => {
     expect(j.code).toBe(0)
     expect(decode(j.out).dryRun).toBe(true)
     expect(j.err).toMatch(/DRY RUN/)
+  })
+
+  it("--constitution devnet: says so first and last, with the floors read back from the chain; production says nothing of it", async () => {
+    const r = await dai("chain", "deploy", "--constitution", "devnet", "--voting-period", "30s", "--out", join(dir, "devnet.json"))
+    expect(r.code, r.err).toBe(0)
+    const lines = r.out.trimEnd().split("\n")
+    expect(lines[0]).toBe("!! DEVNET CONSTITUTION: this deployment's Constitution has floors below production's (read back from the chain):")
+    expect(lines.slice(1, 3)).toEqual([
+      "!!   governance.votingPeriod  floor 5s (production 1h), now 30s",
+      "!!   governance.timelock      floor 5s (production 1h), now 1m",
+    ])
+    expect(lines[3]).toMatch(/for devnets and tests only, never for a network with value at stake/)
+    expect(lines.at(-1)).toBe(lines[0])
+    expect(r.out).toMatch(/DRY RUN on Hardhat's in-process network/)
+    const j = await dai("chain", "deploy", "--constitution", "devnet", "--out", join(dir, "devnet2.json"), "--json")
+    expect(j.code).toBe(0)
+    expect(decode(j.out).dryRun).toBe(true)
+    expect(j.err).toMatch(/!! DEVNET CONSTITUTION/)
+    expect((await dai("chain", "deploy", "--out", join(dir, "prod.json"))).out).not.toMatch(/DEVNET CONSTITUTION/)
   })
 
   describe("over JSON-RPC to a Hardhat node on 127.0.0.1", () => {
@@ -178,10 +211,11 @@ describe("dai chain deploy: deployments", () => {
         const d = decode(readFileSync(join(dir, "keyed.json"), "utf8"))
         expect(d.deployer).toBe(account(3).address)
         expect(d.treasury).toEqual({ signers, threshold: 2, funded: (400_000_000n * TOKEN).toString() })
-        expect(d.roles.downtimeReporters).toEqual(signers)
+        expect(d.committee.rewardReserve).toBe((300_000_000n * TOKEN).toString())
         expect(d.genesis).toEqual([
-          { address: account(3).address, amount: (TOTAL_SUPPLY - 400_000_000n * TOKEN).toString() },
+          { address: account(3).address, amount: (TOTAL_SUPPLY - 700_000_000n * TOKEN).toString() },
           { address: d.contracts.Treasury, amount: (400_000_000n * TOKEN).toString() },
+          { address: d.contracts.Committee, amount: (300_000_000n * TOKEN).toString() },
         ])
         process.env[DEPLOYER_KEY_ENV] = "0x1234"
         const bad = await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "bad-key.json"))

@@ -17,11 +17,11 @@ export const DEPLOYER_KEY_ENV = "DAI_DEPLOYER_KEY"
 const PROBE_TIMEOUT_MS = 5_000
 
 const GenesisFile = Schema.Array(Schema.Struct({
-  address: Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || s === "treasury" || "a 0x address of 40 hex digits, or \"treasury\" (the Treasury contract)")),
+  address: Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || s === "treasury" || s === "reserve" || "a 0x address of 40 hex digits, \"treasury\" (the Treasury contract) or \"reserve\" (the Committee contract's reward reserve)")),
   tokens: Schema.Union([Schema.String, Schema.Number]).check(Schema.makeFilter((v) => /^\d+(\.\d{1,18})?$/.test(String(v)) || "whole tokens, e.g. \"1000000\" or \"0.5\"")),
 })).check(Schema.isMinLength(1))
 
-/** Parse a `--genesis` file: `[{ "address": "0x…" | "treasury", "tokens": "1000000" }, …]` summing to the total supply. */
+/** Parse a `--genesis` file: `[{ "address": "0x…" | "treasury" | "reserve", "tokens": "1000000" }, …]` summing to the total supply. */
 export const parseGenesis = (text: string, file: string): Array<{ address: string; amount: bigint }> => {
   let json: unknown
   try {
@@ -88,7 +88,7 @@ export const treasuryFlags = (signers: readonly string[] | undefined, threshold:
   return { signers: [...signers], threshold: m }
 }
 
-const TRUSTED_NOTE = "the one remaining trusted role (the node operator set), until epoch reports signed by 2/3 of the voting power replace it"
+const COMMITTEE_NOTE = "the Committee contract: it slashes only on epoch reports signed by 2/3 of the voting power"
 
 const describeHolder = (h: Deployment["roles"]["holders"][number]): string =>
   h.kind === "none" ? "nobody" : h.kind === "account" ? `${h.holder} (an account)` : h.kind === "contract" ? `${h.holder} (a contract)` : `${h.kind} ${h.holder}`
@@ -96,13 +96,9 @@ const describeHolder = (h: Deployment["roles"]["holders"][number]): string =>
 /** The roles after the deploy, one line per role and holder, as read back from the chain. */
 export const rolesSummary = (d: Deployment): string[] => {
   const width = Math.max(...d.roles.holders.map((h) => `${h.contract}.${h.role}`.length))
-  let flagged = false
   const lines = d.roles.holders.map((h) => {
     let note = ""
-    if (h.contract === "Staking" && h.role === "DOWNTIME_REPORTER_ROLE" && h.kind !== "none" && !flagged) {
-      flagged = true
-      note = `  <- ${TRUSTED_NOTE}`
-    }
+    if (h.contract === "Staking" && h.role === "COMMITTEE_ROLE" && h.kind === "Committee") note = `  (${COMMITTEE_NOTE})`
     if (h.contract === "DAIToken" && h.role === "guardian" && h.kind !== "none") {
       note = `  (a pause lasts 7 days at most; until ${new Date(d.roles.guardianExpiry * 1000).toISOString()}; governance may revoke or replace it)`
     }
@@ -134,6 +130,9 @@ const summary = (d: Deployment, out: string): string => {
     funded > 0n
       ? `treasury ${d.contracts.Treasury}: funded with ${funded / TOKEN} tokens, the community share of the genesis (${(funded * 100n) / TOTAL_SUPPLY} % of the supply)`
       : `treasury ${d.contracts.Treasury}: funded with nothing (the genesis names no "treasury" allocation)`,
+    BigInt(d.committee.rewardReserve) > 0n
+      ? `committee ${d.contracts.Committee}: holds the reward reserve, ${BigInt(d.committee.rewardReserve) / TOKEN} tokens, released by epoch reports signed by 2/3 of the voting power`
+      : `committee ${d.contracts.Committee}: holds no reward reserve (the genesis names no "reserve" allocation), so epoch reports release no emission`,
     `  spent by a passed governance proposal, or by ${d.treasury.threshold} of its ${d.treasury.signers.length} signers: ${d.treasury.signers.join(", ")}`,
     "",
     `param registry ${d.paramRegistryHash}`,
@@ -158,9 +157,35 @@ const treasuryOf = async (flags: TreasuryFlags, accounts: readonly string[]) => 
   return defaultTreasury(others)
 }
 
-/** Connect to the in-process network or the RPC, deploy, return the record; closes what it opened. */
-const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, flags: TreasuryFlags, env: NodeJS.ProcessEnv): Promise<Deployment> => {
+type Profile = import("../contracts/deploy/constitution-profile.ts").ConstitutionProfile
+
+/** `--constitution NAME` with `--voting-period` / `--timelock` (devnet only): the constitution to install, or a UsageError naming the problem. */
+export const constitutionFlags = async (name: string | undefined, votingPeriod: string | undefined, timelock: string | undefined): Promise<Profile> => {
+  const { CONSTITUTIONS, PRODUCTION_CONSTITUTION, constitutionNamed, withValues } = await import("../contracts/deploy/constitution-profile.ts")
+  const profile = name === undefined ? PRODUCTION_CONSTITUTION : constitutionNamed(name)
+  if (profile === undefined) throw new UsageError({ reason: `--constitution must be one of ${Object.keys(CONSTITUTIONS).join(", ")}, got "${name}"` })
+  const periods = { ...(votingPeriod === undefined ? {} : { "governance.votingPeriod": votingPeriod }), ...(timelock === undefined ? {} : { "governance.timelock": timelock }) }
+  if (Object.keys(periods).length > 0 && profile.name !== "devnet") {
+    throw new UsageError({ reason: "--voting-period and --timelock below production's floors need --constitution devnet (production's periods are set in the genesis parameters)" })
+  }
+  try {
+    return withValues(profile, periods)
+  } catch (e) {
+    throw new UsageError({ reason: (e as Error).message.replace(/^parameter governance\.votingPeriod/, "--voting-period").replace(/^parameter governance\.timelock/, "--timelock") })
+  }
+}
+
+/** A deployment and the Constitution's floors below production's, read back from the chain (none for production). */
+interface Deployed {
+  readonly deployment: Deployment
+  readonly lowered: readonly import("../contracts/deploy/constitution-profile.ts").LoweredFloor[]
+}
+
+/** Connect to the in-process network or the RPC, deploy, read back the floors, return the record; closes what it opened. */
+const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, flags: TreasuryFlags, env: NodeJS.ProcessEnv, constitution: Profile): Promise<Deployed> => {
   const { deployContracts, devnetAllocations } = await import("../contracts/deploy/deploy.ts")
+  const { readLoweredFloors } = await import("../contracts/deploy/constitution-profile.ts")
+  const withFloors = async (provider: Any, deployment: Deployment): Promise<Deployed> => ({ deployment, lowered: await readLoweredFloors(provider, deployment.contracts.Constitution) })
   if (rpc === undefined) {
     const { connectInProcess } = await import("../contracts/deploy/build.ts")
     const connection: Any = await connectInProcess()
@@ -168,7 +193,7 @@ const deploy = async (rpc: string | undefined, genesis: Array<{ address: string;
       const signers: Any[] = await connection.ethers.getSigners()
       const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))
       const treasury = await treasuryOf(flags, accounts)
-      return await deployContracts({ deployer: signers[0], allocations: genesis ?? devnetAllocations(accounts), network: "in-process", dryRun: true, treasury })
+      return await withFloors(connection.ethers.provider, await deployContracts({ deployer: signers[0], allocations: genesis ?? devnetAllocations(accounts), network: "in-process", dryRun: true, treasury, constitution }))
     } finally {
       await connection.close()
     }
@@ -193,7 +218,7 @@ const deploy = async (rpc: string | undefined, genesis: Array<{ address: string;
       deployer = await provider.getSigner(accounts[0])
     }
     const treasury = await treasuryOf(flags, accounts)
-    return await deployContracts({ deployer, allocations: genesis ?? devnetAllocations(accounts), network: rpc, dryRun: false, treasury })
+    return await withFloors(provider, await deployContracts({ deployer, allocations: genesis ?? devnetAllocations(accounts), network: rpc, dryRun: false, treasury, constitution }))
   } finally {
     provider.destroy()
   }
@@ -208,14 +233,20 @@ const deployCommand = defineCommand({
     genesis: { type: "string" },
     "treasury-signer": { type: "string", multiple: true },
     "treasury-threshold": { type: "string" },
+    constitution: { type: "string" },
+    "voting-period": { type: "string" },
+    timelock: { type: "string" },
     json: { type: "boolean" },
   },
   help: {
     "--rpc URL": "JSON-RPC endpoint to deploy to (default: Hardhat's in-process network, a dry run). Deploys from the node's first unlocked account, or from the private key in $DAI_DEPLOYER_KEY",
     "--out FILE": `where to write the deployment (default ${DEFAULT_OUT}; a dry run: ${DEFAULT_DRY_RUN_OUT})`,
-    "--genesis FILE": "genesis allocations, JSON [{ \"address\": \"0x…\", \"tokens\": \"1000000\" }, …] summing to 1,000,000,000 tokens; the address \"treasury\" stands for the Treasury contract (default: 400,000,000 to the Treasury as the community share, 1,000,000 to each of the first 10 accounts but the deployer, the rest to the deployer as the reward reserve)",
+    "--genesis FILE": "genesis allocations, JSON [{ \"address\": \"0x…\", \"tokens\": \"1000000\" }, …] summing to 1,000,000,000 tokens; the address \"treasury\" stands for the Treasury contract, \"reserve\" for the Committee contract's reward reserve (default: 400,000,000 to the Treasury as the community share, 300,000,000 to the Committee as the reward reserve, 1,000,000 to each of the first 10 accounts but the deployer, the rest to the deployer)",
     "--treasury-signer ADDR": "a signer of the Treasury's M-of-N multisig (repeat it once per signer; distinct). Default: the node's other unlocked accounts (a devnet's)",
     "--treasury-threshold M": "approvals a multisig spend needs, 1 <= M <= N (default ⌈2N/3⌉)",
+    "--constitution NAME": "production (default: the parameter registry's bounds) or devnet: governance.votingPeriod and governance.timelock may be as short as 5s (production floor 1h), a 2m vote and a 1m timelock installed; for devnets and tests only, printed loudly",
+    "--voting-period D": "with --constitution devnet: the voting period installed (at least 5s), e.g. 30s",
+    "--timelock D": "with --constitution devnet: the timelock installed (at least 5s), e.g. 10s",
     "--json": "print the deployment record as JSON on stdout",
   },
   examples: [
@@ -226,6 +257,7 @@ const deployCommand = defineCommand({
     if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const rpc = rpcFlag(values.rpc)
     const flags = treasuryFlags(values["treasury-signer"], values["treasury-threshold"])
+    const constitution = await constitutionFlags(values.constitution, values["voting-period"], values.timelock)
     let genesis: Array<{ address: string; amount: bigint }> | undefined
     if (values.genesis !== undefined) {
       const text = await readFile(values.genesis, "utf8").catch((e: NodeJS.ErrnoException) => {
@@ -234,8 +266,9 @@ const deployCommand = defineCommand({
       genesis = parseGenesis(text, values.genesis)
     }
     let deployment: Deployment
+    let lowered: Deployed["lowered"]
     try {
-      deployment = await deploy(rpc, genesis, flags, process.env)
+      ;({ deployment, lowered } = await deploy(rpc, genesis, flags, process.env, constitution))
     } catch (e) {
       if (e instanceof UsageError) throw e
       io.err(`dai chain deploy: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}`)
@@ -249,11 +282,14 @@ const deployCommand = defineCommand({
       io.err(`dai chain deploy: deployed, but cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n${JSON.stringify(deployment)}`)
       return 1
     }
+    // Floors below production's, read back from the chain: said first, and again last, never silently.
+    const loud = (await import("../contracts/deploy/constitution-profile.ts")).describeLoweredFloors(lowered)
     if (values.json === true) {
       io.out(JSON.stringify(deployment, null, 2))
       if (deployment.dryRun) io.err(`dai chain deploy: DRY RUN on the in-process network (wrote ${out}); use --rpc URL to deploy to a running node`)
+      if (loud.length > 0) io.err(loud.join("\n"))
     } else {
-      io.out(summary(deployment, out))
+      io.out([...loud, ...(loud.length > 0 ? [""] : []), summary(deployment, out), ...(loud.length > 0 ? ["", loud[0]!] : [])].join("\n"))
     }
     return 0
   },

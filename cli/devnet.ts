@@ -41,7 +41,7 @@ export const devnetCommand: Command = defineCommand({
     "--headless": "print progress lines instead of opening the TUI (the default without a terminal)",
     "--until-height H": "stop (exit 0) once every node has committed height H",
     "--until-round R": "stop (exit 0) once every node's chain holds R committed training rounds (with --until-height: once both are reached)",
-    "--param NAME=VALUE": "a genesis parameter (repeatable), e.g. consensus.timeoutCommit=200ms or training.localEpochs=2; see `dai params`",
+    "--param NAME=VALUE": "a genesis parameter (repeatable), e.g. consensus.timeoutCommit=200ms or training.localEpochs=2; see `dai params`. governance.votingPeriod and governance.timelock go to the devnet constitution, whose floors are 5s (default 2m and 1m)",
     "--backend NAME": "TensorFlow.js backend: auto, tensorflow, wasm or cpu (default: $DAI_TF_BACKEND, else the best available)",
     "--train-samples N": "samples of its MNIST shard each node trains on (default 600)",
     "--no-training": "run consensus only, without training rounds",
@@ -49,6 +49,7 @@ export const devnetCommand: Command = defineCommand({
   examples: [
     "dai devnet", "dai devnet --nodes 7 --headless --until-height 50", "dai devnet --dir .dai/devnet --param consensus.timeoutCommit=1s",
     "dai devnet --headless --until-round 3 --train-samples 300 --backend wasm",
+    "dai devnet --param governance.votingPeriod=30s --param governance.timelock=10s   # proposals execute within a minute",
   ],
   run: async (values, positionals, io: Io) => {
     if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
@@ -59,7 +60,16 @@ export const devnetCommand: Command = defineCommand({
     const training = await parseTrainingFlags(values)
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError({ reason: "--rpc and --no-chain exclude each other" })
     if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new InputError({ reason: `--rpc must be an http(s) URL, got "${values.rpc}"` })
-    const params = Object.fromEntries((values.param ?? []).map(parseParam))
+    const all = Object.fromEntries((values.param ?? []).map(parseParam))
+    // The governance periods go to the devnet's Constitution, whose floors are seconds (not the genesis's 1 h).
+    const { DEVNET_CONSTITUTION, lowers, withValues } = await import("../contracts/deploy/constitution-profile.ts")
+    const governance = Object.fromEntries(Object.entries(all).filter(([name]) => lowers(DEVNET_CONSTITUTION, name)))
+    const params = Object.fromEntries(Object.entries(all).filter(([name]) => !lowers(DEVNET_CONSTITUTION, name)))
+    try {
+      withValues(DEVNET_CONSTITUTION, governance)
+    } catch (e) {
+      throw new InputError({ reason: `--param: ${(e as Error).message}` })
+    }
     const { resolveParams } = await import("../runtime/core/params.ts")
     const checkedFlags = resolveParams(params)
     if (checkedFlags._tag === "Failure") throw new InputError({ reason: `--param: ${checkedFlags.failure.message}` })
@@ -93,6 +103,7 @@ export const devnetCommand: Command = defineCommand({
         dir,
         ...(nodes === undefined ? {} : { nodes }),
         params: overrides,
+        governance,
         chain: values["no-chain"] === true ? { kind: "none" } : values.rpc !== undefined ? { kind: "rpc", url: values.rpc } : { kind: "in-process" },
         onFailure: (cause) => io.err(`dai devnet: a node effect failed: ${String(cause)}`),
         log,
@@ -143,6 +154,7 @@ export const devnetCommand: Command = defineCommand({
           // The TUI offers yes and no only (Governance.sol has no abstain: tui/controls.ts).
           onVote: async (id, choice) => node0.api.vote({ proposal: Number(id), support: choice === "yes" }),
           onPropose: async (name, value) => node0.api.propose({ action: { kind: "param", name, value } }),
+          onExecute: async (id) => node0.api.execute(Number(id)),
           onQuit: () => finish("quit"),
           status: () => `height ${node0.node.app.height} peers ${node0.transport.node.getPeers().length}`,
           info: node0.apiServer === undefined ? [["API", "off"]] : [["API", node0.apiServer.url], ["API token", tokenFile]],

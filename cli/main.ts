@@ -7,13 +7,19 @@ import { readFileSync } from "node:fs"
 import { BAD_INPUT_EXIT, CLOSED_PIPE_EXIT, isClosedPipe, processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
 import { chainCommands } from "./chain.ts"
 import { devnetCommand } from "./devnet.ts"
+import { genesisCommands } from "./genesis.ts"
+import { govCommands } from "./gov.ts"
 import { nodeCommands } from "./node.ts"
 import { paramsCommand } from "./params.ts"
+import { validatorCommands } from "./validator.ts"
 
 const TOP: readonly Command[] = [paramsCommand, devnetCommand]
 export const runtimeGroups: readonly CommandGroup[] = [
   { name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands },
+  { name: "genesis", summary: "a network's genesis for validators on separate machines: new, add-validator, show, validate, install", commands: genesisCommands },
   { name: "node", summary: "a node: create its data dir, run it", commands: nodeCommands },
+  { name: "gov", summary: "governance through a running node: execute a passed proposal", commands: govCommands },
+  { name: "validator", summary: "join the network on its chain through a running node: register a validator, bond a trainer", commands: validatorCommands },
 ]
 
 /** The package's version, from package.json (read when asked, so `--help` of a command never pays for it). */

@@ -159,6 +159,15 @@ const startCommand = defineCommand({
       `  training   ${node.training === undefined ? "off (--no-training)" : node.training.description}`,
       `  api        ${node.apiServer === undefined ? "off (api.enabled: false)" : `${node.apiServer.url} (token in ${node.config.api.tokenFile})`}`,
     ].join("\n"))
+    // A chain whose Constitution lets governance periods go below production's floors (a devnet's) is said loudly at every start.
+    if (node.chain !== undefined && node.config.chain.deployment !== "") {
+      const [{ readDeployment }, { readLoweredFloors, describeLoweredFloors }, { resolvePath }] = await Promise.all([
+        import("../runtime/adapters/evm/deployment.ts"), import("../contracts/deploy/constitution-profile.ts"), import("../runtime/node/config.ts"),
+      ])
+      const d = await readDeployment(resolvePath(dataDir, node.config.chain.deployment))
+      const lowered = Result.isSuccess(d) ? await readLoweredFloors(node.chain.provider, d.success.contracts.Constitution).catch(() => []) : []
+      for (const line of describeLoweredFloors(lowered)) io.err(line)
+    }
     let quit: () => void = () => {}
     let tui: import("../tui/app.ts").Tui | undefined
     let detach: () => void = () => {}
@@ -174,6 +183,7 @@ const startCommand = defineCommand({
           return node.api.vote({ proposal: Number(id), support: choice === "yes" })
         },
         onPropose: async (name, value) => node.api.propose({ action: { kind: "param", name, value } }),
+        onExecute: async (id) => node.api.execute(Number(id)),
         onQuit: () => quit(),
         status: () => `height ${node.node.app.height} peers ${node.transport.node.getPeers().length}`,
       })

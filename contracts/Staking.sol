@@ -25,9 +25,14 @@ import {Constitution} from "./Constitution.sol";
 /// share) with PRECISION = 1e36 and the TS's rounding (floored steps, remainders carried).
 ///
 /// Slashing: double signing is trustless (`slashDoubleSign`, anyone submits two conflicting signed
-/// votes). Downtime is reported by `DOWNTIME_REPORTER_ROLE`, held by the node operator set (granted
-/// and revoked by Governance): downtime is the *absence* of signed votes over a window of blocks, which no
-/// single signed message can prove, so it must be attested by the party that observes consensus.
+/// votes). Downtime is the *absence* of signed votes over a window of blocks, which no single signed
+/// message proves: it is settled by the Committee contract (`COMMITTEE_ROLE`, `committeeSlash`) from
+/// an epoch report it has verified to be signed by more than 2/3 of the epoch's voting power; the
+/// Committee also slashes, as double signers, the validators who signed two different reports for
+/// one epoch. No account holds a trusted slashing role.
+///
+/// Enumeration: validator operators and contributor-pool owners are listed in creation order, and
+/// `activeValidators()` / `activeContributors()` read the set the Committee snapshots in one call.
 ///
 /// Parameters: every value `setParams` (and the constructor) installs must lie within the bounds the
 /// Constitution holds for it, whoever holds PARAMS_ROLE, so the constitution binds on every path.
@@ -48,8 +53,8 @@ contract Staking is AccessControl, ReentrancyGuard {
     uint64 public constant FOREVER = type(uint64).max;
     /// @notice Bit set in a contributor pool's id (above the 160 address bits).
     uint256 public constant CONTRIBUTOR_FLAG = 1 << 160;
-    /// @notice May report downtime (the node operator set: downtime is not provable by one signed message).
-    bytes32 public constant DOWNTIME_REPORTER_ROLE = keccak256("DOWNTIME_REPORTER_ROLE");
+    /// @notice May slash for downtime and for conflicting epoch reports (the Committee contract, after verifying a report's signatures).
+    bytes32 public constant COMMITTEE_ROLE = keccak256("COMMITTEE_ROLE");
     /// @notice May change the economic parameters (the Governance contract, after the Constitution check).
     bytes32 public constant PARAMS_ROLE = keccak256("PARAMS_ROLE");
     /// @notice Domain tag of a consensus vote digest (runtime/core/consensus).
@@ -195,6 +200,9 @@ contract Staking is AccessControl, ReentrancyGuard {
     mapping(address => address) public operatorOfKey;
     /// @notice Consensus signing key of a validator operator.
     mapping(address => address) public signingKeyOf;
+    /// Validator operators and contributor-pool owners, in creation order (pools are never deleted).
+    address[] private _validatorList;
+    address[] private _contributorList;
 
     RewardState private _rewards;
     InsuranceState private _insurance;
@@ -338,6 +346,7 @@ contract Staking is AccessControl, ReentrancyGuard {
         operatorOfKey[signingKey] = operator;
         signingKeyOf[operator] = signingKey;
         _newPool(id, PoolKind.Validator, operator, commission);
+        _validatorList.push(operator);
         emit ValidatorRegistered(operator, signingKey, commission);
         position = _openPosition(id, operator, amount, tier);
     }
@@ -350,7 +359,10 @@ contract Staking is AccessControl, ReentrancyGuard {
         if (amount == 0) revert TokenInvalidAmount("bondContributor", amount);
         if (amount < _params.minContributorBond) revert StakingBelowMinimumBond(PoolKind.Contributor, amount, _params.minContributorBond);
         _checkNewStake(id, exists, owner, amount, tier);
-        if (!exists) _newPool(id, PoolKind.Contributor, owner, 0);
+        if (!exists) {
+            _newPool(id, PoolKind.Contributor, owner, 0);
+            _contributorList.push(owner);
+        }
         position = _openPosition(id, owner, amount, tier);
     }
 
@@ -465,11 +477,19 @@ contract Staking is AccessControl, ReentrancyGuard {
         _slash(uint256(uint160(operator)), Infraction.DoubleSign, uint64(block.timestamp), eid);
     }
 
-    /// @notice Slash and jail `pool` for downtime at `infractionTime` (DOWNTIME_REPORTER_ROLE; once per `evidenceId`).
-    /// @dev Held by the node operator set, the one trusted role left after deploy: missed votes over a
-    /// window are not provable by any single signed message, so the observers of consensus attest them.
-    function slashDowntime(uint256 pool, uint64 infractionTime, bytes32 evidenceId) external nonReentrant onlyRole(DOWNTIME_REPORTER_ROLE) {
-        _slash(pool, Infraction.Downtime, infractionTime, evidenceId);
+    /// @notice Slash `pool` for `infraction` at `infractionTime`, once per `evidenceId` (COMMITTEE_ROLE:
+    /// the Committee contract, for the downtime of a verified epoch report — jailed — and for signing two
+    /// different reports of one epoch — tombstoned as a double sign). Refuses as the other slash paths do.
+    function committeeSlash(uint256 pool, Infraction infraction, uint64 infractionTime, bytes32 evidenceId) external nonReentrant onlyRole(COMMITTEE_ROLE) {
+        _slash(pool, infraction, infractionTime, evidenceId);
+    }
+
+    /// @notice Whether `_slash` would accept this slash now (the Committee skips what it would refuse,
+    /// so one validator already jailed or tombstoned does not block a whole epoch report).
+    function canSlash(uint256 pool, Infraction infraction, uint64 infractionTime, bytes32 evidenceId) external view returns (bool) {
+        Pool storage p = _pools[pool];
+        return evidenceId != bytes32(0) && !slashedEvidence[evidenceId] && p.kind != PoolKind.None && infractionTime <= block.timestamp
+            && infractionTime >= p.createdAt && !p.tombstoned && !(infraction == Infraction.Downtime && p.jailed);
     }
 
     /// @notice Release the caller's jailed (not tombstoned) pool once its jail time is over.
@@ -499,6 +519,58 @@ contract Staking is AccessControl, ReentrancyGuard {
     }
 
     // ------------------------------------------------------------------ views
+
+    /// @notice The validators that may sit in a committee (not jailed, not tombstoned, tokens > 0), in
+    /// registration order: operator, consensus signing key, bonded tokens and the pool's average lock
+    /// multiplier ⌊weightedShares · 1e18 / shares⌋.
+    function activeValidators()
+        external
+        view
+        returns (address[] memory operators, address[] memory keys, uint256[] memory stakes, uint256[] memory multipliers)
+    {
+        uint256 n = _validatorList.length;
+        operators = new address[](n);
+        keys = new address[](n);
+        stakes = new uint256[](n);
+        multipliers = new uint256[](n);
+        uint256 k;
+        for (uint256 i; i < n; ++i) {
+            address op = _validatorList[i];
+            Pool storage p = _pools[uint256(uint160(op))];
+            if (p.jailed || p.tombstoned || p.tokens == 0) continue;
+            operators[k] = op;
+            keys[k] = signingKeyOf[op];
+            stakes[k] = p.tokens;
+            multipliers[k] = Math.mulDiv(p.weightedShares, WAD, p.shares);
+            ++k;
+        }
+        assembly ("memory-safe") {
+            mstore(operators, k)
+            mstore(keys, k)
+            mstore(stakes, k)
+            mstore(multipliers, k)
+        }
+    }
+
+    /// @notice The bonded trainers (contributor pools not jailed, not tombstoned, tokens > 0), in creation order.
+    function activeContributors() external view returns (address[] memory owners, uint256[] memory stakes) {
+        uint256 n = _contributorList.length;
+        owners = new address[](n);
+        stakes = new uint256[](n);
+        uint256 k;
+        for (uint256 i; i < n; ++i) {
+            address owner = _contributorList[i];
+            Pool storage p = _pools[contributorPoolId(owner)];
+            if (p.jailed || p.tombstoned || p.tokens == 0) continue;
+            owners[k] = owner;
+            stakes[k] = p.tokens;
+            ++k;
+        }
+        assembly ("memory-safe") {
+            mstore(owners, k)
+            mstore(stakes, k)
+        }
+    }
 
     /// @notice The pool id of `owner`'s contributor pool.
     function contributorPoolId(address owner) public pure returns (uint256) {

@@ -38,6 +38,9 @@ interface Target {
 /** The soak counts (issue 16): each at least what the issue asks for. */
 const TARGETS: readonly Target[] = [
   { name: "diff", unit: "sequences", count: 10_000, describe: "TypeScript economy ≡ Staking contract, random op sequences", kind: { vitest: "contracts/test/Staking.differential.test.ts", env: "DIFF" } },
+  { name: "power", unit: "candidate lists", count: 20_000, describe: "VotingPower.sol ≡ power.ts votingPowers, random candidate lists and parameters", kind: { vitest: "contracts/test/VotingPower.differential.test.ts", env: "POWER" } },
+  { name: "evidence", unit: "runs", count: 2_000, describe: "evidence reporters over random deliveries and chain outages: each equivocator slashed exactly once on the ledger", kind: { vitest: "runtime/actors/evidence/evidence-reporter.property.test.ts", env: "EVIDENCE_REPORTER" } },
+  { name: "committee", unit: "sequences", count: 5_000, describe: "ledger committee: snapshots, fee deposits, epoch reports and conflicting reports over random op sequences (supply to the wei, every refusal changes nothing)", kind: { vitest: "runtime/core/econ/committee.properties.test.ts", env: "COMMITTEE" } },
   { name: "econ", unit: "sequences", count: 10_000, describe: "economy properties over random op sequences (two properties, each this many)", kind: { vitest: "runtime/core/econ/properties.test.ts", env: "ECON" } },
   { name: "consensus", unit: "fault schedules", count: 2_000, describe: "consensus machines under random fault schedules (safety, liveness, accountability)", kind: { vitest: "runtime/machines/consensus.property.test.ts", env: "CONSENSUS" } },
   { name: "schedules", unit: "fault schedules", count: 2_000, describe: "scenario runner under random fault schedules (byzantine, partition, crash-restart)", kind: { vitest: "sim/scenario/properties.test.ts", env: "SCHEDULE" } },

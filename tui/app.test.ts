@@ -182,6 +182,47 @@ describe("propose", () => {
   })
 })
 
+describe("execute", () => {
+  const executable: TelemetryEvent = { at: 20_000, node: "v0", kind: "governance.proposal", data: { id: 3, title: "fees.burnFraction = 0.4", state: "Executable", forVotes: "10", againstVotes: "0" } }
+
+  it("x on the governance screen: an Executable proposal, confirm → onExecute(id) once; the help bar offers it", async () => {
+    const calls: unknown[] = []
+    const { tui, keys } = setup({ onExecute: (id) => void calls.push(id) })
+    tui.push(executable)
+    let rows = await keys("4", DOWN, DOWN, "x")
+    expect(rows.join("\n")).toMatch(/Execute proposal 3 "fees\.burnFraction = 0\.4"\?/)
+    rows = await keys("n")
+    expect(calls).toEqual([])
+    await keys("x", "y")
+    expect(calls).toEqual([3])
+    expect(tui.ui.status).toBe("execution of proposal 3 sent")
+    expect(rows.at(-1)).toMatch(/x execute/)
+  })
+
+  it("says why a proposal cannot be executed (open, executed already), and outside the governance screen; a refusal of the host is shown", async () => {
+    const calls: unknown[] = []
+    const { tui, keys } = setup({ onExecute: (id) => (calls.push(id), Promise.reject(new Error("GovernanceTimelockNotExpired: proposal 3 passed, but its timelock runs until …"))) })
+    await keys("1", "x")
+    expect(tui.ui.status).toMatch(/governance screen/)
+    await keys("4", "x")
+    expect(tui.ui.status).toBe("proposal 1 is still open for votes: it can be executed once it has passed and its timelock is over")
+    await keys(DOWN, "x")
+    expect(tui.ui.status).toBe("proposal 2 was executed already")
+    expect(calls).toEqual([])
+    tui.push(executable)
+    await keys(DOWN, "x", "y")
+    await tick()
+    expect(calls).toEqual([3])
+    expect(tui.ui.status).toBe("execution of proposal 3 failed: GovernanceTimelockNotExpired: proposal 3 passed, but its timelock runs until …")
+  })
+
+  it("without an onExecute callback, x says executing is not available", async () => {
+    const { tui, keys } = setup()
+    await keys("4", "x")
+    expect(tui.ui.status).toBe("executing proposals is not available here")
+  })
+})
+
 describe("frames", () => {
   it("a burst of events is reduced at once and drawn in one later frame", async () => {
     const { term, tui } = setup({ fps: 10 })

@@ -36,6 +36,8 @@ export interface TuiOptions {
   readonly onVote?: (id: ProposalId, choice: Choice) => void | Promise<unknown>
   /** Submit a parameter-change proposal (`p` on the governance screen). */
   readonly onPropose?: (name: string, value: ParamValueText) => void | Promise<unknown>
+  /** Execute a passed proposal whose timelock is over (`x` on the governance screen). */
+  readonly onExecute?: (id: ProposalId) => void | Promise<unknown>
   /** Called once when the user quits (q, C-c); the screen is already gone. */
   readonly onQuit?: () => void
   /** Renders a second at most (default 10). */
@@ -70,8 +72,8 @@ export interface Tui {
 }
 
 /** The help bar lists only the actions this host offers. */
-const baseHelp = (can: { stake: boolean; vote: boolean; propose: boolean }): string =>
-  ["1-5/tab screens", ...(can.stake ? ["s stake"] : []), ...(can.vote ? ["v vote"] : []), ...(can.propose ? ["p propose"] : []), "↑↓ select", "q quit"].join("  ")
+const baseHelp = (can: { stake: boolean; vote: boolean; propose: boolean; execute: boolean }): string =>
+  ["1-5/tab screens", ...(can.stake ? ["s stake"] : []), ...(can.vote ? ["v vote"] : []), ...(can.propose ? ["p propose"] : []), ...(can.execute ? ["x execute"] : []), "↑↓ select", "q quit"].join("  ")
 
 /** Start the TUI on a terminal. */
 export const startTui = (options: TuiOptions = {}): Tui => {
@@ -98,7 +100,10 @@ export const startTui = (options: TuiOptions = {}): Tui => {
   let lastDraw = 0
   let closed = false
   const frame = 1000 / Math.max(1, options.fps ?? 10)
-  const can = { stake: options.onStake !== undefined, vote: options.onVote !== undefined, propose: options.onPropose !== undefined, stakeInto: options.stakeInto }
+  const can = {
+    stake: options.onStake !== undefined, vote: options.onVote !== undefined, propose: options.onPropose !== undefined, execute: options.onExecute !== undefined,
+    stakeInto: options.stakeInto,
+  }
 
   const draw = () => {
     if (closed) return
@@ -133,7 +138,8 @@ export const startTui = (options: TuiOptions = {}): Tui => {
   const perform = (action: Action) => {
     const what = action.kind === "stake"
       ? `stake of ${formatTokens(action.amount)} DAI`
-      : action.kind === "vote" ? `vote ${action.choice} on proposal ${action.id}` : `proposal ${action.name}=${String(action.value)}`
+      : action.kind === "vote" ? `vote ${action.choice} on proposal ${action.id}`
+      : action.kind === "execute" ? `execution of proposal ${action.id}` : `proposal ${action.name}=${String(action.value)}`
     const settle = (status: string) => {
       ui = { ...ui, status }
       schedule()
@@ -141,7 +147,8 @@ export const startTui = (options: TuiOptions = {}): Tui => {
     try {
       const result = action.kind === "stake"
         ? options.onStake?.(action.amount)
-        : action.kind === "vote" ? options.onVote?.(action.id, action.choice) : options.onPropose?.(action.name, action.value)
+        : action.kind === "vote" ? options.onVote?.(action.id, action.choice)
+        : action.kind === "execute" ? options.onExecute?.(action.id) : options.onPropose?.(action.name, action.value)
       if (result instanceof Promise) {
         settle(`${what} sent…`)
         result.then(() => settle(`${what} done`), (e: unknown) => settle(`${what} failed: ${e instanceof Error ? e.message : String(e)}`))

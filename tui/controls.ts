@@ -1,6 +1,6 @@
 /**
  * What the keys do, as a pure function: (UI state, key) → new UI state and, at most, one effect for
- * the host (stake, vote, propose, quit). The blessed app only feeds keys in and carries effects out, so the
+ * the host (stake, vote, propose, execute, quit). The blessed app only feeds keys in and carries effects out, so the
  * stake and vote flows, with their confirmation step, are tested without a terminal.
  */
 import { tokens, formatTokens } from "../runtime/core/units.ts"
@@ -28,6 +28,7 @@ export type Action =
   | { readonly kind: "stake"; readonly amount: bigint }
   | { readonly kind: "vote"; readonly id: ProposalId; readonly choice: Choice }
   | { readonly kind: "propose"; readonly name: string; readonly value: ParamValueText }
+  | { readonly kind: "execute"; readonly id: ProposalId }
 
 export type Mode =
   | { readonly kind: "normal" }
@@ -62,6 +63,8 @@ export interface Capabilities {
   readonly stakeInto?: string | undefined
   /** Whether the host can submit a proposal (`p` on the governance screen). */
   readonly propose?: boolean | undefined
+  /** Whether the host can execute a passed proposal (`x` on the governance screen). */
+  readonly execute?: boolean | undefined
 }
 
 export const initialUi: UiState = { screen: 0, selected: SCREENS.map(() => 0), mode: { kind: "normal" }, status: undefined }
@@ -139,6 +142,15 @@ const normalKey = (ui: UiState, key: Key, model: ViewModel, can: Capabilities): 
     if (ui.screen !== GOVERNANCE) return { ui: { ...ui, status: "proposals are made on the governance screen (4)" } }
     return { ui: { ...ui, mode: { kind: "propose.param", text: "", error: undefined }, status: undefined } }
   }
+  if (ch === "x") {
+    if (can.execute !== true) return { ui: { ...ui, status: "executing proposals is not available here" } }
+    if (ui.screen !== GOVERNANCE) return { ui: { ...ui, status: "select a proposal on the governance screen (4) first" } }
+    const p = selectedProposal(model, ui.selected[GOVERNANCE] ?? 0)
+    if (p === undefined) return { ui: { ...ui, status: "no proposal to execute" } }
+    const why = NOT_EXECUTABLE[p.state.toLowerCase()]
+    if (why !== undefined) return { ui: { ...ui, status: `proposal ${p.id} ${why}` } }
+    return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "execute", id: p.id }, question: `Execute proposal ${p.id} "${p.title}"? (it passed and its timelock is over)` }, status: undefined } }
+  }
   if (ch === "v") {
     if (!can.vote) return { ui: { ...ui, status: "voting is not available here" } }
     if (ui.screen !== GOVERNANCE) return { ui: { ...ui, status: "select a proposal on the governance screen (4) first" } }
@@ -148,6 +160,14 @@ const normalKey = (ui: UiState, key: Key, model: ViewModel, can: Capabilities): 
     return { ui: { ...ui, mode: { kind: "vote.choice", id: p.id, title: p.title }, status: undefined } }
   }
   return { ui }
+}
+
+/** Why `x` cannot execute a proposal in a state, by state (lower case); an Executable one has no entry. */
+const NOT_EXECUTABLE: Readonly<Record<string, string>> = {
+  active: "is still open for votes: it can be executed once it has passed and its timelock is over",
+  queued: "passed, but its timelock is not over yet",
+  defeated: "did not pass: there is nothing to execute",
+  executed: "was executed already",
 }
 
 /** "name=value" typed by the user → a parameter change (the chain checks the name and bounds), or why not. */

@@ -52,7 +52,7 @@ describe("openStartupTui", () => {
     await tick()
     expect(s.tui.ui.status).toBe("stake of 5 DAI failed: the network is still starting")
     const staked: bigint[] = []
-    s.started({ onStake: async (a) => void staked.push(a), onVote: async () => {}, onPropose: async () => {}, onQuit: () => {}, status: () => "height 3", info: [["API", "http://127.0.0.1:1"]] })
+    s.started({ onStake: async (a) => void staked.push(a), onVote: async () => {}, onPropose: async () => {}, onExecute: async () => {}, onQuit: () => {}, status: () => "height 3", info: [["API", "http://127.0.0.1:1"]] })
     rows = await keys("s", "2", "\r", "y")
     await tick()
     expect(staked).toEqual([2n * 10n ** 18n])

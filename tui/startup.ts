@@ -14,6 +14,8 @@ export interface StartedHost {
   readonly onStake: NonNullable<TuiOptions["onStake"]>
   readonly onVote: NonNullable<TuiOptions["onVote"]>
   readonly onPropose: NonNullable<TuiOptions["onPropose"]>
+  /** Absent: the host executes no proposals (x says so). */
+  readonly onExecute?: TuiOptions["onExecute"]
   readonly onQuit: () => void
   readonly status: () => string
   readonly info: ReadonlyArray<readonly [string, string]>
@@ -63,6 +65,9 @@ export const openStartupTui = (options: StartupOptions): StartupTui => {
     onStake: (amount) => (host === undefined ? Promise.reject(new Error(STILL_STARTING)) : host.onStake(amount)),
     onVote: (id, choice) => (host === undefined ? Promise.reject(new Error(STILL_STARTING)) : host.onVote(id, choice)),
     onPropose: (name, value) => (host === undefined ? Promise.reject(new Error(STILL_STARTING)) : host.onPropose(name, value)),
+    onExecute: (id) =>
+      host === undefined ? Promise.reject(new Error(STILL_STARTING))
+        : host.onExecute === undefined ? Promise.reject(new Error("this host executes no proposals")) : host.onExecute(id),
     onQuit: () => {
       clearInterval(ticker)
       if (host !== undefined) return host.onQuit()

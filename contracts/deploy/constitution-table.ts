@@ -29,17 +29,27 @@ export const toChainValue = (def: ParamDef, value: number): bigint =>
 const isNumeric = (def: ParamDef): def is Extract<ParamDef, { min: number }> =>
   def.kind === "duration" || def.kind === "fraction" || def.kind === "number" || def.kind === "integer" || def.kind === "tokens"
 
-/** Every numeric parameter's row, in registry order, valued from `params` (defaults when omitted). */
-export const constitutionTable = (params?: Params): ConstitutionRow[] =>
+/** Floors and values a named constitution changes (constitution-profile.ts: the devnet's lower governance periods). */
+export interface ConstitutionOverrides {
+  readonly floors: Readonly<Partial<Record<ParamName, number>>>
+  readonly values: Readonly<Partial<Record<ParamName, number>>>
+}
+
+/**
+ * Every numeric parameter's row, in registry order, valued from `params` (defaults when omitted);
+ * a named constitution's `overrides` lower some floors and install its values for them.
+ */
+export const constitutionTable = (params?: Params, overrides?: ConstitutionOverrides): ConstitutionRow[] =>
   PARAM_NAMES.flatMap((name) => {
     const def: ParamDef = REGISTRY[name]
     if (!isNumeric(def)) return []
-    const v = params === undefined ? def.default : (params[name] as number)
-    return [{ name, key: paramKey(name), kind: def.kind, min: toChainValue(def, def.min), max: toChainValue(def, def.max), value: toChainValue(def, v) }]
+    const v = overrides?.values[name] ?? (params === undefined ? def.default : (params[name] as number))
+    const min = overrides?.floors[name] ?? def.min
+    return [{ name, key: paramKey(name), kind: def.kind, min: toChainValue(def, min), max: toChainValue(def, def.max), value: toChainValue(def, v) }]
   })
 
 /** Constructor arguments of `Constitution` for `governance`. */
-export const constitutionArgs = (governance: string, params?: Params): [string[], bigint[], bigint[], bigint[], string] => {
-  const rows = constitutionTable(params)
+export const constitutionArgs = (governance: string, params?: Params, overrides?: ConstitutionOverrides): [string[], bigint[], bigint[], bigint[], string] => {
+  const rows = constitutionTable(params, overrides)
   return [rows.map((r) => r.key), rows.map((r) => r.min), rows.map((r) => r.max), rows.map((r) => r.value), governance]
 }

@@ -1,18 +1,19 @@
 /**
  * Deploy the whole system and hand every role to Governance, from one deployer signer (ethers v6):
  *
- *   DAIToken (genesis allocations; the "treasury" one to the Treasury's address, known in advance)
- *   → Treasury (M-of-N named signers) → Constitution (bounds and values generated from the registry:
- *   constitution-table.ts) → Staking (the registry's economic parameters, ms → s, within the
- *   Constitution's bounds) → Governance → ContributionRegistry (admin: Governance)
- *   then: Staking PARAMS_ROLE and DEFAULT_ADMIN_ROLE → Governance; DOWNTIME_REPORTER_ROLE → the node
- *   operator set; the deployer renounces its admin role; Constitution, Treasury and token governance
- *   → Governance.
+ *   DAIToken (genesis allocations; the "treasury" one to the Treasury's address and the "reserve" one
+ *   to the Committee's, both known in advance) → Treasury (M-of-N named signers) → Constitution
+ *   (bounds and values generated from the registry: constitution-table.ts) → Staking (the registry's
+ *   economic parameters, ms → s, within the Constitution's bounds) → Committee (snapshots, epoch
+ *   reports, fee deposits; holds the reward reserve) → Governance → ContributionRegistry (admin: Governance)
+ *   then: Staking COMMITTEE_ROLE → the Committee; PARAMS_ROLE and DEFAULT_ADMIN_ROLE → Governance; the
+ *   deployer renounces its admin role; Constitution, Treasury and token governance → Governance.
  *
- * The deployer keeps nothing: every later change of a role (a reporter, a scorer, the guardian) is
- * a Governance proposal, voted and timelocked. The one role still held by accounts is Staking's
- * DOWNTIME_REPORTER_ROLE (roles.ts: TRUSTED_REPORTER_NOTE). The roles are then read back from the
- * chain (roles.ts) into the `Deployment`, and a role left with the deployer fails the deploy.
+ * The deployer keeps nothing and no account holds a role: downtime and rewards settle through epoch
+ * reports signed by 2/3 of the voting power and verified by the Committee; every later change of a
+ * role (a scorer, the guardian) is a Governance proposal, voted and timelocked. The roles are then
+ * read back from the chain (roles.ts) into the `Deployment`, and a role left with the deployer fails
+ * the deploy.
  * Bytecode comes from Hardhat's artifacts, built first (incremental) so they match the sources.
  */
 import { readFile } from "node:fs/promises"
@@ -21,10 +22,12 @@ import { keccak256, toHex, utf8ToBytes } from "../../runtime/core/crypto.ts"
 import type { Params } from "../../runtime/core/params.ts"
 import { DEFAULT_PARAMS } from "../../runtime/core/params.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../runtime/core/units.ts"
+import { REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
 import { DEPLOYMENT_FORMAT, paramRegistryHash, type ContractName, type Deployment } from "../../runtime/adapters/evm/deployment.ts"
 import { encodeStakingParams } from "../../runtime/adapters/evm/staking-params.ts"
 import { ensureBuilt } from "./build.ts"
 import { constitutionArgs, constitutionTable } from "./constitution-table.ts"
+import { PRODUCTION_CONSTITUTION, type ConstitutionProfile } from "./constitution-profile.ts"
 import { readRoles, rolesHeldByAccounts } from "./roles.ts"
 
 type Any = any // ethers contracts without typechain
@@ -37,6 +40,9 @@ export interface Allocation {
 
 /** The allocation address that stands for the Treasury contract. */
 export const TREASURY_ALLOCATION = "treasury"
+
+/** The allocation address that stands for the Committee contract, which holds the reward reserve (the TS genesis's "reserve" account). */
+export const RESERVE_ALLOCATION = REWARD_RESERVE_ACCOUNT
 
 /**
  * The community share of the genesis, minted to the Treasury (spent by governance or its M-of-N
@@ -63,14 +69,14 @@ export interface DeployConfig {
   readonly params?: Params
   /** Consensus chain id whose signed votes are double-sign evidence (default DEFAULT_CONSENSUS_CHAIN_ID). */
   readonly consensusChainId?: bigint
-  /** Holders of DOWNTIME_REPORTER_ROLE: the node operator set (default: the Treasury's signers). */
-  readonly downtimeReporters?: readonly string[]
   /** The token's emergency pauser and when its power ends (unix s, ≤ 180 days on). Default: none. */
   readonly guardian?: { readonly address: string; readonly expiry: number }
   /** The Treasury's M-of-N signers (named: see `treasuryProblem`; `defaultTreasury` for M = ⌈2N/3⌉). */
   readonly treasury: TreasuryConfig
   /** Contribution-score epochs in seconds (default: consensus.epochLength blocks of ~timeoutCommit, half for commits). */
   readonly contributionSchedule?: { readonly epochLength: number; readonly commitWindow: number }
+  /** The constitution installed (default production: the registry's bounds); `devnet` lowers the governance periods' floors (constitution-profile.ts). */
+  readonly constitution?: ConstitutionProfile
 }
 
 /**
@@ -89,14 +95,18 @@ export const loadArtifact = async (name: ContractName): Promise<{ abi: unknown[]
   return { abi: json.abi, bytecode: json.bytecode }
 }
 
-/** Every account but the first gets `each` (default 1,000,000 tokens), the Treasury the community share, the first (the reserve) the rest. */
+/**
+ * Every account but the first gets `each` (default 1,000,000 tokens), the Treasury the community
+ * share, the Committee the reward reserve (REWARD_RESERVE_TOKENS, 30 %), the first account the rest.
+ */
 export const devnetAllocations = (accounts: readonly string[], each: bigint = 1_000_000n * TOKEN): Allocation[] => {
-  const [reserve, ...others] = accounts
-  if (reserve === undefined) throw new Error("devnetAllocations: no accounts")
+  const [first, ...others] = accounts
+  if (first === undefined) throw new Error("devnetAllocations: no accounts")
   return [
-    { address: reserve, amount: TOTAL_SUPPLY - COMMUNITY_SHARE - each * BigInt(others.length) },
+    { address: first, amount: TOTAL_SUPPLY - COMMUNITY_SHARE - REWARD_RESERVE_TOKENS - each * BigInt(others.length) },
     ...others.map((address) => ({ address, amount: each })),
     { address: TREASURY_ALLOCATION, amount: COMMUNITY_SHARE },
+    { address: RESERVE_ALLOCATION, amount: REWARD_RESERVE_TOKENS },
   ]
 }
 
@@ -114,8 +124,8 @@ export const treasuryProblem = (t: TreasuryConfig): string | undefined => {
 }
 
 /** keccak256 of the Constitution table installed (name, key, bounds, value per row). */
-export const constitutionHash = (params: Params): string =>
-  toHex(keccak256(utf8ToBytes(JSON.stringify(constitutionTable(params).map((r) => [r.name, r.key, String(r.min), String(r.max), String(r.value)])))))
+export const constitutionHash = (params: Params, constitution: ConstitutionProfile = PRODUCTION_CONSTITUTION): string =>
+  toHex(keccak256(utf8ToBytes(JSON.stringify(constitutionTable(params, constitution).map((r) => [r.name, r.key, String(r.min), String(r.max), String(r.value)])))))
 
 /** Contribution-score epochs: consensus.epochLength blocks at ~one block per timeoutCommit (≥ 1 s), half of it for commits. */
 export const defaultSchedule = (p: Params): { epochLength: number; commitWindow: number } => {
@@ -136,7 +146,6 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   if (problem !== undefined) throw new Error(`deployContracts: ${problem}`)
   const treasurySigners = config.treasury.signers.map((a) => getAddress(a))
   const threshold = config.treasury.threshold
-  const reporters = [...new Set((config.downtimeReporters ?? treasurySigners).map((a) => getAddress(a)))]
   const guardian = config.guardian === undefined ? ZeroAddress : getAddress(config.guardian.address)
   const guardianExpiry = config.guardian?.expiry ?? 0
   const schedule = config.contributionSchedule ?? defaultSchedule(params)
@@ -155,17 +164,25 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   }
   const send = async (call: (overrides: { nonce: number }) => Promise<Any>) => note(await (await call({ nonce: nonce++ })).wait())
 
-  const treasuryPredicted = getCreateAddress({ from, nonce: nonce + 1 }) // the token first, then the Treasury
-  const allocations = config.allocations.map((a) => ({ address: a.address === TREASURY_ALLOCATION ? treasuryPredicted : getAddress(a.address), amount: a.amount }))
+  // The token first, then the Treasury, the Constitution, Staking and the Committee.
+  const treasuryPredicted = getCreateAddress({ from, nonce: nonce + 1 })
+  const committeePredicted = getCreateAddress({ from, nonce: nonce + 4 })
+  const placeOf = (a: string) => (a === TREASURY_ALLOCATION ? treasuryPredicted : a === RESERVE_ALLOCATION ? committeePredicted : getAddress(a))
+  const allocations = config.allocations.map((a) => ({ address: placeOf(a.address), amount: a.amount }))
   const funded = allocations.filter((a) => a.address === treasuryPredicted).reduce((s, a) => s + a.amount, 0n)
+  const rewardReserve = allocations.filter((a) => a.address === committeePredicted).reduce((s, a) => s + a.amount, 0n)
   const token = await deploy("DAIToken", [allocations.map((a) => a.address), allocations.map((a) => a.amount), guardian, guardianExpiry, from])
   const tokenAt = await token.getAddress()
   const treasury = await deploy("Treasury", [tokenAt, treasurySigners, threshold])
   if (getAddress(await treasury.getAddress()) !== treasuryPredicted) {
     throw new Error(`deployContracts: the Treasury landed at ${await treasury.getAddress()}, not ${treasuryPredicted}: another transaction from ${from} interleaved; deploy again`)
   }
-  const constitution = await deploy("Constitution", constitutionArgs(from, params))
+  const constitution = await deploy("Constitution", constitutionArgs(from, params, config.constitution))
   const staking = await deploy("Staking", [tokenAt, encodeStakingParams(params), consensusChainId, await constitution.getAddress(), from])
+  const committee = await deploy("Committee", [await staking.getAddress(), await constitution.getAddress()])
+  if (getAddress(await committee.getAddress()) !== committeePredicted) {
+    throw new Error(`deployContracts: the Committee landed at ${await committee.getAddress()}, not ${committeePredicted}: another transaction from ${from} interleaved; deploy again`)
+  }
   const governance = await deploy("Governance", [await constitution.getAddress(), await staking.getAddress(), await treasury.getAddress(), params["governance.quadratic"]])
   const governanceAt = getAddress(await governance.getAddress())
   const latest = await provider.getBlock("latest")
@@ -174,9 +191,9 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
 
   const admin: string = await staking.DEFAULT_ADMIN_ROLE()
   const paramsRole: string = await staking.PARAMS_ROLE()
-  const reporterRole: string = await staking.DOWNTIME_REPORTER_ROLE()
+  const committeeRole: string = await staking.COMMITTEE_ROLE()
+  await send((o) => staking.grantRole(committeeRole, committeePredicted, o))
   await send((o) => staking.grantRole(paramsRole, governanceAt, o))
-  for (const r of reporters) await send((o) => staking.grantRole(reporterRole, r, o))
   await send((o) => staking.grantRole(admin, governanceAt, o))
   await send((o) => staking.renounceRole(admin, from, o))
   await send((o) => constitution.transferGovernance(governanceAt, o))
@@ -188,10 +205,10 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   const at = async (c: Any) => getAddress(await c.getAddress())
   const contracts = {
     DAIToken: await at(token), Staking: await at(staking), Constitution: await at(constitution), Governance: governanceAt,
-    Treasury: await at(treasury), ContributionRegistry: await at(registry),
+    Treasury: await at(treasury), ContributionRegistry: await at(registry), Committee: committeePredicted,
   }
   const holders = await readRoles(provider, { contracts, deploymentBlock: firstBlock ?? 0 })
-  // The deployer must keep nothing it was not named for (a reporter, the guardian).
+  // The deployer must keep nothing it was not named for (the guardian).
   const kept = rolesHeldByAccounts(holders).filter((h) => h.holder === from && !(h.contract === "DAIToken" && h.role === "guardian"))
   if (kept.length > 0) throw new Error(`deployContracts: the deployer still holds ${kept.map((h) => `${h.contract}.${h.role}`).join(", ")}`)
   return {
@@ -204,10 +221,11 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
     deployedAt: last?.timestamp ?? genesis,
     contracts,
     paramRegistryHash: paramRegistryHash(),
-    constitutionHash: constitutionHash(params),
+    constitutionHash: constitutionHash(params, config.constitution),
     consensusChainId: consensusChainId.toString(),
-    roles: { governance: governanceAt, downtimeReporters: reporters, guardian, guardianExpiry, holders },
+    roles: { governance: governanceAt, guardian, guardianExpiry, holders },
     treasury: { signers: treasurySigners, threshold, funded: funded.toString() },
+    committee: { rewardReserve: rewardReserve.toString() },
     contributionRegistry: { genesis, epochLength: schedule.epochLength, commitWindow: schedule.commitWindow },
     genesis: allocations.map((a) => ({ address: a.address, amount: a.amount.toString() })),
   }

@@ -6,6 +6,9 @@
  * Treasury's governance). A holder is named by contract when it is one of the deployment's, and
  * marked "account" when no code lives at its address (an externally owned account).
  *
+ * The Committee contract has no role of its own (no admin, no setter): it holds Staking's
+ * COMMITTEE_ROLE and acts only on epoch reports signed by 2/3 of a snapshot's voting power.
+ *
  * The Treasury's M-of-N signers are not a role of the system (they move only the Treasury's own
  * multisig spends) and are listed apart, in the deployment's `treasury` record.
  */
@@ -25,10 +28,6 @@ export interface RoleHolder {
   readonly kind: ContractName | "contract" | "account" | "none"
 }
 
-/** Why DOWNTIME_REPORTER_ROLE is still held by accounts (printed beside it). */
-export const TRUSTED_REPORTER_NOTE =
-  "the one remaining trusted role: the node operator set attests downtime until epoch reports signed by 2/3 of the voting power replace it (issue 12 item 3)"
-
 const ACCESS_CONTROL_ABI = [
   "function hasRole(bytes32 role, address account) view returns (bool)",
   "function DEFAULT_ADMIN_ROLE() view returns (bytes32)",
@@ -37,7 +36,7 @@ const ACCESS_CONTROL_ABI = [
 ]
 /** The AccessControl contracts and the role constants each declares (besides DEFAULT_ADMIN_ROLE). */
 export const ACCESS_CONTROL_ROLES: Readonly<Partial<Record<ContractName, readonly string[]>>> = {
-  Staking: ["DEFAULT_ADMIN_ROLE", "PARAMS_ROLE", "DOWNTIME_REPORTER_ROLE"],
+  Staking: ["DEFAULT_ADMIN_ROLE", "PARAMS_ROLE", "COMMITTEE_ROLE"],
   ContributionRegistry: ["DEFAULT_ADMIN_ROLE", "SCORER_ROLE"],
 }
 /** The single-holder roles: contract → its getters naming a holder. */
@@ -95,8 +94,5 @@ export const readRoles = async (
   return out
 }
 
-/** Whether a role is Staking's DOWNTIME_REPORTER_ROLE, the one trusted role that stays with accounts (see TRUSTED_REPORTER_NOTE). */
-export const isTrustedReporter = (r: RoleHolder): boolean => r.contract === "Staking" && r.role === "DOWNTIME_REPORTER_ROLE"
-
-/** The roles held by externally owned accounts, but for the trusted downtime reporters. */
-export const rolesHeldByAccounts = (roles: readonly RoleHolder[]): RoleHolder[] => roles.filter((r) => r.kind === "account" && !isTrustedReporter(r))
+/** The roles held by externally owned accounts (after `dai chain deploy`: none but a guardian the deploy was told to name). */
+export const rolesHeldByAccounts = (roles: readonly RoleHolder[]): RoleHolder[] => roles.filter((r) => r.kind === "account")

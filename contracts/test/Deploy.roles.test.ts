@@ -1,7 +1,8 @@
 /**
  * After `deployContracts` (what `dai chain deploy` and the devnet run): every role of every contract
- * is held by Governance (or by nobody), the deployer keeps none, no externally owned account holds
- * one but the named downtime reporters (the one trusted role left), the Treasury is funded with the
+ * is held by Governance (or by nobody), but Staking's COMMITTEE_ROLE, held by the Committee contract
+ * (which has no role or setter of its own); the deployer keeps none, no externally owned account
+ * holds one, the Committee holds the reward reserve, the Treasury is funded with the
  * community share and run by its named M-of-N signers. The constitution's bounds hold on every
  * path: each parameter setter is refused to the deployer (no role) and, called as Governance itself,
  * refuses an out-of-bounds value with the contract's own error. Governance revokes and replaces the
@@ -15,6 +16,7 @@ import { CONTRACT_NAMES, type Deployment } from "../../runtime/adapters/evm/depl
 import { encodeStakingParams } from "../../runtime/adapters/evm/staking-params.ts"
 import { connectInProcess } from "../deploy/build.ts"
 import { constitutionTable, paramKey } from "../deploy/constitution-table.ts"
+import { REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
 import { COMMUNITY_SHARE, defaultTreasury, deployContracts, devnetAllocations, loadArtifact, treasuryProblem } from "../deploy/deploy.ts"
 import { ACCESS_CONTROL_ROLES, readRoles, rolesHeldByAccounts } from "../deploy/roles.ts"
 
@@ -77,7 +79,7 @@ beforeEach(async () => {
 })
 
 describe("roles after deploy", () => {
-  it("hands every role to Governance: no externally owned account holds one but the named downtime reporters", async () => {
+  it("hands every role to Governance and the Committee: no externally owned account holds one", async () => {
     const roles = await readRoles(ethers.provider, d)
     expect(roles).toEqual(d.roles.holders)
     // Every declared role appears, and every AccessControl role event is accounted for.
@@ -86,13 +88,13 @@ describe("roles after deploy", () => {
     const held = (contract: string, role: string) => roles.filter((h) => h.contract === contract && h.role === role).map((h) => h.kind)
     expect(held("Staking", "DEFAULT_ADMIN_ROLE")).toEqual(["Governance"])
     expect(held("Staking", "PARAMS_ROLE")).toEqual(["Governance"])
+    expect(held("Staking", "COMMITTEE_ROLE")).toEqual(["Committee"])
+    expect(roles.some((h) => h.role === "DOWNTIME_REPORTER_ROLE")).toBe(false)
     expect(held("ContributionRegistry", "DEFAULT_ADMIN_ROLE")).toEqual(["Governance"])
     expect(held("ContributionRegistry", "SCORER_ROLE")).toEqual(["none"])
     for (const name of ["DAIToken", "Constitution", "Treasury"]) expect(held(name, "governance"), name).toEqual(["Governance"])
     expect(held("DAIToken", "guardian")).toEqual(["none"])
-    const reporters = roles.filter((h) => h.role === "DOWNTIME_REPORTER_ROLE")
-    expect(reporters.map((h) => h.holder).sort()).toEqual([...d.roles.downtimeReporters].sort())
-    expect(d.roles.downtimeReporters).toEqual(d.treasury.signers)
+    expect(roles.every((h) => h.kind !== "account")).toBe(true)
     expect(roles.filter((h) => h.holder === d.deployer)).toEqual([])
   })
 
@@ -102,13 +104,24 @@ describe("roles after deploy", () => {
       for (const r of roleNames) {
         const id: string = await c[name][r]()
         for (const a of everyone) {
-          const expected = name === "Staking" && r === "DOWNTIME_REPORTER_ROLE" && d.roles.downtimeReporters.includes(a)
-          expect(await c[name].hasRole(id, a), `${name}.${r} of ${a}`).toBe(expected)
+          expect(await c[name].hasRole(id, a), `${name}.${r} of ${a}`).toBe(false)
         }
       }
     }
     expect(await c.Staking.hasRole(ZERO_ROLE, d.contracts.Governance)).toBe(true)
     expect(await c.Treasury.isSigner(d.deployer)).toBe(false)
+  })
+
+  it("gives the Committee the reward reserve and no way for anyone to change it", async () => {
+    expect(await c.DAIToken.balanceOf(d.contracts.Committee)).toBe(REWARD_RESERVE_TOKENS)
+    expect(d.committee.rewardReserve).toBe(REWARD_RESERVE_TOKENS.toString())
+    expect(await c.Committee.reserve()).toBe(REWARD_RESERVE_TOKENS)
+    expect(await c.Committee.staking()).toBe(d.contracts.Staking)
+    expect(await c.Committee.constitution()).toBe(d.contracts.Constitution)
+    expect(await c.Committee.consensusChainId()).toBe(BigInt(d.consensusChainId))
+    // Its only state-changing functions are open to anyone and checked by rule: no admin, no setter.
+    const writes = c.Committee.interface.fragments.filter((f: Any) => f.type === "function" && !f.constant).map((f: Any) => f.name).sort()
+    expect(writes).toEqual(["depositFees", "depositFeesFor", "reportConflict", "requestFeeWithdrawal", "snapshot", "submitEpochReport", "withdrawFees"])
   })
 
   it("funds the Treasury with the community share; its M of N signers are the named ones", async () => {
@@ -154,7 +167,7 @@ describe("the constitution's bounds on every path", () => {
     const p = encodeStakingParams(DEFAULT_PARAMS)
     expect(await errorOf(as("Staking").setParams({ ...p, doubleSignFraction: 0n }))).toBe("AccessControlUnauthorizedAccount")
     expect(await errorOf(as("Staking").grantRole(await c.Staking.PARAMS_ROLE(), deployer.address))).toBe("AccessControlUnauthorizedAccount")
-    expect(await errorOf(as("Staking").slashDowntime(1n, 0n, ethers.id("x")))).toBe("AccessControlUnauthorizedAccount")
+    expect(await errorOf(as("Staking").committeeSlash(1n, 1, 0n, ethers.id("x")))).toBe("AccessControlUnauthorizedAccount")
     expect(await errorOf(as("Constitution").setValue(k, 0n))).toBe("ConstitutionNotGovernance")
     expect(await errorOf(as("Constitution").amendBounds(k, 0n, WAD))).toBe("ConstitutionNotGovernance")
     expect(await errorOf(as("Constitution").transferGovernance(deployer.address))).toBe("ConstitutionNotGovernance")
@@ -276,7 +289,7 @@ describe("governance over the guardian and the operational roles", () => {
     await voters()
     const g = c.Governance.connect(signers[1])
     const params = await c.Staking.PARAMS_ROLE()
-    const reporter = await c.Staking.DOWNTIME_REPORTER_ROLE()
+    const reporter = await c.Staking.COMMITTEE_ROLE()
     for (const [what, p] of [
       ["a guardian without a term", g.proposeGuardian(signers[9].address, 0)],
       ["a term beyond 180 days", g.proposeGuardian(signers[9].address, 181 * DAY)],
@@ -289,10 +302,10 @@ describe("governance over the guardian and the operational roles", () => {
     expect(await errorOf(c.Governance.connect(signers[9]).proposeGuardian(signers[9].address, DAY))).toBe("GovernanceBelowMinimumBond")
   })
 
-  it("replaces the downtime reporter and grants a scorer by votes", async () => {
+  it("moves the committee role (to a new Committee contract, say) and grants a scorer by votes", async () => {
     const pass = await voters()
-    const reporter = await c.Staking.DOWNTIME_REPORTER_ROLE()
-    const old = d.roles.downtimeReporters[0]!
+    const reporter = await c.Staking.COMMITTEE_ROLE()
+    const old = d.contracts.Committee
     const next = signers[17].address
     await pass((g) => g.proposeRole(d.contracts.Staking, reporter, next, true))
     await pass((g) => g.proposeRole(d.contracts.Staking, reporter, old, false))
@@ -304,7 +317,7 @@ describe("governance over the guardian and the operational roles", () => {
     // The listing follows the chain.
     const roles = await readRoles(ethers.provider, d)
     expect(roles.filter((h) => h.role === "SCORER_ROLE").map((h) => h.holder)).toEqual([next])
-    expect(roles.filter((h) => h.role === "DOWNTIME_REPORTER_ROLE").map((h) => h.holder)).toContain(next)
-    expect(roles.filter((h) => h.role === "DOWNTIME_REPORTER_ROLE").map((h) => h.holder)).not.toContain(old)
+    expect(roles.filter((h) => h.role === "COMMITTEE_ROLE").map((h) => h.holder)).toContain(next)
+    expect(roles.filter((h) => h.role === "COMMITTEE_ROLE").map((h) => h.holder)).not.toContain(old)
   })
 })

@@ -240,9 +240,13 @@ describe("Staking: slashing, insurance, jail", () => {
     await both({ type: "unjail", operator: "c1" }, "StakingJailNotExpired")
     await both({ type: "unjail", operator: "c1" }, "ok", 600n)
   })
-  it("reserves downtime reports to DOWNTIME_REPORTER_ROLE", async () => {
+  it("reserves the committee's slashes to COMMITTEE_ROLE; no downtime reporter role is left", async () => {
     await both(reg("v0"), "ok")
-    expect(await errorOf(w.staking.connect(w.signer.d0).slashDowntime(BigInt(w.addr("v0")), w.nowSec, ethers.id("x")))).toBe("AccessControlUnauthorizedAccount")
+    for (const infraction of [0, 1]) {
+      expect(await errorOf(w.staking.connect(w.signer.d0).committeeSlash(BigInt(w.addr("v0")), infraction, w.nowSec, ethers.id("x")))).toBe("AccessControlUnauthorizedAccount")
+    }
+    expect(w.staking.interface.getFunction("slashDowntime")).toBeNull()
+    expect(w.staking.interface.getFunction("DOWNTIME_REPORTER_ROLE")).toBeNull()
   })
 })
 

@@ -21,6 +21,8 @@ type Any = any // ethers contracts from hardhat-ethers are untyped here (no type
 
 export const MAX_UINT = (1n << 256n) - 1n
 const CONTRIBUTOR_FLAG = 1n << 160n
+/** Staking.Infraction.Downtime. */
+const DOWNTIME = 1
 
 /** A slash as the differential test generates it (resolved against both worlds in `step`). */
 export type SlashSpec = { readonly pool: string; readonly infraction: "doubleSign" | "downtime"; readonly agoSec: number; readonly evidenceId: string }
@@ -94,7 +96,8 @@ export class World {
     ])
     const constitution = await ethers.deployContract("Constitution", constitutionArgs(admin.address))
     const staking = await ethers.deployContract("Staking", [await token.getAddress(), encodeStakingParams(params), CONSENSUS_CHAIN_ID, await constitution.getAddress(), admin.address])
-    await (await staking.grantRole(await staking.DOWNTIME_REPORTER_ROLE(), admin.address)).wait()
+    // The admin stands in for the Committee contract: it slashes downtime as a verified epoch report would.
+    await (await staking.grantRole(await staking.COMMITTEE_ROLE(), admin.address)).wait()
     await (await staking.grantRole(await staking.PARAMS_ROLE(), admin.address)).wait()
     const at = await staking.getAddress()
     for (const a of ACTORS) await (await token.connect(signer[a]).approve(at, MAX_UINT)).wait()
@@ -250,7 +253,7 @@ export class World {
         // Everything else is reported as downtime (a double sign of a contributor or unknown pool has no votes to prove it).
         const infractionTime = Number(this.nowSec) - op.agoSec
         const evidence = op.evidenceId === "" ? this.ethers.ZeroHash : this.ethers.id(op.evidenceId)
-        const chain = await this.send(() => st.connect(this.admin).slashDowntime(this.poolIdOf(op.pool), BigInt(Math.max(0, infractionTime)), evidence))
+        const chain = await this.send(() => st.connect(this.admin).committeeSlash(this.poolIdOf(op.pool), DOWNTIME, BigInt(Math.max(0, infractionTime)), evidence))
         const ts = this.tsApply({
           type: "slash", pool: op.pool, infraction: "downtime", infractionTime: infractionTime * 1000,
           evidenceId: op.evidenceId === "" ? "" : `downtime:${op.evidenceId}`,

@@ -29,6 +29,11 @@ import type { Telemetry } from "../services/telemetry.ts"
 
 /** Signed application transactions, gossiped to every node's pool. */
 export const TX_TOPIC = "tx"
+/**
+ * Largest gossiped transaction taken off the wire (checked before decoding): the largest honest one,
+ * a round result naming a few hundred participants with their signatures, is well under it.
+ */
+export const MAX_TX_BYTES = 256 * 1024
 
 /** What a world provides for one node: its ports, its time and how it runs effects. */
 export interface NodePorts {
@@ -76,7 +81,7 @@ export interface NodeContext extends NodePorts {
   readonly evidence: EvidencePool
   /** Invalid messages by sender, over every actor of the node. */
   readonly faults: ReadonlyMap<string, number>
-  /** Count an invalid message against its sender and report it (`net.invalid`); never throws. */
+  /** Count an invalid message against its sender, report it (`net.invalid`) and to the network (which may ban the peer); never throws. */
   fault(from: string, reason: string): void
   /** Every block this node executes, in order, to the listeners (called by the consensus actor). */
   readonly executed: BlockStream
@@ -132,6 +137,8 @@ export const makeNodeContext = (ports: NodePorts, app: App, committees: Committe
     fault: (from, reason) => {
       faults.set(from, (faults.get(from) ?? 0) + 1)
       emit("net.invalid", { from, reason })
+      // The network counts it too: enough faults in a short time cut the peer off.
+      ports.run(ports.network.report(from, reason))
     },
     executed: blockStream(),
     submitTx: (tx) => {

@@ -23,6 +23,7 @@ import type { Keys } from "../services/keys.ts"
 import type { Network } from "../services/network.ts"
 import type { Store } from "../services/store.ts"
 import type { GovernancePort } from "./governance-port.ts"
+import type { MembershipPort } from "./membership-port.ts"
 import { ApiRefusal, type MetricSample, type NodeApi } from "./node-api.ts"
 import type { BlockDetail, BlockView, PositionView, Status, TxReceipt } from "./schemas.ts"
 import type { TelemetryHub } from "./telemetry-hub.ts"
@@ -46,6 +47,8 @@ export interface AppNodeApiOptions {
   readonly ledger: Chain["Service"]
   /** Proposals and votes (absent: the node has no chain to govern through, and says so with a 503). */
   readonly governance?: GovernancePort
+  /** Registering and bonding on the chain (default: the governance port's, when it has them). */
+  readonly membership?: MembershipPort
 }
 
 const amountsAsStrings = (value: unknown): Json => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Json
@@ -102,6 +105,12 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
   const governance = (): GovernancePort => {
     if (o.governance === undefined) throw new ApiRefusal({ status: 503, reason: "this node has no chain connection for governance" })
     return o.governance
+  }
+
+  const membership = (): MembershipPort => {
+    const m = o.membership ?? o.governance
+    if (m?.registerValidator === undefined || m.bondTrainer === undefined) throw new ApiRefusal({ status: 503, reason: "this node has no chain connection to register or bond on" })
+    return m as MembershipPort
   }
 
   const supply = async () => {
@@ -187,6 +196,11 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       return { id: await governance().propose(account, a.kind === "spend" ? { ...a, amount: BigInt(a.amount) } : a) }
     },
     vote: async (req) => ({ proposal: req.proposal, votes: (await governance().castVote(req.proposal, account, req.support)).toString() }),
+    execute: (id) => governance().execute(id),
+    params: async () => ({ network: { ...app.params() }, chain: o.governance === undefined ? null : { ...(await o.governance.params()) } }),
+    registerValidator: (req) =>
+      membership().registerValidator(account, address, { amount: BigInt(req.amount), tier: req.tier ?? 0, commission: BigInt(req.commission ?? "0") }),
+    bondTrainer: (req) => membership().bondTrainer(account, { amount: BigInt(req.amount), tier: req.tier ?? 0 }),
     submitEvidence: (req) => {
       const evidence = duplicateVoteEvidence(req.voteA, req.voteB)
       const { validator, height, round } = evidence.voteA

@@ -11,7 +11,6 @@
  */
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
-import { makeSimChain } from "../../sim/adapters/chain.ts"
 import { governanceOverChain } from "./governance-port.ts"
 import { hostAllowed, hostPolicy } from "./request-guard.ts"
 import { ROUTES } from "./routes.ts"

@@ -1,17 +1,30 @@
 /**
- * Prometheus text exposition format 0.0.4: the node's samples, the API's request counts and the
- * process's own metrics, each with HELP and TYPE lines.
+ * The node's /metrics, on prom-client (the Node standard for Prometheus): one registry per API
+ * server (several nodes can share a process in tests and devnets, so never the global registry),
+ * with prom-client's default process and Node.js metrics, the node's own samples (gauges and
+ * counters it keeps, published at each scrape), and the histograms an operator reads first:
+ *
+ *   dai_block_interval_seconds      time between two blocks this node commits
+ *   dai_block_commit_seconds        from the first consensus step of a height to its commit, here
+ *   dai_training_round_seconds      from a round's opening to its result committed (its coordinator)
+ *   dai_api_request_duration_seconds{method,route,code}   API latency by route pattern
+ *
+ * The histograms are fed by the node's telemetry (`observe`) and by the server (`request`), so they
+ * measure what this node saw, on its own clock.
  */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
+import type { TelemetryEvent } from "../services/telemetry.ts"
 import type { MetricSample } from "./node-api.ts"
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-/** A labelled sample (`dai_api_requests_total{code="200"}`). */
+/** A labelled sample (`dai_api_responses_total{code="200"}`). */
 export interface LabelledSample {
   readonly labels: Readonly<Record<string, string>>
   readonly value: number
 }
 
+/** A metric the server computes at scrape time (connections, responses by status). */
 export interface MetricFamily {
   readonly name: string
   readonly help: string
@@ -19,39 +32,116 @@ export interface MetricFamily {
   readonly samples: readonly LabelledSample[]
 }
 
-const escapeHelp = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
-const escapeLabel = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')
-const formatValue = (v: number) => (Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v))
+/** Buckets (seconds) for block times: a devnet commits in well under a second, a WAN network in seconds. */
+const BLOCK_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]
+/** Training rounds last from seconds (a devnet) to the round deadline (minutes). */
+const ROUND_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800]
+/** API answers are local reads, mostly well under 10 ms. */
+const API_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
-/** Render families in the text format. */
-export const renderMetrics = (families: readonly MetricFamily[]): string => {
-  const lines: string[] = []
-  for (const f of families) {
-    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`)
-    for (const s of f.samples) {
-      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")
-      lines.push(`${f.name}${labels === "" ? "" : `{${labels}}`} ${formatValue(s.value)}`)
-    }
-  }
-  return `${lines.join("\n")}\n`
+export interface NodeMetrics {
+  readonly registry: Registry
+  /** Feed one telemetry event of this node (block commits, consensus steps, training rounds). */
+  observe(event: TelemetryEvent): void
+  /** One API request answered: method, route pattern (or "unmatched"), status, seconds taken. */
+  request(method: string, route: string, code: number, seconds: number): void
+  /** The exposition: the node's samples and the server's families published, then everything rendered. */
+  render(samples: readonly MetricSample[], families: readonly MetricFamily[]): Promise<string>
 }
 
-/** One node sample as a family. */
-export const familyOf = (s: MetricSample): MetricFamily => ({ name: s.name, help: s.help, type: s.type, samples: [{ labels: {}, value: Number(s.value) }] })
+/** A fresh registry with the default process metrics and the node's histograms. */
+export const makeNodeMetrics = (): NodeMetrics => {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const blockInterval = new Histogram({ name: "dai_block_interval_seconds", help: "Time between two blocks this node commits.", buckets: BLOCK_BUCKETS, registers: [registry] })
+  const blockCommit = new Histogram({ name: "dai_block_commit_seconds", help: "Time from the first consensus step of a height to its commit, on this node.", buckets: BLOCK_BUCKETS, registers: [registry] })
+  const roundTime = new Histogram({ name: "dai_training_round_seconds", help: "Time from a training round's opening to its result committed, on its coordinator.", buckets: ROUND_BUCKETS, registers: [registry] })
+  const apiTime = new Histogram({
+    name: "dai_api_request_duration_seconds", help: "API request latency by method, route pattern and status.",
+    labelNames: ["method", "route", "code"] as const, buckets: API_BUCKETS, registers: [registry],
+  })
 
-const START_SECONDS = Date.now() / 1000 - process.uptime()
+  let lastCommit: number | undefined
+  /** When this node first stepped into each height not yet committed. */
+  const heightStart = new Map<number, number>()
+  const roundOpened = new Map<number, number>()
 
-/** The process's metrics, under the names Prometheus client libraries use. */
-export const processFamilies = (): MetricFamily[] => {
-  const cpu = process.cpuUsage()
-  const mem = process.memoryUsage()
-  const one = (name: string, help: string, type: "gauge" | "counter", value: number): MetricFamily => ({ name, help, type, samples: [{ labels: {}, value }] })
-  return [
-    one("process_cpu_user_seconds_total", "User CPU time spent in seconds.", "counter", cpu.user / 1e6),
-    one("process_cpu_system_seconds_total", "System CPU time spent in seconds.", "counter", cpu.system / 1e6),
-    one("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", mem.rss),
-    one("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", Math.round(START_SECONDS)),
-    one("nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.", "gauge", mem.heapUsed),
-    one("nodejs_heap_size_total_bytes", "Process heap size from Node.js in bytes.", "gauge", mem.heapTotal),
-  ]
+  // The node's own samples: created on first sight (the set a node reports may grow), then set at
+  // every scrape. A counter the node keeps is published as its total, so reset and set to it.
+  const gauges = new Map<string, Gauge>()
+  const counters = new Map<string, Counter>()
+  const labelled = new Map<string, Gauge | Counter>()
+
+  const publish = (name: string, help: string, type: "gauge" | "counter", labels: Readonly<Record<string, string>>, value: number, labelNames: readonly string[]) => {
+    if (labelNames.length > 0) {
+      let m = labelled.get(name)
+      if (m === undefined) {
+        m = type === "gauge" ? new Gauge({ name, help, labelNames, registers: [registry] }) : new Counter({ name, help, labelNames, registers: [registry] })
+        labelled.set(name, m)
+      }
+      if (m instanceof Gauge) m.set(labels, value)
+      else m.inc(labels, value)
+      return
+    }
+    if (type === "gauge") {
+      let g = gauges.get(name)
+      if (g === undefined) gauges.set(name, (g = new Gauge({ name, help, registers: [registry] })))
+      g.set(value)
+    } else {
+      let c = counters.get(name)
+      if (c === undefined) counters.set(name, (c = new Counter({ name, help, registers: [registry] })))
+      c.reset()
+      if (value > 0) c.inc(value)
+    }
+  }
+
+  return {
+    registry,
+    observe: (e) => {
+      const at = e.at
+      switch (e.kind) {
+        case "consensus.step": {
+          const h = Number(e.data.height)
+          if (Number.isSafeInteger(h) && !heightStart.has(h)) heightStart.set(h, at)
+          return
+        }
+        case "block.committed": {
+          const h = Number(e.data.height)
+          if (lastCommit !== undefined && at >= lastCommit) blockInterval.observe((at - lastCommit) / 1000)
+          lastCommit = at
+          const started = heightStart.get(h)
+          if (started !== undefined && at >= started) blockCommit.observe((at - started) / 1000)
+          for (const k of heightStart.keys()) if (k <= h) heightStart.delete(k)
+          return
+        }
+        case "training.round.opened": {
+          const r = Number(e.data.round)
+          if (Number.isSafeInteger(r)) roundOpened.set(r, at)
+          return
+        }
+        case "training.round.completed": {
+          const r = Number(e.data.round)
+          const opened = roundOpened.get(r)
+          if (opened !== undefined && at >= opened) roundTime.observe((at - opened) / 1000)
+          for (const k of roundOpened.keys()) if (k <= r) roundOpened.delete(k)
+          return
+        }
+        case "training.round.aborted": {
+          roundOpened.delete(Number(e.data.round))
+          return
+        }
+      }
+    },
+    request: (method, route, code, seconds) => apiTime.observe({ method, route, code: String(code) }, seconds),
+    render: async (samples, families) => {
+      for (const s of samples) publish(s.name, s.help, s.type, {}, Number(s.value), [])
+      for (const f of families) {
+        // Labelled families are redrawn from scratch: a label value that went away goes too.
+        const labelNames = [...new Set(f.samples.flatMap((s) => Object.keys(s.labels)))].sort()
+        if (labelNames.length > 0) labelled.get(f.name)?.reset()
+        for (const s of f.samples) publish(f.name, f.help, f.type, s.labels, s.value, labelNames)
+      }
+      return registry.metrics()
+    },
+  }
 }

@@ -10,8 +10,8 @@
 import { Schema } from "effect"
 import type { TelemetryEvent } from "../services/telemetry.ts"
 import type {
-  BlockDetail, BlockView, EvidenceRequest, Peer, PositionView, ProposalView, ProposeRequest, RoundView, StakeRequest, Status, TxReceipt,
-  UnbondRequest, ValidatorView, VoteRequest,
+  BlockDetail, BlockView, BondResult, BondTrainerRequest, EvidenceRequest, ExecuteResult, ParamsView, Peer, PositionView, ProposalView, ProposeRequest,
+  RegisterRequest, RegisterResult, RoundView, StakeRequest, Status, TxReceipt, UnbondRequest, ValidatorView, VoteRequest,
 } from "./schemas.ts"
 
 /** Something the node refuses, with the HTTP status that says why (422 a rule, 404 not found, 503 unavailable). */
@@ -53,6 +53,14 @@ export interface NodeApi {
   unbond(req: UnbondRequest): Async<TxReceipt>
   propose(req: ProposeRequest): Async<{ readonly id: number }>
   vote(req: VoteRequest): Async<{ readonly proposal: number; readonly votes: string }>
+  /** Execute passed proposal `id` after its timelock (anyone may; this node's account sends it). */
+  execute(id: number): Async<ExecuteResult>
+  /** The parameters the network runs with, and those in force on the chain. */
+  params(): Async<ParamsView>
+  /** Register this node's account as a validator on the chain, signing with the node's consensus key. */
+  registerValidator(req: RegisterRequest): Async<RegisterResult>
+  /** Bond this node's account as a trainer (a contributor bond on the chain). */
+  bondTrainer(req: BondTrainerRequest): Async<BondResult>
   /** Verify double-sign evidence and hand it to consensus for the next block. */
   submitEvidence(req: EvidenceRequest): Async<{ readonly validator: string; readonly height: number; readonly round: number; readonly status: "pending" }>
   /** Every telemetry event from now on; the returned function unsubscribes. */

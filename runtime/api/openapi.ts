@@ -55,8 +55,12 @@ export const openApiDocument = (): Json => {
       : r.response === "text" ? { description: "Prometheus text format 0.0.4", content: { "text/plain; version=0.0.4": { schema: { type: "string" } } } }
       : r.response === "openapi" ? { description: "this OpenAPI 3.1 document", content: { "application/json": { schema: { type: "object" } } } }
       : { description: r.status === 202 ? "accepted: takes effect when a block includes it" : "OK", content: { "application/json": { schema: ref(r.response) } } }
-    const refusals = Object.entries(REFUSALS).filter(([code]) =>
-      (code !== "401" || r.auth) && (!["413", "415", "422", "503"].includes(code) || r.body !== undefined) && (code !== "403" || r.response === "upgrade"))
+    const refusals = [
+      ...Object.entries(REFUSALS).filter(([code]) =>
+        (code !== "401" || r.auth) && (!["413", "415", "422", "503"].includes(code) || r.body !== undefined) && (code !== "403" || r.response === "upgrade") &&
+        r.refusals?.[code] === undefined),
+      ...Object.entries(r.refusals ?? {}),
+    ].sort(([a], [b]) => a.localeCompare(b))
     const operation: Json = {
       operationId: operationId(r),
       summary: r.summary,

@@ -10,8 +10,8 @@
 import { Schema } from "effect"
 import type { NodeApi } from "./node-api.ts"
 import {
-  BlockDetail, BlockView, EvidenceRequest, EvidenceResult, Peer, PositionView, ProposalView, ProposeRequest, ProposeResult, RoundView,
-  StakeRequest, Status, TxReceipt, UnbondRequest, ValidatorView, VoteRequest, VoteResult,
+  BlockDetail, BlockView, BondResult, BondTrainerRequest, EvidenceRequest, EvidenceResult, ExecuteResult, ParamsView, Peer, PositionView, ProposalView,
+  ProposeRequest, ProposeResult, RegisterRequest, RegisterResult, RoundView, StakeRequest, Status, TxReceipt, UnbondRequest, ValidatorView, VoteRequest, VoteResult,
 } from "./schemas.ts"
 
 /** A query parameter: decoded from its string form; the error names it. */
@@ -43,6 +43,8 @@ export interface Route {
   readonly response: Schema.Top | "text" | "upgrade" | "openapi"
   /** Status of a success (202 for what is accepted and takes effect in a later block). */
   readonly status: 200 | 202 | 101
+  /** Refusals of this route beyond the common ones (status → when), for the OpenAPI document. */
+  readonly refusals?: Readonly<Record<string, string>>
   readonly handle?: (ctx: RouteContext) => unknown
 }
 
@@ -73,6 +75,7 @@ export const ROUTES: readonly Route[] = [
   },
   { method: "GET", path: "/rounds", summary: "Training rounds seen by this node", auth: false, response: Schema.Array(RoundView), status: 200, handle: ({ api }) => api.rounds() },
   { method: "GET", path: "/proposals", summary: "Governance proposals on the chain", auth: false, response: Schema.Array(ProposalView), status: 200, handle: ({ api }) => api.proposals() },
+  { method: "GET", path: "/params", summary: "The parameters the network runs with, and those in force on the chain (changed by executed proposals)", auth: false, response: ParamsView, status: 200, handle: ({ api }) => api.params() },
   {
     method: "GET", path: "/positions", summary: "Stake positions, of one owner or all", auth: false, response: Schema.Array(PositionView), status: 200,
     query: { owner: { type: "string", description: "account id of the owner" } },
@@ -91,6 +94,28 @@ export const ROUTES: readonly Route[] = [
   { method: "POST", path: "/unbond", summary: "Unbond tokens from one of this node's account's positions on the ledger", auth: true, body: UnbondRequest, response: TxReceipt, status: 202, handle: ({ api, body }) => api.unbond(body as UnbondRequest) },
   { method: "POST", path: "/proposals", summary: "Open a governance proposal as this node's account", auth: true, body: ProposeRequest, response: ProposeResult, status: 200, handle: ({ api, body }) => api.propose(body as ProposeRequest) },
   { method: "POST", path: "/votes", summary: "Vote on a proposal as this node's account", auth: true, body: VoteRequest, response: VoteResult, status: 200, handle: ({ api, body }) => api.vote(body as VoteRequest) },
+  {
+    method: "POST", path: "/proposals/{id}/execute", summary: "Execute a passed proposal whose timelock is over (anyone may; this node's account sends it)", auth: true,
+    response: ExecuteResult, status: 200,
+    pathParams: { id: { type: "integer", min: 1, description: "proposal id" } },
+    refusals: {
+      "404": "no proposal of that id on the chain",
+      "409": "the proposal cannot be executed now: voting still open, defeated, timelock not over, or executed already (the error says which, and when)",
+      "503": "the node has no chain, or the chain did not answer",
+    },
+    handle: ({ api, args }) => api.execute(args["id"] as number),
+  },
+  {
+    method: "POST", path: "/validators", summary: "Register this node's account as a validator on the chain (self-bond, tier, commission), signing with this node's consensus key; it joins the set at the next epoch",
+    auth: true, body: RegisterRequest, response: RegisterResult, status: 200,
+    refusals: { "409": "this node's account is registered already" },
+    handle: ({ api, body }) => api.registerValidator(body as RegisterRequest),
+  },
+  {
+    method: "POST", path: "/trainers", summary: "Bond this node's account as a trainer on the chain (a contributor bond), so cohorts may draw it without it being a validator",
+    auth: true, body: BondTrainerRequest, response: BondResult, status: 200,
+    handle: ({ api, body }) => api.bondTrainer(body as BondTrainerRequest),
+  },
   { method: "POST", path: "/evidence", summary: "Submit double-sign evidence (two conflicting signed votes)", auth: true, body: EvidenceRequest, response: EvidenceResult, status: 202, handle: ({ api, body }) => api.submitEvidence(body as EvidenceRequest) },
 ]
 

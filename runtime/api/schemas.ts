@@ -151,6 +151,45 @@ export type TxReceipt = typeof TxReceipt.Type
 
 export const ProposeResult = Schema.Struct({ id: Num }).annotate({ identifier: "ProposeResult" })
 export const VoteResult = Schema.Struct({ proposal: Num, votes: Schema.String }).annotate({ identifier: "VoteResult" })
+export const ExecuteResult = Schema.Struct({
+  id: Num,
+  action: ActionView,
+  state: Schema.Literal("Executed"),
+}).annotate({ identifier: "ExecuteResult" })
+export type ExecuteResult = typeof ExecuteResult.Type
+
+/** A parameter's value as JSON: durations in ms, fractions and tokens as numbers, flags, choices. */
+const ParamValues = Schema.Record(Schema.String, Schema.Union([Num, Schema.String, Schema.Boolean]))
+export const ParamsView = Schema.Struct({
+  network: ParamValues.annotate({ description: "the parameters the network (consensus, training) runs with now" }),
+  chain: Schema.NullOr(ParamValues).annotate({
+    description: "the parameters in force on the chain (the Constitution and Staking), which governance changes; null when the node has no chain",
+  }),
+}).annotate({ identifier: "Params" })
+export type ParamsView = typeof ParamsView.Type
+
+export const RegisterResult = Schema.Struct({
+  operator: Schema.String.annotate({ description: "the account that registered (this node's)" }),
+  signingKey: Hex.annotate({ description: "the consensus key's address that signs its votes: this node's" }),
+  pool: Schema.String,
+  position: Num,
+  amount: Amount,
+  tier: Tier,
+  commission: Amount.annotate({ description: "commission as a wad (1e18 = 100%)" }),
+  unlockAt: Num,
+}).annotate({ identifier: "RegisterResult" })
+export type RegisterResult = typeof RegisterResult.Type
+
+export const BondResult = Schema.Struct({
+  owner: Schema.String,
+  pool: Schema.String,
+  position: Num,
+  amount: Amount,
+  tier: Tier,
+  unlockAt: Num,
+}).annotate({ identifier: "BondResult" })
+export type BondResult = typeof BondResult.Type
+
 export const EvidenceResult = Schema.Struct({
   validator: Hex, height: Num, round: Num, status: Schema.Literal("pending"),
 }).annotate({ identifier: "EvidenceResult" })
@@ -185,6 +224,19 @@ export type ProposeRequest = typeof ProposeRequest.Type
 
 export const VoteRequest = Schema.Struct({ proposal: Int(1), support: Schema.Boolean }).annotate({ identifier: "VoteRequest" })
 export type VoteRequest = typeof VoteRequest.Type
+
+export const RegisterRequest = Schema.Struct({
+  amount: Amount.annotate({ description: "the self-bond in base units (at least staking.minValidatorBond)" }),
+  tier: Schema.optionalKey(Tier),
+  commission: Schema.optionalKey(Amount.annotate({ description: "commission on delegators' rewards as a wad (1e18 = 100%; at most staking.maxCommission); default 0" })),
+}).annotate({ identifier: "RegisterRequest" })
+export type RegisterRequest = typeof RegisterRequest.Type
+
+export const BondTrainerRequest = Schema.Struct({
+  amount: Amount.annotate({ description: "the contributor bond in base units (at least staking.minContributorBond)" }),
+  tier: Schema.optionalKey(Tier),
+}).annotate({ identifier: "BondTrainerRequest" })
+export type BondTrainerRequest = typeof BondTrainerRequest.Type
 
 export const EvidenceRequest = Schema.Struct({ voteA: VoteSchema, voteB: VoteSchema }).annotate({ identifier: "EvidenceRequest" })
 export type EvidenceRequest = typeof EvidenceRequest.Type

@@ -9,7 +9,6 @@ import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { WebSocket } from "ws"
 import { signVote } from "../core/consensus/signing.ts"
-import { makeSimChain } from "../../sim/adapters/chain.ts"
 import { governanceOverChain } from "./governance-port.ts"
 import { startApiServer } from "./server.ts"
 import { BlockDetail, BlockView, PositionView, ProposalView, Status, TxReceipt, ValidatorView } from "./schemas.ts"
@@ -260,6 +259,39 @@ describe("writes", () => {
     expect(outOfBounds.json).toMatchObject({ error: expect.stringContaining("ConstitutionOutOfBounds") })
   })
 
+  it("execute: an unknown proposal is a 404, one still open for votes a 409 naming it and when; nothing changes", async () => {
+    const before = (await get("/proposals")).text
+    const unknown = await post("/proposals/99/execute", "")
+    expect(unknown.status).toBe(404)
+    expect(unknown.json).toEqual({ error: "GovernanceUnknownProposal: proposal 99 does not exist on the chain" })
+    const open = await post("/proposals/1/execute", "")
+    expect(open.status).toBe(409)
+    expect(open.json).toMatchObject({ error: expect.stringMatching(/^GovernanceVotingOpen: proposal 1 is still open for votes until \d{4}-\d\d-\d\dT.*\(in \d+ s\)/) })
+    expect((await get("/proposals")).text).toBe(before)
+    expect((await httpRequest(t.server.url, { method: "POST", path: "/proposals/1/execute" })).status).toBe(401)
+    expect((await post("/proposals/0/execute", "")).json).toEqual({ error: "id: expected at least 1, got 0", field: "id" })
+  })
+
+  it("GET /params: the network's parameters and the chain's", async () => {
+    const r = await get("/params")
+    expect(r.status).toBe(200)
+    const { network, chain } = r.json as { network: Record<string, unknown>; chain: Record<string, unknown> }
+    expect(network["consensus.timeoutCommit"]).toBe(50)
+    expect(chain["governance.votingPeriod"]).toBe(3 * 24 * 3600 * 1000)
+  })
+
+  it("membership: a trainer bond below the minimum and a second registration are refused by the chain's rule, naming what to do", async () => {
+    const positions = (await get("/positions")).text
+    const small = await post("/trainers", { amount: "1" })
+    expect(small.status).toBe(422)
+    expect(small.json).toMatchObject({ error: expect.stringMatching(/^StakingBelowMinimumBond: bonding v0 as a trainer refused: a contributor bond of .* is below the minimum of 100 tokens \(staking\.minContributorBond\)/) })
+    const again = await post("/validators", { amount: (2_000n * TOKEN).toString(), tier: 30, commission: (TOKEN / 20n).toString() })
+    expect(again.status).toBe(409)
+    expect(again.json).toMatchObject({ error: expect.stringMatching(/^StakingValidatorExists: registering v0 as a validator refused: .*this node is registered already/) })
+    expect((await post("/validators", { amount: "1", commission: "0.05" })).json).toMatchObject({ field: "commission" })
+    expect((await get("/positions")).text).toBe(positions)
+  })
+
   it("evidence: a forged pair is refused with the reason; a real double sign is checked and handed to consensus", async () => {
     const h = t.node.app.height
     const voteA = signVote(t.privateKey, CHAIN_ID, { type: "prevote", height: h, round: 7, blockHash: `0x${"1".repeat(64)}` })
@@ -287,6 +319,15 @@ describe("documents", () => {
     expect(families.get("dai_peers")!.samples[0]!.value).toBe(1)
     expect(families.get("dai_bonded_tokens")!.samples[0]!.value).toBeGreaterThanOrEqual(10_000)
     expect(families.get("dai_api_responses_total")!.samples.some((s) => s.labels === 'code="200"')).toBe(true)
+    // Histograms: blocks have been committed (an interval between two of them, a time to commit),
+    // and the requests before this one were timed by route pattern.
+    for (const name of ["dai_block_interval_seconds", "dai_block_commit_seconds", "dai_training_round_seconds", "dai_api_request_duration_seconds"]) {
+      expect(families.get(name)?.type, name).toBe("histogram")
+    }
+    const count = (name: string, labels = "") => families.get(name)!.samples.filter((s) => s.labels.startsWith("count:") && s.labels.includes(labels)).reduce((a, s) => a + s.value, 0)
+    expect(count("dai_block_interval_seconds")).toBeGreaterThanOrEqual(1)
+    expect(count("dai_block_commit_seconds")).toBeGreaterThanOrEqual(1)
+    expect(count("dai_api_request_duration_seconds", 'route="/status"')).toBeGreaterThanOrEqual(1)
   })
 
   it("/openapi.json is an OpenAPI 3.1 document", async () => {
@@ -427,6 +468,7 @@ function parsePrometheus(text: string): Map<string, Family> {
   expect(text.endsWith("\n")).toBe(true)
   let current: string | undefined
   for (const line of text.slice(0, -1).split("\n")) {
+    if (line === "") continue // the format allows empty lines (prom-client puts one between families)
     const help = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line)
     const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line)
     const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line)
@@ -435,8 +477,11 @@ function parsePrometheus(text: string): Map<string, Family> {
       expect(type[1], `TYPE follows the HELP of its family: ${line}`).toBe(current)
       families.set(type[1]!, { type: type[2]!, samples: [] })
     } else if (sample !== null) {
-      expect(sample[1], `sample of the declared family: ${line}`).toBe(current)
-      families.get(sample[1]!)!.samples.push({ labels: sample[2] ?? "", value: Number(sample[3]) })
+      // A histogram's or summary's samples are <family>_bucket, _sum and _count.
+      const kind = families.get(current ?? "")?.type
+      const family = (kind === "histogram" || kind === "summary") && /_(bucket|sum|count)$/.test(sample[1]!) && sample[1]!.replace(/_(bucket|sum|count)$/, "") === current ? current : sample[1]
+      expect(family, `sample of the declared family: ${line}`).toBe(current)
+      families.get(family!)!.samples.push({ labels: sample[1] === family ? sample[2] ?? "" : `${sample[1]!.slice(family!.length + 1)}:${sample[2] ?? ""}`, value: Number(sample[3]) })
     } else throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`)
   }
   return families

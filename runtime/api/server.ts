@@ -21,7 +21,7 @@ import type { Duplex } from "node:stream"
 import { Result, Schema } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { TelemetryEvent } from "../services/telemetry.ts"
-import { familyOf, METRICS_CONTENT_TYPE, processFamilies, renderMetrics, type MetricFamily } from "./metrics.ts"
+import { makeNodeMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts"
 import { ApiRefusal, type NodeApi } from "./node-api.ts"
 import { openApiDocument } from "./openapi.ts"
 import { decodeParam, matchPath, type Route } from "./routes.ts"
@@ -131,9 +131,12 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     res.end(body)
   }
 
-  const metrics = async (): Promise<string> => {
-    const families: MetricFamily[] = (await api.metrics()).map(familyOf)
-    families.push(
+  // prom-client registry of this server: process metrics, the node's samples, histograms fed by the
+  // node's telemetry (block interval, time to commit, round duration) and by each request (latency).
+  const nodeMetrics = makeNodeMetrics()
+  const stopObserving = api.subscribe((event: TelemetryEvent) => nodeMetrics.observe(event))
+  const metrics = async (): Promise<string> =>
+    nodeMetrics.render(await api.metrics(), [
       { name: "dai_api_websocket_clients", help: "Open telemetry WebSocket connections.", type: "gauge", samples: [{ labels: {}, value: wss.clients.size }] },
       { name: "dai_api_connections", help: "Open API connections (capped by api.maxConnections).", type: "gauge", samples: [{ labels: {}, value: await connections() }] },
       { name: "dai_api_connections_dropped_total", help: "Connections closed at once because api.maxConnections were open.", type: "counter", samples: [{ labels: {}, value: dropped }] },
@@ -141,9 +144,15 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
         name: "dai_api_responses_total", help: "API responses by HTTP status.", type: "counter",
         samples: [...answered].sort().map(([code, n]) => ({ labels: { code }, value: n })),
       },
-      ...processFamilies(),
-    )
-    return renderMetrics(families)
+    ])
+
+  /** The route pattern of a request target, for the latency histogram's label (bounded cardinality). */
+  const routeOf = (target: string | undefined): string => {
+    try {
+      return matchPath(new URL(target ?? "/", "http://api.invalid").pathname)?.routes[0]?.path ?? "unmatched"
+    } catch {
+      return "unmatched"
+    }
   }
 
   /** The decoded query and path parameters of a request; unknown query parameters are refused by name. */
@@ -222,6 +231,8 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     connectionsCheckingInterval: options.timeoutCheckMs ?? API_LIMITS.timeoutCheckMs,
     maxHeaderSize: API_LIMITS.maxHeaderBytes,
   }, (req, res) => {
+    const started = process.hrtime.bigint()
+    res.once("finish", () => nodeMetrics.request(req.method ?? "?", routeOf(req.url), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9))
     dispatch(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) {
         if (e.status === 413) res.setHeader("connection", "close")
@@ -298,6 +309,7 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     port: address.port,
     close: () => {
       closing ??= new Promise<void>((resolve) => {
+        stopObserving()
         for (const ws of wss.clients) ws.terminate()
         wss.close()
         server.close(() => resolve())

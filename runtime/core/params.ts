@@ -101,6 +101,7 @@ export const REGISTRY = {
   "staking.lockMultiplier365d": number(2, 1, 3, "x", "reward multiplier of a 365-day lock"),
 
   "fees.burnFraction": fraction(0.3, 0, 0.9, "share of every fee that is burnt; the rest is paid to stakers"),
+  "fees.txFee": amount(0.01, 0, 1_000, "tokens every transaction the committee orders costs its signer, paid from the signer's fee deposit and settled by the epoch report"),
   "rewards.annualEmission": amount(20_000_000, 0, 100_000_000, "tokens released per year from the genesis reward reserve to stakers"),
   "rewards.contributorShare": fraction(0.25, 0, 0.8, "share of each block's emission set aside for contributors, paid pro rata of revealed training-round scores"),
 
@@ -130,6 +131,7 @@ export const REGISTRY = {
   "training.trimFraction": fraction(0.1, 0, 0.45, "share trimmed at each end by trimmed-mean (and f/n assumed by krum)"),
   "training.roundDeadline": duration("60s", "1s", "1h", "time trainers have to return an update"),
   "training.minParticipants": fraction(0.5, 0.1, 1, "share of the cohort whose updates a round needs by the deadline (else it is aborted)"),
+  "training.accuracyTolerance": fraction(0.02, 0.001, 0.2, "how far a round result's claimed accuracy may be from what each validator measures on the genesis evaluation set before it refuses the block"),
   "training.secureAggregation": flag(false, "pairwise-masked secure aggregation (Bonawitz et al. 2017)"),
   "training.secAggThreshold": fraction(0.66, 0.5, 1, "share of the cohort whose shares must survive to unmask the sum"),
   "training.dp.clipNorm": number(1, 0.001, 100, "L2", "per-update L2 clipping norm"),

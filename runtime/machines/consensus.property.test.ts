@@ -9,8 +9,14 @@
  *  - liveness: after the heal every honest node decides at least 3 more heights than the highest
  *    height any node had reached at the heal;
  *  - accountability: every reported evidence is valid and names an equivocator, never an honest or
- *    a merely silent validator; every equivocator is reported by some honest node (the run goes on
- *    until it is, within a minute of virtual time after the heal).
+ *    a merely silent validator; every equivocation that reached an honest node able to prove it (both
+ *    conflicting votes handed to the consensus of one honest node that speaks, at the height it works
+ *    on: `SimNet.exposed`) is reported, within a minute of virtual time after the heal.
+ * Not every equivocation can be proved: twin votes that reach only silent or byzantine nodes, or that
+ * arrive after the honest nodes have decided that height (a lagging equivocator whose votes no
+ * longer count), are dropped unseen, as a Tendermint node drops votes for past heights. Soak seed
+ * 1796358205 found both kinds of schedule; an example below pins down that an equivocator voting in
+ * step with the others is always reported.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -73,7 +79,8 @@ describe("consensus under random faults", () => {
         const target = Math.max(...net.nodes.map((n) => n.decidedHeight)) + 3
         const live = net.nodes.filter((n) => !n.silent)
         const equivocators = byzantine.map((i) => net.nodes[i]!.address)
-        net.run(s.healAt + 60_000, () => live.every((n) => n.decidedHeight >= target) && equivocators.every((a) => net.accused.has(a)))
+        const reported = () => equivocators.every((a) => net.accused.has(a)) && [...net.exposed].every((a) => net.accused.has(a))
+        net.run(s.healAt + 60_000, () => live.every((n) => n.decidedHeight >= target) && reported())
 
         expect(net.safetyViolations).toEqual([])
         for (const n of net.honestNodes()) {
@@ -81,9 +88,19 @@ describe("consensus under random faults", () => {
         }
         const set = net.validatorsAt(1)
         for (const n of net.honestNodes()) for (const e of n.evidence) expect(verifyEvidence(e, CHAIN_ID, set)).toEqual({ valid: true })
-        expect([...net.accused].sort()).toEqual([...equivocators].sort())
+        for (const a of net.accused) expect(equivocators, `accused ${a}`).toContain(a)
+        for (const a of net.exposed) expect(net.accused.has(a), `exposed equivocator ${a} reported`).toBe(true)
       }),
       CONSENSUS.params,
     )
   }, CONSENSUS.timeout(3_000)) // runs take about half a second each
+
+  it("reports an equivocator that votes in step with the others (example)", () => {
+    for (const seed of [1, 2, 3]) {
+      const net = new SimNet({ seed, powers: [1n, 1n, 1n, 1n], byzantine: [0], latency: { min: 5, max: 20 } }).start()
+      net.run(30_000, () => net.accused.size > 0)
+      expect([...net.exposed], `seed ${seed}`).toEqual([net.nodes[0]!.address])
+      expect([...net.accused], `seed ${seed}`).toEqual([net.nodes[0]!.address])
+    }
+  })
 })

@@ -7,6 +7,7 @@
 import { Contract, Wallet } from "ethers"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { COMMUNITY_SHARE } from "../../contracts/deploy/deploy.ts"
+import { REWARD_RESERVE_TOKENS } from "../core/app/genesis.ts"
 import { readRoles, rolesHeldByAccounts } from "../../contracts/deploy/roles.ts"
 import { fromHex } from "../core/crypto.ts"
 import { DEFAULT_PARAMS } from "../core/params.ts"
@@ -27,15 +28,15 @@ describe("devnet chain: roles and treasury", () => {
     await chain?.close()
   })
 
-  it("makes the validators the Treasury's 3-of-4 signers and the downtime reporters, and funds the Treasury", async () => {
+  it("makes the validators the Treasury's 3-of-4 signers, and funds the Treasury and the Committee's reward reserve", async () => {
     const d = chain.deployment
     expect(d.treasury).toEqual({ signers: wallets.map((w) => w.address), threshold: 3, funded: COMMUNITY_SHARE.toString() })
-    expect(d.roles.downtimeReporters).toEqual(wallets.map((w) => w.address))
+    expect(d.committee.rewardReserve).toBe(REWARD_RESERVE_TOKENS.toString())
     const token = new Contract(d.contracts.DAIToken, ["function balanceOf(address) view returns (uint256)"], chain.provider)
     expect(await token.balanceOf!(d.contracts.Treasury)).toBe(COMMUNITY_SHARE)
   })
 
-  it("leaves every role with Governance but the reporters, after the validators registered", async () => {
+  it("leaves every role with Governance (the committee role with the Committee), after the validators registered", async () => {
     const d = chain.deployment
     const roles = await readRoles(chain.provider, d)
     expect(rolesHeldByAccounts(roles)).toEqual([])

@@ -4,17 +4,21 @@
  * registered on Staking with their genesis stake, tier and commission (each from its own key,
  * through the Chain port), so the chain's positions and governance see the validators the consensus
  * genesis has. Registering needs no role (anyone may register), so it runs after the deploy has
- * handed every role to Governance. The validators are the node operator set: they are the Treasury's
- * signers (M = ⌈2N/3⌉) and hold DOWNTIME_REPORTER_ROLE, the one trusted role left (see
- * contracts/deploy/roles.ts). Hardhat, the deploy script and ethers are imported only here, when a
+ * handed every role to Governance (and Staking's COMMITTEE_ROLE to the Committee contract). The
+ * validators are the Treasury's signers (M = ⌈2N/3⌉); no account holds a role (see
+ * contracts/deploy/roles.ts). The Constitution is the devnet's (contracts/deploy/constitution-profile.ts):
+ * production's bounds but for the governance periods, whose floors are seconds, so that a proposal
+ * executes within a session. Hardhat, the deploy script and ethers are imported only here, when a
  * devnet starts.
  */
 import type { Provider, Signer } from "ethers"
 import { Effect } from "effect"
+import type { ConstitutionProfile } from "../../contracts/deploy/constitution-profile.ts"
 import type { Deployment } from "../adapters/evm/deployment.ts"
 import type { GenesisValidator } from "../core/app/app.ts"
 import { toHex } from "../core/crypto.ts"
 import type { Params } from "../core/params.ts"
+import { REWARD_RESERVE_ACCOUNT } from "../core/app/genesis.ts"
 import { TOKEN } from "../core/units.ts"
 
 /** Environment variable with the deployer's private key for --rpc (else the node's first unlocked account). */
@@ -66,12 +70,24 @@ const registerValidators = async (provider: Provider, deployer: Signer, deployme
   }
 }
 
-/** The devnet's token allocations: every validator its genesis allocation, the deployer's accounts the rest. */
+/**
+ * The devnet's token allocations: every validator its genesis allocation, paid by the deployer's
+ * first account and, past what it holds, by the Committee's reward reserve (REWARD_RESERVE_ACCOUNT):
+ * the consensus genesis gives its validators a large stake, and the chain's supply is fixed with
+ * the Treasury's community share and the reserve in it. Each payer keeps at least one token.
+ */
 const allocationsWith = (base: ReadonlyArray<{ readonly address: string; readonly amount: bigint }>, validators: readonly DevnetValidator[]) => {
-  const [reserve, ...others] = base
-  const given = validators.reduce((s, v) => s + v.allocation, 0n)
-  if (reserve === undefined || reserve.amount <= given) throw new Error("the devnet's reserve account cannot fund the genesis validators' allocations")
-  return [{ address: reserve.address, amount: reserve.amount - given }, ...others, ...validators.map((v) => ({ address: v.address, amount: v.allocation }))]
+  let short = validators.reduce((s, v) => s + v.allocation, 0n)
+  const out = base.map((a) => ({ ...a }))
+  for (const payer of [out[0], out.find((a) => a.address === REWARD_RESERVE_ACCOUNT)]) {
+    if (payer === undefined || short === 0n) continue
+    const paid = payer.amount - TOKEN < short ? payer.amount - TOKEN : short
+    if (paid <= 0n) continue
+    payer.amount -= paid
+    short -= paid
+  }
+  if (short > 0n) throw new Error("the devnet's reserve accounts cannot fund the genesis validators' allocations")
+  return [...out, ...validators.map((v) => ({ address: v.address, amount: v.allocation }))]
 }
 
 /** Start (or connect to) the chain and deploy the contracts for a consensus network of `consensusChainId`. */
@@ -82,15 +98,18 @@ export const startDevnetChain = async (options: {
   readonly env?: NodeJS.ProcessEnv
   /** The genesis validators, registered on Staking after the deployment (default: none). */
   readonly validators?: readonly DevnetValidator[]
+  /** The constitution installed (default: the devnet's, whose governance periods may be seconds: constitution-profile.ts). */
+  readonly constitution?: ConstitutionProfile
 }): Promise<DevnetChain> => {
   const { defaultTreasury, deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
+  const constitution = options.constitution ?? (await import("../../contracts/deploy/constitution-profile.ts")).DEVNET_CONSTITUTION
   const validators = options.validators ?? []
   const deploy = async (deployer: Any, accounts: readonly string[], network: string, dryRun: boolean) => {
     // The operator set: the validators, else (no validator given) the chain's other accounts, else the deployer alone.
     const operators = validators.length > 0 ? validators.map((v) => v.address) : accounts.length > 1 ? accounts.slice(1) : accounts
     const deployment = await deployContracts({
       deployer, allocations: allocationsWith(devnetAllocations(accounts), validators), network, dryRun, params: options.params, consensusChainId: BigInt(options.consensusChainId),
-      treasury: defaultTreasury(operators), downtimeReporters: operators,
+      treasury: defaultTreasury(operators), constitution,
     })
     await registerValidators(deployer.provider, deployer, deployment, options.params, validators)
     return deployment
@@ -102,6 +121,11 @@ export const startDevnetChain = async (options: {
     // end and unbonding matures on the chain when the nodes' wall clocks say so.
     const connection: Any = await connectInProcess({ override: { initialDate: new Date().toISOString() } })
     try {
+      // The chain's clock starts when Hardhat is created, seconds after that date was taken (loading
+      // it): move it up to the wall clock, so a vote ends on the chain when the nodes' clocks say so.
+      const pending = await connection.ethers.provider.send("eth_getBlockByNumber", ["pending", false])
+      const lag = Math.floor(Date.now() / 1000) - Number(BigInt(pending.timestamp))
+      if (lag > 0) await connection.ethers.provider.send("evm_increaseTime", [lag])
       const signers: Any[] = await connection.ethers.getSigners()
       const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))
       const deployment = await deploy(signers[0], accounts, "in-process", true)

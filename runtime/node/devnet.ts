@@ -27,6 +27,7 @@ import { startDevnetChain, type DevnetChain, type DevnetValidator } from "./devn
 import { resolvePath } from "./config.ts"
 import { formatTokens } from "../core/units.ts"
 import type { NodeTrainingOptions } from "./training/start.ts"
+import { DEVNET_CONSTITUTION, describeConstitution, withValues, type ConstitutionProfile } from "../../contracts/deploy/constitution-profile.ts"
 
 export const DEVNET_FILE = "devnet.json"
 /**
@@ -57,7 +58,20 @@ interface DevnetFile {
   readonly format: "dai-devnet/1"
   readonly nodes: number
   readonly chainId: number
+  /**
+   * The constitution the devnet's contracts get at every start: the devnet's (lowered governance
+   * floors, its periods), written here so a reader of the dir sees it and a resume keeps the periods.
+   */
+  readonly constitution?: {
+    readonly name: string
+    readonly warning: string
+    readonly floors: Readonly<Record<string, number>>
+    readonly values: Readonly<Record<string, number>>
+  }
 }
+
+/** What devnet.json says of its constitution (a warning to whoever reads the file). */
+const CONSTITUTION_WARNING = "governance.votingPeriod and governance.timelock may be seconds here (production floor: 1h): for devnets and tests only"
 
 export const nodeDir = (dir: string, i: number): string => join(dir, `node${i}`)
 
@@ -79,6 +93,8 @@ export interface CreateDevnetOptions {
   readonly params?: Readonly<Record<string, string | number | boolean>>
   /** Written into every node's config (chain.rpc + chain.deployment) when the chain is a JSON-RPC node. */
   readonly rpc?: string
+  /** The constitution its contracts get (default: the devnet's), recorded in devnet.json. */
+  readonly constitution?: ConstitutionProfile
 }
 
 /**
@@ -117,24 +133,42 @@ export const createDevnetDirs = async (options: CreateDevnetOptions): Promise<vo
       }),
     }))
   }
-  const file: DevnetFile = { format: "dai-devnet/1", nodes: n, chainId: DEVNET_CHAIN_ID }
+  const c = options.constitution ?? DEVNET_CONSTITUTION
+  const file: DevnetFile = {
+    format: "dai-devnet/1", nodes: n, chainId: DEVNET_CHAIN_ID,
+    constitution: { name: c.name, warning: CONSTITUTION_WARNING, floors: { ...c.floors }, values: { ...c.values } },
+  }
   writeFileSync(join(dir, DEVNET_FILE), `${JSON.stringify(file, null, 2)}\n`)
 }
 
-/** The node count of the devnet in `dir`, or undefined when `dir` holds none. */
-export const readDevnet = (dir: string): number | undefined => {
+/** The devnet file in `dir`, or undefined when `dir` holds none. */
+const readDevnetFile = (dir: string): DevnetFile | undefined => {
   const path = join(dir, DEVNET_FILE)
   if (!existsSync(path)) return undefined
   const file = JSON.parse(readFileSync(path, "utf8")) as Partial<DevnetFile>
   if (file.format !== "dai-devnet/1" || typeof file.nodes !== "number") throw new Error(`${path}: not a devnet file (format dai-devnet/1)`)
-  return file.nodes
+  return file as DevnetFile
 }
+
+/** The node count of the devnet in `dir`, or undefined when `dir` holds none. */
+export const readDevnet = (dir: string): number | undefined => readDevnetFile(dir)?.nodes
+
+/** The devnet constitution with a devnet file's values (a file without one: the devnet's defaults). */
+const constitutionOf = (file: DevnetFile | undefined): ConstitutionProfile =>
+  file?.constitution === undefined ? DEVNET_CONSTITUTION : withValues(DEVNET_CONSTITUTION, file.constitution.values)
 
 export interface DevnetOptions {
   readonly dir: string
   /** Node count of a new devnet (a resumed one keeps its own; a different count is an error). */
   readonly nodes?: number
   readonly params?: Readonly<Record<string, string | number | boolean>>
+  /**
+   * Governance periods below production's floors, allowed by the devnet constitution (5 s at least):
+   * `{ "governance.votingPeriod": "10s", "governance.timelock": "5s" }` (default: a 2-minute vote and
+   * a 1-minute timelock). They go to the chain's Constitution, where governance reads them, not to the
+   * genesis; a resumed devnet keeps its own unless given again.
+   */
+  readonly governance?: Readonly<Record<string, string | number>>
   /** The EVM chain: Hardhat in process (default), a JSON-RPC URL, or none at all. */
   readonly chain?: { readonly kind: "in-process" } | { readonly kind: "rpc"; readonly url: string } | { readonly kind: "none" }
   readonly onFailure?: (cause: Cause.Cause<unknown>) => void
@@ -148,6 +182,8 @@ export interface Devnet {
   readonly dir: string
   readonly nodes: readonly RunningNode[]
   readonly chain: DevnetChain | undefined
+  /** The constitution of its contracts: the devnet's, with its governance periods. */
+  readonly constitution: ConstitutionProfile
   /** True when the dir held a devnet already (its nodes resumed from their stores). */
   readonly resumed: boolean
   /** Stop every node, then the chain. */
@@ -182,7 +218,8 @@ const genesisValidators = (dir: string, n: number) =>
 export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   const dir = resolve(options.dir)
   const log = options.log ?? (() => {})
-  const existing = readDevnet(dir)
+  const existingFile = readDevnetFile(dir)
+  const existing = existingFile?.nodes
   if (existing !== undefined && options.nodes !== undefined && options.nodes !== existing) {
     throw new Error(`${dir} holds a devnet of ${existing} nodes, not ${options.nodes}; leave out --nodes to resume it, or choose another --dir`)
   }
@@ -191,8 +228,11 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   }
   const chainKind = options.chain ?? { kind: "in-process" }
   const n = existing ?? options.nodes ?? 4
+  const constitution = withValues(constitutionOf(existingFile), options.governance ?? {})
   if (existing === undefined) {
-    await createDevnetDirs({ dir, nodes: n, ...(options.params === undefined ? {} : { params: options.params }), ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}) })
+    await createDevnetDirs({
+      dir, nodes: n, constitution, ...(options.params === undefined ? {} : { params: options.params }), ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}),
+    })
     log(`created ${n} node data dirs in ${dir}`)
   } else {
     log(`resuming the devnet of ${n} nodes in ${dir}`)
@@ -207,10 +247,12 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     log(chainKind.kind === "rpc" ? `deploying the contracts to ${chainKind.url}` : "starting Hardhat's in-process chain and deploying the contracts")
     chain = await startDevnetChain({
       ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}), params: genesis.params, consensusChainId: genesis.chainId, validators: validators.success.validators,
+      constitution,
     })
     for (const v of validators.success.validators) v.privateKey.fill(0)
     writeFileSync(join(dir, "deployment.json"), `${JSON.stringify(chain.deployment, null, 2)}\n`)
     log(`contracts deployed (${chain.network}): token ${chain.deployment.contracts.DAIToken}, staking ${chain.deployment.contracts.Staking}`)
+    for (const line of describeConstitution(constitution)) log(line)
     log(`validators registered on Staking: ${genesis.validators.map((v) => `${v.operator} ${formatTokens(v.amount, 0)} DAI`).join(", ")}`)
   }
 
@@ -240,5 +282,5 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   log(`${n} nodes running on 127.0.0.1 (node0 ${nodes[0]!.peerId})`)
   const training = nodes[0]!.training
   log(training === undefined ? "training off" : `training: every node on its own ${training.description.replace(/ shard 1\//, " shard of ")}`)
-  return { dir, nodes, chain, resumed: existing !== undefined, close: closeAll }
+  return { dir, nodes, chain, constitution, resumed: existing !== undefined, close: closeAll }
 }

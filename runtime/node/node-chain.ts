@@ -62,6 +62,8 @@ export const connectNodeChain = (options: NodeChainOptions): Effect.Effect<EvmCh
           deployment,
           params: options.genesis.params,
           accounts,
+          // Anyone may execute a passed proposal: this node sends `execute` from its own account.
+          executor: operator ?? own,
           signerFor: (account) => {
             if (account.toLowerCase() !== own && account !== operator) return undefined
             signer ??= new Wallet(key, chain.provider)

@@ -2,7 +2,8 @@
  * `dai node start`, as a function: open a data dir and run its node — the keystore unlocked, the
  * libp2p node with its persisted identity (bootstrap peers + DHT discovery), the sqlite store with
  * slashing protection, consensus over them (with a staking machine per position of the operator),
- * the EVM chain when configured (with a governance machine per proposal), training, telemetry to a hub.
+ * the EVM chain when configured (with a governance machine per proposal, and the double-sign evidence
+ * the node holds settled on Staking), training, telemetry to a hub.
  * The devnet starts its nodes through the same function, so what it tests is what operators run.
  *
  * Everything belongs to the caller's scope; closing it shuts the node down in reverse order:
@@ -28,6 +29,7 @@ import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
 import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
+import { startEvidenceReporter, type EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
 import { governanceOverChain, reportingVotes } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
@@ -81,6 +83,8 @@ export interface RunningNode {
   readonly training: StartedTraining | undefined
   /** The chain's proposals, each followed by a governance machine (when the node has a chain). */
   readonly governance: GovernanceFollower | undefined
+  /** Double-sign evidence this node holds, settled on Staking (when the node has a chain). */
+  readonly evidence: EvidenceReporter | undefined
   /**
    * Settles with the reason if consensus halts (a decided block did not execute; the reason names
    * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
@@ -162,6 +166,13 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
   privateKey.fill(0) // the Keys port holds its own copy
+  // Every double sign this node holds goes to Staking.slashDoubleSign, sent (and paid for) from its own
+  // account; started with consensus, so that no block executed while training loads goes unread.
+  let evidenceReporter: EvidenceReporter | undefined
+  if (chain !== undefined) {
+    const reporter = evidenceReporter = startEvidenceReporter(node.ctx, { chain, submitter: node.keys.address.toLowerCase() })
+    yield* Effect.addFinalizer(() => Effect.sync(() => reporter.stop()))
+  }
   const training = options.training?.enabled === false
     ? undefined
     : yield* startNodeTraining({ name, genesis, node, emit, options: options.training ?? {} })
@@ -197,7 +208,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   }
 
   return {
-    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower,
+    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower, evidence: evidenceReporter,
     address,
     peerId: transport.network.self,
     telemetry: hub,

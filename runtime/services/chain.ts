@@ -11,8 +11,10 @@
  */
 import { Context, type Effect, Schema } from "effect"
 import type {
-  Address, EconError, EconOp, PendingRewards, PoolView, PositionView, ReceiptOf, SupplyBreakdown, UnbondingView,
+  Address, ConflictReceipt, EconError, EconOp, EpochSettlementReceipt, FeeDepositReceipt, PendingRewards, PoolView, PositionView, ReceiptOf,
+  SlashReceipt, SupplyBreakdown, UnbondingView,
 } from "../core/econ/index.ts"
+import type { AcceptedReportView, CommitteeError, EpochReport, ReportSignature, Snapshot } from "../core/committee/index.ts"
 import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
 import type { Params } from "../core/params.ts"
 
@@ -24,6 +26,26 @@ export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("Ch
   override get message(): string {
     return `${this.operation}: ${this.reason}`
   }
+}
+
+/**
+ * One signed consensus vote as the ledger checks double-sign evidence: `Staking.Vote`, whose digest
+ * is runtime/core/consensus/signing.ts's `voteDigest` (voteType 1 = prevote, 2 = precommit;
+ * blockHash the zero word for nil; signature 65 bytes r‖s‖v).
+ */
+export interface SignedVote {
+  readonly chainId: bigint
+  readonly height: bigint
+  readonly round: bigint
+  readonly voteType: number
+  readonly blockHash: string
+  readonly signature: string
+  /**
+   * The signing address the vote claims (the consensus vote's `validator`). The contract ignores it
+   * and recovers the signer from the signature; the simulated ledger, whose signatures may be the
+   * simulator's cheap scheme that cannot be recovered, checks the signature against it.
+   */
+  readonly validator?: string
 }
 
 /** A proposal as the chain shows it (times in ms, votes as governance.quadratic counts them, stake in base units). */
@@ -40,6 +62,56 @@ export interface ProposalView extends TallyInput {
 export class Chain extends Context.Service<Chain, {
   /** Apply one operation; its receipt says exactly what moved. */
   submit<O extends EconOp>(op: O): Effect.Effect<ReceiptOf<O["type"]>, EconError | ChainUnavailable>
+  /**
+   * Slash and tombstone the validator whose registered signing key signed both `a` and `b`: two
+   * conflicting votes (same chain id, height, round and type; different block hashes). Anyone may
+   * submit (`submitter` sends it). The receipt's evidenceId is keccak256(abi.encode(signer, chainId,
+   * height, round, voteType)), so each equivocation is punished once: a repeat fails with
+   * `StakingInfractionAlreadySlashed`, a validator already tombstoned by other evidence with
+   * `StakingTombstoned`, a key no validator registered (or votes that do not conflict) with
+   * `StakingInvalidEvidence`; a refusal changes nothing.
+   */
+  slashDoubleSign(a: SignedVote, b: SignedVote, submitter: Address): Effect.Effect<SlashReceipt, EconError | ChainUnavailable>
+  /**
+   * Record a committee snapshot under the next id (1, 2, …): the active validators (operator,
+   * signing key, stake, lock multiplier, contribution = its score in the last accepted epoch report)
+   * with their voting power by core/consensus/power.ts, the bonded trainers, the params in force.
+   * Anyone may call (`caller` sends it); a snapshot never changes once taken.
+   */
+  snapshot(caller: Address): Effect.Effect<Snapshot, EconError | ChainUnavailable>
+  /** The newest snapshot, or undefined before the first. */
+  readonly latestSnapshot: Effect.Effect<Snapshot | undefined, ChainUnavailable>
+  /** Snapshot `id`, or undefined. */
+  committee(id: number): Effect.Effect<Snapshot | undefined, ChainUnavailable>
+  /** Move `amount` of `account`'s tokens into its fee deposit, which pays the fees of the transactions the committee orders for it. */
+  depositFees(account: Address, amount: bigint): Effect.Effect<FeeDepositReceipt, EconError | ChainUnavailable>
+  /** `account`'s fee deposit now. */
+  feeDeposit(account: Address): Effect.Effect<bigint, ChainUnavailable>
+  /**
+   * Settle an epoch report signed by validators of the snapshot it names (signatures over
+   * core/committee `reportDigest`). Refused, changing nothing, when badly formed
+   * (`CommitteeBadReport`), for an unknown snapshot, for an epoch already reported
+   * (`CommitteeEpochReported`) or older than the last, with an unknown signer, a signer twice, a
+   * signature that does not verify, or signers holding less than the snapshot's quorum
+   * (`CommitteeInsufficientPower`, with the numbers). Accepted, it slashes and jails the downtime
+   * offenders, releases the epoch's emission from the reserve (contributors' pot to the scored
+   * accounts, the rest to stakers) and debits the ordered fees from the payers' deposits
+   * (core/committee/settle.ts); the receipt says what moved.
+   */
+  submitEpochReport(
+    report: EpochReport, signatures: readonly ReportSignature[], submitter: Address,
+  ): Effect.Effect<EpochSettlementReceipt, CommitteeError | EconError | ChainUnavailable>
+  /** The accepted report of `epoch`, or undefined. */
+  epochReport(epoch: number): Effect.Effect<AcceptedReportView | undefined, ChainUnavailable>
+  /**
+   * Evidence: a report for an already reported epoch that differs from the accepted one, with
+   * signatures of it. Every signer whose key also signed the accepted report is slashed as a double
+   * signer (tombstoned), once per (epoch, validator); refused (`CommitteeNotConflicting`,
+   * `StakingInfractionAlreadySlashed`, …) changing nothing when nobody signed both.
+   */
+  reportConflict(
+    report: EpochReport, signatures: readonly ReportSignature[], submitter: Address,
+  ): Effect.Effect<ConflictReceipt, CommitteeError | EconError | ChainUnavailable>
   balanceOf(address: Address): Effect.Effect<bigint, ChainUnavailable>
   readonly supply: Effect.Effect<SupplyBreakdown, ChainUnavailable>
   readonly pools: Effect.Effect<readonly PoolView[], ChainUnavailable>

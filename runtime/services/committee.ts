@@ -57,9 +57,20 @@ const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> => (Resul
 export const memoryLedgerPorts = (ledger: CommitteeLedger, now: () => number): { readonly chain: Chain["Service"]; readonly committee: CommitteePort } => {
   const { economy, governance } = ledger
   const stake = economyStake(economy)
+  const reportContext = { chainId: ledger.chainId, verify: ledger.verify }
   const chain = Chain.of({
     submit: (op) => Effect.suspend(() => fromResult(ledger.apply(op, now())) as never),
     slashDoubleSign: () => Effect.fail(new ChainUnavailable({ operation: "slashDoubleSign", reason: "the in-memory ledger takes verified evidence through the committee port (convict)" })),
+    // The economy's own committee (runtime/core/econ), beside this ledger's (the committee port):
+    // the App reads the committee port's snapshots.
+    snapshot: (caller) => Effect.suspend(() => fromResult(economy.takeSnapshot(caller, now()))),
+    latestSnapshot: Effect.sync(() => economy.latestSnapshot()),
+    committee: (id) => Effect.sync(() => economy.committeeSnapshot(id)),
+    depositFees: (account, amount) => Effect.suspend(() => fromResult(economy.depositFees(account, amount, now()))),
+    feeDeposit: (account) => Effect.sync(() => economy.feeDeposit(account)),
+    submitEpochReport: (report, signatures, submitter) => Effect.suspend(() => fromResult(economy.submitEpochReport(report, signatures, submitter, reportContext, now()))),
+    epochReport: (epoch) => Effect.sync(() => economy.epochReport(epoch)),
+    reportConflict: (report, signatures, submitter) => Effect.suspend(() => fromResult(economy.reportConflict(report, signatures, submitter, reportContext, now()))),
     balanceOf: (a) => Effect.sync(() => economy.balanceOf(a)),
     supply: Effect.sync(() => economy.supply()),
     pools: Effect.sync(() => economy.pools()),
@@ -86,7 +97,7 @@ export const memoryLedgerPorts = (ledger: CommitteeLedger, now: () => number): {
           quorum: p.quorum, threshold: p.threshold, bondedAtStart: p.bondedAtStart,
         }
       }),
-  } as Chain["Service"])
+  })
   const committee: CommitteePort = {
     snapshot: Effect.sync(() => ledger.snapshot(now())),
     latestSnapshot: Effect.sync(() => ledger.latestSnapshot),

@@ -18,11 +18,12 @@
  * `decodeSimPayload`.
  */
 import { Effect, Layer, type Scope } from "effect"
-import { type Envelope, Network, NetworkError, type PeerId } from "../../runtime/services/network.ts"
+import { type Envelope, Network, NetworkError, type PeerId, type TopicLimits } from "../../runtime/services/network.ts"
+import { DEFAULT_PEER_FAULT_POLICY, PeerFaults, type PeerFaultPolicy } from "../../runtime/core/peer-faults.ts"
 import type { NetworkPeer, SimNetwork } from "./sim-network.ts"
 
 /** Why a message reaching this node was not handed to a handler. */
-export type SimDropReason = "malformed" | "duplicate" | "unknown-topic" | "handler-error" | "detached"
+export type SimDropReason = "malformed" | "duplicate" | "unknown-topic" | "handler-error" | "detached" | "oversized" | "banned"
 
 export interface SimNetworkPortStats {
   readonly published: number
@@ -36,6 +37,10 @@ export interface SimNetworkPortOptions {
   readonly onDrop?: (reason: SimDropReason, from: PeerId, topic: string) => void
   /** How many recent (sender, sequence) pairs a node remembers to drop duplicates. Default 16384. */
   readonly dedupeWindow?: number
+  /** When a peer is cut off for its faults (as on libp2p: runtime/core/peer-faults.ts). */
+  readonly peerFaults?: PeerFaultPolicy
+  /** Sees every peer this node bans. Must not throw. */
+  readonly onBan?: (peer: PeerId, until: number, reason: string) => void
 }
 
 /** A node's attachment to the bus. */
@@ -124,9 +129,21 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
   const endpoints = endpointsByNetwork.get(net)!
   const window = options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW
 
-  const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void }>>()
+  const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void; readonly maxBytes: number }>>()
   const counters = { published: 0, sent: 0, delivered: 0 }
-  const dropped: Record<SimDropReason, number> = { malformed: 0, duplicate: 0, "unknown-topic": 0, "handler-error": 0, detached: 0 }
+  const dropped: Record<SimDropReason, number> = { malformed: 0, duplicate: 0, "unknown-topic": 0, "handler-error": 0, detached: 0, oversized: 0, banned: 0 }
+  const faults = new PeerFaults(options.peerFaults ?? DEFAULT_PEER_FAULT_POLICY)
+  /** One fault of `peer`: past the policy's limit its messages are dropped unread until the ban ends. */
+  const fault = (peer: PeerId, reason: string): void => {
+    if (peer === self || faults.banned(peer, net.now)) return
+    const verdict = faults.fault(peer, net.now)
+    if (!verdict.banned) return
+    try {
+      options.onBan?.(peer, verdict.until, reason)
+    } catch {
+      // An observer must not be able to break the ban.
+    }
+  }
   const detachedAtStart = endpoint.detachedDrops
   // Recently delivered (sender, seq) keys; a Set keeps insertion order, so the oldest goes first.
   const seen = new Set<string>()
@@ -142,16 +159,27 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
 
   const receive: Receiver = (from, topic, wire) => {
     const decoded = decodeSimPayload(wire)
-    if (decoded === undefined) return drop("malformed", from, topic)
+    if (decoded === undefined) {
+      fault(from, `malformed wire bytes on ${JSON.stringify(topic)}`)
+      return drop("malformed", from, topic)
+    }
     const key = `${from}\u0000${decoded.seq}`
     if (seen.has(key)) return drop("duplicate", from, topic)
     seen.add(key)
     if (seen.size > window) seen.delete(seen.values().next().value!)
     const subs = handlers.get(topic)
     if (subs === undefined || subs.size === 0) return drop("unknown-topic", from, topic)
+    if (faults.banned(from, net.now)) return drop("banned", from, topic)
+    let max = 0
+    for (const sub of subs) max = Math.max(max, sub.maxBytes)
+    if (decoded.data.length > max) {
+      fault(from, `${decoded.data.length} bytes on ${JSON.stringify(topic)} (limit ${max})`)
+      return drop("oversized", from, topic)
+    }
     counters.delivered++
     const message: Envelope = { from, topic, data: decoded.data }
     for (const sub of [...subs]) {
+      if (decoded.data.length > sub.maxBytes) continue
       try {
         sub.handler(message)
       } catch {
@@ -191,7 +219,7 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
       return Effect.void
     })
 
-  const subscribe = (topic: string, handler: (message: Envelope) => void): Effect.Effect<Effect.Effect<void>> =>
+  const subscribe = (topic: string, handler: (message: Envelope) => void, limits?: TopicLimits): Effect.Effect<Effect.Effect<void>> =>
     Effect.sync(() => {
       let subs = handlers.get(topic)
       if (subs === undefined) {
@@ -199,7 +227,8 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
         handlers.set(topic, subs)
         if (attached()) endpoint.topics = new Set(handlers.keys())
       }
-      const entry = { handler } // an object per subscription: the same function subscribed twice counts twice
+      // An object per subscription: the same function subscribed twice counts twice.
+      const entry = { handler, maxBytes: limits?.maxBytes ?? Number.POSITIVE_INFINITY }
       subs.add(entry)
       const owner = subs
       return Effect.sync(() => {
@@ -220,6 +249,7 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
     publish,
     send,
     subscribe,
+    report: (peer, reason) => Effect.sync(() => fault(peer, reason)),
     peers: Effect.sync(() => (attached() && !net.isDown(self) ? net.nodes.filter(reachable) : [])),
   })
 

@@ -172,6 +172,11 @@ export class SimNetwork {
   }
 
   /** Registered node ids, ascending. */
+  /** The virtual time of the network's scheduler. */
+  get now(): number {
+    return this.#scheduler.now
+  }
+
   get nodes(): readonly string[] {
     return this.#ids
   }

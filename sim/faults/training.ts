@@ -10,7 +10,41 @@
  *  - `dropout`: leaves mid-round: it takes the model (and, with secure aggregation, takes part in the
  *    key steps, so its masks are in the others' inputs) and then sends nothing more.
  * The randomness of `noise` comes from the trainer's own seeded stream.
+ * A validator coordinating a round has behaviours of its own (`COORDINATOR_BEHAVIORS`, below).
  */
+/**
+ * Coordinator behaviours (a validator, as the coordinator of a round; scenarios/README.md):
+ *  - `forge-round`: commits its round's result with an inflated accuracy and with participants that
+ *    did not train — itself and the trainers outside the cohort — whose signatures it cannot make:
+ *    it replays an honest participant's. Provably false: every replica refuses it and slashes it;
+ *  - `inflate-accuracy`: commits the honest participants and their signatures with an inflated
+ *    accuracy: only a measurement refutes it, so the validators refuse the block that carries it.
+ */
+export const COORDINATOR_BEHAVIORS = ["forge-round", "inflate-accuracy"] as const
+export type CoordinatorBehavior = (typeof COORDINATOR_BEHAVIORS)[number]
+
+/** The accuracy a byzantine coordinator claims (millionths): the issue's 0.999999. */
+export const FORGED_ACCURACY = 999_999
+
+/** What a byzantine coordinator changes in its round result. */
+export interface RoundResultClaim {
+  readonly accuracy: number
+  readonly participants: readonly string[]
+  readonly attestations?: ReadonlyArray<{ readonly updateHash: string; readonly signature: string }> | undefined
+}
+
+/** The claim a coordinator behaving as `behavior` commits instead of `honest`; `self` is its id and `trainers` every trainer. */
+export const forgeClaim = <C extends RoundResultClaim>(behavior: CoordinatorBehavior, honest: C, self: string, trainers: readonly string[]): C => {
+  if (behavior === "inflate-accuracy") return { ...honest, accuracy: FORGED_ACCURACY }
+  const idle = [self, ...trainers.filter((t) => !honest.participants.includes(t))]
+  const replayed = honest.attestations?.[0] ?? { updateHash: `0x${"00".repeat(32)}`, signature: `0x${"00".repeat(65)}` }
+  return {
+    ...honest, accuracy: FORGED_ACCURACY,
+    participants: [...honest.participants, ...idle],
+    attestations: [...(honest.attestations ?? []), ...idle.map(() => replayed)],
+  }
+}
+
 /** The training behaviours a scenario may name (`byzantine.behavior`): this file is their one source. */
 export const TRAINING_BEHAVIORS = ["signflip", "labelflip", "noise", "freeride", "dropout"] as const
 export type TrainingBehavior = (typeof TRAINING_BEHAVIORS)[number]

@@ -87,6 +87,8 @@ export class SimNode {
   /** Slashing protection: (height/round/type) → the hash signed. */
   readonly signed = new Map<string, Hash | null>()
   readonly lastCatchUp = new Map<string, number>()
+  /** The first vote this node saw per "validator/round/type", by height (SimNet.exposed). */
+  readonly witnessed = new Map<number, Map<string, Hash | null>>()
   /** Proposals of the next height, held until this node has committed their parent and can judge them. */
   pending: Proposal[] = []
 
@@ -118,6 +120,13 @@ export class SimNet {
   readonly safetyViolations: string[] = []
   /** Validators some honest node reported evidence against. */
   readonly accused = new Set<string>()
+  /**
+   * Validators whose two conflicting votes for one (height, round, type) both reached one honest
+   * node that speaks (not silent) and were handed to its machine: the equivocations that node's
+   * consensus could prove. An equivocation whose twin only ever reached silent or byzantine nodes
+   * is invisible to the honest nodes that speak, and cannot be reported.
+   */
+  readonly exposed = new Set<string>()
   readonly options: NetOptions
   readonly #prng: Prng
   readonly #verified = new Map<string, boolean>()
@@ -250,6 +259,7 @@ export class SimNet {
     this.#announce(node)
     for (const h of node.seen.keys()) if (h < next - 1) node.seen.delete(h)
     for (const h of node.held.keys()) if (h < next - 1) node.held.delete(h)
+    for (const h of node.witnessed.keys()) if (h < next - 1) node.witnessed.delete(h)
   }
 
   // ── the network ─────────────────────────────────────────────────────────────────────────────
@@ -331,12 +341,25 @@ export class SimNet {
     const all = this.#others(node)
     this.#sendTo(node, all, msg) // gossip: relay every new message
     if (msg.kind !== "commit") this.#hold(node, h, { msg, to: all })
-    if (msg.kind === "vote") node.actor.send({ type: "vote.received", vote: msg.vote })
+    if (msg.kind === "vote") {
+      if (node.honest && !node.silent) this.#witness(node, msg.vote)
+      node.actor.send({ type: "vote.received", vote: msg.vote })
+    }
     else if (msg.kind === "proposal") {
       if (h === node.height) this.#deliverProposal(node, msg.proposal)
       else node.pending.push(msg.proposal)
     }
     else node.actor.send({ type: "commit.received", block: msg.block, precommits: msg.precommits })
+  }
+
+  /** Note which vote `node` saw from a validator for a slot; a second, different one exposes the signer. */
+  #witness(node: SimNode, vote: Vote): void {
+    let seen = node.witnessed.get(vote.height)
+    if (seen === undefined) node.witnessed.set(vote.height, (seen = new Map()))
+    const slot = `${vote.validator}/${vote.round}/${vote.type}`
+    const before = seen.get(slot)
+    if (before === undefined) seen.set(slot, vote.blockHash)
+    else if (before !== vote.blockHash) this.exposed.add(vote.validator)
   }
 
   /** The node's verdict on a block: the right height, on top of the block it committed before. */

@@ -1,7 +1,9 @@
 /**
  * Garbage on the consensus topics: random bytes, random JSON, well-formed messages with bad
- * signatures, messages signed by a key that is not a validator's. Every one is dropped and counted
- * against its sender, the replicas stay identical, and the chain advances as fast as without it.
+ * signatures, messages signed by a key that is not a validator's. Every one is dropped; each node
+ * counts them against the sender until it has counted the fault policy's maximum, then cuts the
+ * sender off (runtime/core/peer-faults.ts) and drops the rest unread; the replicas stay identical,
+ * and the chain advances as fast as without it.
  * (Not bit for bit: a node that sees a message from a future height asks its sender for blocks,
  * which draws from its own latency stream.)
  */
@@ -15,6 +17,7 @@ import { CONSENSUS_TOPIC, SYNC_TOPIC } from "../../runtime/actors/consensus/cons
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { makeSimKeys } from "../adapters/keys.ts"
 import { attachSimNetwork } from "../adapters/network.ts"
+import { DEFAULT_PEER_FAULT_POLICY } from "../../runtime/core/peer-faults.ts"
 import { parseScenario } from "./load.ts"
 import { ConsensusWorld, SIM_CHAIN_ID } from "../world/world.ts"
 
@@ -69,8 +72,10 @@ describe("consensus under garbage", () => {
     const clean = run(false)
     const fuzzed = run(true)
     expect(fuzzed.errors).toEqual([])
-    expect(fuzzed.invalid.length).toBeGreaterThan(100)
     expect(fuzzed.invalid.every((e) => e.data.from === "x0")).toBe(true)
+    // 400 bad messages, far more than a node counts before it cuts the sender off: each node counted
+    // exactly the policy's maximum, then heard nothing more from x0.
+    for (const id of scenario.validators) expect(fuzzed.invalid.filter((e) => e.node === id).length, id).toBe(DEFAULT_PEER_FAULT_POLICY.maxFaults)
     expect(new Set(fuzzed.apps).size).toBe(1)
     // Every height was committed with one hash by all four nodes.
     const byHeight = new Map<string, Set<string>>()

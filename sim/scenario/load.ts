@@ -8,22 +8,22 @@ import { parseDuration } from "../../runtime/core/duration.ts"
 import { resolveParams, type Params } from "../../runtime/core/params.ts"
 import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
 import { decodeFile, FileError } from "./decode-file.ts"
-import { TRAINING_BEHAVIORS, type TrainingBehavior } from "../faults/training.ts"
+import { COORDINATOR_BEHAVIORS, TRAINING_BEHAVIORS, type CoordinatorBehavior, type TrainingBehavior } from "../faults/training.ts"
 
 
 export const CONSENSUS_BEHAVIORS = ["equivocate", "silent", "withhold", "delay"] as const
 export const GOVERNANCE_BEHAVIORS = ["sybil-split"] as const
 export type ConsensusBehavior = (typeof CONSENSUS_BEHAVIORS)[number]
 // Training behaviours are listed beside their faults; re-exported for the scenario's readers.
-export { TRAINING_BEHAVIORS, type TrainingBehavior }
+export { COORDINATOR_BEHAVIORS, TRAINING_BEHAVIORS, type CoordinatorBehavior, type TrainingBehavior }
 
 /** When an event fires: at a virtual time, when the chain reaches a height, or a training round. */
 export type Trigger = { readonly time: number } | { readonly height: number } | { readonly round: number }
 
 export type ScenarioAction =
   | { readonly type: "byzantine"; readonly nodes: readonly string[]; readonly behavior: ConsensusBehavior; readonly delay: number }
-  /** Trainers that send corrupted updates from now on (sim/faults/training.ts). */
-  | { readonly type: "train-fault"; readonly nodes: readonly string[]; readonly behavior: TrainingBehavior }
+  /** Trainers that send corrupted updates, or validators that forge their rounds' results, from now on (sim/faults/training.ts). */
+  | { readonly type: "train-fault"; readonly nodes: readonly string[]; readonly behavior: TrainingBehavior | CoordinatorBehavior }
   | { readonly type: "partition"; readonly groups: ReadonlyArray<readonly string[]> }
   | { readonly type: "heal" }
   | { readonly type: "crash"; readonly node: string }
@@ -40,7 +40,7 @@ export interface Scenario {
   readonly trainers: readonly string[]
   /** Whole tokens per validator, in validator order. */
   readonly stake: readonly number[]
-  /** Whole tokens each trainer bonds as a contributor at genesis (0: none). */
+  /** Whole tokens each trainer bonds as a contributor at genesis (0: staking.minContributorBond, the least a trainer bonds). */
   readonly trainerStake: number
   readonly latency: { readonly min: number; readonly max: number }
   readonly drop: number
@@ -110,6 +110,10 @@ export const parseScenario = (text: string, file: string): Scenario => {
 
   const events = (s.events ?? []).map((e, index) => ({ at: trigger(file, `events[${index}].at`, e), action: action(file, `events[${index}]`, e, node), index }))
   for (const id of s.expect?.slashed ?? []) node("expect.slashed", id)
+  for (const [i, id] of (s.expect?.unpaid ?? []).entries()) {
+    if (!node(`expect.unpaid[${i}]`, id).startsWith("v")) throw new FileError({ file, key: `expect.unpaid[${i}]`, reason: `${id} is not a validator: only a validator coordinates a round, and is paid or not for it` })
+  }
+  if (s.expect?.unpaid !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.unpaid", reason: "rounds need trainers (network.trainers)" })
   if (s.expect?.minAccuracy !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.minAccuracy", reason: "accuracy needs trainers (network.trainers)" })
   if (s.expect?.maxAccuracy !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.maxAccuracy", reason: "accuracy needs trainers (network.trainers)" })
   events.forEach((e, i) => {
@@ -158,6 +162,15 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
       if (b.identities === undefined) throw new FileError({ file, key: `${key}.byzantine.identities`, reason: `"${behavior}" needs identities: N (2 or more), the accounts the stake is split over` })
       return { type: "sybil-split", node: id, identities: b.identities }
     }
+    if ((COORDINATOR_BEHAVIORS as readonly string[]).includes(behavior)) {
+      if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
+      const nodes = b.nodes.map((n, i) => {
+        const id = node(`${key}.byzantine.nodes[${i}]`, n)
+        if (!id.startsWith("v")) throw new FileError({ file, key: `${key}.byzantine.nodes[${i}]`, reason: `"${behavior}" is a coordinator's behaviour, and ${id} is not a validator` })
+        return id
+      })
+      return { type: "train-fault", nodes, behavior: behavior as CoordinatorBehavior }
+    }
     if ((TRAINING_BEHAVIORS as readonly string[]).includes(behavior)) {
       if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
       const nodes = b.nodes.map((n, i) => {
@@ -168,7 +181,7 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
       return { type: "train-fault", nodes, behavior: behavior as TrainingBehavior }
     }
     if (!(CONSENSUS_BEHAVIORS as readonly string[]).includes(behavior)) {
-      throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...GOVERNANCE_BEHAVIORS].join(", ")})` })
+      throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...COORDINATOR_BEHAVIORS, ...GOVERNANCE_BEHAVIORS].join(", ")})` })
     }
     if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
     return {

@@ -21,6 +21,7 @@ import { livenessChecker } from "../check/liveness.ts"
 import { safetyChecker } from "../check/safety.ts"
 import { slashingChecker } from "../check/slashing.ts"
 import { supplyChecker } from "../check/supply.ts"
+import { unpaidChecker } from "../check/unpaid.ts"
 import { EXIT_CODES, verdictOf, type Outcome } from "../check/verdict.ts"
 
 export type { Expectation } from "../check/expectation.ts"
@@ -178,6 +179,10 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     safety, liveness, slashing,
     supplyChecker(expected.supplyConserved, { supply: () => world.ledger.economy.supply() }),
     accuracyChecker(expected), economicsChecker(expected),
+    unpaidChecker(expected, {
+      attempts: () => training?.world.byzantineRounds ?? [],
+      ledger: () => scenario.validators.filter((v) => !byzantine.has(v)).map((v) => world.app(v)?.training).find((t) => t !== undefined),
+    }),
   ]
   const expectations = checkers.flatMap((c) => c.expectations({ time: scheduler.now, rounds, accuracy: trained?.accuracy, sybil }))
   const outcome = verdictOf(expectations, crashed !== undefined)

@@ -28,7 +28,7 @@ export const Network = Schema.Struct({
   drop: Schema.optional(Probability),
   /** Extension: probability a message is delivered twice. */
   duplicate: Schema.optional(Probability),
-  /** Extension: tokens each trainer bonds in its contributor pool at genesis (default 0: no bond). */
+  /** Extension: tokens each trainer bonds in its contributor pool at genesis (default, and at least: staking.minContributorBond). */
   trainerStake: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 0) || `expected a number of tokens >= 0, got ${n}`))),
   /** Extension: most training samples each trainer holds (real data sets; default 600). */
   samplesPerTrainer: Schema.optional(Count(1, 60_000)),
@@ -74,6 +74,8 @@ export const Expect = Schema.Struct({
   minAccuracy: Schema.optional(Probability),
   /** Extension: the final accuracy is at most this (an attack that must hurt an undefended run). */
   maxAccuracy: Schema.optional(Probability),
+  /** Validators that earned nothing for their behaviour: none of the rounds they coordinated as a byzantine coordinator (`forge-round`, `inflate-accuracy`) was accepted. */
+  unpaid: Schema.optional(Schema.Array(NodeId)),
   /** Extension: a `sybil-split` gained at most this factor of votes (split ÷ whole). */
   maxSybilGain: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 1) || "a number >= 1"))),
 })

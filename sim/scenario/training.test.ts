@@ -1,7 +1,9 @@
 /** Training rounds in the simulator: on chain, deterministic, with faults, triggers and checkers. */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { attestationDigest } from "../../runtime/core/app/round-attestation.ts"
 import { roundScoresCommitment, signTx } from "../../runtime/core/app/txs.ts"
+import { toHex } from "../../runtime/core/crypto.ts"
 import { makeSimKeys } from "../adapters/keys.ts"
 import { FileError } from "./decode-file.ts"
 import { parseScenario } from "./load.ts"
@@ -179,8 +181,11 @@ describe("round-result and round-scores transactions", () => {
     w.startAll()
     const SALT = `0x${"cd".repeat(32)}`
     const HASH = `0x${"ef".repeat(32)}`
-    const scores = [{ account: "t1", score: 700 }, { account: "t2", score: 0 }]
+    // Validators train too: v1 and v2 are the participants, each signing its update commitment.
+    const scores = [{ account: "v1", score: 700 }, { account: "v2", score: 0 }]
     const keys = (id: string) => w.slots.get(id)!.keys
+    const UPDATE = `0x${"ab".repeat(32)}`
+    const attest = (round: number, id: string) => ({ updateHash: UPDATE, signature: toHex(Effect.runSync(keys(id).sign(attestationDigest(SIM_CHAIN_ID, round, id, UPDATE)))) })
     const nonces = new Map<string, number>()
     const submit = (id: string, body: Record<string, unknown>, k = keys(id)) => {
       const signer = k.address.toLowerCase()
@@ -189,22 +194,22 @@ describe("round-result and round-scores transactions", () => {
       return w.slots.get(id)!.node!.submitTx(signTx(SIM_CHAIN_ID, { ...body, signer, nonce } as never, (d) => Effect.runSync(k.sign(d))))
     }
     const result = (round: number, commitment = roundScoresCommitment(round, scores, SALT)) =>
-      ({ type: "round-result", round, modelHash: HASH, accuracy: 900_000, participants: ["t1", "t2"], scoresCommitment: commitment })
+      ({ type: "round-result", round, modelHash: HASH, accuracy: 900_000, participants: ["v1", "v2"], attestations: [attest(round, "v1"), attest(round, "v2")], scoresCommitment: commitment })
     const outsider = makeSimKeys(3, "t9", w.oracle)
     expect(submit("v0", result(1), outsider)).toMatch(/is not a validator/) // a valid signature, refused at the pool: not a validator
     expect(submit("v0", result(2))).toBeUndefined()
     expect(submit("v1", result(2))).toBeUndefined() // round 2 already has a result
     w.scheduler.runUntil({ time: 8_000 })
     expect(submit("v1", { type: "round-scores", round: 2, scores, salt: SALT })).toBeUndefined() // not v1's round
-    expect(submit("v0", { type: "round-scores", round: 2, scores: [{ account: "t1", score: 999 }, { account: "t2", score: 0 }], salt: SALT })).toBeUndefined()
+    expect(submit("v0", { type: "round-scores", round: 2, scores: [{ account: "v1", score: 999 }, { account: "v2", score: 0 }], salt: SALT })).toBeUndefined()
     expect(submit("v0", { type: "round-scores", round: 2, scores, salt: SALT })).toBeUndefined()
     w.scheduler.runUntil({ time: 16_000 })
     for (const id of s.validators) {
       const app = w.app(id)!
       expect([...app.rounds().keys()]).toEqual([2])
       expect(app.rounds().get(2)).toMatchObject({ coordinator: "v0", accuracy: 900_000 })
-      expect(app.rounds().get(2)!.scores).toEqual(new Map([["t1", 700], ["t2", 0]]))
-      expect(app.roundScores(app.rounds().get(2)!.epoch).get("t1")).toBe(700)
+      expect(app.rounds().get(2)!.scores).toEqual(new Map([["v1", 700], ["v2", 0]]))
+      expect(app.roundScores(app.rounds().get(2)!.epoch).get("v1")).toBe(700)
     }
   })
 })

@@ -19,19 +19,25 @@
  * chain holds (the simulation keeps one copy and checks its hash before each round).
  */
 import { Effect } from "effect"
+import { attestationDigest, forgedParticipants } from "../../runtime/core/app/round-attestation.ts"
 import { signTx, type SignedTx } from "../../runtime/core/app/txs.ts"
-import { toHex } from "../../runtime/core/crypto.ts"
+import { fromHex, toHex } from "../../runtime/core/crypto.ts"
 import { modelHash } from "../../runtime/core/training/hash.ts"
 import { RdpAccountant } from "../../runtime/core/training/rdp.ts"
 import { seededRandomBytes } from "../../runtime/core/training/secagg/index.ts"
 import type { TrainingRoundOutput } from "../../runtime/machines/training.ts"
 import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "../../runtime/actors/training/round-coordinator.ts"
 import { roundParams, trainerSecAggParams } from "../../runtime/actors/training/round-params.ts"
+import { ResultCheck } from "../../runtime/actors/training/result-check.ts"
 import { RoundTrainer } from "../../runtime/actors/training/round-trainer.ts"
 import { TRAIN_TOPIC } from "../../runtime/actors/training/wire.ts"
+import type { Keys } from "../../runtime/services/keys.ts"
+import { makeSimKeys } from "../adapters/keys.ts"
 import { attachSimNetwork, type SimNetworkPort } from "../adapters/network.ts"
 import { gaussian } from "../adapters/trainer.ts"
-import { trainingFault, type TrainingBehavior, type TrainingFault } from "../faults/training.ts"
+import {
+  COORDINATOR_BEHAVIORS, forgeClaim, trainingFault, type CoordinatorBehavior, type RoundResultClaim, type TrainingBehavior, type TrainingFault,
+} from "../faults/training.ts"
 import { Prng } from "../kernel/prng.ts"
 import type { Scenario } from "../scenario/load.ts"
 import type { TrainingSetup } from "../scenario/training-setup.ts"
@@ -57,9 +63,21 @@ export interface TrainingWorldOptions {
   readonly beforeRound?: (round: number) => void
 }
 
+/** A round whose coordinator had a byzantine behaviour when it submitted the result. */
+export interface ByzantineRound {
+  readonly round: number
+  readonly coordinator: string
+  readonly behavior: CoordinatorBehavior
+}
+
+/** Models kept for the validators' checks (the aggregates of the last rounds, by hash). */
+const MAX_CANDIDATES = 16
+
 interface TrainerNode {
   readonly id: string
   readonly prng: Prng
+  /** Its key (the one its genesis entry names): it signs its updates with it. */
+  readonly keys: Keys["Service"]
   port: SimNetworkPort | undefined
   unsubscribe: Effect.Effect<void> | undefined
   fault: TrainingFault | undefined
@@ -102,6 +120,15 @@ export class TrainingWorld {
   #current: CurrentRound | undefined
   #stopped = false
   readonly #nonces = new Map<string, number>()
+  /** Validators coordinating as a byzantine behaviour, and the rounds they submitted so. */
+  readonly #coordinatorFaults = new Map<string, CoordinatorBehavior>()
+  readonly byzantineRounds: ByzantineRound[] = []
+  /** Each round's aggregate as its coordinator submitted it, for the validators to fetch by hash. */
+  readonly #candidates = new Map<string, Float32Array>()
+  /** Each validator's check of claimed accuracies (kept across its restarts: a measurement does not change). */
+  readonly #checks = new Map<string, ResultCheck>()
+  /** Accuracy of each model fetched, measured once for all validators (every one would compute the same). */
+  readonly #measured = new WeakMap<Float32Array, number>()
 
   constructor(options: TrainingWorldOptions) {
     this.#o = options
@@ -110,10 +137,12 @@ export class TrainingWorld {
     this.#globalHash = modelHash(this.#global)
     this.initialAccuracy = options.setup.evaluate(this.#global).accuracy
     for (const id of options.scenario.trainers) {
-      const t: TrainerNode = { id, prng: this.#prng.child(`trainer/${id}`), port: undefined, unsubscribe: undefined, fault: undefined, side: undefined as never }
+      const keys = makeSimKeys(options.seed, id, options.world.oracle)
+      const t: TrainerNode = { id, prng: this.#prng.child(`trainer/${id}`), keys, port: undefined, unsubscribe: undefined, fault: undefined, side: undefined as never }
       t.side = this.#trainerSide(t)
       this.#trainers.set(id, t)
     }
+    options.world.proposalCheck = (id) => this.#check(id)
   }
 
   /** Which backend trains (`statistical` or a TensorFlow.js backend). */
@@ -148,9 +177,43 @@ export class TrainingWorld {
     this.#stopped = true
   }
 
-  /** Make trainers behave as `behavior` from now on. */
-  setFault(ids: readonly string[], behavior: TrainingBehavior): void {
-    for (const id of ids) this.#trainers.get(id)!.fault = trainingFault(behavior)
+  /** Make trainers (or, with a coordinator behaviour, validators) behave as `behavior` from now on. */
+  setFault(ids: readonly string[], behavior: TrainingBehavior | CoordinatorBehavior): void {
+    for (const id of ids) {
+      if ((COORDINATOR_BEHAVIORS as readonly string[]).includes(behavior)) this.#coordinatorFaults.set(id, behavior as CoordinatorBehavior)
+      else this.#trainers.get(id)!.fault = trainingFault(behavior as TrainingBehavior)
+    }
+  }
+
+  /**
+   * Validator `id`'s check of the accuracy a round result claims (runtime/actors/training/result-check.ts):
+   * the model is fetched by hash from what coordinators submitted (at once: the simulation holds one
+   * copy), and evaluated on the scenario's held-out data, the evaluation set its seed fixes.
+   */
+  #check(id: string): ResultCheck {
+    let c = this.#checks.get(id)
+    if (c !== undefined) return c
+    const { world, scenario, setup } = this.#o
+    c = new ResultCheck({
+      tolerance: () => (world.app(id)?.params() ?? scenario.params)["training.accuracyTolerance"],
+      forged: (tx) => {
+        const app = world.app(id)
+        if (app === undefined) return undefined
+        const verify = world.slots.get(id)!.keys.verify
+        return forgedParticipants({ chainId: app.chainId, trainerKey: (a) => app.trainerKey(a), verify }, tx.round, tx.participants, tx.attestations)
+      },
+      fetch: (hash, _round, done) => done(this.#candidates.get(hash)),
+      evaluate: (weights) => {
+        let accuracy = this.#measured.get(weights)
+        if (accuracy === undefined) this.#measured.set(weights, accuracy = setup.evaluate(weights).accuracy)
+        return accuracy
+      },
+      onMeasured: (m) => {
+        if (m.refused !== undefined) this.#trace("round.refused", { round: m.round, claimed: m.claimed, measured: m.measured ?? -1, reason: m.refused }, id)
+      },
+    })
+    this.#checks.set(id, c)
+    return c
   }
 
   isTrainer(id: string): boolean {
@@ -214,6 +277,7 @@ export class TrainingWorld {
       computeDelay: (samples) => 500 + samples * p["training.localEpochs"] * 2 + t.prng.int(1_000),
       leaves: () => t.fault?.leavesMidRound === true,
       secAgg: (round) => ({ ...trainerSecAggParams(p, scenario.trainers.length), randomBytes: seededRandomBytes(`${seed}/${t.id}/${round}`) }),
+      attest: (round, hash) => toHex(Effect.runSync(t.keys.sign(attestationDigest(SIM_CHAIN_ID, round, t.id, hash)))),
       onEvent: (e) => {
         if (e.type === "left") this.#trace("trainer.left", { round: e.round }, t.id)
       },
@@ -246,7 +310,16 @@ export class TrainingWorld {
       },
       salt: () => hex32(this.#prng.child(`salt/${round}`)),
       submit: (body) => this.#submit(coordinator, body),
+      // The aggregate is kept before its result is submitted: the validators fetch it by hash to check the claim.
+      keep: (pending) => Effect.sync(() => {
+        if (this.#candidates.size >= MAX_CANDIDATES) this.#candidates.delete(this.#candidates.keys().next().value!)
+        this.#candidates.set(pending.modelHash, pending.weights)
+      }),
       committed: (r) => world.app(coordinator)?.rounds().get(r),
+      verifyAttestation: (id, r, hash, signature) => {
+        const key = world.app(coordinator)?.trainerKey(id)
+        return key !== undefined && world.slots.get(coordinator)!.keys.verify(key, attestationDigest(SIM_CHAIN_ID, r, id, hash), fromHex(signature))
+      },
       onEvent: (e) => this.#onRoundEvent(coordinator, e),
       onFinished: (out, candidate, loss) => this.#finished(out, candidate, loss),
     })
@@ -259,8 +332,16 @@ export class TrainingWorld {
     else if (e.type === "unmask") this.#trace("round.unmask", { round: e.round, survivors: [...e.survivors], dropped: [...e.dropped] }, coordinator)
   }
 
-  /** Sign a transaction with a validator's key and hand it to its consensus node's pool. */
-  #submit(validator: string, body: UnsignedRoundTx): void {
+  /** Sign a transaction with a validator's key and hand it to its consensus node's pool (a byzantine coordinator forges its result first). */
+  #submit(validator: string, honest: UnsignedRoundTx): void {
+    const behavior = this.#coordinatorFaults.get(validator)
+    let body = honest
+    if (behavior !== undefined && honest.type === "round-result") {
+      body = forgeClaim(behavior, honest as unknown as RoundResultClaim, validator, this.#o.scenario.trainers) as unknown as UnsignedRoundTx
+      const round = (honest as unknown as { round: number }).round
+      this.byzantineRounds.push({ round, coordinator: validator, behavior })
+      this.#trace("round.forged", { round, behavior }, validator)
+    }
     const slot = this.#o.world.slots.get(validator)!
     const app = slot.app
     if (slot.node === undefined || app === undefined) return

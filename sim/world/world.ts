@@ -17,7 +17,7 @@ import { committeeCache, memoryLedgerPorts, type CommitteePort } from "../../run
 import type { Chain } from "../../runtime/services/chain.ts"
 import { buildGenesis, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
 import { TOKEN, WAD } from "../../runtime/core/units.ts"
-import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound } from "../../runtime/actors/consensus/consensus-node.ts"
+import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound, type ProposalCheck } from "../../runtime/actors/consensus/consensus-node.ts"
 import { makeNodeContext } from "../../runtime/actors/context.ts"
 import { startStaking, type StakeActors } from "../../runtime/actors/staking/stake-actors.ts"
 import { startSync, type SyncActor } from "../../runtime/actors/sync/block-sync.ts"
@@ -80,6 +80,8 @@ export class ConsensusWorld {
   readonly slots = new Map<string, Slot>()
   /** Exceptions thrown inside node code (a crash of the run, not of a node). */
   readonly errors: string[] = []
+  /** A validator's own check of proposals beyond the App's (the training world's accuracy check), looked up per proposal. */
+  proposalCheck: ((node: string) => ProposalCheck) | undefined
   readonly #options: WorldOptions
 
   constructor(options: WorldOptions) {
@@ -110,9 +112,12 @@ export class ConsensusWorld {
       this.slots.set(id, { id, store: new SimStore(), keys, port: undefined, node: undefined, stake: undefined, app: undefined, outbound: undefined })
       return { operator: id, address: keys.address.toLowerCase(), amount: BigInt(Math.round(scenario.stake[i]! * 1e6)) * (TOKEN / 1_000_000n), tier: 0 as const, commission: WAD / 20n }
     })
-    // Trainers bond `network.trainerStake` each in their contributor pools (their stake at risk).
-    const trainerStake = BigInt(Math.round(scenario.trainerStake * 1e6)) * (TOKEN / 1_000_000n)
-    const contributors = trainerStake > 0n ? scenario.trainers.map((owner) => ({ owner, amount: trainerStake, tier: 0 as const })) : []
+    // Trainers bond `network.trainerStake` each in their contributor pools (their stake at risk), at
+    // least `staking.minContributorBond`: only a bonded trainer's signed update counts in a round
+    // (runtime/core/app/round-attestation.ts), with the key its genesis entry names.
+    const tokens = Math.max(scenario.trainerStake, scenario.params["staking.minContributorBond"])
+    const trainerStake = BigInt(Math.round(tokens * 1e6)) * (TOKEN / 1_000_000n)
+    const contributors = scenario.trainers.map((owner) => ({ owner, amount: trainerStake, tier: 0 as const, address: makeSimKeys(seed, owner, this.oracle).address.toLowerCase() }))
     const allocations = [
       ...validators.map((v) => ({ address: v.operator, amount: v.amount + 1_000n * TOKEN })),
       ...contributors.map((c) => ({ address: c.owner, amount: c.amount })),
@@ -191,6 +196,10 @@ export class ConsensusWorld {
         sync: slot.sync,
         // Looked up per message, so a node can turn byzantine mid-run.
         outbound: (m, send) => (slot.outbound ?? honest)(m, send),
+        precheck: {
+          judge: (block, verdict) => (this.proposalCheck === undefined ? verdict(undefined) : this.proposalCheck(id).judge(block, verdict)),
+          admits: (tx) => this.proposalCheck?.(id).admits(tx) ?? true,
+        },
         // A node that can no longer follow the chain ends the run as a crash, with its reason.
         onHalt: (reason) => void this.errors.push(`${id}: ${reason}`),
       }),

@@ -1,4 +1,4 @@
-/** Governance: proposals with their tallies; the selected one is what `v` votes on. */
+/** Governance: proposals with their tallies; the selected one is what `v` votes on and `x` executes. */
 import { esc, fit, votesText } from "../format.ts"
 import type { ProposalRow, ViewModel } from "../model.ts"
 import type { ScreenView } from "./view.ts"
@@ -32,6 +32,6 @@ export const governanceScreen = (m: ViewModel, view: ScreenView): string => {
     ...lines,
     "",
     esc(fit(`selected: ${chosen.id} ${chosen.title}`, view.width)),
-    "{gray-fg}tallies: DAI of stake (linear votes) or √DAI (quadratic); ↑/↓ select, v vote, p propose{/gray-fg}",
+    "{gray-fg}tallies: DAI of stake (linear votes) or √DAI (quadratic); ↑/↓ select, v vote, p propose, x execute{/gray-fg}",
   ].join("\n")
 }

@@ -30,7 +30,7 @@ import { createActor, type ActorRefFrom, type AnyActorRef } from "xstate"
 import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
-import { decodeMessage, encodeMessage, type ConsensusMessage } from "../../core/consensus/codec.ts"
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
@@ -42,7 +42,7 @@ import type { Envelope } from "../../services/network.ts"
 import type { Store } from "../../services/store.ts"
 import { decodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
 import type { CommitteeCache } from "../../services/committee.ts"
-import { TX_TOPIC, type NodeContext } from "../context.ts"
+import { MAX_TX_BYTES, TX_TOPIC, type NodeContext } from "../context.ts"
 import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
 import { CONSENSUS_TOPIC } from "./topics.ts"
@@ -63,9 +63,23 @@ export interface PeerSync {
   behind(peer: string): void
 }
 
+/**
+ * A node's own judgement of a proposed block, beyond the App's rules (training: re-measure a round
+ * result's claimed accuracy, runtime/actors/training/result-check.ts). It never runs on execution:
+ * a decided block holds whatever +2/3 of the power judged valid.
+ */
+export interface ProposalCheck {
+  /** Why `block` gets no vote from this node, or undefined; answered through `verdict`, at once or later (a model to fetch). */
+  judge(block: Block, verdict: (why: string | undefined) => void): void
+  /** Whether this node puts `tx` in a block it proposes now. */
+  admits(tx: AppTx): boolean
+}
+
 export interface ConsensusOptions {
   /** The node's block sync (started by the world beside consensus: `startSync(ctx)`). */
   readonly sync: PeerSync
+  /** Judges proposals before the machine sees them, and filters this node's own (default: none). */
+  readonly precheck?: ProposalCheck
   readonly outbound?: Outbound
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: number
@@ -115,6 +129,18 @@ const nodeMachine = consensusMachine.provide({
     log: ({ self }, p) => actionsOf(self).log(p),
   },
 })
+
+/** The pooled transactions this node proposes: those `check` admits, and none of a signer after one it left out (its nonces must follow). */
+const admissible = (txs: readonly AppTx[], check: ProposalCheck | undefined): AppTx[] => {
+  if (check === undefined) return [...txs]
+  const cut = new Set<unknown>()
+  return txs.filter((tx) => {
+    if (cut.has(tx.signer)) return false
+    if (check.admits(tx)) return true
+    cut.add(tx.signer)
+    return false
+  })
+}
 
 /**
  * Rebuild the application state from the certificates a node stored (after a restart), loading
@@ -226,7 +252,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
               ...(p.height > 1 ? [{ type: "last-commit", height: p.height - 1, precommits: lastCommit as unknown as Json }] : []),
               ...(epochTx === undefined ? [] : [epochTx]),
               ...evidence.pending().map((e): AppTx => ({ type: "evidence", voteA: e.voteA, voteB: e.voteB })),
-              ...mempool.includable(),
+              ...admissible(mempool.includable(), options.precheck),
             ],
             appHash: app.appHash,
           }
@@ -306,12 +332,12 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     nodeActions.set(actor, actions)
 
     /**
-     * A verified proposal for the next height: the App judges the block, the machine does the rest.
-     * A block naming a snapshot this node has not loaded is held until the snapshot is loaded from
-     * the ledger, then judged: the machine never prevotes a block whose set it cannot know. (The
-     * alternative, prevoting nil at once, would cost a round at every epoch start on a real chain,
-     * where loading takes a request; if the ledger cannot answer, the block is judged invalid and
-     * the machine prevotes nil, and the next round tries again.)
+     * A verified proposal for the next height: the App judges the block (then the precheck, if
+     * any), the machine does the rest. A block naming a snapshot this node has not loaded is held
+     * until the snapshot is loaded from the ledger, then judged: the machine never prevotes a block
+     * whose set it cannot know. (The alternative, prevoting nil at once, would cost a round at every
+     * epoch start on a real chain, where loading takes a request; if the ledger cannot answer, the
+     * block is judged invalid and the machine prevotes nil, and the next round tries again.)
      */
     const onProposal = (p: Proposal) => {
       const missing = app.missingSnapshot(p.block)
@@ -326,9 +352,16 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       judge(p)
     }
     const judge = (p: Proposal) => {
+      const judged = (invalid: string | undefined) => {
+        if (invalid !== undefined) emit("proposal.invalid", { height: p.height, round: p.round, proposer: p.proposer, reason: invalid })
+        actor.send({ type: "proposal.received", proposal: p, valid: invalid === undefined })
+      }
       const invalid = app.checkBlock(p.block)
-      if (invalid !== undefined) emit("proposal.invalid", { height: p.height, round: p.round, proposer: p.proposer, reason: invalid })
-      actor.send({ type: "proposal.received", proposal: p, valid: invalid === undefined })
+      if (invalid !== undefined || options.precheck === undefined) return judged(invalid)
+      // A verdict that comes later counts only while the node still decides that height.
+      options.precheck.judge(p.block, (why) => {
+        if (!stopped && p.height === app.height + 1) judged(why)
+      })
     }
 
     const onConsensus = (env: Envelope) => {
@@ -411,8 +444,9 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     }
 
     const unsubscribe = [
-      yield* network.subscribe(CONSENSUS_TOPIC, onConsensus),
-      yield* network.subscribe(TX_TOPIC, onTx),
+      // Sizes are checked before anything is decoded; a peer that keeps sending what fails is cut off.
+      yield* network.subscribe(CONSENSUS_TOPIC, onConsensus, { maxBytes: MAX_MESSAGE_BYTES }),
+      yield* network.subscribe(TX_TOPIC, onTx, { maxBytes: MAX_TX_BYTES }),
     ]
 
     // Re-send own messages of the current height until it is decided (lossy links, healed partitions),

@@ -19,6 +19,8 @@ const GLOBAL_KEY = "training/global"
 const ASK_EVERY_MS = 3_000
 /** Gossiped models kept until the chain names one of them. */
 const MAX_CANDIDATES = 4
+/** How long a fetch by hash (a validator checking a round result) waits for an answer. */
+export const FETCH_TIMEOUT_MS = 10_000
 
 /** A global model: its weights, their hash, and the round that made it (0: the initial model). */
 export interface GlobalModel {
@@ -40,6 +42,8 @@ export interface ModelSyncOptions {
   readonly invalid: (from: string, reason: string) => void
   /** A new candidate model arrived (the chain may name it now). */
   readonly onCandidate: () => void
+  /** Call `fn` in `ms` (the node's timers): a fetch by hash gives up after FETCH_TIMEOUT_MS. */
+  readonly after?: (ms: number, fn: () => void) => void
 }
 
 /** The node's global model and the candidates it may adopt. */
@@ -52,6 +56,8 @@ export class ModelSync {
   /** The model being asked for, and how many asks it has had (which peer is next). */
   #asking: string | undefined
   #asks = 0
+  /** Fetches by hash waiting for their model. */
+  readonly #fetching = new Map<string, Array<(weights: Float32Array | undefined) => void>>()
   readonly #o: ModelSyncOptions
 
   constructor(o: ModelSyncOptions) {
@@ -111,6 +117,33 @@ export class ModelSync {
     return false
   }
 
+  /**
+   * The weights hashing to `hash`, from this node or asked of every known trainer (the coordinator
+   * that made them holds them before its result commits); `done(undefined)` after FETCH_TIMEOUT_MS
+   * without an answer. A validator checking a round result's claimed accuracy fetches so.
+   */
+  fetch(hash: string, round: number, done: (weights: Float32Array | undefined) => void): void {
+    const held = this.#global.hash === hash ? this.#global.weights : this.#candidates.get(hash)
+    if (held !== undefined) return done(held)
+    const waiting = this.#fetching.get(hash)
+    if (waiting !== undefined) return void waiting.push(done)
+    this.#fetching.set(hash, [done])
+    const { roster, network, run } = this.#o
+    const request = encodeTrain({ kind: "global.request", round, body: { modelHash: hash } })
+    for (const op of roster.operators) {
+      const peer = roster.peerOf(op)
+      if (peer !== undefined && peer !== network.self) run(Effect.ignore(network.send(peer, TRAIN_TOPIC, request)))
+    }
+    this.#o.after?.(FETCH_TIMEOUT_MS, () => this.#settle(hash, undefined))
+  }
+
+  #settle(hash: string, weights: Float32Array | undefined): void {
+    const waiting = this.#fetching.get(hash)
+    if (waiting === undefined) return
+    this.#fetching.delete(hash)
+    for (const done of waiting) done(weights)
+  }
+
   /** A model that arrived (gossip or an answer): kept if it is what it says it is. */
   receive(env: Envelope, round: number, claimed: string, payload: Uint8Array): void {
     const size = this.initial.weights.length
@@ -118,6 +151,7 @@ export class ModelSync {
     if (weights === undefined) return this.#o.invalid(env.from, `global model of ${payload.length} bytes, expected ${size * 4}`)
     if (modelHash(weights) !== claimed) return this.#o.invalid(env.from, `global model of round ${round} does not hash to ${claimed}`)
     if (claimed === this.#global.hash) return
+    this.#settle(claimed, weights)
     this.#candidates.set(claimed, weights)
     while (this.#candidates.size > MAX_CANDIDATES) this.#candidates.delete(this.#candidates.keys().next().value!)
     this.#o.onCandidate()

@@ -17,6 +17,7 @@
  */
 import { Effect, Result } from "effect"
 import { createActor, type Actor } from "xstate"
+import { updateHash, type RoundAttestation } from "../../core/app/round-attestation.ts"
 import { roundScoresCommitment, type SignedTx } from "../../core/app/txs.ts"
 import { aggregate } from "../../core/training/aggregators.ts"
 import { addGaussianNoise, clipL2, noisyMean } from "../../core/training/dp.ts"
@@ -87,6 +88,13 @@ export interface RoundCoordinatorOptions {
   readonly keep?: (pending: PendingRound) => Effect.Effect<void>
   /** The committed result of a round in the coordinator's chain, if any. */
   readonly committed: (round: number) => { readonly height: number } | undefined
+  /**
+   * Whether `signature` is trainer `id`'s over its update commitment of this round for the update
+   * hashing to `hash` (round-attestation.ts, with the key the chain knows for `id`). With it, an
+   * update without a valid signature is refused (an honest coordinator must not carry one: every
+   * replica would find its result forged), and the result carries every participant's signature.
+   */
+  readonly verifyAttestation?: (id: string, round: number, hash: string, signature: string) => boolean
   readonly onEvent?: (event: RoundEvent) => void
   /** The round ended; `candidate` is the new global model when it is done. */
   readonly onFinished: (output: TrainingRoundOutput, candidate: Float32Array | undefined, loss: number | undefined) => void
@@ -101,6 +109,8 @@ export class RoundCoordinator {
   readonly #o: RoundCoordinatorOptions
   readonly #actor: Actor<typeof trainingRoundMachine>
   readonly #updates = new Map<string, ClientUpdate>()
+  /** Each counted trainer's signature over its update commitment. */
+  readonly #attestations = new Map<string, RoundAttestation>()
   readonly #unsubscribe: Effect.Effect<void>
   readonly #secagg: SecAggCoordinator | undefined
   #cohort = 0
@@ -212,6 +222,7 @@ export class RoundCoordinator {
     if (header.round !== this.round) return
     const from = (this.#o.idOf ?? ((peer: string) => peer))(env.from)
     if (from === undefined) return this.#invalid(env.from, `${header.kind} from a peer that trains for no known validator`)
+    if ((header.kind === "update" || header.kind === "masked") && !this.#attested(from, header, payload)) return
     if (this.#secagg !== undefined) return this.#onSecAggMessage(from, header, payload)
     if (header.kind !== "update") return
     const delta = bytesFloat(payload, this.#o.global.length)
@@ -220,6 +231,21 @@ export class RoundCoordinator {
     this.#updates.set(from, { id: from, delta, samples: Math.max(1, header.samples ?? 1) })
     this.#actor.send({ type: "update.received", from })
     this.#progress(from)
+  }
+
+  /** Keep the signature of an update (or masked input); false, reported, when it has none or it is not the trainer's. */
+  #attested(from: string, header: TrainHeader, payload: Uint8Array): boolean {
+    const verify = this.#o.verifyAttestation
+    if (verify === undefined) return true
+    const hash = updateHash(payload)
+    const why = header.signature === undefined ? `${header.kind} without its signature`
+      : verify(from, this.round, hash, header.signature) ? undefined : `${header.kind} with a signature that is not ${from}'s over its update of round ${this.round}`
+    if (why !== undefined) {
+      this.#invalid(from, why)
+      return false
+    }
+    this.#attestations.set(from, { updateHash: hash, signature: header.signature! })
+    return true
   }
 
   #progress(from: string): void {
@@ -317,6 +343,7 @@ export class RoundCoordinator {
       type: "round-result", round: this.round, modelHash: result.modelHash, accuracy: Math.round(result.accuracy * 1_000_000),
       ...(this.#loss === undefined || !Number.isFinite(this.#loss) ? {} : { loss: Math.min(1e12, Math.round(this.#loss * 1_000_000)) }),
       participants: [...result.participants], scoresCommitment: roundScoresCommitment(this.round, scores, salt),
+      ...(this.#o.verifyAttestation === undefined ? {} : { attestations: result.participants.map((id) => this.#attestations.get(id)!) }),
     } as UnsignedRoundTx)
     const keep = this.#o.keep
     if (keep === undefined) return submit()

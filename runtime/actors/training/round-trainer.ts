@@ -10,6 +10,7 @@
  * coordinator the chain names).
  */
 import { Effect, Result } from "effect"
+import { updateHash } from "../../core/app/round-attestation.ts"
 import type { RandomBytes } from "../../core/training/secagg/index.ts"
 import { clipL2 } from "../../core/training/dp.ts"
 import type { Envelope, Network, PeerId } from "../../services/network.ts"
@@ -48,6 +49,12 @@ export interface RoundTrainerOptions {
   readonly secAgg: (round: number) => { readonly threshold: number; readonly clip: number; readonly clipOwn: boolean; readonly randomBytes: RandomBytes }
   /** Whether to take part in `round` for the sender of its model (default: always). */
   readonly accept?: (from: PeerId, round: number) => boolean
+  /**
+   * Sign the update commitment of `round` for the update whose keccak256 is `hash`
+   * (`attestationDigest` of runtime/core/app/round-attestation.ts, with this trainer's key): the
+   * signature goes with the update, and a result without it is refused by every replica.
+   */
+  readonly attest?: (round: number, hash: string) => string
   readonly onEvent?: (event: TrainerEvent) => void
 }
 
@@ -106,11 +113,17 @@ export class RoundTrainer {
       return this.#send(env.from, { kind: "advert", round: header.round, body: side.advertise() })
     }
     if (this.#o.leaves?.() === true) return this.#o.onEvent?.({ type: "left", round: header.round })
-    const bytes = encodeTrain({ kind: "update", round: header.round, samples: update.samples }, floatBytes(update.delta))
+    const bytes = this.#signed({ kind: "update", round: header.round, samples: update.samples }, floatBytes(update.delta))
     this.#o.timers.after(compute, () => {
       const network = this.#o.network()
       if (network !== undefined) this.#o.run(Effect.ignore(network.send(env.from, TRAIN_TOPIC, bytes)))
     })
+  }
+
+  /** An update (or masked input) framed with this trainer's signature over its commitment. */
+  #signed(header: TrainHeader, payload: Uint8Array): Uint8Array {
+    const signature = this.#o.attest?.(header.round, updateHash(payload))
+    return encodeTrain(signature === undefined ? header : { ...header, signature }, payload)
   }
 
   /** Secure aggregation's steps: key steps at once, the masked input once trained. */
@@ -124,8 +137,11 @@ export class RoundTrainer {
         a.side.receiveShares(header.body)
         // Left after sharing its keys: its masks are in the others' inputs, and the survivors' shares remove them.
         if (this.#o.leaves?.() === true) return this.#o.onEvent?.({ type: "left", round: a.round })
-        const bytes = u32Bytes(a.side.masked(a.delta))
-        this.#o.timers.after(Math.max(0, a.ready - this.#o.timers.now()), () => this.#send(from, { kind: "masked", round: a.round, samples: a.samples }, bytes))
+        const bytes = this.#signed({ kind: "masked", round: a.round, samples: a.samples }, u32Bytes(a.side.masked(a.delta)))
+        this.#o.timers.after(Math.max(0, a.ready - this.#o.timers.now()), () => {
+          const network = this.#o.network()
+          if (network !== undefined) this.#o.run(Effect.ignore(network.send(from, TRAIN_TOPIC, bytes)))
+        })
         return
       }
       case "unmask.request":

@@ -6,6 +6,9 @@
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { attestationDigest, forgedParticipants } from "../../core/app/round-attestation.ts"
+import type { SignedTx } from "../../core/app/txs.ts"
+import { keccak256, toHex, utf8ToBytes } from "../../core/crypto.ts"
 import { seededRandomBytes } from "../../core/training/secagg/index.ts"
 import type { TrainingRoundOutput } from "../../machines/training.ts"
 import type { Envelope, Network } from "../../services/network.ts"
@@ -43,6 +46,7 @@ const makeBus = (clock: ManualClock) => {
   const network = (self: string): Network["Service"] => ({
     self,
     publish: () => Effect.void,
+    report: () => Effect.void,
     send: (to, topic, data) => Effect.sync(() => {
       clock.setTimeout(() => {
         for (const h of handlers.get(to)?.get(topic) ?? []) h({ from: self, topic, data })
@@ -67,7 +71,14 @@ const params = (secure: boolean): RoundParams => ({
   aggregator: "fedavg", trimFraction: 0.1, clipNorm: 100, noiseMultiplier: 0,
 })
 
-const setup = (secure: boolean) => {
+/** A stand-in signature scheme: keccak256(key ‖ digest), 65 bytes; each trainer's key is its id. */
+const sign = (key: string, digest: Uint8Array): string => {
+  const h = keccak256(utf8ToBytes(`${key}/${toHex(digest)}`))
+  return toHex(new Uint8Array([...h, ...h, 0]))
+}
+const CHAIN = 5
+
+const setup = (secure: boolean, signed = false) => {
   const clock = new ManualClock()
   const network = makeBus(clock)
   const deltas: Record<string, number[]> = { t0: [1, 1], t1: [2, 2], t2: [3, 3] }
@@ -76,6 +87,7 @@ const setup = (secure: boolean) => {
       id, network: () => network(id), run, timers: { now: () => clock.now, after: (ms, fn) => void clock.setTimeout(fn, ms) }, modelLength: 2,
       localUpdate: () => ({ delta: Float32Array.from(deltas[id]!), samples: 1, loss: 0.5 }),
       secAgg: (round) => ({ threshold: 2, clip: 100, clipOwn: false, randomBytes: seededRandomBytes(`${id}/${round}`) }),
+      ...(signed ? { attest: (round: number, hash: string) => sign(id, attestationDigest(CHAIN, round, id, hash)) } : {}),
     })
     run(Effect.asVoid(network(id).subscribe(TRAIN_TOPIC, (e) => t.handle(e))))
     return t
@@ -90,6 +102,7 @@ const setup = (secure: boolean) => {
     normal: () => () => 0, salt: () => "0x" + "5".repeat(64), submit: (b) => void submitted.push(b),
     committed: () => (committedAt === undefined ? undefined : { height: committedAt }),
     onFinished: (out, candidate) => void finished.push({ out, candidate }),
+    ...(signed ? { verifyAttestation: (id: string, round: number, hash: string, signature: string) => sign(id, attestationDigest(CHAIN, round, id, hash)) === signature } : {}),
   })
   return { clock, network, coordinator, trainers, submitted, finished, commit: (h: number) => (committedAt = h) }
 }
@@ -142,5 +155,22 @@ describe("a training round over the Network port", () => {
     c.start()
     lonely.clock.settle()
     expect(lonely.finished[0]!.out).toMatchObject({ status: "aborted", reason: "too few updates by the deadline: 0 of 3 (need 3)" })
+  })
+
+  it.each([false, true])("carries every participant's signature over its update in the result (secure aggregation: %s); an update signed by another key is refused", (secure) => {
+    const s = setup(secure, true)
+    s.coordinator.start()
+    // Before t1's own update: an update as t1, signed with t0's key (t0 could not train as t1).
+    const payload = floatBytes(Float32Array.from([50, 50]))
+    if (!secure) run(Effect.ignore(s.network("t1").send("v0", TRAIN_TOPIC, encodeTrain({ kind: "update", round: 4, samples: 1, signature: sign("t0", new Uint8Array(32)) }, payload))))
+    s.clock.settle(1_000)
+    expect(s.coordinator.invalid).toBe(secure ? 0 : 1)
+    const result = s.submitted[0] as unknown as Extract<SignedTx, { type: "round-result" }>
+    expect(result.participants).toEqual(["t0", "t1", "t2"])
+    const ledger = { chainId: CHAIN, trainerKey: (a: string) => a, verify: (key: string, d: Uint8Array, sig: Uint8Array) => sign(key, d) === toHex(sig) }
+    expect(forgedParticipants(ledger, 4, result.participants, result.attestations)).toBeUndefined()
+    // The same signatures do not hold for another round, nor for a participant that did not sign.
+    expect(forgedParticipants(ledger, 5, result.participants, result.attestations)).toMatch(/^the signature of t0 /)
+    expect(forgedParticipants(ledger, 4, ["t0", "t1", "v0"], result.attestations)).toMatch(/^the signature of v0 /)
   })
 })

@@ -27,16 +27,19 @@
  * its NodeContext). Nothing here blocks on the network: sends go through the context's runner.
  */
 import { Effect, Result } from "effect"
+import { attestationDigest, forgedParticipants } from "../../core/app/round-attestation.ts"
 import { signTx, type SignedTx } from "../../core/app/txs.ts"
 import { decodeMessage } from "../../core/consensus/codec.ts"
 import { blockKey } from "../../core/consensus/store-keys.ts"
-import { toHex } from "../../core/crypto.ts"
+import { fromHex, toHex } from "../../core/crypto.ts"
 import { RdpAccountant } from "../../core/training/rdp.ts"
 import type { Envelope } from "../../services/network.ts"
+import type { ProposalCheck } from "../consensus/consensus-node.ts"
 import type { NodeContext } from "../context.ts"
 import type { LocalTraining } from "./local-training.ts"
 import { ModelSync } from "./model-sync.ts"
 import { deletePending, loadPending, savePending, type PendingRound } from "./pending-round.ts"
+import { ResultCheck } from "./result-check.ts"
 import { RoundCoordinator, type RoundEvent, type UnsignedRoundTx } from "./round-coordinator.ts"
 import { roundParams, stepTimeoutOf, trainerSecAggParams } from "./round-params.ts"
 import { RoundTrainer, type TrainerEvent } from "./round-trainer.ts"
@@ -67,6 +70,12 @@ export interface TrainingNode {
   readonly committed: number
   /** Accuracy (0..1) of the last committed round, if any. */
   readonly accuracy: number | undefined
+  /**
+   * This validator's check of the accuracy a proposed round result claims (result-check.ts): the
+   * consensus actor's `precheck` (its model fetched by hash through model-sync, evaluated on the
+   * node's held-out evaluation set). Optional: a node that follows without training has none.
+   */
+  readonly check?: ProposalCheck
   stop(): void
 }
 
@@ -82,6 +91,16 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
   const invalid = (from: string, reason: string) => emit("training.invalid", { from, reason })
   const models = new ModelSync({
     app, network, store: o.store, roster, initialWeights: local.initialWeights, now: o.now, run, invalid, onCandidate: () => check(),
+    after: (ms, fn) => after(ms, fn),
+  })
+  const resultCheck = new ResultCheck({
+    tolerance: () => p()["training.accuracyTolerance"],
+    forged: (tx) => forgedParticipants({ chainId: app.chainId, trainerKey: (a) => app.trainerKey(a), verify: keys.verify }, tx.round, tx.participants, tx.attestations),
+    fetch: (hash, round, done) => models.fetch(hash, round, done),
+    evaluate: (weights) => local.evaluate(weights).accuracy,
+    onMeasured: (m) => {
+      if (m.refused !== undefined) emit("training.result.refused", { round: m.round, claimed: m.claimed / 1_000_000, ...(m.measured === undefined ? {} : { measured: m.measured / 1_000_000 }), reason: m.refused })
+    },
   })
   let current: RoundCoordinator | undefined
   const attempted = new Set<number>()
@@ -154,11 +173,20 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
       normal: () => o.random.normal,
       salt: () => toHex(o.random.bytes(32)),
       submit,
+      // Kept (and served by hash: the validators fetch it to check the claimed accuracy) before the result leaves.
       keep: (p) => savePending(o.store, p).pipe(
-        Effect.andThen(Effect.sync(() => void pending.set(p.round, p))),
+        Effect.andThen(Effect.sync(() => {
+          pending.set(p.round, p)
+          models.offer(p.modelHash, p.weights)
+        })),
         Effect.catchCause((cause) => Effect.sync(() => emit("node.error", { action: `keep round ${p.round}`, error: String(cause) }))),
       ),
       committed: (r) => app.rounds().get(r),
+      // Only updates signed by the key the chain knows for their trainer: a result is refused otherwise.
+      verifyAttestation: (id, r, hash, signature) => {
+        const key = app.trainerKey(id)
+        return key !== undefined && keys.verify(key, attestationDigest(app.chainId, r, id, hash), fromHex(signature))
+      },
       onEvent: roundEvent,
       onFinished: (out, candidate) => {
         current = undefined
@@ -292,6 +320,8 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     secAgg: () => ({ ...trainerSecAggParams(p(), roster.operators.length), randomBytes: (n) => o.random.bytes(n) }),
     // Rounds only from a validator's node, and only rounds the chain has not closed.
     accept: (from, round) => roster.operatorOf(from) !== undefined && round > app.lastRound,
+    // The update's commitment, signed with the validator key (the key the chain knows for this operator).
+    attest: (round, hash) => toHex(Effect.runSync(keys.sign(attestationDigest(app.chainId, round, operator, hash)))),
     onEvent: (e: TrainerEvent) => {
       switch (e.type) {
         case "trained": return emit("training.update.sent", { round: e.round, samples: e.samples, loss: e.loss, coordinator: roster.operatorOf(e.coordinator) ?? e.coordinator })
@@ -383,6 +413,7 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
       const r = app.rounds().get(app.lastRound)
       return r === undefined ? undefined : r.accuracy / 1_000_000
     },
+    check: resultCheck,
     stop: () => {
       if (stopped) return
       stopped = true

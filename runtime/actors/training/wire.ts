@@ -58,6 +58,12 @@ export const TrainHeader = Schema.Struct({
   samples: Schema.optional(Whole),
   /** `model`: whether the round uses secure aggregation. */
   secure: Schema.optional(Schema.Boolean),
+  /**
+   * `update` / `masked`: the trainer's signature over its update commitment, (chain id, round, its
+   * account, keccak256 of this payload) (runtime/core/app/round-attestation.ts); the coordinator
+   * carries it in the round's result, where every replica checks it.
+   */
+  signature: Schema.optional(Hex(65)),
   /** The kind's step data (plain JSON: ids, numbers, hex strings), checked against the kind's schema. */
   body: Schema.optional(Schema.Unknown),
 })

@@ -25,7 +25,7 @@
  */
 import { Contract, id as keccakText, JsonRpcProvider, Network, type Provider, type Signer } from "ethers"
 import { Effect, Layer } from "effect"
-import type { Address, EconError, EconOp, PendingRewards, ReceiptOf, SlashReceipt } from "../../core/econ/index.ts"
+import type { Address, EconError, EconOp, PendingRewards, ReceiptOf } from "../../core/econ/index.ts"
 import { DEFAULT_PARAMS, PARAM_NAMES, REGISTRY, type ParamName, type Params } from "../../core/params.ts"
 import { Chain, ChainUnavailable } from "../../services/chain.ts"
 import { CONSTITUTION_ABI, GOVERNANCE_ABI, STAKING_ABI, TOKEN_ABI } from "./abi.ts"
@@ -38,14 +38,19 @@ import { withGasHeadroom } from "./gas.ts"
 import { describeFailure, PARAM_BY_KEY, STATES, toChainError, toGovernanceError, type RevertContext } from "./errors.ts"
 import { chainParams, fromChainValue } from "./params.ts"
 import { StakingReader, type BlockTag } from "./reads.ts"
-import { makeSubmitter, type SignedVote } from "./submit.ts"
+import { makeSubmitter } from "./submit.ts"
+import { makeCommitteePort, type CommitteePort } from "./committee.ts"
 import { msOf } from "./units.ts"
 
 export { evidenceHash, type SignedVote } from "./submit.ts"
 
 /** What the adapter needs of a deployment file (a `Deployment` has it all). */
 export interface EvmDeployment {
-  readonly contracts: { readonly DAIToken: string; readonly Staking: string; readonly Constitution?: string; readonly Governance?: string; readonly Treasury?: string }
+  readonly contracts: {
+    readonly DAIToken: string; readonly Staking: string; readonly Constitution?: string; readonly Governance?: string; readonly Treasury?: string
+    /** Snapshots, fee deposits, epoch reports (committee.ts); without it the committee members fail with `ChainUnavailable`. */
+    readonly Committee?: string
+  }
   /** Log scans (the list of pools) start here. */
   readonly deploymentBlock: number
   /** EVM chain id, decimal; with `rpcUrl` it spares a network detection. */
@@ -62,7 +67,7 @@ export interface EvmChainOptions {
   readonly accounts?: Readonly<Record<string, string>>
   /** The signer acting for an account id (undefined: this node cannot act for it → `ChainUnavailable`). */
   readonly signerFor: (account: Address) => Signer | undefined
-  /** The account that submits downtime slashes (holds Staking's DOWNTIME_REPORTER_ROLE). */
+  /** The account that acts for the node when no other is named (sends `execute` by default). No role: downtime settles through epoch reports. */
   readonly reporter?: Address
   /** The account that sends `execute` for passed proposals (anyone may; default: the reporter, else "admin"). */
   readonly executor?: Address
@@ -80,8 +85,6 @@ export interface EvmChain extends ChainService {
   readonly provider: Provider
   /** Chain time: the latest block's timestamp × 1000. */
   readonly now: Effect.Effect<number, ChainUnavailable>
-  /** Slash the validator whose registered key signed two conflicting votes (anyone may submit). */
-  slashDoubleSign(a: SignedVote, b: SignedVote, submitter: Address): Effect.Effect<SlashReceipt, EconError | ChainUnavailable>
   /** Stop the provider this adapter created from `rpcUrl` (a given provider is the caller's). */
   close(): Promise<void>
 }
@@ -120,8 +123,8 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
 
   // Providers may cache the block number; never read below a block this adapter has seen.
   let seenBlock = 0
-  const { apply, doubleSign } = makeSubmitter({
-    provider, token, staking, stakingAddress, book, reader, where, signerFor, reporter: options.reporter,
+  const { apply, doubleSign, slashReceipt } = makeSubmitter({
+    provider, token, staking, stakingAddress, book, reader, where, signerFor,
     signingKeyFor: options.signingKeyFor, sawBlock: (n) => void (seenBlock = Math.max(seenBlock, n)),
   })
   const latest = async (): Promise<BlockTag> => {
@@ -249,6 +252,12 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
   }
 
   const zeroPending: PendingRewards = { rewards: 0n, commission: 0n, insurance: 0n, total: 0n }
+  const committeeMissing = (operation: string) => new ChainUnavailable({ operation, reason: "the deployment has no Committee contract (deploy again with `dai chain deploy`)" })
+  const committeeAt = deployment.contracts.Committee
+  const committeePort: CommitteePort | undefined = committeeAt === undefined ? undefined : makeCommitteePort({
+    address: committeeAt, provider, token, staking, book, where, base, timeoutMs, signerFor, latest, serialized,
+    sawBlock: (n) => void (seenBlock = Math.max(seenBlock, n)), slashReceipt,
+  })
 
   return {
     book,
@@ -297,6 +306,17 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
         return actionOf(before)
       }),
     proposal: (id) => query("proposal", () => readProposal(id)),
+    // The committee (snapshots, fee deposits, epoch reports) is contracts/Committee.sol (committee.ts).
+    ...(committeePort ?? {
+      snapshot: () => Effect.fail(committeeMissing("snapshot")),
+      latestSnapshot: Effect.fail(committeeMissing("latestSnapshot")),
+      committee: () => Effect.fail(committeeMissing("committee")),
+      depositFees: () => Effect.fail(committeeMissing("depositFees")),
+      feeDeposit: () => Effect.fail(committeeMissing("feeDeposit")),
+      submitEpochReport: () => Effect.fail(committeeMissing("submitEpochReport")),
+      epochReport: () => Effect.fail(committeeMissing("epochReport")),
+      reportConflict: () => Effect.fail(committeeMissing("reportConflict")),
+    }),
     now: query("now", async () => (await reader.blockTime(await latest())) * 1000),
     close: async () => {
       if (owned) provider.destroy()

@@ -9,11 +9,15 @@ import { keccak256, toHex, utf8ToBytes } from "../../core/crypto.ts"
 import { PARAM_NAMES, REGISTRY, type ParamDef } from "../../core/params.ts"
 
 /** The contracts of a deployment, by contract name. */
-export const CONTRACT_NAMES = ["DAIToken", "Staking", "Constitution", "Governance", "Treasury", "ContributionRegistry"] as const
+export const CONTRACT_NAMES = ["DAIToken", "Staking", "Constitution", "Governance", "Treasury", "ContributionRegistry", "Committee"] as const
 export type ContractName = (typeof CONTRACT_NAMES)[number]
 
-/** Version 2: every role held by Governance (the deployer keeps none), its holders listed, the Treasury funded. */
-export const DEPLOYMENT_FORMAT = "dai-deployment/2"
+/**
+ * Version 3: the Committee contract (snapshots, epoch reports, fee deposits; it holds the reward
+ * reserve and Staking's COMMITTEE_ROLE), no downtime reporter; every other role held by Governance
+ * (the deployer keeps none), its holders listed, the Treasury funded.
+ */
+export const DEPLOYMENT_FORMAT = "dai-deployment/3"
 
 const Address = Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || "a 0x address of 40 hex digits"))
 const Hash = Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-f]{64}$/.test(s) || "0x + 64 lowercase hex digits"))
@@ -35,6 +39,7 @@ export const DeploymentSchema = Schema.Struct({
   deployedAt: Int,
   contracts: Schema.Struct({
     DAIToken: Address, Staking: Address, Constitution: Address, Governance: Address, Treasury: Address, ContributionRegistry: Address,
+    Committee: Address,
   }),
   /** keccak256 of the parameter registry's definitions (`paramRegistryHash`). */
   paramRegistryHash: Hash,
@@ -45,8 +50,6 @@ export const DeploymentSchema = Schema.Struct({
   roles: Schema.Struct({
     /** The Governance contract: every admin role, PARAMS_ROLE, the governance of the Constitution, Treasury and token. */
     governance: Address,
-    /** DOWNTIME_REPORTER_ROLE of Staking: the node operator set, the one remaining trusted role. */
-    downtimeReporters: Schema.Array(Address),
     /** The token's emergency pauser (zero address: none). */
     guardian: Address,
     guardianExpiry: Int,
@@ -61,6 +64,8 @@ export const DeploymentSchema = Schema.Struct({
   }),
   /** The Treasury's multisig and the tokens it got at genesis (base units, decimal: the community share). */
   treasury: Schema.Struct({ signers: Schema.Array(Address), threshold: Int, funded: Uint }),
+  /** The Committee's reward reserve at genesis (base units, decimal: the genesis "reserve" allocation). */
+  committee: Schema.Struct({ rewardReserve: Uint }),
   contributionRegistry: Schema.Struct({ genesis: Int, epochLength: Int, commitWindow: Int }),
   /** Genesis allocations; amounts in base units, decimal. */
   genesis: Schema.Array(Schema.Struct({ address: Address, amount: Uint })),

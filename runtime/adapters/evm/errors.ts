@@ -1,7 +1,7 @@
 /**
  * Contract reverts → the economy's tagged errors of the same names, with their fields in the
  * economy's units (account ids, pool ids, ms). A custom error that has no economy twin (a
- * contract-only rule such as `StakingSigningKeyInUse`, a missing role, a paused token) and every
+ * contract-only rule such as a missing role or a paused token) and every
  * failure that is not a revert (connection refused, timeout, bad response) become
  * `ChainUnavailable`, whose reason names what happened.
  */
@@ -12,7 +12,7 @@ import {
   StakingInvalidTier, StakingJailNotExpired, StakingNotJailed, StakingNotPositionOwner, StakingNotValidatorPool, StakingNothingUnbonding,
   StakingPoolFullySlashed, StakingPositionLocked, StakingTombstoned, StakingUnbondingNotMature, StakingUnknownPool, StakingUnknownPosition,
   StakingValidatorExists, StakingValidatorJailed, StakingValidatorTombstoned, TokenInsufficientBalance, TokenInvalidAddress, TokenInvalidAmount,
-  type EconError,
+  StakingInvalidSigningKey, StakingSigningKeyInUse, type EconError,
 } from "../../core/econ/index.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import {
@@ -72,6 +72,9 @@ const MAPPERS: Readonly<Record<string, Mapper>> = {
   StakingNotJailed: (a, b) => new StakingNotJailed({ operator: b.accountOf(str(a[0])) }),
   StakingJailNotExpired: (a, b) => new StakingJailNotExpired({ operator: b.accountOf(str(a[0])), jailedUntil: msOf(big(a[1])), now: msOf(big(a[2])) }),
   StakingTombstoned: (a, b) => new StakingTombstoned({ pool: b.poolName(big(a[0])) }),
+  // A validator's consensus signing key (Staking checks double-sign evidence against it): the economy keeps keys lowercase.
+  StakingInvalidSigningKey: (a) => new StakingInvalidSigningKey({ key: str(a[0]) }),
+  StakingSigningKeyInUse: (a, b) => new StakingSigningKeyInUse({ key: str(a[0]).toLowerCase(), operator: b.accountOf(str(a[1])) }),
 }
 
 /** The custom errors that have an economy twin (every other one becomes `ChainUnavailable`). */

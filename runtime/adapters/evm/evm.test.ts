@@ -10,15 +10,16 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { loadArtifact } from "../../../contracts/deploy/deploy.ts"
 import {
-  Economy, FOREVER, StakingInfractionAlreadySlashed, StakingInvalidEvidence, TokenInvalidAddress, type EconOp,
+  Economy, FOREVER, StakingInfractionAlreadySlashed, StakingInvalidEvidence, StakingSigningKeyInUse, TokenInvalidAddress, type EconOp,
 } from "../../core/econ/index.ts"
 import { ACTORS, RESERVE, testAllocations } from "../../core/econ/testkit.ts"
 import { TOKEN, toWad, WAD } from "../../core/units.ts"
 import { chainSuite } from "../../services/compliance/chain/index.ts"
 import { testSetup } from "../../services/compliance/test-setup.ts"
 import { Chain, ChainUnavailable } from "../../services/chain.ts"
-import { ABIS } from "./abi.ts"
+import { ABIS, STAKING_ABI } from "./abi.ts"
 import { decodeDeployment, paramRegistryHash } from "./deployment.ts"
+import { toChainError } from "./errors.ts"
 import { accountBook } from "./accounts.ts"
 import { layerEvmChain, makeEvmChain, type SignedVote } from "./chain.ts"
 import { gasWithHeadroom } from "./gas.ts"
@@ -77,12 +78,12 @@ describe("EVM Chain adapter", () => {
     const d = world.deployment
     const gov = d.contracts.Governance
     const at = (name: keyof typeof d.contracts, abi: string[]) => new world.ethers.Contract(d.contracts[name], abi, world.ethers.provider)
-    const staking = at("Staking", ["function hasRole(bytes32,address) view returns (bool)", "function PARAMS_ROLE() view returns (bytes32)", "function DOWNTIME_REPORTER_ROLE() view returns (bytes32)"])
+    const staking = at("Staking", ["function hasRole(bytes32,address) view returns (bool)", "function PARAMS_ROLE() view returns (bytes32)", "function COMMITTEE_ROLE() view returns (bytes32)"])
     expect(await staking.hasRole(await staking.PARAMS_ROLE(), gov)).toBe(true)
     expect(await staking.hasRole(ZERO_ROLE, gov)).toBe(true)
     expect(await staking.hasRole(ZERO_ROLE, d.deployer)).toBe(false)
-    expect(d.roles.downtimeReporters).toEqual([world.accounts.reporter])
-    expect(await staking.hasRole(await staking.DOWNTIME_REPORTER_ROLE(), world.accounts.reporter)).toBe(true)
+    expect(await staking.hasRole(await staking.COMMITTEE_ROLE(), d.contracts.Committee)).toBe(true)
+    expect(d.roles.holders.filter((h) => h.kind === "account")).toEqual([])
     expect(d.roles.holders.filter((h) => h.holder === d.deployer)).toEqual([])
     for (const name of ["DAIToken", "Constitution", "Treasury"] as const) expect(await at(name, ["function governance() view returns (address)"]).governance(), name).toBe(gov)
     expect(d.paramRegistryHash).toBe(paramRegistryHash())
@@ -116,7 +117,6 @@ describe("EVM Chain adapter", () => {
       { advance: 1_000 },
       { type: "unbond", owner: "d0", position: 5, amount: t(1_000n) },
       { type: "claimRewards", owner: "d1" },
-      (e) => ({ type: "slash", pool: "v0", infraction: "downtime", infractionTime: e.pool("v0")!.createdAt, evidenceId: "downtime:v0:a" }),
       { type: "claimRewards", owner: "d0" },
       { type: "unjail", operator: "v0" },
       { type: "delegate", owner: "d2", validator: "v0", amount: t(1n), tier: 0 },
@@ -239,10 +239,14 @@ describe("EVM Chain adapter", () => {
     const chain = world.chain({ signingKeyFor: () => shared })
     await run(chain.submit({ type: "registerValidator", operator: "v0", amount: 1_000n * TOKEN, tier: 0, commission: 0n }))
     const before = await run(chain.balanceOf("v1"))
+    // A signing key another validator holds: the economy's error of the same name (it has one since validators register their keys there too).
     const inUse = await fail(chain.submit({ type: "registerValidator", operator: "v1", amount: 1_000n * TOKEN, tier: 0, commission: 0n }))
-    expect(inUse).toBeInstanceOf(ChainUnavailable)
-    expect((inUse as ChainUnavailable).reason).toMatch(/StakingSigningKeyInUse\(key=0x[0-9a-fA-F]{40}, operator=0x/)
+    expect(inUse).toEqual(new StakingSigningKeyInUse({ key: shared.toLowerCase(), operator: "v0" }))
     expect(await run(chain.balanceOf("v1"))).toBe(before)
+    // A contract-only rule (a missing role) has no economy twin: ChainUnavailable, naming the error.
+    const role = toChainError("x", { data: new Interface(STAKING_ABI).encodeErrorResult("AccessControlUnauthorizedAccount", [shared, ZERO_ROLE]) }, accountBook({}))
+    expect(role).toBeInstanceOf(ChainUnavailable)
+    expect((role as ChainUnavailable).reason).toMatch(/AccessControlUnauthorizedAccount\(account=0x[0-9a-fA-F]{40}, neededRole=0x0{64}\)/)
 
     const noKeys = world.chain({ signerFor: () => undefined })
     const unsigned = await fail(noKeys.submit({ type: "transfer", from: "d0", to: "d1", amount: TOKEN }))
@@ -255,9 +259,11 @@ describe("EVM Chain adapter", () => {
     expect(await run(chain.balanceOf(raw))).toBe(TOKEN)
     expect(await run(chain.balanceOf(raw.toLowerCase()))).toBe(TOKEN)
 
-    const noReporter = world.chain({ reporter: undefined })
-    const unreported = await fail(noReporter.submit({ type: "slash", pool: "v0", infraction: "downtime", infractionTime: 0, evidenceId: "x" }))
-    expect((unreported as ChainUnavailable).reason).toMatch(/no downtime reporter/)
+    // Downtime has no slash op on chain: it settles through epoch reports signed by 2/3 of the voting power.
+    const downtime = await fail(chain.submit({ type: "slash", pool: "v0", infraction: "downtime", infractionTime: 0, evidenceId: "x" }))
+    expect(downtime).toBeInstanceOf(StakingInvalidEvidence)
+    expect((downtime as StakingInvalidEvidence).reason).toMatch(/downtime settles through epoch reports signed by 2\/3 of the voting power/)
+    expect((await run(chain.pools)).find((p) => p.id === "v0")).toMatchObject({ jailed: false })
   })
 
   it("reports an unreachable RPC as ChainUnavailable, for queries and operations", async () => {

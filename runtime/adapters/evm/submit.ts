@@ -3,11 +3,12 @@
  *
  * op → call (from the acting account's signer):
  *   transfer → DAIToken.transfer          burn → DAIToken.burn
- *   registerValidator → Staking.registerValidator(amount, tier, commission, signingKey)
+ *   registerValidator → Staking.registerValidator(amount, tier, commission, signingKey: the op's, else signingKeyFor(operator), else the operator's address)
  *   bondContributor → Staking.bondContributor   delegate → Staking.delegate(pool id of the validator, …)
  *   unbond → Staking.unbond   withdraw → Staking.withdraw   claimRewards → Staking.claimRewards
  *   payFee → Staking.payFee   fundRewards → Staking.fundRewards   unjail → Staking.unjail
- *   slash (downtime) → Staking.slashDowntime(pool, ⌊infractionTime / 1000⌋, evidenceHash(evidenceId)) from the reporter
+ *   slash (downtime) → refused (StakingInvalidEvidence): on chain, downtime settles through an epoch report
+ *     signed by 2/3 of the voting power (Committee.submitEpochReport, committee.ts); no account may slash it
  *   slash (doubleSign) → refused (StakingInvalidEvidence): on chain only the two signed votes prove it (`doubleSign`)
  *
  * Receipts come from the events, completed where an event lacks a field by views at the receipt's
@@ -23,7 +24,7 @@ import {
   StakingUnknownPosition, TokenInvalidAddress, TokenInvalidAmount, type Address, type EconOp, type LockTier, type Receipt, type SlashReceipt,
 } from "../../core/econ/index.ts"
 import { mulWad, WAD } from "../../core/units.ts"
-import { ChainUnavailable } from "../../services/chain.ts"
+import { ChainUnavailable, type SignedVote } from "../../services/chain.ts"
 import type { AccountBook } from "./accounts.ts"
 import { toChainError } from "./errors.ts"
 import { ZERO_ADDRESS, type StakingReader } from "./reads.ts"
@@ -32,15 +33,8 @@ import { msOf, secondsOf } from "./units.ts"
 
 type Any = any // ethers contract methods and event args are untyped without typechain
 
-/** A signed consensus vote (`Staking.Vote`): the on-chain evidence of a double sign. */
-export interface SignedVote {
-  readonly chainId: bigint
-  readonly height: bigint
-  readonly round: bigint
-  readonly voteType: number
-  readonly blockHash: string
-  readonly signature: string
-}
+/** A signed consensus vote (`Staking.Vote`): the on-chain evidence of a double sign (the Chain port's type). */
+export type { SignedVote }
 
 /** What sending needs: the contracts, the accounts, the signers. */
 export interface SubmitContext {
@@ -51,7 +45,6 @@ export interface SubmitContext {
   readonly book: AccountBook
   readonly reader: StakingReader
   readonly signerFor: (account: Address) => Signer | undefined
-  readonly reporter: Address | undefined
   readonly signingKeyFor: ((operator: Address) => string | undefined) | undefined
   /** Where the chain is (for errors). */
   readonly where: string
@@ -153,8 +146,9 @@ export const makeSubmitter = (ctx: SubmitContext) => {
     }
   }
 
-  const slashReceipt = async (receipt: TransactionReceipt, evidenceId: string): Promise<SlashReceipt> => {
-    const ev = eventOf(receipt, staking, "Slashed")
+  /** The receipt of the slash `slashed` (a parsed Slashed event of `receipt`; default its first) reports. */
+  const slashReceipt = async (receipt: TransactionReceipt, evidenceId: string, slashed?: Any): Promise<SlashReceipt> => {
+    const ev = slashed ?? eventOf(receipt, staking, "Slashed")
     const o = ev.outcome
     const block = receipt.blockNumber
     const poolId: bigint = ev.pool
@@ -205,7 +199,8 @@ export const makeSubmitter = (ctx: SubmitContext) => {
         const amount = amountOf("registerValidator", op.amount)
         if (typeof op.commission !== "bigint" || op.commission < 0n) throw new StakingInvalidCommission({ commission: op.commission })
         const tier = tierOf(op.tier)
-        const key = ctx.signingKeyFor?.(op.operator) ?? who.address
+        // The op's signing key first (the consensus key that signs votes: Staking checks double-sign evidence against it), else the configured one, else the operator's own address.
+        const key = op.signingKey ?? ctx.signingKeyFor?.(op.operator) ?? who.address
         const r = await pulling(who, amount, "registerValidator", [amount, tier, op.commission, key])
         return { type: "registerValidator", operator: op.operator, commission: eventOf(r, staking, "ValidatorRegistered").commission, ...(await bondPart(r)) }
       }
@@ -279,7 +274,7 @@ export const makeSubmitter = (ctx: SubmitContext) => {
         return { type: "fundRewards", from: op.from, amount: ev.amount, carried: ev.carried, distributed: await distributed(r.blockNumber) }
       }
       case "slash": {
-        const { evidenceId, infractionTime } = op
+        const { evidenceId } = op
         if (typeof evidenceId !== "string" || evidenceId.length === 0) throw new StakingInvalidEvidence({ evidenceId, reason: "an evidence id must be a non-empty string" })
         if (op.infraction === "doubleSign") {
           throw new StakingInvalidEvidence({
@@ -287,17 +282,10 @@ export const makeSubmitter = (ctx: SubmitContext) => {
           })
         }
         if (op.infraction !== "downtime") throw new StakingInvalidEvidence({ evidenceId, reason: `infraction ${JSON.stringify(op.infraction)} is not doubleSign or downtime` })
-        if (!Number.isSafeInteger(infractionTime) || infractionTime < 0) {
-          throw new StakingInvalidEvidence({ evidenceId, reason: `infraction time ${infractionTime} is not a non-negative safe integer of ms` })
-        }
-        const pool = typeof op.pool === "string" ? book.poolIdOf(op.pool) : undefined
-        if (pool === undefined) throw new StakingUnknownPool({ pool: String(op.pool) })
-        if (ctx.reporter === undefined) {
-          throw new ChainUnavailable({ operation: "slash", reason: "no downtime reporter configured (the `reporter` option names the account holding DOWNTIME_REPORTER_ROLE)" })
-        }
-        const reporter = signerOf(op.type, ctx.reporter, "reporter")
-        const r = await mined(() => staking.connect(reporter.signer).slashDowntime(pool, secondsOf(infractionTime), evidenceHash(evidenceId)))
-        return slashReceipt(r, evidenceId)
+        // No trusted reporter exists on chain: the Committee slashes downtime once 2/3 of the voting power signed the epoch's report.
+        throw new StakingInvalidEvidence({
+          evidenceId, reason: "on chain, downtime settles through epoch reports signed by 2/3 of the voting power (Committee.submitEpochReport), not a slash op",
+        })
       }
       case "unjail": {
         const who = signerOf(op.type, op.operator, "operator")
@@ -312,9 +300,11 @@ export const makeSubmitter = (ctx: SubmitContext) => {
   /** Slash the validator whose registered key signed both votes, from `submitter`'s signer. */
   const doubleSign = async (a: SignedVote, b: SignedVote, submitter: Address): Promise<SlashReceipt> => {
     const who = signerOf("slashDoubleSign", submitter, "submitter")
-    const r = await mined(() => staking.connect(who.signer).slashDoubleSign(a, b))
+    // The contract recovers the signer itself: only Staking.Vote's fields go on chain (a vote's claimed `validator` stays here).
+    const vote = (v: SignedVote) => ({ chainId: v.chainId, height: v.height, round: v.round, voteType: v.voteType, blockHash: v.blockHash, signature: v.signature })
+    const r = await mined(() => staking.connect(who.signer).slashDoubleSign(vote(a), vote(b)))
     return slashReceipt(r, eventOf(r, staking, "Slashed").evidenceId)
   }
 
-  return { apply, doubleSign }
+  return { apply, doubleSign, slashReceipt, eventsOf, mined, signerOf }
 }

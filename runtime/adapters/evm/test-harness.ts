@@ -1,8 +1,8 @@
 /**
  * Test support: the whole system deployed by `deployContracts` on Hardhat's in-process chain, with
  * testkit's genesis (actors v0..v2, c0, c1, d0..d2, reserve = Hardhat signers 1..9; "admin" =
- * signer 0, the deployer, which keeps no role; "reporter" = signer 10, the downtime reporter, the one
- * trusted role; the Treasury 2 of signers 11..13), reset between tests with evm_snapshot/evm_revert.
+ * signer 0, the deployer, which keeps no role; "reporter" = signer 10, an account with no role that
+ * executes proposals; the Treasury 2 of signers 11..13), reset between tests with evm_snapshot/evm_revert.
  */
 import type { Signer } from "ethers"
 import { deployContracts } from "../../../contracts/deploy/deploy.ts"
@@ -48,7 +48,6 @@ export const evmWorld = async (params: Params = DEFAULT_PARAMS): Promise<EvmWorl
     dryRun: true,
     params,
     treasury: { signers: await Promise.all(all.slice(ACTORS.length + 2, ACTORS.length + 5).map((s) => s.getAddress())), threshold: 2 },
-    downtimeReporters: [accounts.reporter!],
   })
   let snapshot: string = await ethers.provider.send("evm_snapshot", [])
   return {

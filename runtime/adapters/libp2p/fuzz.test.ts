@@ -41,7 +41,10 @@ const got = new Map<string, Envelope[]>()
 const received = (topic: string) => got.get(topic) ?? []
 
 beforeAll(async () => {
-  h = await startLibp2pNetworks(1, { node: { maxMessageBytes: VICTIM_MAX } })
+  // These properties are about parsing: the victim must keep listening to the attacker however much
+  // garbage it sends, so its fault policy never bans (banning is tested on its own below).
+  const neverBan = { maxFaults: Number.MAX_SAFE_INTEGER, windowMs: 1, banMs: 1 }
+  h = await startLibp2pNetworks(1, { node: { maxMessageBytes: VICTIM_MAX, peerFaults: neverBan } })
   victim = h.transports[0]!
   // The attacker accepts bigger messages, so its own checks let oversized ones out.
   attacker = await h.add({ maxMessageBytes: 1024 * 1024 })
@@ -175,4 +178,32 @@ describe("libp2p node under hostile input", () => {
       runs(20).params,
     )
   }, runs(20).timeout)
+})
+
+describe("libp2p node cutting off a faulty peer", () => {
+  it("disconnects and refuses a peer after enough oversized messages, and keeps serving the others", async () => {
+    const cut = await startLibp2pNetworks(1, { node: { maxMessageBytes: VICTIM_MAX, peerFaults: { maxFaults: 3, windowMs: 60_000, banMs: 60_000 } } })
+    try {
+      const target = cut.transports[0]!
+      const bad = await cut.add({ maxMessageBytes: 1024 * 1024 })
+      const good = await cut.add({})
+      const heard: string[] = []
+      await run(target.network.subscribe("t", (m) => heard.push(`${m.from === good.network.self ? "good" : "bad"}:${m.data.length}`), { maxBytes: 1_000 }))
+      for (const peer of [bad, good]) await run(peer.dial((await run(target.multiaddrs))[0]!))
+      await run(bad.ready("t", 1))
+      await run(good.ready("t", 1))
+      for (let i = 0; i < 3; i++) await run(Effect.ignore(bad.network.send(target.network.self, "t", new Uint8Array(2_000))))
+      await waitFor(() => Effect.runSync(target.stats).banned === 1, 10_000, () => `the ban (stats ${JSON.stringify(Effect.runSync(target.stats))})`)
+      await waitFor(() => !Effect.runSync(target.network.peers).includes(bad.network.self), 10_000, () => "the bad peer's disconnection")
+      // It cannot come back while banned: the gater refuses its connection, and what it sends is not heard.
+      await Promise.resolve(run(bad.dial((await run(target.multiaddrs))[0]!))).catch(() => undefined)
+      await run(Effect.ignore(bad.network.send(target.network.self, "t", new Uint8Array(10))))
+      await run(good.network.send(target.network.self, "t", new Uint8Array(10)))
+      await waitFor(() => heard.includes("good:10"), 5_000, () => `the good peer's message (heard ${heard.join(", ")})`)
+      expect(heard.filter((x) => x.startsWith("bad"))).toEqual([])
+      expect(Effect.runSync(target.network.peers)).not.toContain(bad.network.self)
+    } finally {
+      await cut.close()
+    }
+  })
 })

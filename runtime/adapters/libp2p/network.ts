@@ -19,18 +19,21 @@ import type { Connection, PeerId as Libp2pPeerId, Stream } from "@libp2p/interfa
 import { peerIdFromString } from "@libp2p/peer-id"
 import { multiaddr } from "@multiformats/multiaddr"
 import { Context, Effect, Layer } from "effect"
-import { type Envelope, Network, NetworkError, type PeerId } from "../../services/network.ts"
+import { type Envelope, Network, NetworkError, type PeerId, type TopicLimits } from "../../services/network.ts"
+import { DEFAULT_PEER_FAULT_POLICY, PeerFaults, type PeerFaultPolicy } from "../../core/peer-faults.ts"
 import { encodeFrame, FrameDecoder, type Decoded, type FrameLimits } from "./frame.ts"
 import { createDaiLibp2p, daiProtocols, DEFAULT_MAX_MESSAGE_BYTES, type DaiLibp2p, type Libp2pNodeOptions } from "./node.ts"
 
 /** Why an inbound message was not delivered. */
-export type Libp2pDropReason = "oversized" | "malformed" | "unknown-topic" | "handler-error"
+export type Libp2pDropReason = "oversized" | "malformed" | "unknown-topic" | "handler-error" | "banned"
 
 export interface Libp2pNetworkStats {
   readonly published: number
   readonly sent: number
   readonly received: { readonly gossip: number; readonly direct: number }
   readonly dropped: Readonly<Record<Libp2pDropReason, number>>
+  /** Peers cut off for their faults, now. */
+  readonly banned: number
 }
 
 export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
@@ -44,6 +47,10 @@ export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
   readonly maxTopicBytes?: number
   /** Sees every dropped inbound message, for logs and metrics. Must not throw. */
   readonly onDrop?: (reason: Libp2pDropReason, from: PeerId, detail: string) => void
+  /** When a peer is cut off for its faults (runtime/core/peer-faults.ts; default policy: 20 faults in 60 s → 10 min). */
+  readonly peerFaults?: PeerFaultPolicy
+  /** Sees every peer banned for its faults. Must not throw. */
+  readonly onBan?: (peer: PeerId, until: number, reason: string) => void
 }
 
 /** A running libp2p node: the Network port plus what tests, the devnet and the node runner need. */
@@ -135,9 +142,10 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   // The frame body holds the topic header and topic besides the payload.
   const limits: FrameLimits = { maxBodyBytes: maxMessageBytes + 2 + maxTopicBytes, maxTopicBytes }
 
+  const faults = new PeerFaults(options.peerFaults ?? DEFAULT_PEER_FAULT_POLICY)
   const node = yield* Effect.acquireRelease(
     Effect.tryPromise({
-      try: () => createDaiLibp2p(options),
+      try: () => createDaiLibp2p({ ...options, refusePeer: (peer) => faults.banned(peer, Date.now()) }),
       catch: (e) => new NetworkError({ operation: "start", reason: startFailureText(e, options.listen ?? ["/ip4/127.0.0.1/tcp/0"]) }),
     }),
     (node) => Effect.promise(async () => {
@@ -147,12 +155,32 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   const pubsub = node.services.pubsub
   const self = node.peerId.toString()
 
-  const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void }>>()
+  const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void; readonly maxBytes: number }>>()
   const counters = { published: 0, sent: 0, gossip: 0, direct: 0 }
-  const dropped: Record<Libp2pDropReason, number> = { oversized: 0, malformed: 0, "unknown-topic": 0, "handler-error": 0 }
+  const dropped: Record<Libp2pDropReason, number> = { oversized: 0, malformed: 0, "unknown-topic": 0, "handler-error": 0, banned: 0 }
+
+  /** One fault of `peer`: past the policy's limit it is disconnected and refused until its ban ends. */
+  const fault = (peer: PeerId, reason: string): void => {
+    const now = Date.now()
+    if (peer === self || peer === "unknown" || faults.banned(peer, now)) return
+    const verdict = faults.fault(peer, now)
+    if (!verdict.banned) return
+    try {
+      options.onBan?.(peer, verdict.until, reason)
+    } catch {
+      // An observer must not be able to break the ban.
+    }
+    try {
+      void node.hangUp(peerIdFromString(peer)).catch(() => undefined)
+    } catch {
+      // Not a peer id we can parse: nothing to hang up.
+    }
+  }
 
   const drop = (reason: Libp2pDropReason, from: PeerId, detail: string): void => {
     dropped[reason]++
+    // Our own handler throwing is our bug, not the sender's fault; the rest is the sender's.
+    if (reason === "oversized" || reason === "malformed") fault(from, `${reason}: ${detail}`)
     try {
       options.onDrop?.(reason, from, detail)
     } catch {
@@ -160,11 +188,21 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
     }
   }
 
+  /** The largest payload any subscriber of `topic` takes. */
+  const topicMax = (topic: string): number => {
+    let max = 0
+    for (const sub of handlers.get(topic) ?? []) max = Math.max(max, sub.maxBytes)
+    return max
+  }
+
   const deliver = (message: Envelope): void => {
     const subs = handlers.get(message.topic)
     if (subs === undefined || subs.size === 0) return drop("unknown-topic", message.from, `no handler for topic ${JSON.stringify(message.topic)}`)
+    if (faults.banned(message.from, Date.now())) return drop("banned", message.from, `message on ${JSON.stringify(message.topic)} from a banned peer`)
+    if (message.data.length > topicMax(message.topic)) return drop("oversized", message.from, `${message.data.length} bytes on ${JSON.stringify(message.topic)} (limit ${topicMax(message.topic)})`)
     // A snapshot: a handler may unsubscribe itself (or others) while we iterate.
     for (const sub of [...subs]) {
+      if (message.data.length > sub.maxBytes) continue
       try {
         sub.handler(message)
       } catch (e) {
@@ -199,6 +237,11 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   }
   const onStream = async (stream: Stream, connection: Connection): Promise<void> => {
     const from = connection.remotePeer.toString()
+    if (faults.banned(from, Date.now())) {
+      dropped.banned++
+      stream.abort(new Error("peer refused for its faults"))
+      return
+    }
     const decoder = new FrameDecoder(limits)
     stream.inactivityTimeout = INBOUND_IDLE_MS
     try {
@@ -319,22 +362,27 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
     counters.sent++
   })
 
-  const subscribe = (topic: string, handler: (message: Envelope) => void): Effect.Effect<Effect.Effect<void>> =>
+  const subscribe = (topic: string, handler: (message: Envelope) => void, topicLimits?: TopicLimits): Effect.Effect<Effect.Effect<void>> =>
     Effect.sync(() => {
       let subs = handlers.get(topic)
       if (subs === undefined) {
         subs = new Set()
         handlers.set(topic, subs)
         const gt = gossipTopic(topic)
-        // Rejected (not just ignored) so that gossipsub scores the peer down and does not relay it.
+        // Checked before any decoding. Rejected (not just ignored) so that gossipsub does not relay
+        // it and scores the peer down; a banned peer's messages are ignored unread.
         pubsub.topicValidators.set(gt, (peer, msg) => {
-          if (msg.data.length <= maxMessageBytes) return TopicValidatorResult.Accept
-          drop("oversized", peer.toString(), `gossip payload of ${msg.data.length} bytes on ${JSON.stringify(topic)}`)
+          const from = peer.toString()
+          if (faults.banned(from, Date.now())) return TopicValidatorResult.Ignore
+          const max = Math.min(maxMessageBytes, topicMax(topic))
+          if (msg.data.length <= max) return TopicValidatorResult.Accept
+          drop("oversized", from, `gossip payload of ${msg.data.length} bytes on ${JSON.stringify(topic)} (limit ${max})`)
           return TopicValidatorResult.Reject
         })
         if (node.status === "started") pubsub.subscribe(gt)
       }
-      const entry = { handler } // an object per subscription: the same function subscribed twice counts twice
+      // An object per subscription: the same function subscribed twice counts twice.
+      const entry = { handler, maxBytes: Math.min(maxMessageBytes, topicLimits?.maxBytes ?? maxMessageBytes) }
       subs.add(entry)
       const owner = subs
       return Effect.sync(() => {
@@ -353,6 +401,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
     publish,
     send,
     subscribe,
+    report: (peer, reason) => Effect.sync(() => fault(peer, reason)),
     peers: Effect.sync(peerList),
   })
 
@@ -398,6 +447,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       published: counters.published,
       sent: counters.sent,
       received: { gossip: counters.gossip, direct: counters.direct },
+      banned: faults.bans(Date.now()).size,
       dropped: { ...dropped },
     })),
   }

@@ -32,6 +32,8 @@ export interface Libp2pNodeOptions {
   readonly maxMessageBytes?: number
   /** Which peer addresses the DHT stores and hands out: `all` (default: loopback/LAN devnets), or `public` only (internet). */
   readonly dhtAddresses?: "all" | "public"
+  /** Peers refused at the gate (no dial, no inbound connection): the network adapter's banned peers. */
+  readonly refusePeer?: (peer: string) => boolean
 }
 
 export const DEFAULT_LISTEN: readonly string[] = ["/ip4/127.0.0.1/tcp/0"]
@@ -79,6 +81,13 @@ export async function createDaiLibp2p(options: Libp2pNodeOptions = {}): Promise<
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen: [...(options.listen ?? DEFAULT_LISTEN)] },
     transports: [tcp()],
+    ...(options.refusePeer === undefined ? {} : {
+      connectionGater: {
+        denyDialPeer: (peer: { toString(): string }) => options.refusePeer!(peer.toString()),
+        denyInboundEncryptedConnection: (peer: { toString(): string }) => options.refusePeer!(peer.toString()),
+        denyInboundUpgradedConnection: (peer: { toString(): string }) => options.refusePeer!(peer.toString()),
+      },
+    }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {

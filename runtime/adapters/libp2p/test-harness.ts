@@ -37,8 +37,10 @@ async function subscriptionsSpread(transports: readonly Libp2pNetwork[]): Promis
   for (const topic of all) {
     for (const [i, t] of transports.entries()) {
       const known = new Set(await run(t.subscribers(topic)))
+      // Only connected pairs: a peer cut off for its faults never learns (nor needs) our subscriptions.
+      const peers = new Set(await run(t.network.peers))
       for (const [j, u] of transports.entries()) {
-        if (i === j) continue
+        if (i === j || !peers.has(u.network.self)) continue
         const subscribed = topicsOf[j]!.includes(topic)
         if (known.has(u.network.self) !== subscribed) {
           return `node ${i} ${subscribed ? "does not yet know" : "still believes"} that node ${j} subscribes to ${JSON.stringify(topic)}`

@@ -63,6 +63,8 @@ export interface GenesisContributor {
   readonly owner: string
   readonly amount: bigint
   readonly tier: LockTier
+  /** The key it signs its training updates with (round-attestation.ts), when the owner is not an address itself. */
+  readonly address?: string
 }
 
 /** The network's genesis: the ledger's (allocations, validators, contributors, reserve) and the chain id and time. */
@@ -131,6 +133,8 @@ export class App {
   readonly #addressOf = new Map<string, string>()
   /** Epochs whose snapshot is known, by epoch number. */
   readonly #epochs: Epoch[] = []
+  /** Training keys of contributors bonded at genesis whose account is not an address. */
+  readonly #trainerKeys = new Map<string, string>()
   /** Validator sets by the height they start at, newest last. */
   readonly #sets: ValidatorSet[] = []
   /** Validators dropped from the set (evidence, downtime) until a snapshot no longer lists them. */
@@ -166,6 +170,7 @@ export class App {
       },
     }
     this.#learn(genesis)
+    for (const c of g.contributors ?? []) if (c.address !== undefined) this.#trainerKeys.set(c.owner, c.address.toLowerCase())
     this.#epochs.push({ epoch: 0, start: 1, snapshot: genesis })
     const set = setOfSnapshot(genesis, 1)
     if (set === undefined) throw new AppError({ reason: `genesis snapshot ${genesis.id} has no active validator` })
@@ -294,6 +299,20 @@ export class App {
   operatorOf(address: string): string | undefined {
     return this.#operatorOf.get(address)
   }
+
+  /**
+   * The key a training participant signs with (round-attestation.ts): the signing address of a
+   * validator of the snapshot in force (not convicted since), or a bonded trainer's key in that
+   * snapshot (its genesis key, else the owner itself when it is an address); undefined for anyone else.
+   */
+  trainerKey(account: string): string | undefined {
+    const s = this.snapshotAt()
+    const validator = s.validators.find((v) => v.operator === account)
+    if (validator !== undefined && !this.#excluded.has(validator.address)) return validator.address
+    if (!s.trainers.some((t) => t.owner === account)) return undefined
+    return this.#trainerKeys.get(account) ?? (/^0x[0-9a-f]{40}$/.test(account) ? account : undefined)
+  }
+
   addressOf(operator: string): string | undefined {
     return this.#addressOf.get(operator)
   }
@@ -521,6 +540,7 @@ export class App {
       verify: this.#verify,
       accountOf: (signer) => this.accountOf(signer),
       operatorOf: (address) => this.#operatorOf.get(address),
+      trainerKey: (account) => this.trainerKey(account),
       validatorSet: (height) => this.validatorSet(height),
       timeOf: (height) => this.#times[height],
     }

@@ -18,7 +18,7 @@ import { econConfig, Economy, emissionFor, type EconError, type Receipt, type Sl
 import { Constitution } from "../governance/constitution.ts"
 import { Governance } from "../governance/governance.ts"
 import { mulWad } from "../units.ts"
-import { App, type AppGenesis, type Verifier } from "./app.ts"
+import { App, AppError, type AppGenesis, type Verifier } from "./app.ts"
 import { snapshotOfEconomy, type CommitteeSnapshot } from "./committee.ts"
 import { reportKey, reportShortfall, type EpochReport, type ReportSignature } from "./epoch-report.ts"
 
@@ -51,7 +51,8 @@ export class CommitteeLedger {
   readonly governance: Governance
   readonly chainId: number
   readonly reserve: string | undefined
-  readonly #verify: Verify
+  /** Checks a validator's signature (the network's scheme). */
+  readonly verify: Verify
   readonly #signers = new Map<string, string>()
   readonly #snapshots: CommitteeSnapshot[] = []
   readonly #reports = new Map<number, { readonly key: string; readonly report: EpochReport; readonly signers: ReadonlySet<string> }>()
@@ -64,7 +65,7 @@ export class CommitteeLedger {
     this.economy = economy
     this.chainId = g.chainId
     this.reserve = g.rewardReserve
-    this.#verify = verify
+    this.verify = verify
     this.governance = new Governance(new Constitution(economy.params))
     for (const v of g.validators) this.#signers.set(v.operator, v.address.toLowerCase())
   }
@@ -151,7 +152,7 @@ export class CommitteeLedger {
   submitEpochReport(report: EpochReport, signatures: readonly ReportSignature[], now: number): Result.Result<Settlement, LedgerRefusal> {
     const snapshot = this.committee(report.snapshotId)
     if (snapshot === undefined) return Result.fail(new LedgerRefusal(`snapshot ${report.snapshotId} does not exist`))
-    const short = reportShortfall(this.chainId, report, snapshot, signatures, this.#verify)
+    const short = reportShortfall(this.chainId, report, snapshot, signatures, this.verify)
     if (short !== undefined) return Result.fail(new LedgerRefusal(`epoch ${report.epoch}: ${short}`))
     const key = reportKey(this.chainId, report)
     const earlier = this.#reports.get(report.epoch)
@@ -218,8 +219,9 @@ export class CommitteeLedger {
   }
 }
 
-/** A ledger at genesis and one replica over it (tests, and a node that keeps its own ledger). */
+/** A ledger at genesis and one replica over it (tests, genesis checks); throws an AppError naming what does not apply. */
 export const genesisReplica = (g: AppGenesis, verify: Verifier): { readonly ledger: CommitteeLedger; readonly app: App } => {
-  const ledger = Result.getOrThrow(CommitteeLedger.genesis(g, verify))
-  return { ledger, app: App.genesis(g, verify, ledger) }
+  const r = CommitteeLedger.genesis(g, verify)
+  if (Result.isFailure(r)) throw new AppError({ reason: r.failure })
+  return { ledger: r.success, app: App.genesis(g, verify, r.success) }
 }

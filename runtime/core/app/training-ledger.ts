@@ -29,6 +29,14 @@ export interface RoundRecord {
   readonly scores: ReadonlyMap<string, number> | undefined
 }
 
+/** A round result every replica found provably false (round-attestation.ts): never a round, its coordinator earns nothing for it. */
+export interface ForgedRound {
+  readonly round: number
+  readonly coordinator: string
+  readonly height: number
+  readonly reason: string
+}
+
 /** One account's score in a round. */
 export interface RoundScore {
   readonly account: string
@@ -40,6 +48,7 @@ export class TrainingLedger {
   readonly #scores = new Map<number, Map<string, number>>()
   readonly #rounds = new Map<number, RoundRecord>()
   readonly #roundScores = new Map<number, Map<string, number>>()
+  readonly #forged: ForgedRound[] = []
   #lastRound = -1
   #pot = 0n
 
@@ -99,6 +108,19 @@ export class TrainingLedger {
     this.#roundScores.set(r.epoch, sums)
     this.#rounds.set(round, { ...r, scores: new Map(scores.map((x) => [x.account, x.score])) })
     return undefined
+  }
+
+  /**
+   * Record a provably false round result. It takes no round number (an honest coordinator may still
+   * commit that round) and is never scored or paid: `revealRoundScores` finds no result for it.
+   */
+  recordForged(forged: ForgedRound): void {
+    this.#forged.push(forged)
+  }
+
+  /** Provably false round results, in the order they were executed. */
+  forged(): readonly ForgedRound[] {
+    return this.#forged
   }
 
   /** Training-round results, by round. */

@@ -59,6 +59,12 @@ export const SignedTx = Schema.Union([
     /** Test loss (cross-entropy) of the aggregate, in millionths (absent from older coordinators). */
     loss: Schema.optional(Loss),
     participants: Participants(Account),
+    /**
+     * Each participant's signature over its update commitment, in the order of `participants`
+     * (round-attestation.ts). Optional only so that an older result still decodes: the executor
+     * refuses a result without them.
+     */
+    attestations: Schema.optional(Participants(Schema.Struct({ updateHash: Hex(32), signature: Hex(65) }))),
     scoresCommitment: Hex(32), ...Signed,
   }),
   Schema.Struct({

@@ -150,6 +150,8 @@ describe("errors", () => {
       new errors.StakingNotJailed({ operator: "v" }),
       new errors.StakingJailNotExpired({ operator: "v", jailedUntil: 600_000, now: 0 }),
       new errors.StakingTombstoned({ pool: "v" }),
+      new errors.StakingInvalidSigningKey({ key: "0x00" }),
+      new errors.StakingSigningKeyInUse({ key: "0x01", operator: "v" }),
       new errors.LedgerTimeWentBackwards({ now: 1, last: 2 }),
       new errors.LedgerInvalidTime({ now: -1 }),
       new errors.LedgerUnknownOperation({ type: "mint" }),
@@ -168,7 +170,7 @@ describe("errors", () => {
 
   it("exports every error class that an operation can return", () => {
     const exported = Object.keys(errors).filter((k) => /^(Token|Staking|Ledger)/.test(k))
-    expect(exported.length).toBe(32)
+    expect(exported.length).toBe(34)
   })
 
   it("default params satisfy the economy's expectations", () => {

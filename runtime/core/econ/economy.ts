@@ -17,6 +17,13 @@ import {
   type Position, type SupplyBreakdown, type UnbondingEntry,
 } from "./state.ts"
 import { balanceOf, burn, genesisState, transfer, type Allocation } from "./token.ts"
+import type { CommitteeError } from "../committee/errors.ts"
+import type { EpochReport, ReportSignature, Snapshot } from "../committee/types.ts"
+import {
+  depositFees, reportConflict, requestFeeWithdrawal, RESERVE_ACCOUNT, submitEpochReport, takeSnapshot, withdrawFees, type ConflictReceipt,
+  type EpochSettlementReceipt, type FeeDepositReceipt, type FeeWithdrawalReceipt, type FeeWithdrawalRequestReceipt, type ReportContext,
+} from "./committee.ts"
+import type { AcceptedReport } from "./state.ts"
 
 /** A pool as a plain read-only copy. */
 export type PoolView = PoolSnapshot
@@ -60,7 +67,7 @@ export class Economy {
     switch (op.type) {
       case "transfer": return transfer(s, op.from, op.to, op.amount)
       case "burn": return burn(s, op.from, op.amount)
-      case "registerValidator": return registerValidator(s, p, op.operator, op.amount, op.tier, op.commission, now)
+      case "registerValidator": return registerValidator(s, p, op.operator, op.amount, op.tier, op.commission, now, op.signingKey)
       case "bondContributor": return bondContributor(s, p, op.owner, op.amount, op.tier, now)
       case "delegate": return delegate(s, p, op.owner, op.validator, op.amount, op.tier, now)
       case "unbond": return unbond(s, p, op.owner, op.position, op.amount, now)
@@ -85,6 +92,81 @@ export class Economy {
     const r = payContributors(this.#s, from, amount, scores)
     if (Result.isSuccess(r)) this.#s.now = now
     return r
+  }
+
+  /** Run a committee operation at `now` like `apply`: time checked first, moved only on success. */
+  #timed<A, E>(now: number, f: () => Result.Result<A, E>): Result.Result<A, E | EconError> {
+    if (!Number.isSafeInteger(now) || now < 0) return Result.fail(new LedgerInvalidTime({ now }))
+    if (now < this.#s.now) return Result.fail(new LedgerTimeWentBackwards({ now, last: this.#s.now }))
+    const r = f()
+    if (Result.isSuccess(r)) this.#s.now = now
+    return r
+  }
+
+  /** Record a committee snapshot (the validator set with its voting power, the trainers, the params) under the next id. */
+  takeSnapshot(caller: Address, now: number): Result.Result<Snapshot, EconError> {
+    return this.#timed(now, () => takeSnapshot(this.#s, this.#params, caller, now))
+  }
+
+  /** Move `amount` of `account`'s balance into its fee deposit. */
+  depositFees(account: Address, amount: bigint, now: number): Result.Result<FeeDepositReceipt, EconError> {
+    return this.#timed(now, () => depositFees(this.#s, account, amount))
+  }
+
+  /** Ask to withdraw `amount` of `account`'s fee deposit once a day has passed. */
+  requestFeeWithdrawal(account: Address, amount: bigint, now: number): Result.Result<FeeWithdrawalRequestReceipt, EconError | CommitteeError> {
+    return this.#timed(now, () => requestFeeWithdrawal(this.#s, account, amount, now))
+  }
+
+  /** Withdraw the fee deposit `account` asked for, once its day is over. */
+  withdrawFees(account: Address, now: number): Result.Result<FeeWithdrawalReceipt, EconError | CommitteeError> {
+    return this.#timed(now, () => withdrawFees(this.#s, account, now))
+  }
+
+  /** Verify an epoch report against its snapshot and settle it (committee.ts); refused → nothing changed. */
+  submitEpochReport(
+    report: EpochReport, signatures: readonly ReportSignature[], submitter: Address, ctx: ReportContext, now: number,
+  ): Result.Result<EpochSettlementReceipt, EconError | CommitteeError> {
+    return this.#timed(now, () => submitEpochReport(this.#s, this.#params, report, signatures, submitter, ctx, now))
+  }
+
+  /** Slash the validators who signed both `report` and the accepted report of its epoch (committee.ts). */
+  reportConflict(
+    report: EpochReport, signatures: readonly ReportSignature[], submitter: Address, ctx: ReportContext, now: number,
+  ): Result.Result<ConflictReceipt, EconError | CommitteeError> {
+    return this.#timed(now, () => reportConflict(this.#s, this.#params, report, signatures, submitter, ctx, now))
+  }
+
+  /** Committee snapshot `id`, or undefined. */
+  committeeSnapshot(id: number): Snapshot | undefined {
+    return Number.isSafeInteger(id) && id >= 1 ? this.#s.committee.snapshots[id - 1] : undefined
+  }
+
+  /** The newest committee snapshot, or undefined before the first. */
+  latestSnapshot(): Snapshot | undefined {
+    const all = this.#s.committee.snapshots
+    return all[all.length - 1]
+  }
+
+  /** The accepted report of `epoch`, or undefined. */
+  epochReport(epoch: number): AcceptedReport | undefined {
+    return this.#s.committee.reports.get(epoch)
+  }
+
+  /** `account`'s fee deposit. */
+  feeDeposit(account: Address): bigint {
+    return this.#s.committee.feeDeposits.get(account) ?? 0n
+  }
+
+  /** The committee's totals: reserve left, fee deposits held, emission clock (s), last epoch. */
+  committeeTotals(): { readonly reserve: bigint; readonly feeDeposits: bigint; readonly emittedUntil: bigint; readonly lastEpoch: number; readonly snapshots: number } {
+    const c = this.#s.committee
+    return { reserve: balanceOf(this.#s, RESERVE_ACCOUNT), feeDeposits: c.feeDepositTotal, emittedUntil: c.emittedUntil, lastEpoch: c.lastEpoch, snapshots: c.snapshots.length }
+  }
+
+  /** The signing key validator `operator` registered, or undefined. */
+  signingKeyOf(operator: Address): string | undefined {
+    return this.#s.signingKeys.get(operator)
   }
 
   /** Replace the parameters (validated by the registry); existing positions keep their multipliers. */

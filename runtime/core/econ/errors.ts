@@ -191,6 +191,21 @@ export class StakingUnbondingNotMature extends Data.TaggedError("StakingUnbondin
   }
 }
 
+export class StakingInvalidSigningKey extends Data.TaggedError("StakingInvalidSigningKey")<{ readonly key: unknown }> {
+  override get message() {
+    return `signing key ${JSON.stringify(this.key)} is not a non-zero 0x address (20 bytes of hex): the consensus key's address that signs votes and epoch reports`
+  }
+}
+
+export class StakingSigningKeyInUse extends Data.TaggedError("StakingSigningKeyInUse")<{
+  readonly key: string
+  readonly operator: string
+}> {
+  override get message() {
+    return `signing key ${this.key} is already registered by validator ${this.operator}; each validator signs with its own key`
+  }
+}
+
 // ---------------------------------------------------------------- Staking: slashing and jail
 
 export class StakingInfractionAlreadySlashed extends Data.TaggedError("StakingInfractionAlreadySlashed")<{
@@ -282,7 +297,7 @@ export type StakingError =
   | StakingUnknownPosition | StakingNotPositionOwner | StakingPositionLocked | StakingInsufficientShares
   | StakingNothingUnbonding | StakingUnbondingNotMature | StakingInfractionAlreadySlashed | StakingInvalidEvidence
   | StakingInfractionInFuture | StakingInfractionBeforePool | StakingNotJailed | StakingJailNotExpired
-  | StakingTombstoned
+  | StakingTombstoned | StakingInvalidSigningKey | StakingSigningKeyInUse
 export type LedgerError = LedgerTimeWentBackwards | LedgerInvalidTime | LedgerUnknownOperation
 /** Every error an economic operation can return. */
 export type EconError = TokenError | StakingError | LedgerError

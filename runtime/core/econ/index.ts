@@ -15,3 +15,8 @@ export type { ClaimReceipt, FeeReceipt, FundReceipt } from "./rewards.ts"
 export type { SlashReceipt, UnjailReceipt } from "./slashing.ts"
 export type { BondContributorReceipt, BondReceiptPart, DelegateReceipt, RegisterValidatorReceipt, UnbondReceipt, WithdrawReceipt } from "./staking.ts"
 export * from "./errors.ts"
+export {
+  buildSnapshot, FEE_ESCROW_ACCOUNT, FEE_WITHDRAWAL_DELAY_MS, RESERVE_ACCOUNT, type ConflictReceipt, type EpochSettlementReceipt, type FeeDepositReceipt,
+  type FeeWithdrawalReceipt, type FeeWithdrawalRequestReceipt, type ReportContext,
+} from "./committee.ts"
+export type { AcceptedReport, CommitteeState } from "./state.ts"

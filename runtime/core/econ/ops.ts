@@ -11,8 +11,11 @@ import type { BondContributorReceipt, DelegateReceipt, RegisterValidatorReceipt,
 export type EconOp =
   | { readonly type: "transfer"; readonly from: Address; readonly to: Address; readonly amount: bigint }
   | { readonly type: "burn"; readonly from: Address; readonly amount: bigint }
-  /** `commission` is a wad (1e18 = 100%). */
-  | { readonly type: "registerValidator"; readonly operator: Address; readonly amount: bigint; readonly tier: LockTier; readonly commission: bigint }
+  /**
+   * `commission` is a wad (1e18 = 100%). `signingKey`: the address of the consensus key that signs
+   * its votes and epoch reports (a 0x address); without it, the operator's own chain address.
+   */
+  | { readonly type: "registerValidator"; readonly operator: Address; readonly amount: bigint; readonly tier: LockTier; readonly commission: bigint; readonly signingKey?: string }
   | { readonly type: "bondContributor"; readonly owner: Address; readonly amount: bigint; readonly tier: LockTier }
   | { readonly type: "delegate"; readonly owner: Address; readonly validator: Address; readonly amount: bigint; readonly tier: LockTier }
   /** `amount` in tokens; partial allowed; the position's whole value closes it. */

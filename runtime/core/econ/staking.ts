@@ -14,8 +14,10 @@ import {
   StakingBelowMinimumBond, StakingCommissionTooHigh, StakingInsufficientShares, StakingInvalidAmount,
   StakingInvalidCommission, StakingInvalidOperator, StakingInvalidTier, StakingNotPositionOwner, StakingNotValidatorPool,
   StakingNothingUnbonding, StakingPoolFullySlashed, StakingPositionLocked, StakingUnbondingNotMature, StakingUnknownPool,
-  StakingUnknownPosition, StakingValidatorExists, StakingValidatorJailed, StakingValidatorTombstoned, type EconError,
+  StakingUnknownPosition, StakingValidatorExists, StakingValidatorJailed, StakingValidatorTombstoned, StakingInvalidSigningKey,
+  StakingSigningKeyInUse, type EconError,
 } from "./errors.ts"
+import { accountWord } from "../committee/digest.ts"
 import { refreshWeight, settlePool, settlePosition } from "./rewards.ts"
 import {
   CONTRIBUTOR_PREFIX, indexAdd, indexRemove, type Address, type EconState, type LockTier, type Pool, type PoolId, type Position,
@@ -122,9 +124,25 @@ export interface RegisterValidatorReceipt extends BondReceiptPart {
   readonly commission: bigint
 }
 
-/** Create the operator's validator pool with its self-bond. */
+const ZERO_KEY = `0x${"0".repeat(40)}`
+
+/**
+ * The signing key a registration records, or why it cannot: a given key must be a non-zero 0x
+ * address; without one, the operator's own chain address (`accountWord`: itself when it is a 0x
+ * address, as the EVM adapter registers by default). Either way no other validator may hold it.
+ */
+const signingKeyFor = (s: EconState, operator: Address, given: unknown): { readonly key: string } | { readonly error: EconError } => {
+  if (given !== undefined && (typeof given !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(given) || given.toLowerCase() === ZERO_KEY)) {
+    return { error: new StakingInvalidSigningKey({ key: given }) }
+  }
+  const key = given === undefined ? accountWord(operator) : given.toLowerCase()
+  const holder = s.operatorOfKey.get(key)
+  return holder === undefined ? { key } : { error: new StakingSigningKeyInUse({ key, operator: holder }) }
+}
+
+/** Create the operator's validator pool with its self-bond and record its signing key. */
 export const registerValidator = (
-  s: EconState, params: Params, operator: Address, amount: bigint, tier: LockTier, commission: bigint, now: number,
+  s: EconState, params: Params, operator: Address, amount: bigint, tier: LockTier, commission: bigint, now: number, signingKey?: string,
 ): Result.Result<RegisterValidatorReceipt, EconError> => {
   const cfg = econConfig(params)
   const bad = checkAddress("operator", operator) ?? checkAmount("registerValidator", amount) ??
@@ -135,9 +153,13 @@ export const registerValidator = (
     (commission > cfg.maxCommission ? new StakingCommissionTooHigh({ commission, maximum: cfg.maxCommission }) : undefined) ??
     checkNewStake(s, undefined, operator, amount, tier)
   if (bad !== undefined) return Result.fail(bad)
+  const key = signingKeyFor(s, operator, signingKey)
+  if ("error" in key) return Result.fail(key.error)
   const p = newPool(operator, "validator", operator, commission, now)
   p.globalSnapshot = s.rewards.acc
   s.pools.set(p.id, p)
+  s.signingKeys.set(operator, key.key)
+  s.operatorOfKey.set(key.key, operator)
   const part = openPosition(s, params, p, operator, amount, tier, now)
   return Result.succeed({ type: "registerValidator", operator, commission, ...part })
 }

@@ -7,6 +7,8 @@
  * per-owner index sets), so every operation is O(1) or O(entries of one owner / one pool).
  */
 
+import type { AcceptedReportView, Snapshot } from "../committee/types.ts"
+
 /** An account id: any non-empty string ("v0", "0xabc.."). */
 export type Address = string
 /** A pool id: a validator's operator address, or `"contrib:" + owner` for a contributor. */
@@ -150,6 +152,39 @@ export interface EconState {
   insurance: InsuranceState
   owed: Map<Address, Owed>
   slashedEvidence: Set<string>
+  /** A validator operator's consensus signing key (0x address, lowercase), set at registration. */
+  signingKeys: Map<Address, string>
+  /** The operator that registered each signing key. */
+  operatorOfKey: Map<string, Address>
+  committee: CommitteeState
+}
+
+/** An epoch report the ledger accepted, with who signed and submitted it (what it moved is in the submission's receipt). */
+export interface AcceptedReport extends AcceptedReportView {
+  /** The signers' signing keys (lowercase), in the order of `signers`. */
+  readonly signingKeys: readonly string[]
+  readonly submitter: Address
+}
+
+/** The committee side of the ledger (contracts/Committee.sol): snapshots, fee deposits, reports. */
+export interface CommitteeState {
+  /** Snapshot id − 1 → snapshot (frozen). */
+  snapshots: Snapshot[]
+  /** Each account's fee deposit; the tokens sit in FEE_ESCROW's balance. */
+  feeDeposits: Map<Address, bigint>
+  feeDepositTotal: bigint
+  /** Asked withdrawals of fee deposits: amount, and when (ms) it may be withdrawn. */
+  feeWithdrawals: Map<Address, { readonly amount: bigint; readonly readyAt: number }>
+  /** Accepted reports by epoch. */
+  reports: Map<number, AcceptedReport>
+  /** The last accepted epoch (0: none). */
+  lastEpoch: number
+  /** The snapshot id of the last accepted report (0: none). */
+  lastSnapshotId: number
+  /** Seconds up to which emission has been released (starts at genesis). */
+  emittedUntil: bigint
+  /** Scores of the last accepted report by account: a validator's contribution in the next snapshot. */
+  contribution: Map<Address, bigint>
 }
 
 /** Where every minted token is: minted = balances + bonded + unbonding + rewardPool + insurancePool + burnt. */
@@ -185,6 +220,12 @@ export const emptyState = (minted: bigint, now: number): EconState => ({
   insurance: { available: 0n, credited: 0n, paidIn: 0n, paidOut: 0n, claimed: 0n },
   owed: new Map(),
   slashedEvidence: new Set(),
+  signingKeys: new Map(),
+  operatorOfKey: new Map(),
+  committee: {
+    snapshots: [], feeDeposits: new Map(), feeDepositTotal: 0n, feeWithdrawals: new Map(), reports: new Map(), lastEpoch: 0, lastSnapshotId: 0,
+    emittedUntil: BigInt(Math.floor(now / 1000)), contribution: new Map(),
+  },
 })
 
 /** The supply breakdown (O(1): running totals). */
@@ -222,6 +263,17 @@ export const cloneState = (s: EconState): EconState => ({
   insurance: { ...s.insurance },
   owed: new Map([...s.owed].map(([k, o]) => [k, { ...o }])),
   slashedEvidence: new Set(s.slashedEvidence),
+  signingKeys: new Map(s.signingKeys),
+  operatorOfKey: new Map(s.operatorOfKey),
+  committee: {
+    ...s.committee,
+    // Snapshots and accepted reports are immutable once recorded: sharing them is safe.
+    snapshots: [...s.committee.snapshots],
+    feeDeposits: new Map(s.committee.feeDeposits),
+    feeWithdrawals: new Map(s.committee.feeWithdrawals),
+    reports: new Map(s.committee.reports),
+    contribution: new Map(s.committee.contribution),
+  },
 })
 
 /** A pool as plain data (sets as sorted arrays). */
@@ -247,6 +299,18 @@ export interface EconSnapshot {
   readonly insurance: Readonly<InsuranceState>
   readonly owed: Readonly<Record<Address, Readonly<Owed>>>
   readonly slashedEvidence: readonly string[]
+  readonly signingKeys: Readonly<Record<Address, string>>
+  readonly committee: {
+    readonly snapshots: readonly Snapshot[]
+    readonly feeDeposits: Readonly<Record<Address, bigint>>
+    readonly feeDepositTotal: bigint
+    readonly feeWithdrawals: Readonly<Record<Address, { readonly amount: bigint; readonly readyAt: number }>>
+    readonly reports: Readonly<Record<string, AcceptedReport>>
+    readonly lastEpoch: number
+    readonly lastSnapshotId: number
+    readonly emittedUntil: bigint
+    readonly contribution: Readonly<Record<Address, bigint>>
+  }
 }
 
 const byKey = <K extends string | number, V, W>(m: Map<K, V>, f: (v: V) => W): Record<string, W> => {
@@ -277,6 +341,18 @@ export const snapshotOf = (s: EconState): EconSnapshot => ({
   insurance: { ...s.insurance },
   owed: byKey(s.owed, (o) => ({ ...o })),
   slashedEvidence: [...s.slashedEvidence].sort(),
+  signingKeys: byKey(s.signingKeys, (k) => k),
+  committee: {
+    snapshots: [...s.committee.snapshots],
+    feeDeposits: byKey(s.committee.feeDeposits, (v) => v),
+    feeDepositTotal: s.committee.feeDepositTotal,
+    feeWithdrawals: byKey(s.committee.feeWithdrawals, (w) => ({ ...w })),
+    reports: byKey(s.committee.reports, (r) => r),
+    lastEpoch: s.committee.lastEpoch,
+    lastSnapshotId: s.committee.lastSnapshotId,
+    emittedUntil: s.committee.emittedUntil,
+    contribution: byKey(s.committee.contribution, (v) => v),
+  },
 })
 
 // ---------------------------------------------------------------- small shared helpers

@@ -31,6 +31,19 @@ export interface StartedTraining extends TrainingNode {
   readonly description: string
 }
 
+/** A node that does not train: it reports the rounds its chain commits, and `description` says why. */
+const following = (node: RealNode, description: string): StartedTraining => ({
+  description,
+  stop: () => {},
+  get committed() {
+    return node.app.rounds().size
+  },
+  get accuracy() {
+    const r = node.app.rounds().get(node.app.lastRound)
+    return r === undefined ? undefined : r.accuracy / 1_000_000
+  },
+})
+
 /** Start training on a running node; TrainerError when TensorFlow.js or the data set cannot start. */
 export const startNodeTraining = (o: {
   readonly name: string
@@ -42,6 +55,13 @@ export const startNodeTraining = (o: {
   Effect.gen(function*() {
     const { node } = o
     const operator = node.app.operatorOf(node.keys.address.toLowerCase()) ?? o.name
+    if (!o.genesis.validators.some((v) => v.operator === operator)) {
+      // The data set is cut among the genesis validators only (local-data.ts): a node outside the
+      // genesis has no shard, and trainers must be validators (roster.ts). It says so and runs on
+      // (consensus, the API, the rounds the chain commits) instead of refusing to start.
+      const dataset = o.genesis.params["training.dataset"]
+      return following(node, `none: ${o.name} is not a genesis validator, so it holds no shard of ${dataset}; it follows the rounds the network commits`)
+    }
     const local = yield* Effect.tryPromise({
       try: () => prepareLocalTraining({
         genesis: o.genesis, operator, samples: o.options.samples ?? DEFAULT_TRAIN_SAMPLES,

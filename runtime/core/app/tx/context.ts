@@ -51,6 +51,8 @@ export interface TxContext {
   readonly accountOf: (signer: string) => string
   /** The operator id of a validator's signing address, undefined for any other address. */
   readonly operatorOf: (address: string) => string | undefined
+  /** The key a training participant signs with: a bonded trainer's, or an active validator's; undefined for anyone else. */
+  readonly trainerKey: (account: string) => string | undefined
   /** The validator set of a height up to this block's. */
   readonly validatorSet: (height: number) => ValidatorSet
   /** The time of an executed height (up to this block's), undefined for one this node never executed. */

@@ -3,8 +3,10 @@
  * sim/scenario/txs.test.ts and training.test.ts), and the dispatch table that covers every type.
  */
 import { describe, expect, it } from "vitest"
+import { keccak256, toHex, utf8ToBytes } from "../../crypto.ts"
 import { DEFAULT_PARAMS } from "../../params.ts"
 import { DowntimeTracker } from "../downtime.ts"
+import { attestationDigest, type RoundAttestation } from "../round-attestation.ts"
 import { TrainingLedger } from "../training-ledger.ts"
 import { roundScoresCommitment, scoreCommitment, type SignedTx } from "../txs.ts"
 import type { TxContext, TxState } from "./context.ts"
@@ -14,6 +16,8 @@ const V0 = `0x${"0a".repeat(20)}`
 const T1 = `0x${"1b".repeat(20)}`
 const SIG = `0x${"00".repeat(65)}`
 const SALT = `0x${"ab".repeat(32)}`
+const C0_KEY = `0x${"c0".repeat(20)}`
+const UPDATE = `0x${"5e".repeat(32)}`
 
 const state = (): TxState & { readonly convicted: string[] } => {
   const convicted: string[] = []
@@ -27,6 +31,8 @@ const context = (over: Partial<TxContext> = {}): TxContext => {
     chainId: 1, height: 10, time: 1_000, epoch: 2, params: DEFAULT_PARAMS, verify: () => true,
     accountOf: (signer) => operators.get(signer) ?? signer,
     operatorOf: (address) => operators.get(address),
+    // T1 trains as itself, c0 with a key of its own; nobody else is a bonded trainer.
+    trainerKey: (account) => ({ [T1]: T1, c0: C0_KEY } as Record<string, string>)[account],
     validatorSet: (height) => { throw new Error(`this test has no validator set (asked for height ${height})`) },
     timeOf: () => undefined,
     ...over,
@@ -73,10 +79,20 @@ describe("contribution scores", () => {
   })
 })
 
+/** A stand-in signature scheme for these tests: keccak256(address ‖ digest), 65 bytes. */
+const fakeSign = (address: string, digest: Uint8Array): string => {
+  const h = keccak256(utf8ToBytes(`${address}/${toHex(digest)}`))
+  return toHex(new Uint8Array([...h, ...h, 0]))
+}
+const fakeVerify = (address: string, digest: Uint8Array, signature: Uint8Array) => fakeSign(address, digest) === toHex(signature)
+const attest = (round: number, participant: string, key: string): RoundAttestation =>
+  ({ updateHash: UPDATE, signature: fakeSign(key, attestationDigest(1, round, participant, UPDATE)) })
+
 describe("training rounds", () => {
   const scores = [{ account: T1, score: 3 }, { account: "c0", score: 1 }]
   const result: Tx<"round-result"> = {
     type: "round-result", round: 7, modelHash: `0x${"11".repeat(32)}`, accuracy: 910_000, participants: [T1, "c0"],
+    attestations: [attest(7, T1, T1), attest(7, "c0", C0_KEY)],
     scoresCommitment: roundScoresCommitment(7, scores, SALT), signer: V0, ...signed,
   }
   const reveal: Tx<"round-scores"> = { type: "round-scores", round: 7, scores, salt: SALT, signer: V0, ...signed }
@@ -97,6 +113,46 @@ describe("training rounds", () => {
     expect(executeTx(s, reveal, context({ height: 11 }))).toEqual({ ok: true, type: "round-scores", receipts: [] })
     expect(s.training.roundScores(2)).toEqual(new Map([[T1, 3], ["c0", 1]]))
     expect(executeTx(s, reveal, context({ height: 12 }))).toEqual({ ok: false, type: "round-scores", error: "the scores of round 7 were revealed already" })
+  })
+})
+
+describe("forged training rounds", () => {
+  const scores = [{ account: T1, score: 3 }]
+  const honest: Tx<"round-result"> = {
+    type: "round-result", round: 7, modelHash: `0x${"11".repeat(32)}`, accuracy: 910_000, participants: [T1],
+    attestations: [attest(7, T1, T1)], scoresCommitment: roundScoresCommitment(7, scores, SALT), signer: V0, ...signed,
+  }
+  /** A state where v0 (signing with V0) is a validator. */
+  const bonded = () => state()
+  const cases: ReadonlyArray<readonly [string, Tx<"round-result">, string]> = [
+    ["no signatures", { ...honest, attestations: undefined }, "round 7 carries no signatures of its participants"],
+    ["a participant that is not bonded", { ...honest, participants: ["v9"], attestations: [attest(7, "v9", "v9")] }, "v9 is not a bonded trainer or a validator"],
+    ["a signature by another key", { ...honest, attestations: [attest(7, T1, C0_KEY)] }, `the signature of ${T1} over its update of round 7 is not by its key ${T1}`],
+    ["a signature for another round", { ...honest, attestations: [attest(6, T1, T1)] }, `the signature of ${T1} over its update of round 7 is not by its key ${T1}`],
+    ["fewer signatures than participants", { ...honest, participants: [T1, "c0"], attestations: [attest(7, T1, T1)] }, "round 7 lists 2 participants and 1 signatures"],
+  ]
+
+  it.each(cases)("records a result with %s as forged, never as a round, and convicts its coordinator", (_name, tx, reason) => {
+    const s = bonded()
+    const r = executeTx(s, tx, context({ verify: fakeVerify }))
+    expect(r).toEqual({ ok: true, type: "round-result", receipts: [] })
+    // Convicted as a double signer: it leaves the set, and the ledger slashes and tombstones it.
+    expect(s.convicted).toEqual(["v0"])
+    expect(s.training.forged()).toEqual([{ round: 7, coordinator: "v0", height: 10, reason }])
+    expect(s.training.rounds().size).toBe(0)
+    expect(s.training.lastRound).toBe(-1)
+    // Its scores have no result to be revealed against: nobody is paid anything for it.
+    const reveal: Tx<"round-scores"> = { type: "round-scores", round: 7, scores, salt: SALT, signer: V0, ...signed }
+    expect(executeTx(s, reveal, context({ height: 11 }))).toEqual({ ok: false, type: "round-scores", error: "round 7 has no committed result" })
+    // An honest coordinator may still commit that round.
+    expect(executeTx(s, honest, context({ height: 12, verify: fakeVerify }))).toEqual({ ok: true, type: "round-result", receipts: [] })
+  })
+
+  it("accepts a result every participant signed", () => {
+    const s = bonded()
+    expect(executeTx(s, honest, context({ verify: fakeVerify }))).toEqual({ ok: true, type: "round-result", receipts: [] })
+    expect(s.training.forged()).toEqual([])
+    expect(s.convicted).toEqual([])
   })
 })
 

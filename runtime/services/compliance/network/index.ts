@@ -5,6 +5,7 @@
  */
 import { describe } from "vitest"
 import { directTests } from "./direct.ts"
+import { faultsTests } from "./faults.ts"
 import { gossipTests } from "./gossip.ts"
 import { networkTopic, type NetworkSetup, type NetworkSuiteOptions } from "./harness.ts"
 import { payloadsTests } from "./payloads.ts"
@@ -22,5 +23,6 @@ export const networkSuite = (name: string, common: NetworkSetup, options: Networ
     subscriptionsTests(topic)
     payloadsTests(topic)
     peersTests(topic)
+    faultsTests(topic)
   })
 }
