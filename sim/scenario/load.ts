@@ -5,7 +5,7 @@
  */
 import { Result } from "effect"
 import { parseDuration } from "../../runtime/core/duration.ts"
-import { resolveParams, type Params } from "../../runtime/core/params.ts"
+import { resolveParams, type ParamName, type Params } from "../../runtime/core/params.ts"
 import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
 import { decodeFile, FileError } from "./decode-file.ts"
 import { COORDINATOR_BEHAVIORS, TRAINING_BEHAVIORS, type CoordinatorBehavior, type TrainingBehavior } from "../faults/training.ts"
@@ -30,6 +30,12 @@ export type ScenarioAction =
   | { readonly type: "restart"; readonly node: string }
   /** A validator splits its stake over `identities` accounts to gain quadratic votes (sim/faults/governance.ts). */
   | { readonly type: "sybil-split"; readonly node: string; readonly identities: number }
+  /** A parameter proposal every honest validator votes for, executed after the voting period and timelock. */
+  | { readonly type: "govern"; readonly name: ParamName; readonly value: number | boolean }
+  /** A new validator registers and bonds `stake` whole tokens on the ledger, then starts its node. */
+  | { readonly type: "join"; readonly node: string; readonly stake: number }
+  /** A validator unbonds all its stake on the ledger (it leaves the set at the next snapshot). */
+  | { readonly type: "leave"; readonly node: string }
 
 export interface Scenario {
   readonly file: string
@@ -51,6 +57,8 @@ export interface Scenario {
   readonly slow: boolean
   readonly params: Params
   readonly until: { readonly height?: number; readonly rounds?: number; readonly time?: number; readonly maxTime: number }
+  /** Validators that join during the run (`join` events), in order: v4, v5, … after v0..v3. */
+  readonly joiners: readonly string[]
   readonly events: ReadonlyArray<{ readonly at: Trigger; readonly action: ScenarioAction; readonly index: number }>
   readonly expect: typeof ScenarioFile.Type["expect"] & {}
 }
@@ -64,9 +72,17 @@ export const parseScenario = (text: string, file: string): Scenario => {
   const s = decoded.success
   const validators = Array.from({ length: s.network.validators }, (_, i) => `v${i}`)
   const trainers = Array.from({ length: s.network.trainers ?? 0 }, (_, i) => `t${i}`)
-  const nodes = new Set([...validators, ...trainers])
+  // Validators that join later continue the sequence (v4 after v0..v3), in the order of their events.
+  const joiners: string[] = []
+  for (const [i, e] of (s.events ?? []).entries()) {
+    if (e.join === undefined) continue
+    const expected = `v${validators.length + joiners.length}`
+    if (e.join.node !== expected) throw new FileError({ file, key: `events[${i}].join.node`, reason: `a joining validator continues the sequence: expected "${expected}", got "${e.join.node}"` })
+    joiners.push(expected)
+  }
+  const nodes = new Set([...validators, ...joiners, ...trainers])
   const node = (key: string, id: string) => {
-    if (!nodes.has(id)) throw new FileError({ file, key, reason: `unknown node "${id}" (this network has ${validators[0]}..${validators.at(-1)}${trainers.length > 0 ? ` and t0..t${trainers.length - 1}` : ""})` })
+    if (!nodes.has(id)) throw new FileError({ file, key, reason: `unknown node "${id}" (this network has ${validators[0]}..${(joiners.at(-1) ?? validators.at(-1))}${trainers.length > 0 ? ` and t0..t${trainers.length - 1}` : ""})` })
     return id
   }
 
@@ -108,7 +124,40 @@ export const parseScenario = (text: string, file: string): Scenario => {
     maxTime: s.until.maxTime !== undefined ? ms(s.until.maxTime) : s.until.time !== undefined ? ms(s.until.time) : 3_600_000,
   }
 
-  const events = (s.events ?? []).map((e, index) => ({ at: trigger(file, `events[${index}].at`, e), action: action(file, `events[${index}]`, e, node), index }))
+  /** One parameter's value as the registry resolves it next to the scenario's own (durations in ms). */
+  const resolveOne = (key: string, name: string, value: unknown): number | boolean => {
+    const r = resolveParams({ ...(s.params ?? {}), [name]: value })
+    if (Result.isFailure(r)) {
+      const e = r.failure
+      throw new FileError({ file, key: `${key}.${e._tag === "ParamConstraintViolated" ? e.names[0] : e.name}`, reason: e.message })
+    }
+    return r.success[name as ParamName] as number | boolean
+  }
+  const events = (s.events ?? []).map((e, index) => {
+    const key = `events[${index}]`
+    const at = trigger(file, `${key}.at`, e)
+    const kinds = (["byzantine", "partition", "heal", "crash", "restart", "govern", "join", "leave"] as const).filter((k) => e[k] !== undefined)
+    if (kinds.length > 1) throw new FileError({ file, key, reason: `expected exactly one of byzantine, partition, heal, crash, restart, govern, join, leave (got ${kinds.join(", ")})` })
+    if (e.govern !== undefined) {
+      const entries = Object.entries(e.govern)
+      if (entries.length !== 1) throw new FileError({ file, key: `${key}.govern`, reason: `expected exactly one parameter (name: value), got ${entries.length}` })
+      const [name, value] = entries[0]!
+      return { at, action: { type: "govern" as const, name: name as ParamName, value: resolveOne(`${key}.govern`, name, value) }, index }
+    }
+    if (e.join !== undefined) {
+      if (e.join.stake < minBond) throw new FileError({ file, key: `${key}.join.stake`, reason: `${e.join.stake} tokens is below staking.minValidatorBond (${minBond})` })
+      return { at, action: { type: "join" as const, node: e.join.node, stake: e.join.stake }, index }
+    }
+    if (e.leave !== undefined) {
+      const id = node(`${key}.leave`, e.leave)
+      if (!id.startsWith("v")) throw new FileError({ file, key: `${key}.leave`, reason: `${id} is not a validator` })
+      return { at, action: { type: "leave" as const, node: id }, index }
+    }
+    return { at, action: action(file, key, e, node), index }
+  })
+  const expectedParams = Object.fromEntries(Object.entries(s.expect?.params ?? {}).map(([name, value]) => [name, resolveOne("expect.params", name, value)]))
+  for (const [i, id] of (s.expect?.validators?.includes ?? []).entries()) node(`expect.validators.includes[${i}]`, id)
+  for (const [i, id] of (s.expect?.validators?.excludes ?? []).entries()) node(`expect.validators.excludes[${i}]`, id)
   for (const id of s.expect?.slashed ?? []) node("expect.slashed", id)
   for (const [i, id] of (s.expect?.unpaid ?? []).entries()) {
     if (!node(`expect.unpaid[${i}]`, id).startsWith("v")) throw new FileError({ file, key: `expect.unpaid[${i}]`, reason: `${id} is not a validator: only a validator coordinates a round, and is paid or not for it` })
@@ -136,8 +185,9 @@ export const parseScenario = (text: string, file: string): Scenario => {
     slow: s.slow ?? false,
     params: params.success,
     until,
+    joiners,
     events,
-    expect: s.expect ?? {},
+    expect: { ...(s.expect ?? {}), ...(s.expect?.params === undefined ? {} : { params: expectedParams }) },
   }
 }
 
@@ -150,8 +200,8 @@ const trigger = (file: string, key: string, e: ScenarioEvent): Trigger => {
 }
 
 const action = (file: string, key: string, e: ScenarioEvent, node: (key: string, id: string) => string): ScenarioAction => {
-  const set = (["byzantine", "partition", "heal", "crash", "restart"] as const).filter((k) => e[k] !== undefined)
-  if (set.length !== 1) throw new FileError({ file, key, reason: `expected exactly one of byzantine, partition, heal, crash, restart${set.length > 1 ? ` (got ${set.join(", ")})` : ""}` })
+  const set = (["byzantine", "partition", "heal", "crash", "restart", "govern", "join", "leave"] as const).filter((k) => e[k] !== undefined)
+  if (set.length !== 1) throw new FileError({ file, key, reason: `expected exactly one of byzantine, partition, heal, crash, restart, govern, join, leave${set.length > 1 ? ` (got ${set.join(", ")})` : ""}` })
   if (e.byzantine !== undefined) {
     const b = e.byzantine
     const behavior = b.behavior

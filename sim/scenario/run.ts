@@ -21,6 +21,7 @@ import { livenessChecker } from "../check/liveness.ts"
 import { safetyChecker } from "../check/safety.ts"
 import { slashingChecker } from "../check/slashing.ts"
 import { supplyChecker } from "../check/supply.ts"
+import { membershipChecker } from "../check/membership.ts"
 import { unpaidChecker } from "../check/unpaid.ts"
 import { EXIT_CODES, verdictOf, type Outcome } from "../check/verdict.ts"
 
@@ -136,11 +137,43 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
         world.trace.record({ t: scheduler.now, kind: "governance.sybil-split", node: action.node, identities: sybil.identities, gain: sybil.sybilGain })
         return
       }
+      case "govern": return govern(action.name, action.value)
+      case "join": {
+        const refused = world.join(action.node, action.stake)
+        world.trace.record({ t: scheduler.now, kind: "validator.join", node: action.node, stake: action.stake, ...(refused === undefined ? {} : { refused }) })
+        return
+      }
+      case "leave": {
+        const refused = world.leave(action.node)
+        world.trace.record({ t: scheduler.now, kind: "validator.leave", node: action.node, ...(refused === undefined ? {} : { refused }) })
+        return
+      }
       case "train-fault":
         probe?.attackStarted(action.nodes, action.behavior, scheduler.now)
         for (const id of action.nodes) byzantine.add(id)
         return training?.world.setFault(action.nodes, action.behavior)
     }
+  }
+
+  /**
+   * A parameter proposal on the ledger: the first honest running validator proposes, every honest
+   * running validator votes for it, and it is executed once its voting period and timelock are over.
+   */
+  const govern = (name: string, value: number | boolean) => {
+    const chain = world.ports.chain
+    const honest = [...scenario.validators, ...scenario.joiners].filter((v) => !byzantine.has(v) && world.app(v) !== undefined)
+    const said = (kind: string, data: Record<string, string | number | boolean>) => world.trace.record({ t: scheduler.now, kind, name, value, ...data })
+    if (honest.length === 0) return said("governance.refused", { reason: "no honest validator is running to propose" })
+    const proposed = Effect.runSync(Effect.result(chain.propose(honest[0]!, { kind: "param", name, value })))
+    if (proposed._tag === "Failure") return said("governance.refused", { reason: proposed.failure.message })
+    const id = proposed.success
+    for (const v of honest) Effect.runSync(Effect.ignore(chain.castVote(id, v, true)))
+    const p = Effect.runSync(chain.proposal(id))
+    said("governance.proposed", { proposal: id, executableAt: p?.executableAt ?? 0 })
+    scheduler.at(Math.max(scheduler.now, (p?.executableAt ?? scheduler.now) + 1), () => {
+      const r = Effect.runSync(Effect.result(chain.executeProposal(id)))
+      said(r._tag === "Success" ? "governance.executed" : "governance.refused", r._tag === "Success" ? { proposal: id } : { proposal: id, reason: r.failure.message })
+    })
   }
 
   const schedule = (at: Trigger, fire: () => void) => {
@@ -179,6 +212,9 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     safety, liveness, slashing,
     supplyChecker(expected.supplyConserved, { supply: () => world.ledger.economy.supply() }),
     accuracyChecker(expected), economicsChecker(expected),
+    membershipChecker(expected, {
+      ids: () => [...scenario.validators, ...scenario.joiners], app: (id) => world.app(id), ledgerParams: () => world.ledger.economy.params,
+    }),
     unpaidChecker(expected, {
       attempts: () => training?.world.byzantineRounds ?? [],
       ledger: () => scenario.validators.filter((v) => !byzantine.has(v)).map((v) => world.app(v)?.training).find((t) => t !== undefined),

@@ -63,6 +63,12 @@ export const Event = Schema.Struct({
   heal: Schema.optional(Schema.Literal(true)),
   crash: Schema.optional(NodeId),
   restart: Schema.optional(NodeId),
+  /** A parameter proposal (one name: value) every honest validator votes for; executed after the voting period and timelock. */
+  govern: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  /** A new validator registers and bonds on the ledger (ids continue the sequence: v4 after v0..v3). */
+  join: Schema.optional(Schema.Struct({ node: NodeId, stake: Positive })),
+  /** A validator unbonds all its stake and leaves the set. */
+  leave: Schema.optional(NodeId),
 })
 
 export const Expect = Schema.Struct({
@@ -76,6 +82,10 @@ export const Expect = Schema.Struct({
   maxAccuracy: Schema.optional(Probability),
   /** Validators that earned nothing for their behaviour: none of the rounds they coordinated as a byzantine coordinator (`forge-round`, `inflate-accuracy`) was accepted. */
   unpaid: Schema.optional(Schema.Array(NodeId)),
+  /** Parameter values in force in the network (the committee's snapshot, not only the chain) at the end. */
+  params: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  /** The active validator set at the end: who is in it, who is not. */
+  validators: Schema.optional(Schema.Struct({ includes: Schema.optional(Schema.Array(NodeId)), excludes: Schema.optional(Schema.Array(NodeId)) })),
   /** Extension: a `sybil-split` gained at most this factor of votes (split ÷ whole). */
   maxSybilGain: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 1) || "a number >= 1"))),
 })

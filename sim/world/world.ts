@@ -15,7 +15,7 @@ import { startConvictions } from "../../runtime/actors/committee/convictions.ts"
 import { startEpochReports, type EpochReports } from "../../runtime/actors/committee/report.ts"
 import { committeeCache, memoryLedgerPorts, type CommitteePort } from "../../runtime/services/committee.ts"
 import type { Chain } from "../../runtime/services/chain.ts"
-import { buildGenesis, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
+import { buildGenesis, REMAINDER_ACCOUNT, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
 import { TOKEN, WAD } from "../../runtime/core/units.ts"
 import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound, type ProposalCheck } from "../../runtime/actors/consensus/consensus-node.ts"
 import { makeNodeContext } from "../../runtime/actors/context.ts"
@@ -224,6 +224,36 @@ export class ConsensusWorld {
     slot.port = undefined
     this.net.setDown(id, true)
     slot.store.crash()
+  }
+
+  /**
+   * A new validator joins: its operator account `id` is funded from the genesis remainder, registers
+   * on the ledger with `stake` (whole tokens) and its node's signing key, and its node starts (it
+   * catches up by block sync and enters the set with the next snapshot an epoch names). Why not,
+   * if the ledger refuses.
+   */
+  join(id: string, stake: number): string | undefined {
+    const keys = makeSimKeys(this.#options.seed, id, this.oracle)
+    const address = keys.address.toLowerCase()
+    const amount = BigInt(Math.round(stake * 1e6)) * (TOKEN / 1_000_000n)
+    const now = this.scheduler.now
+    const funded = this.ledger.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount: amount + 1_000n * TOKEN }, now)
+    if (Result.isFailure(funded)) return funded.failure.message
+    this.ledger.registerSigner(id, address)
+    const registered = this.ledger.apply({ type: "registerValidator", operator: id, amount, tier: 0, commission: WAD / 20n, signingKey: address }, now)
+    if (Result.isFailure(registered)) return registered.failure.message
+    this.slots.set(id, { id, store: new SimStore(), keys, port: undefined, node: undefined, stake: undefined, app: undefined, outbound: undefined })
+    this.start(id)
+    return undefined
+  }
+
+  /** A validator leaves: every position of its operator account is unbonded on the ledger; why not, if refused. */
+  leave(id: string): string | undefined {
+    for (const p of this.ledger.economy.positions(id)) {
+      const r = this.ledger.apply({ type: "unbond", owner: id, position: p.id, amount: p.tokens }, this.scheduler.now)
+      if (Result.isFailure(r)) return r.failure.message
+    }
+    return undefined
   }
 
   /** Make a node byzantine from now on. */
