@@ -29,6 +29,10 @@ describe("scenario library", () => {
     expect(report.outcome).toBe("passed")
   })
 
+  it("has the scenarios of the one ledger (issue 12)", () => {
+    for (const name of ["param-change", "validator-join", "evidence-on-chain", "forge-round"]) expect(files).toContain(`${name}.yaml`)
+  })
+
   it("gives the same trace hash for the same seed and another for another seed", () => {
     const s = load("partition-heal.yaml")
     const a = runScenario(s, { seed: 9 })

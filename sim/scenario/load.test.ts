@@ -90,6 +90,47 @@ expect:
     expect(e.message.startsWith(`x.yaml: ${key}: `)).toBe(true)
   })
 
+  it("takes govern, join and leave events and the params and validators expectations of the one ledger", () => {
+    const s = parseScenario(`${base}params: { governance.votingPeriod: 1h }
+events:
+  - at: { time: 10s }
+    govern: { consensus.timeoutCommit: 2s }
+  - at: { time: 20s }
+    join: { node: v4, stake: 2000 }
+  - at: { time: 30s }
+    join: { node: v5, stake: 1500 }
+  - at: { time: 40s }
+    leave: v1
+expect:
+  params: { consensus.timeoutCommit: 2s }
+  validators: { includes: [v4, v5], excludes: [v1] }
+`, "x.yaml")
+    expect(s.joiners).toEqual(["v4", "v5"])
+    expect(s.events.map((e) => e.action)).toEqual([
+      { type: "govern", name: "consensus.timeoutCommit", value: 2_000 },
+      { type: "join", node: "v4", stake: 2000 },
+      { type: "join", node: "v5", stake: 1500 },
+      { type: "leave", node: "v1" },
+    ])
+    expect(s.expect.params).toEqual({ "consensus.timeoutCommit": 2_000 })
+    expect(s.expect.validators).toEqual({ includes: ["v4", "v5"], excludes: ["v1"] })
+  })
+
+  it.each([
+    [`${base}events:\n  - at: { time: 1s }\n    govern: { a.b: 1, c.d: 2 }\n`, "events[0].govern", /exactly one parameter/],
+    [`${base}events:\n  - at: { time: 1s }\n    govern: { slashing.downtimeWindow: 5 }\n`, "events[0].govern.slashing.downtimeWindow", /.+/],
+    [`${base}events:\n  - at: { time: 1s }\n    join: { node: v7, stake: 2000 }\n`, "events[0].join.node", /expected "v4", got "v7"/],
+    [`${base}events:\n  - at: { time: 1s }\n    join: { node: v4, stake: 1 }\n`, "events[0].join.stake", /below staking.minValidatorBond/],
+    [`${base}events:\n  - at: { time: 1s }\n    leave: v9\n`, "events[0].leave", /unknown node "v9"/],
+    [`${base}events:\n  - at: { time: 1s }\n    leave: v1\n    crash: v2\n`, "events[0]", /exactly one of .* \(got crash, leave\)/],
+    [`${base}expect: { validators: { includes: [v4] } }\n`, "expect.validators.includes[0]", /unknown node "v4"/],
+    [`${base}expect: { params: { slashing.downtimeWindow: 1 } }\n`, "expect.params.slashing.downtimeWindow", /.+/],
+  ])("refuses a bad govern, join, leave or expectation naming the key (%#)", (text, key, reason) => {
+    const e = error(text)
+    expect(e.key).toBe(key)
+    expect(e.message).toMatch(reason)
+  })
+
   it("rejects malformed YAML and JSON", () => {
     expect(error("name: [", "a.yaml").message).toMatch(/^a\.yaml: not valid YAML/)
     expect(error("{", "a.json").message).toMatch(/^a\.json: not valid JSON/)
