@@ -182,6 +182,7 @@ const rules = base.extend({
         for (const action of record(state, e)) enqueue(action)
       }
       enqueue.assign({
+        ...(start.timeouts === undefined ? {} : { timeouts: start.timeouts }),
         height: start.height, round: 0, heightState: state, pendingStart: undefined,
         lockedValue: null, lockedHash: null, lockedRound: -1, validValue: null, validHash: null, validRound: -1,
       })

@@ -318,7 +318,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         ctx.executed.publish({ block: p.block, execution: exec })
         reportPeers()
         if (app.stalled !== undefined) return halt(p.height, new Error(app.stalled))
-        actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
+        actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1), timeouts: timeoutsFromParams(app.params(app.height + 1)) })
         const held = early
         early = []
         for (const proposal of held) if (proposal.height === app.height + 1) onProposal(proposal)
@@ -480,7 +480,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       emit("consensus.step", { height: c.height, round: c.round, step: c.step })
     })
     actor.start()
-    actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1) })
+    actor.send({ type: "height.start", height: app.height + 1, validators: app.validatorSet(app.height + 1), timeouts: timeoutsFromParams(app.params(app.height + 1)) })
     emit("node.started", { address, height: app.height })
     // After a restart: send again the votes already signed at this height (the same signatures; the
     // record says what they were), so peers waiting for them are not stuck on a vote we can't redo.

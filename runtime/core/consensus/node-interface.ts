@@ -45,6 +45,8 @@ export interface HeightStartEvent {
   readonly height: number
   /** The validator set of `height` (the node knows it from the application state). */
   readonly validators: ValidatorSet
+  /** The step timeouts from this height on (the parameters of its epoch), when they may have changed. */
+  readonly timeouts?: ConsensusTimeouts
 }
 /**
  * A proposal with a verified signature; `valid` is the node's verdict on the block. A proposal of
