@@ -159,14 +159,21 @@ const startCommand = defineCommand({
       `  training   ${node.training === undefined ? "off (--no-training)" : node.training.description}`,
       `  api        ${node.apiServer === undefined ? "off (api.enabled: false)" : `${node.apiServer.url} (token in ${node.config.api.tokenFile})`}`,
     ].join("\n"))
-    // A chain whose Constitution lets governance periods go below production's floors (a devnet's) is said loudly at every start.
-    if (node.chain !== undefined && node.config.chain.deployment !== "") {
+    // A chain whose Constitution lets governance periods go below production's floors (a devnet's) is
+    // said loudly at every start; read in the background, so the signal handlers below are in place.
+    const chain = node.chain
+    const warnLoweredFloors = async () => {
+      if (chain === undefined || node.config.chain.deployment === "") return
       const [{ readDeployment }, { readLoweredFloors, describeLoweredFloors }, { resolvePath }] = await Promise.all([
         import("../runtime/adapters/evm/deployment.ts"), import("../contracts/deploy/constitution-profile.ts"), import("../runtime/node/config.ts"),
       ])
       const d = await readDeployment(resolvePath(dataDir, node.config.chain.deployment))
-      const lowered = Result.isSuccess(d) ? await readLoweredFloors(node.chain.provider, d.success.contracts.Constitution).catch(() => []) : []
-      for (const line of describeLoweredFloors(lowered)) io.err(line)
+      const lowered = Result.isSuccess(d) ? await readLoweredFloors(chain.provider, d.success.contracts.Constitution).catch(() => []) : []
+      for (const line of describeLoweredFloors(lowered)) {
+        // In the TUI a line on stderr would land behind the screen: it goes to the TUI's log instead.
+        if (tui === undefined) io.err(line)
+        else tui.push({ at: Date.now(), node: node.name, kind: "log", data: { level: "warn", message: line } })
+      }
     }
     let quit: () => void = () => {}
     let tui: import("../tui/app.ts").Tui | undefined
@@ -236,6 +243,7 @@ const startCommand = defineCommand({
         process.off("SIGINT", onSignal)
         process.off("SIGTERM", onSignal)
       }
+      void warnLoweredFloors().catch(() => undefined)
     })
     cleanup()
     return code
