@@ -96,9 +96,13 @@ const initCommand = defineCommand({
       validator ? `  validator address  ${r.address}` : `  signing address    ${r.address} (a follower: not a genesis validator; stake to become one)`,
       `  peer id            ${r.peerId}`,
       `  config             ${join(r.dataDir, "config.yaml")}`,
+      `  identity           ${join(r.dataDir, "identity.json")} (public: hand it to whoever builds the network's genesis)`,
       genesis === undefined ? "  genesis            a new network with this node as its only validator" : `  genesis            ${values.genesis} (chain id ${genesis.genesis.chainId}, ${count} validator${count === 1 ? "" : "s"})`,
       "",
       `Start it with: dai node start --data-dir ${r.dataDir}`,
+      ...(genesis === undefined
+        ? [`Or, for a network of several machines: dai genesis new, then dai genesis add-validator --identity ${join(r.dataDir, "identity.json")} for each node, and dai genesis install (README: Run a network)`]
+        : []),
     ].join("\n"))
     return 0
   },
@@ -131,7 +135,7 @@ const startCommand = defineCommand({
     if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     if (values.tui === true && process.stdout.isTTY !== true) throw new InputError({ reason: "--tui needs a terminal; run without it for progress lines" })
     const training = await parseTrainingFlags(values)
-    const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress }] = await Promise.all([
+    const [{ readPassword }, { startNodeFromDataDir, describeStartError }, { attachProgress, watchStalls }] = await Promise.all([
       import("../runtime/adapters/keystore.ts"), import("../runtime/node/run-node.ts"), import("./progress.ts"),
     ])
     const dataDir = values["data-dir"] ?? DEFAULT_DATA_DIR
@@ -159,20 +163,28 @@ const startCommand = defineCommand({
       `  training   ${node.training === undefined ? "off (--no-training)" : node.training.description}`,
       `  api        ${node.apiServer === undefined ? "off (api.enabled: false)" : `${node.apiServer.url} (token in ${node.config.api.tokenFile})`}`,
     ].join("\n"))
-    // A chain whose Constitution lets governance periods go below production's floors (a devnet's) is said loudly at every start.
-    if (node.chain !== undefined && node.config.chain.deployment !== "") {
+    // A chain whose Constitution lets governance periods go below production's floors (a devnet's) is
+    // said loudly at every start; read in the background, so the signal handlers below are in place.
+    const chain = node.chain
+    const warnLoweredFloors = async () => {
+      if (chain === undefined || node.config.chain.deployment === "") return
       const [{ readDeployment }, { readLoweredFloors, describeLoweredFloors }, { resolvePath }] = await Promise.all([
         import("../runtime/adapters/evm/deployment.ts"), import("../contracts/deploy/constitution-profile.ts"), import("../runtime/node/config.ts"),
       ])
       const d = await readDeployment(resolvePath(dataDir, node.config.chain.deployment))
-      const lowered = Result.isSuccess(d) ? await readLoweredFloors(node.chain.provider, d.success.contracts.Constitution).catch(() => []) : []
-      for (const line of describeLoweredFloors(lowered)) io.err(line)
+      const lowered = Result.isSuccess(d) ? await readLoweredFloors(chain.provider, d.success.contracts.Constitution).catch(() => []) : []
+      for (const line of describeLoweredFloors(lowered)) {
+        // In the TUI a line on stderr would land behind the screen: it goes to the TUI's log instead.
+        if (tui === undefined) io.err(line)
+        else tui.push({ at: Date.now(), node: node.name, kind: "log", data: { level: "warn", message: line } })
+      }
     }
     let quit: () => void = () => {}
     let tui: import("../tui/app.ts").Tui | undefined
     let detach: () => void = () => {}
     if (values.tui === true) {
       const [{ startTui }, { restoredRounds }] = await Promise.all([import("../tui/app.ts"), import("../tui/startup.ts")])
+      let stall: string | undefined
       tui = startTui({
         self: node.name,
         title: `dai node ${node.name}`,
@@ -185,13 +197,19 @@ const startCommand = defineCommand({
         onPropose: async (name, value) => node.api.propose({ action: { kind: "param", name, value } }),
         onExecute: async (id) => node.api.execute(Number(id)),
         onQuit: () => quit(),
-        status: () => `height ${node.node.app.height} peers ${node.transport.node.getPeers().length}`,
+        // While no block commits, the tab bar says what consensus waits for (as the progress lines do).
+        status: () => stall ?? `height ${node.node.app.height} peers ${node.transport.node.getPeers().length}`,
+      })
+      const stopStalls = watchStalls(node, (line) => {
+        stall = line
+        tui?.redraw()
       })
       // A restarted node's chain already holds rounds: they fill the chart (no telemetry is replayed for them).
       for (const e of restoredRounds(node.name, node.node.app.rounds().values(), Date.now())) tui.push(e)
       const off = node.telemetry.subscribe((e) => tui?.push(e), { replay: true })
       detach = () => {
         off()
+        stopStalls()
         tui?.destroy()
       }
     } else if (values.quiet !== true) {
@@ -236,6 +254,7 @@ const startCommand = defineCommand({
         process.off("SIGINT", onSignal)
         process.off("SIGTERM", onSignal)
       }
+      void warnLoweredFloors().catch(() => undefined)
     })
     cleanup()
     return code

@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest"
-import { stallLine } from "./progress.ts"
+import { describe, expect, it, vi } from "vitest"
+import type { RunningNode } from "../runtime/node/run-node.ts"
+import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
+import { stallLine, watchStalls } from "./progress.ts"
 
 describe("stallLine", () => {
   it("says how long no block came, what consensus waits for, and the peers reached of those expected", () => {
@@ -9,5 +11,33 @@ describe("stallLine", () => {
 
   it("before consensus starts", () => {
     expect(stallLine("n", 15_000, { peers: 0, waiting: null })).toBe("n no block for 15s: consensus has not started; peers 0 of ? validators")
+  })
+})
+
+describe("watchStalls", () => {
+  it("reports the waiting line while no block commits, and clears it when one does", async () => {
+    vi.useFakeTimers()
+    try {
+      const listeners: ((e: TelemetryEvent) => void)[] = []
+      const node = {
+        name: "n0",
+        telemetry: { subscribe: (l: (e: TelemetryEvent) => void) => (listeners.push(l), () => void listeners.splice(listeners.indexOf(l), 1)) },
+        api: { status: async () => ({ peers: 1, waiting: { line: "height 3 round 0 prevote: waiting for prevotes", expectedPeers: 2 } }) },
+      } as unknown as RunningNode
+      const seen: (string | undefined)[] = []
+      const stop = watchStalls(node, (line) => seen.push(line), 1_000)
+      await vi.advanceTimersByTimeAsync(999)
+      expect(seen).toEqual([])
+      await vi.advanceTimersByTimeAsync(1)
+      expect(seen).toEqual(["n0 no block for 1s: height 3 round 0 prevote: waiting for prevotes; peers 1 of 2 validators"])
+      for (const l of listeners) l({ at: 0, node: "n0", kind: "block.committed", data: { height: 3 } })
+      expect(seen.at(-1)).toBeUndefined()
+      await vi.advanceTimersByTimeAsync(500)
+      expect(seen).toHaveLength(2)
+      stop()
+      expect(listeners).toHaveLength(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

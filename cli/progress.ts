@@ -53,29 +53,53 @@ export const stallLine = (name: string, forMs: number, status: { readonly peers:
   `${name} no block for ${Math.round(forMs / 1000)}s: ${status.waiting?.line ?? "consensus has not started"}; peers ${status.peers} of ${status.waiting?.expectedPeers ?? "?"} validators`
 
 /**
+ * Watch `node` for stalls: while no block commits for `everyMs`, `onStall` gets the line saying what
+ * consensus waits for (every `everyMs`), and `undefined` once a block commits again. Returns the stop.
+ */
+export const watchStalls = (node: RunningNode, onStall: (line: string | undefined) => void, everyMs = STALL_REPORT_MS): (() => void) => {
+  let lastBlockAt = Date.now()
+  let stalled = false
+  const off = node.telemetry.subscribe((e) => {
+    if (e.kind !== "block.committed") return
+    lastBlockAt = Date.now()
+    if (stalled) {
+      stalled = false
+      onStall(undefined)
+    }
+  })
+  const timer = setInterval(() => {
+    const quiet = Date.now() - lastBlockAt
+    if (quiet < everyMs) return
+    void Promise.resolve(node.api.status()).then((s) => {
+      if (Date.now() - lastBlockAt < everyMs) return // a block came in meanwhile
+      stalled = true
+      onStall(stallLine(node.name, quiet, s))
+    }, () => undefined)
+  }, everyMs)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    off()
+  }
+}
+
+/**
  * Print `node`'s progress on `sink` until the returned function is called; while no block commits,
  * say every `stallEveryMs` what consensus waits for (a halted chain says why instead of going quiet).
  */
 export const attachProgress = (node: RunningNode, sink: LineSink, stallEveryMs = STALL_REPORT_MS): (() => void) => {
-  let lastBlockAt = Date.now()
   const off = node.telemetry.subscribe((e) => {
-    if (e.kind === "block.committed") {
-      lastBlockAt = Date.now()
-      return sink.out(committedLine(e, node.transport.node.getPeers().length))
-    }
+    if (e.kind === "block.committed") return sink.out(committedLine(e, node.transport.node.getPeers().length))
     const line = trainingLine(e) ?? stateLine(e)
     if (line !== undefined) return sink.out(line)
     const warn = WARNINGS[e.kind]
     if (warn !== undefined) sink.err(`${e.node} ${warn(e.data)}`)
   })
-  const timer = setInterval(() => {
-    const quiet = Date.now() - lastBlockAt
-    if (quiet < stallEveryMs) return
-    void Promise.resolve(node.api.status()).then((s) => sink.err(stallLine(node.name, quiet, s)), () => undefined)
+  const stopStalls = watchStalls(node, (line) => {
+    if (line !== undefined) sink.err(line)
   }, stallEveryMs)
-  timer.unref()
   return () => {
-    clearInterval(timer)
+    stopStalls()
     off()
   }
 }

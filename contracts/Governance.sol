@@ -136,10 +136,13 @@ contract Governance is ReentrancyGuard {
 
     /// @notice Propose granting (`grant`) or revoking `role` of `account` on the AccessControl contract
     /// `target` (which must have made this governance its admin). Only operational roles: the admin
-    /// role and Staking's PARAMS_ROLE stay with this governance, so no vote can hand them to an account.
+    /// role and Staking's PARAMS_ROLE stay with this governance, so no vote can hand them to an account;
+    /// Staking's COMMITTEE_ROLE goes only to a contract (one that verifies what it settles).
     function proposeRole(address target, bytes32 role, address account, bool grant) external returns (uint256) {
         if (target == address(0) || account == address(0)) revert GovernanceInvalidProposal("a role change needs a target contract and an account");
         if (role == bytes32(0) || role == staking.PARAMS_ROLE()) revert GovernanceInvalidProposal("the admin and parameter roles stay with governance");
+        // The committee role slashes: only a contract that verifies what it settles (a Committee) may hold it, never a key.
+        if (grant && role == staking.COMMITTEE_ROLE() && account.code.length == 0) revert GovernanceInvalidProposal("the committee role goes to a contract, not to an account with a key");
         return _propose(Kind.Role, role, grant ? 1 : 0, uint256(uint160(target)), account);
     }
 

@@ -99,15 +99,15 @@ export interface LoweredFloor {
 /** Read every numeric parameter's floor from a deployed Constitution; those below the registry's (none on a production deploy). */
 export const readLoweredFloors = async (provider: Provider, constitution: string): Promise<LoweredFloor[]> => {
   const c = new Contract(constitution, ["function entry(bytes32 key) view returns (uint256 min, uint256 max, uint256 value)"], provider)
-  const out: LoweredFloor[] = []
-  for (const name of Object.keys(REGISTRY) as ParamName[]) {
+  // One read per numeric parameter, all at once (a remote RPC answers them in parallel), in registry order.
+  const rows = await Promise.all((Object.keys(REGISTRY) as ParamName[]).map(async (name): Promise<LoweredFloor | undefined> => {
     const def = REGISTRY[name]
-    if (!("min" in def)) continue
+    if (!("min" in def)) return undefined
     const [min, , value] = (await c.getFunction("entry").staticCall(paramKey(name))) as [bigint, bigint, bigint]
     const units = (v: bigint) => (def.kind === "duration" || def.kind === "integer" ? Number(v) : Number(v) / 1e18)
-    if (min < toChainValue(def, def.min)) out.push({ name, min: units(min), registryMin: def.min, value: units(value) })
-  }
-  return out
+    return min < toChainValue(def, def.min) ? { name, min: units(min), registryMin: def.min, value: units(value) } : undefined
+  }))
+  return rows.filter((r) => r !== undefined)
 }
 
 /** The lines `dai chain deploy` prints for floors read back from the chain (none when every floor is production's). */

@@ -17,6 +17,8 @@ import { blockKey } from "../core/consensus/store-keys.ts"
 import { duplicateVoteEvidence, verifyEvidence } from "../core/consensus/evidence.ts"
 import type { DuplicateVoteEvidence, Json } from "../core/consensus/types.ts"
 import type { EconOp } from "../core/econ/index.ts"
+import { parseDuration } from "../core/duration.ts"
+import { isParamName, REGISTRY } from "../core/params.ts"
 import type { ConsensusNode } from "../actors/consensus/consensus-node.ts"
 import type { Chain } from "../services/chain.ts"
 import type { Keys } from "../services/keys.ts"
@@ -57,6 +59,31 @@ const amountsAsStrings = (value: unknown): Json => JSON.parse(JSON.stringify(val
 const asTokens = (amount: bigint): number => Number(amount / 10n ** 9n) / 1e9
 
 /** The API over a running node's parts. */
+/**
+ * A parameter proposal's value as the chain takes it: a number, in the registry's units. Durations may
+ * be given as "30s", numbers as numeric strings. Bounds are the chain's Constitution's to check (a
+ * devnet's floors differ from the registry's); only the name and the form are checked here.
+ */
+const chainValue = (name: string, value: unknown): number => {
+  const field = "action.value"
+  if (!isParamName(name)) throw new ApiRefusal({ status: 422, reason: `${name}: no such parameter (dai params lists them)`, field: "action.name" })
+  const def = REGISTRY[name]
+  switch (def.kind) {
+    case "duration": {
+      const v = typeof value === "number" ? value : typeof value === "string" ? parseDuration(value) : undefined
+      if (v === undefined || !Number.isSafeInteger(v) || v < 0) throw new ApiRefusal({ status: 400, reason: `${name}: ${JSON.stringify(value)} is not a duration (250ms, 30s, 10m, 1h, 2d, or ms)`, field })
+      return v
+    }
+    case "fraction": case "number": case "integer": case "tokens": {
+      const v = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : Number.NaN
+      if (!Number.isFinite(v)) throw new ApiRefusal({ status: 400, reason: `${name}: ${JSON.stringify(value)} is not a number`, field })
+      return v
+    }
+    default:
+      throw new ApiRefusal({ status: 422, reason: `${name} is a ${def.kind} parameter: the chain governs numeric parameters only (it is fixed in the genesis)`, field: "action.name" })
+  }
+}
+
 export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
   const { app, consensus, keys, store, network, hub, ledger } = o
   const address = consensus.address
@@ -193,7 +220,8 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     unbond: (req) => submit({ type: "unbond", owner: account, position: req.position, amount: BigInt(req.amount) }),
     propose: async (req) => {
       const a = req.action
-      return { id: await governance().propose(account, a.kind === "spend" ? { ...a, amount: BigInt(a.amount) } : a) }
+      const action = a.kind === "spend" ? { ...a, amount: BigInt(a.amount) } : a.kind === "param" ? { ...a, value: chainValue(a.name, a.value) } : a
+      return { id: await governance().propose(account, action) }
     },
     vote: async (req) => ({ proposal: req.proposal, votes: (await governance().castVote(req.proposal, account, req.support)).toString() }),
     execute: (id) => governance().execute(id),

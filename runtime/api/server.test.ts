@@ -257,6 +257,18 @@ describe("writes", () => {
     const outOfBounds = await post("/proposals", { action: { kind: "param", name: "staking.unbondingPeriod", value: 1 } })
     expect(outOfBounds.status).toBe(422)
     expect(outOfBounds.json).toMatchObject({ error: expect.stringContaining("ConstitutionOutOfBounds") })
+    // Values as a person writes them: a duration "8d", a number as text; a parameter the chain does not govern is refused by name.
+    const asText = await post("/proposals", { action: { kind: "param", name: "staking.unbondingPeriod", value: "8d" } })
+    expect(asText.status, asText.text).toBe(200)
+    expect((await post("/proposals", { action: { kind: "param", name: "fees.burnFraction", value: "0.35" } })).status).toBe(200)
+    const before = (await get("/proposals")).text
+    expect((await post("/proposals", { action: { kind: "param", name: "staking.unbondingPeriod", value: "soon" } })).json)
+      .toEqual({ error: 'staking.unbondingPeriod: "soon" is not a duration (250ms, 30s, 10m, 1h, 2d, or ms)', field: "action.value" })
+    const choice = await post("/proposals", { action: { kind: "param", name: "training.aggregator", value: "median" } })
+    expect(choice.status).toBe(422)
+    expect(choice.json).toMatchObject({ field: "action.name", error: expect.stringContaining("the chain governs numeric parameters only") })
+    expect((await post("/proposals", { action: { kind: "param", name: "no.such", value: 1 } })).status).toBe(422)
+    expect((await get("/proposals")).text).toBe(before)
   })
 
   it("execute: an unknown proposal is a 404, one still open for votes a 409 naming it and when; nothing changes", async () => {

@@ -49,6 +49,8 @@ export interface RealNodeOptions {
   readonly resendEvery?: ConsensusOptions["resendEvery"]
   /** Consensus halted: a decided block did not execute (the reason names the height). */
   readonly onHalt?: (reason: string) => void
+  /** This node's own judgement of proposals beyond the App's rules (training's accuracy re-check). */
+  readonly precheck?: ConsensusOptions["precheck"]
   /** The one ledger (default: an in-memory ledger of this node's own, from the genesis). */
   readonly ledger?: NodeLedger
 }
@@ -124,6 +126,7 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
       sync,
       ...(options.resendEvery === undefined ? {} : { resendEvery: options.resendEvery }),
       ...(options.onHalt === undefined ? {} : { onHalt: options.onHalt }),
+      ...(options.precheck === undefined ? {} : { precheck: options.precheck }),
     }),
     (node) => Effect.sync(() => node.stop()),
   )

@@ -26,6 +26,7 @@ import { Telemetry } from "../services/telemetry.ts"
 import { CONFIG_FILE, readConfig, resolvePath, type ConfigInvalid, type NodeConfig } from "./config.ts"
 import { DataDirError } from "./data-dir.ts"
 import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
+import type { ProposalCheck } from "../actors/consensus/consensus-node.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
 import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
@@ -157,8 +158,16 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   }
   let onHalt: (reason: string) => void = () => {}
   const halted = new Promise<string>((resolve) => (onHalt = resolve))
+  // Training starts after consensus (it needs the node), but its accuracy re-check judges proposals:
+  // consensus gets a check that forwards to training's once it exists, and admits everything before.
+  let resultCheck: ProposalCheck | undefined
+  const precheck: ProposalCheck = {
+    judge: (block, verdict) => (resultCheck === undefined ? verdict(undefined) : resultCheck.judge(block, verdict)),
+    admits: (tx) => resultCheck?.admits(tx) ?? true,
+  }
   const node = yield* startRealNode({
     name,
+    precheck,
     onHalt: (reason) => onHalt(reason),
     genesis,
     privateKey,
@@ -176,6 +185,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   const training = options.training?.enabled === false
     ? undefined
     : yield* startNodeTraining({ name, genesis, node, emit, options: options.training ?? {} })
+  resultCheck = training?.check
 
   const address = node.keys.address.toLowerCase()
   // Governance lives on the chain: the node's votes are reported, and every proposal is followed by
