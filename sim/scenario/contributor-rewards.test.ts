@@ -30,7 +30,7 @@ describe("contributor rewards", () => {
 
   it("accounts for every token: what the reserve released = the stakers' part + what scores were paid, epoch by epoch", () => {
     const s = scenario("econ-poisoning.yaml")
-    const { world, paid, reserveAtGenesis } = runScenarioWithWorld(s)
+    const { world, paid, fees, reserveAtGenesis } = runScenarioWithWorld(s)
     const ledger = world.ledger
     const share = toWad(s.params["rewards.contributorShare"])
     let released = 0n
@@ -47,7 +47,12 @@ describe("contributor rewards", () => {
     }
     expect(scored).toBeGreaterThan(0)
     expect(reserveAtGenesis - ledger.economy.balanceOf(REWARD_RESERVE)).toBe(released)
-    expect(ledger.economy.rewardTotals().funded).toBe(released)
+    // Every signed transaction (round results, reveals) cost its validator fees.txFee: some burnt.
+    expect([...fees.values()].reduce((a, b) => a + b, 0n)).toBeGreaterThan(0n)
+    expect(ledger.economy.supply().burnt).toBeGreaterThan(0n)
+    // Funded: what the reserve released, and the fees' share that went to the stakers.
+    const feesToStakers = [...fees.values()].reduce((a, b) => a + b, 0n) - ledger.economy.supply().burnt
+    expect(ledger.economy.rewardTotals().funded).toBe(released + feesToStakers)
     const owed = ledger.economy.snapshot().owed
     const poisoners = new Set(["t0", "t3", "t7"])
     const honest = s.trainers.filter((t) => !poisoners.has(t)).map((t) => owed[t]?.rewards ?? 0n)
@@ -82,15 +87,18 @@ describe("contributor rewards", () => {
 const runScenarioWithWorld = (s: ReturnType<typeof parseScenario>) => {
   let held: ConsensusWorld | undefined
   const paid = new Map<number, bigint>()
+  const fees = new Map<number, bigint>()
   const report = runScenario(s, {
     onWorld: (w) => { held = w },
     sink: (line) => {
       if (!line.includes('"committee.report"')) return
-      const x = JSON.parse(line) as { kind: string; epoch: number; toContributors: string }
-      if (x.kind === "committee.report") paid.set(x.epoch, BigInt(x.toContributors))
+      const x = JSON.parse(line) as { kind: string; epoch: number; toContributors: string; fees: string }
+      if (x.kind !== "committee.report") return
+      paid.set(x.epoch, BigInt(x.toContributors))
+      fees.set(x.epoch, BigInt(x.fees))
     },
   })
   expect(report.outcome).toBe("passed")
   const reserveAtGenesis = held!.genesis.allocations.find((a) => a.address === REWARD_RESERVE)!.amount
-  return { report, world: held!, paid, reserveAtGenesis }
+  return { report, world: held!, paid, fees, reserveAtGenesis }
 }

@@ -21,6 +21,7 @@
  *  - `stake`: refused: stake moves only on the ledger.
  * A validator whose window of signed blocks falls under `slashing.minSignedPerWindow` leaves the set
  * at the next height and is named for downtime in the epoch's report (the ledger slashes it).
+ * Every signed transaction costs its signer `fees.txFee`, counted per epoch.
  * After an epoch's last block the app has its report (`epochReport`), the same on every replica:
  * validators sign it and the first to gather 2/3 of the power submits it to the ledger.
  * A block whose signed transactions do not decode, are badly signed or skip a nonce is invalid; a
@@ -35,6 +36,7 @@ import type { ValidatorSet } from "../consensus/validator-set.ts"
 import { ZERO_HASH, type AppTx, type Block, type Hash, type Vote } from "../consensus/types.ts"
 import type { Allocation, LockTier } from "../econ/index.ts"
 import type { Params } from "../params.ts"
+import { parseFixed } from "../units.ts"
 import { setOfSnapshot, type CommitteeSnapshot, type CommitteeSource } from "./committee.ts"
 import { DowntimeTracker } from "./downtime.ts"
 import type { EpochReport } from "./epoch-report.ts"
@@ -121,6 +123,8 @@ interface ReportDraft {
   toTime: number
   readonly downtime: Set<string>
   readonly scores: Map<string, bigint>
+  /** Fees ordered, by the ledger account of each signed transaction's signer. */
+  readonly fees: Map<string, bigint>
 }
 
 export class App {
@@ -175,7 +179,7 @@ export class App {
     const set = setOfSnapshot(genesis, 1)
     if (set === undefined) throw new AppError({ reason: `genesis snapshot ${genesis.id} has no active validator` })
     this.#sets.push(set)
-    this.#drafts.set(0, { fromTime: g.time, toTime: g.time, downtime: new Set(), scores: new Map() })
+    this.#drafts.set(0, { fromTime: g.time, toTime: g.time, downtime: new Set(), scores: new Map(), fees: new Map() })
     this.#appHash = toHex(keccak256(utf8ToBytes(`dai/app/genesis/${g.chainId}/${genesis.id}/${set.hash()}`)))
   }
 
@@ -449,6 +453,7 @@ export class App {
     const draft = this.#draft(epoch)
     draft.toTime = block.time
     const ctx = this.#txContext(block, params, epoch)
+    const fee = parseFixed(String(params["fees.txFee"]))
     for (const tx of block.txs) {
       if (tx.type === "epoch") {
         results.push(this.#executeEpochTx(tx, block.height))
@@ -456,6 +461,12 @@ export class App {
       }
       const r = this.#executeTx(tx, ctx)
       results.push(r)
+      // Every signed transaction the committee orders costs its signer `fees.txFee`, failed or not
+      // (it used block space and its nonce); the epoch's report has the ledger take it.
+      if (fee > 0n && typeof tx.signer === "string" && isSignedType(tx.type)) {
+        const payer = this.accountOf(tx.signer)
+        draft.fees.set(payer, (draft.fees.get(payer) ?? 0n) + fee)
+      }
       if (r.ok && r.type === "score-reveal") this.#addScore(draft, this.accountOf(String(tx.signer)), BigInt(tx.score as number))
       if (r.ok && r.type === "round-scores") for (const s of tx.scores as unknown as Array<{ account: string; score: number }>) this.#addScore(draft, s.account, BigInt(s.score))
     }
@@ -485,7 +496,7 @@ export class App {
       for (const a of [...this.#excluded]) if (!starts.snapshot.validators.some((v) => v.address === a)) this.#excluded.delete(a)
       this.#downtime.setWindow(starts.snapshot.params["slashing.downtimeWindow"])
       this.#pushSet(next, starts.snapshot)
-      this.#drafts.set(starts.epoch, { fromTime: block.time, toTime: block.time, downtime: new Set(), scores: new Map() })
+      this.#drafts.set(starts.epoch, { fromTime: block.time, toTime: block.time, downtime: new Set(), scores: new Map(), fees: new Map() })
     } else if (convicted.length > 0) this.#pushSet(next, this.snapshotAt(next))
     return { height: block.height, appHash: this.#appHash, results, slashes: convicted }
   }
@@ -500,7 +511,7 @@ export class App {
 
   #draft(epoch: number): ReportDraft {
     let d = this.#drafts.get(epoch)
-    if (d === undefined) this.#drafts.set(epoch, (d = { fromTime: this.#lastTime, toTime: this.#lastTime, downtime: new Set(), scores: new Map() }))
+    if (d === undefined) this.#drafts.set(epoch, (d = { fromTime: this.#lastTime, toTime: this.#lastTime, downtime: new Set(), scores: new Map(), fees: new Map() }))
     return d
   }
 
@@ -527,9 +538,10 @@ export class App {
     const last = e.start + e.snapshot.params["consensus.epochLength"] - 1
     if (this.#height < last) return undefined
     const scored = [...d.scores.keys()].sort(byKey)
+    const payers = [...d.fees.keys()].sort(byKey)
     return {
       epoch, snapshotId: e.snapshot.id, fromTime: d.fromTime, toTime: d.toTime,
-      downtime: [...d.downtime].sort(byKey), scored, scores: scored.map((a) => d.scores.get(a)!), feePayers: [], fees: [],
+      downtime: [...d.downtime].sort(byKey), scored, scores: scored.map((a) => d.scores.get(a)!), feePayers: payers, fees: payers.map((a) => d.fees.get(a)!),
     }
   }
 

@@ -8,8 +8,8 @@
  * Settlement of a report signed by the quorum of its snapshot's power: the downtime offenders are
  * slashed (and jailed); the emission of the epoch (`rewards.annualEmission` × (toTime − fromTime)
  * / year, capped by what the reserve holds) is released: `rewards.contributorShare` of it pro rata
- * to the scored accounts, the rest to the stakers; the fees ordered are paid (burnt in part, the
- * rest to stakers). The scores become the contribution of the validators in the next snapshots.
+ * to the scored accounts, the rest to the stakers; the fees ordered are paid from each payer's
+ * balance, as far as it holds them (burnt in part, the rest to stakers). The scores become the contribution of the validators in the next snapshots.
  * First report of an epoch wins; a different one for a reported epoch is refused, and every
  * validator that signed both is slashed as a double signer.
  */
