@@ -414,6 +414,9 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           }
           const commit = () => {
             if (stopped || m.block.height !== app.height + 1) return
+            // A snapshot this node's ledger cannot give yet is no fault of the peer: the certificate
+            // comes again (resends, block sync) once the ledger has it.
+            if (app.missingSnapshot(m.block) !== undefined) return
             if (app.checkBlock(m.block) !== undefined) return fault(env.from, `commit ${m.block.height}: invalid block`)
             actor.send({ type: "commit.received", block: m.block, precommits: m.precommits })
           }
