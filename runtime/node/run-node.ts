@@ -191,8 +191,11 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   // Governance lives on the chain: the node's votes are reported, and every proposal is followed by
   // a governance machine on the wall clock (governance-report.ts).
   const governance = chain === undefined ? undefined : reportingVotes(governanceOverChain(chain), { name, address }, chain, emit)
+  // Stake goes to the one ledger: the contracts when the node has a chain (so a stake made through the
+  // API counts in the next governance vote), else the node's own in-memory ledger. (The committee's
+  // snapshots and reports still come from the node's in-memory ledger: see docs/architecture.md.)
   const api = makeAppNodeApi({
-    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: node.ledger.chain,
+    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: chain ?? node.ledger.chain,
     ...(governance === undefined ? {} : { governance }),
   })
   let governanceFollower: GovernanceFollower | undefined
