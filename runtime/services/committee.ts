@@ -14,6 +14,7 @@ import type { CommitteeLedger, LedgerRefusal, Settlement } from "../core/app/led
 import type { EconError, Receipt, SlashReceipt } from "../core/econ/index.ts"
 import { economyStake } from "../core/governance/stake.ts"
 import { Chain, ChainUnavailable } from "./chain.ts"
+import { ledgerGovernance } from "./ledger-governance.ts"
 
 export interface CommitteePort {
   /** Record the active set and the parameters now; the new snapshot's id (anyone may). */
@@ -78,25 +79,13 @@ export const memoryLedgerPorts = (ledger: CommitteeLedger, now: () => number): {
     unbonding: (owner) => Effect.sync(() => economy.unbonding(owner)),
     pendingRewards: (owner) => Effect.sync(() => economy.pendingRewards(owner)),
     params: Effect.sync(() => economy.params),
-    propose: (proposer, action) => Effect.suspend(() => fromResult(Result.map(governance.propose(proposer, action, stake, now()), (p) => p.id))),
-    castVote: (id, voter, support) => Effect.suspend(() => fromResult(governance.castVote(id, voter, support, stake, now()))),
-    executeProposal: (id) =>
-      Effect.suspend(() => {
-        const t = Math.max(now(), economy.now)
-        const r = governance.execute(id, t, (to, amount) => ledger.apply({ type: "transfer", from: "treasury", to, amount }, t))
-        if (Result.isSuccess(r) && r.success.kind === "param") economy.setParams(governance.params)
-        return fromResult(r)
-      }),
-    proposal: (id) =>
-      Effect.sync(() => {
-        const p = governance.proposal(id)
-        if (p === undefined) return undefined
-        return {
-          id: p.id, proposer: p.proposer, action: p.action, state: governance.state(id, now()), votingEnds: p.votingEnds,
-          executableAt: p.votingEnds + p.delay, forVotes: p.forVotes, againstVotes: p.againstVotes, stakeVoted: p.stakeVoted,
-          quorum: p.quorum, threshold: p.threshold, bondedAtStart: p.bondedAtStart,
-        }
-      }),
+    ...ledgerGovernance({
+      governance, stake, now,
+      // The ledger's clock may have run ahead of the caller's (a settlement at a later block time).
+      executeAt: () => Math.max(now(), economy.now),
+      transfer: (to, amount, t) => ledger.apply({ type: "transfer", from: "treasury", to, amount }, t),
+      setParams: (p) => economy.setParams(p),
+    }),
   })
   const committee: CommitteePort = {
     snapshot: Effect.sync(() => ledger.snapshot(now())),

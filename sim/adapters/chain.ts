@@ -20,6 +20,7 @@ import { Governance } from "../../runtime/core/governance/governance.ts"
 import { economyStake } from "../../runtime/core/governance/stake.ts"
 import { Constitution } from "../../runtime/core/governance/constitution.ts"
 import { Chain, ChainUnavailable, type SignedVote } from "../../runtime/services/chain.ts"
+import { ledgerGovernance } from "../../runtime/services/ledger-governance.ts"
 
 /** What the simulated ledger needs beyond the economy to check double-sign evidence as Staking.sol does. */
 export interface SimChainOptions {
@@ -87,25 +88,11 @@ export const makeSimChain = (
     unbonding: (owner) => Effect.sync(() => economy.unbonding(owner)),
     pendingRewards: (owner) => Effect.sync(() => economy.pendingRewards(owner)),
     params: Effect.sync(() => economy.params),
-    propose: (proposer, action) => Effect.suspend(() => fromResult(Result.map(governance.propose(proposer, action, stake, now()), (p) => p.id))),
-    castVote: (id, voter, support) => Effect.suspend(() => fromResult(governance.castVote(id, voter, support, stake, now()))),
-    executeProposal: (id) =>
-      Effect.suspend(() => {
-        const t = now()
-        const r = governance.execute(id, t, (to, amount) => economy.apply({ type: "transfer", from: "treasury", to, amount }, t))
-        if (Result.isSuccess(r) && r.success.kind === "param") economy.setParams(governance.params)
-        return fromResult(r)
-      }),
-    proposal: (id) =>
-      Effect.sync(() => {
-        const p = governance.proposal(id)
-        if (p === undefined) return undefined
-        return {
-          id: p.id, proposer: p.proposer, action: p.action, state: governance.state(id, now()), votingEnds: p.votingEnds,
-          executableAt: p.votingEnds + p.delay, forVotes: p.forVotes, againstVotes: p.againstVotes, stakeVoted: p.stakeVoted,
-          quorum: p.quorum, threshold: p.threshold, bondedAtStart: p.bondedAtStart,
-        }
-      }),
+    ...ledgerGovernance({
+      governance, stake, now,
+      transfer: (to, amount, t) => economy.apply({ type: "transfer", from: "treasury", to, amount }, t),
+      setParams: (p) => economy.setParams(p),
+    }),
   })
 }
 

@@ -5,6 +5,7 @@
  *  - `uint256` / `int256` → 32 bytes, big-endian, two's complement for negatives;
  *  - `uint8` → 1 byte; `address` → 20 bytes; `bytes32` → 32 bytes.
  */
+import { uintWord as word } from "../committee/abi.ts"
 import { fromHex, utf8ToBytes } from "../crypto.ts"
 
 /** One packed argument, tagged with its Solidity type. */
@@ -17,16 +18,6 @@ export type Packed =
   | { readonly t: "bytes32"; readonly v: string }
 
 const TWO_256 = 1n << 256n
-
-const word = (x: bigint): Uint8Array => {
-  const out = new Uint8Array(32)
-  let v = x
-  for (let i = 31; i >= 0; i--) {
-    out[i] = Number(v & 0xffn)
-    v >>= 8n
-  }
-  return out
-}
 
 const toBigInt = (v: bigint | number, what: string): bigint => {
   if (typeof v === "number" && !Number.isSafeInteger(v)) throw new RangeError(`${what}: not a safe integer: ${v}`)
