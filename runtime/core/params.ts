@@ -132,6 +132,7 @@ export const REGISTRY = {
   "training.roundDeadline": duration("60s", "1s", "1h", "time trainers have to return an update"),
   "training.minParticipants": fraction(0.5, 0.1, 1, "share of the cohort whose updates a round needs by the deadline (else it is aborted)"),
   "training.accuracyTolerance": fraction(0.02, 0.001, 0.2, "how far a round result's claimed accuracy may be from what each validator measures on the genesis evaluation set before it refuses the block"),
+  "training.evalSamples": integer(2_000, 100, 10_000, "samples", "the network's evaluation set: the first N samples of the data set's test split, as the genesis sets it (later changes do not move it: every coordinator reports, and every validator re-measures, accuracy on the same samples for the network's life)"),
   "training.secureAggregation": flag(false, "pairwise-masked secure aggregation (Bonawitz et al. 2017)"),
   "training.secAggThreshold": fraction(0.66, 0.5, 1, "share of the cohort whose shares must survive to unmask the sum"),
   "training.dp.clipNorm": number(1, 0.001, 100, "L2", "per-update L2 clipping norm"),

@@ -3,7 +3,8 @@
  * the same partition (`training.partition` over the genesis validators, drawn from a seed derived
  * from the genesis) and keeps the part at its own index, so no two validators train on the same
  * samples and no data is ever exchanged. All start from the same initial model (seeded by the
- * genesis too), and the coordinator evaluates on the data set's held-out test split.
+ * genesis too). The evaluation set is fixed by the genesis: the first `training.evalSamples` of the
+ * data set's held-out test split, on which coordinators report and validators re-measure accuracy.
  */
 import { Effect } from "effect"
 import type { AppGenesis } from "../../core/app/app.ts"
@@ -20,11 +21,13 @@ export interface LocalTrainingOptions {
   readonly backend?: string
   /** Train on at most this many samples of the shard (default: all of it). */
   readonly samples?: number
-  /** Evaluate on at most this many held-out samples (default: the whole test split). */
-  readonly testSamples?: number
 }
 
 let backendChoice: Promise<string> | undefined
+
+/** The network's evaluation set: the first `samples` of the test split (all of it when it holds fewer). */
+export const evaluationSet = <D extends { readonly labels: ArrayLike<number> }>(test: D, samples: number, subset: (d: D, indices: readonly number[]) => D): D =>
+  samples >= test.labels.length ? test : subset(test, Array.from({ length: samples }, (_, i) => i))
 
 /** The genesis's training seed: the same on every node of the network. */
 export const genesisSeed = (g: AppGenesis): string => `${g.chainId}/${g.time}`
@@ -47,8 +50,7 @@ export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<Loc
   const clients = o.genesis.validators.length
   const shares = partition(data.train.labels, clients, p["training.partition"], tfjs.seededRandom(seed, "partition"))
   const own = shares[index]!.slice(0, o.samples ?? Number.MAX_SAFE_INTEGER)
-  const testSize = Math.min(o.testSamples ?? Number.MAX_SAFE_INTEGER, data.test.labels.length)
-  const test = testSize === data.test.labels.length ? data.test : subset(data.test, Array.from({ length: testSize }, (_, i) => i))
+  const test = evaluationSet(data.test, p["training.evalSamples"], subset)
   const model = p["training.model"]
   const trainer = tfjs.makeTfjsTrainer({ model, data: subset(data.train, own), test, seed: `${seed}/${o.operator}`, modelSeed: seed, backend: backend as TfBackend })
   return {

@@ -19,8 +19,6 @@ export interface NodeTrainingOptions {
   readonly backend?: string
   /** Samples of the node's shard it trains on (default DEFAULT_TRAIN_SAMPLES). */
   readonly samples?: number
-  /** Held-out samples a coordinator evaluates on (default: the whole test split). */
-  readonly testSamples?: number
 }
 
 /** Samples per node by default: McMahan et al.'s 600 per client, so a round costs each node about a second. */
@@ -66,7 +64,6 @@ export const startNodeTraining = (o: {
       try: () => prepareLocalTraining({
         genesis: o.genesis, operator, samples: o.options.samples ?? DEFAULT_TRAIN_SAMPLES,
         ...(o.options.backend === undefined ? {} : { backend: o.options.backend }),
-        ...(o.options.testSamples === undefined ? {} : { testSamples: o.options.testSamples }),
       }),
       catch: (e) => e instanceof TrainerError ? e : new TrainerError({ operation: "prepare", reason: e instanceof Error ? e.message : String(e) }),
     })
