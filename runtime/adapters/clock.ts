@@ -6,9 +6,13 @@
 import { Cause, Effect, Fiber } from "effect"
 import type { TimerClock } from "../services/clock.ts"
 
-/** Host timers, for XState's `clock` and the node's own timers. */
+/**
+ * Host timers, for XState's `clock` and the node's own timers. A deadline already past (a negative
+ * delay: the time left until a moment that went by) fires at once, as the simulator's clock does,
+ * without Node's TimeoutNegativeWarning.
+ */
 export const wallClock: TimerClock = {
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, Math.max(0, ms)),
   clearTimeout: (id) => globalThis.clearTimeout(id as ReturnType<typeof globalThis.setTimeout>),
 }
 
