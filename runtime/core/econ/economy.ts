@@ -24,6 +24,9 @@ import {
   type EpochSettlementReceipt, type FeeDepositReceipt, type FeeWithdrawalReceipt, type FeeWithdrawalRequestReceipt, type ReportContext,
 } from "./committee.ts"
 import type { AcceptedReport } from "./state.ts"
+import type { MarketError } from "../market/errors.ts"
+import type { JobView, MarketOp, MarketReceipt, MarketReceiptOf, ProviderView } from "../market/types.ts"
+import { applyMarketOp, jobView, providerView } from "./market.ts"
 
 /** A pool as a plain read-only copy. */
 export type PoolView = PoolSnapshot
@@ -162,6 +165,34 @@ export class Economy {
   committeeTotals(): { readonly reserve: bigint; readonly feeDeposits: bigint; readonly emittedUntil: bigint; readonly lastEpoch: number; readonly snapshots: number } {
     const c = this.#s.committee
     return { reserve: balanceOf(this.#s, RESERVE_ACCOUNT), feeDeposits: c.feeDepositTotal, emittedUntil: c.emittedUntil, lastEpoch: c.lastEpoch, snapshots: c.snapshots.length }
+  }
+
+  /** Apply one compute-market operation (market.ts) at `now` like `apply`: time checked first, moved only on success. */
+  marketOp<O extends MarketOp>(op: O, now: number): Result.Result<MarketReceiptOf<O["type"]>, MarketError | EconError>
+  marketOp(op: MarketOp, now: number): Result.Result<MarketReceipt, MarketError | EconError> {
+    return this.#timed(now, () => applyMarketOp(this.#s, this.#params, op, now))
+  }
+
+  /** The market provider registered by `address`, or undefined. */
+  provider(address: Address): ProviderView | undefined {
+    const p = this.#s.market.providers.get(address)
+    return p === undefined ? undefined : providerView(p)
+  }
+
+  /** Every market provider, in registration order. */
+  providers(): ProviderView[] {
+    return [...this.#s.market.providers.values()].map(providerView)
+  }
+
+  /** Market job `id`, or undefined. */
+  job(id: number): JobView | undefined {
+    const j = this.#s.market.jobs.get(id)
+    return j === undefined ? undefined : jobView(j)
+  }
+
+  /** Every market job, by id. */
+  jobs(): JobView[] {
+    return [...this.#s.market.jobs.values()].map(jobView)
   }
 
   /** The signing key validator `operator` registered, or undefined. */
