@@ -15,6 +15,7 @@ import type { EconError, Receipt, SlashReceipt } from "../core/econ/index.ts"
 import { economyStake } from "../core/governance/stake.ts"
 import { Chain, ChainUnavailable } from "./chain.ts"
 import { ledgerGovernance } from "./ledger-governance.ts"
+import { ledgerMarket } from "./ledger-market.ts"
 
 export interface CommitteePort {
   /** Record the active set and the parameters now; the new snapshot's id (anyone may). */
@@ -86,6 +87,8 @@ export const memoryLedgerPorts = (ledger: CommitteeLedger, now: () => number): {
       transfer: (to, amount, t) => ledger.apply({ type: "transfer", from: "treasury", to, amount }, t),
       setParams: (p) => economy.setParams(p),
     }),
+    // As `submit` does (ledger.apply): at the ledger's time when it ran ahead of the caller's.
+    ...ledgerMarket({ economy, now: () => Math.max(now(), economy.now) }),
   })
   const committee: CommitteePort = {
     snapshot: Effect.sync(() => ledger.snapshot(now())),

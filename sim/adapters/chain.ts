@@ -21,6 +21,7 @@ import { economyStake } from "../../runtime/core/governance/stake.ts"
 import { Constitution } from "../../runtime/core/governance/constitution.ts"
 import { Chain, ChainUnavailable, type SignedVote } from "../../runtime/services/chain.ts"
 import { ledgerGovernance } from "../../runtime/services/ledger-governance.ts"
+import { ledgerMarket } from "../../runtime/services/ledger-market.ts"
 
 /** What the simulated ledger needs beyond the economy to check double-sign evidence as Staking.sol does. */
 export interface SimChainOptions {
@@ -93,6 +94,7 @@ export const makeSimChain = (
       transfer: (to, amount, t) => economy.apply({ type: "transfer", from: "treasury", to, amount }, t),
       setParams: (p) => economy.setParams(p),
     }),
+    ...ledgerMarket({ economy, now }),
   })
 }
 

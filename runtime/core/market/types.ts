@@ -172,6 +172,19 @@ export type MarketReceiptOf<T extends MarketOpType> = Extract<MarketReceipt, { r
 
 // ---------------------------------------------------------------- read-only views
 
+/** Which jobs a listing wants (every field optional; all given must match). */
+export interface JobFilter {
+  readonly requester?: Account
+  readonly provider?: Account
+  readonly state?: JobState
+}
+
+/** Whether `job` is one `filter` asks for. */
+export const matchesJob = (job: Pick<Job, "requester" | "provider" | "state">, filter: JobFilter = {}): boolean =>
+  (filter.requester === undefined || job.requester === filter.requester) &&
+  (filter.provider === undefined || job.provider === filter.provider) &&
+  (filter.state === undefined || job.state === filter.state)
+
 /** A provider as a plain read-only copy. */
 export type ProviderView = Readonly<Provider>
 /** A job as a plain read-only copy (its notes copied). */
