@@ -93,6 +93,16 @@ describe("routing: power of two choices", () => {
     expect(gap(20, 2_000, 7, twoChoices)).toBeLessThan(gap(20, 2_000, 7, random) / 3)
   })
 
+  it("property: with as many choices as eligible providers, picks the best score (greedy)", () => {
+    fc.assert(fc.property(candidates, request, fc.array(fc.integer({ min: 1, max: 500 }), { maxLength: 12 }), fc.integer(), (cs, req, ms, s) => {
+      const l = latencies(cs.map((c) => c.peer), ms)
+      const eligible = eligibleProviders(cs, req)
+      const choice = chooseProvider(cs, req, l, randomFrom(s), { choices: 100 })
+      if (eligible.length === 0 || !choice.ok) return
+      expect(choice.score).toBe(Math.min(...eligible.map((c) => score(c, req, l))))
+    }), { seed })
+  })
+
   it("says why no provider can take a job", () => {
     const l = new LatencyEstimator()
     const c = (peer: string, price: bigint, capacity: number, queue: number): Candidate => ({ peer, record: { pricePerUnit: price, capacity, queue } })

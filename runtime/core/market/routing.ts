@@ -56,6 +56,8 @@ export interface RandomSource {
 export interface RoutingOptions {
   /** How much price counts against time (see the module doc). Default 1; 0 routes on time alone. */
   readonly priceWeight?: number
+  /** How many eligible providers are drawn and compared (d of "power of d choices"). Default 2; ≥ the number eligible is the greedy best score. */
+  readonly choices?: number
 }
 
 /** Why a candidate is not eligible (undefined: it is). */
@@ -145,7 +147,7 @@ export function eligibleProviders(candidates: readonly Candidate[], request: Rou
   return candidates.filter((c) => ineligibility(c, request) === undefined).sort(byPeer)
 }
 
-/** The better of two eligible providers drawn from `random` (power of two choices); a reason when none is eligible. */
+/** The best of `choices` (default two) eligible providers drawn from `random` (power of d choices); a reason when none is eligible. */
 export function chooseProvider(candidates: readonly Candidate[], request: RoutingRequest, latency: LatencyEstimator, random: RandomSource, options: RoutingOptions = {}): Choice {
   if (!(Number.isFinite(request.units) && request.units > 0)) return { ok: false, reason: `a job needs units > 0, got ${request.units}` }
   if (request.maxPricePerUnit < 0n) return { ok: false, reason: `maxPricePerUnit must be >= 0, got ${request.maxPricePerUnit}` }
@@ -162,13 +164,17 @@ export function chooseProvider(candidates: readonly Candidate[], request: Routin
         : `none of ${candidates.length} providers can take the job: ${counts["over-price"]} over the price cap of ${request.maxPricePerUnit} per unit, ${counts.full} full, ${counts.excluded} excluded (failed this job); retry later or raise the cap`,
     }
   }
-  const i = random.int(eligible.length)
-  let j = random.int(eligible.length - 1)
-  if (j >= i) j++
-  const a = pick(eligible[i]!)
-  const b = pick(eligible[j]!)
-  if (!a.ok || !b.ok) return a
-  // A tie goes to the lower peer id, so the choice does not depend on the order of the draws.
-  if (a.score !== b.score) return a.score < b.score ? a : b
-  return i < j ? a : b
+  const d = Math.max(2, Math.min(Math.floor(options.choices ?? 2), eligible.length))
+  // d distinct draws (a partial Fisher–Yates shuffle of the indexes).
+  const order = eligible.map((_, k) => k)
+  let best: { readonly index: number; readonly score: number } | undefined
+  for (let k = 0; k < d; k++) {
+    const r = k + random.int(order.length - k)
+    ;[order[k], order[r]] = [order[r]!, order[k]!]
+    const index = order[k]!
+    const s = score(eligible[index]!, request, latency, options)
+    // A tie goes to the lower peer id, so the choice does not depend on the order of the draws.
+    if (best === undefined || s < best.score || (s === best.score && index < best.index)) best = { index, score: s }
+  }
+  return pick(eligible[best!.index]!)
 }
