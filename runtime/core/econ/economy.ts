@@ -26,7 +26,7 @@ import {
 import type { AcceptedReport } from "./state.ts"
 import type { MarketError } from "../market/errors.ts"
 import type { JobView, MarketOp, MarketReceipt, MarketReceiptOf, ProviderView } from "../market/types.ts"
-import { applyMarketOp, jobView, providerView } from "./market.ts"
+import { applyMarketOp, jobView, MARKET_BONDS_ACCOUNT, MARKET_ESCROW_ACCOUNT, providerView } from "./market.ts"
 
 /** A pool as a plain read-only copy. */
 export type PoolView = PoolSnapshot
@@ -188,6 +188,19 @@ export class Economy {
   job(id: number): JobView | undefined {
     const j = this.#s.market.jobs.get(id)
     return j === undefined ? undefined : jobView(j)
+  }
+
+  /** The market's totals: escrow and bonds held (the custody accounts), and over every job what was paid, burnt, shared and compensated. */
+  marketTotals(): { readonly escrow: bigint; readonly bonds: bigint; readonly paid: bigint; readonly feeBurnt: bigint; readonly feeToStakers: bigint; readonly returned: bigint; readonly compensation: bigint } {
+    const t = { escrow: balanceOf(this.#s, MARKET_ESCROW_ACCOUNT), bonds: balanceOf(this.#s, MARKET_BONDS_ACCOUNT), paid: 0n, feeBurnt: 0n, feeToStakers: 0n, returned: 0n, compensation: 0n }
+    for (const j of this.#s.market.jobs.values()) {
+      t.paid += j.paid
+      t.feeBurnt += j.feeBurnt
+      t.feeToStakers += j.feeToStakers
+      t.returned += j.returned
+      t.compensation += j.compensation
+    }
+    return t
   }
 
   /** Every market job, by id. */

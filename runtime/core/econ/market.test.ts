@@ -62,6 +62,7 @@ describe("compute market on the ledger", () => {
     expect(e.balanceOf("d0")).toBe(d0 - 20n * T)
     expect(e.supply().burnt - burnt).toBe(3n * T / 10n)
     expect(e.provider("c0")!.openJobs).toBe(0)
+    expect(e.marketTotals()).toMatchObject({ escrow: 0n, bonds: 3_000n * T, paid: 19n * T, feeBurnt: 3n * T / 10n, feeToStakers: 7n * T / 10n, returned: 10n * T })
     accounted(e)
   })
 

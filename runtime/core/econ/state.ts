@@ -202,6 +202,7 @@ export interface CommitteeState {
 /** Where every minted token is: minted = balances + bonded + unbonding + rewardPool + insurancePool + burnt. */
 export interface SupplyBreakdown {
   readonly minted: bigint
+  /** Every balance, custody accounts included (reserve, committee:fees, market:escrow, market:bonds). */
   readonly balances: bigint
   readonly bonded: bigint
   readonly unbonding: bigint
