@@ -20,7 +20,7 @@
  * queue/capacity, Gini of their mean occupancy), completion time (post → result back) p50/p99,
  * refusals per job and the mean price paid per unit.
  *
- * Run: npx node bench/load-balance.ts      (about 2 min; SEED=…, MINUTES=… virtual minutes, default 1, REQUESTERS=…, default 16)
+ * Run: npx node bench/load-balance.ts      (about 2 min; SEED=…, MINUTES=… virtual minutes, default 1, REQUESTERS=…, default 16, REFRESH_MS=…, default 2000)
  */
 import { type Candidate, chooseProvider, eligibleProviders, LatencyEstimator, type RandomSource, type RoutingRequest, score } from "../runtime/core/market/routing.ts"
 import { Prng } from "../sim/kernel/prng.ts"
@@ -30,7 +30,7 @@ const SEED = Number(process.env.SEED ?? 13)
 const MINUTES = Number(process.env.MINUTES ?? 1)
 const PROVIDERS = 24
 const REQUESTERS = Number(process.env.REQUESTERS ?? 16)
-const REFRESH_MS = 2_000
+const REFRESH_MS = Number(process.env.REFRESH_MS ?? 2_000)
 const RETRY_MS = 200
 const SAMPLE_MS = 100
 
@@ -49,12 +49,16 @@ interface JobSpec {
   readonly maxPricePerUnit: bigint
 }
 
-type Policy = "two-choices" | "random" | "cheapest" | "best-score"
+type Policy = "two-choices" | "three-choices" | "random" | "cheapest" | "best-score"
 type Pick = (candidates: readonly Candidate[], request: RoutingRequest, latency: LatencyEstimator, random: RandomSource) => Candidate | undefined
 
 const POLICIES: Readonly<Record<Policy, Pick>> = {
   "two-choices": (cs, req, l, r) => {
     const c = chooseProvider(cs, req, l, r)
+    return c.ok ? c.provider : undefined
+  },
+  "three-choices": (cs, req, l, r) => {
+    const c = chooseProvider(cs, req, l, r, { choices: 3 })
     return c.ok ? c.provider : undefined
   },
   random: (cs, req, _l, r) => {
