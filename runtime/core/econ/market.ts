@@ -44,6 +44,9 @@ export const MAX_KINDS = 16
 export const MAX_KIND_LENGTH = 64
 /** Largest capacity (jobs at once) a provider may declare. */
 export const MAX_CAPACITY = 1_000_000
+/** Largest units of a job (uint64) and price per unit (uint128): units × price never overflows a uint256 on chain. */
+export const MAX_UNITS = 2n ** 64n - 1n
+export const MAX_PRICE = 2n ** 128n - 1n
 
 type R<A> = Result.Result<A, MarketError | EconError>
 
@@ -56,7 +59,9 @@ const isPositive = (x: unknown): x is bigint => typeof x === "bigint" && x > 0n
 const isKind = (k: unknown): k is string => typeof k === "string" && k.length > 0 && k.length <= MAX_KIND_LENGTH
 
 const checkOffer = (provider: Address, pricePerUnit: unknown, capacity: unknown): MarketInvalidProvider | undefined => {
-  if (!isPositive(pricePerUnit)) return new MarketInvalidProvider({ provider, reason: `price per unit ${String(pricePerUnit)} is not a bigint > 0 (base units)` })
+  if (!isPositive(pricePerUnit) || pricePerUnit > MAX_PRICE) {
+    return new MarketInvalidProvider({ provider, reason: `price per unit ${String(pricePerUnit)} is not a bigint from 1 to 2^128 − 1 (base units)` })
+  }
   if (typeof capacity !== "number" || !Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
     return new MarketInvalidProvider({ provider, reason: `capacity ${String(capacity)} is not a whole number of jobs from 1 to ${MAX_CAPACITY}` })
   }
@@ -236,8 +241,10 @@ export const postJob = (s: EconState, op: Extract<MarketOp, { type: "postJob" }>
   const bad = checkAddress("requester", requester)
   if (bad !== undefined) return Result.fail(bad)
   if (!isKind(kind)) return Result.fail(new MarketInvalidJob({ reason: `kind ${JSON.stringify(kind)} is not a non-empty string of at most ${MAX_KIND_LENGTH} characters` }))
-  if (!isPositive(units)) return Result.fail(new MarketInvalidJob({ reason: `units ${String(units)} is not a bigint > 0` }))
-  if (!isPositive(maxPricePerUnit)) return Result.fail(new MarketInvalidJob({ reason: `max price per unit ${String(maxPricePerUnit)} is not a bigint > 0 (base units)` }))
+  if (!isPositive(units) || units > MAX_UNITS) return Result.fail(new MarketInvalidJob({ reason: `units ${String(units)} is not a bigint from 1 to 2^64 − 1` }))
+  if (!isPositive(maxPricePerUnit) || maxPricePerUnit > MAX_PRICE) {
+    return Result.fail(new MarketInvalidJob({ reason: `max price per unit ${String(maxPricePerUnit)} is not a bigint from 1 to 2^128 − 1 (base units)` }))
+  }
   if (typeof deadline !== "number" || !Number.isSafeInteger(deadline) || deadline <= now) {
     return Result.fail(new MarketInvalidJob({ reason: `deadline ${String(deadline)} is not a time (ms) after now (t=${now}ms)` }))
   }
