@@ -26,6 +26,7 @@ import type { Network } from "../services/network.ts"
 import type { Store } from "../services/store.ts"
 import type { GovernancePort } from "./governance-port.ts"
 import type { MembershipPort } from "./membership-port.ts"
+import { makeMarketApi } from "./market-api.ts"
 import { ApiRefusal, type MetricSample, type NodeApi } from "./node-api.ts"
 import type { BlockDetail, BlockView, PositionView, Status, TxReceipt } from "./schemas.ts"
 import type { TelemetryHub } from "./telemetry-hub.ts"
@@ -51,6 +52,8 @@ export interface AppNodeApiOptions {
   readonly governance?: GovernancePort
   /** Registering and bonding on the chain (default: the governance port's, when it has them). */
   readonly membership?: MembershipPort
+  /** The time a market job's deadline counts from (default: the last block's time). */
+  readonly now?: () => number
 }
 
 const amountsAsStrings = (value: unknown): Json => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Json
@@ -89,6 +92,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
   const address = consensus.address
   const account = app.accountOf(address)
   const rounds = makeRoundTracker()
+  const market = makeMarketApi({ name: o.name, account, ledger, network, hub, now: o.now ?? (() => app.lastTime) })
   hub.subscribe(rounds.observe)
   /** What the node trains on, from its `training.started` report (replayed: training starts first). */
   let training: Status["training"] = null
@@ -240,6 +244,16 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       if (refused !== undefined) throw new ApiRefusal({ status: 422, reason: refused })
       return { validator, height, round, status: "pending" as const }
     },
+    market: market.market,
+    marketProviders: market.marketProviders,
+    marketJobs: market.marketJobs,
+    marketJob: market.marketJob,
+    registerProvider: market.registerProvider,
+    advertiseProvider: market.advertiseProvider,
+    postJob: market.postJob,
+    confirmJob: market.confirmJob,
+    disputeJob: market.disputeJob,
+    refundJob: market.refundJob,
     subscribe: (listener) => hub.subscribe(listener),
     metrics: async (): Promise<MetricSample[]> => [
       { name: "dai_height", help: "Height of the last executed block.", type: "gauge", value: app.height },
@@ -253,6 +267,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       { name: "dai_blocks_committed_total", help: "Blocks committed and executed by this node.", type: "counter", value: app.height },
       { name: "dai_training_rounds_total", help: "Training rounds this node has seen since it started.", type: "counter", value: rounds.total },
       { name: "dai_slashes_total", help: "Slashes this node has executed since it started.", type: "counter", value: hub.counts.get("stake.slashed") ?? 0 },
+      ...(await market.metrics()),
     ],
   }
 }

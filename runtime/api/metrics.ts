@@ -134,8 +134,17 @@ export const makeNodeMetrics = (): NodeMetrics => {
     },
     request: (method, route, code, seconds) => apiTime.observe({ method, route, code: String(code) }, seconds),
     render: async (samples, families) => {
-      for (const s of samples) publish(s.name, s.help, s.type, {}, Number(s.value), [])
-      for (const f of families) {
+      // Labelled samples of the node (market jobs by state) are families of their own.
+      const nodeFamilies = new Map<string, MetricFamily & { samples: LabelledSample[] }>()
+      for (const s of samples) {
+        if (s.labels === undefined) publish(s.name, s.help, s.type, {}, Number(s.value), [])
+        else {
+          let f = nodeFamilies.get(s.name)
+          if (f === undefined) nodeFamilies.set(s.name, (f = { name: s.name, help: s.help, type: s.type, samples: [] }))
+          f.samples.push({ labels: s.labels, value: Number(s.value) })
+        }
+      }
+      for (const f of [...nodeFamilies.values(), ...families]) {
         // Labelled families are redrawn from scratch: a label value that went away goes too.
         const labelNames = [...new Set(f.samples.flatMap((s) => Object.keys(s.labels)))].sort()
         if (labelNames.length > 0) labelled.get(f.name)?.reset()

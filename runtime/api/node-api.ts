@@ -8,9 +8,10 @@
  * on is an `ApiRefusal` with the HTTP status to answer; anything else thrown is a 500 and is logged.
  */
 import { Schema } from "effect"
+import type { JobFilter } from "../core/market/index.ts"
 import type { TelemetryEvent } from "../services/telemetry.ts"
 import type {
-  BlockDetail, BlockView, BondResult, BondTrainerRequest, EvidenceRequest, ExecuteResult, ParamsView, Peer, PositionView, ProposalView, ProposeRequest,
+  BlockDetail, BlockView, BondResult, MarketJobView, MarketOpResult, MarketProviderView, MarketTotals, PostJobRequest, RegisterProviderRequest, BondTrainerRequest, EvidenceRequest, ExecuteResult, ParamsView, Peer, PositionView, ProposalView, ProposeRequest,
   RegisterRequest, RegisterResult, RoundView, StakeRequest, Status, TxReceipt, UnbondRequest, ValidatorView, VoteRequest,
 } from "./schemas.ts"
 
@@ -33,6 +34,8 @@ export interface MetricSample {
   readonly help: string
   readonly type: "gauge" | "counter"
   readonly value: number | bigint
+  /** Labels of a sample of a labelled family (`dai_market_jobs{state="open"}`); every sample of one name has the same label names. */
+  readonly labels?: Readonly<Record<string, string>>
 }
 
 type Async<A> = A | Promise<A>
@@ -63,6 +66,24 @@ export interface NodeApi {
   bondTrainer(req: BondTrainerRequest): Async<BondResult>
   /** Verify double-sign evidence and hand it to consensus for the next block. */
   submitEvidence(req: EvidenceRequest): Async<{ readonly validator: string; readonly height: number; readonly round: number; readonly status: "pending" }>
+  /** The compute market's totals: providers, jobs by state, escrow, bonds, fees since genesis. */
+  market(): Async<MarketTotals>
+  marketProviders(): Async<readonly MarketProviderView[]>
+  marketJobs(filter: JobFilter): Async<readonly MarketJobView[]>
+  /** One market job with its debit notes, or undefined. */
+  marketJob(id: number): Async<MarketJobView | undefined>
+  /** Register this node's account as a market provider on the ledger and announce it on the network. */
+  registerProvider(req: RegisterProviderRequest): Async<MarketOpResult>
+  /** Announce this node's provider record again (after a restart, or to refresh its queue). */
+  advertiseProvider(): Async<MarketOpResult>
+  /** Post a job as this node's account: its budget goes into escrow. */
+  postJob(req: PostJobRequest): Async<MarketOpResult>
+  /** Confirm (pay) job `id`'s pending debit notes, as its requester. */
+  confirmJob(id: number): Async<MarketOpResult>
+  /** Dispute job `id`'s pending debit notes, as its requester. */
+  disputeJob(id: number): Async<MarketOpResult>
+  /** Refund job `id` after its deadline (anyone may). */
+  refundJob(id: number): Async<MarketOpResult>
   /** Every telemetry event from now on; the returned function unsubscribes. */
   subscribe(listener: (event: TelemetryEvent) => void): () => void
   metrics(): Async<readonly MetricSample[]>

@@ -8,9 +8,11 @@
  * telemetry WebSocket need the token.
  */
 import { Schema } from "effect"
-import type { NodeApi } from "./node-api.ts"
+import type { JobState } from "../core/market/index.ts"
+import { JOB_STATES } from "./market-api.ts"
+import { ApiRefusal, type NodeApi } from "./node-api.ts"
 import {
-  BlockDetail, BlockView, BondResult, BondTrainerRequest, EvidenceRequest, EvidenceResult, ExecuteResult, ParamsView, Peer, PositionView, ProposalView,
+  BlockDetail, BlockView, BondResult, MarketJobView, MarketOpResult, MarketProviderView, MarketTotals, PostJobRequest, RegisterProviderRequest, BondTrainerRequest, EvidenceRequest, EvidenceResult, ExecuteResult, ParamsView, Peer, PositionView, ProposalView,
   ProposeRequest, ProposeResult, RegisterRequest, RegisterResult, RoundView, StakeRequest, Status, TxReceipt, UnbondRequest, ValidatorView, VoteRequest, VoteResult,
 } from "./schemas.ts"
 
@@ -116,6 +118,62 @@ export const ROUTES: readonly Route[] = [
     auth: true, body: BondTrainerRequest, response: BondResult, status: 200,
     handle: ({ api, body }) => api.bondTrainer(body as BondTrainerRequest),
   },
+  { method: "GET", path: "/market", summary: "The compute market: providers, jobs by state, escrow and bonds held, paid and fees (burnt, to stakers) since genesis", auth: false, response: MarketTotals, status: 200, handle: ({ api }) => api.market() },
+  { method: "GET", path: "/market/providers", summary: "Market providers with their kinds, price, capacity, queue (open jobs), bond and earnings", auth: false, response: Schema.Array(MarketProviderView), status: 200, handle: ({ api }) => api.marketProviders() },
+  {
+    method: "GET", path: "/market/jobs", summary: "Market jobs, by id, of one state, requester or provider (all given must match)", auth: false, response: Schema.Array(MarketJobView), status: 200,
+    query: {
+      state: { type: "string", description: `job state: ${JOB_STATES.join(", ")}` },
+      requester: { type: "string", description: "account that posted the job" },
+      provider: { type: "string", description: "account assigned to the job (the last one on a final job)" },
+    },
+    handle: ({ api, args }) => {
+      const state = args["state"] as string | undefined
+      if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
+        throw new ApiRefusal({ status: 400, reason: `state: expected one of ${JOB_STATES.join(", ")}, got ${JSON.stringify(state.slice(0, 40))}`, field: "state" })
+      }
+      return api.marketJobs({
+        ...(state === undefined ? {} : { state: state as JobState }),
+        ...(args["requester"] === undefined ? {} : { requester: args["requester"] as string }),
+        ...(args["provider"] === undefined ? {} : { provider: args["provider"] as string }),
+      })
+    },
+  },
+  {
+    method: "GET", path: "/market/jobs/{id}", summary: "One market job with its debit notes", auth: false, response: MarketJobView, status: 200,
+    pathParams: { id: { type: "integer", min: 1, description: "job id" } },
+    handle: ({ api, args }) => api.marketJob(args["id"] as number),
+  },
+  {
+    method: "POST", path: "/market/providers", summary: "Register this node's account as a compute provider on the ledger (bond, job kinds, price per unit, capacity) and announce it on the network under market/<kind>",
+    auth: true, body: RegisterProviderRequest, response: MarketOpResult, status: 200,
+    refusals: { "409": "this node's account is a registered provider already (once per account): POST /market/providers/advertise announces it again" },
+    handle: ({ api, body }) => api.registerProvider(body as RegisterProviderRequest),
+  },
+  {
+    method: "POST", path: "/market/providers/advertise", summary: "Announce this node's provider record (price, capacity, queue) again under market/<kind>, e.g. after a restart",
+    auth: true, response: MarketOpResult, status: 200,
+    refusals: { "404": "this node's account is not a registered provider", "422": "the provider has retired", "503": "the ledger or the network cannot do it now" },
+    handle: ({ api }) => api.advertiseProvider(),
+  },
+  {
+    method: "POST", path: "/market/jobs", summary: "Post a compute job as this node's account: units × maxPricePerUnit go into escrow until the work is paid or refunded",
+    auth: true, body: PostJobRequest, response: MarketOpResult, status: 200,
+    handle: ({ api, body }) => api.postJob(body as PostJobRequest),
+  },
+  ...(["confirm", "dispute", "refund"] as const).map((action): Route => ({
+    method: "POST", path: `/market/jobs/{id}/${action}`,
+    summary: action === "confirm" ? "Confirm a job's delivered work as its requester (this node's account): its pending debit notes are paid"
+      : action === "dispute" ? "Dispute a job's pending debit notes as its requester (this node's account), within the dispute window: they wait for a referee's verdict"
+      : "Refund a job after its deadline (anyone may): pending notes past their window are paid and the rest of the escrow returns to the requester",
+    auth: true, response: MarketOpResult, status: 200,
+    pathParams: { id: { type: "integer", min: 1, description: "job id" } },
+    refusals: { "404": "no job of that id", "422": "a rule of the market refused it (the error names it: not the requester, nothing to pay, window closed, before the deadline…)", "503": "the ledger cannot do it now" },
+    handle: ({ api, args }) => {
+      const id = args["id"] as number
+      return action === "confirm" ? api.confirmJob(id) : action === "dispute" ? api.disputeJob(id) : api.refundJob(id)
+    },
+  })),
   { method: "POST", path: "/evidence", summary: "Submit double-sign evidence (two conflicting signed votes)", auth: true, body: EvidenceRequest, response: EvidenceResult, status: 202, handle: ({ api, body }) => api.submitEvidence(body as EvidenceRequest) },
 ]
 

@@ -194,6 +194,89 @@ export const EvidenceResult = Schema.Struct({
   validator: Hex, height: Num, round: Num, status: Schema.Literal("pending"),
 }).annotate({ identifier: "EvidenceResult" })
 
+// ---- the compute market ----------------------------------------------------------------------------
+
+const JobStateLiteral = Schema.Literals(["open", "assigned", "disputed", "settled", "expired"])
+/** A count of work units (bigint on the ledger) as a decimal string. */
+const UnitsText = Schema.String.annotate({ description: "units of work as a decimal string" })
+
+export const MarketTotals = Schema.Struct({
+  providers: Num.annotate({ description: "providers registered (retired ones included)" }),
+  activeProviders: Num.annotate({ description: "providers not retired" }),
+  jobs: Schema.Struct({ open: Num, assigned: Num, disputed: Num, settled: Num, expired: Num }).annotate({ description: "jobs by state" }),
+  escrow: Amount.annotate({ description: "job budgets held in escrow now" }),
+  bonds: Amount.annotate({ description: "provider bonds held now" }),
+  paid: Amount.annotate({ description: "paid to providers since genesis (after fees)" }),
+  feeBurnt: Amount.annotate({ description: "market fees burnt since genesis" }),
+  feeToStakers: Amount.annotate({ description: "market fees paid to stakers since genesis" }),
+  returned: Amount.annotate({ description: "escrow returned to requesters since genesis" }),
+  compensation: Amount.annotate({ description: "paid to requesters from provider bonds (no-show penalties, wrong-result slashes)" }),
+}).annotate({ identifier: "MarketTotals" })
+export type MarketTotals = typeof MarketTotals.Type
+
+export const MarketProviderView = Schema.Struct({
+  address: Schema.String.annotate({ description: "the provider's account" }),
+  bond: Amount,
+  kinds: Schema.Array(Schema.String).annotate({ description: "job kinds served, e.g. infer:mnist" }),
+  pricePerUnit: Amount,
+  capacity: Num.annotate({ description: "jobs it holds at once" }),
+  openJobs: Num.annotate({ description: "jobs assigned to it now (its queue)" }),
+  retired: Schema.Boolean,
+  registeredAt: Num,
+  penalized: Amount.annotate({ description: "taken from its bond so far (no-show penalties and slashes)" }),
+  earned: Amount.annotate({ description: "debit notes paid to it, before fees" }),
+}).annotate({ identifier: "MarketProvider" })
+export type MarketProviderView = typeof MarketProviderView.Type
+
+export const MarketNoteView = Schema.Struct({
+  id: Num,
+  provider: Schema.String,
+  units: UnitsText,
+  pricePerUnit: Amount,
+  amount: Amount,
+  resultHash: Hex,
+  deliveredAt: Num,
+  state: Schema.Literals(["pending", "disputed", "paid", "refuted"]),
+}).annotate({ identifier: "MarketDebitNote" })
+
+export const MarketJobView = Schema.Struct({
+  id: Num,
+  requester: Schema.String,
+  kind: Schema.String,
+  units: UnitsText,
+  maxPricePerUnit: Amount,
+  budget: Amount,
+  deadline: Num,
+  postedAt: Num,
+  state: JobStateLiteral,
+  provider: Schema.NullOr(Schema.String).annotate({ description: "the provider assigned now (the last one on a final job); null while open" }),
+  pricePerUnit: Amount.annotate({ description: "the provider's price locked at assignment (0 while open)" }),
+  assignedAt: Num,
+  lastActivity: Num,
+  delivered: UnitsText,
+  paidUnits: UnitsText,
+  escrow: Amount,
+  paid: Amount,
+  feeBurnt: Amount,
+  feeToStakers: Amount,
+  returned: Amount,
+  compensation: Amount,
+  notes: Schema.Array(MarketNoteView),
+  excluded: Schema.Array(Schema.String).annotate({ description: "providers refuted on this job, never assigned to it again" }),
+}).annotate({ identifier: "MarketJob" })
+export type MarketJobView = typeof MarketJobView.Type
+
+/** A market operation the ledger applied for this node's account. */
+export const MarketOpResult = Schema.Struct({
+  type: Schema.String.annotate({ description: "the operation (registerProvider, postJob, confirm, dispute, refund)" }),
+  account: Schema.String.annotate({ description: "the ledger account the operation acted for (this node's)" }),
+  receipt: Schema.Json.annotate({ description: "what moved on the ledger (amounts as decimal strings)" }),
+  job: Schema.optionalKey(MarketJobView),
+  provider: Schema.optionalKey(MarketProviderView),
+  advertised: Schema.optionalKey(Schema.Array(Schema.String).annotate({ description: "network keys this node now advertises as a provider (market/<kind>)" })),
+}).annotate({ identifier: "MarketOpResult" })
+export type MarketOpResult = typeof MarketOpResult.Type
+
 export const ErrorBody = Schema.Struct({
   error: Schema.String,
   field: Schema.optionalKey(Schema.String.annotate({ description: "the offending field of the body or query, dotted" })),
@@ -240,6 +323,33 @@ export type BondTrainerRequest = typeof BondTrainerRequest.Type
 
 export const EvidenceRequest = Schema.Struct({ voteA: VoteSchema, voteB: VoteSchema }).annotate({ identifier: "EvidenceRequest" })
 export type EvidenceRequest = typeof EvidenceRequest.Type
+
+/** Units of work: a positive whole number, as a decimal string or a JSON number. */
+const PositiveUnits = Schema.Union([
+  Schema.String.check(Schema.isPattern(/^[1-9][0-9]{0,19}$/, { expected: "a positive whole number of units (decimal string)" })),
+  Int(1),
+]).annotate({ description: "units of work (> 0), as a decimal string or a whole number" })
+/** A positive amount in base units. */
+const PositiveAmount = Schema.String.check(Schema.isPattern(/^[1-9][0-9]{0,77}$/, { expected: "a positive decimal string of base units" }))
+  .annotate({ description: "token amount in base units (18 decimals) as a decimal string, more than 0" })
+const JobKind = Schema.String.check(Schema.isPattern(/^[\x21-\x7e]{1,64}$/, { expected: "a job kind of 1 to 64 printable characters without spaces, e.g. infer:mnist" }))
+
+export const RegisterProviderRequest = Schema.Struct({
+  bond: Amount.annotate({ description: "the bond in base units, from this node's account (at least market.minProviderBond)" }),
+  kinds: Schema.Array(JobKind).check(Schema.isMinLength(1), Schema.isMaxLength(16)).annotate({ description: "job kinds served (1 to 16), e.g. [\"infer:mnist\"]" }),
+  pricePerUnit: PositiveAmount,
+  capacity: Schema.Number.check(Schema.isInt({ expected: "a whole number" }), Schema.isBetween({ minimum: 1, maximum: 1_000_000 }, { expected: "a whole number from 1 to 1000000" }))
+    .annotate({ description: "jobs it takes at once" }),
+}).annotate({ identifier: "RegisterProviderRequest" })
+export type RegisterProviderRequest = typeof RegisterProviderRequest.Type
+
+export const PostJobRequest = Schema.Struct({
+  kind: JobKind,
+  units: PositiveUnits,
+  maxPricePerUnit: PositiveAmount,
+  deadline: Schema.Union([Text(20), Int(1)]).annotate({ description: "how long from now the job may run: a duration such as 60s, 10m, 1h, or ms" }),
+}).annotate({ identifier: "PostJobRequest" })
+export type PostJobRequest = typeof PostJobRequest.Type
 
 // ---- decoding -----------------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ const RETAINED: Readonly<Record<string, (data: Readonly<Record<string, unknown>>
   "stake.position": (d) => (d.position === undefined ? "total" : String(d.position)),
   "governance.proposal": (d) => String(d.id),
   "training.round.completed": (d) => String(d.round),
+  // The compute market as the ledger shows it (runtime/api/market-api.ts): the latest snapshot.
+  "market": () => "",
 }
 /** At most this many retained events (the oldest go first). */
 const MAX_RETAINED = 512

@@ -31,6 +31,8 @@ export interface TestNode {
   readonly node: RealNode
   readonly api: NodeApi
   readonly hub: TelemetryHub
+  /** The node's network (provider announcements, peers). */
+  readonly network: Network["Service"]
   readonly server: ApiServer
   readonly privateKey: Uint8Array
   readonly genesis: AppGenesis
@@ -88,7 +90,7 @@ export const startTestNode = async (options: { readonly governance?: (ledger: Ch
       if (waited > 30_000) throw new Error(`the test node committed only ${node.app.height} blocks in 30 s`)
       await new Promise((r) => setTimeout(r, 20))
     }
-    return { node, api, hub, server, privateKey, genesis, failures, close }
+    return { node, api, hub, network: harness.networks[0]!, server, privateKey, genesis, failures, close }
   } catch (e) {
     await close()
     throw e
