@@ -71,13 +71,18 @@ export interface ApiAnswer {
 export class ApiUnreachable extends Error {}
 
 /** POST `body` to `path` of the node's API with its token. */
-export const postApi = async (target: ApiTarget, path: string, body: unknown): Promise<ApiAnswer> => {
+export const postApi = (target: ApiTarget, path: string, body: unknown): Promise<ApiAnswer> => requestApi(target, "POST", path, body)
+
+/** GET `path` of the node's API (with its token: a node listening beyond loopback may protect reads). */
+export const getApi = (target: ApiTarget, path: string): Promise<ApiAnswer> => requestApi(target, "GET", path)
+
+const requestApi = async (target: ApiTarget, method: "GET" | "POST", path: string, body?: unknown): Promise<ApiAnswer> => {
   let res: Response
   try {
     res = await fetch(`${target.url}${path}`, {
-      method: "POST", signal: AbortSignal.timeout(60_000),
-      headers: { authorization: `Bearer ${target.token}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
+      method, signal: AbortSignal.timeout(60_000),
+      headers: { authorization: `Bearer ${target.token}`, ...(method === "POST" ? { "content-type": "application/json" } : {}) },
+      ...(method === "POST" ? { body: JSON.stringify(body) } : {}),
     })
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause

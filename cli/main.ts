@@ -10,17 +10,20 @@ import { devnetCommand } from "./devnet.ts"
 import { genesisCommands } from "./genesis.ts"
 import { govCommands } from "./gov.ts"
 import { lmCommands } from "./lm.ts"
+import { jobCommands, marketCommand, providerCommands } from "./market.ts"
 import { nodeCommands } from "./node.ts"
 import { paramsCommand } from "./params.ts"
 import { validatorCommands } from "./validator.ts"
 
-const TOP: readonly Command[] = [paramsCommand, devnetCommand]
+const TOP: readonly Command[] = [paramsCommand, devnetCommand, marketCommand]
 export const runtimeGroups: readonly CommandGroup[] = [
   { name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands },
   { name: "genesis", summary: "a network's genesis for validators on separate machines: new, add-validator, show, validate, install", commands: genesisCommands },
   { name: "node", summary: "a node: create its data dir, run it", commands: nodeCommands },
   { name: "gov", summary: "governance through a running node: execute a passed proposal", commands: govCommands },
   { name: "validator", summary: "join the network on its chain through a running node: register a validator, bond a trainer", commands: validatorCommands },
+  { name: "provider", summary: "the compute market as a provider, through a running node: register and announce it", commands: providerCommands },
+  { name: "job", summary: "compute jobs through a running node: submit, status, list, confirm, dispute, refund", commands: jobCommands },
   { name: "lm", summary: "the language model: train it on Debian's fortunes, generate text from a checkpoint", commands: lmCommands },
 ]
 
