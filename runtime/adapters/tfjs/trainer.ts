@@ -71,8 +71,12 @@ const asTrainerError = (operation: string) => (e: unknown): TrainerError =>
 
 /** Checks `options` and that the model can train on the active backend; throws TrainerError. */
 function check(options: TfjsTrainerOptions): void {
-  const { model, data, test, backend } = options
-  if (!isModelName(model)) throw fail("make", `unknown model ${JSON.stringify(model)}; expected one of ${MODELS.join(", ")}`)
+  checkData(options)
+  checkBackend(options.model, options.backend)
+}
+
+/** Throws TrainerError unless `backend` is active and has every kernel `model`'s training uses. */
+export function checkBackend(model: ModelName, backend: TfBackend): void {
   const active = tf.getBackend()
   if (active !== backend) throw fail("make", `backend ${backend} is not the active TensorFlow.js backend (${active}); call selectBackend first`)
   for (const [kernel, what] of TRAINING_KERNELS[model]) {
@@ -83,6 +87,12 @@ function check(options: TfjsTrainerOptions): void {
       )
     }
   }
+}
+
+/** Throws TrainerError for an unknown model or malformed data (no tfjs: the worker pool checks in the caller's thread). */
+export function checkData(options: Pick<TfjsTrainerOptions, "model" | "data" | "test">): void {
+  const { model, data, test } = options
+  if (!isModelName(model)) throw fail("make", `unknown model ${JSON.stringify(model)}; expected one of ${MODELS.join(", ")}`)
   for (const [label, split] of [["data", data], ["test", test]] as const) {
     if (split === undefined) continue
     if (split.images.length !== split.labels.length * IMAGE_SIZE) {
@@ -115,7 +125,7 @@ function batch(split: Split, order: Int32Array | null, from: number, to: number)
 }
 
 /** Runs local SGD from `global` and returns the update (synchronous). */
-function trainSync(m: TfModel, data: Split, seed: Seed, global: Float32Array, spec: TrainSpec): LocalUpdate {
+function trainSync(m: TfModel, data: Split, seed: Seed, global: Float32Array, spec: TrainSpec, out?: Float32Array): LocalUpdate {
   checkSpec(spec)
   if (global.length !== m.paramCount) throw fail("train", `global weights have ${global.length} values, model ${m.name} has ${m.paramCount}`)
   m.setWeights(global)
@@ -138,12 +148,20 @@ function trainSync(m: TfModel, data: Split, seed: Seed, global: Float32Array, sp
     }
   }
   const local = m.getWeights()
-  const delta = new Float32Array(local.length)
+  if (out !== undefined && out.length !== local.length) throw fail("train", `output of ${out.length} values for ${local.length} weights`)
+  const delta = out ?? new Float32Array(local.length)
   for (let i = 0; i < local.length; i++) delta[i] = local[i]! - global[i]!
   const loss = lossSum / (n * spec.localEpochs)
   if (!Number.isFinite(loss)) throw fail("train", `training diverged (loss ${loss}); lower the learning rate (${spec.learningRate})`)
   return { delta, samples: n, loss }
 }
+
+/** Local SGD of `model` (this thread's shared variables) on `data` from `global`; the delta goes into `out` when given (a worker's transfer buffer). */
+export const trainShared = (model: ModelName, data: Split, seed: Seed, global: Float32Array, spec: TrainSpec, out?: Float32Array): LocalUpdate =>
+  trainSync(sharedModel(model), data, seed, global, spec, out)
+
+/** `evaluateSync` on this thread's shared variables of `model`. */
+export const evaluateShared = (model: ModelName, split: Split, weights: Float32Array): Evaluation => evaluateSync(sharedModel(model), split, weights)
 
 /** Accuracy and mean cross-entropy of `weights` on `split` (synchronous). */
 export function evaluateSync(m: TfModel, split: Split, weights: Float32Array): Evaluation {
@@ -182,8 +200,8 @@ export function makeTfjsTrainer(options: TfjsTrainerOptions): Trainer["Service"]
   return {
     backend,
     initialWeights: Effect.sync(() => init.slice()),
-    train: (global, spec) => Effect.try({ try: () => trainSync(sharedModel(model), data, seed, global, spec), catch: asTrainerError("train") }),
-    evaluate: (weights) => Effect.try({ try: () => evaluateSync(sharedModel(model), test, weights), catch: asTrainerError("evaluate") }),
+    train: (global, spec) => Effect.try({ try: () => trainShared(model, data, seed, global, spec), catch: asTrainerError("train") }),
+    evaluate: (weights) => Effect.try({ try: () => evaluateShared(model, test, weights), catch: asTrainerError("evaluate") }),
   }
 }
 
