@@ -11,6 +11,7 @@ import type { AppGenesis } from "../../core/app/app.ts"
 import { partition } from "../../core/training/partition.ts"
 import { TrainerError } from "../../services/trainer.ts"
 import type { TfBackend } from "../../adapters/tfjs/backend.ts"
+import type { TrainerPool } from "../../adapters/tfjs/pool.ts"
 import type { LocalTraining } from "../../actors/training/local-training.ts"
 
 export interface LocalTrainingOptions {
@@ -21,6 +22,11 @@ export interface LocalTrainingOptions {
   readonly backend?: string
   /** Train on at most this many samples of the shard (default: all of it). */
   readonly samples?: number
+  /**
+   * Run `trainer.train` in this pool's worker threads (its Effects are then async); without it,
+   * training runs synchronously on the calling thread. `evaluate` stays on the calling thread.
+   */
+  readonly pool?: (backend: TfBackend) => TrainerPool
 }
 
 let backendChoice: Promise<string> | undefined
@@ -52,7 +58,9 @@ export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<Loc
   const own = shares[index]!.slice(0, o.samples ?? Number.MAX_SAFE_INTEGER)
   const test = evaluationSet(data.test, p["training.evalSamples"], subset)
   const model = p["training.model"]
-  const trainer = tfjs.makeTfjsTrainer({ model, data: subset(data.train, own), test, seed: `${seed}/${o.operator}`, modelSeed: seed, backend: backend as TfBackend })
+  const options = { model, data: subset(data.train, own), test, seed: `${seed}/${o.operator}`, modelSeed: seed }
+  const inThread = tfjs.makeTfjsTrainer({ ...options, backend: backend as TfBackend })
+  const trainer = o.pool === undefined ? inThread : o.pool(backend as TfBackend).trainer(options)
   return {
     backend: tfjs.describeBackend(),
     dataset: data.name,
@@ -60,6 +68,6 @@ export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<Loc
     shard: { index, of: clients, samples: own.length },
     trainer,
     initialWeights: Effect.runSync(trainer.initialWeights),
-    evaluate: (weights) => Effect.runSync(trainer.evaluate(weights)),
+    evaluate: (weights) => Effect.runSync(inThread.evaluate(weights)),
   }
 }

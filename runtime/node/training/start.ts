@@ -9,6 +9,8 @@ import type { AppGenesis } from "../../core/app/app.ts"
 import { TrainerError } from "../../services/trainer.ts"
 import type { RealNode } from "../real-world.ts"
 import { prepareLocalTraining } from "./local-data.ts"
+import type { TfBackend } from "../../adapters/tfjs/backend.ts"
+import { makeTrainerPool, type TrainerPool } from "../../adapters/tfjs/pool.ts"
 import { startTraining, type TrainingNode } from "../../actors/training/training-node.ts"
 
 /** How a node trains (`dai node start` / `dai devnet` flags). */
@@ -19,7 +21,32 @@ export interface NodeTrainingOptions {
   readonly backend?: string
   /** Samples of the node's shard it trains on (default DEFAULT_TRAIN_SAMPLES). */
   readonly samples?: number
+  /** Local updates in worker threads (true) or on the event loop (false); default TRAIN_IN_WORKERS. */
+  readonly workers?: boolean
 }
+
+/**
+ * Whether a node trains in worker threads unless told otherwise. False until the training actor
+ * (runtime/actors/training/training-node.ts) runs `local.trainer.train` as an async Effect: it calls
+ * `Effect.runSync` on it today, which a pooled trainer's update (a promise) cannot satisfy.
+ */
+export const TRAIN_IN_WORKERS = false
+
+/** The process's training pool, shared by its nodes (a devnet's too), closed when the last of them stops. */
+let shared: { readonly pool: TrainerPool; users: number } | undefined
+
+const acquirePool = (backend: TfBackend): TrainerPool => {
+  shared ??= { pool: makeTrainerPool({ backend }), users: 0 }
+  shared.users++
+  return shared.pool
+}
+
+const releasePool = (pool: TrainerPool): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    if (shared === undefined || shared.pool !== pool || --shared.users > 0) return
+    shared = undefined
+    await pool.close()
+  })
 
 /** Samples per node by default: McMahan et al.'s 600 per client, so a round costs each node about a second. */
 export const DEFAULT_TRAIN_SAMPLES = 600
@@ -60,10 +87,14 @@ export const startNodeTraining = (o: {
       const dataset = o.genesis.params["training.dataset"]
       return following(node, `none: ${o.name} is not a genesis validator, so it holds no shard of ${dataset}; it follows the rounds the network commits`)
     }
+    let pool: TrainerPool | undefined
+    // Released with the node's scope, after training stops (finalizers run in reverse order).
+    yield* Effect.addFinalizer(() => (pool === undefined ? Effect.void : releasePool(pool)))
     const local = yield* Effect.tryPromise({
       try: () => prepareLocalTraining({
         genesis: o.genesis, operator, samples: o.options.samples ?? DEFAULT_TRAIN_SAMPLES,
         ...(o.options.backend === undefined ? {} : { backend: o.options.backend }),
+        ...((o.options.workers ?? TRAIN_IN_WORKERS) ? { pool: (backend: TfBackend) => (pool = acquirePool(backend)) } : {}),
       }),
       catch: (e) => e instanceof TrainerError ? e : new TrainerError({ operation: "prepare", reason: e instanceof Error ? e.message : String(e) }),
     })
@@ -73,7 +104,8 @@ export const startNodeTraining = (o: {
       Effect.sync(() => startTraining({ ...node.ctx, run: runner.run }, { local })),
       (t) => Effect.andThen(Effect.sync(() => t.stop()), runner.interruptAll),
     )
-    const description = `${local.dataset} shard ${local.shard.index + 1}/${local.shard.of} (${local.shard.samples} samples), model ${local.model}, TensorFlow.js backend ${local.backend}`
+    const where = pool === undefined ? "on the event loop" : `in ${pool.threads} worker thread${pool.threads === 1 ? "" : "s"}`
+    const description = `${local.dataset} shard ${local.shard.index + 1}/${local.shard.of} (${local.shard.samples} samples), model ${local.model}, TensorFlow.js backend ${local.backend}, updates ${where}`
     o.emit("training.started", { backend: local.backend, dataset: local.dataset, model: local.model, shard: local.shard.index, shards: local.shard.of, samples: local.shard.samples })
     const started: StartedTraining = {
       description,
