@@ -18,7 +18,7 @@ import {
   type Advert, type EncryptedShare, type HeldShare, type MaskedInput, type SecAggConfig, type SecAggStage, type SharesMessage, type UnmaskResponse,
 } from "./messages.ts"
 import { neighbourhoods, type Neighbourhoods } from "./graph.ts"
-import { accumulate, agree, expandMask, keyPairFromSeed, MAX_SHARES, open, rawPrivateKey, seal, shamirSplit, type KeyPair, type RandomBytes } from "./primitives.ts"
+import { accumulate, agree, keyPairFromSeed, MAX_SHARES, open, rawPrivateKey, seal, shamirSplit, type KeyPair, type MaskTerm, type RandomBytes } from "./primitives.ts"
 
 const STEPS = ["advertise", "shareKeys", "receiveShares", "maskedInput", "unmaskResponse", "done"] as const
 type Step = (typeof STEPS)[number]
@@ -155,21 +155,15 @@ export class SecAggClient {
       this.#fail("maskedInput", `the input must be a Uint32Array of length ${length}, got ${input?.length}`)
     }
     const out = Uint32Array.from(input)
-    const plus: Uint32Array[] = [expandMask(this.#selfSeed!, length)]
-    const minus: Uint32Array[] = []
+    const masks: MaskTerm[] = [{ seed: this.#selfSeed!, sign: 1 }]
     for (const peer of this.#held.keys()) {
       if (peer === this.id) continue
       const seed = this.#agree(this.#mask!.privateKey, this.#adverts.get(peer)!.maskKey, MASK_PURPOSE, "maskedInput", peer)
       // The smaller id adds the shared mask, the larger subtracts it: the pair cancels in the sum.
-      ;(this.id < peer ? plus : minus).push(expandMask(seed, length))
-      // Masks are added MASK_BATCH at a time in one pass over `out` (fewer passes, bounded memory).
-      if (plus.length + minus.length >= MASK_BATCH) {
-        accumulate(out, plus, minus)
-        plus.length = 0
-        minus.length = 0
-      }
+      masks.push({ seed, sign: this.id < peer ? 1 : -1 })
     }
-    accumulate(out, plus, minus)
+    // Every mask streamed into `out` in one pass.
+    accumulate(out, masks)
     return { from: this.id, masked: out }
   }
 
@@ -213,7 +207,5 @@ export class SecAggClient {
   }
 }
 
-/** Pairwise masks expanded before they are added in one pass (8 × 800 KB at 200k parameters). */
-const MASK_BATCH = 8
 
 const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])

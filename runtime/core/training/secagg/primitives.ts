@@ -3,7 +3,7 @@
  * (shamir.ts, GF(2^8), at most 255 shares):
  * X25519 key pairs from injected bytes, key agreement + HKDF, an AES-256-CTR PRG expanding a
  * 32-byte seed into a mask of uint32 words, AES-256-GCM for the shares relayed by the server, and
- * the one fused pass that adds an input and its masks into a sum.
+ * the one fused pass that adds inputs and streams masks into a sum.
  * Nothing here draws randomness itself: every random byte comes from the caller's `randomBytes`.
  *
  * Why AES-256-CTR from node:crypto for the masks: both worlds run on Node, so it is the same bytes in
@@ -100,29 +100,64 @@ export const open = (key: Uint8Array, sealed: Uint8Array, aad: string): Uint8Arr
 
 export { MAX_SHARES, shamirCombine, shamirSplit } from "./shamir.ts"
 
-/** Words per chunk of the fused pass: 64 KiB of the sum stays in L1/L2 while every term is added to it. */
+/** Words per chunk of the fused pass: 64 KiB of the sum, of each input and of each keystream stay in cache together. */
 const CHUNK = 16_384
+const ZERO_CHUNK = Buffer.alloc(4 * CHUNK)
+
+/** A mask to add (+1) or subtract (−1) in `accumulate`: expandMask(seed, length), streamed. */
+export interface MaskTerm {
+  readonly seed: Uint8Array
+  readonly sign: 1 | -1
+}
 
 /**
- * out += Σ plus − Σ minus (mod 2^32), in one pass over `out`: chunk by chunk, each term is added to the
- * chunk while it is in cache (a separate pass per term would stream `out` through memory once per term).
+ * out += each term (mod 2^32): a Uint32Array is added, a MaskTerm's keystream added or subtracted.
+ * One pass over `out`, chunk by chunk: each mask's keystream is produced a chunk at a time while that
+ * chunk of `out` is in cache (no mask is materialised whole: allocation, page faults and a pass per
+ * term cost about twice as much), and terms are taken two at a time, so `out` is read and written
+ * once per two terms (put an input next to its mask, as the server does with y_u and PRG(b_u)).
  */
-export const accumulate = (out: Uint32Array, plus: readonly Uint32Array[], minus: readonly Uint32Array[]): void => {
+export const accumulate = (out: Uint32Array, terms: readonly (Uint32Array | MaskTerm)[]): void => {
   const n = out.length
-  for (const v of [...plus, ...minus]) if (v.length !== n) throw new RangeError(`accumulate: a term has ${v.length} words, the sum ${n}`)
-  // The common shapes (the server's y_u − PRG(b_u); one term) as straight loops.
-  if (plus.length === 1 && minus.length === 1) {
-    const p = plus[0]!
-    const m = minus[0]!
-    for (let i = 0; i < n; i++) out[i] = (out[i]! + p[i]! - m[i]!) | 0
-    return
-  }
+  const streams = terms.map((t) => {
+    if (t instanceof Uint32Array) {
+      if (t.length !== n) throw new RangeError(`accumulate: an input has ${t.length} words, the sum ${n}`)
+      return { input: t, cipher: undefined, sign: 1 }
+    }
+    if (t.seed.length !== 32) throw new RangeError(`a mask seed has 32 bytes, got ${t.seed.length}`)
+    return { input: undefined, cipher: createCipheriv("aes-256-ctr", t.seed, ZERO_IV), sign: t.sign }
+  })
   for (let lo = 0; lo < n; lo += CHUNK) {
     const hi = Math.min(n, lo + CHUNK)
-    // Uint32Array stores reduce mod 2^32; `| 0` keeps the arithmetic in int32.
-    for (const p of plus) for (let i = lo; i < hi; i++) out[i] = (out[i]! + p[i]!) | 0
-    for (const m of minus) for (let i = lo; i < hi; i++) out[i] = (out[i]! - m[i]!) | 0
+    const part = out.subarray(lo, hi)
+    // A keystream chunk is made just before it is added and dropped just after: the allocator then
+    // hands back the same warm blocks (holding every term's chunk at once cost page faults and GC).
+    const words = (t: (typeof streams)[number]): Uint32Array =>
+      t.input !== undefined ? t.input.subarray(lo, hi) : keystreamWords(t.cipher!.update(ZERO_CHUNK.subarray(0, 4 * (hi - lo))))
+    let j = 0
+    for (; j + 1 < streams.length; j += 2) addPair(part, words(streams[j]!), streams[j]!.sign, words(streams[j + 1]!), streams[j + 1]!.sign)
+    if (j < streams.length) addPair(part, words(streams[j]!), streams[j]!.sign, undefined, 1)
   }
+}
+
+/** out += sa·a + sb·b (b optional) mod 2^32, one loop per sign pattern; `| 0` keeps it in int32. */
+const addPair = (out: Uint32Array, a: Uint32Array, sa: number, b: Uint32Array | undefined, sb: number): void => {
+  const n = out.length
+  if (b === undefined) {
+    if (sa > 0) for (let i = 0; i < n; i++) out[i] = (out[i]! + a[i]!) | 0
+    else for (let i = 0; i < n; i++) out[i] = (out[i]! - a[i]!) | 0
+  } else if (sa > 0 && sb > 0) for (let i = 0; i < n; i++) out[i] = (out[i]! + a[i]! + b[i]!) | 0
+  else if (sa > 0) for (let i = 0; i < n; i++) out[i] = (out[i]! + a[i]! - b[i]!) | 0
+  else if (sb > 0) for (let i = 0; i < n; i++) out[i] = (out[i]! - a[i]! + b[i]!) | 0
+  else for (let i = 0; i < n; i++) out[i] = (out[i]! - a[i]! - b[i]!) | 0
+}
+
+/** Keystream bytes as little-endian uint32 words (a view when aligned on a little-endian machine). */
+const keystreamWords = (bytes: Buffer): Uint32Array => {
+  if (bytes.byteOffset % 4 === 0 && LITTLE_ENDIAN) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+  const out = new Uint32Array(bytes.length / 4)
+  for (let i = 0; i < out.length; i++) out[i] = bytes.readUInt32LE(i * 4)
+  return out
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   type Advert, type EncryptedShare, type MaskedInput, type SecAggConfig, type SecAggStage, type SharesMessage, type UnmaskRequest, type UnmaskResponse,
 } from "./messages.ts"
 import { neighbourhoods, type Neighbourhoods } from "./graph.ts"
-import { accumulate, agree, expandMask, keyPairFromSeed, shamirCombine } from "./primitives.ts"
+import { accumulate, agree, keyPairFromSeed, shamirCombine, type MaskTerm } from "./primitives.ts"
 
 type Phase = SecAggStage | "finished"
 
@@ -183,19 +183,21 @@ export class SecAggServer {
       }
       droppedKeys.set(v, pair)
     }
-    const sum = new Uint32Array(length)
+    // y_u next to its self mask (one read and write of the sum per pair), then the dropped neighbours' masks.
+    const terms: (Uint32Array | MaskTerm)[] = []
     for (const u of survivors) {
       const seed = rebuild(u, seedShares)
       if (seed.length !== 32) throw new SecAggError({ stage: "unmask", reason: `the self-mask seed of "${u}" did not reconstruct (bad shares)` })
-      const plus = [this.#inputs.get(u)!]
-      const minus = [expandMask(seed, length)]
+      terms.push(this.#inputs.get(u)!, { seed, sign: -1 })
       for (const [v, pair] of droppedKeys) {
         if (!graph.adjacent(u, v)) continue
         // u added the mask when u < v and subtracted it otherwise; undo what u did.
-        ;(u < v ? minus : plus).push(expandMask(agree(pair.privateKey, this.#adverts.get(u)!.maskKey, round, MASK_PURPOSE), length))
+        terms.push({ seed: agree(pair.privateKey, this.#adverts.get(u)!.maskKey, round, MASK_PURPOSE), sign: u < v ? -1 : 1 })
       }
-      accumulate(sum, plus, minus)
     }
+    // Every input added and every mask removed in one pass over the sum.
+    const sum = new Uint32Array(length)
+    accumulate(sum, terms)
     this.#phase = "finished"
     return sum
   }
