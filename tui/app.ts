@@ -13,12 +13,13 @@ import { esc } from "./format.ts"
 import { initialModel, reduce, type ProposalId, type ViewModel } from "./model.ts"
 import { governanceScreen } from "./screens/governance.ts"
 import { logScreen } from "./screens/log.ts"
+import { marketScreen } from "./screens/market.ts"
 import { overviewScreen } from "./screens/overview.ts"
 import { trainingScreen } from "./screens/training.ts"
 import { validatorsScreen } from "./screens/validators.ts"
 import type { ScreenRender } from "./screens/view.ts"
 
-const RENDERERS: readonly ScreenRender<ViewModel>[] = [overviewScreen, validatorsScreen, trainingScreen, governanceScreen, logScreen]
+const RENDERERS: readonly ScreenRender<ViewModel>[] = [overviewScreen, validatorsScreen, trainingScreen, governanceScreen, logScreen, marketScreen]
 
 export interface TuiOptions {
   /** Terminal streams; default the process's. Tests pass in-memory streams. */
@@ -73,7 +74,7 @@ export interface Tui {
 
 /** The help bar lists only the actions this host offers. */
 const baseHelp = (can: { stake: boolean; vote: boolean; propose: boolean; execute: boolean }): string =>
-  ["1-5/tab screens", ...(can.stake ? ["s stake"] : []), ...(can.vote ? ["v vote"] : []), ...(can.propose ? ["p propose"] : []), ...(can.execute ? ["x execute"] : []), "↑↓ select", "q quit"].join("  ")
+  [`1-${SCREENS.length}/tab screens`, ...(can.stake ? ["s stake"] : []), ...(can.vote ? ["v vote"] : []), ...(can.propose ? ["p propose"] : []), ...(can.execute ? ["x execute"] : []), "↑↓ select", "q quit"].join("  ")
 
 /** Start the TUI on a terminal. */
 export const startTui = (options: TuiOptions = {}): Tui => {

@@ -7,6 +7,7 @@
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
 import { votesText } from "./format.ts"
 import { amount, bool, count, describe, firstAmount, list, num, record, str } from "./fields.ts"
+import { marketView, type MarketView } from "./market-model.ts"
 import { phrase } from "./phrases.ts"
 import { items, last, push, replaceLast, ring, type Ring } from "./ring.ts"
 
@@ -97,6 +98,8 @@ export interface ViewModel {
   readonly committed: Readonly<Record<string, number>>
   /** Slashes already counted (`pool@height/infraction`, newest last): every node reports the same slash, it counts once. */
   readonly slashes: Ring<string>
+  /** The compute market as our node's ledger last showed it (`market` events); undefined until one came. */
+  readonly market: MarketView | undefined
 }
 
 /** Bounds that keep the model a constant size. */
@@ -124,6 +127,7 @@ export const initialModel = (self?: string): ViewModel => ({
   log: ring(LIMITS.log),
   committed: {},
   slashes: ring(LIMITS.slashes),
+  market: undefined,
 })
 
 type Data = Readonly<Record<string, unknown>>
@@ -250,6 +254,9 @@ const apply = (m: ViewModel, e: Event): ViewModel => {
     case "governance.proposal":
     case "governance.vote":
       return governance(m, e, mine)
+    case "market":
+      // Every node publishes the same ledger's market: ours is the view.
+      return mine ? { ...m, market: marketView(e.at, d) } : m
     case "log":
     case "consensus.log":
       return logged(m, line(e, levelOf(d.level), str(d, "message") ?? describe(d)))

@@ -38,6 +38,11 @@ const PHRASES: Readonly<Record<string, (d: Data, name: (id: string) => string) =
   "training.model.missing": (d) => ({ level: "warn", text: `the model of round ${count(d, "round") ?? "?"} is not here yet; training on ${str(d, "using")?.slice(0, 10) ?? "the last one"}` }),
   "stake.unlocked": (d) => ({ level: "info", text: `position ${String(d.position ?? "?")}: lock ended` }),
   "stake.withdrawable": (d) => ({ level: "info", text: `position ${String(d.position ?? "?")}: unbonded tokens can be withdrawn` }),
+  "market.registerProvider": (d) => ({ level: "info", text: `${str(d, "provider") ?? "?"} registered as a compute provider` }),
+  "market.postJob": (d) => ({ level: "info", text: `job ${str(d, "job") ?? "?"} posted by ${str(d, "requester") ?? "?"} (${str(d, "kind") ?? "?"})` }),
+  "market.confirm": (d) => ({ level: "info", text: `job ${str(d, "job") ?? "?"} confirmed: ${(list(d, "payments") ?? []).length} note(s) paid, now ${str(d, "state") ?? "?"}` }),
+  "market.dispute": (d) => ({ level: "warn", text: `job ${str(d, "job") ?? "?"} disputed by ${str(d, "by") ?? "?"}: waiting for a referee's verdict` }),
+  "market.refund": (d) => ({ level: "info", text: `job ${str(d, "job") ?? "?"} refunded, now ${str(d, "state") ?? "?"}` }),
   "validator.unjailable": (d, name) => ({ level: "info", text: `${name(str(d, "pool") ?? "the validator")} may unjail now` }),
 }
 

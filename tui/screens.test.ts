@@ -1,7 +1,7 @@
 /** Every screen drawn by blessed on an in-memory 80×24 terminal, then after a resize; the cells are checked. */
 import { afterEach, describe, expect, it } from "vitest"
 import { startTui, type Tui } from "./app.ts"
-import { headlessTerminal, sampleEvents } from "./testkit.ts"
+import { headlessTerminal, sampleEvents, sampleMarketEvent } from "./testkit.ts"
 
 let open: Tui[] = []
 afterEach(() => {
@@ -34,7 +34,7 @@ describe("screens at 80×24", () => {
     const rows = await show(s, "1")
     expect(rows.length).toBe(24)
     expect(rows.every((r) => r.length === 80)).toBe(true)
-    expect(rows[0]).toMatch(/1 Overview\s+2 Validators\s+3 Training\s+4 Governance\s+5 Log/)
+    expect(rows[0]).toMatch(/1 Overview\s+2 Validators\s+3 Training\s+4 Governance\s+5 Log\s+6 Market/)
     expect(row(rows, /Height/)).toMatch(/Height\s+2\s+round 0\s+step prevote/)
     expect(row(rows, /Peers/)).toMatch(/Peers\s+3\b/)
     expect(row(rows, /My stake/)).toMatch(/1,234\.5 DAI\s+rewards 56\.25 DAI\s+APR 12\.5 %/)
@@ -44,7 +44,7 @@ describe("screens at 80×24", () => {
     // The newest log line, with its braces shown literally (not taken as blessed tags).
     expect(row(rows, /clock drift/)).toContain("clock drift {3ms} from peer v2")
     // No stake/vote callbacks were given, so the help bar does not offer them.
-    expect(rows[23]).toMatch(/^ 1-5\/tab screens\s+↑↓ select\s+q quit\s*$/)
+    expect(rows[23]).toMatch(/^ 1-6\/tab screens\s+↑↓ select\s+q quit\s*$/)
   })
 
   it("validators: one row per validator by power, with share, stake, contribution, missed, jailed", async () => {
@@ -96,6 +96,34 @@ describe("screens at 80×24", () => {
   })
 })
 
+describe("market screen (6)", () => {
+  it("says there is no report before the node's first market snapshot", async () => {
+    const rows = await show(setup(), "6")
+    expect(rows[1]).toMatch(/Market/)
+    expect(rows[2]).toMatch(/no market report yet/)
+  })
+
+  it("totals, fees, providers with price, queue, bond and earnings (ours marked), newest jobs first", async () => {
+    const s = setup()
+    s.tui.push(sampleMarketEvent())
+    // Another node's snapshot of the same ledger is not our view.
+    s.tui.push({ ...sampleMarketEvent(9000, "v1"), data: { totals: { activeProviders: 9 } } })
+    const rows = await show(s, "6")
+    expect(rows[1]).toMatch(/Market\s+providers 2 · escrow 12 · bonds 2,000 DAI/)
+    expect(rows[2]).toMatch(/Jobs\s+open 1 · assigned 1 · disputed 1 · settled 4 · expired 0/)
+    expect(rows[3]).toMatch(/Fees\s+burnt 0\.15 · to stakers 0\.35 · paid to providers 9\.5 DAI/)
+    expect(rows[5]).toMatch(/provider\s+kinds\s+price\s+queue\s+bond\s+earned/)
+    expect(row(rows, /\*v0/)).toMatch(/\*v0\s+infer:mnist\s+0\.25\s+1\/2\s+1,000\s+10/)
+    expect(row(rows, /^ d1/)).toMatch(/d1\s+infer:mnist,f…\s+0\.5\s+1\/4\s+1,000\s+0/)
+    const header = rows.findIndex((r) => /job\s+kind\s+state\s+done\/units\s+price\s+provider/.test(r))
+    expect(header).toBeGreaterThan(5)
+    expect(rows[header + 1]).toMatch(/7\s+infer:mnist\s+open\s+0\/8\s+≤0\.3\s+—/)
+    expect(rows[header + 2]).toMatch(/6\s+finetune:mnist\s+disputed\s+1\/2\s+0\.5\s+d1/)
+    expect(rows[header + 3]).toMatch(/5\s+infer:mnist\s+assigned\s+4\/10\s+0\.25\s+v0/)
+    expect(s.tui.model.market?.activeProviders).toBe(2)
+  })
+})
+
 describe("resizing", () => {
   it("redraws every screen at the new size, and fits a small terminal", async () => {
     const s = setup()
@@ -117,6 +145,6 @@ describe("resizing", () => {
     expect(rows[2]).toMatch(/v0\s+400\s+30\.8%/)
     rows = await show(s, "1")
     expect(row(rows, /Height/)).toMatch(/Height\s+2/)
-    expect(rows[15]).toMatch(/1-5\/tab screens/)
+    expect(rows[15]).toMatch(/1-6\/tab screens/)
   })
 })

@@ -61,3 +61,21 @@ export const sampleEvents = (): TelemetryEvent[] => [
   ev(7300, "v2", "governance.vote", { id: 1, voter: ADDR[2], choice: "no", votes: 1_000_000_000_000n, forVotes: 2_000_000_000_000n, againstVotes: 1_000_000_000_000n }),
   ev(7400, "v0", "log", { level: "warn", message: "clock drift {3ms} from peer v2" }),
 ]
+
+/** A `market` snapshot as a node's API publishes it (runtime/api/market-api.ts): two providers, three jobs. */
+export const sampleMarketEvent = (at = 8000, node = "v0"): TelemetryEvent => ev(at, node, "market", {
+  totals: {
+    providers: 2, activeProviders: 2, jobs: { open: 1, assigned: 1, disputed: 1, settled: 4, expired: 0 },
+    escrow: tokens(12).toString(), bonds: tokens(2000).toString(), paid: tokens("9.5").toString(), feeBurnt: tokens("0.15").toString(),
+    feeToStakers: tokens("0.35").toString(), returned: "0", compensation: "0",
+  },
+  providers: [
+    { address: "v0", bond: tokens(1000).toString(), kinds: ["infer:mnist"], pricePerUnit: tokens("0.25").toString(), capacity: 2, openJobs: 1, retired: false, registeredAt: 1, penalized: "0", earned: tokens(10).toString() },
+    { address: "d1", bond: tokens(1000).toString(), kinds: ["infer:mnist", "finetune:mnist"], pricePerUnit: tokens("0.5").toString(), capacity: 4, openJobs: 1, retired: false, registeredAt: 2, penalized: "0", earned: "0" },
+  ],
+  jobs: [
+    { id: 5, requester: "r1", kind: "infer:mnist", state: "assigned", provider: "v0", units: "10", delivered: "4", paidUnits: "4", pricePerUnit: tokens("0.25").toString(), maxPricePerUnit: tokens(1).toString(), paid: tokens("0.95").toString(), deadline: 60_000 },
+    { id: 6, requester: "r1", kind: "finetune:mnist", state: "disputed", provider: "d1", units: "2", delivered: "1", paidUnits: "0", pricePerUnit: tokens("0.5").toString(), maxPricePerUnit: tokens(1).toString(), paid: "0", deadline: 60_000 },
+    { id: 7, requester: "r2", kind: "infer:mnist", state: "open", provider: null, units: "8", delivered: "0", paidUnits: "0", pricePerUnit: "0", maxPricePerUnit: tokens("0.3").toString(), paid: "0", deadline: 90_000 },
+  ],
+})
