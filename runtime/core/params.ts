@@ -135,6 +135,7 @@ export const REGISTRY = {
   "training.evalSamples": integer(2_000, 100, 10_000, "samples", "the network's evaluation set: the first N samples of the data set's test split, as the genesis sets it (later changes do not move it: every coordinator reports, and every validator re-measures, accuracy on the same samples for the network's life)"),
   "training.secureAggregation": flag(false, "pairwise-masked secure aggregation (Bonawitz et al. 2017)"),
   "training.secAggThreshold": fraction(0.66, 0.5, 1, "share of the cohort whose shares must survive to unmask the sum"),
+  "training.secAggGraph": choice("full", ["full", "sparse"], "who masks with whom under secure aggregation: full = every pair (Bonawitz et al. 2017); sparse = SecAgg+ (Bell et al. 2020), each trainer with its O(log n) neighbours on a random ring, the threshold the same share of each neighbourhood"),
   "training.dp.clipNorm": number(1, 0.001, 100, "L2", "per-update L2 clipping norm"),
   "training.dp.noiseMultiplier": number(0, 0, 10, "sigma", "Gaussian noise std as a multiple of the clip norm (0 = off)"),
 

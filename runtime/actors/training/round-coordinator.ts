@@ -30,6 +30,7 @@ import type { Evaluation } from "../../services/trainer.ts"
 import type { TimerClock } from "../../services/clock.ts"
 import type { PendingRound } from "./pending-round.ts"
 import { SecAggCoordinator } from "./secagg-wire.ts"
+import type { SecAggGraph } from "../../core/training/secagg/index.ts"
 import { bytesFloat, bytesU32, decodeTrain, encodeTrain, floatBytes, TRAIN_TOPIC, type TrainHeader } from "./wire.ts"
 
 /** The round's parameters (from `training.*`, fixed when it opens). */
@@ -38,6 +39,8 @@ export interface RoundParams extends Pick<TrainingRoundInput, "cohortSize" | "mi
   readonly trimFraction: number
   readonly clipNorm: number
   readonly noiseMultiplier: number
+  /** `training.secAggGraph`: "full" (every pair) or "sparse" (SecAgg+); "full" when absent. */
+  readonly secAggGraph?: SecAggGraph
 }
 
 /** A transaction body before the signer, nonce and signature are added. */
@@ -124,7 +127,7 @@ export class RoundCoordinator {
     this.round = round
     this.coordinator = options.coordinator
     const length = options.global.length
-    this.#secagg = p.secureAggregation ? new SecAggCoordinator({ round, threshold: p.secAggThreshold, length, clip: p.clipNorm }) : undefined
+    this.#secagg = p.secureAggregation ? new SecAggCoordinator({ round, threshold: p.secAggThreshold, length, clip: p.clipNorm, graph: p.secAggGraph }) : undefined
     const secagg = this.#secagg
     const peerOf = options.peerOf ?? ((id: string) => id)
     const sendTo = (ids: readonly string[], header: TrainHeader, payload?: Uint8Array) => {

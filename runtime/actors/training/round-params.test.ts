@@ -17,12 +17,12 @@ describe("round settings", () => {
   })
 
   it("open a round over the registry's training settings", () => {
-    const p = withParams({ "training.cohort": 0.5, "training.minParticipants": 0.5, "training.secAggThreshold": 0.66, "training.roundDeadline": "30s", "training.aggregator": "krum", "training.trimFraction": 0.2, "training.dp.clipNorm": 2, "training.dp.noiseMultiplier": 1, "training.secureAggregation": true })
+    const p = withParams({ "training.cohort": 0.5, "training.minParticipants": 0.5, "training.secAggThreshold": 0.66, "training.roundDeadline": "30s", "training.aggregator": "krum", "training.trimFraction": 0.2, "training.dp.clipNorm": 2, "training.dp.noiseMultiplier": 1, "training.secureAggregation": true, "training.secAggGraph": "sparse" })
     expect(roundParams(p, 9)).toEqual({
-      cohortSize: 5, deadline: 30_000, minParticipants: 3, stepTimeout: 10_000, secureAggregation: true, secAggThreshold: 4,
+      cohortSize: 5, deadline: 30_000, minParticipants: 3, stepTimeout: 10_000, secureAggregation: true, secAggThreshold: 4, secAggGraph: "sparse",
       aggregator: "krum", trimFraction: 0.2, clipNorm: 2, noiseMultiplier: 1,
     })
-    expect(trainerSecAggParams(p, 9)).toEqual({ threshold: 4, clip: 2, clipOwn: true })
+    expect(trainerSecAggParams(p, 9)).toEqual({ threshold: 4, clip: 2, clipOwn: true, graph: "sparse" })
     expect(trainerSecAggParams(DEFAULT_PARAMS, 9).clipOwn).toBe(false)
   })
 
@@ -41,7 +41,7 @@ describe("round settings", () => {
         // Never fewer than two: a sum unmasked from one survivor would be its own input.
         expect(r.secAggThreshold).toBe(secAggThresholdOf(p, n))
         expect(r.secAggThreshold).toBe(Math.max(2, Math.ceil(threshold * r.cohortSize)))
-        expect(trainerSecAggParams(p, n)).toEqual({ threshold: r.secAggThreshold, clip: r.clipNorm, clipOwn: noise > 0 })
+        expect(trainerSecAggParams(p, n)).toEqual({ threshold: r.secAggThreshold, clip: r.clipNorm, clipOwn: noise > 0, graph: r.secAggGraph })
         expect(r.stepTimeout).toBeGreaterThanOrEqual(5_000)
         expect(r.stepTimeout).toBeGreaterThanOrEqual(Math.floor(deadline / 3))
       },

@@ -4,6 +4,7 @@
  * Both sides derive the cohort from the same count of trainers, so they agree on the threshold.
  */
 import type { Params } from "../../core/params.ts"
+import type { SecAggGraph } from "../../core/training/secagg/index.ts"
 import type { RoundParams } from "./round-coordinator.ts"
 
 /** Time each secure-aggregation step and the commit may take: a third of the deadline, at least 5 s. */
@@ -27,14 +28,16 @@ export const roundParams = (params: Params, trainerCount: number): RoundParams =
     stepTimeout: stepTimeoutOf(deadline),
     secureAggregation: params["training.secureAggregation"],
     secAggThreshold: secAggThresholdOf(params, trainerCount),
+    secAggGraph: params["training.secAggGraph"],
     aggregator: params["training.aggregator"], trimFraction: params["training.trimFraction"],
     clipNorm: params["training.dp.clipNorm"], noiseMultiplier: params["training.dp.noiseMultiplier"],
   }
 }
 
-/** A trainer's secure-aggregation settings: the threshold, the clip norm, and whether it clips its own update (under DP noise). */
-export const trainerSecAggParams = (params: Params, trainerCount: number): { readonly threshold: number; readonly clip: number; readonly clipOwn: boolean } => ({
+/** A trainer's secure-aggregation settings: the threshold, the clip norm, whether it clips its own update (under DP noise), the mask graph. */
+export const trainerSecAggParams = (params: Params, trainerCount: number): { readonly threshold: number; readonly clip: number; readonly clipOwn: boolean; readonly graph: SecAggGraph } => ({
   threshold: secAggThresholdOf(params, trainerCount),
+  graph: params["training.secAggGraph"],
   clip: params["training.dp.clipNorm"],
   clipOwn: params["training.dp.noiseMultiplier"] > 0,
 })

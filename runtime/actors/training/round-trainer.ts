@@ -11,7 +11,7 @@
  */
 import { Effect, Result } from "effect"
 import { updateHash } from "../../core/app/round-attestation.ts"
-import type { RandomBytes } from "../../core/training/secagg/index.ts"
+import type { RandomBytes, SecAggGraph } from "../../core/training/secagg/index.ts"
 import { clipL2 } from "../../core/training/dp.ts"
 import type { Envelope, Network, PeerId } from "../../services/network.ts"
 import type { LocalUpdate } from "../../services/trainer.ts"
@@ -46,7 +46,7 @@ export interface RoundTrainerOptions {
   /** True when the trainer walks away after taking the model (the simulator's `dropout`). */
   readonly leaves?: () => boolean
   /** Secure aggregation's parameters for a round, and the randomness of its keys. */
-  readonly secAgg: (round: number) => { readonly threshold: number; readonly clip: number; readonly clipOwn: boolean; readonly randomBytes: RandomBytes }
+  readonly secAgg: (round: number) => { readonly threshold: number; readonly clip: number; readonly clipOwn: boolean; readonly graph?: SecAggGraph; readonly randomBytes: RandomBytes }
   /** Whether to take part in `round` for the sender of its model (default: always). */
   readonly accept?: (from: PeerId, round: number) => boolean
   /**
@@ -108,7 +108,7 @@ export class RoundTrainer {
       const s = this.#o.secAgg(header.round)
       // Under secure aggregation nobody can clip for the trainer: with DP it clips its own update.
       const delta = s.clipOwn ? clipL2(update.delta, s.clip).clipped : update.delta
-      const side = new SecAggTrainer(this.#o.id, { round: header.round, threshold: s.threshold, length: delta.length, clip: s.clip }, s.randomBytes)
+      const side = new SecAggTrainer(this.#o.id, { round: header.round, threshold: s.threshold, length: delta.length, clip: s.clip, graph: s.graph }, s.randomBytes)
       this.#secagg = { round: header.round, side, delta, samples: update.samples, ready: this.#o.timers.now() + compute }
       return this.#send(env.from, { kind: "advert", round: header.round, body: side.advertise() })
     }

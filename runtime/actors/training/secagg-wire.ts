@@ -10,7 +10,7 @@
  */
 import {
   dequantize, quantize, SecAggClient, SecAggServer,
-  type Advert, type RandomBytes, type EncryptedShare, type MaskedInput, type SharesMessage, type UnmaskRequest, type UnmaskResponse,
+  type Advert, type RandomBytes, type EncryptedShare, type MaskedInput, type SecAggGraph, type SharesMessage, type UnmaskRequest, type UnmaskResponse,
 } from "../../core/training/secagg/index.ts"
 
 /** Uint8Arrays as `{ $b: hex }`, recursively (what JSON cannot carry). */
@@ -38,9 +38,11 @@ export interface SecAggParams {
   readonly length: number
   /** Quantization range per coordinate. */
   readonly clip: number
+  /** Who masks with whom (`training.secAggGraph`; "full" when absent). */
+  readonly graph?: SecAggGraph
 }
 
-const config = (p: SecAggParams) => ({ round: `round-${p.round}`, threshold: p.threshold, length: p.length })
+const config = (p: SecAggParams) => ({ round: `round-${p.round}`, threshold: p.threshold, length: p.length, graph: p.graph ?? "full" })
 
 /** One trainer's side of one round. */
 export class SecAggTrainer {
