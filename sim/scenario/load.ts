@@ -9,6 +9,8 @@ import { resolveParams, type ParamName, type Params } from "../../runtime/core/p
 import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
 import { decodeFile, FileError } from "./decode-file.ts"
 import { COORDINATOR_BEHAVIORS, TRAINING_BEHAVIORS, type CoordinatorBehavior, type TrainingBehavior } from "../faults/training.ts"
+import { MARKET_PROVIDER_BEHAVIORS, MARKET_REQUESTER_BEHAVIORS, type MarketBehavior } from "../faults/market.ts"
+import { parseMarket, type MarketSetup } from "./market-setup.ts"
 
 
 export const CONSENSUS_BEHAVIORS = ["equivocate", "silent", "withhold", "delay"] as const
@@ -36,6 +38,8 @@ export type ScenarioAction =
   | { readonly type: "join"; readonly node: string; readonly stake: number }
   /** A validator unbonds all its stake on the ledger (it leaves the set at the next snapshot). */
   | { readonly type: "leave"; readonly node: string }
+  /** Market providers or requesters behave so from now on (sim/faults/market.ts). */
+  | { readonly type: "market-fault"; readonly nodes: readonly string[]; readonly behavior: MarketBehavior }
 
 export interface Scenario {
   readonly file: string
@@ -60,6 +64,8 @@ export interface Scenario {
   /** Validators that join during the run (`join` events), in order: v4, v5, … after v0..v3. */
   readonly joiners: readonly string[]
   readonly events: ReadonlyArray<{ readonly at: Trigger; readonly action: ScenarioAction; readonly index: number }>
+  /** The compute market (providers p0.., requesters r0..), when the network has one. */
+  readonly market: MarketSetup | undefined
   readonly expect: typeof ScenarioFile.Type["expect"] & {}
 }
 
@@ -80,9 +86,13 @@ export const parseScenario = (text: string, file: string): Scenario => {
     if (e.join.node !== expected) throw new FileError({ file, key: `events[${i}].join.node`, reason: `a joining validator continues the sequence: expected "${expected}", got "${e.join.node}"` })
     joiners.push(expected)
   }
-  const nodes = new Set([...validators, ...joiners, ...trainers])
+  const market = parseMarket(s, file)
+  const nodes = new Set([...validators, ...joiners, ...trainers, ...(market?.providers ?? []), ...(market?.requesters ?? [])])
   const node = (key: string, id: string) => {
-    if (!nodes.has(id)) throw new FileError({ file, key, reason: `unknown node "${id}" (this network has ${validators[0]}..${(joiners.at(-1) ?? validators.at(-1))}${trainers.length > 0 ? ` and t0..t${trainers.length - 1}` : ""})` })
+    if (!nodes.has(id)) {
+      const more = `${trainers.length > 0 ? ` and t0..t${trainers.length - 1}` : ""}${market !== undefined && market.providers.length > 0 ? `, p0..p${market.providers.length - 1}` : ""}${market !== undefined && market.requesters.length > 0 ? `, r0..r${market.requesters.length - 1}` : ""}`
+      throw new FileError({ file, key, reason: `unknown node "${id}" (this network has ${validators[0]}..${(joiners.at(-1) ?? validators.at(-1))}${more})` })
+    }
     return id
   }
 
@@ -163,6 +173,19 @@ export const parseScenario = (text: string, file: string): Scenario => {
     if (!node(`expect.unpaid[${i}]`, id).startsWith("v")) throw new FileError({ file, key: `expect.unpaid[${i}]`, reason: `${id} is not a validator: only a validator coordinates a round, and is paid or not for it` })
   }
   if (s.expect?.unpaid !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.unpaid", reason: "rounds need trainers (network.trainers)" })
+  if (s.expect?.market !== undefined) {
+    if (market === undefined) throw new FileError({ file, key: "expect.market", reason: "a market expectation needs a market (network.providers and network.requesters)" })
+    for (const [i, id] of (s.expect.market.slashed ?? []).entries()) if (!market.providers.includes(node(`expect.market.slashed[${i}]`, id))) throw new FileError({ file, key: `expect.market.slashed[${i}]`, reason: `${id} is not a provider (p0, p1, ...)` })
+    for (const [i, id] of (s.expect.market.unpaid ?? []).entries()) if (!market.providers.includes(node(`expect.market.unpaid[${i}]`, id))) throw new FileError({ file, key: `expect.market.unpaid[${i}]`, reason: `${id} is not a provider (p0, p1, ...)` })
+  }
+  if (market !== undefined) {
+    const end = until.time ?? until.maxTime
+    if (market.stopPostingAt(params.success["market.disputeWindow"], end) <= 0) {
+      throw new FileError({ file, key: "until", reason: `the run (${end} ms) is too short for one job to end: a job takes up to network.jobDeadline (${market.jobDeadline} ms) + 2 × market.disputeWindow (${params.success["market.disputeWindow"]} ms)` })
+    }
+    const minBond = params.success["market.minProviderBond"]
+    if (market.bond > 0 && market.bond < minBond) throw new FileError({ file, key: "network.providerBond", reason: `${market.bond} tokens is below market.minProviderBond (${minBond})` })
+  }
   if (s.expect?.minAccuracy !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.minAccuracy", reason: "accuracy needs trainers (network.trainers)" })
   if (s.expect?.maxAccuracy !== undefined && trainers.length === 0) throw new FileError({ file, key: "expect.maxAccuracy", reason: "accuracy needs trainers (network.trainers)" })
   events.forEach((e, i) => {
@@ -187,6 +210,7 @@ export const parseScenario = (text: string, file: string): Scenario => {
     until,
     joiners,
     events,
+    market,
     expect: { ...(s.expect ?? {}), ...(s.expect?.params === undefined ? {} : { params: expectedParams }) },
   }
 }
@@ -212,6 +236,17 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
       if (b.identities === undefined) throw new FileError({ file, key: `${key}.byzantine.identities`, reason: `"${behavior}" needs identities: N (2 or more), the accounts the stake is split over` })
       return { type: "sybil-split", node: id, identities: b.identities }
     }
+    const market = [...MARKET_PROVIDER_BEHAVIORS, ...MARKET_REQUESTER_BEHAVIORS] as readonly string[]
+    if (market.includes(behavior)) {
+      if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
+      const provider = (MARKET_PROVIDER_BEHAVIORS as readonly string[]).includes(behavior)
+      const nodes = b.nodes.map((n, i) => {
+        const id = node(`${key}.byzantine.nodes[${i}]`, n)
+        if (!id.startsWith(provider ? "p" : "r")) throw new FileError({ file, key: `${key}.byzantine.nodes[${i}]`, reason: `"${behavior}" is a market ${provider ? "provider's" : "requester's"} behaviour, and ${id} is not a ${provider ? "provider (p0, p1, ...)" : "requester (r0, r1, ...)"}` })
+        return id
+      })
+      return { type: "market-fault", nodes, behavior: behavior as MarketBehavior }
+    }
     if ((COORDINATOR_BEHAVIORS as readonly string[]).includes(behavior)) {
       if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
       const nodes = b.nodes.map((n, i) => {
@@ -231,7 +266,7 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
       return { type: "train-fault", nodes, behavior: behavior as TrainingBehavior }
     }
     if (!(CONSENSUS_BEHAVIORS as readonly string[]).includes(behavior)) {
-      throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...COORDINATOR_BEHAVIORS, ...GOVERNANCE_BEHAVIORS].join(", ")})` })
+      throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...COORDINATOR_BEHAVIORS, ...GOVERNANCE_BEHAVIORS, ...MARKET_PROVIDER_BEHAVIORS, ...MARKET_REQUESTER_BEHAVIORS].join(", ")})` })
     }
     if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
     return {

@@ -24,6 +24,9 @@ import { supplyChecker } from "../check/supply.ts"
 import { membershipChecker } from "../check/membership.ts"
 import { unpaidChecker } from "../check/unpaid.ts"
 import { EXIT_CODES, verdictOf, type Outcome } from "../check/verdict.ts"
+import { marketChecker, marketMetrics, type MarketMetrics, type MarketProbe } from "../check/market.ts"
+import { startMarketWorld, type MarketWorld } from "../world/market-world.ts"
+import { unitResultHash } from "../../runtime/actors/market/work.ts"
 
 export type { Expectation } from "../check/expectation.ts"
 export type { Outcome } from "../check/verdict.ts"
@@ -52,7 +55,7 @@ export interface ScenarioReport {
     readonly messagesDropped: number
     readonly invalidMessages: number
     readonly events: number
-  } & EconomicMetrics & Partial<TrainingMetrics> & { readonly sybilGain?: number; readonly sybilRoi?: number; readonly sybil?: SybilSplitResult }
+  } & EconomicMetrics & Partial<TrainingMetrics> & Partial<MarketMetrics> & { readonly sybilGain?: number; readonly sybilRoi?: number; readonly sybil?: SybilSplitResult }
   readonly traceHash: string
   readonly errors: readonly string[]
 }
@@ -101,6 +104,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   options.onWorld?.(world)
   probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id), economy: world.ledger.economy, slashes: world.ledger.slashes })
   let training: TrainingRun | undefined
+  let market: MarketWorld | undefined
   let sybil: SybilSplitResult | undefined
   let delivered = 0
   let dropped = 0
@@ -123,10 +127,15 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       case "partition": return world.net.partition(action.groups)
       case "heal": return world.net.heal()
       case "crash":
+        if (market?.has(action.node)) return market.crash(action.node)
         if (training?.world.isTrainer(action.node)) return training.world.crash(action.node)
         training?.world.validatorCrashed(action.node)
         return world.crash(action.node)
-      case "restart": return training?.world.isTrainer(action.node) ? training.world.restart(action.node) : world.start(action.node)
+      case "restart":
+        if (market?.has(action.node)) return market.restart(action.node)
+        if (training?.world.isTrainer(action.node)) return training.world.restart(action.node)
+        world.start(action.node)
+        return market?.validatorRestarted(action.node)
       case "sybil-split": {
         // Measured on copies of an honest replica's ledger at this moment (sim/faults/governance.ts).
         byzantine.add(action.node)
@@ -152,6 +161,8 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
         probe?.attackStarted(action.nodes, action.behavior, scheduler.now)
         for (const id of action.nodes) byzantine.add(id)
         return training?.world.setFault(action.nodes, action.behavior)
+      case "market-fault":
+        return market?.setBehavior(action.nodes, action.behavior)
     }
   }
 
@@ -189,6 +200,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     world.startAll()
     probe.started()
     training = startTraining(world, scenario, seed, options.training)
+    market = startMarketWorld({ world, scenario, seed, observe })
     for (const e of scenario.events) schedule(e.at, () => act(e.action))
     const target = scenario.until
     const end = Math.min(target.time ?? Infinity, target.maxTime)
@@ -208,6 +220,9 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   const height = liveness.height()
   const trained = training === undefined ? undefined : trainingMetrics(training, scenario)
   const rounds = training?.world.completed ?? 0
+  const marketProbe: MarketProbe | undefined = market === undefined ? undefined : {
+    economy: () => world.ledger.economy, providers: market.setup.providers, byzantine: () => market!.byzantine, reexecute: unitResultHash,
+  }
   const checkers: readonly Checker[] = [
     safety, liveness, slashing,
     supplyChecker(expected.supplyConserved, { supply: () => world.ledger.economy.supply() }),
@@ -219,6 +234,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       attempts: () => training?.world.byzantineRounds ?? [],
       ledger: () => scenario.validators.filter((v) => !byzantine.has(v)).map((v) => world.app(v)?.training).find((t) => t !== undefined),
     }),
+    marketChecker(expected.market, marketProbe),
   ]
   const expectations = checkers.flatMap((c) => c.expectations({ time: scheduler.now, rounds, accuracy: trained?.accuracy, sybil }))
   const outcome = verdictOf(expectations, crashed !== undefined)
@@ -233,6 +249,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       messagesDelivered: delivered, messagesDropped: dropped, invalidMessages: invalid, events: world.trace.count,
       ...probe.finish(byzantine, scheduler.now),
       ...trained,
+      ...(marketProbe === undefined ? {} : marketMetrics(marketProbe, scheduler.now)),
       ...(sybil === undefined ? {} : { sybilGain: sybil.sybilGain, sybilRoi: sybil.sybilRoi, sybil }),
     },
     traceHash: world.trace.hash(),
@@ -253,6 +270,7 @@ export const formatScenarioReport = (r: ScenarioReport): string => {
     `  height ${r.metrics.height}, ${(r.metrics.time / 1000).toFixed(1)}s virtual, ${r.metrics.commits} commits, slashed [${r.metrics.slashed.join(", ")}], ${r.metrics.messagesDelivered} messages delivered, ${r.metrics.messagesDropped} dropped, ${r.metrics.invalidMessages} invalid`,
     ...(r.metrics.accuracy === undefined ? [] : [`  training: ${r.metrics.rounds} rounds, accuracy ${r.metrics.accuracy.toFixed(4)}${r.metrics.epsilon === undefined ? "" : `, epsilon ${r.metrics.epsilon.toFixed(3)} at δ=1e-5`}${r.metrics.training ? `, ${r.metrics.training.roundsAborted} aborted, ${r.metrics.training.aggregator} on ${r.metrics.training.dataset} (${r.metrics.training.backend})` : ""}`]),
     `  economics: ${formatEconomics(r.metrics)}`,
+    ...(r.metrics.marketJobs === undefined ? [] : [`  market: ${r.metrics.marketJobs} jobs, ${r.metrics.marketSettled} settled, ${r.metrics.marketExpired} expired, ${r.metrics.marketLost} lost, ${r.metrics.marketInFlight} running; paid ${r.metrics.marketPaid} tokens, fees burnt ${r.metrics.marketFeesBurnt}, to stakers ${r.metrics.marketFeesToStakers}; penalties ${r.metrics.marketPenalties} from [${(r.metrics.marketSlashed ?? []).join(", ")}], ${r.metrics.marketRefuted} jobs with a refuted result, ${r.metrics.marketWrongPaid} wrong results paid`]),
     `  trace ${r.traceHash}`,
     ...r.errors.map((e) => `  error: ${e.split("\n").slice(0, 8).join("\n         ")}`),
   ]

@@ -19,6 +19,29 @@ const NodeId = Schema.String
 
 export const Latency = Schema.Struct({ min: Duration, max: Duration })
 
+/** `N/duration`: N jobs per duration, e.g. `1/10s`. */
+export const JobRate = Schema.String.check(
+  Schema.makeFilter((s) => {
+    const m = /^([1-9][0-9]{0,5})\/(.+)$/.exec(s)
+    const d = m === null ? undefined : parseDuration(m[2]!)
+    return (d !== undefined && d > 0) || `expected a rate such as 1/10s (jobs per duration), got "${s}"`
+  }),
+)
+
+/** The market expectation: settled jobs, lost jobs, providers slashed (and the extensions). */
+export const MarketExpect = Schema.Struct({
+  /** At least this many jobs settled (every unit delivered and paid). */
+  minSettled: Schema.optional(Count(0, 1_000_000)),
+  /** At most this many jobs neither settled nor refunded by the end (the spec's `lostJobs: 0`). */
+  lostJobs: Schema.optional(Count(0, 1_000_000)),
+  /** Each of these providers lost bond (a no-show penalty or a wrong-result slash); a provider with no behaviour never does. */
+  slashed: Schema.optional(Schema.Array(NodeId)),
+  /** Extension: these providers were paid nothing at all. */
+  unpaid: Schema.optional(Schema.Array(NodeId)),
+  /** Extension: at most this many paid debit notes carry a result a re-execution refutes. */
+  wrongPaid: Schema.optional(Count(0, 1_000_000)),
+})
+
 export const Network = Schema.Struct({
   validators: Count(1, 256),
   trainers: Schema.optional(Count(0, 1_000)),
@@ -32,6 +55,26 @@ export const Network = Schema.Struct({
   trainerStake: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 0) || `expected a number of tokens >= 0, got ${n}`))),
   /** Extension: most training samples each trainer holds (real data sets; default 600). */
   samplesPerTrainer: Schema.optional(Count(1, 60_000)),
+  /** Compute-market providers p0..p(n-1). */
+  providers: Schema.optional(Count(0, 256)),
+  /** Tokens per unit of work: one number for all providers, or one per provider. */
+  providerPrice: Schema.optional(Schema.Union([Positive, Schema.Array(Positive)])),
+  /** Compute-market requesters r0..r(n-1), each posting jobs at `jobRate`. */
+  requesters: Schema.optional(Count(0, 256)),
+  /** Jobs per requester: `1/10s` is one job every 10 s of virtual time. */
+  jobRate: Schema.optional(JobRate),
+  /** Extension: a provider's time per unit of work (one duration, or one per provider; default 200ms). */
+  providerSpeed: Schema.optional(Schema.Union([Duration, Schema.Array(Duration)])),
+  /** Extension: jobs a provider runs at once (default 4). */
+  providerCapacity: Schema.optional(Count(1, 1_000)),
+  /** Extension: tokens each provider bonds (default and at least market.minProviderBond). */
+  providerBond: Schema.optional(Positive),
+  /** Extension: units of work per job (default 10). */
+  jobUnits: Schema.optional(Count(1, 1_000_000)),
+  /** Extension: how long a job may take from its posting (default 60s). */
+  jobDeadline: Schema.optional(Duration),
+  /** Extension: a requester's price cap per unit, in tokens (default twice the highest provider price). */
+  jobMaxPrice: Schema.optional(Positive),
 })
 
 export const Until = Schema.Struct({
@@ -88,6 +131,8 @@ export const Expect = Schema.Struct({
   validators: Schema.optional(Schema.Struct({ includes: Schema.optional(Schema.Array(NodeId)), excludes: Schema.optional(Schema.Array(NodeId)) })),
   /** Extension: a `sybil-split` gained at most this factor of votes (split ÷ whole). */
   maxSybilGain: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 1) || "a number >= 1"))),
+  /** The compute market: settled and lost jobs, providers slashed (sim/check/market.ts). */
+  market: Schema.optional(MarketExpect),
 })
 
 export const ScenarioFile = Schema.Struct({

@@ -1,0 +1,204 @@
+/**
+ * A compute provider over a node (`MarketContext`): registers on the ledger with a bond, a price and
+ * a capacity; advertises `market/<kind>` with its price and queue in the DHT (`provide`, again at every
+ * change of its queue); takes every job the ledger assigns to it (told by the requester's `assigned`
+ * message, or found when it polls the ledger); runs each job's provider-side machine
+ * (runtime/machines/market-provider.ts): computes chunks with the `MarketWork` it was given and
+ * delivers each as a debit note, settles what the requester leaves unconfirmed, and stops when the
+ * job is taken from it. What the ledger did (notes paid, disputed, judged; the job reclaimed) comes
+ * from reading the job on the ledger: the ledger is the only authority, messages only wake it up.
+ */
+import { Effect, Result } from "effect"
+import { createActor, type Actor } from "xstate"
+import type { NoteState } from "../../core/market/index.ts"
+import type { ProviderRecord } from "../../core/provider-record.ts"
+import { providerJobMachine, type ProviderJobOutput } from "../../machines/market-provider.ts"
+import { call, marketKey, reasonOf, type MarketContext } from "./context.ts"
+import { decodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES } from "./wire.ts"
+import type { MarketWork } from "./work.ts"
+
+export interface ProviderOptions {
+  /** The ledger account (default: the node's name). */
+  readonly account?: string
+  /** The job kind served, e.g. "infer:mnist". */
+  readonly kind: string
+  /** Bond locked at registration (base units). */
+  readonly bond: bigint
+  readonly pricePerUnit: bigint
+  readonly capacity: number
+  /** Units per debit note (default 5). */
+  readonly chunk?: number
+  readonly work: MarketWork
+  /** How often the ledger is read for assignments and the notes' fate (ms, default 1000). */
+  readonly pollInterval?: number
+}
+
+export interface ProviderActor {
+  /** Jobs running now. */
+  readonly active: () => number
+  /** Jobs finished, by how they ended. */
+  readonly finished: () => readonly ProviderJobOutput[]
+  stop(): void
+}
+
+interface Run {
+  readonly job: number
+  readonly kind: string
+  readonly assignedAt: number
+  actor: Actor<typeof providerJobMachine> | undefined
+  /** The next unit to compute. */
+  offset: number
+  /** This run's notes on the ledger, by id, as last seen. */
+  readonly notes: Map<number, NoteState>
+  readonly timers: Set<unknown>
+  reclaimed: boolean
+  done: boolean
+}
+
+/** Start a provider on `ctx`: register, advertise, serve. */
+export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderActor => {
+  const self = o.account ?? ctx.name
+  const key = marketKey(o.kind)
+  const pollInterval = o.pollInterval ?? 1_000
+  const runs = new Map<string, Run>()
+  const finished: ProviderJobOutput[] = []
+  let stopped = false
+  let registered = false
+  let poller: unknown
+
+  const advertise = () => {
+    if (stopped || !registered) return
+    const record: ProviderRecord = { pricePerUnit: o.pricePerUnit, capacity: o.capacity, queue: runs.size }
+    call(ctx, ctx.network.provide(key, record), () => {}, (e) => ctx.emit("market.provider.advertise-failed", { reason: reasonOf(e) }))
+  }
+
+  /** Read a run's job on the ledger and tell its machine what changed. */
+  const refresh = (run: Run) => {
+    if (run.done) return
+    call(ctx, ctx.ledger.marketJob(run.job), (j) => {
+      const actor = run.actor
+      if (j === undefined || actor === undefined || run.done) return
+      let paid = false, disputed = false, right = false, wrong = false
+      for (const n of j.notes) {
+        const was = run.notes.get(n.id)
+        if (was === undefined || was === n.state) continue
+        if (was === "pending" && n.state === "paid") paid = true
+        else if (was === "pending" && n.state === "disputed") disputed = true
+        else if (was === "disputed" && n.state === "paid") right = true
+        else if (was === "disputed" && n.state === "refuted") wrong = true
+        run.notes.set(n.id, n.state)
+      }
+      const at = ctx.now()
+      if (disputed) actor.send({ type: "notes.disputed", at })
+      if (right) actor.send({ type: "dispute.resolved", providerRight: true, at })
+      if (wrong) actor.send({ type: "dispute.resolved", providerRight: false, at })
+      if (paid && ![...run.notes.values()].some((s) => s === "pending")) actor.send({ type: "notes.paid", at })
+      const mine = j.provider === self && j.assignedAt === run.assignedAt && (j.state === "assigned" || j.state === "disputed")
+      if (!mine && !wrong && !run.reclaimed && j.state === "open") {
+        run.reclaimed = true
+        actor.send({ type: "job.reclaimed", at })
+      }
+    })
+  }
+
+  const begin = (job: number, kind: string, units: number, delivered: number, deadline: number, assignedAt: number) => {
+    const id = `${job}@${assignedAt}`
+    if (runs.has(id) || stopped) return
+    const run: Run = { job, kind, assignedAt, actor: undefined, offset: delivered, notes: new Map(), timers: new Set(), reclaimed: false, done: false }
+    runs.set(id, run)
+    const p = ctx.params()
+    const machine = providerJobMachine.provide({
+      actions: {
+        compute: (_, { units: n }) => {
+          const result = o.work({ job, kind, from: run.offset, units: n, running: runs.size })
+          if (result === undefined) return // a stalled backend: the requester's no-show clock runs
+          const timer = ctx.clock.setTimeout(() => {
+            run.timers.delete(timer)
+            if (run.done) return
+            run.offset += n
+            run.actor?.send({ type: "compute.done", units: n, resultHash: result.resultHash, at: ctx.now() })
+          }, Math.max(0, result.ms))
+          run.timers.add(timer)
+        },
+        deliver: (_, d) =>
+          call(ctx, ctx.ledger.marketOp({ type: "deliver", job: d.job, provider: self, units: BigInt(d.units), resultHash: d.resultHash }), (r) => {
+            run.notes.set(r.note, "pending")
+            ctx.emit("market.delivered", { job, note: r.note, units: d.units })
+            run.actor?.send({ type: "note.recorded", units: d.units, at: ctx.now() })
+          }, (e) => run.actor?.send({ type: "deliver.refused", reason: reasonOf(e), at: ctx.now() })),
+        settle: (_, s) => call(ctx, ctx.ledger.marketOp({ type: "settle", job: s.job }), () => refresh(run), () => refresh(run)),
+        finished: (_, out) => {
+          run.done = true
+          for (const t of run.timers) ctx.clock.clearTimeout(t)
+          runs.delete(id)
+          finished.push(out)
+          ctx.emit("market.provider.done", { job, status: out.status, delivered: out.delivered, paid: out.paid, refunded: out.refunded, ...(out.reason === undefined ? {} : { reason: out.reason }) })
+          advertise()
+        },
+      },
+    })
+    ctx.emit("market.provider.started", { job, units, from: delivered })
+    run.actor = createActor(machine, {
+      clock: ctx.clock as never,
+      input: { provider: self, job, units, deadline, now: ctx.now(), params: { noShowTimeout: p["market.noShowTimeout"], disputeWindow: p["market.disputeWindow"] }, chunk: o.chunk ?? 5 },
+    })
+    advertise()
+    run.actor.start()
+  }
+
+  /** Take every job the ledger assigned to this provider that is not running yet; follow the running ones. */
+  const poll = () => {
+    if (stopped) return
+    call(ctx, ctx.ledger.marketJobs({ provider: self, state: "assigned" }), (jobs) => {
+      for (const j of jobs) {
+        if (runs.has(`${j.id}@${j.assignedAt}`)) continue
+        const units = Number(j.units - j.delivered)
+        if (units > 0 && ctx.now() < j.deadline) begin(j.id, j.kind, units, Number(j.delivered), j.deadline, j.assignedAt)
+      }
+    })
+    for (const run of [...runs.values()]) refresh(run)
+  }
+
+  const schedule = () => {
+    poller = ctx.clock.setTimeout(() => {
+      poll()
+      if (!stopped) schedule()
+    }, pollInterval)
+  }
+
+  let unsubscribe: Effect.Effect<void> | undefined
+  ctx.run(Effect.map(ctx.network.subscribe(MARKET_TOPIC, (m) => {
+    const decoded = decodeMarketMessage(m.data)
+    if (Result.isFailure(decoded)) return ctx.fault(m.from, decoded.failure)
+    // An assignment is only a hint to read the ledger now; other messages are not a provider's.
+    if (decoded.success.t === "assigned") poll()
+  }, { maxBytes: MAX_MARKET_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
+
+  call(ctx, ctx.ledger.marketOp({ type: "registerProvider", provider: self, bond: o.bond, kinds: [o.kind], pricePerUnit: o.pricePerUnit, capacity: o.capacity }), (r) => {
+    registered = true
+    ctx.emit("market.provider.registered", { bond: String(r.bond), price: String(o.pricePerUnit), capacity: o.capacity })
+  }, (e) => {
+    // Registered before (a restart): serve on the existing registration.
+    registered = typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "MarketProviderExists"
+    if (!registered) ctx.emit("market.provider.refused", { reason: reasonOf(e) })
+  })
+  advertise()
+  schedule()
+
+  return {
+    active: () => runs.size,
+    finished: () => finished,
+    stop: () => {
+      stopped = true
+      ctx.clock.clearTimeout(poller)
+      for (const run of runs.values()) {
+        run.done = true
+        for (const t of run.timers) ctx.clock.clearTimeout(t)
+        run.actor?.stop()
+      }
+      runs.clear()
+      if (unsubscribe !== undefined) ctx.run(unsubscribe)
+      ctx.run(ctx.network.unprovide(key))
+    },
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * A requester over a node (`MarketContext`): posts a job every `interval` with a budget in escrow,
+ * finds providers of the job's kind in the DHT (`findProviders`), routes with `chooseProvider`
+ * (power of two choices over measured time per unit and price, runtime/core/market/routing.ts), and
+ * runs the job's requester-side machine (runtime/machines/market.ts) against the ledger.
+ *
+ * Checking what it pays for: every delivery is a debit note on the ledger. With probability
+ * `market.verificationRate` (drawn from the node's seeded randomness) a delivery is re-executed by a
+ * referee, an active validator of the ledger drawn the same way; until the referee answers nothing of
+ * the job is confirmed. A refuted result is disputed on the ledger and the referee is asked for the
+ * committee's verdict (it re-executes again itself: a requester cannot get an honest provider slashed).
+ * A provider that stalls loses the job by `reclaimNoShow` (the machine's clock) and the job goes to
+ * another (failover). A provider whose ledger price is above what it advertised is never given a job
+ * by this requester again.
+ */
+import { Effect, Result } from "effect"
+import { createActor, type Actor } from "xstate"
+import { chooseProvider, LatencyEstimator, type Candidate } from "../../core/market/routing.ts"
+import { marketJobMachine, type MarketJobOutput } from "../../machines/market.ts"
+import type { ProviderInfo } from "../../services/network.ts"
+import { call, chance, marketKey, randomInt, reasonOf, type MarketContext } from "./context.ts"
+import { decodeMarketMessage, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES, type MarketMessage } from "./wire.ts"
+
+export interface RequesterOptions {
+  /** The ledger account (default: the node's name). */
+  readonly account?: string
+  readonly kind: string
+  /** Units of work per job. */
+  readonly units: number
+  readonly maxPricePerUnit: bigint
+  /** How long a job may take: deadline = posting time + this (ms). */
+  readonly deadline: number
+  /** Time between two jobs (ms). */
+  readonly interval: number
+  /** When the first job is posted (ledger time, ms; default now + interval). */
+  readonly firstAt?: number
+  /** No job is posted at or after this time (default: never stops). */
+  readonly stopPostingAt?: number
+  /** How often running jobs are read on the ledger (ms, default 500). */
+  readonly pollInterval?: number
+  /** How long a referee has to answer before another is asked (ms, default 5000). */
+  readonly refereeTimeout?: number
+  /** Whether it confirms, disputes and settles (default yes). The simulator's `never-confirm` says no. */
+  readonly confirms?: () => boolean
+}
+
+export interface RequesterActor {
+  readonly posted: () => number
+  readonly finished: () => readonly MarketJobOutput[]
+  /** Providers this requester caught announcing a lower price than the ledger's. */
+  readonly blocked: () => readonly string[]
+  stop(): void
+}
+
+interface JobRun {
+  readonly seq: number
+  actor: Actor<typeof marketJobMachine> | undefined
+  job: number | undefined
+  /** Note ids seen, and the state of those we disputed. */
+  readonly seen: Set<number>
+  disputedNotes: readonly number[]
+  /** Notes seen and not confirmed yet. */
+  unconfirmed: boolean
+  /** A delivery drawn for re-execution, not yet sent to a referee. */
+  needCheck: boolean
+  checking: { readonly nonce: number; readonly referee: string; readonly timer: unknown } | undefined
+  refutedBy: string | undefined
+  /** The current provider, when it was given the job, the load it advertised, and what it delivered since. */
+  assigned: { readonly provider: string; readonly at: number; readonly load: number; units: number; lastAt: number } | undefined
+  done: boolean
+}
+
+/** Start a requester on `ctx`: post, route, check, pay. */
+export const startRequester = (ctx: MarketContext, o: RequesterOptions): RequesterActor => {
+  const self = o.account ?? ctx.name
+  const key = marketKey(o.kind)
+  const pollInterval = o.pollInterval ?? 500
+  const refereeTimeout = o.refereeTimeout ?? 5_000
+  const confirms = o.confirms ?? (() => true)
+  const latency = new LatencyEstimator()
+  const runs = new Map<number, JobRun>()
+  const byJob = new Map<number, JobRun>()
+  const finished: MarketJobOutput[] = []
+  const blocked = new Set<string>()
+  let candidates: readonly ProviderInfo[] = []
+  let stopped = false
+  let seq = 0
+  let nonce = 0
+  let poster: unknown
+  let poller: unknown
+  const rng = { int: (n: number) => randomInt(ctx, n) }
+  let lastLoad = 0
+
+  const send = (to: string, m: MarketMessage) => ctx.run(Effect.ignore(ctx.network.send(to, MARKET_TOPIC, encodeMarketMessage(m))))
+
+  const findProviders = (then: () => void = () => {}) =>
+    call(ctx, ctx.network.findProviders(key), (found) => {
+      candidates = found
+      then()
+    }, () => then())
+
+  /** Ask a referee (an active validator of the ledger, drawn at random) to re-execute the job's pending notes. */
+  const askReferee = (run: JobRun) => {
+    call(ctx, ctx.ledger.pools, (pools) => {
+      const referees = pools.filter((p) => p.kind === "validator" && !p.jailed && !p.tombstoned && p.tokens > 0n).map((p) => p.operator).sort()
+      if (referees.length === 0 || run.job === undefined || run.done) return
+      const referee = referees[randomInt(ctx, referees.length)]!
+      const n = ++nonce
+      const timer = ctx.clock.setTimeout(() => {
+        // No answer: ask again (another draw) at the next look at the job.
+        if (run.checking?.nonce === n) {
+          run.checking = undefined
+          run.needCheck = true
+        }
+      }, refereeTimeout)
+      run.checking = { nonce: n, referee, timer }
+      run.needCheck = false
+      ctx.emit("market.check", { job: run.job, referee })
+      send(referee, { v: 1, t: "check", job: run.job, nonce: n })
+    })
+  }
+
+  /** After a look at the job: confirm what was checked, or have it checked first. */
+  const decide = (run: JobRun) => {
+    if (run.done || run.actor === undefined || !confirms()) return
+    if (run.checking !== undefined) return
+    if (run.needCheck) return askReferee(run)
+    if (run.unconfirmed) {
+      run.unconfirmed = false
+      run.actor.send({ type: "result.verified", at: ctx.now() })
+    }
+  }
+
+  /** Read the job on the ledger: new deliveries, the verdict on a dispute. */
+  const look = (run: JobRun) => {
+    if (run.job === undefined || run.done) return
+    call(ctx, ctx.ledger.marketJob(run.job), (j) => {
+      const actor = run.actor
+      if (j === undefined || actor === undefined || run.done) return
+      const rate = ctx.params()["market.verificationRate"]
+      for (const n of j.notes) {
+        if (run.seen.has(n.id)) continue
+        run.seen.add(n.id)
+        if (run.assigned !== undefined && n.provider === run.assigned.provider) {
+          run.assigned.units += Number(n.units)
+          run.assigned.lastAt = n.deliveredAt
+        }
+        actor.send({ type: "note.delivered", provider: n.provider, units: Number(n.units), at: n.deliveredAt })
+        run.unconfirmed = true
+        if (chance(ctx, rate)) run.needCheck = true
+      }
+      if (run.disputedNotes.length > 0 && j.state !== "disputed") {
+        const refuted = j.notes.some((n) => run.disputedNotes.includes(n.id) && n.state === "refuted")
+        run.disputedNotes = []
+        actor.send({ type: "dispute.resolved", providerRight: !refuted, at: ctx.now() })
+      }
+      decide(run)
+    })
+  }
+
+  const post = () => {
+    if (stopped) return
+    const now = ctx.now()
+    if (o.stopPostingAt !== undefined && now >= o.stopPostingAt) return
+    const run: JobRun = {
+      seq: ++seq, actor: undefined, job: undefined, seen: new Set(), disputedNotes: [], unconfirmed: false, needCheck: false, checking: undefined,
+      refutedBy: undefined, assigned: undefined, done: false,
+    }
+    runs.set(run.seq, run)
+    const p = ctx.params()
+    const machine = marketJobMachine.provide({
+      actions: {
+        postJob: (_, j) =>
+          call(ctx, ctx.ledger.marketOp({ type: "postJob", requester: self, kind: j.kind, units: BigInt(j.units), maxPricePerUnit: j.maxPricePerUnit, deadline: j.deadline }), (r) => {
+            run.job = r.job
+            byJob.set(r.job, run)
+            ctx.emit("market.job.posted", { job: r.job, units: j.units, budget: String(r.budget) })
+            run.actor?.send({ type: "job.posted", job: r.job, at: ctx.now() })
+          }, (e) => run.actor?.send({ type: "job.refused", reason: reasonOf(e), at: ctx.now() })),
+        assignJob: (_, a) => {
+          const advertised = candidates.find((c) => c.peer === a.provider)
+          call(ctx, ctx.ledger.marketProvider(a.provider), (onLedger) => {
+            // The ledger locks its own price (at most the cap): one above the announced price is a bait.
+            if (onLedger !== undefined && advertised !== undefined && onLedger.pricePerUnit > advertised.record.pricePerUnit) {
+              blocked.add(a.provider)
+              ctx.emit("market.overcharge", { job: a.job, provider: a.provider, advertised: String(advertised.record.pricePerUnit), ledger: String(onLedger.pricePerUnit) })
+              run.actor?.send({ type: "assign.refused", provider: a.provider, reason: "its ledger price is above the price it announces", at: ctx.now() })
+              return
+            }
+            call(ctx, ctx.ledger.marketOp({ type: "assignJob", job: a.job, provider: a.provider, by: self }), () => {
+              const at = ctx.now()
+              run.assigned = { provider: a.provider, at, load: lastLoad, units: 0, lastAt: at }
+              ctx.emit("market.job.assigned", { job: a.job, provider: a.provider })
+              run.actor?.send({ type: "job.assigned", provider: a.provider, at })
+              send(a.provider, { v: 1, t: "assigned", job: a.job })
+            }, (e) => run.actor?.send({ type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
+          }, (e) => run.actor?.send({ type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
+        },
+        confirm: (_, c) => call(ctx, ctx.ledger.marketOp({ type: "confirm", job: c.job, by: self }), () => ctx.emit("market.confirmed", { job: c.job, units: c.units })),
+        dispute: (_, d) => {
+          if (!confirms()) return
+          call(ctx, ctx.ledger.marketOp({ type: "dispute", job: d.job, by: self }), (r) => {
+            run.disputedNotes = r.notes
+            ctx.emit("market.disputed", { job: d.job, notes: r.notes.length })
+            // The committee's verdict: the referee re-executes the disputed notes itself.
+            if (run.refutedBy !== undefined) send(run.refutedBy, { v: 1, t: "resolve", job: d.job })
+          }, (e) => ctx.emit("market.dispute-refused", { job: d.job, reason: reasonOf(e) }))
+        },
+        settle: (_, s) => {
+          if (confirms()) call(ctx, ctx.ledger.marketOp({ type: "settle", job: s.job }), () => {})
+        },
+        reclaimNoShow: (_, r) =>
+          call(ctx, ctx.ledger.marketOp({ type: "reclaimNoShow", job: r.job, by: self }), (receipt) => {
+            ctx.emit("market.no-show", { job: r.job, provider: receipt.provider, penalty: String(receipt.penalty) })
+            run.assigned = undefined
+            run.actor?.send({ type: "job.reopened", at: ctx.now() })
+          }, (e) => run.actor?.send({ type: "reclaim.refused", reason: reasonOf(e), at: ctx.now() })),
+        refund: (_, r) => call(ctx, ctx.ledger.marketOp({ type: "refund", job: r.job }), () => {}),
+        finished: (_, out) => {
+          run.done = true
+          if (run.checking !== undefined) ctx.clock.clearTimeout(run.checking.timer)
+          runs.delete(run.seq)
+          if (run.job !== undefined) byJob.delete(run.job)
+          finished.push(out)
+          const a = run.assigned
+          if (out.status === "settled" && a !== undefined && a.units > 0) latency.observe(a.provider, a.lastAt - a.at, a.units, a.load)
+          ctx.emit("market.job.finished", { ...(out.job === undefined ? {} : { job: out.job }), status: out.status, paid: out.paid, refunded: out.refunded, providers: out.providers.length, ...(out.reason === undefined ? {} : { reason: out.reason }) })
+        },
+      },
+    })
+    run.actor = createActor(machine, {
+      clock: ctx.clock as never,
+      input: {
+        requester: self, kind: o.kind, units: o.units, maxPricePerUnit: o.maxPricePerUnit, deadline: now + o.deadline, now,
+        params: { noShowTimeout: p["market.noShowTimeout"], disputeWindow: p["market.disputeWindow"] },
+        retryInterval: 2_000,
+        route: (r) => {
+          const exclude = new Set([...r.exclude, ...blocked])
+          const choice = chooseProvider(candidates as readonly Candidate[], { units: r.units, maxPricePerUnit: r.maxPricePerUnit, exclude }, latency, rng)
+          if (!choice.ok) return undefined
+          lastLoad = choice.provider.record.queue / choice.provider.record.capacity
+          return choice.provider.peer
+        },
+      },
+    })
+    // Fresh records before routing (the machine routes as soon as the ledger has the job).
+    findProviders(() => run.actor?.start())
+  }
+
+  const every = (ms: number, fn: () => void, set: (t: unknown) => void, first = ms) => {
+    const tick = () => {
+      if (stopped) return
+      fn()
+      set(ctx.clock.setTimeout(tick, ms))
+    }
+    set(ctx.clock.setTimeout(tick, Math.max(0, first)))
+  }
+
+  let unsubscribe: Effect.Effect<void> | undefined
+  ctx.run(Effect.map(ctx.network.subscribe(MARKET_TOPIC, (m) => {
+    const decoded = decodeMarketMessage(m.data)
+    if (Result.isFailure(decoded)) return ctx.fault(m.from, decoded.failure)
+    const msg = decoded.success
+    if (msg.t !== "verdict") return
+    const run = byJob.get(msg.job)
+    // Only the referee asked, for the check asked, is heard.
+    if (run === undefined || run.checking === undefined || run.checking.nonce !== msg.nonce || run.checking.referee !== m.from) return
+    ctx.clock.clearTimeout(run.checking.timer)
+    run.checking = undefined
+    ctx.emit("market.verdict", { job: msg.job, referee: m.from, ok: msg.ok })
+    if (msg.ok) return decide(run)
+    run.refutedBy = m.from
+    run.unconfirmed = false
+    run.actor?.send({ type: "result.refuted", at: ctx.now() })
+  }, { maxBytes: MAX_MARKET_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
+
+  every(o.interval, post, (t) => void (poster = t), (o.firstAt ?? ctx.now() + o.interval) - ctx.now())
+  every(pollInterval, () => {
+    for (const run of [...runs.values()]) look(run)
+  }, (t) => void (poller = t))
+
+  return {
+    posted: () => seq,
+    finished: () => finished,
+    blocked: () => [...blocked].sort(),
+    stop: () => {
+      stopped = true
+      ctx.clock.clearTimeout(poster)
+      ctx.clock.clearTimeout(poller)
+      for (const run of runs.values()) {
+        run.done = true
+        if (run.checking !== undefined) ctx.clock.clearTimeout(run.checking.timer)
+        run.actor?.stop()
+      }
+      runs.clear()
+      if (unsubscribe !== undefined) ctx.run(unsubscribe)
+    },
+  }
+}
