@@ -1,0 +1,68 @@
+import fc from "fast-check"
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { type ClientMessage, decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, lmBlocksKey, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "./wire.ts"
+
+const session = "0123456789abcdef"
+const ok = <A>(r: Result.Result<A, string>): A => {
+  if (Result.isFailure(r)) throw new Error(r.failure)
+  return r.success
+}
+const failure = <A>(r: Result.Result<A, string>): string => (Result.isFailure(r) ? r.failure : "decoded")
+
+/** A header and payload put together by hand (what a faulty or hostile peer may send). */
+const raw = (header: unknown, payload: Uint8Array = new Uint8Array()): Uint8Array => {
+  const h = new TextEncoder().encode(JSON.stringify(header))
+  const out = new Uint8Array(2 + h.length + payload.length)
+  new DataView(out.buffer).setUint16(0, h.length)
+  out.set(h, 2)
+  out.set(payload, 2 + h.length)
+  return out
+}
+
+describe("lm wire format", () => {
+  it("round-trips every message exactly (floats bit for bit)", () => {
+    const seed = Date.now() % 1_000_000
+    console.log(`SEED=${seed}`)
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 1000 }),
+      (length, dim, start, seq) => {
+        const data = Float32Array.from({ length: length * dim }, (_, i) => Math.fround(Math.sin(i + seq) * 1e3))
+        const fwd: ServerMessage = { v: 1, t: "forward", session, seq, start, length, dim, input: "activations", data }
+        expect(ok(decodeServerMessage(encodeServerMessage(fwd)))).toEqual(fwd)
+        const tokens: ServerMessage = { v: 1, t: "forward", session, seq, start, length, dim: 1, input: "tokens", data: Int32Array.from({ length }, (_, i) => (i * 37) % 256) }
+        expect(ok(decodeServerMessage(encodeServerMessage(tokens)))).toEqual(tokens)
+        const res: ClientMessage = { v: 1, t: "result", session, seq, start, length, dim, output: "activations", data }
+        expect(ok(decodeClientMessage(encodeClientMessage(res)))).toEqual(res)
+      },
+    ), { seed })
+    for (const m of [{ v: 1, t: "open", session, from: 0, to: 1 }, { v: 1, t: "close", session }] as const) expect(ok(decodeServerMessage(encodeServerMessage(m)))).toEqual(m)
+    for (const m of [{ v: 1, t: "opened", session }, { v: 1, t: "error", session, seq: 3, message: "no such session" }] as const) expect(ok(decodeClientMessage(encodeClientMessage(m)))).toEqual(m)
+    expect(lmBlocksKey(0, 1)).toBe("lm/blocks/0-1")
+  })
+
+  it("refuses malformed messages with a reason naming what was wrong", () => {
+    const header = { v: 1, t: "forward", session, seq: 0, start: 0, length: 2, dim: 2, input: "activations" }
+    const f32 = (...xs: number[]) => new Uint8Array(Float32Array.from(xs).buffer)
+    expect(failure(decodeServerMessage(new Uint8Array(MAX_LM_MESSAGE_BYTES + 1)))).toMatch(/oversized/)
+    expect(failure(decodeServerMessage(new Uint8Array([0])))).toMatch(/truncated/)
+    expect(failure(decodeServerMessage(new Uint8Array([0, 50, 1, 2])))).toMatch(/truncated/)
+    expect(failure(decodeServerMessage(raw("{")))).toMatch(/malformed lm request/)
+    expect(failure(decodeServerMessage(new Uint8Array([0, 1, 0xff])))).toMatch(/not UTF-8 JSON/)
+    expect(failure(decodeServerMessage(raw({ ...header, extra: 1 }, f32(1, 2, 3, 4))))).toMatch(/extra/)
+    expect(failure(decodeServerMessage(raw({ ...header, session: "XYZ" }, f32(1, 2, 3, 4))))).toMatch(/session/)
+    expect(failure(decodeServerMessage(raw({ ...header, length: 0 }, f32())))).toMatch(/length/)
+    expect(failure(decodeServerMessage(raw(header, f32(1, 2, 3))))).toMatch(/payload of 12 bytes, expected 16/)
+    expect(failure(decodeServerMessage(raw(header, f32(1, Number.NaN, 3, 4))))).toMatch(/not finite/)
+    expect(failure(decodeServerMessage(raw({ ...header, input: "tokens" }, f32(1, 2, 3, 4))))).toMatch(/dim 1/)
+    expect(failure(decodeServerMessage(raw({ ...header, input: "tokens", dim: 1, length: 1 }, new Uint8Array(Int32Array.of(-1).buffer))))).toMatch(/out of range/)
+    expect(failure(decodeServerMessage(raw({ v: 1, t: "open", session, from: 2, to: 1 })))).toMatch(/empty/)
+    expect(failure(decodeServerMessage(raw({ v: 1, t: "close", session }, f32(1))))).toMatch(/no payload/)
+    expect(failure(decodeServerMessage(raw({ v: 2, t: "close", session })))).toMatch(/v/)
+    expect(failure(decodeClientMessage(raw({ v: 1, t: "result", session, seq: 0, start: 0, length: 1, dim: 2, output: "logits" }, f32(1))))).toMatch(/payload/)
+    expect(failure(decodeClientMessage(raw({ v: 1, t: "error", session, message: "x".repeat(401) })))).toMatch(/message/)
+    // A request is not a reply and a reply not a request.
+    expect(failure(decodeClientMessage(encodeServerMessage({ v: 1, t: "close", session })))).toMatch(/malformed lm reply/)
+    expect(failure(decodeServerMessage(encodeClientMessage({ v: 1, t: "opened", session })))).toMatch(/malformed lm request/)
+  })
+})
