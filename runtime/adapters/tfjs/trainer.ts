@@ -111,11 +111,14 @@ const checkSpec = (spec: TrainSpec): void => {
   if (!Number.isFinite(spec.learningRate) || spec.learningRate <= 0) throw bad("learningRate", spec.learningRate, "a number > 0")
 }
 
-/** Copies the samples `order[from..to)` of `split` into a batch: images [b, 784], one-hot [b, 10]. */
-function batch(split: Split, order: Int32Array | null, from: number, to: number): { x: Float32Array; y: Float32Array } {
+/**
+ * Copies the samples `order[from..to)` of `split` into a batch: images [b, 784], one-hot [b, 10],
+ * into `into` when given (a step's buffers, reused: the tensors made from them are disposed first).
+ */
+function batch(split: Split, order: Int32Array | null, from: number, to: number, into?: { x: Float32Array; y: Float32Array }): { x: Float32Array; y: Float32Array } {
   const b = to - from
-  const x = new Float32Array(b * IMAGE_SIZE)
-  const y = new Float32Array(b * CLASSES)
+  const x = into === undefined ? new Float32Array(b * IMAGE_SIZE) : into.x.subarray(0, b * IMAGE_SIZE)
+  const y = into === undefined ? new Float32Array(b * CLASSES) : into.y.subarray(0, b * CLASSES).fill(0)
   for (let k = 0; k < b; k++) {
     const i = order === null ? from + k : order[from + k]!
     x.set(split.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), k * IMAGE_SIZE)
@@ -132,20 +135,26 @@ function trainSync(m: TfModel, data: Split, seed: Seed, global: Float32Array, sp
   const n = data.labels.length
   const vars = m.variables
   let lossSum = 0
-  for (let epoch = 0; epoch < spec.localEpochs; epoch++) {
-    const order = permutation(n, seededRandom(seed, `shuffle:${spec.round}:${epoch}`))
-    for (let from = 0; from < n; from += spec.batchSize) {
-      const to = Math.min(n, from + spec.batchSize)
-      const { x, y } = batch(data, order, from, to)
-      lossSum += tf.tidy(() => {
-        const xs = tf.tensor2d(x, [to - from, IMAGE_SIZE])
-        const ys = tf.tensor2d(y, [to - from, CLASSES])
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, m.logits(xs)) as tf.Scalar, vars as tf.Variable[])
-        const lr = tf.scalar(spec.learningRate)
-        for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name]!, lr)))
-        return value.dataSync()[0]! * (to - from)
-      })
+  // Per train, not per step: the learning rate's tensor and the batch buffers.
+  const lr = tf.scalar(spec.learningRate)
+  const buffers = { x: new Float32Array(Math.min(n, spec.batchSize) * IMAGE_SIZE), y: new Float32Array(Math.min(n, spec.batchSize) * CLASSES) }
+  try {
+    for (let epoch = 0; epoch < spec.localEpochs; epoch++) {
+      const order = permutation(n, seededRandom(seed, `shuffle:${spec.round}:${epoch}`))
+      for (let from = 0; from < n; from += spec.batchSize) {
+        const to = Math.min(n, from + spec.batchSize)
+        const { x, y } = batch(data, order, from, to, buffers)
+        lossSum += tf.tidy(() => {
+          const xs = tf.tensor2d(x, [to - from, IMAGE_SIZE])
+          const ys = tf.tensor2d(y, [to - from, CLASSES])
+          const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, m.logits(xs)) as tf.Scalar, vars as tf.Variable[])
+          for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name]!, lr)))
+          return value.dataSync()[0]! * (to - from)
+        })
+      }
     }
+  } finally {
+    lr.dispose()
   }
   const local = m.getWeights()
   if (out !== undefined && out.length !== local.length) throw fail("train", `output of ${out.length} values for ${local.length} weights`)
