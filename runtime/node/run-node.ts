@@ -31,6 +31,7 @@ import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
 import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
 import { startEvidenceReporter, type EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
+import { wallNow } from "../adapters/clock.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
 import { governanceOverChain, reportingVotes } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
@@ -196,6 +197,8 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   // snapshots and reports still come from the node's in-memory ledger: see docs/architecture.md.)
   const api = makeAppNodeApi({
     name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: chain ?? node.ledger.chain,
+    // A job's deadline ("60s") counts from now, not from the last block (a stalled chain would make it past already).
+    now: wallNow,
     ...(governance === undefined ? {} : { governance }),
   })
   let governanceFollower: GovernanceFollower | undefined
