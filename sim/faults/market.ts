@@ -32,9 +32,10 @@ export const OVERCHARGE_FACTOR = 3n
 const utf8 = new TextEncoder()
 
 /**
- * The simulator's statistical model of a provider's inference work: `msPerUnit` per unit, slowed by
- * the jobs it runs at once (they share its throughput); the honest result is `unitResultHash`, which
- * a referee recomputes. `behavior()` is read at every chunk, so a provider may turn byzantine mid-run.
+ * The simulator's statistical model of a provider's inference work: `msPerUnit` per unit, each of
+ * its `capacity` jobs on its own slot (a GPU each: jobs do not slow each other; load shows in the
+ * queue a requester waits behind); the honest result is `unitResultHash`, which a referee recomputes.
+ * `behavior()` is read at every chunk, so a provider may turn byzantine mid-run.
  */
 export const simWork = (msPerUnit: number, behavior: () => MarketBehavior | undefined): MarketWork => (task) => {
   const b = behavior()
@@ -42,6 +43,6 @@ export const simWork = (msPerUnit: number, behavior: () => MarketBehavior | unde
   if (b === "wrong-result") {
     return { ms: CHEAT_MS_PER_UNIT * task.units, resultHash: toHex(keccak256(utf8.encode(`wrong|${task.job}|${task.from}|${task.units}`))) }
   }
-  const ms = Math.round(task.units * msPerUnit * Math.max(1, task.running ?? 1) * (b === "slow" ? SLOW_FACTOR : 1))
+  const ms = Math.round(task.units * msPerUnit * (b === "slow" ? SLOW_FACTOR : 1))
   return { ms, resultHash: unitResultHash(task) }
 }

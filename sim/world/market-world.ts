@@ -119,6 +119,8 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
     providers.set(id, startProvider(contextOf(id, attach(id).network), {
       kind: setup.kind, bond, pricePerUnit: announced.get(id)!, capacity: setup.capacity,
       work: simWork(setup.speeds[i]!, () => behaviors.get(id)),
+      // An honest provider delivers well within the no-show timeout: at most 5 units per note.
+      chunk: Math.max(1, Math.min(5, Math.floor(params()["market.noShowTimeout"] / (2 * setup.speeds[i]!)))),
     }))
   }
   const startRequesterNode = (id: string, firstAt: number) => {

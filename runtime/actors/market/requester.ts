@@ -40,6 +40,8 @@ export interface RequesterOptions {
   readonly pollInterval?: number
   /** How long a referee has to answer before another is asked (ms, default 5000). */
   readonly refereeTimeout?: number
+  /** How often the providers' records are read again while jobs run (ms, default 2000). */
+  readonly refreshInterval?: number
   /** Whether it confirms, disputes and settles (default yes). The simulator's `never-confirm` says no. */
   readonly confirms?: () => boolean
 }
@@ -76,6 +78,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   const key = marketKey(o.kind)
   const pollInterval = o.pollInterval ?? 500
   const refereeTimeout = o.refereeTimeout ?? 5_000
+  const refreshInterval = o.refreshInterval ?? 2_000
   const confirms = o.confirms ?? (() => true)
   const latency = new LatencyEstimator()
   const runs = new Map<number, JobRun>()
@@ -88,6 +91,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   let nonce = 0
   let poster: unknown
   let poller: unknown
+  let refresher: unknown
   const rng = { int: (n: number) => randomInt(ctx, n) }
   let lastLoad = 0
 
@@ -278,6 +282,13 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   every(pollInterval, () => {
     for (const run of [...runs.values()]) look(run)
   }, (t) => void (poller = t))
+  // Fresh records for the jobs waiting for a provider (a full one may have room again, a new one may have come).
+  every(refreshInterval, () => {
+    if (runs.size === 0) return
+    findProviders(() => {
+      for (const run of [...runs.values()]) run.actor?.send({ type: "providers.changed", at: ctx.now() })
+    })
+  }, (t) => void (refresher = t))
 
   return {
     posted: () => seq,
@@ -287,6 +298,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
       stopped = true
       ctx.clock.clearTimeout(poster)
       ctx.clock.clearTimeout(poller)
+      ctx.clock.clearTimeout(refresher)
       for (const run of runs.values()) {
         run.done = true
         if (run.checking !== undefined) ctx.clock.clearTimeout(run.checking.timer)

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest"
+import type { JobView } from "../../core/market/index.ts"
+import { noteRanges, unitResultHash, wrongNotes } from "./work.ts"
+
+const note = (id: number, units: bigint, state: JobView["notes"][number]["state"], resultHash: string) =>
+  ({ id, provider: `p${id}`, units, pricePerUnit: 1n, amount: units, resultHash, deliveredAt: id, state })
+
+describe("re-execution of debit notes", () => {
+  it("gives each note the unit range it covered; a refuted note's units are delivered again", () => {
+    const h = (from: number, units: number) => unitResultHash({ job: 4, kind: "infer:mnist", from, units })
+    const job = {
+      id: 4, kind: "infer:mnist",
+      notes: [note(1, 5n, "paid", h(0, 5)), note(2, 5n, "refuted", "0x" + "ab".repeat(32)), note(3, 3n, "pending", h(5, 3)), note(4, 2n, "pending", "0x" + "cd".repeat(32))],
+    } as unknown as JobView
+    expect(noteRanges(job).map((r) => r.from)).toEqual([0, 5, 5, 8])
+    expect(wrongNotes(job, ["pending"], unitResultHash)).toEqual([4])
+    expect(wrongNotes(job, ["paid"], unitResultHash)).toEqual([])
+  })
+
+  it("names a result by the job, kind and range only", () => {
+    const a = unitResultHash({ job: 1, kind: "infer:mnist", from: 0, units: 5 })
+    expect(a).toMatch(/^0x[0-9a-f]{64}$/)
+    expect(unitResultHash({ job: 1, kind: "infer:mnist", from: 0, units: 5, running: 3 })).toBe(a)
+    expect(unitResultHash({ job: 1, kind: "infer:mnist", from: 5, units: 5 })).not.toBe(a)
+    expect(unitResultHash({ job: 2, kind: "infer:mnist", from: 0, units: 5 })).not.toBe(a)
+  })
+})
