@@ -1,0 +1,153 @@
+/**
+ * The stage server of pipeline inference: a node holding blocks from..to of the language model
+ * announces `lm/blocks/<from>-<to>` (price, capacity = most open sessions, queue = open sessions)
+ * and serves sessions over direct messages (runtime/core/lm/wire.ts). Each session is one client's
+ * generation and keeps its attention caches, so a client sends only the new positions each step;
+ * it ends on `close`, after `idleMs` without a message, or when the server stops.
+ *
+ * Sessions are per sender: a session id names a session of the peer that opened it, so one client
+ * cannot touch another's. A malformed request is refused unread and counts as a fault of its sender;
+ * a well-formed request the server cannot serve (unknown session, out-of-order positions, wrong
+ * shape, full) gets an `error` reply saying why, which the client treats as this stage failing.
+ */
+import { Effect, Result } from "effect"
+import type { PipelineSession, PipelineStage } from "../../core/lm/pipeline.ts"
+import { type ClientMessage, decodeServerMessage, encodeClientMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "../../core/lm/wire.ts"
+import { type LmContext, sendQuietly } from "./context.ts"
+
+export interface StageServerOptions {
+  readonly stage: PipelineStage
+  /** Close a session after this long without a message from its client. Default 60 s. */
+  readonly idleMs?: number
+  /** Most sessions open at once (the announced capacity). Default 16. */
+  readonly maxSessions?: number
+  /** Announced price per unit (inference is not paid through the market yet). Default 0. */
+  readonly pricePerUnit?: bigint
+}
+
+export interface StageServer {
+  /** The DHT key it announces. */
+  readonly key: string
+  /** Sessions open now. */
+  readonly sessions: number
+  /** Forward requests served since the start. */
+  readonly served: number
+  /** Stop serving: unsubscribe, withdraw the announcement, close every session. */
+  stop(): void
+}
+
+interface Open {
+  readonly session: PipelineSession
+  timer: unknown
+}
+
+/** Serves `stage` on the node's network until `stop`. */
+export function startStageServer(ctx: LmContext, options: StageServerOptions): StageServer {
+  const { stage } = options
+  const idleMs = options.idleMs ?? 60_000
+  const maxSessions = options.maxSessions ?? 16
+  const key = lmBlocksKey(stage.from, stage.to)
+  const open = new Map<string, Open>()
+  let served = 0
+  let stopped = false
+  let unsubscribe: Effect.Effect<void> | undefined
+
+  const announce = (): void => {
+    if (stopped) return
+    ctx.run(Effect.catch(ctx.network.provide(key, { pricePerUnit: options.pricePerUnit ?? 0n, capacity: maxSessions, queue: open.size }), (e) =>
+      Effect.sync(() => ctx.emit("lm.stage.announce-failed", { key, reason: e.reason }))))
+  }
+  const reply = (peer: string, m: ClientMessage): void => sendQuietly(ctx, peer, LM_CLIENT_TOPIC, encodeClientMessage(m))
+  const fail = (peer: string, session: string, message: string, seq?: number): void =>
+    reply(peer, { v: 1, t: "error", session, ...(seq === undefined ? {} : { seq }), message })
+
+  const closeSession = (id: string, why: string): void => {
+    const s = open.get(id)
+    if (s === undefined) return
+    ctx.clock.clearTimeout(s.timer)
+    s.session.close()
+    open.delete(id)
+    ctx.emit("lm.session.closed", { key, session: id, why, positions: s.session.position })
+    announce()
+  }
+  const touch = (id: string, s: Open): void => {
+    ctx.clock.clearTimeout(s.timer)
+    s.timer = ctx.clock.setTimeout(() => closeSession(id, "idle"), idleMs)
+  }
+
+  const forward = (peer: string, m: Extract<ServerMessage, { t: "forward" }>): void => {
+    const id = `${peer}/${m.session}`
+    const s = open.get(id)
+    if (s === undefined) return fail(peer, m.session, `no open session ${m.session} here (closed, idle past ${idleMs} ms, or this server restarted): open one and replay its inputs`, m.seq)
+    touch(id, s)
+    if (stage.embeds !== (m.input === "tokens")) return fail(peer, m.session, `blocks ${stage.from}-${stage.to} take ${stage.embeds ? "tokens" : "activations"}, got ${m.input}`, m.seq)
+    if (m.input === "tokens" && m.data.some((t) => t >= stage.vocabSize)) return fail(peer, m.session, `a token is outside the vocabulary of ${stage.vocabSize}`, m.seq)
+    if (m.input === "activations" && m.dim !== stage.dim) return fail(peer, m.session, `activations of dim ${m.dim}, the model's is ${stage.dim}`, m.seq)
+    if (m.start + m.length > stage.contextLength) return fail(peer, m.session, `positions ${m.start}..${m.start + m.length - 1} pass the context of ${stage.contextLength}: start a new session`, m.seq)
+    let out: ClientMessage
+    try {
+      const x = m.input === "tokens" ? stage.embed(Array.from(m.data), m.start) : { start: m.start, length: m.length, dim: m.dim, data: m.data as Float32Array }
+      const y = s.session.forward(x)
+      if (stage.heads) {
+        // Only the last position's logits: the client picks the next token from them, nothing more.
+        const logits = stage.head(y)
+        out = { v: 1, t: "result", session: m.session, seq: m.seq, start: y.start + y.length - 1, length: 1, dim: stage.vocabSize, output: "logits", data: logits.slice((y.length - 1) * stage.vocabSize) }
+      } else {
+        out = { v: 1, t: "result", session: m.session, seq: m.seq, start: y.start, length: y.length, dim: y.dim, output: "activations", data: y.data }
+      }
+    } catch (e) {
+      return fail(peer, m.session, e instanceof Error ? e.message : String(e), m.seq)
+    }
+    served++
+    reply(peer, out)
+  }
+
+  const onMessage = (peer: string, data: Uint8Array): void => {
+    if (stopped) return
+    const decoded = decodeServerMessage(data)
+    if (Result.isFailure(decoded)) return ctx.fault(peer, decoded.failure)
+    const m = decoded.success
+    const id = `${peer}/${m.session}`
+    switch (m.t) {
+      case "open": {
+        if (m.from !== stage.from || m.to !== stage.to) return fail(peer, m.session, `this server holds blocks ${stage.from}-${stage.to}, not ${m.from}-${m.to}`)
+        closeSession(id, "reopened")
+        if (open.size >= maxSessions) return fail(peer, m.session, `busy: ${open.size} sessions open (capacity ${maxSessions}); try another server of ${key}`)
+        const s: Open = { session: stage.openSession(), timer: undefined }
+        open.set(id, s)
+        touch(id, s)
+        ctx.emit("lm.session.opened", { key, session: m.session, client: peer })
+        announce()
+        return reply(peer, { v: 1, t: "opened", session: m.session })
+      }
+      case "close":
+        return closeSession(id, "closed")
+      case "forward":
+        return forward(peer, m)
+    }
+  }
+
+  ctx.run(Effect.map(ctx.network.subscribe(LM_SERVER_TOPIC, (m) => onMessage(m.from, m.data), { maxBytes: MAX_LM_MESSAGE_BYTES }), (u) => {
+    unsubscribe = u
+    if (stopped) ctx.run(u)
+  }))
+  announce()
+  ctx.emit("lm.stage.started", { key, from: stage.from, to: stage.to, capacity: maxSessions })
+
+  return {
+    key,
+    get sessions() {
+      return open.size
+    },
+    get served() {
+      return served
+    },
+    stop: () => {
+      if (stopped) return
+      stopped = true
+      for (const id of [...open.keys()]) closeSession(id, "server stopped")
+      if (unsubscribe !== undefined) ctx.run(unsubscribe)
+      ctx.run(ctx.network.unprovide(key))
+    },
+  }
+}
