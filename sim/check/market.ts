@@ -56,6 +56,8 @@ export interface MarketMetrics {
   readonly marketProviderRoi: Readonly<Record<string, number>>
   /** The best return of a byzantine provider, null without one. */
   readonly marketAttackerRoi: number | null
+  /** That return minus the honest providers' mean return over the same run (the attack's gain over honest play); null without both. */
+  readonly marketAttackerExcessRoi: number | null
 }
 
 const asTokens = (x: bigint): number => Number((x * 1_000_000n) / TOKEN) / 1e6
@@ -91,6 +93,8 @@ export const marketMetrics = (probe: MarketProbe, now: number): MarketMetrics =>
     roi[p.address] = start === 0n ? 0 : asTokens(((earned.get(p.address) ?? 0n) - p.penalized) * TOKEN / start)
   }
   const attackers = providers.filter((p) => probe.byzantine().has(p.address)).map((p) => roi[p.address]!)
+  const honest = providers.filter((p) => !probe.byzantine().has(p.address)).map((p) => roi[p.address]!)
+  const honestMean = honest.length === 0 ? null : honest.reduce((a, b) => a + b, 0) / honest.length
   const totals = economy.marketTotals()
   return {
     marketJobs: jobs.length,
@@ -108,6 +112,7 @@ export const marketMetrics = (probe: MarketProbe, now: number): MarketMetrics =>
     marketWrongPaid: wrongPaid,
     marketProviderRoi: roi,
     marketAttackerRoi: attackers.length === 0 ? null : Math.max(...attackers),
+    marketAttackerExcessRoi: attackers.length === 0 || honestMean === null ? null : Math.max(...attackers) - honestMean,
   }
 }
 
