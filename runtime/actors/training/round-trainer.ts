@@ -39,8 +39,12 @@ export interface RoundTrainerOptions {
   readonly timers: TrainerTimers
   /** Parameters count of the model (a model or request of another size is refused). */
   readonly modelLength: number
-  /** Train from `global` for `round` and return what to send (throws when training fails). */
-  readonly localUpdate: (global: Float32Array, round: number) => LocalUpdate
+  /**
+   * Train from `global` for `round` and return what to send (throws, or rejects, when training
+   * fails): synchronously in the simulator, as a promise on a real node whose updates run in a
+   * worker thread (consensus and the network keep running meanwhile).
+   */
+  readonly localUpdate: (global: Float32Array, round: number) => LocalUpdate | PromiseLike<LocalUpdate>
   /** Extra time before the update goes out, given what was trained (virtual compute time in the simulator). */
   readonly computeDelay?: (samples: number) => number
   /** True when the trainer walks away after taking the model (the simulator's `dropout`). */
@@ -96,12 +100,22 @@ export class RoundTrainer {
     const global = bytesFloat(payload, this.#o.modelLength)
     if (global === undefined) return this.#invalid(env.from, `model of ${payload.length} bytes, expected ${this.#o.modelLength * 4}`)
     if (this.#o.accept !== undefined && !this.#o.accept(env.from, header.round)) return this.#invalid(env.from, `model of round ${header.round} from a peer that does not coordinate it`)
-    let update: LocalUpdate
+    const failed = (e: unknown) => this.#o.onEvent?.({ type: "failed", round: header.round, reason: e instanceof Error ? e.message : String(e) })
+    let update: LocalUpdate | PromiseLike<LocalUpdate>
     try {
       update = this.#o.localUpdate(global, header.round)
     } catch (e) {
-      return this.#o.onEvent?.({ type: "failed", round: header.round, reason: e instanceof Error ? e.message : String(e) })
+      return failed(e)
     }
+    if (isPromiseLike(update)) {
+      update.then((u) => this.#trained(env, header, u), failed)
+      return
+    }
+    this.#trained(env, header, update)
+  }
+
+  /** What follows a local update: the update (or secure aggregation's advert) to the coordinator. */
+  #trained(env: Envelope, header: TrainHeader, update: LocalUpdate): void {
     const compute = this.#o.computeDelay?.(update.samples) ?? 0
     this.#o.onEvent?.({ type: "trained", round: header.round, samples: update.samples, loss: update.loss, coordinator: env.from })
     if (header.secure === true) {
@@ -151,3 +165,6 @@ export class RoundTrainer {
     }
   }
 }
+
+const isPromiseLike = <A>(x: A | PromiseLike<A>): x is PromiseLike<A> =>
+  typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function"

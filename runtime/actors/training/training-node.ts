@@ -313,7 +313,8 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     modelLength: models.initial.weights.length,
     localUpdate: (weights, round) => {
       const params = p()
-      return Effect.runSync(local.trainer.train(weights, {
+      // A promise: on a real node the update runs in a worker thread (runtime/adapters/tfjs/pool.ts) or in this one.
+      return Effect.runPromise(local.trainer.train(weights, {
         round, localEpochs: params["training.localEpochs"], batchSize: params["training.batchSize"], learningRate: params["training.learningRate"],
       }))
     },

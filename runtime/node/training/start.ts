@@ -26,11 +26,11 @@ export interface NodeTrainingOptions {
 }
 
 /**
- * Whether a node trains in worker threads unless told otherwise. False until the training actor
- * (runtime/actors/training/training-node.ts) runs `local.trainer.train` as an async Effect: it calls
- * `Effect.runSync` on it today, which a pooled trainer's update (a promise) cannot satisfy.
+ * Whether a node trains in worker threads unless told otherwise: yes, so that consensus timers and
+ * libp2p keep running while it trains and a machine's cores are used (updates are bit-identical to
+ * the in-thread path: runtime/adapters/tfjs/pool.test.ts).
  */
-export const TRAIN_IN_WORKERS = false
+export const TRAIN_IN_WORKERS = true
 
 /** The process's training pool, shared by its nodes (a devnet's too), closed when the last of them stops. */
 let shared: { readonly pool: TrainerPool; users: number } | undefined
