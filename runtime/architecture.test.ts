@@ -202,7 +202,7 @@ export const IMPORT_RULES: readonly Rule[] = [
   {
     name: "runtime/core imports nothing above it, and no package with I/O",
     applies: production("runtime/core/"),
-    check: only(["runtime/core"], ["effect", "@noble/", "shamirs-secret-sharing", "node:crypto"]),
+    check: only(["runtime/core"], ["effect", "@noble/", "node:crypto"]),
   },
   {
     name: "runtime/machines import only core and xstate",
