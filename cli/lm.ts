@@ -5,6 +5,7 @@
  * only when a command runs, so `--help` stays instant.
  */
 import { defineCommand, InputError, intFlag, type Io, processIo, UsageError } from "./command.ts"
+import { lmPipelineCommands } from "./lm-pipeline.ts"
 
 /** Parse a flag as a finite number in [min, max]. */
 const numberFlag = (flag: string, value: string | undefined, fallback: number, min: number, max: number): number => {
@@ -234,4 +235,4 @@ const generateCommand = defineCommand({
 })
 
 /** The `dai lm` commands. */
-export const lmCommands = [trainCommand, generateCommand]
+export const lmCommands = [trainCommand, generateCommand, ...lmPipelineCommands]
