@@ -5,7 +5,7 @@
  * mid-generation.
  */
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { makeFiberRunner, wallClock, wallNow } from "../../adapters/clock.ts"
 import { startLibp2pNetworks } from "../../adapters/libp2p/test-harness.ts"
 import { cryptoRandom } from "../../adapters/random.ts"
@@ -15,6 +15,7 @@ import { generateTokens, promptTokens } from "../../adapters/tfjs/lm/generate.ts
 import { makeGpt } from "../../adapters/tfjs/lm/gpt.ts"
 import { loadPipelineStage } from "../../adapters/tfjs/lm/pipeline-stage.ts"
 import type { LmConfig } from "../../core/lm/config.ts"
+import { LM_SERVER_TOPIC } from "../../core/lm/wire.ts"
 import type { Network } from "../../services/network.ts"
 import { generateThroughPipeline, type PipelineEvent } from "./client.ts"
 import { type LmContext, lmContext } from "./context.ts"
@@ -42,10 +43,10 @@ afterAll(async () => {
   for (const r of runners) await Effect.runPromise(r.interruptAll)
 })
 
-const ctxOf = (name: string, network: Network["Service"]): LmContext => {
+const ctxOf = (name: string, network: Network["Service"], emit?: LmContext["emit"]): LmContext => {
   const runner = makeFiberRunner()
   runners.push(runner)
-  return lmContext({ name, clock: wallClock, now: wallNow, run: runner.run, random: cryptoRandom, network })
+  return lmContext({ name, clock: wallClock, now: wallNow, run: runner.run, random: cryptoRandom, network, ...(emit === undefined ? {} : { emit }) })
 }
 
 const generate = (ctx: LmContext, extra: { onToken?: (t: number) => void | Promise<void>; events?: PipelineEvent[] } = {}) =>
@@ -105,4 +106,22 @@ describe("pipeline inference over libp2p on loopback", () => {
       await h.close()
     }
   }, 120_000)
+
+  it("a malformed request is refused unread, named, and counted as a fault of its sender", async () => {
+    const h = await startLibp2pNetworks(2)
+    const stage = loadPipelineStage(DEFAULT_CHECKPOINT_DIR, 0, 1)
+    const events: Array<{ kind: string; data: Record<string, unknown> }> = []
+    const server = startStageServer(ctxOf("s", h.networks[1]!, (kind, data) => events.push({ kind, data })), { stage })
+    try {
+      await h.settle()
+      await Effect.runPromise(h.networks[0]!.send(h.networks[1]!.self, LM_SERVER_TOPIC, new Uint8Array([0, 2, 123, 125, 9])))
+      await vi.waitFor(() => expect(events.filter((e) => e.kind === "net.invalid")).toHaveLength(1), { timeout: 10_000, interval: 20 })
+      expect(events.find((e) => e.kind === "net.invalid")!.data).toMatchObject({ from: h.networks[0]!.self, reason: expect.stringMatching(/^malformed lm request: /) })
+      expect(server.sessions).toBe(0)
+    } finally {
+      server.stop()
+      stage.dispose()
+      await h.close()
+    }
+  }, 60_000)
 })
