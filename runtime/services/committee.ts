@@ -9,7 +9,7 @@
  */
 import { Effect, Result } from "effect"
 import type { CommitteeSnapshot, CommitteeSource } from "../core/app/committee.ts"
-import type { EpochReport, ReportSignature } from "../core/app/epoch-report.ts"
+import { reportDigest, type EpochReport, type ReportSignature } from "../core/app/epoch-report.ts"
 import type { CommitteeLedger, LedgerRefusal, Settlement } from "../core/app/ledger.ts"
 import type { EconError, Receipt, SlashReceipt } from "../core/econ/index.ts"
 import { economyStake } from "../core/governance/stake.ts"
@@ -67,6 +67,7 @@ export const memoryLedgerPorts = (ledger: CommitteeLedger, now: () => number): {
     snapshot: (caller) => Effect.suspend(() => fromResult(economy.takeSnapshot(caller, now()))),
     latestSnapshot: Effect.sync(() => economy.latestSnapshot()),
     committee: (id) => Effect.sync(() => economy.committeeSnapshot(id)),
+    reportDigest: (report) => Effect.sync(() => reportDigest(ledger.chainId, report)),
     depositFees: (account, amount) => Effect.suspend(() => fromResult(economy.depositFees(account, amount, now()))),
     feeDeposit: (account) => Effect.sync(() => economy.feeDeposit(account)),
     submitEpochReport: (report, signatures, submitter) => Effect.suspend(() => fromResult(economy.submitEpochReport(report, signatures, submitter, reportContext, now()))),
