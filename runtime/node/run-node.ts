@@ -30,7 +30,7 @@ import type { ProposalCheck } from "../actors/consensus/consensus-node.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
 import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
-import { startEvidenceReporter, type EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
+import type { EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
 import { governanceOverChain, reportingVotes } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
@@ -84,8 +84,8 @@ export interface RunningNode {
   readonly training: StartedTraining | undefined
   /** The chain's proposals, each followed by a governance machine (when the node has a chain). */
   readonly governance: GovernanceFollower | undefined
-  /** Double-sign evidence this node holds, settled on Staking (when the node has a chain). */
-  readonly evidence: EvidenceReporter | undefined
+  /** Double-sign evidence this node holds, settled on the ledger (Staking when the node has a chain). */
+  readonly evidence: EvidenceReporter
   /**
    * Settles with the reason if consensus halts (a decided block did not execute; the reason names
    * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
@@ -172,16 +172,14 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     genesis,
     privateKey,
     storePath: resolvePath(dataDir, config.paths.store),
+    // With a chain, the committee runs on its contracts (Committee.sol's snapshots and reports,
+    // Staking's slashes); without one, on the node's own in-memory ledger.
+    ...(chain === undefined ? {} : { ledger: chain }),
     ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
   privateKey.fill(0) // the Keys port holds its own copy
-  // Every double sign this node holds goes to Staking.slashDoubleSign, sent (and paid for) from its own
-  // account; started with consensus, so that no block executed while training loads goes unread.
-  let evidenceReporter: EvidenceReporter | undefined
-  if (chain !== undefined) {
-    const reporter = evidenceReporter = startEvidenceReporter(node.ctx, { chain, submitter: node.keys.address.toLowerCase() })
-    yield* Effect.addFinalizer(() => Effect.sync(() => reporter.stop()))
-  }
+  // Every double sign this node holds goes to the ledger's slashDoubleSign (Staking's on a chain): real-world.ts.
+  const evidenceReporter: EvidenceReporter = node.evidence
   const training = options.training?.enabled === false
     ? undefined
     : yield* startNodeTraining({ name, genesis, node, emit, options: options.training ?? {} })
@@ -192,10 +190,10 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   // a governance machine on the wall clock (governance-report.ts).
   const governance = chain === undefined ? undefined : reportingVotes(governanceOverChain(chain), { name, address }, chain, emit)
   // Stake goes to the one ledger: the contracts when the node has a chain (so a stake made through the
-  // API counts in the next governance vote), else the node's own in-memory ledger. (The committee's
-  // snapshots and reports still come from the node's in-memory ledger: see docs/architecture.md.)
+  // API counts in the next governance vote), else the node's own in-memory ledger — the node's ledger
+  // either way, whose receipts its staking followers hear.
   const api = makeAppNodeApi({
-    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: chain ?? node.ledger.chain,
+    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: node.ledger,
     ...(governance === undefined ? {} : { governance }),
   })
   let governanceFollower: GovernanceFollower | undefined

@@ -23,13 +23,16 @@ import type { SignatureVerifier } from "../core/consensus/signing.ts"
 import { reportDigest, ZERO_ADDRESS } from "../core/committee/index.ts"
 import { verifySignature } from "../core/crypto.ts"
 import {
-  StakingInvalidEvidence, type EconError, type Economy, type PoolView, type Receipt, type ReportContext, type SlashReceipt,
+  StakingInvalidEvidence, type EconError, type Economy, type EpochSettlementReceipt, type PoolView, type Receipt, type ReportContext, type SlashReceipt,
 } from "../core/econ/index.ts"
 import { Constitution } from "../core/governance/constitution.ts"
 import { Governance } from "../core/governance/governance.ts"
 import { economyStake } from "../core/governance/stake.ts"
 import { Chain, ChainUnavailable } from "./chain.ts"
 import { ledgerGovernance } from "./ledger-governance.ts"
+import { receiptFeed, type ReceiptFeed } from "./receipt-feed.ts"
+
+export type { ReceiptFeed } from "./receipt-feed.ts"
 
 /** What the in-memory ledger needs beyond the economy to check signatures as the contracts do. */
 export interface MemoryChainOptions {
@@ -39,15 +42,16 @@ export interface MemoryChainOptions {
   readonly verify?: SignatureVerifier
 }
 
-/** Hear a ledger's receipts as they happen; the returned function stops. */
-export type ReceiptFeed = (listener: (r: Receipt) => void) => () => void
-
 /** The in-memory Chain, with what only an in-memory ledger can show. */
 export type MemoryChain = Chain["Service"] & {
   readonly economy: Economy
   readonly governance: Governance
   /** Every slash the ledger made, in order. */
   readonly slashes: readonly SlashReceipt[]
+  /** The receipt of every accepted epoch report, in order (what each settlement moved). */
+  readonly settlements: readonly EpochSettlementReceipt[]
+  /** What the accepted reports paid `account` from the contributors' pot so far (to its balance). */
+  contributorPaid(account: string): bigint
   /** Every receipt (operations; the slashes of settlements and evidence), in order. */
   readonly receipts: ReceiptFeed
 }
@@ -67,13 +71,15 @@ export const makeMemoryChain = (
   options: MemoryChainOptions = {},
 ): MemoryChain => {
   const stake = economyStake(economy)
-  const listeners: Array<(r: Receipt) => void> = []
+  const feed = receiptFeed()
   const slashes: SlashReceipt[] = []
+  const settlements: EpochSettlementReceipt[] = []
+  const paid = new Map<string, bigint>()
   // An operation at a time before the ledger's last is refused (LedgerTimeWentBackwards), as a block cannot go back.
   const time = now
   const publish = (r: Receipt): void => {
     if (r.type === "slash") slashes.push(r)
-    for (const l of [...listeners]) l(r)
+    feed.publish(r)
   }
   /** A result as an effect, its receipts published first when it succeeded. */
   const settled = <A, E>(r: Result.Result<A, E>, receipts: (a: A) => readonly Receipt[]): Effect.Effect<A, E> => {
@@ -111,7 +117,11 @@ export const makeMemoryChain = (
     depositFees: (account, amount) => Effect.suspend(() => fromResult(economy.depositFees(account, amount, time()))),
     feeDeposit: (account) => Effect.sync(() => economy.feeDeposit(account)),
     submitEpochReport: (report, signatures, submitter) =>
-      Effect.suspend(() => withReportContext("submitEpochReport", (ctx) => settled(economy.submitEpochReport(report, signatures, submitter, ctx, time()), (r) => r.slashes))),
+      Effect.suspend(() => withReportContext("submitEpochReport", (ctx) => settled(economy.submitEpochReport(report, signatures, submitter, ctx, time()), (r) => {
+        settlements.push(r)
+        for (const p of r.settlement.emission.payouts) if (p.amount > 0n) paid.set(p.account, (paid.get(p.account) ?? 0n) + p.amount)
+        return r.slashes
+      }))),
     epochReport: (epoch) => Effect.sync(() => economy.epochReport(epoch)),
     reportConflict: (report, signatures, submitter) =>
       Effect.suspend(() => withReportContext("reportConflict", (ctx) => settled(economy.reportConflict(report, signatures, submitter, ctx, time()), (r) => r.slashes))),
@@ -132,12 +142,8 @@ export const makeMemoryChain = (
     economy,
     governance,
     slashes,
-    receipts: (listener: (r: Receipt) => void) => {
-      listeners.push(listener)
-      return () => {
-        const i = listeners.indexOf(listener)
-        if (i >= 0) listeners.splice(i, 1)
-      }
-    },
+    settlements,
+    contributorPaid: (account: string) => paid.get(account) ?? 0n,
+    receipts: feed.feed,
   })
 }
