@@ -1,5 +1,5 @@
 /**
- * Gas of the main operations of DAIToken, Staking and Governance, beside a bare OpenZeppelin
+ * Gas of the main operations of DAIToken, Staking, Governance, the Committee and the ComputeMarket, beside a bare OpenZeppelin
  * ERC20Votes (PlainVotesToken) and Governor (PlainGovernor: counting simple, votes, quorum fraction)
  * measured in the same run on Hardhat's in-process chain.
  *
@@ -69,13 +69,14 @@ const ogId: bigint = await og.hashProposal(target, [0], [call], ethers.id(descri
 await ethers.provider.send("evm_mine", [])
 await ethers.provider.send("evm_mine", [])
 const ogVote = await gasOf(og.connect(w.signer.d0).castVote(ogId, 1))
-await gasOf(og.connect(w.signer.d1).castVote(ogId, 1))
+const ogVote2 = await gasOf(og.connect(w.signer.d1).castVote(ogId, 1))
 for (let i = 0; i < 6; i++) await ethers.provider.send("evm_mine", [])
 const ogExecute = await gasOf(og.execute(target, [0], [call], ethers.id(description)))
 
 row("Governance.proposeParam (plain: Governor.propose)", await gasOf(gov.connect(w.signer.d0).proposeParam(paramKey("fees.burnFraction"), 4n * 10n ** 17n)), ogPropose)
-row("Governance.castVote (quadratic; plain: castVote)", await gasOf(gov.connect(w.signer.d0).castVote(1, true)), ogVote)
-await gasOf(gov.connect(w.signer.d1).castVote(1, true))
+// Both voters hold one position each, bonded before the proposal (the plain voters delegated before it).
+row("Governance.castVote (quadratic, first vote of its side; plain: castVote)", await gasOf(gov.connect(w.signer.d0).castVote(1, true)), ogVote)
+row("Governance.castVote (quadratic, second vote of the same side; plain: castVote)", await gasOf(gov.connect(w.signer.d1).castVote(1, true)), ogVote2)
 await ethers.provider.send("evm_increaseTime", [4 * 86_400])
 row("Governance.execute (param → Constitution → Staking; plain: a settings call)", await gasOf(gov.execute(1)), ogExecute)
 
@@ -103,8 +104,44 @@ row("Committee.submitEpochReport (4 signatures; 1 downtime slash, 2 contributors
 const conflicting = { ...epochReport, scores: [4n, 5n] }
 row("Committee.reportConflict (2 signatures, 2 double signers tombstoned)", await gasOf(committee.reportConflict(solidity(conflicting), signed(conflicting, ["v1", "v2"]))))
 
+// ComputeMarket over the same token, staking and Constitution: a provider, a job's life (post, assign, deliver, confirm),
+// a settlement after the window, a dispute both ways, a no-show, a refund. Fees go to Staking.payFee (stakers exist by now).
+const market: Any = await ethers.deployContract("ComputeMarket", [await st.getAddress(), await constitution.getAddress(), w.admin.address])
+const marketAt: string = await market.getAddress()
+await gasOf(market.grantRole(await market.COMMITTEE_ROLE(), w.admin.address))
+for (const a of ["c0", "c1", "d2"]) await gasOf(w.token.connect(w.signer[a]).approve(marketAt, 100_000n * TOKEN))
+const mk = (a: string) => market.connect(w.signer[a])
+const hash = (i: number) => ethers.id(`result ${i}`)
+const due = async () => BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 86_400n
+row("ComputeMarket.registerProvider (bond, 2 kinds)", await gasOf(mk("c0").registerProvider(1_000n * TOKEN, ["infer:mnist", "finetune:mnist"], TOKEN, 4)))
+await gasOf(mk("c1").registerProvider(1_000n * TOKEN, ["infer:mnist"], TOKEN, 4))
+row("ComputeMarket.postJob (budget escrowed)", await gasOf(mk("d2").postJob("infer:mnist", 10n, 2n * TOKEN, await due())))
+row("ComputeMarket.assignJob", await gasOf(mk("d2").assignJob(1, w.addr("c0"))))
+row("ComputeMarket.deliver (first note)", await gasOf(mk("c0").deliver(1, 4n, hash(1))))
+row("ComputeMarket.confirm (1 note: provider paid, fee burnt in part and to stakers)", await gasOf(mk("d2").confirm(1)))
+await gasOf(mk("c0").deliver(1, 3n, hash(2)))
+await gasOf(mk("c0").deliver(1, 3n, hash(3)))
+await ethers.provider.send("evm_increaseTime", [61])
+row("ComputeMarket.settle (2 notes past the window; completes the job, escrow returned)", await gasOf(market.settle(1)))
+await gasOf(mk("d2").postJob("infer:mnist", 10n, 2n * TOKEN, await due()))
+await gasOf(mk("d2").assignJob(2, w.addr("c0")))
+await gasOf(mk("c0").deliver(2, 5n, hash(4)))
+row("ComputeMarket.dispute (1 note frozen)", await gasOf(mk("d2").dispute(2)))
+row("ComputeMarket.resolveDispute (provider right: the note paid)", await gasOf(market.resolveDispute(2, true)))
+await gasOf(mk("c0").deliver(2, 5n, hash(5)))
+await gasOf(mk("d2").dispute(2))
+row("ComputeMarket.resolveDispute (provider wrong: refuted, bond slashed, job reopened)", await gasOf(market.resolveDispute(2, false)))
+await gasOf(mk("d2").assignJob(2, w.addr("c1")))
+await ethers.provider.send("evm_increaseTime", [31])
+row("ComputeMarket.reclaimNoShow (penalty to the requester, job reopened)", await gasOf(mk("d2").reclaimNoShow(2)))
+await ethers.provider.send("evm_increaseTime", [86_400])
+row("ComputeMarket.refund (after the deadline, nothing pending: escrow returned)", await gasOf(market.refund(2)))
+await gasOf(mk("c0").retireProvider())
+row("ComputeMarket.withdrawBond", await gasOf(mk("c0").withdrawBond()))
+
 const fmt = (x: bigint | undefined) => (x === undefined ? "—" : x.toLocaleString("en-US"))
-console.log("| operation | dai | plain OZ (ERC20Votes, Governor) | dai − plain |")
-console.log("|---|---:|---:|---:|")
-for (const [name, dai, pl] of rows) console.log(`| ${name} | ${fmt(dai)} | ${fmt(pl)} | ${pl === undefined ? "—" : fmt(dai - pl)} |`)
+const ratio = (dai: bigint, pl: bigint) => (Number(dai) / Number(pl)).toFixed(2) + "×"
+console.log("| operation | dai | plain OZ (ERC20Votes, Governor) | dai − plain | dai ÷ plain |")
+console.log("|---|---:|---:|---:|---:|")
+for (const [name, dai, pl] of rows) console.log(`| ${name} | ${fmt(dai)} | ${fmt(pl)} | ${pl === undefined ? "—" : fmt(dai - pl)} | ${pl === undefined ? "—" : ratio(dai, pl)} |`)
 process.exit(0)

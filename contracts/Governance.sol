@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Constitution} from "./Constitution.sol";
 import {DAIToken} from "./DAIToken.sol";
 import {Staking} from "./Staking.sol";
@@ -14,9 +15,11 @@ import {Treasury} from "./Treasury.sol";
 /// deployed with `quadratic` (governance.quadratic, default false), when that stake is at least
 /// governance.minVoterBond. Addresses cost nothing, so quadratic votes reward splitting stake over
 /// identities (√N the votes for N of them; the minimum bond caps N at stake / minVoterBond but cannot
-/// stop it): turn it on only with an identity layer that makes identities costly. Stake cannot be
-/// moved to a second identity within a vote because unbonding takes staking.unbondingPeriod. The
-/// stake counted is the stake at the time of the vote.
+/// stop it): turn it on only with an identity layer that makes identities costly. The stake counted
+/// is the stake the voter had bonded when the proposal was made and has kept bonded since
+/// (`Staking.bondedSince` the proposal's start, its block's timestamp: a position opened in that same
+/// second counts; valued at the vote: less what was unbonded or slashed since), so stake bonded after
+/// a proposal, or moved to a second identity, does not vote on it; the minimum bond, like quorum and threshold, is the one in force when the proposal was made.
 /// A proposal passes when, at the end of governance.votingPeriod:
 ///  - quorum: the bonded stake of the identities that voted ≥ governance.quorum × the total bonded
 ///    stake when the proposal was made (the total *quadratic* power is Σ sqrt over every identity,
@@ -48,6 +51,7 @@ contract Governance is ReentrancyGuard {
         Executed
     }
 
+    /// @notice A proposal as `proposal(id)` returns it.
     struct Proposal {
         Kind kind;
         address proposer;
@@ -66,6 +70,34 @@ contract Governance is ReentrancyGuard {
         uint256 stakeVoted;
     }
 
+    /// @dev Votes and the stake behind them on one side of a proposal: one slot, so a vote writes one
+    /// tally slot (stake and votes are at most the token supply, far below 2^128).
+    struct Tally {
+        uint128 votes;
+        uint128 stake;
+    }
+
+    /// @dev A proposal in storage, packed so that a vote reads one slot of it (slot 0: existence,
+    /// end of voting, snapshot time, minimum bond) and writes one (its side's tally).
+    struct Record {
+        uint48 votingEnds; // zero: no proposal
+        uint48 start; // positions opened at or before this time vote (Staking.bondedSince)
+        uint128 minVoterBond; // governance.minVoterBond when proposed
+        Kind kind;
+        bool executed;
+        address proposer;
+        uint48 delay;
+        uint64 quorum; // wad
+        uint64 threshold; // wad
+        uint128 bondedAtStart;
+        bytes32 key;
+        uint256 a;
+        uint256 b;
+        address to;
+        Tally yes;
+        Tally no;
+    }
+
     uint256 private constant WAD = 1e18;
 
     Constitution public immutable constitution;
@@ -74,7 +106,7 @@ contract Governance is ReentrancyGuard {
     /// @notice governance.quadratic: votes = sqrt(stake) when true, stake when false (fixed at deployment).
     bool public immutable quadratic;
 
-    mapping(uint256 => Proposal) private _proposals;
+    mapping(uint256 => Record) private _proposals;
     mapping(uint256 => mapping(address => bool)) public hasVoted;
     /// @notice Number of proposals made (ids start at 1).
     uint256 public proposalCount;
@@ -152,50 +184,62 @@ contract Governance is ReentrancyGuard {
     }
 
     function _propose(Kind kind, bytes32 key, uint256 a, uint256 b, address to) private returns (uint256 id) {
-        _votesOf(msg.sender); // a proposer must be able to vote
+        uint256 minimum = constitution.paramValue(keccak256("governance.minVoterBond"));
+        _votes(msg.sender, block.timestamp, minimum); // a proposer must be able to vote
         id = ++proposalCount;
         bool amend = kind == Kind.Amendment;
-        uint64 ends = uint64(block.timestamp + constitution.paramValue(keccak256("governance.votingPeriod")) / 1000);
-        Proposal storage p = _proposals[id];
+        uint48 ends = SafeCast.toUint48(block.timestamp + constitution.paramValue(keccak256("governance.votingPeriod")) / 1000);
+        // Everything a vote and the tally need is cached here, so that a vote reads no other contract's parameters.
+        Record storage p = _proposals[id];
+        p.votingEnds = ends;
+        p.start = uint48(block.timestamp);
+        p.minVoterBond = SafeCast.toUint128(minimum);
         p.kind = kind;
         p.proposer = msg.sender;
-        p.votingEnds = ends;
-        p.delay = uint64(constitution.paramValue(amend ? keccak256("governance.amendmentDelay") : keccak256("governance.timelock")) / 1000);
-        p.key = key;
-        p.a = a;
-        p.b = b;
-        p.to = to;
-        p.quorum = constitution.paramValue(keccak256("governance.quorum"));
-        p.threshold = constitution.paramValue(amend ? keccak256("governance.amendmentThreshold") : keccak256("governance.threshold"));
-        p.bondedAtStart = staking.totalBonded();
+        p.delay = SafeCast.toUint48(constitution.paramValue(amend ? keccak256("governance.amendmentDelay") : keccak256("governance.timelock")) / 1000);
+        p.quorum = SafeCast.toUint64(constitution.paramValue(keccak256("governance.quorum")));
+        p.threshold = SafeCast.toUint64(constitution.paramValue(amend ? keccak256("governance.amendmentThreshold") : keccak256("governance.threshold")));
+        p.bondedAtStart = SafeCast.toUint128(staking.totalBonded());
+        // Zero words are not written: a fresh slot left zero costs nothing.
+        if (key != bytes32(0)) p.key = key;
+        if (a != 0) p.a = a;
+        if (b != 0) p.b = b;
+        if (to != address(0)) p.to = to;
         emit ProposalCreated(id, kind, msg.sender, key, a, b, to, ends);
     }
 
     // ------------------------------------------------------------------ voting
 
-    /// @notice Vote for (`support`) or against proposal `id` with the caller's bonded stake (sqrt of it when quadratic).
+    /// @notice Vote for (`support`) or against proposal `id` with the stake the caller had bonded at the
+    /// proposal's start and still has (sqrt of it when quadratic).
     function castVote(uint256 id, bool support) external returns (uint256 votes) {
-        Proposal storage p = _proposals[id];
-        if (p.proposer == address(0)) revert GovernanceUnknownProposal(id);
-        if (block.timestamp >= p.votingEnds) revert GovernanceVotingClosed(id, p.votingEnds);
+        Record storage p = _proposals[id];
+        uint48 ends = p.votingEnds;
+        if (ends == 0) revert GovernanceUnknownProposal(id);
+        if (block.timestamp >= ends) revert GovernanceVotingClosed(id, ends);
         if (hasVoted[id][msg.sender]) revert GovernanceAlreadyVoted(id, msg.sender);
         uint256 stake;
-        (votes, stake) = _votesOf(msg.sender);
+        (votes, stake) = _votes(msg.sender, p.start, p.minVoterBond);
         hasVoted[id][msg.sender] = true;
-        if (support) p.forVotes += votes;
-        else p.againstVotes += votes;
-        p.stakeVoted += stake;
+        Tally storage t = support ? p.yes : p.no;
+        (t.votes, t.stake) = (t.votes + SafeCast.toUint128(votes), t.stake + SafeCast.toUint128(stake));
         emit VoteCast(id, msg.sender, support, votes, stake);
     }
 
-    /// @notice Votes `voter` would cast now, and the stake behind them (reverts below the minimum bond).
+    /// @notice Votes `voter` would cast on a proposal made now, and the stake behind them (reverts below the minimum bond).
     function votesOf(address voter) external view returns (uint256 votes, uint256 stake) {
-        return _votesOf(voter);
+        return _votes(voter, block.timestamp, constitution.paramValue(keccak256("governance.minVoterBond")));
     }
 
-    function _votesOf(address voter) private view returns (uint256 votes, uint256 stake) {
-        stake = staking.bondedOf(voter);
-        uint256 minimum = constitution.paramValue(keccak256("governance.minVoterBond"));
+    /// @notice Votes `voter` would cast on proposal `id` now, and the stake behind them (reverts below the proposal's minimum bond).
+    function votesOn(uint256 id, address voter) external view returns (uint256 votes, uint256 stake) {
+        Record storage p = _proposals[id];
+        if (p.votingEnds == 0) revert GovernanceUnknownProposal(id);
+        return _votes(voter, p.start, p.minVoterBond);
+    }
+
+    function _votes(address voter, uint256 start, uint256 minimum) private view returns (uint256 votes, uint256 stake) {
+        stake = staking.bondedSince(voter, start);
         if (stake < minimum || stake == 0) revert GovernanceBelowMinimumBond(voter, stake, minimum);
         votes = quadratic ? Math.sqrt(stake) : stake;
     }
@@ -204,25 +248,30 @@ contract Governance is ReentrancyGuard {
 
     /// @notice A proposal's state now.
     function state(uint256 id) public view returns (State) {
-        Proposal storage p = _proposals[id];
-        if (p.proposer == address(0)) return State.None;
+        Record storage p = _proposals[id];
+        if (p.votingEnds == 0) return State.None;
         if (p.executed) return State.Executed;
         if (block.timestamp < p.votingEnds) return State.Active;
-        uint256 cast = p.forVotes + p.againstVotes;
-        bool quorate = p.stakeVoted * WAD >= p.quorum * p.bondedAtStart;
-        bool passed = cast > 0 && p.forVotes * WAD > p.threshold * cast;
+        uint256 forVotes = p.yes.votes;
+        uint256 cast = forVotes + p.no.votes;
+        bool quorate = (uint256(p.yes.stake) + p.no.stake) * WAD >= uint256(p.quorum) * p.bondedAtStart;
+        bool passed = cast > 0 && forVotes * WAD > p.threshold * cast;
         if (!quorate || !passed) return State.Defeated;
         return block.timestamp < uint256(p.votingEnds) + p.delay ? State.Queued : State.Executable;
     }
 
-    /// @notice A proposal's record.
-    function proposal(uint256 id) external view returns (Proposal memory) {
-        return _proposals[id];
+    /// @notice A proposal's record (all zero when there is none).
+    function proposal(uint256 id) external view returns (Proposal memory r) {
+        Record storage p = _proposals[id];
+        (r.kind, r.proposer, r.votingEnds, r.delay, r.executed) = (p.kind, p.proposer, p.votingEnds, p.delay, p.executed);
+        (r.key, r.a, r.b, r.to) = (p.key, p.a, p.b, p.to);
+        (r.quorum, r.threshold, r.bondedAtStart) = (p.quorum, p.threshold, p.bondedAtStart);
+        (r.forVotes, r.againstVotes, r.stakeVoted) = (p.yes.votes, p.no.votes, uint256(p.yes.stake) + p.no.stake);
     }
 
     /// @notice Execute a passed proposal after its timelock (anyone may call).
     function execute(uint256 id) external nonReentrant {
-        Proposal storage p = _proposals[id];
+        Record storage p = _proposals[id];
         State s = state(id);
         if (s == State.None) revert GovernanceUnknownProposal(id);
         if (s == State.Executed) revert GovernanceAlreadyExecuted(id);

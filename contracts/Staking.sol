@@ -612,11 +612,19 @@ contract Staking is AccessControl, ReentrancyGuard {
         return _positionsByOwner[owner];
     }
 
-    /// @notice Tokens `owner`'s open positions are worth now, over all pools (the governance voting base).
-    function bondedOf(address owner) external view returns (uint256 total) {
+    /// @notice Tokens `owner`'s open positions are worth now, over all pools.
+    function bondedOf(address owner) external view returns (uint256) {
+        return bondedSince(owner, block.timestamp);
+    }
+
+    /// @notice What `owner`'s open positions opened at or before `time` are worth now: the stake bonded
+    /// then and bonded ever since (a position is never reopened), less what was unbonded or slashed
+    /// since. Governance's voting base at a proposal's start (stake bonded later does not count).
+    function bondedSince(address owner, uint256 time) public view returns (uint256 total) {
         uint256[] storage ids = _positionsByOwner[owner];
         for (uint256 i = 0; i < ids.length; ++i) {
             Position storage pos = _positions[ids[i]];
+            if (pos.createdAt > time) continue;
             total += _positionValue(_pools[pos.pool], pos);
         }
     }

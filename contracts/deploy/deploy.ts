@@ -6,8 +6,10 @@
  *   (bounds and values generated from the registry: constitution-table.ts) → Staking (the registry's
  *   economic parameters, ms → s, within the Constitution's bounds) → Committee (snapshots, epoch
  *   reports, fee deposits; holds the reward reserve) → Governance → ContributionRegistry (admin: Governance)
+ *   → ComputeMarket (bonds and job escrows; fees to Staking; parameters from the Constitution)
  *   then: Staking COMMITTEE_ROLE → the Committee; PARAMS_ROLE and DEFAULT_ADMIN_ROLE → Governance; the
- *   deployer renounces its admin role; Constitution, Treasury and token governance → Governance.
+ *   ComputeMarket's COMMITTEE_ROLE (disputes, verdicts) → the Committee and its DEFAULT_ADMIN_ROLE → Governance;
+ *   the deployer renounces its admin roles; Constitution, Treasury and token governance → Governance.
  *
  * The deployer keeps nothing and no account holds a role: downtime and rewards settle through epoch
  * reports signed by 2/3 of the voting power and verified by the Committee; every later change of a
@@ -188,6 +190,7 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   const latest = await provider.getBlock("latest")
   const genesis = latest?.timestamp ?? Math.floor(Date.now() / 1000)
   const registry = await deploy("ContributionRegistry", [genesis, schedule.epochLength, schedule.commitWindow, governanceAt])
+  const market = await deploy("ComputeMarket", [await staking.getAddress(), await constitution.getAddress(), from])
 
   const admin: string = await staking.DEFAULT_ADMIN_ROLE()
   const paramsRole: string = await staking.PARAMS_ROLE()
@@ -196,6 +199,10 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   await send((o) => staking.grantRole(paramsRole, governanceAt, o))
   await send((o) => staking.grantRole(admin, governanceAt, o))
   await send((o) => staking.renounceRole(admin, from, o))
+  const marketCommittee: string = await market.COMMITTEE_ROLE()
+  await send((o) => market.grantRole(marketCommittee, committeePredicted, o))
+  await send((o) => market.grantRole(admin, governanceAt, o))
+  await send((o) => market.renounceRole(admin, from, o))
   await send((o) => constitution.transferGovernance(governanceAt, o))
   await send((o) => treasury.setGovernance(governanceAt, o))
   await send((o) => token.transferGovernance(governanceAt, o))
@@ -205,7 +212,7 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   const at = async (c: Any) => getAddress(await c.getAddress())
   const contracts = {
     DAIToken: await at(token), Staking: await at(staking), Constitution: await at(constitution), Governance: governanceAt,
-    Treasury: await at(treasury), ContributionRegistry: await at(registry), Committee: committeePredicted,
+    Treasury: await at(treasury), ContributionRegistry: await at(registry), Committee: committeePredicted, ComputeMarket: await at(market),
   }
   const holders = await readRoles(provider, { contracts, deploymentBlock: firstBlock ?? 0 })
   // The deployer must keep nothing it was not named for (the guardian).

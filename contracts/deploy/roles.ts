@@ -6,8 +6,8 @@
  * Treasury's governance). A holder is named by contract when it is one of the deployment's, and
  * marked "account" when no code lives at its address (an externally owned account).
  *
- * The Committee contract has no role of its own (no admin, no setter): it holds Staking's
- * COMMITTEE_ROLE and acts only on epoch reports signed by 2/3 of a snapshot's voting power.
+ * The Committee contract has no role of its own (no admin, no setter): it holds Staking's and the
+ * ComputeMarket's COMMITTEE_ROLE and acts only on epoch reports signed by 2/3 of a snapshot's voting power.
  *
  * The Treasury's M-of-N signers are not a role of the system (they move only the Treasury's own
  * multisig spends) and are listed apart, in the deployment's `treasury` record.
@@ -38,6 +38,7 @@ const ACCESS_CONTROL_ABI = [
 export const ACCESS_CONTROL_ROLES: Readonly<Partial<Record<ContractName, readonly string[]>>> = {
   Staking: ["DEFAULT_ADMIN_ROLE", "PARAMS_ROLE", "COMMITTEE_ROLE"],
   ContributionRegistry: ["DEFAULT_ADMIN_ROLE", "SCORER_ROLE"],
+  ComputeMarket: ["DEFAULT_ADMIN_ROLE", "COMMITTEE_ROLE"],
 }
 /** The single-holder roles: contract → its getters naming a holder. */
 export const SINGLE_ROLES: Readonly<Partial<Record<ContractName, readonly string[]>>> = {

@@ -1,6 +1,6 @@
 /**
  * After `deployContracts` (what `dai chain deploy` and the devnet run): every role of every contract
- * is held by Governance (or by nobody), but Staking's COMMITTEE_ROLE, held by the Committee contract
+ * is held by Governance (or by nobody), but Staking's and the ComputeMarket's COMMITTEE_ROLE, held by the Committee contract
  * (which has no role or setter of its own); the deployer keeps none, no externally owned account
  * holds one, the Committee holds the reward reserve, the Treasury is funded with the
  * community share and run by its named M-of-N signers. The constitution's bounds hold on every
@@ -92,6 +92,8 @@ describe("roles after deploy", () => {
     expect(roles.some((h) => h.role === "DOWNTIME_REPORTER_ROLE")).toBe(false)
     expect(held("ContributionRegistry", "DEFAULT_ADMIN_ROLE")).toEqual(["Governance"])
     expect(held("ContributionRegistry", "SCORER_ROLE")).toEqual(["none"])
+    expect(held("ComputeMarket", "DEFAULT_ADMIN_ROLE")).toEqual(["Governance"])
+    expect(held("ComputeMarket", "COMMITTEE_ROLE")).toEqual(["Committee"])
     for (const name of ["DAIToken", "Constitution", "Treasury"]) expect(held(name, "governance"), name).toEqual(["Governance"])
     expect(held("DAIToken", "guardian")).toEqual(["none"])
     expect(roles.every((h) => h.kind !== "account")).toBe(true)
@@ -319,7 +321,15 @@ describe("governance over the guardian and the operational roles", () => {
     // The listing follows the chain.
     const roles = await readRoles(ethers.provider, d)
     expect(roles.filter((h) => h.role === "SCORER_ROLE").map((h) => h.holder)).toEqual([next])
-    expect(roles.filter((h) => h.role === "COMMITTEE_ROLE").map((h) => h.holder)).toContain(next)
-    expect(roles.filter((h) => h.role === "COMMITTEE_ROLE").map((h) => h.holder)).not.toContain(old)
+    const stakingCommittee = roles.filter((h) => h.contract === "Staking" && h.role === "COMMITTEE_ROLE").map((h) => h.holder)
+    expect(stakingCommittee).toContain(next)
+    expect(stakingCommittee).not.toContain(old)
+    // The market's committee role moves the same way, and never to a key.
+    const market = await c.ComputeMarket.COMMITTEE_ROLE()
+    expect(await errorOf(c.Governance.connect(signers[1]).proposeRole(d.contracts.ComputeMarket, market, signers[9].address, true))).toBe("GovernanceInvalidProposal")
+    await pass((g) => g.proposeRole(d.contracts.ComputeMarket, market, next, true))
+    expect(await c.ComputeMarket.hasRole(market, next)).toBe(true)
+    expect(await c.ComputeMarket.staking()).toBe(d.contracts.Staking)
+    expect(await c.ComputeMarket.constitution()).toBe(d.contracts.Constitution)
   })
 })

@@ -133,6 +133,32 @@ describe("Governance", () => {
     expect([p.forVotes, p.againstVotes, p.stakeVoted]).toEqual([400n * TOKEN, 40_000n * TOKEN, 40_400n * TOKEN])
     expect(await errorOf(linear.connect(w.signer.d2).castVote(1, true), linear)).toBe("GovernanceBelowMinimumBond")
   })
+  it("counts the stake bonded at the proposal's start and kept since (Staking.bondedSince), against the minimum bond of then", async () => {
+    const linear = await ethers.deployContract("Governance", [await constitution.getAddress(), await w.staking.getAddress(), await treasury.getAddress(), false])
+    const v0 = BigInt(w.addr("v0"))
+    await wait(linear.connect(w.signer.d1).proposeParam(burnKey, 5n * 10n ** 17n))
+    const start = (await ethers.provider.getBlock("latest")).timestamp
+    const bonded = await w.staking.totalBonded()
+    expect(await errorOf(linear.votesOn(2, w.addr("d0")), linear)).toBe("GovernanceUnknownProposal")
+    // Bonded after the start's second (a position opened in that second counts: timestamps are whole
+    // seconds), no vote on this proposal (a second identity cannot vote with moved stake either).
+    await later(1)
+    await wait(w.staking.connect(w.signer.d0).delegate(v0, 5_000n * TOKEN, 0))
+    await wait(w.staking.connect(w.signer.d2).delegate(v0, 5_000n * TOKEN, 0))
+    expect(await w.staking.bondedOf(w.addr("d0"))).toBe(45_000n * TOKEN)
+    expect(await w.staking.bondedSince(w.addr("d0"), start)).toBe(40_000n * TOKEN)
+    expect([...(await linear.votesOn(1, w.addr("d0")))]).toEqual([40_000n * TOKEN, 40_000n * TOKEN])
+    expect(await errorOf(linear.connect(w.signer.d2).castVote(1, true), linear)).toBe("GovernanceBelowMinimumBond")
+    // Unbonded since the start: no longer counts (d1's 400 → 50, below the minimum bond of 100).
+    const [d1Position] = await w.staking.positionsOf(w.addr("d1"))
+    await wait(w.staking.connect(w.signer.d1).unbond(d1Position, 350n * TOKEN))
+    expect(await errorOf(linear.connect(w.signer.d1).castVote(1, true), linear)).toBe("GovernanceBelowMinimumBond")
+    await wait(linear.connect(w.signer.d0).castVote(1, true))
+    const p = await linear.proposal(1)
+    expect([p.forVotes, p.againstVotes, p.stakeVoted, p.bondedAtStart]).toEqual([40_000n * TOKEN, 0n, 40_000n * TOKEN, bonded])
+    expect([p.kind, p.proposer, p.key, p.a, p.b, p.to, p.executed]).toEqual([0n, w.addr("d1"), burnKey, 5n * 10n ** 17n, 0n, ethers.ZeroAddress, false])
+    expect([p.quorum, p.threshold, p.delay]).toEqual([10n ** 17n, 5n * 10n ** 17n, 86_400n])
+  })
   it("refuses a value outside the bounds at proposal; a cross-parameter rule is enforced at execution", async () => {
     const gov = governance.connect(w.signer.d0)
     expect(await errorOf(gov.proposeParam(burnKey, 95n * 10n ** 16n))).toBe("ConstitutionOutOfBounds")

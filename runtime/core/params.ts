@@ -137,6 +137,14 @@ export const REGISTRY = {
   "training.secAggThreshold": fraction(0.66, 0.5, 1, "share of the cohort whose shares must survive to unmask the sum"),
   "training.dp.clipNorm": number(1, 0.001, 100, "L2", "per-update L2 clipping norm"),
   "training.dp.noiseMultiplier": number(0, 0, 10, "sigma", "Gaussian noise std as a multiple of the clip norm (0 = off)"),
+
+  "market.minProviderBond": amount(1_000, 0, 100_000_000, "bond a compute provider locks to register, and must still hold to take a job"),
+  "market.protocolFee": fraction(0.05, 0, 0.5, "share of every payment to a provider taken as a fee (burnt by fees.burnFraction, the rest to stakers)"),
+  "market.disputeWindow": duration("60s", "5s", "30d", "how long a delivery can be disputed; after it anyone may settle it"),
+  "market.noShowTimeout": duration("30s", "1s", "1d", "an assigned job with no delivery for this long may be taken from its provider"),
+  "market.noShowPenalty": fraction(0.05, 0, 1, "share of a provider's bond paid to the requester when the job is taken from it for not delivering"),
+  "market.wrongResultSlash": fraction(0.2, 0, 1, "share of a provider's bond slashed for a result a referee's re-execution refutes (the requester compensated first, the rest burnt)"),
+  "market.verificationRate": fraction(0.1, 0, 1, "share of deliveries a referee re-executes"),
 } as const satisfies Record<string, ParamDef>
 
 export type ParamName = keyof typeof REGISTRY

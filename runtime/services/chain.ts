@@ -7,7 +7,8 @@
  * contract's custom error (`StakingPositionLocked`, ...), so a revert and a simulator rejection read
  * alike; `ChainUnavailable` is the only failure that is not a rule. Governance (propose, vote,
  * execute) follows runtime/core/governance, mirroring contracts/Governance.sol, with its
- * `Governance…` / `Constitution…` errors.
+ * `Governance…` / `Constitution…` errors. The compute market (providers, jobs, debit notes) follows
+ * runtime/core/econ/market.ts, mirroring contracts/ComputeMarket.sol, with its `Market…` errors.
  */
 import { Context, type Effect, Schema } from "effect"
 import type {
@@ -16,6 +17,7 @@ import type {
 } from "../core/econ/index.ts"
 import type { AcceptedReportView, CommitteeError, EpochReport, ReportSignature, Snapshot } from "../core/committee/index.ts"
 import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
+import type { JobFilter, JobView, MarketError, MarketOp, MarketReceiptOf, ProviderView } from "../core/market/index.ts"
 import type { Params } from "../core/params.ts"
 import type { SignedVote } from "../core/consensus/double-sign.ts"
 
@@ -119,4 +121,19 @@ export class Chain extends Context.Service<Chain, {
   executeProposal(id: number): Effect.Effect<ProposalAction, GovernanceError | EconError | ChainUnavailable>
   /** A proposal now, or undefined. */
   proposal(id: number): Effect.Effect<ProposalView | undefined, ChainUnavailable>
+  /**
+   * Apply one compute-market operation (runtime/core/market/types.ts `MarketOp`: registerProvider,
+   * updateProvider, addBond, retireProvider, withdrawBond, postJob, assignJob, deliver, confirm,
+   * settle, dispute, resolveDispute, reclaimNoShow, refund); its receipt says exactly what moved.
+   * Refused, changing nothing, with the `Market…` error of the contract's name (or the token's).
+   */
+  marketOp<O extends MarketOp>(op: O): Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | EconError | ChainUnavailable>
+  /** The market provider registered by `address`, or undefined. */
+  marketProvider(address: Address): Effect.Effect<ProviderView | undefined, ChainUnavailable>
+  /** Every market provider, in registration order. */
+  readonly marketProviders: Effect.Effect<readonly ProviderView[], ChainUnavailable>
+  /** Market job `id` with its debit notes, or undefined. */
+  marketJob(id: number): Effect.Effect<JobView | undefined, ChainUnavailable>
+  /** The market jobs `filter` asks for (all when omitted), by id. */
+  marketJobs(filter?: JobFilter): Effect.Effect<readonly JobView[], ChainUnavailable>
 }>()("dai/Chain") {}

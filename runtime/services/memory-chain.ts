@@ -30,6 +30,7 @@ import { Governance } from "../core/governance/governance.ts"
 import { economyStake } from "../core/governance/stake.ts"
 import { Chain, ChainUnavailable } from "./chain.ts"
 import { ledgerGovernance } from "./ledger-governance.ts"
+import { ledgerMarket } from "./ledger-market.ts"
 import { receiptFeed, type ReceiptFeed } from "./receipt-feed.ts"
 
 export type { ReceiptFeed } from "./receipt-feed.ts"
@@ -137,6 +138,8 @@ export const makeMemoryChain = (
       transfer: (to, amount, t) => Result.map(economy.apply({ type: "transfer", from: "treasury", to, amount }, t), (r) => (publish(r), r)),
       setParams: (p) => economy.setParams(p),
     }),
+    // The compute market (runtime/core/econ/market.ts), as ComputeMarket.sol on chain.
+    ...ledgerMarket({ economy, now }),
   })
   return Object.assign(chain, {
     economy,

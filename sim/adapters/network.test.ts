@@ -6,7 +6,7 @@ import { networkSuite, type NetworkSetupArgs } from "../../runtime/services/comp
 import { testSetup } from "../../runtime/services/compliance/test-setup.ts"
 import { Prng, toRatio } from "../kernel/prng.ts"
 import { Scheduler } from "../kernel/scheduler.ts"
-import { attachSimNetwork, decodeSimPayload, encodeSimPayload, layerSimNetwork, makeSimNetwork, type SimNetworkPortOptions } from "./network.ts"
+import { attachSimNetwork, decodeSimPayload, encodeSimPayload, layerSimNetwork, makeSimNetwork, simProvideRaw, type SimNetworkPortOptions } from "./network.ts"
 import { SimNetwork, type SimNetworkOptions } from "./sim-network.ts"
 
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
@@ -26,6 +26,11 @@ async function world(n: number, options: SimNetworkOptions = {}, seed = 1, portO
     ports,
     networks: ports.map((p) => p.network),
     settle: async () => void scheduler.runUntil(),
+    provideRaw: async (node: number, key: string, data: Uint8Array) => simProvideRaw(net, ids[node]!, key, data),
+    stop: async (node: number) => {
+      ports[node]!.detach()
+      net.setDown(ids[node]!, true)
+    },
     close: () => run(Scope.close(scope, Exit.void)),
   }
 }

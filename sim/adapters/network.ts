@@ -17,13 +17,14 @@
  * `encodeSimPayload`, or they are dropped as malformed; trace readers can strip the header with
  * `decodeSimPayload`.
  */
-import { Effect, Layer, type Scope } from "effect"
-import { type Envelope, Network, NetworkError, type PeerId, type TopicLimits } from "../../runtime/services/network.ts"
+import { Effect, Layer, Result, type Scope } from "effect"
+import { type Envelope, type FindProvidersOptions, Network, NetworkError, type PeerId, type ProviderInfo, type ProviderRecord, type TopicLimits } from "../../runtime/services/network.ts"
+import { decodeProviderRecord, encodeProviderRecord, providerKeyProblem, providerRecordProblem } from "../../runtime/core/provider-record.ts"
 import { DEFAULT_PEER_FAULT_POLICY, PeerFaults, type PeerFaultPolicy } from "../../runtime/core/peer-faults.ts"
 import type { NetworkPeer, SimNetwork } from "./sim-network.ts"
 
 /** Why a message reaching this node was not handed to a handler. */
-export type SimDropReason = "malformed" | "duplicate" | "unknown-topic" | "handler-error" | "detached" | "oversized" | "banned"
+export type SimDropReason = "malformed" | "duplicate" | "unknown-topic" | "handler-error" | "detached" | "oversized" | "banned" | "bad-record"
 
 export interface SimNetworkPortStats {
   readonly published: number
@@ -103,6 +104,40 @@ class Endpoint implements NetworkPeer {
 
 const endpointsByNetwork = new WeakMap<SimNetwork, Map<string, Endpoint>>()
 
+/**
+ * Provider announcements on one bus: key → provider id → the record's wire bytes. The simulated
+ * DHT is this one table (an announcement is visible at once, everywhere); what a requester gets
+ * from it follows libp2p's semantics, where each record is asked of its provider at query time:
+ * a provider that is down, partitioned away or detached is not returned, and a node that detaches
+ * (stops, crashes) loses its announcements, as a restarted libp2p node does.
+ */
+const directoryByNetwork = new WeakMap<SimNetwork, Map<string, Map<PeerId, Uint8Array>>>()
+
+function directoryOf(net: SimNetwork): Map<string, Map<PeerId, Uint8Array>> {
+  let directory = directoryByNetwork.get(net)
+  if (directory === undefined) directoryByNetwork.set(net, (directory = new Map()))
+  return directory
+}
+
+/** Announce `bytes` as `peer`'s record for `key`, unchecked: for fault injection (a byzantine provider) and tests. */
+export function simProvideRaw(net: SimNetwork, peer: PeerId, key: string, bytes: Uint8Array): void {
+  let providers = directoryOf(net).get(key)
+  if (providers === undefined) directoryOf(net).set(key, (providers = new Map()))
+  providers.set(peer, bytes.slice())
+}
+
+/** Withdraw `peer`'s announcement of `key` (every key when `key` is undefined). */
+function simUnprovide(net: SimNetwork, peer: PeerId, key?: string): void {
+  const directory = directoryOf(net)
+  for (const [k, providers] of directory) {
+    if (key !== undefined && k !== key) continue
+    providers.delete(peer)
+    if (providers.size === 0) directory.delete(k)
+  }
+}
+
+const DEFAULT_PROVIDER_LIMIT = 20
+
 function endpointFor(net: SimNetwork, id: string): Endpoint {
   let endpoints = endpointsByNetwork.get(net)
   if (endpoints === undefined) {
@@ -131,7 +166,7 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
 
   const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void; readonly maxBytes: number }>>()
   const counters = { published: 0, sent: 0, delivered: 0 }
-  const dropped: Record<SimDropReason, number> = { malformed: 0, duplicate: 0, "unknown-topic": 0, "handler-error": 0, detached: 0, oversized: 0, banned: 0 }
+  const dropped: Record<SimDropReason, number> = { malformed: 0, duplicate: 0, "unknown-topic": 0, "handler-error": 0, detached: 0, oversized: 0, banned: 0, "bad-record": 0 }
   const faults = new PeerFaults(options.peerFaults ?? DEFAULT_PEER_FAULT_POLICY)
   /** One fault of `peer`: past the policy's limit its messages are dropped unread until the ban ends. */
   const fault = (peer: PeerId, reason: string): void => {
@@ -244,6 +279,38 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
     return other === undefined || other.receiver !== undefined
   }
 
+  const provide = (key: string, record: ProviderRecord): Effect.Effect<void, NetworkError> =>
+    Effect.suspend(() => {
+      if (!attached()) return Effect.fail(notAttached("provide"))
+      const problem = providerKeyProblem(key) ?? providerRecordProblem(record)
+      if (problem !== undefined) return Effect.fail(new NetworkError({ operation: "provide", reason: problem }))
+      simProvideRaw(net, self, key, encodeProviderRecord(record))
+      return Effect.void
+    })
+
+  const findProviders = (key: string, options: FindProvidersOptions = {}): Effect.Effect<readonly ProviderInfo[], NetworkError> =>
+    Effect.suspend(() => {
+      if (!attached()) return Effect.fail(notAttached("findProviders"))
+      const problem = providerKeyProblem(key)
+      if (problem !== undefined) return Effect.fail(new NetworkError({ operation: "findProviders", reason: problem }))
+      if (net.isDown(self)) return Effect.succeed([])
+      const limit = options.limit ?? DEFAULT_PROVIDER_LIMIT
+      const found: ProviderInfo[] = []
+      const providers = [...(directoryOf(net).get(key) ?? new Map<PeerId, Uint8Array>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      for (const [peer, bytes] of providers) {
+        if (found.length >= limit) break
+        if (peer !== self && (!reachable(peer) || faults.banned(peer, net.now))) continue
+        const record = decodeProviderRecord(bytes)
+        if (Result.isFailure(record)) {
+          fault(peer, `bad provider record for ${JSON.stringify(key)}: ${record.failure}`)
+          drop("bad-record", peer, key)
+          continue
+        }
+        found.push({ peer, addrs: [`/sim/${peer}`], record: record.success })
+      }
+      return Effect.succeed(found)
+    })
+
   const network = Network.of({
     self,
     publish,
@@ -251,6 +318,9 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
     subscribe,
     report: (peer, reason) => Effect.sync(() => fault(peer, reason)),
     peers: Effect.sync(() => (attached() && !net.isDown(self) ? net.nodes.filter(reachable) : [])),
+    provide,
+    unprovide: (key) => Effect.sync(() => simUnprovide(net, self, key)),
+    findProviders,
   })
 
   return {
@@ -258,6 +328,8 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
     stats: () => ({ ...counters, dropped: { ...dropped, detached: endpoint.detachedDrops - detachedAtStart } }),
     detach: () => {
       if (!attached()) return
+      // A stopped node's announcements lapse (on libp2p nobody answers for them any more).
+      simUnprovide(net, self)
       endpoint.receiver = undefined
       endpoint.topics = new Set()
     },

@@ -92,6 +92,16 @@ type ChainService = Chain["Service"]
 
 type Any = any // ethers contract methods and event args are untyped without typechain
 
+const noMarket = (operation: string) => new ChainUnavailable({ operation, reason: "market: ComputeMarket not deployed" })
+/** The market members while this adapter has no ComputeMarket: each fails with ChainUnavailable. */
+const marketMissing: Pick<ChainService, "marketOp" | "marketProvider" | "marketProviders" | "marketJob" | "marketJobs"> = {
+  marketOp: () => Effect.fail(noMarket("marketOp")),
+  marketProvider: () => Effect.fail(noMarket("marketProvider")),
+  marketProviders: Effect.fail(noMarket("marketProviders")),
+  marketJob: () => Effect.fail(noMarket("marketJob")),
+  marketJobs: () => Effect.fail(noMarket("marketJobs")),
+}
+
 /** The Chain port over the deployed contracts (see the module comment for the mappings). */
 export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
   const { deployment } = options
@@ -318,6 +328,8 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
       epochReport: () => Effect.fail(committeeMissing("epochReport")),
       reportConflict: () => Effect.fail(committeeMissing("reportConflict")),
     }),
+    // The compute market is contracts/ComputeMarket.sol; until its adapter (market.ts) is wired in, every member says so.
+    ...marketMissing,
     now: query("now", async () => (await reader.blockTime(await latest())) * 1000),
     close: async () => {
       if (owned) provider.destroy()

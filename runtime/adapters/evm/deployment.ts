@@ -9,15 +9,17 @@ import { keccak256, toHex, utf8ToBytes } from "../../core/crypto.ts"
 import { PARAM_NAMES, REGISTRY, type ParamDef } from "../../core/params.ts"
 
 /** The contracts of a deployment, by contract name. */
-export const CONTRACT_NAMES = ["DAIToken", "Staking", "Constitution", "Governance", "Treasury", "ContributionRegistry", "Committee"] as const
+export const CONTRACT_NAMES = ["DAIToken", "Staking", "Constitution", "Governance", "Treasury", "ContributionRegistry", "Committee", "ComputeMarket"] as const
 export type ContractName = (typeof CONTRACT_NAMES)[number]
 
 /**
- * Version 3: the Committee contract (snapshots, epoch reports, fee deposits; it holds the reward
- * reserve and Staking's COMMITTEE_ROLE), no downtime reporter; every other role held by Governance
- * (the deployer keeps none), its holders listed, the Treasury funded.
+ * Version 4: the ComputeMarket contract (provider bonds, job escrows; its COMMITTEE_ROLE held by the
+ * Committee contract, its admin role by Governance). Version 3: the Committee contract (snapshots, epoch
+ * reports, fee deposits; it holds the reward reserve and Staking's COMMITTEE_ROLE), no downtime
+ * reporter; every other role held by Governance (the deployer keeps none), its holders listed, the
+ * Treasury funded.
  */
-export const DEPLOYMENT_FORMAT = "dai-deployment/3"
+export const DEPLOYMENT_FORMAT = "dai-deployment/4"
 
 const Address = Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-fA-F]{40}$/.test(s) || "a 0x address of 40 hex digits"))
 const Hash = Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-f]{64}$/.test(s) || "0x + 64 lowercase hex digits"))
@@ -40,6 +42,8 @@ export const DeploymentSchema = Schema.Struct({
   contracts: Schema.Struct({
     DAIToken: Address, Staking: Address, Constitution: Address, Governance: Address, Treasury: Address, ContributionRegistry: Address,
     Committee: Address,
+    /** The compute market: provider bonds and job escrows in DAIToken. */
+    ComputeMarket: Address,
   }),
   /** keccak256 of the parameter registry's definitions (`paramRegistryHash`). */
   paramRegistryHash: Hash,

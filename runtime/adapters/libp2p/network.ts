@@ -11,6 +11,14 @@
  * so delivery does not depend on the mesh (which forms on the 1 s heartbeat and only matters for
  * relaying).
  *
+ * Providers. `provide(key, record)` puts a kad-dht provider record under the CID of the key (raw
+ * codec, sha2-256 of `<provider protocol>\n<key>`) and re-announces it, 1 s, 2 s, 4 s… after the
+ * first time, then every half validity (the DHT's provider records on other peers expire after
+ * `providerValidityMs`). The record itself (price, capacity, queue) is not in the DHT: a requester asks
+ * each provider the DHT names for it over `<prefix>/provider/1.0.0` (one frame each way, the
+ * direct-message framing), so it always gets the provider's current queue and never a dead
+ * provider's, and the provider is authenticated by the connection (docs/decisions.md says why).
+ *
  * Hostile input never crashes the node: oversized, malformed and unknown-topic messages and
  * handlers that throw are dropped and counted (see `stats`, and the `onDrop` hook).
  */
@@ -18,14 +26,18 @@ import { TopicValidatorResult, type Message } from "@libp2p/gossipsub"
 import type { Connection, PeerId as Libp2pPeerId, Stream } from "@libp2p/interface"
 import { peerIdFromString } from "@libp2p/peer-id"
 import { multiaddr } from "@multiformats/multiaddr"
-import { Context, Effect, Layer } from "effect"
-import { type Envelope, Network, NetworkError, type PeerId, type TopicLimits } from "../../services/network.ts"
+import { sha256 } from "@noble/hashes/sha2.js"
+import { CID } from "multiformats/cid"
+import { create as createDigest } from "multiformats/hashes/digest"
+import { Context, Effect, Layer, Result } from "effect"
+import { type Envelope, type FindProvidersOptions, Network, NetworkError, type PeerId, type ProviderInfo, type ProviderRecord, type TopicLimits } from "../../services/network.ts"
+import { decodeProviderRecord, encodeProviderRecord, MAX_PROVIDER_KEY_BYTES, MAX_PROVIDER_RECORD_BYTES, providerKeyProblem, providerRecordProblem } from "../../core/provider-record.ts"
 import { DEFAULT_PEER_FAULT_POLICY, PeerFaults, type PeerFaultPolicy } from "../../core/peer-faults.ts"
 import { encodeFrame, FrameDecoder, type Decoded, type FrameLimits } from "./frame.ts"
-import { createDaiLibp2p, daiProtocols, DEFAULT_MAX_MESSAGE_BYTES, type DaiLibp2p, type Libp2pNodeOptions } from "./node.ts"
+import { createDaiLibp2p, daiProtocols, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PROVIDER_VALIDITY_MS, type DaiLibp2p, type Libp2pNodeOptions } from "./node.ts"
 
 /** Why an inbound message was not delivered. */
-export type Libp2pDropReason = "oversized" | "malformed" | "unknown-topic" | "handler-error" | "banned"
+export type Libp2pDropReason = "oversized" | "malformed" | "unknown-topic" | "handler-error" | "banned" | "bad-record"
 
 export interface Libp2pNetworkStats {
   readonly published: number
@@ -43,6 +55,8 @@ export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
   readonly targetPeers?: number
   /** Longest pause between two peer searches (DHT walk, bootstrap re-dial) while below `targetPeers`. Default 5000 ms. */
   readonly discoveryIntervalMs?: number
+  /** Give up on one `findProviders` DHT query after this many ms (and on each provider's record after `sendTimeoutMs`). Default 5000. */
+  readonly findProvidersTimeoutMs?: number
   /** Longest topic accepted, in UTF-8 bytes. Default 256. */
   readonly maxTopicBytes?: number
   /** Sees every dropped inbound message, for logs and metrics. Must not throw. */
@@ -71,6 +85,8 @@ export interface Libp2pNetwork {
   readonly topics: Effect.Effect<readonly string[]>
   /** Counters since start (a copy). */
   readonly stats: Effect.Effect<Libp2pNetworkStats>
+  /** Announces `key` and serves `bytes` as its record, unchecked: fault injection and tests only. */
+  provideRaw(key: string, bytes: Uint8Array): Effect.Effect<void, NetworkError>
   /** The libp2p node itself, for diagnostics. Stopped when the scope closes. */
   readonly node: DaiLibp2p
 }
@@ -90,6 +106,17 @@ const WRITE_CHUNK = 64 * 1024
 const INBOUND_IDLE_MS = 30_000
 /** Concurrent outbound direct-message streams per peer; well under the 64 a peer accepts. */
 const MAX_STREAMS_PER_PEER = 8
+const DEFAULT_PROVIDER_LIMIT = 20
+/** Most providers taken from one DHT query (each is then asked for its record). */
+const MAX_PROVIDER_CANDIDATES = 100
+/** First re-announcement of a new key; doubling up to half the validity (the first puts may reach few peers). */
+const FIRST_REANNOUNCE_MS = 1_000
+/** A provider request: the key as a frame's topic, no payload. */
+const PROVIDER_REQUEST_LIMITS: FrameLimits = { maxBodyBytes: 2 + MAX_PROVIDER_KEY_BYTES, maxTopicBytes: MAX_PROVIDER_KEY_BYTES }
+/** A provider response as read: the key and a record of at most MAX_PROVIDER_RECORD_BYTES (more is refused from the header). */
+const PROVIDER_RESPONSE_LIMITS: FrameLimits = { maxBodyBytes: 2 + MAX_PROVIDER_KEY_BYTES + MAX_PROVIDER_RECORD_BYTES, maxTopicBytes: MAX_PROVIDER_KEY_BYTES }
+/** What `provideRaw` may write (so a test can serve an oversized record). */
+const RAW_RESPONSE_LIMITS: FrameLimits = { maxBodyBytes: 2 + MAX_PROVIDER_KEY_BYTES + 64 * 1024, maxTopicBytes: MAX_PROVIDER_KEY_BYTES }
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message || e.name : String(e))
 
@@ -157,7 +184,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
 
   const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void; readonly maxBytes: number }>>()
   const counters = { published: 0, sent: 0, gossip: 0, direct: 0 }
-  const dropped: Record<Libp2pDropReason, number> = { oversized: 0, malformed: 0, "unknown-topic": 0, "handler-error": 0, banned: 0 }
+  const dropped: Record<Libp2pDropReason, number> = { oversized: 0, malformed: 0, "unknown-topic": 0, "handler-error": 0, banned: 0, "bad-record": 0 }
 
   /** One fault of `peer`: past the policy's limit it is disconnected and refused until its ban ends. */
   const fault = (peer: PeerId, reason: string): void => {
@@ -180,7 +207,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   const drop = (reason: Libp2pDropReason, from: PeerId, detail: string): void => {
     dropped[reason]++
     // Our own handler throwing is our bug, not the sender's fault; the rest is the sender's.
-    if (reason === "oversized" || reason === "malformed") fault(from, `${reason}: ${detail}`)
+    if (reason === "oversized" || reason === "malformed" || reason === "bad-record") fault(from, `${reason}: ${detail}`)
     try {
       options.onDrop?.(reason, from, detail)
     } catch {
@@ -394,6 +421,162 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       })
     })
 
+  // Providers: what this node serves (key → record wire bytes) and when each key is announced next.
+  const providerValidityMs = options.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS
+  const findProvidersTimeoutMs = options.findProvidersTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+  const provided = new Map<string, Uint8Array>()
+  const announcements = new Map<string, { next: number; every: number }>()
+  const textUtf8 = new TextEncoder()
+  /** The DHT key of a provider key: a raw CID of its sha2-256 (with the protocol, so two networks never share keys). */
+  const keyCid = (key: string): CID => CID.createV1(0x55, createDigest(0x12, sha256(textUtf8.encode(`${protocols.provider}\n${key}`))))
+
+  /** One DHT put of `key` (errors are normal while the node has no DHT peers: the next round retries). */
+  const announce = async (key: string): Promise<void> => {
+    if (node.status !== "started" || !provided.has(key)) return
+    await node.contentRouting.provide(keyCid(key), { signal: AbortSignal.timeout(sendTimeoutMs) }).catch(() => undefined)
+  }
+  yield* Effect.forkScoped(Effect.gen(function*() {
+    for (;;) {
+      yield* Effect.sleep(250)
+      const now = Date.now()
+      for (const [key, a] of announcements) {
+        if (now < a.next) continue
+        a.every = Math.min(a.every * 2, Math.floor(providerValidityMs / 2))
+        a.next = now + a.every
+        yield* Effect.promise(() => announce(key))
+      }
+    }
+  }))
+
+  const startProviding = async (key: string, bytes: Uint8Array): Promise<void> => {
+    const fresh = !provided.has(key)
+    provided.set(key, bytes)
+    if (!fresh) return // a new record for a key already announced: requesters ask for it live
+    announcements.set(key, { next: Date.now() + FIRST_REANNOUNCE_MS, every: FIRST_REANNOUNCE_MS })
+    await announce(key)
+  }
+
+  const provide = Effect.fn("Libp2pNetwork.provide")(function*(key: string, record: ProviderRecord) {
+    const problem = providerKeyProblem(key) ?? providerRecordProblem(record)
+    if (problem !== undefined) return yield* new NetworkError({ operation: "provide", reason: problem })
+    const bytes = encodeProviderRecord(record)
+    yield* Effect.promise(() => startProviding(key, bytes))
+  })
+
+  const unprovide = (key: string): Effect.Effect<void> =>
+    Effect.promise(async () => {
+      if (!provided.delete(key)) return
+      announcements.delete(key)
+      // Our record on other peers lapses within a validity; until then they hand us out and we answer "not provided".
+      if (node.status === "started") await node.contentRouting.cancelReprovide(keyCid(key)).catch(() => undefined)
+    })
+
+  // Answer provider requests: one frame in (the key), one frame out (the record, empty if we do not serve the key).
+  const onProviderStream = async (stream: Stream, connection: Connection): Promise<void> => {
+    const from = connection.remotePeer.toString()
+    if (faults.banned(from, Date.now())) {
+      dropped.banned++
+      stream.abort(new Error("peer refused for its faults"))
+      return
+    }
+    stream.inactivityTimeout = sendTimeoutMs
+    const decoder = new FrameDecoder(PROVIDER_REQUEST_LIMITS)
+    let request: Decoded | undefined
+    try {
+      for await (const chunk of stream) {
+        for (const d of decoder.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())) request ??= d
+        if (decoder.failed) break
+      }
+      request ??= decoder.end()
+      if (request === undefined || request.type === "drop") {
+        drop(request?.type === "drop" ? request.reason : "malformed", from, `provider request: ${request?.type === "drop" ? request.detail : "empty"}`)
+        stream.abort(new Error("bad provider request"))
+        return
+      }
+      stream.send(encodeFrame(request.topic, provided.get(request.topic) ?? new Uint8Array(), RAW_RESPONSE_LIMITS))
+      await stream.close()
+    } catch (e) {
+      stream.abort(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+  yield* Effect.tryPromise({
+    try: () => node.handle(protocols.provider, onProviderStream, { maxInboundStreams: 32 }),
+    catch: (e) => new NetworkError({ operation: "start", reason: `could not register ${protocols.provider}: ${errorText(e)}` }),
+  })
+
+  /** `peer`'s record of `key` as it serves it now: undefined if it does not serve it, cannot be reached, or served a bad one (a fault). */
+  const askRecord = async (peer: string, key: string, signal: AbortSignal): Promise<ProviderRecord | undefined> => {
+    let bytes: Uint8Array | undefined
+    if (peer === self) {
+      bytes = provided.get(key)
+    } else {
+      let stream: Stream
+      try {
+        stream = await node.dialProtocol(peerIdFromString(peer), protocols.provider, { signal })
+      } catch {
+        return undefined // unreachable (stopped, or never reachable): not a fault
+      }
+      const decoder = new FrameDecoder(PROVIDER_RESPONSE_LIMITS)
+      let answer: Decoded | undefined
+      try {
+        stream.send(encodeFrame(key, new Uint8Array(), PROVIDER_REQUEST_LIMITS))
+        await stream.close({ signal })
+        for await (const chunk of stream) {
+          for (const d of decoder.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())) answer ??= d
+          if (decoder.failed) break
+        }
+        answer ??= decoder.end()
+      } catch {
+        stream.abort(new Error("provider request failed"))
+        if (answer === undefined) return undefined // reset or timed out: not a fault
+      }
+      if (decoder.failed) stream.abort(new Error("provider response over the size limit"))
+      if (answer === undefined) return undefined
+      if (answer.type === "drop") {
+        drop("bad-record", peer, `record for ${JSON.stringify(key)}: ${answer.reason}: ${answer.detail}`)
+        return undefined
+      }
+      if (answer.topic !== key) {
+        drop("bad-record", peer, `answered for ${JSON.stringify(answer.topic)} when asked for ${JSON.stringify(key)}`)
+        return undefined
+      }
+      bytes = answer.data
+    }
+    if (bytes === undefined || bytes.length === 0) return undefined
+    const record = decodeProviderRecord(bytes)
+    if (Result.isSuccess(record)) return record.success
+    drop("bad-record", peer, `record for ${JSON.stringify(key)}: ${record.failure}`)
+    return undefined
+  }
+
+  const findProviders = Effect.fn("Libp2pNetwork.findProviders")(function*(key: string, findOptions: FindProvidersOptions = {}) {
+    const problem = providerKeyProblem(key)
+    if (problem !== undefined) return yield* new NetworkError({ operation: "findProviders", reason: problem })
+    const limit = findOptions.limit ?? DEFAULT_PROVIDER_LIMIT
+    const found = yield* Effect.promise(async (signal) => {
+      const candidates = new Map<string, readonly string[]>()
+      if (provided.has(key)) candidates.set(self, node.getMultiaddrs().map(String))
+      try {
+        const query = AbortSignal.any([signal, AbortSignal.timeout(findProvidersTimeoutMs)])
+        for await (const p of node.contentRouting.findProviders(keyCid(key), { signal: query })) {
+          const id = p.id.toString()
+          if (id === self || candidates.has(id) || faults.banned(id, Date.now())) continue
+          candidates.set(id, p.multiaddrs.map(String))
+          if (candidates.size >= MAX_PROVIDER_CANDIDATES) break
+        }
+      } catch {
+        // A timed-out or failed query: ask those found so far.
+      }
+      const asked = AbortSignal.any([signal, AbortSignal.timeout(sendTimeoutMs)])
+      const answers = await Promise.all([...candidates].map(async ([peer, addrs]) => {
+        const record = await askRecord(peer, key, asked).catch(() => undefined)
+        return record === undefined ? undefined : { peer, addrs, record } satisfies ProviderInfo
+      }))
+      return answers.filter((a) => a !== undefined).sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0)).slice(0, limit)
+    })
+    return found as readonly ProviderInfo[]
+  })
+
   const peerList = (): PeerId[] => node.getPeers().map(String)
 
   const network = Network.of({
@@ -403,6 +586,9 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
     subscribe,
     report: (peer, reason) => Effect.sync(() => fault(peer, reason)),
     peers: Effect.sync(peerList),
+    provide,
+    unprovide,
+    findProviders,
   })
 
   const waitFor = (check: () => boolean, timeoutMs: number, failure: () => NetworkError): Effect.Effect<void, NetworkError> =>
@@ -450,6 +636,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       banned: faults.bans(Date.now()).size,
       dropped: { ...dropped },
     })),
+    provideRaw: (key, bytes) => Effect.promise(() => startProviding(key, bytes.slice())),
   }
   return transport
 })

@@ -4,7 +4,8 @@
  *
  * Everything that names a protocol derives from one `protocolPrefix` (default `/dai`), so a dai
  * network never joins the public IPFS DHT nor mixes its gossip with anyone else's:
- *   gossip topic `<prefix>/1/<topic>`, direct messages `<prefix>/msg/1.0.0`, DHT `<prefix>/kad/1.0.0`.
+ *   gossip topic `<prefix>/1/<topic>`, direct messages `<prefix>/msg/1.0.0`, DHT `<prefix>/kad/1.0.0`,
+ *   provider records `<prefix>/provider/1.0.0`.
  */
 import { noise } from "@chainsafe/libp2p-noise"
 import { yamux } from "@chainsafe/libp2p-yamux"
@@ -34,11 +35,18 @@ export interface Libp2pNodeOptions {
   readonly dhtAddresses?: "all" | "public"
   /** Peers refused at the gate (no dial, no inbound connection): the network adapter's banned peers. */
   readonly refusePeer?: (peer: string) => boolean
+  /**
+   * How long a DHT provider record (who serves a key) stays valid on the peers that store it; the
+   * providing node re-announces it at half that. Default 10 minutes: a provider that died stops
+   * being handed out within that, while a live one costs one DHT put per key per 5 minutes.
+   */
+  readonly providerValidityMs?: number
 }
 
 export const DEFAULT_LISTEN: readonly string[] = ["/ip4/127.0.0.1/tcp/0"]
 export const DEFAULT_PROTOCOL_PREFIX = "/dai"
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+export const DEFAULT_PROVIDER_VALIDITY_MS = 10 * 60_000
 
 /** The protocol names derived from a prefix. */
 export interface DaiProtocols {
@@ -46,6 +54,8 @@ export interface DaiProtocols {
   readonly gossipTopicPrefix: string
   readonly directMessage: string
   readonly kad: string
+  /** Asks a provider for its record of a key (request: the key; response: the record). */
+  readonly provider: string
 }
 
 /** The protocol names a node with this prefix speaks. */
@@ -57,6 +67,7 @@ export function daiProtocols(prefix: string = DEFAULT_PROTOCOL_PREFIX): DaiProto
     gossipTopicPrefix: `${prefix}/1/`,
     directMessage: `${prefix}/msg/1.0.0`,
     kad: `${prefix}/kad/1.0.0`,
+    provider: `${prefix}/provider/1.0.0`,
   }
 }
 
@@ -77,6 +88,8 @@ const GOSSIP_RPC_OVERHEAD = 64 * 1024
 export async function createDaiLibp2p(options: Libp2pNodeOptions = {}): Promise<DaiLibp2p> {
   const protocols = daiProtocols(options.protocolPrefix)
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const providerValidityMs = options.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS
+  if (!(Number.isSafeInteger(providerValidityMs) && providerValidityMs >= 2_000)) throw new RangeError(`providerValidityMs must be a whole number of ms >= 2000, got ${providerValidityMs}`)
   return createLibp2p<DaiServices>({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     addresses: { listen: [...(options.listen ?? DEFAULT_LISTEN)] },
@@ -109,6 +122,9 @@ export async function createDaiLibp2p(options: Libp2pNodeOptions = {}): Promise<
         clientMode: false,
         // The default mapper drops private addresses, which would hide every peer of a loopback devnet.
         peerInfoMapper: options.dhtAddresses === "public" ? removePrivateAddressesMapper : passthroughMapper,
+        // The reprovider both renews our records (at half their validity) and deletes others' once
+        // expired (it checks every tenth of it), so a dead provider is handed out for at most ~1.1 validity.
+        reprovide: { validity: providerValidityMs, threshold: Math.floor(providerValidityMs / 2), interval: Math.max(1_000, Math.floor(providerValidityMs / 10)) },
       }),
     },
   })

@@ -80,6 +80,10 @@ export async function startLibp2pNetworks(n: number, options: StartOptions = {})
         return transports.map((t) => t.network)
       },
       unknownPeer,
+      provideRaw: (node, key, data) => run(transports[node]!.provideRaw(key, data)),
+      stop: async (node) => {
+        await transports[node]!.node.stop()
+      },
       add: start,
       close,
       async settle() {

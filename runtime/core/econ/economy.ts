@@ -24,6 +24,9 @@ import {
   type EpochSettlementReceipt, type FeeDepositReceipt, type FeeWithdrawalReceipt, type FeeWithdrawalRequestReceipt, type ReportContext,
 } from "./committee.ts"
 import type { AcceptedReport } from "./state.ts"
+import type { MarketError } from "../market/errors.ts"
+import type { JobView, MarketOp, MarketReceipt, MarketReceiptOf, ProviderView } from "../market/types.ts"
+import { applyMarketOp, jobView, MARKET_BONDS_ACCOUNT, MARKET_ESCROW_ACCOUNT, providerView } from "./market.ts"
 
 /** A pool as a plain read-only copy. */
 export type PoolView = PoolSnapshot
@@ -162,6 +165,47 @@ export class Economy {
   committeeTotals(): { readonly reserve: bigint; readonly feeDeposits: bigint; readonly emittedUntil: bigint; readonly lastEpoch: number; readonly snapshots: number } {
     const c = this.#s.committee
     return { reserve: balanceOf(this.#s, RESERVE_ACCOUNT), feeDeposits: c.feeDepositTotal, emittedUntil: c.emittedUntil, lastEpoch: c.lastEpoch, snapshots: c.snapshots.length }
+  }
+
+  /** Apply one compute-market operation (market.ts) at `now` like `apply`: time checked first, moved only on success. */
+  marketOp<O extends MarketOp>(op: O, now: number): Result.Result<MarketReceiptOf<O["type"]>, MarketError | EconError>
+  marketOp(op: MarketOp, now: number): Result.Result<MarketReceipt, MarketError | EconError> {
+    return this.#timed(now, () => applyMarketOp(this.#s, this.#params, op, now))
+  }
+
+  /** The market provider registered by `address`, or undefined. */
+  provider(address: Address): ProviderView | undefined {
+    const p = this.#s.market.providers.get(address)
+    return p === undefined ? undefined : providerView(p)
+  }
+
+  /** Every market provider, in registration order. */
+  providers(): ProviderView[] {
+    return [...this.#s.market.providers.values()].map(providerView)
+  }
+
+  /** Market job `id`, or undefined. */
+  job(id: number): JobView | undefined {
+    const j = this.#s.market.jobs.get(id)
+    return j === undefined ? undefined : jobView(j)
+  }
+
+  /** The market's totals: escrow and bonds held (the custody accounts), and over every job what was paid, burnt, shared and compensated. */
+  marketTotals(): { readonly escrow: bigint; readonly bonds: bigint; readonly paid: bigint; readonly feeBurnt: bigint; readonly feeToStakers: bigint; readonly returned: bigint; readonly compensation: bigint } {
+    const t = { escrow: balanceOf(this.#s, MARKET_ESCROW_ACCOUNT), bonds: balanceOf(this.#s, MARKET_BONDS_ACCOUNT), paid: 0n, feeBurnt: 0n, feeToStakers: 0n, returned: 0n, compensation: 0n }
+    for (const j of this.#s.market.jobs.values()) {
+      t.paid += j.paid
+      t.feeBurnt += j.feeBurnt
+      t.feeToStakers += j.feeToStakers
+      t.returned += j.returned
+      t.compensation += j.compensation
+    }
+    return t
+  }
+
+  /** Every market job, by id. */
+  jobs(): JobView[] {
+    return [...this.#s.market.jobs.values()].map(jobView)
   }
 
   /** The signing key validator `operator` registered, or undefined. */

@@ -20,3 +20,5 @@ export {
   type FeeWithdrawalReceipt, type FeeWithdrawalRequestReceipt, type ReportContext,
 } from "./committee.ts"
 export type { AcceptedReport, CommitteeState } from "./state.ts"
+export type { MarketState } from "./state.ts"
+export { isReferee, MARKET_BONDS_ACCOUNT, MARKET_ESCROW_ACCOUNT, MAX_CAPACITY, MAX_KIND_LENGTH, MAX_KINDS, MAX_PRICE, MAX_UNITS } from "./market.ts"

@@ -8,6 +8,7 @@
  */
 
 import type { AcceptedReportView, Snapshot } from "../committee/types.ts"
+import type { DebitNote, Job, Provider } from "../market/types.ts"
 
 /** An account id: any non-empty string ("v0", "0xabc.."). */
 export type Address = string
@@ -157,6 +158,17 @@ export interface EconState {
   /** The operator that registered each signing key. */
   operatorOfKey: Map<string, Address>
   committee: CommitteeState
+  market: MarketState
+}
+
+/**
+ * The compute market side of the ledger (runtime/core/econ/market.ts, contracts/ComputeMarket.sol):
+ * providers and jobs. Budgets sit in the balance of "market:escrow", bonds in "market:bonds".
+ */
+export interface MarketState {
+  providers: Map<Address, Provider>
+  jobs: Map<number, Job>
+  nextJobId: number
 }
 
 /** An epoch report the ledger accepted, with who signed and submitted it (what it moved is in the submission's receipt). */
@@ -190,6 +202,7 @@ export interface CommitteeState {
 /** Where every minted token is: minted = balances + bonded + unbonding + rewardPool + insurancePool + burnt. */
 export interface SupplyBreakdown {
   readonly minted: bigint
+  /** Every balance, custody accounts included (reserve, committee:fees, market:escrow, market:bonds). */
   readonly balances: bigint
   readonly bonded: bigint
   readonly unbonding: bigint
@@ -226,6 +239,7 @@ export const emptyState = (minted: bigint, now: number): EconState => ({
     snapshots: [], feeDeposits: new Map(), feeDepositTotal: 0n, feeWithdrawals: new Map(), reports: new Map(), lastEpoch: 0, lastSnapshotId: 0,
     emittedUntil: BigInt(Math.floor(now / 1000)), contribution: new Map(),
   },
+  market: { providers: new Map(), jobs: new Map(), nextJobId: 1 },
 })
 
 /** The supply breakdown (O(1): running totals). */
@@ -274,6 +288,14 @@ export const cloneState = (s: EconState): EconState => ({
     reports: new Map(s.committee.reports),
     contribution: new Map(s.committee.contribution),
   },
+  market: cloneMarket(s.market),
+})
+
+/** A deep copy of the market's records (a job's notes and exclusions included). */
+export const cloneMarket = (m: MarketState): MarketState => ({
+  providers: new Map([...m.providers].map(([k, p]) => [k, { ...p }])),
+  jobs: new Map([...m.jobs].map(([k, j]) => [k, { ...j, notes: j.notes.map((n) => ({ ...n })), excluded: [...j.excluded] }])),
+  nextJobId: m.nextJobId,
 })
 
 /** A pool as plain data (sets as sorted arrays). */
@@ -310,6 +332,11 @@ export interface EconSnapshot {
     readonly lastSnapshotId: number
     readonly emittedUntil: bigint
     readonly contribution: Readonly<Record<Address, bigint>>
+  }
+  readonly market: {
+    readonly providers: Readonly<Record<Address, Readonly<Provider>>>
+    readonly jobs: Readonly<Record<string, Readonly<Omit<Job, "notes" | "excluded">> & { readonly notes: readonly Readonly<DebitNote>[]; readonly excluded: readonly Address[] }>>
+    readonly nextJobId: number
   }
 }
 
@@ -352,6 +379,11 @@ export const snapshotOf = (s: EconState): EconSnapshot => ({
     lastSnapshotId: s.committee.lastSnapshotId,
     emittedUntil: s.committee.emittedUntil,
     contribution: byKey(s.committee.contribution, (v) => v),
+  },
+  market: {
+    providers: byKey(s.market.providers, (p) => ({ ...p, kinds: [...p.kinds] })),
+    jobs: byKey(s.market.jobs, (j) => ({ ...j, notes: j.notes.map((n) => ({ ...n })), excluded: [...j.excluded].sort() })),
+    nextJobId: s.market.nextJobId,
   },
 })
 

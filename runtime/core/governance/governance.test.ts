@@ -6,8 +6,10 @@ import { Scheduler, SimClock } from "../../../sim/kernel/index.ts"
 import { governanceMachine } from "../../machines/governance.ts"
 import { DEFAULT_PARAMS } from "../params.ts"
 import { sqrt, TOKEN } from "../units.ts"
+import { ok, testEconomy } from "../econ/testkit.ts"
 import { Constitution } from "./constitution.ts"
 import { Governance, type StakeView } from "./governance.ts"
+import { economyStake } from "./stake.ts"
 
 const DAY = 86_400_000
 const stakes = (m: Record<string, bigint>, total?: bigint): StakeView => ({
@@ -103,6 +105,35 @@ describe("governance", () => {
     let paid = 0n
     expect(tag(g.execute(p.id, at, (_to, amount) => Result.succeed((paid += amount))))).toBe("ok")
     expect(paid).toBe(5n * TOKEN)
+  })
+
+  it("a vote counts the stake bonded at the proposal's start and kept since, against the minimum bond of then", () => {
+    // As Governance.sol with Staking.bondedSince: a position opened after the proposal does not vote on
+    // it (nor can stake moved to a second identity); what was unbonded since no longer counts.
+    const e = testEconomy()
+    const stake = economyStake(e)
+    ok(e.apply({ type: "registerValidator", operator: "v0", amount: 10_000n * TOKEN, tier: 0, commission: 0n }, 0))
+    ok(e.apply({ type: "delegate", owner: "d0", validator: "v0", amount: 1_000n * TOKEN, tier: 0 }, 0))
+    ok(e.apply({ type: "delegate", owner: "d1", validator: "v0", amount: 500n * TOKEN, tier: 0 }, 10))
+    const g = new Governance()
+    const p = Result.getOrThrow(g.propose("v0", { kind: "param", name: "fees.burnFraction", value: 0.4 }, stake, 10))
+    expect(p.minVoterBond).toBe(100n * TOKEN)
+    ok(e.apply({ type: "delegate", owner: "d0", validator: "v0", amount: 4_000n * TOKEN, tier: 0 }, 11)) // after the start
+    ok(e.apply({ type: "delegate", owner: "d2", validator: "v0", amount: 4_000n * TOKEN, tier: 0 }, 11))
+    const d1 = e.positions("d1")[0]!
+    ok(e.apply({ type: "unbond", owner: "d1", position: d1.id, amount: 450n * TOKEN }, 12)) // 50 left: below the minimum
+    expect(stake.bondedOf("d0")).toBe(5_000n * TOKEN)
+    expect(stake.bondedOf("d0", p.createdAt)).toBe(1_000n * TOKEN)
+    expect(Result.getOrThrow(g.castVote(p.id, "d0", true, stake, 13))).toBe(1_000n * TOKEN)
+    expect(g.castVote(p.id, "d2", true, stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", bonded: 0n } })
+    expect(g.castVote(p.id, "d1", true, stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", bonded: 50n * TOKEN } })
+    // A new minimum bond applies to proposals made after it, not to this one.
+    g.constitution.setValue("governance.minVoterBond", 10)
+    expect(g.castVote(p.id, "d1", true, stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", minimum: 100n * TOKEN } })
+    const q = Result.getOrThrow(g.propose("v0", { kind: "param", name: "fees.burnFraction", value: 0.4 }, stake, 14))
+    expect(Result.getOrThrow(g.castVote(q.id, "d1", true, stake, 14))).toBe(50n * TOKEN)
+    expect(Result.getOrThrow(g.castVote(q.id, "d2", true, stake, 14))).toBe(4_000n * TOKEN)
+    expect(g.proposal(p.id)).toMatchObject({ forVotes: 1_000n * TOKEN, stakeVoted: 1_000n * TOKEN })
   })
 
   it("votes are stake by default; quadratic votes multiply by sqrt(N) when stake is split over N identities", () => {

@@ -3,7 +3,9 @@
  * (within the constitution's bounds), amend a parameter's bounds, or spend from the treasury; votes
  * are the voter's bonded stake, or its square root with `governance.quadratic` (off by default:
  * without costly identities √stake rewards splitting stake over identities), and a voter needs
- * `governance.minVoterBond`; a proposal passes with quorum (stake that voted ≥ quorum × stake bonded
+ * `governance.minVoterBond`. The stake counted is what the voter had bonded when the proposal was made
+ * and has kept bonded since (positions opened at or before its start, worth what they are worth at
+ * the vote: `Staking.bondedSince`), and the minimum bond is the one in force then; a proposal passes with quorum (stake that voted ≥ quorum × stake bonded
  * when it was made) and more than `threshold` of the votes cast in favour, then waits
  * `governance.timelock` (amendments: `amendmentThreshold` and `amendmentDelay`) before anyone may
  * execute it. States and error names are the contract's.
@@ -30,6 +32,8 @@ export interface Proposal {
   readonly quorum: bigint
   readonly threshold: bigint
   readonly bondedAtStart: bigint
+  /** governance.minVoterBond when proposed (base units): the minimum for every vote on it. */
+  readonly minVoterBond: bigint
   forVotes: bigint
   againstVotes: bigint
   stakeVoted: bigint
@@ -85,7 +89,8 @@ export const passes = (p: TallyInput): boolean => {
 
 /** What the chain reads from staking for governance. */
 export interface StakeView {
-  bondedOf(account: string): bigint
+  /** What `account`'s open positions opened at or before `since` (all of them when omitted) are worth now (`Staking.bondedSince`). */
+  bondedOf(account: string, since?: number): bigint
   readonly totalBonded: bigint
 }
 
@@ -107,10 +112,19 @@ export class Governance {
     return this.#proposals.get(id)
   }
 
-  /** Votes `voter` would cast now, and the stake behind them (refused below the minimum bond). */
+  /** Votes `voter` would cast on a proposal made now, and the stake behind them (refused below the minimum bond). */
   votesOf(voter: string, stake: StakeView): Result.Result<{ votes: bigint; stake: bigint }, GovernanceError> {
-    const bonded = stake.bondedOf(voter)
-    const minimum = tokens(this.params["governance.minVoterBond"])
+    return this.#votes(voter, stake.bondedOf(voter), tokens(this.params["governance.minVoterBond"]))
+  }
+
+  /** Votes `voter` would cast on proposal `id` now: its stake since the proposal's start, against the proposal's minimum bond. */
+  votesOn(id: number, voter: string, stake: StakeView): Result.Result<{ votes: bigint; stake: bigint }, GovernanceError> {
+    const p = this.#proposals.get(id)
+    if (p === undefined) return Result.fail(new GovernanceUnknownProposal({ id }))
+    return this.#votes(voter, stake.bondedOf(voter, p.createdAt), p.minVoterBond)
+  }
+
+  #votes(voter: string, bonded: bigint, minimum: bigint): Result.Result<{ votes: bigint; stake: bigint }, GovernanceError> {
     if (bonded < minimum || bonded === 0n) return Result.fail(new GovernanceBelowMinimumBond({ voter, bonded, minimum }))
     return Result.succeed({ votes: this.params["governance.quadratic"] ? sqrt(bonded) : bonded, stake: bonded })
   }
@@ -134,6 +148,7 @@ export class Governance {
       quorum: toWad(p["governance.quorum"]),
       threshold: toWad(amend ? p["governance.amendmentThreshold"] : p["governance.threshold"]),
       bondedAtStart: stake.totalBonded,
+      minVoterBond: tokens(p["governance.minVoterBond"]),
       forVotes: 0n,
       againstVotes: 0n,
       stakeVoted: 0n,
@@ -171,7 +186,7 @@ export class Governance {
     if (p === undefined) return Result.fail(new GovernanceUnknownProposal({ id }))
     if (now >= p.votingEnds) return Result.fail(new GovernanceVotingClosed({ id, votingEnds: p.votingEnds }))
     if (this.#voted.get(id)!.has(voter)) return Result.fail(new GovernanceAlreadyVoted({ id, voter }))
-    const v = this.votesOf(voter, stake)
+    const v = this.votesOn(id, voter, stake)
     if (Result.isFailure(v)) return Result.fail(v.failure)
     this.#voted.get(id)!.add(voter)
     if (support) p.forVotes += v.success.votes

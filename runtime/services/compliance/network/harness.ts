@@ -17,6 +17,10 @@ export interface NetworkHarness {
   settle(): Promise<void>
   /** A well-formed id of a peer that is not on this network, if the backend has such a notion. */
   readonly unknownPeer?: PeerId
+  /** Node `node` serves `bytes` as its record for `key`, unchecked (a byzantine provider). */
+  provideRaw(node: number, key: string, bytes: Uint8Array): Promise<void>
+  /** Stops node `node` (its port is released; the others keep running). */
+  stop(node: number): Promise<void>
 }
 
 /** What a test asks for: how many connected nodes. */

@@ -10,6 +10,7 @@ import { gossipTests } from "./gossip.ts"
 import { networkTopic, type NetworkSetup, type NetworkSuiteOptions } from "./harness.ts"
 import { payloadsTests } from "./payloads.ts"
 import { peersTests } from "./peers.ts"
+import { providersTests } from "./providers.ts"
 import { subscriptionsTests } from "./subscriptions.ts"
 
 export type { NetworkHarness, NetworkSetup, NetworkSetupArgs, NetworkSuiteOptions } from "./harness.ts"
@@ -24,5 +25,6 @@ export const networkSuite = (name: string, common: NetworkSetup, options: Networ
     payloadsTests(topic)
     peersTests(topic)
     faultsTests(topic)
+    providersTests(topic)
   })
 }

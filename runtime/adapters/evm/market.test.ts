@@ -1,0 +1,118 @@
+/**
+ * The market members of the EVM Chain adapter over the deployed ComputeMarket (`deployContracts`, as
+ * `dai chain deploy` leaves it): a job's life through `marketOp` with the economy's receipts, the views
+ * read back as the port's `ProviderView` / `JobView`, reverts as the market's tagged errors (times in
+ * ms, accounts as ids), and a verdict given by the Committee contract, which holds COMMITTEE_ROLE
+ * (impersonated here: it has no verdict path of its own yet).
+ */
+import { Effect } from "effect"
+import { Contract } from "ethers"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { TOKEN } from "../../core/units.ts"
+import type { MarketOp } from "../../core/market/types.ts"
+import { accountBook } from "./accounts.ts"
+import { TOKEN_ABI } from "./abi.ts"
+import { makeMarketPort, type MarketPort } from "./market.ts"
+import { evmWorld, type EvmWorld } from "./test-harness.ts"
+
+type Any = any
+const run = <A, E>(e: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(e)
+const fail = <A, E>(e: Effect.Effect<A, E>): Promise<E> => Effect.runPromise(Effect.flip(e))
+const H = `0x${"12".repeat(32)}`
+
+let world: EvmWorld
+let market: MarketPort
+let committee: Any
+let nowMs: () => Promise<number>
+
+beforeAll(async () => {
+  world = await evmWorld()
+  nowMs = async () => ((await world.ethers.provider.getBlock("latest"))!.timestamp as number) * 1000
+}, 120_000)
+afterAll(async () => {
+  await world.close()
+})
+beforeEach(async () => {
+  await world.reset()
+  const provider = world.ethers.provider
+  const at = world.deployment.contracts.Committee
+  await provider.send("hardhat_impersonateAccount", [at])
+  await provider.send("hardhat_setBalance", [at, "0x56BC75E2D63100000"])
+  committee = await world.ethers.getSigner(at)
+  const accounts = { ...world.accounts, committee: at }
+  market = makeMarketPort({
+    address: world.deployment.contracts.ComputeMarket, provider, book: accountBook(accounts), where: "in-process", timeoutMs: 60_000,
+    token: new Contract(world.deployment.contracts.DAIToken, TOKEN_ABI, provider),
+    signerFor: (id) => (id === "committee" ? committee : world.signers[id]), anyone: "reporter",
+    serialized: (f) => f(), sawBlock: () => {}, latest: () => provider.getBlockNumber(),
+  })
+})
+
+const op = <O extends MarketOp>(o: O) => run(market.marketOp(o))
+const registered = () => op({ type: "registerProvider", provider: "c0", bond: 1_000n * TOKEN, kinds: ["infer:mnist"], pricePerUnit: TOKEN, capacity: 2 })
+const posted = async () => op({ type: "postJob", requester: "d0", kind: "infer:mnist", units: 10n, maxPricePerUnit: 2n * TOKEN, deadline: (await nowMs()) + 3_600_000 })
+
+describe("a job's life through the port", () => {
+  it("registers, posts, assigns, delivers and confirms, with the economy's receipts and views", async () => {
+    expect(await registered()).toEqual({ type: "registerProvider", provider: "c0", bond: 1_000n * TOKEN })
+    const p = await posted()
+    expect(p).toMatchObject({ type: "postJob", job: 1, requester: "d0", kind: "infer:mnist", budget: 20n * TOKEN })
+    expect(await op({ type: "assignJob", job: 1, provider: "c0", by: "d0" })).toEqual({ type: "assignJob", job: 1, provider: "c0", pricePerUnit: TOKEN })
+    expect(await op({ type: "deliver", job: 1, provider: "c0", units: 10n, resultHash: H })).toEqual({
+      type: "deliver", job: 1, provider: "c0", note: 1, units: 10n, amount: 10n * TOKEN, delivered: 10n,
+    })
+    const c = await op({ type: "confirm", job: 1, by: "d0" })
+    expect(c).toMatchObject({ type: "confirm", job: 1, returned: 10n * TOKEN, state: "settled" })
+    expect(c.payments).toHaveLength(1)
+    const pay = c.payments[0]!
+    expect([pay.note, pay.provider, pay.units, pay.amount, pay.toProvider + pay.fee, pay.burnt + pay.toStakers]).toEqual([1, "c0", 10n, 10n * TOKEN, 10n * TOKEN, pay.fee])
+    expect(pay.fee).toBe(TOKEN / 2n) // 5 % of 10 tokens
+    const job = (await run(market.job(1)))!
+    expect(job).toMatchObject({ id: 1, requester: "d0", provider: "c0", state: "settled", paidUnits: 10n, escrow: 0n, deadline: p.deadline })
+    expect(job.notes).toEqual([{ id: 1, provider: "c0", units: 10n, pricePerUnit: TOKEN, amount: 10n * TOKEN, resultHash: H, deliveredAt: job.notes[0]!.deliveredAt, state: "paid" }])
+    expect(job.paid + job.feeBurnt + job.feeToStakers + job.returned + job.escrow).toBe(job.budget)
+    expect(await run(market.jobs)).toEqual([job])
+    expect(await run(market.provider("c0"))).toMatchObject({ address: "c0", bond: 1_000n * TOKEN, kinds: ["infer:mnist"], openJobs: 0, retired: false })
+    expect((await run(market.providers)).map((x) => x.address)).toEqual(["c0"])
+    expect(await run(market.provider("c1"))).toBeUndefined()
+    expect(await run(market.job(2))).toBeUndefined()
+  })
+
+  it("settles and refunds as the adapter's own account; the Committee's verdict refutes and slashes", async () => {
+    await registered()
+    await posted()
+    await op({ type: "assignJob", job: 1, provider: "c0", by: "d0" })
+    await op({ type: "deliver", job: 1, provider: "c0", units: 4n, resultHash: H })
+    expect(await op({ type: "dispute", job: 1, by: "d0" })).toEqual({ type: "dispute", job: 1, by: "d0", notes: [1], amount: 4n * TOKEN })
+    const r = await op({ type: "resolveDispute", job: 1, providerRight: false, by: "committee" })
+    expect(r).toEqual({
+      type: "resolveDispute", providerRight: false, provider: "c0", refuted: [1], job: 1, payments: [], returned: 0n, state: "open",
+      slash: { provider: "c0", slashed: 200n * TOKEN, toRequester: 4n * TOKEN, burnt: 196n * TOKEN },
+    })
+    expect((await run(market.job(1)))!.excluded).toEqual(["c0"])
+    await world.advance(3_600_000)
+    expect(await op({ type: "refund", job: 1 })).toEqual({ type: "refund", job: 1, payments: [], returned: 20n * TOKEN, state: "expired" })
+  })
+})
+
+describe("refusals as the market's tagged errors", () => {
+  it("maps reverts by name with the economy's fields, and the token's shortfall", async () => {
+    await registered()
+    expect(await fail(market.marketOp({ type: "registerProvider", provider: "c0", bond: 1_000n * TOKEN, kinds: ["x"], pricePerUnit: TOKEN, capacity: 1 })))
+      .toMatchObject({ _tag: "MarketProviderExists", provider: "c0" })
+    await posted()
+    await op({ type: "assignJob", job: 1, provider: "c0", by: "d0" })
+    expect(await fail(market.marketOp({ type: "deliver", job: 1, provider: "c1", units: 1n, resultHash: H })))
+      .toMatchObject({ _tag: "MarketNotProvider", job: 1, caller: "c1", provider: "c0" })
+    expect(await fail(market.marketOp({ type: "assignJob", job: 1, provider: "c0", by: "d0" }))).toMatchObject({ _tag: "MarketJobNotOpen", job: 1, state: "assigned" })
+    const e = (await fail(market.marketOp({ type: "refund", job: 1 }))) as Any
+    expect(e._tag).toBe("MarketBeforeDeadline")
+    expect(e.deadline - e.now).toBeGreaterThan(3_500_000)
+    expect(e.deadline % 1000).toBe(0)
+    expect(await fail(market.marketOp({ type: "resolveDispute", job: 1, providerRight: true, by: "d0" }))).toMatchObject({ _tag: "MarketNotReferee", caller: "d0" })
+    expect(await fail(market.marketOp({ type: "postJob", requester: "d1", kind: "infer:mnist", units: 10n ** 7n, maxPricePerUnit: TOKEN, deadline: (await nowMs()) + 60_000 })))
+      .toMatchObject({ _tag: "TokenInsufficientBalance", address: "d1" })
+    expect(await fail(market.marketOp({ type: "confirm", job: 7, by: "d0" }))).toMatchObject({ _tag: "MarketUnknownJob", job: 7 })
+    expect(await fail(market.marketOp({ type: "confirm", job: 1, by: "nobody-known" }))).toMatchObject({ _tag: "TokenInvalidAddress" })
+  })
+})

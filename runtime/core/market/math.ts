@@ -1,0 +1,70 @@
+/**
+ * The market's arithmetic, pure and in Solidity's rounding (floor): the split of a payment into the
+ * provider's part and the fee (burnt / to stakers), and the penalties taken from a provider's bond.
+ * ComputeMarket.sol computes the same numbers from the same wads.
+ */
+import type { Params } from "../params.ts"
+import { mulWad, tokens, toWad } from "../units.ts"
+
+/** The market parameters as the exact integers the rules use (wads, base units, ms). */
+export interface MarketConfig {
+  readonly minProviderBond: bigint
+  readonly protocolFee: bigint
+  readonly burnFraction: bigint
+  readonly disputeWindow: number
+  readonly noShowTimeout: number
+  readonly noShowPenalty: bigint
+  readonly wrongResultSlash: bigint
+  readonly verificationRate: bigint
+}
+
+const cache = new WeakMap<Params, MarketConfig>()
+
+/** The integer form of the market's parameters (cached per `Params` object). */
+export const marketConfig = (p: Params): MarketConfig => {
+  const hit = cache.get(p)
+  if (hit !== undefined) return hit
+  const c: MarketConfig = {
+    minProviderBond: tokens(p["market.minProviderBond"]),
+    protocolFee: toWad(p["market.protocolFee"]),
+    burnFraction: toWad(p["fees.burnFraction"]),
+    disputeWindow: p["market.disputeWindow"],
+    noShowTimeout: p["market.noShowTimeout"],
+    noShowPenalty: toWad(p["market.noShowPenalty"]),
+    wrongResultSlash: toWad(p["market.wrongResultSlash"]),
+    verificationRate: toWad(p["market.verificationRate"]),
+  }
+  cache.set(p, c)
+  return c
+}
+
+/** Where one payment of `amount` to a provider goes: toProvider + burnt + toStakers = amount, to the wei. */
+export interface PaymentSplit {
+  readonly amount: bigint
+  readonly toProvider: bigint
+  /** burnt + toStakers. */
+  readonly fee: bigint
+  readonly burnt: bigint
+  readonly toStakers: bigint
+}
+
+/** Split a payment: fee = amount × protocolFee, burnt = fee × burnFraction, the rest of the fee to stakers, the rest to the provider. */
+export const paymentSplit = (amount: bigint, params: Params): PaymentSplit => {
+  const c = marketConfig(params)
+  const fee = mulWad(amount, c.protocolFee)
+  const burnt = mulWad(fee, c.burnFraction)
+  return { amount, toProvider: amount - fee, fee, burnt, toStakers: fee - burnt }
+}
+
+/** What a no-show costs a provider with `bond`: bond × noShowPenalty, paid to the requester. */
+export const noShowPenalty = (bond: bigint, params: Params): bigint => mulWad(bond, marketConfig(params).noShowPenalty)
+
+/** A refuted result's slash of `bond`: the requester compensated up to `frozen` (the refuted notes' amount), the rest burnt. */
+export const wrongResultSlash = (bond: bigint, frozen: bigint, params: Params): { readonly slashed: bigint; readonly toRequester: bigint; readonly burnt: bigint } => {
+  const slashed = mulWad(bond, marketConfig(params).wrongResultSlash)
+  const toRequester = slashed < frozen ? slashed : frozen
+  return { slashed, toRequester, burnt: slashed - toRequester }
+}
+
+/** A job's budget: every unit at the requester's maximum price. */
+export const jobBudget = (units: bigint, maxPricePerUnit: bigint): bigint => units * maxPricePerUnit
