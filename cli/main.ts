@@ -9,6 +9,7 @@ import { chainCommands } from "./chain.ts"
 import { devnetCommand } from "./devnet.ts"
 import { genesisCommands } from "./genesis.ts"
 import { govCommands } from "./gov.ts"
+import { lmCommands } from "./lm.ts"
 import { nodeCommands } from "./node.ts"
 import { paramsCommand } from "./params.ts"
 import { validatorCommands } from "./validator.ts"
@@ -20,6 +21,7 @@ export const runtimeGroups: readonly CommandGroup[] = [
   { name: "node", summary: "a node: create its data dir, run it", commands: nodeCommands },
   { name: "gov", summary: "governance through a running node: execute a passed proposal", commands: govCommands },
   { name: "validator", summary: "join the network on its chain through a running node: register a validator, bond a trainer", commands: validatorCommands },
+  { name: "lm", summary: "the language model: train it on Debian's fortunes, generate text from a checkpoint", commands: lmCommands },
 ]
 
 /** The package's version, from package.json (read when asked, so `--help` of a command never pays for it). */

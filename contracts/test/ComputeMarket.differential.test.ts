@@ -37,7 +37,8 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
   dt: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 55, max: 700 }) }),
   type: fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom<MarketOp["type"]>("registerProvider", "postJob", "assignJob", "deliver") },
-    { weight: 2, arbitrary: fc.constantFrom<MarketOp["type"]>("confirm", "settle", "dispute", "resolveDispute", "reclaimNoShow", "refund") },
+    { weight: 2, arbitrary: fc.constantFrom<MarketOp["type"]>("confirm", "settle", "reclaimNoShow", "refund") },
+    { weight: 2, arbitrary: fc.constantFrom<MarketOp["type"]>("dispute", "resolveDispute") },
     { weight: 1, arbitrary: fc.constantFrom<MarketOp["type"]>("updateProvider", "addBond", "retireProvider", "withdrawBond") },
   ),
   k: fc.array(fc.nat({ max: 1_000 }), { minLength: 6, maxLength: 6 }),
@@ -45,12 +46,21 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
 
 const pick = <T>(xs: readonly T[], k: number): T => xs[k % xs.length]!
 
+/** The job states an op can succeed on. */
+const WANTS: Partial<Record<MarketOp["type"], readonly string[]>> = {
+  assignJob: ["open"], deliver: ["assigned"], confirm: ["assigned"], settle: ["assigned"], dispute: ["assigned"],
+  resolveDispute: ["disputed"], reclaimNoShow: ["assigned"], refund: ["open", "assigned"],
+}
+
 /** The operation of `s` against the economy's state at `nowSec` (the time the op runs). */
 const resolve = (m: MarketWorld, s: Step, nowSec: bigint): MarketOp => {
   const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0] = s.k
   const econ = m.w.econ
   const jobs = econ.jobs()
-  const job = jobs.length === 0 ? 1 : 1 + (a % (jobs.length + (a % 7 === 0 ? 1 : 0)))
+  // Mostly a job in the state the op needs (so successes are common), else any id (one past the last now and then).
+  const wanted = WANTS[s.type]
+  const fit = wanted === undefined ? [] : jobs.filter((x) => wanted.includes(x.state))
+  const job = fit.length > 0 && a % 5 !== 0 ? pick(fit, a).id : jobs.length === 0 ? 1 : 1 + (a % (jobs.length + (a % 7 === 0 ? 1 : 0)))
   const j = econ.job(job)
   const provider = pick(PROVIDERS, b)
   const requester = j?.requester ?? pick(REQUESTERS, b)

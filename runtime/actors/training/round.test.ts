@@ -61,6 +61,9 @@ const makeBus = (clock: ManualClock) => {
       return Effect.sync(() => void set.delete(handler))
     }),
     peers: Effect.succeed([]),
+    provide: () => Effect.void,
+    unprovide: () => Effect.void,
+    findProviders: () => Effect.succeed([]),
   })
   return network
 }

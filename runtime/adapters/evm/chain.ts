@@ -40,6 +40,7 @@ import { chainParams, fromChainValue } from "./params.ts"
 import { StakingReader, type BlockTag } from "./reads.ts"
 import { makeSubmitter } from "./submit.ts"
 import { makeCommitteePort, type CommitteePort } from "./committee.ts"
+import { makeMarketPort, type MarketPort } from "./market.ts"
 import { msOf } from "./units.ts"
 
 export { evidenceHash, type SignedVote } from "./submit.ts"
@@ -50,6 +51,8 @@ export interface EvmDeployment {
     readonly DAIToken: string; readonly Staking: string; readonly Constitution?: string; readonly Governance?: string; readonly Treasury?: string
     /** Snapshots, fee deposits, epoch reports (committee.ts); without it the committee members fail with `ChainUnavailable`. */
     readonly Committee?: string
+    /** Provider bonds and job escrows (market.ts); without it the market members fail with `ChainUnavailable`. */
+    readonly ComputeMarket?: string
   }
   /** Log scans (the list of pools) start here. */
   readonly deploymentBlock: number
@@ -269,6 +272,12 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
     sawBlock: (n) => void (seenBlock = Math.max(seenBlock, n)), slashReceipt,
   })
 
+  const marketAt = deployment.contracts.ComputeMarket
+  const marketPort: MarketPort | undefined = marketAt === undefined ? undefined : makeMarketPort({
+    address: marketAt, provider, token, book, where, timeoutMs, signerFor, latest, serialized,
+    anyone: options.reporter ?? options.executor ?? "admin", sawBlock: (n) => void (seenBlock = Math.max(seenBlock, n)),
+  })
+
   return {
     book,
     provider,
@@ -328,8 +337,8 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
       epochReport: () => Effect.fail(committeeMissing("epochReport")),
       reportConflict: () => Effect.fail(committeeMissing("reportConflict")),
     }),
-    // The compute market is contracts/ComputeMarket.sol; until its adapter (market.ts) is wired in, every member says so.
-    ...marketMissing,
+    // The compute market is contracts/ComputeMarket.sol (market.ts); a deployment without it answers ChainUnavailable.
+    ...(marketPort ?? marketMissing),
     now: query("now", async () => (await reader.blockTime(await latest())) * 1000),
     close: async () => {
       if (owned) provider.destroy()

@@ -1,18 +1,15 @@
 /**
- * The market members of the EVM Chain adapter over the deployed ComputeMarket (`deployContracts`, as
+ * The market members of the EVM Chain adapter (market.ts, wired in by chain.ts) over the deployed ComputeMarket (`deployContracts`, as
  * `dai chain deploy` leaves it): a job's life through `marketOp` with the economy's receipts, the views
  * read back as the port's `ProviderView` / `JobView`, reverts as the market's tagged errors (times in
  * ms, accounts as ids), and a verdict given by the Committee contract, which holds COMMITTEE_ROLE
  * (impersonated here: it has no verdict path of its own yet).
  */
 import { Effect } from "effect"
-import { Contract } from "ethers"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { TOKEN } from "../../core/units.ts"
 import type { MarketOp } from "../../core/market/types.ts"
-import { accountBook } from "./accounts.ts"
-import { TOKEN_ABI } from "./abi.ts"
-import { makeMarketPort, type MarketPort } from "./market.ts"
+import type { MarketPort } from "./market.ts"
 import { evmWorld, type EvmWorld } from "./test-harness.ts"
 
 type Any = any
@@ -39,13 +36,8 @@ beforeEach(async () => {
   await provider.send("hardhat_impersonateAccount", [at])
   await provider.send("hardhat_setBalance", [at, "0x56BC75E2D63100000"])
   committee = await world.ethers.getSigner(at)
-  const accounts = { ...world.accounts, committee: at }
-  market = makeMarketPort({
-    address: world.deployment.contracts.ComputeMarket, provider, book: accountBook(accounts), where: "in-process", timeoutMs: 60_000,
-    token: new Contract(world.deployment.contracts.DAIToken, TOKEN_ABI, provider),
-    signerFor: (id) => (id === "committee" ? committee : world.signers[id]), anyone: "reporter",
-    serialized: (f) => f(), sawBlock: () => {}, latest: () => provider.getBlockNumber(),
-  })
+  // The adapter as a node builds it (chain.ts wires market.ts in); "committee" is the Committee contract's account.
+  market = world.chain({ accounts: { ...world.accounts, committee: at }, signerFor: (id) => (id === "committee" ? committee : world.signers[id]) })
 })
 
 const op = <O extends MarketOp>(o: O) => run(market.marketOp(o))
@@ -67,15 +59,15 @@ describe("a job's life through the port", () => {
     const pay = c.payments[0]!
     expect([pay.note, pay.provider, pay.units, pay.amount, pay.toProvider + pay.fee, pay.burnt + pay.toStakers]).toEqual([1, "c0", 10n, 10n * TOKEN, 10n * TOKEN, pay.fee])
     expect(pay.fee).toBe(TOKEN / 2n) // 5 % of 10 tokens
-    const job = (await run(market.job(1)))!
+    const job = (await run(market.marketJob(1)))!
     expect(job).toMatchObject({ id: 1, requester: "d0", provider: "c0", state: "settled", paidUnits: 10n, escrow: 0n, deadline: p.deadline })
     expect(job.notes).toEqual([{ id: 1, provider: "c0", units: 10n, pricePerUnit: TOKEN, amount: 10n * TOKEN, resultHash: H, deliveredAt: job.notes[0]!.deliveredAt, state: "paid" }])
     expect(job.paid + job.feeBurnt + job.feeToStakers + job.returned + job.escrow).toBe(job.budget)
-    expect(await run(market.jobs)).toEqual([job])
-    expect(await run(market.provider("c0"))).toMatchObject({ address: "c0", bond: 1_000n * TOKEN, kinds: ["infer:mnist"], openJobs: 0, retired: false })
-    expect((await run(market.providers)).map((x) => x.address)).toEqual(["c0"])
-    expect(await run(market.provider("c1"))).toBeUndefined()
-    expect(await run(market.job(2))).toBeUndefined()
+    expect(await run(market.marketJobs())).toEqual([job])
+    expect(await run(market.marketProvider("c0"))).toMatchObject({ address: "c0", bond: 1_000n * TOKEN, kinds: ["infer:mnist"], openJobs: 0, retired: false })
+    expect((await run(market.marketProviders)).map((x) => x.address)).toEqual(["c0"])
+    expect(await run(market.marketProvider("c1"))).toBeUndefined()
+    expect(await run(market.marketJob(2))).toBeUndefined()
   })
 
   it("settles and refunds as the adapter's own account; the Committee's verdict refutes and slashes", async () => {
@@ -89,7 +81,7 @@ describe("a job's life through the port", () => {
       type: "resolveDispute", providerRight: false, provider: "c0", refuted: [1], job: 1, payments: [], returned: 0n, state: "open",
       slash: { provider: "c0", slashed: 200n * TOKEN, toRequester: 4n * TOKEN, burnt: 196n * TOKEN },
     })
-    expect((await run(market.job(1)))!.excluded).toEqual(["c0"])
+    expect((await run(market.marketJob(1)))!.excluded).toEqual(["c0"])
     await world.advance(3_600_000)
     expect(await op({ type: "refund", job: 1 })).toEqual({ type: "refund", job: 1, payments: [], returned: 20n * TOKEN, state: "expired" })
   })

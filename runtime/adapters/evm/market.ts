@@ -2,7 +2,7 @@
  * The market members of the Chain port over contracts/ComputeMarket.sol: `marketOp(op)` sends the
  * operation as the account it names (`provider`, `requester` or `by`; `settle` and `refund`, which
  * anyone may send, go as the adapter's own account) and returns the economy's receipt of it, built from
- * the contract's events; `provider`, `providers`, `job`, `jobs` read the contract's records.
+ * the contract's events; `marketProvider`, `marketProviders`, `marketJob`, `marketJobs` read the contract's records.
  *
  * Units: amounts and units are base units either way; times are seconds on chain and ms in the port
  * (× 1000 out, ⌈/1000⌉ in for a deadline, so a job is never due earlier than asked). Accounts go on
@@ -21,7 +21,7 @@ import {
   MarketOverDelivery, MarketPastDeadline, MarketPriceTooHigh, MarketProviderBusy, MarketProviderExcluded, MarketProviderExists, MarketProviderFull,
   MarketProviderNotRetired, MarketProviderRetired, MarketUnknownJob, MarketUnknownProvider, MARKET_ERROR_TAGS, type MarketError,
 } from "../../core/market/errors.ts"
-import type { JobState, JobView, MarketOp, MarketReceipt, MarketReceiptOf, NotePayment, NoteState, ProviderView } from "../../core/market/types.ts"
+import { matchesJob, type JobFilter, type JobState, type JobView, type MarketOp, type MarketReceipt, type MarketReceiptOf, type NotePayment, type NoteState, type ProviderView } from "../../core/market/types.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import type { AccountBook } from "./accounts.ts"
 import { describeFailure, revertDataOf, toChainError } from "./errors.ts"
@@ -222,10 +222,10 @@ export interface MarketContext {
 /** The market members of the Chain port. */
 export interface MarketPort {
   marketOp<O extends MarketOp>(op: O): Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | EconError | ChainUnavailable>
-  provider(address: Address): Effect.Effect<ProviderView | undefined, ChainUnavailable>
-  readonly providers: Effect.Effect<readonly ProviderView[], ChainUnavailable>
-  job(id: number): Effect.Effect<JobView | undefined, ChainUnavailable>
-  readonly jobs: Effect.Effect<readonly JobView[], ChainUnavailable>
+  marketProvider(address: Address): Effect.Effect<ProviderView | undefined, ChainUnavailable>
+  readonly marketProviders: Effect.Effect<readonly ProviderView[], ChainUnavailable>
+  marketJob(id: number): Effect.Effect<JobView | undefined, ChainUnavailable>
+  marketJobs(filter?: JobFilter): Effect.Effect<readonly JobView[], ChainUnavailable>
 }
 
 /** The market members over the ComputeMarket contract at `ctx.address`. */
@@ -369,13 +369,13 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
       Effect.tryPromise({ try: () => ctx.serialized(() => send(op)), catch: (e) => toMarketError(`marketOp ${op.type}`, e, book, where) }).pipe(
         Effect.timeoutOrElse({ duration: ctx.timeoutMs, orElse: () => timedOut(`marketOp ${op.type}`) }),
       ) as Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | EconError | ChainUnavailable>,
-    provider: (address) =>
-      query("provider", async () => {
+    marketProvider: (address) =>
+      query("marketProvider", async () => {
         const a = typeof address === "string" ? book.addressOf(address) : undefined
         if (a === undefined) return undefined
         return providerFromChain(address, await market.getProvider(a, { blockTag: await ctx.latest() }))
       }),
-    providers: query("providers", async () => {
+    marketProviders: query("marketProviders", async () => {
       const block = await ctx.latest()
       const list: string[] = [...(await market.providerList({ blockTag: block }))]
       const out: ProviderView[] = []
@@ -385,8 +385,8 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
       }
       return out
     }),
-    job: (id) =>
-      query("job", async () => (Number.isSafeInteger(id) && id >= 1 ? jobAt(id, await ctx.latest()) : undefined)),
-    jobs: query("jobs", readJobs),
+    marketJob: (id) =>
+      query("marketJob", async () => (Number.isSafeInteger(id) && id >= 1 ? jobAt(id, await ctx.latest()) : undefined)),
+    marketJobs: (filter) => query("marketJobs", async () => (await readJobs()).filter((j) => matchesJob(j, filter))),
   }
 }

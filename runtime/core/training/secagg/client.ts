@@ -4,17 +4,21 @@
  * send. Every random byte comes from the injected `randomBytes`, so a client is deterministic.
  *
  *   advertise()                       → Advert                 (two fresh X25519 key pairs)
- *   shareKeys(adverts)                → SharesMessage          (t-of-|U1| shares of b_u and s_u^SK, sealed per peer)
+ *   shareKeys(adverts)                → SharesMessage          (t-of-k shares of b_u and s_u^SK, sealed per neighbour)
  *   receiveShares(shares)             → void                   (the sealed shares addressed to this client: defines U2)
  *   maskedInput(q)                    → MaskedInput            (q + PRG(b_u) + Σ_v ±PRG(s_{u,v}) mod 2^32)
  *   unmaskResponse(survivors, dropped) → UnmaskResponse        (b-shares of survivors, key shares of the dropped; never both for one peer)
+ *
+ * Neighbours (graph.ts): with config.graph "full" (the default) every advertised client, k = |U1|;
+ * with "sparse" (SecAgg+) the k − 1 nearest on the round's random ring, with a threshold of t/|U1| of k.
  */
 import type { KeyObject } from "node:crypto"
 import {
   checkConfig, decodeSharePair, encodeSharePair, ENCRYPTION_PURPOSE, MASK_PURPOSE, SecAggAbort, SecAggError, shareAad,
   type Advert, type EncryptedShare, type HeldShare, type MaskedInput, type SecAggConfig, type SecAggStage, type SharesMessage, type UnmaskResponse,
 } from "./messages.ts"
-import { agree, expandMask, keyPairFromSeed, MAX_SHARES, open, rawPrivateKey, seal, shamirSplit, type KeyPair, type RandomBytes } from "./primitives.ts"
+import { neighbourhoods, type Neighbourhoods } from "./graph.ts"
+import { accumulate, agree, expandMask, keyPairFromSeed, MAX_SHARES, open, rawPrivateKey, seal, shamirSplit, type KeyPair, type RandomBytes } from "./primitives.ts"
 
 const STEPS = ["advertise", "shareKeys", "receiveShares", "maskedInput", "unmaskResponse", "done"] as const
 type Step = (typeof STEPS)[number]
@@ -43,6 +47,8 @@ export class SecAggClient {
   #selfSeed: Uint8Array | undefined
   /** U1: advertised peers by id (including this client). */
   #adverts = new Map<string, Advert>()
+  /** Who masks with whom, from U1. */
+  #graph: Neighbourhoods | undefined
   /** U2: peers whose shares this client holds (including itself). */
   #held = new Map<string, Held>()
 
@@ -79,7 +85,7 @@ export class SecAggClient {
     return { id: this.id, encryptionKey: this.#encryption.publicKey, maskKey: this.#mask.publicKey }
   }
 
-  /** Stage 1: given U1's adverts (including ours), share b_u and s_u^SK t-of-|U1| and seal each peer's pair. */
+  /** Stage 1: given U1's adverts (including ours), share b_u and s_u^SK among our neighbourhood and seal each neighbour's pair. */
   shareKeys(adverts: readonly Advert[]): SharesMessage {
     this.#enter("shareKeys")
     const { threshold, round } = this.#config
@@ -97,10 +103,12 @@ export class SecAggClient {
       throw new SecAggAbort({ stage: "share-keys", reason: `only ${n} clients advertised keys, below the threshold t = ${threshold}` })
     }
     if (n > MAX_SHARES) this.#fail("shareKeys", `${n} clients advertised: Shamir sharing in GF(2^8) allows at most ${MAX_SHARES}`)
+    this.#graph = neighbourhoods([...this.#adverts.keys()], this.#config)
+    const ids = this.#graph.of(this.id)
+    const k = this.#graph.threshold
     this.#selfSeed = this.#bytes(32)
-    const ids = [...this.#adverts.keys()].sort()
-    const seedShares = shamirSplit(this.#selfSeed, n, threshold, (k) => this.#bytes(k))
-    const keyShares = shamirSplit(rawPrivateKey(this.#mask!.privateKey), n, threshold, (k) => this.#bytes(k))
+    const seedShares = shamirSplit(this.#selfSeed, ids.length, k, (m) => this.#bytes(m))
+    const keyShares = shamirSplit(rawPrivateKey(this.#mask!.privateKey), ids.length, k, (m) => this.#bytes(m))
     const shares: EncryptedShare[] = []
     ids.forEach((to, i) => {
       const pair = { seedShare: seedShares[i]!, keyShare: keyShares[i]! }
@@ -124,14 +132,18 @@ export class SecAggClient {
       if (s.from === this.id || this.#held.has(s.from)) this.#fail("receiveShares", `more than one share from "${s.from}"`)
       const advert = this.#adverts.get(s.from)
       if (!advert) this.#fail("receiveShares", `a share from "${s.from}", who did not advertise keys`)
+      if (!this.#graph!.adjacent(this.id, s.from)) this.#fail("receiveShares", `a share from "${s.from}", who is not a neighbour in this round's graph`)
       const key = this.#agree(this.#encryption!.privateKey, advert.encryptionKey, ENCRYPTION_PURPOSE, "receiveShares", s.from)
       const plain = open(key, s.ciphertext, shareAad(round, s.from, this.id))
       const pair = plain && decodeSharePair(plain)
       if (!pair) this.#fail("receiveShares", `the share from "${s.from}" does not decrypt (tampered or misrouted)`)
       this.#held.set(s.from, pair)
     }
-    if (this.#held.size < threshold) {
-      throw new SecAggAbort({ stage: "share-keys", reason: `only ${this.#held.size} clients shared their keys, below the threshold t = ${threshold}` })
+    const need = this.#graph!.threshold
+    if (this.#held.size < need) {
+      const who = this.#config.graph === "sparse" ? `of the ${this.#graph!.size} in this client's neighbourhood ` : ""
+      const t = need === threshold ? `the threshold t = ${threshold}` : `the neighbourhood threshold ${need}`
+      throw new SecAggAbort({ stage: "share-keys", reason: `only ${this.#held.size} clients ${who}shared their keys, below ${t}` })
     }
   }
 
@@ -143,16 +155,21 @@ export class SecAggClient {
       this.#fail("maskedInput", `the input must be a Uint32Array of length ${length}, got ${input?.length}`)
     }
     const out = Uint32Array.from(input)
-    // Uint32Array stores reduce mod 2^32, so += and -= below are additions in Z_{2^32}.
-    addInto(out, expandMask(this.#selfSeed!, length))
+    const plus: Uint32Array[] = [expandMask(this.#selfSeed!, length)]
+    const minus: Uint32Array[] = []
     for (const peer of this.#held.keys()) {
       if (peer === this.id) continue
       const seed = this.#agree(this.#mask!.privateKey, this.#adverts.get(peer)!.maskKey, MASK_PURPOSE, "maskedInput", peer)
-      const mask = expandMask(seed, length)
       // The smaller id adds the shared mask, the larger subtracts it: the pair cancels in the sum.
-      if (this.id < peer) addInto(out, mask)
-      else subtractInto(out, mask)
+      ;(this.id < peer ? plus : minus).push(expandMask(seed, length))
+      // Masks are added MASK_BATCH at a time in one pass over `out` (fewer passes, bounded memory).
+      if (plus.length + minus.length >= MASK_BATCH) {
+        accumulate(out, plus, minus)
+        plus.length = 0
+        minus.length = 0
+      }
     }
+    accumulate(out, plus, minus)
     return { from: this.id, masked: out }
   }
 
@@ -170,19 +187,20 @@ export class SecAggClient {
     for (const id of alive) {
       if (gone.has(id)) this.#fail("unmaskResponse", `"${id}" is listed both as survivor and as dropped (that would reveal its input)`)
     }
+    // Every listed neighbour must have shared keys with us (a non-neighbour, under "sparse", need only have advertised).
     for (const id of [...alive, ...gone]) {
-      if (!this.#held.has(id)) this.#fail("unmaskResponse", `"${id}" did not share keys in this round`)
+      if (!this.#held.has(id) && (id === this.id || this.#graph!.adjacent(this.id, id) || !this.#adverts.has(id))) {
+        this.#fail("unmaskResponse", `"${id}" did not share keys in this round`)
+      }
     }
-    if (alive.size + gone.size !== this.#held.size) {
-      const missing = [...this.#held.keys()].filter((id) => !alive.has(id) && !gone.has(id))
-      this.#fail("unmaskResponse", `the request does not cover ${missing.join(", ")}`)
-    }
+    const missing = [...this.#held.keys()].filter((id) => !alive.has(id) && !gone.has(id))
+    if (missing.length > 0) this.#fail("unmaskResponse", `the request does not cover ${missing.join(", ")}`)
     if (!alive.has(this.id)) this.#fail("unmaskResponse", "this client is not among the survivors")
     if (alive.size < threshold) {
       throw new SecAggAbort({ stage: "unmask", reason: `only ${alive.size} masked inputs arrived, below the threshold t = ${threshold}` })
     }
     const held = (ids: Set<string>, pick: (h: Held) => Uint8Array): HeldShare[] =>
-      [...ids].sort().map((owner) => ({ owner, share: pick(this.#held.get(owner)!) }))
+      [...ids].filter((owner) => this.#held.has(owner)).sort().map((owner) => ({ owner, share: pick(this.#held.get(owner)!) }))
     return { from: this.id, seedShares: held(alive, (h) => h.seedShare), keyShares: held(gone, (h) => h.keyShare) }
   }
 
@@ -195,14 +213,7 @@ export class SecAggClient {
   }
 }
 
-/** a += b mod 2^32, in place. */
-export const addInto = (a: Uint32Array, b: Uint32Array): void => {
-  for (let i = 0; i < a.length; i++) a[i] = (a[i]! + b[i]!) >>> 0
-}
-
-/** a -= b mod 2^32, in place. */
-export const subtractInto = (a: Uint32Array, b: Uint32Array): void => {
-  for (let i = 0; i < a.length; i++) a[i] = (a[i]! - b[i]!) >>> 0
-}
+/** Pairwise masks expanded before they are added in one pass (8 × 800 KB at 200k parameters). */
+const MASK_BATCH = 8
 
 const bytesEqual = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])

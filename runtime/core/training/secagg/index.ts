@@ -4,8 +4,8 @@
  * surviving clients' quantized updates, mod 2^32, and the round survives dropouts down to t clients.
  *
  * Crypto: X25519 (node:crypto) key agreement + HKDF-SHA256 salted with the round id; masks are
- * AES-256-CTR keystreams (a PRG) over 32-byte seeds, added mod 2^32; t-of-n Shamir shares
- * (`shamirs-secret-sharing`, GF(2^8), n ≤ 255) of each client's self-mask seed b_u and mask private
+ * AES-256-CTR keystreams (a PRG) over 32-byte seeds, added mod 2^32 in one fused pass; t-of-n Shamir
+ * shares (shamir.ts, GF(2^8), n ≤ 255, Privy-compatible) of each client's self-mask seed b_u and mask private
  * key s_u^SK; shares to a peer are sealed with AES-256-GCM under the pair's encryption key, bound to
  * (round, sender, recipient), so the relaying server cannot read them. All randomness comes from an
  * injected `randomBytes(n)`: crypto.randomBytes for real, `seededRandomBytes(seed)` in the simulator.
@@ -34,8 +34,13 @@
  * Float32Array (the real-valued SUM of `count` vectors; divide for a mean). See quantize.ts.
  * `runSecAgg({ config, inputs, randomBytes: (id) => RandomBytes, drop? })` runs a whole round in memory.
  *
- * Cost: each client expands |U2| − 1 pairwise masks (O(n·d) per client, O(n²·d) in all); the server
- * expands |U3| self masks plus |U3|·|U2 \ U3| pairwise masks and runs n Shamir reconstructions.
+ * Graphs (graph.ts, `config.graph`): "full" (default) masks every pair; "sparse" is SecAgg+ (Bell et
+ * al. 2020): each client shares with and masks against the k − 1 = O(log n) nearest on a random ring
+ * drawn from the round id and U1, and its secrets are rebuilt from a threshold of t/|U1| of k.
+ *
+ * Cost: each client expands k − 1 pairwise masks (k = n under "full": O(n·d) per client, O(n²·d) in
+ * all); the server expands |U3| self masks plus one pairwise mask per (dropped, surviving neighbour)
+ * pair, each survivor's terms added in one pass, and rebuilds one secret per needed client.
  * Not implemented: the actively-secure variant (signatures, consistency-check round).
  */
 export { SecAggClient } from "./client.ts"
@@ -43,6 +48,7 @@ export { SecAggServer } from "./server.ts"
 export { runSecAgg, type SecAggRun } from "./simulate.ts"
 export { dequantize, quantize, QUANT_MAX, QUANT_MAX_PARTICIPANTS } from "./quantize.ts"
 export { seededRandomBytes, MAX_SHARES, type RandomBytes } from "./primitives.ts"
+export { neighbourhoods, sparseSize, type Neighbourhoods, type SecAggGraph } from "./graph.ts"
 export {
   SecAggAbort, SecAggError,
   type Advert, type EncryptedShare, type HeldShare, type MaskedInput, type SecAggConfig, type SecAggStage, type SharesMessage, type UnmaskRequest,

@@ -7,11 +7,18 @@ import { Data } from "effect"
 /** The four stages of a round, named after the message sent in each (Bonawitz et al. 2017, rounds 0–2 and 4). */
 export type SecAggStage = "advertise" | "share-keys" | "masked-input" | "unmask"
 
-/** What both sides agree on before a round: its id (salts every key), threshold t and vector length. */
+/** The two mask graphs (graph.ts): every pair ("full"), or SecAgg+'s random ring of O(log n) neighbours ("sparse"). */
+export type SecAggGraph = "full" | "sparse"
+
+/**
+ * What both sides agree on before a round: its id (salts every key), threshold t, vector length, and
+ * who masks with whom (graph.ts: "full", the default, or SecAgg+'s "sparse").
+ */
 export interface SecAggConfig {
   readonly round: string
   readonly threshold: number
   readonly length: number
+  readonly graph?: SecAggGraph
 }
 
 /** Stage 0, client → server → all: the client's two X25519 public keys (encryption, masking). */
@@ -86,6 +93,9 @@ export const checkConfig = (config: SecAggConfig): void => {
     throw new RangeError(`secagg config.threshold must be an integer in [2, 255], got ${config.threshold}`)
   }
   if (!Number.isInteger(config.length) || config.length < 1) throw new RangeError(`secagg config.length must be a positive integer, got ${config.length}`)
+  if (config.graph !== undefined && config.graph !== "full" && config.graph !== "sparse") {
+    throw new RangeError(`secagg config.graph must be "full" or "sparse", got ${JSON.stringify(config.graph)}`)
+  }
 }
 
 /** The label a share ciphertext is bound to (round, sender, recipient). */

@@ -12,7 +12,6 @@
  * 0 depends only on the holders' x coordinates, so it is computed once per set of holders and every
  * secret those holders share is then t table multiplications per byte.
  */
-import type { RandomBytes } from "./primitives.ts"
 
 /** The most shares GF(2^8) allows (its 255 non-zero points). */
 export const MAX_SHARES = 255
@@ -35,7 +34,7 @@ export const gfMul = (a: number, b: number): number => (a === 0 || b === 0 ? 0 :
  * t-of-n shares of `secret` (1..255 bytes each plus the x coordinate); share i (0-based) has x = i + 1
  * and goes to the i-th holder. Draws (t − 1)·|secret| bytes from `randomBytes` in one call.
  */
-export const shamirSplit = (secret: Uint8Array, shares: number, threshold: number, randomBytes: RandomBytes): Uint8Array[] => {
+export const shamirSplit = (secret: Uint8Array, shares: number, threshold: number, randomBytes: (n: number) => Uint8Array): Uint8Array[] => {
   if (!Number.isInteger(shares) || shares < 2 || shares > MAX_SHARES) throw new RangeError(`Shamir: shares must be an integer in [2, ${MAX_SHARES}], got ${shares}`)
   if (!Number.isInteger(threshold) || threshold < 2 || threshold > shares) throw new RangeError(`Shamir: threshold must be an integer in [2, ${shares}], got ${threshold}`)
   if (secret.length === 0) throw new RangeError("Shamir: the secret is empty")
