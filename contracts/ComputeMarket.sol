@@ -302,17 +302,17 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
     // ------------------------------------------------------------------ jobs
 
     /// @notice Post a job of `kind` for `units` at most `maxPricePerUnit` each, due by `deadline` (unix s,
-    /// after now); its budget (units × maxPricePerUnit) moves from the caller into escrow. Returns its id (1, 2, 3…).
+    /// after now; units ≤ 2^64 − 1, price ≤ 2^128 − 1); its budget (units × maxPricePerUnit) moves from the caller into escrow. Returns its id (1, 2, 3…).
     function postJob(string calldata kind, uint256 units, uint256 maxPricePerUnit, uint64 deadline) external nonReentrant returns (uint256 id) {
         uint256 len = bytes(kind).length;
         if (len == 0 || len > MAX_KIND_LENGTH) revert MarketInvalidJob("kind must be 1 to 64 bytes");
-        if (units == 0) revert MarketInvalidJob("units must be > 0");
-        if (maxPricePerUnit == 0) revert MarketInvalidJob("max price per unit must be > 0");
+        if (units == 0 || units > type(uint64).max) revert MarketInvalidJob("units must be 1 to 2^64 - 1");
+        if (maxPricePerUnit == 0 || maxPricePerUnit > type(uint128).max) revert MarketInvalidJob("max price per unit must be 1 to 2^128 - 1");
         if (deadline <= block.timestamp) revert MarketInvalidJob("deadline must be after now");
         if (deadline > type(uint40).max) revert MarketInvalidJob("deadline too far");
-        (bool ok, uint256 budget) = Math.tryMul(units, maxPricePerUnit);
-        _checkBalance(msg.sender, ok ? budget : type(uint256).max);
-        // The balance bounds the budget (≤ supply < 2^128), hence units and the price: the casts are exact.
+        uint256 budget = units * maxPricePerUnit; // < 2^192: no overflow
+        _checkBalance(msg.sender, budget);
+        // The balance bounds the budget (≤ supply < 2^128): the casts below are exact.
         id = ++jobCount;
         Job storage j = _jobs[id];
         j.requester = msg.sender;

@@ -125,6 +125,7 @@ describe("errors", () => {
       new errors.TokenInsufficientBalance({ address: "a", balance: 1n, needed: 2n }),
       new errors.TokenInvalidAllocation({ reason: "r" }),
       new errors.TokenInvalidAddress({ role: "sender", address: "" }),
+      new errors.TokenCustodyAccount({ role: "sender", address: "market:escrow" }),
       new errors.StakingUnknownPool({ pool: "p" }),
       new errors.StakingNotValidatorPool({ pool: "contrib:p" }),
       new errors.StakingInvalidOperator({ operator: "contrib:x" }),
@@ -170,7 +171,7 @@ describe("errors", () => {
 
   it("exports every error class that an operation can return", () => {
     const exported = Object.keys(errors).filter((k) => /^(Token|Staking|Ledger)/.test(k))
-    expect(exported.length).toBe(34)
+    expect(exported.length).toBe(35)
   })
 
   it("default params satisfy the economy's expectations", () => {

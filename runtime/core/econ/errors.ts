@@ -41,6 +41,16 @@ export class TokenInvalidAllocation extends Data.TaggedError("TokenInvalidAlloca
   }
 }
 
+/** A plain transfer, burn or fee out of an account that is a contract's custody (fee deposits, job escrow, provider bonds): on chain, no key can send from a contract's balance. */
+export class TokenCustodyAccount extends Data.TaggedError("TokenCustodyAccount")<{
+  readonly role: string
+  readonly address: string
+}> {
+  override get message() {
+    return `${this.role} ${this.address} is a custody account of the ledger (its balance moves only by the committee's or the market's rules), not an account anyone can send from`
+  }
+}
+
 export class TokenInvalidAddress extends Data.TaggedError("TokenInvalidAddress")<{
   readonly role: string
   readonly address: unknown
@@ -289,7 +299,7 @@ export class LedgerUnknownOperation extends Data.TaggedError("LedgerUnknownOpera
   }
 }
 
-export type TokenError = TokenInvalidAmount | TokenInsufficientBalance | TokenInvalidAllocation | TokenInvalidAddress
+export type TokenError = TokenInvalidAmount | TokenInsufficientBalance | TokenInvalidAllocation | TokenInvalidAddress | TokenCustodyAccount
 export type StakingError =
   | StakingUnknownPool | StakingNotValidatorPool | StakingInvalidOperator | StakingValidatorExists
   | StakingBelowMinimumBond | StakingCommissionTooHigh | StakingInvalidCommission | StakingInvalidTier

@@ -23,7 +23,7 @@ import { econConfig } from "./config.ts"
 import type { EconError } from "./errors.ts"
 import { positionInsurancePending, releaseInsurance, settlePositionInsurance } from "./insurance.ts"
 import { ceilDiv, owedOf, PRECISION, type Address, type EconState, type Pool, type Position } from "./state.ts"
-import { checkAddress, checkAmount, checkBalance, credit, debit } from "./token.ts"
+import { checkAddress, checkAmount, checkBalance, checkSender, credit, debit } from "./token.ts"
 
 /** Whether a pool earns rewards now. */
 export const isActive = (p: Pool): boolean => !p.jailed && !p.tombstoned
@@ -203,7 +203,7 @@ export interface FeeReceipt {
 
 /** Pay a fee: a share is burnt, the rest goes to the stakers. */
 export const payFee = (s: EconState, params: Params, payer: Address, amount: bigint): Result.Result<FeeReceipt, EconError> => {
-  const bad = checkAddress("payer", payer) ?? checkAmount("payFee", amount) ?? checkBalance(s, payer, amount)
+  const bad = checkSender("payer", payer) ?? checkAmount("payFee", amount) ?? checkBalance(s, payer, amount)
   if (bad !== undefined) return Result.fail(bad)
   const burnt = mulWad(amount, econConfig(params).burnFraction)
   const toStakers = amount - burnt

@@ -98,3 +98,19 @@ describe("burn", () => {
     expect(failTag(e.apply({ type: "burn", from: "", amount: 1n }, 0))).toBe("TokenInvalidAddress")
   })
 })
+
+describe("custody accounts", () => {
+  it("hold what the committee and the market keep, and nobody sends from them by a plain transfer, burn or fee", async () => {
+    const { CUSTODY_ACCOUNTS } = await import("./token.ts")
+    const { FEE_ESCROW_ACCOUNT, MARKET_BONDS_ACCOUNT, MARKET_ESCROW_ACCOUNT } = await import("./index.ts")
+    expect([...CUSTODY_ACCOUNTS].sort()).toEqual([FEE_ESCROW_ACCOUNT, MARKET_BONDS_ACCOUNT, MARKET_ESCROW_ACCOUNT].sort())
+    const e = testEconomy()
+    const before = e.snapshot()
+    for (const op of [
+      { type: "transfer", from: "market:escrow", to: "d0", amount: 1n },
+      { type: "burn", from: "market:escrow", amount: 1n },
+      { type: "payFee", payer: "market:escrow", amount: 1n },
+    ] as const) expect(failTag(e.apply(op, 0))).toBe("TokenCustodyAccount")
+    expect(e.snapshot()).toEqual(before)
+  })
+})

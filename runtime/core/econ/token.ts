@@ -4,7 +4,7 @@
  */
 import { Result } from "effect"
 import { TOTAL_SUPPLY } from "../units.ts"
-import { TokenInsufficientBalance, TokenInvalidAddress, TokenInvalidAllocation, TokenInvalidAmount, type EconError } from "./errors.ts"
+import { TokenCustodyAccount, TokenInsufficientBalance, TokenInvalidAddress, TokenInvalidAllocation, TokenInvalidAmount, type EconError } from "./errors.ts"
 import { emptyState, type Address, type EconState } from "./state.ts"
 
 export interface Allocation {
@@ -18,6 +18,18 @@ export const isAddress = (a: unknown): a is Address => typeof a === "string" && 
 
 export const checkAddress = (role: string, a: unknown): TokenInvalidAddress | undefined =>
   isAddress(a) ? undefined : new TokenInvalidAddress({ role, address: a })
+
+/**
+ * Accounts whose balance is a contract's custody on chain (the Committee's fee deposits, the
+ * ComputeMarket's job escrow and provider bonds): their tokens move only by those rules, never by a
+ * plain transfer, burn or fee "from" them, which no key could sign on chain. (The reward reserve is
+ * also the Committee's on chain, but the simulator's setups fund accounts from it at genesis.)
+ */
+export const CUSTODY_ACCOUNTS: ReadonlySet<Address> = new Set(["committee:fees", "market:escrow", "market:bonds"])
+
+/** checkAddress, and refused for a custody account: what a sender of a plain transfer, burn or fee must pass. */
+export const checkSender = (role: string, a: unknown): TokenInvalidAddress | TokenCustodyAccount | undefined =>
+  checkAddress(role, a) ?? (CUSTODY_ACCOUNTS.has(a as Address) ? new TokenCustodyAccount({ role, address: a as Address }) : undefined)
 
 export const isPositiveAmount = (x: unknown): x is bigint => typeof x === "bigint" && x > 0n
 
@@ -80,7 +92,7 @@ export interface TransferReceipt {
 
 /** Move `amount` from `from` to `to`. */
 export const transfer = (s: EconState, from: Address, to: Address, amount: bigint): Result.Result<TransferReceipt, EconError> => {
-  const bad = checkAddress("sender", from) ?? checkAddress("recipient", to) ?? checkAmount("transfer", amount) ?? checkBalance(s, from, amount)
+  const bad = checkSender("sender", from) ?? checkAddress("recipient", to) ?? checkAmount("transfer", amount) ?? checkBalance(s, from, amount)
   if (bad !== undefined) return Result.fail(bad)
   debit(s, from, amount)
   credit(s, to, amount)
@@ -97,7 +109,7 @@ export interface BurnReceipt {
 
 /** Destroy `amount` of `from`'s tokens. */
 export const burn = (s: EconState, from: Address, amount: bigint): Result.Result<BurnReceipt, EconError> => {
-  const bad = checkAddress("burner", from) ?? checkAmount("burn", amount) ?? checkBalance(s, from, amount)
+  const bad = checkSender("burner", from) ?? checkAmount("burn", amount) ?? checkBalance(s, from, amount)
   if (bad !== undefined) return Result.fail(bad)
   debit(s, from, amount)
   s.burnt += amount
