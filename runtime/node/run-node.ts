@@ -17,7 +17,7 @@ import { decodePeerKey, layerLibp2pNetwork, Libp2pTransport, type Libp2pNetwork 
 import { unlockKeystoreFile, type KeystoreError } from "../adapters/keystore.ts"
 import type { EvmChain } from "../adapters/evm/chain.ts"
 import type { Deployment } from "../adapters/evm/deployment.ts"
-import type { AppGenesis } from "../core/app/app.ts"
+import { GENESIS_SNAPSHOT, type AppGenesis } from "../core/app/app.ts"
 import type { ChainUnavailable } from "../services/chain.ts"
 import type { KeysError } from "../services/keys.ts"
 import { Network, type NetworkError } from "../services/network.ts"
@@ -165,6 +165,13 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     judge: (block, verdict) => (resultCheck === undefined ? verdict(undefined) : resultCheck.judge(block, verdict)),
     admits: (tx) => resultCheck?.admits(tx) ?? true,
   }
+  // The Committee's snapshot 1 is taken once the genesis validators registered on Staking (the devnet
+  // does it); a chain without it (a hand-made network whose validators have not registered yet) leaves
+  // the committee on the node's own ledger, and the node says so.
+  const committeeOnChain = chain !== undefined && (yield* Effect.orElseSucceed(chain.committee(GENESIS_SNAPSHOT), () => undefined)) !== undefined
+  if (chain !== undefined && !committeeOnChain) {
+    emit("log", { level: "warn", message: `the chain's Committee has no genesis snapshot (${GENESIS_SNAPSHOT}) yet: this node runs its committee (validator set, epoch reports, evidence) on a ledger of its own; take the snapshot once every genesis validator is registered on Staking, then restart` })
+  }
   const node = yield* startRealNode({
     name,
     precheck,
@@ -172,9 +179,9 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     genesis,
     privateKey,
     storePath: resolvePath(dataDir, config.paths.store),
-    // With a chain, the committee runs on its contracts (Committee.sol's snapshots and reports,
-    // Staking's slashes); without one, on the node's own in-memory ledger.
-    ...(chain === undefined ? {} : { ledger: chain }),
+    // With a chain whose Committee holds the genesis snapshot, the committee runs on its contracts
+    // (Committee.sol's snapshots and reports, Staking's slashes); else on the node's own in-memory ledger.
+    ...(committeeOnChain ? { ledger: chain } : {}),
     ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
   privateKey.fill(0) // the Keys port holds its own copy
