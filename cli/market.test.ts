@@ -89,7 +89,7 @@ describe("dai job", () => {
   })
 
   it("confirm pays a delivery; refused actions name the rule; bad ids and states are refused before asking", async () => {
-    const op = (o: Parameters<typeof t.node.ledger.chain.marketOp>[0]) => Effect.runPromise(t.node.ledger.chain.marketOp(o))
+    const op = (o: Parameters<typeof t.node.ledger.marketOp>[0]) => Effect.runPromise(t.node.ledger.marketOp(o))
     await op({ type: "registerProvider", provider: "d0", bond: 1_000n * TOKEN, kinds: ["infer:mnist"], pricePerUnit: TOKEN / 4n, capacity: 1 })
     await op({ type: "assignJob", job: 1, provider: "d0", by: "v0" })
     const nothing = await run("job", "confirm", "1", ...api())

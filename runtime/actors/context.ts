@@ -6,8 +6,7 @@
  * effects) run the same actors.
  *
  * What it carries: the clock and timers, `now`, the effect runner, the node's randomness, its
- * network, store, keys and telemetry ports, the ledger (Chain port and committee port; the EVM chain
- * when it has one), its application replica with the parameters in force and the snapshots it loaded, the transaction pool with `submitTx`, the evidence pool, the count of
+ * network, store, keys and telemetry ports, the ledger (the Chain port) and its receipts, its application replica with the parameters in force and the snapshots it loaded, the transaction pool with `submitTx`, the evidence pool, the count of
  * invalid messages by sender, and the stream of executed blocks the followers (staking, training) feed on.
  */
 import { Effect } from "effect"
@@ -19,7 +18,8 @@ import type { Block } from "../core/consensus/types.ts"
 import { fromHex } from "../core/crypto.ts"
 import type { Params } from "../core/params.ts"
 import type { Chain } from "../services/chain.ts"
-import type { CommitteeCache, CommitteePort } from "../services/committee.ts"
+import type { CommitteeCache } from "../services/committee-cache.ts"
+import type { ReceiptFeed } from "../services/receipt-feed.ts"
 import type { EffectRunner, Now, TimerClock } from "../services/clock.ts"
 import type { Keys } from "../services/keys.ts"
 import type { Network } from "../services/network.ts"
@@ -47,15 +47,14 @@ export interface NodePorts {
   readonly store: Store["Service"]
   readonly keys: Keys["Service"]
   readonly telemetry: Telemetry["Service"]
-  /** The EVM chain (the contracts), when the node has one. */
-  readonly chain?: Chain["Service"]
   /**
-   * The one ledger of value and rules, as the Chain port: the EVM chain on a real node that has
-   * one, the world's shared in-memory ledger in the simulator. Stake moves here, never in a block.
+   * The one ledger of value and rules, as the Chain port: the contracts on a real node that has an
+   * EVM chain, else an in-memory ledger (the world's shared one in the simulator). Stake moves here,
+   * never in a block; the committee's snapshots, epoch reports and evidence settle here.
    */
   readonly ledger: Chain["Service"]
-  /** The committee's side of that ledger: snapshots, epoch reports, convictions. */
-  readonly committee: CommitteePort
+  /** The ledger's receipts as this node hears them (stake moves, slashes). */
+  readonly receipts: ReceiptFeed
 }
 
 /** What executing one decided block did, as the followers of a node see it. */

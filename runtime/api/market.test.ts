@@ -21,7 +21,7 @@ const post = (path: string, body: unknown = {}) =>
 const shaped = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, value: unknown) =>
   Schema.decodeUnknownSync(schema)(value, { onExcessProperty: "error" })
 /** An operation straight on the node's ledger (what another account or the market actors do). */
-const ledgerOp = (op: MarketOp) => Effect.runPromise(t.node.ledger.chain.marketOp(op)) as Promise<{ readonly job?: number }>
+const ledgerOp = (op: MarketOp) => Effect.runPromise(t.node.ledger.marketOp(op)) as Promise<{ readonly job?: number }>
 const economy = () => t.node.ownLedger!.economy
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}`
 const providerBody = { bond: (1_000n * TOKEN).toString(), kinds: ["infer:mnist"], pricePerUnit: (2n * TOKEN).toString(), capacity: 2 }

@@ -81,8 +81,8 @@ export const startTestNode = async (options: { readonly governance?: (ledger: Ch
       ),
     )
     const api = makeAppNodeApi({
-      name: "v0", app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: harness.networks[0]!, hub, ledger: node.ledger.chain,
-      ...(options.governance === undefined ? {} : { governance: options.governance(node.ledger.chain, wallNow) }),
+      name: "v0", app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: harness.networks[0]!, hub, ledger: node.ledger,
+      ...(options.governance === undefined ? {} : { governance: options.governance(node.ledger, wallNow) }),
     })
     server = await startApiServer({ api, token: TEST_TOKEN, onError: (e, where) => failures.push(`${where}: ${String(e)}`) })
     const minHeight = options.minHeight ?? 2

@@ -18,8 +18,9 @@ import { resolveParams } from "../core/params.ts"
 import { TOKEN, TOTAL_SUPPLY, WAD } from "../core/units.ts"
 import { Network } from "../services/network.ts"
 import { Telemetry, type TelemetryEvent } from "../services/telemetry.ts"
-import { genesisReplica } from "../core/app/ledger.ts"
-import { ledgerCache } from "../services/committee.ts"
+import { genesisReplica } from "../core/app/ledger-genesis.ts"
+import { committeeCache } from "../services/committee-cache.ts"
+import { makeMemoryChain } from "../services/memory-chain.ts"
 import { CONSENSUS_TOPIC, recoverApp } from "../actors/consensus/consensus-node.ts"
 import { TX_TOPIC } from "../actors/context.ts"
 import { startRealNode, type RealNode } from "./real-world.ts"
@@ -137,9 +138,9 @@ describe("consensus over libp2p, sqlite and the wall clock", () => {
     const reopened = await Effect.runPromise(openSqliteStore(storePath(0)))
     try {
       const app = await Effect.runPromise((() => {
-        // A fresh ledger from the genesis: these runs stay in epoch 0 (snapshot 1).
+        // A fresh ledger from the genesis: these runs stay in the first epoch (snapshot 1).
         const fresh = genesisReplica(genesis, verifySignature)
-        return recoverApp(fresh.app, reopened.store, ledgerCache(fresh.ledger))
+        return recoverApp(fresh.app, reopened.store, committeeCache(makeMemoryChain(fresh.economy, () => fresh.economy.now)))
       })())
       // The certificate of the last height may have been stored after the app hash was read.
       expect(app.height).toBeGreaterThanOrEqual(height)

@@ -2,8 +2,9 @@
  * The devnet's EVM chain: Hardhat's in-process chain (or a JSON-RPC node given by --rpc) with the
  * dai contracts deployed by the same code as `dai chain deploy`, and the genesis validators
  * registered on Staking with their genesis stake, tier and commission (each from its own key,
- * through the Chain port), so the chain's positions and governance see the validators the consensus
- * genesis has. Registering needs no role (anyone may register), so it runs after the deploy has
+ * through the Chain port), each a fee deposit on the Committee, then the Committee's snapshot 1
+ * taken: the set that governs the consensus genesis's first epoch, so the chain's positions,
+ * governance and committee see the validators the consensus genesis has. Registering needs no role (anyone may register), so it runs after the deploy has
  * handed every role to Governance (and Staking's COMMITTEE_ROLE to the Committee contract). The
  * validators are the Treasury's signers (M = ⌈2N/3⌉); no account holds a role (see
  * contracts/deploy/roles.ts). The Constitution is the devnet's (contracts/deploy/constitution-profile.ts):
@@ -15,7 +16,8 @@ import type { Provider, Signer } from "ethers"
 import { Effect } from "effect"
 import type { ConstitutionProfile } from "../../contracts/deploy/constitution-profile.ts"
 import type { Deployment } from "../adapters/evm/deployment.ts"
-import type { GenesisValidator } from "../core/app/app.ts"
+import { GENESIS_SNAPSHOT, type GenesisValidator } from "../core/app/app.ts"
+import { GENESIS_FEE_DEPOSIT } from "../core/app/ledger-genesis.ts"
 import { toHex } from "../core/crypto.ts"
 import type { Params } from "../core/params.ts"
 import { REWARD_RESERVE_ACCOUNT } from "../core/app/genesis.ts"
@@ -64,7 +66,18 @@ const registerValidators = async (provider: Provider, deployer: Signer, deployme
     for (const v of validators) {
       const r = await Effect.runPromise(Effect.result(chain.submit({ type: "registerValidator", operator: v.operator, amount: v.amount, tier: v.tier, commission: v.commission })))
       if (r._tag === "Failure") throw new Error(`registering genesis validator ${v.operator} (${v.address}) on Staking: ${r.failure.message}`)
+      // Fee custody is the Committee's: as in the in-memory genesis, each validator gets a fee deposit from what its bond leaves.
+      const spare = v.allocation - v.amount
+      const deposit = spare < GENESIS_FEE_DEPOSIT ? spare : GENESIS_FEE_DEPOSIT
+      if (deposit > 0n) {
+        const d = await Effect.runPromise(Effect.result(chain.depositFees(v.operator, deposit)))
+        if (d._tag === "Failure") throw new Error(`fee deposit of genesis validator ${v.operator} on the Committee: ${d.failure.message}`)
+      }
     }
+    // The Committee's snapshot 1, the set of the consensus genesis (GENESIS_SNAPSHOT): taken once every genesis validator is registered.
+    const s = await Effect.runPromise(Effect.result(chain.snapshot(validators[0]!.operator)))
+    if (s._tag === "Failure") throw new Error(`the genesis snapshot on the Committee: ${s.failure.message}`)
+    if (s.success.id !== GENESIS_SNAPSHOT) throw new Error(`the genesis snapshot on the Committee is ${s.success.id}, not ${GENESIS_SNAPSHOT}: the Committee was used before the genesis validators registered; deploy again`)
   } finally {
     await chain.close()
   }

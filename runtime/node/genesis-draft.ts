@@ -9,7 +9,7 @@
  */
 import { Result, Schema, SchemaIssue } from "effect"
 import { AppError } from "../core/app/app.ts"
-import { genesisReplica } from "../core/app/ledger.ts"
+import { genesisReplica } from "../core/app/ledger-genesis.ts"
 import { genesisAllocations, REMAINDER_ACCOUNT, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../core/app/genesis.ts"
 import { isLockTier } from "../core/econ/index.ts"
 import { resolveParams } from "../core/params.ts"

@@ -14,8 +14,9 @@ import { openSqliteStore } from "../adapters/sqlite-store.ts"
 import { App } from "../core/app/app.ts"
 import { verifySignature } from "../core/crypto.ts"
 import type { TelemetryEvent } from "../services/telemetry.ts"
-import { genesisReplica } from "../core/app/ledger.ts"
-import { ledgerCache } from "../services/committee.ts"
+import { genesisReplica } from "../core/app/ledger-genesis.ts"
+import { committeeCache } from "../services/committee-cache.ts"
+import { makeMemoryChain } from "../services/memory-chain.ts"
 import { recoverApp } from "../actors/consensus/consensus-node.ts"
 import { initDataDir } from "./data-dir.ts"
 import { createDevnetDirs, DEVNET_PASSWORD, nodeDir } from "./devnet.ts"
@@ -166,9 +167,9 @@ describe("dai node start in a child process", () => {
       const store = await Effect.runPromise(openSqliteStore(join(victim, "store.db")))
       try {
         const app = await Effect.runPromise((() => {
-        // A fresh ledger from the genesis: these runs stay in epoch 0 (snapshot 1).
+        // A fresh ledger from the genesis: these runs stay in the first epoch (snapshot 1).
         const fresh = genesisReplica(nodes[0]!.genesis, verifySignature)
-        return recoverApp(fresh.app, store.store, ledgerCache(fresh.ledger))
+        return recoverApp(fresh.app, store.store, committeeCache(makeMemoryChain(fresh.economy, () => fresh.economy.now)))
       })())
         expect(app.height).toBeGreaterThanOrEqual(reported)
         const mark = await Effect.runPromise(readLastSigned(store.store))

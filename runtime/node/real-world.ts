@@ -1,8 +1,10 @@
 /**
  * A real validator node, assembled: its keys from a private key, its durable state in a sqlite
  * file, the wall clock, effects run as fibers, and consensus over whatever Network it is given
- * (libp2p for a real node), and the ledger it is given (the Chain port and the committee port) — or,
- * without one, an in-memory ledger of its own built from the genesis (a network of one, a test).
+ * (libp2p for a real node), and the ledger it is given (the Chain port: the contracts through the
+ * EVM adapter) — or, without one, an in-memory ledger of its own built from the genesis (a network
+ * of one, a test): runtime/services/memory-chain.ts, the simulator's ledger. Either way the App's
+ * snapshots, the epoch reports, the double-sign evidence and the stake go through that one port.
  * The counterpart of the simulator's `ConsensusWorld.start`; integration
  * tests and the `dai node` command build nodes through it.
  *
@@ -15,11 +17,13 @@ import { makeFiberRunner, wallClock, wallNow } from "../adapters/clock.ts"
 import { layerKeysFromPrivateKey } from "../adapters/keys.ts"
 import { layerSqliteStore } from "../adapters/sqlite-store.ts"
 import { App, GENESIS_SNAPSHOT, type AppGenesis } from "../core/app/app.ts"
-import { CommitteeLedger } from "../core/app/ledger.ts"
+import { ledgerAtGenesis } from "../core/app/ledger-genesis.ts"
 import type { Chain } from "../services/chain.ts"
-import { committeeCache, memoryLedgerPorts, type CommitteePort } from "../services/committee.ts"
-import { startConvictions } from "../actors/committee/convictions.ts"
+import { committeeCache } from "../services/committee-cache.ts"
+import { makeMemoryChain, type MemoryChain } from "../services/memory-chain.ts"
+import { withReceipts } from "../services/receipt-feed.ts"
 import { startEpochReports } from "../actors/committee/report.ts"
+import { startEvidenceReporter, type EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
 import { Keys, type KeysError } from "../services/keys.ts"
 import { Network } from "../services/network.ts"
 import { Store, type StoreError } from "../services/store.ts"
@@ -51,14 +55,11 @@ export interface RealNodeOptions {
   readonly onHalt?: (reason: string) => void
   /** This node's own judgement of proposals beyond the App's rules (training's accuracy re-check). */
   readonly precheck?: ConsensusOptions["precheck"]
-  /** The one ledger (default: an in-memory ledger of this node's own, from the genesis). */
-  readonly ledger?: NodeLedger
-}
-
-/** The ledger a node reads and writes: the Chain port and the committee's side of it. */
-export interface NodeLedger {
-  readonly chain: Chain["Service"]
-  readonly committee: CommitteePort
+  /**
+   * The one ledger (default: an in-memory ledger of this node's own, from the genesis). Its
+   * snapshot 1 must be the genesis's set (`GENESIS_SNAPSHOT`).
+   */
+  readonly ledger?: Chain["Service"]
 }
 
 export interface RealNode {
@@ -71,10 +72,12 @@ export interface RealNode {
   readonly app: App
   readonly keys: Keys["Service"]
   readonly store: Store["Service"]
-  /** The ledger the node reads and writes. */
-  readonly ledger: NodeLedger
+  /** The ledger the node reads and writes (told to its receipt feed). */
+  readonly ledger: Chain["Service"]
   /** The in-memory ledger the node keeps when it was given none. */
-  readonly ownLedger: CommitteeLedger | undefined
+  readonly ownLedger: MemoryChain | undefined
+  /** Double-sign evidence this node holds, settled on the ledger (`slashDoubleSign`). */
+  readonly evidence: EvidenceReporter
 }
 
 /**
@@ -93,17 +96,34 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
   const runner = makeFiberRunner(options.onFailure)
   // Added after the store: runs before the store is closed.
   yield* Effect.addFinalizer(() => runner.interruptAll)
-  let ledger = options.ledger
-  let ownLedger: CommitteeLedger | undefined
-  if (ledger === undefined) {
-    const own = CommitteeLedger.genesis(options.genesis, keys.verify)
+  let ledger: Chain["Service"]
+  let receipts: NodeContext["receipts"]
+  let ownLedger: MemoryChain | undefined
+  if (options.ledger === undefined) {
+    const own = ledgerAtGenesis(options.genesis)
     if (Result.isFailure(own)) return yield* new GenesisError({ reason: own.failure })
-    ownLedger = own.success
-    ledger = memoryLedgerPorts(ownLedger, wallNow)
+    const economy = own.success
+    // The wall clock, never before the ledger's own (a genesis time ahead of this machine's clock, a clock set back).
+    ownLedger = makeMemoryChain(economy, () => Math.max(wallNow(), economy.now), undefined, { consensusChainId: options.genesis.chainId, verify: keys.verify })
+    ledger = ownLedger
+    receipts = ownLedger.receipts
+  } else {
+    // A ledger this node only reads: it hears the receipts of what it submits itself.
+    const told = withReceipts(options.ledger)
+    ledger = told.chain
+    receipts = told.receipts
   }
-  const committees = committeeCache(ledger.committee)
+  const committees = committeeCache(ledger)
   const loaded = yield* Effect.orElseSucceed(committees.load(GENESIS_SNAPSHOT), () => false)
-  if (!loaded) return yield* new GenesisError({ reason: `the ledger has no genesis snapshot (${GENESIS_SNAPSHOT})` })
+  if (!loaded) return yield* new GenesisError({ reason: `the ledger has no genesis snapshot (${GENESIS_SNAPSHOT}): take it (Committee.snapshot) once every genesis validator is registered on Staking` })
+  // The ledger's snapshot 1 is the genesis's set: every genesis validator in it with its signing key.
+  const first = committees.committee(GENESIS_SNAPSHOT)!
+  const absent = options.genesis.validators.filter((v) => !first.validators.some((m) => m.signingKey === v.address.toLowerCase()))
+  if (absent.length > 0) {
+    return yield* new GenesisError({
+      reason: `the ledger's genesis snapshot (${GENESIS_SNAPSHOT}) does not hold genesis validator${absent.length > 1 ? "s" : ""} ${absent.map((v) => `${v.operator} (${v.address})`).join(", ")}: it was taken before they registered on Staking, or for another network`,
+    })
+  }
   const genesis = yield* Effect.try({
     try: () => App.genesis(options.genesis, keys.verify, committees),
     catch: (e) => new GenesisError({ reason: e instanceof Error ? e.message : String(e) }),
@@ -111,14 +131,19 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
   const app = yield* recoverApp(genesis, store, committees)
   const ctx = makeNodeContext({
     name: options.name, clock: wallClock, now: wallNow, run: runner.run, random: cryptoRandom,
-    network: yield* Network, store, keys, telemetry: yield* Telemetry, ledger: ledger.chain, committee: ledger.committee,
+    network: yield* Network, store, keys, telemetry: yield* Telemetry, ledger, receipts,
   }, app, committees)
   const stake = yield* Effect.acquireRelease(Effect.sync(() => startStaking(ctx)), (s) => Effect.sync(() => s.stop()))
   const sync = yield* Effect.acquireRelease(startSync(ctx), (s) => Effect.sync(() => s.stop()))
   yield* Effect.acquireRelease(startEpochReports(ctx), (r) => Effect.sync(() => r.stop()))
-  yield* Effect.acquireRelease(Effect.sync(() => startConvictions(ctx)), (stop) => Effect.sync(stop))
+  // Every double sign this node holds goes to the ledger's slashDoubleSign, sent (and paid for on a
+  // chain) from its own account; started with consensus, so that no executed block goes unread.
+  const evidence = yield* Effect.acquireRelease(
+    Effect.sync(() => startEvidenceReporter(ctx, { chain: ledger, submitter: keys.address.toLowerCase() })),
+    (r) => Effect.sync(() => r.stop()),
+  )
   // The ledger's slashes, in this node's telemetry (the TUI's validator table and log).
-  yield* Effect.acquireRelease(Effect.sync(() => ledger.committee.receipts((r) => {
+  yield* Effect.acquireRelease(Effect.sync(() => receipts((r) => {
     if (r.type === "slash") ctx.emit("stake.slashed", { pool: r.pool, infraction: r.infraction, amount: r.totalSlashed, tombstoned: r.tombstoned })
   })), (stop) => Effect.sync(stop))
   const consensus = yield* Effect.acquireRelease(
@@ -130,5 +155,5 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
     }),
     (node) => Effect.sync(() => node.stop()),
   )
-  return { ctx, consensus, stake, app, keys, store, ledger, ownLedger }
+  return { ctx, consensus, stake, app, keys, store, ledger, ownLedger, evidence }
 })

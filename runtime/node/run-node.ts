@@ -17,7 +17,7 @@ import { decodePeerKey, layerLibp2pNetwork, Libp2pTransport, type Libp2pNetwork 
 import { unlockKeystoreFile, type KeystoreError } from "../adapters/keystore.ts"
 import type { EvmChain } from "../adapters/evm/chain.ts"
 import type { Deployment } from "../adapters/evm/deployment.ts"
-import type { AppGenesis } from "../core/app/app.ts"
+import { GENESIS_SNAPSHOT, type AppGenesis } from "../core/app/app.ts"
 import type { ChainUnavailable } from "../services/chain.ts"
 import type { KeysError } from "../services/keys.ts"
 import { Network, type NetworkError } from "../services/network.ts"
@@ -30,7 +30,7 @@ import type { ProposalCheck } from "../actors/consensus/consensus-node.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
 import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
-import { startEvidenceReporter, type EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
+import type { EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
 import { wallNow } from "../adapters/clock.ts"
 import { makeAppNodeApi } from "../api/app-node-api.ts"
 import { governanceOverChain, reportingVotes } from "../api/governance-port.ts"
@@ -85,8 +85,8 @@ export interface RunningNode {
   readonly training: StartedTraining | undefined
   /** The chain's proposals, each followed by a governance machine (when the node has a chain). */
   readonly governance: GovernanceFollower | undefined
-  /** Double-sign evidence this node holds, settled on Staking (when the node has a chain). */
-  readonly evidence: EvidenceReporter | undefined
+  /** Double-sign evidence this node holds, settled on the ledger (Staking when the node has a chain). */
+  readonly evidence: EvidenceReporter
   /**
    * Settles with the reason if consensus halts (a decided block did not execute; the reason names
    * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
@@ -166,6 +166,13 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     judge: (block, verdict) => (resultCheck === undefined ? verdict(undefined) : resultCheck.judge(block, verdict)),
     admits: (tx) => resultCheck?.admits(tx) ?? true,
   }
+  // The Committee's snapshot 1 is taken once the genesis validators registered on Staking (the devnet
+  // does it); a chain without it (a hand-made network whose validators have not registered yet) leaves
+  // the committee on the node's own ledger, and the node says so.
+  const committeeOnChain = chain !== undefined && (yield* Effect.orElseSucceed(chain.committee(GENESIS_SNAPSHOT), () => undefined)) !== undefined
+  if (chain !== undefined && !committeeOnChain) {
+    emit("log", { level: "warn", message: `the chain's Committee has no genesis snapshot (${GENESIS_SNAPSHOT}) yet: this node runs its committee (validator set, epoch reports, evidence) on a ledger of its own; take the snapshot once every genesis validator is registered on Staking, then restart` })
+  }
   const node = yield* startRealNode({
     name,
     precheck,
@@ -173,16 +180,14 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     genesis,
     privateKey,
     storePath: resolvePath(dataDir, config.paths.store),
+    // With a chain whose Committee holds the genesis snapshot, the committee runs on its contracts
+    // (Committee.sol's snapshots and reports, Staking's slashes); else on the node's own in-memory ledger.
+    ...(committeeOnChain ? { ledger: chain } : {}),
     ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
   privateKey.fill(0) // the Keys port holds its own copy
-  // Every double sign this node holds goes to Staking.slashDoubleSign, sent (and paid for) from its own
-  // account; started with consensus, so that no block executed while training loads goes unread.
-  let evidenceReporter: EvidenceReporter | undefined
-  if (chain !== undefined) {
-    const reporter = evidenceReporter = startEvidenceReporter(node.ctx, { chain, submitter: node.keys.address.toLowerCase() })
-    yield* Effect.addFinalizer(() => Effect.sync(() => reporter.stop()))
-  }
+  // Every double sign this node holds goes to the ledger's slashDoubleSign (Staking's on a chain): real-world.ts.
+  const evidenceReporter: EvidenceReporter = node.evidence
   const training = options.training?.enabled === false
     ? undefined
     : yield* startNodeTraining({ name, genesis, node, emit, options: options.training ?? {} })
@@ -193,10 +198,10 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   // a governance machine on the wall clock (governance-report.ts).
   const governance = chain === undefined ? undefined : reportingVotes(governanceOverChain(chain), { name, address }, chain, emit)
   // Stake goes to the one ledger: the contracts when the node has a chain (so a stake made through the
-  // API counts in the next governance vote), else the node's own in-memory ledger. (The committee's
-  // snapshots and reports still come from the node's in-memory ledger: see docs/architecture.md.)
+  // API counts in the next governance vote), else the node's own in-memory ledger — the node's ledger
+  // either way, whose receipts its staking followers hear.
   const api = makeAppNodeApi({
-    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: chain ?? node.ledger.chain,
+    name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: node.ledger,
     // A job's deadline ("60s") counts from now, not from the last block (a stalled chain would make it past already).
     now: wallNow,
     ...(governance === undefined ? {} : { governance }),

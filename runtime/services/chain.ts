@@ -19,6 +19,7 @@ import type { AcceptedReportView, CommitteeError, EpochReport, ReportSignature, 
 import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
 import type { JobFilter, JobView, MarketError, MarketOp, MarketReceiptOf, ProviderView } from "../core/market/index.ts"
 import type { Params } from "../core/params.ts"
+import type { SignedVote } from "../core/consensus/double-sign.ts"
 
 /** A failure that is not a rule (no connection, a timeout, a contract-only refusal); `reason` keeps the underlying error. */
 export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("ChainUnavailable", {
@@ -30,25 +31,8 @@ export class ChainUnavailable extends Schema.TaggedError<ChainUnavailable>()("Ch
   }
 }
 
-/**
- * One signed consensus vote as the ledger checks double-sign evidence: `Staking.Vote`, whose digest
- * is runtime/core/consensus/signing.ts's `voteDigest` (voteType 1 = prevote, 2 = precommit;
- * blockHash the zero word for nil; signature 65 bytes r‖s‖v).
- */
-export interface SignedVote {
-  readonly chainId: bigint
-  readonly height: bigint
-  readonly round: bigint
-  readonly voteType: number
-  readonly blockHash: string
-  readonly signature: string
-  /**
-   * The signing address the vote claims (the consensus vote's `validator`). The contract ignores it
-   * and recovers the signer from the signature; the simulated ledger, whose signatures may be the
-   * simulator's cheap scheme that cannot be recovered, checks the signature against it.
-   */
-  readonly validator?: string
-}
+/** One signed consensus vote as the ledger checks double-sign evidence (`Staking.Vote`): core/consensus/double-sign.ts. */
+export type { SignedVote } from "../core/consensus/double-sign.ts"
 
 /** A proposal as the chain shows it (times in ms, votes as governance.quadratic counts them, stake in base units). */
 /** A proposal as the chain holds it, with what its tally needs (core/governance `passes`: quorum and threshold as wads, the stake bonded when it was made). */
@@ -85,6 +69,13 @@ export class Chain extends Context.Service<Chain, {
   readonly latestSnapshot: Effect.Effect<Snapshot | undefined, ChainUnavailable>
   /** Snapshot `id`, or undefined. */
   committee(id: number): Effect.Effect<Snapshot | undefined, ChainUnavailable>
+  /**
+   * The digest the committee signs for `report` on this ledger: core/committee `reportDigest` with
+   * its consensus chain id, its address (the Committee contract; the zero address in memory) and
+   * the report's accounts as it encodes them (on chain, account ids become their addresses).
+   * `CommitteeBadReport` when an account has no encoding here.
+   */
+  reportDigest(report: EpochReport): Effect.Effect<Uint8Array, CommitteeError | ChainUnavailable>
   /** Move `amount` of `account`'s tokens into its fee deposit, which pays the fees of the transactions the committee orders for it. */
   depositFees(account: Address, amount: bigint): Effect.Effect<FeeDepositReceipt, EconError | ChainUnavailable>
   /** `account`'s fee deposit now. */

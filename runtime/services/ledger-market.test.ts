@@ -1,11 +1,11 @@
 import { Effect, Exit, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { CommitteeLedger } from "../core/app/ledger.ts"
+import { ledgerAtGenesis } from "../core/app/ledger-genesis.ts"
 import { testEconomy, SETUP, ok } from "../core/econ/testkit.ts"
 import { DEFAULT_PARAMS } from "../core/params.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../core/units.ts"
 import type { Chain } from "./chain.ts"
-import { memoryLedgerPorts } from "./committee.ts"
+import { makeMemoryChain } from "./memory-chain.ts"
 import { ledgerMarket } from "./ledger-market.ts"
 
 const HASH = `0x${"cd".repeat(32)}`
@@ -39,15 +39,16 @@ describe("the Chain port's market over an in-memory ledger", () => {
     await lifeThroughThePort(ledgerMarket({ economy: e, now: () => 1_000 }), "d0", "c0")
   })
 
-  it("memoryLedgerPorts (a node's own ledger, the simulator's shared one) at the ledger's time when it ran ahead", async () => {
-    const ledger = Result.getOrThrow(CommitteeLedger.genesis({
+  it("the in-memory Chain (the simulator's shared ledger; a node's own, on a clock never before the ledger's)", async () => {
+    const economy = Result.getOrThrow(ledgerAtGenesis({
       chainId: 7, time: 0, params: DEFAULT_PARAMS,
       validators: [{ operator: "v0", address: `0x${"11".repeat(20)}`, amount: 10_000n * T, tier: 0, commission: 0n }],
       allocations: [{ address: "v0", amount: 20_000n * T }, { address: "r", amount: 10_000n * T }, { address: "p", amount: 10_000n * T }, { address: "rest", amount: TOTAL_SUPPLY - 40_000n * T }],
-    }, () => true))
-    ok(ledger.economy.apply({ type: "transfer", from: "rest", to: "r", amount: 1n }, 5_000))
-    const { chain } = memoryLedgerPorts(ledger, () => 0)
+    }))
+    ok(economy.apply({ type: "transfer", from: "rest", to: "r", amount: 1n }, 5_000))
+    // As real-world.ts builds a node's own ledger: the wall clock (here 0), never before the ledger's.
+    const chain = makeMemoryChain(economy, () => Math.max(0, economy.now))
     await lifeThroughThePort(chain, "r", "p")
-    expect(ledger.economy.provider("p")?.registeredAt).toBe(5_000)
+    expect(economy.provider("p")?.registeredAt).toBe(5_000)
   })
 })

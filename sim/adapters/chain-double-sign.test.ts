@@ -7,7 +7,7 @@
  */
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { doubleSignEvidenceId, signedVote } from "../../runtime/actors/evidence/signed-votes.ts"
+import { doubleSignEvidenceId, signedVote } from "../../runtime/core/consensus/double-sign.ts"
 import { addressOfPrivateKey, keccak256, toHex, utf8ToBytes } from "../../runtime/core/crypto.ts"
 import { signVote, voteDigest } from "../../runtime/core/consensus/signing.ts"
 import type { Vote } from "../../runtime/core/consensus/types.ts"

@@ -155,7 +155,8 @@ export const annualise = (earned: number, stake: number, elapsedMs: number): num
   stake > 0 && elapsedMs > 0 ? (earned / stake) * (YEAR_MS / elapsedMs) : null
 
 /** Rewards an account has earned and not claimed (scenario accounts never claim). */
-const earnedOf = (economy: Economy, id: string): bigint => economy.pendingRewards(id).total
+/** What an account earned: its rewards still to claim, and what epoch reports paid it from the contributors' pot (straight to its balance). */
+const earnedOf = (view: EconomyView, id: string): bigint => view.economy.pendingRewards(id).total + (view.contributorPaid?.(id) ?? 0n)
 
 /** Tokens an account has at stake: its positions plus what is still unbonding. */
 const stakeOf = (economy: Economy, id: string): bigint =>
@@ -178,6 +179,8 @@ export interface EconomyView {
   readonly economy: Economy
   /** Every slash the ledger made so far. */
   readonly slashes: readonly SlashReceipt[]
+  /** What epoch reports paid an account from the contributors' pot so far (the in-memory ledger's `contributorPaid`). */
+  contributorPaid?(account: string): bigint
 }
 
 export class EconomicProbe {
@@ -242,10 +245,10 @@ export class EconomicProbe {
   attackStarted(nodes: readonly string[], behavior: string, at: number): void {
     const app = this.#reference()
     if (app === undefined) return
-    const peers = new Map(this.#view.economy.pools().map((p) => [p.operator, { kind: p.kind, earned: earnedOf(this.#view.economy, p.operator), stake: stakeOf(this.#view.economy, p.operator) }] as const))
+    const peers = new Map(this.#view.economy.pools().map((p) => [p.operator, { kind: p.kind, earned: earnedOf(this.#view, p.operator), stake: stakeOf(this.#view.economy, p.operator) }] as const))
     for (const node of nodes) {
       if (this.#starts.some((s) => s.node === node && s.behavior === behavior)) continue
-      this.#starts.push({ node, behavior, since: at, earned: earnedOf(this.#view.economy, node), stake: stakeOf(this.#view.economy, node), peers })
+      this.#starts.push({ node, behavior, since: at, earned: earnedOf(this.#view, node), stake: stakeOf(this.#view.economy, node), peers })
     }
   }
 
@@ -259,17 +262,17 @@ export class EconomicProbe {
 
     const honest = validatorPools
       .filter((p) => !byzantine.has(p.operator))
-      .map((p) => ({ earned: toTokens(earnedOf(this.#view.economy, p.operator)), stake: toTokens(this.#genesisStake.get(p.operator) ?? stakeOf(this.#view.economy, p.operator)) }))
+      .map((p) => ({ earned: toTokens(earnedOf(this.#view, p.operator)), stake: toTokens(this.#genesisStake.get(p.operator) ?? stakeOf(this.#view.economy, p.operator)) }))
     const honestYields = honest.map((h) => annualise(h.earned, h.stake, elapsed)).filter((x): x is number => x !== null)
     const honestReturns = honest.filter((h) => h.stake > 0).map((h) => h.earned / h.stake)
     const contributors = economy.pools()
       .filter((p) => p.kind === "contributor" && !byzantine.has(p.operator))
-      .map((p) => ({ earned: toTokens(earnedOf(this.#view.economy, p.operator)), stake: toTokens(stakeOf(this.#view.economy, p.operator)), since: elapsed - p.createdAt }))
+      .map((p) => ({ earned: toTokens(earnedOf(this.#view, p.operator)), stake: toTokens(stakeOf(this.#view.economy, p.operator)), since: elapsed - p.createdAt }))
     const contributorYields = contributors.map((c) => annualise(c.earned, c.stake, c.since)).filter((x): x is number => x !== null)
     const contributorReturns = contributors.filter((c) => c.stake > 0 && c.since > 0).map((c) => c.earned / c.stake)
 
     const attackers = this.#starts.map((s): AttackerOutcome => {
-      const rewards = toTokens(earnedOf(this.#view.economy, s.node) - s.earned)
+      const rewards = toTokens(earnedOf(this.#view, s.node) - s.earned)
       const stakeLost = toTokens(s.stake - stakeOf(this.#view.economy, s.node))
       const stakeAtRisk = toTokens(s.stake)
       const kind = s.peers.get(s.node)?.kind ?? (economy.pool(s.node)?.kind === "validator" ? "validator" : "contributor")
@@ -277,13 +280,13 @@ export class EconomicProbe {
       let peerStake = 0n
       for (const [id, p] of s.peers) {
         if (p.kind !== kind || byzantine.has(id) || p.stake === 0n) continue
-        peerEarned += earnedOf(this.#view.economy, id) - p.earned
+        peerEarned += earnedOf(this.#view, id) - p.earned
         peerStake += p.stake
       }
       const peerReturn = peerStake === 0n ? null : ratio(peerEarned, peerStake)
       const r = roi(rewards, stakeLost, stakeAtRisk)
       // In base units, so that equal returns give exactly 0 (not float noise of either sign).
-      const profit = earnedOf(this.#view.economy, s.node) - s.earned - (s.stake - stakeOf(this.#view.economy, s.node))
+      const profit = earnedOf(this.#view, s.node) - s.earned - (s.stake - stakeOf(this.#view.economy, s.node))
       const excessRoi = s.stake === 0n ? -(peerReturn ?? 0) : peerStake === 0n ? r : ratio(profit * peerStake - peerEarned * s.stake, s.stake * peerStake)
       return { node: s.node, behavior: s.behavior, since: s.since, stakeAtRisk, rewards, stakeLost, profit: rewards - stakeLost, roi: r, peerReturn, excessRoi }
     })

@@ -102,7 +102,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   const world = new ConsensusWorld({ scenario, seed, observe, ...(options.sink ? { sink: options.sink } : {}), ...(options.signatures ? { signatures: options.signatures } : {}) })
   const { scheduler } = world
   options.onWorld?.(world)
-  probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id), economy: world.ledger.economy, slashes: world.ledger.slashes })
+  probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id), economy: world.ledger.economy, slashes: world.ledger.slashes, contributorPaid: (a) => world.ledger.contributorPaid(a) })
   let training: TrainingRun | undefined
   let market: MarketWorld | undefined
   let sybil: SybilSplitResult | undefined
@@ -171,7 +171,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
    * running validator votes for it, and it is executed once its voting period and timelock are over.
    */
   const govern = (name: string, value: number | boolean) => {
-    const chain = world.ports.chain
+    const chain = world.ledger
     const honest = [...scenario.validators, ...scenario.joiners].filter((v) => !byzantine.has(v) && world.app(v) !== undefined)
     const said = (kind: string, data: Record<string, string | number | boolean>) => world.trace.record({ t: scheduler.now, kind, name, value, ...data })
     if (honest.length === 0) return said("governance.refused", { reason: "no honest validator is running to propose" })

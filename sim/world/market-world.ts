@@ -89,7 +89,7 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
       },
       random: seededRandom(root.child(id)),
       network,
-      ledger: world.ports.chain,
+      ledger: world.ledger,
       params,
       emit,
       fault: (from, reason) => {
@@ -108,7 +108,7 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
 
   /** Fund `id` from the genesis remainder (the world's allocations are the consensus world's). */
   const fund = (id: string, amount: bigint) => {
-    const r = world.ledger.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount }, world.scheduler.now)
+    const r = world.ledger.economy.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount }, world.scheduler.now)
     if (Result.isFailure(r)) throw new Error(`market: cannot fund ${id} with ${amount} base units: ${r.failure.message}`)
   }
 
@@ -158,7 +158,7 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
         if (behavior === "overcharge") {
           // A bait: the ledger's price rises behind the price it keeps announcing.
           const i = setup.providers.indexOf(id)
-          Effect.runSync(Effect.ignore(world.ports.chain.marketOp({ type: "updateProvider", provider: id, pricePerUnit: announced.get(id)! * OVERCHARGE_FACTOR, capacity: setup.capacity })))
+          Effect.runSync(Effect.ignore(world.ledger.marketOp({ type: "updateProvider", provider: id, pricePerUnit: announced.get(id)! * OVERCHARGE_FACTOR, capacity: setup.capacity })))
           world.trace.record({ t: world.scheduler.now, kind: "market.fault", node: id, behavior, index: i })
         } else world.trace.record({ t: world.scheduler.now, kind: "market.fault", node: id, behavior })
       }

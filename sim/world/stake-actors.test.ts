@@ -30,7 +30,7 @@ const world = (signatures?: "secp256k1") => {
   w.startAll()
   /** v0's operation on the ledger (as its API's POST /stake does); undefined when applied. */
   const submit = (op: EconOp) => {
-    Effect.runSync(w.ports.chain.submit(op))
+    Effect.runSync(w.ledger.submit(op))
     return undefined
   }
   const positions = (node: string) => events.filter((e) => e.kind === "stake.position" && e.node === node && e.data["position"] !== undefined)

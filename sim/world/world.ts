@@ -2,19 +2,19 @@
  * A simulated network of consensus nodes: every node runs the real node code (runtime/node) over
  * the simulated backends — its own attachment to the in-memory network, its own store (which loses
  * unsynced writes when the node crashes), its own keys and its own replica of the application —
- * and ONE shared ledger (`ledger`: token, stake, slashing, rewards, governance, committee
- * snapshots and epoch reports), which every node sees as its Chain port, as the nodes of a real
- * network all see the same contracts. Stake moves only there.
+ * and ONE shared ledger (`ledger`: the in-memory Chain of runtime/services/memory-chain.ts — token,
+ * stake, slashing, rewards, governance, committee snapshots, fee deposits and epoch reports), which
+ * every node sees as its Chain port, as the nodes of a real network all see the same contracts.
+ * Stake moves only there; evidence and epoch reports settle there.
  * Crashes stop a node and drop its unsynced writes; a restart rebuilds its state from its store.
  */
 import { Effect, Result } from "effect"
 import { App, GENESIS_SNAPSHOT, type AppGenesis } from "../../runtime/core/app/app.ts"
-import { CommitteeLedger } from "../../runtime/core/app/ledger.ts"
-import { verifySignature } from "../../runtime/core/crypto.ts"
-import { startConvictions } from "../../runtime/actors/committee/convictions.ts"
+import { GENESIS_FEE_DEPOSIT, ledgerAtGenesis } from "../../runtime/core/app/ledger-genesis.ts"
 import { startEpochReports, type EpochReports } from "../../runtime/actors/committee/report.ts"
-import { committeeCache, memoryLedgerPorts, type CommitteePort } from "../../runtime/services/committee.ts"
-import type { Chain } from "../../runtime/services/chain.ts"
+import { startEvidenceReporter, type EvidenceReporter } from "../../runtime/actors/evidence/evidence-reporter.ts"
+import { committeeCache } from "../../runtime/services/committee-cache.ts"
+import { makeMemoryChain, type MemoryChain } from "../../runtime/services/memory-chain.ts"
 import { buildGenesis, REMAINDER_ACCOUNT, REWARD_RESERVE_ACCOUNT, REWARD_RESERVE_TOKENS } from "../../runtime/core/app/genesis.ts"
 import { TOKEN, WAD } from "../../runtime/core/units.ts"
 import { honest, recoverApp, startConsensus, type ConsensusNode, type Outbound, type ProposalCheck } from "../../runtime/actors/consensus/consensus-node.ts"
@@ -59,9 +59,9 @@ interface Slot {
   stake: StakeActors | undefined
   /** Block sync (while the node runs). */
   sync?: SyncActor | undefined
-  /** Epoch reports and convictions sent to the ledger (while the node runs). */
+  /** Epoch reports and double-sign evidence sent to the ledger (while the node runs). */
   reports?: EpochReports | undefined
-  convictions?: (() => void) | undefined
+  evidence?: EvidenceReporter | undefined
   app: App | undefined
   outbound: Outbound | undefined
 }
@@ -73,8 +73,7 @@ export class ConsensusWorld {
   readonly net: SimNetwork
   readonly genesis: AppGenesis
   /** The one ledger every node's Chain port reads and writes. */
-  readonly ledger: CommitteeLedger
-  readonly ports: { readonly chain: Chain["Service"]; readonly committee: CommitteePort }
+  readonly ledger: MemoryChain
   readonly oracle: SignatureOracle | undefined
   readonly #prng: Prng
   readonly slots = new Map<string, Slot>()
@@ -129,17 +128,19 @@ export class ConsensusWorld {
       reserve: { kind: "atMostHalfOfRest", amount: REWARD_RESERVE_TOKENS },
     }))
     const oracle = this.oracle
-    this.ledger = Result.getOrThrow(CommitteeLedger.genesis(this.genesis, oracle === undefined ? verifySignature : (a, d, sig) => oracle.verify(a, d, sig)))
-    this.ports = memoryLedgerPorts(this.ledger, () => this.scheduler.now)
+    const economy = Result.getOrThrow(ledgerAtGenesis(this.genesis))
+    this.ledger = makeMemoryChain(economy, () => this.scheduler.now, undefined, {
+      consensusChainId: SIM_CHAIN_ID,
+      ...(oracle === undefined ? {} : { verify: (a: string, d: Uint8Array, sig: Uint8Array) => oracle.verify(a, d, sig) }),
+    })
     // Slashes happen on the ledger: the run's trace and checkers hear them from there.
-    this.ledger.subscribe((r) => {
+    this.ledger.receipts((r) => {
       if (r.type !== "slash") return
       const data = { pool: r.pool, infraction: r.infraction, amount: r.totalSlashed, tombstoned: r.tombstoned }
       this.trace.record({ t: this.scheduler.now, kind: "stake.slashed", node: "ledger", ...data })
       options.observe?.({ at: this.scheduler.now, node: "ledger", kind: "stake.slashed", data })
     })
   }
-
 
   /** Start every node, all attached to the network before the first one speaks. */
   startAll(): void {
@@ -172,7 +173,7 @@ export class ConsensusWorld {
       }),
     })
     const store = makeSimStorePort(slot.store)
-    const committees = committeeCache(this.ports.committee)
+    const committees = committeeCache(this.ledger)
     Effect.runSync(committees.load(GENESIS_SNAPSHOT))
     const app = Effect.runSync(recoverApp(App.genesis(this.genesis, slot.keys.verify, committees), store, committees))
     slot.app = app
@@ -185,11 +186,11 @@ export class ConsensusWorld {
     }
     const ctx = makeNodeContext({
       name: id, clock: this.clock, now: () => this.scheduler.now, run, random: seededRandom(this.#prng.child(`node/${id}`)),
-      network: port.network, store, keys: slot.keys, telemetry, ledger: this.ports.chain, committee: this.ports.committee,
+      network: port.network, store, keys: slot.keys, telemetry, ledger: this.ledger, receipts: this.ledger.receipts,
     }, app, committees)
     slot.stake = startStaking(ctx)
     slot.reports = Effect.runSync(startEpochReports(ctx))
-    slot.convictions = startConvictions(ctx)
+    slot.evidence = startEvidenceReporter(ctx, { chain: this.ledger, submitter: slot.keys.address.toLowerCase() })
     slot.sync = Effect.runSync(startSync(ctx))
     slot.node = Effect.runSync(
       startConsensus(ctx, {
@@ -213,9 +214,9 @@ export class ConsensusWorld {
     slot.stake?.stop()
     slot.sync?.stop()
     slot.reports?.stop()
-    slot.convictions?.()
+    slot.evidence?.stop()
     slot.reports = undefined
-    slot.convictions = undefined
+    slot.evidence = undefined
     slot.node = undefined
     slot.stake = undefined
     slot.sync = undefined
@@ -236,12 +237,14 @@ export class ConsensusWorld {
     const keys = makeSimKeys(this.#options.seed, id, this.oracle)
     const address = keys.address.toLowerCase()
     const amount = BigInt(Math.round(stake * 1e6)) * (TOKEN / 1_000_000n)
-    const now = this.scheduler.now
-    const funded = this.ledger.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount: amount + 1_000n * TOKEN }, now)
+    const submit = <O extends Parameters<MemoryChain["submit"]>[0]>(op: O) => Effect.runSync(Effect.result(this.ledger.submit(op)))
+    const funded = submit({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount: amount + 1_000n * TOKEN })
     if (Result.isFailure(funded)) return funded.failure.message
-    this.ledger.registerSigner(id, address)
-    const registered = this.ledger.apply({ type: "registerValidator", operator: id, amount, tier: 0, commission: WAD / 20n, signingKey: address }, now)
+    const registered = submit({ type: "registerValidator", operator: id, amount, tier: 0, commission: WAD / 20n, signingKey: address })
     if (Result.isFailure(registered)) return registered.failure.message
+    // A fee deposit, as the genesis validators have.
+    const deposited = Effect.runSync(Effect.result(this.ledger.depositFees(id, GENESIS_FEE_DEPOSIT)))
+    if (Result.isFailure(deposited)) return deposited.failure.message
     this.slots.set(id, { id, store: new SimStore(), keys, port: undefined, node: undefined, stake: undefined, app: undefined, outbound: undefined })
     this.start(id)
     return undefined
@@ -250,7 +253,7 @@ export class ConsensusWorld {
   /** A validator leaves: every position of its operator account is unbonded on the ledger; why not, if refused. */
   leave(id: string): string | undefined {
     for (const p of this.ledger.economy.positions(id)) {
-      const r = this.ledger.apply({ type: "unbond", owner: id, position: p.id, amount: p.tokens }, this.scheduler.now)
+      const r = Effect.runSync(Effect.result(this.ledger.submit({ type: "unbond", owner: id, position: p.id, amount: p.tokens })))
       if (Result.isFailure(r)) return r.failure.message
     }
     return undefined

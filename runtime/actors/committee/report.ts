@@ -7,9 +7,15 @@
  * finds the epoch settled already does not submit. The submitter then takes a snapshot of the
  * ledger: proposers name the newest one at the next epoch boundary. Until the epoch is settled, each node re-sends
  * its signature once per block (lossy links, a peer that restarted).
+ *
+ * Everything goes through the node's Chain port (`ctx.ledger`): the digest signed is the ledger's
+ * (`reportDigest`: the Committee contract's address and the accounts' addresses on chain), the
+ * report is settled by `submitEpochReport`. A node whose report differs from the one the ledger
+ * accepted for its epoch holds evidence: it submits its report with the signatures it gathered as
+ * `reportConflict`, and the ledger slashes whoever signed both.
  */
 import { Effect, Result, Schema } from "effect"
-import { reportDigest, type EpochReport } from "../../core/app/epoch-report.ts"
+import type { EpochReport } from "../../core/committee/types.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import type { Envelope } from "../../services/network.ts"
 import type { NodeContext } from "../context.ts"
@@ -32,7 +38,10 @@ interface Pending {
   readonly digest: Uint8Array
   readonly signatures: Map<string, string>
   own: string | undefined
+  /** Submitted (or found settled): nothing more to send but its signature. */
   settled: boolean
+  /** Its conflict with the accepted report was submitted. */
+  contested: boolean
 }
 
 const utf8 = new TextEncoder()
@@ -43,9 +52,11 @@ const MAX_EARLY = 256
 /** Start building, signing, gathering and submitting this node's epoch reports. */
 export const startEpochReports = (ctx: NodeContext) =>
   Effect.gen(function* () {
-    const { app, keys, network, committee, committees, run, emit } = ctx
+    const { app, keys, network, ledger, committees, run, emit } = ctx
     const address = keys.address.toLowerCase()
     const pending = new Map<number, Pending>()
+    /** Epochs whose report is being prepared (its digest asked of the ledger) or is done with. */
+    const started = new Set<number>()
     const early: Array<{ readonly epoch: number; readonly signer: string; readonly signature: string }> = []
     const submitted: number[] = []
     let stopped = false
@@ -53,70 +64,107 @@ export const startEpochReports = (ctx: NodeContext) =>
     const publish = (epoch: number, signature: string) =>
       run(Effect.ignore(network.publish(COMMITTEE_TOPIC, utf8.encode(JSON.stringify({ epoch, signer: address, signature })))))
 
-    /** The power behind a report's signatures against its snapshot's quorum. */
+    const member = (p: Pending, signer: string) => committees.committee(p.report.snapshotId)?.validators.find((v) => v.signingKey === signer)
+
+    /** Whether a report's signatures carry its snapshot's quorum. */
     const carried = (p: Pending): boolean => {
       const s = committees.committee(p.report.snapshotId)
       if (s === undefined) return false
-      const total = s.validators.reduce((n, v) => n + v.power, 0n)
       let power = 0n
-      for (const signer of p.signatures.keys()) power += s.validators.find((v) => v.address === signer)?.power ?? 0n
-      return power >= (total * 2n) / 3n + 1n
+      for (const signer of p.signatures.keys()) power += member(p, signer)?.power ?? 0n
+      return power >= s.quorum
     }
 
     const add = (p: Pending, signer: string, signature: string): void => {
-      if (p.signatures.has(signer)) return
-      const member = committees.committee(p.report.snapshotId)?.validators.some((v) => v.address === signer) === true
-      if (!member || !keys.verify(signer, p.digest, fromHex(signature))) return
+      if (p.signatures.has(signer) || member(p, signer) === undefined || !keys.verify(signer, p.digest, fromHex(signature))) return
       p.signatures.set(signer, signature)
+    }
+
+    const signaturesOf = (p: Pending) => [...p.signatures].map(([signer, signature]) => ({ signer, signature }))
+
+    /** The ledger accepted another report for this epoch: ours, with its signatures, is evidence against whoever signed both. */
+    const contest = (epoch: number, p: Pending, accepted: string) => {
+      if (p.contested || p.signatures.size === 0) return
+      p.contested = true
+      run(Effect.gen(function* () {
+        const r = yield* Effect.result(ledger.reportConflict(p.report, signaturesOf(p), address))
+        if (Result.isSuccess(r)) emit("committee.conflict", { epoch, accepted, slashed: r.success.slashes.map((s) => s.pool) })
+        else emit("committee.conflict.refused", { epoch, accepted, reason: r.failure._tag, message: r.failure.message })
+      }))
     }
 
     const trySubmit = (epoch: number, p: Pending): void => {
       if (p.settled || !carried(p)) return
       p.settled = true
-      const signatures = [...p.signatures].map(([signer, signature]) => ({ signer, signature }))
+      const signatures = signaturesOf(p)
       run(Effect.gen(function* () {
-        if ((yield* committee.epochReport(epoch)) !== undefined) return
-        const r = yield* Effect.result(committee.submitEpochReport(p.report, signatures))
+        const settled = yield* ledger.epochReport(epoch)
+        if (settled !== undefined) {
+          if (settled.digest !== toHex(p.digest)) contest(epoch, p, settled.digest)
+          return
+        }
+        const r = yield* Effect.result(ledger.submitEpochReport(p.report, signatures, address))
         if (Result.isSuccess(r)) {
           submitted.push(epoch)
           // The settled report changed stake (slashes, rewards) and contributions: the next
           // epoch's set comes from a snapshot taken now (with whatever else changed on the ledger).
-          yield* Effect.ignore(committee.snapshot)
-          const s = r.success
+          yield* Effect.ignore(ledger.snapshot(address))
+          const s = r.success.settlement
           emit("committee.report", {
             epoch, snapshot: p.report.snapshotId, signers: signatures.length, downtime: [...p.report.downtime], scored: p.report.scored.length,
-            toContributors: s.toContributors.toString(), toStakers: s.toStakers.toString(), fees: s.fees.toString(),
+            toContributors: s.emission.toContributors.toString(), toStakers: s.emission.toStakers.toString(), fees: s.fees.paid.toString(),
           })
-        } else emit("committee.report.refused", { epoch, reason: r.failure.message })
-      }).pipe(Effect.catch((e) => Effect.sync(() => emit("committee.report.refused", { epoch, reason: String(e) })))))
+        } else {
+          emit("committee.report.refused", { epoch, reason: r.failure._tag, message: r.failure.message })
+          if (r.failure._tag === "CommitteeEpochReported" && !r.failure.same) {
+            const other = yield* ledger.epochReport(epoch)
+            if (other !== undefined) contest(epoch, p, other.digest)
+          }
+        }
+      }).pipe(Effect.catch((e) => Effect.sync(() => emit("committee.report.refused", { epoch, reason: e._tag, message: e.message })))))
+    }
+
+    /** Sign and gather the report of `epoch` (once its last block is executed), with the ledger's digest. */
+    const prepare = (epoch: number, report: EpochReport) => {
+      started.add(epoch)
+      run(Effect.gen(function* () {
+        const digest = yield* ledger.reportDigest(report)
+        if (stopped) return
+        const p: Pending = { report, digest, signatures: new Map(), own: undefined, settled: false, contested: false }
+        pending.set(epoch, p)
+        for (const e of early.splice(0)) if (e.epoch === epoch) add(p, e.signer, e.signature)
+        else early.push(e)
+        if (committees.committee(report.snapshotId)?.validators.some((v) => v.signingKey === address) !== true) return trySubmit(epoch, p)
+        const sig = yield* keys.sign(digest)
+        p.own = toHex(sig)
+        p.signatures.set(address, p.own)
+        publish(epoch, p.own)
+        trySubmit(epoch, p)
+      }).pipe(Effect.catch((e) => Effect.sync(() => {
+        // Tried again at the next block (the ledger may answer by then).
+        started.delete(epoch)
+        emit("node.error", { action: "sign epoch report", epoch, error: e.message })
+      }))))
     }
 
     const onBlock = () => {
       if (stopped) return
-      const epoch = app.epochOf(app.height)
-      if (!pending.has(epoch)) {
+      // The epoch that just ended (its report is due) and the one before (a digest the ledger could not give at once).
+      const current = app.epochOf(app.height)
+      for (const epoch of [current - 1, current]) {
+        if (started.has(epoch)) continue
         const report = app.epochReport(epoch)
-        if (report !== undefined) {
-          const p: Pending = { report, digest: reportDigest(app.chainId, report), signatures: new Map(), own: undefined, settled: false }
-          pending.set(epoch, p)
-          for (const e of early.splice(0)) if (e.epoch === epoch) add(p, e.signer, e.signature)
-          else early.push(e)
-          if (committees.committee(report.snapshotId)?.validators.some((v) => v.address === address) === true) {
-            run(Effect.map(keys.sign(p.digest), (sig) => {
-              p.own = toHex(sig)
-              p.signatures.set(address, p.own)
-              publish(epoch, p.own)
-              trySubmit(epoch, p)
-            }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "sign epoch report", epoch, error: String(e) })))))
-          } else trySubmit(epoch, p)
-          return
-        }
+        if (report !== undefined) prepare(epoch, report)
       }
       // Re-send own signatures of epochs the ledger has not settled; forget the settled ones.
       for (const [e, p] of pending) {
-        run(Effect.ignore(Effect.map(committee.epochReport(e), (settled) => {
-          if (settled !== undefined) return void pending.delete(e)
-          if (p.own !== undefined) publish(e, p.own)
+        run(Effect.ignore(Effect.map(ledger.epochReport(e), (settled) => {
+          if (settled === undefined) {
+            if (p.own !== undefined) publish(e, p.own)
+            return
+          }
+          pending.delete(e)
+          if (settled.digest !== toHex(p.digest)) contest(e, p, settled.digest)
         })))
       }
     }
@@ -128,7 +176,7 @@ export const startEpochReports = (ctx: NodeContext) =>
       const v = decoded.success
       const p = pending.get(v.epoch)
       if (p === undefined) {
-        if (v.epoch >= app.epochOf(app.height) && early.length < MAX_EARLY) early.push(v)
+        if (v.epoch >= app.epochOf(app.height) - 1 && early.length < MAX_EARLY) early.push(v)
         return
       }
       add(p, v.signer, v.signature)

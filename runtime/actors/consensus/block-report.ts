@@ -67,8 +67,8 @@ export const validatorRows = (app: App, missed: MissedBlocks): ValidatorRow[] =>
   const next = app.height + 1
   const set = app.validatorSet(next)
   return app.snapshotAt(next).validators.map((m) => ({
-    address: m.address, name: m.operator, power: (set.has(m.address) ? set.power(m.address) : 0n).toString(), stake: m.stake.toString(),
-    contribution: Number(m.contribution), missed: missed.count(m.address), jailed: app.isExcluded(m.address),
+    address: m.signingKey, name: m.operator, power: (set.has(m.signingKey) ? set.power(m.signingKey) : 0n).toString(), stake: m.stake.toString(),
+    contribution: Number(m.contribution), missed: missed.count(m.signingKey), jailed: app.isExcluded(m.signingKey),
   })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 

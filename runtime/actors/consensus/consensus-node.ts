@@ -41,7 +41,7 @@ import {
 import type { Envelope } from "../../services/network.ts"
 import type { Store } from "../../services/store.ts"
 import { decodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
-import type { CommitteeCache } from "../../services/committee.ts"
+import type { CommitteeCache } from "../../services/committee-cache.ts"
 import { MAX_TX_BYTES, TX_TOPIC, type NodeContext } from "../context.ts"
 import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
@@ -174,7 +174,7 @@ const storedPrecommits = (store: Store["Service"], height: number): Effect.Effec
 /** Start consensus for this node over its context (the other actors follow its executed blocks). */
 export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
   Effect.gen(function* () {
-    const { app, clock, run, network, keys, store, mempool, evidence, emit, fault, committee, committees } = ctx
+    const { app, clock, run, network, keys, store, mempool, evidence, emit, fault, ledger, committees } = ctx
     const { sync } = options
     const chainId = app.chainId
     const address = keys.address.toLowerCase()
@@ -194,8 +194,12 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
      * the committee), loaded first; without the ledger, the one already in force (always loaded).
      */
     const snapshotFor = (_height: number) =>
-      committee.latestSnapshot.pipe(
-        Effect.flatMap((id) => Effect.map(committees.load(id), (ok) => (ok ? id : app.lastSnapshot))),
+      ledger.latestSnapshot.pipe(
+        Effect.map((s) => {
+          if (s === undefined) return app.lastSnapshot
+          committees.remember(s)
+          return s.id
+        }),
         Effect.orElseSucceed(() => app.lastSnapshot),
       )
 

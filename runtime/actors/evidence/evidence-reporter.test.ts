@@ -18,7 +18,7 @@ import { DEFAULT_PARAMS } from "../../core/params.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { type Chain, ChainUnavailable } from "../../services/chain.ts"
 import type { ExecutedBlock } from "../context.ts"
-import { doubleSignEvidenceId } from "./signed-votes.ts"
+import { doubleSignEvidenceId } from "../../core/consensus/double-sign.ts"
 import { startEvidenceReporter, type EvidenceReporterOptions } from "./evidence-reporter.ts"
 
 const CHAIN_ID = 7

@@ -27,7 +27,7 @@ import type { AppTx, DuplicateVoteEvidence } from "../../core/consensus/types.ts
 import type { Address, EconError, SlashReceipt } from "../../core/econ/index.ts"
 import type { Chain, ChainUnavailable, SignedVote } from "../../services/chain.ts"
 import type { NodeContext } from "../context.ts"
-import { signedVotes } from "./signed-votes.ts"
+import { signedVotes } from "../../core/consensus/double-sign.ts"
 
 /** What the reporter needs of its node. */
 export type EvidenceContext = Pick<NodeContext, "clock" | "run" | "emit" | "executed"> & {

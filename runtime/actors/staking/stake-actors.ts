@@ -243,7 +243,7 @@ export const startStaking = (ctx: NodeContext): StakeActors => {
       }, 0)
     })))
   }
-  const unsubscribe = ctx.committee.receipts(onLedger)
+  const unsubscribe = ctx.receipts(onLedger)
 
   return {
     states: () => new Map([...actors].map(([id, a]) => [id, positionState(a.getSnapshot())])),

@@ -330,6 +330,7 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
       snapshot: () => Effect.fail(committeeMissing("snapshot")),
       latestSnapshot: Effect.fail(committeeMissing("latestSnapshot")),
       committee: () => Effect.fail(committeeMissing("committee")),
+      reportDigest: () => Effect.fail(committeeMissing("reportDigest")),
       depositFees: () => Effect.fail(committeeMissing("depositFees")),
       feeDeposit: () => Effect.fail(committeeMissing("feeDeposit")),
       submitEpochReport: () => Effect.fail(committeeMissing("submitEpochReport")),

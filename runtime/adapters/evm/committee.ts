@@ -65,6 +65,7 @@ export interface CommitteePort {
   snapshot(caller: Address): Effect.Effect<Snapshot, EconError | ChainUnavailable>
   readonly latestSnapshot: Effect.Effect<Snapshot | undefined, ChainUnavailable>
   committee(id: number): Effect.Effect<Snapshot | undefined, ChainUnavailable>
+  reportDigest(report: EpochReport): Effect.Effect<Uint8Array, CommitteeError | ChainUnavailable>
   depositFees(account: Address, amount: bigint): Effect.Effect<FeeDepositReceipt, EconError | ChainUnavailable>
   feeDeposit(account: Address): Effect.Effect<bigint, ChainUnavailable>
   submitEpochReport(report: EpochReport, signatures: readonly ReportSignature[], submitter: Address): Effect.Effect<EpochSettlementReceipt, CommitteeError | EconError | ChainUnavailable>
@@ -335,6 +336,15 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
       return id === 0 ? undefined : readSnapshot(id, block)
     }),
     committee: (id) => query("committee", async () => readSnapshot(id, await ctx.latest())),
+    reportDigest: (report) =>
+      Effect.tryPromise({
+        try: async () => {
+          const malformed = checkReport(report, undefined, Number.MAX_SAFE_INTEGER)
+          if (malformed !== undefined) throw malformed
+          return reportDigest(await consensusChainId(), ledger, onChain(report))
+        },
+        catch: (e) => (isCommitteeError(e) ? e : new ChainUnavailable({ operation: "reportDigest", reason: describeFailure(e, where) })),
+      }).pipe(Effect.timeoutOrElse({ duration: ctx.timeoutMs, orElse: () => timedOut("reportDigest") })),
     depositFees: (account, amount) =>
       operate("depositFees", async () => {
         if (typeof amount !== "bigint" || amount <= 0n) throw new TokenInvalidAmount({ op: "depositFees", amount })

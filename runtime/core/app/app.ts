@@ -37,9 +37,9 @@ import { ZERO_HASH, type AppTx, type Block, type Hash, type Vote } from "../cons
 import type { Allocation, LockTier } from "../econ/index.ts"
 import type { Params } from "../params.ts"
 import { parseFixed } from "../units.ts"
-import { setOfSnapshot, type CommitteeSnapshot, type CommitteeSource } from "./committee.ts"
+import type { EpochReport, Snapshot } from "../committee/types.ts"
+import { setOfSnapshot, type CommitteeSource } from "./committee.ts"
 import { DowntimeTracker } from "./downtime.ts"
-import type { EpochReport } from "./epoch-report.ts"
 import { TrainingLedger, type RoundRecord } from "./training-ledger.ts"
 import type { Conviction, TxContext, TxResult, TxState, Verifier } from "./tx/context.ts"
 import type { EvidenceTx } from "./tx/evidence.ts"
@@ -82,8 +82,13 @@ export interface AppGenesis {
   readonly contributors?: readonly GenesisContributor[]
 }
 
-/** The snapshot that governs epoch 0 (taken on the ledger at genesis). */
+/** The snapshot that governs the first epoch (taken on the ledger at genesis). */
 export const GENESIS_SNAPSHOT = 1
+/**
+ * The first epoch's number. Epochs count from 1, as the ledger numbers epoch reports (the Economy
+ * and Committee.sol refuse epoch 0), so an epoch has one number in the App, its report and the chain.
+ */
+export const GENESIS_EPOCH = 1
 
 export interface Execution {
   readonly height: number
@@ -114,7 +119,7 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 interface Epoch {
   readonly epoch: number
   readonly start: number
-  readonly snapshot: CommitteeSnapshot
+  readonly snapshot: Snapshot
 }
 
 /** What an epoch's report gathers as its blocks execute. */
@@ -159,7 +164,7 @@ export class App {
   /** Validators convicted of double signing (once is enough: the ledger tombstones them). */
   readonly #doubleSigners = new Set<string>()
 
-  private constructor(g: AppGenesis, genesis: CommitteeSnapshot, verify: Verifier, committees: CommitteeSource) {
+  private constructor(g: AppGenesis, genesis: Snapshot, verify: Verifier, committees: CommitteeSource) {
     this.chainId = g.chainId
     this.#verify = verify
     this.#committees = committees
@@ -175,25 +180,26 @@ export class App {
     }
     this.#learn(genesis)
     for (const c of g.contributors ?? []) if (c.address !== undefined) this.#trainerKeys.set(c.owner, c.address.toLowerCase())
-    this.#epochs.push({ epoch: 0, start: 1, snapshot: genesis })
+    this.#epochs.push({ epoch: GENESIS_EPOCH, start: 1, snapshot: genesis })
     const set = setOfSnapshot(genesis, 1)
     if (set === undefined) throw new AppError({ reason: `genesis snapshot ${genesis.id} has no active validator` })
     this.#sets.push(set)
-    this.#drafts.set(0, { fromTime: g.time, toTime: g.time, downtime: new Set(), scores: new Map(), fees: new Map() })
+    this.#drafts.set(GENESIS_EPOCH, { fromTime: g.time, toTime: g.time, downtime: new Set(), scores: new Map(), fees: new Map() })
     this.#appHash = toHex(keccak256(utf8ToBytes(`dai/app/genesis/${g.chainId}/${genesis.id}/${set.hash()}`)))
   }
 
-  /** A replica at genesis: epoch 0 is governed by the ledger's genesis snapshot, which `committees` must hold. */
+  /** A replica at genesis: the first epoch is governed by the ledger's genesis snapshot, which `committees` must hold. */
   static genesis(g: AppGenesis, verify: Verifier, committees: CommitteeSource): App {
     const s = committees.committee(GENESIS_SNAPSHOT)
     if (s === undefined) throw new AppError({ reason: `the ledger has no genesis snapshot (${GENESIS_SNAPSHOT}): take it when the ledger is deployed` })
     return new App(g, s, verify, committees)
   }
 
-  #learn(s: CommitteeSnapshot): void {
+  #learn(s: Snapshot): void {
     for (const v of s.validators) {
-      this.#operatorOf.set(v.address, v.operator)
-      this.#addressOf.set(v.operator, v.address)
+      const key = v.signingKey.toLowerCase()
+      this.#operatorOf.set(key, v.operator)
+      this.#addressOf.set(v.operator, key)
     }
   }
 
@@ -233,7 +239,7 @@ export class App {
   }
 
   /** The snapshot governing `height` (the next one to execute by default). */
-  snapshotAt(height: number = this.#height + 1): CommitteeSnapshot {
+  snapshotAt(height: number = this.#height + 1): Snapshot {
     return this.#epochAt(height).snapshot
   }
 
@@ -312,7 +318,7 @@ export class App {
   trainerKey(account: string): string | undefined {
     const s = this.snapshotAt()
     const validator = s.validators.find((v) => v.operator === account)
-    if (validator !== undefined && !this.#excluded.has(validator.address)) return validator.address
+    if (validator !== undefined && !this.#excluded.has(validator.signingKey)) return validator.signingKey
     if (!s.trainers.some((t) => t.owner === account)) return undefined
     return this.#trainerKeys.get(account) ?? (/^0x[0-9a-f]{40}$/.test(account) ? account : undefined)
   }
@@ -482,6 +488,8 @@ export class App {
     for (const c of convicted) {
       this.#excluded.add(c.address)
       if (c.infraction === "doubleSign") this.#doubleSigners.add(c.address)
+      // What no contract can check itself (a forged round) is slashed by the report the committee signs.
+      if (c.inReport === true) draft.downtime.add(c.pool)
     }
 
     const hash = hashBlock(block)
@@ -493,7 +501,7 @@ export class App {
     const starts = this.#epochs.find((e) => e.start === next)
     if (starts !== undefined) {
       // A new epoch: its snapshot's set; a validator the ledger no longer lists is forgiven its exclusion.
-      for (const a of [...this.#excluded]) if (!starts.snapshot.validators.some((v) => v.address === a)) this.#excluded.delete(a)
+      for (const a of [...this.#excluded]) if (!starts.snapshot.validators.some((v) => v.signingKey === a)) this.#excluded.delete(a)
       this.#downtime.setWindow(starts.snapshot.params["slashing.downtimeWindow"])
       this.#pushSet(next, starts.snapshot)
       this.#drafts.set(starts.epoch, { fromTime: block.time, toTime: block.time, downtime: new Set(), scores: new Map(), fees: new Map() })
@@ -501,7 +509,7 @@ export class App {
     return { height: block.height, appHash: this.#appHash, results, slashes: convicted }
   }
 
-  #pushSet(start: number, snapshot: CommitteeSnapshot): void {
+  #pushSet(start: number, snapshot: Snapshot): void {
     const set = setOfSnapshot(snapshot, start, this.#excluded)
     // With every validator excluded no set can sign the next block: the block still executed in
     // full and the chain stops here, saying why.

@@ -16,7 +16,7 @@ import type { AppTx, Block, Json, Vote } from "../consensus/types.ts"
 import { addressOfPrivateKey, keccak256, signDigest, toHex, utf8ToBytes, verifySignature } from "../crypto.ts"
 import { DEFAULT_PARAMS } from "../params.ts"
 import { TOKEN, TOTAL_SUPPLY, WAD } from "../units.ts"
-import { genesisReplica } from "./ledger.ts"
+import { genesisReplica } from "./ledger-genesis.ts"
 import { DEFAULT_LIMITS, Mempool, type MempoolLimits } from "./mempool.ts"
 import { encodeTx, signTx, type SignedTx } from "./txs.ts"
 

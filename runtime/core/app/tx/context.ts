@@ -25,6 +25,12 @@ export interface Conviction {
   readonly address: string
   readonly infraction: "doubleSign" | "downtime"
   readonly evidenceId: string
+  /**
+   * Settled by the epoch's report (its operator named in the report's `downtime` list, which the
+   * ledger slashes and jails on the signatures of ≥ 2/3 of the power) rather than by evidence the
+   * ledger checks itself: a provably forged round result, which no contract can re-measure.
+   */
+  readonly inReport?: true
 }
 
 /** The state executors change (the App holds no economy: value moves on the ledger). */

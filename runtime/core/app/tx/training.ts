@@ -39,12 +39,13 @@ export const forgedRoundEvidenceId = (coordinator: string, round: number, height
 
 /**
  * The penalty for a provably false round result: convict the coordinator as for a double sign (a
- * signed, provably false statement): it leaves the set at once, and its node's conviction actor has
- * the ledger slash and tombstone it (once: a repeat is refused there).
+ * signed, provably false statement): it leaves the set at once, and the epoch's report names it, so
+ * the ledger slashes and jails it on the committee's ≥ 2/3 signatures (the contracts cannot
+ * re-measure an accuracy: the committee's word is the proof, as for downtime).
  */
 export const penalizeForgedRound = (state: TxState, ctx: TxContext, coordinator: string, signer: string, round: number): void => {
   // Refused only when it was convicted of double signing already: once is enough.
-  state.convict({ pool: coordinator, address: signer, infraction: "doubleSign", evidenceId: forgedRoundEvidenceId(coordinator, round, ctx.height) })
+  state.convict({ pool: coordinator, address: signer, infraction: "doubleSign", evidenceId: forgedRoundEvidenceId(coordinator, round, ctx.height), inReport: true })
 }
 
 /**

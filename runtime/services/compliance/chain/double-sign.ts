@@ -8,7 +8,7 @@
  */
 import { Effect, Result } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { doubleSignEvidenceId } from "../../../actors/evidence/signed-votes.ts"
+import { doubleSignEvidenceId } from "../../../core/consensus/double-sign.ts"
 import { addressOfPrivateKey, keccak256, signDigest, toHex, utf8ToBytes } from "../../../core/crypto.ts"
 import { voteDigest } from "../../../core/consensus/signing.ts"
 import {

@@ -1,19 +1,38 @@
 /**
- * Double-sign evidence as the ledger checks it. The consensus layer holds evidence as two `Vote`s
- * (runtime/core/consensus/evidence.ts); the Chain port takes two `SignedVote`s (`Staking.Vote`), and
- * a ledger without `ecrecover` (the simulated one) needs the contract's check in TypeScript. Both
- * live here so that the reporter, the simulated ledger and the tests agree with Staking.sol:
+ * Double-sign evidence as the ledger checks it (a rule, so in core). The consensus layer holds
+ * evidence as two `Vote`s (evidence.ts); the Chain port takes two `SignedVote`s (`Staking.Vote`), and
+ * a ledger without `ecrecover` (the in-memory one) needs the contract's check in TypeScript. Both
+ * live here so that the evidence reporter, the in-memory ledger and the tests agree with Staking.sol:
  *
  *   evidenceId = keccak256(abi.encode(address signer, uint256 chainId, uint256 height, uint256 round, uint8 voteType))
  *
  * (`_checkDoubleSign`): one id per equivocation, whichever pair of votes shows it, so a piece of
  * evidence is punished once on every backend.
  */
-import { keccak256, recoverAddress, toHex, fromHex, verifySignature } from "../../core/crypto.ts"
-import { encodePacked } from "../../core/consensus/packed.ts"
-import { type ChainId, type SignatureVerifier, voteDigest } from "../../core/consensus/signing.ts"
-import { type DuplicateVoteEvidence, type Vote, type VoteType, VOTE_TYPE_CODE, ZERO_HASH } from "../../core/consensus/types.ts"
-import type { SignedVote } from "../../services/chain.ts"
+import { keccak256, recoverAddress, toHex, fromHex, verifySignature } from "../crypto.ts"
+import { encodePacked } from "./packed.ts"
+import { type ChainId, type SignatureVerifier, voteDigest } from "./signing.ts"
+import { type DuplicateVoteEvidence, type Vote, type VoteType, VOTE_TYPE_CODE, ZERO_HASH } from "./types.ts"
+
+/**
+ * One signed consensus vote as the ledger checks double-sign evidence: `Staking.Vote`, whose digest
+ * is signing.ts's `voteDigest` (voteType 1 = prevote, 2 = precommit; blockHash the zero word for
+ * nil; signature 65 bytes r‖s‖v).
+ */
+export interface SignedVote {
+  readonly chainId: bigint
+  readonly height: bigint
+  readonly round: bigint
+  readonly voteType: number
+  readonly blockHash: string
+  readonly signature: string
+  /**
+   * The signing address the vote claims (the consensus vote's `validator`). The contract ignores it
+   * and recovers the signer from the signature; the in-memory ledger, whose signatures may be the
+   * simulator's cheap scheme that cannot be recovered, checks the signature against it.
+   */
+  readonly validator?: string
+}
 
 const ZERO_ADDRESS = `0x${"0".repeat(40)}`
 const TYPE_OF_CODE: Readonly<Record<number, VoteType>> = { 1: "prevote", 2: "precommit" }
