@@ -149,12 +149,15 @@ describe("jobs through the API", () => {
 
   it("refund: refused before the deadline and for another's job; after it, the escrow goes back to the requester", async () => {
     const now = Math.max(Date.now(), economy().now)
-    const own = (await ledgerOp({ type: "postJob", requester: "v0", kind: "infer:mnist", units: 1n, maxPricePerUnit: TOKEN, deadline: now + 1 }))
+    // A deadline far enough ahead that the post itself cannot miss it on a loaded machine (the ledger's
+    // clock is the wall clock: a deadline of now + 1 ms was already past when the op ran, once in CI).
+    const deadline = now + 1_000
+    const own = (await ledgerOp({ type: "postJob", requester: "v0", kind: "infer:mnist", units: 1n, maxPricePerUnit: TOKEN, deadline }))
     const later = shaped(MarketOpResult, (await post("/market/jobs", { kind: "infer:mnist", units: "1", maxPricePerUnit: TOKEN.toString(), deadline: "1h" })).json).job!
     expect((await post(`/market/jobs/${later.id}/refund`)).json).toMatchObject({ error: expect.stringMatching(/^MarketBeforeDeadline/) })
     const theirs = await ledgerOp({ type: "postJob", requester: "d0", kind: "infer:mnist", units: 1n, maxPricePerUnit: TOKEN, deadline: now + 3_600_000 })
     expect((await post(`/market/jobs/${theirs.job}/confirm`)).json).toMatchObject({ error: expect.stringMatching(/^MarketNotRequester/) })
-    while (Date.now() <= now + 1) await new Promise((r) => setTimeout(r, 2))
+    while (Date.now() <= deadline) await new Promise((r) => setTimeout(r, 20))
     const balance = economy().balanceOf("v0")
     const refunded = shaped(MarketOpResult, (await post(`/market/jobs/${own.job}/refund`)).json)
     expect(refunded.job).toMatchObject({ state: "expired", escrow: "0", returned: TOKEN.toString() })
