@@ -180,7 +180,8 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
   return {
     status: async () => ({
       node: o.name, chainId: app.chainId, address, account, height: app.height, ...consensusState(), appHash: app.appHash,
-      lastBlockHash: app.lastBlockHash, lastBlockTime: app.lastTime, epoch: app.epochOf(app.height + 1), nextNonce: nextNonce(),
+      lastBlockHash: app.lastBlockHash, lastBlockTime: app.lastTime, epoch: app.epochOf(app.height + 1),
+      snapshot: app.snapshotAt().id, params: { ...app.params() }, nextNonce: nextNonce(),
       pendingTxs: consensus.pending, peers: (await Effect.runPromise(network.peers)).length,
       validators: app.validatorSet().validators.length, supply: await supply(), training, waiting: waiting(),
     }),

@@ -24,6 +24,8 @@ export const Supply = Schema.Struct({
   minted: Amount, balances: Amount, bonded: Amount, unbonding: Amount, rewardPool: Amount, insurancePool: Amount, burnt: Amount,
 }).annotate({ identifier: "Supply" })
 
+const ParamValues = Schema.Record(Schema.String, Schema.Union([Num, Schema.String, Schema.Boolean]))
+
 export const Status = Schema.Struct({
   node: Schema.String,
   chainId: Num,
@@ -36,6 +38,8 @@ export const Status = Schema.Struct({
   lastBlockHash: Hex,
   lastBlockTime: Num,
   epoch: Num,
+  snapshot: Num.annotate({ description: "the committee snapshot governing the epoch: its validator set and parameters, read from the ledger (the Committee contract on a chain)" }),
+  params: ParamValues.annotate({ description: "the parameters the network runs with this epoch (the snapshot's): a change governance executed on the chain shows here from the next epoch" }),
   nextNonce: Num,
   pendingTxs: Num,
   peers: Num,
@@ -159,7 +163,6 @@ export const ExecuteResult = Schema.Struct({
 export type ExecuteResult = typeof ExecuteResult.Type
 
 /** A parameter's value as JSON: durations in ms, fractions and tokens as numbers, flags, choices. */
-const ParamValues = Schema.Record(Schema.String, Schema.Union([Num, Schema.String, Schema.Boolean]))
 export const ParamsView = Schema.Struct({
   network: ParamValues.annotate({ description: "the parameters the network (consensus, training) runs with now" }),
   chain: Schema.NullOr(ParamValues).annotate({

@@ -36,6 +36,10 @@ describe("reads", () => {
     expect(status).toMatchObject({ node: "v0", chainId: CHAIN_ID, account: "v0", address: t.node.consensus.address, validators: 1, peers: 1 })
     expect(status.height).toBeGreaterThanOrEqual(2)
     expect(BigInt(status.supply.minted)).toBe(1_000_000_000n * TOKEN)
+    // The epoch's committee snapshot and the parameters it carries: the genesis's in the first epoch.
+    expect(status.snapshot).toBe(t.node.app.snapshotAt().id)
+    expect(status.params).toEqual({ ...t.node.app.params() })
+    expect(status.params["consensus.epochLength"]).toBe(t.node.app.params()["consensus.epochLength"])
     // What consensus waits for: one validator holding all the power proposes every round and expects no peer.
     expect(status.waiting).toMatchObject({ proposer: t.node.consensus.address, expectedPeers: 0 })
     expect(BigInt(status.waiting!.quorum)).toBe((BigInt(status.waiting!.total) * 2n) / 3n + 1n)
