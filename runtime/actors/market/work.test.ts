@@ -17,6 +17,15 @@ describe("re-execution of debit notes", () => {
     expect(wrongNotes(job, ["paid"], unitResultHash)).toEqual([])
   })
 
+  it("refutes nothing a referee cannot re-execute, and re-executes with the hash delivered in view", () => {
+    const job = { id: 4, kind: "infer:mnist", notes: [note(1, 5n, "pending", "0x" + "ab".repeat(32)), note(2, 5n, "pending", "0x" + "cd".repeat(32))] } as unknown as JobView
+    expect(wrongNotes(job, ["pending"], () => undefined)).toEqual([])
+    const seen: Array<string | undefined> = []
+    // A referee holding only the model note 1 names: note 2 is not its to judge.
+    expect(wrongNotes(job, ["pending"], (t, claimed) => (seen.push(claimed), t.from === 0 ? "0x" + "ef".repeat(32) : undefined))).toEqual([1])
+    expect(seen).toEqual(["0x" + "ab".repeat(32), "0x" + "cd".repeat(32)])
+  })
+
   it("names a result by the job, kind and range only", () => {
     const a = unitResultHash({ job: 1, kind: "infer:mnist", from: 0, units: 5 })
     expect(a).toMatch(/^0x[0-9a-f]{64}$/)

@@ -28,8 +28,13 @@ export interface WorkResult {
 /** Computes a chunk; `undefined` when the work never finishes (a stalled backend). */
 export type MarketWork = (task: WorkTask) => WorkResult | undefined
 
-/** Re-executes a chunk and returns the hash an honest provider delivers for it. */
-export type Reexecute = (task: WorkTask) => string
+/**
+ * Re-executes a chunk and returns the hash an honest provider delivers for it; `undefined` when this
+ * referee cannot re-execute it (it does not hold the model the result names): it then refutes nothing.
+ * `claimed` is the hash delivered: a result that names its model (a real node's inference, whose hash
+ * binds the model's hash) is re-executed with that model when the referee holds it.
+ */
+export type Reexecute = (task: WorkTask, claimed?: string) => string | undefined
 
 const utf8 = new TextEncoder()
 
@@ -50,9 +55,16 @@ export const noteRanges = (job: JobView): ReadonlyArray<{ readonly note: JobView
   })
 }
 
-/** The notes of `job` in `states` whose hash a re-execution does not reproduce. */
+/**
+ * The notes of `job` in `states` whose hash a re-execution does not reproduce. A note the referee
+ * cannot re-execute (`reexecute` gives undefined) is not counted wrong: no provider is refuted by a
+ * referee that did not compute its work.
+ */
 export const wrongNotes = (job: JobView, states: ReadonlyArray<JobView["notes"][number]["state"]>, reexecute: Reexecute): readonly number[] =>
   noteRanges(job)
     .filter(({ note }) => states.includes(note.state))
-    .filter(({ note, from }) => reexecute({ job: job.id, kind: job.kind, from, units: Number(note.units) }).toLowerCase() !== note.resultHash.toLowerCase())
+    .filter(({ note, from }) => {
+      const honest = reexecute({ job: job.id, kind: job.kind, from, units: Number(note.units) }, note.resultHash)
+      return honest !== undefined && honest.toLowerCase() !== note.resultHash.toLowerCase()
+    })
     .map(({ note }) => note.id)
