@@ -25,13 +25,14 @@ import {
 } from "../../core/committee/index.ts"
 import { fromHex, recoverAddress, toHex } from "../../core/crypto.ts"
 import type { Address, ConflictReceipt, EconError, EpochSettlementReceipt, FeeDepositReceipt, SlashReceipt } from "../../core/econ/index.ts"
-import { TokenInvalidAddress, TokenInvalidAmount } from "../../core/econ/index.ts"
+import { TokenInvalidAmount } from "../../core/econ/index.ts"
 import type { ParamName, Params } from "../../core/params.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import { COMMITTEE_ABI } from "./abi.ts"
 import type { AccountBook } from "./accounts.ts"
 import { describeFailure, PARAM_BY_KEY, revertDataOf, toChainError } from "./errors.ts"
 import { chainParams } from "./params.ts"
+import { minedWith, signerOf } from "./tx.ts"
 
 type Any = any // ethers contracts without typechain
 
@@ -145,19 +146,7 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
       Effect.timeoutOrElse({ duration: ctx.timeoutMs, orElse: () => timedOut(operation) }),
     )
 
-  const signerOf = (operation: string, account: Address): Signer => {
-    if (book.addressOf(account) === undefined) throw new TokenInvalidAddress({ role: "sender", address: account })
-    const s = ctx.signerFor(account)
-    if (s === undefined) throw new ChainUnavailable({ operation, reason: `no signer for account "${account}": this node holds no key for it; add it to signerFor` })
-    return s.provider === null ? s.connect(provider) : s
-  }
-  const mined = async (send: () => Promise<Any>): Promise<TransactionReceipt> => {
-    const tx = await send()
-    const receipt: TransactionReceipt | null = await tx.wait()
-    if (receipt === null) throw new Error(`transaction ${tx.hash} was dropped`)
-    ctx.sawBlock(receipt.blockNumber)
-    return receipt
-  }
+  const mined = minedWith(ctx.sawBlock)
   const logsOf = (receipt: TransactionReceipt, contract: Any): Any[] => {
     const at = String(contract.target).toLowerCase()
     return receipt.logs.filter((l) => l.address.toLowerCase() === at).map((l) => contract.interface.parseLog(l)).filter((e: Any) => e !== null)
@@ -238,7 +227,7 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
       committee.reserve({ blockTag: block }) as Promise<bigint>, committee.emittedUntil({ blockTag: block }) as Promise<bigint>,
       Promise.all(payers.map((p) => committee.feeDeposit(p, { blockTag: block }) as Promise<bigint>)),
     ])
-    const signer = signerOf("submitEpochReport", submitter)
+    const signer = signerOf(ctx, "submitEpochReport", submitter)
     const receipt = await mined(() => committee.connect(signer).submitEpochReport(solidity(r), signatures.map((s) => s.signature)))
     // Params and state at the block before the one it landed in (other transactions may have moved them since `block`).
     const before = receipt.blockNumber - 1
@@ -290,7 +279,7 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
 
   const conflict = async (report: EpochReport, signatures: readonly ReportSignature[], submitter: Address): Promise<ConflictReceipt> => {
     const { r, digest } = await precheck(report)
-    const signer = signerOf("reportConflict", submitter)
+    const signer = signerOf(ctx, "reportConflict", submitter)
     const receipt = await mined(() => committee.connect(signer).reportConflict(solidity(r), signatures.map((s) => s.signature)))
     const slashEvents = logsOf(receipt, ctx.staking).filter((e) => e.name === "Slashed")
     const slashes: SlashReceipt[] = []
@@ -324,7 +313,7 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
   return {
     snapshot: (caller) =>
       operate("snapshot", async () => {
-        const receipt = await mined(() => committee.connect(signerOf("snapshot", caller)).snapshot())
+        const receipt = await mined(() => committee.connect(signerOf(ctx, "snapshot", caller)).snapshot())
         const ev = logsOf(receipt, committee).find((e) => e.name === "SnapshotTaken")
         const s = await readSnapshot(Number(ev.args.id), receipt.blockNumber)
         if (s === undefined) throw new Error(`snapshot ${ev.args.id} is not readable at block ${receipt.blockNumber}`)
@@ -348,7 +337,7 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
     depositFees: (account, amount) =>
       operate("depositFees", async () => {
         if (typeof amount !== "bigint" || amount <= 0n) throw new TokenInvalidAmount({ op: "depositFees", amount })
-        const signer = signerOf("depositFees", account)
+        const signer = signerOf(ctx, "depositFees", account)
         const from = book.addressOf(account)!
         const allowance: bigint = await ctx.token.allowance(from, ctx.address)
         if (allowance < amount) await mined(() => ctx.token.connect(signer).approve(ctx.address, amount))

@@ -29,6 +29,7 @@ import type { AccountBook } from "./accounts.ts"
 import { toChainError } from "./errors.ts"
 import { ZERO_ADDRESS, type StakingReader } from "./reads.ts"
 import { multiplierOf } from "./staking-params.ts"
+import { keyOf, minedWith } from "./tx.ts"
 import { msOf, secondsOf } from "./units.ts"
 
 type Any = any // ethers contract methods and event args are untyped without typechain
@@ -60,7 +61,7 @@ const isTierLike = (t: unknown): t is number => typeof t === "number" && Number.
 
 /** The transactions of one adapter: `apply` an op, or submit double-sign evidence. */
 export const makeSubmitter = (ctx: SubmitContext) => {
-  const { provider, token, staking, stakingAddress, book, reader, where } = ctx
+  const { token, staking, stakingAddress, book, reader, where } = ctx
 
   // ------------------------------------------------------------------ accounts and transactions
 
@@ -73,11 +74,7 @@ export const makeSubmitter = (ctx: SubmitContext) => {
 
   const signerOf = (operation: string, account: unknown, role: string): { readonly address: string; readonly signer: Signer } => {
     const address = addressFor(account, role)
-    const s = ctx.signerFor(account as string)
-    if (s === undefined) {
-      throw new ChainUnavailable({ operation, reason: `no signer for account "${String(account)}" (${address}): this node holds no key for it; add it to signerFor` })
-    }
-    return { address, signer: s.provider === null ? s.connect(provider) : s }
+    return { address, signer: keyOf(ctx, operation, account as string, address) }
   }
 
   const amountOf = (op: string, amount: unknown): bigint => {
@@ -90,13 +87,7 @@ export const makeSubmitter = (ctx: SubmitContext) => {
     return tier
   }
 
-  const mined = async (send: () => Promise<Any>): Promise<TransactionReceipt> => {
-    const tx = await send()
-    const receipt: TransactionReceipt | null = await tx.wait()
-    if (receipt === null) throw new Error(`transaction ${tx.hash} was dropped`)
-    ctx.sawBlock(receipt.blockNumber)
-    return receipt
-  }
+  const mined = minedWith(ctx.sawBlock)
 
   /**
    * Send a staking call that pulls `amount` from `owner`. The contract needs an allowance; when it
