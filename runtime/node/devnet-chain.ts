@@ -17,11 +17,11 @@ import { Effect } from "effect"
 import type { ConstitutionProfile } from "../../contracts/deploy/constitution-profile.ts"
 import type { Deployment } from "../adapters/evm/deployment.ts"
 import { GENESIS_SNAPSHOT, type GenesisValidator } from "../core/app/app.ts"
-import { GENESIS_FEE_DEPOSIT } from "../core/app/ledger-genesis.ts"
 import { toHex } from "../core/crypto.ts"
 import type { Params } from "../core/params.ts"
 import { REWARD_RESERVE_ACCOUNT } from "../core/app/genesis.ts"
 import { TOKEN } from "../core/units.ts"
+import { registerGenesisValidator } from "./genesis-registration.ts"
 
 /** Environment variable with the deployer's private key for --rpc (else the node's first unlocked account). */
 export const DEVNET_DEPLOYER_KEY_ENV = "DAI_DEPLOYER_KEY"
@@ -63,17 +63,9 @@ const registerValidators = async (provider: Provider, deployer: Signer, deployme
     signerFor: (account) => wallets.get(account),
   })
   try {
-    for (const v of validators) {
-      const r = await Effect.runPromise(Effect.result(chain.submit({ type: "registerValidator", operator: v.operator, amount: v.amount, tier: v.tier, commission: v.commission })))
-      if (r._tag === "Failure") throw new Error(`registering genesis validator ${v.operator} (${v.address}) on Staking: ${r.failure.message}`)
-      // Fee custody is the Committee's: as in the in-memory genesis, each validator gets a fee deposit from what its bond leaves.
-      const spare = v.allocation - v.amount
-      const deposit = spare < GENESIS_FEE_DEPOSIT ? spare : GENESIS_FEE_DEPOSIT
-      if (deposit > 0n) {
-        const d = await Effect.runPromise(Effect.result(chain.depositFees(v.operator, deposit)))
-        if (d._tag === "Failure") throw new Error(`fee deposit of genesis validator ${v.operator} on the Committee: ${d.failure.message}`)
-      }
-    }
+    // Each registers as a node does at its first start on a hand-made network (genesis-registration.ts):
+    // fee custody is the Committee's, so each gets a fee deposit from what its bond leaves.
+    for (const v of validators) await Effect.runPromise(registerGenesisValidator(chain, v, v.allocation - v.amount))
     // The Committee's snapshot 1, the set of the consensus genesis (GENESIS_SNAPSHOT): taken once every genesis validator is registered.
     const s = await Effect.runPromise(Effect.result(chain.snapshot(validators[0]!.operator)))
     if (s._tag === "Failure") throw new Error(`the genesis snapshot on the Committee: ${s.failure.message}`)

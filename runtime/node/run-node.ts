@@ -17,8 +17,9 @@ import { decodePeerKey, layerLibp2pNetwork, Libp2pTransport, type Libp2pNetwork 
 import { unlockKeystoreFile, type KeystoreError } from "../adapters/keystore.ts"
 import type { EvmChain } from "../adapters/evm/chain.ts"
 import type { Deployment } from "../adapters/evm/deployment.ts"
-import { GENESIS_SNAPSHOT, type AppGenesis } from "../core/app/app.ts"
-import type { ChainUnavailable } from "../services/chain.ts"
+import type { AppGenesis } from "../core/app/app.ts"
+import { addressOfPrivateKey } from "../core/crypto.ts"
+import { ChainUnavailable } from "../services/chain.ts"
 import type { KeysError } from "../services/keys.ts"
 import { Network, type NetworkError } from "../services/network.ts"
 import type { StoreError } from "../services/store.ts"
@@ -29,6 +30,7 @@ import { readGenesis, type GenesisInvalid } from "./genesis-file.ts"
 import type { ProposalCheck } from "../actors/consensus/consensus-node.ts"
 import { startRealNode, type GenesisError, type RealNode } from "./real-world.ts"
 import { connectNodeChain, type NodeChainError } from "./node-chain.ts"
+import { ensureGenesisRegistration, type GenesisRegistrationError } from "./genesis-registration.ts"
 import { startGovernance, type GovernanceFollower } from "../actors/governance/governance-report.ts"
 import type { EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
 import { wallNow } from "../adapters/clock.ts"
@@ -59,6 +61,8 @@ export interface NodeStartOptions {
   readonly api?: boolean
   /** Federated training on the node's shard (default: on; runtime/node/training/start.ts). */
   readonly training?: NodeTrainingOptions
+  /** Stops the wait for the genesis validators' registration (default: this process's SIGINT/SIGTERM during the wait). */
+  readonly stop?: AbortSignal
 }
 
 /** A node running from its data dir. */
@@ -100,7 +104,7 @@ export interface NodeStatus {
   readonly peers: number
 }
 
-export type NodeStartError = TrainerError | ConfigInvalid | GenesisInvalid | KeystoreError | DataDirError | NetworkError | StoreError | KeysError | GenesisError | NodeChainError | ChainUnavailable
+export type NodeStartError = GenesisRegistrationError | TrainerError | ConfigInvalid | GenesisInvalid | KeystoreError | DataDirError | NetworkError | StoreError | KeysError | GenesisError | NodeChainError | ChainUnavailable
 
 /** The API server could not start (port taken, token file missing). */
 export class ApiStartError extends Schema.TaggedError<ApiStartError>()("ApiStartError", {
@@ -112,6 +116,21 @@ export class ApiStartError extends Schema.TaggedError<ApiStartError>()("ApiStart
 }
 
 const fromResult = <A, E>(r: Result.Result<A, E>): Effect.Effect<A, E> => (Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(r.failure))
+
+/** An AbortSignal aborted by this process's SIGINT or SIGTERM, until released (the listeners removed). */
+const stopOnSignals = (): { readonly signal: AbortSignal; readonly release: () => void } => {
+  const controller = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal)
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+    },
+  }
+}
 
 const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || host.startsWith("127.")
 
@@ -166,12 +185,25 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     judge: (block, verdict) => (resultCheck === undefined ? verdict(undefined) : resultCheck.judge(block, verdict)),
     admits: (tx) => resultCheck?.admits(tx) ?? true,
   }
-  // The Committee's snapshot 1 is taken once the genesis validators registered on Staking (the devnet
-  // does it); a chain without it (a hand-made network whose validators have not registered yet) leaves
-  // the committee on the node's own ledger, and the node says so.
-  const committeeOnChain = chain !== undefined && (yield* Effect.orElseSucceed(chain.committee(GENESIS_SNAPSHOT), () => undefined)) !== undefined
-  if (chain !== undefined && !committeeOnChain) {
-    emit("log", { level: "warn", message: `the chain's Committee has no genesis snapshot (${GENESIS_SNAPSHOT}) yet: this node runs its committee (validator set, epoch reports, evidence) on a ledger of its own; take the snapshot once every genesis validator is registered on Staking, then restart` })
+  // The Committee's snapshot 1 is the genesis epoch's set, taken once every genesis validator is
+  // registered on Staking: the devnet does it after its deploy; on a hand-made network each node does
+  // it at its first start (genesis-registration.ts): registers itself, waits for the others, takes the
+  // snapshot. With a chain, the committee always runs on the chain (the contracts are the one ledger).
+  if (chain !== undefined) {
+    const stop = options.stop === undefined ? stopOnSignals() : { signal: options.stop, release: () => {} }
+    const say = (level: "info" | "warn", message: string) => {
+      emit("log", { level, message })
+      process.stderr.write(`${name} ${message}\n`)
+    }
+    const deploymentFile = config.chain.deployment === "" ? "FILE" : resolvePath(dataDir, config.chain.deployment)
+    yield* ensureGenesisRegistration({
+      chain, validators: genesis.validators, self: addressOfPrivateKey(privateKey), log: say, stop: stop.signal,
+      gasBalance: (address) => Effect.tryPromise({
+        try: () => chain.provider.getBalance(address),
+        catch: (e) => new ChainUnavailable({ operation: "getBalance", reason: (e as Error).message }),
+      }),
+      fundHint: `dai chain fund --rpc ${config.chain.rpc === "" ? "URL" : config.chain.rpc} --deployment ${deploymentFile} --to ${dataDir}`,
+    }).pipe(Effect.ensuring(Effect.sync(stop.release)))
   }
   const node = yield* startRealNode({
     name,
@@ -180,9 +212,9 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     genesis,
     privateKey,
     storePath: resolvePath(dataDir, config.paths.store),
-    // With a chain whose Committee holds the genesis snapshot, the committee runs on its contracts
-    // (Committee.sol's snapshots and reports, Staking's slashes); else on the node's own in-memory ledger.
-    ...(committeeOnChain ? { ledger: chain } : {}),
+    // With a chain, the committee runs on its contracts (Committee.sol's snapshots and reports,
+    // Staking's slashes); without one, on the node's own in-memory ledger.
+    ...(chain === undefined ? {} : { ledger: chain }),
     ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
   }).pipe(Effect.provideService(Network, transport.network), Effect.provideService(Telemetry, hub.telemetry))
   privateKey.fill(0) // the Keys port holds its own copy
