@@ -3,53 +3,23 @@ import { describe, expect, it } from "vitest"
 import { createActor } from "xstate"
 import { propertyEnv } from "../../scripts/property-env.ts"
 import { providerJobMachine, type ProviderJobEvent, type ProviderJobInput, type ProviderJobOutput } from "./market-provider.ts"
+import { commandLog, DEADLINE, NO_SHOW, virtualTime, WINDOW, type Unstamped } from "./testkit.ts"
 
-const NO_SHOW = 10_000
-const WINDOW = 5_000
-const DEADLINE = 100_000
 const PROVIDER_JOB = propertyEnv("PROVIDER_JOB", 200)
 
-/** Runs each timer at its own due time, in order (ties in the order they were set). */
-class VirtualClock {
-  private time = 0
-  private seq = 0
-  private readonly timers = new Map<number, { readonly due: number; readonly fn: () => void }>()
-  now = () => this.time
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = ++this.seq
-    this.timers.set(id, { due: this.time + Math.max(0, ms), fn })
-    return id
-  }
-  clearTimeout = (id: number) => void this.timers.delete(id)
-  runUntil = (t: number) => {
-    for (let fired = 0; fired < 100_000; fired++) {
-      let next: [number, { readonly due: number; readonly fn: () => void }] | undefined
-      for (const entry of this.timers) if (entry[1].due <= t && (next === undefined || entry[1].due < next[1].due)) next = entry
-      if (next === undefined) break
-      this.timers.delete(next[0])
-      this.time = Math.max(this.time, next[1].due)
-      next[1].fn()
-    }
-    this.time = Math.max(this.time, t)
-  }
-}
-
-type Command = { readonly op: string } & Record<string, unknown>
-type Input = ProviderJobEvent extends infer E ? (E extends ProviderJobEvent ? Omit<E, "at"> : never) : never
+type Input = Unstamped<ProviderJobEvent>
 
 const start = (over: Partial<ProviderJobInput> = {}) => {
-  const clock = new VirtualClock()
-  const commands: Command[] = []
+  const time = virtualTime()
+  const { commands, record, last } = commandLog()
   let out: ProviderJobOutput | undefined
-  const record = (op: string) => (_: unknown, p: object) => void commands.push({ op, ...p })
   const actor = createActor(
     providerJobMachine.provide({ actions: { compute: record("compute"), deliver: record("deliver"), settle: record("settle"), finished: (_, p) => void (out = p) } }),
-    { clock, input: { provider: "p1", job: 7, units: 5, deadline: DEADLINE, now: 0, params: { noShowTimeout: NO_SHOW, disputeWindow: WINDOW }, chunk: 2, ...over } },
+    { clock: time.clock, input: { provider: "p1", job: 7, units: 5, deadline: DEADLINE, now: 0, params: { noShowTimeout: NO_SHOW, disputeWindow: WINDOW }, chunk: 2, ...over } },
   )
   actor.start()
-  const send = (e: Input) => actor.send({ ...e, at: clock.now() } as ProviderJobEvent)
-  const advance = (ms: number) => clock.runUntil(clock.now() + ms)
-  const last = (op: string) => commands.filter((c) => c.op === op).at(-1)
+  const send = (e: Input) => actor.send({ ...e, at: time.now() } as ProviderJobEvent)
+  const advance = (ms: number) => time.runUntil(time.now() + ms)
   /** Compute and deliver the chunk asked for. */
   const chunk = () => {
     const units = last("compute")!["units"] as number
@@ -57,7 +27,7 @@ const start = (over: Partial<ProviderJobInput> = {}) => {
     send({ type: "note.recorded", units })
     return units
   }
-  return { actor, clock, commands, send, advance, last, chunk, out: () => out, state: () => actor.getSnapshot().value }
+  return { actor, clock: time, commands, send, advance, last, chunk, out: () => out, state: () => actor.getSnapshot().value }
 }
 
 describe("provider job machine", () => {
@@ -146,7 +116,7 @@ describe("provider job machine under random schedules", () => {
         }),
         (s) => {
           PROVIDER_JOB.tick()
-          const clock = new VirtualClock()
+          const time = virtualTime()
           const problems: string[] = []
           let asked = 0
           let delivering = 0
@@ -159,22 +129,22 @@ describe("provider job machine under random schedules", () => {
                 compute: (_, p) => void (asked = p.units),
                 deliver: (_, p) => {
                   delivering = p.units
-                  if (lost) problems.push(`t=${clock.now()}: delivered after losing the job`)
-                  if (clock.now() >= s.deadline) problems.push(`t=${clock.now()}: delivered at or after the deadline`)
-                  if (recorded + p.units > s.units) problems.push(`t=${clock.now()}: delivers ${p.units} with ${recorded} of ${s.units} done`)
+                  if (lost) problems.push(`t=${time.now()}: delivered after losing the job`)
+                  if (time.now() >= s.deadline) problems.push(`t=${time.now()}: delivered at or after the deadline`)
+                  if (recorded + p.units > s.units) problems.push(`t=${time.now()}: delivers ${p.units} with ${recorded} of ${s.units} done`)
                 },
-                finished: () => void (ended = clock.now()),
+                finished: () => void (ended = time.now()),
               },
             }),
-            { clock, input: { provider: "p1", job: 1, units: s.units, deadline: s.deadline, now: 0, params: { noShowTimeout: NO_SHOW, disputeWindow: s.window }, chunk: s.chunk } },
+            { clock: time.clock, input: { provider: "p1", job: 1, units: s.units, deadline: s.deadline, now: 0, params: { noShowTimeout: NO_SHOW, disputeWindow: s.window }, chunk: s.chunk } },
           )
           actor.start()
           const send = (e: ProviderJobEvent) => actor.getSnapshot().status === "active" && actor.send(e)
           let at = 0
           for (const step of s.steps) {
             at += step.gap
-            clock.runUntil(at)
-            const now = clock.now()
+            time.runUntil(at)
+            const now = time.now()
             // The backend and the ledger answer what was asked, or something else entirely.
             const events: ProviderJobEvent[] = [
               { type: "compute.done", units: asked, resultHash: "0x1", at: now },
@@ -194,7 +164,7 @@ describe("provider job machine under random schedules", () => {
             send(e)
           }
           const bound = s.deadline + 2 * s.window
-          clock.runUntil(Math.max(at, bound))
+          time.runUntil(Math.max(at, bound))
           expect(problems).toEqual([])
           expect(actor.getSnapshot().status).toBe("done")
           if (at < bound) expect(ended).toBeLessThanOrEqual(bound)

@@ -21,35 +21,9 @@ import { describe, expect, it } from "vitest"
 import { createActor } from "xstate"
 import { propertyEnv } from "../../scripts/property-env.ts"
 import { marketJobMachine, type MarketJobEvent, type MarketJobOutput } from "./market.ts"
+import { TIMER_BUDGET, virtualTime } from "./testkit.ts"
 
 const MARKET_JOB = propertyEnv("MARKET_JOB", 200)
-
-/** Runs each timer at its own due time, in order (ties in the order they were set); stops after `budget` timers (a livelock). */
-class VirtualClock {
-  fired = 0
-  private readonly budget = 100_000
-  private time = 0
-  private seq = 0
-  private readonly timers = new Map<number, { readonly due: number; readonly fn: () => void }>()
-  now = () => this.time
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = ++this.seq
-    this.timers.set(id, { due: this.time + Math.max(0, ms), fn })
-    return id
-  }
-  clearTimeout = (id: number) => void this.timers.delete(id)
-  runUntil = (t: number) => {
-    for (;;) {
-      let next: [number, { readonly due: number; readonly fn: () => void }] | undefined
-      for (const entry of this.timers) if (entry[1].due <= t && (next === undefined || entry[1].due < next[1].due)) next = entry
-      if (next === undefined || ++this.fired > this.budget) break
-      this.timers.delete(next[0])
-      this.time = Math.max(this.time, next[1].due)
-      next[1].fn()
-    }
-    this.time = Math.max(this.time, t)
-  }
-}
 
 /** A small seeded stream (mulberry32): the world's own choices, from the drawn seed. */
 const stream = (seed: number) => () => {
@@ -89,7 +63,7 @@ type Note = { provider: string; units: number; at: number; state: "pending" | "f
 
 /** Run one schedule to deadline + disputeWindow; return what was checked along the way. */
 const run = (s: Schedule) => {
-  const clock = new VirtualClock()
+  const time = virtualTime()
   const rnd = stream(s.seed)
   const chance = (pct: number) => rnd() * 100 < pct
   const names = s.providers.map((_, i) => `p${i}`)
@@ -104,18 +78,18 @@ const run = (s: Schedule) => {
   const live = () => units("pending", "frozen", "paid")
   const paidEver = new Set<Note>()
   const violations: string[] = []
-  const check = (ok: boolean, what: string) => void (ok || violations.push(`t=${clock.now()}: ${what}`))
+  const check = (ok: boolean, what: string) => void (ok || violations.push(`t=${time.now()}: ${what}`))
   let out: MarketJobOutput | undefined
   let endedAt: number | undefined
   let work = 0 // bumps when a provider loses the job, so its pending deliveries stop
 
-  const later = (ms: number, fn: () => void) => void clock.setTimeout(fn, ms)
+  const later = (ms: number, fn: () => void) => void time.clock.setTimeout(fn, ms)
   const lat = () => Math.floor(rnd() * (s.latency + 1))
   const send = (e: MarketJobEvent) => actor.getSnapshot().status === "active" && actor.send(e)
-  const reply = (e: (at: number) => MarketJobEvent, loseable = true) => later(lat(), () => (loseable && chance(s.lose) ? undefined : send(e(clock.now()))))
+  const reply = (e: (at: number) => MarketJobEvent, loseable = true) => later(lat(), () => (loseable && chance(s.lose) ? undefined : send(e(time.now()))))
   const dead = (p: string) => {
     const d = s.providers[names.indexOf(p)]?.diesAt
-    return d !== undefined && clock.now() >= d
+    return d !== undefined && time.now() >= d
   }
 
   /** The provider's side: deliver chunks of work while it holds the job. */
@@ -124,18 +98,18 @@ const run = (s: Schedule) => {
     const spec = s.providers[names.indexOf(p)]!
     let notes = 0
     const step = () => {
-      if (mine !== work || ledger.provider !== p || dead(p) || clock.now() >= s.deadline) return
+      if (mine !== work || ledger.provider !== p || dead(p) || time.now() >= s.deadline) return
       if (spec.behaviour === "quitter" && notes >= 1) return
       const u = Math.min(spec.chunk, s.units - live())
       if (u <= 0) return
-      const note: Note = { provider: p, units: u, at: clock.now(), state: "pending" }
+      const note: Note = { provider: p, units: u, at: time.now(), state: "pending" }
       ledger.notes.push(note)
-      ledger.since = clock.now()
+      ledger.since = time.now()
       notes++
-      send({ type: "note.delivered", provider: p, units: u, at: clock.now() })
+      send({ type: "note.delivered", provider: p, units: u, at: time.now() })
       if (chance(s.checkRate)) {
         later(Math.floor(rnd() * s.disputeWindow * 1.2), () =>
-          send(spec.behaviour === "wrong" ? { type: "result.refuted", at: clock.now() } : { type: "result.verified", at: clock.now() }))
+          send(spec.behaviour === "wrong" ? { type: "result.refuted", at: time.now() } : { type: "result.verified", at: time.now() }))
       }
       next()
     }
@@ -169,19 +143,19 @@ const run = (s: Schedule) => {
           return { type: "job.posted", job: 1, at }
         }, false),
       assignJob: (_, { provider }) => {
-        check(clock.now() < s.deadline, "assignJob past the deadline")
+        check(time.now() < s.deadline, "assignJob past the deadline")
         check(ledger.open && ledger.provider === undefined, `assignJob(${provider}) while ${ledger.provider ?? "?"} holds the job`)
         check(ledger.inFlight === undefined, `assignJob(${provider}) while assigning ${ledger.inFlight}`)
         check(!ledger.failed.has(provider), `assignJob to ${provider}, which failed the job`)
         ledger.inFlight = provider
         later(lat(), () => {
           ledger.inFlight = undefined
-          const refuse = chance(s.providers[names.indexOf(provider)]?.refuse ?? 100) || dead(provider) || clock.now() >= s.deadline
-          if (refuse) return chance(s.lose) ? undefined : send({ type: "assign.refused", provider, reason: "MarketProviderFull", at: clock.now() })
+          const refuse = chance(s.providers[names.indexOf(provider)]?.refuse ?? 100) || dead(provider) || time.now() >= s.deadline
+          if (refuse) return chance(s.lose) ? undefined : send({ type: "assign.refused", provider, reason: "MarketProviderFull", at: time.now() })
           ledger.open = false
           ledger.provider = provider
-          ledger.since = clock.now()
-          if (!chance(s.lose)) send({ type: "job.assigned", provider, at: clock.now() })
+          ledger.since = time.now()
+          if (!chance(s.lose)) send({ type: "job.assigned", provider, at: time.now() })
           serve(provider)
         })
       },
@@ -190,12 +164,12 @@ const run = (s: Schedule) => {
         for (const n of ledger.notes) if (n.state === "pending") (n.state = "paid"), paidEver.add(n)
       },
       settle: (_, { units: u }) => {
-        const due = ledger.notes.filter((n) => n.state === "pending" && clock.now() >= n.at + s.disputeWindow)
+        const due = ledger.notes.filter((n) => n.state === "pending" && time.now() >= n.at + s.disputeWindow)
         check(u === units("pending") && due.length === ledger.notes.filter((n) => n.state === "pending").length, `settle ${u} units before their window is over`)
         for (const n of due) (n.state = "paid"), paidEver.add(n)
       },
       dispute: (_, { units: u }) => {
-        check(ledger.notes.some((n) => n.state === "pending" && clock.now() < n.at + s.disputeWindow), "dispute with no note in its window")
+        check(ledger.notes.some((n) => n.state === "pending" && time.now() < n.at + s.disputeWindow), "dispute with no note in its window")
         check(u === units("pending"), `dispute ${u} units, ${units("pending")} pending`)
         const accused = ledger.provider
         const frozen = ledger.notes.filter((n) => n.state === "pending")
@@ -206,7 +180,7 @@ const run = (s: Schedule) => {
           const wrong = frozen.some((n) => s.providers[names.indexOf(n.provider)]?.behaviour === "wrong")
           for (const n of frozen) if (n.state === "frozen") wrong ? (n.state = "refunded") : ((n.state = "paid"), paidEver.add(n))
           if (wrong && accused !== undefined && ledger.provider === accused) lose(accused)
-          send({ type: "dispute.resolved", providerRight: !wrong, at: clock.now() })
+          send({ type: "dispute.resolved", providerRight: !wrong, at: time.now() })
         })
       },
       reclaimNoShow: (_, { provider }) => {
@@ -220,22 +194,22 @@ const run = (s: Schedule) => {
         })
       },
       refund: (_, { units: u }) => {
-        check(clock.now() >= s.deadline, "refund before the deadline")
+        check(time.now() >= s.deadline, "refund before the deadline")
         check(!ledger.refunded, "refunded twice")
         check(units("paid") < s.units, "refund of a job whose every unit was paid")
         check(u === s.units - live(), `refund claims ${u} units, ${s.units - live()} never delivered`)
         // Rules v1: the refund pays the pending notes past their window and returns the rest.
-        for (const n of ledger.notes) if (n.state === "pending" && clock.now() >= n.at + s.disputeWindow) (n.state = "paid"), paidEver.add(n)
+        for (const n of ledger.notes) if (n.state === "pending" && time.now() >= n.at + s.disputeWindow) (n.state = "paid"), paidEver.add(n)
         ledger.refunded = true
       },
       finished: (_, o) => {
         out = o
-        endedAt = clock.now()
+        endedAt = time.now()
       },
     },
   })
   const actor = createActor(machine, {
-    clock,
+    clock: time.clock,
     input: { requester: "alice", kind: "infer:mnist", units: s.units, maxPricePerUnit: 3n, deadline: s.deadline, now: 0, params, retryInterval: s.retryInterval, route },
   })
 
@@ -243,7 +217,7 @@ const run = (s: Schedule) => {
   for (const n of s.noise) {
     later(n.at, () => {
       const who = names[n.who] ?? "mallory"
-      const at = clock.now()
+      const at = time.now()
       const e: MarketJobEvent[] = [
         { type: "note.delivered", provider: "mallory", units: 1, at },
         { type: "note.delivered", provider: ledger.provider ?? who, units: s.units + n.units, at },
@@ -257,11 +231,11 @@ const run = (s: Schedule) => {
       send(e[n.kind]!)
     })
   }
-  for (const [i, p] of s.providers.entries()) if (p.diesAt !== undefined) later(p.diesAt + lat(), () => send({ type: "provider.gone", provider: names[i]!, at: clock.now() }))
+  for (const [i, p] of s.providers.entries()) if (p.diesAt !== undefined) later(p.diesAt + lat(), () => send({ type: "provider.gone", provider: names[i]!, at: time.now() }))
 
   actor.start()
-  clock.runUntil(bound)
-  check(clock.fired <= 100_000, "timers kept firing without time passing (a livelock)")
+  time.runUntil(bound)
+  check(time.fired() <= TIMER_BUDGET, "timers kept firing without time passing (a livelock)")
   const snapshot = actor.getSnapshot()
   check(snapshot.status === "done", `still ${JSON.stringify(snapshot.value)} at deadline + disputeWindow (${bound})`)
   check(endedAt === undefined || endedAt <= bound, `ended at ${endedAt}, after ${bound}`)

@@ -1,54 +1,20 @@
 import { describe, expect, it } from "vitest"
 import { createActor } from "xstate"
 import { marketJobMachine, type MarketJobEvent, type MarketJobInput, type MarketJobOutput, type RouteRequest } from "./market.ts"
+import { commandLog, DEADLINE, NO_SHOW, virtualTime, WINDOW, type Unstamped } from "./testkit.ts"
 
-const NO_SHOW = 10_000
-const WINDOW = 5_000
-const DEADLINE = 100_000
-
-type Command = { readonly op: string } & Record<string, unknown>
-
-/**
- * A virtual clock that runs each timer at its own due time, in order (XState's SimulatedClock runs
- * every timer due within a jump at the end of the jump, so chained timers would drift).
- */
-class VirtualClock {
-  private time = 0
-  private seq = 0
-  private readonly timers = new Map<number, { readonly due: number; readonly fn: () => void }>()
-  now = () => this.time
-  setTimeout = (fn: () => void, ms: number) => {
-    const id = ++this.seq
-    this.timers.set(id, { due: this.time + Math.max(0, ms), fn })
-    return id
-  }
-  clearTimeout = (id: number) => void this.timers.delete(id)
-  /** Run every timer due by `t` (ties in the order they were set), then stand at `t`. */
-  runUntil = (t: number) => {
-    for (;;) {
-      let next: [number, { readonly due: number; readonly fn: () => void }] | undefined
-      for (const entry of this.timers) if (entry[1].due <= t && (next === undefined || entry[1].due < next[1].due)) next = entry
-      if (next === undefined) break
-      this.timers.delete(next[0])
-      this.time = Math.max(this.time, next[1].due)
-      next[1].fn()
-    }
-    this.time = Math.max(this.time, t)
-  }
-}
 /** An event as the test sends it: the ledger time `at` is the clock's. */
-type Input = MarketJobEvent extends infer E ? (E extends MarketJobEvent ? Omit<E, "at"> : never) : never
+type Input = Unstamped<MarketJobEvent>
 
 /**
  * A job machine on a simulated clock; the provided actions record the commands. `route` picks the
  * first of `providers` not excluded, and records what it was asked.
  */
 const start = (over: Partial<MarketJobInput> = {}, providers: readonly string[] = ["p1", "p2", "p3"]) => {
-  const clock = new VirtualClock()
-  const commands: Command[] = []
+  const time = virtualTime()
+  const { commands, record, last } = commandLog()
   const asked: RouteRequest[] = []
   let out: MarketJobOutput | undefined
-  const record = (op: string) => (_: unknown, p: object) => void commands.push({ op, ...p })
   const machine = marketJobMachine.provide({
     actions: {
       postJob: record("postJob"), assignJob: record("assignJob"), confirm: record("confirm"), dispute: record("dispute"),
@@ -57,7 +23,7 @@ const start = (over: Partial<MarketJobInput> = {}, providers: readonly string[] 
     },
   })
   const actor = createActor(machine, {
-    clock,
+    clock: time.clock,
     input: {
       requester: "alice", kind: "infer:mnist", units: 5, maxPricePerUnit: 10n, deadline: DEADLINE, now: 0,
       params: { noShowTimeout: NO_SHOW, disputeWindow: WINDOW },
@@ -69,11 +35,10 @@ const start = (over: Partial<MarketJobInput> = {}, providers: readonly string[] 
     },
   })
   actor.start()
-  const send = (e: Input) => actor.send({ ...e, at: clock.now() } as MarketJobEvent)
-  const advance = (ms: number) => clock.runUntil(clock.now() + ms)
+  const send = (e: Input) => actor.send({ ...e, at: time.now() } as MarketJobEvent)
+  const advance = (ms: number) => time.runUntil(time.now() + ms)
   const ops = () => commands.map((c) => c.op)
-  const last = (op: string) => commands.filter((c) => c.op === op).at(-1)
-  return { actor, clock, commands, asked, send, advance, ops, last, out: () => out, state: () => actor.getSnapshot().value, ctx: () => actor.getSnapshot().context }
+  return { actor, clock: time, commands, asked, send, advance, ops, last, out: () => out, state: () => actor.getSnapshot().value, ctx: () => actor.getSnapshot().context }
 }
 
 /** Post the job and get it assigned to the provider the route picks. */

@@ -1,0 +1,59 @@
+/**
+ * Test support for the market machines' tests (market.test.ts, market.property.test.ts,
+ * market-provider.test.ts); production code never imports it. What they share: virtual time that
+ * runs each timer at its own due time, the parameters of a job, and the log of the commands a
+ * machine's provided actions issue.
+ *
+ * The time is the simulator's scheduler (sim/kernel, as consensus.test.ts uses it): XState's own
+ * SimulatedClock runs every timer due within a jump at the end of the jump, so chained timers would drift.
+ */
+import { Scheduler, SimClock } from "../../sim/kernel/index.ts"
+
+export const NO_SHOW = 10_000
+export const WINDOW = 5_000
+export const DEADLINE = 100_000
+
+/** The most timers one test's time runs; past it the run is taken for a livelock and no more fire. */
+export const TIMER_BUDGET = 100_000
+
+/** Virtual time for a machine under test. */
+export interface VirtualTime {
+  /** The clock to give `createActor` (and to set a test's own timers on). */
+  readonly clock: SimClock
+  readonly now: () => number
+  /** Run every timer due by `t` (ties in the order they were set), then stand at `t`; stops once TIMER_BUDGET timers have fired. */
+  readonly runUntil: (t: number) => void
+  /** How many timers have fired; more than TIMER_BUDGET means the run livelocked. */
+  readonly fired: () => number
+}
+
+/** Virtual time starting at 0. */
+export const virtualTime = (): VirtualTime => {
+  const scheduler = new Scheduler()
+  let fired = 0
+  const runUntil = (t: number) => {
+    const time = Math.max(t, scheduler.now)
+    const r = scheduler.runUntil({ time, maxEvents: Math.max(0, TIMER_BUDGET - fired) })
+    fired += r.events
+    if (r.reason !== "maxEvents") return
+    const next = scheduler.peek()
+    if (next !== undefined && next.time <= time) fired++ // one more was due: a livelock, its timers stop here
+    else scheduler.runUntil({ time }) // nothing more was due: stand at `t`
+  }
+  return { clock: new SimClock(scheduler), now: () => scheduler.now, runUntil, fired: () => fired }
+}
+
+/** An event as a test sends it: without the ledger time `at`, which the test stamps from its clock. */
+export type Unstamped<E> = E extends unknown ? Omit<E, "at"> : never
+
+/** A command a machine's provided action issued: the action's name as `op`, with its params. */
+export type Command = { readonly op: string } & Record<string, unknown>
+
+/** The log of the commands a machine issues: `record(op)` is an action that appends its params as `op`. */
+export const commandLog = () => {
+  const commands: Command[] = []
+  const record = (op: string) => (_: unknown, p: object) => void commands.push({ op, ...p })
+  /** The last command `op`, if any. */
+  const last = (op: string) => commands.filter((c) => c.op === op).at(-1)
+  return { commands, record, last }
+}
