@@ -5,48 +5,26 @@
  * node that cannot be reached is exit 1; a malformed command line is usage, exit 2. The same
  * commands against the contracts on Hardhat: runtime/node/devnet-governance.test.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { createServer } from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { governanceOverChain } from "../runtime/api/governance-port.ts"
-import { startTestNode, TEST_TOKEN, type TestNode } from "../runtime/api/test-node.ts"
-import { makeMain, runtimeGroups } from "./main.ts"
+import { cliNode, runDai as run } from "./test-harness.ts"
 import { commissionFlag } from "./validator.ts"
 
-const main = makeMain(runtimeGroups)
-const run = async (...argv: string[]) => {
-  let out = ""
-  let err = ""
-  const code = await main(argv, { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`) })
-  return { code, out, err }
-}
-
-let t: TestNode
-const dir = mkdtempSync(join(tmpdir(), "dai-cli-gov-"))
-const tokenFile = join(dir, "api-token")
-const api = () => ["--api", t.server.url, "--token-file", tokenFile]
-
-beforeAll(async () => {
-  writeFileSync(tokenFile, `${TEST_TOKEN}\n`)
-  t = await startTestNode({ governance: (ledger) => governanceOverChain(ledger) })
-}, 60_000)
-afterAll(async () => {
-  await t?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+const { t, dir, tokenFile, api } = cliNode("dai-cli-gov-", { governance: (ledger) => governanceOverChain(ledger) })
 
 describe("dai gov execute", () => {
   it("refuses an unknown proposal and one still open for votes, naming it and why (exit 2)", async () => {
     const unknown = await run("gov", "execute", "7", ...api())
     expect(unknown).toMatchObject({ code: 2, out: "" })
     expect(unknown.err.trim()).toBe("dai gov execute: GovernanceUnknownProposal: proposal 7 does not exist on the chain")
-    const id = await t.api.propose({ action: { kind: "param", name: "fees.burnFraction", value: 0.4 } })
+    const id = await t().api.propose({ action: { kind: "param", name: "fees.burnFraction", value: 0.4 } })
     const open = await run("gov", "execute", String(id.id), ...api())
     expect(open.code).toBe(2)
     expect(open.err).toMatch(new RegExp(`^dai gov execute: GovernanceVotingOpen: proposal ${id.id} is still open for votes until \\S+ \\(in \\d+ s\\)`))
-    expect((await t.api.proposals()).find((p) => p.id === id.id)?.state).toBe("Active")
+    expect((await t().api.proposals()).find((p) => p.id === id.id)?.state).toBe("Active")
   })
 
   it("says what is wrong with the command line or the node's whereabouts", async () => {
@@ -66,7 +44,7 @@ describe("dai gov execute", () => {
     expect(down.code).toBe(1)
     expect(down.err).toMatch(/no node API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): is the node running/)
     writeFileSync(join(dir, "wrong-token"), "nope\n")
-    const wrong = await run("gov", "execute", "1", "--api", t.server.url, "--token-file", join(dir, "wrong-token"))
+    const wrong = await run("gov", "execute", "1", "--api", t().server.url, "--token-file", join(dir, "wrong-token"))
     expect(wrong.code).toBe(1)
     expect(wrong.err).toMatch(/missing or wrong bearer token[\s\S]*the token was refused/)
   })
@@ -80,16 +58,16 @@ describe("dai validator", () => {
   })
 
   it("bond-trainer: under the minimum is refused naming it; a bond the chain takes is printed", async () => {
-    const before = t.node.ownLedger!.economy.positions("v0").length
+    const before = t().node.ownLedger!.economy.positions("v0").length
     const small = await run("validator", "bond-trainer", "--amount", "5", ...api())
     expect(small.code).toBe(2)
     expect(small.err).toMatch(/below the minimum of 100 tokens \(staking\.minContributorBond\)/)
-    expect(t.node.ownLedger!.economy.positions("v0")).toHaveLength(before)
+    expect(t().node.ownLedger!.economy.positions("v0")).toHaveLength(before)
     const ok = await run("validator", "bond-trainer", "--amount", "150", "--tier", "30", ...api())
     expect(ok.err).toBe("")
     expect(ok.code).toBe(0)
     expect(ok.out).toMatch(/^bonded v0 as a trainer on the chain: 150 DAI, 30-day lock; position \d+ in pool contrib:v0/)
-    expect(t.node.ownLedger!.economy.positions("v0")).toHaveLength(before + 1)
+    expect(t().node.ownLedger!.economy.positions("v0")).toHaveLength(before + 1)
   })
 
   it("checks its flags before asking the node", async () => {

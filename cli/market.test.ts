@@ -4,38 +4,15 @@
  * refuses is one line naming the rule (exit 2) and changes nothing, a bad command line is usage or one
  * line (exit 2) before the node is asked.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import type { MarketOp } from "../runtime/core/market/types.ts"
 import { TOKEN } from "../runtime/core/units.ts"
-import { startTestNode, TEST_TOKEN, type TestNode } from "../runtime/api/test-node.ts"
-import { makeMain, runtimeGroups } from "./main.ts"
 import { daiFlag, kindsFlag } from "./market.ts"
+import { cliNode, runDai as run } from "./test-harness.ts"
 
-const main = makeMain(runtimeGroups)
-const run = async (...argv: string[]) => {
-  let out = ""
-  let err = ""
-  const code = await main(argv, { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`) })
-  return { code, out, err }
-}
-
-let t: TestNode
-const dir = mkdtempSync(join(tmpdir(), "dai-cli-market-"))
-const tokenFile = join(dir, "api-token")
-const api = () => ["--api", t.server.url, "--token-file", tokenFile]
-const economy = () => t.node.ownLedger!.economy
-
-beforeAll(async () => {
-  writeFileSync(tokenFile, `${TEST_TOKEN}\n`)
-  t = await startTestNode()
-}, 60_000)
-afterAll(async () => {
-  await t?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+const { t, api } = cliNode("dai-cli-market-")
+const economy = () => t().node.ownLedger!.economy
 
 describe("dai provider start", () => {
   it("checks its flags before asking the node", async () => {
@@ -59,7 +36,7 @@ describe("dai provider start", () => {
     expect(ok.code).toBe(0)
     expect(ok.out).toMatch(/^registered v0 as a provider: bond 1,000 DAI, infer:mnist at 0\.5 DAI per unit, 3 job\(s\) at once\nannounced on the network under market\/infer:mnist\n$/)
     expect(economy().provider("v0")).toMatchObject({ bond: 1_000n * TOKEN, pricePerUnit: TOKEN / 2n, capacity: 3 })
-    const found = await Effect.runPromise(t.network.findProviders("market/infer:mnist"))
+    const found = await Effect.runPromise(t().network.findProviders("market/infer:mnist"))
     expect(found.map((p) => p.record)).toEqual([{ pricePerUnit: TOKEN / 2n, capacity: 3, queue: 0 }])
     const again = await run("provider", "start", "--once", "--price", "9", ...api())
     expect(again.code).toBe(0)
@@ -89,7 +66,7 @@ describe("dai job", () => {
   })
 
   it("confirm pays a delivery; refused actions name the rule; bad ids and states are refused before asking", async () => {
-    const op = (o: Parameters<typeof t.node.ledger.marketOp>[0]) => Effect.runPromise(t.node.ledger.marketOp(o))
+    const op = (o: MarketOp) => Effect.runPromise(t().node.ledger.marketOp(o))
     await op({ type: "registerProvider", provider: "d0", bond: 1_000n * TOKEN, kinds: ["infer:mnist"], pricePerUnit: TOKEN / 4n, capacity: 1 })
     await op({ type: "assignJob", job: 1, provider: "d0", by: "v0" })
     const nothing = await run("job", "confirm", "1", ...api())
