@@ -3,15 +3,13 @@
  * Hardhat node served on 127.0.0.1 (in this process, on a random free port), and the EVM adapter
  * reading that deployment through `rpcUrl`.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Result } from "effect"
 import { HDNodeWallet } from "ethers"
-import { network } from "hardhat"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ensureBuilt } from "../contracts/deploy/build.ts"
+import { freePort, startHardhatNode, type HardhatNode } from "../contracts/deploy/test-node.ts"
 import { makeEvmChain } from "../runtime/adapters/evm/chain.ts"
 import { decodeDeployment, type Deployment } from "../runtime/adapters/evm/deployment.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../runtime/core/units.ts"
@@ -28,13 +26,7 @@ const file = (name: string, text: string) => {
 const decode = (text: string): Deployment => Result.getOrThrow(decodeDeployment(JSON.parse(text)))
 
 /** A port nothing listens on (bound, then released). */
-const closedPort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
+const closedPort = freePort
 
 // Hardhat's default accounts (the mnemonic of every Hardhat network).
 const account = (i: number) => HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", undefined, `m/44'/60'/0'/0/${i}`)
@@ -87,6 +79,25 @@ describe("dai chain deploy: flags", () => {
       expect(r.code, argv.join(" ")).toBe(2)
       expect(r.err, argv.join(" ")).toMatch(why)
     }
+  })
+
+  it("refuses a bad --param in one line (exit 2) before deploying anything", async () => {
+    for (const [argv, why] of [
+      [["--param", "consensus.timeoutCommit"], /--param must be name=value/],
+      [["--param", "no.such=1"], /^dai chain deploy: --param: unknown parameter "no\.such"/],
+      [["--param", "training.dataset=mnist"], /--param: parameter training\.dataset is not numeric: the Constitution holds only numeric parameters; set it in the genesis \(dai genesis new --param\)/],
+      [["--param", "slashing.doubleSignFraction=0"], /--param: parameter slashing\.doubleSignFraction: 0 is outside the constitution's bounds/],
+      [["--param", "governance.votingPeriod=20s"], /--param: parameter governance\.votingPeriod: 20000 is outside the constitution's bounds \[1h/],
+      [["--constitution", "devnet", "--param", "governance.timelock=1s"], /--param: parameter governance\.timelock: 1s is outside the devnet constitution's bounds \[5s, 14d\]/],
+    ] as Array<[string[], RegExp]>) {
+      const out = join(dir, "never-param.json")
+      const r = await dai("chain", "deploy", ...argv, "--out", out)
+      expect(r.code, argv.join(" ")).toBe(2)
+      expect(r.err, argv.join(" ")).toMatch(why)
+      expect(() => readFileSync(out)).toThrow()
+    }
+    const one = await dai("chain", "deploy", "--param", "slashing.doubleSignFraction=0")
+    expect(one.err.trimEnd().split("\n")).toHaveLength(1)
   })
 
   it("fails with a message naming the URL when the RPC is unreachable", async () => {
@@ -151,15 +162,11 @@ describe("dai chain deploy: deployments", () => {
   })
 
   describe("over JSON-RPC to a Hardhat node on 127.0.0.1", () => {
-    let server: { close(): Promise<void> }
+    let server: HardhatNode | undefined
     let url: string
     beforeAll(async () => {
-      await ensureBuilt()
-      const s = await network.createServer("default", "127.0.0.1", await closedPort())
-      const { address, port } = await s.listen()
-      expect(address).toBe("127.0.0.1")
-      url = `http://127.0.0.1:${port}`
-      server = s
+      server = await startHardhatNode()
+      url = server.url
     })
     afterAll(async () => {
       await server?.close()
@@ -194,6 +201,69 @@ describe("dai chain deploy: deployments", () => {
       } finally {
         await chain.close()
       }
+    })
+
+    it("--param installs numeric parameters in the Constitution (with --constitution devnet and short periods) and the summary names them", async () => {
+      const out = join(dir, "params.json")
+      const r = await dai("chain", "deploy", "--rpc", url, "--out", out, "--constitution", "devnet", "--voting-period", "20s", "--timelock", "5s",
+        "--param", "consensus.timeoutCommit=500ms", "--param", "consensus.epochLength=20", "--param", "training.roundDeadline=20s")
+      expect(r.code, r.err).toBe(0)
+      expect(r.out).toContain("parameters set at deploy: consensus.timeoutCommit=500ms, consensus.epochLength=20, training.roundDeadline=20s")
+      const d = decode(readFileSync(out, "utf8"))
+      const chain = makeEvmChain({ rpcUrl: url, deployment: d, signerFor: () => undefined })
+      try {
+        const p = await Effect.runPromise(chain.params)
+        expect([p["consensus.timeoutCommit"], p["consensus.epochLength"], p["training.roundDeadline"], p["governance.votingPeriod"], p["governance.timelock"]])
+          .toEqual([500, 20, 20_000, 20_000, 5_000])
+        expect(p["staking.unbondingPeriod"]).toBe(21 * 86_400_000) // the rest: the registry's defaults
+      } finally {
+        await chain.close()
+      }
+      expect((await dai("chain", "deploy", "--rpc", url, "--out", join(dir, "defaults.json"))).out).toContain("parameters: the registry's defaults")
+    })
+
+    it("fund sends gas and DAI from the deployer to an address, an identity.json or a data dir, and prints the new balances", async () => {
+      const deployment = join(dir, "params.json")
+      const to = account(7).address
+      const r = await dai("chain", "fund", "--rpc", url, "--deployment", deployment, "--to", to, "--dai", "1000100")
+      expect(r.code, r.err).toBe(0)
+      expect(r.out.trimEnd()).toMatch(new RegExp(`^sent 1 ETH and 1,000,100 DAI from ${account(0).address} to ${to}\n  ${to} now holds [\\d,.]+ ETH and 2,000,100 DAI$`))
+      // An identity (what `dai node init` writes), as a file or its data dir; --eth alone (account 30: past the 20 Hardhat funds).
+      const node = join(dir, "fund-node")
+      mkdirSync(node, { recursive: true })
+      const fresh = account(30).address
+      writeFileSync(join(node, "identity.json"), JSON.stringify({ format: "dai-identity/1", name: "node9", address: fresh.toLowerCase(), peerId: "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", addrs: [] }))
+      const byDir = await dai("chain", "fund", "--rpc", url, "--deployment", deployment, "--to", node, "--eth", "0.5")
+      expect(byDir.code, byDir.err).toBe(0)
+      expect(byDir.out.trimEnd()).toBe(`sent 0.5 ETH and 0 DAI from ${account(0).address} to ${fresh} (node9)\n  ${fresh} now holds 0.5 ETH and 0 DAI`)
+      const byFile = await dai("chain", "fund", "--rpc", url, "--deployment", deployment, "--to", join(node, "identity.json"), "--dai", "0.25", "--eth", "0")
+      expect(byFile.out).toContain(`${fresh} now holds 0.5 ETH and 0.25 DAI`)
+    })
+
+    it("fund refuses a bad recipient or amount (exit 2), and fails in one line when the RPC is down or the deployer holds too little (exit 1), sending nothing", async () => {
+      const deployment = join(dir, "params.json")
+      for (const [argv, why] of [
+        [["--to", "0x1234"], /--to 0x1234: not an address/],
+        [["--to", "0x70997970c51812dc3A010C7d01b50e0d17dc79C8"], /not an address \(0x and 40 hex digits, a mixed-case one with a valid checksum\)/],
+        [["--to", join(dir, "nobody")], /--to .*nobody: not a 0x address, and no such file or data dir/],
+        [["--to", account(1).address, "--dai", "lots"], /--dai must be an amount/],
+        [["--to", account(1).address, "--eth", "0"], /nothing to send/],
+      ] as Array<[string[], RegExp]>) {
+        const r = await dai("chain", "fund", "--rpc", url, "--deployment", deployment, ...argv)
+        expect(r.code, argv.join(" ")).toBe(2)
+        expect(r.err, argv.join(" ")).toMatch(why)
+      }
+      const down = `http://127.0.0.1:${await closedPort()}`
+      const r = await dai("chain", "fund", "--rpc", down, "--deployment", deployment, "--to", account(1).address)
+      expect(r.code).toBe(1)
+      expect(r.err).toBe(`dai chain fund: cannot reach an Ethereum JSON-RPC node at ${down} (ECONNREFUSED); start one (e.g. \`npx hardhat node\`) or fix --rpc\n`)
+      const before = await dai("chain", "fund", "--rpc", url, "--deployment", deployment, "--to", account(31).address, "--dai", "0", "--eth", "0.1")
+      expect(before.code, before.err).toBe(0)
+      const short = await dai("chain", "fund", "--rpc", url, "--deployment", deployment, "--to", account(31).address, "--dai", "999999999", "--eth", "0.1")
+      expect(short.code).toBe(1)
+      expect(short.err).toMatch(new RegExp(`^dai chain fund: the deployer ${account(0).address} holds [\\d,.]+ DAI, less than the 999,999,999 DAI asked; nothing was sent\n$`))
+      const after = await dai("chain", "fund", "--rpc", url, "--deployment", deployment, "--to", account(31).address, "--dai", "0", "--eth", "0.1")
+      expect(after.out).toContain(`${account(31).address} now holds 0.2 ETH and 0 DAI`)
     })
 
     it(`deploys from the key in $${DEPLOYER_KEY_ENV}, and refuses a malformed key`, async () => {

@@ -7,7 +7,7 @@ import { dirname } from "node:path"
 import { Result, Schema, SchemaIssue } from "effect"
 import { TOKEN, TOTAL_SUPPLY, tokens } from "../runtime/core/units.ts"
 import { CONTRACT_NAMES, type Deployment } from "../runtime/adapters/evm/deployment.ts"
-import { defineCommand, UsageError, type Command, type Io } from "./command.ts"
+import { defineCommand, InputError, UsageError, type Command, type Io } from "./command.ts"
 
 /** Where a deployment is written when `--out` is not given (a dry run never overwrites a real one). */
 export const DEFAULT_OUT = ".dai/deployment.json"
@@ -112,7 +112,7 @@ export const rolesSummary = (d: Deployment): string[] => {
   ]
 }
 
-const summary = (d: Deployment, out: string): string => {
+const summary = (d: Deployment, out: string, overrides: ReadonlyArray<readonly [string, string]>): string => {
   const width = Math.max(...CONTRACT_NAMES.map((n) => n.length))
   const funded = BigInt(d.treasury.funded)
   const lines = [
@@ -135,6 +135,9 @@ const summary = (d: Deployment, out: string): string => {
       : `committee ${d.contracts.Committee}: holds no reward reserve (the genesis names no "reserve" allocation), so epoch reports release no emission`,
     `  spent by a passed governance proposal, or by ${d.treasury.threshold} of its ${d.treasury.signers.length} signers: ${d.treasury.signers.join(", ")}`,
     "",
+    overrides.length === 0
+      ? "parameters: the registry's defaults (set others with --param NAME=VALUE, or later by governance)"
+      : `parameters set at deploy: ${overrides.map(([k, v]) => `${k}=${v}`).join(", ")}`,
     `param registry ${d.paramRegistryHash}`,
     `wrote ${out}${d.dryRun ? " (a dry-run record: do not point a node at it)" : ""}`,
   ]
@@ -158,6 +161,46 @@ const treasuryOf = async (flags: TreasuryFlags, accounts: readonly string[]) => 
 }
 
 type Profile = import("../contracts/deploy/constitution-profile.ts").ConstitutionProfile
+type Params = import("../runtime/core/params.ts").Params
+
+/** What `--param` sets at deploy: the parameters installed, the constitution (its lowered-floor values too) and the overrides as given. */
+export interface DeployParams {
+  readonly params: Params
+  readonly constitution: Profile
+  readonly overrides: ReadonlyArray<readonly [string, string]>
+}
+
+/**
+ * `--param name=value` (repeatable) for the Constitution and Staking: numeric registry parameters
+ * only, each within the constitution's bounds (a floor the constitution lowers, such as the devnet's
+ * governance periods, counts as lowered), the rules between parameters checked. A bad one is an
+ * InputError naming it, before anything is deployed.
+ */
+export const deployParamFlags = async (raw: readonly string[] | undefined, constitution: Profile): Promise<DeployParams> => {
+  const [{ parseParam }, { isParamName, REGISTRY, resolveParams, ParamUnknown }, { lowers, withValues }] = await Promise.all([
+    import("./genesis.ts"), import("../runtime/core/params.ts"), import("../contracts/deploy/constitution-profile.ts"),
+  ])
+  const overrides = (raw ?? []).map(parseParam)
+  const lowered: Record<string, string> = {}
+  const plain: Record<string, string> = {}
+  for (const [name, value] of overrides) {
+    if (!isParamName(name)) throw new InputError({ reason: `--param: ${new ParamUnknown({ name }).message}` })
+    if (!("min" in REGISTRY[name])) {
+      throw new InputError({ reason: `--param: parameter ${name} is not numeric: the Constitution holds only numeric parameters; set it in the genesis (dai genesis new --param)` })
+    }
+    if (lowers(constitution, name)) lowered[name] = value
+    else plain[name] = value
+  }
+  const params = resolveParams(plain)
+  if (Result.isFailure(params)) throw new InputError({ reason: `--param: ${params.failure.message}` })
+  let profile = constitution
+  try {
+    profile = Object.keys(lowered).length === 0 ? constitution : withValues(constitution, lowered)
+  } catch (e) {
+    throw new InputError({ reason: `--param: ${(e as Error).message}` })
+  }
+  return { params: params.success, constitution: profile, overrides }
+}
 
 /** `--constitution NAME` with `--voting-period` / `--timelock` (devnet only): the constitution to install, or a UsageError naming the problem. */
 export const constitutionFlags = async (name: string | undefined, votingPeriod: string | undefined, timelock: string | undefined): Promise<Profile> => {
@@ -181,8 +224,36 @@ interface Deployed {
   readonly lowered: readonly import("../contracts/deploy/constitution-profile.ts").LoweredFloor[]
 }
 
+/** A provider for `rpc` (probed first: an unreachable RPC is an Error naming the URL); the caller destroys it. */
+const connectRpc = async (rpc: string): Promise<Any> => {
+  const chainId = await probeRpc(rpc)
+  const { JsonRpcProvider, Network } = await import("ethers")
+  return new JsonRpcProvider(rpc, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1, pollingInterval: 250 })
+}
+
+/**
+ * The deployer: the key in $DAI_DEPLOYER_KEY, else the node's first unlocked account; with the
+ * accounts the node offers (the key's alone with a key), at most 10.
+ */
+const deployerOf = async (provider: Any, rpc: string, env: NodeJS.ProcessEnv): Promise<{ deployer: Any; accounts: string[] }> => {
+  const key = env[DEPLOYER_KEY_ENV]
+  if (key !== undefined && key !== "") {
+    const { Wallet } = await import("ethers")
+    let deployer: Any
+    try {
+      deployer = new Wallet(key, provider)
+    } catch {
+      throw new UsageError({ reason: `${DEPLOYER_KEY_ENV} is not a private key (0x + 64 hex digits)` })
+    }
+    return { deployer, accounts: [await deployer.getAddress()] }
+  }
+  const accounts = ((await provider.send("eth_accounts", [])) as string[]).slice(0, 10)
+  if (accounts.length === 0) throw new Error(`the node at ${rpc} has no unlocked account to send from; set ${DEPLOYER_KEY_ENV} to the deployer's private key`)
+  return { deployer: await provider.getSigner(accounts[0]), accounts }
+}
+
 /** Connect to the in-process network or the RPC, deploy, read back the floors, return the record; closes what it opened. */
-const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, flags: TreasuryFlags, env: NodeJS.ProcessEnv, constitution: Profile): Promise<Deployed> => {
+const deploy = async (rpc: string | undefined, genesis: Array<{ address: string; amount: bigint }> | undefined, flags: TreasuryFlags, env: NodeJS.ProcessEnv, constitution: Profile, params: Params): Promise<Deployed> => {
   const { deployContracts, devnetAllocations } = await import("../contracts/deploy/deploy.ts")
   const { readLoweredFloors } = await import("../contracts/deploy/constitution-profile.ts")
   const withFloors = async (provider: Any, deployment: Deployment): Promise<Deployed> => ({ deployment, lowered: await readLoweredFloors(provider, deployment.contracts.Constitution) })
@@ -193,32 +264,16 @@ const deploy = async (rpc: string | undefined, genesis: Array<{ address: string;
       const signers: Any[] = await connection.ethers.getSigners()
       const accounts: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))
       const treasury = await treasuryOf(flags, accounts)
-      return await withFloors(connection.ethers.provider, await deployContracts({ deployer: signers[0], allocations: genesis ?? devnetAllocations(accounts), network: "in-process", dryRun: true, treasury, constitution }))
+      return await withFloors(connection.ethers.provider, await deployContracts({ deployer: signers[0], allocations: genesis ?? devnetAllocations(accounts), network: "in-process", dryRun: true, treasury, constitution, params }))
     } finally {
       await connection.close()
     }
   }
-  const chainId = await probeRpc(rpc)
-  const { JsonRpcProvider, Network, Wallet } = await import("ethers")
-  const provider = new JsonRpcProvider(rpc, Network.from(chainId), { staticNetwork: true, cacheTimeout: -1, pollingInterval: 250 })
+  const provider = await connectRpc(rpc)
   try {
-    const key = env[DEPLOYER_KEY_ENV]
-    let deployer: Any
-    let accounts: string[]
-    if (key !== undefined && key !== "") {
-      try {
-        deployer = new Wallet(key, provider)
-      } catch {
-        throw new UsageError({ reason: `${DEPLOYER_KEY_ENV} is not a private key (0x + 64 hex digits)` })
-      }
-      accounts = [await deployer.getAddress()]
-    } else {
-      accounts = ((await provider.send("eth_accounts", [])) as string[]).slice(0, 10)
-      if (accounts.length === 0) throw new Error(`the node at ${rpc} has no unlocked account to deploy from; set ${DEPLOYER_KEY_ENV} to the deployer's private key`)
-      deployer = await provider.getSigner(accounts[0])
-    }
+    const { deployer, accounts } = await deployerOf(provider, rpc, env)
     const treasury = await treasuryOf(flags, accounts)
-    return await withFloors(provider, await deployContracts({ deployer, allocations: genesis ?? devnetAllocations(accounts), network: rpc, dryRun: false, treasury, constitution }))
+    return await withFloors(provider, await deployContracts({ deployer, allocations: genesis ?? devnetAllocations(accounts), network: rpc, dryRun: false, treasury, constitution, params }))
   } finally {
     provider.destroy()
   }
@@ -236,6 +291,7 @@ const deployCommand = defineCommand({
     constitution: { type: "string" },
     "voting-period": { type: "string" },
     timelock: { type: "string" },
+    param: { type: "string", multiple: true },
     json: { type: "boolean" },
   },
   help: {
@@ -247,6 +303,7 @@ const deployCommand = defineCommand({
     "--constitution NAME": "production (default: the parameter registry's bounds) or devnet: governance.votingPeriod and governance.timelock may be as short as 5s (production floor 1h), a 2m vote and a 1m timelock installed; for devnets and tests only, printed loudly",
     "--voting-period D": "with --constitution devnet: the voting period installed (at least 5s), e.g. 30s",
     "--timelock D": "with --constitution devnet: the timelock installed (at least 5s), e.g. 10s",
+    "--param NAME=VALUE": "a numeric parameter installed in the Constitution (and Staking) instead of its default, within the constitution's bounds (repeatable), e.g. consensus.timeoutCommit=500ms; see `dai params`. Governance changes it later",
     "--json": "print the deployment record as JSON on stdout",
   },
   examples: [
@@ -257,7 +314,7 @@ const deployCommand = defineCommand({
     if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const rpc = rpcFlag(values.rpc)
     const flags = treasuryFlags(values["treasury-signer"], values["treasury-threshold"])
-    const constitution = await constitutionFlags(values.constitution, values["voting-period"], values.timelock)
+    const { params, constitution, overrides } = await deployParamFlags(values.param, await constitutionFlags(values.constitution, values["voting-period"], values.timelock))
     let genesis: Array<{ address: string; amount: bigint }> | undefined
     if (values.genesis !== undefined) {
       const text = await readFile(values.genesis, "utf8").catch((e: NodeJS.ErrnoException) => {
@@ -268,7 +325,7 @@ const deployCommand = defineCommand({
     let deployment: Deployment
     let lowered: Deployed["lowered"]
     try {
-      ;({ deployment, lowered } = await deploy(rpc, genesis, flags, process.env, constitution))
+      ;({ deployment, lowered } = await deploy(rpc, genesis, flags, process.env, constitution, params))
     } catch (e) {
       if (e instanceof UsageError) throw e
       io.err(`dai chain deploy: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}`)
@@ -289,10 +346,110 @@ const deployCommand = defineCommand({
       if (deployment.dryRun) io.err(`dai chain deploy: DRY RUN on the in-process network (wrote ${out}); use --rpc URL to deploy to a running node`)
       if (loud.length > 0) io.err(loud.join("\n"))
     } else {
-      io.out([...loud, ...(loud.length > 0 ? [""] : []), summary(deployment, out), ...(loud.length > 0 ? ["", loud[0]!] : [])].join("\n"))
+      io.out([...loud, ...(loud.length > 0 ? [""] : []), summary(deployment, out, overrides), ...(loud.length > 0 ? ["", loud[0]!] : [])].join("\n"))
     }
     return 0
   },
 })
 
-export const chainCommands: readonly Command[] = [deployCommand]
+/** Whole or decimal amount (`1`, `0.5`, `10100`) in base units (18 decimals); the flag named in the error. */
+const amountFlag = (flag: string, value: string | undefined, fallback: bigint): bigint => {
+  if (value === undefined) return fallback
+  if (!/^\d+(\.\d{1,18})?$/.test(value)) throw new InputError({ reason: `--${flag} must be an amount such as 1, 0.5 or 10100, got "${value}"` })
+  return tokens(value)
+}
+
+/**
+ * `--to`: a 0x address, an identity.json (`dai node init` writes it) or a data dir holding one.
+ * Returns the address and where it came from.
+ */
+export const recipientFlag = async (value: string | undefined): Promise<{ address: string; name: string | undefined }> => {
+  if (value === undefined || value === "") throw new UsageError({ reason: "--to is required: a 0x address, an identity.json file or a node's data dir" })
+  const { getAddress } = await import("ethers")
+  if (/^0x[0-9a-fA-F]*$/.test(value)) {
+    try {
+      if (value.length !== 42) throw new Error("length")
+      return { address: getAddress(value), name: undefined }
+    } catch {
+      throw new InputError({ reason: `--to ${value}: not an address (0x and 40 hex digits, a mixed-case one with a valid checksum)` })
+    }
+  }
+  const { existsSync, statSync } = await import("node:fs")
+  const { join } = await import("node:path")
+  const { IDENTITY_FILE, decodeIdentity } = await import("../runtime/node/genesis-draft.ts")
+  if (!existsSync(value)) throw new InputError({ reason: `--to ${value}: not a 0x address, and no such file or data dir` })
+  const file = statSync(value).isDirectory() ? join(value, IDENTITY_FILE) : value
+  let json: unknown
+  try {
+    json = JSON.parse(await readFile(file, "utf8"))
+  } catch (e) {
+    throw new InputError({ reason: `--to ${file}: cannot read an identity (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` })
+  }
+  const r = decodeIdentity(json, file)
+  if (Result.isFailure(r)) throw new InputError({ reason: `--to ${r.failure.message}` })
+  return { address: getAddress(r.success.address), name: r.success.name }
+}
+
+const fundCommand = defineCommand({
+  name: "fund",
+  summary: "Send gas (ETH) and DAI from the deployer to an account: a validator before its node's first start (its genesis stake and fee deposit), a node before `dai validator register`.",
+  options: {
+    rpc: { type: "string" },
+    deployment: { type: "string" },
+    to: { type: "string" },
+    dai: { type: "string" },
+    eth: { type: "string" },
+  },
+  help: {
+    "--rpc URL": "the chain's JSON-RPC endpoint (required). Sends from the node's first unlocked account, or from the private key in $DAI_DEPLOYER_KEY",
+    "--deployment FILE": "the deployment file of `dai chain deploy --rpc URL --out FILE` (required): the DAI token's address",
+    "--to WHO": "the recipient: a 0x address, a node's identity.json or its data dir (required)",
+    "--dai N": "DAI to send (default 0)",
+    "--eth N": "ETH to send for gas (default 1)",
+  },
+  examples: [
+    "dai chain fund --rpc http://127.0.0.1:8545 --deployment .dai/net/deployment.json --to .dai/net/node1 --dai 1000100",
+    "dai chain fund --rpc http://127.0.0.1:8545 --deployment deployment.json --to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --eth 0.5",
+  ],
+  run: async (values, positionals, io: Io) => {
+    if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
+    const rpc = rpcFlag(values.rpc)
+    if (rpc === undefined) throw new UsageError({ reason: "--rpc URL is required: the chain to send on" })
+    if (values.deployment === undefined) throw new UsageError({ reason: "--deployment FILE is required: the deployment `dai chain deploy --rpc URL --out FILE` wrote" })
+    const to = await recipientFlag(values.to)
+    const dai = amountFlag("dai", values.dai, 0n)
+    const eth = amountFlag("eth", values.eth, TOKEN)
+    if (dai === 0n && eth === 0n) throw new InputError({ reason: "nothing to send: --dai and --eth are both 0" })
+    const { readDeployment } = await import("../runtime/adapters/evm/deployment.ts")
+    const d = await readDeployment(values.deployment)
+    if (Result.isFailure(d)) throw new InputError({ reason: `--deployment ${d.failure.message}` })
+    const deployment = d.success
+    if (deployment.dryRun) throw new InputError({ reason: `--deployment ${values.deployment}: a dry run's record (its chain ended with the deploy); deploy with --rpc URL` })
+    const { FundShort, fundAccount } = await import("../contracts/deploy/fund.ts")
+    const { formatTokens } = await import("../runtime/core/units.ts")
+    let provider: Any
+    try {
+      provider = await connectRpc(rpc)
+      const chainId = (await provider.getNetwork()).chainId.toString()
+      if (deployment.chainId !== undefined && chainId !== deployment.chainId) {
+        throw new Error(`${rpc} is chain id ${chainId}, but ${values.deployment} was deployed to chain id ${deployment.chainId}`)
+      }
+      const { deployer } = await deployerOf(provider, rpc, process.env)
+      const r = await fundAccount(deployer, deployment.contracts.DAIToken, to.address, { eth, dai })
+      const who = to.name === undefined ? r.to : `${r.to} (${to.name})`
+      io.out([
+        `sent ${formatTokens(r.sentEth)} ETH and ${formatTokens(r.sentDai)} DAI from ${r.payer} to ${who}`,
+        `  ${r.to} now holds ${formatTokens(r.eth)} ETH and ${formatTokens(r.dai)} DAI`,
+      ].join("\n"))
+      return 0
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof InputError) throw e
+      io.err(`dai chain fund: ${e instanceof FundShort ? `the deployer ${e.message}` : ((e as { shortMessage?: string }).shortMessage ?? (e as Error).message)}`)
+      return 1
+    } finally {
+      provider?.destroy()
+    }
+  },
+})
+
+export const chainCommands: readonly Command[] = [deployCommand, fundCommand]

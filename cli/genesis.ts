@@ -32,7 +32,8 @@ const one = (positionals: readonly string[], what = "FILE"): string => {
   return positionals[0]!
 }
 
-const parseParam = (raw: string): [string, string] => {
+/** `name=value` of a `--param` flag, or a UsageError showing the form. */
+export const parseParam = (raw: string): [string, string] => {
   const eq = raw.indexOf("=")
   if (eq <= 0) throw new UsageError({ reason: `--param must be name=value (e.g. consensus.timeoutCommit=500ms), got "${raw}"` })
   return [raw.slice(0, eq), raw.slice(eq + 1)]
