@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Result } from "effect"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startHardhatNode, type HardhatNode } from "../contracts/deploy/test-node.ts"
 import { CONTRACT_NAMES, DEPLOYMENT_FORMAT, paramRegistryHash, type Deployment } from "../runtime/adapters/evm/deployment.ts"
 import { TOTAL_SUPPLY } from "../runtime/core/units.ts"
 import { readConfig } from "../runtime/node/config.ts"
@@ -22,7 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 /**
  * A deployment record as `dai chain deploy --rpc` writes it (typed against its schema, so a change of
- * the format shows here): only read by these commands, never dialled.
+ * the format shows here): only read by the refusals below, never dialled.
  */
 const address = (n: number) => `0x${n.toString(16).padStart(40, "0")}`
 const DEPLOYMENT: Deployment = {
@@ -52,8 +53,22 @@ const refused = (r: { code: number; out: string; err: string }, pattern: RegExp)
 
 describe("dai genesis: a multi-validator genesis from node identities", () => {
   const g = join(dir, "genesis.json")
+  // The real network's contracts, on a Hardhat node on 127.0.0.1: the devnet constitution with short
+  // governance periods and a consensus parameter set at deploy, which the genesis reads back.
   const deployment = join(dir, "deployment.json")
-  writeFileSync(deployment, JSON.stringify(DEPLOYMENT))
+  const fake = join(dir, "fake-deployment.json")
+  writeFileSync(fake, JSON.stringify(DEPLOYMENT))
+  let node: HardhatNode | undefined
+  let url: string
+  beforeAll(async () => {
+    node = await startHardhatNode()
+    url = node.url
+    const r = await dai("chain", "deploy", "--rpc", url, "--out", deployment, "--constitution", "devnet", "--voting-period", "20s", "--timelock", "5s", "--param", "consensus.timeoutCommit=500ms")
+    expect(r.code, r.err).toBe(0)
+  }, 120_000)
+  afterAll(async () => {
+    await node?.close()
+  })
 
   it("init exports each node's identity; new + add-validator build the genesis; show and validate check it", async () => {
     for (const [i, name] of ["alice", "bob", "carol"].entries()) expect((await init(name, 19_401 + i)).code).toBe(0)
@@ -61,9 +76,12 @@ describe("dai genesis: a multi-validator genesis from node identities", () => {
     expect(alice).toMatchObject({ name: "alice", address: expect.stringMatching(/^0x[0-9a-f]{40}$/), peerId: expect.stringMatching(/^12D3KooW/) })
     expect(alice.addrs).toEqual([`/ip4/127.0.0.1/tcp/19401/p2p/${alice.peerId}`])
 
-    const made = await dai("genesis", "new", g, "--deployment", deployment, "--rpc", "http://127.0.0.1:8545", "--param", "consensus.timeoutCommit=500ms")
+    const made = await dai("genesis", "new", g, "--deployment", deployment, "--rpc", url, "--param", "training.dataset=fashion-mnist")
     expect(made.code, made.err).toBe(0)
-    expect(made.out).toMatch(/chain id 7/)
+    expect(made.out).toMatch(/chain id 7, .*2 parameter overrides \(1 read from the chain's Constitution\)/)
+    expect(made.out).toContain("on chain   governance.votingPeriod=20s, governance.timelock=5s (below the registry's floors: the Constitution's alone)")
+    // The genesis says what the network runs with: the Constitution's value, and the non-numeric override.
+    expect((await dai("genesis", "show", g)).out).toMatch(/^ {2}params +training\.dataset=fashion-mnist, consensus\.timeoutCommit=500ms$/m)
     // A draft: no validators yet, which `validate` (a node's check) refuses and `show` says.
     refused(await dai("genesis", "validate", g), /genesis\.json: validators: none: a network needs at least one genesis validator/)
     expect((await dai("genesis", "show", g)).out).toMatch(/no validators yet/)
@@ -87,7 +105,8 @@ describe("dai genesis: a multi-validator genesis from node identities", () => {
     if (Result.isFailure(read)) throw new Error(read.failure.message)
     expect(read.success.validators.map((x) => x.operator)).toEqual(["alice", "bob", "carol"])
     expect(read.success.allocations.reduce((s, a) => s + a.amount, 0n)).toBe(TOTAL_SUPPLY)
-    expect(read.success.network?.chain?.rpc).toBe("http://127.0.0.1:8545")
+    expect(read.success.network?.chain?.rpc).toBe(url)
+    expect(read.success.params["consensus.timeoutCommit"]).toBe(500)
     expect(read.success.network?.peers.map((p) => p.addrs.length)).toEqual([1, 1, 1])
   })
 
@@ -99,7 +118,7 @@ describe("dai genesis: a multi-validator genesis from node identities", () => {
     const config = readConfig(join(dir, "bob", "config.yaml"))
     if (Result.isFailure(config)) throw new Error(config.failure.message)
     expect(config.success.network.bootstrap).toEqual([...identity("alice").addrs, ...identity("carol").addrs])
-    expect(config.success.chain).toEqual({ rpc: "http://127.0.0.1:8545", deployment: "deployment.json" })
+    expect(config.success.chain).toEqual({ rpc: url, deployment: "deployment.json" })
     expect(JSON.parse(readFileSync(join(dir, "bob", "deployment.json"), "utf8"))).toEqual(JSON.parse(readFileSync(deployment, "utf8")))
 
     // A node made after the genesis takes it at init, with the same bootstrap peers and chain.
@@ -116,8 +135,13 @@ describe("dai genesis: a multi-validator genesis from node identities", () => {
     const before = readFileSync(g, "utf8")
     refused(await dai("genesis", "new", g), /^dai genesis new: .*genesis\.json exists already/)
     refused(await dai("genesis", "new", join(dir, "p.json"), "--param", "slashing.doubleSignFraction=2"), /--param: parameter slashing\.doubleSignFraction: 2 is outside the constitution's bounds/)
-    refused(await dai("genesis", "new", join(dir, "c.json"), "--deployment", deployment, "--chain-id", "9"), /--deployment .*deployment\.json: consensusChainId: 7 is not the genesis chainId 9/)
-    expect(existsSync(join(dir, "p.json")) || existsSync(join(dir, "c.json"))).toBe(false)
+    refused(await dai("genesis", "new", join(dir, "c.json"), "--deployment", fake, "--chain-id", "9"), /--deployment .*fake-deployment\.json: consensusChainId: 7 is not the genesis chainId 9/)
+    // With a chain, a numeric parameter is the Constitution's: refused, naming where it is set; a non-numeric one is not.
+    refused(await dai("genesis", "new", join(dir, "n.json"), "--deployment", fake, "--param", "consensus.timeoutCommit=500ms"),
+      /^dai genesis new: --param consensus\.timeoutCommit: the parameter is held by the chain's Constitution — set it at deploy with `dai chain deploy --param`, or change it by governance\n$/)
+    expect(existsSync(join(dir, "p.json")) || existsSync(join(dir, "c.json")) || existsSync(join(dir, "n.json"))).toBe(false)
+    const plain = await dai("genesis", "new", join(dir, "m.json"), "--deployment", fake, "--param", "training.model=cnn")
+    expect(plain.code, plain.err).toBe(0)
 
     refused(await dai("genesis", "add-validator", g, "--identity", join(dir, "alice")), /genesis\.json: validators\.3\.operator: "alice" already has an allocation/)
     refused(await dai("genesis", "add-validator", g, "--identity", join(dir, "alice"), "--name", "alice2"), /genesis\.json: validators\.3\.address: 0x[0-9a-f]{40} is an earlier validator's address too/)

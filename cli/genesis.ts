@@ -81,6 +81,40 @@ const tokensFlag = async (flag: string, value: string | undefined, fallback: big
   return tokens(value)
 }
 
+/** The chain's numeric parameters that are not the registry's defaults: those a genesis may hold, and those below the registry's floors (a devnet constitution's). */
+interface ChainParams {
+  readonly values: Record<string, string | number>
+  readonly chainOnly: Record<string, string>
+}
+
+/** Read the Constitution's parameters through the EVM adapter (`params`); an Error names an unreachable RPC or another chain. */
+const chainParams = async (rpc: string, json: unknown): Promise<ChainParams> => {
+  const [{ probeRpc }, { decodeDeployment }, { makeEvmChain }, { DEFAULT_PARAMS, PARAM_NAMES, REGISTRY, decodeParam, formatParamValue }, { Effect }] = await Promise.all([
+    import("./chain.ts"), import("../runtime/adapters/evm/deployment.ts"), import("../runtime/adapters/evm/chain.ts"), import("../runtime/core/params.ts"), import("effect"),
+  ])
+  const deployment = Result.getOrThrow(decodeDeployment(json))
+  const id = await probeRpc(rpc)
+  if (deployment.chainId !== undefined && String(id) !== deployment.chainId) throw new Error(`${rpc} is chain id ${id}, but the deployment is for chain id ${deployment.chainId}`)
+  const chain = makeEvmChain({ rpcUrl: rpc, deployment, signerFor: () => undefined })
+  try {
+    const params = await Effect.runPromise(chain.params)
+    const values: Record<string, string | number> = {}
+    const chainOnly: Record<string, string> = {}
+    for (const name of PARAM_NAMES) {
+      const def = REGISTRY[name]
+      const v = params[name]
+      if (!("min" in def) || typeof v !== "number" || v === DEFAULT_PARAMS[name]) continue
+      if (Result.isFailure(decodeParam(name, v))) chainOnly[name] = formatParamValue(def, v)
+      else values[name] = def.kind === "duration" ? formatParamValue(def, v) : v
+    }
+    return { values, chainOnly }
+  } catch (e) {
+    throw new Error(`reading the Constitution's parameters at ${rpc}: ${(e as Error).message}`)
+  } finally {
+    await chain.close()
+  }
+}
+
 const newCommand = defineCommand({
   name: "new",
   args: "FILE",
@@ -95,13 +129,14 @@ const newCommand = defineCommand({
   help: {
     "--chain-id N": "consensus chain id (default: the deployment's consensusChainId, else 7)",
     "--time T": "genesis time: Unix ms or an ISO date (default: now)",
-    "--param NAME=VALUE": "a parameter override (repeatable), e.g. consensus.timeoutCommit=500ms; see `dai params`",
+    "--param NAME=VALUE": "a parameter override (repeatable), e.g. training.dataset=mnist; see `dai params`. With --deployment, numeric parameters are the chain's Constitution's (`dai chain deploy --param`), refused here",
     "--deployment FILE": "the deployment file `dai chain deploy --rpc URL --out FILE` wrote: the network's contracts, carried in the genesis",
-    "--rpc URL": "the chain's JSON-RPC endpoint every node uses (with --deployment; leave it out when each node names its own)",
+    "--rpc URL": "the chain's JSON-RPC endpoint every node uses (with --deployment; leave it out when each node names its own); the Constitution's parameters are read from it into the genesis",
   },
   examples: [
     "dai genesis new genesis.json",
-    "dai genesis new genesis.json --deployment .dai/deployment.json --rpc http://127.0.0.1:8545 --param consensus.timeoutCommit=500ms",
+    "dai genesis new genesis.json --deployment .dai/deployment.json --rpc http://127.0.0.1:8545",
+    "dai genesis new genesis.json --param consensus.timeoutCommit=500ms   (no chain: the genesis holds the parameters)",
   ],
   run: async (values, positionals, io: Io) => {
     const path = one(positionals)
@@ -114,18 +149,45 @@ const newCommand = defineCommand({
       if (!Number.isSafeInteger(time) || time < 0) throw new InputError({ reason: `--time must be Unix ms or an ISO date such as 2026-12-04T09:00:00Z, got "${values.time}"` })
     }
     if (existsSync(path)) throw new InputError({ reason: `${path} exists already; choose another file, or remove it if you mean to start over` })
-    const overrides = Object.fromEntries((values.param ?? []).map(parseParam))
+    const given = Object.fromEntries((values.param ?? []).map(parseParam))
+    if (values.deployment !== undefined) {
+      // With a chain, every numeric parameter is the Constitution's (snapshots carry its values): a
+      // genesis value would be replaced at snapshot 1 without a word, so it is refused here.
+      const { isParamName, REGISTRY } = await import("../runtime/core/params.ts")
+      const held = Object.keys(given).find((name) => isParamName(name) && "min" in REGISTRY[name])
+      if (held !== undefined) {
+        throw new InputError({ reason: `--param ${held}: the parameter is held by the chain's Constitution — set it at deploy with \`dai chain deploy --param\`, or change it by governance` })
+      }
+    }
     const deployment = values.deployment === undefined ? undefined : readJson("--deployment", values.deployment)
     const { draft } = await load()
-    const r = draft.newGenesis({ ...(chainId === undefined ? {} : { chainId }), time, overrides, ...(deployment === undefined ? {} : { chain: { rpc, deployment } }) }, path)
-    if (Result.isFailure(r)) {
+    const make = (overrides: Readonly<Record<string, string | number>>) => {
+      const r = draft.newGenesis({ ...(chainId === undefined ? {} : { chainId }), time, overrides, ...(deployment === undefined ? {} : { chain: { rpc, deployment } }) }, path)
+      if (Result.isSuccess(r)) return r.success
       // A bad deployment is the flag's file, not the genesis being made.
       const f = r.failure
       throw new InputError({ reason: f.field.startsWith("chain.deployment") ? `--deployment ${values.deployment}: ${f.field.slice("chain.deployment".length).replace(/^\./, "") || "(file)"}: ${f.reason}` : f.field === "params" ? `--param: ${f.reason}` : f.message })
     }
-    writeAtomically(path, `${JSON.stringify(r.success, null, 2)}\n`, true)
+    let genesis = make(given)
+    // With the chain's RPC, its Constitution's values (those not the registry's defaults) go into the
+    // genesis, so that the file says what the network runs with.
+    let fromChain: ChainParams = { values: {}, chainOnly: {} }
+    if (deployment !== undefined && rpc !== "") {
+      try {
+        fromChain = await chainParams(rpc, deployment)
+      } catch (e) {
+        io.err(`dai genesis new: ${(e as Error).message}`)
+        return 1
+      }
+      genesis = make({ ...given, ...fromChain.values })
+    }
+    writeAtomically(path, `${JSON.stringify(genesis, null, 2)}\n`, true)
+    const overrides = { ...given, ...fromChain.values }
+    const read = Object.keys(fromChain.values).length
+    const chainOnly = Object.entries(fromChain.chainOnly)
     io.out([
-      `wrote ${path}: chain id ${r.success.chainId}, time ${new Date(time).toISOString()}, ${Object.keys(overrides).length} parameter override${Object.keys(overrides).length === 1 ? "" : "s"}`,
+      `wrote ${path}: chain id ${genesis.chainId}, time ${new Date(time).toISOString()}, ${Object.keys(overrides).length} parameter override${Object.keys(overrides).length === 1 ? "" : "s"}${read === 0 ? "" : ` (${read} read from the chain's Constitution)`}`,
+      ...(chainOnly.length === 0 ? [] : [`  on chain   ${chainOnly.map(([k, v]) => `${k}=${v}`).join(", ")} (below the registry's floors: the Constitution's alone)`]),
       deployment === undefined ? "  chain      none (consensus only; `dai genesis new --deployment FILE --rpc URL` carries the contracts)" : `  chain      ${rpc === "" ? "each node's own RPC" : rpc}, contracts of ${values.deployment}`,
       "",
       `Next: dai genesis add-validator ${path} --identity <data dir>/identity.json   (once per validator; \`dai node init\` writes identity.json)`,
