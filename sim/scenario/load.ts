@@ -11,6 +11,8 @@ import { decodeFile, FileError } from "./decode-file.ts"
 import { COORDINATOR_BEHAVIORS, TRAINING_BEHAVIORS, type CoordinatorBehavior, type TrainingBehavior } from "../faults/training.ts"
 import { MARKET_PROVIDER_BEHAVIORS, MARKET_REQUESTER_BEHAVIORS, type MarketBehavior } from "../faults/market.ts"
 import { parseMarket, type MarketSetup } from "./market-setup.ts"
+import { LM_MARKET_BEHAVIORS, LM_STAGE_BEHAVIORS, type LmBehavior } from "../faults/lm.ts"
+import { parseLm, type LmSetup } from "./lm-setup.ts"
 
 
 export const CONSENSUS_BEHAVIORS = ["equivocate", "silent", "withhold", "delay"] as const
@@ -40,6 +42,8 @@ export type ScenarioAction =
   | { readonly type: "leave"; readonly node: string }
   /** Market providers or requesters behave so from now on (sim/faults/market.ts). */
   | { readonly type: "market-fault"; readonly nodes: readonly string[]; readonly behavior: MarketBehavior }
+  /** Language-model stage servers or clients behave so from now on (sim/faults/lm.ts). */
+  | { readonly type: "lm-fault"; readonly nodes: readonly string[]; readonly behavior: LmBehavior }
 
 export interface Scenario {
   readonly file: string
@@ -66,6 +70,8 @@ export interface Scenario {
   readonly events: ReadonlyArray<{ readonly at: Trigger; readonly action: ScenarioAction; readonly index: number }>
   /** The compute market (providers p0.., requesters r0..), when the network has one. */
   readonly market: MarketSetup | undefined
+  /** The language model served by the market's providers in stages (`network.lmStages`), when there is one. */
+  readonly lm: LmSetup | undefined
   readonly expect: typeof ScenarioFile.Type["expect"] & {}
 }
 
@@ -87,6 +93,7 @@ export const parseScenario = (text: string, file: string): Scenario => {
     joiners.push(expected)
   }
   const market = parseMarket(s, file)
+  const lm = parseLm(s, file, market)
   const nodes = new Set([...validators, ...joiners, ...trainers, ...(market?.providers ?? []), ...(market?.requesters ?? [])])
   const node = (key: string, id: string) => {
     if (!nodes.has(id)) {
@@ -163,7 +170,14 @@ export const parseScenario = (text: string, file: string): Scenario => {
       if (!id.startsWith("v")) throw new FileError({ file, key: `${key}.leave`, reason: `${id} is not a validator` })
       return { at, action: { type: "leave" as const, node: id }, index }
     }
-    return { at, action: action(file, key, e, node), index }
+    const act = action(file, key, e, node)
+    if (act.type === "lm-fault" && lm === undefined) throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `"${act.behavior}" is a language-model stage's behaviour: it needs network.lmStages` })
+    if (act.type === "market-fault" && lm !== undefined) {
+      // In a pipeline the market's nodes are stage servers and clients: only the behaviours that mean something there.
+      if (!(LM_MARKET_BEHAVIORS as readonly string[]).includes(act.behavior)) throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `"${act.behavior}" is not a behaviour of a pipeline's stage servers or clients (known with network.lmStages: ${[...LM_STAGE_BEHAVIORS, ...LM_MARKET_BEHAVIORS].join(", ")})` })
+      return { at, action: { type: "lm-fault" as const, nodes: act.nodes, behavior: act.behavior as LmBehavior }, index }
+    }
+    return { at, action: act, index }
   })
   const expectedParams = Object.fromEntries(Object.entries(s.expect?.params ?? {}).map(([name, value]) => [name, resolveOne("expect.params", name, value)]))
   for (const [i, id] of (s.expect?.validators?.includes ?? []).entries()) node(`expect.validators.includes[${i}]`, id)
@@ -177,6 +191,11 @@ export const parseScenario = (text: string, file: string): Scenario => {
     if (market === undefined) throw new FileError({ file, key: "expect.market", reason: "a market expectation needs a market (network.providers and network.requesters)" })
     for (const [i, id] of (s.expect.market.slashed ?? []).entries()) if (!market.providers.includes(node(`expect.market.slashed[${i}]`, id))) throw new FileError({ file, key: `expect.market.slashed[${i}]`, reason: `${id} is not a provider (p0, p1, ...)` })
     for (const [i, id] of (s.expect.market.unpaid ?? []).entries()) if (!market.providers.includes(node(`expect.market.unpaid[${i}]`, id))) throw new FileError({ file, key: `expect.market.unpaid[${i}]`, reason: `${id} is not a provider (p0, p1, ...)` })
+  }
+  if (s.expect?.minTokens !== undefined && lm === undefined) throw new FileError({ file, key: "expect.minTokens", reason: "tokens need a language model (network.lmStages)" })
+  if (s.expect?.lm !== undefined) {
+    if (lm === undefined) throw new FileError({ file, key: "expect.lm", reason: "a pipeline expectation needs a language model (network.lmStages)" })
+    for (const id of Object.keys(s.expect.lm.maxShare ?? {})) if (!market!.providers.includes(node(`expect.lm.maxShare.${id}`, id))) throw new FileError({ file, key: `expect.lm.maxShare.${id}`, reason: `${id} is not a provider (p0, p1, ...)` })
   }
   if (market !== undefined) {
     const end = until.time ?? until.maxTime
@@ -211,6 +230,7 @@ export const parseScenario = (text: string, file: string): Scenario => {
     joiners,
     events,
     market,
+    lm,
     expect: { ...(s.expect ?? {}), ...(s.expect?.params === undefined ? {} : { params: expectedParams }) },
   }
 }
@@ -235,6 +255,15 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
       if (!id.startsWith("v")) throw new FileError({ file, key: `${key}.byzantine.nodes[0]`, reason: `"${behavior}" splits a validator's stake, and ${id} is not a validator` })
       if (b.identities === undefined) throw new FileError({ file, key: `${key}.byzantine.identities`, reason: `"${behavior}" needs identities: N (2 or more), the accounts the stake is split over` })
       return { type: "sybil-split", node: id, identities: b.identities }
+    }
+    if ((LM_STAGE_BEHAVIORS as readonly string[]).includes(behavior)) {
+      if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
+      const nodes = b.nodes.map((n, i) => {
+        const id = node(`${key}.byzantine.nodes[${i}]`, n)
+        if (!id.startsWith("p")) throw new FileError({ file, key: `${key}.byzantine.nodes[${i}]`, reason: `"${behavior}" is a stage server's behaviour, and ${id} is not a provider (p0, p1, ...)` })
+        return id
+      })
+      return { type: "lm-fault", nodes, behavior: behavior as LmBehavior }
     }
     const market = [...MARKET_PROVIDER_BEHAVIORS, ...MARKET_REQUESTER_BEHAVIORS] as readonly string[]
     if (market.includes(behavior)) {
@@ -266,7 +295,7 @@ const action = (file: string, key: string, e: ScenarioEvent, node: (key: string,
       return { type: "train-fault", nodes, behavior: behavior as TrainingBehavior }
     }
     if (!(CONSENSUS_BEHAVIORS as readonly string[]).includes(behavior)) {
-      throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...COORDINATOR_BEHAVIORS, ...GOVERNANCE_BEHAVIORS, ...MARKET_PROVIDER_BEHAVIORS, ...MARKET_REQUESTER_BEHAVIORS].join(", ")})` })
+      throw new FileError({ file, key: `${key}.byzantine.behavior`, reason: `unknown behaviour "${behavior}" (known: ${[...CONSENSUS_BEHAVIORS, ...TRAINING_BEHAVIORS, ...COORDINATOR_BEHAVIORS, ...GOVERNANCE_BEHAVIORS, ...MARKET_PROVIDER_BEHAVIORS, ...MARKET_REQUESTER_BEHAVIORS, ...LM_STAGE_BEHAVIORS].join(", ")})` })
     }
     if (b.nodes.length === 0) throw new FileError({ file, key: `${key}.byzantine.nodes`, reason: "expected at least one node" })
     return {

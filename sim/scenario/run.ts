@@ -26,6 +26,8 @@ import { unpaidChecker } from "../check/unpaid.ts"
 import { EXIT_CODES, verdictOf, type Outcome } from "../check/verdict.ts"
 import { marketChecker, marketMetrics, type MarketMetrics, type MarketProbe } from "../check/market.ts"
 import { startMarketWorld, type MarketWorld } from "../world/market-world.ts"
+import { lmChecker, lmMetrics, type LmMetrics, type LmProbe } from "../check/lm.ts"
+import { startLmWorld, type LmWorld } from "../world/lm-world.ts"
 import { unitResultHash } from "../../runtime/actors/market/work.ts"
 
 export type { Expectation } from "../check/expectation.ts"
@@ -55,7 +57,7 @@ export interface ScenarioReport {
     readonly messagesDropped: number
     readonly invalidMessages: number
     readonly events: number
-  } & EconomicMetrics & Partial<TrainingMetrics> & Partial<MarketMetrics> & { readonly sybilGain?: number; readonly sybilRoi?: number; readonly sybil?: SybilSplitResult }
+  } & EconomicMetrics & Partial<TrainingMetrics> & Partial<MarketMetrics> & Partial<LmMetrics> & { readonly sybilGain?: number; readonly sybilRoi?: number; readonly sybil?: SybilSplitResult }
   readonly traceHash: string
   readonly errors: readonly string[]
 }
@@ -68,6 +70,8 @@ export interface RunOptions {
   readonly training?: TrainingSetup
   /** Sees the world once it is built (tests read its replicas at the end). */
   readonly onWorld?: (world: ConsensusWorld) => void
+  /** Sees the language-model pipeline once it is built (tests read its books at the end). */
+  readonly onLm?: (lm: LmWorld) => void
 }
 
 /** Run a loaded scenario to its end; never throws for what happens inside the world. */
@@ -105,6 +109,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id), economy: world.ledger.economy, slashes: world.ledger.slashes, contributorPaid: (a) => world.ledger.contributorPaid(a) })
   let training: TrainingRun | undefined
   let market: MarketWorld | undefined
+  let lm: LmWorld | undefined
   let sybil: SybilSplitResult | undefined
   let delivered = 0
   let dropped = 0
@@ -127,14 +132,17 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       case "partition": return world.net.partition(action.groups)
       case "heal": return world.net.heal()
       case "crash":
+        if (lm?.has(action.node)) return lm.crash(action.node)
         if (market?.has(action.node)) return market.crash(action.node)
         if (training?.world.isTrainer(action.node)) return training.world.crash(action.node)
         training?.world.validatorCrashed(action.node)
         return world.crash(action.node)
       case "restart":
+        if (lm?.has(action.node)) return lm.restart(action.node)
         if (market?.has(action.node)) return market.restart(action.node)
         if (training?.world.isTrainer(action.node)) return training.world.restart(action.node)
         world.start(action.node)
+        lm?.validatorRestarted(action.node)
         return market?.validatorRestarted(action.node)
       case "sybil-split": {
         // Measured on copies of an honest replica's ledger at this moment (sim/faults/governance.ts).
@@ -163,6 +171,8 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
         return training?.world.setFault(action.nodes, action.behavior)
       case "market-fault":
         return market?.setBehavior(action.nodes, action.behavior)
+      case "lm-fault":
+        return lm?.setBehavior(action.nodes, action.behavior)
     }
   }
 
@@ -200,7 +210,10 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     world.startAll()
     probe.started()
     training = startTraining(world, scenario, seed, options.training)
-    market = startMarketWorld({ world, scenario, seed, observe })
+    // With network.lmStages the market's providers and requesters are the pipeline's stage servers and clients.
+    market = scenario.lm === undefined ? startMarketWorld({ world, scenario, seed, observe }) : undefined
+    lm = startLmWorld({ world, scenario, seed, observe })
+    if (lm !== undefined) options.onLm?.(lm)
     for (const e of scenario.events) schedule(e.at, () => act(e.action))
     const target = scenario.until
     const end = Math.min(target.time ?? Infinity, target.maxTime)
@@ -223,6 +236,14 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   const marketProbe: MarketProbe | undefined = market === undefined ? undefined : {
     economy: () => world.ledger.economy, providers: market.setup.providers, byzantine: () => market!.byzantine, reexecute: unitResultHash,
   }
+  const lmWorld = lm
+  const lmProbe: LmProbe | undefined = lmWorld === undefined ? undefined : {
+    economy: () => world.ledger.economy, books: lmWorld.books, served: () => lmWorld.served(), spoiled: lmWorld.spoiled,
+    rangeOf: new Map(lmWorld.market.providers.map((p, i) => { const r = lmWorld.setup.ranges[lmWorld.setup.serves[i]!]!; return [p, `${r.from}-${r.to}`] as const })),
+  }
+  const pipelineMarket: MarketProbe | undefined = lmWorld === undefined ? undefined : {
+    economy: () => world.ledger.economy, providers: lmWorld.market.providers, byzantine: () => lmWorld.byzantine, reexecute: lmWorld.reexecute,
+  }
   const checkers: readonly Checker[] = [
     safety, liveness, slashing,
     supplyChecker(expected.supplyConserved, { supply: () => world.ledger.economy.supply() }),
@@ -234,7 +255,8 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       attempts: () => training?.world.byzantineRounds ?? [],
       ledger: () => scenario.validators.filter((v) => !byzantine.has(v)).map((v) => world.app(v)?.training).find((t) => t !== undefined),
     }),
-    marketChecker(expected.market, marketProbe),
+    marketChecker(expected.market, marketProbe ?? pipelineMarket),
+    lmChecker(expected, lmProbe),
   ]
   const expectations = checkers.flatMap((c) => c.expectations({ time: scheduler.now, rounds, accuracy: trained?.accuracy, sybil }))
   const outcome = verdictOf(expectations, crashed !== undefined)
@@ -249,7 +271,8 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
       messagesDelivered: delivered, messagesDropped: dropped, invalidMessages: invalid, events: world.trace.count,
       ...probe.finish(byzantine, scheduler.now),
       ...trained,
-      ...(marketProbe === undefined ? {} : marketMetrics(marketProbe, scheduler.now)),
+      ...((marketProbe ?? pipelineMarket) === undefined ? {} : marketMetrics((marketProbe ?? pipelineMarket)!, scheduler.now)),
+      ...(lmProbe === undefined ? {} : lmMetrics(lmProbe)),
       ...(sybil === undefined ? {} : { sybilGain: sybil.sybilGain, sybilRoi: sybil.sybilRoi, sybil }),
     },
     traceHash: world.trace.hash(),
@@ -271,6 +294,7 @@ export const formatScenarioReport = (r: ScenarioReport): string => {
     ...(r.metrics.accuracy === undefined ? [] : [`  training: ${r.metrics.rounds} rounds, accuracy ${r.metrics.accuracy.toFixed(4)}${r.metrics.epsilon === undefined ? "" : `, epsilon ${r.metrics.epsilon.toFixed(3)} at δ=1e-5`}${r.metrics.training ? `, ${r.metrics.training.roundsAborted} aborted, ${r.metrics.training.aggregator} on ${r.metrics.training.dataset} (${r.metrics.training.backend})` : ""}`]),
     `  economics: ${formatEconomics(r.metrics)}`,
     ...(r.metrics.marketJobs === undefined ? [] : [`  market: ${r.metrics.marketJobs} jobs, ${r.metrics.marketSettled} settled, ${r.metrics.marketExpired} expired, ${r.metrics.marketLost} lost, ${r.metrics.marketInFlight} running; paid ${r.metrics.marketPaid} tokens, fees burnt ${r.metrics.marketFeesBurnt}, to stakers ${r.metrics.marketFeesToStakers}; penalties ${r.metrics.marketPenalties} from [${(r.metrics.marketSlashed ?? []).join(", ")}], ${r.metrics.marketRefuted} jobs with a refuted result, ${r.metrics.marketWrongPaid} wrong results paid`]),
+    ...(r.metrics.lmTokens === undefined ? [] : [`  lm: ${r.metrics.lmGenerations} generations (${r.metrics.lmGenerationsFailed} failed, ${r.metrics.lmRestarts} begun again), ${r.metrics.lmTokens} tokens, ${r.metrics.lmTokensPaid} paid at every stage, ${r.metrics.lmWrongTokens} through a wrong stage; ${r.metrics.lmFailovers} failovers; first token ${r.metrics.lmFirstTokenMs ?? "-"} ms, ${r.metrics.lmMsPerToken?.toFixed(1) ?? "-"} ms per token (median, virtual)`]),
     `  trace ${r.traceHash}`,
     ...r.errors.map((e) => `  error: ${e.split("\n").slice(0, 8).join("\n         ")}`),
   ]

@@ -28,6 +28,16 @@ export const JobRate = Schema.String.check(
   }),
 )
 
+/** Extension: what the language-model pipeline did (sim/check/lm.ts). */
+export const LmExpect = Schema.Struct({
+  /** At least this many stages were replaced mid-generation, their session's inputs replayed to another server. */
+  minFailovers: Schema.optional(Count(0, 1_000_000)),
+  /** At least this many generations were begun again after a stage's result was refuted. */
+  minRestarts: Schema.optional(Count(0, 1_000_000)),
+  /** Per provider: at most this share of the tokens its block range served. */
+  maxShare: Schema.optional(Schema.Record(Schema.String, Probability)),
+})
+
 /** The market expectation: settled jobs, lost jobs, providers slashed (and the extensions). */
 export const MarketExpect = Schema.Struct({
   /** At least this many jobs settled (every unit delivered and paid). */
@@ -75,6 +85,16 @@ export const Network = Schema.Struct({
   jobDeadline: Schema.optional(Duration),
   /** Extension: a requester's price cap per unit, in tokens (default twice the highest provider price). */
   jobMaxPrice: Schema.optional(Positive),
+  /** The language model split in this many stages (block ranges) over the providers: p<i> serves stage i mod lmStages. */
+  lmStages: Schema.optional(Count(1, 64)),
+  /** Extension: tokens each generation asks for (default 32). */
+  lmTokens: Schema.optional(Count(1, 100_000)),
+  /** Extension: prompt positions each generation starts with (default 16). */
+  lmPrompt: Schema.optional(Count(1, 100_000)),
+  /** Extension: tokens a stage bills in one debit note (default 8). */
+  lmChunk: Schema.optional(Count(1, 100_000)),
+  /** Extension: how long a client waits for a stage's reply before failing it over (default 2s). */
+  lmTimeout: Schema.optional(Duration),
 })
 
 export const Until = Schema.Struct({
@@ -133,6 +153,10 @@ export const Expect = Schema.Struct({
   maxSybilGain: Schema.optional(Schema.Number.check(Schema.makeFilter((n) => (Number.isFinite(n) && n >= 1) || "a number >= 1"))),
   /** The compute market: settled and lost jobs, providers slashed (sim/check/market.ts). */
   market: Schema.optional(MarketExpect),
+  /** Language-model tokens generated and paid for at every stage (sim/check/lm.ts). */
+  minTokens: Schema.optional(Count(0, 1_000_000_000)),
+  /** Extension: the pipeline's failovers, restarts and routing (sim/check/lm.ts). */
+  lm: Schema.optional(LmExpect),
 })
 
 export const ScenarioFile = Schema.Struct({
