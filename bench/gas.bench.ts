@@ -106,7 +106,8 @@ row("Committee.reportConflict (2 signatures, 2 double signers tombstoned)", awai
 
 // ComputeMarket over the same token, staking and Constitution: a provider, a job's life (post, assign, deliver, confirm),
 // a settlement after the window, a dispute both ways, a no-show, a refund. Fees go to Staking.payFee (stakers exist by now).
-const market: Any = await ethers.deployContract("ComputeMarket", [await st.getAddress(), await constitution.getAddress(), w.admin.address])
+// Verdicts are signed by every validator of the Committee's newest snapshot (its 4 validators).
+const market: Any = await ethers.deployContract("ComputeMarket", [await st.getAddress(), await constitution.getAddress(), committeeAt, w.admin.address])
 const marketAt: string = await market.getAddress()
 await gasOf(market.grantRole(await market.COMMITTEE_ROLE(), w.admin.address))
 for (const a of ["c0", "c1", "d2"]) await gasOf(w.token.connect(w.signer[a]).approve(marketAt, 100_000n * TOKEN))
@@ -126,11 +127,18 @@ row("ComputeMarket.settle (2 notes past the window; completes the job, escrow re
 await gasOf(mk("d2").postJob("infer:mnist", 10n, 2n * TOKEN, await due()))
 await gasOf(mk("d2").assignJob(2, w.addr("c0")))
 await gasOf(mk("c0").deliver(2, 5n, hash(4)))
+const verdictSnapshot: bigint = await committee.latestSnapshotId()
+const verdictKeys: Any[] = ((await committee.snapshotValidators(verdictSnapshot)) as Any[]).map((m) => Object.values(w.keys).find((k: Any) => k.address === m.signingKey))
+const verdict = async (job: number, right: boolean) => {
+  const digest: string = await market.verdictDigest(job, right, verdictSnapshot)
+  return market.resolveDispute(job, right, verdictSnapshot, verdictKeys.map((k) => k.signingKey.sign(digest).serialized))
+}
+const n = verdictKeys.length
 row("ComputeMarket.dispute (1 note frozen)", await gasOf(mk("d2").dispute(2)))
-row("ComputeMarket.resolveDispute (provider right: the note paid)", await gasOf(market.resolveDispute(2, true)))
+row(`ComputeMarket.resolveDispute (provider right: the note paid; ${n} signatures checked by Committee.verifySignatures)`, await gasOf(verdict(2, true)))
 await gasOf(mk("c0").deliver(2, 5n, hash(5)))
 await gasOf(mk("d2").dispute(2))
-row("ComputeMarket.resolveDispute (provider wrong: refuted, bond slashed, job reopened)", await gasOf(market.resolveDispute(2, false)))
+row(`ComputeMarket.resolveDispute (provider wrong: refuted, bond slashed, job reopened; ${n} signatures)`, await gasOf(verdict(2, false)))
 await gasOf(mk("d2").assignJob(2, w.addr("c1")))
 await ethers.provider.send("evm_increaseTime", [31])
 row("ComputeMarket.reclaimNoShow (penalty to the requester, job reopened)", await gasOf(mk("d2").reclaimNoShow(2)))

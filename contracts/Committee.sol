@@ -42,16 +42,16 @@ contract Committee is ReentrancyGuard {
 
     /// @notice Domain tag of the report digest.
     bytes32 public constant REPORT_TAG = keccak256("dai/epoch-report/v1");
-    /// @notice Tag of a downtime slash's evidence id: keccak256(abi.encode(DOWNTIME_TAG, epoch, operator)).
-    bytes32 public constant DOWNTIME_TAG = keccak256("dai/downtime/v1");
-    /// @notice Tag of a conflicting-report slash's evidence id: keccak256(abi.encode(CONFLICT_TAG, epoch, operator)).
-    bytes32 public constant CONFLICT_TAG = keccak256("dai/epoch-report-conflict/v1");
-    /// @notice Seconds in the year of rewards.annualEmission (365 days, as runtime/core/duration.ts).
-    uint256 public constant YEAR = 365 days;
+    /// @dev (No getter: kept under the size limit.) Tag of a downtime slash's evidence id: keccak256(abi.encode(DOWNTIME_TAG, epoch, operator)).
+    bytes32 internal constant DOWNTIME_TAG = keccak256("dai/downtime/v1");
+    /// @dev Tag of a conflicting-report slash's evidence id: keccak256(abi.encode(CONFLICT_TAG, epoch, operator)).
+    bytes32 internal constant CONFLICT_TAG = keccak256("dai/epoch-report-conflict/v1");
+    /// @dev Seconds in the year of rewards.annualEmission (365 days, as runtime/core/duration.ts).
+    uint256 internal constant YEAR = 365 days;
     /// @notice Fixed-point one.
     uint256 public constant WAD = 1e18;
-    /// @notice Base units of effective stake per unit of voting power (one token, the TS default).
-    uint256 public constant POWER_UNIT = 1e18;
+    /// @dev Base units of effective stake per unit of voting power (one token, the TS default).
+    uint256 internal constant POWER_UNIT = 1e18;
     /// @notice A report's scores must sum below this (keeps the power rule's integers in 256 bits).
     uint256 public constant MAX_TOTAL_SCORE = 1 << 96;
     /// @notice Delay between asking to withdraw a fee deposit and withdrawing it (a payer cannot empty its
@@ -417,6 +417,15 @@ contract Committee is ReentrancyGuard {
         if (slashed == 0) revert CommitteeNotConflicting(other.epoch, "no unslashed signer of the accepted report signed it");
     }
 
+    /// @notice The power of `signatures` (65 bytes r‖s‖v each, over `digest`) by distinct validators of snapshot
+    /// `snapshotId`, refused as an epoch report's would be (unknown snapshot or signer, a signer twice, below the
+    /// quorum). ComputeMarket checks the committee's dispute verdicts with it.
+    function verifySignatures(uint64 snapshotId, bytes32 digest, bytes[] calldata signatures) external view returns (uint256 power) {
+        _known(snapshotId);
+        SnapshotInfo storage s = _snapshots[snapshotId];
+        (power,,) = _tally(snapshotId, digest, signatures, s.quorum, s.totalPower);
+    }
+
     /// @notice What is kept of the accepted report of `epoch` (digest zero: none).
     function epochRecord(uint64 epoch) external view returns (EpochRecord memory) {
         return _epochs[epoch];
@@ -533,8 +542,19 @@ contract Committee is ReentrancyGuard {
         private
         returns (uint256 power, uint256 count)
     {
+        uint256[] memory bits;
+        (power, count, bits) = _tally(snapshotId, digest, signatures, s.quorum, s.totalPower);
+        _signedBits[epoch] = bits;
+    }
+
+    /// @dev The distinct signers' power and who signed (bit j: member j), refused below the quorum.
+    function _tally(uint64 snapshotId, bytes32 digest, bytes[] calldata signatures, uint256 quorum, uint256 total)
+        private
+        view
+        returns (uint256 power, uint256 count, uint256[] memory bits)
+    {
         (address[] memory keys, uint256[] memory powers) = _keysAndPowers(snapshotId);
-        uint256[] memory bits = new uint256[]((keys.length + 255) / 256);
+        bits = new uint256[]((keys.length + 255) / 256);
         for (uint256 i; i < signatures.length; ++i) {
             address signer = _recover(digest, signatures[i], i);
             uint256 j = _indexOf(keys, signer);
@@ -545,8 +565,7 @@ contract Committee is ReentrancyGuard {
             power += powers[j];
             ++count;
         }
-        if (power < s.quorum) revert CommitteeInsufficientPower(snapshotId, power, s.quorum, s.totalPower, count);
-        _signedBits[epoch] = bits;
+        if (power < quorum) revert CommitteeInsufficientPower(snapshotId, power, quorum, total, count);
     }
 
     function _recover(bytes32 digest, bytes calldata signature, uint256 index) private pure returns (address signer) {

@@ -7,6 +7,7 @@ import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Committee} from "./Committee.sol";
 import {Constitution} from "./Constitution.sol";
 import {Staking} from "./Staking.sol";
 
@@ -25,8 +26,14 @@ import {Staking} from "./Staking.sol";
 ///   provider P − fee, fee = P × market.protocolFee, through `Staking.payFee` (fees.burnFraction of it burnt,
 ///   the rest to the stakers), the path the Committee's epoch fees take.
 /// - The requester or a referee (COMMITTEE_ROLE) disputes the pending notes while the newest is in its window;
-///   the referee's verdict (`resolveDispute`) pays them or refutes them (the provider slashed, excluded from
-///   the job, the job open again for another provider). A provider that delivers nothing for
+///   the committee's verdict (`resolveDispute`, submitted by anyone) pays them or refutes them (the provider
+///   slashed, excluded from the job, the job open again for another provider). A verdict takes effect only
+///   when signed by validators holding ≥ 2/3 of the voting power of a Committee snapshot no older than the
+///   newest one when the dispute opened, checked by `Committee.verifySignatures` against its own snapshot,
+///   exactly as an epoch report's signatures are. The verdict digest (runtime/core/market/verdict.ts):
+///   keccak256(abi.encode(keccak256("dai/market-verdict/v1"), consensusChainId, address(this), job,
+///   providerRight, snapshotId, firstNote, lastNote, keccak256(abi.encodePacked(resultHashes)))) over the
+///   frozen notes (ids firstNote..lastNote), so a verdict's signatures judge one dispute and cannot be replayed. A provider that delivers nothing for
 ///   market.noShowTimeout loses the job (`reclaimNoShow`). After the deadline anyone ends a job (`refund`):
 ///   what was delivered and undisputed is paid, the rest of the escrow returns to the requester.
 ///
@@ -34,8 +41,8 @@ import {Staking} from "./Staking.sol";
 /// budget = paid + fees (burnt + to stakers) + returned + escrow. Penalties and slashes come out of bonds,
 /// never out of a budget. Times are unix seconds (the Constitution's durations are ms: ÷ 1000, floored).
 /// Parameters are read from the Constitution by key at each use (as Governance reads its own).
-/// COMMITTEE_ROLE (dispute and verdict) is held by a contract, never an account with a key: after
-/// `dai chain deploy` the Committee contract holds it and Governance holds DEFAULT_ADMIN_ROLE.
+/// COMMITTEE_ROLE (opening a dispute besides the requester) is held by a contract, never an account with a
+/// key: after `dai chain deploy` the Committee contract holds it and Governance holds DEFAULT_ADMIN_ROLE.
 /// @dev Every external function validates everything before its first write (a refusal changes
 /// nothing), writes, emits, and moves tokens last; all are nonReentrant.
 contract ComputeMarket is AccessControl, ReentrancyGuard {
@@ -43,8 +50,10 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ constants and types
 
-    /// @notice May dispute any job's pending deliveries and give the verdict on a disputed job (a contract that verifies the referee's re-execution).
+    /// @notice May dispute any job's pending deliveries (a contract acting for the committee; verdicts need the committee's signatures instead).
     bytes32 public constant COMMITTEE_ROLE = keccak256("COMMITTEE_ROLE");
+    /// @notice Domain tag of the verdict digest.
+    bytes32 public constant VERDICT_TAG = keccak256("dai/market-verdict/v1");
     /// @notice Fixed-point one.
     uint256 public constant WAD = 1e18;
     /// @notice Most job kinds a provider may list; longest kind name (bytes).
@@ -125,6 +134,7 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
         uint128 returned; // escrow given back to the requester
         uint128 compensation; // paid to the requester out of bonds (not part of the budget)
         uint64 firstOpen; // notes before it are paid or refuted; from it on all pending (or all disputed)
+        uint64 disputeSnapshot; // the Committee's newest snapshot when last disputed: a verdict's may not be older
         string kind;
         Note[] notes;
         address[] excluded; // providers refuted on this job
@@ -138,6 +148,10 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
     Staking public immutable staking;
     /// @notice The Constitution whose values are the market's parameters.
     Constitution public immutable constitution;
+    /// @notice The Committee whose snapshots verdicts are signed against.
+    Committee public immutable committee;
+    /// @notice Chain id of the consensus network whose validators sign verdicts (Staking's).
+    uint256 public immutable consensusChainId;
 
     /// @notice Jobs posted so far (ids 1..jobCount).
     uint256 public jobCount;
@@ -173,8 +187,9 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
     event Paid(uint256 indexed job, uint256 indexed note, address indexed provider, uint256 units, uint256 amount, uint256 toProvider, uint256 burnt, uint256 toStakers);
     /// @notice The pending notes of a job were frozen until the verdict.
     event Disputed(uint256 indexed job, address indexed by, uint256 notes, uint256 amount);
-    /// @notice The verdict on a disputed job (`providerRight`: its notes are paid; else refuted and the provider slashed).
-    event Resolved(uint256 indexed job, address indexed provider, bool providerRight, address by);
+    /// @notice The committee's verdict on a disputed job (`providerRight`: its notes are paid; else refuted and the provider
+    /// slashed), signed by validators of snapshot `snapshotId` holding `power`, submitted by `by`.
+    event Resolved(uint256 indexed job, address indexed provider, bool providerRight, address by, uint64 snapshotId, uint256 power);
     /// @notice A refuted provider's bond was slashed: `toRequester` compensates the requester, `burnt` is destroyed.
     event ProviderSlashed(uint256 indexed job, address indexed provider, uint256 slashed, uint256 toRequester, uint256 burnt);
     /// @notice A provider that delivered nothing lost the job and paid `penalty` of its bond to the requester.
@@ -215,6 +230,8 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
     error MarketNothingToPay(uint256 job);
     error MarketNothingToDispute(uint256 job);
     error MarketNotesPending(uint256 job, uint256 notes);
+    /// @notice A verdict signed under a snapshot older than the newest one when the dispute opened (the Committee's error).
+    error CommitteeStaleSnapshot(uint64 snapshotId, uint64 latest);
     /// @notice The account holds less than the operation moves (the economy's error of the same name).
     error TokenInsufficientBalance(address account, uint256 balance, uint256 needed);
     /// @notice A constructor argument is unusable (contract-only).
@@ -222,11 +239,16 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
 
     // ------------------------------------------------------------------ setup
 
-    /// @notice Deploy over `staking_` (its token; fees go to it) with `constitution_`'s values; `admin` grants the roles.
-    constructor(Staking staking_, Constitution constitution_, address admin) {
-        if (address(staking_) == address(0) || address(constitution_) == address(0) || admin == address(0)) revert MarketInvalidSetup("zero address");
+    /// @notice Deploy over `staking_` (its token; fees go to it) with `constitution_`'s values and `committee_`'s
+    /// snapshots for verdicts; `admin` grants the roles.
+    constructor(Staking staking_, Constitution constitution_, Committee committee_, address admin) {
+        if (address(staking_) == address(0) || address(constitution_) == address(0) || address(committee_) == address(0) || admin == address(0)) {
+            revert MarketInvalidSetup("zero address");
+        }
         staking = staking_;
         constitution = constitution_;
+        committee = committee_;
+        consensusChainId = staking_.consensusChainId();
         token = staking_.token();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         // Staking pulls each payment's fee from here (payFee).
@@ -409,20 +431,38 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
             amount += uint256(note.units) * note.pricePerUnit;
         }
         j.state = JobState.Disputed;
+        // The committee in office now (or a later one) gives the verdict, never one that has since left.
+        j.disputeSnapshot = committee.latestSnapshotId();
         emit Disputed(id, msg.sender, n - j.firstOpen, amount);
     }
 
-    /// @notice The referee's verdict (COMMITTEE_ROLE) on a disputed job: `providerRight` pays the frozen notes
-    /// (the job goes on); otherwise they are refuted, the provider's bond is slashed by market.wrongResultSlash
-    /// (the requester compensated up to the refuted amount, the rest burnt), the provider is excluded from the
-    /// job and the job is open again.
-    function resolveDispute(uint256 id, bool providerRight) external nonReentrant {
+    /// @notice The digest the committee signs for the verdict `providerRight` under snapshot `snapshotId` on
+    /// disputed job `id` (see the contract's notice; runtime/core/market/verdict.ts is the same bytes).
+    function verdictDigest(uint256 id, bool providerRight, uint64 snapshotId) public view returns (bytes32) {
+        Job storage j = _jobs[id];
+        if (j.state != JobState.Disputed) revert MarketNotDisputed(id, j.state);
+        uint256 first = j.firstOpen;
+        uint256 n = j.notes.length;
+        bytes32[] memory hashes = new bytes32[](n - first);
+        for (uint256 i = first; i < n; ++i) hashes[i - first] = j.notes[i].resultHash;
+        return keccak256(abi.encode(
+            VERDICT_TAG, consensusChainId, address(this), id, providerRight, snapshotId, first + 1, n, keccak256(abi.encodePacked(hashes))
+        ));
+    }
+
+    /// @notice The committee's verdict on a disputed job, submitted by anyone with `signatures` (65 bytes r‖s‖v
+    /// each, over `verdictDigest`) of validators holding ≥ 2/3 of snapshot `snapshotId`'s power (no older than the
+    /// dispute's; the Committee's errors otherwise): `providerRight` pays the frozen notes (the job goes on);
+    /// otherwise they are refuted, the provider's bond is slashed by market.wrongResultSlash (the requester
+    /// compensated up to the refuted amount, the rest burnt), the provider is excluded and the job is open again.
+    function resolveDispute(uint256 id, bool providerRight, uint64 snapshotId, bytes[] calldata signatures) external nonReentrant {
         if (id == 0 || id > jobCount) revert MarketUnknownJob(id);
         Job storage j = _jobs[id];
-        if (!hasRole(COMMITTEE_ROLE, msg.sender)) revert MarketNotReferee(id, msg.sender);
         if (j.state != JobState.Disputed) revert MarketNotDisputed(id, j.state);
+        if (snapshotId < j.disputeSnapshot) revert CommitteeStaleSnapshot(snapshotId, j.disputeSnapshot);
+        uint256 power = committee.verifySignatures(snapshotId, verdictDigest(id, providerRight, snapshotId), signatures);
         address provider = j.provider;
-        emit Resolved(id, provider, providerRight, msg.sender);
+        emit Resolved(id, provider, providerRight, msg.sender, snapshotId, power);
         if (providerRight) {
             j.state = JobState.Assigned;
             j.lastActivity = uint40(block.timestamp);

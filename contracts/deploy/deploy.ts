@@ -8,7 +8,8 @@
  *   reports, fee deposits; holds the reward reserve) → Governance → ContributionRegistry (admin: Governance)
  *   → ComputeMarket (bonds and job escrows; fees to Staking; parameters from the Constitution)
  *   then: Staking COMMITTEE_ROLE → the Committee; PARAMS_ROLE and DEFAULT_ADMIN_ROLE → Governance; the
- *   ComputeMarket's COMMITTEE_ROLE (disputes, verdicts) → the Committee and its DEFAULT_ADMIN_ROLE → Governance;
+ *   ComputeMarket's COMMITTEE_ROLE (disputes; verdicts need 2/3 of a Committee snapshot's signatures, checked by the
+ *   Committee it is built over) → the Committee and its DEFAULT_ADMIN_ROLE → Governance;
  *   the deployer renounces its admin roles; Constitution, Treasury and token governance → Governance.
  *
  * The deployer keeps nothing and no account holds a role: downtime and rewards settle through epoch
@@ -190,7 +191,7 @@ export const deployContracts = async (config: DeployConfig): Promise<Deployment>
   const latest = await provider.getBlock("latest")
   const genesis = latest?.timestamp ?? Math.floor(Date.now() / 1000)
   const registry = await deploy("ContributionRegistry", [genesis, schedule.epochLength, schedule.commitWindow, governanceAt])
-  const market = await deploy("ComputeMarket", [await staking.getAddress(), await constitution.getAddress(), from])
+  const market = await deploy("ComputeMarket", [await staking.getAddress(), await constitution.getAddress(), committeePredicted, from])
 
   const admin: string = await staking.DEFAULT_ADMIN_ROLE()
   const paramsRole: string = await staking.PARAMS_ROLE()

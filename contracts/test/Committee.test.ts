@@ -361,6 +361,28 @@ describe("Committee: epoch reports", () => {
   })
 })
 
+describe("Committee: verifySignatures (the market's verdicts)", () => {
+  it("returns the power of distinct snapshot signers reaching the quorum, and refuses as a report would", async () => {
+    await wait(committee.snapshot())
+    const s = await tsSnapshot(1)
+    const digest = ethers.keccak256(ethers.toUtf8Bytes("a verdict"))
+    const actorOf = (operator: string) => BONDS.find(([a]) => addr(a) === operator)![0]
+    const sign = (actors: readonly string[], d = digest) => actors.map((a) => key(a).signingKey.sign(d).serialized)
+    const all = s.validators.map((v) => actorOf(v.operator))
+    expect(await committee.verifySignatures(1, digest, sign(all))).toBe(s.totalPower)
+    const refused = async (id: number, sigs: string[], error: string) => {
+      await expect(committee.verifySignatures(id, digest, sigs)).rejects.toSatisfy((e: Any) => committee.interface.parseError(e.data)?.name === error)
+    }
+    await refused(1, sign(all.slice(-1)), "CommitteeInsufficientPower")
+    await refused(1, [], "CommitteeInsufficientPower")
+    await refused(1, sign([...all, "c0"]), "CommitteeUnknownSigner")
+    await refused(1, sign([all[0]!, ...all]), "CommitteeDuplicateSigner")
+    await refused(1, ["0x00"], "CommitteeBadSignature")
+    await refused(2, sign(all), "CommitteeUnknownSnapshot")
+    await refused(0, sign(all), "CommitteeUnknownSnapshot")
+  })
+})
+
 describe("Committee: conflicting reports", () => {
   it("slashes and tombstones every validator that signed both the accepted report and a different one of that epoch", async () => {
     await wait(committee.snapshot())

@@ -1,7 +1,9 @@
 /**
  * Differential property test of the compute market: random sequences of market operations (providers
  * register, update, top up, retire and withdraw; requesters post, assign, confirm, dispute, reclaim;
- * providers deliver; anyone settles and refunds; the referee resolves disputes both ways) with random
+ * providers deliver; anyone settles and refunds; the committee's verdicts resolve disputes both ways, signed
+ * by a quorum of snapshot 2 (v0 and v1: neither alone holds 2/3) or by too few, a stranger, a signer twice,
+ * under an older or unknown snapshot) with random
  * timing, applied to the TypeScript economy's market (runtime/core/econ/market.ts) and to ComputeMarket.sol
  * over DAIToken + Staking on Hardhat's in-process chain (`MarketWorld`). Operations are drawn against the
  * economy's state (a job's requester, its provider…) and sometimes by the wrong account or out of time,
@@ -18,7 +20,7 @@ import type { MarketOp } from "../../runtime/core/market/types.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import { propertyEnv } from "../../scripts/property-env.ts"
 import { connectChain } from "./chain.ts"
-import { budgetProblems, MarketWorld, REFEREE } from "./market-world.ts"
+import { budgetProblems, MarketWorld, REFEREE, verdictOp } from "./market-world.ts"
 
 const DIFF = propertyEnv("MARKET_DIFF", 40)
 const MAX_OPS = 14
@@ -88,19 +90,24 @@ const resolve = (m: MarketWorld, s: Step, nowSec: bigint): MarketOp => {
     case "confirm": return { type: "confirm", job, by }
     case "settle": return { type: "settle", job }
     case "dispute": return { type: "dispute", job, by: e % 3 === 0 ? REFEREE : by }
-    case "resolveDispute": return { type: "resolveDispute", job, providerRight: e % 2 === 0, by: c % 6 === 0 ? requester : REFEREE }
+    case "resolveDispute": {
+      const signers = pick([["v1", REFEREE], ["v1", REFEREE], [REFEREE, "v1"], [REFEREE], ["v1"], [], ["v1", "v1"], ["v1", REFEREE, "d0"]], f)
+      return verdictOp(job, e % 2 === 0, pick([2, 2, 2, 2, 1, 3], d), signers, c % 6 === 0 ? requester : REFEREE)
+    }
     case "reclaimNoShow": return { type: "reclaimNoShow", job, by }
     case "refund": return { type: "refund", job }
   }
 }
 
-/** A common start so that sequences meet live providers and jobs: two providers, two jobs, one of them assigned. */
+/** A common start so that sequences meet live providers and jobs: two providers, two jobs, one of them assigned and delivered in part. */
 const setup = (nowSec: bigint): MarketOp[] => [
   { type: "registerProvider", provider: "c0", bond: 1_000n * TOKEN, kinds: [...KINDS], pricePerUnit: TOKEN, capacity: 2 },
   { type: "registerProvider", provider: "c1", bond: 3_000n * TOKEN, kinds: ["infer:mnist"], pricePerUnit: TOKEN / 3n, capacity: 1 },
   { type: "postJob", requester: "d0", kind: "infer:mnist", units: 10n, maxPricePerUnit: 2n * TOKEN, deadline: Number(nowSec + 600n) * 1000 },
   { type: "postJob", requester: "d1", kind: "finetune:mnist", units: 6n, maxPricePerUnit: TOKEN + 7n, deadline: Number(nowSec + 3_600n) * 1000 },
   { type: "assignJob", job: 1, provider: "c0", by: "d0" },
+  // A delivery to dispute (verdicts are what most sequences should reach).
+  { type: "deliver", job: 1, provider: "c0", units: 2n, resultHash: `0x${"5a".repeat(32)}` },
 ]
 
 describe("ComputeMarket ≡ the economy's market (differential)", () => {
@@ -117,6 +124,10 @@ describe("ComputeMarket ≡ the economy's market (differential)", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 4, maxLength: MAX_OPS }), async (steps) => {
         await m.fresh()
+        // The committee of snapshot 2: v0 and v1, neither alone with 2/3 of the power.
+        const v1 = await m.w.step(0n, { type: "registerValidator", operator: "v1", amount: 15_000n * TOKEN, tier: 0, commission: 0n })
+        if (v1.ts === "skipped" || v1.chain === "skipped" || !v1.ts.ok || !v1.chain.ok) throw new Error(`v1's registration failed: ${JSON.stringify(v1)}`)
+        await m.takeSnapshot()
         const log: string[] = []
         for (const op of setup(m.nowSec)) {
           const r = await m.op(op)

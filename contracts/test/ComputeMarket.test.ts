@@ -9,8 +9,9 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { MarketOp } from "../../runtime/core/market/types.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
-import { connectChain } from "./chain.ts"
-import { budgetProblems, MarketWorld, REFEREE } from "./market-world.ts"
+import { connectChain, CONSENSUS_CHAIN_ID } from "./chain.ts"
+import { budgetProblems, MarketWorld, REFEREE, verdictOp } from "./market-world.ts"
+import { verdictDigestHex } from "../../runtime/core/market/verdict.ts"
 
 type Any = any
 let ethers: Any
@@ -162,7 +163,7 @@ describe("jobs", () => {
     await both(assign(1, "c0"), "ok")
     await both(deliver(2n), "ok")
     await both({ type: "dispute", job: 1, by: "d0" }, "ok")
-    await both({ type: "resolveDispute", job: 1, providerRight: false, by: REFEREE }, "ok")
+    await both(verdictOp(1, false, 1, [REFEREE]), "ok")
     await both({ type: "addBond", provider: "c0", amount: 500n * TOKEN }, "ok")
     await both(assign(1, "c0"), "MarketProviderExcluded")
   })
@@ -241,13 +242,12 @@ describe("disputes", () => {
   })
 
   it("a verdict for the provider pays the frozen notes and restarts the no-show clock", async () => {
-    await both({ type: "resolveDispute", job: 1, providerRight: true, by: REFEREE }, "MarketUnknownJob")
+    await both(verdictOp(1, true, 1, [REFEREE]), "MarketUnknownJob")
     await running()
     await both(deliver(4n), "ok")
-    await both({ type: "resolveDispute", job: 1, providerRight: true, by: REFEREE }, "MarketNotDisputed")
+    await both(verdictOp(1, true, 1, [REFEREE]), "MarketNotDisputed")
     await both({ type: "dispute", job: 1, by: "d0" }, "ok")
-    await both({ type: "resolveDispute", job: 1, providerRight: true, by: "d0" }, "MarketNotReferee")
-    await both({ type: "resolveDispute", job: 1, providerRight: true, by: REFEREE }, "ok", 100n)
+    await both(verdictOp(1, true, 1, [REFEREE]), "ok", 100n)
     const j = await chainJob(1)
     expect([j.paidUnits, Number(j.state), Number(j.lastActivity)]).toEqual([4n, 2, Number(m.nowSec)])
     expect((await m.market.getProvider(m.addr("c0"))).bond).toBe(1_000n * TOKEN)
@@ -262,16 +262,56 @@ describe("disputes", () => {
     await both(deliver(5n), "ok")
     await both({ type: "dispute", job: 1, by: "d0" }, "ok")
     const before = await m.w.token.balanceOf(m.addr("d0"))
-    await both({ type: "resolveDispute", job: 1, providerRight: false, by: REFEREE }, "ok")
+    await both(verdictOp(1, false, 1, [REFEREE]), "ok")
     // 20 % of 10,000 = 2,000 slashed: 5 (the refuted notes) to the requester, 1,995 burnt.
     expect((await m.w.token.balanceOf(m.addr("d0"))) - before).toBe(5n * TOKEN)
     const j = await chainJob(1)
     expect([Number(j.state), j.delivered, j.compensation, [...j.excluded]]).toEqual([1, 0n, 5n * TOKEN, [m.addr("c0")]])
-    await both({ type: "resolveDispute", job: 1, providerRight: false, by: REFEREE }, "MarketNotDisputed")
+    await both(verdictOp(1, false, 1, [REFEREE]), "MarketNotDisputed")
     await both(assign(1, "c1"), "ok")
     await both(deliver(10n, 1, "c1"), "ok")
     await both({ type: "confirm", job: 1, by: "d0" }, "ok")
     expect(Number((await chainJob(1)).state)).toBe(4)
+  })
+})
+
+describe("verdicts: ≥ 2/3 of a Committee snapshot's power", () => {
+  /** v1 joins with more stake than v0 (snapshot 2: neither alone holds 2/3), c0 runs job 1 with a disputed note. */
+  const twoValidators = async () => {
+    const r = await m.w.step(0n, { type: "registerValidator", operator: "v1", amount: 15_000n * TOKEN, tier: 0, commission: 0n })
+    expect(r.ts !== "skipped" && r.ts.ok && r.chain !== "skipped" && r.chain.ok).toBe(true)
+    expect(await m.takeSnapshot()).toBe(2)
+    await running()
+    await both(deliver(3n), "ok")
+    await both({ type: "dispute", job: 1, by: "d0" }, "ok")
+  }
+
+  it("refuses too little power, a signer outside the snapshot, a signer twice, an unknown or stale snapshot; takes a quorum", async () => {
+    await twoValidators()
+    expect(Number((await chainJob(1)).disputeSnapshot)).toBe(2)
+    await both(verdictOp(1, false, 2, [REFEREE]), "CommitteeInsufficientPower")
+    await both(verdictOp(1, false, 2, ["v1"]), "CommitteeInsufficientPower")
+    await both(verdictOp(1, false, 2, []), "CommitteeInsufficientPower")
+    await both(verdictOp(1, false, 2, ["v1", "d0"]), "CommitteeUnknownSigner")
+    await both(verdictOp(1, false, 2, ["v1", "v1"]), "CommitteeDuplicateSigner")
+    await both(verdictOp(1, false, 3, ["v1", REFEREE]), "CommitteeUnknownSnapshot")
+    await both(verdictOp(1, false, 1, [REFEREE]), "CommitteeStaleSnapshot")
+    await both(verdictOp(1, false, 0, [REFEREE]), "CommitteeStaleSnapshot")
+    await both(verdictOp(1, false, 2, ["v1", REFEREE]), "ok")
+  })
+
+  it("refuses a job not disputed and a replayed verdict, also once the job is disputed again", async () => {
+    await twoValidators()
+    const verdict = verdictOp(1, true, 2, ["v1", REFEREE])
+    const sigs = await Promise.all([m.w.keys.v1, m.w.keys[REFEREE]].map(async (k: Any) => k.signingKey.sign(await m.market.verdictDigest(1, true, 2)).serialized))
+    await both(verdict, "ok")
+    await both(verdict, "MarketNotDisputed")
+    await both(deliver(1n), "ok")
+    await both({ type: "dispute", job: 1, by: "d0" }, "ok")
+    // The first verdict's signatures judged notes 1..1; this dispute froze note 2: they recover to strangers.
+    await expect(m.market.connect(m.w.signer.d2).resolveDispute.staticCall(1, true, 2, sigs))
+      .rejects.toSatisfy((e: Any) => m.committee.interface.parseError(e.data)?.name === "CommitteeUnknownSigner")
+    await both(verdictOp(1, true, 2, ["v1", REFEREE]), "ok")
   })
 })
 
@@ -326,7 +366,7 @@ describe("the budget identity on sequences", () => {
     await both(assign(2, "c1", "d1"), "ok")
     await both(deliver(3n, 1, "c0"), "ok", 1n)
     await both({ type: "dispute", job: 1, by: "d0" }, "ok", 1n)
-    await both({ type: "resolveDispute", job: 1, providerRight: true, by: REFEREE }, "ok", 1n)
+    await both(verdictOp(1, true, 1, [REFEREE]), "ok", 1n)
     await both(deliver(2n, 2, "c1"), "ok", 1n)
     await both({ type: "settle", job: 2 }, "ok", WINDOW)
     await both({ type: "reclaimNoShow", job: 2, by: "d1" }, "ok", NO_SHOW)
@@ -335,7 +375,7 @@ describe("the budget identity on sequences", () => {
     await both({ type: "confirm", job: 2, by: "d1" }, "ok")
     await both(deliver(4n, 1, "c0"), "ok")
     await both({ type: "dispute", job: 1, by: REFEREE }, "ok")
-    await both({ type: "resolveDispute", job: 1, providerRight: false, by: REFEREE }, "ok")
+    await both(verdictOp(1, false, 1, [REFEREE]), "ok")
     await both(assign(1, "d2"), "ok")
     await both(deliver(9n, 1, "d2"), "ok")
     await both({ type: "refund", job: 1 }, "ok", 3600n)
@@ -350,18 +390,40 @@ describe("contract-only rules", () => {
   it("refuses a zero address at construction", async () => {
     const f = await ethers.getContractFactory("ComputeMarket")
     const staking = await m.w.staking.getAddress()
-    await expect(ethers.deployContract("ComputeMarket", [staking, ethers.ZeroAddress, m.w.admin.address])).rejects.toThrow()
+    await expect(ethers.deployContract("ComputeMarket", [staking, ethers.ZeroAddress, await m.committee.getAddress(), m.w.admin.address])).rejects.toThrow()
+    await expect(ethers.deployContract("ComputeMarket", [staking, await m.base.parts.constitution.getAddress(), ethers.ZeroAddress, m.w.admin.address])).rejects.toThrow()
     const data = f.interface.encodeErrorResult("MarketInvalidSetup", ["zero address"])
     expect(data.startsWith(f.interface.getError("MarketInvalidSetup")!.selector)).toBe(true)
   })
 
-  it("only the admin grants COMMITTEE_ROLE; a referee without it cannot judge", async () => {
+  it("only the admin grants COMMITTEE_ROLE (disputes); a verdict is sent by anyone, its signatures are what count", async () => {
     const role = await m.market.COMMITTEE_ROLE()
     await expect(m.market.connect(m.w.signer.d1).grantRole(role, m.addr("d1"))).rejects.toThrow()
     await running()
     await both(deliver(1n), "ok")
     await both({ type: "dispute", job: 1, by: "d0" }, "ok")
-    // v1 is a validator in neither world's referee set (not registered / no role): refused alike.
-    await both({ type: "resolveDispute", job: 1, providerRight: true, by: "v1" }, "MarketNotReferee")
+    await both(verdictOp(1, true, 1, [REFEREE], "c1"), "ok")
+  })
+
+  it("checks verdict signatures with real keys: the contract's digest is verdictDigest of core/market/verdict.ts", async () => {
+    await running()
+    await both(deliver(2n, 1, "c0", H1), "ok")
+    await both(deliver(1n, 1, "c0", H2), "ok")
+    await both({ type: "dispute", job: 1, by: "d0" }, "ok")
+    const at = await m.market.getAddress()
+    const digest = await m.market.verdictDigest(1, false, 1)
+    const frozen = [{ id: 1, resultHash: H1 }, { id: 2, resultHash: H2 }]
+    expect(digest).toBe(verdictDigestHex(CONSENSUS_CHAIN_ID, at, { job: 1, providerRight: false, snapshotId: 1 }, frozen))
+    // A signature by a key outside the snapshot recovers to a stranger; one of the other verdict, too.
+    const sign = (actor: string, d: string) => m.w.keys[actor].signingKey.sign(d).serialized
+    const other = await m.market.verdictDigest(1, true, 1)
+    const refused = async (sigs: string[], error: string) => {
+      await expect(m.market.connect(m.w.signer.d2).resolveDispute.staticCall(1, false, 1, sigs)).rejects.toSatisfy((e: Any) => m.committee.interface.parseError(e.data)?.name === error)
+    }
+    await refused([sign("d0", digest)], "CommitteeUnknownSigner")
+    await refused([sign(REFEREE, other)], "CommitteeUnknownSigner")
+    await refused(["0x1234"], "CommitteeBadSignature")
+    await (await m.market.connect(m.w.signer.d2).resolveDispute(1, false, 1, [sign(REFEREE, digest)])).wait()
+    expect(Number((await chainJob(1)).state)).toBe(1) // open again
   })
 })

@@ -17,7 +17,7 @@ import type {
 } from "../core/econ/index.ts"
 import type { AcceptedReportView, CommitteeError, EpochReport, ReportSignature, Snapshot } from "../core/committee/index.ts"
 import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
-import type { JobFilter, JobView, MarketError, MarketOp, MarketReceiptOf, ProviderView } from "../core/market/index.ts"
+import type { JobFilter, JobView, MarketError, MarketOp, MarketReceiptOf, MarketVerdict, ProviderView } from "../core/market/index.ts"
 import type { Params } from "../core/params.ts"
 import type { SignedVote } from "../core/consensus/double-sign.ts"
 
@@ -125,9 +125,17 @@ export class Chain extends Context.Service<Chain, {
    * Apply one compute-market operation (runtime/core/market/types.ts `MarketOp`: registerProvider,
    * updateProvider, addBond, retireProvider, withdrawBond, postJob, assignJob, deliver, confirm,
    * settle, dispute, resolveDispute, reclaimNoShow, refund); its receipt says exactly what moved.
-   * Refused, changing nothing, with the `Market…` error of the contract's name (or the token's).
+   * Refused, changing nothing, with the `Market…` error of the contract's name (or the token's); a
+   * verdict (`resolveDispute`) whose signatures do not carry ≥ 2/3 of its snapshot's power with the
+   * `Committee…` error an epoch report would get.
    */
-  marketOp<O extends MarketOp>(op: O): Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | EconError | ChainUnavailable>
+  marketOp<O extends MarketOp>(op: O): Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | CommitteeError | EconError | ChainUnavailable>
+  /**
+   * The digest the committee signs for `verdict` on this ledger (core/market/verdict.ts `verdictDigest`
+   * with its consensus chain id, its address — ComputeMarket's; zero in memory — and the job's frozen
+   * notes); `MarketNotDisputed` when the job has no dispute to judge.
+   */
+  marketVerdictDigest(verdict: MarketVerdict): Effect.Effect<Uint8Array, MarketError | ChainUnavailable>
   /** The market provider registered by `address`, or undefined. */
   marketProvider(address: Address): Effect.Effect<ProviderView | undefined, ChainUnavailable>
   /** Every market provider, in registration order. */

@@ -139,7 +139,7 @@ export const makeMemoryChain = (
       setParams: (p) => economy.setParams(p),
     }),
     // The compute market (runtime/core/econ/market.ts), as ComputeMarket.sol on chain.
-    ...ledgerMarket({ economy, now }),
+    ...ledgerMarket({ economy, now, ...(options.consensusChainId === undefined ? {} : { consensusChainId: options.consensusChainId }), verify }),
   })
   return Object.assign(chain, {
     economy,

@@ -97,8 +97,9 @@ type Any = any // ethers contract methods and event args are untyped without typ
 
 const noMarket = (operation: string) => new ChainUnavailable({ operation, reason: "market: ComputeMarket not deployed" })
 /** The market members while this adapter has no ComputeMarket: each fails with ChainUnavailable. */
-const marketMissing: Pick<ChainService, "marketOp" | "marketProvider" | "marketProviders" | "marketJob" | "marketJobs"> = {
+const marketMissing: Pick<ChainService, "marketOp" | "marketVerdictDigest" | "marketProvider" | "marketProviders" | "marketJob" | "marketJobs"> = {
   marketOp: () => Effect.fail(noMarket("marketOp")),
+  marketVerdictDigest: () => Effect.fail(noMarket("marketVerdictDigest")),
   marketProvider: () => Effect.fail(noMarket("marketProvider")),
   marketProviders: Effect.fail(noMarket("marketProviders")),
   marketJob: () => Effect.fail(noMarket("marketJob")),

@@ -2,14 +2,17 @@
  * The market members of the EVM Chain adapter (market.ts, wired in by chain.ts) over the deployed ComputeMarket (`deployContracts`, as
  * `dai chain deploy` leaves it): a job's life through `marketOp` with the economy's receipts, the views
  * read back as the port's `ProviderView` / `JobView`, reverts as the market's tagged errors (times in
- * ms, accounts as ids), and a verdict given by the Committee contract, which holds COMMITTEE_ROLE
- * (impersonated here: it has no verdict path of its own yet).
+ * ms, accounts as ids), and the committee's verdict: signed with a validator's real signing key over
+ * the digest the port gives (`marketVerdictDigest`), checked by the contract against the Committee's
+ * snapshot, refused with the Committee's errors when the signatures do not carry 2/3 of its power.
  */
 import { Effect } from "effect"
+import { keccak256, toUtf8Bytes, Wallet } from "ethers"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { TOKEN } from "../../core/units.ts"
 import type { MarketOp } from "../../core/market/types.ts"
-import type { MarketPort } from "./market.ts"
+import { wrongResultSlash } from "../../core/market/math.ts"
+import type { EvmChain } from "./chain.ts"
 import { evmWorld, type EvmWorld } from "./test-harness.ts"
 
 type Any = any
@@ -18,8 +21,7 @@ const fail = <A, E>(e: Effect.Effect<A, E>): Promise<E> => Effect.runPromise(Eff
 const H = `0x${"12".repeat(32)}`
 
 let world: EvmWorld
-let market: MarketPort
-let committee: Any
+let market: EvmChain
 let nowMs: () => Promise<number>
 
 beforeAll(async () => {
@@ -31,14 +33,16 @@ afterAll(async () => {
 })
 beforeEach(async () => {
   await world.reset()
-  const provider = world.ethers.provider
-  const at = world.deployment.contracts.Committee
-  await provider.send("hardhat_impersonateAccount", [at])
-  await provider.send("hardhat_setBalance", [at, "0x56BC75E2D63100000"])
-  committee = await world.ethers.getSigner(at)
-  // The adapter as a node builds it (chain.ts wires market.ts in); "committee" is the Committee contract's account.
-  market = world.chain({ accounts: { ...world.accounts, committee: at }, signerFor: (id) => (id === "committee" ? committee : world.signers[id]) })
+  // The adapter as a node builds it (chain.ts wires market.ts in).
+  market = world.chain()
 })
+
+/** v0 a validator signing with `VALIDATOR_KEY`, alone in the Committee's snapshot 1. */
+const VALIDATOR_KEY = new Wallet(keccak256(toUtf8Bytes("dai market verdict test key")))
+const committeeOfOne = async () => {
+  await run(market.submit({ type: "registerValidator", operator: "v0", amount: 10_000n * TOKEN, tier: 0, commission: 0n, signingKey: VALIDATOR_KEY.address }))
+  return run(market.snapshot("v0"))
+}
 
 const op = <O extends MarketOp>(o: O) => run(market.marketOp(o))
 const registered = () => op({ type: "registerProvider", provider: "c0", bond: 1_000n * TOKEN, kinds: ["infer:mnist"], pricePerUnit: TOKEN, capacity: 2 })
@@ -70,17 +74,27 @@ describe("a job's life through the port", () => {
     expect(await run(market.marketJob(2))).toBeUndefined()
   })
 
-  it("settles and refunds as the adapter's own account; the Committee's verdict refutes and slashes", async () => {
+  it("settles and refunds as the adapter's own account; the committee's signed verdict refutes and slashes", async () => {
+    const snap = await committeeOfOne()
     await registered()
     await posted()
     await op({ type: "assignJob", job: 1, provider: "c0", by: "d0" })
     await op({ type: "deliver", job: 1, provider: "c0", units: 4n, resultHash: H })
+    expect(await fail(market.marketVerdictDigest({ job: 1, providerRight: false, snapshotId: snap.id }))).toMatchObject({ _tag: "MarketNotDisputed", job: 1 })
     expect(await op({ type: "dispute", job: 1, by: "d0" })).toEqual({ type: "dispute", job: 1, by: "d0", notes: [1], amount: 4n * TOKEN })
-    const r = await op({ type: "resolveDispute", job: 1, providerRight: false, by: "committee" })
+    const digest = await run(market.marketVerdictDigest({ job: 1, providerRight: false, snapshotId: snap.id }))
+    const signatures = [{ signer: VALIDATOR_KEY.address.toLowerCase(), signature: VALIDATOR_KEY.signingKey.sign(digest).serialized }]
+    const verdict = { type: "resolveDispute", job: 1, providerRight: false, snapshotId: snap.id, signatures, by: "d2" } as const
+    expect(await fail(market.marketOp({ ...verdict, signatures: [] }))).toMatchObject({ _tag: "CommitteeInsufficientPower", snapshotId: 1, power: 0n })
+    expect(await fail(market.marketOp({ ...verdict, snapshotId: 2 }))).toMatchObject({ _tag: "CommitteeUnknownSnapshot", snapshotId: 2, latest: 1 })
+    expect(await fail(market.marketOp({ ...verdict, signatures: [...signatures, ...signatures] }))).toMatchObject({ _tag: "CommitteeDuplicateSigner" })
+    expect(await fail(market.marketOp({ ...verdict, providerRight: true }))).toMatchObject({ _tag: "CommitteeUnknownSigner" })
+    const r = await op(verdict)
     expect(r).toEqual({
       type: "resolveDispute", providerRight: false, provider: "c0", refuted: [1], job: 1, payments: [], returned: 0n, state: "open",
-      slash: { provider: "c0", slashed: 200n * TOKEN, toRequester: 4n * TOKEN, burnt: 196n * TOKEN },
+      slash: { provider: "c0", ...wrongResultSlash(1_000n * TOKEN, 4n * TOKEN, world.params) }, snapshotId: 1, signers: ["v0"], power: snap.totalPower,
     })
+    expect(await fail(market.marketOp(verdict))).toMatchObject({ _tag: "MarketNotDisputed", job: 1, state: "open" })
     expect((await run(market.marketJob(1)))!.excluded).toEqual(["c0"])
     await world.advance(3_600_000)
     expect(await op({ type: "refund", job: 1 })).toEqual({ type: "refund", job: 1, payments: [], returned: 20n * TOKEN, state: "expired" })
@@ -101,7 +115,8 @@ describe("refusals as the market's tagged errors", () => {
     expect(e._tag).toBe("MarketBeforeDeadline")
     expect(e.deadline - e.now).toBeGreaterThan(3_500_000)
     expect(e.deadline % 1000).toBe(0)
-    expect(await fail(market.marketOp({ type: "resolveDispute", job: 1, providerRight: true, by: "d0" }))).toMatchObject({ _tag: "MarketNotReferee", caller: "d0" })
+    expect(await fail(market.marketOp({ type: "resolveDispute", job: 1, providerRight: true, snapshotId: 1, signatures: [], by: "d0" })))
+      .toMatchObject({ _tag: "MarketNotDisputed", job: 1, state: "assigned" })
     expect(await fail(market.marketOp({ type: "postJob", requester: "d1", kind: "infer:mnist", units: 10n ** 7n, maxPricePerUnit: TOKEN, deadline: (await nowMs()) + 60_000 })))
       .toMatchObject({ _tag: "TokenInsufficientBalance", address: "d1" })
     expect(await fail(market.marketOp({ type: "confirm", job: 7, by: "d0" }))).toMatchObject({ _tag: "MarketUnknownJob", job: 7 })

@@ -9,11 +9,18 @@
  * chain as addresses and come back as account ids through the book. A revert becomes the tagged error
  * of runtime/core/market/errors.ts of the same name (`toMarketError`), else as `toChainError` (the
  * token's refusals, `ChainUnavailable`). A token approval the operation needs is sent first.
+ *
+ * A verdict (`resolveDispute`) goes with the committee's signatures; the contract checks them through
+ * `Committee.verifySignatures`, so its refusals are the Committee's errors (`toCommitteeError`).
+ * `marketVerdictDigest` is the contract's `verdictDigest` (the bytes core/market/verdict.ts computes).
  */
-import { Contract, Interface, type Provider, type Signer, type TransactionReceipt } from "ethers"
+import { Contract, getBytes, Interface, type Provider, type Signer, type TransactionReceipt } from "ethers"
 import { Effect } from "effect"
 import type { Address, EconError } from "../../core/econ/index.ts"
 import { TokenInvalidAddress } from "../../core/econ/index.ts"
+import type { CommitteeError } from "../../core/committee/errors.ts"
+import type { ReportSignature } from "../../core/committee/types.ts"
+import type { MarketVerdict } from "../../core/market/verdict.ts"
 import {
   MarketBeforeDeadline, MarketDisputeWindowClosed, MarketDisputeWindowOpen, MarketInsufficientBond, MarketInvalidDelivery, MarketInvalidJob,
   MarketInvalidProvider, MarketJobDisputed, MarketJobFinal, MarketJobNotAssigned, MarketJobNotOpen, MarketKindNotServed, MarketNoShowNotDue,
@@ -24,7 +31,9 @@ import {
 import { matchesJob, type JobFilter, type JobState, type JobView, type MarketOp, type MarketReceipt, type MarketReceiptOf, type NotePayment, type NoteState, type ProviderView } from "../../core/market/types.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import type { AccountBook } from "./accounts.ts"
-import { describeFailure, revertDataOf, toChainError } from "./errors.ts"
+import { toCommitteeError } from "./committee.ts"
+import { describeFailure, revertDataOf } from "./errors.ts"
+import { minedWith, signerOf as txSignerOf } from "./tx.ts"
 
 type Any = any // ethers contracts without typechain
 
@@ -33,7 +42,7 @@ const NOTE_TUPLE = "tuple(address provider, uint8 state, uint40 deliveredAt, uin
 const JOB_TUPLE =
   "tuple(address requester, uint8 state, uint40 deadline, uint40 postedAt, address provider, uint40 assignedAt, uint40 lastActivity, uint128 units, " +
   "uint128 maxPricePerUnit, uint128 pricePerUnit, uint128 delivered, uint128 paidUnits, uint128 budget, uint128 escrow, uint128 paid, uint128 feeBurnt, " +
-  `uint128 feeToStakers, uint128 returned, uint128 compensation, uint64 firstOpen, string kind, ${NOTE_TUPLE}[] notes, address[] excluded)`
+  `uint128 feeToStakers, uint128 returned, uint128 compensation, uint64 firstOpen, uint64 disputeSnapshot, string kind, ${NOTE_TUPLE}[] notes, address[] excluded)`
 
 /** The argument lists of the market's custom errors (the contract's, in its order). */
 const ERROR_ARGS: Readonly<Record<(typeof MARKET_ERROR_TAGS)[number], string>> = {
@@ -83,7 +92,9 @@ export const MARKET_ABI = [
   "function confirm(uint256 id)",
   "function settle(uint256 id)",
   "function dispute(uint256 id)",
-  "function resolveDispute(uint256 id, bool providerRight)",
+  "function resolveDispute(uint256 id, bool providerRight, uint64 snapshotId, bytes[] signatures)",
+  "function verdictDigest(uint256 id, bool providerRight, uint64 snapshotId) view returns (bytes32)",
+  "function committee() view returns (address)",
   "function reclaimNoShow(uint256 id)",
   "function refund(uint256 id)",
   `function getProvider(address provider) view returns (${PROVIDER_TUPLE})`,
@@ -104,13 +115,18 @@ export const MARKET_ABI = [
   "event Delivered(uint256 indexed job, uint256 indexed note, address indexed provider, uint256 units, uint256 amount, bytes32 resultHash, uint256 delivered)",
   "event Paid(uint256 indexed job, uint256 indexed note, address indexed provider, uint256 units, uint256 amount, uint256 toProvider, uint256 burnt, uint256 toStakers)",
   "event Disputed(uint256 indexed job, address indexed by, uint256 notes, uint256 amount)",
-  "event Resolved(uint256 indexed job, address indexed provider, bool providerRight, address by)",
+  "event Resolved(uint256 indexed job, address indexed provider, bool providerRight, address by, uint64 snapshotId, uint256 power)",
   "event ProviderSlashed(uint256 indexed job, address indexed provider, uint256 slashed, uint256 toRequester, uint256 burnt)",
   "event NoShow(uint256 indexed job, address indexed provider, uint256 penalty)",
   "event Refunded(uint256 indexed job, address indexed requester, uint256 returned, uint8 state)",
   ...MARKET_ERROR_TAGS.map((t) => `error ${t}${ERROR_ARGS[t]}`),
   "error TokenInsufficientBalance(address account, uint256 balance, uint256 needed)",
   "error MarketInvalidSetup(string reason)",
+] as const
+
+/** The Committee's view of a snapshot's validators (a verdict receipt names its signers' operators). */
+const COMMITTEE_VALIDATORS_ABI = [
+  "function snapshotValidators(uint64 id) view returns (tuple(address operator, address signingKey, uint256 stake, uint256 multiplierWad, uint256 contribution, uint256 power)[])",
 ] as const
 
 /** The contract's `JobState` and `NoteState` enums, in order (index 0: none). */
@@ -141,6 +157,7 @@ export const jobFromChain = (id: number, j: Any, book: AccountBook): JobView | u
     deadline: ms(j.deadline), postedAt: ms(j.postedAt), state: jobState(j.state), provider, pricePerUnit: big(j.pricePerUnit),
     assignedAt: ms(j.assignedAt), lastActivity: ms(j.lastActivity), delivered: big(j.delivered), paidUnits: big(j.paidUnits), escrow: big(j.escrow),
     paid: big(j.paid), feeBurnt: big(j.feeBurnt), feeToStakers: big(j.feeToStakers), returned: big(j.returned), compensation: big(j.compensation),
+    disputeSnapshot: num(j.disputeSnapshot),
     notes: [...j.notes].map((n: Any, i: number) => ({
       id: i + 1, provider: book.accountOf(str(n.provider)), units: big(n.units), pricePerUnit: big(n.pricePerUnit), amount: big(n.units) * big(n.pricePerUnit),
       resultHash: str(n.resultHash).toLowerCase(), deliveredAt: ms(n.deliveredAt), state: (NOTE_STATES[num(n.state)] ?? "pending") as NoteState,
@@ -149,8 +166,13 @@ export const jobFromChain = (id: number, j: Any, book: AccountBook): JobView | u
   }
 }
 
-/** A ComputeMarket revert as the market's tagged error of the same name (times in ms, accounts as ids); else as `toChainError`. */
-export const toMarketError = (operation: string, e: unknown, book: AccountBook, where?: string): MarketError | EconError | ChainUnavailable => {
+/**
+ * A ComputeMarket revert as the market's tagged error of the same name (times in ms, accounts as ids); a
+ * Committee error (a verdict's signatures, `CommitteeStaleSnapshot`) as `toCommitteeError`; else as `toChainError`.
+ */
+export const toMarketError = (
+  operation: string, e: unknown, book: AccountBook, where?: string, signatures?: readonly ReportSignature[],
+): MarketError | CommitteeError | EconError | ChainUnavailable => {
   if (e !== null && typeof e === "object" && (MARKET_ERROR_TAGS as readonly string[]).includes(String((e as { _tag?: unknown })._tag))) return e as MarketError
   const data = revertDataOf(e)
   let parsed: ReturnType<Interface["parseError"]> = null
@@ -193,8 +215,8 @@ export const toMarketError = (operation: string, e: unknown, book: AccountBook, 
     case "MarketNothingToPay": return new MarketNothingToPay({ job: num(a[0]) })
     case "MarketNothingToDispute": return new MarketNothingToDispute({ job: num(a[0]) })
     case "MarketNotesPending": return new MarketNotesPending({ job: num(a[0]), notes: num(a[1]) })
-    // TokenInsufficientBalance and every other revert: the economy's mapping (same error names), else ChainUnavailable.
-    default: return toChainError(operation, e, book, {}, where)
+    // The Committee's errors, TokenInsufficientBalance and every other revert: their mappings (same error names), else ChainUnavailable.
+    default: return toCommitteeError(operation, e, book, where ?? "the chain", signatures === undefined ? {} : { signatures })
   }
 }
 
@@ -221,7 +243,8 @@ export interface MarketContext {
 
 /** The market members of the Chain port. */
 export interface MarketPort {
-  marketOp<O extends MarketOp>(op: O): Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | EconError | ChainUnavailable>
+  marketOp<O extends MarketOp>(op: O): Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | CommitteeError | EconError | ChainUnavailable>
+  marketVerdictDigest(verdict: MarketVerdict): Effect.Effect<Uint8Array, MarketError | ChainUnavailable>
   marketProvider(address: Address): Effect.Effect<ProviderView | undefined, ChainUnavailable>
   readonly marketProviders: Effect.Effect<readonly ProviderView[], ChainUnavailable>
   marketJob(id: number): Effect.Effect<JobView | undefined, ChainUnavailable>
@@ -243,19 +266,8 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
     if (a === undefined) throw new TokenInvalidAddress({ role, address: String(account) })
     return a
   }
-  const signerOf = (operation: string, account: Address): Signer => {
-    addressOf(account, "sender")
-    const s = ctx.signerFor(account)
-    if (s === undefined) throw new ChainUnavailable({ operation, reason: `no signer for account "${account}": this node holds no key for it; add it to signerFor` })
-    return s.provider === null ? s.connect(provider) : s
-  }
-  const mined = async (send: () => Promise<Any>): Promise<TransactionReceipt> => {
-    const tx = await send()
-    const receipt: TransactionReceipt | null = await tx.wait()
-    if (receipt === null) throw new Error(`transaction ${tx.hash} was dropped`)
-    ctx.sawBlock(receipt.blockNumber)
-    return receipt
-  }
+  const signerOf = (operation: string, account: Address): Signer => txSignerOf({ provider, book, signerFor: ctx.signerFor }, operation, account)
+  const mined = minedWith(ctx.sawBlock)
   const events = (receipt: TransactionReceipt): Any[] => {
     const at = ctx.address.toLowerCase()
     return receipt.logs.filter((l) => l.address.toLowerCase() === at).map((l) => market.interface.parseLog(l)).filter((e: Any) => e !== null)
@@ -275,6 +287,14 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
     const refunded = evs.find((e) => e.name === "Refunded")
     const after = await jobAt(id, receipt.blockNumber)
     return { job: id, payments, returned: refunded === undefined ? 0n : big(refunded.args.returned), state: after!.state }
+  }
+
+  /** The operators of a verdict's signers (by their signing keys in the Committee's snapshot), in the order given. */
+  const signersOf = async (snapshotId: number, signatures: readonly ReportSignature[], block: number): Promise<string[]> => {
+    const committee: Any = new Contract(str(await market.committee({ blockTag: block })), COMMITTEE_VALIDATORS_ABI as unknown as string[], provider)
+    const members: Any[] = [...(await committee.snapshotValidators(snapshotId, { blockTag: block }))]
+    const byKey = new Map(members.map((m) => [str(m.signingKey).toLowerCase(), book.accountOf(str(m.operator))]))
+    return signatures.map((x) => byKey.get(x.signer.toLowerCase()) ?? x.signer.toLowerCase())
   }
 
   const send = async (op: MarketOp): Promise<MarketReceipt> => {
@@ -332,15 +352,17 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
       }
       case "resolveDispute": {
         const before = await jobAt(op.job, await ctx.latest())
-        const r = await mined(() => as(op.by).resolveDispute(op.job, op.providerRight))
+        const sigs = Array.isArray(op.signatures) ? op.signatures.map((x) => x.signature) : op.signatures
+        const r = await mined(() => as(op.by).resolveDispute(op.job, op.providerRight, op.snapshotId, sigs))
         const resolved = events(r).find((e) => e.name === "Resolved")
         const provider = book.accountOf(str(resolved.args.provider))
-        if (op.providerRight) return { type: "resolveDispute", providerRight: true, provider, refuted: [], slash: undefined, ...(await payout(op.job, r)) }
+        const signed = { snapshotId: num(resolved.args.snapshotId), signers: await signersOf(num(resolved.args.snapshotId), op.signatures, r.blockNumber), power: big(resolved.args.power) }
+        if (op.providerRight) return { type: "resolveDispute", providerRight: true, provider, refuted: [], slash: undefined, ...signed, ...(await payout(op.job, r)) }
         const s = events(r).find((e) => e.name === "ProviderSlashed")
         const refuted = (before?.notes ?? []).filter((n) => n.state === "disputed").map((n) => n.id)
         return {
           type: "resolveDispute", providerRight: false, provider, refuted,
-          slash: { provider, slashed: big(s.args.slashed), toRequester: big(s.args.toRequester), burnt: big(s.args.burnt) },
+          slash: { provider, slashed: big(s.args.slashed), toRequester: big(s.args.toRequester), burnt: big(s.args.burnt) }, ...signed,
           job: op.job, payments: [], returned: 0n, state: "open",
         }
       }
@@ -366,9 +388,20 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
 
   return {
     marketOp: <O extends MarketOp>(op: O) =>
-      Effect.tryPromise({ try: () => ctx.serialized(() => send(op)), catch: (e) => toMarketError(`marketOp ${op.type}`, e, book, where) }).pipe(
+      Effect.tryPromise({
+        try: () => ctx.serialized(() => send(op)),
+        catch: (e) => toMarketError(`marketOp ${op.type}`, e, book, where, op.type === "resolveDispute" ? op.signatures : undefined),
+      }).pipe(
         Effect.timeoutOrElse({ duration: ctx.timeoutMs, orElse: () => timedOut(`marketOp ${op.type}`) }),
-      ) as Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | EconError | ChainUnavailable>,
+      ) as Effect.Effect<MarketReceiptOf<O["type"]>, MarketError | CommitteeError | EconError | ChainUnavailable>,
+    marketVerdictDigest: (verdict) =>
+      Effect.tryPromise({
+        try: async () => getBytes(await market.verdictDigest(verdict.job, verdict.providerRight, verdict.snapshotId, { blockTag: await ctx.latest() })),
+        catch: (e) => {
+          const err = toMarketError("marketVerdictDigest", e, book, where)
+          return err._tag.startsWith("Market") ? (err as MarketError) : new ChainUnavailable({ operation: "marketVerdictDigest", reason: describeFailure(e, where) })
+        },
+      }).pipe(Effect.timeoutOrElse({ duration: ctx.timeoutMs, orElse: () => timedOut("marketVerdictDigest") })),
     marketProvider: (address) =>
       query("marketProvider", async () => {
         const a = typeof address === "string" ? book.addressOf(address) : undefined

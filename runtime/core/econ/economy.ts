@@ -167,10 +167,13 @@ export class Economy {
     return { reserve: balanceOf(this.#s, RESERVE_ACCOUNT), feeDeposits: c.feeDepositTotal, emittedUntil: c.emittedUntil, lastEpoch: c.lastEpoch, snapshots: c.snapshots.length }
   }
 
-  /** Apply one compute-market operation (market.ts) at `now` like `apply`: time checked first, moved only on success. */
-  marketOp<O extends MarketOp>(op: O, now: number): Result.Result<MarketReceiptOf<O["type"]>, MarketError | EconError>
-  marketOp(op: MarketOp, now: number): Result.Result<MarketReceipt, MarketError | EconError> {
-    return this.#timed(now, () => applyMarketOp(this.#s, this.#params, op, now))
+  /**
+   * Apply one compute-market operation (market.ts) at `now` like `apply`: time checked first, moved only on success.
+   * `ctx` checks a verdict's committee signatures (`resolveDispute` is refused without it).
+   */
+  marketOp<O extends MarketOp>(op: O, now: number, ctx?: ReportContext): Result.Result<MarketReceiptOf<O["type"]>, MarketError | EconError | CommitteeError>
+  marketOp(op: MarketOp, now: number, ctx?: ReportContext): Result.Result<MarketReceipt, MarketError | EconError | CommitteeError> {
+    return this.#timed(now, () => applyMarketOp(this.#s, this.#params, op, now, ctx))
   }
 
   /** The market provider registered by `address`, or undefined. */

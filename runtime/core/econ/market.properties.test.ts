@@ -10,6 +10,9 @@
  *  - a provider is slashed only by a verdict against it, and a verdict against it only follows a
  *    re-execution that refutes one of the frozen results (referees here re-execute honestly): a provider
  *    whose results are confirmed is never slashed;
+ *  - a verdict takes effect only when signed by ≥ 2/3 of a committee snapshot's power, a snapshot no
+ *    older than the dispute's (verdicts signed by a quorum, by one validator alone or by nobody, under
+ *    snapshots taken during the run as slashes jail and stake moves);
  *  - every market participant's balance and every bond move exactly as the receipts say;
  *  - a refused operation changes nothing (the whole state is deep-equal before and after).
  * Runs: DAI_MARKET_RUNS sequences (CI default 40, about 5 s; `npm run soak` runs 5,000), seed
@@ -18,7 +21,11 @@
 import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
+import type { CommitteeError } from "../committee/errors.ts"
+import { quorumSigners } from "../committee/testkit.ts"
 import type { MarketError } from "../market/errors.ts"
+import { TEST_VERDICT_CTX, toyVerdictSignatures } from "../market/testkit.ts"
+import { frozenNotes } from "../market/verdict.ts"
 import type { JobState, MarketOp, MarketReceipt, NotePayment } from "../market/types.ts"
 import { resolveParams, type Params } from "../params.ts"
 import { TOKEN } from "../units.ts"
@@ -86,7 +93,8 @@ type Action =
   | { readonly t: "confirm"; readonly pick: number; readonly right: boolean }
   | { readonly t: "settle"; readonly pick: number }
   | { readonly t: "dispute"; readonly pick: number; readonly by: "requester" | "referee" | "stranger" }
-  | { readonly t: "resolve"; readonly pick: number; readonly by: string }
+  | { readonly t: "resolve"; readonly pick: number; readonly by: string; readonly signers: "quorum" | "v0" | "v1" | "none"; readonly snapshot: "latest" | "first" }
+  | { readonly t: "snapshot" }
   | { readonly t: "noShow"; readonly pick: number; readonly right: boolean }
   | { readonly t: "refund"; readonly pick: number }
   | { readonly t: "econ"; readonly op: EconOp }
@@ -126,7 +134,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ pick, right: rightCaller }).map((a) => ({ t: "confirm" as const, ...a })) },
   { weight: 3, arbitrary: pick.map((p) => ({ t: "settle" as const, pick: p })) },
   { weight: 6, arbitrary: fc.record({ pick, by: fc.constantFrom("requester" as const, "requester" as const, "referee" as const, "stranger" as const) }).map((a) => ({ t: "dispute" as const, ...a })) },
-  { weight: 4, arbitrary: fc.record({ pick, by: fc.constantFrom("v0", "v1", "v1", "r0") }).map((a) => ({ t: "resolve" as const, ...a })) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      pick, by: fc.constantFrom("v0", "v1", "r0", "p0"), signers: fc.constantFrom("quorum" as const, "quorum" as const, "quorum" as const, "v0" as const, "v1" as const, "none" as const),
+      snapshot: fc.constantFrom("latest" as const, "latest" as const, "latest" as const, "first" as const),
+    }).map((a) => ({ t: "resolve" as const, ...a })),
+  },
+  { weight: 1, arbitrary: fc.constant({ t: "snapshot" as const }) },
   { weight: 2, arbitrary: fc.record({ pick, right: rightCaller }).map((a) => ({ t: "noShow" as const, ...a })) },
   { weight: 2, arbitrary: pick.map((p) => ({ t: "refund" as const, pick: p })) },
   {
@@ -180,7 +195,7 @@ const jobIdOf = (e: Economy, p: number, want: Want | undefined, now: number): nu
 }
 
 /** Turn an action into an operation against the current state (the right caller, or a wrong one). */
-const resolveAction = (e: Economy, a: Action, now: number): { readonly market: MarketOp } | { readonly econ: EconOp } => {
+const resolveAction = (e: Economy, a: Action, now: number): { readonly market: MarketOp } | { readonly econ: EconOp } | { readonly snapshot: true } => {
   switch (a.t) {
     case "register": return { market: { type: "registerProvider", provider: a.who, bond: a.bond, kinds: a.kinds, pricePerUnit: a.price, capacity: a.capacity } }
     case "update": return { market: { type: "updateProvider", provider: a.who, pricePerUnit: a.price, capacity: a.capacity } }
@@ -189,6 +204,7 @@ const resolveAction = (e: Economy, a: Action, now: number): { readonly market: M
     case "withdrawBond": return { market: { type: "withdrawBond", provider: a.who } }
     case "post": return { market: { type: "postJob", requester: a.who, kind: a.kind, units: a.units, maxPricePerUnit: a.maxPrice, deadline: now + a.deadlineIn } }
     case "econ": return { econ: a.op.type === "slash" ? { ...a.op, infractionTime: now } : a.op }
+    case "snapshot": return { snapshot: true }
     default: break
   }
   const id = jobIdOf(e, a.pick, WANTS[a.t], now)
@@ -210,9 +226,12 @@ const resolveAction = (e: Economy, a: Action, now: number): { readonly market: M
     case "settle": return { market: { type: "settle", job: id } }
     case "dispute": return { market: { type: "dispute", job: id, by: a.by === "requester" ? requester : a.by === "referee" ? "v1" : other } }
     case "resolve": {
-      // The referee re-executes: the provider is right iff every frozen result is the faithful one.
+      // The referees re-execute: the provider is right iff every frozen result is the faithful one.
       const right = j === undefined || j.notes.filter((n) => n.state === "disputed").every((n) => n.resultHash === rightHash(id))
-      return { market: { type: "resolveDispute", job: id, providerRight: right, by: a.by } }
+      const snap = a.snapshot === "first" ? e.committeeSnapshot(1)! : e.latestSnapshot()!
+      const operators = a.signers === "quorum" ? quorumSigners(snap) : a.signers === "none" ? [] : snap.validators.some((v) => v.operator === a.signers) ? [a.signers] : []
+      const signatures = j !== undefined && frozenNotes(j).length > 0 ? toyVerdictSignatures(snap, j, right, operators) : []
+      return { market: { type: "resolveDispute", job: id, providerRight: right, snapshotId: snap.id, signatures, by: a.by } }
     }
     case "noShow": return { market: { type: "reclaimNoShow", job: id, by: a.right ? requester : other } }
     case "refund": return { market: { type: "refund", job: id } }
@@ -259,6 +278,10 @@ const book = (b: Books, r: MarketReceipt, e: Economy): void => {
     case "dispute": b.frozen.set(r.job, r.notes); break
     case "reclaimNoShow": add(b.bond, r.provider, -r.penalty); add(b.balance, b.jobs.get(r.job)!.requester, r.penalty); break
     case "resolveDispute": {
+      // Only a quorum of a snapshot no older than the dispute's decides.
+      const snap = e.committeeSnapshot(r.snapshotId)!
+      expect(r.power >= snap.quorum && snap.quorum > 0n, `job ${r.job}: a verdict with ${r.power} of ${snap.totalPower} power`).toBe(true)
+      expect(r.snapshotId >= e.job(r.job)!.disputeSnapshot).toBe(true)
       const frozen = b.frozen.get(r.job) ?? []
       b.frozen.delete(r.job)
       const refutable = frozen.some((id) => b.notes.get(`${r.job}/${id}`)!.hash !== rightHash(r.job))
@@ -318,6 +341,7 @@ const start = (params: Params): { readonly e: Economy; readonly b: Books } => {
   const e = testEconomy(params)
   for (const op of SETUP) ok(e.apply(op, 0))
   for (const a of PARTICIPANTS) ok(e.apply({ type: "transfer", from: "reserve", to: a, amount: 100_000n * T }, 0))
+  ok(e.takeSnapshot("r0", 0))
   const b: Books = { balance: new Map(PARTICIPANTS.map((a) => [a, 100_000n * T])), bond: new Map(), jobs: new Map(), notes: new Map(), paidNotes: new Set(), frozen: new Map() }
   // Two providers from the start, so jobs find someone; p2 registers (or fails to) during the run.
   book(b, ok(e.marketOp({ type: "registerProvider", provider: "p0", bond: 2_000n * T, kinds: [...KINDS], pricePerUnit: 1n * T, capacity: 3 }, 0)), e)
@@ -340,7 +364,8 @@ describe("compute market on the ledger (properties)", () => {
           now += dt
           const resolved = resolveAction(e, action, now)
           const before = snapshotKey(e.snapshot())
-          const r: Result.Result<unknown, MarketError | EconError> = "market" in resolved ? e.marketOp(resolved.market, now) : e.apply(resolved.econ, now)
+          const r: Result.Result<unknown, MarketError | EconError | CommitteeError> =
+            "market" in resolved ? e.marketOp(resolved.market, now, TEST_VERDICT_CTX) : "econ" in resolved ? e.apply(resolved.econ, now) : e.takeSnapshot("r0", now)
           if (Result.isFailure(r)) {
             refusedCount++
             seen.set(r.failure._tag, (seen.get(r.failure._tag) ?? 0) + 1)

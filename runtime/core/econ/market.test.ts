@@ -1,19 +1,23 @@
 import { describe, expect, it } from "vitest"
 import { Result } from "effect"
-import { DEFAULT_PARAMS } from "../params.ts"
+import { DEFAULT_PARAMS, resolveParams } from "../params.ts"
 import { TOKEN } from "../units.ts"
 import type { MarketOp } from "../market/types.ts"
 import { MARKET_BONDS_ACCOUNT, MARKET_ESCROW_ACCOUNT } from "./market.ts"
 import type { Economy } from "./economy.ts"
 import { failTag, invariantViolations, ok, SETUP, snapshotKey, testEconomy } from "./testkit.ts"
+import { toySign } from "../committee/testkit.ts"
+import { signedVerdict, TEST_VERDICT_CTX, toyVerdictSignatures } from "../market/testkit.ts"
 
 const HASH = `0x${"ab".repeat(32)}`
 const T = TOKEN
 
-/** An economy with validators (the referees v0, v1), provider c0 (price 2 tokens/unit, capacity 2) and c1 (price 1). */
+/** An economy with validators (the referees v0, v1; committee snapshot 1), provider c0 (price 2 tokens/unit, capacity 2) and c1 (price 1). */
 const market = (): Economy => {
-  const e = testEconomy()
+  // The numbers below are for a 20 % wrong-result slash, whatever the registry's default.
+  const e = testEconomy(Result.getOrThrow(resolveParams({ "market.wrongResultSlash": 0.2 })))
   for (const op of SETUP) ok(e.apply(op, 0))
+  ok(e.takeSnapshot("v0", 0))
   ok(e.marketOp({ type: "registerProvider", provider: "c0", bond: 1_000n * T, kinds: ["infer:mnist"], pricePerUnit: 2n * T, capacity: 2 }, 0))
   ok(e.marketOp({ type: "registerProvider", provider: "c1", bond: 2_000n * T, kinds: ["infer:mnist", "finetune:mnist"], pricePerUnit: 1n * T, capacity: 1 }, 0))
   return e
@@ -29,7 +33,7 @@ const posted = (e: Economy, provider = "c0"): number => {
 /** Apply `op` expecting a refusal with `tag`, and that the state did not change. */
 const refused = (e: Economy, op: MarketOp, now: number, tag: string): void => {
   const before = snapshotKey(e.snapshot())
-  expect(failTag(e.marketOp(op, now))).toBe(tag)
+  expect(failTag(e.marketOp(op, now, TEST_VERDICT_CTX))).toBe(tag)
   expect(snapshotKey(e.snapshot())).toBe(before)
 }
 
@@ -103,7 +107,7 @@ describe("compute market on the ledger", () => {
     refused(e, { type: "confirm", job, by: "d0" }, 0, "MarketNothingToPay")
     refused(e, { type: "dispute", job, by: "d0" }, 0, "MarketNothingToDispute")
     refused(e, { type: "dispute", job, by: "d1" }, 0, "MarketNotReferee")
-    refused(e, { type: "resolveDispute", job, providerRight: true, by: "v0" }, 0, "MarketNotDisputed")
+    refused(e, { type: "resolveDispute", job, providerRight: true, snapshotId: 1, signatures: [], by: "v0" }, 0, "MarketNotDisputed")
     refused(e, { type: "refund", job }, 99_999, "MarketBeforeDeadline")
     refused(e, { type: "reclaimNoShow", job, by: "d0" }, 29_999, "MarketNoShowNotDue")
     refused(e, { type: "withdrawBond", provider: "c1" }, 0, "MarketProviderNotRetired")
@@ -123,10 +127,10 @@ describe("compute market on the ledger", () => {
     expect(d).toEqual({ type: "dispute", job, by: "v1", notes: [1], amount: 8n * T })
     refused(e, { type: "deliver", job, provider: "c0", units: 1n, resultHash: HASH }, 61_000, "MarketJobDisputed")
     refused(e, { type: "settle", job }, 70_000, "MarketJobDisputed")
-    refused(e, { type: "resolveDispute", job, providerRight: false, by: "d0" }, 70_000, "MarketNotReferee")
     const d0 = e.balanceOf("d0")
     const burnt = e.supply().burnt
-    const r = ok(e.marketOp({ type: "resolveDispute", job, providerRight: false, by: "v0" }, 70_000))
+    const r = ok(e.marketOp(signedVerdict(e.latestSnapshot()!, e.job(job)!, false, "d0"), 70_000, TEST_VERDICT_CTX))
+    expect(r).toMatchObject({ snapshotId: 1, signers: ["v0", "v1"] })
     expect(r.slash).toEqual({ provider: "c0", slashed: 200n * T, toRequester: 8n * T, burnt: 192n * T })
     expect(r.state).toBe("open")
     expect(e.balanceOf("d0") - d0).toBe(8n * T)
@@ -147,12 +151,54 @@ describe("compute market on the ledger", () => {
     const job = posted(e)
     ok(e.marketOp({ type: "deliver", job, provider: "c0", units: 3n, resultHash: HASH }, 1_000))
     ok(e.marketOp({ type: "dispute", job, by: "d0" }, 2_000))
-    const r = ok(e.marketOp({ type: "resolveDispute", job, providerRight: true, by: "v1" }, 50_000))
+    const r = ok(e.marketOp(signedVerdict(e.latestSnapshot()!, e.job(job)!, true, "v1"), 50_000, TEST_VERDICT_CTX))
     expect(r).toMatchObject({ providerRight: true, slash: undefined, state: "assigned", refuted: [] })
     expect(r.payments.map((p) => p.amount)).toEqual([6n * T])
     expect(e.provider("c0")).toMatchObject({ bond: 1_000n * T, penalized: 0n })
     // The no-show clock restarted at the verdict.
     refused(e, { type: "reclaimNoShow", job, by: "d0" }, 79_999, "MarketNoShowNotDue")
+    accounted(e)
+  })
+
+  it("a verdict needs ≥ 2/3 of a snapshot's power: one validator alone, a stranger, a signer twice, an unknown or stale snapshot, no verifier, a replay are refused", () => {
+    const e = market()
+    const snap = e.latestSnapshot()!
+    expect(snap.validators.map((v) => v.operator)).toEqual(["v0", "v1"])
+    const job = posted(e)
+    ok(e.marketOp({ type: "deliver", job, provider: "c0", units: 3n, resultHash: HASH }, 1_000))
+    refused(e, { type: "resolveDispute", job, providerRight: true, snapshotId: 1, signatures: [], by: "v0" }, 2_000, "MarketNotDisputed")
+    refused(e, { type: "resolveDispute", job: 99, providerRight: true, snapshotId: 1, signatures: [], by: "v0" }, 2_000, "MarketUnknownJob")
+    ok(e.marketOp({ type: "dispute", job, by: "d0" }, 2_000))
+    const j = e.job(job)!
+    expect(j.disputeSnapshot).toBe(1)
+    // Each validator alone holds less than the quorum: a single referee can no longer decide.
+    for (const v of ["v0", "v1"]) refused(e, signedVerdict(snap, j, false, v, [v]), 3_000, "CommitteeInsufficientPower")
+    refused(e, { ...signedVerdict(snap, j, false, "v0"), signatures: [] }, 3_000, "CommitteeInsufficientPower")
+    const sigs = toyVerdictSignatures(snap, j, false)
+    refused(e, { ...signedVerdict(snap, j, false, "v0"), signatures: [...sigs, sigs[0]!] }, 3_000, "CommitteeDuplicateSigner")
+    const stranger = `0x${"77".repeat(20)}`
+    const strangerSig = { signer: stranger, signature: toySign(stranger, new Uint8Array(32)) }
+    refused(e, { ...signedVerdict(snap, j, false, "v0"), signatures: [...sigs, strangerSig] }, 3_000, "CommitteeUnknownSigner")
+    // Signatures of the other verdict are not this one's.
+    refused(e, { ...signedVerdict(snap, j, false, "v0"), signatures: toyVerdictSignatures(snap, j, true) }, 3_000, "CommitteeBadSignature")
+    refused(e, { ...signedVerdict(snap, j, false, "v0"), snapshotId: 2 }, 3_000, "CommitteeUnknownSnapshot")
+    refused(e, { ...signedVerdict(snap, j, false, "v0"), snapshotId: 0 }, 3_000, "CommitteeStaleSnapshot")
+    refused(e, { ...signedVerdict(snap, j, false, "v0"), by: "" }, 3_000, "TokenInvalidAddress")
+    const before = snapshotKey(e.snapshot())
+    expect(failTag(e.marketOp(signedVerdict(snap, j, true, "v0"), 3_000))).toBe("CommitteeBadSignature") // a ledger without a verifier
+    expect(snapshotKey(e.snapshot())).toBe(before)
+    const verdict = signedVerdict(snap, j, true, "v0")
+    ok(e.marketOp(verdict, 3_000, TEST_VERDICT_CTX))
+    refused(e, verdict, 3_000, "MarketNotDisputed")
+    // Disputed again under a newer snapshot: the old verdict's signatures are not this dispute's, and snapshot 1 is now too old.
+    ok(e.marketOp({ type: "deliver", job, provider: "c0", units: 1n, resultHash: HASH }, 4_000))
+    ok(e.takeSnapshot("v1", 4_000))
+    ok(e.marketOp({ type: "dispute", job, by: "d0" }, 5_000))
+    expect(e.job(job)!.disputeSnapshot).toBe(2)
+    refused(e, { ...verdict, snapshotId: 2 }, 6_000, "CommitteeBadSignature")
+    refused(e, signedVerdict(snap, e.job(job)!, true, "v0"), 6_000, "CommitteeStaleSnapshot")
+    const r = ok(e.marketOp(signedVerdict(e.latestSnapshot()!, e.job(job)!, true, "d2"), 6_000, TEST_VERDICT_CTX))
+    expect(r.payments.map((p) => p.note)).toEqual([2])
     accounted(e)
   })
 

@@ -31,6 +31,11 @@ import type {
 } from "../market/types.ts"
 import type { Params } from "../params.ts"
 import { LedgerUnknownOperation, type EconError } from "./errors.ts"
+import { CommitteeBadSignature, CommitteeStaleSnapshot, CommitteeUnknownSnapshot, type CommitteeError } from "../committee/errors.ts"
+import { ZERO_ADDRESS } from "../committee/digest.ts"
+import { verifyReport, type VerifiedSigners } from "../committee/verify.ts"
+import { frozenNotes, verdictDigest } from "../market/verdict.ts"
+import type { ReportContext } from "./committee.ts"
 import {
   addBond, isKind, isPositive, isReferee, MARKET_BONDS_ACCOUNT, MARKET_ESCROW_ACCOUNT, MAX_KIND_LENGTH, MAX_PRICE, MAX_UNITS, providerOf,
   registerProvider, retireProvider, updateProvider, withdrawBond, type R,
@@ -141,7 +146,7 @@ export const postJob = (s: EconState, op: Extract<MarketOp, { type: "postJob" }>
   s.market.jobs.set(id, {
     id, requester, kind, units, maxPricePerUnit, budget, deadline, postedAt: now, state: "open", provider: undefined, pricePerUnit: 0n,
     assignedAt: 0, lastActivity: 0, delivered: 0n, paidUnits: 0n, escrow: budget, paid: 0n, feeBurnt: 0n, feeToStakers: 0n, returned: 0n,
-    compensation: 0n, notes: [], excluded: [],
+    compensation: 0n, notes: [], excluded: [], disputeSnapshot: 0,
   })
   return Result.succeed({ type: "postJob", job: id, requester, kind, budget, deadline })
 }
@@ -242,22 +247,50 @@ export const dispute = (s: EconState, params: Params, op: Extract<MarketOp, { ty
     amount += n.amount
   }
   j.state = "disputed"
+  // The committee in office now (or a later one) gives the verdict, never one that has since left.
+  j.disputeSnapshot = s.committee.snapshots.length
   return Result.succeed({ type: "dispute", job: j.id, by: op.by, notes: pending.map((n) => n.id), amount })
 }
 
-/** A referee's verdict on the frozen deliveries: paid (provider right), or refuted with the provider slashed and the job reopened. */
-export const resolveDispute = (s: EconState, params: Params, op: Extract<MarketOp, { type: "resolveDispute" }>, now: number): R<ResolveDisputeReceipt> => {
+/**
+ * Check the committee's signatures of a verdict on the disputed job `j` (verdict.ts): snapshot not older
+ * than the one of the dispute (`CommitteeStaleSnapshot`), known (`CommitteeUnknownSnapshot`), then
+ * `verifyReport`'s refusals (unknown or duplicate signer, bad signature, `CommitteeInsufficientPower`).
+ */
+const checkVerdict = (
+  s: EconState, j: Job, op: Extract<MarketOp, { type: "resolveDispute" }>, ctx: ReportContext | undefined,
+): Result.Result<VerifiedSigners, CommitteeError> => {
+  const id = op.snapshotId
+  if (!Number.isSafeInteger(id) || id < j.disputeSnapshot) return Result.fail(new CommitteeStaleSnapshot({ snapshotId: id, latest: j.disputeSnapshot }))
+  const snapshot = id >= 1 ? s.committee.snapshots[id - 1] : undefined
+  if (snapshot === undefined) return Result.fail(new CommitteeUnknownSnapshot({ snapshotId: id, latest: s.committee.snapshots.length }))
+  if (ctx === undefined) return Result.fail(new CommitteeBadSignature({ signer: "?", reason: "this ledger was given no consensus chain id and verifier, so it cannot check a verdict's signatures" }))
+  const digest = verdictDigest(ctx.chainId, ctx.ledger ?? ZERO_ADDRESS, { job: j.id, providerRight: op.providerRight === true, snapshotId: id }, frozenNotes(j))
+  return verifyReport(snapshot, digest, op.signatures, ctx.verify)
+}
+
+/**
+ * The committee's verdict on the frozen deliveries, signed by ≥ 2/3 of a snapshot's power (checkVerdict):
+ * paid (provider right), or refuted with the provider slashed and the job reopened. Anyone submits it.
+ */
+export const resolveDispute = (
+  s: EconState, params: Params, op: Extract<MarketOp, { type: "resolveDispute" }>, now: number, ctx: ReportContext | undefined,
+): Result.Result<ResolveDisputeReceipt, MarketError | EconError | CommitteeError> => {
+  const badSubmitter = checkAddress("verdict submitter", op.by)
+  if (badSubmitter !== undefined) return Result.fail(badSubmitter)
   const j = s.market.jobs.get(op.job)
   if (j === undefined || !Number.isSafeInteger(op.job)) return Result.fail(new MarketUnknownJob({ job: op.job }))
-  if (!isReferee(s, op.by)) return Result.fail(new MarketNotReferee({ job: j.id, caller: String(op.by) }))
   if (j.state !== "disputed") return Result.fail(new MarketNotDisputed({ job: j.id, state: j.state }))
+  const verified = checkVerdict(s, j, op, ctx)
+  if (Result.isFailure(verified)) return Result.fail(verified.failure)
+  const signed = { snapshotId: op.snapshotId, signers: verified.success.signers, power: verified.success.power }
   const provider = j.provider!
-  const frozen = j.notes.filter((n) => n.state === "disputed")
+  const frozen = frozenNotes(j)
   if (op.providerRight === true) {
     j.state = "assigned"
     j.lastActivity = now
     const part = payout(s, params, j, frozen)
-    return Result.succeed({ type: "resolveDispute", providerRight: true, provider, refuted: [], slash: undefined, ...part })
+    return Result.succeed({ type: "resolveDispute", providerRight: true, provider, refuted: [], slash: undefined, ...signed, ...part })
   }
   const p = s.market.providers.get(provider)!
   let frozenAmount = 0n
@@ -276,7 +309,7 @@ export const resolveDispute = (s: EconState, params: Params, op: Extract<MarketO
   j.excluded.push(provider)
   reopen(s, j)
   return Result.succeed({
-    type: "resolveDispute", providerRight: false, provider, refuted: frozen.map((n) => n.id), slash: { provider, ...cut },
+    type: "resolveDispute", providerRight: false, provider, refuted: frozen.map((n) => n.id), slash: { provider, ...cut }, ...signed,
     job: j.id, payments: [], returned: 0n, state: j.state,
   })
 }
@@ -323,8 +356,13 @@ export const refund = (s: EconState, params: Params, op: Extract<MarketOp, { typ
 
 // ---------------------------------------------------------------- dispatch and views
 
-/** Apply one market operation at `now`; a refusal changes nothing. */
-export const applyMarketOp = (s: EconState, params: Params, op: MarketOp, now: number): Result.Result<MarketReceipt, MarketError | EconError> => {
+/**
+ * Apply one market operation at `now`; a refusal changes nothing. `ctx` (the ledger's consensus chain id,
+ * signature check and address) verifies a verdict's signatures: without it `resolveDispute` is refused.
+ */
+export const applyMarketOp = (
+  s: EconState, params: Params, op: MarketOp, now: number, ctx?: ReportContext,
+): Result.Result<MarketReceipt, MarketError | EconError | CommitteeError> => {
   switch (op.type) {
     case "registerProvider": return registerProvider(s, params, op, now)
     case "updateProvider": return updateProvider(s, op)
@@ -337,7 +375,7 @@ export const applyMarketOp = (s: EconState, params: Params, op: MarketOp, now: n
     case "confirm": return confirm(s, params, op)
     case "settle": return settle(s, params, op, now)
     case "dispute": return dispute(s, params, op, now)
-    case "resolveDispute": return resolveDispute(s, params, op, now)
+    case "resolveDispute": return resolveDispute(s, params, op, now, ctx)
     case "reclaimNoShow": return reclaimNoShow(s, params, op, now)
     case "refund": return refund(s, params, op, now)
     default: return Result.fail(new LedgerUnknownOperation({ type: (op as { type?: unknown }).type }))

@@ -7,3 +7,4 @@ export type {
 export { LIVE_JOB_STATES, matchesJob } from "./types.ts"
 export { jobBudget, marketConfig, noShowPenalty, paymentSplit, wrongResultSlash, type MarketConfig, type PaymentSplit } from "./math.ts"
 export * from "./errors.ts"
+export { frozenNotes, VERDICT_TAG, verdictDigest, verdictDigestHex, type MarketVerdict } from "./verdict.ts"

@@ -5,6 +5,8 @@
  * in-memory ledger (runtime/core/econ/market.ts) and the ComputeMarket contract's adapter.
  */
 
+import type { ReportSignature } from "../committee/types.ts"
+
 /** An account id (as the economy's `Address`). */
 export type Account = string
 
@@ -88,6 +90,8 @@ export interface Job {
   notes: DebitNote[]
   /** Providers refuted on this job: never assigned to it again. */
   excluded: Account[]
+  /** The ledger's newest committee snapshot when the job was last disputed (0: none then, or never disputed): a verdict's snapshot may not be older. */
+  disputeSnapshot: number
 }
 
 // ---------------------------------------------------------------- operations
@@ -106,7 +110,14 @@ export type MarketOp =
   | { readonly type: "confirm"; readonly job: number; readonly by: Account }
   | { readonly type: "settle"; readonly job: number }
   | { readonly type: "dispute"; readonly job: number; readonly by: Account }
-  | { readonly type: "resolveDispute"; readonly job: number; readonly providerRight: boolean; readonly by: Account }
+  /**
+   * The committee's verdict (core/market/verdict.ts): `signatures` over `verdictDigest` by validators of
+   * snapshot `snapshotId` holding ≥ 2/3 of its power; `by` only submits it (anyone may).
+   */
+  | {
+    readonly type: "resolveDispute"; readonly job: number; readonly providerRight: boolean; readonly snapshotId: number
+    readonly signatures: readonly ReportSignature[]; readonly by: Account
+  }
   | { readonly type: "reclaimNoShow"; readonly job: number; readonly by: Account }
   | { readonly type: "refund"; readonly job: number }
 
@@ -159,6 +170,10 @@ export interface ResolveDisputeReceipt extends PayoutPart {
   /** Notes refuted (provider wrong); empty when the provider was right. */
   readonly refuted: readonly number[]
   readonly slash: WrongResultSlash | undefined
+  /** The snapshot whose validators signed the verdict, their operators (in the order given) and their power. */
+  readonly snapshotId: number
+  readonly signers: readonly Account[]
+  readonly power: bigint
 }
 export interface NoShowReceipt { readonly type: "reclaimNoShow"; readonly job: number; readonly provider: Account; readonly penalty: bigint }
 export interface RefundReceipt extends PayoutPart { readonly type: "refund" }
