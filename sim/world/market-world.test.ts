@@ -83,6 +83,31 @@ expect:
     expect(marketBooksProblem(economy)).toBeUndefined()
   })
 
+  it("resolves a dispute only with signatures of ≥ 2/3 of a snapshot's power: several referees sign, each dispute resolved once", () => {
+    const lines: Array<Record<string, unknown>> = []
+    let world: ConsensusWorld | undefined
+    const report = runScenario(scenario("events:\n  - at: { time: 0s }\n    byzantine: { nodes: [p1], behavior: wrong-result }", "  market.verificationRate: 1"), {
+      onWorld: (w) => void (world = w), sink: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+    })
+    expect(report.errors).toEqual([])
+    expect(report.outcome).toBe("passed")
+    const of = (kind: string) => lines.filter((e) => e.kind === kind)
+    const resolved = of("market.resolved")
+    expect(resolved.length).toBeGreaterThan(0)
+    const economy = world!.ledger.economy
+    for (const r of resolved) {
+      const snap = economy.committeeSnapshot(Number(r.snapshot))!
+      // 4 validators of equal stake: no verdict with fewer than 3 signers, none below the quorum.
+      expect(BigInt(String(r.power)) >= snap.quorum && Number(r.signers) >= 3, JSON.stringify(r)).toBe(true)
+    }
+    // Each disputed job resolved once, by signatures of several validators.
+    const jobs = resolved.map((r) => r.job)
+    expect(new Set(jobs).size).toBe(jobs.length)
+    const signers = new Set(of("market.verdict.signed").map((e) => e.node))
+    expect(signers.size).toBeGreaterThanOrEqual(3)
+    for (const e of of("market.resolve-refused")) expect(e).toBeUndefined()
+  })
+
   it("refutes, disputes and slashes a provider delivering wrong results; the requester pays nothing for them", () => {
     const { report, economy } = run("events:\n  - at: { time: 0s }\n    byzantine: { nodes: [p1], behavior: wrong-result }", "  market.verificationRate: 1")
     expect(report.outcome).toBe("passed")

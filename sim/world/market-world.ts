@@ -3,7 +3,8 @@
  * requesters r0.. are nodes of the same simulated network (latency, loss, partitions and crashes
  * apply), funded from the genesis remainder on the one ledger, each running the real node's market
  * actor (runtime/actors/market/) over its own port, the world's clock and a child stream of the
- * seed; every validator answers as a referee on its own port. Providers compute with the
+ * seed; every validator answers as a referee on its own port and signs the committee's verdicts on
+ * disputes with its consensus key (≥ 2/3 of a snapshot's power decide). Providers compute with the
  * statistical model of sim/faults/market.ts (`simWork`: time per unit from their speed, result hash
  * from the job and the unit range), whose byzantine behaviours the scenario switches on.
  */
@@ -133,7 +134,8 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
     const network = world.slots.get(id)?.port?.network
     if (network === undefined) return
     referees.get(id)?.stop()
-    referees.set(id, startReferee(contextOf(id, network), { reexecute: unitResultHash }))
+    // The validator's consensus key signs its verdicts (the committee snapshots name it).
+    referees.set(id, startReferee(contextOf(id, network), { reexecute: unitResultHash, keys: world.slots.get(id)!.keys }))
   }
 
   for (const id of setup.providers) fund(id, bond + TOKEN)
