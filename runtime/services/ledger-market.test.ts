@@ -7,6 +7,11 @@ import { TOKEN, TOTAL_SUPPLY } from "../core/units.ts"
 import type { Chain } from "./chain.ts"
 import { makeMemoryChain } from "./memory-chain.ts"
 import { ledgerMarket } from "./ledger-market.ts"
+import { TEST_CHAIN_ID, toyVerify } from "../core/committee/testkit.ts"
+import { ZERO_ADDRESS } from "../core/committee/digest.ts"
+import { toHex } from "../core/crypto.ts"
+import { signedVerdict } from "../core/market/testkit.ts"
+import { frozenNotes, verdictDigestHex } from "../core/market/verdict.ts"
 
 const HASH = `0x${"cd".repeat(32)}`
 const T = TOKEN
@@ -50,5 +55,29 @@ describe("the Chain port's market over an in-memory ledger", () => {
     const chain = makeMemoryChain(economy, () => Math.max(0, economy.now))
     await lifeThroughThePort(chain, "r", "p")
     expect(economy.provider("p")?.registeredAt).toBe(5_000)
+  })
+
+  it("takes a verdict only with the committee's signatures over the digest it gives; without a chain id it takes none", async () => {
+    const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
+    const flip = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(Effect.flip(e))
+    const e = testEconomy()
+    for (const op of SETUP) ok(e.apply(op, 0))
+    const snap = ok(e.takeSnapshot("v0", 0))
+    const chain = makeMemoryChain(e, () => 1_000, undefined, { consensusChainId: TEST_CHAIN_ID, verify: toyVerify })
+    await run(chain.marketOp({ type: "registerProvider", provider: "c0", bond: 1_000n * T, kinds: ["infer:mnist"], pricePerUnit: T, capacity: 1 }))
+    const job = (await run(chain.marketOp({ type: "postJob", requester: "d0", kind: "infer:mnist", units: 2n, maxPricePerUnit: T, deadline: 100_000 }))).job
+    await run(chain.marketOp({ type: "assignJob", job, provider: "c0", by: "d0" }))
+    await run(chain.marketOp({ type: "deliver", job, provider: "c0", units: 2n, resultHash: HASH }))
+    expect(await flip(chain.marketVerdictDigest({ job, providerRight: true, snapshotId: snap.id }))).toMatchObject({ _tag: "MarketNotDisputed" })
+    expect(await flip(chain.marketVerdictDigest({ job: 9, providerRight: true, snapshotId: snap.id }))).toMatchObject({ _tag: "MarketUnknownJob" })
+    await run(chain.marketOp({ type: "dispute", job, by: "d0" }))
+    const j = (await run(chain.marketJob(job)))!
+    const digest = await run(chain.marketVerdictDigest({ job, providerRight: true, snapshotId: snap.id }))
+    expect(toHex(digest)).toBe(verdictDigestHex(TEST_CHAIN_ID, ZERO_ADDRESS, { job, providerRight: true, snapshotId: snap.id }, frozenNotes(j)))
+    const verdict = signedVerdict(snap, j, true, "d2")
+    expect(await flip(chain.marketOp({ ...verdict, signatures: verdict.signatures.slice(0, 1) }))).toMatchObject({ _tag: "CommitteeInsufficientPower" })
+    const bare = makeMemoryChain(e, () => 1_000)
+    expect(await flip(bare.marketOp(verdict))).toMatchObject({ _tag: "ChainUnavailable" })
+    expect(await run(chain.marketOp(verdict))).toMatchObject({ type: "resolveDispute", providerRight: true, state: "settled", snapshotId: snap.id })
   })
 })
