@@ -32,6 +32,8 @@ export interface MarketProbe {
   /** Providers and requesters that had a byzantine behaviour. */
   readonly byzantine: () => ReadonlySet<string>
   readonly reexecute: Reexecute
+  /** The price each provider announces (base units): what a provider is paid above it is unearned. */
+  readonly announced?: ReadonlyMap<string, bigint> | undefined
 }
 
 /** What the market did, for `--json` (tokens as numbers, to a millionth). */
@@ -52,13 +54,61 @@ export interface MarketMetrics {
   readonly marketDisputes: number
   readonly marketRefuted: number
   readonly marketWrongPaid: number
-  /** Per provider: (paid − bond lost) ÷ bond. */
+  /** Per provider: revenue ROI, (paid − bond lost) ÷ bond (no compute cost counted: not a profit). */
   readonly marketProviderRoi: Readonly<Record<string, number>>
-  /** The best return of a byzantine provider, null without one. */
+  /** Per byzantine provider or requester: the ROI of its cheating (`cheatBooks`). */
+  readonly marketCheatRoi: Readonly<Record<string, number>>
+  /** The best ROI of cheating among the byzantine participants (the designer's worst case), null without one. */
   readonly marketAttackerRoi: number | null
-  /** That return minus the honest providers' mean return over the same run (the attack's gain over honest play); null without both. */
-  readonly marketAttackerExcessRoi: number | null
 }
+
+/**
+ * What a participant's cheating earned it, what it cost it, and the capital it put at risk (base units).
+ * A provider is paid `unearned` for work it did not do — notes whose result a re-execution refutes, and
+ * whatever the ledger paid above the price it announced — and loses `lost` from its bond (no-show
+ * penalties, wrong-result slashes); its capital at risk is its bond before any of them. A requester's
+ * `unearned` is work delivered to it and never paid for on a finished job (refuted notes excluded);
+ * its capital is the budgets it escrowed; it loses nothing on the ledger.
+ * The ROI of cheating, (unearned − lost) ÷ capital, compares with an honest participant at 0: an honest
+ * provider is paid only for work it did and loses nothing, and its pay covers its compute (its margin
+ * is not modelled, which counts in the cheat's favour — the cheat forgoes no margin on the jobs it is
+ * shut out of). So ROI < 0 means cheating loses money whatever honest work costs.
+ */
+export interface CheatBooks { readonly unearned: bigint; readonly lost: bigint; readonly capital: bigint }
+
+/** `who`'s cheating books on `economy` (zeros for an account that is neither provider nor requester). */
+export const cheatBooks = (economy: Economy, who: string, reexecute: Reexecute, announced?: ReadonlyMap<string, bigint>): CheatBooks => {
+  const jobs = economy.jobs()
+  const provider = economy.provider(who)
+  let unearned = 0n
+  let capital = 0n
+  let lost = 0n
+  if (provider !== undefined) {
+    capital += provider.bond + provider.penalized
+    lost += provider.penalized
+    const price = announced?.get(who)
+    for (const j of jobs) {
+      const mine = j.notes.filter((n) => n.provider === who && n.state === "paid")
+      if (mine.length === 0) continue
+      const gross = j.notes.filter((n) => n.state === "paid").reduce((s, n) => s + n.amount, 0n)
+      const net = (n: (typeof mine)[number]) => (j.paid * n.amount) / gross
+      const wrong = new Set(wrongNotes(j, ["paid"], reexecute))
+      for (const n of mine) {
+        if (wrong.has(n.id)) unearned += net(n)
+        else if (price !== undefined && n.pricePerUnit > price) unearned += (net(n) * (n.pricePerUnit - price)) / n.pricePerUnit
+      }
+    }
+  }
+  for (const j of jobs) {
+    if (j.requester !== who) continue
+    capital += j.budget
+    if (FINAL.has(j.state)) unearned += j.notes.filter((n) => n.state === "pending" || n.state === "disputed").reduce((s, n) => s + n.amount, 0n)
+  }
+  return { unearned, lost, capital }
+}
+
+/** (unearned − lost) ÷ capital, 0 without capital. */
+export const cheatRoi = (b: CheatBooks): number => (b.capital === 0n ? 0 : asTokens(((b.unearned - b.lost) * TOKEN) / b.capital))
 
 const asTokens = (x: bigint): number => Number((x * 1_000_000n) / TOKEN) / 1e6
 const FINAL = new Set(["settled", "expired"])
@@ -92,9 +142,9 @@ export const marketMetrics = (probe: MarketProbe, now: number): MarketMetrics =>
     const start = p.bond + p.penalized
     roi[p.address] = start === 0n ? 0 : asTokens(((earned.get(p.address) ?? 0n) - p.penalized) * TOKEN / start)
   }
-  const attackers = providers.filter((p) => probe.byzantine().has(p.address)).map((p) => roi[p.address]!)
-  const honest = providers.filter((p) => !probe.byzantine().has(p.address)).map((p) => roi[p.address]!)
-  const honestMean = honest.length === 0 ? null : honest.reduce((a, b) => a + b, 0) / honest.length
+  const cheat: Record<string, number> = {}
+  for (const who of [...probe.byzantine()].sort()) cheat[who] = cheatRoi(cheatBooks(economy, who, probe.reexecute, probe.announced))
+  const attackers = Object.values(cheat)
   const totals = economy.marketTotals()
   return {
     marketJobs: jobs.length,
@@ -111,8 +161,8 @@ export const marketMetrics = (probe: MarketProbe, now: number): MarketMetrics =>
     marketRefuted: refuted,
     marketWrongPaid: wrongPaid,
     marketProviderRoi: roi,
+    marketCheatRoi: cheat,
     marketAttackerRoi: attackers.length === 0 ? null : Math.max(...attackers),
-    marketAttackerExcessRoi: attackers.length === 0 || honestMean === null ? null : Math.max(...attackers) - honestMean,
   }
 }
 

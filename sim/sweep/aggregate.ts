@@ -77,9 +77,10 @@ export const meetsConstraints = (p: PointAggregate, constraints: readonly Constr
 
 /**
  * The ROI metrics that say whether an attack pays, most specific first: beyond honest play
- * (`attackerExcessRoi`, for attacks that lose no stake), the sybil split's, then the plain ROI.
+ * (`attackerExcessRoi`, for attacks that lose no stake), the sybil split's, then the plain ROI, then the
+ * compute market's ROI of cheating (`marketAttackerRoi`, over the cheat's bond or budgets: sim/check/market.ts).
  */
-export const ROI_METRICS = ["attackerExcessRoi", "sybilRoi", "attackerRoi"] as const
+export const ROI_METRICS = ["attackerExcessRoi", "sybilRoi", "attackerRoi", "marketAttackerRoi"] as const
 
 /** The mean ROI that judges whether the attack pays at a point (the first ROI metric it has), or null. */
 export const attackRoiOf = (p: PointAggregate): number | null => ROI_METRICS.map((m) => meanOf(p, m)).find((x) => x !== null) ?? null

@@ -19,7 +19,7 @@ export const METRIC_NAMES = [
   "attackerRoi", "attackerExcessRoi", "attackerProfit", "sybilGain", "sybilRoi", "honestApr", "honestAprMin", "contributorApr", "stakeGini", "nakamoto",
   "supply", "burnt", "insurancePool", "insurancePaidIn", "insurancePayouts", "totalSlashed", "rewardsFunded",
   "accuracy", "epsilon", "height", "time", "rounds", "commits", "messagesDelivered", "messagesDropped", "invalidMessages",
-  "marketAttackerRoi", "marketAttackerExcessRoi", "marketSettled", "marketLost", "marketPaid", "marketPenalties", "marketWrongPaid", "marketRefuted",
+  "marketAttackerRoi", "marketSettled", "marketLost", "marketPaid", "marketPenalties", "marketWrongPaid", "marketRefuted",
 ] as const
 export type MetricName = (typeof METRIC_NAMES)[number]
 
