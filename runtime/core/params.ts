@@ -144,8 +144,8 @@ export const REGISTRY = {
   "market.disputeWindow": duration("60s", "5s", "30d", "how long a delivery can be disputed; after it anyone may settle it"),
   "market.noShowTimeout": duration("30s", "1s", "1d", "an assigned job with no delivery for this long may be taken from its provider"),
   "market.noShowPenalty": fraction(0.05, 0, 1, "share of a provider's bond paid to the requester when the job is taken from it for not delivering"),
-  "market.wrongResultSlash": fraction(0.2, 0, 1, "share of a provider's bond slashed for a result a referee's re-execution refutes (the requester compensated first, the rest burnt)"),
-  "market.verificationRate": fraction(0.1, 0, 1, "share of deliveries a referee re-executes"),
+  "market.wrongResultSlash": fraction(1, 0, 1, "share of a provider's bond slashed for a result a referee's re-execution refutes (the requester compensated first, the rest burnt). Made-up results pay when a debit note pays the provider more than wrongResultSlash × bond × verificationRate ÷ (1 − verificationRate) (docs/market.md): 111 tokens at the defaults and a 1,000-token bond; at 0.2 it was 22 and the sweep found the cheat's ROI +0.32"),
+  "market.verificationRate": fraction(0.1, 0, 1, "share of deliveries a referee re-executes (with market.wrongResultSlash it bounds the debit note a cheat cannot profit from: docs/market.md)"),
 } as const satisfies Record<string, ParamDef>
 
 export type ParamName = keyof typeof REGISTRY

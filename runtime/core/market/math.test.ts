@@ -19,10 +19,10 @@ describe("market arithmetic", () => {
     expect(paymentSplit(20n, DEFAULT_PARAMS)).toEqual({ amount: 20n, toProvider: 19n, fee: 1n, burnt: 0n, toStakers: 1n })
   })
 
-  it("takes penalties from the bond: 5% for a no-show, 20% for a refuted result, the requester compensated up to the refuted amount", () => {
+  it("takes penalties from the bond: 5% for a no-show, the whole bond for a refuted result, the requester compensated up to the refuted amount", () => {
     expect(noShowPenalty(1_000n * TOKEN, DEFAULT_PARAMS)).toBe(50n * TOKEN)
-    expect(wrongResultSlash(1_000n * TOKEN, 30n * TOKEN, DEFAULT_PARAMS)).toEqual({ slashed: 200n * TOKEN, toRequester: 30n * TOKEN, burnt: 170n * TOKEN })
-    expect(wrongResultSlash(1_000n * TOKEN, 500n * TOKEN, DEFAULT_PARAMS)).toEqual({ slashed: 200n * TOKEN, toRequester: 200n * TOKEN, burnt: 0n })
+    expect(wrongResultSlash(1_000n * TOKEN, 30n * TOKEN, DEFAULT_PARAMS)).toEqual({ slashed: 1_000n * TOKEN, toRequester: 30n * TOKEN, burnt: 970n * TOKEN })
+    expect(wrongResultSlash(1_000n * TOKEN, 1_500n * TOKEN, DEFAULT_PARAMS)).toEqual({ slashed: 1_000n * TOKEN, toRequester: 1_000n * TOKEN, burnt: 0n })
     expect(jobBudget(7n, 3n * TOKEN)).toBe(21n * TOKEN)
   })
 
