@@ -151,7 +151,8 @@ export const startLmWorld = (o: LmWorldOptions): LmWorld | undefined => {
     const network = world.slots.get(id)?.port?.network
     if (network === undefined) return
     referees.get(id)?.stop()
-    referees.set(id, startReferee(contextOf(id, network, `${id}#${restarts++}`), { reexecute }))
+    // The validator's consensus key signs the committee's verdicts (≥ 2/3 of a snapshot's power decide a dispute).
+    referees.set(id, startReferee(contextOf(id, network, `${id}#${restarts++}`), { reexecute, keys: world.slots.get(id)!.keys }))
   }
 
   for (const id of market.providers) fund(id, bond + TOKEN)
