@@ -34,6 +34,7 @@ import { type Envelope, type FindProvidersOptions, Network, NetworkError, type P
 import { decodeProviderRecord, encodeProviderRecord, MAX_PROVIDER_KEY_BYTES, MAX_PROVIDER_RECORD_BYTES, providerKeyProblem, providerRecordProblem } from "../../core/provider-record.ts"
 import { DEFAULT_PEER_FAULT_POLICY, PeerFaults, type PeerFaultPolicy } from "../../core/peer-faults.ts"
 import { encodeFrame, FrameDecoder, type Decoded, type FrameLimits } from "./frame.ts"
+import { closedWithin, readFirstFrame } from "./stream-read.ts"
 import { createDaiLibp2p, daiProtocols, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PROVIDER_VALIDITY_MS, type DaiLibp2p, type Libp2pNodeOptions } from "./node.ts"
 
 /** Why an inbound message was not delivered. */
@@ -55,8 +56,14 @@ export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
   readonly targetPeers?: number
   /** Longest pause between two peer searches (DHT walk, bootstrap re-dial) while below `targetPeers`. Default 5000 ms. */
   readonly discoveryIntervalMs?: number
-  /** Give up on one `findProviders` DHT query after this many ms (and on each provider's record after `sendTimeoutMs`). Default 5000. */
+  /** Give up on one `findProviders` DHT query after this many ms (and on each provider's record after `providerRecordTimeoutMs`). Default 5000. */
   readonly findProvidersTimeoutMs?: number
+  /**
+   * The most one provider-record exchange may take, both ways: a requester gives up on a provider's
+   * record (dial, request, answer) after this many ms and leaves the provider out; a provider gives a
+   * requester as long to send its request and close, then resets the stream. Default `sendTimeoutMs`.
+   */
+  readonly providerRecordTimeoutMs?: number
   /** Longest topic accepted, in UTF-8 bytes. Default 256. */
   readonly maxTopicBytes?: number
   /** Sees every dropped inbound message, for logs and metrics. Must not throw. */
@@ -424,6 +431,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   // Providers: what this node serves (key → record wire bytes) and when each key is announced next.
   const providerValidityMs = options.providerValidityMs ?? DEFAULT_PROVIDER_VALIDITY_MS
   const findProvidersTimeoutMs = options.findProvidersTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
+  const providerRecordTimeoutMs = options.providerRecordTimeoutMs ?? sendTimeoutMs
   const provided = new Map<string, Uint8Array>()
   const announcements = new Map<string, { next: number; every: number }>()
   const textUtf8 = new TextEncoder()
@@ -471,7 +479,9 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       if (node.status === "started") await node.contentRouting.cancelReprovide(keyCid(key)).catch(() => undefined)
     })
 
-  // Answer provider requests: one frame in (the key), one frame out (the record, empty if we do not serve the key).
+  // Answer provider requests: one frame in (the key), one frame out (the record, empty if we do not
+  // serve the key). Both bounded (stream-read.ts says why a plain `for await` is not): one frame of
+  // PROVIDER_REQUEST_LIMITS, and `providerRecordTimeoutMs` from the stream's start to its close.
   const onProviderStream = async (stream: Stream, connection: Connection): Promise<void> => {
     const from = connection.remotePeer.toString()
     if (faults.banned(from, Date.now())) {
@@ -479,22 +489,18 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       stream.abort(new Error("peer refused for its faults"))
       return
     }
-    stream.inactivityTimeout = sendTimeoutMs
-    const decoder = new FrameDecoder(PROVIDER_REQUEST_LIMITS)
-    let request: Decoded | undefined
+    const deadline = AbortSignal.timeout(providerRecordTimeoutMs)
     try {
-      for await (const chunk of stream) {
-        for (const d of decoder.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())) request ??= d
-        if (decoder.failed) break
-      }
-      request ??= decoder.end()
+      const request = await readFirstFrame(stream, PROVIDER_REQUEST_LIMITS, deadline)
       if (request === undefined || request.type === "drop") {
         drop(request?.type === "drop" ? request.reason : "malformed", from, `provider request: ${request?.type === "drop" ? request.detail : "empty"}`)
         stream.abort(new Error("bad provider request"))
         return
       }
       stream.send(encodeFrame(request.topic, provided.get(request.topic) ?? new Uint8Array(), RAW_RESPONSE_LIMITS))
-      await stream.close()
+      await stream.close({ signal: deadline })
+      // A requester that never closes its end would otherwise hold the stream until the connection ends.
+      await closedWithin(stream, deadline)
     } catch (e) {
       stream.abort(e instanceof Error ? e : new Error(String(e)))
     }
@@ -516,21 +522,20 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       } catch {
         return undefined // unreachable (stopped, or never reachable): not a fault
       }
-      const decoder = new FrameDecoder(PROVIDER_RESPONSE_LIMITS)
       let answer: Decoded | undefined
       try {
+        // Listening before the request goes out: the answer cannot arrive before we are ready for it.
+        const reading = readFirstFrame(stream, PROVIDER_RESPONSE_LIMITS, signal)
+        reading.catch(() => undefined) // awaited below; a failed send or close must not leave it unhandled
         stream.send(encodeFrame(key, new Uint8Array(), PROVIDER_REQUEST_LIMITS))
         await stream.close({ signal })
-        for await (const chunk of stream) {
-          for (const d of decoder.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())) answer ??= d
-          if (decoder.failed) break
-        }
-        answer ??= decoder.end()
+        answer = await reading
       } catch {
         stream.abort(new Error("provider request failed"))
-        if (answer === undefined) return undefined // reset or timed out: not a fault
+        return undefined // reset or timed out: not a fault
       }
-      if (decoder.failed) stream.abort(new Error("provider response over the size limit"))
+      // One answer is all we read: a provider that keeps writing, or never closes, is cut off here.
+      if (stream.status === "open") stream.abort(new Error(answer?.type === "drop" ? "provider response over the limits" : "provider response read"))
       if (answer === undefined) return undefined
       if (answer.type === "drop") {
         drop("bad-record", peer, `record for ${JSON.stringify(key)}: ${answer.reason}: ${answer.detail}`)
@@ -567,7 +572,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       } catch {
         // A timed-out or failed query: ask those found so far.
       }
-      const asked = AbortSignal.any([signal, AbortSignal.timeout(sendTimeoutMs)])
+      const asked = AbortSignal.any([signal, AbortSignal.timeout(providerRecordTimeoutMs)])
       const answers = await Promise.all([...candidates].map(async ([peer, addrs]) => {
         const record = await askRecord(peer, key, asked).catch(() => undefined)
         return record === undefined ? undefined : { peer, addrs, record } satisfies ProviderInfo

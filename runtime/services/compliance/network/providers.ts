@@ -83,10 +83,9 @@ export const providersTests = (topic: NetworkTopic): void => {
         expect(await run(b!.findProviders(KEY))).toEqual([])
       }))
 
-    // Skipped on libp2p: it timed out (120 s) once in a clean-clone CI run after passing in ~10 s in the
-    // others — a hang not yet understood (19 lookups in a row against peers being cut off). The rule
-    // runs on the simulated network here; the libp2p case is open in issue 13's note.
-    it.skipIf(topic.name === "libp2p")("leaves out a provider serving a malformed or oversized record, counting it as a fault until the peer is cut off", () =>
+    // Some 60 provider-record exchanges: on libp2p this case is where a provider's handler starting after
+    // the request had fully arrived once hung the lookup for good (runtime/adapters/libp2p/stream-read.ts).
+    it("leaves out a provider serving a malformed or oversized record, counting it as a fault until the peer is cut off", () =>
       withNetworks(4, async (h, [a, b, c, d]) => {
         const seen = await recordTopic(c!, "t")
         await run(a!.provide(KEY, offer(5n, 2, 0)))
