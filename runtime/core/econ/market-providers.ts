@@ -63,7 +63,7 @@ const checkKinds = (provider: Address, kinds: unknown): MarketInvalidProvider | 
   return undefined
 }
 
-/** A referee: the operator of a bonded validator pool that is neither jailed nor tombstoned (on chain: COMMITTEE_ROLE). */
+/** A referee who may open a dispute: the operator of a bonded validator pool that is neither jailed nor tombstoned (on chain: COMMITTEE_ROLE). Verdicts need the committee's signatures instead. */
 export const isReferee = (s: EconState, account: Address): boolean => {
   const p = s.pools.get(account)
   return p !== undefined && p.kind === "validator" && isActive(p) && p.tokens > 0n

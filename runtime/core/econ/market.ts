@@ -2,7 +2,8 @@
  * The compute market on the one ledger (issue 13 plan, "Rules v1" and "Decisions by H-rules"; what
  * contracts/ComputeMarket.sol does on chain): providers bond tokens and offer a price, requesters
  * escrow a job's budget, deliveries become debit notes paid on confirmation or after the dispute
- * window, a referee's verdict pays or refutes disputed notes, and a job that fails moves to another
+ * window, the committee's verdict (signed by ≥ 2/3 of a snapshot's power: market/verdict.ts) pays or
+ * refutes disputed notes, and a job that fails moves to another
  * provider without being paid twice.
  *
  * Custody, as accounts of the economy so the supply identity keeps holding to the wei: budgets sit
