@@ -81,6 +81,10 @@ export interface LmClient {
   stop(): void
 }
 
+/** A job refused by a full server waits for room: every FULL_RETRY_MS, at most FULL_WAITS times. */
+const FULL_RETRY_MS = 500
+const FULL_WAITS = 20
+
 interface Step { readonly start: number; readonly length: number; readonly input: string }
 
 interface Hop {
@@ -179,16 +183,37 @@ export const startLmClient = (ctx: MarketContext, o: LmClientOptions): LmClient 
       owner.set(job, g)
       o.books.jobs.set(job, { from: hop.from, to: hop.to, inputs: [] })
       refundLater(job, deadline)
-      call(ctx, ctx.ledger.marketOp({ type: "assignJob", job, provider: hop.peer, by: self }), () => {
+      const assign = (waits: number) => call(ctx, ctx.ledger.marketOp({ type: "assignJob", job, provider: hop.peer, by: self }), () => {
         hop.job = job
         hop.session = `${self}.${++sessions}`
         hop.seq = 0
         g.record.hops[hop.index]!.segments.push({ job, firstToken: g.tokens.length, peer: hop.peer, session: hop.session })
         request(hop.peer, `${hop.peer}/${hop.session}/open`, { t: "open", session: hop.session, from: hop.from, to: hop.to, job }, () => live(g) && then(),
           (reason) => live(g) && replace(g, hop, `open refused: ${reason}`, then))
-      }, (e) => live(g) && replace(g, hop, `the ledger refused the assignment: ${reasonOf(e)}`, then))
+      }, (e) => {
+        if (!live(g)) return
+        // Full on the ledger (its jobs wait for their notes to be paid): no fault; the same job waits for room at a server of the range.
+        if ((e as { _tag?: string })._tag === "MarketProviderFull") return waitForRoom(1)
+        replace(g, hop, `the ledger refused the assignment: ${reasonOf(e)}`, then)
+      })
+      const waitForRoom = (waits: number): void => {
+        if (waits > FULL_WAITS) return end(g, "failed", `blocks ${hop.from}-${hop.to}: every server stayed full for ${FULL_WAITS * FULL_RETRY_MS} ms`)
+        later(FULL_RETRY_MS, () => live(g) && choose(g, hop, () => assign(waits), () => waitForRoom(waits + 1)))
+      }
+      assign(0)
     }, (e) => end(g, "failed", `cannot post a job: ${reasonOf(e)}`))
   }
+
+  /** A server of `hop`'s range (not failed in this generation, not refuted for this client), set on `hop`; `none` with why when there is none. */
+  const choose = (g: Gen, hop: Hop, ok: () => void, none: (reason: string) => void) =>
+    call(ctx, ctx.network.findProviders(lmBlocksKey(hop.from, hop.to)), (found) => {
+      const exclude = new Set([...g.failed, ...banned])
+      const choice = chooseProvider(found, { units: 1, maxPricePerUnit: o.maxPricePerUnit, exclude }, latency, random, { priceWeight: 0 })
+      if (!choice.ok) return none(choice.reason)
+      hop.peer = choice.provider.peer
+      hop.load = choice.provider.record.queue / choice.provider.record.capacity
+      ok()
+    }, (e) => none(`findProviders failed: ${reasonOf(e)}`))
 
   /** Another server of `hop`'s range, a new job, the session's inputs replayed; then `then`. */
   const replace = (g: Gen, hop: Hop, reason: string, then: () => void) => {
@@ -196,18 +221,11 @@ export const startLmClient = (ctx: MarketContext, o: LmClientOptions): LmClient 
     g.failed.add(failedPeer)
     if (hop.inputs.length > 0) g.record.failovers++
     if (++g.replacements > maxFailovers) return end(g, "failed", `gave up after ${maxFailovers} failovers; last: blocks ${hop.from}-${hop.to} at ${failedPeer}: ${reason}`)
-    call(ctx, ctx.network.findProviders(lmBlocksKey(hop.from, hop.to)), (found) => {
-      const exclude = new Set([...g.failed, ...banned])
-      const choice = chooseProvider(found, { units: 1, maxPricePerUnit: o.maxPricePerUnit, exclude }, latency, random, { priceWeight: 0 })
-      if (!choice.ok) return end(g, "failed", `blocks ${hop.from}-${hop.to} failed at ${failedPeer} (${reason}) and no other server can take them: ${choice.reason}`)
-      hop.peer = choice.provider.peer
-      hop.load = choice.provider.record.queue / choice.provider.record.capacity
-      const started = ctx.now()
-      place(g, hop, () => replay(g, hop, 0, () => {
-        ctx.emit("lm.failover", { generation: g.record.id, from: hop.from, to: hop.to, failed: failedPeer, replacement: hop.peer, reason, replayed: hop.inputs.length, ms: ctx.now() - started })
-        then()
-      }))
-    }, () => end(g, "failed", "findProviders failed"))
+    const started = ctx.now()
+    choose(g, hop, () => place(g, hop, () => replay(g, hop, 0, () => {
+      ctx.emit("lm.failover", { generation: g.record.id, from: hop.from, to: hop.to, failed: failedPeer, replacement: hop.peer, reason, replayed: hop.inputs.length, ms: ctx.now() - started })
+      then()
+    })), (why) => end(g, "failed", `blocks ${hop.from}-${hop.to} failed at ${failedPeer} (${reason}) and no other server can take them: ${why}`))
   }
 
   const replay = (g: Gen, hop: Hop, k: number, then: () => void) => {
@@ -245,11 +263,15 @@ export const startLmClient = (ctx: MarketContext, o: LmClientOptions): LmClient 
     }, (reason) => replace(g, hop, reason, () => step(g, i, x)))
   }
 
-  const begin = (base: string, attempt: number, prompt: number[]) => {
+  const begin = (base: string, attempt: number, prompt: number[], waits = 0) => {
     const id = attempt === 1 ? base : `${base}/${attempt}`
     const found: RangeCandidates[] = []
     for (const [from, to] of blockRanges(setup.blocks)) call(ctx, ctx.network.findProviders(lmBlocksKey(from, to)), (candidates) => void found.push({ from, to, candidates }))
     const route = planRoute(setup.blocks, found, latency, random, banned)
+    // Servers announced but full (every session slot taken): wait for room rather than give up.
+    if (!route.ok && waits < FULL_WAITS && found.some((r) => r.candidates.some((c) => !banned.has(c.peer) && c.record.queue >= c.record.capacity))) {
+      return void later(FULL_RETRY_MS, () => begin(base, attempt, prompt, waits + 1))
+    }
     const record: GenerationRecord = { requester: self, id, started: ctx.now(), state: "running", tokens: 0, prompt, text: [], failovers: 0, hops: [] }
     o.books.generations.push(record)
     const g: Gen = { base, attempt, record, hops: [], failed: new Set(), prompt, tokens: [], replacements: 0 }
