@@ -1,8 +1,10 @@
 /**
  * Progress lines of a running node, from its telemetry: one line per committed block, per
- * committed training round, per change of a stake position or a proposal, and a warning line for what an operator must look at (evidence,
+ * committed training round, per change of a stake position or a proposal, per change of the market's
+ * settled jobs, and a warning line for what an operator must look at (evidence,
  * slashes, refused signatures, aborted rounds, errors).
  */
+import { formatTokens } from "../runtime/core/units.ts"
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
 import type { RunningNode } from "../runtime/node/run-node.ts"
 
@@ -39,6 +41,47 @@ export const stateLine = (e: TelemetryEvent): string | undefined => {
   }
   if (e.kind === "governance.vote") return `${e.node} voted ${String(d["choice"])} on proposal ${String(d["id"])} with ${String(d["votes"])} votes`
   return undefined
+}
+
+/** What a market line says: jobs settled, units paid, fees burnt and to stakers (base units as decimal strings). */
+export interface MarketSummary {
+  readonly settled: number
+  readonly units: string
+  readonly feeBurnt: string
+  readonly feeToStakers: string
+}
+
+/** The market summary in a `market` telemetry snapshot (runtime/api/market-api.ts), undefined for any other event. */
+export const marketSummary = (e: TelemetryEvent): MarketSummary | undefined => {
+  if (e.kind !== "market") return undefined
+  const t = e.data["totals"] as { jobs?: { settled?: unknown }; feeBurnt?: unknown; feeToStakers?: unknown } | undefined
+  if (t === undefined || typeof t !== "object") return undefined
+  const amount = (v: unknown) => (typeof v === "string" && /^\d+$/.test(v) ? v : "0")
+  return { settled: Number(t.jobs?.settled ?? 0), units: amount(e.data["paidUnits"]), feeBurnt: amount(t.feeBurnt), feeToStakers: amount(t.feeToStakers) }
+}
+
+const dai = (baseUnits: string): string => `${formatTokens(BigInt(baseUnits), 4)} DAI`
+
+/** `market: 5 jobs settled, 120 units, burnt 0.6 DAI, to stakers 1.4 DAI`. */
+export const marketLine = (m: MarketSummary): string =>
+  `market: ${m.settled} job${m.settled === 1 ? "" : "s"} settled, ${m.units} units, burnt ${dai(m.feeBurnt)}, to stakers ${dai(m.feeToStakers)}`
+
+/**
+ * The market's progress lines from a node's telemetry: a line when the jobs settled change (not at
+ * every snapshot: a busy market changes every block); `last()` is the newest summary seen.
+ */
+export const marketProgress = () => {
+  let last: MarketSummary | undefined
+  return {
+    line: (e: TelemetryEvent): string | undefined => {
+      const m = marketSummary(e)
+      if (m === undefined) return undefined
+      const changed = last === undefined || m.settled !== last.settled
+      last = m
+      return changed && m.settled > 0 ? marketLine(m) : undefined
+    },
+    last: () => last,
+  }
 }
 
 /** The progress line of a committed block. */
@@ -88,9 +131,10 @@ export const watchStalls = (node: RunningNode, onStall: (line: string | undefine
  * say every `stallEveryMs` what consensus waits for (a halted chain says why instead of going quiet).
  */
 export const attachProgress = (node: RunningNode, sink: LineSink, stallEveryMs = STALL_REPORT_MS): (() => void) => {
+  const market = marketProgress()
   const off = node.telemetry.subscribe((e) => {
     if (e.kind === "block.committed") return sink.out(committedLine(e, node.transport.node.getPeers().length))
-    const line = trainingLine(e) ?? stateLine(e)
+    const line = trainingLine(e) ?? stateLine(e) ?? market.line(e)
     if (line !== undefined) return sink.out(line)
     const warn = WARNINGS[e.kind]
     if (warn !== undefined) sink.err(`${e.node} ${warn(e.data)}`)

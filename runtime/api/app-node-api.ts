@@ -183,7 +183,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       lastBlockHash: app.lastBlockHash, lastBlockTime: app.lastTime, epoch: app.epochOf(app.height + 1),
       snapshot: app.snapshotAt().id, params: { ...app.params() }, nextNonce: nextNonce(),
       pendingTxs: consensus.pending, peers: (await Effect.runPromise(network.peers)).length,
-      validators: app.validatorSet().validators.length, supply: await supply(), training, waiting: waiting(),
+      validators: app.validatorSet().validators.length, supply: await supply(), market: market.summary(), training, waiting: waiting(),
     }),
     peers: async () => (await Effect.runPromise(network.peers)).map((id) => ({ id })),
     validators: async () => {

@@ -17,7 +17,7 @@ import type { Chain } from "../services/chain.ts"
 import type { Network } from "../services/network.ts"
 import type { TelemetryEvent } from "../services/telemetry.ts"
 import { ApiRefusal, type MetricSample } from "./node-api.ts"
-import type { MarketJobView, MarketOpResult, MarketProviderView, MarketTotals, PostJobRequest, RegisterProviderRequest } from "./schemas.ts"
+import type { MarketJobView, MarketOpResult, MarketProviderView, MarketTotals, PostJobRequest, RegisterProviderRequest, Status } from "./schemas.ts"
 import type { TelemetryHub } from "./telemetry-hub.ts"
 
 /** Every job state, in the order of a job's life (the totals and the metric's labels). */
@@ -26,6 +26,8 @@ export const JOB_STATES: readonly JobState[] = ["open", "assigned", "disputed", 
 export const providerKey = (kind: string): string => `market/${kind}`
 /** Most jobs a `market` telemetry snapshot carries (the newest): the event stays small on a busy market. */
 export const SNAPSHOT_JOBS = 50
+/** Least time between two `market` snapshots of a node (ms). */
+export const SNAPSHOT_EVERY_MS = 1_000
 
 export interface MarketApiOptions {
   /** The node's name in telemetry. */
@@ -52,6 +54,8 @@ export interface MarketApi {
   disputeJob(id: number): Promise<MarketOpResult>
   refundJob(id: number): Promise<MarketOpResult>
   metrics(): Promise<readonly MetricSample[]>
+  /** The market as of the last snapshot (GET /status), null before the first: no ledger read per call. */
+  summary(): Status["market"]
 }
 
 const s = (v: bigint) => v.toString()
@@ -159,17 +163,56 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
     return { providers, jobs }
   }
 
-  // The market snapshot in telemetry: after each committed block, when anything in it changed.
+  // Jobs for the snapshots, read incrementally: a settled or expired job never changes again, so it is
+  // kept and not read again; each snapshot reads the others and any new ids (ids are 1, 2, 3…). On a
+  // chain a full read is one call per job ever posted, which a long-running market cannot afford per block.
+  const final = new Map<number, JobView>()
+  let live: number[] = []
+  let nextId = 1
+  const jobsNow = async (): Promise<JobView[]> => {
+    const fresh: JobView[] = []
+    for (const id of live) {
+      const j = await read(ledger.marketJob(id))
+      if (j !== undefined) fresh.push(j)
+    }
+    for (;;) {
+      const j = await read(ledger.marketJob(nextId))
+      if (j === undefined) break
+      fresh.push(j)
+      nextId++
+    }
+    for (const j of fresh) if (j.state === "settled" || j.state === "expired") final.set(j.id, j)
+    live = fresh.filter((j) => !final.has(j.id)).map((j) => j.id)
+    return [...final.values(), ...fresh.filter((j) => !final.has(j.id))].sort((a, b) => a.id - b.id)
+  }
+
+  // The market snapshot in telemetry: after a committed block, when anything in it changed; at most
+  // one per SNAPSHOT_EVERY_MS (a block that comes sooner gets a trailing one).
   let lastFingerprint = ""
+  let lastSummary: Status["market"] = null
   let publishing = false
+  let lastRun = -Infinity
+  let trailing: ReturnType<typeof setTimeout> | undefined
   const snapshot = async (at: number) => {
-    if (publishing) return
+    if (publishing || trailing !== undefined) return
+    const wait = lastRun + SNAPSHOT_EVERY_MS - Date.now()
+    if (wait > 0) {
+      trailing = setTimeout(() => {
+        trailing = undefined
+        void snapshot(o.now())
+      }, wait)
+      trailing.unref?.()
+      return
+    }
     publishing = true
+    lastRun = Date.now()
     try {
-      const { providers, jobs } = await all()
+      const [providers, jobs] = await Promise.all([read(ledger.marketProviders), jobsNow()])
       const paid = earnings(jobs)
       const data = {
         totals: marketTotals(providers, jobs),
+        // Units paid to providers over every job (the devnet's progress line counts them).
+        paidUnits: s(jobs.reduce((a, j) => a + j.paidUnits, 0n)),
         providers: providers.map((p) => providerView(p, paid.get(p.address) ?? 0n)),
         jobs: jobs.slice(-SNAPSHOT_JOBS).map((j) => ({
           id: j.id, requester: j.requester, kind: j.kind, state: j.state, provider: j.provider ?? null, units: s(j.units), delivered: s(j.delivered),
@@ -179,6 +222,8 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
       const fingerprint = JSON.stringify(data)
       if (fingerprint === lastFingerprint) return
       lastFingerprint = fingerprint
+      const t = data.totals
+      lastSummary = { providers: t.activeProviders, jobs: t.jobs, paidUnits: data.paidUnits, paid: t.paid, feeBurnt: t.feeBurnt, feeToStakers: t.feeToStakers, at }
       await Effect.runPromise(hub.telemetry.emit({ at, node: o.name, kind: "market", data }))
     } catch {
       // An unreachable ledger: the next block tries again.
@@ -191,6 +236,7 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
   })
 
   return {
+    summary: () => lastSummary,
     market: async () => {
       const { providers, jobs } = await all()
       return marketTotals(providers, jobs)

@@ -45,6 +45,15 @@ export const Status = Schema.Struct({
   peers: Num,
   validators: Num,
   supply: Supply,
+  market: Schema.NullOr(Schema.Struct({
+    providers: Num.annotate({ description: "providers registered and not retired" }),
+    jobs: Schema.Struct({ open: Num, assigned: Num, disputed: Num, settled: Num, expired: Num }).annotate({ description: "jobs by state" }),
+    paidUnits: Schema.String.annotate({ description: "units of work paid to providers since genesis, as a decimal string" }),
+    paid: Amount.annotate({ description: "paid to providers since genesis (after fees)" }),
+    feeBurnt: Amount.annotate({ description: "market fees burnt since genesis" }),
+    feeToStakers: Amount.annotate({ description: "market fees paid to stakers since genesis" }),
+    at: Num.annotate({ description: "when the node read it (after a committed block that changed the market)" }),
+  })).annotate({ description: "the compute market on the node's ledger as of its last change (GET /market for all of it); null until the node has read it" }),
   training: Schema.NullOr(Schema.Struct({
     backend: Schema.String.annotate({ description: "TensorFlow.js backend: tensorflow, wasm or cpu" }),
     dataset: Schema.String,

@@ -39,8 +39,9 @@ import { governanceOverChain, reportingVotes } from "../api/governance-port.ts"
 import type { NodeApi } from "../api/node-api.ts"
 import { startApiServer, type ApiServer } from "../api/server.ts"
 import { makeTelemetryHub, type TelemetryHub } from "../api/telemetry-hub.ts"
-import type { TrainerError } from "../services/trainer.ts"
+import { TrainerError } from "../services/trainer.ts"
 import { startNodeTraining, type NodeTrainingOptions, type StartedTraining } from "./training/start.ts"
+import { startNodeMarket, type NodeMarket, type NodeMarketOptions } from "./market.ts"
 
 export interface NodeStartOptions {
   readonly dataDir: string
@@ -61,6 +62,11 @@ export interface NodeStartOptions {
   readonly api?: boolean
   /** Federated training on the node's shard (default: on; runtime/node/training/start.ts). */
   readonly training?: NodeTrainingOptions
+  /**
+   * The compute market (runtime/node/market.ts; default on): a validator referees, a registered
+   * provider serves; `provider` / `requester` register and post from the node's account (the devnet).
+   */
+  readonly market?: NodeMarketOptions & { readonly enabled?: boolean }
   /** Stops the wait for the genesis validators' registration (default: this process's SIGINT/SIGTERM during the wait). */
   readonly stop?: AbortSignal
 }
@@ -91,6 +97,8 @@ export interface RunningNode {
   readonly governance: GovernanceFollower | undefined
   /** Double-sign evidence this node holds, settled on the ledger (Staking when the node has a chain). */
   readonly evidence: EvidenceReporter
+  /** The node's market actors (referee, provider, requester), unless turned off. */
+  readonly market: NodeMarket | undefined
   /**
    * Settles with the reason if consensus halts (a decided block did not execute; the reason names
    * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
@@ -224,6 +232,14 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     ? undefined
     : yield* startNodeTraining({ name, genesis, node, emit, options: options.training ?? {} })
   resultCheck = training?.check
+  // The market after training (its inference runs on the backend training selected), stopped before consensus and the store.
+  const market = options.market?.enabled === false ? undefined : yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => startNodeMarket({ node, genesis, ...(options.market === undefined ? {} : { options: options.market }) }),
+      catch: (e) => new TrainerError({ operation: "market", reason: e instanceof Error ? e.message : String(e) }),
+    }),
+    (m) => Effect.sync(() => m.stop()),
+  )
 
   const address = node.keys.address.toLowerCase()
   // Governance lives on the chain: the node's votes are reported, and every proposal is followed by
@@ -261,7 +277,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   }
 
   return {
-    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower, evidence: evidenceReporter,
+    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower, evidence: evidenceReporter, market,
     address,
     peerId: transport.network.self,
     telemetry: hub,

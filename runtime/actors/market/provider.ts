@@ -31,6 +31,11 @@ export interface ProviderOptions {
   readonly work: MarketWork
   /** How often the ledger is read for assignments and the notes' fate (ms, default 1000). */
   readonly pollInterval?: number
+  /**
+   * Look for assignments not announced (a lost `assigned` message) at every this many polls (default 1).
+   * Reading every job the ledger holds is one call per job on a chain: a real node looks less often.
+   */
+  readonly scanEvery?: number
 }
 
 export interface ProviderActor {
@@ -54,6 +59,9 @@ interface Run {
   reclaimed: boolean
   done: boolean
 }
+
+/** How long a provider waits to register again after the ledger did not answer (ms). */
+const REGISTER_RETRY_MS = 5_000
 
 /** Start a provider on `ctx`: register, advertise, serve. */
 export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderActor => {
@@ -146,10 +154,11 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
     run.actor.start()
   }
 
-  /** Take every job the ledger assigned to this provider that is not running yet; follow the running ones. */
-  const poll = () => {
+  /** Take every job the ledger assigned to this provider that is not running yet (at every `scanEvery`th poll, or when told); follow the running ones. */
+  let polls = 0
+  const poll = (scan = ++polls % (o.scanEvery ?? 1) === 0) => {
     if (stopped) return
-    call(ctx, ctx.ledger.marketJobs({ provider: self, state: "assigned" }), (jobs) => {
+    if (scan) call(ctx, ctx.ledger.marketJobs({ provider: self, state: "assigned" }), (jobs) => {
       for (const j of jobs) {
         if (runs.has(`${j.id}@${j.assignedAt}`)) continue
         const units = Number(j.units - j.delivered)
@@ -171,17 +180,28 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
     const decoded = decodeMarketMessage(m.data)
     if (Result.isFailure(decoded)) return ctx.fault(m.from, decoded.failure)
     // An assignment is only a hint to read the ledger now; other messages are not a provider's.
-    if (decoded.success.t === "assigned") poll()
+    if (decoded.success.t === "assigned") poll(true)
   }, { maxBytes: MAX_MARKET_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
 
-  call(ctx, ctx.ledger.marketOp({ type: "registerProvider", provider: self, bond: o.bond, kinds: [o.kind], pricePerUnit: o.pricePerUnit, capacity: o.capacity }), (r) => {
+  let retry: unknown
+  const register = () => call(ctx, ctx.ledger.marketOp({ type: "registerProvider", provider: self, bond: o.bond, kinds: [o.kind], pricePerUnit: o.pricePerUnit, capacity: o.capacity }), (r) => {
     registered = true
     ctx.emit("market.provider.registered", { bond: String(r.bond), price: String(o.pricePerUnit), capacity: o.capacity })
+    if (!inline) advertise()
   }, (e) => {
+    const tag = typeof e === "object" && e !== null ? (e as { _tag?: string })._tag : undefined
     // Registered before (a restart): serve on the existing registration.
-    registered = typeof e === "object" && e !== null && (e as { _tag?: string })._tag === "MarketProviderExists"
-    if (!registered) ctx.emit("market.provider.refused", { reason: reasonOf(e) })
+    registered = tag === "MarketProviderExists"
+    if (registered) return inline ? undefined : advertise()
+    ctx.emit("market.provider.refused", { reason: reasonOf(e) })
+    // A ledger that did not answer (a chain under load) is asked again; a refusal by the rules stands.
+    if (tag === "ChainUnavailable" && !stopped) retry = ctx.clock.setTimeout(register, REGISTER_RETRY_MS)
   })
+  // A ledger that answers at once (the simulator's) has registered before the advertisement below; one
+  // that answers later (a chain) advertises when it does.
+  let inline = true
+  register()
+  inline = false
   advertise()
   schedule()
 
@@ -191,6 +211,7 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
     stop: () => {
       stopped = true
       ctx.clock.clearTimeout(poller)
+      ctx.clock.clearTimeout(retry)
       for (const run of runs.values()) {
         run.done = true
         for (const t of run.timers) ctx.clock.clearTimeout(t)

@@ -44,6 +44,8 @@ export interface RequesterOptions {
   readonly refreshInterval?: number
   /** Whether it confirms, disputes and settles (default yes). The simulator's `never-confirm` says no. */
   readonly confirms?: () => boolean
+  /** Post no new job while this many of its jobs are still running (default: no limit). A slow ledger then sees no pile-up. */
+  readonly maxRunning?: number
 }
 
 export interface RequesterActor {
@@ -166,6 +168,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     if (stopped) return
     const now = ctx.now()
     if (o.stopPostingAt !== undefined && now >= o.stopPostingAt) return
+    if (o.maxRunning !== undefined && runs.size >= o.maxRunning) return
     const run: JobRun = {
       seq: ++seq, actor: undefined, job: undefined, seen: new Set(), disputedNotes: [], unconfirmed: false, needCheck: false, checking: undefined,
       refutedBy: undefined, assigned: undefined, done: false,

@@ -1,0 +1,184 @@
+/**
+ * The compute market on a real node (the counterpart of sim/world/market-world.ts): the market actors
+ * of runtime/actors/market over the node's ports, its ledger (the Chain port: the node's in-memory
+ * ledger without a chain, ComputeMarket on an EVM chain) and TensorFlow.js inference
+ * (runtime/adapters/tfjs/market-work.ts) on the genesis's evaluation set with the network's models.
+ *
+ * - every validator runs a referee (re-executes what a requester asks it to check);
+ * - a node whose account is a registered provider serving `infer:<dataset>` serves its jobs (registered
+ *   by `dai provider start` through the API, or by `provider` here, as the devnet does);
+ * - with `requester`, the node's account posts a stream of jobs (the devnet's built-in requester).
+ *
+ * The actors speak in ledger accounts; a directory of signed hellos maps them to libp2p peers
+ * (runtime/actors/market/directory.ts). The models a job may run on are the chain's last committed
+ * rounds' (MODEL_WINDOW): this node holds the genesis's initial model and each global model its
+ * training adopts (read from its store, where model sync keeps it, and checked against its hash).
+ */
+import { Effect, Result } from "effect"
+import type { AppGenesis } from "../core/app/app.ts"
+import { modelHash } from "../core/training/hash.ts"
+import { startMarketDirectory, accountNetwork, type MarketDirectory } from "../actors/market/directory.ts"
+import type { MarketContext } from "../actors/market/context.ts"
+import { startProvider, type ProviderActor } from "../actors/market/provider.ts"
+import { startReferee, type RefereeActor } from "../actors/market/referee.ts"
+import { startRequester, type RequesterActor } from "../actors/market/requester.ts"
+import { bytesFloat, decodeTrain } from "../actors/training/wire.ts"
+import type { RealNode } from "./real-world.ts"
+import { genesisSeed } from "./training/local-data.ts"
+
+/** Where model sync keeps the node's adopted global model (runtime/actors/training/model-sync.ts GLOBAL_KEY). */
+const GLOBAL_MODEL_KEY = "training/global"
+/** How often the store is read for a newly adopted model, and the ledger for this node's registration. */
+const WATCH_EVERY_MS = 2_000
+/** A provider looks for assignments nobody announced at every this many polls (a poll a second). */
+const SCAN_EVERY = 15
+
+/** How this node takes part in the market (`undefined` parts: not that role). */
+export interface NodeMarketOptions {
+  /** Register as a provider with these terms (a registered account keeps its registration and serves). */
+  readonly provider?: { readonly bond: bigint; readonly pricePerUnit: bigint; readonly capacity: number; readonly chunk?: number }
+  /** Post a job every `interval` ms from this node's account. */
+  readonly requester?: { readonly units: number; readonly maxPricePerUnit: bigint; readonly interval: number; readonly deadline: number; readonly maxRunning?: number }
+}
+
+export interface NodeMarket {
+  /** The job kind this node computes (`infer:mnist`), undefined when its data set has none. */
+  readonly kind: string | undefined
+  readonly directory: MarketDirectory
+  /** The provider actor, once this node's account serves. */
+  readonly provider: () => ProviderActor | undefined
+  readonly requester: RequesterActor | undefined
+  readonly referee: RefereeActor | undefined
+  stop(): void
+}
+
+/** Start the market on `node`; stop() ends every actor it started. */
+export const startNodeMarket = async (o: { readonly node: RealNode; readonly genesis: AppGenesis; readonly options?: NodeMarketOptions }): Promise<NodeMarket> => {
+  const { node, genesis } = o
+  const { ctx, app, keys } = node
+  const address = keys.address.toLowerCase()
+  const account = app.accountOf(address)
+  const p = genesis.params
+  const dataset = p["training.dataset"]
+  const kind = dataset === "synthetic" ? undefined : `infer:${dataset}`
+
+  const directory = startMarketDirectory({
+    chainId: app.chainId, network: ctx.network, clock: ctx.clock, now: ctx.now, run: ctx.run, address,
+    sign: (d) => Effect.runSync(keys.sign(d)), verify: keys.verify, accountOf: (a) => app.accountOf(a),
+    invalid: (peer, reason) => ctx.fault(peer, reason),
+  })
+  const mctx: MarketContext = {
+    name: ctx.name, clock: ctx.clock, now: ctx.now, run: ctx.run, random: ctx.random, ledger: ctx.ledger, emit: ctx.emit,
+    params: () => app.params(),
+    network: accountNetwork(ctx.network, directory),
+    fault: (from, reason) => ctx.fault(directory.peerOf(from) ?? from, reason),
+  }
+
+  let stopped = false
+  const timers: Array<() => void> = []
+  // The models a delivery may name, and the weights this node holds (the initial model, then each adopted one).
+  const held = new Map<string, Float32Array>()
+  let work: import("../adapters/tfjs/market-work.ts").InferenceWork | undefined
+  let windowSize = 4
+  if (kind !== undefined) {
+    const tfjs = await import("../adapters/tfjs/market-work.ts")
+    const { initialWeights, paramCount } = await import("../adapters/tfjs/model.ts")
+    windowSize = tfjs.MODEL_WINDOW
+    const model = p["training.model"]
+    const initial = initialWeights(model, genesisSeed(genesis))
+    const initialHash = modelHash(initial)
+    held.set(initialHash, initial)
+    const window = () => {
+      const rounds = [...app.rounds().values()].sort((a, b) => b.round - a.round).slice(0, windowSize).map((r) => ({ hash: r.modelHash, round: r.round }))
+      return rounds.length < windowSize ? [...rounds, { hash: initialHash, round: 0 }] : rounds
+    }
+    // Built on first use: the evaluation set is loaded only by a node that computes.
+    let made: import("../adapters/tfjs/market-work.ts").InferenceWork | undefined
+    const lazy = () => (made ??= tfjs.makeInferenceWork({ kind, model, samples: tfjs.evaluationSamples(dataset, p["training.evalSamples"]), models: { window, weights: (h) => held.get(h) } }))
+    work = {
+      kind,
+      work: (t) => lazy().work(t),
+      reexecute: (t, claimed) => lazy().reexecute(t, claimed),
+      classes: (w, from, units) => lazy().classes(w, from, units),
+      resultWord: (t, h, c) => lazy().resultWord(t, h, c),
+    }
+    const size = paramCount(model)
+    // Adopt what model sync adopted: the store's global model, if its weights hash to what it says.
+    const watchModels = () =>
+      ctx.run(Effect.ignore(Effect.gen(function*() {
+        const bytes = yield* ctx.store.get(GLOBAL_MODEL_KEY)
+        if (bytes === undefined) return
+        const m = decodeTrain(bytes)
+        if (Result.isFailure(m) || m.success.header.kind !== "global") return
+        const hash = String((m.success.header.body as { modelHash?: unknown }).modelHash ?? "")
+        if (held.has(hash)) return
+        const weights = bytesFloat(m.success.payload, size)
+        if (weights === undefined || modelHash(weights) !== hash) return
+        held.set(hash, weights)
+        // Keep the window's models (and the initial one) only.
+        const keep = new Set([initialHash, ...window().map((w) => w.hash), hash])
+        for (const h of [...held.keys()]) if (!keep.has(h) && held.size > windowSize + 2) held.delete(h)
+      })))
+    watchModels()
+    timers.push(every(ctx.clock, WATCH_EVERY_MS, watchModels, () => stopped))
+  }
+
+  const isValidator = app.operatorOf(address) !== undefined
+  const referee = isValidator ? startReferee(mctx, { account, reexecute: work?.reexecute ?? (() => undefined) }) : undefined
+
+  let provider: ProviderActor | undefined
+  const serve = (terms: { bond: bigint; pricePerUnit: bigint; capacity: number; chunk?: number }) => {
+    if (provider !== undefined || work === undefined || kind === undefined || stopped) return
+    provider = startProvider(mctx, {
+      account, kind, bond: terms.bond, pricePerUnit: terms.pricePerUnit, capacity: terms.capacity, work: work.work,
+      // The requester's `assigned` message wakes it; a full scan of the ledger's jobs is one call per job on a chain.
+      scanEvery: SCAN_EVERY,
+      ...(terms.chunk === undefined ? {} : { chunk: terms.chunk }),
+    })
+  }
+  if (o.options?.provider !== undefined) serve(o.options.provider)
+  else if (kind !== undefined) {
+    // Registered by `dai provider start` (through the API) at any time: serve once the ledger says so.
+    const look = () =>
+      ctx.run(Effect.ignore(Effect.map(ctx.ledger.marketProvider(account), (r) => {
+        if (r !== undefined && !r.retired && r.kinds.includes(kind)) serve({ bond: r.bond, pricePerUnit: r.pricePerUnit, capacity: r.capacity })
+      })))
+    look()
+    timers.push(every(ctx.clock, WATCH_EVERY_MS, look, () => stopped || provider !== undefined))
+  }
+
+  const r = o.options?.requester
+  const requester = r === undefined || kind === undefined ? undefined : startRequester(mctx, {
+    account, kind, units: r.units, maxPricePerUnit: r.maxPricePerUnit, interval: r.interval, deadline: r.deadline,
+    // A chain is slower than the simulator's ledger: read the jobs less often, and let no backlog pile up.
+    pollInterval: 2_000, maxRunning: r.maxRunning ?? 2,
+  })
+
+  return {
+    kind,
+    directory,
+    provider: () => provider,
+    requester,
+    referee,
+    stop: () => {
+      stopped = true
+      for (const cancel of timers) cancel()
+      requester?.stop()
+      provider?.stop()
+      referee?.stop()
+      directory.stop()
+    },
+  }
+}
+
+/** Call `fn` every `ms` on `clock` until `done()` or the returned cancel. */
+const every = (clock: RealNode["ctx"]["clock"], ms: number, fn: () => void, done: () => boolean): (() => void) => {
+  let timer: unknown
+  const tick = () => {
+    if (done()) return
+    fn()
+    timer = clock.setTimeout(tick, ms)
+  }
+  timer = clock.setTimeout(tick, ms)
+  return () => clock.clearTimeout(timer)
+}
