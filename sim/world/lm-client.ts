@@ -219,6 +219,8 @@ export const startLmClient = (ctx: MarketContext, o: LmClientOptions): LmClient 
   const replace = (g: Gen, hop: Hop, reason: string, then: () => void) => {
     const failedPeer = hop.peer
     g.failed.add(failedPeer)
+    // Best effort: a server that is alive but failed us (slow, silent) frees the session and bills what it computed.
+    if (hop.session !== "") ctx.run(Effect.ignore(ctx.network.send(failedPeer, LM_SIM_TOPIC, encodeLmSim({ t: "close", session: hop.session }))))
     if (hop.inputs.length > 0) g.record.failovers++
     if (++g.replacements > maxFailovers) return end(g, "failed", `gave up after ${maxFailovers} failovers; last: blocks ${hop.from}-${hop.to} at ${failedPeer}: ${reason}`)
     const started = ctx.now()

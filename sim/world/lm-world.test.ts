@@ -57,7 +57,7 @@ const honestText = (g: GenerationRecord, n: number): number[] => {
 }
 
 describe("the language-model pipeline in the simulated world", () => {
-  it("a stage that dies mid-generation is replaced, its inputs replayed, and the text is the unbroken pipeline's", () => {
+  it("a stage that dies mid-generation is replaced, its inputs replayed; tokens keep being paid for and no job is lost", () => {
     const { report } = run("events:\n  - at: { time: 8s }\n    crash: p1", "", "  minTokens: 300\n  lm: { minFailovers: 1 }")
     for (const x of report.expectations) expect(x.passed, `${x.name}: ${x.detail}`).toBe(true)
     expect(report.metrics.lmFailovers).toBeGreaterThanOrEqual(1)
@@ -65,7 +65,8 @@ describe("the language-model pipeline in the simulated world", () => {
   })
 
   it("every finished generation's text equals an unbroken honest pipeline's, across failovers", () => {
-    const s = scenario("events:\n  - at: { time: 8s }\n    crash: p1\n  - at: { time: 12s }\n    crash: p2")
+    // p1 answers nothing from 6 s on (every session through it fails over), p2 dies at 12 s.
+    const s = scenario("events:\n  - at: { time: 6s }\n    byzantine: { nodes: [p1], behavior: no-show }\n  - at: { time: 12s }\n    crash: p2")
     let books: { generations: GenerationRecord[] } | undefined
     const report = runScenario(s, { onLm: (lm) => void (books = lm.books) })
     expect(report.errors).toEqual([])
@@ -94,6 +95,21 @@ describe("the language-model pipeline in the simulated world", () => {
     expect(refuted.length).toBeGreaterThan(0)
     expect(refuted.every((n) => n.provider === "p1")).toBe(true)
     expect(report.metrics.marketWrongPaid).toBe(0)
+  })
+
+  it("a stage that takes sessions and never answers is failed over by the client's timeout, and only the honest servers are paid after it", () => {
+    const { report, economy } = run("events:\n  - at: { time: 6s }\n    byzantine: { nodes: [p1, p2], behavior: no-show }", "", "  minTokens: 300\n  lm: { minFailovers: 1 }")
+    for (const x of report.expectations) expect(x.passed, `${x.name}: ${x.detail}`).toBe(true)
+    const late = economy.jobs().flatMap((j) => j.notes.filter((n) => (n.provider === "p1" || n.provider === "p2") && n.deliveredAt > 6_000 + 5_000))
+    expect(late).toEqual([])
+  })
+
+  it("a client that never confirms still pays: the stages settle their notes after the dispute window", () => {
+    const { report, economy } = run("events:\n  - at: { time: 0s }\n    byzantine: { nodes: [r0], behavior: never-confirm }", "", "  minTokens: 300")
+    for (const x of report.expectations) expect(x.passed, `${x.name}: ${x.detail}`).toBe(true)
+    const r0 = economy.jobs().filter((j) => j.requester === "r0")
+    expect(r0.length).toBeGreaterThan(0)
+    expect(r0.every((j) => j.state === "settled")).toBe(true)
   })
 
   it("gives the same trace hash for the same seed and another for another seed", () => {
