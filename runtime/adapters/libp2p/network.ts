@@ -33,8 +33,8 @@ import { Context, Effect, Layer, Result } from "effect"
 import { type Envelope, type FindProvidersOptions, Network, NetworkError, type PeerId, type ProviderInfo, type ProviderRecord, type TopicLimits } from "../../services/network.ts"
 import { decodeProviderRecord, encodeProviderRecord, MAX_PROVIDER_KEY_BYTES, MAX_PROVIDER_RECORD_BYTES, providerKeyProblem, providerRecordProblem } from "../../core/provider-record.ts"
 import { DEFAULT_PEER_FAULT_POLICY, PeerFaults, type PeerFaultPolicy } from "../../core/peer-faults.ts"
-import { encodeFrame, FrameDecoder, type Decoded, type FrameLimits } from "./frame.ts"
-import { closedWithin, readFirstFrame } from "./stream-read.ts"
+import { encodeFrame, type Decoded, type FrameLimits } from "./frame.ts"
+import { closedWithin, readFirstFrame, readFrames } from "./stream-read.ts"
 import { createDaiLibp2p, daiProtocols, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PROVIDER_VALIDITY_MS, type DaiLibp2p, type Libp2pNodeOptions } from "./node.ts"
 
 /** Why an inbound message was not delivered. */
@@ -64,6 +64,14 @@ export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
    * requester as long to send its request and close, then resets the stream. Default `sendTimeoutMs`.
    */
   readonly providerRecordTimeoutMs?: number
+  /**
+   * How long a direct-message stream may go without a byte, both ways: an inbound one on which
+   * the peer sends nothing for this many ms (it never writes, stalls inside a frame, or never closes
+   * its end) is reset, and so is an outbound one whose receiver has not closed it this long after our
+   * last byte. Either would otherwise stay open until the connection closes, counting toward the 64
+   * streams a peer may hold open. Default 30000.
+   */
+  readonly directIdleMs?: number
   /** Longest topic accepted, in UTF-8 bytes. Default 256. */
   readonly maxTopicBytes?: number
   /** Sees every dropped inbound message, for logs and metrics. Must not throw. */
@@ -109,8 +117,8 @@ const DEFAULT_WAIT_MS = 10_000
 const POLL_MS = 25
 /** Write big frames in pieces and wait for drain between them, so a 4 MiB send never overflows a buffer. */
 const WRITE_CHUNK = 64 * 1024
-/** An inbound direct-message stream idle this long is aborted (a peer holding streams open costs us memory). */
-const INBOUND_IDLE_MS = 30_000
+/** A direct-message stream quiet this long is reset (`directIdleMs`): long for one frame, short next to a connection's life. */
+const DEFAULT_DIRECT_IDLE_MS = 30_000
 /** Concurrent outbound direct-message streams per peer; well under the 64 a peer accepts. */
 const MAX_STREAMS_PER_PEER = 8
 const DEFAULT_PROVIDER_LIMIT = 20
@@ -169,6 +177,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
   const targetPeers = options.targetPeers ?? DEFAULT_TARGET_PEERS
   const discoveryIntervalMs = options.discoveryIntervalMs ?? DEFAULT_DISCOVERY_INTERVAL_MS
+  const directIdleMs = options.directIdleMs ?? DEFAULT_DIRECT_IDLE_MS
   const bootstrap = yield* Effect.try({
     try: () => (options.bootstrap ?? []).map((a) => multiaddr(a)),
     catch: (e) => new NetworkError({ operation: "start", reason: `bad bootstrap multiaddr: ${errorText(e)}` }),
@@ -261,7 +270,9 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   })
 
   // Direct messages in: any number of frames per stream; a bad frame costs the sender that frame,
-  // an oversized one the whole stream.
+  // an oversized one the whole stream. Read with readFrames, not `for await` (stream-read.ts says
+  // why): a handler started after the sender's end of stream would otherwise never see that end and
+  // hold the stream open, one of the sender's 64, until the connection closed.
   const onDecoded = (from: PeerId, d: Decoded): void => {
     if (d.type === "drop") return drop(d.reason, from, d.detail)
     // The frame limit leaves room for the longest topic, so a short topic lets a payload slightly over the limit through it.
@@ -276,24 +287,16 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       stream.abort(new Error("peer refused for its faults"))
       return
     }
-    const decoder = new FrameDecoder(limits)
-    stream.inactivityTimeout = INBOUND_IDLE_MS
     try {
-      for await (const chunk of stream) {
-        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-        for (const d of decoder.push(bytes)) onDecoded(from, d)
-        if (decoder.failed) {
-          stream.abort(new Error("frame over the size limit"))
-          return
-        }
+      const end = await readFrames(stream, limits, (d) => onDecoded(from, d), { idleMs: directIdleMs })
+      if (end === "unframeable") {
+        stream.abort(new Error("frame over the size limit"))
+        return
       }
-      const tail = decoder.end()
-      if (tail !== undefined) onDecoded(from, tail)
-      await stream.close()
+      // The peer has ended its side: closing ours ends the stream.
+      await stream.close({ signal: AbortSignal.timeout(directIdleMs) })
     } catch (e) {
-      // A reset or timed-out stream: what was complete has been delivered, the rest is lost.
-      const tail = decoder.end()
-      if (tail !== undefined) onDecoded(from, tail)
+      // A reset, idle or stuck stream: what was complete has been delivered (a frame cut off counts as malformed), the rest is lost.
       stream.abort(e instanceof Error ? e : new Error(String(e)))
     }
   }
@@ -389,7 +392,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
     yield* Effect.tryPromise({
       try: (signal) => {
         const bounded = AbortSignal.any([signal, AbortSignal.timeout(sendTimeoutMs)])
-        return limitPerPeer(to, bounded, () => writeFrame(node, peer, protocols.directMessage, frame, bounded))
+        return limitPerPeer(to, bounded, () => writeFrame(node, peer, protocols.directMessage, frame, bounded, directIdleMs))
       },
       catch: (e) => new NetworkError({ operation: "send", reason: `could not send ${JSON.stringify(topic)} to ${to}: ${errorText(e)}` }),
     })
@@ -695,14 +698,19 @@ export function perKeyLimiter(max: number) {
   }
 }
 
-/** Opens a direct-message stream, writes one frame (in drained pieces) and closes it. */
-async function writeFrame(node: DaiLibp2p, peer: Libp2pPeerId, protocol: string, frame: Uint8Array, signal: AbortSignal): Promise<void> {
+/**
+ * Opens a direct-message stream, writes one frame (in drained pieces) and closes our end. The
+ * stream ends when the receiver closes its end; one that has not `idleMs` later is reset (in the
+ * background: the send has succeeded), so a receiver that never closes does not use up our streams.
+ */
+async function writeFrame(node: DaiLibp2p, peer: Libp2pPeerId, protocol: string, frame: Uint8Array, signal: AbortSignal, idleMs: number): Promise<void> {
   const stream = await node.dialProtocol(peer, protocol, { signal })
   try {
     for (let offset = 0; offset < frame.length; offset += WRITE_CHUNK) {
       if (!stream.send(frame.subarray(offset, offset + WRITE_CHUNK))) await stream.onDrain({ signal })
     }
     await stream.close({ signal })
+    void closedWithin(stream, AbortSignal.timeout(idleMs))
   } catch (e) {
     stream.abort(e instanceof Error ? e : new Error(String(e)))
     throw e

@@ -2,13 +2,14 @@
  * readFirstFrame over real yamux streams between two loopback nodes: it returns the first frame even
  * when the peer's data and end arrived before the reader started (where a `for await` over the
  * stream waits forever), stops at that frame, refuses an oversized one from its header, and gives
- * up when its signal aborts on a peer that never writes or never closes.
+ * up when its signal aborts on a peer that never writes or never closes; readFrames likewise hands
+ * over every frame up to the end, stops at an oversized one, and gives up on a peer gone quiet.
  */
 import type { Stream } from "@libp2p/interface"
 import { peerIdFromString } from "@libp2p/peer-id"
 import { afterEach, describe, expect, it } from "vitest"
 import { encodeFrame, type Decoded, type FrameLimits } from "./frame.ts"
-import { closedWithin, readFirstFrame } from "./stream-read.ts"
+import { closedWithin, readFirstFrame, readFrames } from "./stream-read.ts"
 import { startLibp2pNetworks, type Libp2pHarness } from "./test-harness.ts"
 
 const PROTOCOL = "/dai-test/read-frame/1.0.0"
@@ -90,6 +91,58 @@ describe("readFirstFrame", () => {
     await client.close()
     await expect(readFirstFrame(client, LIMITS, AbortSignal.timeout(200))).rejects.toThrow()
     expect(held).toHaveLength(1)
+  })
+})
+
+describe("readFrames", () => {
+  /** Reads every frame of the server's stream once `start` says so; what it got and how it stopped. */
+  const readAll = (start: (stream: Stream) => Promise<void>, idleMs = 60_000) => {
+    const frames: unknown[] = []
+    const outcome = Promise.withResolvers<unknown>()
+    const serve = async (stream: Stream) => {
+      await start(stream)
+      outcome.resolve(await readFrames(stream, LIMITS, (d) => frames.push(shown(d)), { idleMs, signal: GENEROUS() }).catch((e) => `rejected: ${e}`))
+    }
+    return { frames, outcome: outcome.promise, serve }
+  }
+
+  it("hands over every frame and ends when the frames and the end arrived before it started reading", async () => {
+    const r = readAll((stream) => until(() => stream.remoteWriteStatus === "closed"))
+    const client = await pair(r.serve)
+    client.send(encodeFrame("a", bytes("1"), LIMITS))
+    client.send(encodeFrame("b", bytes("2"), LIMITS))
+    await client.close()
+    expect(await r.outcome).toBe("ended")
+    expect(r.frames).toEqual([{ topic: "a", text: "1" }, { topic: "b", text: "2" }])
+  })
+
+  it("ends on a stream that ended with no bytes before it started reading", async () => {
+    const r = readAll((stream) => until(() => stream.remoteWriteStatus === "closed"))
+    const client = await pair(r.serve)
+    await client.close()
+    expect(await r.outcome).toBe("ended")
+    expect(r.frames).toEqual([])
+  })
+
+  it("stops as unframeable at an oversized frame, after the frames before it", async () => {
+    const r = readAll(async () => undefined)
+    const client = await pair(r.serve)
+    client.send(encodeFrame("a", bytes("1"), LIMITS))
+    const header = new Uint8Array(4)
+    new DataView(header.buffer).setUint32(0, 1 << 30)
+    client.send(header)
+    expect(await r.outcome).toBe("unframeable")
+    expect(r.frames).toEqual([{ topic: "a", text: "1" }, expect.objectContaining({ type: "drop", reason: "oversized" })])
+  })
+
+  it("gives up on a peer that goes quiet without closing, handing over what it sent and a frame it cut off as malformed", async () => {
+    // Reading starts once all of it is in, so the quiet spell timed is the peer's, not the sender's start.
+    const r = readAll((stream) => until(() => stream.readBufferLength >= 8 + 6), 200)
+    const client = await pair(r.serve)
+    client.send(encodeFrame("a", bytes("1"), LIMITS))
+    client.send(encodeFrame("b", bytes("2"), LIMITS).subarray(0, 6))
+    expect(await r.outcome).toMatch(/^rejected: .*no bytes from the peer for 200 ms/)
+    expect(r.frames).toEqual([{ topic: "a", text: "1" }, expect.objectContaining({ type: "drop", reason: "malformed" })])
   })
 })
 
