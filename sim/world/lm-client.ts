@@ -141,6 +141,8 @@ export const startLmClient = (ctx: MarketContext, o: LmClientOptions): LmClient 
   const request = (peer: string, key: string, m: LmSimMessage, ok: (r: LmSimMessage) => void, fail: (reason: string) => void) => {
     const timer = ctx.clock.setTimeout(() => {
       replies.delete(key)
+      // No reply in time says its latency is at least the timeout: the router learns it (else an unmeasured server looks average and is picked again).
+      latency.observe(peer, setup.timeout, 1)
       if (!stopped) fail(`no reply within ${setup.timeout} ms`)
     }, setup.timeout)
     replies.set(key, (r) => {
