@@ -8,7 +8,9 @@ import { layerLibp2pNetwork, Libp2pTransport, perKeyLimiter } from "./network.ts
 import { decodePeerKey, encodePeerKey, peerIdOf, peerKeyFromSeed } from "./node.ts"
 import { startLibp2pNetworks } from "./test-harness.ts"
 
-// sendTimeoutMs bounds the "unknown peer" case; the discovery loop is not needed (the harness dials a full mesh).
+// sendTimeoutMs bounds the "unknown peer" case, not the setup: the harness dials a full mesh and waits
+// until every node is connected, for up to its own generous connectTimeoutMs (a loaded machine once took
+// longer than 3 s to dial); the discovery loop is not needed.
 networkSuite("libp2p", testSetup(async ({ nodes }: NetworkSetupArgs, cleanup) => {
   const h = await startLibp2pNetworks(nodes, { node: { sendTimeoutMs: 3_000 } })
   cleanup(h.close)
