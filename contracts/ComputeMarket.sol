@@ -68,6 +68,7 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
     bytes32 private constant K_NOSHOW_TIMEOUT = keccak256("market.noShowTimeout");
     bytes32 private constant K_NOSHOW_PENALTY = keccak256("market.noShowPenalty");
     bytes32 private constant K_SLASH = keccak256("market.wrongResultSlash");
+    bytes32 private constant K_VERIFY = keccak256("market.verificationRate");
     bytes32 private constant K_BURN = keccak256("fees.burnFraction");
 
     /// @notice A job's life (None: no such job). Settled and Expired are final.
@@ -227,6 +228,7 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
     error MarketNoShowNotDue(uint256 job, uint256 dueAt, uint256 now);
     error MarketInvalidDelivery(uint256 job, string reason);
     error MarketOverDelivery(uint256 job, uint256 units, uint256 delivered, uint256 total);
+    error MarketNoteTooLarge(uint256 job, uint256 amount, uint256 maxAmount);
     error MarketNothingToPay(uint256 job);
     error MarketNothingToDispute(uint256 job);
     error MarketNotesPending(uint256 job, uint256 notes);
@@ -378,6 +380,9 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
 
     /// @notice The assigned provider delivers `units` more before the deadline: a pending debit note of
     /// units × the locked price, named by `resultHash`. Returns the note's id (1, 2, 3… within the job).
+    /// Its bond must still be ≥ market.minProviderBond, and must answer for the note: with p the
+    /// verification rate and slash = bond × wrongResultSlash, a note of amount A with A × (1 − p) > slash × p
+    /// would make a made-up result pay (docs/market.md), so it is refused (off when p or the slash rate is 0).
     function deliver(uint256 id, uint256 units, bytes32 resultHash) external nonReentrant returns (uint256 note) {
         Job storage j = _liveJob(id);
         _onlyAssigned(id, j);
@@ -385,6 +390,7 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
         if (units == 0) revert MarketInvalidDelivery(id, "units must be > 0");
         if (block.timestamp >= j.deadline) revert MarketPastDeadline(id, j.deadline, block.timestamp);
         if (units > j.units - j.delivered) revert MarketOverDelivery(id, units, j.delivered, j.units);
+        _checkNote(id, _providers[msg.sender].bond, units * j.pricePerUnit);
         j.notes.push(Note(msg.sender, NoteState.Pending, uint40(block.timestamp), uint128(units), j.pricePerUnit, resultHash));
         note = j.notes.length;
         j.delivered += uint128(units);
@@ -558,6 +564,18 @@ contract ComputeMarket is AccessControl, ReentrancyGuard {
 
     function _param(bytes32 key) private view returns (uint256) {
         return constitution.paramValue(key);
+    }
+
+    /// A delivering provider's bond: ≥ the minimum, and answering for a note of `amount` (runtime/core/market/math.ts
+    /// noteTooLarge). Units < 2^64 and prices < 2^128 (postJob), so amount × WAD < 2^252: no product below overflows.
+    function _checkNote(uint256 id, uint256 bond, uint256 amount) private view {
+        uint256 minimum = _param(K_MIN_BOND);
+        if (bond < minimum) revert MarketInsufficientBond(msg.sender, bond, minimum);
+        uint256 p = _param(K_VERIFY);
+        uint256 s = _param(K_SLASH);
+        if (p == 0 || s == 0) return;
+        uint256 slash = bond * s / WAD;
+        if (amount * (WAD - p) > slash * p) revert MarketNoteTooLarge(id, amount, slash * p / (WAD - p));
     }
 
     function _checkBalance(address account, uint256 needed) private view {

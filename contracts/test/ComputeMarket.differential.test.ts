@@ -11,6 +11,11 @@
  * alike (same error name) and hold identical providers, jobs (notes, escrow, payouts, fees, refunds),
  * custody, balances, burnt amount and staker rewards; the budget identity holds for every job.
  *
+ * Each sequence runs under one of a few market parameter sets (in both worlds: the Constitution's values on chain),
+ * some with a small cap on a debit note (market/math.ts noteTooLarge: wrongResultSlash × bond × p ÷ (1 − p)),
+ * and a delivery is now and then sized at that cap, one unit below or one above, so both sides judge notes
+ * around it alike (MarketNoteTooLarge; MarketInsufficientBond once a slash took a provider below the minimum).
+ *
  * Runs: DAI_MARKET_DIFF_RUNS (default 40: each sequence reads the whole state back after every step,
  * ≈ 0.5–2 s a sequence on a loaded 2-core machine), seed DAI_MARKET_DIFF_SEED, replay DAI_MARKET_DIFF_PATH.
  */
@@ -18,6 +23,9 @@ import fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
 import type { MarketOp } from "../../runtime/core/market/types.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
+import { maxNoteUnits } from "../../runtime/core/market/math.ts"
+import { DEFAULT_PARAMS, resolveParams, type Params } from "../../runtime/core/params.ts"
+import { Result } from "effect"
 import { propertyEnv } from "../../scripts/property-env.ts"
 import { connectChain } from "./chain.ts"
 import { budgetProblems, MarketWorld, REFEREE, verdictOp } from "./market-world.ts"
@@ -47,6 +55,16 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
 })
 
 const pick = <T>(xs: readonly T[], k: number): T => xs[k % xs.length]!
+
+/**
+ * The market parameters of a sequence: the defaults (a note may carry 111 tokens per 1,000 bonded), caps of
+ * about one to three units at these prices (c0's 1,000 bond at 1 token a unit; c1's 3,000 at a third), and
+ * p = 1 and p = 0 (no cap).
+ */
+const paramsArb: fc.Arbitrary<Params> = fc.constantFrom<Partial<Record<string, number>>>(
+  {}, { "market.verificationRate": 0.1, "market.wrongResultSlash": 0.01 }, { "market.verificationRate": 0.02, "market.wrongResultSlash": 0.05 },
+  { "market.verificationRate": 0.5, "market.wrongResultSlash": 0.002 }, { "market.verificationRate": 1 }, { "market.verificationRate": 0 },
+).map((p) => (Object.keys(p).length === 0 ? DEFAULT_PARAMS : Result.getOrThrow(resolveParams(p))))
 
 /** The job states an op can succeed on. */
 const WANTS: Partial<Record<MarketOp["type"], readonly string[]>> = {
@@ -85,8 +103,13 @@ const resolve = (m: MarketWorld, s: Step, nowSec: bigint): MarketOp => {
         deadline: Number(nowSec + BigInt(pick([0, 45, 120, 600, 3_600], f))) * 1000,
       }
     case "assignJob": return { type: "assignJob", job, provider, by }
-    case "deliver":
-      return { type: "deliver", job, provider: c % 6 === 0 || j?.provider === undefined ? provider : j.provider, units: BigInt(e % 7), resultHash: `0x${(f % 256).toString(16).padStart(2, "0").repeat(32)}` }
+    case "deliver": {
+      // Now and then at the cap of the provider's bond, one unit below or above it.
+      const bond = j?.provider === undefined ? undefined : econ.provider(j.provider)?.bond
+      const cap = bond === undefined || j === undefined ? undefined : maxNoteUnits(bond, j.pricePerUnit, econ.params)
+      const units = cap !== undefined && e % 3 === 0 ? cap + BigInt(f % 3) - 1n : BigInt(e % 7)
+      return { type: "deliver", job, provider: c % 6 === 0 || j?.provider === undefined ? provider : j.provider, units, resultHash: `0x${(f % 256).toString(16).padStart(2, "0").repeat(32)}` }
+    }
     case "confirm": return { type: "confirm", job, by }
     case "settle": return { type: "settle", job }
     case "dispute": return { type: "dispute", job, by: e % 3 === 0 ? REFEREE : by }
@@ -107,7 +130,7 @@ const setup = (nowSec: bigint): MarketOp[] => [
   { type: "postJob", requester: "d1", kind: "finetune:mnist", units: 6n, maxPricePerUnit: TOKEN + 7n, deadline: Number(nowSec + 3_600n) * 1000 },
   { type: "assignJob", job: 1, provider: "c0", by: "d0" },
   // A delivery to dispute (verdicts are what most sequences should reach).
-  { type: "deliver", job: 1, provider: "c0", units: 2n, resultHash: `0x${"5a".repeat(32)}` },
+  { type: "deliver", job: 1, provider: "c0", units: 1n, resultHash: `0x${"5a".repeat(32)}` },
 ]
 
 describe("ComputeMarket ≡ the economy's market (differential)", () => {
@@ -122,8 +145,8 @@ describe("ComputeMarket ≡ the economy's market (differential)", () => {
 
   it(`agrees on every step of ${DIFF.runs} random sequences (≤ ${MAX_OPS} market ops)`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 4, maxLength: MAX_OPS }), async (steps) => {
-        await m.fresh()
+      fc.asyncProperty(paramsArb, fc.array(stepArb, { minLength: 4, maxLength: MAX_OPS }), async (params, steps) => {
+        await m.fresh(params)
         // The committee of snapshot 2: v0 and v1, neither alone with 2/3 of the power.
         const v1 = await m.w.step(0n, { type: "registerValidator", operator: "v1", amount: 15_000n * TOKEN, tier: 0, commission: 0n })
         if (v1.ts === "skipped" || v1.chain === "skipped" || !v1.ts.ok || !v1.chain.ok) throw new Error(`v1's registration failed: ${JSON.stringify(v1)}`)

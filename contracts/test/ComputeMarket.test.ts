@@ -12,6 +12,10 @@ import { TOKEN } from "../../runtime/core/units.ts"
 import { connectChain, CONSENSUS_CHAIN_ID } from "./chain.ts"
 import { budgetProblems, MarketWorld, REFEREE, verdictOp } from "./market-world.ts"
 import { verdictDigestHex } from "../../runtime/core/market/verdict.ts"
+import { maxNoteAmount, maxNoteUnits } from "../../runtime/core/market/math.ts"
+import { DEFAULT_PARAMS, resolveParams } from "../../runtime/core/params.ts"
+import { toMarketError } from "../../runtime/adapters/evm/market.ts"
+import { Result } from "effect"
 
 type Any = any
 let ethers: Any
@@ -192,6 +196,52 @@ describe("deliveries and payment", () => {
     await both(deliver(1n, 2), "MarketPastDeadline", 10n)
   })
 
+  it("refuses a note larger than the bond answers for (MarketNoteTooLarge, to the wei), after the over-delivery check; no cap at p = 1 or p = 0", async () => {
+    // Bond 1,000, 20 tokens a unit; slash 1, p 0.1 → at most 1,000 × 0.1 ÷ 0.9 = 111.1… tokens a note: 5 units.
+    await both(reg("c0", { pricePerUnit: 20n * TOKEN }), "ok")
+    await both(post("d0", { units: 12n, maxPricePerUnit: 20n * TOKEN }), "ok")
+    await both(assign(), "ok")
+    await both(deliver(13n), "MarketOverDelivery")
+    await both(deliver(6n), "MarketNoteTooLarge")
+    const max = maxNoteAmount(1_000n * TOKEN, DEFAULT_PARAMS)!
+    expect(maxNoteUnits(1_000n * TOKEN, 20n * TOKEN, DEFAULT_PARAMS)).toBe(5n)
+    const err = await m.market.connect(m.w.signer.c0).deliver.staticCall(1, 6n, H1).catch((e: unknown) => e)
+    expect(toMarketError("deliver", err, m.book)).toMatchObject({ _tag: "MarketNoteTooLarge", job: 1, amount: 120n * TOKEN, maxAmount: max })
+    await both(deliver(5n), "ok")
+    await both(deliver(5n), "ok", 1n)
+    // A top-up raises the cap with the bond: 2,000 bonded answer for 222.2… tokens, 11 units; 2 are left.
+    await both({ type: "addBond", provider: "c0", amount: 1_000n * TOKEN }, "ok")
+    await both(deliver(2n), "ok")
+    // p = 1 (every note re-executed) and p = 0 (none: nothing to deter with) have no cap.
+    for (const rate of [1, 0]) {
+      await m.fresh(Result.getOrThrow(resolveParams({ "market.verificationRate": rate })))
+      await both(reg("c0", { pricePerUnit: 20n * TOKEN }), "ok")
+      await both(post("d0", { units: 12n, maxPricePerUnit: 20n * TOKEN }), "ok")
+      await both(assign(), "ok")
+      await both(deliver(12n), "ok")
+    }
+  })
+
+  it("refuses deliveries from a provider whose bond fell below market.minProviderBond, on jobs it already holds", async () => {
+    await both(reg("c0", { capacity: 2 }), "ok")
+    await both(post(), "ok")
+    await both(post("d1"), "ok")
+    await both(assign(1), "ok")
+    await both(assign(2, "c0", "d1"), "ok")
+    await both(deliver(3n, 1), "ok")
+    await both({ type: "dispute", job: 1, by: "d0" }, "ok")
+    await both(verdictOp(1, false, 1, [REFEREE]), "ok")
+    expect((await m.market.getProvider(m.addr("c0"))).bond).toBe(0n) // the whole bond slashed
+    await both(deliver(1n, 2), "MarketInsufficientBond")
+    const err = await m.market.connect(m.w.signer.c0).deliver.staticCall(2, 1n, H1).catch((e: unknown) => e)
+    expect(toMarketError("deliver", err, m.book)).toMatchObject({ _tag: "MarketInsufficientBond", provider: "c0", bond: 0n, minimum: 1_000n * TOKEN })
+    // Check order: an over-delivery is refused as one before the bond is looked at.
+    await both(deliver(11n, 2), "MarketOverDelivery")
+    // Topped up to the minimum it delivers again.
+    await both({ type: "addBond", provider: "c0", amount: 1_000n * TOKEN }, "ok")
+    await both(deliver(1n, 2), "ok")
+  })
+
   it("confirm pays every pending note, the fee split by fees.burnFraction, and returns the unused escrow at completion", async () => {
     await both({ type: "confirm", job: 1, by: "d0" }, "MarketUnknownJob")
     await running()
@@ -263,7 +313,7 @@ describe("disputes", () => {
     await both({ type: "dispute", job: 1, by: "d0" }, "ok")
     const before = await m.w.token.balanceOf(m.addr("d0"))
     await both(verdictOp(1, false, 1, [REFEREE]), "ok")
-    // 20 % of 10,000 = 2,000 slashed: 5 (the refuted notes) to the requester, 1,995 burnt.
+    // market.wrongResultSlash is the whole bond (1): 10,000 slashed, 5 (the refuted notes) to the requester, 9,995 burnt.
     expect((await m.w.token.balanceOf(m.addr("d0"))) - before).toBe(5n * TOKEN)
     const j = await chainJob(1)
     expect([Number(j.state), j.delivered, j.compensation, [...j.excluded]]).toEqual([1, 0n, 5n * TOKEN, [m.addr("c0")]])

@@ -23,6 +23,7 @@ import { jobFromChain, providerFromChain } from "../../runtime/adapters/evm/mark
 import { firstDifference, MAX_UINT, World, type Outcome } from "./world.ts"
 import { ACTORS } from "../../runtime/core/econ/testkit.ts"
 import { CONSENSUS_CHAIN_ID } from "./chain.ts"
+import { constitutionTable } from "../deploy/constitution-table.ts"
 
 type Any = any
 
@@ -70,11 +71,17 @@ export class MarketWorld {
     return m
   }
 
-  /** Back to the deployment (both worlds), with the referee registered as a validator in both and committee snapshot 1 taken. */
+  /** Back to the deployment (both worlds) under `params` (the market's also in the Constitution), with the referee registered as a validator in both and committee snapshot 1 taken. */
   async fresh(params: Params = DEFAULT_PARAMS): Promise<void> {
     const ethers = this.base.ethers
     await ethers.provider.send("evm_revert", [this.snapshot])
     this.snapshot = await ethers.provider.send("evm_snapshot", [])
+    // The market reads its parameters from the Constitution (governed by the admin here): install `params`' market.* values
+    // (the revert above put back the deployment's defaults).
+    const constitution = this.base.parts.constitution.connect(this.base.admin)
+    for (const row of constitutionTable(params)) {
+      if (row.name.startsWith("market.") && params[row.name] !== DEFAULT_PARAMS[row.name]) await (await constitution.setValue(row.key, row.value)).wait()
+    }
     this.w = await this.base.reset(params)
     const r = await this.w.step(1n, { type: "registerValidator", operator: REFEREE, amount: 10_000n * TOKEN, tier: 0, commission: 10n ** 17n })
     if (r.ts === "skipped" || r.chain === "skipped" || !r.ts.ok || !r.chain.ok) throw new Error(`MarketWorld: the referee's registration failed: ${JSON.stringify(r)}`)

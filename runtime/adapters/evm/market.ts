@@ -24,7 +24,7 @@ import type { MarketVerdict } from "../../core/market/verdict.ts"
 import {
   MarketBeforeDeadline, MarketDisputeWindowClosed, MarketDisputeWindowOpen, MarketInsufficientBond, MarketInvalidDelivery, MarketInvalidJob,
   MarketInvalidProvider, MarketJobDisputed, MarketJobFinal, MarketJobNotAssigned, MarketJobNotOpen, MarketKindNotServed, MarketNoShowNotDue,
-  MarketNotDisputed, MarketNotesPending, MarketNothingToDispute, MarketNothingToPay, MarketNotProvider, MarketNotReferee, MarketNotRequester,
+  MarketNotDisputed, MarketNotesPending, MarketNoteTooLarge, MarketNothingToDispute, MarketNothingToPay, MarketNotProvider, MarketNotReferee, MarketNotRequester,
   MarketOverDelivery, MarketPastDeadline, MarketPriceTooHigh, MarketProviderBusy, MarketProviderExcluded, MarketProviderExists, MarketProviderFull,
   MarketProviderNotRetired, MarketProviderRetired, MarketUnknownJob, MarketUnknownProvider, MARKET_ERROR_TAGS, type MarketError,
 } from "../../core/market/errors.ts"
@@ -74,6 +74,7 @@ const ERROR_ARGS: Readonly<Record<(typeof MARKET_ERROR_TAGS)[number], string>> =
   MarketNoShowNotDue: "(uint256 job, uint256 dueAt, uint256 now)",
   MarketInvalidDelivery: "(uint256 job, string reason)",
   MarketOverDelivery: "(uint256 job, uint256 units, uint256 delivered, uint256 total)",
+  MarketNoteTooLarge: "(uint256 job, uint256 amount, uint256 maxAmount)",
   MarketNothingToPay: "(uint256 job)",
   MarketNothingToDispute: "(uint256 job)",
   MarketNotesPending: "(uint256 job, uint256 notes)",
@@ -212,6 +213,7 @@ export const toMarketError = (
     case "MarketNoShowNotDue": return new MarketNoShowNotDue({ job: num(a[0]), dueAt: ms(a[1]), now: ms(a[2]) })
     case "MarketInvalidDelivery": return new MarketInvalidDelivery({ job: num(a[0]), reason: str(a[1]) })
     case "MarketOverDelivery": return new MarketOverDelivery({ job: num(a[0]), units: big(a[1]), delivered: big(a[2]), total: big(a[3]) })
+    case "MarketNoteTooLarge": return new MarketNoteTooLarge({ job: num(a[0]), amount: big(a[1]), maxAmount: big(a[2]) })
     case "MarketNothingToPay": return new MarketNothingToPay({ job: num(a[0]) })
     case "MarketNothingToDispute": return new MarketNothingToDispute({ job: num(a[0]) })
     case "MarketNotesPending": return new MarketNotesPending({ job: num(a[0]), notes: num(a[1]) })

@@ -14,7 +14,10 @@
  *    older than the dispute's (verdicts signed by a quorum, by one validator alone or by nobody, under
  *    snapshots taken during the run as slashes jail and stake moves);
  *  - every market participant's balance and every bond move exactly as the receipts say;
- *  - a refused operation changes nothing (the whole state is deep-equal before and after).
+ *  - a refused operation changes nothing (the whole state is deep-equal before and after);
+ *  - no debit note is accepted above what its provider's bond answers for (`noteTooLarge`, market/math.ts),
+ *    nor from a provider whose bond fell below market.minProviderBond; a delivery refused as too large was;
+ *  - a provider sizing its notes with `maxNoteUnits` is never refused for it, at any bond, price and rates.
  * Runs: DAI_MARKET_RUNS sequences (CI default 40, about 5 s; `npm run soak` runs 5,000), seed
  * DAI_MARKET_SEED (printed as SEED=…), path DAI_MARKET_PATH (scripts/property-env.ts).
  */
@@ -24,6 +27,7 @@ import { describe, expect, it } from "vitest"
 import type { CommitteeError } from "../committee/errors.ts"
 import { quorumSigners } from "../committee/testkit.ts"
 import type { MarketError } from "../market/errors.ts"
+import { marketConfig, maxNoteAmount, maxNoteUnits, noteTooLarge } from "../market/math.ts"
 import { TEST_VERDICT_CTX, toyVerdictSignatures } from "../market/testkit.ts"
 import { frozenNotes } from "../market/verdict.ts"
 import type { JobState, MarketOp, MarketReceipt, NotePayment } from "../market/types.ts"
@@ -58,6 +62,7 @@ const marketParamsArb: fc.Arbitrary<Params> = fc
     "market.noShowTimeout": fc.constantFrom("1s", "30s", "5m"),
     "market.noShowPenalty": fc.constantFrom(0, 0.05, 0.777, 1),
     "market.wrongResultSlash": fc.constantFrom(0, 0.2, 0.999, 1),
+    "market.verificationRate": fc.constantFrom(0, 0.02, 0.1, 0.1, 0.5, 1),
     "slashing.downtimeFraction": fc.constantFrom(0, 0.05),
   })
   .map((p) => Result.getOrThrow(resolveParams(p)))
@@ -115,7 +120,12 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   {
     weight: 5,
     arbitrary: fc.record({
-      who: requester, kind: fc.constantFrom(...KINDS, ...KINDS, ""), units: fc.oneof({ weight: 8, arbitrary: fc.bigInt({ min: 1n, max: 12n }) }, { weight: 1, arbitrary: fc.constantFrom(0n, 1_000n) }),
+      who: requester, kind: fc.constantFrom(...KINDS, ...KINDS, ""), units: fc.oneof(
+        { weight: 8, arbitrary: fc.bigInt({ min: 1n, max: 12n }) },
+        // Big jobs, delivered whole ("rest"), make notes around what the provider's bond answers for.
+        { weight: 4, arbitrary: fc.bigInt({ min: 13n, max: 600n }) },
+        { weight: 1, arbitrary: fc.constantFrom(0n, 1_000n) },
+      ),
       maxPrice: priceArb, deadlineIn: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 10_000, max: 60 * 60_000 }) }, { weight: 1, arbitrary: fc.constantFrom(0, -5) }),
     }).map((a) => ({ t: "post" as const, ...a })),
   },
@@ -128,7 +138,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     weight: 8,
     arbitrary: fc.record({
       pick, right: rightCaller, honest: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-      units: fc.oneof(fc.constant<"rest">("rest"), fc.constant<"one">("one"), fc.bigInt({ min: -1n, max: 13n })),
+      units: fc.oneof(fc.constant<"rest">("rest"), fc.constant<"one">("one"), fc.bigInt({ min: -1n, max: 13n }), fc.bigInt({ min: 50n, max: 600n })),
     }).map((a) => ({ t: "deliver" as const, ...a })),
   },
   { weight: 3, arbitrary: fc.record({ pick, right: rightCaller }).map((a) => ({ t: "confirm" as const, ...a })) },
@@ -272,6 +282,10 @@ const book = (b: Books, r: MarketReceipt, e: Economy): void => {
       break
     case "deliver": {
       const n = e.job(r.job)!.notes.find((x) => x.id === r.note)!
+      // The bond answers for every accepted note: no note above the cap, no provider below the minimum.
+      const bond = b.bond.get(r.provider) ?? 0n
+      expect(noteTooLarge(r.amount, bond, e.params), `job ${r.job}: a note of ${r.amount} accepted on a bond of ${bond}`).toBe(false)
+      expect(bond >= marketConfig(e.params).minProviderBond, `job ${r.job}: a note accepted from ${r.provider} with a bond of ${bond}`).toBe(true)
       b.notes.set(`${r.job}/${r.note}`, { provider: r.provider, units: r.units, amount: r.amount, hash: n.resultHash })
       break
     }
@@ -346,7 +360,7 @@ const start = (params: Params): { readonly e: Economy; readonly b: Books } => {
   // Two providers from the start, so jobs find someone; p2 registers (or fails to) during the run.
   book(b, ok(e.marketOp({ type: "registerProvider", provider: "p0", bond: 2_000n * T, kinds: [...KINDS], pricePerUnit: 1n * T, capacity: 3 }, 0)), e)
   book(b, ok(e.marketOp({ type: "registerProvider", provider: "p1", bond: 5_000n * T + 7n, kinds: ["infer:mnist"], pricePerUnit: 2n * T + 1n, capacity: 2 }, 0)), e)
-  book(b, ok(e.marketOp({ type: "postJob", requester: "r0", kind: "infer:mnist", units: 5n, maxPricePerUnit: 3n * T, deadline: 600_000 }, 0)), e)
+  book(b, ok(e.marketOp({ type: "postJob", requester: "r0", kind: "infer:mnist", units: 300n, maxPricePerUnit: 3n * T, deadline: 600_000 }, 0)), e)
   return { e, b }
 }
 
@@ -369,6 +383,13 @@ describe("compute market on the ledger (properties)", () => {
           if (Result.isFailure(r)) {
             refusedCount++
             seen.set(r.failure._tag, (seen.get(r.failure._tag) ?? 0) + 1)
+            if (r.failure._tag === "MarketNoteTooLarge" && "market" in resolved && resolved.market.type === "deliver") {
+              // Refused as too large only when it is: the amount and the largest allowed are the rule's.
+              const j = e.job(resolved.market.job)!
+              const bond = e.provider(j.provider!)!.bond
+              const f = r.failure as Extract<MarketError, { _tag: "MarketNoteTooLarge" }>
+              expect([f.amount, f.maxAmount, noteTooLarge(f.amount, bond, e.params)]).toEqual([resolved.market.units * j.pricePerUnit, maxNoteAmount(bond, e.params), true])
+            }
             expect(snapshotKey(e.snapshot()), `refused ${r.failure._tag} changed the state`).toBe(before)
           } else if ("market" in resolved) {
             accepted++
@@ -385,5 +406,47 @@ describe("compute market on the ledger (properties)", () => {
     expect(accepted).toBeGreaterThan(0)
     expect(refusedCount).toBeGreaterThan(0)
     if (ENV.runs >= 40) for (const t of ["deliver", "confirm", "settle", "dispute", "resolveDispute", "reclaimNoShow", "refund"]) expect(seen.get(t) ?? 0, t).toBeGreaterThan(0)
+  }, TIMEOUT)
+
+  it("never refuses a provider that sizes its notes with maxNoteUnits, and always refuses one unit more", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          p: fc.constantFrom(0, 0.001, 0.02, 0.1, 0.333, 0.5, 0.999, 1), s: fc.constantFrom(0, 0.01, 0.2, 0.777, 1), min: fc.constantFrom(0, 10, 1_000),
+          extra: fc.bigInt({ min: 0n, max: 50_000n * T }), price: priceArb.filter((x) => x > 0n), max: fc.bigInt({ min: 0n, max: 3n * T }),
+          units: fc.bigInt({ min: 1n, max: 400n }), chunk: fc.integer({ min: 1, max: 50 }),
+        }),
+        ({ p, s, min, extra, price, max, units, chunk }) => {
+          ENV.tick()
+          const params = Result.getOrThrow(resolveParams({ "market.verificationRate": p, "market.wrongResultSlash": s, "market.minProviderBond": min }))
+          const e = testEconomy(params)
+          for (const op of SETUP) ok(e.apply(op, 0))
+          for (const a of ["p0", "r0"]) ok(e.apply({ type: "transfer", from: "reserve", to: a, amount: 1_000_000n * T }, 0))
+          const bond = marketConfig(params).minProviderBond + extra
+          ok(e.marketOp({ type: "registerProvider", provider: "p0", bond, kinds: ["infer:mnist"], pricePerUnit: price, capacity: 1 }, 0))
+          const job = ok(e.marketOp({ type: "postJob", requester: "r0", kind: "infer:mnist", units, maxPricePerUnit: price + max, deadline: 60_000 }, 0)).job
+          ok(e.marketOp({ type: "assignJob", job, provider: "p0", by: "r0" }, 0))
+          const cap = maxNoteUnits(bond, price, params)
+          if (cap === 0n) {
+            // The bond answers for not even one unit at this price: every delivery is refused, with the cap.
+            expect(e.marketOp({ type: "deliver", job, provider: "p0", units: 1n, resultHash: rightHash(job) }, 1)).toMatchObject({ failure: { _tag: "MarketNoteTooLarge", amount: price, maxAmount: maxNoteAmount(bond, params) } })
+            return
+          }
+          // One unit more than the cap is refused (when there is a cap and the job has that many units left).
+          if (cap !== undefined && cap < units) {
+            expect(e.marketOp({ type: "deliver", job, provider: "p0", units: cap + 1n, resultHash: rightHash(job) }, 1)).toMatchObject({ failure: { _tag: "MarketNoteTooLarge" } })
+          }
+          const size = cap === undefined || BigInt(chunk) < cap ? BigInt(chunk) : cap
+          let delivered = 0n
+          for (let t = 1; delivered < units; t++) {
+            const n = units - delivered < size ? units - delivered : size
+            ok(e.marketOp({ type: "deliver", job, provider: "p0", units: n, resultHash: rightHash(job) }, t))
+            delivered += n
+          }
+          expect(e.job(job)!.delivered).toBe(units)
+        },
+      ),
+      ENV.params,
+    )
   }, TIMEOUT)
 })

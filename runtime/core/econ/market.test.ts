@@ -30,6 +30,12 @@ const posted = (e: Economy, provider = "c0"): number => {
   return job
 }
 
+/** The error of a refused op (throws on success). */
+const failOf = <A, E>(r: Result.Result<A, E>): E => {
+  if (Result.isSuccess(r)) throw new Error("expected a refusal")
+  return r.failure
+}
+
 /** Apply `op` expecting a refusal with `tag`, and that the state did not change. */
 const refused = (e: Economy, op: MarketOp, now: number, tag: string): void => {
   const before = snapshotKey(e.snapshot())
@@ -238,5 +244,31 @@ describe("compute market on the ledger", () => {
     expect(copy.job(job)!.notes).toEqual([])
     expect(snapshotKey(copy.snapshot())).not.toBe(snapshotKey(e.snapshot()))
     expect(Result.isFailure(e.marketOp({ type: "settle", job }, 4_000))).toBe(true) // time went backwards
+  })
+
+  it("refuses a debit note larger than the provider's bond answers for, and any delivery from a provider below the minimum bond", () => {
+    // c0: bond 1,000, 2 tokens a unit; 20 % slash, p = 0.1 → at most 200 × 0.1 ÷ 0.9 = 22.2… tokens a note: 11 units.
+    const e = market()
+    const job = ok(e.marketOp({ type: "postJob", requester: "d0", kind: "infer:mnist", units: 40n, maxPricePerUnit: 3n * T, deadline: 100_000 }, 0)).job
+    ok(e.marketOp({ type: "assignJob", job, provider: "c0", by: "d0" }, 0))
+    const max = (200n * T * 10n ** 17n) / (9n * 10n ** 17n)
+    expect(failOf(e.marketOp({ type: "deliver", job, provider: "c0", units: 12n, resultHash: HASH }, 1_000))).toMatchObject({ _tag: "MarketNoteTooLarge", job, amount: 24n * T, maxAmount: max })
+    refused(e, { type: "deliver", job, provider: "c0", units: 12n, resultHash: HASH }, 1_000, "MarketNoteTooLarge")
+    // Check order: an over-delivery is one before it is too large (rule 23: a huge value is never an overflow).
+    refused(e, { type: "deliver", job, provider: "c0", units: 41n, resultHash: HASH }, 1_000, "MarketOverDelivery")
+    ok(e.marketOp({ type: "deliver", job, provider: "c0", units: 11n, resultHash: HASH }, 1_000))
+    // A refuted result slashes 20 %: 800 left, below the 1,000 minimum. Another job it holds takes no more notes.
+    const other = ok(e.marketOp({ type: "postJob", requester: "d1", kind: "infer:mnist", units: 10n, maxPricePerUnit: 3n * T, deadline: 100_000 }, 1_000)).job
+    ok(e.marketOp({ type: "assignJob", job: other, provider: "c0", by: "d1" }, 1_000))
+    ok(e.marketOp({ type: "dispute", job, by: "d0" }, 2_000))
+    ok(e.marketOp(signedVerdict(e.latestSnapshot()!, e.job(job)!, false, "d0"), 3_000, TEST_VERDICT_CTX))
+    expect(e.provider("c0")!.bond).toBe(800n * T)
+    expect(failOf(e.marketOp({ type: "deliver", job: other, provider: "c0", units: 1n, resultHash: HASH }, 4_000)))
+      .toMatchObject({ _tag: "MarketInsufficientBond", provider: "c0", bond: 800n * T, minimum: 1_000n * T })
+    refused(e, { type: "deliver", job: other, provider: "c0", units: 1n, resultHash: HASH }, 4_000, "MarketInsufficientBond")
+    // Topped up to the minimum it delivers again, within the cap of its bond.
+    ok(e.marketOp({ type: "addBond", provider: "c0", amount: 200n * T }, 4_000))
+    ok(e.marketOp({ type: "deliver", job: other, provider: "c0", units: 10n, resultHash: HASH }, 4_000))
+    accounted(e)
   })
 })

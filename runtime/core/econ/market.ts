@@ -22,10 +22,10 @@ import { Result } from "effect"
 import {
   MarketBeforeDeadline, MarketDisputeWindowClosed, MarketDisputeWindowOpen, MarketInsufficientBond, MarketInvalidDelivery, MarketInvalidJob,
   MarketJobDisputed, MarketJobFinal, MarketJobNotAssigned, MarketJobNotOpen, MarketKindNotServed, MarketNoShowNotDue, MarketNotDisputed,
-  MarketNotesPending, MarketNothingToDispute, MarketNothingToPay, MarketNotProvider, MarketNotReferee, MarketNotRequester, MarketOverDelivery,
+  MarketNotesPending, MarketNoteTooLarge, MarketNothingToDispute, MarketNothingToPay, MarketNotProvider, MarketNotReferee, MarketNotRequester, MarketOverDelivery,
   MarketPastDeadline, MarketPriceTooHigh, MarketProviderExcluded, MarketProviderFull, MarketProviderRetired, MarketUnknownJob, type MarketError,
 } from "../market/errors.ts"
-import { jobBudget, marketConfig, noShowPenalty, paymentSplit, wrongResultSlash } from "../market/math.ts"
+import { jobBudget, marketConfig, maxNoteAmount, noShowPenalty, noteTooLarge, paymentSplit, wrongResultSlash } from "../market/math.ts"
 import type {
   AssignJobReceipt, ConfirmReceipt, DebitNote, DeliverReceipt, DisputeReceipt, Job, JobState, JobView, MarketOp, MarketReceipt, NotePayment,
   NoShowReceipt, PayoutPart, PostJobReceipt, RefundReceipt, ResolveDisputeReceipt, SettleReceipt,
@@ -180,8 +180,12 @@ export const assignJob = (s: EconState, params: Params, op: Extract<MarketOp, { 
   return Result.succeed({ type: "assignJob", job: j.id, provider: p.address, pricePerUnit: p.pricePerUnit })
 }
 
-/** The assigned provider delivers `units` more: a pending debit note of units × the locked price. */
-export const deliver = (s: EconState, op: Extract<MarketOp, { type: "deliver" }>, now: number): R<DeliverReceipt> => {
+/**
+ * The assigned provider delivers `units` more: a pending debit note of units × the locked price. Its bond
+ * must still be ≥ market.minProviderBond (a provider slashed or penalized below it keeps no job going) and
+ * must answer for the note (`noteTooLarge`, math.ts: a note worth more would make a made-up result pay).
+ */
+export const deliver = (s: EconState, params: Params, op: Extract<MarketOp, { type: "deliver" }>, now: number): R<DeliverReceipt> => {
   const found = liveJob(s, op.job)
   if (Result.isFailure(found)) return Result.fail(found.failure)
   const j = found.success
@@ -194,8 +198,13 @@ export const deliver = (s: EconState, op: Extract<MarketOp, { type: "deliver" }>
   }
   if (now >= j.deadline) return Result.fail(new MarketPastDeadline({ job: j.id, deadline: j.deadline, now }))
   if (j.delivered + op.units > j.units) return Result.fail(new MarketOverDelivery({ job: j.id, units: op.units, delivered: j.delivered, total: j.units }))
+  const p = s.market.providers.get(j.provider!)!
+  const minimum = marketConfig(params).minProviderBond
+  if (p.bond < minimum) return Result.fail(new MarketInsufficientBond({ provider: p.address, bond: p.bond, minimum }))
+  const amount = op.units * j.pricePerUnit
+  if (noteTooLarge(amount, p.bond, params)) return Result.fail(new MarketNoteTooLarge({ job: j.id, amount, maxAmount: maxNoteAmount(p.bond, params)! }))
   const note: DebitNote = {
-    id: j.notes.length + 1, provider: j.provider, units: op.units, pricePerUnit: j.pricePerUnit, amount: op.units * j.pricePerUnit,
+    id: j.notes.length + 1, provider: j.provider, units: op.units, pricePerUnit: j.pricePerUnit, amount,
     resultHash: op.resultHash.toLowerCase(), deliveredAt: now, state: "pending",
   }
   j.notes.push(note)
@@ -372,7 +381,7 @@ export const applyMarketOp = (
     case "withdrawBond": return withdrawBond(s, op)
     case "postJob": return postJob(s, op, now)
     case "assignJob": return assignJob(s, params, op, now)
-    case "deliver": return deliver(s, op, now)
+    case "deliver": return deliver(s, params, op, now)
     case "confirm": return confirm(s, params, op)
     case "settle": return settle(s, params, op, now)
     case "dispute": return dispute(s, params, op, now)

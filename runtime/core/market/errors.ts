@@ -32,7 +32,7 @@ export class MarketInsufficientBond extends Schema.TaggedError<MarketInsufficien
   minimum: Schema.BigInt,
 }) {
   override get message() {
-    return `provider ${this.provider}'s bond of ${tok(this.bond)} is below market.minProviderBond (${tok(this.minimum)}): it cannot register or take a job with it`
+    return `provider ${this.provider}'s bond of ${tok(this.bond)} is below market.minProviderBond (${tok(this.minimum)}): it cannot register, take a job or deliver with it`
   }
 }
 
@@ -265,6 +265,17 @@ export class MarketOverDelivery extends Schema.TaggedError<MarketOverDelivery>()
   }
 }
 
+export class MarketNoteTooLarge extends Schema.TaggedError<MarketNoteTooLarge>()("MarketNoteTooLarge", {
+  job: Schema.Number,
+  amount: Schema.BigInt,
+  maxAmount: Schema.BigInt,
+}) {
+  override get message() {
+    return `a debit note of ${tok(this.amount)} on job ${this.job} is more than the provider's bond answers for (at most ${tok(this.maxAmount)}: ` +
+      `wrongResultSlash × bond × verificationRate ÷ (1 − verificationRate)); deliver the work in smaller notes or add to the bond`
+  }
+}
+
 export class MarketNothingToPay extends Schema.TaggedError<MarketNothingToPay>()("MarketNothingToPay", { job: Schema.Number }) {
   override get message() {
     return `job ${this.job} has no pending delivery to pay now (settle pays those whose dispute window has closed)`
@@ -293,7 +304,7 @@ export type MarketError =
   | MarketProviderExcluded | MarketInvalidJob | MarketUnknownJob | MarketNotRequester | MarketNotProvider | MarketNotReferee
   | MarketJobNotOpen | MarketJobNotAssigned | MarketJobDisputed | MarketJobFinal | MarketNotDisputed | MarketPastDeadline
   | MarketBeforeDeadline | MarketDisputeWindowClosed | MarketDisputeWindowOpen | MarketNoShowNotDue | MarketInvalidDelivery
-  | MarketOverDelivery | MarketNothingToPay | MarketNothingToDispute | MarketNotesPending
+  | MarketOverDelivery | MarketNoteTooLarge | MarketNothingToPay | MarketNothingToDispute | MarketNotesPending
 
 /** The tags of every market error (for the contract's error list and the differential property). */
 export const MARKET_ERROR_TAGS = [
@@ -302,5 +313,5 @@ export const MARKET_ERROR_TAGS = [
   "MarketProviderExcluded", "MarketInvalidJob", "MarketUnknownJob", "MarketNotRequester", "MarketNotProvider", "MarketNotReferee",
   "MarketJobNotOpen", "MarketJobNotAssigned", "MarketJobDisputed", "MarketJobFinal", "MarketNotDisputed", "MarketPastDeadline",
   "MarketBeforeDeadline", "MarketDisputeWindowClosed", "MarketDisputeWindowOpen", "MarketNoShowNotDue", "MarketInvalidDelivery",
-  "MarketOverDelivery", "MarketNothingToPay", "MarketNothingToDispute", "MarketNotesPending",
+  "MarketOverDelivery", "MarketNoteTooLarge", "MarketNothingToPay", "MarketNothingToDispute", "MarketNotesPending",
 ] as const satisfies ReadonlyArray<MarketError["_tag"]>

@@ -5,6 +5,8 @@ export type {
   ResolveDisputeReceipt, RetireProviderReceipt, SettleReceipt, UpdateProviderReceipt, WithdrawBondReceipt, WrongResultSlash,
 } from "./types.ts"
 export { LIVE_JOB_STATES, matchesJob } from "./types.ts"
-export { jobBudget, marketConfig, noShowPenalty, paymentSplit, wrongResultSlash, type MarketConfig, type PaymentSplit } from "./math.ts"
+export {
+  jobBudget, marketConfig, maxNoteAmount, maxNoteUnits, noShowPenalty, noteTooLarge, paymentSplit, wrongResultSlash, type MarketConfig, type PaymentSplit,
+} from "./math.ts"
 export * from "./errors.ts"
 export { frozenNotes, VERDICT_TAG, verdictDigest, verdictDigestHex, type MarketVerdict } from "./verdict.ts"

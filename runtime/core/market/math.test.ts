@@ -3,7 +3,7 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { DEFAULT_PARAMS, resolveParams } from "../params.ts"
 import { TOKEN } from "../units.ts"
-import { jobBudget, marketConfig, noShowPenalty, paymentSplit, wrongResultSlash } from "./math.ts"
+import { jobBudget, marketConfig, maxNoteAmount, maxNoteUnits, noShowPenalty, noteTooLarge, paymentSplit, wrongResultSlash } from "./math.ts"
 import { propertyEnv } from "../../../scripts/property-env.ts"
 
 const ENV = propertyEnv("MARKET_MATH", 200)
@@ -46,6 +46,42 @@ describe("market arithmetic", () => {
           const w = wrongResultSlash(bond, frozen, params)
           expect(w.toRequester + w.burnt).toBe(w.slashed)
           expect(w.slashed <= bond && w.toRequester <= frozen && w.burnt >= 0n).toBe(true)
+        },
+      ),
+      ENV.params,
+    )
+  })
+
+  it("caps a debit note at what the bond deters: slash × p ÷ (1 − p), 111.1… tokens per 1,000 bonded at the defaults", () => {
+    const bond = 1_000n * TOKEN
+    const max = maxNoteAmount(bond, DEFAULT_PARAMS)!
+    // 1,000 × 1 × 0.1 ÷ 0.9, floored to the wei.
+    expect(max).toBe((1_000n * TOKEN * 10n ** 17n) / (9n * 10n ** 17n))
+    expect([noteTooLarge(max, bond, DEFAULT_PARAMS), noteTooLarge(max + 1n, bond, DEFAULT_PARAMS)]).toEqual([false, true])
+    // At 10 tokens a unit: 11 units a note.
+    expect(maxNoteUnits(bond, 10n * TOKEN, DEFAULT_PARAMS)).toBe(11n)
+    expect(maxNoteUnits(0n, 10n * TOKEN, DEFAULT_PARAMS)).toBe(0n)
+    const at = (p: number, s: number) => Result.getOrThrow(resolveParams({ "market.verificationRate": p, "market.wrongResultSlash": s }))
+    // p = 1 checks every note: no cap (and no division by 1 − p); p = 0 or s = 0 deter nothing: the rule is off rather than stopping the market.
+    for (const params of [at(1, 1), at(0, 1), at(0.1, 0)]) {
+      expect([maxNoteAmount(bond, params), maxNoteUnits(bond, TOKEN, params), noteTooLarge(10n ** 40n, bond, params)]).toEqual([undefined, undefined, false])
+    }
+    // 20 % slash: 22.2… tokens.
+    expect(maxNoteAmount(bond, at(0.1, 0.2))).toBe((200n * TOKEN * 10n ** 17n) / (9n * 10n ** 17n))
+  })
+
+  it("maxNoteAmount is the exact edge of noteTooLarge, for any bond and rates (no division in the rule)", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }), fc.constantFrom(0.000001, 0.02, 0.1, 0.333333, 0.5, 0.999999), fc.constantFrom(0.01, 0.2, 0.999, 1),
+        fc.bigInt({ min: 1n, max: 2n ** 128n - 1n }),
+        (bond, p, s, price) => {
+          ENV.tick()
+          const params = Result.getOrThrow(resolveParams({ "market.verificationRate": p, "market.wrongResultSlash": s }))
+          const max = maxNoteAmount(bond, params)!
+          expect([noteTooLarge(max, bond, params), noteTooLarge(max + 1n, bond, params)]).toEqual([false, true])
+          const units = maxNoteUnits(bond, price, params)!
+          expect([noteTooLarge(units * price, bond, params), noteTooLarge((units + 1n) * price, bond, params)]).toEqual([false, true])
         },
       ),
       ENV.params,

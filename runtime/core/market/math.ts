@@ -4,7 +4,7 @@
  * ComputeMarket.sol computes the same numbers from the same wads.
  */
 import type { Params } from "../params.ts"
-import { mulWad, tokens, toWad } from "../units.ts"
+import { mulWad, tokens, toWad, WAD } from "../units.ts"
 
 /** The market parameters as the exact integers the rules use (wads, base units, ms). */
 export interface MarketConfig {
@@ -68,3 +68,40 @@ export const wrongResultSlash = (bond: bigint, frozen: bigint, params: Params): 
 
 /** A job's budget: every unit at the requester's maximum price. */
 export const jobBudget = (units: bigint, maxPricePerUnit: bigint): bigint => units * maxPricePerUnit
+
+/**
+ * Whether the bond answers for a debit note: the largest note a provider holding `bond` may deliver.
+ *
+ * A made-up result is paid for about (1 − p) ÷ p notes before the first one a referee re-executes
+ * (p = market.verificationRate), and that one costs the provider its slash, mulWad(bond, s) with
+ * s = market.wrongResultSlash (docs/market.md). Cheating pays once a note's amount A has
+ * A × (1 − p) > slash × p, so `deliver` refuses such a note (`MarketNoteTooLarge`). In wad integers
+ * and without a division, as ComputeMarket.sol: refused ⇔ A × (WAD − p) > slash × p; at p = 1 nothing
+ * is refused (every note is checked). The rule is off when p = 0 or s = 0: nothing deters a cheat
+ * then, and a cap of 0 would stop every delivery.
+ */
+export const noteTooLarge = (amount: bigint, bond: bigint, params: Params): boolean => {
+  const c = marketConfig(params)
+  if (c.verificationRate === 0n || c.wrongResultSlash === 0n) return false
+  return amount * (WAD - c.verificationRate) > mulWad(bond, c.wrongResultSlash) * c.verificationRate
+}
+
+/**
+ * The largest note amount `noteTooLarge` lets through for `bond`: floor(slash × p ÷ (WAD − p)), so
+ * `A ≤ maxNoteAmount ⇔ !noteTooLarge(A)`. `undefined` when there is no cap (p = 0, s = 0 or p = 1).
+ */
+export const maxNoteAmount = (bond: bigint, params: Params): bigint | undefined => {
+  const c = marketConfig(params)
+  if (c.verificationRate === 0n || c.wrongResultSlash === 0n || c.verificationRate >= WAD) return undefined
+  return (mulWad(bond, c.wrongResultSlash) * c.verificationRate) / (WAD - c.verificationRate)
+}
+
+/**
+ * The most units one note may carry at `pricePerUnit` (a job's locked price) for a provider holding
+ * `bond`: how a provider sizes its chunks so an honest delivery is never refused. `undefined`: no cap;
+ * 0n: not even one unit (the bond is too small for this price).
+ */
+export const maxNoteUnits = (bond: bigint, pricePerUnit: bigint, params: Params): bigint | undefined => {
+  const cap = maxNoteAmount(bond, params)
+  return cap === undefined || pricePerUnit <= 0n ? undefined : cap / pricePerUnit
+}
