@@ -7,7 +7,7 @@ import { dirname } from "node:path"
 import { Result, Schema, SchemaIssue } from "effect"
 import { TOKEN, TOTAL_SUPPLY, tokens } from "../runtime/core/units.ts"
 import { CONTRACT_NAMES, type Deployment } from "../runtime/adapters/evm/deployment.ts"
-import { defineCommand, InputError, UsageError, type Command, type Io } from "./command.ts"
+import { defineCommand, InputError, UsageError, type Command, type Io, parseParam } from "./command.ts"
 
 /** Where a deployment is written when `--out` is not given (a dry run never overwrites a real one). */
 export const DEFAULT_OUT = ".dai/deployment.json"
@@ -177,8 +177,8 @@ export interface DeployParams {
  * InputError naming it, before anything is deployed.
  */
 export const deployParamFlags = async (raw: readonly string[] | undefined, constitution: Profile): Promise<DeployParams> => {
-  const [{ parseParam }, { isParamName, REGISTRY, resolveParams, ParamUnknown }, { lowers, withValues }] = await Promise.all([
-    import("./genesis.ts"), import("../runtime/core/params.ts"), import("../contracts/deploy/constitution-profile.ts"),
+  const [{ isParamName, REGISTRY, resolveParams, ParamUnknown }, { lowers, withValues }] = await Promise.all([
+    import("../runtime/core/params.ts"), import("../contracts/deploy/constitution-profile.ts"),
   ])
   const overrides = (raw ?? []).map(parseParam)
   const lowered: Record<string, string> = {}

@@ -146,3 +146,10 @@ export const intFlag = (flag: string, value: string | undefined, fallback: numbe
   }
   return n
 }
+
+/** `name=value` of a `--param` flag, or a UsageError showing the form. */
+export const parseParam = (raw: string): [string, string] => {
+  const eq = raw.indexOf("=")
+  if (eq <= 0) throw new UsageError({ reason: `--param must be name=value (e.g. consensus.timeoutCommit=500ms), got "${raw}"` })
+  return [raw.slice(0, eq), raw.slice(eq + 1)]
+}

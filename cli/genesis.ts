@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Result } from "effect"
-import { defineCommand, InputError, intFlag, UsageError, type Command, type Io } from "./command.ts"
+import { defineCommand, InputError, intFlag, UsageError, type Command, type Io, parseParam } from "./command.ts"
 import { table } from "./format.ts"
 
 type GenesisFileModule = typeof import("../runtime/node/genesis-file.ts")
@@ -30,13 +30,6 @@ const one = (positionals: readonly string[], what = "FILE"): string => {
   if (positionals.length === 0) throw new UsageError({ reason: `missing ${what}: the genesis file` })
   if (positionals.length > 1) throw new UsageError({ reason: `unexpected argument "${positionals[1]}"` })
   return positionals[0]!
-}
-
-/** `name=value` of a `--param` flag, or a UsageError showing the form. */
-export const parseParam = (raw: string): [string, string] => {
-  const eq = raw.indexOf("=")
-  if (eq <= 0) throw new UsageError({ reason: `--param must be name=value (e.g. consensus.timeoutCommit=500ms), got "${raw}"` })
-  return [raw.slice(0, eq), raw.slice(eq + 1)]
 }
 
 const readJson = (flag: string, path: string): unknown => {

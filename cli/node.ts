@@ -145,11 +145,24 @@ const startCommand = defineCommand({
       return 1
     }
     const scope = Scope.makeUnsafe()
+    // SIGINT/SIGTERM while starting (a first start on a chain waits for the other genesis validators to
+    // register) stops the start; that is a clean stop, exit 0, like one after the start.
+    const stopStart = new AbortController()
+    const onStartSignal = (signal: NodeJS.Signals) => stopStart.abort(signal)
+    process.on("SIGINT", onStartSignal)
+    process.on("SIGTERM", onStartSignal)
     const started = await Effect.runPromise(Effect.result(
-      startNodeFromDataDir({ dataDir, password: password.success, training, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }).pipe(Scope.provide(scope)),
-    ))
+      startNodeFromDataDir({ dataDir, password: password.success, training, stop: stopStart.signal, ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap }) }).pipe(Scope.provide(scope)),
+    )).finally(() => {
+      process.off("SIGINT", onStartSignal)
+      process.off("SIGTERM", onStartSignal)
+    })
     if (Result.isFailure(started)) {
       await Effect.runPromise(Scope.close(scope, Exit.void))
+      if (stopStart.signal.aborted) {
+        io.out(`${String(stopStart.signal.reason)}: stopped while starting (${describeStartError(started.failure)})`)
+        return 0
+      }
       io.err(`dai node start: ${describeStartError(started.failure)}`)
       return 1
     }
@@ -254,7 +267,9 @@ const startCommand = defineCommand({
         process.off("SIGINT", onSignal)
         process.off("SIGTERM", onSignal)
       }
-      void warnLoweredFloors().catch(() => undefined)
+      // A signal that came while the start was finishing stops it now.
+      if (stopStart.signal.aborted) stop(stopStart.signal.reason as NodeJS.Signals)
+      else void warnLoweredFloors().catch(() => undefined)
     })
     cleanup()
     return code
