@@ -10,7 +10,7 @@
  */
 import { Effect, Result } from "effect"
 import { createActor, type Actor } from "xstate"
-import type { NoteState } from "../../core/market/index.ts"
+import { maxNoteUnits, type NoteState } from "../../core/market/index.ts"
 import type { ProviderRecord } from "../../core/provider-record.ts"
 import { providerJobMachine, type ProviderJobOutput } from "../../machines/market-provider.ts"
 import { call, marketKey, reasonOf, type MarketContext } from "./context.ts"
@@ -26,7 +26,7 @@ export interface ProviderOptions {
   readonly bond: bigint
   readonly pricePerUnit: bigint
   readonly capacity: number
-  /** Units per debit note (default 5). */
+  /** Units per debit note (default 5), fewer when the bond answers for fewer at the job's price (maxNoteUnits). */
   readonly chunk?: number
   readonly work: MarketWork
   /** How often the ledger is read for assignments and the notes' fate (ms, default 1000). */
@@ -109,7 +109,7 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
     })
   }
 
-  const begin = (job: number, kind: string, units: number, delivered: number, deadline: number, assignedAt: number) => {
+  const begin = (job: number, kind: string, units: number, delivered: number, deadline: number, assignedAt: number, chunk: number) => {
     const id = `${job}@${assignedAt}`
     if (runs.has(id) || stopped) return
     const run: Run = { job, kind, assignedAt, actor: undefined, offset: delivered, notes: new Map(), timers: new Set(), reclaimed: false, done: false }
@@ -148,7 +148,7 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
     ctx.emit("market.provider.started", { job, units, from: delivered })
     run.actor = createActor(machine, {
       clock: ctx.clock as never,
-      input: { provider: self, job, units, deadline, now: ctx.now(), params: { noShowTimeout: p["market.noShowTimeout"], disputeWindow: p["market.disputeWindow"] }, chunk: o.chunk ?? 5 },
+      input: { provider: self, job, units, deadline, now: ctx.now(), params: { noShowTimeout: p["market.noShowTimeout"], disputeWindow: p["market.disputeWindow"] }, chunk },
     })
     advertise()
     run.actor.start()
@@ -159,11 +159,18 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
   const poll = (scan = ++polls % (o.scanEvery ?? 1) === 0) => {
     if (stopped) return
     if (scan) call(ctx, ctx.ledger.marketJobs({ provider: self, state: "assigned" }), (jobs) => {
-      for (const j of jobs) {
-        if (runs.has(`${j.id}@${j.assignedAt}`)) continue
-        const units = Number(j.units - j.delivered)
-        if (units > 0 && ctx.now() < j.deadline) begin(j.id, j.kind, units, Number(j.delivered), j.deadline, j.assignedAt)
-      }
+      const fresh = jobs.filter((j) => !runs.has(`${j.id}@${j.assignedAt}`) && j.units > j.delivered && ctx.now() < j.deadline)
+      if (fresh.length === 0) return
+      // The ledger refuses a note larger than the bond answers for (maxNoteUnits): size the chunks by the bond
+      // as it is now (penalties shrink it) and the job's locked price, so an honest delivery never hits the cap.
+      call(ctx, ctx.ledger.marketProvider(self), (me) => {
+        for (const j of fresh) {
+          const cap = maxNoteUnits(me?.bond ?? 0n, j.pricePerUnit, ctx.params())
+          const wanted = o.chunk ?? 5
+          const chunk = cap === undefined || BigInt(wanted) <= cap ? wanted : Math.max(1, Number(cap))
+          begin(j.id, j.kind, Number(j.units - j.delivered), Number(j.delivered), j.deadline, j.assignedAt, chunk)
+        }
+      })
     })
     for (const run of [...runs.values()]) refresh(run)
   }
