@@ -72,7 +72,7 @@ const read = async <T>(io: Io, prefix: string, target: ApiTarget, path: string):
 
 const providerStart = defineCommand({
   name: "start",
-  summary: "Register the node's account as a compute provider (bond, job kinds, price per unit, capacity) and announce it on the network; then stay and report the jobs it is given, announcing its queue as it changes. Computing and delivering the jobs is the node's market actor's (it serves once the node runs one).",
+  summary: "Register the node's account as a compute provider (bond, job kinds, price per unit, capacity) and announce it on the network; then stay and report the jobs it is given, announcing its queue as it changes. The node itself computes and delivers the jobs assigned to it (its market actor serves as soon as the ledger shows the registration; infer:<dataset> jobs run TensorFlow.js inference with the network's model).",
   exits: "0 registered or announced (--once), or stopped with Ctrl-C; 2 refused by the ledger (a bond under market.minProviderBond, too few tokens, a retired provider) or a bad command line; 1 when the node cannot be reached",
   options: { ...API_FLAGS, bond: { type: "string" }, kinds: { type: "string" }, price: { type: "string" }, capacity: { type: "string" }, once: { type: "boolean" }, interval: { type: "string" } },
   help: {

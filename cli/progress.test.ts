@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest"
 import type { RunningNode } from "../runtime/node/run-node.ts"
 import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
-import { stallLine, watchStalls } from "./progress.ts"
+import { marketLine, marketProgress, stallLine, watchStalls } from "./progress.ts"
 
 describe("stallLine", () => {
   it("says how long no block came, what consensus waits for, and the peers reached of those expected", () => {
@@ -39,5 +39,28 @@ describe("watchStalls", () => {
     } finally {
       vi.useRealTimers()
     }
+  })
+})
+
+describe("market progress", () => {
+  const snap = (settled: number, burnt: string, toStakers: string, units = "0"): TelemetryEvent =>
+    ({ at: 0, node: "node0", kind: "market", data: { totals: { jobs: { settled }, feeBurnt: burnt, feeToStakers: toStakers }, paidUnits: units } })
+
+  it("says jobs settled, units paid and fees burnt and shared, in DAI", () => {
+    expect(marketLine({ settled: 5, units: "100", feeBurnt: "75000000000000000", feeToStakers: "175000000000000000" }))
+      .toBe("market: 5 jobs settled, 100 units, burnt 0.075 DAI, to stakers 0.175 DAI")
+    expect(marketLine({ settled: 1, units: "20", feeBurnt: "0", feeToStakers: "0" })).toBe("market: 1 job settled, 20 units, burnt 0 DAI, to stakers 0 DAI")
+  })
+
+  it("prints a line when the jobs settled change, not at every snapshot, and keeps the newest summary", () => {
+    const p = marketProgress()
+    expect(p.line({ at: 0, node: "node0", kind: "block.committed", data: {} })).toBeUndefined()
+    expect(p.line(snap(0, "0", "0"))).toBeUndefined()
+    expect(p.line(snap(1, "15000000000000000", "35000000000000000", "20"))).toBe("market: 1 job settled, 20 units, burnt 0.015 DAI, to stakers 0.035 DAI")
+    expect(p.line(snap(1, "15000000000000000", "35000000000000000", "20"))).toBeUndefined()
+    expect(p.line(snap(2, "30000000000000000", "70000000000000000", "40"))).toMatch(/^market: 2 jobs settled, 40 units/)
+    expect(p.last()).toEqual({ settled: 2, units: "40", feeBurnt: "30000000000000000", feeToStakers: "70000000000000000" })
+    // A malformed snapshot reads as zeros, never throws.
+    expect(p.line({ at: 0, node: "node0", kind: "market", data: { totals: { feeBurnt: -1 } } })).toBeUndefined()
   })
 })

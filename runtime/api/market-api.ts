@@ -27,7 +27,7 @@ export const providerKey = (kind: string): string => `market/${kind}`
 /** Most jobs a `market` telemetry snapshot carries (the newest): the event stays small on a busy market. */
 export const SNAPSHOT_JOBS = 50
 /** Least time between two `market` snapshots of a node (ms). */
-export const SNAPSHOT_EVERY_MS = 1_000
+export const SNAPSHOT_EVERY_MS = 2_000
 
 export interface MarketApiOptions {
   /** The node's name in telemetry. */

@@ -28,8 +28,10 @@ import { genesisSeed } from "./training/local-data.ts"
 
 /** Where model sync keeps the node's adopted global model (runtime/actors/training/model-sync.ts GLOBAL_KEY). */
 const GLOBAL_MODEL_KEY = "training/global"
-/** How often the store is read for a newly adopted model, and the ledger for this node's registration. */
+/** How often the store is read for a newly adopted model. */
 const WATCH_EVERY_MS = 2_000
+/** How often a node that is not serving reads the ledger for its registration (`dai provider start`). */
+const REGISTRATION_EVERY_MS = 5_000
 /** A provider looks for assignments nobody announced at every this many polls (a poll a second). */
 const SCAN_EVERY = 15
 
@@ -139,12 +141,17 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
   if (o.options?.provider !== undefined) serve(o.options.provider)
   else if (kind !== undefined) {
     // Registered by `dai provider start` (through the API) at any time: serve once the ledger says so.
-    const look = () =>
-      ctx.run(Effect.ignore(Effect.map(ctx.ledger.marketProvider(account), (r) => {
+    // One read at a time, every REGISTRATION_EVERY_MS: a slow chain is not sent a backlog of them.
+    let looking = false
+    const look = () => {
+      if (looking) return
+      looking = true
+      ctx.run(Effect.ensuring(Effect.ignore(Effect.map(ctx.ledger.marketProvider(account), (r) => {
         if (r !== undefined && !r.retired && r.kinds.includes(kind)) serve({ bond: r.bond, pricePerUnit: r.pricePerUnit, capacity: r.capacity })
-      })))
+      })), Effect.sync(() => void (looking = false))))
+    }
     look()
-    timers.push(every(ctx.clock, WATCH_EVERY_MS, look, () => stopped || provider !== undefined))
+    timers.push(every(ctx.clock, REGISTRATION_EVERY_MS, look, () => stopped || provider !== undefined))
   }
 
   const r = o.options?.requester
