@@ -1,6 +1,6 @@
 /** The Network compliance suite against real libp2p nodes on 127.0.0.1. */
 import { Effect, Layer } from "effect"
-import { describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it, vi } from "vitest"
 import { Network } from "../../services/network.ts"
 import { networkSuite, type NetworkSetupArgs } from "../../services/compliance/network/index.ts"
 import { testSetup } from "../../services/compliance/test-setup.ts"
@@ -79,5 +79,35 @@ describe("perKeyLimiter", () => {
     expect(log).toEqual(["start a", "start b", "start other", "start d"])
     for (const name of ["b", "d", "other"]) gates.get(name)!()
     expect(await Promise.all([b, d, other])).toEqual(["b", "d", "other"])
+  })
+
+  describe("with a stall bound", () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    it("keeps waiters while tasks of their key finish, however long the queue takes, and fails them once none has for stallMs", async () => {
+      vi.useFakeTimers()
+      const limit = perKeyLimiter(1, 1_000)
+      const never = new AbortController().signal
+      const gates: Array<() => void> = []
+      const task = (name: string) => () => new Promise<string>((resolve) => gates.push(() => resolve(name)))
+      const results = ["a", "b", "c", "d"].map((name) => limit("p", never, task(name)).then((v) => v, (e: Error) => `failed: ${e.message}`))
+      const other = limit("q", never, task("other"))
+      await vi.advanceTimersByTimeAsync(0)
+      // a, then b, finish 900 ms apart: c and d wait 1,800 ms, more than stallMs, and are not failed for it.
+      await vi.advanceTimersByTimeAsync(900)
+      gates.shift()!() // a
+      await vi.advanceTimersByTimeAsync(900)
+      gates.shift()!() // "other" is q's: its own key, no waiters
+      gates.shift()!() // b
+      await vi.advanceTimersByTimeAsync(999)
+      // c has run for 999 ms and d has waited as long behind it: one more ms without a finish fails d, not c.
+      await vi.advanceTimersByTimeAsync(1)
+      gates.shift()!() // c
+      expect(await Promise.all(results)).toEqual(["a", "b", "c", "failed: no task of p finished in 1000 ms"])
+      expect(await other).toBe("other")
+      expect(gates).toEqual([])
+    })
   })
 })

@@ -50,7 +50,11 @@ export interface Libp2pNetworkStats {
 }
 
 export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
-  /** Give up on one `send` (dial, write, close) after this many ms. Default 5000. */
+  /**
+   * Give up on one `send` after this many ms of dial, write and close. A send queued behind others
+   * to the same peer (at most 8 at once) waits its turn, and fails if none of them finishes for this
+   * long (so a burst to a live peer is not cut short by its own queue, and one to a stuck peer fails). Default 5000.
+   */
   readonly sendTimeoutMs?: number
   /** Keep dialling peers found through the DHT until this many are connected. Default 16. */
   readonly targetPeers?: number
@@ -370,7 +374,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
     counters.published++
   })
 
-  const limitPerPeer = perKeyLimiter(MAX_STREAMS_PER_PEER)
+  const limitPerPeer = perKeyLimiter(MAX_STREAMS_PER_PEER, sendTimeoutMs)
   const send = Effect.fn("Libp2pNetwork.send")(function*(to: PeerId, topic: string, data: Uint8Array) {
     yield* checkTopic("send", topic)
     yield* checkSize("send", data)
@@ -390,10 +394,8 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
     })
     const frame = encodeFrame(topic, data, limits)
     yield* Effect.tryPromise({
-      try: (signal) => {
-        const bounded = AbortSignal.any([signal, AbortSignal.timeout(sendTimeoutMs)])
-        return limitPerPeer(to, bounded, () => writeFrame(node, peer, protocols.directMessage, frame, bounded, directIdleMs))
-      },
+      // The send's own time starts with its turn: time queued behind earlier sends is bounded by their progress (perKeyLimiter).
+      try: (signal) => limitPerPeer(to, signal, () => writeFrame(node, peer, protocols.directMessage, frame, AbortSignal.any([signal, AbortSignal.timeout(sendTimeoutMs)]), directIdleMs)),
       catch: (e) => new NetworkError({ operation: "send", reason: `could not send ${JSON.stringify(topic)} to ${to}: ${errorText(e)}` }),
     })
     counters.sent++
@@ -652,18 +654,35 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
 /**
  * At most `max` tasks at once per key, the rest waiting in FIFO order (or until their signal aborts).
  * Direct messages need it: a peer accepts only so many concurrent streams per protocol (64 by
- * default) and resets the rest, so a burst of sends to one peer must queue rather than fail.
+ * default) and resets the rest, so a burst of sends to one peer must queue rather than fail. With
+ * `stallMs`, waiters of a key on which no task has finished for that long (since the first of them
+ * queued, or since the last finish) fail together: a queue is bounded by its progress, not by a
+ * fixed time that a long burst on a busy machine outlasts.
  */
-export function perKeyLimiter(max: number) {
+export function perKeyLimiter(max: number, stallMs?: number) {
   const active = new Map<string, number>()
-  const waiting = new Map<string, Array<() => void>>()
+  const waiting = new Map<string, Array<{ readonly grant: () => void; readonly fail: (e: Error) => void }>>()
+  const stalls = new Map<string, ReturnType<typeof setTimeout>>()
+  /** (Re)starts `key`'s stall clock while it has waiters; stops it when it has none. */
+  const watch = (key: string) => {
+    clearTimeout(stalls.get(key))
+    stalls.delete(key)
+    if (stallMs === undefined || (waiting.get(key)?.length ?? 0) === 0) return
+    stalls.set(key, setTimeout(() => {
+      stalls.delete(key)
+      const queue = waiting.get(key) ?? []
+      waiting.delete(key)
+      for (const w of queue) w.fail(new Error(`no task of ${key} finished in ${stallMs} ms`))
+    }, stallMs))
+  }
   const release = (key: string) => {
     const next = waiting.get(key)?.shift()
-    if (next !== undefined) return next() // the permit passes straight to the next waiter
+    if (waiting.get(key)?.length === 0) waiting.delete(key)
+    watch(key) // a finished task is progress
+    if (next !== undefined) return next.grant() // the permit passes straight to the next waiter
     const n = (active.get(key) ?? 1) - 1
     if (n === 0) active.delete(key)
     else active.set(key, n)
-    if (waiting.get(key)?.length === 0) waiting.delete(key)
   }
   const acquire = (key: string, signal: AbortSignal): Promise<void> => {
     signal.throwIfAborted()
@@ -676,16 +695,27 @@ export function perKeyLimiter(max: number) {
       const queue = waiting.get(key) ?? []
       waiting.set(key, queue)
       const onAbort = () => {
-        const i = queue.indexOf(grant)
+        const i = queue.indexOf(waiter)
         if (i >= 0) queue.splice(i, 1)
+        if (queue.length === 0 && waiting.get(key) === queue) {
+          waiting.delete(key)
+          watch(key)
+        }
         reject(signal.reason)
       }
-      const grant = () => {
-        signal.removeEventListener("abort", onAbort)
-        resolve()
+      const waiter = {
+        grant: () => {
+          signal.removeEventListener("abort", onAbort)
+          resolve()
+        },
+        fail: (e: Error) => {
+          signal.removeEventListener("abort", onAbort)
+          reject(e)
+        },
       }
-      queue.push(grant)
+      queue.push(waiter)
       signal.addEventListener("abort", onAbort, { once: true })
+      if (queue.length === 1) watch(key) // the first waiter starts the clock
     })
   }
   return async <A>(key: string, signal: AbortSignal, task: () => Promise<A>): Promise<A> => {
