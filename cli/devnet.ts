@@ -30,6 +30,8 @@ export const devnetCommand: Command = defineCommand({
     headless: { type: "boolean" },
     "until-height": { type: "string" },
     "until-round": { type: "string" },
+    "until-jobs": { type: "string" },
+    "no-market": { type: "boolean" },
     param: { type: "string", multiple: true },
     ...TRAINING_FLAGS,
   },
@@ -41,6 +43,8 @@ export const devnetCommand: Command = defineCommand({
     "--headless": "print progress lines instead of opening the TUI (the default without a terminal)",
     "--until-height H": "stop (exit 0) once every node has committed height H",
     "--until-round R": "stop (exit 0) once every node's chain holds R committed training rounds (with --until-height: once both are reached)",
+    "--until-jobs J": "stop (exit 0) once node0's ledger holds J settled market jobs (with the other --until-*: once all are reached)",
+    "--no-market": "no providers and no built-in requester (by default node1.. serve infer:mnist and node0 posts a small job every few seconds)",
     "--param NAME=VALUE": "a genesis parameter (repeatable), e.g. consensus.timeoutCommit=200ms or training.localEpochs=2; see `dai params`. governance.votingPeriod and governance.timelock go to the devnet constitution, whose floors are 5s (default 2m and 1m)",
     "--backend NAME": "TensorFlow.js backend: auto, tensorflow, wasm or cpu (default: $DAI_TF_BACKEND, else the best available)",
     "--train-samples N": "samples of its MNIST shard each node trains on (default 600)",
@@ -56,6 +60,8 @@ export const devnetCommand: Command = defineCommand({
     const nodes = values.nodes === undefined ? undefined : intFlag("nodes", values.nodes, 4, 1, 64)
     const untilHeight = values["until-height"] === undefined ? undefined : intFlag("until-height", values["until-height"], 0, 1)
     const untilRound = values["until-round"] === undefined ? undefined : intFlag("until-round", values["until-round"], 0, 1)
+    const untilJobs = values["until-jobs"] === undefined ? undefined : intFlag("until-jobs", values["until-jobs"], 0, 1)
+    if (untilJobs !== undefined && (values["no-market"] === true || values["no-chain"] === true)) throw new UsageError({ reason: "--until-jobs needs the market: not with --no-market or --no-chain" })
     if (untilRound !== undefined && values["no-training"] === true) throw new UsageError({ reason: "--until-round and --no-training exclude each other" })
     const training = await parseTrainingFlags(values)
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError({ reason: "--rpc and --no-chain exclude each other" })
@@ -108,6 +114,7 @@ export const devnetCommand: Command = defineCommand({
         onFailure: (cause) => io.err(`dai devnet: a node effect failed: ${String(cause)}`),
         log,
         training,
+        market: values["no-market"] !== true,
       })
     } catch (e) {
       startup?.tui.destroy()
@@ -121,6 +128,8 @@ export const devnetCommand: Command = defineCommand({
       io.out(`data dirs in ${devnet.dir}${temporary ? " (temporary)" : ""}; node0 API ${node0.apiServer === undefined ? "off" : `${node0.apiServer.url} (token in ${tokenFile})`}`)
     }
 
+    const { marketLine, marketProgress } = await import("./progress.ts")
+    const market = marketProgress()
     const code = await new Promise<number>((resolve) => {
       const unsubscribe: Array<() => void> = []
       let done = false
@@ -130,7 +139,13 @@ export const devnetCommand: Command = defineCommand({
         for (const u of unsubscribe) u()
         tui?.destroy()
         io.out(`${reason}: stopping ${devnet.nodes.length} nodes…`)
-        devnet.close().then(
+        // The market as node0's ledger holds it now (what its last snapshot said, if the ledger does not answer).
+        const summary = devnet.market
+          ? Promise.resolve(node0.api.market()).then((t) => ({ settled: t.jobs.settled, units: market.last()?.units ?? "0", feeBurnt: t.feeBurnt, feeToStakers: t.feeToStakers }), () => market.last())
+          : Promise.resolve(undefined)
+        summary.then((m) => {
+          if (m !== undefined) io.out(`${marketLine(m)} (at stop)`)
+        }).then(() => devnet.close()).then(
           () => {
             io.out(`devnet stopped at height ${Math.min(...devnet.nodes.map((n) => n.node.app.height))}${temporary ? "" : `; resume it with: dai devnet --dir ${devnet.dir}`}`)
             resolve(exitCode)
@@ -142,10 +157,19 @@ export const devnetCommand: Command = defineCommand({
         )
       }
       const reached = () =>
-        (untilHeight !== undefined || untilRound !== undefined)
+        (untilHeight !== undefined || untilRound !== undefined || untilJobs !== undefined)
         && (untilHeight === undefined || devnet.nodes.every((n) => n.node.app.height >= untilHeight))
-        && (untilRound === undefined || devnet.nodes.every((n) => n.node.app.rounds().size >= untilRound))
-      const goal = [untilHeight === undefined ? "" : `height ${untilHeight}`, untilRound === undefined ? "" : `${untilRound} training round(s)`].filter((x) => x !== "").join(" and ")
+        && (untilRound === undefined || (devnet.nodes.every((n) => n.node.app.rounds().size >= untilRound) && roundsPrinted()))
+        && (untilJobs === undefined || (market.last()?.settled ?? 0) >= untilJobs)
+      // node0's line of its last committed round is printed before the stop: the block that commits a round
+      // is announced before training reports it, and node0 may be the last node to execute it.
+      const startRound = node0.node.app.lastRound
+      let reportedRound = 0
+      const roundsPrinted = () => node0.node.app.lastRound <= Math.max(startRound, reportedRound)
+      const goal = [
+        untilHeight === undefined ? "" : `height ${untilHeight}`, untilRound === undefined ? "" : `${untilRound} training round(s)`,
+        untilJobs === undefined ? "" : `${untilJobs} settled job(s)`,
+      ].filter((x) => x !== "").join(" and ")
       let tui: import("../tui/app.ts").Tui | undefined
       if (startup !== undefined) {
         tui = startup.tui
@@ -168,11 +192,12 @@ export const devnetCommand: Command = defineCommand({
         for (const n of devnet.nodes) {
           unsubscribe.push(n.telemetry.subscribe((e) => {
             if (!useTui && n === node0 && e.kind === "block.committed") io.out(committedLine(e, n.transport.node.getPeers().length))
-            const line = n === node0 ? trainingLine(e) ?? stateLine(e) : undefined
+            if (n === node0 && e.kind === "training.round.completed" && typeof e.data["round"] === "number") reportedRound = Math.max(reportedRound, e.data["round"])
+            const line = n === node0 ? trainingLine(e) ?? stateLine(e) ?? market.line(e) : undefined
             if (!useTui && line !== undefined) io.out(line)
             const warn = WARNINGS[e.kind]
             if (!useTui && warn !== undefined) io.err(`${e.node} ${warn(e.data)}`)
-            if (e.kind === "block.committed" && reached()) finish(`${goal} reached`)
+            if ((e.kind === "block.committed" || (n === node0 && (e.kind === "market" || e.kind === "training.round.completed"))) && reached()) finish(`${goal} reached`)
           }))
         }
       })

@@ -25,8 +25,9 @@ import { initDataDir } from "./data-dir.ts"
 import { describeStartError, readDataDir, startNodeFromDataDir, type RunningNode } from "./run-node.ts"
 import { startDevnetChain, type DevnetChain, type DevnetValidator } from "./devnet-chain.ts"
 import { resolvePath } from "./config.ts"
-import { formatTokens } from "../core/units.ts"
+import { formatTokens, TOKEN, tokens } from "../core/units.ts"
 import type { NodeTrainingOptions } from "./training/start.ts"
+import type { NodeMarketOptions } from "./market.ts"
 import { DEVNET_CONSTITUTION, describeConstitution, withValues, type ConstitutionProfile } from "../../contracts/deploy/constitution-profile.ts"
 
 export const DEVNET_FILE = "devnet.json"
@@ -52,7 +53,26 @@ export const DEVNET_PARAMS: Readonly<Record<string, string>> = {
   "consensus.timeoutDelta": "200ms",
   "training.cohort": "1",
   "training.roundDeadline": "20s",
+  // The market: a provider's bond within a node's free genesis balance (1000 DAI), deliveries a
+  // requester leaves unconfirmed settled by their provider 10 s later (the minimum is 5 s), and a
+  // provider given a minute to deliver (each delivery is a transaction on a chain a loaded machine slows).
+  "market.minProviderBond": "100",
+  "market.disputeWindow": "10s",
+  "market.noShowTimeout": "60s",
 }
+
+/**
+ * The devnet's market (on unless turned off, and only with a chain: without one each node's ledger
+ * is its own): nodes 1.. register as providers of `infer:<dataset>` (node 0 too when it is alone),
+ * and node 0's account — funded at genesis — is the built-in requester posting a small job every
+ * few seconds.
+ */
+export const DEVNET_MARKET = {
+  /** Provider bond (DAI, at least market.minProviderBond), price per unit (DAI), jobs at once, units per debit note. */
+  bond: 100, price: "0.05", capacity: 2, chunk: 20,
+  /** Units per job, most paid per unit (DAI), a job every `interval` ms, each due within `deadline` ms. */
+  units: 20, maxPrice: "0.1", interval: 5_000, deadline: 180_000,
+} as const
 
 interface DevnetFile {
   readonly format: "dai-devnet/1"
@@ -176,6 +196,8 @@ export interface DevnetOptions {
   readonly log?: (line: string) => void
   /** How every node trains (default: on, DEFAULT_TRAIN_SAMPLES each). */
   readonly training?: NodeTrainingOptions
+  /** Providers and a built-in requester (DEVNET_MARKET; default off here, on in `dai devnet`): needs a chain. */
+  readonly market?: boolean
 }
 
 export interface Devnet {
@@ -186,6 +208,8 @@ export interface Devnet {
   readonly constitution: ConstitutionProfile
   /** True when the dir held a devnet already (its nodes resumed from their stores). */
   readonly resumed: boolean
+  /** Whether its market runs (providers and the built-in requester). */
+  readonly market: boolean
   /** Stop every node, then the chain. */
   close(): Promise<void>
 }
@@ -256,6 +280,25 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     log(`validators registered on Staking: ${genesis.validators.map((v) => `${v.operator} ${formatTokens(v.amount, 0)} DAI`).join(", ")}`)
   }
 
+  // The market's roles: node 0 requests, the others provide (node 0 does both when alone).
+  let market: ((i: number) => NodeMarketOptions) | undefined
+  if (options.market === true && chain === undefined) log("market off: without a chain every node's ledger is its own")
+  else if (options.market === true) {
+    const { genesis } = await Effect.runPromise(readDataDir(nodeDir(dir, 0)))
+    const minimum = BigInt(Math.ceil(Number(genesis.params["market.minProviderBond"]))) * TOKEN
+    const bond = tokens(String(DEVNET_MARKET.bond)) > minimum ? tokens(String(DEVNET_MARKET.bond)) : minimum
+    const m = DEVNET_MARKET
+    // One job at a time: each is five transactions (approve, post, assign, deliver, confirm) on a chain a loaded machine makes slow.
+    const requester = { units: m.units, maxPricePerUnit: tokens(m.maxPrice), interval: m.interval, deadline: m.deadline, maxRunning: 1 }
+    // A bond of all a node holds beyond its stake (an older devnet's 1000 DAI minimum) leaves no provider.
+    const providing = bond <= 900n * TOKEN
+    const provider = { bond, pricePerUnit: tokens(m.price), capacity: m.capacity, chunk: m.chunk }
+    market = (i) => ({ ...(i === 0 ? { requester } : {}), ...(providing && (i > 0 || n === 1) ? { provider } : {}) })
+    log(providing
+      ? `market: ${n === 1 ? "node0" : `node1..node${n - 1}`} provide infer:${genesis.params["training.dataset"]} at ${m.price} DAI per unit (bond ${formatTokens(bond, 0)} DAI); node0 posts a job of ${m.units} units every ${m.interval / 1000}s`
+      : `market: no provider (market.minProviderBond ${formatTokens(minimum, 0)} DAI is more than a devnet node holds beyond its stake); node0 posts jobs`)
+  }
+
   const scopes = Array.from({ length: n }, () => Scope.makeUnsafe())
   const closeAll = async () => {
     // Nodes in parallel (each stops consensus, then its store, then libp2p), then the chain they read.
@@ -270,6 +313,7 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
       ...(options.onFailure === undefined ? {} : { onFailure: options.onFailure }),
       awaitPeers: n - 1,
       ...(options.training === undefined ? {} : { training: options.training }),
+      ...(market === undefined ? {} : { market: market(i) }),
       awaitPeersMs: 20_000,
     }).pipe(Scope.provide(scope))))))
   const failed = started.findIndex((r) => Result.isFailure(r))
@@ -282,5 +326,5 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   log(`${n} nodes running on 127.0.0.1 (node0 ${nodes[0]!.peerId})`)
   const training = nodes[0]!.training
   log(training === undefined ? "training off" : `training: every node on its own ${training.description.replace(/ shard 1\//, " shard of ")}`)
-  return { dir, nodes, chain, constitution, resumed: existing !== undefined, close: closeAll }
+  return { dir, nodes, chain, constitution, resumed: existing !== undefined, market: market !== undefined, close: closeAll }
 }

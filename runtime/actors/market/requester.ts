@@ -97,6 +97,11 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   const rng = { int: (n: number) => randomInt(ctx, n) }
   let lastLoad = 0
 
+  /** Tell a job's machine what happened; a job that ended hears nothing more (a late answer of a slow ledger). */
+  const tell = (run: JobRun, event: Parameters<Actor<typeof marketJobMachine>["send"]>[0]) => {
+    if (!run.done) run.actor?.send(event)
+  }
+
   const send = (to: string, m: MarketMessage) => ctx.run(Effect.ignore(ctx.network.send(to, MARKET_TOPIC, encodeMarketMessage(m))))
 
   const findProviders = (then: () => void = () => {}) =>
@@ -182,8 +187,8 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
             run.job = r.job
             byJob.set(r.job, run)
             ctx.emit("market.job.posted", { job: r.job, units: j.units, budget: String(r.budget) })
-            run.actor?.send({ type: "job.posted", job: r.job, at: ctx.now() })
-          }, (e) => run.actor?.send({ type: "job.refused", reason: reasonOf(e), at: ctx.now() })),
+            tell(run, { type: "job.posted", job: r.job, at: ctx.now() })
+          }, (e) => tell(run, { type: "job.refused", reason: reasonOf(e), at: ctx.now() })),
         assignJob: (_, a) => {
           const advertised = candidates.find((c) => c.peer === a.provider)
           call(ctx, ctx.ledger.marketProvider(a.provider), (onLedger) => {
@@ -191,17 +196,17 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
             if (onLedger !== undefined && advertised !== undefined && onLedger.pricePerUnit > advertised.record.pricePerUnit) {
               blocked.add(a.provider)
               ctx.emit("market.overcharge", { job: a.job, provider: a.provider, advertised: String(advertised.record.pricePerUnit), ledger: String(onLedger.pricePerUnit) })
-              run.actor?.send({ type: "assign.refused", provider: a.provider, reason: "its ledger price is above the price it announces", at: ctx.now() })
+              tell(run, { type: "assign.refused", provider: a.provider, reason: "its ledger price is above the price it announces", at: ctx.now() })
               return
             }
             call(ctx, ctx.ledger.marketOp({ type: "assignJob", job: a.job, provider: a.provider, by: self }), () => {
               const at = ctx.now()
               run.assigned = { provider: a.provider, at, load: lastLoad, units: 0, lastAt: at }
               ctx.emit("market.job.assigned", { job: a.job, provider: a.provider })
-              run.actor?.send({ type: "job.assigned", provider: a.provider, at })
+              tell(run, { type: "job.assigned", provider: a.provider, at })
               send(a.provider, { v: 1, t: "assigned", job: a.job })
-            }, (e) => run.actor?.send({ type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
-          }, (e) => run.actor?.send({ type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
+            }, (e) => tell(run, { type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
+          }, (e) => tell(run, { type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
         },
         confirm: (_, c) => call(ctx, ctx.ledger.marketOp({ type: "confirm", job: c.job, by: self }), () => ctx.emit("market.confirmed", { job: c.job, units: c.units })),
         dispute: (_, d) => {
@@ -220,8 +225,8 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
           call(ctx, ctx.ledger.marketOp({ type: "reclaimNoShow", job: r.job, by: self }), (receipt) => {
             ctx.emit("market.no-show", { job: r.job, provider: receipt.provider, penalty: String(receipt.penalty) })
             run.assigned = undefined
-            run.actor?.send({ type: "job.reopened", at: ctx.now() })
-          }, (e) => run.actor?.send({ type: "reclaim.refused", reason: reasonOf(e), at: ctx.now() })),
+            tell(run, { type: "job.reopened", at: ctx.now() })
+          }, (e) => tell(run, { type: "reclaim.refused", reason: reasonOf(e), at: ctx.now() })),
         refund: (_, r) => call(ctx, ctx.ledger.marketOp({ type: "refund", job: r.job }), () => {}),
         finished: (_, out) => {
           run.done = true
@@ -278,7 +283,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     if (msg.ok) return decide(run)
     run.refutedBy = m.from
     run.unconfirmed = false
-    run.actor?.send({ type: "result.refuted", at: ctx.now() })
+    tell(run, { type: "result.refuted", at: ctx.now() })
   }, { maxBytes: MAX_MARKET_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
 
   every(o.interval, post, (t) => void (poster = t), (o.firstAt ?? ctx.now() + o.interval) - ctx.now())
@@ -289,7 +294,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   every(refreshInterval, () => {
     if (runs.size === 0) return
     findProviders(() => {
-      for (const run of [...runs.values()]) run.actor?.send({ type: "providers.changed", at: ctx.now() })
+      for (const run of [...runs.values()]) tell(run, { type: "providers.changed", at: ctx.now() })
     })
   }, (t) => void (refresher = t))
 
