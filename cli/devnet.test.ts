@@ -1,8 +1,8 @@
 /**
  * `dai devnet`, as a person runs it: Hardhat's in-process chain with the contracts deployed, four
  * validators over libp2p on 127.0.0.1, each training on its own MNIST shard (200 samples, to keep
- * rounds short), headless progress lines, exit 0 once --until-height and --until-round are both
- * reached; every node's store holds the same blocks and every chain the same round results; the same
+ * rounds short), the market's providers computing node0's inference jobs, headless progress lines,
+ * exit 0 once --until-height, --until-round and --until-jobs are all reached; every node's store holds the same blocks and every chain the same round results; the same
  * --dir resumes where it stopped.
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -43,8 +43,8 @@ describe("dai devnet", () => {
   const dir = join(mkdtempSync(join(tmpdir(), "dai-devnet-test-")), "net")
   afterAll(() => rmSync(join(dir, ".."), { recursive: true, force: true }))
 
-  it("deploys the contracts, runs 4 validators to height 10 and a training round, and exits 0; every node stored the same blocks", async () => {
-    const r = await dai("devnet", "--headless", "--dir", dir, "--until-height", "10", "--until-round", "1", "--train-samples", "200", "--param", "consensus.timeoutCommit=100ms")
+  it("deploys the contracts, runs 4 validators to height 10, a training round and a settled market job, and exits 0; every node stored the same blocks", async () => {
+    const r = await dai("devnet", "--headless", "--dir", dir, "--until-height", "10", "--until-round", "1", "--until-jobs", "1", "--train-samples", "200", "--param", "consensus.timeoutCommit=100ms")
     expect(r.code, r.err + r.out).toBe(0)
     expect(r.out).toMatch(/contracts deployed \(in-process\): token 0x[0-9a-fA-F]{40}/)
     expect(r.out).toMatch(/^node0 height 10 round \d+ peers 3 txs \d+ hash 0x[0-9a-f]{64}$/m)
@@ -62,7 +62,16 @@ describe("dai devnet", () => {
     const trainers = Number(round![4])
     expect(trainers).toBeGreaterThanOrEqual(2)
     expect(trainers).toBeLessThanOrEqual(4)
-    expect(r.out).toMatch(/height 10 and 1 training round\(s\) reached: stopping 4 nodes/)
+    expect(r.out).toMatch(/height 10 and 1 training round\(s\) and 1 settled job\(s\) reached: stopping 4 nodes/)
+    // The market: node1..3 serve inference, node0 posts jobs; the run stops only once one settled (a
+    // condition, not a time), and a settled job paid its provider, so a fee was burnt and shared.
+    expect(r.out).toMatch(/^market: node1\.\.node3 provide infer:mnist at 0\.05 DAI per unit \(bond 100 DAI\); node0 posts a job of 20 units/m)
+    const market = /^market: (\d+) jobs? settled, (\d+) units, burnt ([\d.]+) DAI, to stakers ([\d.]+) DAI \(at stop\)$/m.exec(r.out)
+    expect(market, r.out).not.toBeNull()
+    expect(Number(market![1])).toBeGreaterThanOrEqual(1)
+    expect(Number(market![2])).toBeGreaterThanOrEqual(20)
+    expect(Number(market![3])).toBeGreaterThan(0)
+    expect(Number(market![4])).toBeGreaterThan(0)
     expect(r.err).not.toMatch(/evidence|slashed|error/)
     const stored = await Promise.all([0, 1, 2, 3].map((i) => storedBlocks(nodeDir(dir, i))))
     for (let h = 1; h <= 10; h++) {
@@ -71,8 +80,9 @@ describe("dai devnet", () => {
       expect(new Set(hashes).size, `one block at height ${h}`).toBe(1)
     }
     // A generous bound, not a timing: alone on an idle machine this takes about 20 s; under a full
-    // parallel suite on 2 cores a round may abort once and be retried by the next coordinator.
-  }, 360_000)
+    // parallel suite on 2 cores a round may abort once and be retried by the next coordinator, and
+    // the market's job is five transactions on an in-process chain that a loaded machine slows down.
+  }, 600_000)
 
   it("refuses --until-round without training, and a bad backend (exit 2)", async () => {
     expect((await dai("devnet", "--until-round", "1", "--no-training")).code).toBe(2)
