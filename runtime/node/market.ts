@@ -4,7 +4,8 @@
  * ledger without a chain, ComputeMarket on an EVM chain) and TensorFlow.js inference
  * (runtime/adapters/tfjs/market-work.ts) on the genesis's evaluation set with the network's models.
  *
- * - every validator runs a referee (re-executes what a requester asks it to check);
+ * - every validator runs a referee (re-executes what a requester asks it to check, and signs the
+ *   committee's verdict on a dispute with its consensus key);
  * - a node whose account is a registered provider serving `infer:<dataset>` serves its jobs (registered
  *   by `dai provider start` through the API, or by `provider` here, as the devnet does);
  * - with `requester`, the node's account posts a stream of jobs (the devnet's built-in requester).
@@ -126,7 +127,7 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
   }
 
   const isValidator = app.operatorOf(address) !== undefined
-  const referee = isValidator ? startReferee(mctx, { account, reexecute: work?.reexecute ?? (() => undefined) }) : undefined
+  const referee = isValidator ? startReferee(mctx, { account, reexecute: work?.reexecute ?? (() => undefined), keys }) : undefined
 
   let provider: ProviderActor | undefined
   const serve = (terms: { bond: bigint; pricePerUnit: bigint; capacity: number; chunk?: number }) => {
