@@ -235,6 +235,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
   const rounds = training?.world.completed ?? 0
   const marketProbe: MarketProbe | undefined = market === undefined ? undefined : {
     economy: () => world.ledger.economy, providers: market.setup.providers, byzantine: () => market!.byzantine, reexecute: unitResultHash,
+    announced: market.announced,
   }
   const lmWorld = lm
   const lmProbe: LmProbe | undefined = lmWorld === undefined ? undefined : {
