@@ -11,19 +11,32 @@
  * committee's verdict (it re-executes again itself: a requester cannot get an honest provider slashed).
  * A provider that stalls loses the job by `reclaimNoShow` (the machine's clock) and the job goes to
  * another (failover). A provider whose ledger price is above what it advertised is never given a job
- * by this requester again.
+ * by this requester again, nor is one whose bond answers for no unit at its price (`maxNoteUnits` 0:
+ * every delivery of it would be refused).
+ *
+ * Besides its stream (optional: `stream`), `submit` runs one job someone asked for (the node API's
+ * `POST /market/jobs`) through the same machine: the node's account posts it, and it is routed,
+ * checked and paid like the stream's.
  */
 import { Effect, Result } from "effect"
 import { createActor, type Actor } from "xstate"
+import { maxNoteUnits, type PostJobReceipt } from "../../core/market/index.ts"
 import { chooseProvider, LatencyEstimator, type Candidate } from "../../core/market/routing.ts"
 import { marketJobMachine, type MarketJobOutput } from "../../machines/market.ts"
 import type { ProviderInfo } from "../../services/network.ts"
 import { call, chance, marketKey, randomInt, reasonOf, type MarketContext } from "./context.ts"
 import { decodeMarketMessage, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES, type MarketMessage } from "./wire.ts"
 
-export interface RequesterOptions {
-  /** The ledger account (default: the node's name). */
-  readonly account?: string
+/** One job to run: what `postJob` escrows (`deadline` is absolute, ledger time in ms). */
+export interface JobSpec {
+  readonly kind: string
+  readonly units: number
+  readonly maxPricePerUnit: bigint
+  readonly deadline: number
+}
+
+/** A stream of jobs the requester posts by itself (the simulator's requesters, the devnet's). */
+export interface StreamOptions {
   readonly kind: string
   /** Units of work per job. */
   readonly units: number
@@ -44,12 +57,36 @@ export interface RequesterOptions {
   readonly refreshInterval?: number
   /** Whether it confirms, disputes and settles (default yes). The simulator's `never-confirm` says no. */
   readonly confirms?: () => boolean
-  /** Post no new job while this many of its jobs are still running (default: no limit). A slow ledger then sees no pile-up. */
+  /** Post no new job while this many of its jobs (submitted ones included) are still running (default: no limit). A slow ledger then sees no pile-up. */
   readonly maxRunning?: number
 }
 
+/** A requester without a stream: it runs only the jobs given to `submit`. */
+export interface RequesterBaseOptions {
+  /** The ledger account (default: the node's name). */
+  readonly account?: string
+  /** How often running jobs are read on the ledger (ms, default 500). */
+  readonly pollInterval?: number
+  /** How long a referee has to answer before another is asked (ms, default 5000). */
+  readonly refereeTimeout?: number
+  /** How often the providers' records are read again while jobs run (ms, default 2000). */
+  readonly refreshInterval?: number
+  /** Whether it confirms, disputes and settles (default yes). */
+  readonly confirms?: () => boolean
+}
+
+/** A requester with a stream (`kind`, `interval`…), or without one (only `submit`). */
+export type RequesterOptions = StreamOptions & { readonly account?: string } | RequesterBaseOptions
+
 export interface RequesterActor {
+  /** Jobs started (the stream's and the submitted ones). */
   readonly posted: () => number
+  /**
+   * Run one job through the job machine (post, route, assign, check, confirm or dispute, settle or
+   * refund). Resolves with the ledger's receipt once the job is posted (its `job` is the id); rejects
+   * with the ledger's refusal unchanged (the ledger then changed nothing), or an Error when stopped.
+   */
+  readonly submit: (spec: JobSpec) => Promise<PostJobReceipt>
   readonly finished: () => readonly MarketJobOutput[]
   /** Providers this requester caught announcing a lower price than the ledger's. */
   readonly blocked: () => readonly string[]
@@ -58,6 +95,10 @@ export interface RequesterActor {
 
 interface JobRun {
   readonly seq: number
+  readonly kind: string
+  /** Told once whether the ledger took the job (submitted jobs). */
+  readonly onPosted?: (r: PostJobReceipt) => void
+  readonly onRefused?: (e: unknown) => void
   actor: Actor<typeof marketJobMachine> | undefined
   job: number | undefined
   /** Note ids seen, and the state of those we disputed. */
@@ -77,7 +118,7 @@ interface JobRun {
 /** Start a requester on `ctx`: post, route, check, pay. */
 export const startRequester = (ctx: MarketContext, o: RequesterOptions): RequesterActor => {
   const self = o.account ?? ctx.name
-  const key = marketKey(o.kind)
+  const stream = "interval" in o ? o : undefined
   const pollInterval = o.pollInterval ?? 500
   const refereeTimeout = o.refereeTimeout ?? 5_000
   const refreshInterval = o.refreshInterval ?? 2_000
@@ -87,7 +128,11 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   const byJob = new Map<number, JobRun>()
   const finished: MarketJobOutput[] = []
   const blocked = new Set<string>()
-  let candidates: readonly ProviderInfo[] = []
+  // The records found per job kind (the stream's, and those of submitted jobs).
+  const candidates = new Map<string, readonly ProviderInfo[]>()
+  // Providers whose bond answers for no unit at their price (maxNoteUnits 0), as of their last ledger read; forgotten at each refresh.
+  const underBonded = new Set<string>()
+  const pending = new Set<JobRun>()
   let stopped = false
   let seq = 0
   let nonce = 0
@@ -104,9 +149,9 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
 
   const send = (to: string, m: MarketMessage) => ctx.run(Effect.ignore(ctx.network.send(to, MARKET_TOPIC, encodeMarketMessage(m))))
 
-  const findProviders = (then: () => void = () => {}) =>
-    call(ctx, ctx.network.findProviders(key), (found) => {
-      candidates = found
+  const findProviders = (kind: string, then: () => void = () => {}) =>
+    call(ctx, ctx.network.findProviders(marketKey(kind)), (found) => {
+      candidates.set(kind, found)
       then()
     }, () => then())
 
@@ -169,16 +214,14 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     })
   }
 
-  const post = () => {
-    if (stopped) return
-    const now = ctx.now()
-    if (o.stopPostingAt !== undefined && now >= o.stopPostingAt) return
-    if (o.maxRunning !== undefined && runs.size >= o.maxRunning) return
+  /** Start one job's machine (the stream's or a submitted one). */
+  const runJob = (spec: JobSpec, now: number, told: { onPosted?: (r: PostJobReceipt) => void; onRefused?: (e: unknown) => void } = {}) => {
     const run: JobRun = {
-      seq: ++seq, actor: undefined, job: undefined, seen: new Set(), disputedNotes: [], unconfirmed: false, needCheck: false, checking: undefined,
+      seq: ++seq, kind: spec.kind, ...told, actor: undefined, job: undefined, seen: new Set(), disputedNotes: [], unconfirmed: false, needCheck: false, checking: undefined,
       refutedBy: undefined, assigned: undefined, done: false,
     }
     runs.set(run.seq, run)
+    if (told.onPosted !== undefined) pending.add(run)
     const p = ctx.params()
     const machine = marketJobMachine.provide({
       actions: {
@@ -187,11 +230,25 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
             run.job = r.job
             byJob.set(r.job, run)
             ctx.emit("market.job.posted", { job: r.job, units: j.units, budget: String(r.budget) })
+            pending.delete(run)
+            run.onPosted?.(r)
             tell(run, { type: "job.posted", job: r.job, at: ctx.now() })
-          }, (e) => tell(run, { type: "job.refused", reason: reasonOf(e), at: ctx.now() })),
+          }, (e) => {
+            pending.delete(run)
+            run.onRefused?.(e)
+            tell(run, { type: "job.refused", reason: reasonOf(e), at: ctx.now() })
+          }),
         assignJob: (_, a) => {
-          const advertised = candidates.find((c) => c.peer === a.provider)
+          const advertised = candidates.get(run.kind)?.find((c) => c.peer === a.provider)
           call(ctx, ctx.ledger.marketProvider(a.provider), (onLedger) => {
+            // A bond that answers for no unit at the job's price: every note it delivered would be refused.
+            const price = onLedger === undefined ? 0n : onLedger.pricePerUnit < spec.maxPricePerUnit ? onLedger.pricePerUnit : spec.maxPricePerUnit
+            if (onLedger !== undefined && maxNoteUnits(onLedger.bond, price, ctx.params()) === 0n) {
+              underBonded.add(a.provider)
+              ctx.emit("market.under-bonded", { job: a.job, provider: a.provider, bond: String(onLedger.bond) })
+              tell(run, { type: "assign.refused", provider: a.provider, reason: "its bond answers for no unit at its price (maxNoteUnits 0)", at: ctx.now() })
+              return
+            }
             // The ledger locks its own price (at most the cap): one above the announced price is a bait.
             if (onLedger !== undefined && advertised !== undefined && onLedger.pricePerUnit > advertised.record.pricePerUnit) {
               blocked.add(a.provider)
@@ -243,12 +300,12 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     run.actor = createActor(machine, {
       clock: ctx.clock as never,
       input: {
-        requester: self, kind: o.kind, units: o.units, maxPricePerUnit: o.maxPricePerUnit, deadline: now + o.deadline, now,
+        requester: self, kind: spec.kind, units: spec.units, maxPricePerUnit: spec.maxPricePerUnit, deadline: spec.deadline, now,
         params: { noShowTimeout: p["market.noShowTimeout"], disputeWindow: p["market.disputeWindow"] },
         retryInterval: 2_000,
         route: (r) => {
-          const exclude = new Set([...r.exclude, ...blocked])
-          const choice = chooseProvider(candidates as readonly Candidate[], { units: r.units, maxPricePerUnit: r.maxPricePerUnit, exclude }, latency, rng)
+          const exclude = new Set([...r.exclude, ...blocked, ...underBonded])
+          const choice = chooseProvider((candidates.get(run.kind) ?? []) as readonly Candidate[], { units: r.units, maxPricePerUnit: r.maxPricePerUnit, exclude }, latency, rng)
           if (!choice.ok) return undefined
           lastLoad = choice.provider.record.queue / choice.provider.record.capacity
           return choice.provider.peer
@@ -256,7 +313,16 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
       },
     })
     // Fresh records before routing (the machine routes as soon as the ledger has the job).
-    findProviders(() => run.actor?.start())
+    findProviders(spec.kind, () => run.actor?.start())
+  }
+
+  /** The stream's next job, unless stopped, past its end or at its limit of running jobs. */
+  const post = () => {
+    if (stopped || stream === undefined) return
+    const now = ctx.now()
+    if (stream.stopPostingAt !== undefined && now >= stream.stopPostingAt) return
+    if (stream.maxRunning !== undefined && runs.size >= stream.maxRunning) return
+    runJob({ kind: stream.kind, units: stream.units, maxPricePerUnit: stream.maxPricePerUnit, deadline: now + stream.deadline }, now)
   }
 
   const every = (ms: number, fn: () => void, set: (t: unknown) => void, first = ms) => {
@@ -286,20 +352,29 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     tell(run, { type: "result.refuted", at: ctx.now() })
   }, { maxBytes: MAX_MARKET_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
 
-  every(o.interval, post, (t) => void (poster = t), (o.firstAt ?? ctx.now() + o.interval) - ctx.now())
+  if (stream !== undefined) every(stream.interval, post, (t) => void (poster = t), (stream.firstAt ?? ctx.now() + stream.interval) - ctx.now())
   every(pollInterval, () => {
     for (const run of [...runs.values()]) look(run)
   }, (t) => void (poller = t))
   // Fresh records for the jobs waiting for a provider (a full one may have room again, a new one may have come).
   every(refreshInterval, () => {
     if (runs.size === 0) return
-    findProviders(() => {
-      for (const run of [...runs.values()]) tell(run, { type: "providers.changed", at: ctx.now() })
-    })
+    underBonded.clear()
+    // One look per kind running (the stream's alone: one, as before submitted jobs existed).
+    for (const kind of new Set([...runs.values()].map((r) => r.kind))) {
+      findProviders(kind, () => {
+        for (const run of [...runs.values()]) if (run.kind === kind) tell(run, { type: "providers.changed", at: ctx.now() })
+      })
+    }
   }, (t) => void (refresher = t))
 
   return {
     posted: () => seq,
+    submit: (spec) =>
+      new Promise<PostJobReceipt>((resolve, reject) => {
+        if (stopped) return reject(new Error("the requester has stopped"))
+        runJob(spec, ctx.now(), { onPosted: resolve, onRefused: reject })
+      }),
     finished: () => finished,
     blocked: () => [...blocked].sort(),
     stop: () => {
@@ -313,6 +388,8 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
         run.actor?.stop()
       }
       runs.clear()
+      for (const run of pending) run.onRefused?.(new Error("the requester stopped before the job was posted"))
+      pending.clear()
       if (unsubscribe !== undefined) ctx.run(unsubscribe)
     },
   }
