@@ -8,7 +8,9 @@
  *   committee's verdict on a dispute with its consensus key);
  * - a node whose account is a registered provider serving `infer:<dataset>` serves its jobs (registered
  *   by `dai provider start` through the API, or by `provider` here, as the devnet does);
- * - with `requester`, the node's account posts a stream of jobs (the devnet's built-in requester).
+ * - every node runs a requester for its account: the jobs posted through its API (`POST /market/jobs`,
+ *   `dai job submit`) go to its `submit` and are routed, checked and paid; with `requester`, it also
+ *   posts a stream of jobs (the devnet's built-in requester).
  *
  * The actors speak in ledger accounts; a directory of signed hellos maps them to libp2p peers
  * (runtime/actors/market/directory.ts). The models a job may run on are the chain's last committed
@@ -50,7 +52,8 @@ export interface NodeMarket {
   readonly directory: MarketDirectory
   /** The provider actor, once this node's account serves. */
   readonly provider: () => ProviderActor | undefined
-  readonly requester: RequesterActor | undefined
+  /** The node account's requester (always; it posts a stream only with `options.requester`). */
+  readonly requester: RequesterActor
   readonly referee: RefereeActor | undefined
   stop(): void
 }
@@ -156,11 +159,13 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
   }
 
   const r = o.options?.requester
-  const requester = r === undefined || kind === undefined ? undefined : startRequester(mctx, {
-    account, kind, units: r.units, maxPricePerUnit: r.maxPricePerUnit, interval: r.interval, deadline: r.deadline,
-    // A chain is slower than the simulator's ledger: read the jobs less often, and let no backlog pile up.
-    pollInterval: 2_000, maxRunning: r.maxRunning ?? 2,
-  })
+  // A chain is slower than the simulator's ledger: read the jobs less often, and let no backlog pile up.
+  const requester = r === undefined || kind === undefined
+    ? startRequester(mctx, { account, pollInterval: 2_000 })
+    : startRequester(mctx, {
+      account, kind, units: r.units, maxPricePerUnit: r.maxPricePerUnit, interval: r.interval, deadline: r.deadline,
+      pollInterval: 2_000, maxRunning: r.maxRunning ?? 2,
+    })
 
   return {
     kind,
@@ -171,7 +176,7 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
     stop: () => {
       stopped = true
       for (const cancel of timers) cancel()
-      requester?.stop()
+      requester.stop()
       provider?.stop()
       referee?.stop()
       directory.stop()
