@@ -26,7 +26,7 @@ import type { Network } from "../services/network.ts"
 import type { Store } from "../services/store.ts"
 import type { GovernancePort } from "./governance-port.ts"
 import type { MembershipPort } from "./membership-port.ts"
-import { makeMarketApi } from "./market-api.ts"
+import { makeMarketApi, type MarketApiOptions } from "./market-api.ts"
 import { ApiRefusal, type MetricSample, type NodeApi } from "./node-api.ts"
 import type { BlockDetail, BlockView, PositionView, Status, TxReceipt } from "./schemas.ts"
 import type { TelemetryHub } from "./telemetry-hub.ts"
@@ -54,6 +54,8 @@ export interface AppNodeApiOptions {
   readonly membership?: MembershipPort
   /** The time a market job's deadline counts from (default: the last block's time). */
   readonly now?: () => number
+  /** The node market's requester (runtime/node/market.ts): jobs posted through the API go to its `submit` and are routed. Absent: posted on the ledger only. */
+  readonly marketRequester?: MarketApiOptions["requester"]
 }
 
 const amountsAsStrings = (value: unknown): Json => JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Json
@@ -92,7 +94,10 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
   const address = consensus.address
   const account = app.accountOf(address)
   const rounds = makeRoundTracker()
-  const market = makeMarketApi({ name: o.name, account, ledger, network, hub, now: o.now ?? (() => app.lastTime) })
+  const market = makeMarketApi({
+    name: o.name, account, ledger, network, hub, now: o.now ?? (() => app.lastTime),
+    ...(o.marketRequester === undefined ? {} : { requester: o.marketRequester }),
+  })
   hub.subscribe(rounds.observe)
   /** What the node trains on, from its `training.started` report (replayed: training starts first). */
   let training: Status["training"] = null

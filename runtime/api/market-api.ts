@@ -2,7 +2,8 @@
  * The compute market's side of the node API: reads of the one ledger's market (the Chain port's
  * `marketProviders` / `marketJobs`, so the in-memory ledger and the ComputeMarket contract answer
  * alike), the operations this node's account may ask for (register as a provider and advertise it,
- * post a job, confirm, dispute or refund one), the market's /metrics samples, and a `market`
+ * post a job — through the node's market requester when it has one, which then routes, checks and pays
+ * it, else directly on the ledger — confirm, dispute or refund one), the market's /metrics samples, and a `market`
  * telemetry snapshot after every committed block in which the market changed (the TUI's market
  * screen and the WebSocket stream read it).
  *
@@ -12,7 +13,7 @@
  */
 import { Cause, Effect, Exit } from "effect"
 import { parseDuration } from "../core/duration.ts"
-import type { JobFilter, JobState, JobView, MarketOp, ProviderView } from "../core/market/index.ts"
+import type { JobFilter, JobState, JobView, MarketOp, PostJobReceipt, ProviderView } from "../core/market/index.ts"
 import type { Chain } from "../services/chain.ts"
 import type { Network } from "../services/network.ts"
 import type { TelemetryEvent } from "../services/telemetry.ts"
@@ -39,6 +40,11 @@ export interface MarketApiOptions {
   readonly hub: TelemetryHub
   /** The time a job's deadline counts from (ms). */
   readonly now: () => number
+  /**
+   * The node's market requester (runtime/actors/market/requester.ts): a posted job goes to its
+   * `submit`, so it is routed to a provider, checked and paid. Absent: posted on the ledger only.
+   */
+  readonly requester?: { readonly submit: (spec: { readonly kind: string; readonly units: number; readonly maxPricePerUnit: bigint; readonly deadline: number }) => Promise<PostJobReceipt> }
 }
 
 /** The market members of NodeApi. */
@@ -123,18 +129,26 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
   const emit = (kind: string, data: Record<string, unknown>) =>
     Effect.runPromise(hub.telemetry.emit({ at: o.now(), node: o.name, kind, data }))
 
-  /** Apply `op` on the ledger for this node's account; a rule's refusal is a 422 (unknown job 404) naming the rule, and changes nothing. */
+  /** The ledger's refusal as the API answers it: a rule's is a 422 (unknown job 404) naming the rule, an unreachable ledger a 503. */
+  const refusal = (error: unknown): ApiRefusal => {
+    const e = error as { readonly _tag?: string; readonly message?: string }
+    if (e._tag === "ChainUnavailable") return new ApiRefusal({ status: 503, reason: `the ledger did not answer: ${e.message}` })
+    const status = e._tag === "MarketUnknownJob" ? 404 : e._tag === "MarketProviderExists" ? 409 : 422
+    return new ApiRefusal({ status, reason: `${e._tag ?? "Error"}: ${e.message ?? String(e)}` })
+  }
+
+  /** What the API answers for an operation the ledger took (and its telemetry event). */
+  const took = async (type: MarketOp["type"], value: unknown): Promise<MarketOpResult> => {
+    const receipt = asJson(value)
+    await emit(`market.${type}`, { account, ...(receipt as Record<string, unknown>) })
+    return { type, account, receipt }
+  }
+
+  /** Apply `op` on the ledger for this node's account; a refusal changes nothing. */
   const apply = async (op: MarketOp): Promise<MarketOpResult> => {
     const exit = await Effect.runPromiseExit(ledger.marketOp(op))
-    if (Exit.isFailure(exit)) {
-      const e = Cause.squash(exit.cause) as { readonly _tag?: string; readonly message?: string }
-      if (e._tag === "ChainUnavailable") throw new ApiRefusal({ status: 503, reason: `the ledger did not answer: ${e.message}` })
-      const status = e._tag === "MarketUnknownJob" ? 404 : e._tag === "MarketProviderExists" ? 409 : 422
-      throw new ApiRefusal({ status, reason: `${e._tag ?? "Error"}: ${e.message ?? String(e)}` })
-    }
-    const receipt = asJson(exit.value)
-    await emit(`market.${op.type}`, { account, ...(receipt as Record<string, unknown>) })
-    return { type: op.type, account, receipt }
+    if (Exit.isFailure(exit)) throw refusal(Cause.squash(exit.cause))
+    return took(op.type, exit.value)
   }
 
   const jobResult = async (r: MarketOpResult, id: number): Promise<MarketOpResult> => {
@@ -268,7 +282,14 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
       if (ms === undefined || !Number.isSafeInteger(ms) || ms <= 0) {
         throw new ApiRefusal({ status: 400, reason: `deadline: ${JSON.stringify(req.deadline)} is not a positive duration (60s, 10m, 1h, 2d, or ms)`, field: "deadline" })
       }
-      const r = await apply({ type: "postJob", requester: account, kind: req.kind, units: BigInt(req.units), maxPricePerUnit: BigInt(req.maxPricePerUnit), deadline: o.now() + ms })
+      const op = { type: "postJob", requester: account, kind: req.kind, units: BigInt(req.units), maxPricePerUnit: BigInt(req.maxPricePerUnit), deadline: o.now() + ms } as const
+      // Through the requester the job is also routed, checked and paid; the ledger's refusal is the same either way.
+      // (A job of more units than a number holds exactly is left to the ledger alone, as before.)
+      const r = o.requester === undefined || op.units > BigInt(Number.MAX_SAFE_INTEGER)
+        ? await apply(op)
+        : await took("postJob", await o.requester.submit({ kind: op.kind, units: Number(op.units), maxPricePerUnit: op.maxPricePerUnit, deadline: op.deadline }).catch((e: unknown) => {
+          throw refusal(e)
+        }))
       return jobResult(r, Number((r.receipt as { job: number }).job))
     },
     confirmJob: async (id) => jobResult(await apply({ type: "confirm", job: id, by: account }), id),
