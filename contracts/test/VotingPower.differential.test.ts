@@ -104,7 +104,9 @@ describe("VotingPower.sol ≡ power.ts (differential)", () => {
       POWER.params,
     )
     console.info(`VotingPower outcomes: ${[...seen].map(([k, n]) => `${k} ${n}`).join(", ")}`)
-    // The runs must have exercised the rule itself, not only its refusals.
-    if (POWER.runs >= 100) expect(seen.get("powers") ?? 0).toBeGreaterThan(POWER.runs / 2)
+    // The runs must have exercised the rule itself, not only its refusals. About half of the draws
+    // reach it (494 of 1,000 with seed 1107538578): a bound of a quarter holds for every seed
+    // (P(X ≤ n/4) for X ~ Bin(n, ½) is below 1e-50 at n = 1,000), where "more than half" failed one.
+    if (POWER.runs >= 100) expect(seen.get("powers") ?? 0).toBeGreaterThan(POWER.runs / 4)
   }, POWER.timeout(200))
 })
