@@ -253,6 +253,8 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     // A job's deadline ("60s") counts from now, not from the last block (a stalled chain would make it past already).
     now: wallNow,
     ...(governance === undefined ? {} : { governance }),
+    // Jobs posted through the API run through the node's requester (routed, checked, paid, settled).
+    ...(market === undefined ? {} : { marketRequester: market.requester }),
   })
   let governanceFollower: GovernanceFollower | undefined
   if (chain !== undefined) {
