@@ -8,24 +8,20 @@
  * child stream of the seed. Stages compute with the statistical model of lm-model.ts (no tensors; time
  * from bench/lm-stage.ts), so market + pipeline scenarios run deterministically at scale.
  */
-import { Effect, Result } from "effect"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
-import { REMAINDER_ACCOUNT } from "../../runtime/core/app/genesis.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
-import type { MarketContext } from "../../runtime/actors/market/context.ts"
 import { startReferee, type RefereeActor } from "../../runtime/actors/market/referee.ts"
 import type { Reexecute } from "../../runtime/actors/market/work.ts"
-import type { Network } from "../../runtime/services/network.ts"
-import { attachSimNetwork, type SimNetworkPort } from "../adapters/network.ts"
-import { seededRandom } from "../adapters/random.ts"
+import type { SimNetworkPort } from "../adapters/network.ts"
 import type { LmBehavior } from "../faults/lm.ts"
-import { Prng, type TraceValue } from "../kernel/index.ts"
+import { Prng } from "../kernel/index.ts"
 import type { Scenario } from "../scenario/load.ts"
 import type { LmSetup } from "../scenario/lm-setup.ts"
 import type { MarketSetup } from "../scenario/market-setup.ts"
 import { type LmBooks, type LmClient, startLmClient } from "./lm-client.ts"
 import { noteHash, stageOutput } from "./lm-model.ts"
 import { type LmServer, startLmServer } from "./lm-server.ts"
+import { marketKit } from "./market-kit.ts"
 import type { ConsensusWorld } from "./world.ts"
 
 export interface LmWorldOptions {
@@ -90,44 +86,7 @@ export const startLmWorld = (o: LmWorldOptions): LmWorld | undefined => {
   const stopPostingAt = market.stopPostingAt(params()["market.disputeWindow"], end)
   let restarts = 0
 
-  const contextOf = (id: string, network: Network["Service"], stream: string): MarketContext => {
-    const emit = (kind: string, data: Record<string, unknown>) => {
-      const at = world.scheduler.now
-      world.trace.record({ t: at, kind, node: id, ...(data as Record<string, TraceValue>) })
-      o.observe?.({ at, node: id, kind, data })
-    }
-    return {
-      name: id,
-      clock: world.clock,
-      now: () => world.scheduler.now,
-      run: (effect) => {
-        try {
-          Effect.runSync(effect)
-        } catch (e) {
-          world.errors.push(`${id}: ${(e as Error).message}`)
-        }
-      },
-      random: seededRandom(root.child(stream)),
-      network,
-      ledger: world.ledger,
-      params,
-      emit,
-      fault: (from, reason) => {
-        emit("net.invalid", { from, reason })
-        Effect.runSync(network.report(from, reason))
-      },
-    }
-  }
-  const attach = (id: string): SimNetworkPort => {
-    const port = attachSimNetwork(world.net, id)
-    world.net.setDown(id, false)
-    ports.set(id, port)
-    return port
-  }
-  const fund = (id: string, amount: bigint) => {
-    const r = world.ledger.economy.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount }, world.scheduler.now)
-    if (Result.isFailure(r)) throw new Error(`lm: cannot fund ${id} with ${amount} base units: ${r.failure.message}`)
-  }
+  const { contextOf, attach, fund } = marketKit({ world, root, ports, params, observe: o.observe, label: "lm" })
 
   const bond = tokens(Math.max(market.bond, params()["market.minProviderBond"]))
   const maxPrice = tokens(market.maxPrice)

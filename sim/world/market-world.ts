@@ -8,22 +8,19 @@
  * statistical model of sim/faults/market.ts (`simWork`: time per unit from their speed, result hash
  * from the job and the unit range), whose byzantine behaviours the scenario switches on.
  */
-import { Effect, Result } from "effect"
+import { Effect } from "effect"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
-import { REMAINDER_ACCOUNT } from "../../runtime/core/app/genesis.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
-import type { MarketContext } from "../../runtime/actors/market/context.ts"
 import { startProvider, type ProviderActor } from "../../runtime/actors/market/provider.ts"
 import { startReferee, type RefereeActor } from "../../runtime/actors/market/referee.ts"
 import { startRequester, type RequesterActor } from "../../runtime/actors/market/requester.ts"
 import { unitResultHash } from "../../runtime/actors/market/work.ts"
-import type { Network } from "../../runtime/services/network.ts"
-import { attachSimNetwork, type SimNetworkPort } from "../adapters/network.ts"
-import { seededRandom } from "../adapters/random.ts"
+import type { SimNetworkPort } from "../adapters/network.ts"
 import { OVERCHARGE_FACTOR, simWork, type MarketBehavior } from "../faults/market.ts"
-import { Prng, type TraceValue } from "../kernel/index.ts"
+import { Prng } from "../kernel/index.ts"
 import type { Scenario } from "../scenario/load.ts"
 import type { MarketSetup } from "../scenario/market-setup.ts"
+import { marketKit } from "./market-kit.ts"
 import type { ConsensusWorld } from "./world.ts"
 
 export interface MarketWorldOptions {
@@ -71,47 +68,7 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
   const end = o.scenario.until.time ?? o.scenario.until.maxTime
   const stopPostingAt = setup.stopPostingAt(params()["market.disputeWindow"], end)
 
-  const contextOf = (id: string, network: Network["Service"]): MarketContext => {
-    const emit = (kind: string, data: Record<string, unknown>) => {
-      const at = world.scheduler.now
-      world.trace.record({ t: at, kind, node: id, ...(data as Record<string, TraceValue>) })
-      o.observe?.({ at, node: id, kind, data })
-    }
-    return {
-      name: id,
-      clock: world.clock,
-      now: () => world.scheduler.now,
-      run: (effect) => {
-        try {
-          Effect.runSync(effect)
-        } catch (e) {
-          world.errors.push(`${id}: ${(e as Error).message}`)
-        }
-      },
-      random: seededRandom(root.child(id)),
-      network,
-      ledger: world.ledger,
-      params,
-      emit,
-      fault: (from, reason) => {
-        emit("net.invalid", { from, reason })
-        Effect.runSync(network.report(from, reason))
-      },
-    }
-  }
-
-  const attach = (id: string): SimNetworkPort => {
-    const port = attachSimNetwork(world.net, id)
-    world.net.setDown(id, false)
-    ports.set(id, port)
-    return port
-  }
-
-  /** Fund `id` from the genesis remainder (the world's allocations are the consensus world's). */
-  const fund = (id: string, amount: bigint) => {
-    const r = world.ledger.economy.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount }, world.scheduler.now)
-    if (Result.isFailure(r)) throw new Error(`market: cannot fund ${id} with ${amount} base units: ${r.failure.message}`)
-  }
+  const { contextOf, attach, fund } = marketKit({ world, root, ports, params, observe: o.observe, label: "market" })
 
   const bond = tokens(Math.max(setup.bond, params()["market.minProviderBond"]))
   const maxPrice = tokens(setup.maxPrice)
