@@ -9,14 +9,8 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve as resolvePath } from "node:path"
-import { defineCommand, InputError, intFlag, processIo, UsageError, type Command, type Io } from "./command.ts"
+import { defineCommand, InputError, intFlag, parseParam, processIo, UsageError, type Command, type Io } from "./command.ts"
 import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
-
-const parseParam = (raw: string): [string, string] => {
-  const eq = raw.indexOf("=")
-  if (eq <= 0) throw new UsageError({ reason: `--param must be name=value (e.g. consensus.timeoutCommit=200ms), got "${raw}"` })
-  return [raw.slice(0, eq), raw.slice(eq + 1)]
-}
 
 export const devnetCommand: Command = defineCommand({
   name: "devnet",
