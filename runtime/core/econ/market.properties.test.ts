@@ -40,7 +40,7 @@ import type { EconOp } from "./ops.ts"
 import { invariantViolations, ok, SETUP, snapshotKey, testEconomy } from "./testkit.ts"
 import { propertyEnv } from "../../../scripts/property-env.ts"
 
-const ENV = propertyEnv("MARKET", 40)
+const ENV = propertyEnv("MARKET", 300)
 const TIMEOUT = ENV.timeout(150)
 const T = TOKEN
 
@@ -405,7 +405,10 @@ describe("compute market on the ledger (properties)", () => {
     console.info(`MARKET: ${[...seen].sort().map(([k, n]) => `${k} ${n}`).join(", ")}`)
     expect(accepted).toBeGreaterThan(0)
     expect(refusedCount).toBeGreaterThan(0)
-    if (ENV.runs >= 40) for (const t of ["deliver", "confirm", "settle", "dispute", "resolveDispute", "reclaimNoShow", "refund"]) expect(seen.get(t) ?? 0, t).toBeGreaterThan(0)
+    // Per 400 runs about 56 disputes, 30 verdicts and 57 settlements are accepted (seeds 1–3): at 40 runs a
+    // seed drew no dispute at all (1109584978); at 300 the expected count of the rarest is ~22, so none is
+    // a broken generator, not chance.
+    if (ENV.runs >= 300) for (const t of ["deliver", "confirm", "settle", "dispute", "resolveDispute", "reclaimNoShow", "refund"]) expect(seen.get(t) ?? 0, t).toBeGreaterThan(0)
   }, TIMEOUT)
 
   it("never refuses a provider that sizes its notes with maxNoteUnits, and always refuses one unit more", () => {
