@@ -19,7 +19,7 @@ import { layerSqliteStore } from "../adapters/sqlite-store.ts"
 import { App, GENESIS_SNAPSHOT, type AppGenesis } from "../core/app/app.ts"
 import { ledgerAtGenesis } from "../core/app/ledger-genesis.ts"
 import type { Chain } from "../services/chain.ts"
-import { committeeCache } from "../services/committee-cache.ts"
+import { committeeCache, type SnapshotAbsent } from "../services/committee-cache.ts"
 import { makeMemoryChain, type MemoryChain } from "../services/memory-chain.ts"
 import { withReceipts } from "../services/receipt-feed.ts"
 import { startEpochReports } from "../actors/committee/report.ts"
@@ -87,7 +87,7 @@ export interface RealNode {
  */
 export const startRealNode = Effect.fn("startRealNode")(function*(
   options: RealNodeOptions,
-): Effect.fn.Return<RealNode, StoreError | KeysError | GenesisError, Network | Telemetry | Scope.Scope> {
+): Effect.fn.Return<RealNode, StoreError | KeysError | GenesisError | SnapshotAbsent, Network | Telemetry | Scope.Scope> {
   // The real backends of the ports, composed from the adapters' layers and held by the caller's scope
   // (the store commits and closes when it ends).
   const backends = yield* Layer.build(Layer.mergeAll(layerKeysFromPrivateKey(options.privateKey), layerSqliteStore(options.storePath)))

@@ -41,7 +41,7 @@ import {
 import type { Envelope } from "../../services/network.ts"
 import type { Store } from "../../services/store.ts"
 import { decodeTx, txDigest, type SignedTx } from "../../core/app/txs.ts"
-import type { CommitteeCache } from "../../services/committee-cache.ts"
+import { SnapshotAbsent, type CommitteeCache } from "../../services/committee-cache.ts"
 import { MAX_TX_BYTES, TX_TOPIC, type NodeContext } from "../context.ts"
 import { guardSigning, signedAtHeight } from "../protection/slashing-protection.ts"
 import { makeBlockReporter } from "./block-report.ts"
@@ -144,10 +144,12 @@ const admissible = (txs: readonly AppTx[], check: ProposalCheck | undefined): Ap
 
 /**
  * Rebuild the application state from the certificates a node stored (after a restart), loading
- * the snapshots their epoch txs name from the ledger as it goes (a replay stops at a block whose
- * snapshot cannot be loaded: the node catches up from there once the ledger answers).
+ * the snapshots their epoch txs name from the ledger as it goes. A replay stops at a block whose
+ * snapshot the ledger does not answer for (the node catches up from there once it answers); a
+ * snapshot the ledger answers it does not have fails with `SnapshotAbsent` (that block can never
+ * be replayed on this ledger: waiting would be for ever).
  */
-export const recoverApp = (fresh: App, store: Store["Service"], committees: CommitteeCache): Effect.Effect<App, never> =>
+export const recoverApp = (fresh: App, store: Store["Service"], committees: CommitteeCache): Effect.Effect<App, SnapshotAbsent> =>
   Effect.gen(function* () {
     const keys = yield* Effect.orDie(store.keys(BLOCK_KEY_PREFIX))
     for (const key of keys) {
@@ -156,7 +158,12 @@ export const recoverApp = (fresh: App, store: Store["Service"], committees: Comm
       if (m === undefined || Result.isFailure(m) || m.success.kind !== "commit") break
       if (m.success.block.height !== fresh.height + 1) break
       const missing = fresh.missingSnapshot(m.success.block)
-      if (missing !== undefined && !(yield* Effect.orElseSucceed(committees.load(missing), () => false))) break
+      if (missing !== undefined) {
+        // undefined: the ledger did not answer (stop here, catch up later); false: it has no such snapshot.
+        const found = yield* Effect.orElseSucceed(committees.load(missing), () => undefined)
+        if (found === undefined) break
+        if (!found) return yield* new SnapshotAbsent({ height: m.success.block.height, snapshot: missing })
+      }
       fresh.execute(m.success.block)
     }
     return fresh
