@@ -7,7 +7,7 @@
  * snapshot, refused with the Committee's errors when the signatures do not carry 2/3 of its power.
  */
 import { Effect } from "effect"
-import { keccak256, toUtf8Bytes, Wallet } from "ethers"
+import { Interface, keccak256, toUtf8Bytes, Wallet } from "ethers"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { TOKEN } from "../../core/units.ts"
 import type { MarketOp } from "../../core/market/types.ts"
@@ -121,5 +121,63 @@ describe("refusals as the market's tagged errors", () => {
       .toMatchObject({ _tag: "TokenInsufficientBalance", address: "d1" })
     expect(await fail(market.marketOp({ type: "confirm", job: 7, by: "d0" }))).toMatchObject({ _tag: "MarketUnknownJob", job: 7 })
     expect(await fail(market.marketOp({ type: "confirm", job: 1, by: "nobody-known" }))).toMatchObject({ _tag: "TokenInvalidAddress" })
+  })
+})
+
+describe("marketJobs on a long-lived node", () => {
+  /** An adapter whose reads are counted: the `getJob` calls it makes to the chain. */
+  const counting = () => {
+    const selector = new Interface(["function getJob(uint256)"]).getFunction("getJob")!.selector
+    let reads = 0
+    const inner = world.ethers.provider
+    const provider = new Proxy(inner, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target)
+        if (key === "call") return (tx: { data?: string }) => {
+          if (typeof tx.data === "string" && tx.data.startsWith(selector)) reads++
+          return v.call(target, tx)
+        }
+        return typeof v === "function" ? v.bind(target) : v
+      },
+    })
+    return { chain: world.chain({ provider }), reads: () => reads }
+  }
+  const settle = async (job: number) => {
+    await op({ type: "assignJob", job, provider: "c0", by: "d0" })
+    await op({ type: "deliver", job, provider: "c0", units: 10n, resultHash: H })
+    await op({ type: "confirm", job, by: "d0" })
+  }
+
+  it("reads a final job once and another requester's never again, and answers as a read of every job", async () => {
+    await registered()
+    for (let i = 0; i < 3; i++) await posted()
+    await op({ type: "postJob", requester: "d1", kind: "infer:mnist", units: 10n, maxPricePerUnit: 2n * TOKEN, deadline: (await nowMs()) + 3_600_000 })
+    await settle(1)
+    await settle(2)
+    const { chain, reads } = counting()
+    /** Every job read one by one: what `marketJobs` must answer. */
+    const everyJob = async () => Promise.all([1, 2, 3, 4].map(async (id) => (await run(market.marketJob(id)))!))
+    const jobs = async (filter?: Parameters<EvmChain["marketJobs"]>[0]) => {
+      const before = reads()
+      const js = await run(chain.marketJobs(filter))
+      return { ids: js.map((j) => j.id), calls: reads() - before, js }
+    }
+
+    const first = await jobs()
+    expect([first.ids, first.calls]).toEqual([[1, 2, 3, 4], 4])
+    expect(first.js).toEqual(await everyJob())
+    // Jobs 1 and 2 are settled: not read again.
+    const second = await jobs()
+    expect([second.ids, second.calls]).toEqual([[1, 2, 3, 4], 2])
+    expect(second.js).toEqual(await everyJob())
+    expect(await jobs({ requester: "d1" })).toMatchObject({ ids: [4], calls: 1 })
+    expect(await jobs({ requester: "d0", state: "settled" })).toMatchObject({ ids: [1, 2], calls: 1 })
+    // A job that settles between two polls is read once more, then kept.
+    await settle(3)
+    const third = await jobs({ provider: "c0" })
+    expect([third.ids, third.calls]).toEqual([[1, 2, 3], 2])
+    expect(third.js).toEqual((await everyJob()).slice(0, 3))
+    expect(await jobs()).toMatchObject({ ids: [1, 2, 3, 4], calls: 1 })
+    expect(await jobs({ state: "open" })).toMatchObject({ ids: [4], calls: 1 })
   })
 })

@@ -28,7 +28,7 @@ import {
   MarketOverDelivery, MarketPastDeadline, MarketPriceTooHigh, MarketProviderBusy, MarketProviderExcluded, MarketProviderExists, MarketProviderFull,
   MarketProviderNotRetired, MarketProviderRetired, MarketUnknownJob, MarketUnknownProvider, MARKET_ERROR_TAGS, type MarketError,
 } from "../../core/market/errors.ts"
-import { matchesJob, type JobFilter, type JobState, type JobView, type MarketOp, type MarketReceipt, type MarketReceiptOf, type NotePayment, type NoteState, type ProviderView } from "../../core/market/types.ts"
+import { LIVE_JOB_STATES, matchesJob, type JobFilter, type JobState, type JobView, type MarketOp, type MarketReceipt, type MarketReceiptOf, type NotePayment, type NoteState, type ProviderView } from "../../core/market/types.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import type { AccountBook } from "./accounts.ts"
 import { toCommitteeError } from "./committee.ts"
@@ -36,6 +36,9 @@ import { describeFailure, revertDataOf } from "./errors.ts"
 import { minedWith, signerOf as txSignerOf } from "./tx.ts"
 
 type Any = any // ethers contracts without typechain
+
+/** Jobs read at once by `marketJobs` (calls in flight to the RPC node). */
+const READ_BATCH = 8
 
 const PROVIDER_TUPLE = "tuple(uint128 bond, uint128 penalized, uint128 pricePerUnit, uint32 capacity, uint32 openJobs, uint48 registeredAt, bool retired, bool exists, string[] kinds)"
 const NOTE_TUPLE = "tuple(address provider, uint8 state, uint40 deliveredAt, uint128 units, uint128 pricePerUnit, bytes32 resultHash)"
@@ -377,13 +380,42 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
     }
   }
 
-  const readJobs = async (): Promise<JobView[]> => {
+  // A poll of `marketJobs` must not cost one call per job ever posted (a node polls for its whole life):
+  // a final job (settled, expired) never changes and a job's requester never does, so both are kept
+  // from the first read; a poll reads only the jobs still live, and none of another requester's when
+  // the filter names one.
+  const finals = new Map<number, JobView>()
+  const requesterOf = new Map<number, string>()
+  let counted = 0
+  const readJobs = async (filter: JobFilter = {}): Promise<JobView[]> => {
     const block = await ctx.latest()
     const n = num(await market.jobCount({ blockTag: block }))
+    if (n < counted) {
+      // Fewer jobs than seen: the chain was reset (a test's evm_revert); nothing known holds.
+      finals.clear()
+      requesterOf.clear()
+    }
+    counted = n
+    const wanted = (id: number) => {
+      const r = requesterOf.get(id)
+      return filter.requester === undefined || r === undefined || r === filter.requester
+    }
+    const live: number[] = []
+    for (let id = 1; id <= n; id++) if (!finals.has(id) && wanted(id)) live.push(id)
+    const read = new Map<number, JobView>()
+    for (let i = 0; i < live.length; i += READ_BATCH) {
+      const views = await Promise.all(live.slice(i, i + READ_BATCH).map((id) => jobAt(id, block)))
+      for (const j of views) {
+        if (j === undefined) continue
+        read.set(j.id, j)
+        requesterOf.set(j.id, j.requester)
+        if (!LIVE_JOB_STATES.includes(j.state)) finals.set(j.id, j)
+      }
+    }
     const out: JobView[] = []
     for (let id = 1; id <= n; id++) {
-      const j = await jobAt(id, block)
-      if (j !== undefined) out.push(j)
+      const j = read.get(id) ?? finals.get(id)
+      if (j !== undefined && matchesJob(j, filter)) out.push(j)
     }
     return out
   }
@@ -422,6 +454,6 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
     }),
     marketJob: (id) =>
       query("marketJob", async () => (Number.isSafeInteger(id) && id >= 1 ? jobAt(id, await ctx.latest()) : undefined)),
-    marketJobs: (filter) => query("marketJobs", async () => (await readJobs()).filter((j) => matchesJob(j, filter))),
+    marketJobs: (filter) => query("marketJobs", () => readJobs(filter)),
   }
 }
