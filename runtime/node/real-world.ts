@@ -21,6 +21,7 @@ import { ledgerAtGenesis } from "../core/app/ledger-genesis.ts"
 import type { Chain } from "../services/chain.ts"
 import { committeeCache, type SnapshotAbsent } from "../services/committee-cache.ts"
 import { makeMemoryChain, type MemoryChain } from "../services/memory-chain.ts"
+import { genesisTag, persistLedger, pinnableClock, type LedgerLogInvalid } from "../services/ledger-log.ts"
 import { withReceipts } from "../services/receipt-feed.ts"
 import { startEpochReports } from "../actors/committee/report.ts"
 import { startEvidenceReporter, type EvidenceReporter } from "../actors/evidence/evidence-reporter.ts"
@@ -87,7 +88,7 @@ export interface RealNode {
  */
 export const startRealNode = Effect.fn("startRealNode")(function*(
   options: RealNodeOptions,
-): Effect.fn.Return<RealNode, StoreError | KeysError | GenesisError | SnapshotAbsent, Network | Telemetry | Scope.Scope> {
+): Effect.fn.Return<RealNode, StoreError | KeysError | GenesisError | SnapshotAbsent | LedgerLogInvalid, Network | Telemetry | Scope.Scope> {
   // The real backends of the ports, composed from the adapters' layers and held by the caller's scope
   // (the store commits and closes when it ends).
   const backends = yield* Layer.build(Layer.mergeAll(layerKeysFromPrivateKey(options.privateKey), layerSqliteStore(options.storePath)))
@@ -103,8 +104,15 @@ export const startRealNode = Effect.fn("startRealNode")(function*(
     const own = ledgerAtGenesis(options.genesis)
     if (Result.isFailure(own)) return yield* new GenesisError({ reason: own.failure })
     const economy = own.success
-    // The wall clock, never before the ledger's own (a genesis time ahead of this machine's clock, a clock set back).
-    ownLedger = makeMemoryChain(economy, () => Math.max(wallNow(), economy.now), undefined, { consensusChainId: options.genesis.chainId, verify: keys.verify })
+    // The wall clock, never before the ledger's own (a genesis time ahead of this machine's clock, a
+    // clock set back); pinned to each operation's recorded time while the stored log is replayed.
+    const clock = pinnableClock(() => Math.max(wallNow(), economy.now))
+    const fresh = makeMemoryChain(economy, clock.now, undefined, { consensusChainId: options.genesis.chainId, verify: keys.verify })
+    // Kept in the store: rebuilt from the log of what it accepted before recoverApp replays the blocks that name its snapshots.
+    const { chainId, params, allocations, validators, time, rewardReserve, contributors } = options.genesis
+    ownLedger = yield* persistLedger(fresh, {
+      store, file: options.storePath, clock, genesis: genesisTag({ chainId, params, allocations, validators, time, rewardReserve, contributors }),
+    })
     ledger = ownLedger
     receipts = ownLedger.receipts
   } else {

@@ -21,6 +21,7 @@ import type { AppGenesis } from "../core/app/app.ts"
 import { addressOfPrivateKey } from "../core/crypto.ts"
 import { ChainUnavailable } from "../services/chain.ts"
 import type { SnapshotAbsent } from "../services/committee-cache.ts"
+import type { LedgerLogInvalid } from "../services/ledger-log.ts"
 import type { KeysError } from "../services/keys.ts"
 import { Network, type NetworkError } from "../services/network.ts"
 import type { StoreError } from "../services/store.ts"
@@ -113,7 +114,7 @@ export interface NodeStatus {
   readonly peers: number
 }
 
-export type NodeStartError = SnapshotAbsent | GenesisRegistrationError | TrainerError | ConfigInvalid | GenesisInvalid | KeystoreError | DataDirError | NetworkError | StoreError | KeysError | GenesisError | NodeChainError | ChainUnavailable
+export type NodeStartError = SnapshotAbsent | LedgerLogInvalid | GenesisRegistrationError | TrainerError | ConfigInvalid | GenesisInvalid | KeystoreError | DataDirError | NetworkError | StoreError | KeysError | GenesisError | NodeChainError | ChainUnavailable
 
 /** The API server could not start (port taken, token file missing). */
 export class ApiStartError extends Schema.TaggedError<ApiStartError>()("ApiStartError", {
