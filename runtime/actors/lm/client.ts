@@ -13,6 +13,10 @@
  *
  * The context window: as in the one-process generator (runtime/adapters/tfjs/lm/generate.ts), when
  * the caches hold the whole context the sessions are restarted on the last half of the text.
+ *
+ * Paid (`payment`, payment.ts): before a session opens at a stage, a market job for that stage is
+ * posted and assigned to its server (units: the tokens still to come, plus the inputs a replacement
+ * replays), and the session opens on it; a restart at the context's end reopens on the same jobs.
  */
 import { Effect, Result, Schema } from "effect"
 import { ENTRY_END } from "../../core/lm/corpus.ts"
@@ -34,8 +38,23 @@ class StageFailure extends Schema.TaggedError<StageFailure>()("StageFailure", {
   reason: Schema.String,
 }) {}
 
+/** How a paid generation pays its stages (payment.ts `makeLmPayer`). */
+export interface LmPayment {
+  /** A job paying `units` tokens of blocks from..to at `peer`, posted and assigned to it. `stage`: the fault is that server's (try another). */
+  readonly job: (stage: { readonly from: number; readonly to: number; readonly peer: string }, units: number) => Effect.Effect<number, LmPaymentError>
+  /** One forward of job `job` answered (what its server bills). */
+  readonly served?: (job: number) => void
+}
+
+/** A job that could not be placed; `stage` says the server refused it (another may take it), else the payer cannot pay. */
+export class LmPaymentError extends Schema.TaggedError<LmPaymentError>()("LmPaymentError", {
+  reason: Schema.String,
+  stage: Schema.Boolean,
+}) {}
+
 /** What the client reports as it goes (for a CLI, a TUI, a test). */
 export type PipelineEvent =
+  | { readonly kind: "job"; readonly from: number; readonly to: number; readonly peer: string; readonly job: number; readonly units: number }
   | { readonly kind: "route"; readonly stages: ReadonlyArray<{ readonly from: number; readonly to: number; readonly peer: string }> }
   | { readonly kind: "failover"; readonly from: number; readonly to: number; readonly failed: string; readonly replacement: string; readonly reason: string; readonly replayed: number }
 
@@ -58,6 +77,8 @@ export interface PipelineGenerateOptions {
   /** Hears each token; a returned promise holds the next step until it settles (a slow consumer sets the pace). */
   readonly onToken?: (token: number) => void | Promise<void>
   readonly onEvent?: (event: PipelineEvent) => void
+  /** Pay every stage per token through the market (default: unpaid sessions). */
+  readonly payment?: LmPayment
 }
 
 export interface PipelineGeneration {
@@ -85,6 +106,8 @@ interface Hop {
   seq: number
   /** Inputs this session has taken, in order (what a replacement replays). */
   inputs: Input[]
+  /** The market job paying this hop's sessions (paid generations). */
+  job: number | undefined
 }
 
 const END = encode(`\n${ENTRY_END}`)
@@ -128,11 +151,22 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
       })
     })
 
+  /** A new job for `hop` at its current server (paid generations), paying `units` tokens. */
+  const pay = (hop: Hop, units: number): Effect.Effect<void, StageFailure | LmPipelineError> => Effect.gen(function*() {
+    if (o.payment === undefined) return
+    const r = yield* Effect.result(o.payment.job({ from: hop.from, to: hop.to, peer: hop.peer }, units))
+    if (Result.isFailure(r)) {
+      return yield* (r.failure.stage ? new StageFailure({ peer: hop.peer, reason: `payment: ${r.failure.reason}` }) : new LmPipelineError({ reason: `cannot pay blocks ${hop.from}-${hop.to}: ${r.failure.reason}` }))
+    }
+    hop.job = r.success
+    emit({ kind: "job", from: hop.from, to: hop.to, peer: hop.peer, job: r.success, units })
+  })
+
   const openSession = (hop: Hop): Effect.Effect<void, StageFailure> => Effect.gen(function*() {
     hop.session = randomHex(ctx, 8)
     hop.seq = 0
     hop.inputs = []
-    const m = yield* request(hop.peer, `${hop.peer}/${hop.session}/open`, encodeServerMessage({ v: 1, t: "open", session: hop.session, from: hop.from, to: hop.to }))
+    const m = yield* request(hop.peer, `${hop.peer}/${hop.session}/open`, encodeServerMessage({ v: 1, t: "open", session: hop.session, from: hop.from, to: hop.to, ...(hop.job === undefined ? {} : { job: hop.job }) }))
     if (m.t !== "opened") return yield* new StageFailure({ peer: hop.peer, reason: `answered ${m.t} to open` })
   })
 
@@ -151,11 +185,14 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
     }
     latency.observe(hop.peer, ctx.now() - started, 1, hop.load)
     hop.inputs.push(x)
+    if (hop.job !== undefined) o.payment?.served?.(hop.job)
     return m
   })
 
   const failed = new Set<string>()
   let failovers = 0
+  // Tokens generated so far (a replacement's job pays for the tokens still to come).
+  let produced = 0
 
   /** Replace `hop`'s server by another of its range and replay its inputs there. */
   const failOver = (hop: Hop, why: StageFailure): Effect.Effect<void, LmPipelineError> => Effect.gen(function*() {
@@ -170,6 +207,7 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
       hop.peer = choice.provider.peer
       hop.load = loadOf(choice.provider.record)
       const rebuilt = yield* Effect.result(Effect.gen(function*() {
+        yield* pay(hop, o.maxTokens - produced + replay.length)
         yield* openSession(hop)
         for (const x of replay) yield* forward(hop, x, hop.to === o.blocks - 1)
       }))
@@ -179,6 +217,7 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
         return
       }
       hop.inputs = replay // the next replacement replays the same inputs
+      if (rebuilt.failure._tag === "LmPipelineError") return yield* rebuilt.failure
       why = rebuilt.failure
     }
   })
@@ -200,11 +239,14 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
     return cur.data as Float32Array
   })
 
-  /** Open a session at every hop (failing over where one cannot be opened). */
-  const openAll = (hops: readonly Hop[]): Effect.Effect<void, LmPipelineError> => Effect.gen(function*() {
+  /** Open a session at every hop (failing over where one cannot be opened); `fresh`: each on a new job (paid). */
+  const openAll = (hops: readonly Hop[], fresh: boolean): Effect.Effect<void, LmPipelineError> => Effect.gen(function*() {
     for (const hop of hops) {
-      const r = yield* Effect.result(openSession(hop))
-      if (Result.isFailure(r)) yield* failOver(hop, r.failure)
+      const r = yield* Effect.result(Effect.andThen(fresh ? pay(hop, o.maxTokens - produced) : Effect.void, openSession(hop)))
+      if (Result.isFailure(r)) {
+        if (r.failure._tag === "LmPipelineError") return yield* r.failure
+        yield* failOver(hop, r.failure)
+      }
     }
   })
   const closeAll = (hops: readonly Hop[]) => {
@@ -218,9 +260,9 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
       Effect.map(Effect.orElseSucceed(ctx.network.findProviders(lmBlocksKey(from, to)), () => []), (candidates) => ({ from, to, candidates })), { concurrency: "unbounded" })
     const route = planRoute(o.blocks, ranges, latency, random)
     if (!route.ok) return yield* new LmPipelineError({ reason: route.reason })
-    for (const s of route.stages) hops.push({ from: s.from, to: s.to, peer: s.provider.peer, load: loadOf(s.provider.record), session: "", seq: 0, inputs: [] })
+    for (const s of route.stages) hops.push({ from: s.from, to: s.to, peer: s.provider.peer, load: loadOf(s.provider.record), session: "", seq: 0, inputs: [], job: undefined })
     emit({ kind: "route", stages: hops.map((h) => ({ from: h.from, to: h.to, peer: h.peer })) })
-    yield* openAll(hops)
+    yield* openAll(hops, true)
 
     const n = o.contextLength
     const text = o.context.slice(-n)
@@ -231,6 +273,7 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
       const logits = yield* through(hops, { start: position, length: input.length, dim: 1, input: "tokens", data: Int32Array.from(input) })
       const t = argmax(logits)
       out.push(t)
+      produced = out.length
       text.push(t)
       const held = o.onToken?.(t)
       if (held instanceof Promise) yield* Effect.promise(() => held)
@@ -240,7 +283,7 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
       if (position >= n) {
         // The caches hold the whole context: start again on the last half of the text.
         closeAll(hops)
-        yield* openAll(hops)
+        yield* openAll(hops, false)
         input = text.slice(-Math.floor(n / 2))
         position = 0
       } else {

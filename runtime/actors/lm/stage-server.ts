@@ -9,11 +9,16 @@
  * cannot touch another's. A malformed request is refused unread and counts as a fault of its sender;
  * a well-formed request the server cannot serve (unknown session, out-of-order positions, wrong
  * shape, full) gets an `error` reply saying why, which the client treats as this stage failing.
+ *
+ * Paid (`market`): a session opens only on a market job of its client for this range, assigned to this
+ * server's account, and every forward answered is billed to it (paid.ts): a debit note per chunk of
+ * tokens, the rest at close. The announced price is the ledger's price per token.
  */
 import { Effect, Result } from "effect"
 import type { PipelineSession, PipelineStage } from "../../core/lm/pipeline.ts"
 import { type ClientMessage, decodeServerMessage, encodeClientMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "../../core/lm/wire.ts"
 import { type LmContext, sendQuietly } from "./context.ts"
+import { type SessionBill, stageBilling, type StageMarket } from "./paid.ts"
 
 export interface StageServerOptions {
   readonly stage: PipelineStage
@@ -21,8 +26,10 @@ export interface StageServerOptions {
   readonly idleMs?: number
   /** Most sessions open at once (the announced capacity). Default 16. */
   readonly maxSessions?: number
-  /** Announced price per unit (inference is not paid through the market yet). Default 0. */
+  /** Announced price per unit: per token (the ledger's price when paid). Default 0. */
   readonly pricePerUnit?: bigint
+  /** Paid per token through the market: sessions open only on a job assigned to `market.account`. */
+  readonly market?: StageMarket
 }
 
 export interface StageServer {
@@ -32,6 +39,9 @@ export interface StageServer {
   readonly sessions: number
   /** Forward requests served since the start. */
   readonly served: number
+  /** Tokens billed to market jobs, and delivered in debit notes (0 when not paid). */
+  readonly billed: number
+  readonly delivered: number
   /** Stop serving: unsubscribe, withdraw the announcement, close every session. */
   stop(): void
 }
@@ -39,6 +49,7 @@ export interface StageServer {
 interface Open {
   readonly session: PipelineSession
   timer: unknown
+  readonly bill?: SessionBill
 }
 
 /** Serves `stage` on the node's network until `stop`. */
@@ -48,6 +59,9 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
   const maxSessions = options.maxSessions ?? 16
   const key = lmBlocksKey(stage.from, stage.to)
   const open = new Map<string, Open>()
+  const billing = options.market === undefined ? undefined : stageBilling(options.market)
+  // Opens waiting for the ledger's answer about their job (they count against the capacity).
+  const opening = new Set<string>()
   let served = 0
   let stopped = false
   let unsubscribe: Effect.Effect<void> | undefined
@@ -66,6 +80,7 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
     if (s === undefined) return
     ctx.clock.clearTimeout(s.timer)
     s.session.close()
+    s.bill?.flush()
     open.delete(id)
     ctx.emit("lm.session.closed", { key, session: id, why, positions: s.session.position })
     announce()
@@ -84,6 +99,7 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
     if (m.input === "tokens" && m.data.some((t) => t >= stage.vocabSize)) return fail(peer, m.session, `a token is outside the vocabulary of ${stage.vocabSize}`, m.seq)
     if (m.input === "activations" && m.dim !== stage.dim) return fail(peer, m.session, `activations of dim ${m.dim}, the model's is ${stage.dim}`, m.seq)
     if (m.start + m.length > stage.contextLength) return fail(peer, m.session, `positions ${m.start}..${m.start + m.length - 1} pass the context of ${stage.contextLength}: start a new session`, m.seq)
+    if (s.bill !== undefined && s.bill.left() <= 0) return fail(peer, m.session, `job ${s.bill.job} has paid for no more tokens here: open a session on a new job`, m.seq)
     let out: ClientMessage
     try {
       const x = m.input === "tokens" ? stage.embed(Array.from(m.data), m.start) : { start: m.start, length: m.length, dim: m.dim, data: m.data as Float32Array }
@@ -99,6 +115,7 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
       return fail(peer, m.session, e instanceof Error ? e.message : String(e), m.seq)
     }
     served++
+    s.bill?.bill(out.t === "result" ? out.data : new Float32Array())
     reply(peer, out)
   }
 
@@ -112,13 +129,27 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
       case "open": {
         if (m.from !== stage.from || m.to !== stage.to) return fail(peer, m.session, `this server holds blocks ${stage.from}-${stage.to}, not ${m.from}-${m.to}`)
         closeSession(id, "reopened")
-        if (open.size >= maxSessions) return fail(peer, m.session, `busy: ${open.size} sessions open (capacity ${maxSessions}); try another server of ${key}`)
-        const s: Open = { session: stage.openSession(), timer: undefined }
-        open.set(id, s)
-        touch(id, s)
-        ctx.emit("lm.session.opened", { key, session: m.session, client: peer })
-        announce()
-        return reply(peer, { v: 1, t: "opened", session: m.session })
+        if (open.size + opening.size >= maxSessions) return fail(peer, m.session, `busy: ${open.size} sessions open (capacity ${maxSessions}); try another server of ${key}`)
+        const start = (bill?: SessionBill) => {
+          const s: Open = { session: stage.openSession(), timer: undefined, ...(bill === undefined ? {} : { bill }) }
+          open.set(id, s)
+          touch(id, s)
+          ctx.emit("lm.session.opened", { key, session: m.session, client: peer, ...(bill === undefined ? {} : { job: bill.job }) })
+          announce()
+          reply(peer, { v: 1, t: "opened", session: m.session })
+        }
+        if (billing === undefined) return start()
+        if (m.job === undefined) return fail(peer, m.session, `this server is paid per token: open the session with a market job of kind infer:lm/${stage.from}-${stage.to} assigned to ${options.market!.account}`)
+        if (opening.has(id)) return fail(peer, m.session, `session ${m.session} is being opened already`)
+        opening.add(id)
+        void billing.open(m.job, peer, stage.from, stage.to).then((bill) => {
+          opening.delete(id)
+          if (stopped) return
+          if (typeof bill === "string") return fail(peer, m.session, bill)
+          closeSession(id, "reopened")
+          start(bill)
+        })
+        return
       }
       case "close":
         return closeSession(id, "closed")
@@ -141,6 +172,12 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
     },
     get served() {
       return served
+    },
+    get billed() {
+      return billing?.billed() ?? 0
+    },
+    get delivered() {
+      return billing?.delivered() ?? 0
     },
     stop: () => {
       if (stopped) return

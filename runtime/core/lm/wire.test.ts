@@ -36,7 +36,7 @@ describe("lm wire format", () => {
         expect(ok(decodeClientMessage(encodeClientMessage(res)))).toEqual(res)
       },
     ), { seed })
-    for (const m of [{ v: 1, t: "open", session, from: 0, to: 1 }, { v: 1, t: "close", session }] as const) expect(ok(decodeServerMessage(encodeServerMessage(m)))).toEqual(m)
+    for (const m of [{ v: 1, t: "open", session, from: 0, to: 1 }, { v: 1, t: "open", session, from: 0, to: 1, job: 7 }, { v: 1, t: "close", session }] as const) expect(ok(decodeServerMessage(encodeServerMessage(m)))).toEqual(m)
     for (const m of [{ v: 1, t: "opened", session }, { v: 1, t: "error", session, seq: 3, message: "no such session" }] as const) expect(ok(decodeClientMessage(encodeClientMessage(m)))).toEqual(m)
     expect(lmBlocksKey(0, 1)).toBe("lm/blocks/0-1")
   })
@@ -57,6 +57,7 @@ describe("lm wire format", () => {
     expect(failure(decodeServerMessage(raw({ ...header, input: "tokens" }, f32(1, 2, 3, 4))))).toMatch(/dim 1/)
     expect(failure(decodeServerMessage(raw({ ...header, input: "tokens", dim: 1, length: 1 }, new Uint8Array(Int32Array.of(-1).buffer))))).toMatch(/out of range/)
     expect(failure(decodeServerMessage(raw({ v: 1, t: "open", session, from: 2, to: 1 })))).toMatch(/empty/)
+    expect(failure(decodeServerMessage(raw({ v: 1, t: "open", session, from: 0, to: 1, job: 0 })))).toMatch(/job: /)
     expect(failure(decodeServerMessage(raw({ v: 1, t: "close", session }, f32(1))))).toMatch(/no payload/)
     expect(failure(decodeServerMessage(raw({ v: 2, t: "close", session })))).toMatch(/v/)
     expect(failure(decodeClientMessage(raw({ v: 1, t: "result", session, seq: 0, start: 0, length: 1, dim: 2, output: "logits" }, f32(1))))).toMatch(/payload/)

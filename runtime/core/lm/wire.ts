@@ -2,7 +2,7 @@
  * The wire format of pipeline inference (issue 14, item 2): what a client and the stage servers of
  * the language model send each other as direct messages.
  *
- *   client → server (LM_SERVER_TOPIC): open { session, from, to }   start a session over blocks from..to
+ *   client → server (LM_SERVER_TOPIC): open { session, from, to, job? } start a session over blocks from..to (paid by market job `job`)
  *                                      forward { session, seq, start, length, dim, input } + payload
  *                                      close { session }
  *   server → client (LM_CLIENT_TOPIC): opened { session }
@@ -43,7 +43,8 @@ const Position = Whole(0, 1 << 20)
 const Count = Whole(1, MAX_LM_PAYLOAD_BYTES / 4)
 const Seq = Whole(0, Number.MAX_SAFE_INTEGER)
 
-const Open = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("open"), session: SessionId, from: Block, to: Block })
+// `job`: the market job that pays this session (a paid stage server opens none without one).
+const Open = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("open"), session: SessionId, from: Block, to: Block, job: Schema.optionalKey(Whole(1, Number.MAX_SAFE_INTEGER)) })
 const Forward = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("forward"), session: SessionId, seq: Seq, start: Position, length: Count, dim: Count, input: Schema.Literals(["tokens", "activations"]) })
 const Close = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("close"), session: SessionId })
 const Opened = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("opened"), session: SessionId })

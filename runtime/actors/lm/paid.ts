@@ -1,0 +1,126 @@
+/**
+ * Pipeline inference paid per token through the market's escrow (issue 14, item 4) — the stage
+ * server's side. A paid session is a market job: one job per stage (kind `infer:lm/<from>-<to>`,
+ * units = tokens, assigned to that stage's server by the client), never one job split among stages,
+ * because a ledger job has exactly one provider, one locked price and one bond answering for it; each
+ * stage is a different provider, so each is its own job (docs/lm.md, "Paid per token").
+ *
+ * The server bills one unit per forward it answers in the session (a token step; the prefill of a
+ * prompt is one step, since it yields one token; a replay after a failover is work too and is billed
+ * at the replacement, whose job the client sized for it). It delivers a debit note per `chunk` units
+ * (fewer when its bond answers for fewer at the job's price: maxNoteUnits) and the rest when the
+ * session closes, each note's hash binding the outputs it returned. The client confirms notes as they
+ * come; a note it leaves unconfirmed is settled by the server once its dispute window is over.
+ */
+import { Effect } from "effect"
+import { maxNoteUnits } from "../../core/market/index.ts"
+import { keccak256, toHex } from "../../core/crypto.ts"
+import { call, reasonOf, type MarketContext } from "../market/context.ts"
+
+/** The market job kind that pays sessions of blocks from..to. */
+export const lmJobKind = (from: number, to: number): string => `infer:lm/${from}-${to}`
+
+/** The block range of an `infer:lm/<from>-<to>` kind, or undefined for another kind. */
+export const parseLmJobKind = (kind: string): { readonly from: number; readonly to: number } | undefined => {
+  const m = /^infer:lm\/(\d{1,4})-(\d{1,4})$/.exec(kind)
+  if (m === null) return undefined
+  const from = Number(m[1]), to = Number(m[2])
+  return to >= from ? { from, to } : undefined
+}
+
+/** What a paid stage server needs: its ledger account and the node's market context. */
+export interface StageMarket {
+  readonly ctx: Pick<MarketContext, "ledger" | "params" | "run" | "clock" | "emit">
+  /** The provider account the jobs must be assigned to. */
+  readonly account: string
+  /** Tokens per debit note (default 8). */
+  readonly chunk?: number
+}
+
+/** The billing of one session (one job; a job may pay several sessions in turn: a restart at the context's end). */
+export interface SessionBill {
+  readonly job: number
+  /** Bill one answered forward with its output; delivers a note when a chunk is full. */
+  bill(output: Float32Array): void
+  /** Units this job may still bill here. */
+  readonly left: () => number
+  /** Deliver what is billed and not yet delivered (at close). */
+  flush(): void
+}
+
+/** A paid stage server's ledger side: checks the job a session opens on, bills its forwards. */
+export interface StageBilling {
+  /** Checks `job` pays blocks from..to at this server for `client`; the session's bill, or why not. */
+  open(job: number, client: string, from: number, to: number): Promise<SessionBill | string>
+  /** Units billed since the start, and delivered in notes. */
+  readonly billed: () => number
+  readonly delivered: () => number
+}
+
+const concat = (parts: readonly Float32Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at)
+    at += p.byteLength
+  }
+  return out
+}
+
+/** The billing of a paid stage server. */
+export const stageBilling = (m: StageMarket): StageBilling => {
+  const { ctx, account } = m
+  // Per job: units billed at this server (across its sessions), so no session bills past the job's units.
+  const used = new Map<number, { units: number; cap: number }>()
+  let billed = 0
+  let delivered = 0
+
+  const settleLater = (job: number) =>
+    ctx.clock.setTimeout(() => call(ctx, ctx.ledger.marketOp({ type: "settle", job }), (r) => ctx.emit("lm.stage.settled", { job, notes: r.payments.length })), ctx.params()["market.disputeWindow"] + 1)
+
+  return {
+    billed: () => billed,
+    delivered: () => delivered,
+    open: (job, client, from, to) => new Promise((resolve) => {
+      const kind = lmJobKind(from, to)
+      ctx.run(Effect.match(Effect.all([ctx.ledger.marketJob(job), ctx.ledger.marketProvider(account)]), {
+        onFailure: (e) => resolve(`cannot read job ${job} on the ledger: ${reasonOf(e)}`),
+        onSuccess: ([j, me]) => {
+          if (j === undefined) return resolve(`no job ${job} on the ledger`)
+          if (j.kind !== kind || j.provider !== account || j.state !== "assigned" || j.requester !== client) {
+            return resolve(`job ${job} is not a ${kind} job of ${client} assigned to ${account} (it is ${j.kind} of ${j.requester}, ${j.state}${j.provider === undefined ? "" : ` with ${j.provider}`})`)
+          }
+          const u = used.get(job) ?? { units: 0, cap: Number(j.units - j.delivered) }
+          used.set(job, u)
+          if (u.units >= u.cap) return resolve(`job ${job}'s ${j.units} tokens are used up`)
+          const cap = me === undefined ? undefined : maxNoteUnits(me.bond, j.pricePerUnit, ctx.params())
+          const wanted = m.chunk ?? 8
+          const chunk = cap === undefined || BigInt(wanted) <= cap ? wanted : Math.max(1, Number(cap))
+          let pending: Float32Array[] = []
+          const flush = () => {
+            if (pending.length === 0) return
+            const outputs = pending
+            pending = []
+            const units = outputs.length
+            call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: toHex(keccak256(concat(outputs))) }), (r) => {
+              delivered += units
+              ctx.emit("lm.stage.delivered", { job, note: r.note, units })
+              settleLater(job)
+            }, (e) => ctx.emit("lm.stage.deliver-refused", { job, units, reason: reasonOf(e) }))
+          }
+          resolve({
+            job,
+            left: () => u.cap - u.units,
+            bill: (output) => {
+              u.units++
+              billed++
+              pending.push(output)
+              if (pending.length >= chunk) flush()
+            },
+            flush,
+          })
+        },
+      }))
+    }),
+  }
+}
