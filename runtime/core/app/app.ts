@@ -18,14 +18,15 @@
  *  - `score-commit`, `score-reveal`, `round-result`, `round-scores`: signed by an account (txs.ts);
  *    contribution scores and training-round results (training-ledger.ts). Revealed scores count in
  *    the epoch's report, which pays the contributors' share of the emission pro rata on the ledger.
- *  - `stake`: refused: stake moves only on the ledger.
+ *  - `stake`: never in a block (a block carrying one is invalid): stake moves only on the ledger.
  * A validator whose window of signed blocks falls under `slashing.minSignedPerWindow` leaves the set
  * at the next height and is named for downtime in the epoch's report (the ledger slashes it).
  * Every signed transaction costs its signer `fees.txFee`, counted per epoch.
  * After an epoch's last block the app has its report (`epochReport`), the same on every replica:
  * validators sign it and the first to gather 2/3 of the power submits it to the ledger.
- * A block whose signed transactions do not decode, are badly signed or skip a nonce is invalid; a
- * valid transaction whose rule refuses it is recorded as failed and still uses its nonce.
+ * A block whose signed transactions do not decode, are badly signed, skip a nonce or come from a
+ * signer without standing (standing.ts) is invalid; a valid transaction whose rule refuses it is
+ * recorded as failed and still uses its nonce.
  * Execution is deferred as in CometBFT: block h carries the app hash after block h−1.
  */
 import { Schema } from "effect"
@@ -40,6 +41,7 @@ import { parseFixed } from "../units.ts"
 import type { EpochReport, Snapshot } from "../committee/types.ts"
 import { setOfSnapshot, type CommitteeSource } from "./committee.ts"
 import { DowntimeTracker } from "./downtime.ts"
+import { senderRefusal } from "./standing.ts"
 import { TrainingLedger, type RoundRecord } from "./training-ledger.ts"
 import type { Conviction, TxContext, TxResult, TxState, Verifier } from "./tx/context.ts"
 import type { EvidenceTx } from "./tx/evidence.ts"
@@ -294,11 +296,19 @@ export class App {
     return this.#excluded.has(address)
   }
 
-  /** Why a signed transaction cannot go in the next block given the nonces so far, or undefined. */
+  /**
+   * Why a signed transaction cannot go in the next block given the nonces so far, or undefined. A
+   * signer without standing (standing.ts, the pool's rule too) makes the block invalid: honest
+   * validators prevote nil on it, so a byzantine proposer cannot spend block space on a key with no
+   * stake (issue 16). Standing is read from the snapshot the block executes on, which nothing in a
+   * block changes (a block's epoch tx names the next epoch's), so each transaction in order sees it.
+   */
   checkSignedTx(value: unknown, nonces: Map<string, number> = new Map()): string | undefined {
     const decoded = decodeTx(value)
     if (decoded._tag === "Failure") return decoded.failure
     const tx = decoded.success
+    const refused = senderRefusal(this, tx.signer, tx.type)
+    if (refused !== undefined) return refused
     const expected = nonces.get(tx.signer) ?? this.nextNonce(tx.signer)
     if (tx.nonce !== expected) return `nonce ${tx.nonce} of ${tx.signer}, expected ${expected}`
     if (!this.#verify(tx.signer, txDigest(this.chainId, tx), fromHex(tx.signature))) return `bad signature of ${tx.signer}`

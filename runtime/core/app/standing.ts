@@ -8,8 +8,10 @@
  *  - `stake`: nobody (stake moves only on the ledger, through the Chain port);
  *  - `score-commit`, `score-reveal`: the signer is a validator's signing key, or its account is a
  *    bonded trainer or a validator operator in the snapshot in force.
- * The pool refuses the others at the door; execution is unchanged (a block that carries such a
- * transaction still executes it as failed), so every stored chain replays as before.
+ * This is the one rule for both: the pool refuses the others at the door (mempool.ts), and a block
+ * that carries one is invalid (App.checkSignedTx), so honest validators prevote nil on a byzantine
+ * proposer's block that spends space on a key with no stake. (A chain stored before this rule that
+ * holds such a transaction, executed then as failed, no longer replays: start it again.)
  */
 import { STAKE_ON_LEDGER } from "./tx/stake.ts"
 import type { SignedTx } from "./txs.ts"
