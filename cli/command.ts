@@ -82,6 +82,12 @@ export class InputError extends Schema.TaggedError<InputError>()("InputError", {
   }
 }
 
+/** The flags of `dai` itself (before any command), as its overview and shell completion list them. */
+export const GLOBAL_FLAGS: ReadonlyArray<{ readonly long: string; readonly short: string; readonly summary: string }> = [
+  { long: "help", short: "h", summary: "this overview" },
+  { long: "version", short: "V", summary: "print the version of dai and of Node.js" },
+]
+
 /** Exit code of a usage or input error. */
 export const BAD_INPUT_EXIT = 2
 

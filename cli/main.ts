@@ -4,7 +4,8 @@
  * so nothing in runtime/ depends on sim/.
  */
 import { readFileSync } from "node:fs"
-import { BAD_INPUT_EXIT, CLOSED_PIPE_EXIT, isClosedPipe, processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
+import { BAD_INPUT_EXIT, CLOSED_PIPE_EXIT, GLOBAL_FLAGS, isClosedPipe, processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
+import { completionCommand, type CommandTable } from "./completion.ts"
 import { chainCommands } from "./chain.ts"
 import { devnetCommand } from "./devnet.ts"
 import { genesisCommands } from "./genesis.ts"
@@ -45,17 +46,27 @@ export const EXIT_CODES_HELP = [
   `  ${CLOSED_PIPE_EXIT}  the reader of the output went away (\`dai params | head\`): nothing more is printed`,
 ]
 
+/** Every command of `dai` over the given groups: the top-level ones (with `completion`, which reads this table) and the groups. */
+export const commandTable = (groups: readonly CommandGroup[]): CommandTable => {
+  const top: Command[] = [...TOP]
+  const table: CommandTable = { top, groups }
+  top.push(completionCommand(() => table))
+  return table
+}
+
 /** The `dai` command over the given groups. */
 export const makeMain = (GROUPS: readonly CommandGroup[]) => {
+const { top: TOP_COMMANDS } = commandTable(GROUPS)
 const overview = (): string => {
   const lines = ["usage: dai <command> [options]", "", "commands:"]
   const entries: Array<[string, string]> = [
-    ...TOP.map((c): [string, string] => [c.name, c.summary]),
+    ...TOP_COMMANDS.map((c): [string, string] => [c.name, c.summary]),
     ...GROUPS.flatMap((g) => g.commands.map((c): [string, string] => [`${g.name} ${c.name}`, c.summary])),
   ]
   const width = Math.max(...entries.map(([n]) => n.length))
   for (const [name, summary] of entries) lines.push(`  ${name.padEnd(width)}  ${summary}`)
-  lines.push("", "options:", "  -h, --help     this overview", "  -V, --version  print the version of dai and of Node.js", "")
+  const flags = GLOBAL_FLAGS.map((f) => `-${f.short}, --${f.long}`)
+  lines.push("", "options:", ...GLOBAL_FLAGS.map((f, i) => `  ${flags[i]!.padEnd(Math.max(...flags.map((x) => x.length)))}  ${f.summary}`), "")
   lines.push(...EXIT_CODES_HELP)
   lines.push("", "Run `dai <command> --help` for a command's options.", versionLine())
   return lines.join("\n")
@@ -72,7 +83,7 @@ const dispatch = async (argv: readonly string[], io: Io): Promise<number> => {
     io.out(versionLine())
     return 0
   }
-  const top = TOP.find((c) => c.name === first)
+  const top = TOP_COMMANDS.find((c) => c.name === first)
   if (top !== undefined) return runCommand("dai", top, rest, io)
   const group = GROUPS.find((g) => g.name === first)
   if (group !== undefined) {
