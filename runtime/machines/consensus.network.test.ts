@@ -111,4 +111,31 @@ describe("consensus network", () => {
     expect(once(6)).toEqual(a)
     expect(once(7)).not.toEqual(a)
   })
+
+  it("decides exactly as with one event per vote when only threshold events reach the machine", () => {
+    // Same seed, same network: counting votes at the node and telling the machine only of crossed
+    // thresholds (core/consensus/intake.ts) must not change a single decision, its time, or the
+    // evidence reported — equivocators, loss and a partition included.
+    const once = (seed: number, thresholdEvents: boolean) => {
+      const net = new Net({
+        seed, powers: [1n, 2n, 3n, 1n, 2n], drop: { num: 1, den: 6 }, healAt: 3_000, partition: [[0, 1], [2, 3, 4]], byzantine: [3], thresholdEvents,
+      }).start()
+      net.run(60_000, () => net.honestNodes().every((n) => n.decidedHeight >= 8))
+      return {
+        summary: {
+          time: net.scheduler.now, messages: net.messages,
+          chains: net.nodes.map((n) => [...n.chain.entries()].map(([h, e]) => `${h}:${blockHash(e.block)}:${e.precommits.length}`)),
+          evidence: net.nodes.map((n) => n.evidence.length), violations: net.safetyViolations,
+        },
+        events: net.machineEvents,
+      }
+    }
+    for (const seed of [1, 2, 3]) {
+      const perVote = once(seed, false)
+      const threshold = once(seed, true)
+      expect(threshold.summary, `seed ${seed}`).toEqual(perVote.summary)
+      expect(perVote.summary.chains[0]!.length).toBeGreaterThanOrEqual(8)
+      expect(threshold.events, `seed ${seed}: ${threshold.events} events against ${perVote.events}`).toBeLessThan(perVote.events / 2)
+    }
+  })
 })

@@ -29,6 +29,11 @@
  * `decide` (commit), `reportEvidence`, `log`. It receives messages whose signatures the node has
  * already checked, and reads time only through XState's clock.
  *
+ * Threshold events: a node may count a verified vote of the height being decided into `heightState`
+ * itself (core/consensus/intake.ts) and send `votes.counted` only when it crossed a threshold a guard
+ * reads (+2/3 for anything or for one hash, +1/3 in a higher round) or brought evidence: the guards
+ * still decide everything, they are just not re-evaluated after votes that cannot change them.
+ *
  * Mutability: the votes, proposals and blocks of the current height live in one `HeightState`
  * object in context (`heightState`) that the machine's own actions mutate in place. Copying vote maps on every vote
  * would make a round of n votes cost O(n²); in place, each vote is O(1) and each rule's guard O(1).
@@ -51,14 +56,14 @@ import { HeightBuffer } from "../core/consensus/buffer.ts"
 import { HeightState } from "../core/consensus/height-state.ts"
 import type {
   BroadcastVoteParams, ConsensusEvent, ConsensusInput, ConsensusTimeouts, DecideParams, HeightStartEvent, LogParams,
-  MessageEvent, ProposeParams, ReportEvidenceParams, Step,
+  MessageEvent, ProposeParams, ReportEvidenceParams, Step, VotesCountedEvent,
 } from "../core/consensus/node-interface.ts"
 import type { Address, Block, Hash, VoteType } from "../core/consensus/types.ts"
 
 export { timeoutsFromParams } from "../core/consensus/node-interface.ts"
 export type {
   BroadcastVoteParams, CommitReceivedEvent, ConsensusEvent, ConsensusInput, ConsensusTimeouts, DecideParams, HeightStartEvent,
-  LogParams, ProposalReceivedEvent, ProposeParams, ReportEvidenceParams, Step, VoteReceivedEvent,
+  LogParams, ProposalReceivedEvent, ProposeParams, ReportEvidenceParams, Step, VoteReceivedEvent, VotesCountedEvent,
 } from "../core/consensus/node-interface.ts"
 
 export interface ConsensusContext {
@@ -85,8 +90,8 @@ export interface ConsensusContext {
   readonly buffer: HeightBuffer<{ readonly height: number; readonly event: MessageEvent }>
 }
 
-const heightOf = (e: MessageEvent): number =>
-  e.type === "vote.received" ? e.vote.height : e.type === "proposal.received" ? e.proposal.height : e.block.height
+const heightOf = (e: MessageEvent | VotesCountedEvent): number =>
+  e.type === "vote.received" ? e.vote.height : e.type === "proposal.received" ? e.proposal.height : e.type === "votes.counted" ? e.height : e.block.height
 
 const signersOf = (e: MessageEvent): readonly string[] =>
   e.type === "vote.received" ? [e.vote.validator] : e.type === "proposal.received" ? [e.proposal.proposer] : e.precommits.map((v) => v.validator)
@@ -188,14 +193,18 @@ const rules = base.extend({
       })
     }),
     bufferMessage: base.enqueueActions(({ context, event, enqueue }) => {
-      if (event.type === "height.start") return
+      if (event.type === "height.start" || event.type === "votes.counted") return
       if (!context.buffer.push({ height: heightOf(event), event })) {
         enqueue({ type: "log", params: { level: "warn", message: `buffer full (${context.buffer.capacity}): dropped a message for height ${heightOf(event)}` } })
       }
     }),
     recordMessage: base.enqueueActions(({ context, event, enqueue }) => {
-      if (event.type === "height.start") return
+      if (event.type === "height.start" || event.type === "votes.counted") return
       for (const action of record(hs(context), event)) enqueue(action)
+    }),
+    /** The node counted votes itself (core/consensus/intake.ts); the guards re-read the state. */
+    reportCounted: base.enqueueActions(({ event, enqueue }) => {
+      if (event.type === "votes.counted" && event.evidence !== undefined) enqueue({ type: "reportEvidence", params: { evidence: event.evidence } })
     }),
     /** StartRound(round): the proposer proposes (its valid value, if it has one). */
     startRound: base.enqueueActions(({ context, enqueue }) => {
@@ -317,6 +326,7 @@ export const consensusMachine = rules.createMachine({
         "height.start": { guard: "isNewerHeight", target: "height", reenter: true, actions: "beginHeight" },
         "proposal.received": { guard: "forThisHeight", actions: "recordMessage" },
         "vote.received": { guard: "forThisHeight", actions: "recordMessage" },
+        "votes.counted": { guard: "forThisHeight", actions: "reportCounted" },
         "commit.received": { guard: "forThisHeight", actions: "recordMessage" },
       },
       states: {

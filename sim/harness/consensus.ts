@@ -26,7 +26,8 @@ import { signProposal, signVote, verifyProposal, verifyVote } from "../../runtim
 import { ValidatorSet } from "../../runtime/core/consensus/validator-set.ts"
 import { type Block, type DuplicateVoteEvidence, type Hash, type Proposal, type Vote, ZERO_HASH } from "../../runtime/core/consensus/types.ts"
 import type { ConsensusMessage } from "../../runtime/core/consensus/codec.ts"
-import { consensusMachine, type ConsensusTimeouts, type DecideParams, type BroadcastVoteParams, type ProposeParams } from "../../runtime/machines/consensus.ts"
+import { voteEvent } from "../../runtime/core/consensus/intake.ts"
+import { consensusMachine, type ConsensusEvent, type ConsensusTimeouts, type DecideParams, type BroadcastVoteParams, type ProposeParams } from "../../runtime/machines/consensus.ts"
 
 export const CHAIN_ID = 31337
 
@@ -51,6 +52,11 @@ export interface NetOptions {
   readonly gossipInterval?: number
   /** Optional validator set for heights at or after `at` (same keys, new powers). */
   readonly nextSet?: { readonly at: number; readonly powers: readonly bigint[] }
+  /**
+   * Votes are counted by the node and the machine hears only of crossed thresholds
+   * (core/consensus/intake.ts), as the real node does; false: one `vote.received` per vote. Default true.
+   */
+  readonly thresholdEvents?: boolean
 }
 
 /** What the harness's network carries: consensus messages, and a node's "I am at height h". */
@@ -133,6 +139,8 @@ export class SimNet {
   /** Twin blocks of byzantine proposers, by "height/round" (shared: they collude). */
   readonly #twins = new Map<string, readonly [Hash, Hash]>()
   messages = 0
+  /** Events sent to the machines (all nodes): what threshold events save. */
+  machineEvents = 0
 
   constructor(options: NetOptions) {
     this.options = options
@@ -157,7 +165,7 @@ export class SimNet {
   start(): this {
     for (const node of this.nodes) {
       node.actor.start()
-      node.actor.send({ type: "height.start", height: 1, validators: this.validatorsAt(1) })
+      this.#tell(node, { type: "height.start", height: 1, validators: this.validatorsAt(1) })
     }
     const interval = this.options.gossipInterval ?? 1000
     const gossip = () => {
@@ -174,6 +182,11 @@ export class SimNet {
   /** Run until virtual time `time`, or earlier when `until` holds. */
   run(time: number, until?: () => boolean): void {
     this.scheduler.runUntil(until === undefined ? { time } : { time, predicate: until })
+  }
+
+  #tell(node: SimNode, event: ConsensusEvent): void {
+    this.machineEvents++
+    node.actor.send(event)
   }
 
   honestNodes(): SimNode[] {
@@ -251,7 +264,7 @@ export class SimNet {
     node.height = d.height + 1
     const next = node.height
     this.scheduler.after(0, () => {
-      node.actor.send({ type: "height.start", height: next, validators: this.validatorsAt(next) })
+      this.#tell(node, { type: "height.start", height: next, validators: this.validatorsAt(next) })
       const held = node.pending.filter((p) => p.height === next)
       node.pending = node.pending.filter((p) => p.height > next)
       for (const p of held) this.#deliverProposal(node, p)
@@ -343,13 +356,17 @@ export class SimNet {
     if (msg.kind !== "commit") this.#hold(node, h, { msg, to: all })
     if (msg.kind === "vote") {
       if (node.honest && !node.silent) this.#witness(node, msg.vote)
-      node.actor.send({ type: "vote.received", vote: msg.vote })
+      if (this.options.thresholdEvents === false) this.#tell(node, { type: "vote.received", vote: msg.vote })
+      else {
+        const event = voteEvent(node.actor.getSnapshot().context, msg.vote)
+        if (event !== undefined) this.#tell(node, event)
+      }
     }
     else if (msg.kind === "proposal") {
       if (h === node.height) this.#deliverProposal(node, msg.proposal)
       else node.pending.push(msg.proposal)
     }
-    else node.actor.send({ type: "commit.received", block: msg.block, precommits: msg.precommits })
+    else this.#tell(node, { type: "commit.received", block: msg.block, precommits: msg.precommits })
   }
 
   /** Note which vote `node` saw from a validator for a slot; a second, different one exposes the signer. */
@@ -367,7 +384,7 @@ export class SimNet {
     const parent = node.chain.get(p.height - 1)
     const parentHash = parent === undefined ? ZERO_HASH : blockHash(parent.block)
     const valid = p.block.height === p.height && p.block.parentHash === parentHash && (p.height === 1 || parent !== undefined)
-    node.actor.send({ type: "proposal.received", proposal: p, valid })
+    this.#tell(node, { type: "proposal.received", proposal: p, valid })
   }
 
   /** A peer is behind (it is at, or sent a message of, a height we decided): send it that height's commit. */

@@ -31,6 +31,7 @@ import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
+import { voteEvent } from "../../core/consensus/intake.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
@@ -412,7 +413,10 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           // The machine keeps votes for the height after its own; further ones are of no use yet.
           if (v.height > next) sync.behind(env.from)
           if (v.height > next + 1) return
-          return void actor.send({ type: "vote.received", vote: v })
+          // Counted straight into the height's state; the machine hears only of a crossed threshold.
+          const event = voteEvent(actor.getSnapshot().context, v)
+          if (event !== undefined) actor.send(event)
+          return
         }
         case "commit": {
           if (m.block.height > next) return sync.behind(env.from)

@@ -127,6 +127,11 @@ export class HeightState {
     return this.votes.add(vote)
   }
 
+  /** Votes that crossed a threshold a guard reads so far (HeightVoteSet.thresholds). */
+  get thresholds(): number {
+    return this.votes.thresholds
+  }
+
   /**
    * Accept a commit certificate for this height (signatures already verified by the node) after
    * checking that it is one: precommits of one round for this block, from distinct validators of

@@ -43,6 +43,7 @@ export class HeightVoteSet {
   /** Rounds with a non-nil precommit majority, and its hash. */
   readonly #decisions = new Map<number, Hash>()
   #skipRound = -1
+  #thresholds = 0
 
   constructor(height: number, validators: ValidatorSet, options: HeightVoteSetOptions = {}) {
     this.height = height
@@ -60,6 +61,17 @@ export class HeightVoteSet {
     if (round > this.#round) this.#round = round
   }
 
+  /**
+   * How many times a vote crossed a threshold that a consensus guard reads: +2/3 of the power for
+   * anything or for one hash (nil included) in a (round, type), or +1/3 of the power active in a
+   * round above the current one. Only `add` moves it (an eviction only lowers tallies). A node that
+   * counts votes here itself (`intake.ts`) tells its machine only when it moved: any other vote
+   * leaves every guard's answer as it was.
+   */
+  get thresholds(): number {
+    return this.#thresholds
+  }
+
   /** Count a vote of this height whose signature the caller has verified. */
   add(vote: Vote): AddVoteResult {
     if (vote.height !== this.height) return { kind: "rejected", reason: `vote is for height ${vote.height}, not ${this.height}` }
@@ -71,7 +83,10 @@ export class HeightVoteSet {
     }
     const rv = this.#roundVotes(vote.round)
     const set = vote.type === "prevote" ? rv.prevotes : rv.precommits
+    const anyBefore = set.hasQuorumAny()
+    const forBefore = set.quorumFor(vote.blockHash)
     const result = set.add(vote)
+    if (set.hasQuorumAny() !== anyBefore || set.quorumFor(vote.blockHash) !== forBefore) this.#thresholds++
     if (result.kind === "added") this.#markActive(vote.round, rv, vote.validator, power)
     // An equivocator's second vote counts for its own hash too, so it can complete a majority.
     if (result.kind === "added" || result.kind === "conflict") {
@@ -141,7 +156,10 @@ export class HeightVoteSet {
     if (rv.active.has(validator)) return
     rv.active.add(validator)
     rv.activePower += power
-    if (round > this.#skipRound && rv.activePower >= this.validators.fPlusOne) this.#skipRound = round
+    if (round > this.#skipRound && rv.activePower >= this.validators.fPlusOne) {
+      this.#skipRound = round
+      if (round > this.#round) this.#thresholds++
+    }
   }
 
   /** May `validator` hold votes in future round `round`? Evicts its lowest future round if needed. */

@@ -56,10 +56,16 @@ export interface HeightStartEvent {
 export interface ProposalReceivedEvent { readonly type: "proposal.received"; readonly proposal: Proposal; readonly valid: boolean }
 /** A vote with a verified signature. */
 export interface VoteReceivedEvent { readonly type: "vote.received"; readonly vote: Vote }
+/**
+ * The node counted verified votes of the current height straight into the machine's height state
+ * (intake.ts) and one of them crossed a threshold a guard reads, or was a validator's first
+ * conflicting vote (`evidence`, to report). Sent only while the machine decides `height`.
+ */
+export interface VotesCountedEvent { readonly type: "votes.counted"; readonly height: number; readonly evidence?: DuplicateVoteEvidence }
 /** A commit certificate whose signatures the node verified (catch-up). */
 export interface CommitReceivedEvent { readonly type: "commit.received"; readonly block: Block; readonly precommits: readonly Vote[] }
 
-export type ConsensusEvent = HeightStartEvent | ProposalReceivedEvent | VoteReceivedEvent | CommitReceivedEvent
+export type ConsensusEvent = HeightStartEvent | ProposalReceivedEvent | VoteReceivedEvent | VotesCountedEvent | CommitReceivedEvent
 /** The events that carry a message. */
 export type MessageEvent = ProposalReceivedEvent | VoteReceivedEvent | CommitReceivedEvent
 
