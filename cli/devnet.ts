@@ -12,6 +12,12 @@ import { join, resolve as resolvePath } from "node:path"
 import { defineCommand, InputError, intFlag, parseParam, processIo, UsageError, type Command, type Io } from "./command.ts"
 import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
+/** How the devnet in `dir` resumes, by the chain it ran on (`network`: "in-process", the RPC URL, or none): an in-process chain is gone after the run. */
+const resumeHint = (dir: string, network: string | undefined): string =>
+  network === "in-process"
+    ? "; its chain ran in process and is gone with it, so this dir cannot resume (use --rpc URL or --no-chain for a devnet that can)"
+    : `; resume it with: dai devnet --dir ${dir} ${network === undefined ? "--no-chain" : `--rpc ${network}`}`
+
 export const devnetCommand: Command = defineCommand({
   name: "devnet",
   summary: "Run a local network: the contracts on Hardhat's in-process chain (the validators registered on Staking), N validators over libp2p on 127.0.0.1, the TUI on node 0.",
@@ -141,7 +147,7 @@ export const devnetCommand: Command = defineCommand({
           if (m !== undefined) io.out(`${marketLine(m)} (at stop)`)
         }).then(() => devnet.close()).then(
           () => {
-            io.out(`devnet stopped at height ${Math.min(...devnet.nodes.map((n) => n.node.app.height))}${temporary ? "" : `; resume it with: dai devnet --dir ${devnet.dir}`}`)
+            io.out(`devnet stopped at height ${Math.min(...devnet.nodes.map((n) => n.node.app.height))}${temporary ? "" : resumeHint(devnet.dir, devnet.chain?.network)}`)
             resolve(exitCode)
           },
           (e) => {

@@ -105,6 +105,12 @@ export const startDevnetChain = async (options: {
   readonly validators?: readonly DevnetValidator[]
   /** The constitution installed (default: the devnet's, whose governance periods may be seconds: constitution-profile.ts). */
   readonly constitution?: ConstitutionProfile
+  /**
+   * A resumed devnet's contracts on the --rpc node: used as they are (nothing deployed or
+   * registered), once the node is seen to still hold them. Hardhat's in-process chain cannot take
+   * one: EDR cannot dump or load its state, so it is new at every start.
+   */
+  readonly deployed?: Deployment
 }): Promise<DevnetChain> => {
   const { defaultTreasury, deployContracts, devnetAllocations } = await import("../../contracts/deploy/deploy.ts")
   const constitution = options.constitution ?? (await import("../../contracts/deploy/constitution-profile.ts")).DEVNET_CONSTITUTION
@@ -121,6 +127,7 @@ export const startDevnetChain = async (options: {
   }
 
   if (options.rpc === undefined) {
+    if (options.deployed !== undefined) throw new Error("Hardhat's in-process chain keeps no state between runs: it cannot resume a deployment")
     const { connectInProcess } = await import("../../contracts/deploy/build.ts")
     // The chain's clock starts now (the tests' fixed genesis date would put it years ahead): votes
     // end and unbonding matures on the chain when the nodes' wall clocks say so.
@@ -143,6 +150,13 @@ export const startDevnetChain = async (options: {
   const { JsonRpcProvider, Wallet } = await import("ethers")
   const provider = new JsonRpcProvider(options.rpc, undefined, { pollingInterval: 250 })
   try {
+    if (options.deployed !== undefined) {
+      const staking = options.deployed.contracts.Staking
+      if ((await provider.getCode(staking)) === "0x") {
+        throw new Error(`the chain at ${options.rpc} holds no contract at the devnet's Staking address ${staking}: it is not the chain this devnet deployed to (restarted without its state?); start a fresh --dir`)
+      }
+      return { provider, deployment: options.deployed, network: options.rpc, close: async () => provider.destroy() }
+    }
     const key = (options.env ?? process.env)[DEVNET_DEPLOYER_KEY_ENV]
     let deployer: Any
     let accounts: string[]

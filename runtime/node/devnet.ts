@@ -24,6 +24,7 @@ import { equalStakeGenesis } from "./genesis-file.ts"
 import { initDataDir } from "./data-dir.ts"
 import { describeStartError, readDataDir, startNodeFromDataDir, type RunningNode } from "./run-node.ts"
 import { startDevnetChain, type DevnetChain, type DevnetValidator } from "./devnet-chain.ts"
+import { readDeployment } from "../adapters/evm/deployment.ts"
 import { resolvePath } from "./config.ts"
 import { formatTokens, TOKEN, tokens } from "../core/units.ts"
 import type { NodeTrainingOptions } from "./training/start.ts"
@@ -78,6 +79,8 @@ interface DevnetFile {
   readonly format: "dai-devnet/1"
   readonly nodes: number
   readonly chainId: number
+  /** The chain it was created on (absent in older files): an in-process chain is gone after its run, so such a devnet cannot resume. */
+  readonly chain?: "in-process" | "rpc" | "none"
   /**
    * The constitution the devnet's contracts get at every start: the devnet's (lowered governance
    * floors, its periods), written here so a reader of the dir sees it and a resume keeps the periods.
@@ -115,6 +118,8 @@ export interface CreateDevnetOptions {
   readonly rpc?: string
   /** The constitution its contracts get (default: the devnet's), recorded in devnet.json. */
   readonly constitution?: ConstitutionProfile
+  /** The chain it runs on, recorded in devnet.json (a resume checks it). */
+  readonly chain?: "in-process" | "rpc" | "none"
 }
 
 /**
@@ -155,7 +160,7 @@ export const createDevnetDirs = async (options: CreateDevnetOptions): Promise<vo
   }
   const c = options.constitution ?? DEVNET_CONSTITUTION
   const file: DevnetFile = {
-    format: "dai-devnet/1", nodes: n, chainId: DEVNET_CHAIN_ID,
+    format: "dai-devnet/1", nodes: n, chainId: DEVNET_CHAIN_ID, ...(options.chain === undefined ? {} : { chain: options.chain }),
     constitution: { name: c.name, warning: CONSTITUTION_WARNING, floors: { ...c.floors }, values: { ...c.values } },
   }
   writeFileSync(join(dir, DEVNET_FILE), `${JSON.stringify(file, null, 2)}\n`)
@@ -238,6 +243,26 @@ const genesisValidators = (dir: string, n: number) =>
     return { genesis, validators }
   })
 
+/**
+ * Why the devnet in `dir`, created on chain `was` (undefined: a file older than the record), cannot
+ * resume on chain `now`, or undefined when it can. Hardhat's in-process chain keeps no state between
+ * runs (EDR has no state dump or load: NomicFoundation/edr#409): a resume would deploy empty contracts
+ * under the blocks the stores hold, whose committee snapshots they lack; and a chain-less devnet's
+ * blocks name its nodes' own ledgers' snapshots, which no chain has.
+ */
+export const resumeRefusal = (dir: string, was: DevnetFile["chain"], now: "in-process" | "rpc" | "none"): string | undefined => {
+  const gone = "Hardhat's in-process chain keeps no state between runs (its contracts and committee snapshots are gone with it)"
+  if (was === "in-process") {
+    return `${dir} holds a devnet whose chain ran in process, and ${gone}, so it cannot resume: start a fresh --dir, with --rpc URL to a persistent chain node to keep the chain, or --no-chain`
+  }
+  if (was === undefined && now === "in-process") {
+    return `${dir} holds a devnet that does not record its chain, and ${gone}: resume it with --no-chain or --rpc URL as it ran, or start a fresh --dir`
+  }
+  if (was === "none" && now !== "none") return `${dir} holds a devnet that ran without a chain (each node's ledger is its own, kept in its store): resume it with --no-chain`
+  if (was === "rpc" && now !== "rpc") return `${dir} holds a devnet whose ledger is its chain node: resume it with --rpc URL (the same node)`
+  return undefined
+}
+
 /** Create (or resume) the devnet in `options.dir` and start it. */
 export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   const dir = resolve(options.dir)
@@ -251,11 +276,15 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     throw new Error(`${dir} exists, is not empty and holds no devnet (${DEVNET_FILE}); choose an empty or new --dir`)
   }
   const chainKind = options.chain ?? { kind: "in-process" }
+  if (existing !== undefined) {
+    const refusal = resumeRefusal(dir, existingFile!.chain, chainKind.kind)
+    if (refusal !== undefined) throw new Error(refusal)
+  }
   const n = existing ?? options.nodes ?? 4
   const constitution = withValues(constitutionOf(existingFile), options.governance ?? {})
   if (existing === undefined) {
     await createDevnetDirs({
-      dir, nodes: n, constitution, ...(options.params === undefined ? {} : { params: options.params }), ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}),
+      dir, nodes: n, constitution, chain: chainKind.kind, ...(options.params === undefined ? {} : { params: options.params }), ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}),
     })
     log(`created ${n} node data dirs in ${dir}`)
   } else {
@@ -268,10 +297,13 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     const validators = await Effect.runPromise(Effect.result(genesisValidators(dir, n)))
     if (Result.isFailure(validators)) throw new Error(describeStartError(validators.failure))
     const { genesis } = validators.success
-    log(chainKind.kind === "rpc" ? `deploying the contracts to ${chainKind.url}` : "starting Hardhat's in-process chain and deploying the contracts")
+    // A resumed devnet on a chain node keeps the contracts it deployed there (deploying again would put empty ones under its blocks).
+    const deployed = existing !== undefined && chainKind.kind === "rpc" ? await readDeployment(join(dir, "deployment.json")) : undefined
+    if (deployed !== undefined && Result.isFailure(deployed)) throw new Error(`${join(dir, "deployment.json")}: ${deployed.failure.message}; the devnet cannot resume without the contracts it deployed`)
+    log(deployed !== undefined ? `using the devnet's contracts on ${chainKind.kind === "rpc" ? chainKind.url : ""}` : chainKind.kind === "rpc" ? `deploying the contracts to ${chainKind.url}` : "starting Hardhat's in-process chain and deploying the contracts")
     chain = await startDevnetChain({
       ...(chainKind.kind === "rpc" ? { rpc: chainKind.url } : {}), params: genesis.params, consensusChainId: genesis.chainId, validators: validators.success.validators,
-      constitution,
+      constitution, ...(deployed === undefined ? {} : { deployed: deployed.success }),
     })
     for (const v of validators.success.validators) v.privateKey.fill(0)
     writeFileSync(join(dir, "deployment.json"), `${JSON.stringify(chain.deployment, null, 2)}\n`)
