@@ -35,6 +35,8 @@ const GLOBAL_MODEL_KEY = "training/global"
 const WATCH_EVERY_MS = 2_000
 /** How often a node that is not serving reads the ledger for its registration (`dai provider start`). */
 const REGISTRATION_EVERY_MS = 5_000
+/** How often the requester reads its own jobs for ones no run holds (one `marketJobs` call: only live jobs are read on a chain). */
+const SWEEP_EVERY_MS = 30_000
 /** A provider looks for assignments nobody announced at every this many polls (a poll a second). */
 const SCAN_EVERY = 15
 
@@ -66,7 +68,8 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
   const account = app.accountOf(address)
   const p = genesis.params
   const dataset = p["training.dataset"]
-  const kind = dataset === "synthetic" ? undefined : `infer:${dataset}`
+  // The market sells inference of the MNIST models only (the language model is served by its own stage servers).
+  const kind = dataset === "synthetic" || dataset === "fortunes" || p["training.model"] === "gpt" ? undefined : `infer:${dataset}`
 
   const directory = startMarketDirectory({
     chainId: app.chainId, network: ctx.network, clock: ctx.clock, now: ctx.now, run: ctx.run, address,
@@ -90,7 +93,7 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
     const tfjs = await import("../adapters/tfjs/market-work.ts")
     const { initialWeights, paramCount } = await import("../adapters/tfjs/model.ts")
     windowSize = tfjs.MODEL_WINDOW
-    const model = p["training.model"]
+    const model = p["training.model"] as "mlp" | "cnn" // not gpt: kind is undefined then
     const initial = initialWeights(model, genesisSeed(genesis))
     const initialHash = modelHash(initial)
     held.set(initialHash, initial)
@@ -160,11 +163,13 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
 
   const r = o.options?.requester
   // A chain is slower than the simulator's ledger: read the jobs less often, and let no backlog pile up.
+  // The sweep refunds this account's jobs that no run holds once past their deadline (a post whose
+  // answer was lost, a job of an earlier run of this node): nobody else would.
   const requester = r === undefined || kind === undefined
-    ? startRequester(mctx, { account, pollInterval: 2_000 })
+    ? startRequester(mctx, { account, pollInterval: 2_000, sweepInterval: SWEEP_EVERY_MS })
     : startRequester(mctx, {
       account, kind, units: r.units, maxPricePerUnit: r.maxPricePerUnit, interval: r.interval, deadline: r.deadline,
-      pollInterval: 2_000, maxRunning: r.maxRunning ?? 2,
+      pollInterval: 2_000, maxRunning: r.maxRunning ?? 2, sweepInterval: SWEEP_EVERY_MS,
     })
 
   return {

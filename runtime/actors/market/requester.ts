@@ -17,10 +17,19 @@
  * Besides its stream (optional: `stream`), `submit` runs one job someone asked for (the node API's
  * `POST /market/jobs`) through the same machine: the node's account posts it, and it is routed,
  * checked and paid like the stream's.
+ *
+ * No escrow is left behind. A post the ledger did not answer (`ChainUnavailable`: on a chain the
+ * adapter gave up after its timeout, but the transaction may still be mined) is remembered; the
+ * requester then reads its own jobs (`marketJobs({ requester })`) until it finds one posted with that
+ * post's terms (kind, units, price cap, deadline to the chain's second) that none of its runs holds,
+ * and runs it like any other (`market.job.adopted`). Its own live jobs that no run holds once their
+ * deadline has passed (a lost post found late, a job of an earlier run of the node) it refunds itself
+ * (`market.job.swept`): `refund` is anyone's, but nobody else has a reason to send it. It reads them
+ * while a lost post is unresolved, and every `sweepInterval` when given (a node's requester).
  */
 import { Effect, Result } from "effect"
 import { createActor, type Actor } from "xstate"
-import { maxNoteUnits, type PostJobReceipt } from "../../core/market/index.ts"
+import { LIVE_JOB_STATES, maxNoteUnits, type JobView, type PostJobReceipt } from "../../core/market/index.ts"
 import { chooseProvider, LatencyEstimator, type Candidate } from "../../core/market/routing.ts"
 import { marketJobMachine, type MarketJobOutput } from "../../machines/market.ts"
 import type { ProviderInfo } from "../../services/network.ts"
@@ -59,6 +68,8 @@ export interface StreamOptions {
   readonly confirms?: () => boolean
   /** Post no new job while this many of its jobs (submitted ones included) are still running (default: no limit). A slow ledger then sees no pile-up. */
   readonly maxRunning?: number
+  /** As RequesterBaseOptions.sweepInterval. */
+  readonly sweepInterval?: number
 }
 
 /** A requester without a stream: it runs only the jobs given to `submit`. */
@@ -73,6 +84,8 @@ export interface RequesterBaseOptions {
   readonly refreshInterval?: number
   /** Whether it confirms, disputes and settles (default yes). */
   readonly confirms?: () => boolean
+  /** Read its own jobs every this many ms for ones no run holds (refunded past their deadline). Default: only while a post is unanswered. */
+  readonly sweepInterval?: number
 }
 
 /** A requester with a stream (`kind`, `interval`…), or without one (only `submit`). */
@@ -96,6 +109,8 @@ export interface RequesterActor {
 interface JobRun {
   readonly seq: number
   readonly kind: string
+  /** A job the ledger holds already (a lost post found again): the machine's post is not sent. */
+  readonly adopt?: number
   /** Told once whether the ledger took the job (submitted jobs). */
   readonly onPosted?: (r: PostJobReceipt) => void
   readonly onRefused?: (e: unknown) => void
@@ -133,6 +148,14 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   // Providers whose bond answers for no unit at their price (maxNoteUnits 0), as of their last ledger read; forgotten at each refresh.
   const underBonded = new Set<string>()
   const pending = new Set<JobRun>()
+  // Posts the ledger did not answer (it may still have taken them), and how many posts are in flight.
+  const lost: JobSpec[] = []
+  let posting = 0
+  // Its jobs no run holds, past their deadline and not refunded yet (read again until they are); those being refunded now.
+  const owed = new Set<number>()
+  const refunding = new Set<number>()
+  let sweeping = false
+  let lastSweep = Number.NEGATIVE_INFINITY
   let stopped = false
   let seq = 0
   let nonce = 0
@@ -215,7 +238,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   }
 
   /** Start one job's machine (the stream's or a submitted one). */
-  const runJob = (spec: JobSpec, now: number, told: { onPosted?: (r: PostJobReceipt) => void; onRefused?: (e: unknown) => void } = {}) => {
+  const runJob = (spec: JobSpec, now: number, told: { onPosted?: (r: PostJobReceipt) => void; onRefused?: (e: unknown) => void; adopt?: number } = {}) => {
     const run: JobRun = {
       seq: ++seq, kind: spec.kind, ...told, actor: undefined, job: undefined, seen: new Set(), disputedNotes: [], unconfirmed: false, needCheck: false, checking: undefined,
       refutedBy: undefined, assigned: undefined, done: false,
@@ -225,8 +248,15 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     const p = ctx.params()
     const machine = marketJobMachine.provide({
       actions: {
-        postJob: (_, j) =>
+        postJob: (_, j) => {
+          if (run.adopt !== undefined) {
+            run.job = run.adopt
+            byJob.set(run.adopt, run)
+            return tell(run, { type: "job.posted", job: run.adopt, at: ctx.now() })
+          }
+          posting++
           call(ctx, ctx.ledger.marketOp({ type: "postJob", requester: self, kind: j.kind, units: BigInt(j.units), maxPricePerUnit: j.maxPricePerUnit, deadline: j.deadline }), (r) => {
+            posting--
             run.job = r.job
             byJob.set(r.job, run)
             ctx.emit("market.job.posted", { job: r.job, units: j.units, budget: String(r.budget) })
@@ -234,10 +264,17 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
             run.onPosted?.(r)
             tell(run, { type: "job.posted", job: r.job, at: ctx.now() })
           }, (e) => {
+            posting--
+            // Not a refusal: the ledger did not answer, and may have taken the post all the same.
+            if (isUnanswered(e)) {
+              lost.push({ kind: j.kind, units: j.units, maxPricePerUnit: j.maxPricePerUnit, deadline: j.deadline })
+              ctx.emit("market.post-unanswered", { kind: j.kind, units: j.units, deadline: j.deadline })
+            }
             pending.delete(run)
             run.onRefused?.(e)
             tell(run, { type: "job.refused", reason: reasonOf(e), at: ctx.now() })
-          }),
+          })
+        },
         assignJob: (_, a) => {
           const advertised = candidates.get(run.kind)?.find((c) => c.peer === a.provider)
           call(ctx, ctx.ledger.marketProvider(a.provider), (onLedger) => {
@@ -316,6 +353,51 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     findProviders(spec.kind, () => run.actor?.start())
   }
 
+  /**
+   * Read its own jobs: run the one a lost post left on the ledger, refund those no run holds past
+   * their deadline. One read at a time; none while a post is in flight (its job, not yet known to
+   * its run, would look like a lost post's).
+   */
+  const sweep = () => {
+    if (sweeping || stopped || posting > 0) return
+    sweeping = true
+    lastSweep = ctx.now()
+    const done = () => void (sweeping = false)
+    call(ctx, ctx.ledger.marketJobs({ requester: self }), (jobs) => {
+      done()
+      if (stopped) return
+      const now = ctx.now()
+      owed.clear()
+      for (const j of jobs) {
+        if (byJob.has(j.id) || !LIVE_JOB_STATES.includes(j.state)) continue
+        const i = lost.findIndex((l) => postedAs(l, j))
+        if (i >= 0 && j.state === "open" && now < j.deadline) {
+          const spec = lost.splice(i, 1)[0]!
+          ctx.emit("market.job.adopted", { job: j.id, units: spec.units, budget: String(j.budget) })
+          runJob({ ...spec, deadline: j.deadline }, now, { adopt: j.id })
+          continue
+        }
+        if (i >= 0) lost.splice(i, 1)
+        // A disputed one waits for its verdict (the periodic sweeps see it again).
+        if (now < j.deadline || j.state === "disputed") continue
+        owed.add(j.id)
+        if (!refunding.has(j.id)) {
+          refunding.add(j.id)
+          call(ctx, ctx.ledger.marketOp({ type: "refund", job: j.id }), (r) => {
+            refunding.delete(j.id)
+            owed.delete(j.id)
+            ctx.emit("market.job.swept", { job: j.id, state: r.state, returned: String(r.returned), paid: r.payments.length })
+          }, (e) => {
+            refunding.delete(j.id)
+            ctx.emit("market.sweep-refused", { job: j.id, reason: reasonOf(e) })
+          })
+        }
+      }
+      // A lost post not on the ledger by its deadline was never taken (or is refunded by the sweeps when it shows up).
+      for (let i = lost.length - 1; i >= 0; i--) if (now >= lost[i]!.deadline + LOST_POST_GRACE_MS) lost.splice(i, 1)
+    }, done)
+  }
+
   /** The stream's next job, unless stopped, past its end or at its limit of running jobs. */
   const post = () => {
     if (stopped || stream === undefined) return
@@ -355,6 +437,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   if (stream !== undefined) every(stream.interval, post, (t) => void (poster = t), (stream.firstAt ?? ctx.now() + stream.interval) - ctx.now())
   every(pollInterval, () => {
     for (const run of [...runs.values()]) look(run)
+    if (lost.length > 0 || owed.size > 0 || (o.sweepInterval !== undefined && ctx.now() - lastSweep >= o.sweepInterval)) sweep()
   }, (t) => void (poller = t))
   // Fresh records for the jobs waiting for a provider (a full one may have room again, a new one may have come).
   every(refreshInterval, () => {
@@ -394,3 +477,13 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     },
   }
 }
+
+/** How long past its deadline a lost post is still looked for on the ledger (a transaction mined late). */
+const LOST_POST_GRACE_MS = 60_000
+
+/** A failure that is no answer (`ChainUnavailable`): the ledger may have applied the operation. */
+const isUnanswered = (e: unknown): boolean => typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "ChainUnavailable"
+
+/** Whether `job` is what `spec` posts: same kind, units and cap, the deadline as the ledger rounds it (a chain: up to its second). */
+const postedAs = (spec: JobSpec, job: JobView): boolean =>
+  job.kind === spec.kind && job.units === BigInt(spec.units) && job.maxPricePerUnit === spec.maxPricePerUnit && job.deadline >= spec.deadline && job.deadline - spec.deadline < 1_000
