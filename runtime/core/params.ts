@@ -117,8 +117,8 @@ export const REGISTRY = {
   "governance.amendmentThreshold": fraction(0.667, 0.6, 0.9, "supermajority needed to change a constitutional bound"),
   "governance.amendmentDelay": duration("7d", "2d", "60d", "timelock of a constitutional amendment"),
 
-  "training.dataset": choice("mnist", ["mnist", "fashion-mnist", "synthetic"], "data set the trainers hold shards of"),
-  "training.model": choice("mlp", ["mlp", "cnn"], "mlp = 784-200-200-10 (the 2NN of McMahan et al. 2017); cnn = two conv layers"),
+  "training.dataset": choice("mnist", ["mnist", "fashion-mnist", "synthetic", "fortunes"], "data set the trainers hold shards of; fortunes = the language model's held-out text (the validation split of Debian's fortunes), with training.model gpt"),
+  "training.model": choice("mlp", ["mlp", "cnn", "gpt"], "mlp = 784-200-200-10 (the 2NN of McMahan et al. 2017); cnn = two conv layers; gpt = fine-tuning the committed language model's last block and head (docs/lm.md), with training.dataset fortunes"),
   "training.partition": {
     kind: "pattern", default: "iid", unit: "partition", forms: "iid | shards:k | dirichlet:alpha", check: checkPartition,
     description: "how the data set is split over trainers",

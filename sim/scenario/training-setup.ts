@@ -31,6 +31,7 @@ export interface TrainingSetup {
 export const prepareTraining = async (scenario: Scenario, seed: number): Promise<TrainingSetup | undefined> => {
   if (scenario.trainers.length === 0) return undefined
   if (scenario.params["training.dataset"] === "synthetic") return syntheticSetup(scenario, seed)
+  if (scenario.params["training.dataset"] === "fortunes" || scenario.params["training.model"] === "gpt") return lmSetup(scenario, seed)
   return tfjsSetup(scenario, seed)
 }
 
@@ -80,7 +81,7 @@ const tfjsSetup = async (scenario: Scenario, seed: number): Promise<TrainingSetu
   const p: Params = scenario.params
   const backend = await tfjs.selectBackend()
   const data = loadDataset(p["training.dataset"])
-  const model = p["training.model"]
+  const model = p["training.model"] as "mlp" | "cnn" // gpt went to lmSetup
   const prng = Prng.fromSeed(seed).child("training/partition")
   const shares = partition(data.train.labels, scenario.trainers.length, p["training.partition"], () => prng.u32() / 4_294_967_296)
   const indexOf = new Map(scenario.trainers.map((id, i) => [id, i]))
@@ -102,6 +103,44 @@ const tfjsSetup = async (scenario: Scenario, seed: number): Promise<TrainingSetu
       return t
     },
     evaluate: (weights) => Effect.runSync(evaluator.evaluate(weights)),
+  }
+}
+
+/**
+ * Fine-tuning of the language model's last block and head (runtime/adapters/tfjs/lm/finetune.ts):
+ * trainer i holds shard i of the corpus's held-out text and trains on `network.samplesPerTrainer`
+ * windows of it per round (the next ones each round); the evaluation set is the first
+ * `training.evalSamples` windows of the evaluation text. A `labelflip` trainer's targets are wrong:
+ * each next byte is replaced by the byte value after it.
+ */
+const lmSetup = async (scenario: Scenario, seed: number): Promise<TrainingSetup> => {
+  const p: Params = scenario.params
+  if (p["training.dataset"] !== "fortunes" || p["training.model"] !== "gpt") {
+    throw new Error(`${scenario.file}: the language model fine-tunes on training.dataset fortunes with training.model gpt (got ${p["training.dataset"]} with ${p["training.model"]})`)
+  }
+  const [{ loadFortunes }, tfjs, lm] = await Promise.all([
+    import("../../runtime/adapters/data/fortunes.ts"),
+    import("../../runtime/adapters/tfjs/index.ts"),
+    import("../../runtime/adapters/tfjs/lm/finetune.ts"),
+  ])
+  const backend = await tfjs.selectBackend()
+  const f = lm.prepareLmFinetune({ validation: loadFortunes().validation, clients: scenario.trainers.length, evalWindows: p["training.evalSamples"] })
+  const indexOf = new Map(scenario.trainers.map((id, i) => [id, i]))
+  const trainers = new Map<string, Trainer["Service"]>()
+  return {
+    backend,
+    dataset: "fortunes",
+    initialWeights: f.base.initialTail.slice(),
+    trainer: (id, flipped) => {
+      const key = `${id}/${flipped}`
+      let t = trainers.get(key)
+      if (t === undefined) {
+        t = f.trainer(indexOf.get(id)!, { seed: `${seed}/${id}`, perRound: scenario.samplesPerTrainer, backend, ...(flipped ? { targets: (b: number) => (b + 1) % 256 } : {}) })
+        trainers.set(key, t)
+      }
+      return t
+    },
+    evaluate: (weights) => f.evaluate(weights),
   }
 }
 

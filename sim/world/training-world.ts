@@ -127,8 +127,8 @@ export class TrainingWorld {
   readonly #candidates = new Map<string, Float32Array>()
   /** Each validator's check of claimed accuracies (kept across its restarts: a measurement does not change). */
   readonly #checks = new Map<string, ResultCheck>()
-  /** Accuracy of each model fetched, measured once for all validators (every one would compute the same). */
-  readonly #measured = new WeakMap<Float32Array, number>()
+  /** Accuracy and loss of each model fetched, measured once for all validators (every one would compute the same). */
+  readonly #measured = new WeakMap<Float32Array, { readonly accuracy: number; readonly loss: number }>()
 
   constructor(options: TrainingWorldOptions) {
     this.#o = options
@@ -204,10 +204,12 @@ export class TrainingWorld {
       },
       fetch: (hash, _round, done) => done(this.#candidates.get(hash)),
       evaluate: (weights) => {
-        let accuracy = this.#measured.get(weights)
-        if (accuracy === undefined) this.#measured.set(weights, accuracy = setup.evaluate(weights).accuracy)
-        return accuracy
+        let e = this.#measured.get(weights)
+        if (e === undefined) this.#measured.set(weights, e = setup.evaluate(weights))
+        // The language model's fine-tuning is judged by its validation loss too.
+        return scenario.params["training.model"] === "gpt" ? { accuracy: e.accuracy, loss: e.loss } : e.accuracy
       },
+      checkLoss: () => scenario.params["training.model"] === "gpt",
       onMeasured: (m) => {
         if (m.refused !== undefined) this.#trace("round.refused", { round: m.round, claimed: m.claimed, measured: m.measured ?? -1, reason: m.refused }, id)
       },

@@ -81,4 +81,21 @@ describe("the check of a claimed round accuracy", () => {
     const atHand = setup({ fetch: (_h, _r, done) => done(new Float32Array(1)) })
     expect(atHand.check.admits(result(900_000))).toBe(true)
   })
+
+  it("with checkLoss (the language model's fine-tuning), re-measures the claimed validation loss too", () => {
+    // Measures accuracy 0.35 and loss 2.25 nats; the tolerance 0.02 is 2 % of the measured loss (0.045 nats).
+    const lm = (loss: number | undefined) => {
+      const s = setup({ evaluate: () => ({ accuracy: 0.35, loss: 2.25 }), checkLoss: () => true, fetch: (_h, _r, done) => done(new Float32Array(1)) })
+      s.check.judge(block(result(350_000, loss === undefined ? {} : { loss })), s.on)
+      return s.verdicts[0]
+    }
+    expect(lm(2_250_000)).toBeUndefined()
+    expect(lm(2_290_000)).toBeUndefined()
+    expect(lm(2_200_000)).toBe("round 3 claims validation loss 2.2, measured 2.25 on the genesis evaluation set (tolerance 0.045)")
+    expect(lm(undefined)).toBe("round 3 claims no validation loss; measured 2.25 on the genesis evaluation set")
+    // Without checkLoss (MNIST), the loss is not judged.
+    const mnist = setup({ evaluate: () => ({ accuracy: 0.9, loss: 0.3 }), fetch: (_h, _r, done) => done(new Float32Array(1)) })
+    mnist.check.judge(block(result(900_000, { loss: 5_000_000 })), mnist.on)
+    expect(mnist.verdicts).toEqual([undefined])
+  })
 })

@@ -11,6 +11,10 @@
  * coordinator is slashed there. Only a claim that a measurement alone refutes is kept off the chain,
  * and its coordinator is paid nothing for it. The same check filters what this node proposes, so an
  * honest proposer never builds a block it would refuse.
+ *
+ * With `checkLoss` (the language model's fine-tuning, whose measure is the validation loss), the claimed
+ * loss is re-measured too, on the same evaluation: a result that claims none, or one off by more than
+ * the tolerance read as a fraction of the measured loss (0.02: 2 %), is refused.
  */
 import { Result } from "effect"
 import type { AppTx, Block } from "../../core/consensus/types.ts"
@@ -28,14 +32,25 @@ export interface ResultCheckOptions {
   readonly forged: (tx: RoundResultTx) => string | undefined
   /** Fetch the weights hashing to `modelHash` (round `round`'s aggregate); `done(undefined)` when nobody has them. May call back at once. */
   readonly fetch: (modelHash: string, round: number, done: (weights: Float32Array | undefined) => void) => void
-  /** Accuracy (0..1) of weights on the evaluation set fixed in the genesis. */
-  readonly evaluate: (weights: Float32Array) => number
+  /** Accuracy (0..1) of weights on the evaluation set fixed in the genesis, or accuracy and loss (nats) when the loss is checked too. */
+  readonly evaluate: (weights: Float32Array) => number | { readonly accuracy: number; readonly loss: number }
+  /** Whether a claim's loss is re-measured too (fine-tuning of the language model); default false. */
+  readonly checkLoss?: () => boolean
   /** Each measurement as it is made (telemetry, traces). */
-  readonly onMeasured?: (m: { readonly round: number; readonly modelHash: string; readonly claimed: number; readonly measured: number | undefined; readonly refused: string | undefined }) => void
+  readonly onMeasured?: (m: {
+    readonly round: number
+    readonly modelHash: string
+    readonly claimed: number
+    readonly measured: number | undefined
+    /** Loss claimed and measured (millionths of a nat), when the evaluation gives one. */
+    readonly claimedLoss?: number | undefined
+    readonly measuredLoss?: number | undefined
+    readonly refused: string | undefined
+  }) => void
 }
 
-/** What a node measured for a model: its accuracy in millionths, or that it could not get it. */
-type Measurement = { readonly accuracy: number } | { readonly missing: true }
+/** What a node measured for a model: its accuracy (and loss, when measured) in millionths, or that it could not get it. */
+type Measurement = { readonly accuracy: number; readonly loss: number | undefined } | { readonly missing: true }
 
 /** The round results a block carries, decoded (anything else is the App's to judge). */
 const roundResults = (txs: readonly AppTx[]): RoundResultTx[] => {
@@ -66,8 +81,14 @@ export class ResultCheck {
     if (m === undefined) return "unknown"
     if ("missing" in m) return `round ${tx.round}: nobody serves its model ${tx.modelHash}, so its accuracy cannot be checked`
     const tolerance = Math.round(this.#o.tolerance() * 1_000_000)
-    if (Math.abs(tx.accuracy - m.accuracy) <= tolerance) return undefined
-    return `round ${tx.round} claims accuracy ${tx.accuracy / 1_000_000}, measured ${m.accuracy / 1_000_000} on the genesis evaluation set (tolerance ${tolerance / 1_000_000})`
+    if (Math.abs(tx.accuracy - m.accuracy) > tolerance) {
+      return `round ${tx.round} claims accuracy ${tx.accuracy / 1_000_000}, measured ${m.accuracy / 1_000_000} on the genesis evaluation set (tolerance ${tolerance / 1_000_000})`
+    }
+    if (this.#o.checkLoss?.() !== true || m.loss === undefined) return undefined
+    if (tx.loss === undefined) return `round ${tx.round} claims no validation loss; measured ${m.loss / 1_000_000} on the genesis evaluation set`
+    const lossTolerance = Math.round(this.#o.tolerance() * m.loss)
+    if (Math.abs(tx.loss - m.loss) <= lossTolerance) return undefined
+    return `round ${tx.round} claims validation loss ${tx.loss / 1_000_000}, measured ${m.loss / 1_000_000} on the genesis evaluation set (tolerance ${lossTolerance / 1_000_000})`
   }
 
   /** Measure `tx`'s model (once per hash; a model nobody served is asked for again), then call `then`. */
@@ -78,11 +99,16 @@ export class ResultCheck {
     if (waiting !== undefined) return void waiting.push(then)
     this.#waiting.set(tx.modelHash, [then])
     this.#o.fetch(tx.modelHash, tx.round, (weights) => {
-      const measured = weights === undefined ? undefined : Math.round(this.#o.evaluate(weights) * 1_000_000)
+      const e = weights === undefined ? undefined : this.#o.evaluate(weights)
+      const measured = e === undefined ? undefined : Math.round((typeof e === "number" ? e : e.accuracy) * 1_000_000)
+      const loss = e === undefined || typeof e === "number" || !Number.isFinite(e.loss) ? undefined : Math.min(1e12, Math.round(e.loss * 1_000_000))
       if (this.#measured.size >= MAX_MEASURED) this.#measured.delete(this.#measured.keys().next().value!)
-      this.#measured.set(tx.modelHash, measured === undefined ? { missing: true } : { accuracy: measured })
+      this.#measured.set(tx.modelHash, measured === undefined ? { missing: true } : { accuracy: measured, loss })
       const refused = this.#verdict(tx)
-      this.#o.onMeasured?.({ round: tx.round, modelHash: tx.modelHash, claimed: tx.accuracy, measured, refused: refused === "unknown" ? undefined : refused })
+      this.#o.onMeasured?.({
+        round: tx.round, modelHash: tx.modelHash, claimed: tx.accuracy, measured, refused: refused === "unknown" ? undefined : refused,
+        ...(loss === undefined ? {} : { claimedLoss: tx.loss, measuredLoss: loss }),
+      })
       const all = this.#waiting.get(tx.modelHash) ?? []
       this.#waiting.delete(tx.modelHash)
       for (const fn of all) fn()

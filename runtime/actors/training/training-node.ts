@@ -97,7 +97,12 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
     tolerance: () => p()["training.accuracyTolerance"],
     forged: (tx) => forgedParticipants({ chainId: app.chainId, trainerKey: (a) => app.trainerKey(a), verify: keys.verify }, tx.round, tx.participants, tx.attestations),
     fetch: (hash, round, done) => models.fetch(hash, round, done),
-    evaluate: (weights) => local.evaluate(weights).accuracy,
+    // The language model's fine-tuning (training.model gpt) is judged by its validation loss too.
+    evaluate: (weights) => {
+      const e = local.evaluate(weights)
+      return p()["training.model"] === "gpt" ? { accuracy: e.accuracy, loss: e.loss } : e.accuracy
+    },
+    checkLoss: () => p()["training.model"] === "gpt",
     onMeasured: (m) => {
       if (m.refused !== undefined) emit("training.result.refused", { round: m.round, claimed: m.claimed / 1_000_000, ...(m.measured === undefined ? {} : { measured: m.measured / 1_000_000 }), reason: m.refused })
     },

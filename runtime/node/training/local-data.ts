@@ -51,13 +51,14 @@ export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<Loc
   // One backend per process (a devnet's nodes share it): chosen once, by the first node to start.
   backendChoice ??= tfjs.selectBackend(o.backend)
   const backend = await backendChoice
+  if (dataset === "fortunes" || p["training.model"] === "gpt") return prepareLmTraining(o, index, backend)
   const data = loadDataset(dataset)
   const seed = genesisSeed(o.genesis)
   const clients = o.genesis.validators.length
   const shares = partition(data.train.labels, clients, p["training.partition"], tfjs.seededRandom(seed, "partition"))
   const own = shares[index]!.slice(0, o.samples ?? Number.MAX_SAFE_INTEGER)
   const test = evaluationSet(data.test, p["training.evalSamples"], subset)
-  const model = p["training.model"]
+  const model = p["training.model"] as "mlp" | "cnn" // gpt went to prepareLmTraining
   const options = { model, data: subset(data.train, own), test, seed: `${seed}/${o.operator}`, modelSeed: seed }
   const inThread = tfjs.makeTfjsTrainer({ ...options, backend: backend as TfBackend })
   const trainer = o.pool === undefined ? inThread : o.pool(backend as TfBackend).trainer(options)
@@ -69,5 +70,38 @@ export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<Loc
     trainer,
     initialWeights: Effect.runSync(trainer.initialWeights),
     evaluate: (weights) => Effect.runSync(inThread.evaluate(weights)),
+  }
+}
+
+/**
+ * Fine-tuning of the language model (training.dataset fortunes, training.model gpt): this validator's
+ * shard of the corpus's held-out text and the network's evaluation windows (the first
+ * `training.evalSamples` windows of the evaluation text), cut the same way on every node
+ * (runtime/adapters/tfjs/lm/finetune.ts). Trains on the calling thread (the pool runs MNIST only).
+ */
+const prepareLmTraining = async (o: LocalTrainingOptions, index: number, backend: string): Promise<LocalTraining> => {
+  const p = o.genesis.params
+  if (p["training.dataset"] !== "fortunes" || p["training.model"] !== "gpt") {
+    throw new TrainerError({ operation: "prepare", reason: `the language model fine-tunes on training.dataset fortunes with training.model gpt; the genesis says ${p["training.dataset"]} with ${p["training.model"]}` })
+  }
+  const [{ loadFortunes }, lm, tfjs] = await Promise.all([import("../../adapters/data/fortunes.ts"), import("../../adapters/tfjs/lm/finetune.ts"), import("../../adapters/tfjs/index.ts")])
+  let corpus
+  try {
+    corpus = loadFortunes()
+  } catch (e) {
+    throw new TrainerError({ operation: "prepare", reason: e instanceof Error ? e.message : String(e) })
+  }
+  const clients = o.genesis.validators.length
+  const f = lm.prepareLmFinetune({ validation: corpus.validation, clients, evalWindows: p["training.evalSamples"] })
+  const trainer = f.trainer(index, { seed: `${genesisSeed(o.genesis)}/${o.operator}`, perRound: o.samples ?? lm.LM_WINDOWS_PER_ROUND, backend })
+  const shard = f.shards[index]!
+  return {
+    backend: tfjs.describeBackend(),
+    dataset: "fortunes",
+    model: `gpt (fine-tuning ${f.base.tail.join(" + ")}, ${f.base.initialTail.length} weights)`,
+    shard: { index, of: clients, samples: shard.count },
+    trainer,
+    initialWeights: f.base.initialTail.slice(),
+    evaluate: (weights) => f.evaluate(weights),
   }
 }
