@@ -10,6 +10,7 @@
 import { Schema } from "effect"
 import type { JobFilter } from "../core/market/index.ts"
 import type { TelemetryEvent } from "../services/telemetry.ts"
+import type { GenerateRequest, GenerateStarted } from "./generate.ts"
 import type {
   BlockDetail, BlockView, BondResult, MarketJobView, MarketOpResult, MarketProviderView, MarketTotals, PostJobRequest, RegisterProviderRequest, BondTrainerRequest, EvidenceRequest, ExecuteResult, ParamsView, Peer, PositionView, ProposalView, ProposeRequest,
   RegisterRequest, RegisterResult, RoundView, StakeRequest, Status, TxReceipt, UnbondRequest, ValidatorView, VoteRequest,
@@ -84,6 +85,8 @@ export interface NodeApi {
   disputeJob(id: number): Async<MarketOpResult>
   /** Refund job `id` after its deadline (anyone may). */
   refundJob(id: number): Async<MarketOpResult>
+  /** Start a paid generation through the language model's pipeline (its tokens stream as lm.generate.* events); absent: this node runs none. */
+  generate?(req: GenerateRequest): Async<GenerateStarted>
   /** Every telemetry event from now on; the returned function unsubscribes. */
   subscribe(listener: (event: TelemetryEvent) => void): () => void
   metrics(): Async<readonly MetricSample[]>

@@ -9,6 +9,7 @@
  */
 import { Schema } from "effect"
 import type { JobState } from "../core/market/index.ts"
+import { GENERATE_STREAM, GenerateRequest, GenerateStarted } from "./generate.ts"
 import { JOB_STATES } from "./market-api.ts"
 import { ApiRefusal, type NodeApi } from "./node-api.ts"
 import {
@@ -174,6 +175,16 @@ export const ROUTES: readonly Route[] = [
       return action === "confirm" ? api.confirmJob(id) : action === "dispute" ? api.disputeJob(id) : api.refundJob(id)
     },
   })),
+  {
+    method: "POST", path: "/generate",
+    summary: `Generate text with the network's language model through a pipeline of stage servers, paid per token from this node's account (a market job per stage); answers at once with the generation's id, and its tokens, route, cost per token and what it paid stream as lm.generate.* events on the WebSocket ${GENERATE_STREAM} (connect it first)`,
+    auth: true, body: GenerateRequest, response: GenerateStarted, status: 202,
+    refusals: { "503": "this node runs no language-model client" },
+    handle: ({ api, body }) => {
+      if (api.generate === undefined) throw new ApiRefusal({ status: 503, reason: "this node runs no language-model client" })
+      return api.generate(body as GenerateRequest)
+    },
+  },
   { method: "POST", path: "/evidence", summary: "Submit double-sign evidence (two conflicting signed votes)", auth: true, body: EvidenceRequest, response: EvidenceResult, status: 202, handle: ({ api, body }) => api.submitEvidence(body as EvidenceRequest) },
 ]
 

@@ -44,6 +44,9 @@ import { makeTelemetryHub, type TelemetryHub } from "../api/telemetry-hub.ts"
 import { TrainerError } from "../services/trainer.ts"
 import { startNodeTraining, type NodeTrainingOptions, type StartedTraining } from "./training/start.ts"
 import { startNodeMarket, type NodeMarket, type NodeMarketOptions } from "./market.ts"
+import { startNodeLm, type NodeLmOptions } from "./lm.ts"
+import type { LmService } from "../actors/lm/service.ts"
+import { withGenerate } from "../api/generate-api.ts"
 
 export interface NodeStartOptions {
   readonly dataDir: string
@@ -69,6 +72,8 @@ export interface NodeStartOptions {
    * provider serves; `provider` / `requester` register and post from the node's account (the devnet).
    */
   readonly market?: NodeMarketOptions & { readonly enabled?: boolean }
+  /** The language model (runtime/node/lm.ts; default on with the market): serves the ranges its account is registered for, and POST /generate. */
+  readonly lm?: NodeLmOptions & { readonly enabled?: boolean }
   /** Stops the wait for the genesis validators' registration (default: this process's SIGINT/SIGTERM during the wait). */
   readonly stop?: AbortSignal
 }
@@ -101,6 +106,8 @@ export interface RunningNode {
   readonly evidence: EvidenceReporter
   /** The node's market actors (referee, provider, requester), unless turned off. */
   readonly market: NodeMarket | undefined
+  /** The language-model service (stage servers, paid generations), unless turned off. */
+  readonly lm: LmService | undefined
   /**
    * Settles with the reason if consensus halts (a decided block did not execute; the reason names
    * the height); never settles while the node runs. The node's owner stops it and exits non-zero.
@@ -243,6 +250,14 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     (m) => Effect.sync(() => m.stop()),
   )
 
+  const lm = market === undefined || options.lm?.enabled === false ? undefined : yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => startNodeLm({ node, directory: market.directory, ...(options.lm === undefined ? {} : { options: options.lm }) }),
+      catch: (e) => new TrainerError({ operation: "lm", reason: e instanceof Error ? e.message : String(e) }),
+    }),
+    (s) => Effect.sync(() => s.stop()),
+  )
+
   const address = node.keys.address.toLowerCase()
   // Governance lives on the chain: the node's votes are reported, and every proposal is followed by
   // a governance machine on the wall clock (governance-report.ts).
@@ -250,7 +265,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   // Stake goes to the one ledger: the contracts when the node has a chain (so a stake made through the
   // API counts in the next governance vote), else the node's own in-memory ledger — the node's ledger
   // either way, whose receipts its staking followers hear.
-  const api = makeAppNodeApi({
+  const appApi = makeAppNodeApi({
     name, app: node.app, consensus: node.consensus, keys: node.keys, store: node.store, network: transport.network, hub, ledger: node.ledger,
     // A job's deadline ("60s") counts from now, not from the last block (a stalled chain would make it past already).
     now: wallNow,
@@ -258,6 +273,8 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
     // Jobs posted through the API run through the node's requester (routed, checked, paid, settled).
     ...(market === undefined ? {} : { marketRequester: market.requester }),
   })
+  // POST /generate runs on the node's LM service, paid from its account.
+  const api = lm === undefined ? appApi : withGenerate(appApi, lm, node.app.accountOf(address))
   let governanceFollower: GovernanceFollower | undefined
   if (chain !== undefined) {
     const follower = governanceFollower = startGovernance(node.ctx, { chain })
@@ -281,7 +298,7 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   }
 
   return {
-    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower, evidence: evidenceReporter, market,
+    name, dataDir, config, genesis, chain, node, transport, api, apiServer, halted, training, governance: governanceFollower, evidence: evidenceReporter, market, lm,
     address,
     peerId: transport.network.self,
     telemetry: hub,
