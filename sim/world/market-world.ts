@@ -4,7 +4,8 @@
  * apply), funded from the genesis remainder on the one ledger, each running the real node's market
  * actor (runtime/actors/market/) over its own port, the world's clock and a child stream of the
  * seed; every validator answers as a referee on its own port and signs the committee's verdicts on
- * disputes with its consensus key (≥ 2/3 of a snapshot's power decide). Providers compute with the
+ * disputes with its consensus key (≥ 2/3 of a snapshot's power decide), judging each dispute by bisecting
+ * the provider's committed layer trace to its first diverging layer. Providers compute with the
  * statistical model of sim/faults/market.ts (`simWork`: time per unit from their speed, result hash
  * from the job and the unit range), whose byzantine behaviours the scenario switches on.
  */
@@ -14,7 +15,7 @@ import { TOKEN } from "../../runtime/core/units.ts"
 import { startProvider, type ProviderActor } from "../../runtime/actors/market/provider.ts"
 import { startReferee, type RefereeActor } from "../../runtime/actors/market/referee.ts"
 import { startRequester, type RequesterActor } from "../../runtime/actors/market/requester.ts"
-import { unitResultHash } from "../../runtime/actors/market/work.ts"
+import { unitProviderTrace, unitResultHash, unitTraceWork } from "../../runtime/actors/market/work.ts"
 import type { SimNetworkPort } from "../adapters/network.ts"
 import { OVERCHARGE_FACTOR, simWork, type MarketBehavior } from "../faults/market.ts"
 import { Prng } from "../kernel/index.ts"
@@ -77,6 +78,8 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
     providers.set(id, startProvider(contextOf(id, attach(id).network), {
       kind: setup.kind, bond, pricePerUnit: announced.get(id)!, capacity: setup.capacity,
       work: simWork(setup.speeds[i]!, () => behaviors.get(id)),
+      // Its delivered word's layer trace, for a dispute's bisection (a made-up word has none: it loses the dispute).
+      trace: unitProviderTrace,
       // An honest provider delivers well within the no-show timeout: at most 5 units per note.
       chunk: Math.max(1, Math.min(5, Math.floor(params()["market.noShowTimeout"] / (2 * setup.speeds[i]!)))),
     }))
@@ -92,7 +95,8 @@ export const startMarketWorld = (o: MarketWorldOptions): MarketWorld | undefined
     if (network === undefined) return
     referees.get(id)?.stop()
     // The validator's consensus key signs its verdicts (the committee snapshots name it).
-    referees.set(id, startReferee(contextOf(id, network), { reexecute: unitResultHash, keys: world.slots.get(id)!.keys }))
+    // Disputes are bisected to the first diverging layer of the simulator's layered model (runtime/actors/market/work.ts unitTrace).
+    referees.set(id, startReferee(contextOf(id, network), { reexecute: unitResultHash, keys: world.slots.get(id)!.keys, trace: unitTraceWork }))
   }
 
   for (const id of setup.providers) fund(id, bond + TOKEN)

@@ -7,6 +7,11 @@
  * delivers each as a debit note, settles what the requester leaves unconfirmed, and stops when the
  * job is taken from it. What the ledger did (notes paid, disputed, judged; the job reclaimed) comes
  * from reading the job on the ledger: the ledger is the only authority, messages only wake it up.
+ *
+ * A disputed note is defended by its layer trace (core/market/bisection.ts): the provider keeps the
+ * trace of each word it delivered (the `trace` of its work's result, or `trace` recomputed on demand)
+ * and answers a referee's bisection queries about its notes the ledger shows disputed; it answers
+ * `trace-none` for a note it holds no trace of (it loses that dispute at once, as it would by silence).
  */
 import { Effect, Result } from "effect"
 import { createActor, type Actor } from "xstate"
@@ -14,8 +19,10 @@ import { maxNoteUnits, type NoteState } from "../../core/market/index.ts"
 import type { ProviderRecord } from "../../core/provider-record.ts"
 import { providerJobMachine, type ProviderJobOutput } from "../../machines/market-provider.ts"
 import { call, marketKey, reasonOf, type MarketContext } from "./context.ts"
-import { decodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES } from "./wire.ts"
-import type { MarketWork } from "./work.ts"
+import { childrenOf, traceTree, type LayerTrace } from "../../core/market/bisection.ts"
+import { toHex } from "../../core/crypto.ts"
+import { decodeMarketMessage, encodeLayerAnswer, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES, TRACE_TOPIC, type MarketMessage } from "./wire.ts"
+import { noteRanges, type MarketWork, type WorkTask } from "./work.ts"
 
 export interface ProviderOptions {
   /** The ledger account (default: the node's name). */
@@ -36,7 +43,15 @@ export interface ProviderOptions {
    * Reading every job the ledger holds is one call per job on a chain: a real node looks less often.
    */
   readonly scanEvery?: number
+  /**
+   * The trace a delivered word commits to, recomputed (a provider that restarted, or whose work's
+   * results carry none): undefined when it cannot (the word is not its computation's).
+   */
+  readonly trace?: (task: WorkTask, word: string) => LayerTrace | undefined
 }
+
+/** Traces a provider keeps of its delivered words (the newest; a dispute comes within the dispute window). */
+const MAX_TRACES = 64
 
 export interface ProviderActor {
   /** Jobs running now. */
@@ -73,6 +88,36 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
   let stopped = false
   let registered = false
   let poller: unknown
+  /** Word → the trace it commits to, for the bisection of a dispute (insertion order: the oldest goes first). */
+  const traces = new Map<string, LayerTrace>()
+  const keepTrace = (word: string, trace: LayerTrace | undefined) => {
+    if (trace === undefined) return
+    traces.delete(word.toLowerCase())
+    traces.set(word.toLowerCase(), trace)
+    if (traces.size > MAX_TRACES) traces.delete(traces.keys().next().value!)
+  }
+
+  /** Answer a referee's bisection query about one of this provider's disputed notes. */
+  const answerTrace = (from: string, q: Extract<MarketMessage, { t: "trace-query" | "layer-query" }>) =>
+    call(ctx, ctx.ledger.marketJob(q.job), (j) => {
+      const at = j === undefined ? undefined : noteRanges(j).find((r) => r.note.id === q.note)
+      // Only a note of this provider's the ledger shows disputed is defended: nobody else's business, nor a settled one's.
+      if (j === undefined || at === undefined || at.note.provider !== self || at.note.state !== "disputed") return
+      const word = at.note.resultHash.toLowerCase()
+      const trace = traces.get(word) ?? o.trace?.({ job: j.id, kind: j.kind, from: at.from, units: Number(at.note.units) }, word)
+      const reply = (m: MarketMessage) => ctx.run(Effect.ignore(ctx.network.send(from, MARKET_TOPIC, encodeMarketMessage(m))))
+      if (trace === undefined) return reply({ v: 1, t: "trace-none", job: q.job, note: q.note, nonce: q.nonce })
+      keepTrace(word, trace)
+      if (q.t === "layer-query") {
+        if (q.layer >= trace.hashes.length) return
+        const bytes = encodeLayerAnswer({ job: q.job, note: q.note, nonce: q.nonce, layer: q.layer, data: trace.activation(q.layer) })
+        if (bytes !== undefined) ctx.run(Effect.ignore(ctx.network.send(from, TRACE_TOPIC, bytes)))
+        return
+      }
+      const c = childrenOf(traceTree(trace.hashes), q.level, q.index)
+      if (c !== undefined) reply({ v: 1, t: "trace-answer", job: q.job, note: q.note, nonce: q.nonce, left: toHex(c.left), right: toHex(c.right) })
+      ctx.emit("market.provider.bisection", { job: q.job, note: q.note, query: q.t === "trace-query" ? `${q.level}/${q.index}` : "layer" })
+    })
 
   const advertise = () => {
     if (stopped || !registered) return
@@ -124,6 +169,7 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
             run.timers.delete(timer)
             if (run.done) return
             run.offset += n
+            keepTrace(result.resultHash, result.trace)
             run.actor?.send({ type: "compute.done", units: n, resultHash: result.resultHash, at: ctx.now() })
           }, Math.max(0, result.ms))
           run.timers.add(timer)
@@ -186,8 +232,10 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
   ctx.run(Effect.map(ctx.network.subscribe(MARKET_TOPIC, (m) => {
     const decoded = decodeMarketMessage(m.data)
     if (Result.isFailure(decoded)) return ctx.fault(m.from, decoded.failure)
-    // An assignment is only a hint to read the ledger now; other messages are not a provider's.
-    if (decoded.success.t === "assigned") poll(true)
+    // An assignment is only a hint to read the ledger now; a bisection query is answered from the ledger's note; other messages are not a provider's.
+    const msg = decoded.success
+    if (msg.t === "assigned") poll(true)
+    else if (msg.t === "trace-query" || msg.t === "layer-query") answerTrace(m.from, msg)
   }, { maxBytes: MAX_MARKET_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
 
   let retry: unknown

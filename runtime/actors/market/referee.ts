@@ -8,12 +8,20 @@
  *
  * A referee started without `keys` (a node that holds no consensus key) still answers checks but
  * signs no verdict.
+ *
+ * A dispute is judged by bisection when the referee has the work's layered side (`trace`,
+ * bisect.ts): for each frozen note it finds the first layer where the provider's committed trace
+ * leaves its own and re-executes only that layer from the agreed input; the verdict's record names
+ * the layer (telemetry `market.referee.judged {…, layers}`, `disputes()`). Without `trace` (a work
+ * with no layers yet) it re-executes the frozen notes whole, as the check does.
  */
 import { Effect, Result } from "effect"
+import type { JobView } from "../../core/market/index.ts"
 import { call, type MarketContext } from "./context.ts"
+import { describeRecord, startBisector, type BisectionRecord, type Bisector } from "./bisect.ts"
 import { startVerdicts, type VerdictKeys, type Verdicts } from "./verdicts.ts"
 import { decodeMarketMessage, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES } from "./wire.ts"
-import { wrongNotes, type Reexecute } from "./work.ts"
+import { noteRanges, wrongNotes, type Reexecute, type TraceWork } from "./work.ts"
 
 export interface RefereeOptions {
   /** The validator's operator account on the ledger (default: the node's name). */
@@ -21,31 +29,80 @@ export interface RefereeOptions {
   readonly reexecute: Reexecute
   /** The validator's consensus key, which the committee snapshots name: it signs verdicts. */
   readonly keys?: VerdictKeys
+  /** The work's layered side: disputes are judged by bisection (bisect.ts) instead of whole re-execution. */
+  readonly trace?: TraceWork
+  /** How long a provider has to answer a bisection query (ms, default bisect.ts BISECTION_TIMEOUT_MS). */
+  readonly bisectionTimeout?: number
 }
 
 export interface RefereeActor {
   /** Checks answered, results refuted, verdicts this node signed and submitted (the ledger took). */
   readonly stats: () => { readonly checks: number; readonly refuted: number; readonly signed: number; readonly verdicts: number }
+  /** The records of the notes this referee bisected (newest last, at most MAX_RECORDS). */
+  readonly disputes: () => readonly BisectionRecord[]
   stop(): void
 }
+
+/** Bisection records a referee keeps. */
+const MAX_RECORDS = 1_000
 
 /** Start answering checks and disputes on `ctx`. */
 export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActor => {
   const self = o.account ?? ctx.name
   const stats = { checks: 0, refuted: 0 }
-  /** Own re-executions of disputes, by job and frozen notes (a job disputed again freezes other notes). */
+  /** Own judgements of disputes, by job and frozen notes (a job disputed again freezes other notes). */
   const judged = new Map<string, boolean>()
+  /** Judgements under way (a bisection takes messages), with who waits for them. */
+  const judging = new Map<string, Array<(providerRight: boolean | undefined) => void>>()
+  const records: BisectionRecord[] = []
+  const bisector: Bisector | undefined = o.trace === undefined ? undefined : startBisector(ctx, o.trace, o.bisectionTimeout === undefined ? {} : { timeoutMs: o.bisectionTimeout })
+  /** Bisect every frozen note of `j`; the provider is right unless one of them refutes it. */
+  const bisectJob = (b: Bisector, j: JobView, done: (providerRight: boolean | undefined, layers: readonly BisectionRecord[]) => void) => {
+    const frozen = noteRanges(j).filter(({ note }) => note.state === "disputed")
+    const out: Array<BisectionRecord | undefined> = []
+    let left = frozen.length
+    if (left === 0) return done(undefined, [])
+    frozen.forEach(({ note, from }, i) =>
+      b.note(j, note, from, (r) => {
+        out[i] = r
+        if (r !== undefined) {
+          records.push(r)
+          if (records.length > MAX_RECORDS) records.shift()
+        }
+        if (--left > 0) return
+        const got = out.filter((x): x is BisectionRecord => x !== undefined)
+        // Refuted by any note it could not defend; `inconsistent` (this referee's own trace in error) refutes nothing.
+        const wrong = got.some((x) => x.outcome !== "agree" && x.outcome !== "inconsistent")
+        done(!wrong, got)
+      }))
+  }
   const judge = (job: number, done: (providerRight: boolean | undefined) => void): void =>
     call(ctx, ctx.ledger.marketJob(job), (j) => {
       if (j === undefined || j.state !== "disputed") return done(undefined)
       const key = `${job}:${j.notes.filter((n) => n.state === "disputed").map((n) => n.id).join(",")}`
-      let right = judged.get(key)
-      if (right === undefined) {
-        right = wrongNotes(j, ["disputed"], o.reexecute).length === 0
-        judged.set(key, right)
-        ctx.emit("market.referee.judged", { job, providerRight: right })
+      const right = judged.get(key)
+      if (right !== undefined) return done(right)
+      const waiting = judging.get(key)
+      if (waiting !== undefined) return void waiting.push(done)
+      if (bisector === undefined) {
+        const r = wrongNotes(j, ["disputed"], o.reexecute).length === 0
+        judged.set(key, r)
+        ctx.emit("market.referee.judged", { job, providerRight: r })
+        return done(r)
       }
-      done(right)
+      judging.set(key, [done])
+      bisectJob(bisector, j, (r, got) => {
+        const all = judging.get(key) ?? []
+        judging.delete(key)
+        if (r !== undefined) judged.set(key, r)
+        const layers = got.filter((x) => x.layer !== undefined && x.outcome !== "agree")
+        ctx.emit("market.referee.judged", {
+          job, ...(r === undefined ? {} : { providerRight: r }),
+          ...(layers.length === 0 ? {} : { layer: layers[0]!.layer! }),
+          records: got.map(describeRecord).join("; "),
+        })
+        for (const d of all) d(r)
+      })
     }, () => done(undefined))
   const verdicts: Verdicts | undefined = o.keys === undefined ? undefined : startVerdicts(ctx, { keys: o.keys, account: self, judge })
   let unsubscribe: Effect.Effect<void> | undefined
@@ -53,6 +110,7 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
     const decoded = decodeMarketMessage(m.data)
     if (Result.isFailure(decoded)) return ctx.fault(m.from, decoded.failure)
     const msg = decoded.success
+    if (bisector?.onMessage(m.from, msg) === true) return
     if (msg.t === "check") {
       call(ctx, ctx.ledger.marketJob(msg.job), (job) => {
         // Only the job's requester asks; anyone else's check is not this referee's work.
@@ -70,8 +128,10 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
   }, { maxBytes: MAX_MARKET_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
   return {
     stats: () => ({ ...stats, signed: verdicts?.stats().signed ?? 0, verdicts: verdicts?.stats().submitted ?? 0 }),
+    disputes: () => [...records],
     stop: () => {
       verdicts?.stop()
+      bisector?.stop()
       if (unsubscribe !== undefined) ctx.run(unsubscribe)
     },
   }

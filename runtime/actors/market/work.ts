@@ -6,6 +6,7 @@
  * unit range, so anyone can recompute it); a real node's inference backend plugs in the same way.
  */
 import { keccak256, toHex } from "../../core/crypto.ts"
+import { layerHash as layerHashOf, makeTrace, traceRoot, type LayerTrace } from "../../core/market/bisection.ts"
 import type { JobView } from "../../core/market/index.ts"
 
 /** A chunk of a job to compute. */
@@ -23,6 +24,8 @@ export interface WorkTask {
 export interface WorkResult {
   readonly ms: number
   readonly resultHash: string
+  /** The layer trace the result word commits to (core/market/bisection.ts): the provider answers a dispute's bisection from it. */
+  readonly trace?: LayerTrace
 }
 
 /** Computes a chunk; `undefined` when the work never finishes (a stalled backend). */
@@ -36,14 +39,78 @@ export type MarketWork = (task: WorkTask) => WorkResult | undefined
  */
 export type Reexecute = (task: WorkTask, claimed?: string) => string | undefined
 
+/**
+ * The layered side of a work, for the bisection of a dispute (core/market/bisection.ts): this node's
+ * own trace of a chunk, one layer re-executed from its input, and the word a trace's root gives.
+ * `claimed` is the word delivered (a real node's names the model to run).
+ */
+export interface TraceWork {
+  /** This node's own trace of the chunk and the honest word it gives; undefined: it cannot compute it (no model held). */
+  trace(task: WorkTask, claimed: string): { readonly trace: LayerTrace; readonly word: string } | undefined
+  /** Layer `layer` (1..L) of the chunk computed from `input` (layer − 1's bytes): the output's layer hash. */
+  layer(task: WorkTask, claimed: string, layer: number, input: Uint8Array): Uint8Array
+  /** The word of a chunk whose trace commits to `root`; undefined when `claimed` names nothing this work may run (it binds no trace). */
+  word(task: WorkTask, claimed: string, root: Uint8Array): string | undefined
+}
+
 const utf8 = new TextEncoder()
+
+/** Layers of the simulator's deterministic model of a chunk. */
+export const UNIT_LAYERS = 8
+
+/** Layer `layer` of the simulator's model: keccak256 of a tag, the layer and the previous layer's bytes. */
+export const unitLayer = (layer: number, input: Uint8Array): Uint8Array => {
+  const tag = utf8.encode(`dai/market/unit-layer/v1|${layer}|`)
+  const b = new Uint8Array(tag.length + input.length)
+  b.set(tag)
+  b.set(input, tag.length)
+  return keccak256(b)
+}
+
+/**
+ * The simulator's model of a chunk as a layer trace: layer 0 the chunk's identity (job, kind, range),
+ * each of UNIT_LAYERS layers `unitLayer` of the previous. `fault` replaces layer k's output by
+ * made-up bytes (a provider that computes wrong from layer k on; later layers follow from them).
+ */
+export const unitTrace = (task: WorkTask, fault?: number): LayerTrace => {
+  const a: Uint8Array[] = [utf8.encode(`${fault === 0 ? "fault" : "dai/market/unit/v2"}|${task.job}|${task.kind}|${task.from}|${task.units}`)]
+  for (let i = 1; i <= UNIT_LAYERS; i++) a.push(i === fault ? keccak256(utf8.encode(`fault|${task.job}|${task.from}|${i}`)) : unitLayer(i, a[i - 1]!))
+  return makeTrace(a)
+}
+
+/** The result word of a chunk of the simulator's model whose trace commits to `root`. */
+export const unitWord = (task: WorkTask, root: Uint8Array): string => {
+  const head = utf8.encode(`dai/market/unit-word/v2|${task.job}|${task.kind}|${task.from}|${task.units}|`)
+  const b = new Uint8Array(head.length + root.length)
+  b.set(head)
+  b.set(root, head.length)
+  return toHex(keccak256(b))
+}
 
 /**
  * The result hash of units [from, from + units) of `job` under the simulator's deterministic model:
- * keccak256 of a domain tag and the numbers, so a referee recomputes it from the job alone.
+ * the word committing to its honest layer trace, so a referee recomputes it from the job alone.
  */
-export const unitResultHash = (task: WorkTask): string =>
-  toHex(keccak256(utf8.encode(`dai/market/unit/v1|${task.job}|${task.kind}|${task.from}|${task.units}`)))
+export const unitResultHash = (task: WorkTask): string => unitWord(task, traceRoot(unitTrace(task).hashes))
+
+/** The simulator model's layered side: every node computes the same trace of a chunk. */
+export const unitTraceWork: TraceWork = {
+  trace: (task) => {
+    const trace = unitTrace(task)
+    return { trace, word: unitWord(task, traceRoot(trace.hashes)) }
+  },
+  layer: (_task, _claimed, layer, input) => layerHashOf(layer, unitLayer(layer, input)),
+  word: (task, _claimed, root) => unitWord(task, root),
+}
+
+/**
+ * A provider's trace of a delivered word under the simulator's model, recomputed on demand (a
+ * provider that restarted still answers a dispute): the honest trace when `word` is its word.
+ */
+export const unitProviderTrace = (task: WorkTask, word: string): LayerTrace | undefined => {
+  const trace = unitTrace(task)
+  return unitWord(task, traceRoot(trace.hashes)) === word.toLowerCase() ? trace : undefined
+}
 
 /** Each debit note of `job` with the unit range it covers: refuted notes cover nothing (their units are delivered again). */
 export const noteRanges = (job: JobView): ReadonlyArray<{ readonly note: JobView["notes"][number]; readonly from: number }> => {
