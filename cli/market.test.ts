@@ -21,6 +21,7 @@ describe("dai provider start", () => {
     expect((await run("provider", "start", "--bond", "1000", "--kinds", "infer:mnist", "--price", "0", ...api())).err).toMatch(/--price must be more than 0/)
     expect((await run("provider", "start", "--bond", "1000", "--kinds", "infer:mnist", "--price", "1", "--capacity", "0", ...api())).err).toMatch(/--capacity must be a whole number from 1/)
     expect((await run("provider", "start", "--once", "--interval", "1ms", ...api())).code).toBe(2)
+    expect((await run("provider", "start", "--once", "--lm-blocks", "2-9", "--bond", "200", "--price", "1", ...api())).err).toMatch(/--lm-blocks: /)
     expect(kindsFlag("infer:mnist, finetune:mnist")).toEqual(["infer:mnist", "finetune:mnist"])
     expect(daiFlag("price", "0.05")).toBe(5n * 10n ** 16n)
     expect(economy().providers()).toEqual([])
@@ -84,6 +85,14 @@ describe("dai job", () => {
 })
 
 describe("dai market", () => {
+  it("--lm-blocks on an account registered for other kinds is refused (an account registers once), changing nothing", async () => {
+    const before = economy().providers()
+    const r = await run("provider", "start", "--once", "--lm-blocks", "0-1", ...api())
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/registered already for .*not infer:lm\/0-1/)
+    expect(economy().providers()).toEqual(before)
+  })
+
   it("shows providers with price, queue and bond, jobs by state, escrow and fees", async () => {
     const r = await run("market", ...api())
     expect(r.err).toBe("")

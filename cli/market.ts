@@ -74,22 +74,24 @@ const providerStart = defineCommand({
   name: "start",
   summary: "Register the node's account as a compute provider (bond, job kinds, price per unit, capacity) and announce it on the network; then stay and report the jobs it is given, announcing its queue as it changes. The node itself computes and delivers the jobs assigned to it (its market actor serves as soon as the ledger shows the registration; infer:<dataset> jobs run TensorFlow.js inference with the network's model).",
   exits: "0 registered or announced (--once), or stopped with Ctrl-C; 2 refused by the ledger (a bond under market.minProviderBond, too few tokens, a retired provider) or a bad command line; 1 when the node cannot be reached",
-  options: { ...API_FLAGS, bond: { type: "string" }, kinds: { type: "string" }, price: { type: "string" }, capacity: { type: "string" }, once: { type: "boolean" }, interval: { type: "string" } },
+  options: { ...API_FLAGS, bond: { type: "string" }, kinds: { type: "string" }, "lm-blocks": { type: "string" }, price: { type: "string" }, capacity: { type: "string" }, once: { type: "boolean" }, interval: { type: "string" } },
   help: {
     "--bond DAI": "the bond, from the node's account (at least market.minProviderBond; `dai params` shows it); only for the first registration",
     "--kinds LIST": "job kinds served, comma-separated: infer:mnist, finetune:mnist, infer:lm",
-    "--price DAI": "price per unit of work",
+    "--lm-blocks FROM-TO": "serve these blocks of the language model (the committed checkpoint's) to pipeline clients, paid per token: adds the kind infer:lm/FROM-TO; the node loads the blocks and announces lm/blocks/FROM-TO once the ledger shows the registration",
+    "--price DAI": "price per unit of work (per token for --lm-blocks)",
     "--capacity N": "jobs taken at once (default 1)",
     "--once": "register or announce, then exit (else stay until Ctrl-C, reporting jobs)",
     "--interval DURATION": "how often to look at the provider's jobs while staying (default 2s)",
     ...apiFlagsHelp(DEFAULT_DATA_DIR),
   },
-  examples: ["dai provider start --bond 1000 --kinds infer:mnist --price 0.01 --capacity 4", "dai provider start --once --data-dir ~/.dai/node2"],
+  examples: ["dai provider start --bond 1000 --kinds infer:mnist --price 0.01 --capacity 4", "dai provider start --lm-blocks 0-1 --bond 200 --price 0.001 --capacity 4", "dai provider start --once --data-dir ~/.dai/node2"],
   run: async (values, positionals, io: Io) => {
     const prefix = "dai provider start"
     if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}"` })
     const interval = values.interval === undefined ? 2_000 : parseDuration(values.interval)
     if (interval === undefined || interval < 100) throw new InputError({ reason: `--interval must be a duration of at least 100ms (2s, 500ms), got "${values.interval}"` })
+    const lmKind = values["lm-blocks"] === undefined ? undefined : await lmBlocksKind(values["lm-blocks"])
     const target = await apiTarget(values, DEFAULT_DATA_DIR)
     const status = await read<{ account: string }>(io, prefix, target, "/status")
     if (!status.ok) return status.code
@@ -99,7 +101,8 @@ const providerStart = defineCommand({
     const mine = providers.value.find((p) => p.address === account)
     let announced: Record<string, unknown>
     if (mine === undefined) {
-      const body = { bond: daiFlag("bond", values.bond, false).toString(), kinds: kindsFlag(values.kinds), pricePerUnit: daiFlag("price", values.price).toString(), capacity: intFlag("capacity", values.capacity, 1, 1, 1_000_000) }
+      const kinds = lmKind === undefined ? kindsFlag(values.kinds) : [...(values.kinds === undefined ? [] : kindsFlag(values.kinds)), lmKind].filter((k, i, all) => all.indexOf(k) === i)
+      const body = { bond: daiFlag("bond", values.bond, false).toString(), kinds, pricePerUnit: daiFlag("price", values.price).toString(), capacity: intFlag("capacity", values.capacity, 1, 1, 1_000_000) }
       const r = await callApi(io, prefix, () => postApi(target, "/market/providers", body))
       if (!r.ok) return r.code
       announced = r.body
@@ -107,6 +110,10 @@ const providerStart = defineCommand({
     } else {
       if (mine.retired) {
         io.err(`${prefix}: MarketProviderRetired: provider ${account} has retired: it takes no job (an account registers once)`)
+        return 2
+      }
+      if (lmKind !== undefined && !mine.kinds.includes(lmKind)) {
+        io.err(`${prefix}: ${account} is registered already for ${mine.kinds.join(", ")}, not ${lmKind}: an account registers once, with its kinds (serve the blocks from another node's account)`)
         return 2
       }
       const r = await callApi(io, prefix, () => postApi(target, "/market/providers/advertise", {}))
@@ -123,6 +130,16 @@ const providerStart = defineCommand({
     return serve(io, target, account, interval)
   },
 })
+
+/** `--lm-blocks FROM-TO` → the job kind infer:lm/FROM-TO, checked against the committed checkpoint's blocks. */
+const lmBlocksKind = async (raw: string): Promise<string> => {
+  const { DEFAULT_CHECKPOINT_DIR, readCheckpointConfig } = await import("../runtime/adapters/tfjs/lm/checkpoint.ts")
+  const { parseBlockRange } = await import("../runtime/core/lm/pipeline.ts")
+  const { lmJobKind } = await import("../runtime/actors/lm/paid.ts")
+  const range = parseBlockRange(raw, readCheckpointConfig(DEFAULT_CHECKPOINT_DIR).model.blocks)
+  if (typeof range === "string") throw new InputError({ reason: `--lm-blocks: ${range}` })
+  return lmJobKind(range.from, range.to)
+}
 
 /** Report the provider's jobs as they change, re-announcing its queue when it moves, until a signal. */
 const serve = async (io: Io, target: ApiTarget, account: string, interval: number): Promise<number> => {
