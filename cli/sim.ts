@@ -13,7 +13,7 @@ import { economyConfig, ECONOMY_DEFAULTS } from "../sim/economy/config.ts"
 import { formatReport, reportJson } from "./economy-report.ts"
 import { runEconomy } from "../sim/economy/run.ts"
 import { parseSeed, seedBanner } from "../sim/kernel/seed.ts"
-import { swarmCommand, sweepCommand } from "./sweep.ts"
+import { mergeCommand, swarmCommand, sweepCommand, workerCommand } from "./sweep.ts"
 import { BAD_INPUT_EXIT, EXIT_CODES, EXIT_CODES_TEXT } from "../sim/check/verdict.ts"
 import { defineCommand, InputError, intFlag, isClosedPipe, UsageError, type Command, type CommandGroup, type Io } from "./command.ts"
 
@@ -272,6 +272,6 @@ const replayCommand = defineCommand({
   },
 })
 
-export const simCommands: readonly Command[] = [runCommand, replayCommand, economyCommand, sweepCommand, swarmCommand]
+export const simCommands: readonly Command[] = [runCommand, replayCommand, economyCommand, sweepCommand, swarmCommand, workerCommand, mergeCommand]
 
-export const simGroup: CommandGroup = { name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays, parameter sweeps, swarm testing", commands: simCommands }
+export const simGroup: CommandGroup = { name: "sim", summary: "deterministic simulator: economy runs, scenarios, replays, parameter sweeps, swarm testing (local, on a Redis queue, or in shards)", commands: simCommands }

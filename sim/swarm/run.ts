@@ -5,39 +5,16 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { parseScenario } from "../scenario/load.ts"
-import { runScenario } from "../scenario/run.ts"
 import { countOutcomes, type Outcome } from "../check/verdict.ts"
+import { randomUUID } from "node:crypto"
 import { runPool, type PoolHandle } from "../sweep/pool.ts"
-import { drawScenario, scenarioYaml, type SwarmSize } from "./draw.ts"
+import type { QueuedSwarmRun } from "../sweep/queue.ts"
+import { submitRuns, type QueuedJob } from "../sweep/queue-submit.ts"
+import { inShard, type Shard } from "../sweep/shard.ts"
+import type { SwarmSize } from "./draw.ts"
+import type { SwarmResult, SwarmTask } from "./seed.ts"
 
-export interface SwarmTask {
-  readonly kind: "swarm"
-  readonly seed: number
-  readonly size: SwarmSize
-}
-
-export interface SwarmResult {
-  readonly seed: number
-  readonly outcome: Outcome
-  /** The expectations that failed, or the error. */
-  readonly problems: readonly string[]
-  /** The scenario file (only for a failure). */
-  readonly yaml?: string
-  readonly traceHash: string
-}
-
-/** Draw and run one seed; never throws. */
-export const runSwarmSeed = (task: SwarmTask): SwarmResult => {
-  const yaml = scenarioYaml(drawScenario(task.seed, task.size))
-  try {
-    const report = runScenario(parseScenario(yaml, `swarm-${task.seed}.yaml`), { seed: task.seed })
-    const problems = [...report.expectations.filter((x) => !x.passed).map((x) => `${x.name}: ${x.detail}`), ...report.errors.map((e) => e.split("\n")[0]!)]
-    return { seed: task.seed, outcome: report.outcome, problems, traceHash: report.traceHash, ...(report.outcome === "passed" ? {} : { yaml }) }
-  } catch (e) {
-    return { seed: task.seed, outcome: "crash", problems: [(e as Error).message], yaml, traceHash: "" }
-  }
-}
+export { runSwarmSeed, type SwarmResult, type SwarmTask } from "./seed.ts"
 
 export interface SwarmFailure {
   readonly seed: number
@@ -52,6 +29,8 @@ export interface SwarmSummary {
   /** How many seeds ended with each verdict. */
   readonly outcomes: Readonly<Record<Outcome, number>>
   readonly failures: readonly SwarmFailure[]
+  /** Seeds no queue worker would do (their workers died too often), not counted in outcomes. */
+  readonly unrun: readonly { readonly seed: number; readonly reason: string }[]
 }
 
 /** Run seeds `from` .. `from + seeds − 1` on the pool; each failure is written to `out` as it arrives. */
@@ -63,29 +42,54 @@ export const runSwarm = async (options: {
   readonly out: string
   readonly onResult?: (r: SwarmResult, failure: SwarmFailure | undefined) => void
   readonly onStart?: (handle: PoolHandle) => void
+  /** Run the seeds on the Redis queue at this URL (`dai sim worker`s execute) instead of local threads. */
+  readonly queue?: URL
+  /** Only the seeds from + i with i ≡ shard.index (mod shard.count). */
+  readonly shard?: Shard
+  readonly notice?: (line: string) => void
 }): Promise<SwarmSummary> => {
   const outcomes = countOutcomes([])
   const failures: SwarmFailure[] = []
+  const unrun: Array<{ seed: number; reason: string }> = []
+  const seen = new Set<number>()
   function* tasks(): Generator<SwarmTask> {
-    for (let i = 0; i < options.seeds; i++) yield { kind: "swarm", seed: options.from + i, size: options.size }
+    for (let i = 0; i < options.seeds; i++) if (inShard(options.shard, i)) yield { kind: "swarm", seed: options.from + i, size: options.size }
   }
-  await runPool<SwarmTask, SwarmResult>({
-    workers: options.workers,
-    tasks: tasks(),
-    onResult: (r) => {
-      let failure: SwarmFailure | undefined
-      outcomes[r.outcome]++
-      if (r.outcome !== "passed") {
-        mkdirSync(options.out, { recursive: true })
-        const path = join(options.out, `swarm-${r.seed}.yaml`)
-        writeFileSync(path, r.yaml ?? "")
-        failure = { seed: r.seed, path, outcome: r.outcome, problems: r.problems }
-        failures.push(failure)
-      }
-      options.onResult?.(r, failure)
-    },
-    ...(options.onStart ? { onStart: options.onStart } : {}),
-  })
+  const onResult = (r: SwarmResult) => {
+    if (seen.has(r.seed)) return // a queue may hand a result over twice; each seed counts once
+    seen.add(r.seed)
+    let failure: SwarmFailure | undefined
+    outcomes[r.outcome]++
+    if (r.outcome !== "passed") {
+      mkdirSync(options.out, { recursive: true })
+      const path = join(options.out, `swarm-${r.seed}.yaml`)
+      writeFileSync(path, r.yaml ?? "")
+      failure = { seed: r.seed, path, outcome: r.outcome, problems: r.problems }
+      failures.push(failure)
+    }
+    options.onResult?.(r, failure)
+  }
+  if (options.queue !== undefined) {
+    // A swarm keeps no results directory to resume from, so each submission owns its own runs.
+    const owner = `swarm:${randomUUID()}`
+    function* jobs(): Generator<QueuedJob<QueuedSwarmRun>> {
+      for (const task of tasks()) yield { id: `swarm-${owner.slice(6)}-${task.size}-${task.seed}`, data: { kind: "swarm", owner, task } }
+    }
+    await submitRuns<QueuedSwarmRun, SwarmResult>({
+      url: options.queue, owner, jobs: jobs(),
+      onResult: (_d, r) => onResult(r),
+      onFailed: (d, reason) => void unrun.push({ seed: d.task.seed, reason }),
+      ...(options.onStart ? { onStart: options.onStart } : {}),
+      ...(options.notice ? { notice: options.notice } : {}),
+    })
+  } else {
+    await runPool<SwarmTask, SwarmResult>({
+      workers: options.workers,
+      tasks: tasks(),
+      onResult,
+      ...(options.onStart ? { onStart: options.onStart } : {}),
+    })
+  }
   failures.sort((a, b) => a.seed - b.seed)
-  return { seeds: options.seeds, from: options.from, outcomes, failures }
+  return { seeds: seen.size + unrun.length, from: options.from, outcomes, failures, unrun: unrun.sort((a, b) => a.seed - b.seed) }
 }

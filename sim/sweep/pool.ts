@@ -14,7 +14,7 @@ export const WORKER_ENTRY = new URL("./worker.ts", import.meta.url)
  * worker collect instead: memory stays flat however many runs it does. (Typed-array and wasm memory,
  * e.g. a data set or TensorFlow.js, live outside this limit.)
  */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 32 }
+export const WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 32 }
 
 /** All cores by default. */
 export const defaultWorkers = (): number => Math.max(1, availableParallelism())

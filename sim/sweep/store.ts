@@ -5,10 +5,11 @@
  * where it stopped; a results directory of another sweep is refused.
  */
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { FileError } from "../scenario/decode-file.ts"
 import { totalRuns, type Sweep } from "./file.ts"
+import { shardLabel, type Shard } from "./shard.ts"
 import type { ResultLine } from "./task.ts"
 
 export interface ResultsStore {
@@ -21,11 +22,16 @@ export interface ResultsStore {
   close(): void
 }
 
-interface Meta {
+/** sweep.json: which sweep (and which shard of it) a results directory holds. */
+export interface Meta {
   readonly name: string
   readonly file: string
+  /** The sweep file's absolute path (what `dai sim merge` loads). */
+  readonly path?: string
   readonly hash: string
   readonly runs: number
+  /** `I/N` when the directory holds one shard. */
+  readonly shard?: string
 }
 
 /** Stream the lines of results.jsonl; a torn last line (an interrupted write) is reported, not parsed. */
@@ -52,8 +58,8 @@ export const readResults = async (path: string, each: (line: ResultLine) => void
   return { lines, validBytes }
 }
 
-/** Open (or create) the results directory of `sweep`; refuses a directory written by another sweep. */
-export const openResults = async (dir: string, sweep: Sweep): Promise<ResultsStore> => {
+/** Open (or create) the results directory of `sweep` (or of one shard of it); refuses a directory written by another sweep or shard. */
+export const openResults = async (dir: string, sweep: Sweep, shard?: Shard): Promise<ResultsStore> => {
   mkdirSync(dir, { recursive: true })
   const metaPath = join(dir, "sweep.json")
   const jsonl = join(dir, "results.jsonl")
@@ -68,10 +74,14 @@ export const openResults = async (dir: string, sweep: Sweep): Promise<ResultsSto
     if (meta.hash !== sweep.hash || meta.runs !== runs) {
       throw new FileError({ file: sweep.file, key: "", reason: `${dir} holds results of another version of this sweep or another sweep ("${meta.name}" from ${meta.file}, ${meta.runs} runs); pass another --out or remove the directory to start over` })
     }
+    if ((meta.shard ?? "") !== shardLabel(shard)) {
+      const what = (s: string) => (s === "" ? "the whole sweep" : `shard ${s}`)
+      throw new FileError({ file: sweep.file, key: "", reason: `${dir} holds ${what(meta.shard ?? "")} of this sweep, not ${what(shardLabel(shard))}; pass another --out` })
+    }
   } else if (existsSync(jsonl) && statSync(jsonl).size > 0) {
     throw new FileError({ file: sweep.file, key: "", reason: `${jsonl} exists but ${metaPath} does not: not a results directory of this sweep; pass another --out` })
   } else {
-    writeFileSync(metaPath, `${JSON.stringify({ name: sweep.name, file: sweep.file, hash: sweep.hash, runs } satisfies Meta, null, 2)}\n`)
+    writeFileSync(metaPath, `${JSON.stringify({ name: sweep.name, file: sweep.file, path: resolve(sweep.file), hash: sweep.hash, runs, ...(shard ? { shard: shardLabel(shard) } : {}) } satisfies Meta, null, 2)}\n`)
   }
   const done = new Uint8Array(runs)
   let doneCount = 0

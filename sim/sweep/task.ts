@@ -18,6 +18,8 @@ export interface SweepTask {
   readonly scenarioPath: string
   readonly seed: number
   readonly metrics: readonly MetricName[]
+  /** The scenario file's sha256 when a queue worker checked it (parsed scenarios are cached by path and this). */
+  readonly scenarioSha?: string
 }
 
 /** One line of results.jsonl. */
@@ -29,16 +31,19 @@ export interface ResultLine {
   readonly params: Readonly<Record<string, ParamValue>>
   readonly outcome: ScenarioReport["outcome"]
   readonly metrics: Readonly<Record<string, number | null>>
+  /** The run's trace hash: the same run gives the same hash wherever it runs (local pool or queue worker). */
+  readonly traceHash?: string
   readonly error?: string
 }
 
 const scenarios = new Map<string, Scenario>()
 
-const scenarioAt = (path: string): Scenario => {
-  let s = scenarios.get(path)
+const scenarioAt = (path: string, sha = ""): Scenario => {
+  const key = `${path}\0${sha}`
+  let s = scenarios.get(key)
   if (s === undefined) {
     s = parseScenario(readFileSync(path, "utf8"), path)
-    scenarios.set(path, s)
+    scenarios.set(key, s)
   }
   return s
 }
@@ -53,13 +58,14 @@ export const metricOf = (report: ScenarioReport, name: MetricName): number | nul
 export const runSweepTask = (task: SweepTask): ResultLine => {
   const base = { run: task.run, point: task.point.index, seed: task.seed, params: task.point.params }
   try {
-    const scenario = scenarioAt(task.scenarioPath)
+    const scenario = scenarioAt(task.scenarioPath, task.scenarioSha)
     const params = paramsOf(scenario, task.point)
     if (Result.isFailure(params)) throw new Error(params.failure)
     const report = runScenario({ ...scenario, params: params.success }, { seed: task.seed })
     return {
       ...base, scenario: scenario.name, outcome: report.outcome,
       metrics: Object.fromEntries(task.metrics.map((m) => [m, metricOf(report, m)])),
+      traceHash: report.traceHash,
       ...(report.errors.length > 0 ? { error: report.errors[0]!.split("\n")[0]! } : {}),
     }
   } catch (e) {
