@@ -4,7 +4,9 @@
  * line naming its address, the DAI it needs and `dai chain fund`, with nothing registered; funded,
  * each registers itself and waits (naming those still missing) until all are, and the Committee's
  * snapshot 1 then holds every genesis validator with its fee deposit; a waiting node stops when
- * told to; a later start finds snapshot 1 and does nothing.
+ * told to; a later start finds snapshot 1 and does nothing. A node killed between the two
+ * transactions of its registration (the deposit, then the stake) finishes at its restart without
+ * depositing twice; one registered without a deposit (an earlier version's order) makes it.
  */
 import { Effect } from "effect"
 import { Wallet } from "ethers"
@@ -105,5 +107,41 @@ describe("genesis registration on a chain", () => {
 
     // A later start (a restart) finds snapshot 1 and does nothing.
     expect(await Effect.runPromise(ensureGenesisRegistration(optionsFor(wallets[0]!.privateKey, [])))).toEqual({ registered: false, snapshot: undefined })
+  })
+
+  it("a node killed between its fee deposit and its registration, or registered without a deposit, completes at its restart", { timeout: 60_000 }, async () => {
+    // A network of its own: fresh contracts, the three validators funded.
+    const signers: Any[] = await connection.ethers.getSigners()
+    const addresses: string[] = await Promise.all(signers.slice(0, 10).map((s) => s.getAddress()))
+    deployment = await deployContracts({ deployer: signers[0], allocations: devnetAllocations(addresses), network: "in-process", dryRun: true, treasury: defaultTreasury(addresses.slice(1)) })
+    for (const w of wallets) await fundAccount(signers[0], deployment.contracts.DAIToken, w.address, { eth: TOKEN, dai: 10_100n * TOKEN })
+    const [node1, node2] = [chainOf(wallets[0]!.privateKey), chainOf(wallets[1]!.privateKey)]
+    // node1 was killed after its first transaction (the deposit); node2 ran an earlier version's order and was killed after registering.
+    await Effect.runPromise(node1.depositFees("node1", GENESIS_FEE_DEPOSIT))
+    const v2 = validators[1]!
+    await Effect.runPromise(node2.submit({ type: "registerValidator", operator: v2.operator, amount: v2.amount, tier: v2.tier, commission: v2.commission }))
+    expect(await Effect.runPromise(unregistered(node1, validators))).toEqual([validators[0], validators[2]])
+
+    // node3 starts (and waits for node1), node1 restarts (it only registers); snapshot 1 is taken.
+    const third = Effect.runPromise(ensureGenesisRegistration(optionsFor(wallets[2]!.privateKey, [])))
+    const restarted1 = await Effect.runPromise(ensureGenesisRegistration(optionsFor(wallets[0]!.privateKey, [])))
+    expect(restarted1.registered).toBe(true)
+    expect((await third).registered).toBe(true)
+    const s = await Effect.runPromise(node1.committee(GENESIS_SNAPSHOT))
+    expect(s?.validators.map((v) => v.operator).sort()).toEqual(["node1", "node2", "node3"])
+    expect(await Effect.runPromise(node1.feeDeposit("node2"))).toBe(0n)
+
+    // node2 restarts after snapshot 1 was taken: its missing deposit is made all the same.
+    const logs: string[] = []
+    expect(await Effect.runPromise(ensureGenesisRegistration(optionsFor(wallets[1]!.privateKey, logs)))).toEqual({ registered: false, snapshot: undefined })
+    expect(logs).toEqual([`made the fee deposit of genesis validator node2 (${v2.address}) on the Committee, missing since its registration`])
+    // Each holds one genesis fee deposit, none missing, none twice: it paid its stake and that deposit.
+    for (const v of validators) {
+      expect(await Effect.runPromise(node1.feeDeposit(v.operator))).toBe(GENESIS_FEE_DEPOSIT)
+      expect(await Effect.runPromise(node1.balanceOf(v.operator))).toBe(10_100n * TOKEN - v.amount - GENESIS_FEE_DEPOSIT)
+    }
+    // A further restart changes nothing.
+    expect(await Effect.runPromise(ensureGenesisRegistration(optionsFor(wallets[1]!.privateKey, [])))).toEqual({ registered: false, snapshot: undefined })
+    expect(await Effect.runPromise(node1.feeDeposit("node2"))).toBe(GENESIS_FEE_DEPOSIT)
   })
 })

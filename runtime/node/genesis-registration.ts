@@ -3,8 +3,14 @@
  * governs a network's first epoch, so it must be taken once every genesis validator is registered on
  * Staking. The devnet registers its validators itself after the deploy (devnet-chain.ts); on a
  * hand-made network each node does it at its first start: a genesis validator not yet on Staking
- * registers itself (its genesis stake, tier and commission, then a fee deposit), then every node
+ * registers itself (a fee deposit, then its genesis stake, tier and commission), then every node
  * waits until all genesis validators are registered and takes the snapshot if nobody has yet.
+ *
+ * The two transactions of a registration are ordered so that a node killed between them finishes
+ * at its restart without paying twice: the fee deposit comes first (anyone may hold one), so a
+ * restarted node that is not registered yet but holds a deposit only registers. A node registered
+ * by an earlier version that stopped before its deposit (registered, no deposit) makes it at its
+ * restart, as long as no epoch report has settled (before one, no fee can have spent a deposit).
  *
  * Two nodes may race to take it: the first makes snapshot 1, the second snapshot 2 (harmless: the
  * committee reads snapshot 1 for the genesis epoch, and real-world.ts checks that it holds every
@@ -12,7 +18,7 @@
  * the Chain port.
  */
 import { Effect, Schema } from "effect"
-import { GENESIS_SNAPSHOT, type GenesisValidator } from "../core/app/app.ts"
+import { GENESIS_EPOCH, GENESIS_SNAPSHOT, type GenesisValidator } from "../core/app/app.ts"
 import { GENESIS_FEE_DEPOSIT } from "../core/app/ledger-genesis.ts"
 import { formatTokens, TOKEN } from "../core/units.ts"
 import type { Chain, ChainUnavailable } from "../services/chain.ts"
@@ -31,24 +37,27 @@ export class GenesisRegistrationError extends Schema.TaggedError<GenesisRegistra
 /** The fee deposit a genesis validator makes from what its bond leaves: min(spare, GENESIS_FEE_DEPOSIT), as the in-memory genesis does. */
 export const genesisFeeDeposit = (spare: bigint): bigint => (spare <= 0n ? 0n : spare < GENESIS_FEE_DEPOSIT ? spare : GENESIS_FEE_DEPOSIT)
 
+/** Make genesis validator `v`'s fee deposit on the Committee from `spare`, the tokens its bond leaves (nothing when none are). */
+const depositGenesisFees = (chain: Pick<ChainService, "depositFees">, v: GenesisValidator, spare: bigint): Effect.Effect<void, GenesisRegistrationError> => {
+  const deposit = genesisFeeDeposit(spare)
+  return deposit === 0n ? Effect.void : Effect.asVoid(chain.depositFees(v.operator, deposit).pipe(
+    Effect.mapError((e) => new GenesisRegistrationError({ reason: `fee deposit of genesis validator ${v.operator} on the Committee: ${e.message}` })),
+  ))
+}
+
 /**
- * Register one genesis validator on Staking through the Chain port (from its own key: the port's
- * signer for its operator) with its genesis stake, tier and commission, then its fee deposit on the
- * Committee from `spare`, the tokens its bond leaves.
+ * Register one genesis validator through the Chain port (from its own key: the port's signer for
+ * its operator): its fee deposit on the Committee from `spare`, the tokens its bond leaves (unless
+ * `deposited`: an earlier start made it), then its genesis stake, tier and commission on Staking.
  */
 export const registerGenesisValidator = (
-  chain: Pick<ChainService, "submit" | "depositFees">, v: GenesisValidator, spare: bigint,
+  chain: Pick<ChainService, "submit" | "depositFees">, v: GenesisValidator, spare: bigint, deposited = false,
 ): Effect.Effect<void, GenesisRegistrationError> =>
   Effect.gen(function*() {
+    if (!deposited) yield* depositGenesisFees(chain, v, spare)
     yield* chain.submit({ type: "registerValidator", operator: v.operator, amount: v.amount, tier: v.tier, commission: v.commission }).pipe(
       Effect.mapError((e) => new GenesisRegistrationError({ reason: `registering genesis validator ${v.operator} (${v.address}) on Staking: ${e.message}` })),
     )
-    const deposit = genesisFeeDeposit(spare)
-    if (deposit > 0n) {
-      yield* chain.depositFees(v.operator, deposit).pipe(
-        Effect.mapError((e) => new GenesisRegistrationError({ reason: `fee deposit of genesis validator ${v.operator} on the Committee: ${e.message}` })),
-      )
-    }
   })
 
 /** The genesis validators with no validator pool on Staking yet (matched by operator name or address). */
@@ -59,7 +68,7 @@ export const unregistered = (chain: Pick<ChainService, "pools">, validators: rea
   })
 
 export interface GenesisRegistrationOptions {
-  readonly chain: Pick<ChainService, "submit" | "depositFees" | "committee" | "snapshot" | "pools" | "balanceOf" | "feeDeposit">
+  readonly chain: Pick<ChainService, "submit" | "depositFees" | "committee" | "snapshot" | "pools" | "balanceOf" | "feeDeposit" | "epochReport">
   readonly validators: readonly GenesisValidator[]
   /** This node's signing address (its account on the chain). */
   readonly self: string
@@ -96,12 +105,21 @@ const describeValidators = (vs: readonly GenesisValidator[]) => vs.map((v) => `$
 export const ensureGenesisRegistration = (o: GenesisRegistrationOptions): Effect.Effect<GenesisRegistrationOutcome, GenesisRegistrationError | ChainUnavailable> =>
   Effect.gen(function*() {
     const { chain } = o
-    if ((yield* chain.committee(GENESIS_SNAPSHOT)) !== undefined) return { registered: false, snapshot: undefined }
     const me = o.validators.find((v) => v.address.toLowerCase() === o.self.toLowerCase())
+    const isRegistered = me === undefined ? false : (yield* unregistered(chain, [me])).length === 0
+    // Registered by an earlier version that stopped before its fee deposit: make it now, unless an
+    // epoch report has settled since (its fees may have spent a deposit: a zero one says nothing then).
+    if (me !== undefined && isRegistered && (yield* chain.feeDeposit(me.operator)) === 0n && (yield* chain.epochReport(GENESIS_EPOCH)) === undefined) {
+      yield* depositGenesisFees(chain, me, yield* chain.balanceOf(me.operator))
+      o.log("info", `made the fee deposit of genesis validator ${me.operator} (${me.address}) on the Committee, missing since its registration`)
+    }
+    if ((yield* chain.committee(GENESIS_SNAPSHOT)) !== undefined) return { registered: false, snapshot: undefined }
     let registered = false
-    if (me !== undefined && (yield* unregistered(chain, [me])).length > 0) {
+    if (me !== undefined && !isRegistered) {
       const held = yield* chain.balanceOf(me.operator)
-      const want = me.amount + GENESIS_FEE_DEPOSIT
+      // A deposit already there is this node's own, made before a stop (fees are not spent before the genesis snapshot).
+      const deposited = (yield* chain.feeDeposit(me.operator)) > 0n
+      const want = me.amount + (deposited ? 0n : GENESIS_FEE_DEPOSIT)
       if (held < me.amount) {
         return yield* new GenesisRegistrationError({
           reason: `genesis validator ${me.operator} (${me.address}) holds ${formatTokens(held)} DAI on the chain, needs ${formatTokens(me.amount)} DAI to bond its genesis stake (${formatTokens(want)} with its fee deposit): send them with \`${o.fundHint} --dai ${(want - held + TOKEN - 1n) / TOKEN}\``,
@@ -112,18 +130,9 @@ export const ensureGenesisRegistration = (o: GenesisRegistrationOptions): Effect
           reason: `genesis validator ${me.operator} (${me.address}) holds no ETH on the chain to pay the gas of its registration on Staking: send some with \`${o.fundHint}\``,
         })
       }
-      yield* registerGenesisValidator(chain, me, held - me.amount)
+      yield* registerGenesisValidator(chain, me, held - me.amount, deposited)
       registered = true
       o.log("info", `registered genesis validator ${me.operator} (${me.address}) on Staking: ${formatTokens(me.amount)} DAI, tier ${me.tier} days`)
-    } else if (me !== undefined && (yield* chain.feeDeposit(me.operator)) === 0n) {
-      // Registered at an earlier start that stopped before its fee deposit: make it now.
-      const spare = (yield* chain.balanceOf(me.operator))
-      const deposit = genesisFeeDeposit(spare)
-      if (deposit > 0n) {
-        yield* chain.depositFees(me.operator, deposit).pipe(
-          Effect.mapError((e) => new GenesisRegistrationError({ reason: `fee deposit of genesis validator ${me.operator} on the Committee: ${e.message}` })),
-        )
-      }
     }
 
     const pollMs = o.pollMs ?? 1_000
