@@ -63,6 +63,24 @@ describe("Sim network port", () => {
     }
   })
 
+  it("hands every receiver of a publish the same payload object (decoded once per world), never the sender's buffer", async () => {
+    const w = await world(4, { duplicate: toRatio(0.5) })
+    try {
+      const got: Uint8Array[] = []
+      for (const n of w.networks.slice(1)) await run(n.subscribe("t", (m) => got.push(m.data)))
+      const sent = bytes("shared")
+      await run(w.networks[0]!.publish("t", sent))
+      sent[0] = 0 // the sender's later changes do not travel
+      await w.settle()
+      expect(got).toHaveLength(3)
+      expect(got[1]).toBe(got[0])
+      expect(got[2]).toBe(got[0])
+      expect(text(got[0]!)).toBe("shared")
+    } finally {
+      await w.close()
+    }
+  })
+
   it("delivers gossip only to nodes subscribed to the topic when it arrives", async () => {
     const w = await world(4)
     try {

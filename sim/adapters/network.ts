@@ -88,6 +88,21 @@ export function decodeSimPayload(bytes: Uint8Array): { readonly seq: number; rea
 
 type Receiver = (from: string, topic: string, data: Uint8Array) => void
 
+/**
+ * The payload view of each published wire buffer, made once: a publish hands one buffer to every
+ * recipient, so they all get the same `data` object, and what a receiver derives from it once
+ * (a decoded message: codec.ts decodeShared) is shared by the whole simulated world.
+ */
+const payloads = new WeakMap<Uint8Array, { readonly seq: number; readonly data: Uint8Array }>()
+const payloadOf = (wire: Uint8Array): { readonly seq: number; readonly data: Uint8Array } | undefined => {
+  let p = payloads.get(wire)
+  if (p === undefined) {
+    p = decodeSimPayload(wire)
+    if (p !== undefined) payloads.set(wire, p)
+  }
+  return p
+}
+
 /** What the bus knows of one node id: registered once, outlives the node's ports. */
 class Endpoint implements NetworkPeer {
   nextSeq = 0
@@ -193,7 +208,7 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
   }
 
   const receive: Receiver = (from, topic, wire) => {
-    const decoded = decodeSimPayload(wire)
+    const decoded = payloadOf(wire)
     if (decoded === undefined) {
       fault(from, `malformed wire bytes on ${JSON.stringify(topic)}`)
       return drop("malformed", from, topic)
@@ -236,9 +251,8 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
       // Ascending id order (net.nodes is sorted), like SimNetwork.broadcast: a deterministic fan-out.
       // Every other node gets it and keeps it if it has a handler when the message arrives: a node
       // that subscribes while a message is in flight still receives it, as with a real mesh.
-      for (const id of net.nodes) {
-        if (id !== self) net.send(self, id, topic, wire)
-      }
+      // One copy of the bytes for all of them (SimNetwork.multicast: the same draws as one send each).
+      net.multicast(self, net.nodes.filter((id) => id !== self), topic, wire)
       counters.published++
       return Effect.void
     })

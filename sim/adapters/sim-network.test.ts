@@ -46,6 +46,29 @@ describe("SimNetwork", () => {
     expect(net.nodes).toEqual(["v0", "v1", "v2", "v3"])
   })
 
+  it("multicasts as one send to each recipient in turn (same draws, same deliveries), sharing one copy of the bytes", () => {
+    const log = (multicast: boolean) => {
+      const { scheduler, net, events } = setup(["v0", "v1", "v2", "v3"], { drop: toRatio(0.2), duplicate: toRatio(0.2) }, 5)
+      const data: Uint8Array[] = []
+      for (const id of net.nodes) net.register(`${id}-x`, { onMessage: (_f, _t, d) => data.push(d) })
+      for (let r = 0; r < 20; r++) {
+        scheduler.at(r * 13, () => {
+          const to = net.nodes.filter((id) => id !== "v1")
+          if (multicast) net.multicast("v1", to, "t", bytes(`m${r}`))
+          else for (const id of to) net.send("v1", id, "t", bytes(`m${r}`))
+        })
+      }
+      scheduler.runUntil()
+      return { events: events.map((e) => `${e.time} ${e.type} ${e.id} ${e.from}>${e.to}${e.type === "drop" ? ` ${e.reason}` : ""}`), data }
+    }
+    const many = log(false)
+    const one = log(true)
+    expect(one.events).toEqual(many.events)
+    // 20 messages: with one copy each, the receivers (and the bus's duplicates) share 20 byte arrays.
+    expect(new Set(one.data).size).toBe(20)
+    expect(new Set(many.data).size).toBeGreaterThan(20)
+  })
+
   it("copies the bytes at send time", () => {
     const { scheduler, net, received } = setup(["a", "b"])
     const data = bytes("abc")

@@ -193,6 +193,17 @@ export class SimNetwork {
     this.#send(sender, from, to, topic, data.slice())
   }
 
+  /**
+   * Sends `data` to each of `to` (every one registered), in that order: one copy of the bytes,
+   * shared by all recipients (what a publish is). Same draws and deliveries as `send` to each in turn.
+   */
+  multicast(from: string, to: readonly string[], topic: string, data: Uint8Array): void {
+    const sender = this.#node(from, "multicast")
+    for (const id of to) this.#node(id, "multicast")
+    const bytes = data.slice()
+    for (const id of to) this.#send(sender, from, id, topic, bytes)
+  }
+
   /** Sends `data` to every other registered node (one copy of the bytes, shared by all recipients). */
   broadcast(from: string, topic: string, data: Uint8Array): void {
     const sender = this.#node(from, "broadcast")

@@ -22,15 +22,25 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 /** The liveness checker; `byzantine` holds the nodes that misbehaved at some point (the runner adds to it). */
 export const livenessChecker = (expected: LivenessExpected, byzantine: ReadonlySet<string>): LivenessChecker => {
   const heights = new Map<string, number>()
+  // The runner asks after every simulator event: kept up to date per commit in O(1), recounted over
+  // the nodes only when a node has joined the byzantine ones since (the set only grows).
+  let best = 0
+  let byzantineSeen = byzantine.size
   const height = () => {
-    let m = 0
-    for (const [node, h] of heights) if (!byzantine.has(node) && h > m) m = h
-    return m
+    if (byzantine.size !== byzantineSeen) {
+      byzantineSeen = byzantine.size
+      best = 0
+      for (const [node, h] of heights) if (!byzantine.has(node) && h > best) best = h
+    }
+    return best
   }
   return {
     observe: (e) => {
       const block = committedBlock(e)
-      if (block !== undefined) heights.set(e.node, Math.max(heights.get(e.node) ?? 0, block.height))
+      if (block === undefined) return
+      const h = Math.max(heights.get(e.node) ?? 0, block.height)
+      heights.set(e.node, h)
+      if (!byzantine.has(e.node) && h > best) best = h
     },
     height,
     expectations: (end) => {

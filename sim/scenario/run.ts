@@ -68,6 +68,16 @@ export interface RunOptions {
   readonly signatures?: "simulated" | "secp256k1"
   /** The trainers of a scenario with training (`prepareTraining`); synthetic ones are built when absent. */
   readonly training?: TrainingSetup
+  /**
+   * Record every network delivery and drop in the trace (default true: `dai sim run` and `replay`).
+   * Sweeps and swarms, which keep only the verdict and metrics, turn it off: about one trace line
+   * per delivered message (n² per height) is then not written or hashed. The trace hash then covers
+   * everything else a run records — each node's telemetry (steps, commits with block hashes,
+   * evidence, slashes, errors), the scenario's events, governance and the ledger's slashes — so it
+   * still tells two runs apart by what their nodes did, but no longer by message timing alone, and a
+   * hash taken without deliveries is never comparable with one taken with them.
+   */
+  readonly traceDeliveries?: boolean
   /** Sees the world once it is built (tests read its replicas at the end). */
   readonly onWorld?: (world: ConsensusWorld) => void
   /** Sees the language-model pipeline once it is built (tests read its books at the end). */
@@ -103,7 +113,10 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     } else if (e.kind === "net.invalid") invalid++
   }
 
-  const world = new ConsensusWorld({ scenario, seed, observe, ...(options.sink ? { sink: options.sink } : {}), ...(options.signatures ? { signatures: options.signatures } : {}) })
+  const world = new ConsensusWorld({
+    scenario, seed, observe, ...(options.sink ? { sink: options.sink } : {}), ...(options.signatures ? { signatures: options.signatures } : {}),
+    ...(options.traceDeliveries === false ? { traceDeliveries: false } : {}),
+  })
   const { scheduler } = world
   options.onWorld?.(world)
   probe = new EconomicProbe({ ids: scenario.validators, app: (id) => world.app(id), economy: world.ledger.economy, slashes: world.ledger.slashes, contributorPaid: (a) => world.ledger.contributorPaid(a) })

@@ -31,6 +31,7 @@ import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
+import { decodeShared } from "../../core/consensus/codec.ts"
 import { voteEvent } from "../../core/consensus/intake.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
@@ -376,16 +377,26 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       })
     }
 
+    /** Messages (decoded objects) whose signature a verifier like this node's accepted on this chain. */
+    const accepted = acceptedBy(keys.verify, chainId)
+    /** `check()`, once per decoded message object for all nodes that verify alike (a simulated world shares them). */
+    const authentic = (m: Vote | Proposal, check: () => boolean): boolean => {
+      if (accepted.has(m)) return true
+      if (!check()) return false
+      accepted.add(m)
+      return true
+    }
+
     const onConsensus = (env: Envelope) => {
       if (stopped) return
-      const decoded = decodeMessage(env.data)
+      const decoded = decodeShared(env.data)
       if (Result.isFailure(decoded)) return fault(env.from, `${decoded.failure.field}: ${decoded.failure.reason}`)
       const m = decoded.success
       const next = app.height + 1
       switch (m.kind) {
         case "proposal": {
           const p = m.proposal
-          if (!keys.verify(p.proposer, proposalDigest(chainId, p.height, p.round, p.polRound, blockHash(p.block)), fromHex(p.signature))) {
+          if (!authentic(p, () => keys.verify(p.proposer, proposalDigest(chainId, p.height, p.round, p.polRound, blockHash(p.block)), fromHex(p.signature)))) {
             return fault(env.from, `proposal ${p.height}/${p.round}: bad signature`)
           }
           if (p.height === next + 1) {
@@ -400,7 +411,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         }
         case "vote": {
           const v = m.vote
-          if (!keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature))) {
+          if (!authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))) {
             return fault(env.from, `vote ${v.height}/${v.round}: bad signature`)
           }
           // Precommits for the block just decided that arrive after the decision still go in the next
@@ -423,7 +434,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           if (m.block.height < next) return
           const set = app.validatorSet(next)
           for (const v of m.precommits) {
-            if (!set.has(v.validator) || !keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature))) {
+            if (!set.has(v.validator) || !authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))) {
               return fault(env.from, `commit ${m.block.height}: bad precommit of ${v.validator}`)
             }
           }
@@ -537,6 +548,22 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     }
     return node
   })
+
+/**
+ * Signed messages found authentic, per verify function and chain: a verdict is a pure function of
+ * (signer, digest, signature), so nodes that verify with the same function reach the same one. In a
+ * simulated world every node shares the decoded message objects (codec.ts decodeShared) and its
+ * keys' verify function (sim/adapters/keys.ts), so each signature is checked once per world; a real
+ * node's messages are its own objects, and this is a WeakSet that only ever answers "not yet".
+ */
+const acceptedSets = new WeakMap<object, Map<number, WeakSet<object>>>()
+const acceptedBy = (verify: object, chainId: number): WeakSet<object> => {
+  let byChain = acceptedSets.get(verify)
+  if (byChain === undefined) acceptedSets.set(verify, (byChain = new Map()))
+  let set = byChain.get(chainId)
+  if (set === undefined) byChain.set(chainId, (set = new WeakSet()))
+  return set
+}
 
 /** Two messages for the same (kind, height, round, vote type) slot: the newer replaces the older. */
 const sameSlot = (a: ConsensusMessage, b: ConsensusMessage): boolean => {

@@ -2,7 +2,8 @@ import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { toHex } from "../crypto.ts"
-import { type ConsensusMessage, decodeMessage, decodeMessageValue, encodeMessage } from "./codec.ts"
+import { canonicalJson } from "./block.ts"
+import { type ConsensusMessage, decodeMessage, decodeMessageValue, decodeShared, encodeMessage } from "./codec.ts"
 import type { AppTx, Block, Json, Vote } from "./types.ts"
 
 const RUNS = Number(process.env.DAI_PROPERTY_RUNS ?? 200)
@@ -56,6 +57,32 @@ describe("consensus wire codec", () => {
       }),
       { numRuns: RUNS },
     )
+  })
+
+  it("property: the encoding is the canonical JSON of the message, its votes and blocks written once per object", () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const expected = utf8(canonicalJson(m as unknown as Json))
+        expect(encodeMessage(m)).toEqual(expected)
+        expect(encodeMessage(m)).toEqual(expected) // again, from the remembered parts
+      }),
+      { numRuns: RUNS },
+    )
+  })
+
+  it("decodeShared decodes the same bytes once, to the result decodeMessage gives", () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const bytes = encodeMessage(m)
+        const a = decodeShared(bytes)
+        expect(decodeShared(bytes)).toBe(a)
+        expect(a).toEqual(decodeMessage(bytes))
+        expect(decodeShared(bytes.slice())).not.toBe(a) // other bytes, decoded afresh
+      }),
+      { numRuns: RUNS },
+    )
+    const bad = utf8("{")
+    expect(Result.isFailure(decodeShared(bad))).toBe(true)
   })
 
   it("property: random bytes never throw", () => {

@@ -152,8 +152,52 @@ export const decodeMessage = (
   return decodeMessageValue(value)
 }
 
+/**
+ * Decoded messages by the byte array they came from. A simulated world hands the same bytes of a
+ * published message to every receiver (sim/adapters/network.ts), so each message is decoded once
+ * per world instead of once per receiver; on a real node every message has its own bytes and this
+ * only costs a WeakMap entry. The result is shared: callers treat it as immutable (as every
+ * consensus value is), and must not change the bytes after decoding them.
+ */
+const decodedByBytes = new WeakMap<Uint8Array, Result.Result<ConsensusMessage, ConsensusDecodeError>>()
+
+/** `decodeMessage` (default size limit), remembered per byte array: the same bytes give the same (shared) result. */
+export const decodeShared = (bytes: Uint8Array): Result.Result<ConsensusMessage, ConsensusDecodeError> => {
+  let r = decodedByBytes.get(bytes)
+  if (r === undefined) {
+    r = decodeMessage(bytes)
+    decodedByBytes.set(bytes, r)
+  }
+  return r
+}
+
 const utf8Encoder = new TextEncoder()
 
+// Canonical JSON of blocks and votes, per object: every node stores a commit certificate per height
+// (the block with its last-commit, and +2/3 precommits), built from the same decoded votes and
+// block that all of a simulated world's nodes share, so each is written once, not once per node.
+const jsonOf = new WeakMap<object, string>()
+const memoJson = (value: Block | Vote): string => {
+  let json = jsonOf.get(value)
+  if (json === undefined) {
+    json = canonicalJson(value as unknown as Json)
+    jsonOf.set(value, json)
+  }
+  return json
+}
+
+/** The canonical JSON of a message (= canonicalJson(message)), reusing that of its blocks and votes. */
+const messageJson = (m: ConsensusMessage): string => {
+  switch (m.kind) {
+    case "vote": return `{"kind":"vote","vote":${memoJson(m.vote)}}`
+    case "commit": {
+      let precommits = ""
+      for (let i = 0; i < m.precommits.length; i++) precommits += (i === 0 ? "" : ",") + memoJson(m.precommits[i]!)
+      return `{"block":${memoJson(m.block)},"kind":"commit","precommits":[${precommits}]}`
+    }
+    case "proposal": return canonicalJson(m as unknown as Json)
+  }
+}
+
 /** Encode a message to its canonical wire bytes. */
-export const encodeMessage = (message: ConsensusMessage): Uint8Array =>
-  utf8Encoder.encode(canonicalJson(message as unknown as Json))
+export const encodeMessage = (message: ConsensusMessage): Uint8Array => utf8Encoder.encode(messageJson(message))
