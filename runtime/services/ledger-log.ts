@@ -20,6 +20,7 @@
  */
 import { createHash } from "node:crypto"
 import { Effect, Exit, Result, Schema } from "effect"
+import { ChainUnavailable } from "./chain.ts"
 import type { MemoryChain } from "./memory-chain.ts"
 import type { Store, StoreError } from "./store.ts"
 
@@ -205,10 +206,17 @@ export const persistLedger = (chain: MemoryChain, options: PersistOptions): Effe
     const recorded = (op: LedgerWrite) => (...args: readonly unknown[]): Effect.Effect<unknown, unknown> =>
       Effect.suspend(() => {
         const t = clock.live()
+        // Encoded before it is applied: an operation that cannot be recorded changes nothing.
+        let record: Uint8Array
+        try {
+          record = bytes(JSON.stringify({ v: VERSION, t, op, args: encodeValue(args) }))
+        } catch (e) {
+          return Effect.fail(new ChainUnavailable({ operation: op, reason: `the in-memory ledger cannot record its arguments (${e instanceof Error ? e.message : String(e)})` }))
+        }
         const exit = clock.at(t, () => run(invoke(chain, op, args)))
         if (Exit.isFailure(exit)) return exit
         const key = ledgerRecordKey(seq)
-        const write = run(Effect.andThen(store.put(key, bytes(JSON.stringify({ v: VERSION, t, op, args: encodeValue(args) }))), store.sync))
+        const write = run(Effect.andThen(store.put(key, record), store.sync))
         // The change is made in memory and cannot be undone: a ledger that cannot record it must not go on as if it had.
         if (Exit.isFailure(write)) return Effect.die(new Error(`ledger: ${op} was applied but could not be recorded in ${file}: ${exitText(write)}`))
         seq++
