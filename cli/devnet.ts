@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve as resolvePath } from "node:path"
 import { defineCommand, InputError, intFlag, parseParam, processIo, UsageError, type Command, type Io } from "./command.ts"
-import { parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
+import { LM_TASK_PARAMS, parseTask, parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
 /** How the devnet in `dir` resumes, by the chain it ran on (`network`: "in-process", the RPC URL, or none): an in-process chain is gone after the run. */
 const resumeHint = (dir: string, network: string | undefined): string =>
@@ -33,6 +33,7 @@ export const devnetCommand: Command = defineCommand({
     "until-jobs": { type: "string" },
     "no-market": { type: "boolean" },
     param: { type: "string", multiple: true },
+    task: { type: "string" },
     ...TRAINING_FLAGS,
   },
   help: {
@@ -49,10 +50,12 @@ export const devnetCommand: Command = defineCommand({
     "--backend NAME": "TensorFlow.js backend: auto, tensorflow, wasm or cpu (default: $DAI_TF_BACKEND, else the best available)",
     "--train-samples N": "samples of its MNIST shard each node trains on (default 600)",
     "--no-training": "run consensus only, without training rounds",
+    "--task mnist|lm": "what the rounds train: mnist (default), or lm: fine-tune the committed language model's last block and head on each node's shard of held-out fortunes (no market; --train-samples = windows of 32 bytes per round, default 32); progress lines print the validation loss",
   },
   examples: [
     "dai devnet", "dai devnet --nodes 7 --headless --until-height 50", "dai devnet --dir .dai/devnet --param consensus.timeoutCommit=1s",
     "dai devnet --headless --until-round 3 --train-samples 300 --backend wasm",
+    "dai devnet --headless --task lm --until-round 3",
     "dai devnet --param governance.votingPeriod=30s --param governance.timelock=10s   # proposals execute within a minute",
   ],
   run: async (values, positionals, io: Io) => {
@@ -64,6 +67,8 @@ export const devnetCommand: Command = defineCommand({
     if (untilJobs !== undefined && (values["no-market"] === true || values["no-chain"] === true)) throw new UsageError({ reason: "--until-jobs needs the market: not with --no-market or --no-chain" })
     if (untilRound !== undefined && values["no-training"] === true) throw new UsageError({ reason: "--until-round and --no-training exclude each other" })
     const training = await parseTrainingFlags(values)
+    const task = parseTask(values.task)
+    if (task === "lm" && untilJobs !== undefined) throw new UsageError({ reason: "--until-jobs needs the market, which --task lm runs without (it sells MNIST inference)" })
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError({ reason: "--rpc and --no-chain exclude each other" })
     if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new InputError({ reason: `--rpc must be an http(s) URL, got "${values.rpc}"` })
     const all = Object.fromEntries((values.param ?? []).map(parseParam))
@@ -95,7 +100,7 @@ export const devnetCommand: Command = defineCommand({
     const log = (line: string) => (startup === undefined ? io.out(line) : startup.phase(line))
     startup?.phase("loading the node runtime (libp2p, ethers, the Hardhat chain)")
     const { DEVNET_PARAMS, startDevnet } = await import("../runtime/node/devnet.ts")
-    const overrides: Record<string, string> = { ...DEVNET_PARAMS, ...params }
+    const overrides: Record<string, string> = { ...DEVNET_PARAMS, ...(task === "lm" ? LM_TASK_PARAMS : {}), ...params }
     const checked = resolveParams(overrides)
     if (checked._tag === "Failure") {
       startup?.tui.destroy()
@@ -114,7 +119,7 @@ export const devnetCommand: Command = defineCommand({
         onFailure: (cause) => io.err(`dai devnet: a node effect failed: ${String(cause)}`),
         log,
         training,
-        market: values["no-market"] !== true,
+        market: values["no-market"] !== true && task !== "lm",
       })
     } catch (e) {
       startup?.tui.destroy()

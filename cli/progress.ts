@@ -26,6 +26,11 @@ export const WARNINGS: Readonly<Record<string, (d: Readonly<Record<string, unkno
 export const trainingLine = (e: TelemetryEvent): string | undefined => {
   if (e.kind !== "training.round.completed" || e.data["revealed"] === true) return undefined
   const accuracy = typeof e.data["accuracy"] === "number" ? e.data["accuracy"].toFixed(4) : "?"
+  if (e.data["model"] === "gpt") {
+    // The language model's fine-tuning: its measure is the validation loss the validators re-measured.
+    const loss = typeof e.data["loss"] === "number" ? `${e.data["loss"].toFixed(4)} nats/byte` : "?"
+    return `${e.node} training round ${String(e.data["round"])} committed at height ${String(e.data["height"])} by ${String(e.data["coordinator"])}: validation loss ${loss}, next-byte accuracy ${accuracy}, ${String(e.data["received"])} trainers`
+  }
   return `${e.node} training round ${String(e.data["round"])} committed at height ${String(e.data["height"])} by ${String(e.data["coordinator"])}: accuracy ${accuracy}, ${String(e.data["received"])} trainers`
 }
 

@@ -20,6 +20,32 @@ export interface TrainingFlagValues {
   readonly "no-training"?: boolean | undefined
 }
 
+/** What a devnet trains (`dai devnet --task`): MNIST's classifier, or a fine-tuning of the language model. */
+export const TASKS = ["mnist", "lm"] as const
+export type Task = (typeof TASKS)[number]
+
+/**
+ * The genesis parameters of `--task lm` (before any --param): the committed GPT's last block and head
+ * fine-tuned on each node's shard of the corpus's held-out text (docs/lm.md, "Federated fine-tuning"),
+ * small enough that a round takes seconds on a 2-core machine: 32 windows of 32 bytes per node a round
+ * (`--train-samples`), batches of 8, an evaluation set of 100 windows.
+ */
+export const LM_TASK_PARAMS: Readonly<Record<string, string>> = {
+  "training.dataset": "fortunes",
+  "training.model": "gpt",
+  "training.learningRate": "0.1",
+  "training.batchSize": "8",
+  "training.localEpochs": "1",
+  "training.evalSamples": "100",
+}
+
+/** `--task`'s value; InputError for anything else. */
+export const parseTask = (value: string | undefined): Task => {
+  if (value === undefined) return "mnist"
+  if ((TASKS as readonly string[]).includes(value)) return value as Task
+  throw new InputError({ reason: `--task must be one of ${TASKS.join(", ")}, got "${value}"` })
+}
+
 /** The node's training options from the flags; throws InputError naming the bad flag. */
 export const parseTrainingFlags = async (values: TrainingFlagValues): Promise<NodeTrainingOptions> => {
   const samples = values["train-samples"] === undefined ? undefined : intFlag("train-samples", values["train-samples"], 600, 1, 60_000)

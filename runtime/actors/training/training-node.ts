@@ -225,6 +225,8 @@ export const startTraining = (o: NodeContext, { local }: TrainingOptions): Train
           round: r.round, received: r.participants.length, accuracy: r.accuracy / 1_000_000, coordinator: r.coordinator, height: r.height,
           participants: [...r.participants],
           ...(r.loss === undefined ? {} : { loss: r.loss / 1_000_000 }),
+          // The language model's rounds are read by their validation loss (cli/progress.ts).
+          ...(p()["training.model"] === "gpt" ? { model: "gpt" } : {}),
           ...(dpRounds > 0 ? { epsilon: accountant.epsilon(DP_DELTA).epsilon, delta: DP_DELTA } : {}),
         })
         unrevealed.add(r.round)
