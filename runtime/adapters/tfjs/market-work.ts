@@ -7,9 +7,12 @@
  * Which model: a delivery names it. The result word of a chunk is
  *
  *   bytes 0..7   the first 8 bytes of the model's hash (core/training/hash.ts `modelHash`)
- *   bytes 8..31  the last 24 bytes of keccak256("dai/market/infer/v1|kind|modelHash|job|from|units|" ‖ classes)
+ *   bytes 8..31  the last 24 bytes of keccak256("dai/market/infer/v2|kind|modelHash|job|from|units|" ‖ traceRoot)
  *
- * where `classes` are the predicted classes (argmax of the logits), one byte per unit, in unit order.
+ * where `traceRoot` is the Merkle root of the chunk's layer trace (market-layers.ts: the images, each
+ * layer's float32 outputs, the predicted classes one byte per unit; core/market/bisection.ts): the
+ * word commits the provider, on the ledger and before any referee asks, to every layer of its
+ * computation, so a dispute is bisected to the first diverging layer and only that one re-executed.
  * The model must be one the chain committed in its last {@link MODEL_WINDOW} training rounds (round 0:
  * the genesis's initial model): a provider runs the newest of them it holds; a referee re-executes the
  * chunk with the model the word names, and refutes a word that names no such model. A referee that
@@ -21,17 +24,20 @@
  *
  * Determinism: on the `cpu` backend the forward pass is the same float32 arithmetic in the same order
  * on every machine, so provider and referee agree bit for bit. It is NOT across backends: `wasm`
- * (XNNPACK, SIMD) and `tensorflow` (oneDNN) sum the dot products in another order, so logits differ in
- * their last bits. The hash covers the classes only, not the logits, so backends disagree only on a
- * near-tie (two logits within float32 rounding) — rare on MNIST, but possible: the nodes of one
- * network should run the market on one backend, and `cpu` is the reference. A node runs this on its
- * process's active backend (a devnet's nodes share one process, hence one backend).
+ * (XNNPACK, SIMD) and `tensorflow` (oneDNN) sum the dot products in another order, so activations
+ * differ in their last bits. The word commits to every layer's float32 bytes (v1 hashed the classes
+ * only, which tolerated that except at a near-tie, but left nothing to bisect), so a network's market
+ * runs on one backend, `cpu`, the reference: a provider on another backend than its referees is
+ * found wrong at layer 1. A node runs this on its process's active backend (a devnet's nodes share one
+ * process, hence one backend).
  *
  * The work is synchronous (tfjs `dataSync` on cpu and wasm), as the MarketWork port is.
  */
 import * as tf from "@tensorflow/tfjs"
 import { fromHex, keccak256, toHex, utf8ToBytes } from "../../core/crypto.ts"
+import { layerHash, makeTrace, traceRoot, type LayerTrace } from "../../core/market/bisection.ts"
 import { IMAGE_SIZE, loadDataset, type Split } from "../data/index.ts"
+import { runLayer, runLayers } from "./market-layers.ts"
 import { makeModel, type ModelName, type TfModel } from "./model.ts"
 
 /** Committed training rounds whose models a delivery may name (the newest first). */
@@ -51,8 +57,14 @@ export interface WorkTask {
   readonly from: number
   readonly units: number
 }
-/** The actors' `MarketWork`: the chunk's result word, or undefined when it is not computed. */
-export type MarketWork = (task: WorkTask) => { readonly ms: number; readonly resultHash: string } | undefined
+/** The actors' `MarketWork`: the chunk's result word (and the layer trace it commits to), or undefined when it is not computed. */
+export type MarketWork = (task: WorkTask) => { readonly ms: number; readonly resultHash: string; readonly trace?: LayerTrace } | undefined
+/** The actors' `TraceWork` (runtime/actors/market/work.ts): the layered side a referee bisects a dispute with. */
+export interface TraceWork {
+  trace(task: WorkTask, claimed: string): { readonly trace: LayerTrace; readonly word: string } | undefined
+  layer(task: WorkTask, claimed: string, layer: number, input: Uint8Array): Uint8Array
+  word(task: WorkTask, claimed: string, root: Uint8Array): string | undefined
+}
 /** The actors' `Reexecute`: the honest word for a chunk given the word delivered, or undefined (cannot judge). */
 export type Reexecute = (task: WorkTask, claimed?: string) => string | undefined
 
@@ -88,10 +100,20 @@ export interface InferenceWork {
   readonly work: MarketWork
   /** The referee's side: re-execute a chunk with the model its delivered word names. */
   readonly reexecute: Reexecute
-  /** The classes of units [from, from + units) under `weights` (tests, and the two sides above). */
+  /** The classes of units [from, from + units) under `weights` (the model's own forward pass, in one piece). */
   classes(weights: Float32Array, from: number, units: number): Uint8Array
-  /** The result word of a chunk computed with the model `modelHash`. */
-  resultWord(task: WorkTask, modelHash: string, classes: Uint8Array): string
+  /** The result word of a chunk computed with the model `modelHash` whose layer trace has the Merkle root `root`. */
+  resultWord(task: WorkTask, modelHash: string, root: Uint8Array): string
+}
+
+/** Inference work with its layered side: what a provider defends a dispute with and a referee bisects it by. */
+export interface TracedInferenceWork extends InferenceWork {
+  /** The referee's side of a dispute's bisection. */
+  readonly traced: TraceWork
+  /** The provider's side: the trace a word it delivered commits to, recomputed (undefined: not its computation). */
+  providerTrace(task: WorkTask, word: string): LayerTrace | undefined
+  /** The layer trace of units [from, from + units) under `weights`. */
+  trace(weights: Float32Array, from: number, units: number): LayerTrace
 }
 
 /** The first `n` samples of `dataset`'s test split: the network's evaluation set (all of it when it holds fewer). */
@@ -112,41 +134,59 @@ const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
 export const namedModel = (word: string): string => word.slice(0, 18).toLowerCase()
 
 /** Inference work over `o.samples` with the models of `o.models`. */
-export const makeInferenceWork = (o: InferenceWorkOptions): InferenceWork => {
+export const makeInferenceWork = (o: InferenceWorkOptions): TracedInferenceWork => {
   const n = o.samples.labels.length
   if (n === 0) throw new RangeError("inference work: the evaluation set is empty")
   let model: TfModel | undefined
   let loaded: Float32Array | undefined
 
-  const classes = (weights: Float32Array, from: number, units: number): Uint8Array => {
+  const checkChunk = (from: number, units: number) => {
     if (!(Number.isSafeInteger(from) && from >= 0 && Number.isSafeInteger(units) && units > 0 && units <= MAX_CHUNK_UNITS)) {
       throw new RangeError(`inference work: a chunk is from >= 0 and 1..${MAX_CHUNK_UNITS} units, got from ${from}, ${units} units`)
     }
-    // Its own variables (the trainer's shared ones belong to evaluation), loaded only when the model changes.
+  }
+  /** The model with `weights` loaded: its own variables (the trainer's shared ones belong to evaluation), loaded only when the model changes. */
+  const withWeights = (weights: Float32Array): TfModel => {
     model ??= makeModel(o.model, 0)
     if (loaded !== weights) {
       model.setWeights(weights)
       loaded = weights
     }
-    const m = model
+    return model
+  }
+  /** The images of units [from, from + units): unit i is sample (i mod N). */
+  const images = (from: number, units: number): Float32Array => {
+    const x = new Float32Array(units * IMAGE_SIZE)
+    for (let k = 0; k < units; k++) {
+      const s = (from + k) % n
+      x.set(o.samples.images.subarray(s * IMAGE_SIZE, (s + 1) * IMAGE_SIZE), k * IMAGE_SIZE)
+    }
+    return x
+  }
+
+  const classes = (weights: Float32Array, from: number, units: number): Uint8Array => {
+    checkChunk(from, units)
+    const m = withWeights(weights)
     const out = new Uint8Array(units)
     for (let at = 0; at < units; at += BATCH) {
       const size = Math.min(BATCH, units - at)
-      const x = new Float32Array(size * IMAGE_SIZE)
-      for (let k = 0; k < size; k++) {
-        const s = (from + at + k) % n
-        x.set(o.samples.images.subarray(s * IMAGE_SIZE, (s + 1) * IMAGE_SIZE), k * IMAGE_SIZE)
-      }
+      const x = images(from + at, size)
       const predicted = tf.tidy(() => tf.argMax(m.logits(tf.tensor2d(x, [size, IMAGE_SIZE])), 1).dataSync())
       for (let k = 0; k < size; k++) out[at + k] = predicted[k]!
     }
     return out
   }
 
-  const resultWord = (task: WorkTask, modelHash: string, c: Uint8Array): string => {
-    const digest = keccak256(concat(utf8ToBytes(`dai/market/infer/v1|${task.kind}|${modelHash.toLowerCase()}|${task.job}|${task.from}|${task.units}|`), c))
+  const trace = (weights: Float32Array, from: number, units: number): LayerTrace => {
+    checkChunk(from, units)
+    return makeTrace(runLayers(withWeights(weights), images(from, units), units))
+  }
+
+  const resultWord = (task: WorkTask, modelHash: string, root: Uint8Array): string => {
+    const digest = keccak256(concat(utf8ToBytes(`dai/market/infer/v2|${task.kind}|${modelHash.toLowerCase()}|${task.job}|${task.from}|${task.units}|`), root))
     return toHex(concat(fromHex(modelHash).subarray(0, 8), digest.subarray(8)))
   }
+  const wordOf = (task: WorkTask, modelHash: string, t: LayerTrace): string => resultWord(task, modelHash, traceRoot(t.hashes))
 
   /** The newest committed model this node holds. */
   const newestHeld = (): { hash: string; weights: Float32Array } | undefined => {
@@ -161,22 +201,48 @@ export const makeInferenceWork = (o: InferenceWorkOptions): InferenceWork => {
     if (task.kind !== o.kind) return undefined // a kind this work does not compute: never delivered
     const held = newestHeld()
     if (held === undefined) return undefined // no committed model held yet: the job goes to another provider
-    // Computed now, synchronously: nothing more to wait for before delivering.
-    return { ms: 0, resultHash: resultWord(task, held.hash, classes(held.weights, task.from, task.units)) }
+    // Computed now, synchronously: nothing more to wait for before delivering. The trace answers a dispute.
+    const t = trace(held.weights, task.from, task.units)
+    return { ms: 0, resultHash: wordOf(task, held.hash, t), trace: t }
   }
 
-  const reexecute: Reexecute = (task, claimed) => {
+  /** The committed model of the window a word names (undefined: none). */
+  const namedBy = (word: string): CommittedModel | undefined => o.models.window().find((m) => namedModel(m.hash) === namedModel(word))
+
+  /** The honest trace and word of a chunk under the model `claimed` names, or the newest held when it names none. */
+  const honest = (task: WorkTask, claimed: string | undefined): { readonly trace: LayerTrace; readonly word: string } | undefined => {
     if (task.kind !== o.kind) return undefined
-    const window = o.models.window()
-    const named = claimed === undefined ? undefined : window.find((m) => namedModel(m.hash) === namedModel(claimed))
-    if (named === undefined) {
-      // No claim, or a word naming no model of the window: the honest word is the newest held model's.
-      const held = newestHeld()
-      return held === undefined ? undefined : resultWord(task, held.hash, classes(held.weights, task.from, task.units))
-    }
-    const weights = o.models.weights(named.hash)
-    return weights === undefined ? undefined : resultWord(task, named.hash, classes(weights, task.from, task.units))
+    const named = claimed === undefined ? undefined : namedBy(claimed)
+    const model = named === undefined ? newestHeld() : { hash: named.hash, weights: o.models.weights(named.hash) }
+    if (model?.weights === undefined) return undefined
+    const t = trace(model.weights, task.from, task.units)
+    return { trace: t, word: wordOf(task, model.hash, t) }
   }
 
-  return { kind: o.kind, work, reexecute, classes, resultWord }
+  const reexecute: Reexecute = (task, claimed) => honest(task, claimed)?.word
+
+  const traced: TraceWork = {
+    trace: (task, claimed) => honest(task, claimed),
+    layer: (task, claimed, layer, input) => {
+      const named = namedBy(claimed)
+      const weights = named === undefined ? undefined : o.models.weights(named.hash)
+      // trace() gave this referee its own trace with that model: it holds it.
+      if (weights === undefined) throw new RangeError(`inference work: no weights for the model ${namedModel(claimed)} a word names`)
+      return layerHash(layer, runLayer(withWeights(weights), layer, input, task.units))
+    },
+    word: (task, claimed, root) => {
+      const named = namedBy(claimed)
+      return named === undefined ? undefined : resultWord(task, named.hash, root)
+    },
+  }
+
+  const providerTrace = (task: WorkTask, word: string): LayerTrace | undefined => {
+    const named = namedBy(word)
+    const weights = named === undefined ? undefined : o.models.weights(named.hash)
+    if (task.kind !== o.kind || named === undefined || weights === undefined) return undefined
+    const t = trace(weights, task.from, task.units)
+    return wordOf(task, named.hash, t) === word.toLowerCase() ? t : undefined
+  }
+
+  return { kind: o.kind, work, reexecute, classes, resultWord, traced, providerTrace, trace }
 }
