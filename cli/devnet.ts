@@ -50,7 +50,7 @@ export const devnetCommand: Command = defineCommand({
     "--backend NAME": "TensorFlow.js backend: auto, tensorflow, wasm or cpu (default: $DAI_TF_BACKEND, else the best available)",
     "--train-samples N": "samples of its MNIST shard each node trains on (default 600)",
     "--no-training": "run consensus only, without training rounds",
-    "--task mnist|lm": "what the rounds train: mnist (default), or lm: fine-tune the committed language model's last block and head on each node's shard of held-out fortunes (no market; --train-samples = windows of 32 bytes per round, default 32); progress lines print the validation loss",
+    "--task mnist|lm": "what the rounds train: mnist (default), or lm: fine-tune the committed language model's last block and head on each node's shard of held-out fortunes (no market; --train-samples = windows of 32 bytes per round, default 64); progress lines print the validation loss",
   },
   examples: [
     "dai devnet", "dai devnet --nodes 7 --headless --until-height 50", "dai devnet --dir .dai/devnet --param consensus.timeoutCommit=1s",

@@ -27,14 +27,14 @@ export type Task = (typeof TASKS)[number]
 /**
  * The genesis parameters of `--task lm` (before any --param): the committed GPT's last block and head
  * fine-tuned on each node's shard of the corpus's held-out text (docs/lm.md, "Federated fine-tuning"),
- * small enough that a round takes seconds on a 2-core machine: 32 windows of 32 bytes per node a round
- * (`--train-samples`), batches of 8, an evaluation set of 100 windows.
+ * small enough that a round takes seconds on a 2-core machine: 64 windows of 32 bytes per node a round
+ * (`--train-samples`), batches of 16, an evaluation set of 100 windows.
  */
 export const LM_TASK_PARAMS: Readonly<Record<string, string>> = {
   "training.dataset": "fortunes",
   "training.model": "gpt",
   "training.learningRate": "0.1",
-  "training.batchSize": "8",
+  "training.batchSize": "16",
   "training.localEpochs": "1",
   "training.evalSamples": "100",
 }

@@ -45,6 +45,9 @@ describe("federated fine-tuning of the language model (lm-finetune.yaml)", () =>
     }
     // Every validator's chain holds the same rounds (a replica one block behind holds fewer).
     for (const v of scenario.validators) for (const r of world!.app(v)!.rounds().values()) expect(r.loss).toBe(rounds[r.round - rounds[0]!.round]!.loss)
+    // No round takes the loss up by more than the re-measure tolerance (a fraction of the loss), and the last is below the checkpoint's.
+    const tolerance = scenario.params["training.accuracyTolerance"]
+    curve.forEach((l, i) => expect(l).toBeLessThanOrEqual((i === 0 ? initial : curve[i - 1]!) * (1 + tolerance)))
     expect(curve.at(-1)!).toBeLessThan(initial)
   }, 240_000)
 })

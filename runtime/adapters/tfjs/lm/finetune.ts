@@ -268,7 +268,7 @@ export function makeLmTrainer(o: LmTrainerOptions): Trainer["Service"] {
 export const LM_WINDOW = 32
 
 /** Windows a trainer trains on per round unless told otherwise (`--train-samples`). */
-export const LM_WINDOWS_PER_ROUND = 32
+export const LM_WINDOWS_PER_ROUND = 64
 
 /** A network's fine-tuning: the base, the fixed evaluation windows, and every trainer's shard. */
 export interface LmFinetune {
