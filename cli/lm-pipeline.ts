@@ -164,7 +164,8 @@ const pipelineCommand = defineCommand({
         stopAtEntryEnd: values["no-stop"] !== true, timeoutMs: timeoutSeconds * 1000,
         onEvent: (e) => io.err(e.kind === "route"
           ? `route: ${e.stages.map((s) => `blocks ${s.from}-${s.to} at ${s.peer}`).join(" → ")}`
-          : `failover: blocks ${e.from}-${e.to} moved from ${e.failed} to ${e.replacement} (${e.reason}); replayed ${e.replayed} inputs`),
+          : e.kind === "failover" ? `failover: blocks ${e.from}-${e.to} moved from ${e.failed} to ${e.replacement} (${e.reason}); replayed ${e.replayed} inputs`
+          : `job ${e.job} pays blocks ${e.from}-${e.to} at ${e.peer}`),
         onToken: (t) => {
           const piece = decoder.push(t)
           started = true

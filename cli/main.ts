@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs"
 import { BAD_INPUT_EXIT, CLOSED_PIPE_EXIT, GLOBAL_FLAGS, isClosedPipe, processIo, runCommand, usageOf, type Command, type CommandGroup, type Io } from "./command.ts"
 import { completionCommand, type CommandTable } from "./completion.ts"
 import { chainCommands } from "./chain.ts"
+import { chatCommand } from "./chat.ts"
 import { devnetCommand } from "./devnet.ts"
 import { genesisCommands } from "./genesis.ts"
 import { govCommands } from "./gov.ts"
@@ -16,7 +17,7 @@ import { nodeCommands } from "./node.ts"
 import { paramsCommand } from "./params.ts"
 import { validatorCommands } from "./validator.ts"
 
-const TOP: readonly Command[] = [paramsCommand, devnetCommand, marketCommand]
+const TOP: readonly Command[] = [paramsCommand, devnetCommand, marketCommand, chatCommand]
 export const runtimeGroups: readonly CommandGroup[] = [
   { name: "chain", summary: "the EVM contracts: deploy them, write the deployment file", commands: chainCommands },
   { name: "genesis", summary: "a network's genesis for validators on separate machines: new, add-validator, show, validate, install", commands: genesisCommands },
