@@ -15,6 +15,7 @@ import { join, relative } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runCommand } from "../../cli/command.ts"
 import { sweepCommand } from "../../cli/sweep.ts"
+import { runSwarm } from "../swarm/run.ts"
 import { loadSweep, totalRuns } from "./file.ts"
 import { checkRedis, sha256 } from "./queue.ts"
 import { startQueueWorker } from "./queue-worker.ts"
@@ -165,7 +166,7 @@ describe("dai sim sweep --queue", () => {
     }
   })
 
-  it("a worker whose copy of the scenario file is another version refuses the runs by name; they are not recorded, and a rerun with a good worker resumes them", { timeout: 120_000 }, async () => {
+  it("a worker whose copy of the scenario file is another version refuses the runs by name; they are not recorded, and a rerun with a good worker resumes them (and runs a swarm's shard)", { timeout: 120_000 }, async () => {
     // The scenario inside the checkout travels as a path relative to it; the stale worker's root has another version there.
     const scenario = join(import.meta.dirname, "testdata", "tiny.yaml")
     const rel = relative(process.cwd(), scenario)
@@ -199,6 +200,12 @@ describe("dai sim sweep --queue", () => {
       const second = await runSweep(small, { workers: 1, out, queue: url, pollMs: 20 })
       expect(second.failed).toEqual([])
       expect(second.ran).toBe(2)
+      // A swarm's shard on the queue: seeds 101, 103, 105, 107 of 100..107, each counted once, all passing.
+      const seeds: number[] = []
+      const swarm = await runSwarm({ seeds: 8, from: 100, size: "small", workers: 1, out: join(dir, "swarm"), queue: url, shard: { index: 1, count: 2 }, onResult: (r) => void seeds.push(r.seed) })
+      expect(seeds.sort()).toEqual([101, 103, 105, 107])
+      expect(swarm.outcomes.passed).toBe(4)
+      expect(swarm.unrun).toEqual([])
     } finally {
       await good.close()
     }
