@@ -3,8 +3,9 @@
  * network, ledger and validators): a provider that computes the simulator's layered model right up to
  * layer k and wrong from there (its word commits to that trace, and it defends it honestly) is caught
  * by every referee at exactly layer k, after ⌈log2(L + 1)⌉ hash queries and one query of the agreed
- * input, and the committee's verdict slashes it and refunds the requester; the same job done right
- * by an honest provider is never disputed.
+ * input, and the committee's verdict slashes it and refunds the requester; one that does not answer
+ * the bisection's queries is refuted once they time out; the same job done right by an honest
+ * provider is never disputed.
  */
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
@@ -22,6 +23,8 @@ import type { MarketContext } from "../../runtime/actors/market/context.ts"
 import { marketKey } from "../../runtime/actors/market/context.ts"
 import { startProvider } from "../../runtime/actors/market/provider.ts"
 import { startRequester, type RequesterActor } from "../../runtime/actors/market/requester.ts"
+import { BISECTION_TIMEOUT_MS } from "../../runtime/actors/market/bisect.ts"
+import { decodeMarketMessage, MARKET_TOPIC } from "../../runtime/actors/market/wire.ts"
 import { UNIT_LAYERS, unitProviderTrace, unitTrace, unitWord, type MarketWork } from "../../runtime/actors/market/work.ts"
 
 const scenario = parseScenario(`name: market-bisection
@@ -69,11 +72,19 @@ const runBisection = (): Seen => {
     onWorld: (world) => {
       seen.world = world
       const economy = world.ledger.economy
-      const ctxOf = (id: string): MarketContext => ({
-        name: id, clock: world.clock, now: () => world.scheduler.now, run: (e) => Effect.runSync(e),
-        random: seededRandom(Prng.fromSeed(3).child(id)), network: attachSimNetwork(world.net, id).network, ledger: world.ledger,
-        params: () => economy.params, emit: () => {}, fault: () => {},
-      })
+      const ctxOf = (id: string, mute = false): MarketContext => {
+        const network = attachSimNetwork(world.net, id).network
+        return {
+          name: id, clock: world.clock, now: () => world.scheduler.now, run: (e) => Effect.runSync(e),
+          random: seededRandom(Prng.fromSeed(3).child(id)), ledger: world.ledger,
+          // `mute`: its bisection answers never leave it (a provider that stalls its disputes).
+          network: mute ? { ...network, send: (to, topic, data) => {
+            const m = decodeMarketMessage(data)
+            return topic === MARKET_TOPIC && Result.isSuccess(m) && m.success.t.startsWith("trace-") ? Effect.void : network.send(to, topic, data)
+          } } : network,
+          params: () => economy.params, emit: () => {}, fault: () => {},
+        }
+      }
       const fund = (id: string, amount: bigint) => {
         const r = economy.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount }, world.scheduler.now)
         if (Result.isFailure(r)) throw new Error(r.failure.message)
@@ -81,13 +92,15 @@ const runBisection = (): Seen => {
       world.clock.setTimeout(() => {
         fund("pz", BOND + TOKEN)
         fund("ph", BOND + TOKEN)
+        fund("ps", BOND + TOKEN)
         fund("uz", 1_000n * TOKEN)
+        startProvider(ctxOf("ps", true), { kind: "infer:silent", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(2) })
         startProvider(ctxOf("pz"), { kind: "infer:faulty", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(FAULT_LAYER) })
         startProvider(ctxOf("ph"), { kind: "infer:honest", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(undefined), trace: unitProviderTrace })
         seen.requester = startRequester(ctxOf("uz"), {})
       }, 2_000)
       world.clock.setTimeout(() => {
-        for (const kind of ["infer:faulty", "infer:honest"]) {
+        for (const kind of ["infer:faulty", "infer:honest", "infer:silent"]) {
           seen.jobs.set(kind, seen.requester!.submit({ kind, units: 5, maxPricePerUnit: 20n * TOKEN, deadline: world.scheduler.now + 25_000 }))
         }
       }, 4_000)
@@ -112,13 +125,28 @@ describe("a dispute bisected in the simulated market", () => {
     expect(job.returned).toBe(receipt.budget)
     expect(job.compensation).toBeGreaterThan(0n)
     // Every referee that judged it found the fault at layer k, after ⌈log2(L + 1)⌉ hash queries and one input query.
-    const bisections = seen.lines.filter((l) => l.kind === "market.bisection" && l.job === receipt.job)
+    // (A referee still bisecting when the verdict lands finds its note judged: `moot`, it signs nothing.)
+    const bisections = seen.lines.filter((l) => l.kind === "market.bisection" && l.job === receipt.job && l.outcome !== "moot")
     expect(bisections.length).toBeGreaterThanOrEqual(3)
     for (const b of bisections) expect(b).toMatchObject({ provider: "pz", outcome: "wrong", layer: FAULT_LAYER, queries: traceDepth(UNIT_LAYERS + 1), inputQueries: 1 })
-    const judged = seen.lines.filter((l) => l.kind === "market.referee.judged" && l.job === receipt.job)
+    const judged = seen.lines.filter((l) => l.kind === "market.referee.judged" && l.job === receipt.job && l.providerRight !== undefined)
     expect(judged.length).toBeGreaterThanOrEqual(3)
     for (const j of judged) expect(j).toMatchObject({ providerRight: false, layer: FAULT_LAYER })
     expect(seen.lines.some((l) => l.kind === "market.resolved" && l.job === receipt.job && l.providerRight === false && l.provider === "pz")).toBe(true)
+  })
+
+  it("refutes a provider that does not answer the bisection's queries once they time out", async () => {
+    const receipt = await seen.jobs.get("infer:silent")!
+    const job = economy.job(receipt.job)!
+    expect(job.notes.every((n) => n.provider !== "ps" || n.state === "refuted")).toBe(true)
+    expect(economy.provider("ps")!.bond).toBe(0n)
+    const bisections = seen.lines.filter((l) => l.kind === "market.bisection" && l.job === receipt.job && l.outcome !== "moot")
+    expect(bisections.length).toBeGreaterThanOrEqual(3)
+    for (const b of bisections) expect(b).toMatchObject({ provider: "ps", outcome: "silent", queries: 0 })
+    // Refuted only once the queries timed out: no referee gave up before BISECTION_TIMEOUT_MS after the job was disputed.
+    const disputedAt = job.notes.find((n) => n.provider === "ps")!.deliveredAt
+    for (const b of bisections) expect(Number(b.t) - disputedAt).toBeGreaterThanOrEqual(BISECTION_TIMEOUT_MS)
+    expect(seen.lines.find((l) => l.kind === "market.resolved" && l.job === receipt.job)).toMatchObject({ providerRight: false, provider: "ps" })
   })
 
   it("never disputes the same work done right: the honest provider is paid and keeps its bond", async () => {

@@ -17,7 +17,7 @@ import {
   answerBisection, judgeDivergence, startBisection, type Bisection, type BisectionOutcome, type BisectionStep, type LayerTrace,
 } from "../../core/market/bisection.ts"
 import type { JobView } from "../../core/market/index.ts"
-import type { MarketContext } from "./context.ts"
+import { call, type MarketContext } from "./context.ts"
 import { decodeLayerAnswer, encodeMarketMessage, MARKET_TOPIC, MAX_LAYER_BYTES, MAX_TRACE_MESSAGE_BYTES, TRACE_TOPIC, type LayerAnswer, type MarketMessage } from "./wire.ts"
 import type { TraceWork, WorkTask } from "./work.ts"
 
@@ -31,8 +31,12 @@ export interface BisectionRecord {
   readonly job: number
   readonly note: number
   readonly provider: string
-  /** agree | wrong | lied | silent | inconsistent; `model`: the word names nothing this work may run. */
-  readonly outcome: BisectionOutcome["kind"] | "model"
+  /**
+   * agree | wrong | lied | silent | inconsistent; `model`: the word names nothing this work may run;
+   * `moot`: the note was no longer disputed when a query timed out (another verdict came first: the
+   * provider stops answering about a judged note), so this referee has nothing to decide.
+   */
+  readonly outcome: BisectionOutcome["kind"] | "model" | "moot"
   /** The first diverging layer (wrong, inconsistent), or the layer whose bytes were asked (lied, silent). */
   readonly layer?: number
   /** Hash queries (tree levels) and layer queries asked. */
@@ -79,7 +83,7 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
     ctx.clock.clearTimeout(s.resend)
     ctx.clock.clearTimeout(s.giveUp)
   }
-  const finish = (s: Session, outcome: BisectionOutcome | { readonly kind: "model"; readonly queries: number }, inputQueries: number) => {
+  const finish = (s: Session, outcome: BisectionOutcome | { readonly kind: "model" | "moot"; readonly queries: number }, inputQueries: number) => {
     clear(s)
     sessions.delete(s.nonce)
     const layer = "layer" in outcome ? outcome.layer : undefined
@@ -109,7 +113,14 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
     const asked = s.nonce
     s.giveUp = ctx.clock.setTimeout(() => {
       if (sessions.get(asked) !== s) return
-      finish(s, { kind: "silent", ...(s.awaiting === "layer" && s.diverged !== undefined ? { layer: s.diverged.layer - 1 } : {}), queries: s.state.queries }, s.awaiting === "layer" ? 1 : 0)
+      const silent = () => finish(s, { kind: "silent", ...(s.awaiting === "layer" && s.diverged !== undefined ? { layer: s.diverged.layer - 1 } : {}), queries: s.state.queries }, s.awaiting === "layer" ? 1 : 0)
+      const moot = () => finish(s, { kind: "moot", queries: s.state.queries }, s.awaiting === "layer" ? 1 : 0)
+      // Silence counts only while the note is still disputed: after a verdict the provider rightly stops answering.
+      call(ctx, ctx.ledger.marketJob(s.job), (j) => {
+        if (sessions.get(asked) !== s) return
+        if (j?.state === "disputed" && j.notes.some((n) => n.id === s.note && n.state === "disputed")) silent()
+        else moot()
+      }, () => sessions.get(asked) === s && moot())
     }, timeoutMs)
   }
 

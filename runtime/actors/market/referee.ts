@@ -71,7 +71,9 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
         }
         if (--left > 0) return
         const got = out.filter((x): x is BisectionRecord => x !== undefined)
-        // Refuted by any note it could not defend; `inconsistent` (this referee's own trace in error) refutes nothing.
+        // Refuted by any note it could not defend; `inconsistent` (this referee's own trace in error) refutes nothing;
+        // a `moot` note (judged meanwhile by another verdict) leaves this referee nothing to sign.
+        if (got.some((x) => x.outcome === "moot")) return done(undefined, got)
         const wrong = got.some((x) => x.outcome !== "agree" && x.outcome !== "inconsistent")
         done(!wrong, got)
       }))

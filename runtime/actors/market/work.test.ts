@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { JobView } from "../../core/market/index.ts"
-import { noteRanges, unitResultHash, wrongNotes } from "./work.ts"
+import { traceRoot } from "../../core/market/bisection.ts"
+import { noteRanges, UNIT_LAYERS, unitLayer, unitProviderTrace, unitResultHash, unitTrace, unitTraceWork, unitWord, wrongNotes } from "./work.ts"
 
 const note = (id: number, units: bigint, state: JobView["notes"][number]["state"], resultHash: string) =>
   ({ id, provider: `p${id}`, units, pricePerUnit: 1n, amount: units, resultHash, deliveredAt: id, state })
@@ -32,5 +33,21 @@ describe("re-execution of debit notes", () => {
     expect(unitResultHash({ job: 1, kind: "infer:mnist", from: 0, units: 5, running: 3 })).toBe(a)
     expect(unitResultHash({ job: 1, kind: "infer:mnist", from: 5, units: 5 })).not.toBe(a)
     expect(unitResultHash({ job: 2, kind: "infer:mnist", from: 0, units: 5 })).not.toBe(a)
+  })
+
+  it("models a chunk as a layer trace whose root the word commits to; a fault at layer k changes layer k and after, not before", () => {
+    const task = { job: 3, kind: "infer:mnist", from: 5, units: 5 }
+    const t = unitTrace(task)
+    expect(t.hashes.length).toBe(UNIT_LAYERS + 1)
+    expect(unitResultHash(task)).toBe(unitWord(task, traceRoot(t.hashes)))
+    const f = unitTrace(task, 4)
+    for (let i = 0; i <= UNIT_LAYERS; i++) expect(f.hashes[i]!.every((x, j) => x === t.hashes[i]![j])).toBe(i < 4)
+    // One layer re-executed from the agreed input gives the honest layer's hash.
+    expect(unitTraceWork.layer(task, unitResultHash(task), 4, t.activation(3))).toEqual(t.hashes[4])
+    expect(unitLayer(4, t.activation(3))).toEqual(t.activation(4))
+    // A provider recomputes the trace of its own honest word only.
+    expect(unitProviderTrace(task, unitResultHash(task))?.hashes).toEqual(t.hashes)
+    expect(unitProviderTrace(task, unitWord(task, traceRoot(f.hashes)))).toBeUndefined()
+    expect(unitTraceWork.trace(task, "0x" + "00".repeat(32))?.word).toBe(unitResultHash(task))
   })
 })
