@@ -8,6 +8,11 @@
  *    budget accounted for to the wei, the job posted once (u0);
  *  - when it can read its jobs only after the job's deadline (the chain stays unreachable for reads),
  *    refunds it itself: the whole budget back, nothing paid (u1).
+ * And a reclaim the ledger took without answering (u2's job, given to p9, a provider that never
+ * delivers): the requester reads the job, sees it taken back, and routes it to another provider (p8),
+ * instead of asking again for ever (refused: the job is not assigned) while the job waits for nobody.
+ * And an assignment taken without an answer (u3): the requester reads the job, sees it assigned to
+ * the provider it asked, and runs it with that one instead of offering it to others.
  */
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
@@ -23,7 +28,9 @@ import type { MarketOp } from "../../runtime/core/market/index.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import { ChainUnavailable } from "../../runtime/services/chain.ts"
 import type { MarketContext } from "../../runtime/actors/market/context.ts"
+import { startProvider } from "../../runtime/actors/market/provider.ts"
 import { startRequester, type RequesterActor } from "../../runtime/actors/market/requester.ts"
+import { simWork } from "../faults/market.ts"
 
 const scenario = parseScenario(`name: requester-lost-post
 seed: 5
@@ -52,45 +59,59 @@ interface User {
   balanceBefore: bigint
 }
 
-/**
- * Requester `id` over the world's ledger, except that its first post is applied and answered with
- * `ChainUnavailable` (a timed-out adapter whose transaction was mined), and its reads of its jobs fail
- * the same way until `readsFrom` (ms).
- */
-const startUser = (world: ConsensusWorld, id: string, readsFrom: number): User => {
-  const economy = world.ledger.economy
-  const funded = economy.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount: 5_000n * TOKEN }, world.scheduler.now)
+const fund = (world: ConsensusWorld, id: string, amount: bigint) => {
+  const funded = world.ledger.economy.apply({ type: "transfer", from: REMAINDER_ACCOUNT, to: id, amount }, world.scheduler.now)
   if (Result.isFailure(funded)) throw new Error(funded.failure.message)
+}
+
+/** A market context for node `id` of the world, over `ledger` (default the world's). */
+const contextOf = (world: ConsensusWorld, id: string, events: User["events"], ledger: MarketContext["ledger"] = world.ledger): MarketContext => ({
+  name: id, clock: world.clock, now: () => world.scheduler.now, run: (e) => Effect.runSync(e),
+  random: seededRandom(Prng.fromSeed(11).child(id)), network: attachSimNetwork(world.net, id).network, ledger,
+  params: () => world.ledger.economy.params,
+  emit: (kind, data) => void events.push({ kind, data }),
+  fault: () => {},
+})
+
+/**
+ * Requester `id` over the world's ledger, except that its first operation of type `lose` is applied
+ * and answered with `ChainUnavailable` (a timed-out adapter whose transaction was mined), and its reads
+ * of its jobs fail the same way until `readsFrom` (ms). It submits one job of `kind` at once.
+ */
+const startUser = (world: ConsensusWorld, id: string, readsFrom: number, lose: MarketOp["type"] = "postJob", kind = SIM_MARKET_KIND): User => {
+  const economy = world.ledger.economy
+  fund(world, id, 5_000n * TOKEN)
   let lostOne = false
   const ledger: MarketContext["ledger"] = {
     ...world.ledger,
     marketOp: <O extends MarketOp>(op: O) => {
-      if (op.type !== "postJob" || lostOne) return world.ledger.marketOp(op)
+      if (op.type !== lose || lostOne) return world.ledger.marketOp(op)
       lostOne = true
-      return Effect.flatMap(world.ledger.marketOp(op), () => Effect.fail(new ChainUnavailable({ operation: "marketOp postJob", reason: "no answer within 30000 ms" })))
+      return Effect.flatMap(world.ledger.marketOp(op), () => Effect.fail(new ChainUnavailable({ operation: `marketOp ${op.type}`, reason: "no answer within 30000 ms" })))
     },
     marketJobs: (filter) =>
       world.scheduler.now < readsFrom ? Effect.fail(new ChainUnavailable({ operation: "marketJobs", reason: "no answer within 30000 ms" })) : world.ledger.marketJobs(filter),
   } as MarketContext["ledger"]
   const events: User["events"] = []
-  const ctx: MarketContext = {
-    name: id, clock: world.clock, now: () => world.scheduler.now, run: (e) => Effect.runSync(e),
-    random: seededRandom(Prng.fromSeed(11).child(id)), network: attachSimNetwork(world.net, id).network, ledger,
-    params: () => economy.params,
-    emit: (kind, data) => void events.push({ kind, data }),
-    fault: () => {},
-  }
   const balanceBefore = economy.balanceOf(id)
-  const requester = startRequester(ctx, {})
-  const submitted = requester.submit({ kind: SIM_MARKET_KIND, units: UNITS, maxPricePerUnit: MAX_PRICE, deadline: world.scheduler.now + 15_000 }).then(
-    () => expect.fail("the lost post resolved"),
+  const requester = startRequester(contextOf(world, id, events, ledger), {})
+  const submitted = requester.submit({ kind, units: UNITS, maxPricePerUnit: MAX_PRICE, deadline: world.scheduler.now + 15_000 }).then(
+    (r) => (lose === "postJob" ? expect.fail("the lost post resolved") : r),
     (e: unknown) => e,
   )
   return { requester, submitted, events, balanceBefore }
 }
 
+/** A provider of SOLO_KIND on the simulated network: p9 never delivers, p8 does (10 ms a unit). */
+const SOLO_KIND = "infer:solo"
+const startSoloProvider = (world: ConsensusWorld, id: string, events: User["events"], delivers: boolean) => {
+  const bond = BigInt(world.ledger.economy.params["market.minProviderBond"]) * TOKEN
+  fund(world, id, bond + TOKEN)
+  startProvider(contextOf(world, id, events), { kind: SOLO_KIND, bond, pricePerUnit: TOKEN, capacity: 2, work: simWork(10, () => (delivers ? undefined : "no-show")) })
+}
+
 const run = () => {
-  const seen: { world?: ConsensusWorld; u0?: User; u1?: User } = {}
+  const seen: { world?: ConsensusWorld; u0?: User; u1?: User; u2?: User; u3?: User; providers: User["events"] } = { providers: [] }
   runScenario(scenario, {
     onWorld: (world) => {
       seen.world = world
@@ -99,13 +120,18 @@ const run = () => {
         seen.u0 = startUser(world, "u0", 0)
         seen.u1 = startUser(world, "u1", 25_000)
       }, 5_000)
+      // p9 alone serves SOLO_KIND when u2 submits; p8 comes once the job is p9's.
+      world.clock.setTimeout(() => startSoloProvider(world, "p9", seen.providers, false), 4_000)
+      world.clock.setTimeout(() => void (seen.u2 = startUser(world, "u2", 0, "reclaimNoShow", SOLO_KIND)), 5_000)
+      world.clock.setTimeout(() => startSoloProvider(world, "p8", seen.providers, true), 6_500)
+      world.clock.setTimeout(() => void (seen.u3 = startUser(world, "u3", 0, "assignJob")), 7_000)
     },
   })
-  return { world: seen.world!, u0: seen.u0!, u1: seen.u1! }
+  return { world: seen.world!, u0: seen.u0!, u1: seen.u1!, u2: seen.u2!, u3: seen.u3! }
 }
 
 describe("a post the ledger took without answering", () => {
-  const { world, u0, u1 } = run()
+  const { world, u0, u1, u2, u3 } = run()
   const economy = world.ledger.economy
   const jobsOf = (id: string) => economy.jobs().filter((j) => j.requester === id)
 
@@ -136,5 +162,33 @@ describe("a post the ledger took without answering", () => {
     expect(economy.balanceOf("u1")).toBe(u1.balanceBefore)
     expect(u1.events.map((e) => e.kind)).not.toContain("market.job.adopted")
     expect(u1.events.find((e) => e.kind === "market.job.swept")?.data).toMatchObject({ job: job.id, state: "expired", returned: String(job.budget) })
+  })
+
+  it("a reclaim taken without an answer: the requester sees the job back on the ledger and fails it over", async () => {
+    const jobs = jobsOf("u2")
+    expect(jobs).toHaveLength(1)
+    const job = jobs[0]!
+    const assigned = u2.events.filter((e) => e.kind === "market.job.assigned").map((e) => e.data.provider)
+    expect(assigned).toEqual(["p9", "p8"])
+    expect(u2.events.find((e) => e.kind === "market.no-show")?.data).toMatchObject({ job: job.id, provider: "p9" })
+    expect(job.state).toBe("settled")
+    expect(job.provider).toBe("p8")
+    expect(job.notes.every((n) => n.provider === "p8" && n.state === "paid")).toBe(true)
+    expect(job.paid + job.feeBurnt + job.feeToStakers + job.returned + job.escrow).toBe(job.budget)
+    // p9 paid the no-show penalty, once, to u2.
+    const penalty = economy.provider("p9")!.penalized
+    expect(penalty).toBeGreaterThan(0n)
+    expect(job.compensation).toBe(penalty)
+  })
+
+  it("an assignment taken without an answer: the requester sees the provider holds the job and runs it with it", async () => {
+    const jobs = jobsOf("u3")
+    expect(jobs).toHaveLength(1)
+    const job = jobs[0]!
+    const assigned = u3.events.filter((e) => e.kind === "market.job.assigned").map((e) => e.data.provider)
+    expect(assigned).toEqual([job.provider])
+    expect(job.state).toBe("settled")
+    expect(job.paid + job.feeBurnt + job.feeToStakers + job.returned + job.escrow).toBe(job.budget)
+    expect(u3.requester.finished().map((f) => [f.job, f.status])).toEqual([[job.id, "settled"]])
   })
 })

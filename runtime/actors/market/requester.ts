@@ -293,13 +293,17 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
               tell(run, { type: "assign.refused", provider: a.provider, reason: "its ledger price is above the price it announces", at: ctx.now() })
               return
             }
-            call(ctx, ctx.ledger.marketOp({ type: "assignJob", job: a.job, provider: a.provider, by: self }), () => {
+            const assigned = () => {
               const at = ctx.now()
               run.assigned = { provider: a.provider, at, load: lastLoad, units: 0, lastAt: at }
               ctx.emit("market.job.assigned", { job: a.job, provider: a.provider })
               tell(run, { type: "job.assigned", provider: a.provider, at })
               send(a.provider, { v: 1, t: "assigned", job: a.job })
-            }, (e) => tell(run, { type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
+            }
+            call(ctx, ctx.ledger.marketOp({ type: "assignJob", job: a.job, provider: a.provider, by: self }), assigned, (e) =>
+              // Unanswered, it may have been mined all the same: the ledger says whether the provider holds the job.
+              tookEffect(a.job, e, (j) => j.state !== "open" && j.provider === a.provider, assigned, () =>
+                tell(run, { type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() })))
           }, (e) => tell(run, { type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
         },
         confirm: (_, c) => call(ctx, ctx.ledger.marketOp({ type: "confirm", job: c.job, by: self }), () => ctx.emit("market.confirmed", { job: c.job, units: c.units })),
@@ -315,12 +319,18 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
         settle: (_, s) => {
           if (confirms()) call(ctx, ctx.ledger.marketOp({ type: "settle", job: s.job }), () => {})
         },
-        reclaimNoShow: (_, r) =>
-          call(ctx, ctx.ledger.marketOp({ type: "reclaimNoShow", job: r.job, by: self }), (receipt) => {
-            ctx.emit("market.no-show", { job: r.job, provider: receipt.provider, penalty: String(receipt.penalty) })
+        reclaimNoShow: (_, r) => {
+          const reopened = (penalty: string) => {
+            ctx.emit("market.no-show", { job: r.job, provider: r.provider, penalty })
             run.assigned = undefined
             tell(run, { type: "job.reopened", at: ctx.now() })
-          }, (e) => tell(run, { type: "reclaim.refused", reason: reasonOf(e), at: ctx.now() })),
+          }
+          call(ctx, ctx.ledger.marketOp({ type: "reclaimNoShow", job: r.job, by: self }), (receipt) => reopened(String(receipt.penalty)), (e) =>
+            // An unanswered reclaim (or an earlier one) may have taken the job back: then it is open, or another's,
+            // and asking again would be refused for ever (MarketJobNotAssigned) while the job waits for nobody.
+            tookEffect(r.job, e, (j) => j.provider !== r.provider, () => reopened("unknown"), () =>
+              tell(run, { type: "reclaim.refused", reason: reasonOf(e), at: ctx.now() })))
+        },
         refund: (_, r) => call(ctx, ctx.ledger.marketOp({ type: "refund", job: r.job }), () => {}),
         finished: (_, out) => {
           run.done = true
@@ -396,6 +406,17 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
       // A lost post not on the ledger by its deadline was never taken (or is refunded by the sweeps when it shows up).
       for (let i = lost.length - 1; i >= 0; i--) if (now >= lost[i]!.deadline + LOST_POST_GRACE_MS) lost.splice(i, 1)
     }, done)
+  }
+
+  /**
+   * After a failed operation on `job`: when the ledger did not answer (`ChainUnavailable`) or refused
+   * it for a state an earlier attempt would leave (the job not open, not assigned), read the job and
+   * call `yes` if `took(job)` says the operation took effect, else `no`.
+   */
+  const tookEffect = (job: number, e: unknown, took: (j: JobView) => boolean, yes: () => void, no: () => void) => {
+    const tag = (e as { _tag?: unknown } | null)?._tag
+    if (!isUnanswered(e) && tag !== "MarketJobNotAssigned" && tag !== "MarketJobNotOpen") return no()
+    call(ctx, ctx.ledger.marketJob(job), (j) => (j !== undefined && took(j) ? yes() : no()), no)
   }
 
   /** The stream's next job, unless stopped, past its end or at its limit of running jobs. */
