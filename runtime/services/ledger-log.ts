@@ -18,8 +18,8 @@
  * the genesis this log grew from (its hash), so a store of another network is refused. A record
  * that does not decode, or an operation the rebuilt ledger refuses, is `LedgerLogInvalid`.
  */
-import { createHash } from "node:crypto"
 import { Effect, Exit, Result, Schema } from "effect"
+import { fromHex, keccak256, toHex } from "../core/crypto.ts"
 import { ChainUnavailable } from "./chain.ts"
 import type { MemoryChain } from "./memory-chain.ts"
 import type { Store, StoreError } from "./store.ts"
@@ -80,7 +80,7 @@ export const pinnableClock = (live: () => number): PinnableClock => {
 export const encodeValue = (value: unknown): unknown => {
   if (typeof value === "bigint") return { $n: value.toString() }
   if (value === undefined) return { $u: 1 }
-  if (value instanceof Uint8Array) return { $b: Buffer.from(value).toString("hex") }
+  if (value instanceof Uint8Array) return { $b: toHex(value).slice(2) }
   if (value === null || typeof value === "string" || typeof value === "boolean") return value
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new Error(`cannot record the number ${value}`)
@@ -109,7 +109,7 @@ export const decodeValue = (value: unknown): unknown => {
   if (isTag(o, "$u")) return undefined
   if (isTag(o, "$b")) {
     if (typeof o["$b"] !== "string" || !/^(?:[0-9a-f]{2})*$/.test(o["$b"])) throw new Error(`not hex bytes: ${JSON.stringify(o["$b"])}`)
-    return new Uint8Array(Buffer.from(o["$b"], "hex"))
+    return fromHex(`0x${o["$b"]}`)
   }
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(o)) out[k] = decodeValue(v)
@@ -134,7 +134,7 @@ const text = (b: Uint8Array): string => new TextDecoder("utf-8", { fatal: true }
 export const ledgerRecordKey = (seq: number): string => `${LEDGER_LOG_PREFIX}${String(seq).padStart(12, "0")}`
 
 /** A stable hash of a genesis (or anything `encodeValue` takes): which network a log belongs to. */
-export const genesisTag = (genesis: unknown): string => createHash("sha256").update(JSON.stringify(encodeValue(genesis))).digest("hex")
+export const genesisTag = (genesis: unknown): string => toHex(keccak256(bytes(JSON.stringify(encodeValue(genesis)))))
 
 // ---------------------------------------------------------------- the persistent ledger
 
