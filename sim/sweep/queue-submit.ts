@@ -108,7 +108,10 @@ export const submitRuns = async <D extends QueuedRun, R>(options: SubmitOptions<
         for (let start = 0; !stopped; ) {
           const jobs = (await queue.getJobs([state], start, start + PAGE - 1, true)) as Job<D, R>[]
           const mine = jobs.filter((j) => j !== undefined && j.data?.owner === options.owner)
+          const handed: Job<D, R>[] = []
           for (const j of mine) {
+            if (stopped) break
+            handed.push(j)
             if (state === "completed") {
               options.onResult(j.data, j.returnvalue)
               results++
@@ -120,9 +123,9 @@ export const submitRuns = async <D extends QueuedRun, R>(options: SubmitOptions<
             n++
           }
           // Removed only once handed over: a submitter killed before this sees them again on resume.
-          await Promise.all(mine.map((j) => j.remove().catch(() => {})))
+          await Promise.all(handed.map((j) => j.remove().catch(() => {})))
           if (jobs.length < PAGE) break
-          start += PAGE - mine.length
+          start += PAGE - handed.length
         }
       }
       return n
@@ -138,6 +141,7 @@ export const submitRuns = async <D extends QueuedRun, R>(options: SubmitOptions<
     let lastProgress = Date.now()
     while (!stopped && !(exhausted && outstanding.size === 0)) {
       const n = await collect()
+      if (stopped) break
       await refill()
       if (n > 0) {
         lastProgress = Date.now()
@@ -150,6 +154,9 @@ export const submitRuns = async <D extends QueuedRun, R>(options: SubmitOptions<
       }
       await sleep(pollMs)
     }
+  } catch (e) {
+    // Stopped (Ctrl-C, or the caller's handle): calls on the closed connection fail; what was handed over stands.
+    if (!stopped) throw e
   } finally {
     if (!stopped) await shutdown()
   }

@@ -18,6 +18,7 @@ import { sweepCommand } from "../../cli/sweep.ts"
 import { runSwarm } from "../swarm/run.ts"
 import { loadSweep, totalRuns } from "./file.ts"
 import { checkRedis, sha256 } from "./queue.ts"
+import type { PoolHandle } from "./pool.ts"
 import { startQueueWorker } from "./queue-worker.ts"
 import { runSweep } from "./run.ts"
 import type { ResultLine } from "./task.ts"
@@ -166,7 +167,7 @@ describe("dai sim sweep --queue", () => {
     }
   })
 
-  it("a worker whose copy of the scenario file is another version refuses the runs by name; they are not recorded, and a rerun with a good worker resumes them (and runs a swarm's shard)", { timeout: 120_000 }, async () => {
+  it("a worker whose copy of the scenario file is another version refuses the runs by name; they are not recorded, and a rerun with a good worker resumes them; a stopped submitter resumes collecting what finished meanwhile (and a swarm's shard runs)", { timeout: 120_000 }, async () => {
     // The scenario inside the checkout travels as a path relative to it; the stale worker's root has another version there.
     const scenario = join(import.meta.dirname, "testdata", "tiny.yaml")
     const rel = relative(process.cwd(), scenario)
@@ -195,7 +196,8 @@ describe("dai sim sweep --queue", () => {
     expect(logs.some((l) => l.includes("another version"))).toBe(true)
     expect(existsSync(join(out, "results.jsonl")) ? readFileSync(join(out, "results.jsonl"), "utf8") : "").toBe("")
 
-    const good = startQueueWorker({ url, threads: 1, stallMs: 2_000 })
+    let runsDone = 0
+    const good = startQueueWorker({ url, threads: 1, stallMs: 2_000, onRun: () => void runsDone++ })
     try {
       const second = await runSweep(small, { workers: 1, out, queue: url, pollMs: 20 })
       expect(second.failed).toEqual([])
@@ -206,6 +208,24 @@ describe("dai sim sweep --queue", () => {
       expect(seeds.sort()).toEqual([101, 103, 105, 107])
       expect(swarm.outcomes.passed).toBe(4)
       expect(swarm.unrun).toEqual([])
+
+      // A submitter stopped at its first result while the worker goes on: the resumed sweep collects
+      // what finished meanwhile, records it once, and nothing runs twice.
+      const four = loadSweep(`name: interrupted\nscenario: ${scenario}\nseeds: 2\ngrid: { slashing.doubleSignFraction: [0.1, 0.3] }\nmetrics: [attackerRoi]\n`, join(dir, "interrupted.yaml"))
+      const base = runsDone
+      let handle: PoolHandle | undefined
+      const outI = join(dir, "interrupted")
+      const cut = await runSweep(four, {
+        workers: 1, out: outI, queue: url, pollMs: 20, onStart: (h) => void (handle = h),
+        progress: () => ({ tick: () => void handle?.stop(), end: () => {} }),
+      })
+      expect(cut.ran).toBe(1)
+      await until("the worker to finish the other runs", () => runsDone >= base + 4)
+      const resumed = await runSweep(four, { workers: 1, out: outI, queue: url, pollMs: 20 })
+      expect(resumed.resumed).toBe(1)
+      expect(resumed.ran).toBe(3)
+      expect(runsDone).toBe(base + 4)
+      expect(lines(outI).map((l) => l.run).sort()).toEqual([0, 1, 2, 3])
     } finally {
       await good.close()
     }
