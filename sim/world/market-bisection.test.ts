@@ -4,7 +4,8 @@
  * layer k and wrong from there (its word commits to that trace, and it defends it honestly) is caught
  * by every referee at exactly layer k, after ⌈log2(L + 1)⌉ hash queries and one query of the agreed
  * input, and the committee's verdict slashes it and refunds the requester; one that does not answer
- * the bisection's queries is refuted once they time out; the same job done right by an honest
+ * the bisection's queries is refuted once they time out, one that answers with a hash not of its
+ * commitment is caught by that answer; the same job done right by an honest
  * provider is never disputed.
  */
 import { Effect, Result } from "effect"
@@ -24,7 +25,7 @@ import { marketKey } from "../../runtime/actors/market/context.ts"
 import { startProvider } from "../../runtime/actors/market/provider.ts"
 import { startRequester, type RequesterActor } from "../../runtime/actors/market/requester.ts"
 import { BISECTION_TIMEOUT_MS } from "../../runtime/actors/market/bisect.ts"
-import { decodeMarketMessage, MARKET_TOPIC } from "../../runtime/actors/market/wire.ts"
+import { decodeMarketMessage, encodeMarketMessage, MARKET_TOPIC } from "../../runtime/actors/market/wire.ts"
 import { UNIT_LAYERS, unitProviderTrace, unitTrace, unitWord, type MarketWork } from "../../runtime/actors/market/work.ts"
 
 const scenario = parseScenario(`name: market-bisection
@@ -72,16 +73,22 @@ const runBisection = (): Seen => {
     onWorld: (world) => {
       seen.world = world
       const economy = world.ledger.economy
-      const ctxOf = (id: string, mute = false): MarketContext => {
+      let lies = 0
+      const ctxOf = (id: string, answers: "honest" | "mute" | "lie" = "honest"): MarketContext => {
         const network = attachSimNetwork(world.net, id).network
         return {
           name: id, clock: world.clock, now: () => world.scheduler.now, run: (e) => Effect.runSync(e),
           random: seededRandom(Prng.fromSeed(3).child(id)), ledger: world.ledger,
-          // `mute`: its bisection answers never leave it (a provider that stalls its disputes).
-          network: mute ? { ...network, send: (to, topic, data) => {
+          // `mute`: its bisection answers never leave it (a provider that stalls its disputes);
+          // `lie`: its second tree answer has a hash changed (not what it committed to).
+          network: answers === "honest" ? network : { ...network, send: (to, topic, data) => {
             const m = decodeMarketMessage(data)
-            return topic === MARKET_TOPIC && Result.isSuccess(m) && m.success.t.startsWith("trace-") ? Effect.void : network.send(to, topic, data)
-          } } : network,
+            if (topic !== MARKET_TOPIC || Result.isFailure(m) || !m.success.t.startsWith("trace-")) return network.send(to, topic, data)
+            if (answers === "mute") return Effect.void
+            const a = m.success
+            if (a.t !== "trace-answer" || ++lies !== 2) return network.send(to, topic, data)
+            return network.send(to, topic, encodeMarketMessage({ ...a, left: `0x${"ee".repeat(32)}` }))
+          } },
           params: () => economy.params, emit: () => {}, fault: () => {},
         }
       }
@@ -93,14 +100,16 @@ const runBisection = (): Seen => {
         fund("pz", BOND + TOKEN)
         fund("ph", BOND + TOKEN)
         fund("ps", BOND + TOKEN)
+        fund("pl", BOND + TOKEN)
+        startProvider(ctxOf("pl", "lie"), { kind: "infer:liar", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(7) })
         fund("uz", 1_000n * TOKEN)
-        startProvider(ctxOf("ps", true), { kind: "infer:silent", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(2) })
+        startProvider(ctxOf("ps", "mute"), { kind: "infer:silent", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(2) })
         startProvider(ctxOf("pz"), { kind: "infer:faulty", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(FAULT_LAYER) })
         startProvider(ctxOf("ph"), { kind: "infer:honest", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(undefined), trace: unitProviderTrace })
         seen.requester = startRequester(ctxOf("uz"), {})
       }, 2_000)
       world.clock.setTimeout(() => {
-        for (const kind of ["infer:faulty", "infer:honest", "infer:silent"]) {
+        for (const kind of ["infer:faulty", "infer:honest", "infer:silent", "infer:liar"]) {
           seen.jobs.set(kind, seen.requester!.submit({ kind, units: 5, maxPricePerUnit: 20n * TOKEN, deadline: world.scheduler.now + 25_000 }))
         }
       }, 4_000)
@@ -147,6 +156,18 @@ describe("a dispute bisected in the simulated market", () => {
     const disputedAt = job.notes.find((n) => n.provider === "ps")!.deliveredAt
     for (const b of bisections) expect(Number(b.t) - disputedAt).toBeGreaterThanOrEqual(BISECTION_TIMEOUT_MS)
     expect(seen.lines.find((l) => l.kind === "market.resolved" && l.job === receipt.job)).toMatchObject({ providerRight: false, provider: "ps" })
+  })
+
+  it("catches a provider whose answer is not its commitment", async () => {
+    const receipt = await seen.jobs.get("infer:liar")!
+    const job = economy.job(receipt.job)!
+    expect(job.notes.every((n) => n.provider !== "pl" || n.state === "refuted")).toBe(true)
+    expect(economy.provider("pl")!.bond).toBe(0n)
+    const records = seen.lines.filter((l) => l.kind === "market.bisection" && l.job === receipt.job && l.outcome !== "moot")
+    // The one referee it lied to records it; the others find layer 7.
+    expect(records.filter((r) => r.outcome === "lied")).toHaveLength(1)
+    expect(records.filter((r) => r.outcome === "lied")[0]).toMatchObject({ provider: "pl", queries: 2 })
+    for (const r of records.filter((x) => x.outcome !== "lied")) expect(r).toMatchObject({ outcome: "wrong", layer: 7 })
   })
 
   it("never disputes the same work done right: the honest provider is paid and keeps its bond", async () => {
