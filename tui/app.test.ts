@@ -36,14 +36,14 @@ const UP = "\x1b[A"
 const DOWN = "\x1b[B"
 
 describe("screens and keys", () => {
-  it("1-6 pick a screen, tab and shift-tab cycle through them", async () => {
+  it("1-7 pick a screen, tab and shift-tab cycle through them", async () => {
     const { tui, keys } = setup()
     await keys("3")
     expect(tui.ui.screen).toBe(2)
-    await keys("\t", "\t", "\t", "\t")
-    expect(tui.ui.screen).toBe(0) // 2 → 3 → 4 → 5 → 0
+    await keys("\t", "\t", "\t", "\t", "\t")
+    expect(tui.ui.screen).toBe(0) // 2 → 3 → 4 → 5 → 6 → 0
     await keys("\x1b[Z")
-    expect(tui.ui.screen).toBe(5)
+    expect(tui.ui.screen).toBe(6)
     await keys("6")
     expect(tui.ui.screen).toBe(5)
     const rows = await keys("2")
@@ -71,7 +71,7 @@ describe("stake", () => {
   it("s → amount → Enter → confirm y calls onStake once with base units", async () => {
     const calls: bigint[] = []
     const { tui, keys } = setup({ onStake: (a) => void calls.push(a) })
-    expect((await keys())[23]).toMatch(/1-6\/tab screens\s+s stake\s+↑↓ select/)
+    expect((await keys())[23]).toMatch(/1-7\/tab screens\s+s stake\s+↑↓ select/)
     let rows = await keys("s", "1", "2", ".", "5")
     expect(rows.join("\n")).toMatch(/Amount in DAI: 12\.5_/)
     rows = await keys(ENTER)

@@ -14,12 +14,13 @@ import { initialModel, reduce, type ProposalId, type ViewModel } from "./model.t
 import { governanceScreen } from "./screens/governance.ts"
 import { logScreen } from "./screens/log.ts"
 import { marketScreen } from "./screens/market.ts"
+import { lmScreen } from "./screens/lm.ts"
 import { overviewScreen } from "./screens/overview.ts"
 import { trainingScreen } from "./screens/training.ts"
 import { validatorsScreen } from "./screens/validators.ts"
 import type { ScreenRender } from "./screens/view.ts"
 
-const RENDERERS: readonly ScreenRender<ViewModel>[] = [overviewScreen, validatorsScreen, trainingScreen, governanceScreen, logScreen, marketScreen]
+const RENDERERS: readonly ScreenRender<ViewModel>[] = [overviewScreen, validatorsScreen, trainingScreen, governanceScreen, logScreen, marketScreen, lmScreen]
 
 export interface TuiOptions {
   /** Terminal streams; default the process's. Tests pass in-memory streams. */

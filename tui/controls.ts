@@ -7,7 +7,7 @@ import { tokens, formatTokens } from "../runtime/core/units.ts"
 import type { ProposalId, ViewModel } from "./model.ts"
 import { selectedProposal } from "./screens/governance.ts"
 
-export const SCREENS = ["Overview", "Validators", "Training", "Governance", "Log", "Market"] as const
+export const SCREENS = ["Overview", "Validators", "Training", "Governance", "Log", "Market", "LM"] as const
 export const GOVERNANCE = 3
 export const LOG = 4
 

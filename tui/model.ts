@@ -8,6 +8,7 @@ import type { TelemetryEvent } from "../runtime/services/telemetry.ts"
 import { votesText } from "./format.ts"
 import { amount, bool, count, describe, firstAmount, list, num, record, str } from "./fields.ts"
 import { marketView, type MarketView } from "./market-model.ts"
+import { initialLm, reduceLm, type LmView } from "./lm-model.ts"
 import { phrase } from "./phrases.ts"
 import { items, last, push, replaceLast, ring, type Ring } from "./ring.ts"
 
@@ -100,6 +101,8 @@ export interface ViewModel {
   readonly slashes: Ring<string>
   /** The compute market as our node's ledger last showed it (`market` events); undefined until one came. */
   readonly market: MarketView | undefined
+  /** The language model: the block ranges our node serves and its generations (`lm.*` events). */
+  readonly lm: LmView
 }
 
 /** Bounds that keep the model a constant size. */
@@ -128,6 +131,7 @@ export const initialModel = (self?: string): ViewModel => ({
   committed: {},
   slashes: ring(LIMITS.slashes),
   market: undefined,
+  lm: initialLm,
 })
 
 type Data = Readonly<Record<string, unknown>>
@@ -254,6 +258,17 @@ const apply = (m: ViewModel, e: Event): ViewModel => {
     case "governance.proposal":
     case "governance.vote":
       return governance(m, e, mine)
+    case "lm.stage.stats":
+    case "lm.generate.token":
+      // Too many for the log: the view only.
+      return mine ? { ...m, lm: reduceLm(m.lm, e.kind, e.at, d) } : m
+    case "lm.generate.started":
+    case "lm.generate.route":
+    case "lm.generate.done":
+    case "lm.generate.failed": {
+      const p = phrase(e.kind, d, (id) => nameOf(m, id))
+      return logged(mine ? { ...m, lm: reduceLm(m.lm, e.kind, e.at, d) } : m, line(e, p.level, p.text))
+    }
     case "market":
       // Every node publishes the same ledger's market: ours is the view.
       return mine ? { ...m, market: marketView(e.at, d) } : m

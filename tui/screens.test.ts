@@ -44,7 +44,7 @@ describe("screens at 80×24", () => {
     // The newest log line, with its braces shown literally (not taken as blessed tags).
     expect(row(rows, /clock drift/)).toContain("clock drift {3ms} from peer v2")
     // No stake/vote callbacks were given, so the help bar does not offer them.
-    expect(rows[23]).toMatch(/^ 1-6\/tab screens\s+↑↓ select\s+q quit\s*$/)
+    expect(rows[23]).toMatch(/^ 1-7\/tab screens\s+↑↓ select\s+q quit\s*$/)
   })
 
   it("validators: one row per validator by power, with share, stake, contribution, missed, jailed", async () => {
@@ -145,6 +145,6 @@ describe("resizing", () => {
     expect(rows[2]).toMatch(/v0\s+400\s+30\.8%/)
     rows = await show(s, "1")
     expect(row(rows, /Height/)).toMatch(/Height\s+2/)
-    expect(rows[15]).toMatch(/1-6\/tab screens/)
+    expect(rows[15]).toMatch(/1-7\/tab screens/)
   })
 })

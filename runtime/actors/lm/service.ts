@@ -103,6 +103,10 @@ export const startLmService = (ctx: MarketContext, o: LmServiceOptions): LmServi
   const tick = () => {
     if (stopped) return
     look()
+    // What this node serves, for the TUI (tokens per second from two of these).
+    for (const { server, stage } of servers.values()) {
+      ctx.emit("lm.stage.stats", { from: stage.from, to: stage.to, sessions: server.sessions, served: server.served, billed: server.billed, delivered: server.delivered })
+    }
     timer = ctx.clock.setTimeout(tick, o.watchMs ?? 5_000)
   }
   tick()
