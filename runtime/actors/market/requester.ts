@@ -25,24 +25,19 @@
  * and runs it like any other (`market.job.adopted`). Its own live jobs that no run holds once their
  * deadline has passed (a lost post found late, a job of an earlier run of the node) it refunds itself
  * (`market.job.swept`): `refund` is anyone's, but nobody else has a reason to send it. It reads them
- * while a lost post is unresolved, and every `sweepInterval` when given (a node's requester).
+ * while a lost post is unresolved, and every `sweepInterval` when given (a node's requester): requester-sweep.ts.
  */
 import { Effect, Result } from "effect"
 import { createActor, type Actor } from "xstate"
-import { LIVE_JOB_STATES, maxNoteUnits, type JobView, type PostJobReceipt } from "../../core/market/index.ts"
+import { maxNoteUnits, type PostJobReceipt } from "../../core/market/index.ts"
 import { chooseProvider, LatencyEstimator, type Candidate } from "../../core/market/routing.ts"
 import { marketJobMachine, type MarketJobOutput } from "../../machines/market.ts"
 import type { ProviderInfo } from "../../services/network.ts"
 import { call, chance, marketKey, randomInt, reasonOf, type MarketContext } from "./context.ts"
+import { isUnanswered, makeSweeper, type JobSpec } from "./requester-sweep.ts"
 import { decodeMarketMessage, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES, type MarketMessage } from "./wire.ts"
 
-/** One job to run: what `postJob` escrows (`deadline` is absolute, ledger time in ms). */
-export interface JobSpec {
-  readonly kind: string
-  readonly units: number
-  readonly maxPricePerUnit: bigint
-  readonly deadline: number
-}
+export type { JobSpec }
 
 /** A stream of jobs the requester posts by itself (the simulator's requesters, the devnet's). */
 export interface StreamOptions {
@@ -148,14 +143,6 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   // Providers whose bond answers for no unit at their price (maxNoteUnits 0), as of their last ledger read; forgotten at each refresh.
   const underBonded = new Set<string>()
   const pending = new Set<JobRun>()
-  // Posts the ledger did not answer (it may still have taken them), and how many posts are in flight.
-  const lost: JobSpec[] = []
-  let posting = 0
-  // Its jobs no run holds, past their deadline and not refunded yet (read again until they are); those being refunded now.
-  const owed = new Set<number>()
-  const refunding = new Set<number>()
-  let sweeping = false
-  let lastSweep = Number.NEGATIVE_INFINITY
   let stopped = false
   let seq = 0
   let nonce = 0
@@ -163,6 +150,11 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   let poller: unknown
   let refresher: unknown
   const rng = { int: (n: number) => randomInt(ctx, n) }
+  // No escrow left behind by a ledger that did not answer (requester-sweep.ts).
+  const sweeper = makeSweeper(ctx, {
+    self, interval: o.sweepInterval, held: (job) => byJob.has(job), stopped: () => stopped,
+    adopt: (spec, job) => runJob(spec, ctx.now(), { adopt: job.id }),
+  })
   let lastLoad = 0
 
   /** Tell a job's machine what happened; a job that ended hears nothing more (a late answer of a slow ledger). */
@@ -254,9 +246,9 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
             byJob.set(run.adopt, run)
             return tell(run, { type: "job.posted", job: run.adopt, at: ctx.now() })
           }
-          posting++
+          sweeper.posting(1)
           call(ctx, ctx.ledger.marketOp({ type: "postJob", requester: self, kind: j.kind, units: BigInt(j.units), maxPricePerUnit: j.maxPricePerUnit, deadline: j.deadline }), (r) => {
-            posting--
+            sweeper.posting(-1)
             run.job = r.job
             byJob.set(r.job, run)
             ctx.emit("market.job.posted", { job: r.job, units: j.units, budget: String(r.budget) })
@@ -264,12 +256,9 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
             run.onPosted?.(r)
             tell(run, { type: "job.posted", job: r.job, at: ctx.now() })
           }, (e) => {
-            posting--
+            sweeper.posting(-1)
             // Not a refusal: the ledger did not answer, and may have taken the post all the same.
-            if (isUnanswered(e)) {
-              lost.push({ kind: j.kind, units: j.units, maxPricePerUnit: j.maxPricePerUnit, deadline: j.deadline })
-              ctx.emit("market.post-unanswered", { kind: j.kind, units: j.units, deadline: j.deadline })
-            }
+            if (isUnanswered(e)) sweeper.lostPost({ kind: j.kind, units: j.units, maxPricePerUnit: j.maxPricePerUnit, deadline: j.deadline })
             pending.delete(run)
             run.onRefused?.(e)
             tell(run, { type: "job.refused", reason: reasonOf(e), at: ctx.now() })
@@ -302,7 +291,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
             }
             call(ctx, ctx.ledger.marketOp({ type: "assignJob", job: a.job, provider: a.provider, by: self }), assigned, (e) =>
               // Unanswered, it may have been mined all the same: the ledger says whether the provider holds the job.
-              tookEffect(a.job, e, (j) => j.state !== "open" && j.provider === a.provider, assigned, () =>
+              sweeper.tookEffect(a.job, e, (j) => j.state !== "open" && j.provider === a.provider, assigned, () =>
                 tell(run, { type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() })))
           }, (e) => tell(run, { type: "assign.refused", provider: a.provider, reason: reasonOf(e), at: ctx.now() }))
         },
@@ -328,7 +317,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
           call(ctx, ctx.ledger.marketOp({ type: "reclaimNoShow", job: r.job, by: self }), (receipt) => reopened(String(receipt.penalty)), (e) =>
             // An unanswered reclaim (or an earlier one) may have taken the job back: then it is open, or another's,
             // and asking again would be refused for ever (MarketJobNotAssigned) while the job waits for nobody.
-            tookEffect(r.job, e, (j) => j.provider !== r.provider, () => reopened("unknown"), () =>
+            sweeper.tookEffect(r.job, e, (j) => j.provider !== r.provider, () => reopened("unknown"), () =>
               tell(run, { type: "reclaim.refused", reason: reasonOf(e), at: ctx.now() })))
         },
         refund: (_, r) => call(ctx, ctx.ledger.marketOp({ type: "refund", job: r.job }), () => {}),
@@ -361,62 +350,6 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
     })
     // Fresh records before routing (the machine routes as soon as the ledger has the job).
     findProviders(spec.kind, () => run.actor?.start())
-  }
-
-  /**
-   * Read its own jobs: run the one a lost post left on the ledger, refund those no run holds past
-   * their deadline. One read at a time; none while a post is in flight (its job, not yet known to
-   * its run, would look like a lost post's).
-   */
-  const sweep = () => {
-    if (sweeping || stopped || posting > 0) return
-    sweeping = true
-    lastSweep = ctx.now()
-    const done = () => void (sweeping = false)
-    call(ctx, ctx.ledger.marketJobs({ requester: self }), (jobs) => {
-      done()
-      if (stopped) return
-      const now = ctx.now()
-      owed.clear()
-      for (const j of jobs) {
-        if (byJob.has(j.id) || !LIVE_JOB_STATES.includes(j.state)) continue
-        const i = lost.findIndex((l) => postedAs(l, j))
-        if (i >= 0 && j.state === "open" && now < j.deadline) {
-          const spec = lost.splice(i, 1)[0]!
-          ctx.emit("market.job.adopted", { job: j.id, units: spec.units, budget: String(j.budget) })
-          runJob({ ...spec, deadline: j.deadline }, now, { adopt: j.id })
-          continue
-        }
-        if (i >= 0) lost.splice(i, 1)
-        // A disputed one waits for its verdict (the periodic sweeps see it again).
-        if (now < j.deadline || j.state === "disputed") continue
-        owed.add(j.id)
-        if (!refunding.has(j.id)) {
-          refunding.add(j.id)
-          call(ctx, ctx.ledger.marketOp({ type: "refund", job: j.id }), (r) => {
-            refunding.delete(j.id)
-            owed.delete(j.id)
-            ctx.emit("market.job.swept", { job: j.id, state: r.state, returned: String(r.returned), paid: r.payments.length })
-          }, (e) => {
-            refunding.delete(j.id)
-            ctx.emit("market.sweep-refused", { job: j.id, reason: reasonOf(e) })
-          })
-        }
-      }
-      // A lost post not on the ledger by its deadline was never taken (or is refunded by the sweeps when it shows up).
-      for (let i = lost.length - 1; i >= 0; i--) if (now >= lost[i]!.deadline + LOST_POST_GRACE_MS) lost.splice(i, 1)
-    }, done)
-  }
-
-  /**
-   * After a failed operation on `job`: when the ledger did not answer (`ChainUnavailable`) or refused
-   * it for a state an earlier attempt would leave (the job not open, not assigned), read the job and
-   * call `yes` if `took(job)` says the operation took effect, else `no`.
-   */
-  const tookEffect = (job: number, e: unknown, took: (j: JobView) => boolean, yes: () => void, no: () => void) => {
-    const tag = (e as { _tag?: unknown } | null)?._tag
-    if (!isUnanswered(e) && tag !== "MarketJobNotAssigned" && tag !== "MarketJobNotOpen") return no()
-    call(ctx, ctx.ledger.marketJob(job), (j) => (j !== undefined && took(j) ? yes() : no()), no)
   }
 
   /** The stream's next job, unless stopped, past its end or at its limit of running jobs. */
@@ -458,7 +391,7 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   if (stream !== undefined) every(stream.interval, post, (t) => void (poster = t), (stream.firstAt ?? ctx.now() + stream.interval) - ctx.now())
   every(pollInterval, () => {
     for (const run of [...runs.values()]) look(run)
-    if (lost.length > 0 || owed.size > 0 || (o.sweepInterval !== undefined && ctx.now() - lastSweep >= o.sweepInterval)) sweep()
+    sweeper.tick()
   }, (t) => void (poller = t))
   // Fresh records for the jobs waiting for a provider (a full one may have room again, a new one may have come).
   every(refreshInterval, () => {
@@ -499,12 +432,3 @@ export const startRequester = (ctx: MarketContext, o: RequesterOptions): Request
   }
 }
 
-/** How long past its deadline a lost post is still looked for on the ledger (a transaction mined late). */
-const LOST_POST_GRACE_MS = 60_000
-
-/** A failure that is no answer (`ChainUnavailable`): the ledger may have applied the operation. */
-const isUnanswered = (e: unknown): boolean => typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "ChainUnavailable"
-
-/** Whether `job` is what `spec` posts: same kind, units and cap, the deadline as the ledger rounds it (a chain: up to its second). */
-const postedAs = (spec: JobSpec, job: JobView): boolean =>
-  job.kind === spec.kind && job.units === BigInt(spec.units) && job.maxPricePerUnit === spec.maxPricePerUnit && job.deadline >= spec.deadline && job.deadline - spec.deadline < 1_000
