@@ -36,16 +36,27 @@ interface Case {
   /** Height to run to (the runner stops when an honest node commits it). */
   readonly heights: number
   readonly repeat: number
+  /** Trace every delivery (as `dai sim run` does); false as sweeps and swarms run. */
+  readonly deliveries: boolean
 }
 
-const CASES: Case[] = [
-  { validators: 4, signatures: "simulated", heights: 300, repeat: 3 },
-  { validators: 16, signatures: "simulated", heights: 60, repeat: 3 },
-  { validators: 64, signatures: "simulated", heights: 10, repeat: 1 },
-  { validators: 4, signatures: "secp256k1", heights: 30, repeat: 1 },
-  { validators: 16, signatures: "secp256k1", heights: 6, repeat: 1 },
-  ...(process.env.SECP64 ? [{ validators: 64, signatures: "secp256k1" as const, heights: 2, repeat: 1 }] : []),
+// Each simulated case twice: deliveries traced (what `dai sim run` and `replay` do) and not (sweeps, swarms).
+const both = (validators: number, heights: number, repeat: number): Case[] => [
+  { validators, signatures: "simulated", heights, repeat, deliveries: true },
+  { validators, signatures: "simulated", heights, repeat, deliveries: false },
 ]
+const CASES: Case[] = [
+  ...both(4, 300, 3),
+  ...both(16, 60, 3),
+  ...both(64, 10, 1),
+  ...both(100, 6, 1),
+  // 1,000 validators: ≈ 2 million deliveries per height; BIG=1 runs 2 heights untraced (minutes).
+  ...(process.env.BIG ? [{ validators: 1000, signatures: "simulated" as const, heights: 2, repeat: 1, deliveries: false }] : []),
+  { validators: 4, signatures: "secp256k1", heights: 30, repeat: 1, deliveries: true },
+  { validators: 16, signatures: "secp256k1", heights: 6, repeat: 1, deliveries: true },
+  ...(process.env.SECP64 ? [{ validators: 64, signatures: "secp256k1" as const, heights: 2, repeat: 1, deliveries: true }] : []),
+]
+const caseName = (c: Case): string => `${c.validators}/${c.signatures}${c.deliveries ? "" : "/untraced"}`
 
 const scenarioYaml = (validators: number, heights: number): string => `
 name: bench-${validators}
@@ -82,6 +93,7 @@ function runCase(c: Case): Run {
   const report = runScenario(scenario, {
     seed: 1,
     signatures: c.signatures,
+    traceDeliveries: c.deliveries,
     sink: (line) => {
       if (started < c.validators && line.includes(`"kind":"node.started"`) && ++started === c.validators) setupAt = performance.now()
     },
@@ -221,7 +233,7 @@ function countRun(validators: number, heights: number) {
     return send.apply(this, args)
   }
   try {
-    const { report } = runCase({ validators, signatures: "simulated", heights, repeat: 1 })
+    const { report } = runCase({ validators, signatures: "simulated", heights, repeat: 1, deliveries: false })
     return { heights: report.metrics.height, time: report.metrics.time, delivered: report.metrics.messagesDelivered, verifies, sends, events: report.metrics.events }
   } finally {
     SignatureOracle.prototype.verify = verify
@@ -287,8 +299,9 @@ function summarise(profile: { nodes: Array<{ id: number; callFrame: { functionNa
 }
 
 async function profile16(): Promise<void> {
-  const c: Case = { validators: 16, signatures: "simulated", heights: 60, repeat: 1 }
-  runCase({ ...c, heights: 10 }) // warm-up
+  const validators = Number(process.env.PROFILE_VALIDATORS ?? 16)
+  const c: Case = { validators, signatures: "simulated", heights: Number(process.env.PROFILE_HEIGHTS ?? 60), repeat: 1, deliveries: process.env.TRACE !== "0" }
+  runCase({ ...c, heights: 3 }) // warm-up
   const session = new Session()
   session.connect()
   await session.post("Profiler.enable")
@@ -298,7 +311,7 @@ async function profile16(): Promise<void> {
   const { profile } = await session.post("Profiler.stop")
   session.disconnect()
   if (process.env.PROFILE_OUT) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(profile))
-  console.log(`16 validators, simulated signatures, ${run.report.metrics.height} heights in ${(run.wall / 1000).toFixed(2)} s wall\n`)
+  console.log(`${validators} validators, simulated signatures, deliveries ${c.deliveries ? "" : "not "}traced, ${run.report.metrics.height} heights in ${(run.wall / 1000).toFixed(2)} s wall\n`)
   console.log(summarise(profile as never, Number(process.env.TOP ?? 45)))
 }
 
@@ -307,14 +320,14 @@ const fmtN = (x: number, digits = 0) => x.toLocaleString("en", { maximumFraction
 async function main(): Promise<void> {
   if (process.env.PROFILE) return profile16()
   const only = process.env.ONLY
-  const cases = only === undefined ? CASES : CASES.filter((c) => `${c.validators}/${c.signatures}` === only)
-  if (cases.length === 0) throw new Error(`ONLY=${only}: no such case (known: ${CASES.map((c) => `${c.validators}/${c.signatures}`).join(", ")})`)
+  const cases = only === undefined ? CASES : CASES.filter((c) => only.split(",").includes(caseName(c)))
+  if (cases.length === 0) throw new Error(`ONLY=${only}: no such case (known: ${CASES.map(caseName).join(", ")})`)
 
   console.log(`node ${process.version}; 1 s blocks (consensus.timeoutCommit 1s, other params default), latency 10–80 ms, honest, seed 1\n`)
   // Warm the JIT on every path (both schemes) before timing anything.
-  runCase({ validators: 4, signatures: "simulated", heights: 20, repeat: 1 })
-  runCase({ validators: 16, signatures: "simulated", heights: 5, repeat: 1 })
-  runCase({ validators: 4, signatures: "secp256k1", heights: 3, repeat: 1 })
+  runCase({ validators: 4, signatures: "simulated", heights: 20, repeat: 1, deliveries: true })
+  runCase({ validators: 16, signatures: "simulated", heights: 5, repeat: 1, deliveries: false })
+  runCase({ validators: 4, signatures: "secp256k1", heights: 3, repeat: 1, deliveries: true })
 
   const before = only === undefined ? micro() : undefined
   if (before) {
@@ -351,14 +364,15 @@ async function main(): Promise<void> {
   }
   console.log(`\nXState send baseline used for the last column: ${fmtT(send)}`)
 
-  if (only === undefined) {
-    const k = countRun(16, 20)
-    const ph = (x: number) => fmtN(x / k.heights, 0)
-    console.log(`\ncounting run, 16 validators, simulated signatures, ${k.heights} heights (untimed, instrumented):`)
-    console.log(`  per height: ${ph(k.delivered)} delivered messages, ${ph(k.verifies)} signature verifications, ${ph(k.sends)} actor sends, ${ph(k.events)} trace lines`)
-    console.log(`  per delivered message: ${(k.verifies / k.delivered).toFixed(2)} verifications, ${(k.sends / k.delivered).toFixed(2)} actor sends`)
-    const perHeight = k.time / k.heights // virtual ms
-    console.log(`  700× at ${fmtN(perHeight)} virtual ms per height leaves ${fmtN((perHeight * 1000) / 700 / (k.delivered / k.heights), 1)} µs of wall time per delivered message`)
+  if (only === undefined || process.env.COUNT) {
+    console.log(`\ncounting runs, simulated signatures, deliveries not traced (untimed, instrumented): per height`)
+    console.log(`| validators | heights | delivered messages | actor sends (all actors) | per node | per delivered message | signature verifications | trace lines |`)
+    console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|`)
+    for (const [n, h] of [[4, 40], [16, 20], [64, 5], [100, 4]] as const) {
+      const k = countRun(n, h)
+      const ph = (x: number) => fmtN(x / k.heights, 0)
+      console.log(`| ${n} | ${k.heights} | ${ph(k.delivered)} | ${ph(k.sends)} | ${fmtN(k.sends / k.heights / n, 1)} | ${(k.sends / k.delivered).toFixed(3)} | ${ph(k.verifies)} | ${ph(k.events)} |`)
+    }
   }
   if (sink === 0.5) console.log(sink) // never true; defeats dead-code elimination
 }
