@@ -87,7 +87,7 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
   const timers: Array<() => void> = []
   // The models a delivery may name, and the weights this node holds (the initial model, then each adopted one).
   const held = new Map<string, Float32Array>()
-  let work: import("../adapters/tfjs/market-work.ts").InferenceWork | undefined
+  let work: import("../adapters/tfjs/market-work.ts").TracedInferenceWork | undefined
   let windowSize = 4
   if (kind !== undefined) {
     const tfjs = await import("../adapters/tfjs/market-work.ts")
@@ -102,7 +102,7 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
       return rounds.length < windowSize ? [...rounds, { hash: initialHash, round: 0 }] : rounds
     }
     // Built on first use: the evaluation set is loaded only by a node that computes.
-    let made: import("../adapters/tfjs/market-work.ts").InferenceWork | undefined
+    let made: import("../adapters/tfjs/market-work.ts").TracedInferenceWork | undefined
     const lazy = () => (made ??= tfjs.makeInferenceWork({ kind, model, samples: tfjs.evaluationSamples(dataset, p["training.evalSamples"]), models: { window, weights: (h) => held.get(h) } }))
     work = {
       kind,
@@ -110,6 +110,10 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
       reexecute: (t, claimed) => lazy().reexecute(t, claimed),
       classes: (w, from, units) => lazy().classes(w, from, units),
       resultWord: (t, h, c) => lazy().resultWord(t, h, c),
+      // The layered side: a referee bisects a dispute to its first diverging layer, a provider defends with its trace.
+      traced: { trace: (t, c) => lazy().traced.trace(t, c), layer: (t, c, k, i) => lazy().traced.layer(t, c, k, i), word: (t, c, r) => lazy().traced.word(t, c, r) },
+      providerTrace: (t, w) => lazy().providerTrace(t, w),
+      trace: (w, f, u) => lazy().trace(w, f, u),
     }
     const size = paramCount(model)
     // Adopt what model sync adopted: the store's global model, if its weights hash to what it says.
@@ -133,13 +137,13 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
   }
 
   const isValidator = app.operatorOf(address) !== undefined
-  const referee = isValidator ? startReferee(mctx, { account, reexecute: work?.reexecute ?? (() => undefined), keys }) : undefined
+  const referee = isValidator ? startReferee(mctx, { account, reexecute: work?.reexecute ?? (() => undefined), keys, ...(work === undefined ? {} : { trace: work.traced }) }) : undefined
 
   let provider: ProviderActor | undefined
   const serve = (terms: { bond: bigint; pricePerUnit: bigint; capacity: number; chunk?: number }) => {
     if (provider !== undefined || work === undefined || kind === undefined || stopped) return
     provider = startProvider(mctx, {
-      account, kind, bond: terms.bond, pricePerUnit: terms.pricePerUnit, capacity: terms.capacity, work: work.work,
+      account, kind, bond: terms.bond, pricePerUnit: terms.pricePerUnit, capacity: terms.capacity, work: work.work, trace: work.providerTrace,
       // The requester's `assigned` message wakes it; a full scan of the ledger's jobs is one call per job on a chain.
       scanEvery: SCAN_EVERY,
       ...(terms.chunk === undefined ? {} : { chunk: terms.chunk }),
