@@ -43,10 +43,11 @@ beforeAll(async () => {
     ...(i === 0 ? {} : { serve: { from: (i - 1) * 2, to: (i - 1) * 2 + 1, bond: 200n * TOKEN, pricePerToken: PRICES[i - 1]!, capacity: 4 } }),
   }))
   server = await startApiServer({ api: withGenerate(t.api, services[0]!, net.ctxs[0]!.network.self), token: TEST_TOKEN })
-  // Both servers registered and announced.
-  for (;;) {
-    if (services.slice(1).every((s) => s.served().length === 1)) break
-    await new Promise((r) => setTimeout(r, 100))
+  // Both servers registered and announced: the client finds them.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    const found = await Promise.all(["lm/blocks/0-1", "lm/blocks/2-3"].map((k) => Effect.runPromise(Effect.orElseSucceed(net.ctxs[0]!.network.findProviders(k), () => []))))
+    if (services.slice(1).every((s) => s.served().length === 1) && found.every((f) => f.length > 0)) break
+    await new Promise((r) => setTimeout(r, 200))
   }
 }, 120_000)
 

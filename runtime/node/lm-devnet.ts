@@ -97,11 +97,13 @@ export const startLmDevnet = async (o: LmDevnetOptions): Promise<LmDevnet> => {
         ...(s === undefined ? {} : { serve: { from: s.from, to: s.to, bond: 200n * TOKEN, pricePerToken: s.pricePerToken, capacity: 4 } }),
       }))
     }
-    // Every server registered and serving (its announcement follows at once).
+    // Every server registered and serving, and the client finds every range's announcement.
     const until = Date.now() + 60_000
-    while (!services.slice(1).every((s) => s.served().length === 1)) {
-      if (Date.now() > until) throw new Error("the stage servers did not start within 60 s")
-      await new Promise((r) => setTimeout(r, 100))
+    const client = transports[0]!.network
+    const found = () => Promise.all(ranges.map(([from, to]) => Effect.runPromise(Effect.orElseSucceed(client.findProviders(`lm/blocks/${from}-${to}`), () => []))))
+    while (!services.slice(1).every((s) => s.served().length === 1) || (await found()).some((f) => f.length === 0)) {
+      if (Date.now() > until) throw new Error("the stage servers did not start, or could not be found, within 60 s")
+      await new Promise((r) => setTimeout(r, 200))
     }
     return { client: services[0]!, account: accounts[0]!, servers, balance: () => economy.balanceOf(accounts[0]!), close }
   } catch (e) {

@@ -77,6 +77,10 @@ beforeAll(async () => {
     stages.push(stage)
     return startStageServer(ctx, { stage, pricePerUnit: PRICES[i]!, market: { ctx, account: ctx.network.self, chunk: 8 } })
   })
+  // The client finds both announcements before the first generation (the DHT takes a moment).
+  await vi.waitFor(async () => {
+    for (const key of ["lm/blocks/0-1", "lm/blocks/2-3"]) expect(await Effect.runPromise(Effect.orElseSucceed(ctxs[0]!.network.findProviders(key), () => []))).not.toEqual([])
+  }, { timeout: 30_000, interval: 200 })
 }, 120_000)
 
 afterAll(async () => {

@@ -84,6 +84,7 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
   const confirming = new Set<number>()
   let stopped = false
   const later = (ms: number, fn: () => void) => {
+    if (stopped) return
     const t = ctx.clock.setTimeout(() => {
       timers.delete(t)
       if (!stopped) fn()
@@ -110,7 +111,8 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
     }, (e: unknown) => ctx.emit("lm.confirm-refused", { job: s.job, reason: reasonOf(e) })).finally(() => confirming.delete(s.job))
   })).then(() => undefined)
 
-  const poll = () => later(pollMs, () => void look().finally(() => jobs.some((s) => s.view?.state !== "settled") && poll()))
+  // Until every job is final (settled, or expired at its refund).
+  const poll = () => later(pollMs, () => void look().finally(() => jobs.some((s) => s.view?.state !== "settled" && s.view?.state !== "expired") && poll()))
 
   const refundLater = (job: number, deadline: number, tries = 0) =>
     later(Math.max(0, deadline - ctx.now()) + 1 + tries * 5_000, () => call(ctx, ctx.ledger.marketJob(job), (j) => {
