@@ -148,7 +148,7 @@ export const startDevnetChain = async (options: {
     }
   }
   const { JsonRpcProvider, Wallet } = await import("ethers")
-  const provider = new JsonRpcProvider(options.rpc, undefined, { pollingInterval: 250 })
+  const provider = new JsonRpcProvider(options.rpc, undefined, { pollingInterval: 250, cacheTimeout: -1 })
   try {
     if (options.deployed !== undefined) {
       const staking = options.deployed.contracts.Staking
