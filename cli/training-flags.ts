@@ -37,6 +37,9 @@ export const LM_TASK_PARAMS: Readonly<Record<string, string>> = {
   "training.batchSize": "16",
   "training.localEpochs": "1",
   "training.evalSamples": "100",
+  // A devnet's nodes fine-tune on the event loop of one process, one after another (the worker pool runs
+  // MNIST only): on a loaded 2-core machine a round's updates take tens of seconds to all arrive.
+  "training.roundDeadline": "60s",
 }
 
 /** `--task`'s value; InputError for anything else. */
