@@ -1,7 +1,10 @@
 import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { type ClientMessage, decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, lmBlocksKey, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "./wire.ts"
+import {
+  type ClientMessage, decodeClientMessage, decodeServerMessage, decodeVerifiedReply, decodeVerifyRequest, encodeClientMessage, encodeServerMessage, encodeVerifiedReply,
+  encodeVerifyRequest, LM_INPUTS_START, type LmInput, lmBlocksKey, lmInputsHash, lmNoteWord, lmOutputsHash, MAX_LM_MESSAGE_BYTES, type ServerMessage, type VerifiedReply, type VerifyRequest,
+} from "./wire.ts"
 
 const session = "0123456789abcdef"
 const ok = <A>(r: Result.Result<A, string>): A => {
@@ -65,5 +68,50 @@ describe("lm wire format", () => {
     // A request is not a reply and a reply not a request.
     expect(failure(decodeClientMessage(encodeServerMessage({ v: 1, t: "close", session })))).toMatch(/malformed lm reply/)
     expect(failure(decodeServerMessage(encodeClientMessage({ v: 1, t: "opened", session })))).toMatch(/malformed lm request/)
+  })
+})
+
+describe("lm verification: note words and the evidence a referee gets", () => {
+  const acts = (start: number, length: number, dim: number, k: number): LmInput => ({ start, length, dim, input: "activations", data: Float32Array.from({ length: length * dim }, (_, i) => Math.fround(Math.cos(i * k) * 3)) })
+
+  it("a note's word binds every input of its session in order and every output bit", () => {
+    const a = acts(0, 3, 4, 1), b = acts(3, 1, 4, 2)
+    const chain = lmInputsHash(lmInputsHash(LM_INPUTS_START, a), b)
+    const out = [Float32Array.of(1, 2, 3, 4)]
+    const word = lmNoteWord(chain, lmOutputsHash(out))
+    expect(word).toMatch(/^0x[0-9a-f]{64}$/)
+    // Another order, another input, one output's last bit: another word.
+    expect(lmNoteWord(lmInputsHash(lmInputsHash(LM_INPUTS_START, b), a), lmOutputsHash(out))).not.toBe(word)
+    expect(lmNoteWord(lmInputsHash(lmInputsHash(LM_INPUTS_START, a), { ...b, start: 4 }), lmOutputsHash(out))).not.toBe(word)
+    const flipped = Float32Array.of(1, 2, 3, 4)
+    new Uint32Array(flipped.buffer)[3]! ^= 1
+    expect(lmNoteWord(chain, lmOutputsHash([flipped]))).not.toBe(word)
+    // Tokens and the same numbers as floats differ (the kind is hashed).
+    const t: LmInput = { start: 0, length: 2, dim: 1, input: "tokens", data: Int32Array.of(0, 0) }
+    expect(lmInputsHash(LM_INPUTS_START, t)).not.toEqual(lmInputsHash(LM_INPUTS_START, { ...t, input: "activations", data: Float32Array.of(0, 0) }))
+  })
+
+  it("round-trips a verify request bit for bit and a referee's answer; refuses malformed ones naming why", () => {
+    const seed = Date.now() % 1_000_000
+    console.log(`SEED=${seed}`)
+    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 8 }), (n, dim) => {
+      const inputs = Array.from({ length: n }, (_, i) => acts(i, i === 0 ? 3 : 1, dim, i + 1))
+      const m: VerifyRequest = { v: 1, t: "verify", nonce: 3, job: 9, note: 2, from: 0, to: 1, first: n - 1, input: "activations", dim, inputs, outputs: `0x${"ab".repeat(32)}` }
+      const back = ok(decodeVerifyRequest(encodeVerifyRequest(m)))
+      expect({ ...back, inputs: back.inputs.map((x) => ({ ...x, data: Array.from(x.data) })) }).toEqual({ ...m, inputs: inputs.map((x) => ({ ...x, data: Array.from(x.data) })) })
+    }), { seed })
+    const tokens: VerifyRequest = { v: 1, t: "verify", nonce: 0, job: 1, note: 1, from: 0, to: 1, first: 0, input: "tokens", dim: 1, inputs: [{ start: 0, length: 2, dim: 1, input: "tokens", data: Int32Array.of(5, 7) }], outputs: `0x${"00".repeat(32)}` }
+    expect(Array.from(ok(decodeVerifyRequest(encodeVerifyRequest(tokens))).inputs[0]!.data)).toEqual([5, 7])
+    const reply: VerifiedReply = { v: 1, t: "verified", nonce: 4, job: 1, note: 2, outcome: "wrong", reason: "layer" }
+    expect(ok(decodeVerifiedReply(encodeVerifiedReply(reply)))).toEqual(reply)
+
+    const header = { v: 1, t: "verify", nonce: 0, job: 1, note: 1, from: 0, to: 1, first: 0, input: "activations", dim: 2, shapes: [[0, 1]], outputs: `0x${"00".repeat(32)}` }
+    const f32 = (...xs: number[]) => new Uint8Array(Float32Array.from(xs).buffer)
+    expect(failure(decodeVerifyRequest(raw(header, f32(1))))).toMatch(/payload of 4 bytes, expected 8/)
+    expect(failure(decodeVerifyRequest(raw({ ...header, first: 1 }, f32(1, 2))))).toMatch(/first input/)
+    expect(failure(decodeVerifyRequest(raw({ ...header, outputs: "0x12" }, f32(1, 2))))).toMatch(/outputs/)
+    expect(failure(decodeVerifyRequest(raw({ ...header, extra: 1 }, f32(1, 2))))).toMatch(/extra/)
+    expect(failure(decodeVerifyRequest(raw(header, f32(1, Number.NaN))))).toMatch(/not finite/)
+    expect(failure(decodeVerifiedReply(new TextEncoder().encode(JSON.stringify({ ...reply, outcome: "maybe" }))))).toMatch(/outcome/)
   })
 })

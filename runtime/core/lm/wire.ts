@@ -18,6 +18,7 @@
  * before anything is parsed; the payload must be exactly as long as the header says.
  */
 import { Result, Schema, SchemaIssue } from "effect"
+import { keccak256, toHex } from "../crypto.ts"
 
 /** Requests to a stage server (direct sends). */
 export const LM_SERVER_TOPIC = "lm/stage/v1"
@@ -186,4 +187,179 @@ export const decodeClientMessage = (bytes: Uint8Array): Result.Result<ClientMess
   }
   const data = values(parts.success.payload, h.length * h.dim, "float32")
   return Result.isFailure(data) ? Result.fail(`malformed lm reply: ${data.failure}`) : Result.succeed({ ...h, data: data.success as Float32Array })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Verification (issue 14, item 6): what a paid stage's debit note commits to, and the evidence a
+// client gives a referee to have one note re-executed (docs/lm.md, "Verification").
+//
+// A note's result word is keccak256(NOTE_TAG ‖ inputs ‖ outputs) where `inputs` is the running hash of
+// every input its session took up to the note's last forward (the attention cache makes a forward a
+// function of all earlier inputs of the session, so the referee replays them all) and `outputs` the
+// hash of the float32 bytes the stage returned for the note's forwards. A note never spans sessions
+// (the server delivers what is billed when a session closes).
+// ---------------------------------------------------------------------------------------------------
+
+const NOTE_TAG = utf8.encode("dai/lm/note/v1")
+
+/** The running input hash of a session before its first forward. */
+export const LM_INPUTS_START: Uint8Array = keccak256(utf8.encode("dai/lm/inputs/v1"))
+
+/** One forward's input as hashed and sent to a referee (tokens at the first stage, else activations). */
+export interface LmInput {
+  readonly start: number
+  readonly length: number
+  readonly dim: number
+  readonly input: "tokens" | "activations"
+  readonly data: Int32Array | Float32Array
+}
+
+/** Little-endian bytes of int32 or float32 values (the wire's payload encoding). */
+const leBytes = (data: Int32Array | Float32Array): Uint8Array => {
+  const out = new Uint8Array(data.length * 4)
+  const view = new DataView(out.buffer)
+  const isInt = data instanceof Int32Array
+  for (let i = 0; i < data.length; i++) {
+    if (isInt) view.setInt32(4 * i, data[i]!, true)
+    else view.setFloat32(4 * i, data[i]!, true)
+  }
+  return out
+}
+
+/** The running input hash after `x`: keccak256(prev ‖ kind ‖ start ‖ length ‖ dim (u32 BE) ‖ values LE). */
+export const lmInputsHash = (prev: Uint8Array, x: LmInput): Uint8Array => {
+  const values = leBytes(x.data)
+  const b = new Uint8Array(32 + 1 + 12 + values.length)
+  const view = new DataView(b.buffer)
+  b.set(prev, 0)
+  b[32] = x.input === "tokens" ? 0 : 1
+  view.setUint32(33, x.start)
+  view.setUint32(37, x.length)
+  view.setUint32(41, x.dim)
+  b.set(values, 45)
+  return keccak256(b)
+}
+
+/** The hash of a note's outputs: keccak256 of their float32 values, little-endian, in order. */
+export const lmOutputsHash = (outputs: readonly Float32Array[]): Uint8Array => {
+  const parts = outputs.map(leBytes)
+  const b = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    b.set(p, at)
+    at += p.length
+  }
+  return keccak256(b)
+}
+
+/** A note's result word (0x hex): keccak256(NOTE_TAG ‖ inputs hash ‖ outputs hash). */
+export const lmNoteWord = (inputs: Uint8Array, outputs: Uint8Array): string => {
+  const b = new Uint8Array(NOTE_TAG.length + 64)
+  b.set(NOTE_TAG)
+  b.set(inputs, NOTE_TAG.length)
+  b.set(outputs, NOTE_TAG.length + 32)
+  return toHex(keccak256(b))
+}
+
+/** Evidence for one note, client → referee (direct sends). */
+export const LM_VERIFY_TOPIC = "lm/verify/v1"
+/** A referee's answer, referee → client (direct sends). */
+export const LM_VERIFIED_TOPIC = "lm/verified/v1"
+/** Largest verify header (one [start, length] pair per input). */
+export const MAX_LM_VERIFY_HEADER_BYTES = 32 * 1024
+/** Largest verify message taken off the wire. */
+export const MAX_LM_VERIFY_BYTES = 2 + MAX_LM_VERIFY_HEADER_BYTES + MAX_LM_PAYLOAD_BYTES
+
+const Hash = Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-f]{64}$/.test(s) || "0x + 64 lowercase hex"))
+const JobId = Whole(1, Number.MAX_SAFE_INTEGER)
+const VerifyHeader = Schema.Struct({
+  v: Schema.Literal(1), t: Schema.Literal("verify"), nonce: Seq, job: JobId, note: JobId, from: Block, to: Block,
+  // Inputs [0, first) rebuild the session's cache; [first, end) are the note's forwards.
+  first: Whole(0, 4096), input: Schema.Literals(["tokens", "activations"]), dim: Count,
+  shapes: Schema.Array(Schema.Tuple([Position, Count])).check(Schema.makeFilter((a) => (a.length >= 1 && a.length <= 4096) || "1 to 4096 inputs")),
+  // The hash of the outputs the client received for the note's forwards (lmOutputsHash).
+  outputs: Hash,
+})
+const VerifiedMessage = Schema.Struct({
+  v: Schema.Literal(1), t: Schema.Literal("verified"), nonce: Seq, job: JobId, note: JobId,
+  // right: the re-execution reproduced the note; wrong: it did not; unbound: the evidence is not what the note commits to.
+  outcome: Schema.Literals(["right", "wrong", "unbound", "unable"]),
+  reason: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => s.length <= MAX_LM_ERROR_CHARS || `at most ${MAX_LM_ERROR_CHARS} characters`))),
+})
+
+/** The evidence for one note: every input of its session up to the note's end, and the outputs' hash the client received. */
+export type VerifyRequest = Omit<typeof VerifyHeader.Type, "shapes"> & { readonly inputs: readonly LmInput[] }
+/** A referee's answer about one note. */
+export type VerifiedReply = typeof VerifiedMessage.Type
+const decodeVerifyHeader = Schema.decodeUnknownResult(VerifyHeader)
+const decodeVerified = Schema.decodeUnknownResult(VerifiedMessage)
+
+/** The wire form of a verify request (a header of shapes, then every input's values). Throws a RangeError when too big (a local bug). */
+export const encodeVerifyRequest = (m: VerifyRequest): Uint8Array => {
+  const { inputs, ...rest } = m
+  const h = utf8.encode(JSON.stringify({ ...rest, shapes: inputs.map((x) => [x.start, x.length]) }))
+  if (h.length > MAX_LM_VERIFY_HEADER_BYTES) throw new RangeError(`lm verify header of ${h.length} bytes (limit ${MAX_LM_VERIFY_HEADER_BYTES})`)
+  const values = inputs.map((x) => {
+    if (x.input !== m.input || x.dim !== m.dim || x.data.length !== x.length * x.dim) throw new RangeError("lm verify: inputs of another kind or shape than the header's")
+    return leBytes(x.data)
+  })
+  const bytes = values.reduce((n, v) => n + v.length, 0)
+  if (bytes > MAX_LM_PAYLOAD_BYTES) throw new RangeError(`lm verify payload of ${bytes} bytes (limit ${MAX_LM_PAYLOAD_BYTES})`)
+  const out = new Uint8Array(2 + h.length + bytes)
+  new DataView(out.buffer).setUint16(0, h.length)
+  out.set(h, 2)
+  let at = 2 + h.length
+  for (const v of values) {
+    out.set(v, at)
+    at += v.length
+  }
+  return out
+}
+
+/** Reads a verify request; the failure says what was wrong. Never throws. */
+export const decodeVerifyRequest = (bytes: Uint8Array): Result.Result<VerifyRequest, string> => {
+  if (bytes.length > MAX_LM_VERIFY_BYTES) return Result.fail(`malformed lm verify: oversized: ${bytes.length} bytes (limit ${MAX_LM_VERIFY_BYTES})`)
+  if (bytes.length < 2) return Result.fail("malformed lm verify: truncated: no header length")
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(0)
+  if (2 + n > bytes.length) return Result.fail(`malformed lm verify: truncated: header of ${n} bytes in a message of ${bytes.length}`)
+  let json: unknown
+  try {
+    json = JSON.parse(strictUtf8.decode(bytes.subarray(2, 2 + n)))
+  } catch {
+    return Result.fail("malformed lm verify: header is not UTF-8 JSON")
+  }
+  const r = decodeVerifyHeader(json, { onExcessProperty: "error" })
+  if (Result.isFailure(r)) return Result.fail(`malformed lm verify: ${issueText(r.failure)}`)
+  const { shapes, ...h } = r.success
+  if (h.to < h.from) return Result.fail(`malformed lm verify: block range ${h.from}-${h.to} is empty`)
+  if (h.first >= shapes.length) return Result.fail(`malformed lm verify: the note's first input ${h.first} is past the ${shapes.length} inputs`)
+  if (h.input === "tokens" && h.dim !== 1) return Result.fail(`malformed lm verify: tokens have dim 1, got ${h.dim}`)
+  const payload = bytes.subarray(2 + n)
+  const count = shapes.reduce((s, [, length]) => s + length * h.dim, 0)
+  const all = values(payload, count, h.input === "tokens" ? "int32" : "float32")
+  if (Result.isFailure(all)) return Result.fail(`malformed lm verify: ${all.failure}`)
+  let at = 0
+  const inputs = shapes.map(([start, length]): LmInput => {
+    const data = all.success.subarray(at, at + length * h.dim)
+    at += length * h.dim
+    return { start, length, dim: h.dim, input: h.input, data }
+  })
+  return Result.succeed({ ...h, inputs })
+}
+
+/** The wire form of a referee's answer. */
+export const encodeVerifiedReply = (m: VerifiedReply): Uint8Array =>
+  utf8.encode(JSON.stringify(m.reason === undefined ? m : { ...m, reason: m.reason.slice(0, MAX_LM_ERROR_CHARS) }))
+
+/** Reads a referee's answer; the failure says what was wrong. Never throws. */
+export const decodeVerifiedReply = (bytes: Uint8Array): Result.Result<VerifiedReply, string> => {
+  if (bytes.length > MAX_LM_HEADER_BYTES) return Result.fail(`malformed lm verified: oversized: ${bytes.length} bytes (limit ${MAX_LM_HEADER_BYTES})`)
+  let json: unknown
+  try {
+    json = JSON.parse(strictUtf8.decode(bytes))
+  } catch {
+    return Result.fail("malformed lm verified: not UTF-8 JSON")
+  }
+  const r = decodeVerified(json, { onExcessProperty: "error" })
+  return Result.isFailure(r) ? Result.fail(`malformed lm verified: ${issueText(r.failure)}`) : Result.succeed(r.success)
 }
