@@ -8,10 +8,14 @@
  * Where the model runs:
  *   --devnet               a throwaway network in this process (runtime/node/lm-devnet.ts): a stage-server
  *                          node per stage and a client node on 127.0.0.1, one in-memory ledger
+ *   --devnet-dir DIR       a running `dai devnet --lm --dir DIR`: its node0's API, found in DIR/api.json
+ *                          (node0 pays; node1.. serve the stages)
  *   --api URL / --data-dir a running node's API: POST /generate, tokens from /ws?kinds=lm.generate (the
  *                          node's LM service pays from its account; stages served by nodes registered
  *                          with `dai provider start --lm-blocks`)
  */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { formatTokens, tokens as daiTokens } from "../runtime/core/units.ts"
 import { API_FLAGS, apiFlagsHelp, apiTarget, ApiUnreachable, postApi } from "./api-client.ts"
@@ -137,6 +141,23 @@ export const apiBackend = async (target: { readonly url: string; readonly token:
   }
 }
 
+/** runtime/node/devnet.ts's DEVNET_API_FILE (not imported from there: that module loads the node runtime). */
+export const DEVNET_API_FILE = "api.json"
+
+/** The API of node0 of the devnet running in `dir` (what `dai devnet` wrote in its api.json while it runs). */
+export const devnetApiTarget = async (dir: string): Promise<{ readonly url: string; readonly token: string }> => {
+  const path = join(dir, DEVNET_API_FILE)
+  let file: { url?: unknown; tokenFile?: unknown }
+  try {
+    file = JSON.parse(readFileSync(path, "utf8")) as typeof file
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new InputError({ reason: code === "ENOENT" ? `${path} does not exist: no devnet runs in ${dir} (start one with dai devnet --lm --dir ${dir})` : `cannot read ${path}: ${code ?? (e as Error).message}` })
+  }
+  if (typeof file.url !== "string" || typeof file.tokenFile !== "string") throw new InputError({ reason: `${path}: not a devnet's API file (url, tokenFile)` })
+  return apiTarget({ api: file.url, "token-file": file.tokenFile }, dir)
+}
+
 /** The chat loop over `lines`: prints each answer as it streams (`write`), its route and cost (`io.err`); returns the exit code. */
 export const runChat = async (backend: ChatBackend, lines: AsyncIterable<string>, io: Io, write: (text: string) => void, prompt?: () => void): Promise<number> => {
   let paid = 0n, tokens = 0, answers = 0, failed = 0
@@ -193,17 +214,18 @@ export const chatCommand = defineCommand({
   summary: "Chat with the network's language model: each line you type (or pipe in) is a prompt; the answer streams from a pipeline of stage servers, paid per token through the market's escrow, with the node and price of every stage and what was paid.",
   exits: "0 when the input ends (every answer streamed, or some); 1 when no answer could be generated or the node cannot be reached; 2 a bad command line",
   options: {
-    ...API_FLAGS, devnet: { type: "boolean" }, stages: { type: "string" }, "max-tokens": { type: "string" }, "max-price": { type: "string" }, "no-stop": { type: "boolean" },
+    ...API_FLAGS, devnet: { type: "boolean" }, "devnet-dir": { type: "string" }, stages: { type: "string" }, "max-tokens": { type: "string" }, "max-price": { type: "string" }, "no-stop": { type: "boolean" },
   },
   help: {
     "--devnet": "run a throwaway network in this process: a stage-server node per stage and a client node on 127.0.0.1, one in-memory ledger (nothing is kept)",
+    "--devnet-dir DIR": "chat with the devnet running in DIR (`dai devnet --lm --dir DIR`): node0 generates and pays, node1.. serve the stages",
     "--stages N": "with --devnet: stages the model's blocks are cut into, one server node each (default 2)",
     "--max-tokens N": "most tokens (bytes) per answer, escrowed at every stage (default 200)",
     "--max-price DAI": "the most paid per token at one stage (default 0.01)",
     "--no-stop": "keep going past the end of the fortune (the corpus's % line)",
     ...apiFlagsHelp(DEFAULT_DATA_DIR),
   },
-  examples: ['echo "hello" | dai chat --devnet', "dai chat --devnet --stages 3", "dai chat --api http://127.0.0.1:8645 --token-file ~/.dai/node/api-token"],
+  examples: ['echo "hello" | dai chat --devnet', "dai chat --devnet --stages 3", "dai chat --devnet-dir .dai/devnet   # with dai devnet --lm --dir .dai/devnet running", "dai chat --api http://127.0.0.1:8645 --token-file ~/.dai/node/api-token"],
   run: async (values, positionals, io) => {
     if (positionals.length > 0) throw new UsageError({ reason: `unexpected argument "${positionals[0]}" (type the prompt, or pipe it in)` })
     const maxTokens = intFlag("max-tokens", values["max-tokens"], 200, 1, 2_000)
@@ -211,10 +233,12 @@ export const chatCommand = defineCommand({
     const rawPrice = values["max-price"] ?? "0.01"
     if (!/^\d+(\.\d{1,18})?$/.test(rawPrice) || daiTokens(rawPrice) === 0n) throw new InputError({ reason: `--max-price must be DAI above 0 such as 0.01, got "${rawPrice}"` })
     const options: ChatOptions = { maxTokens, maxPricePerToken: daiTokens(rawPrice), stop: values["no-stop"] !== true }
-    if (values.devnet === true && (values.api !== undefined || values["data-dir"] !== undefined)) throw new UsageError({ reason: "--devnet runs its own network: not with --api or --data-dir" })
+    if (values.devnet === true && (values.api !== undefined || values["data-dir"] !== undefined || values["devnet-dir"] !== undefined)) throw new UsageError({ reason: "--devnet runs its own network: not with --api, --data-dir or --devnet-dir" })
+    if (values["devnet-dir"] !== undefined && (values.api !== undefined || values["data-dir"] !== undefined)) throw new UsageError({ reason: "--devnet-dir finds node0's API itself: not with --api or --data-dir" })
     const interactive = io === processIo && process.stdin.isTTY === true
     if (values.devnet === true) io.err("starting a devnet for the language model in this process…")
-    const backend = values.devnet === true ? await devnetBackend({ ...options, stages }) : await apiBackend(await apiTarget(values, DEFAULT_DATA_DIR), options)
+    const target = values["devnet-dir"] !== undefined ? await devnetApiTarget(values["devnet-dir"]) : values.devnet === true ? undefined : await apiTarget(values, DEFAULT_DATA_DIR)
+    const backend = target === undefined ? await devnetBackend({ ...options, stages }) : await apiBackend(target, options)
     io.err(`chatting with ${backend.describe}${interactive ? " (Ctrl-D ends)" : ""}`)
     const rl = createInterface({ input: process.stdin, terminal: false })
     const write = io === processIo ? (t: string) => void process.stdout.write(t) : (() => {

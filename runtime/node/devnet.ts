@@ -7,12 +7,13 @@
  *   <dir>/devnet.json        what this devnet is (node count, chain id)
  *   <dir>/deployment.json    the contracts of the last start
  *   <dir>/node<i>/           node i's data dir; its `password` file unlocks it
+ *   <dir>/api.json           while it runs: node0's API URL and token file (`dai chat --devnet-dir <dir>`)
  *
  * The data dirs are complete: `dai node start --data-dir <dir>/node1 --password-file <dir>/node1/password`
  * runs one node on its own (its config lists its fixed loopback port and the other nodes' addresses).
  * A dir that holds a devnet already is resumed: every node continues from its store.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import type { PrivateKey } from "@libp2p/interface"
@@ -27,6 +28,7 @@ import { startDevnetChain, type DevnetChain, type DevnetValidator } from "./devn
 import { readDeployment } from "../adapters/evm/deployment.ts"
 import { resolvePath } from "./config.ts"
 import { formatTokens, TOKEN, tokens } from "../core/units.ts"
+import { lmBlocksKey } from "../core/lm/wire.ts"
 import type { NodeTrainingOptions } from "./training/start.ts"
 import type { NodeMarketOptions } from "./market.ts"
 import { DEVNET_CONSTITUTION, describeConstitution, withValues, type ConstitutionProfile } from "../../contracts/deploy/constitution-profile.ts"
@@ -74,6 +76,18 @@ export const DEVNET_MARKET = {
   /** Units per job, most paid per unit (DAI), a job every `interval` ms, each due within `deadline` ms. */
   units: 20, maxPrice: "0.1", interval: 5_000, deadline: 180_000,
 } as const
+
+/**
+ * The devnet's language model (`--lm`): stage i's price per token is (i + 1) × `price` DAI (so a route's
+ * stages are told apart by what they charge), each stage node's provider bond and sessions at once.
+ */
+export const DEVNET_LM = { stages: 2, price: "0.001", bond: 100, capacity: 4 } as const
+
+/**
+ * Written in a running devnet's dir while it runs (removed at its stop): node0's API URL and token
+ * file, so `dai chat --devnet-dir DIR` finds the node (its port is the OS's choice at every start).
+ */
+export const DEVNET_API_FILE = "api.json"
 
 interface DevnetFile {
   readonly format: "dai-devnet/1"
@@ -203,6 +217,20 @@ export interface DevnetOptions {
   readonly training?: NodeTrainingOptions
   /** Providers and a built-in requester (DEVNET_MARKET; default off here, on in `dai devnet`): needs a chain. */
   readonly market?: boolean
+  /**
+   * The language model served by the devnet (`dai devnet --lm`; needs a chain, whose ledger every node
+   * shares): node1..node<stages> each serve one range of the checkpoint's blocks as paid stage servers
+   * (instead of `infer:<dataset>`: an account registers once), and node0's API answers `POST /generate`.
+   */
+  readonly lm?: { readonly stages?: number }
+}
+
+/** One stage of the devnet's language model: the node serving it, its blocks, its price per token. */
+export interface DevnetLmStage {
+  readonly node: string
+  readonly from: number
+  readonly to: number
+  readonly pricePerToken: bigint
 }
 
 export interface Devnet {
@@ -215,6 +243,8 @@ export interface Devnet {
   readonly resumed: boolean
   /** Whether its market runs (providers and the built-in requester). */
   readonly market: boolean
+  /** The language model's stages, when the devnet serves it (node0 generates through them). */
+  readonly lm: readonly DevnetLmStage[] | undefined
   /** Stop every node, then the chain. */
   close(): Promise<void>
 }
@@ -312,7 +342,29 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     log(`validators registered on Staking: ${genesis.validators.map((v) => `${v.operator} ${formatTokens(v.amount, 0)} DAI`).join(", ")}`)
   }
 
-  // The market's roles: node 0 requests, the others provide (node 0 does both when alone).
+  // The language model's stages on node1..node<stages> (they register for a block range, not infer:<dataset>).
+  let lmStages: DevnetLmStage[] | undefined
+  if (options.lm !== undefined && chain === undefined) log("language model off: without a chain every node's ledger is its own (the stages' escrow needs one ledger)")
+  else if (options.lm !== undefined && n < 2) log("language model off: node0 generates, so the stages need node1 at least (--nodes 2 or more)")
+  else if (options.lm !== undefined) {
+    const { DEFAULT_CHECKPOINT_DIR, readCheckpointConfig } = await import("../adapters/tfjs/lm/checkpoint.ts")
+    const { splitBlocks } = await import("./lm-devnet.ts")
+    const blocks = readCheckpointConfig(DEFAULT_CHECKPOINT_DIR).model.blocks
+    const stages = Math.max(1, Math.min(options.lm.stages ?? DEVNET_LM.stages, blocks, n - 1))
+    lmStages = splitBlocks(blocks, stages).map(([from, to], i) => ({ node: `node${i + 1}`, from, to, pricePerToken: BigInt(i + 1) * tokens(DEVNET_LM.price) }))
+    log(`language model: ${lmStages.map((s) => `${s.node} serves blocks ${s.from}-${s.to} at ${formatTokens(s.pricePerToken, 4)} DAI per token`).join(", ")}; node0's API generates (POST /generate)`)
+  }
+  const lmServe = async (i: number) => {
+    const s = lmStages?.[i - 1]
+    if (s === undefined) return undefined
+    const { genesis } = await Effect.runPromise(readDataDir(nodeDir(dir, 0)))
+    const minimum = BigInt(Math.ceil(Number(genesis.params["market.minProviderBond"]))) * TOKEN
+    const bond = tokens(String(DEVNET_LM.bond)) > minimum ? tokens(String(DEVNET_LM.bond)) : minimum
+    return { from: s.from, to: s.to, bond, pricePerToken: s.pricePerToken, capacity: DEVNET_LM.capacity }
+  }
+  const serving = (i: number) => lmStages?.[i - 1] !== undefined
+
+  // The market's roles: node 0 requests, the others provide (node 0 does both when alone), but not the language model's stage nodes.
   let market: ((i: number) => NodeMarketOptions) | undefined
   if (options.market === true && chain === undefined) log("market off: without a chain every node's ledger is its own")
   else if (options.market === true) {
@@ -323,12 +375,15 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     // One job at a time: each is five transactions (approve, post, assign, deliver, confirm) on a chain a loaded machine makes slow.
     const requester = { units: m.units, maxPricePerUnit: tokens(m.maxPrice), interval: m.interval, deadline: m.deadline, maxRunning: 1 }
     // A bond of all a node holds beyond its stake (an older devnet's 1000 DAI minimum) leaves no provider.
-    const providing = bond <= 900n * TOKEN
     const provider = { bond, pricePerUnit: tokens(m.price), capacity: m.capacity, chunk: m.chunk }
-    market = (i) => ({ ...(i === 0 ? { requester } : {}), ...(providing && (i > 0 || n === 1) ? { provider } : {}) })
-    log(providing
-      ? `market: ${n === 1 ? "node0" : `node1..node${n - 1}`} provide infer:${genesis.params["training.dataset"]} at ${m.price} DAI per unit (bond ${formatTokens(bond, 0)} DAI); node0 posts a job of ${m.units} units every ${m.interval / 1000}s`
-      : `market: no provider (market.minProviderBond ${formatTokens(minimum, 0)} DAI is more than a devnet node holds beyond its stake); node0 posts jobs`)
+    const providers = Array.from({ length: n }, (_, i) => i).filter((i) => bond <= 900n * TOKEN && (i > 0 || n === 1) && !serving(i))
+    // Jobs nobody can take would only wait for their deadline: node0 posts when some node provides.
+    market = (i) => ({ ...(i === 0 && providers.length > 0 ? { requester } : {}), ...(providers.includes(i) ? { provider } : {}) })
+    log(providers.length > 0
+      ? `market: ${providers.map((i) => `node${i}`).join(", ")} provide${providers.length === 1 ? "s" : ""} infer:${genesis.params["training.dataset"]} at ${m.price} DAI per unit (bond ${formatTokens(bond, 0)} DAI); node0 posts a job of ${m.units} units every ${m.interval / 1000}s`
+      : bond > 900n * TOKEN
+        ? `market: no provider (market.minProviderBond ${formatTokens(minimum, 0)} DAI is more than a devnet node holds beyond its stake); node0 posts no job`
+        : "market: no infer provider (every node but node0 serves the language model); node0 posts no job")
   }
 
   const scopes = Array.from({ length: n }, () => Scope.makeUnsafe())
@@ -337,6 +392,7 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     await Promise.all(scopes.map((s) => Effect.runPromise(Scope.close(s, Exit.void))))
     await chain?.close()
   }
+  const serves = await Promise.all(scopes.map((_, i) => lmServe(i)))
   const started = await Promise.all(scopes.map((scope, i) =>
     Effect.runPromise(Effect.result(startNodeFromDataDir({
       dataDir: nodeDir(dir, i),
@@ -346,6 +402,7 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
       awaitPeers: n - 1,
       ...(options.training === undefined ? {} : { training: options.training }),
       ...(market === undefined ? {} : { market: market(i) }),
+      ...(serves[i] === undefined ? {} : { lm: { serve: serves[i] } }),
       awaitPeersMs: 20_000,
     }).pipe(Scope.provide(scope))))))
   const failed = started.findIndex((r) => Result.isFailure(r))
@@ -358,5 +415,42 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
   log(`${n} nodes running on 127.0.0.1 (node0 ${nodes[0]!.peerId})`)
   const training = nodes[0]!.training
   log(training === undefined ? "training off" : `training: every node on its own ${training.description.replace(/ shard 1\//, " shard of ")}`)
-  return { dir, nodes, chain, constitution, resumed: existing !== undefined, market: market !== undefined, close: closeAll }
+  if (lmStages !== undefined) log(await awaitLmStages(nodes, lmStages))
+  const api = nodes[0]!.apiServer
+  const apiFile = join(dir, DEVNET_API_FILE)
+  if (api !== undefined) writeFileSync(apiFile, `${JSON.stringify({ url: api.url, tokenFile: resolvePath(nodes[0]!.dataDir, nodes[0]!.config.api.tokenFile) }, null, 2)}\n`)
+  const close = async () => {
+    rmSync(apiFile, { force: true })
+    await closeAll()
+  }
+  return { dir, nodes, chain, constitution, resumed: existing !== undefined, market: market !== undefined, lm: lmStages, close }
+}
+
+/**
+ * Wait (at most LM_READY_MS) until every stage node serves its range — its registration is a
+ * transaction — and node0 finds each range's announcement; says which, or what is missing.
+ */
+const awaitLmStages = async (nodes: readonly RunningNode[], stages: readonly DevnetLmStage[]): Promise<string> => {
+  const LM_READY_MS = 90_000
+  const until = Date.now() + LM_READY_MS
+  const client = nodes[0]!.transport.network
+  const missing = async () => {
+    const out: string[] = []
+    for (const [i, s] of stages.entries()) {
+      const server = nodes[i + 1]?.lm
+      if (server === undefined || !server.served().some((r) => r.from === s.from && r.to === s.to)) {
+        out.push(`${s.node} does not serve blocks ${s.from}-${s.to}`)
+        continue
+      }
+      const found = await Effect.runPromise(Effect.orElseSucceed(client.findProviders(lmBlocksKey(s.from, s.to)), () => []))
+      if (found.length === 0) out.push(`node0 does not find blocks ${s.from}-${s.to}`)
+    }
+    return out
+  }
+  for (;;) {
+    const left = await missing()
+    if (left.length === 0) return `language model ready: ${stages.map((s) => `blocks ${s.from}-${s.to} on ${s.node}`).join(", ")}`
+    if (Date.now() > until) return `language model not ready after ${LM_READY_MS / 1000}s (${left.join("; ")}): generations fail until it is (a stage node registered for another kind serves none)`
+    await new Promise((r) => setTimeout(r, 500))
+  }
 }

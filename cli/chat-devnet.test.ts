@@ -1,0 +1,71 @@
+/**
+ * `dai chat --devnet-dir` against a running `dai devnet --lm` (issue 14, item 4): three validators on
+ * Hardhat's in-process chain, no training; node1 and node2 serve the checkpoint's blocks 0-1 and 2-3 as
+ * paid stage servers registered on ComputeMarket (not infer:mnist: an account registers once), and
+ * node0's API generates. The answer is the whole model's greedy text, and node0's account pays, on the
+ * chain, exactly tokens × the sum of the stages' prices.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { DEFAULT_CHECKPOINT_DIR } from "../runtime/adapters/tfjs/lm/checkpoint.ts"
+import { promptTokens } from "../runtime/adapters/tfjs/lm/generate.ts"
+import { wholeModelTokens } from "../runtime/actors/lm/testkit.ts"
+import { decode } from "../runtime/core/lm/tokenizer.ts"
+import { formatTokens } from "../runtime/core/units.ts"
+import { DEVNET_API_FILE as DEVNET_FILE_OF_NODE, DEVNET_PARAMS, startDevnet, type Devnet } from "../runtime/node/devnet.ts"
+import { apiBackend, DEVNET_API_FILE, devnetApiTarget, runChat } from "./chat.ts"
+
+const N = 12
+const root = mkdtempSync(join(tmpdir(), "dai-chat-devnet-"))
+let devnet: Devnet | undefined
+const lines: string[] = []
+
+beforeAll(async () => {
+  devnet = await startDevnet({
+    dir: join(root, "net"), nodes: 3, params: DEVNET_PARAMS, chain: { kind: "in-process" }, training: { enabled: false }, market: true, lm: {}, log: (l) => lines.push(l),
+  })
+}, 240_000)
+afterAll(async () => {
+  await devnet?.close()
+  rmSync(root, { recursive: true, force: true })
+}, 60_000)
+
+describe("dai devnet --lm, chatted with through node0's API", () => {
+  it("serves the blocks from node1 and node2, and a chat gets the whole model's greedy text, paid per token from node0's account", async () => {
+    const d = devnet!
+    expect(DEVNET_API_FILE).toBe(DEVNET_FILE_OF_NODE)
+    expect(d.lm?.map((s) => [s.node, s.from, s.to])).toEqual([["node1", 0, 1], ["node2", 2, 3]])
+    expect(lines).toContain("language model ready: blocks 0-1 on node1, blocks 2-3 on node2")
+    // node1 and node2 serve the language model, so no node provides infer:mnist and node0 posts no job.
+    expect(lines).toContain("market: no infer provider (every node but node0 serves the language model); node0 posts no job")
+    expect(d.nodes.map((n) => n.lm?.served().map((r) => `${r.from}-${r.to}`))).toEqual([[], ["0-1"], ["2-3"]])
+
+    const node0 = d.nodes[0]!
+    const account = node0.node.app.accountOf(node0.address)
+    const balance = () => Effect.runPromise(node0.node.ledger.balanceOf(account))
+    const before = await balance()
+    const backend = await apiBackend(await devnetApiTarget(d.dir), { maxTokens: N, maxPricePerToken: 10n ** 16n, stop: false })
+    const out: string[] = []
+    const err: string[] = []
+    async function* prompts() {
+      yield "hello"
+    }
+    let code: number
+    try {
+      code = await runChat(backend, prompts(), { out: (t) => out.push(t), err: (t) => err.push(t) }, (t) => out.push(t))
+    } finally {
+      await backend.close()
+    }
+    expect(code, err.join("\n")).toBe(0)
+    const want = `hello${decode((await wholeModelTokens(DEFAULT_CHECKPOINT_DIR, promptTokens("hello"), N)).tokens)}`
+    expect(out.join("").split("\n").filter((l) => l !== "")).toEqual(want.split("\n").filter((l) => l !== ""))
+    const perToken = d.lm!.reduce((a, s) => a + s.pricePerToken, 0n)
+    const paid = BigInt(N) * perToken
+    expect(err.filter((l) => l.startsWith(`${N} tokens at ${formatTokens(perToken, 6)} DAI each: paid ${formatTokens(paid, 6)} DAI`))).toHaveLength(1)
+    // What left node0's account on the chain: the stages' pay (whatever is left of the escrow came back).
+    expect(before - (await balance())).toBe(paid)
+  }, 240_000)
+})
