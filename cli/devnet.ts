@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve as resolvePath } from "node:path"
 import { defineCommand, InputError, intFlag, parseParam, processIo, UsageError, type Command, type Io } from "./command.ts"
+import { formatTokens } from "../runtime/core/units.ts"
 import { LM_TASK_PARAMS, parseTask, parseTrainingFlags, TRAINING_FLAGS } from "./training-flags.ts"
 
 /** How the devnet in `dir` resumes, by the chain it ran on (`network`: "in-process", the RPC URL, or none): an in-process chain is gone after the run. */
@@ -17,6 +18,34 @@ const resumeHint = (dir: string, network: string | undefined): string =>
   network === "in-process"
     ? "; its chain ran in process and is gone with it, so this dir cannot resume (use --rpc URL or --no-chain for a devnet that can)"
     : `; resume it with: dai devnet --dir ${dir} ${network === undefined ? "--no-chain" : `--rpc ${network}`}`
+
+/**
+ * node0's generations as progress lines: one when a generation ends — its tokens, tokens per second
+ * (from its start to its end, the route's set-up included), what it paid and through which stages.
+ */
+export const generationProgress = () => {
+  const started = new Map<string, number>()
+  const dai = (v: unknown) => `${formatTokens(BigInt(typeof v === "string" && /^\d+$/.test(v) ? v : "0"), 6)} DAI`
+  return {
+    line: (e: { readonly kind: string; readonly at: number; readonly data: Readonly<Record<string, unknown>> }): string | undefined => {
+      const id = String(e.data["id"])
+      if (e.kind === "lm.generate.started") {
+        if (started.size > 100) started.clear() // bounded: a generation that never ends is forgotten
+        started.set(id, e.at)
+        return undefined
+      }
+      if (e.kind !== "lm.generate.done" && e.kind !== "lm.generate.failed") return undefined
+      const from = started.get(id)
+      started.delete(id)
+      const stages = Array.isArray(e.data["stages"]) ? (e.data["stages"] as Array<Record<string, unknown>>).map((s) => `${String(s["from"])}-${String(s["to"])}@${String(s["peer"]).slice(0, 12)}`).join(" → ") : ""
+      if (e.kind === "lm.generate.failed") return `lm: generation ${id} failed: ${String(e.data["reason"])}${e.data["paid"] === undefined ? "" : ` (paid ${dai(e.data["paid"])})`}`
+      const n = Number(e.data["tokens"])
+      const seconds = from === undefined ? undefined : (e.at - from) / 1000
+      const rate = seconds === undefined || seconds <= 0 ? "" : ` in ${seconds.toFixed(1)}s (${(n / seconds).toFixed(1)} tokens/s)`
+      return `lm: generation ${id}: ${n} tokens${rate}, paid ${dai(e.data["paid"])}${stages === "" ? "" : ` through ${stages}`}`
+    },
+  }
+}
 
 export const devnetCommand: Command = defineCommand({
   name: "devnet",
@@ -34,6 +63,8 @@ export const devnetCommand: Command = defineCommand({
     "no-market": { type: "boolean" },
     param: { type: "string", multiple: true },
     task: { type: "string" },
+    lm: { type: "boolean" },
+    "lm-stages": { type: "string" },
     ...TRAINING_FLAGS,
   },
   help: {
@@ -46,6 +77,8 @@ export const devnetCommand: Command = defineCommand({
     "--until-round R": "stop (exit 0) once every node's chain holds R committed training rounds (with --until-height: once both are reached)",
     "--until-jobs J": "stop (exit 0) once node0's ledger holds J settled market jobs (with the other --until-*: once all are reached)",
     "--no-market": "no providers and no built-in requester (by default node1.. serve infer:mnist and node0 posts a small job every few seconds)",
+    "--lm": "serve the language model too: node1..node<stages> serve the checkpoint's block ranges as paid stage servers (instead of infer:mnist), node0's API generates; chat with dai chat --devnet-dir DIR (needs a chain)",
+    "--lm-stages N": "with --lm: stages the blocks are cut into, one node each (default 2, at most nodes - 1)",
     "--param NAME=VALUE": "a genesis parameter (repeatable), e.g. consensus.timeoutCommit=200ms or training.localEpochs=2; see `dai params`. governance.votingPeriod and governance.timelock go to the devnet constitution, whose floors are 5s (default 2m and 1m)",
     "--backend NAME": "TensorFlow.js backend: auto, tensorflow, wasm or cpu (default: $DAI_TF_BACKEND, else the best available)",
     "--train-samples N": "samples of its MNIST shard each node trains on (default 600)",
@@ -56,6 +89,7 @@ export const devnetCommand: Command = defineCommand({
     "dai devnet", "dai devnet --nodes 7 --headless --until-height 50", "dai devnet --dir .dai/devnet --param consensus.timeoutCommit=1s",
     "dai devnet --headless --until-round 3 --train-samples 300 --backend wasm",
     "dai devnet --headless --task lm --until-round 3",
+    "dai devnet --lm --dir .dai/devnet   # then, in another terminal: dai chat --devnet-dir .dai/devnet",
     "dai devnet --param governance.votingPeriod=30s --param governance.timelock=10s   # proposals execute within a minute",
   ],
   run: async (values, positionals, io: Io) => {
@@ -69,6 +103,9 @@ export const devnetCommand: Command = defineCommand({
     const training = await parseTrainingFlags(values)
     const task = parseTask(values.task)
     if (task === "lm" && untilJobs !== undefined) throw new UsageError({ reason: "--until-jobs needs the market, which --task lm runs without (it sells MNIST inference)" })
+    if (values.lm === true && values["no-chain"] === true) throw new UsageError({ reason: "--lm needs a chain (the stages' escrow is on its ledger): not with --no-chain" })
+    if (values["lm-stages"] !== undefined && values.lm !== true) throw new UsageError({ reason: "--lm-stages goes with --lm" })
+    const lmStages = values["lm-stages"] === undefined ? undefined : intFlag("lm-stages", values["lm-stages"], 2, 1, 64)
     if (values.rpc !== undefined && values["no-chain"] === true) throw new UsageError({ reason: "--rpc and --no-chain exclude each other" })
     if (values.rpc !== undefined && !/^https?:\/\/./.test(values.rpc)) throw new InputError({ reason: `--rpc must be an http(s) URL, got "${values.rpc}"` })
     const all = Object.fromEntries((values.param ?? []).map(parseParam))
@@ -120,6 +157,7 @@ export const devnetCommand: Command = defineCommand({
         log,
         training,
         market: values["no-market"] !== true && task !== "lm",
+        ...(values.lm === true ? { lm: lmStages === undefined ? {} : { stages: lmStages } } : {}),
       })
     } catch (e) {
       startup?.tui.destroy()
@@ -132,9 +170,12 @@ export const devnetCommand: Command = defineCommand({
     if (!useTui) {
       io.out(`data dirs in ${devnet.dir}${temporary ? " (temporary)" : ""}; node0 API ${node0.apiServer === undefined ? "off" : `${node0.apiServer.url} (token in ${tokenFile})`}`)
     }
+    const chatWith = devnet.lm === undefined || node0.apiServer === undefined ? undefined : `npx dai chat --devnet-dir ${devnet.dir}`
+    if (!useTui && chatWith !== undefined) io.out(`chat with it: ${chatWith}   (or: npx dai chat --api ${node0.apiServer!.url} --token-file ${tokenFile})`)
 
     const { marketLine, marketProgress } = await import("./progress.ts")
     const market = marketProgress()
+    const generations = generationProgress()
     const code = await new Promise<number>((resolve) => {
       const unsubscribe: Array<() => void> = []
       let done = false
@@ -186,11 +227,18 @@ export const devnetCommand: Command = defineCommand({
           onExecute: async (id) => node0.api.execute(Number(id)),
           onQuit: () => finish("quit"),
           status: () => `height ${node0.node.app.height} peers ${node0.transport.node.getPeers().length}`,
-          info: node0.apiServer === undefined ? [["API", "off"]] : [["API", node0.apiServer.url], ["API token", tokenFile]],
+          info: node0.apiServer === undefined ? [["API", "off"]] : [["API", node0.apiServer.url], ["API token", tokenFile], ...(chatWith === undefined ? [] : [["Chat", chatWith] as const])],
         })
         // A resumed devnet's chain holds rounds no node reports again: the chart starts with them.
         for (const e of tuiStart!.restoredRounds(node0.name, node0.node.app.rounds().values(), Date.now())) tui.push(e)
         unsubscribe.push(node0.telemetry.subscribe((e) => tui?.push(e), { replay: true }))
+        // node0 generates; the stages are served by node1..: their reports go to the LM screen (screen 7) as the devnet's, naming their node.
+        for (const n of devnet.nodes.slice(1)) {
+          if (n.lm === undefined || devnet.lm === undefined) continue
+          unsubscribe.push(n.telemetry.subscribe((e) => {
+            if (e.kind === "lm.stage.stats") tui?.push({ ...e, node: node0.name, data: { ...e.data, server: n.name } })
+          }))
+        }
         if (startup.quitRequested()) finish("quit")
       }
       void import("./progress.ts").then(({ committedLine, stateLine, trainingLine, WARNINGS }) => {
@@ -198,7 +246,7 @@ export const devnetCommand: Command = defineCommand({
           unsubscribe.push(n.telemetry.subscribe((e) => {
             if (!useTui && n === node0 && e.kind === "block.committed") io.out(committedLine(e, n.transport.node.getPeers().length))
             if (n === node0 && e.kind === "training.round.completed" && typeof e.data["round"] === "number") reportedRound = Math.max(reportedRound, e.data["round"])
-            const line = n === node0 ? trainingLine(e) ?? stateLine(e) ?? market.line(e) : undefined
+            const line = n === node0 ? trainingLine(e) ?? stateLine(e) ?? market.line(e) ?? generations.line(e) : undefined
             if (!useTui && line !== undefined) io.out(line)
             const warn = WARNINGS[e.kind]
             if (!useTui && warn !== undefined) io.err(`${e.node} ${warn(e.data)}`)
