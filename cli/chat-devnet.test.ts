@@ -69,3 +69,16 @@ describe("dai devnet --lm, chatted with through node0's API", () => {
     expect(before - (await balance())).toBe(paid)
   }, 240_000)
 })
+
+describe("dai devnet's headless line of a generation", () => {
+  it("says its tokens, tokens per second from its start, what it paid and its route; a failure says why", async () => {
+    const { generationProgress } = await import("./devnet.ts")
+    const g = generationProgress()
+    expect(g.line({ kind: "lm.generate.started", at: 1_000, data: { id: "a" } })).toBeUndefined()
+    expect(g.line({ kind: "lm.generate.token", at: 1_500, data: { id: "a" } })).toBeUndefined()
+    const stages = [{ from: 0, to: 1, peer: "node1" }, { from: 2, to: 3, peer: "node2" }]
+    expect(g.line({ kind: "lm.generate.done", at: 5_000, data: { id: "a", tokens: 40, paid: "120000000000000000", stages } }))
+      .toBe("lm: generation a: 40 tokens in 4.0s (10.0 tokens/s), paid 0.12 DAI through 0-1@node1 → 2-3@node2")
+    expect(g.line({ kind: "lm.generate.failed", at: 6_000, data: { id: "b", reason: "no server for blocks 2-3" } })).toBe("lm: generation b failed: no server for blocks 2-3")
+  })
+})
