@@ -23,7 +23,7 @@ import { ENTRY_END } from "../../core/lm/corpus.ts"
 import { blockRanges, planRoute, type RangeCandidates, type RouteStage } from "../../core/lm/pipeline.ts"
 import { argmax } from "../../core/lm/sampling.ts"
 import { encode } from "../../core/lm/tokenizer.ts"
-import { type ClientMessage, decodeClientMessage, encodeServerMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, MAX_LM_MESSAGE_BYTES } from "../../core/lm/wire.ts"
+import { type ClientMessage, decodeClientMessage, encodeServerMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, type LmInput, MAX_LM_MESSAGE_BYTES } from "../../core/lm/wire.ts"
 import { chooseProvider, LatencyEstimator } from "../../core/market/routing.ts"
 import { randomInt } from "../market/context.ts"
 import { type LmContext, randomHex, sendQuietly } from "./context.ts"
@@ -42,8 +42,8 @@ class StageFailure extends Schema.TaggedError<StageFailure>()("StageFailure", {
 export interface LmPayment {
   /** A job paying `units` tokens of blocks from..to at `peer`, posted and assigned to it. `stage`: the fault is that server's (try another). */
   readonly job: (stage: { readonly from: number; readonly to: number; readonly peer: string }, units: number) => Effect.Effect<number, LmPaymentError>
-  /** One forward of job `job` answered (what its server bills). */
-  readonly served?: (job: number) => void
+  /** One forward of job `job` answered (what its server bills), in session `session`: its input and the output returned (what a note commits to). */
+  readonly served?: (job: number, session: string, input: LmInput, output: Float32Array) => void
 }
 
 /** A job that could not be placed; `stage` says the server refused it (another may take it), else the payer cannot pay. */
@@ -89,13 +89,7 @@ export interface PipelineGeneration {
 }
 
 /** What a stage is sent: tokens (first stage) or activations. */
-interface Input {
-  readonly start: number
-  readonly length: number
-  readonly dim: number
-  readonly input: "tokens" | "activations"
-  readonly data: Int32Array | Float32Array
-}
+type Input = LmInput
 
 interface Hop {
   readonly from: number
@@ -185,7 +179,7 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
     }
     latency.observe(hop.peer, ctx.now() - started, 1, hop.load)
     hop.inputs.push(x)
-    if (hop.job !== undefined) o.payment?.served?.(hop.job)
+    if (hop.job !== undefined) o.payment?.served?.(hop.job, hop.session, x, m.data)
     return m
   })
 

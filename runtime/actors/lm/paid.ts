@@ -9,12 +9,13 @@
  * prompt is one step, since it yields one token; a replay after a failover is work too and is billed
  * at the replacement, whose job the client sized for it). It delivers a debit note per `chunk` units
  * (fewer when its bond answers for fewer at the job's price: maxNoteUnits) and the rest when the
- * session closes, each note's hash binding the outputs it returned. The client confirms notes as they
+ * session closes, each note's word binding the session's inputs up to it and the outputs it returned
+ * (core/lm/wire.ts `lmNoteWord`), so a referee can re-execute it (referee.ts). The client confirms notes as they
  * come; a note it leaves unconfirmed is settled by the server once its dispute window is over.
  */
 import { Effect } from "effect"
 import { maxNoteUnits } from "../../core/market/index.ts"
-import { keccak256, toHex } from "../../core/crypto.ts"
+import { LM_INPUTS_START, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
 
 /** The market job kind that pays sessions of blocks from..to. */
@@ -40,8 +41,8 @@ export interface StageMarket {
 /** The billing of one session (one job; a job may pay several sessions in turn: a restart at the context's end). */
 export interface SessionBill {
   readonly job: number
-  /** Bill one answered forward with its output; delivers a note when a chunk is full. */
-  bill(output: Float32Array): void
+  /** Bill one answered forward with its input and output; delivers a note when a chunk is full. */
+  bill(input: LmInput, output: Float32Array): void
   /** Units this job may still bill here. */
   readonly left: () => number
   /** Deliver what is billed and not yet delivered (at close). */
@@ -55,16 +56,6 @@ export interface StageBilling {
   /** Units billed since the start, and delivered in notes. */
   readonly billed: () => number
   readonly delivered: () => number
-}
-
-const concat = (parts: readonly Float32Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at)
-    at += p.byteLength
-  }
-  return out
 }
 
 /** The billing of a paid stage server. */
@@ -97,12 +88,14 @@ export const stageBilling = (m: StageMarket): StageBilling => {
           const wanted = m.chunk ?? 8
           const chunk = cap === undefined || BigInt(wanted) <= cap ? wanted : Math.max(1, Number(cap))
           let pending: Float32Array[] = []
+          // The session's running input hash: a note's word binds every input up to its last forward (wire.ts).
+          let inputs = LM_INPUTS_START
           const flush = () => {
             if (pending.length === 0) return
             const outputs = pending
             pending = []
             const units = outputs.length
-            call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: toHex(keccak256(concat(outputs))) }), (r) => {
+            call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: lmNoteWord(inputs, lmOutputsHash(outputs)) }), (r) => {
               delivered += units
               ctx.emit("lm.stage.delivered", { job, note: r.note, units })
               settleLater(job)
@@ -111,9 +104,10 @@ export const stageBilling = (m: StageMarket): StageBilling => {
           resolve({
             job,
             left: () => u.cap - u.units,
-            bill: (output) => {
+            bill: (input, output) => {
               u.units++
               billed++
+              inputs = lmInputsHash(inputs, input)
               pending.push(output)
               if (pending.length >= chunk) flush()
             },

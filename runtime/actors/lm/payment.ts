@@ -21,6 +21,7 @@ import { Effect } from "effect"
 import type { JobView } from "../../core/market/index.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
 import { LmPaymentError, type LmPayment } from "./client.ts"
+import { type LmAuditOptions, makeLmAudit } from "./audit.ts"
 import { lmJobKind } from "./paid.ts"
 
 export interface LmPayerOptions {
@@ -34,6 +35,11 @@ export interface LmPayerOptions {
   readonly pollMs?: number
   /** How long `finish` waits for the last notes (ms, default 30 s). */
   readonly finishMs?: number
+  /**
+   * Have a share of the stages' notes re-executed by a referee before confirming them (audit.ts); a
+   * refuted note is disputed and judged by the committee. `{}`: the market's verification rate and referees.
+   */
+  readonly verify?: Omit<LmAuditOptions, "account">
   /** Hears what the payer does (a CLI, a TUI). */
   readonly onPaid?: (event: { readonly job: number; readonly paid: bigint; readonly units: bigint }) => void
 }
@@ -82,6 +88,7 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
   const jobs: StageJob[] = []
   const timers = new Set<unknown>()
   const confirming = new Set<number>()
+  const audit = o.verify === undefined ? undefined : makeLmAudit(ctx, { account: o.account, ...o.verify })
   let stopped = false
   const later = (ms: number, fn: () => void) => {
     if (stopped) return
@@ -101,6 +108,18 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
     s.pricePerUnit = j.pricePerUnit
     if (j.state !== "assigned" || confirming.has(s.job) || !j.notes.some((n) => n.state === "pending")) return
     confirming.add(s.job)
+    if (audit !== undefined) {
+      // Check the sampled new notes first; confirm only when every pending note has been through the draw.
+      let view: JobView | undefined = j
+      while (view !== undefined && view.state === "assigned" && !audit.reviewed(view)) {
+        if ((await audit.review(view)) === "disputed") {
+          confirming.delete(s.job)
+          return
+        }
+        view = await run(ctx.ledger.marketJob(s.job)).catch(() => undefined)
+      }
+      if (view === undefined || view.state !== "assigned") return void confirming.delete(s.job)
+    }
     const before = costOf(j)
     await run(ctx.ledger.marketOp({ type: "confirm", job: s.job, by: o.account })).then(async () => {
       const after = await run(ctx.ledger.marketJob(s.job)).catch(() => undefined)
@@ -141,9 +160,10 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
       ctx.emit("lm.job.placed", { job: posted.job, from: stage.from, to: stage.to, provider: stage.peer, units, price: String(s.pricePerUnit) })
       return posted.job
     }),
-    served: (job) => {
+    served: (job, session, input, output) => {
       const s = jobs.find((j) => j.job === job)
       if (s !== undefined) s.served++
+      audit?.record(job, session, input, output)
     },
     finish: async () => {
       const until = ctx.now() + (o.finishMs ?? 30_000)
@@ -163,6 +183,7 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
     },
     stop: () => {
       stopped = true
+      audit?.stop()
       for (const t of timers) ctx.clock.clearTimeout(t)
       timers.clear()
     },

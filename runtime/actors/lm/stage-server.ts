@@ -16,9 +16,10 @@
  */
 import { Effect, Result } from "effect"
 import type { PipelineSession, PipelineStage } from "../../core/lm/pipeline.ts"
-import { type ClientMessage, decodeServerMessage, encodeClientMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "../../core/lm/wire.ts"
+import { type ClientMessage, decodeServerMessage, encodeClientMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, type LmInput, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "../../core/lm/wire.ts"
 import { type LmContext, sendQuietly } from "./context.ts"
 import { type SessionBill, stageBilling, type StageMarket } from "./paid.ts"
+import { stageStep, type StageOutput } from "./stage-step.ts"
 
 export interface StageServerOptions {
   readonly stage: PipelineStage
@@ -30,6 +31,8 @@ export interface StageServerOptions {
   readonly pricePerUnit?: bigint
   /** Paid per token through the market: sessions open only on a job assigned to `market.account`. */
   readonly market?: StageMarket
+  /** Test-only behaviour: return wrong outputs (the first value of each off by 0.5), committed to in the notes as sent. */
+  readonly wrongOutputs?: boolean
 }
 
 export interface StageServer {
@@ -100,23 +103,18 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
     if (m.input === "activations" && m.dim !== stage.dim) return fail(peer, m.session, `activations of dim ${m.dim}, the model's is ${stage.dim}`, m.seq)
     if (m.start + m.length > stage.contextLength) return fail(peer, m.session, `positions ${m.start}..${m.start + m.length - 1} pass the context of ${stage.contextLength}: start a new session`, m.seq)
     if (s.bill !== undefined && s.bill.left() <= 0) return fail(peer, m.session, `job ${s.bill.job} has paid for no more tokens here: open a session on a new job`, m.seq)
-    let out: ClientMessage
+    const x: LmInput = { start: m.start, length: m.length, dim: m.dim, input: m.input, data: m.data }
+    let y: StageOutput
     try {
-      const x = m.input === "tokens" ? stage.embed(Array.from(m.data), m.start) : { start: m.start, length: m.length, dim: m.dim, data: m.data as Float32Array }
-      const y = s.session.forward(x)
-      if (stage.heads) {
-        // Only the last position's logits: the client picks the next token from them, nothing more.
-        const logits = stage.head(y)
-        out = { v: 1, t: "result", session: m.session, seq: m.seq, start: y.start + y.length - 1, length: 1, dim: stage.vocabSize, output: "logits", data: logits.slice((y.length - 1) * stage.vocabSize) }
-      } else {
-        out = { v: 1, t: "result", session: m.session, seq: m.seq, start: y.start, length: y.length, dim: y.dim, output: "activations", data: y.data }
-      }
+      y = stageStep(stage, s.session, x)
     } catch (e) {
       return fail(peer, m.session, e instanceof Error ? e.message : String(e), m.seq)
     }
+    // Test-only: a stage that returns (and commits to) wrong activations — the simulator's `wrong-stage`.
+    if (options.wrongOutputs === true) y = { ...y, data: y.data.map((v, i) => (i === 0 ? v + 0.5 : v)) }
     served++
-    s.bill?.bill(out.t === "result" ? out.data : new Float32Array())
-    reply(peer, out)
+    s.bill?.bill(x, y.data)
+    reply(peer, { v: 1, t: "result", session: m.session, seq: m.seq, ...y })
   }
 
   const onMessage = (peer: string, data: Uint8Array): void => {

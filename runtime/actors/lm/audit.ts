@@ -1,0 +1,169 @@
+/**
+ * The client's side of verifying paid pipeline inference (issue 14, item 6): it records every input it
+ * sent a paid stage and every output it got back, per job and session, and before confirming a job's
+ * new debit notes has a share of them (`market.verificationRate`, drawn from the node's randomness as
+ * the market's requester draws its checks) re-executed by a referee (referee.ts), which runs that
+ * stage's blocks only on the inputs the client gives it.
+ *
+ * A note the referee finds wrong is disputed (all the job's pending notes are frozen, as for any market
+ * job) and the referee is asked to resolve it: the committee-signed verdict (runtime/actors/market/
+ * verdicts.ts) refutes the notes, slashes the stage's provider and compensates the client; the rest of
+ * the job's escrow comes back at its deadline (payment.ts `refund`). A note right, or one no referee
+ * answered about in time, is confirmed as before.
+ */
+import { Effect, Result } from "effect"
+import type { JobView } from "../../core/market/index.ts"
+import { decodeVerifiedReply, encodeVerifyRequest, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash, type VerifiedReply } from "../../core/lm/wire.ts"
+import { toHex } from "../../core/crypto.ts"
+import { call, chance, randomInt, reasonOf, type MarketContext } from "../market/context.ts"
+import { encodeMarketMessage, MARKET_TOPIC } from "../market/wire.ts"
+import { noteRanges } from "../market/work.ts"
+import { parseLmJobKind } from "./paid.ts"
+
+export interface LmAuditOptions {
+  /** The paying account (the jobs' requester; it disputes). */
+  readonly account: string
+  /** Share of notes checked (default: the ledger's `market.verificationRate`). */
+  readonly rate?: number
+  /** Referees to ask, as network peers (default: the ledger's active validators' operators, as the market's requester asks them). */
+  readonly referees?: () => readonly string[]
+  /** How long a referee has to answer (ms, default 10 s); an unanswered note is confirmed unchecked. */
+  readonly timeoutMs?: number
+}
+
+/** What reviewing a job's new notes decided. */
+export type Review = "confirm" | "disputed"
+
+export interface LmAudit {
+  /** One forward answered on `job`'s session `session`. */
+  record(job: number, session: string, input: LmInput, output: Float32Array): void
+  /** Check the sampled ones among `job`'s new pending notes; `disputed` when a referee refuted one (the job is then disputed on the ledger). */
+  review(job: JobView): Promise<Review>
+  /** Whether every pending note of `job` has been through the draw. */
+  reviewed(job: JobView): boolean
+  stop(): void
+}
+
+interface SessionLog {
+  readonly session: string
+  readonly inputs: LmInput[]
+  readonly outputs: Float32Array[]
+}
+
+/** An audit of the paid stages of `o.account`'s generations. */
+export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
+  const logs = new Map<number, SessionLog[]>()
+  const seen = new Set<number>()
+  /** Questions out, by nonce: the referee asked and who waits for its answer. */
+  const waiting = new Map<number, { readonly referee: string; readonly done: (r: VerifiedReply | undefined) => void }>()
+  let nonce = 0
+  let stopped = false
+  let unsubscribe: Effect.Effect<void> | undefined
+  const run = <A, E>(e: Effect.Effect<A, E>): Promise<A> => new Promise((resolve, reject) => call(ctx, e, resolve, reject))
+
+  ctx.run(Effect.map(ctx.network.subscribe(LM_VERIFIED_TOPIC, (env) => {
+    const d = decodeVerifiedReply(env.data)
+    if (Result.isFailure(d)) return ctx.fault(env.from, d.failure)
+    const w = waiting.get(d.success.nonce)
+    // Only the referee asked, about the note asked, is heard.
+    if (w !== undefined && w.referee === env.from) w.done(d.success)
+  }), (u) => {
+    unsubscribe = u
+    if (stopped) ctx.run(u)
+  }))
+
+  const referees = async (): Promise<readonly string[]> => {
+    if (o.referees !== undefined) return o.referees()
+    const pools = await run(ctx.ledger.pools).catch(() => [])
+    return pools.filter((p) => p.kind === "validator" && !p.jailed && !p.tombstoned && p.tokens > 0n).map((p) => p.operator).sort()
+  }
+
+  /** The evidence of the note covering forwards [from, from + units) of `job`, or why the client cannot give it. */
+  const evidence = (job: number, from: number, units: number) => {
+    let at = 0
+    for (const log of logs.get(job) ?? []) {
+      if (from < at + log.inputs.length) {
+        const first = from - at
+        // A note never spans sessions (the server delivers what is billed at a session's close).
+        if (first + units > log.inputs.length) return { error: `forwards ${from}..${from + units - 1} pass the end of session ${log.session}` }
+        const inputs = log.inputs.slice(0, first + units)
+        const outputs = lmOutputsHash(log.outputs.slice(first, first + units))
+        let chain = LM_INPUTS_START
+        for (const x of inputs) chain = lmInputsHash(chain, x)
+        return { first, inputs, outputs, word: lmNoteWord(chain, outputs) }
+      }
+      at += log.inputs.length
+    }
+    return { error: `the client answered only ${at} forwards of job ${job}` }
+  }
+
+  /** Ask one referee about one note; undefined when none answered in time. */
+  const ask = (referee: string, j: JobView, note: number, e: { first: number; inputs: LmInput[]; outputs: Uint8Array }, range: { from: number; to: number }) =>
+    new Promise<VerifiedReply | undefined>((resolve) => {
+      const n = ++nonce
+      const timer = ctx.clock.setTimeout(() => done(undefined), o.timeoutMs ?? 10_000)
+      const done = (r: VerifiedReply | undefined) => {
+        ctx.clock.clearTimeout(timer)
+        waiting.delete(n)
+        resolve(r)
+      }
+      waiting.set(n, { referee, done: (r) => (r === undefined || (r.job === j.id && r.note === note)) && done(r) })
+      const x0 = e.inputs[0]!
+      const bytes = encodeVerifyRequest({ v: 1, t: "verify", nonce: n, job: j.id, note, from: range.from, to: range.to, first: e.first, input: x0.input, dim: x0.dim, inputs: e.inputs, outputs: toHex(e.outputs) })
+      ctx.emit("lm.verify.asked", { job: j.id, note, referee, forwards: e.inputs.length })
+      ctx.run(Effect.catch(ctx.network.send(referee, LM_VERIFY_TOPIC, bytes), () => Effect.sync(() => done(undefined))))
+    })
+
+  const review = async (j: JobView): Promise<Review> => {
+    const range = parseLmJobKind(j.kind)
+    if (range === undefined) return "confirm"
+    const rate = o.rate ?? ctx.params()["market.verificationRate"]
+    const sampled = noteRanges(j).filter(({ note }) => note.state === "pending" && !seen.has(note.id) && (seen.add(note.id), chance(ctx, rate)))
+    for (const { note, from } of sampled) {
+      const e = evidence(j.id, from, Number(note.units))
+      if ("error" in e) {
+        ctx.emit("lm.verify.skipped", { job: j.id, note: note.id, reason: e.error })
+        continue
+      }
+      if (e.word !== note.resultHash.toLowerCase()) {
+        // The stage committed to something else than what it sent, or a forward the client never read is in the note: nothing a referee can judge from these records.
+        ctx.emit("lm.verify.unmatched", { job: j.id, note: note.id })
+        continue
+      }
+      const all = await referees()
+      if (all.length === 0 || stopped) continue
+      const referee = all[randomInt(ctx, all.length)]!
+      const r = await ask(referee, j, note.id, e, range)
+      ctx.emit("lm.verify.answered", { job: j.id, note: note.id, referee, outcome: r?.outcome ?? "timeout" })
+      if (r?.outcome !== "wrong") continue
+      // Refuted: freeze the job's pending notes and have the referee start the committee's verdict.
+      const disputed = await run(ctx.ledger.marketOp({ type: "dispute", job: j.id, by: o.account })).then(() => true, (err: unknown) => {
+        ctx.emit("lm.dispute-refused", { job: j.id, reason: reasonOf(err) })
+        return false
+      })
+      if (!disputed) continue
+      ctx.emit("lm.disputed", { job: j.id, note: note.id, referee })
+      ctx.run(Effect.ignore(ctx.network.send(referee, MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job: j.id }))))
+      return "disputed"
+    }
+    return "confirm"
+  }
+
+  return {
+    record: (job, session, input, output) => {
+      let l = logs.get(job)
+      if (l === undefined) logs.set(job, (l = []))
+      let last = l[l.length - 1]
+      if (last?.session !== session) l.push((last = { session, inputs: [], outputs: [] }))
+      last.inputs.push(input)
+      last.outputs.push(output)
+    },
+    review,
+    reviewed: (j) => j.notes.every((n) => n.state !== "pending" || seen.has(n.id)),
+    stop: () => {
+      stopped = true
+      for (const w of [...waiting.values()]) w.done(undefined)
+      if (unsubscribe !== undefined) ctx.run(unsubscribe)
+    },
+  }
+}
