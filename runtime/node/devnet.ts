@@ -377,12 +377,13 @@ export const startDevnet = async (options: DevnetOptions): Promise<Devnet> => {
     // A bond of all a node holds beyond its stake (an older devnet's 1000 DAI minimum) leaves no provider.
     const provider = { bond, pricePerUnit: tokens(m.price), capacity: m.capacity, chunk: m.chunk }
     const providers = Array.from({ length: n }, (_, i) => i).filter((i) => bond <= 900n * TOKEN && (i > 0 || n === 1) && !serving(i))
-    // Jobs nobody can take would only wait for their deadline: node0 posts when some node provides.
-    market = (i) => ({ ...(i === 0 && providers.length > 0 ? { requester } : {}), ...(providers.includes(i) ? { provider } : {}) })
+    // With every other node serving the language model, jobs nobody can take would only wait for their deadline.
+    const posting = providers.length > 0 || lmStages === undefined
+    market = (i) => ({ ...(i === 0 && posting ? { requester } : {}), ...(providers.includes(i) ? { provider } : {}) })
     log(providers.length > 0
-      ? `market: ${providers.map((i) => `node${i}`).join(", ")} provide${providers.length === 1 ? "s" : ""} infer:${genesis.params["training.dataset"]} at ${m.price} DAI per unit (bond ${formatTokens(bond, 0)} DAI); node0 posts a job of ${m.units} units every ${m.interval / 1000}s`
+      ? `market: ${providers.length === 1 ? `node${providers[0]} provides` : `node${providers[0]}..node${providers.at(-1)} provide`} infer:${genesis.params["training.dataset"]} at ${m.price} DAI per unit (bond ${formatTokens(bond, 0)} DAI); node0 posts a job of ${m.units} units every ${m.interval / 1000}s`
       : bond > 900n * TOKEN
-        ? `market: no provider (market.minProviderBond ${formatTokens(minimum, 0)} DAI is more than a devnet node holds beyond its stake); node0 posts no job`
+        ? `market: no provider (market.minProviderBond ${formatTokens(minimum, 0)} DAI is more than a devnet node holds beyond its stake); node0 posts jobs`
         : "market: no infer provider (every node but node0 serves the language model); node0 posts no job")
   }
 
