@@ -1,0 +1,150 @@
+/**
+ * Verification of paid pipeline inference on 127.0.0.1 (issue 14, item 6): two stage servers (blocks
+ * 0-1 and 2-3) paid per token, a validator running the market's referee with the lm referee, and a
+ * client that has every note checked (rate 1). The 0-1 server returns wrong activations (a test-only
+ * flag, the simulator's `wrong-stage`) and commits to them in its notes: the referee re-executes blocks
+ * 0-1 only on the inputs the client recorded, finds the note wrong, the client disputes, the committee's
+ * signed verdict (one validator holding all the power) slashes the server's bond and compensates the
+ * client, and the job's escrow comes back at its deadline. The honest 2-3 server is checked too, found
+ * right every time, never disputed, and paid.
+ */
+import { Effect, Result } from "effect"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { makeFiberRunner, wallClock, wallNow } from "../../adapters/clock.ts"
+import { makeKeysFromPrivateKey } from "../../adapters/keys.ts"
+import { startLibp2pNetworks, type Libp2pHarness } from "../../adapters/libp2p/test-harness.ts"
+import { cryptoRandom } from "../../adapters/random.ts"
+import { DEFAULT_CHECKPOINT_DIR } from "../../adapters/tfjs/lm/checkpoint.ts"
+import { promptTokens } from "../../adapters/tfjs/lm/generate.ts"
+import { loadPipelineStage } from "../../adapters/tfjs/lm/pipeline-stage.ts"
+import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
+import type { Economy } from "../../core/econ/index.ts"
+import type { LmConfig } from "../../core/lm/config.ts"
+import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
+import { makeMemoryChain } from "../../services/memory-chain.ts"
+import type { MarketContext } from "../market/context.ts"
+import { startReferee, type RefereeActor } from "../market/referee.ts"
+import { generateThroughPipeline } from "./client.ts"
+import { lmContext } from "./context.ts"
+import { lmJobKind } from "./paid.ts"
+import { makeLmPayer } from "./payment.ts"
+import { startLmReferee, type LmReferee } from "./referee.ts"
+import { startStageServer, type StageServer } from "./stage-server.ts"
+import { PAID_PARAMS, wholeModelTokens } from "./testkit.ts"
+
+const N = 20
+const context = promptTokens("The ")
+const MILLI = TOKEN / 1000n
+const PRICE = 2n * MILLI
+const CAP = 5n * MILLI
+const BOND = 200n * TOKEN
+let config: LmConfig
+let h: Libp2pHarness
+let economy: Economy
+let ctxs: MarketContext[]
+let servers: StageServer[] = []
+let referee: RefereeActor
+let lmReferee: LmReferee
+const stages: Array<ReturnType<typeof loadPipelineStage>> = []
+const runners: Array<ReturnType<typeof makeFiberRunner>> = []
+/** Block ranges the referee loaded (each re-execution runs one stage's blocks). */
+const loaded: Array<readonly [number, number]> = []
+const events: Array<{ readonly node: number; readonly kind: string; readonly data: Record<string, unknown> }> = []
+
+beforeAll(async () => {
+  config = (await wholeModelTokens(DEFAULT_CHECKPOINT_DIR, context, 1)).config
+  h = await startLibp2pNetworks(4)
+  const [client, s0, s1, validator] = h.networks.map((n) => n.self) as [string, string, string, string]
+  const keys = Effect.runSync(makeKeysFromPrivateKey(new Uint8Array(32).fill(7)))
+  // The validator's operator is its peer id (the client asks referees by the operators the ledger lists); its signing key signs verdicts.
+  economy = Result.getOrThrow(ledgerAtGenesis({
+    chainId: 7, time: Date.now() - 1_000, params: PAID_PARAMS,
+    validators: [{ operator: validator, address: keys.address, amount: 10_000n * TOKEN, tier: 0, commission: 0n }],
+    allocations: [{ address: validator, amount: 20_000n * TOKEN }, ...[client, s0, s1].map((address) => ({ address, amount: 1_000n * TOKEN })),
+      { address: "rest", amount: TOTAL_SUPPLY - 23_000n * TOKEN }],
+  }))
+  const ledger = makeMemoryChain(economy, () => Math.max(Date.now(), economy.now), undefined, { consensusChainId: 7 })
+  ctxs = h.networks.map((network, i) => {
+    const runner = makeFiberRunner()
+    runners.push(runner)
+    const base = lmContext({ name: `n${i}`, clock: wallClock, now: wallNow, run: runner.run, random: cryptoRandom, network, emit: (kind, data) => void events.push({ node: i, kind, data }) })
+    return { ...base, ledger, params: () => economy.params }
+  })
+  servers = ([[0, 1], [2, 3]] as const).map(([from, to], i) => {
+    const ctx = ctxs[i + 1]!
+    Effect.runSync(Effect.orDie(ledger.marketOp({ type: "registerProvider", provider: ctx.network.self, bond: BOND, kinds: [lmJobKind(from, to)], pricePerUnit: PRICE, capacity: 4 })))
+    const stage = loadPipelineStage(DEFAULT_CHECKPOINT_DIR, from, to)
+    stages.push(stage)
+    return startStageServer(ctx, { stage, pricePerUnit: PRICE, market: { ctx, account: ctx.network.self, chunk: 8 }, wrongOutputs: i === 0 })
+  })
+  lmReferee = startLmReferee(ctxs[3]!, {
+    loadStage: (from, to) => {
+      loaded.push([from, to])
+      return loadPipelineStage(DEFAULT_CHECKPOINT_DIR, from, to)
+    },
+  })
+  referee = startReferee(ctxs[3]!, { account: validator, reexecute: lmReferee.reexecute, keys })
+  await vi.waitFor(async () => {
+    for (const key of ["lm/blocks/0-1", "lm/blocks/2-3"]) expect(await Effect.runPromise(Effect.orElseSucceed(ctxs[0]!.network.findProviders(key), () => []))).not.toEqual([])
+  }, { timeout: 30_000, interval: 200 })
+}, 120_000)
+
+afterAll(async () => {
+  servers.forEach((s) => s.stop())
+  stages.forEach((s) => s.dispose())
+  referee?.stop()
+  lmReferee?.stop()
+  for (const r of runners) await Effect.runPromise(r.interruptAll)
+  await h?.close()
+})
+
+describe("verification of paid pipeline inference, on libp2p loopback", () => {
+  it("a stage returning wrong activations is found by re-executing that stage only, slashed, and the client compensated and refunded; the honest stage is never disputed", async () => {
+    const client = ctxs[0]!.network.self
+    const [wrongPeer, honestPeer] = [h.networks[1]!.self, h.networks[2]!.self]
+    const balance = economy.balanceOf(client)
+    const payer = makeLmPayer(ctxs[0]!, { account: client, maxPricePerToken: CAP, pollMs: 300, deadlineMs: 20_000, verify: { rate: 1 } })
+    try {
+      await Effect.runPromise(generateThroughPipeline(ctxs[0]!, { blocks: config.blocks, contextLength: config.contextLength, vocabSize: config.vocabSize, context, maxTokens: N, timeoutMs: 30_000, payment: payer }))
+      const summary = await payer.finish()
+      const [wrongJob, honestJob] = summary.jobs.map((s) => s.job) as [number, number]
+      expect(summary.jobs.map((s) => s.peer)).toEqual([wrongPeer, honestPeer])
+
+      // The committee's verdict: the wrong stage's notes refuted, its bond slashed, the client compensated, the job reopened.
+      await vi.waitFor(() => expect(economy.job(wrongJob)!.state).toBe("open"), { timeout: 20_000, interval: 200 })
+      const wj = economy.job(wrongJob)!
+      expect(wj.notes.length).toBeGreaterThan(0)
+      expect(wj.notes.every((n) => n.state === "refuted")).toBe(true)
+      expect(wj.paidUnits).toBe(0n)
+      expect(wj.compensation).toBeGreaterThan(0n)
+      expect(economy.provider(wrongPeer)!.bond).toBeLessThan(BOND)
+      expect(referee.stats().verdicts).toBe(1)
+      expect(events.some((e) => e.kind === "market.resolved" && e.data["job"] === wrongJob && e.data["providerRight"] === false)).toBe(true)
+
+      // The referee re-executed one stage's blocks each time, never the whole model: the refuting one ran blocks 0-1 only.
+      const runs = lmReferee.reexecutions()
+      expect(runs.find((r) => r.job === wrongJob)).toMatchObject({ from: 0, to: 1, outcome: "wrong" })
+      expect(runs.every((r) => r.to - r.from + 1 < config.blocks)).toBe(true)
+      expect(loaded.every(([from, to]) => to - from + 1 < config.blocks)).toBe(true)
+      expect(loaded.filter(([from]) => from === 0)).toEqual([[0, 1]])
+
+      // The honest stage: every note checked and found right, never disputed, paid tokens × price.
+      const honestRuns = runs.filter((r) => r.job === honestJob)
+      expect(honestRuns.length).toBeGreaterThan(0)
+      expect(honestRuns.every((r) => r.outcome === "right" && r.from === 2 && r.to === 3)).toBe(true)
+      const hj = economy.job(honestJob)!
+      expect(hj.state).toBe("settled")
+      expect(hj.notes.every((n) => n.state === "paid")).toBe(true)
+      expect(hj.paidUnits).toBe(BigInt(N))
+      expect(economy.provider(honestPeer)!.bond).toBe(BOND)
+      expect(events.filter((e) => e.kind === "lm.disputed").map((e) => e.data["job"])).toEqual([wrongJob])
+
+      // The wrong stage's escrow comes back at its deadline: the client paid only the honest stage, and got the compensation.
+      await vi.waitFor(() => expect(economy.job(wrongJob)!.state).toBe("expired"), { timeout: 30_000, interval: 250 })
+      expect(economy.job(wrongJob)!.returned).toBe(economy.job(wrongJob)!.budget)
+      expect(economy.balanceOf(client)).toBe(balance - BigInt(N) * PRICE + wj.compensation)
+    } finally {
+      payer.stop()
+    }
+  }, 90_000)
+})
