@@ -19,7 +19,7 @@
  *   itself). Text identical, or the bench fails.
  * - **wire codec**: encode + decode of one decode step's request and reply (64 floats), in process.
  *
- * Run: npx node bench/lm-pipeline.ts   (several minutes on the shared machine; PROMPTS=5, N=40, KILL_AT=12, FAILOVERS=3)
+ * Run: npx node bench/lm-pipeline.ts   (about 5 min on the shared machine; PROMPTS=5, N=40, KILL_AT=12, FAILOVERS=3)
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { loadavg } from "node:os"
@@ -33,7 +33,7 @@ import { generateTokens, promptTokens } from "../runtime/adapters/tfjs/lm/genera
 import { makeGpt } from "../runtime/adapters/tfjs/lm/gpt.ts"
 import { generateThroughPipeline, type PipelineEvent } from "../runtime/actors/lm/client.ts"
 import { lmContext } from "../runtime/actors/lm/context.ts"
-import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, lmBlocksKey } from "../runtime/core/lm/wire.ts"
+import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, LM_SERVER_TOPIC, lmBlocksKey } from "../runtime/core/lm/wire.ts"
 
 const N = Number(process.env.N ?? 40)
 const PROMPTS = ["The ", "Q: Why", "Murphy", "The meaning of life", "A man", "Love is", "%", "In the"].slice(0, Number(process.env.PROMPTS ?? 5))
@@ -128,7 +128,7 @@ const network = async (ranges: readonly string[]) => {
   }
 }
 
-interface PipelineTiming extends Timing { readonly routed: number; readonly recovery?: number; readonly toFailover?: number; readonly replayed?: number; readonly normalGap?: number }
+interface PipelineTiming extends Timing { readonly peers: readonly string[]; readonly routed: number; readonly recovery?: number; readonly toFailover?: number; readonly replayed?: number; readonly normalGap?: number }
 /** One generation through the pipeline; `kill(route)` is called after KILL_AT tokens when given. */
 const pipelineRun = async (ctx: ReturnType<typeof lmContext>, context: number[], kill?: (stages: ReadonlyArray<{ peer: string }>) => Promise<void>): Promise<PipelineTiming> => {
   const stamps: number[] = []
@@ -154,11 +154,12 @@ const pipelineRun = async (ctx: ReturnType<typeof lmContext>, context: number[],
   }))
   const t = timing(t0, stamps, [...got.tokens])
   const failover = events.find((e) => e.kind === "failover")
-  if (kill === undefined) return { ...t, routed: stamps[0]! - routedAt }
+  const peers = got.route.map((s) => s.peer)
+  if (kill === undefined) return { ...t, peers, routed: stamps[0]! - routedAt }
   if (killedAt === undefined || failover?.kind !== "failover" || got.failovers !== 1) throw new Error(`no failover happened (${got.failovers} failovers)`)
   // The gaps between tokens before the kill: what a step costs without a failure.
   const gaps = stamps.slice(1, KILL_AT).map((s, i) => s - stamps[i]!)
-  return { ...t, routed: stamps[0]! - routedAt,  recovery: stamps[KILL_AT]! - killedAt, toFailover: failoverAt - killedAt, replayed: failover.replayed, normalGap: med(gaps) }
+  return { ...t, peers, routed: stamps[0]! - routedAt, recovery: stamps[KILL_AT]! - killedAt, toFailover: failoverAt - killedAt, replayed: failover.replayed, normalGap: med(gaps) }
 }
 
 const rows: Array<{ name: string; whole: Timing[]; pipe: PipelineTiming[]; load: string; started: number }> = []
@@ -185,11 +186,16 @@ for (const [name, ranges] of [["1 stage (0-3)", ["0-3"]], ["2 stages (0-1 | 2-3)
 const fo: PipelineTiming[] = []
 // One DHT lookup of a range from the client (what a failover does before it can replay), per failover network.
 const lookups: number[] = []
+// A send to the killed server after the failover (how long the client takes to learn a peer is gone).
+const deadSends: number[] = []
 const foWhole: Timing[][] = []
 for (let r = 0; r < FAILOVERS; r++) {
   const net = await network(["0-1", "2-3", "2-3"])
   try {
-    await pipelineRun(net.ctx, contexts[1 % contexts.length]!)
+    // Warm-up until both 2-3 servers have served (the replacement is then as warm as the victim).
+    const warmed = new Set<string>()
+    for (let k = 0; k < 3 && !net.peers.every((p) => warmed.has(p)); k++) (await pipelineRun(net.ctx, contexts[k % contexts.length]!)).peers.forEach((p) => warmed.add(p))
+    if (!net.peers.every((p) => warmed.has(p))) console.log("(the spare 2-3 server was not routed to in 3 warm-up runs (the planner picks the same one of equal servers): it replaces the victim cold)")
     foWhole.push(wholeRun())
     for (let k = 0; k < 3; k++) {
       const t1 = now()
@@ -197,13 +203,21 @@ for (let r = 0; r < FAILOVERS; r++) {
       lookups.push(now() - t1)
     }
     const i = r % contexts.length
+    let victimPeer = ""
     const got = await pipelineRun(net.ctx, contexts[i]!, async (stages) => {
-      const victim: Server = net.servers[net.peers.indexOf(stages[1]!.peer)]!
+      victimPeer = stages[1]!.peer
+      const victim: Server = net.servers[net.peers.indexOf(victimPeer)]!
       victim.process.kill("SIGKILL")
       await victim.exit
     })
     if (!sameTokens(got.tokens, want[i]!)) throw new Error(`failover: prompt ${JSON.stringify(PROMPTS[i])} gave other tokens than the whole model`)
     fo.push(got)
+    for (let k = 0; k < 2; k++) {
+      const t1 = now()
+      const sent = await Effect.runPromise(Effect.result(net.ctx.network.send(victimPeer, LM_SERVER_TOPIC, encodeServerMessage({ v: 1, t: "close", session: "00000000" }))))
+      if (Result.isSuccess(sent)) throw new Error("a send to the killed server succeeded")
+      deadSends.push(now() - t1)
+    }
     console.log(`failover ${r + 1}: recovery ${f(got.recovery!)} ms, ${got.replayed} inputs replayed (load ${load()})`)
   } finally {
     await net.close()
@@ -234,7 +248,8 @@ console.log("\nfailover run | recovery ms (kill → next token) | of which kill 
 fo.forEach((x, i) => console.log(`${i + 1} | ${f(x.recovery!)} | ${f(x.toFailover!)} | ${f(x.normalGap!)} | ${x.replayed} | ${f(x.recovery! / x.normalGap!)}× | ${f(med(foWhole[i]!.map((y) => 1000 / y.tps)))}`))
 console.log(`median | ${f(med(fo.map((x) => x.recovery!)))} (${spread(fo.map((x) => x.recovery!), 0)}) | ${f(med(fo.map((x) => x.toFailover!)))} | ${f(med(fo.map((x) => x.normalGap!)))} | ${med(fo.map((x) => x.replayed!))} | ${f(med(fo.map((x) => x.recovery! / x.normalGap!)))}× | ${f(med(wf))}`)
 console.log(`\nDHT lookup of one range (findProviders lm/blocks/2-3 from the client), ms: p50 ${f(med(lookups))} (${spread(lookups, 0)}), ${lookups.length} lookups`)
+console.log(`a send to the killed server fails after, ms: p50 ${f(med(deadSends))} (${spread(deadSends, 0)}), ${deadSends.length} sends`)
 console.log(`wire codec, one decode step (request + reply of ${config.dim} floats, encode + decode): ${f(codecUs, 2)} µs`)
-console.log(`json ${JSON.stringify({ rows: rows.map((r) => ({ name: r.name, whole: r.whole.map(({ ttft, tps }) => ({ ttft, tps })), pipe: r.pipe.map(({ ttft, tps, routed }) => ({ ttft, tps, routed })), load: r.load })), lookups, failover: fo.map(({ recovery, toFailover, replayed, normalGap, ttft, tps }) => ({ recovery, toFailover, replayed, normalGap, ttft, tps })), codecUs })}`)
+console.log(`json ${JSON.stringify({ rows: rows.map((r) => ({ name: r.name, whole: r.whole.map(({ ttft, tps }) => ({ ttft, tps })), pipe: r.pipe.map(({ ttft, tps, routed }) => ({ ttft, tps, routed })), load: r.load })), lookups, deadSends, failover: fo.map(({ recovery, toFailover, replayed, normalGap, ttft, tps }) => ({ recovery, toFailover, replayed, normalGap, ttft, tps })), codecUs })}`)
 whole.dispose()
 process.exit(0)
