@@ -82,3 +82,17 @@ describe("dai devnet's headless line of a generation", () => {
     expect(g.line({ kind: "lm.generate.failed", at: 6_000, data: { id: "b", reason: "no server for blocks 2-3" } })).toBe("lm: generation b failed: no server for blocks 2-3")
   })
 })
+
+describe("dai devnet --lm and dai chat --devnet-dir on the command line", () => {
+  it("refuses what cannot work, saying why", async () => {
+    const { runDai } = await import("./test-harness.ts")
+    const noChain = await runDai("devnet", "--lm", "--no-chain", "--headless")
+    expect(noChain.code).toBe(2)
+    expect(noChain.err).toMatch(/--lm needs a chain/)
+    expect((await runDai("devnet", "--lm-stages", "3", "--headless")).err).toMatch(/--lm-stages goes with --lm/)
+    expect((await runDai("chat", "--devnet", "--devnet-dir", root)).err).toMatch(/--devnet runs its own network: not with --api, --data-dir or --devnet-dir/)
+    const absent = await runDai("chat", "--devnet-dir", join(root, "none"))
+    expect(absent.code).toBe(2)
+    expect(absent.err).toMatch(/api\.json does not exist: no devnet runs in .*none \(start one with dai devnet --lm --dir/)
+  })
+})
