@@ -14,6 +14,7 @@ import type { PipelineStage } from "../../core/lm/pipeline.ts"
 import { ENTRY_END } from "../../core/lm/corpus.ts"
 import { encode, streamDecoder } from "../../core/lm/tokenizer.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
+import type { LmAuditOptions } from "./audit.ts"
 import { generateThroughPipeline } from "./client.ts"
 import { randomHex } from "./context.ts"
 import { lmJobKind, parseLmJobKind } from "./paid.ts"
@@ -38,6 +39,8 @@ export interface LmServiceOptions {
   /** Paid jobs' deadline (ms, default 120 s) and how often their notes are confirmed (ms, default 2000). */
   readonly deadlineMs?: number
   readonly pollMs?: number
+  /** Have a share of the stages' notes re-executed by a referee before paying them (audit.ts; validators must run referee.ts). Default off. */
+  readonly verify?: Omit<LmAuditOptions, "account">
 }
 
 export interface GenerateParams {
@@ -115,7 +118,7 @@ export const startLmService = (ctx: MarketContext, o: LmServiceOptions): LmServi
     generate: (p) => {
       const id = randomHex(ctx, 8)
       const emit = (kind: string, data: Record<string, unknown>) => ctx.emit(`lm.generate.${kind}`, { id, ...data })
-      const payer = makeLmPayer(ctx, { account: o.account, maxPricePerToken: p.maxPricePerToken, deadlineMs: o.deadlineMs ?? 120_000, pollMs: o.pollMs ?? 2_000 })
+      const payer = makeLmPayer(ctx, { account: o.account, maxPricePerToken: p.maxPricePerToken, deadlineMs: o.deadlineMs ?? 120_000, pollMs: o.pollMs ?? 2_000, ...(o.verify === undefined ? {} : { verify: o.verify }) })
       payers.add(payer)
       const prices = new Map<string, bigint>()
       const decoder = streamDecoder()

@@ -20,6 +20,7 @@ import { loadPipelineStage } from "../../adapters/tfjs/lm/pipeline-stage.ts"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
 import type { LmConfig } from "../../core/lm/config.ts"
+import { encodeVerifyRequest, LM_VERIFY_TOPIC, type LmInput } from "../../core/lm/wire.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
 import type { MarketContext } from "../market/context.ts"
@@ -138,6 +139,18 @@ describe("verification of paid pipeline inference, on libp2p loopback", () => {
       expect(hj.paidUnits).toBe(BigInt(N))
       expect(economy.provider(honestPeer)!.bond).toBe(BOND)
       expect(events.filter((e) => e.kind === "lm.disputed").map((e) => e.data["job"])).toEqual([wrongJob])
+
+      // A client cannot have an honest stage judged on inputs it did not send: evidence the note does not commit to is `unbound`, nothing re-executed.
+      const note = hj.notes[0]!
+      const units = Number(note.units)
+      const made: LmInput[] = Array.from({ length: units }, (_, i) => ({ start: i === 0 ? 0 : i + 3, length: i === 0 ? 4 : 1, dim: config.dim, input: "activations", data: new Float32Array((i === 0 ? 4 : 1) * config.dim).fill(0.25) }))
+      const before = lmReferee.reexecutions().length
+      await Effect.runPromise(ctxs[0]!.network.send(h.networks[3]!.self, LM_VERIFY_TOPIC, encodeVerifyRequest({
+        v: 1, t: "verify", nonce: 999, job: honestJob, note: note.id, from: 2, to: 3, first: 0, input: "activations", dim: config.dim, inputs: made, outputs: `0x${"00".repeat(32)}`,
+      })))
+      await vi.waitFor(() => expect(events.some((e) => e.kind === "lm.referee.verified" && e.data["job"] === honestJob && e.data["outcome"] === "unbound")).toBe(true), { timeout: 10_000, interval: 100 })
+      expect(lmReferee.reexecutions().length).toBe(before)
+      expect(economy.job(honestJob)!.notes.every((n) => n.state === "paid")).toBe(true)
 
       // The wrong stage's escrow comes back at its deadline: the client paid only the honest stage, and got the compensation.
       await vi.waitFor(() => expect(economy.job(wrongJob)!.state).toBe("expired"), { timeout: 30_000, interval: 250 })
