@@ -11,6 +11,8 @@ export const LM_LIMITS = { ranges: 32, generations: 20, text: 400 } as const
 export interface ServedRangeRow {
   readonly from: number
   readonly to: number
+  /** The node serving it when the report is relayed from another (the devnet's stage nodes on node0's screen); undefined: this node. */
+  readonly server: string | undefined
   readonly sessions: number
   readonly served: number
   readonly billed: number
@@ -61,16 +63,16 @@ const updateGeneration = (v: LmView, id: string, at: number, f: (g: GenerationRo
 /** The view after one `lm.*` event of our node (others are ignored). */
 export const reduceLm = (v: LmView, kind: string, at: number, d: Data): LmView => {
   if (kind === "lm.stage.stats") {
-    const from = count(d, "from"), to = count(d, "to")
+    const from = count(d, "from"), to = count(d, "to"), server = str(d, "server")
     if (from === undefined || to === undefined) return v
-    const was = v.ranges.find((r) => r.from === from && r.to === to)
+    const was = v.ranges.find((r) => r.from === from && r.to === to && r.server === server)
     const served = count(d, "served") ?? 0
     const row: ServedRangeRow = {
-      from, to, sessions: count(d, "sessions") ?? 0, served, billed: count(d, "billed") ?? 0, delivered: count(d, "delivered") ?? 0, at,
+      from, to, server, sessions: count(d, "sessions") ?? 0, served, billed: count(d, "billed") ?? 0, delivered: count(d, "delivered") ?? 0, at,
       perSecond: was === undefined || at <= was.at ? undefined : (Math.max(0, served - was.served) * 1000) / (at - was.at),
     }
     const ranges = was === undefined ? [...v.ranges, row].slice(0, LM_LIMITS.ranges) : v.ranges.map((r) => (r === was ? row : r))
-    return { ...v, ranges: [...ranges].sort((a, b) => a.from - b.from) }
+    return { ...v, ranges: [...ranges].sort((a, b) => a.from - b.from || (a.server ?? "").localeCompare(b.server ?? "")) }
   }
   if (!kind.startsWith("lm.generate.")) return v
   const id = str(d, "id")

@@ -10,11 +10,11 @@ const rate = (r: number | undefined): string => (r === undefined ? "—" : r.toF
 /** Language-model screen content. */
 export const lmScreen = (m: ViewModel, view: ScreenView): string => {
   const { ranges, generations } = m.lm
-  const lines = [`{bold}Language model{/bold}   ${esc(`serving ${ranges.length === 0 ? "no blocks (dai provider start --lm-blocks 0-1 registers a range)" : ranges.map((r) => `blocks ${r.from}-${r.to}`).join(", ")}`)}`, ""]
-  lines.push(`{bold}${esc(`${fit("blocks", 8)} ${fit("sessions", 8, "right")} ${fit("tokens", 8, "right")} ${fit("tok/s", 7, "right")} ${fit("billed", 8, "right")} ${fit("in notes", 9, "right")}`)}{/bold}`)
+  const lines = [`{bold}Language model{/bold}   ${esc(`serving ${ranges.length === 0 ? "no blocks (dai provider start --lm-blocks 0-1 registers a range)" : ranges.map((r) => `blocks ${r.from}-${r.to}${r.server === undefined ? "" : ` on ${r.server}`}`).join(", ")}`)}`, ""]
+  lines.push(`{bold}${esc(`${fit("blocks", 8)} ${fit("server", 8)} ${fit("sessions", 8, "right")} ${fit("tokens", 8, "right")} ${fit("tok/s", 7, "right")} ${fit("billed", 8, "right")} ${fit("in notes", 9, "right")}`)}{/bold}`)
   if (ranges.length === 0) lines.push("{gray-fg}—{/gray-fg}")
   for (const r of ranges) {
-    lines.push(esc(`${fit(`${r.from}-${r.to}`, 8)} ${fit(String(r.sessions), 8, "right")} ${fit(String(r.served), 8, "right")} ${fit(rate(r.perSecond), 7, "right")} ${fit(String(r.billed), 8, "right")} ${fit(String(r.delivered), 9, "right")}`))
+    lines.push(esc(`${fit(`${r.from}-${r.to}`, 8)} ${fit(r.server ?? "this", 8)} ${fit(String(r.sessions), 8, "right")} ${fit(String(r.served), 8, "right")} ${fit(rate(r.perSecond), 7, "right")} ${fit(String(r.billed), 8, "right")} ${fit(String(r.delivered), 9, "right")}`))
   }
   lines.push("", `{bold}${esc(`${fit("generation", 16)} ${fit("state", 8)} ${fit("tokens", 7, "right")} ${fit("tok/s", 7, "right")} ${fit("DAI/token", 10, "right")} ${fit("paid", 9, "right")} ${fit("route", Math.max(8, view.width - 64))}`)}{/bold}`)
   const room = Math.max(1, view.height - lines.length - 2)
