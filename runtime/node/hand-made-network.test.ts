@@ -19,16 +19,14 @@
  * With three equal validators consensus needs all three: the chain halts while one is down. What is
  * asserted is what the system guarantees, within generous bounds.
  */
-import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { runCaptured as dai } from "../../cli/dai.ts"
 import { ensureBuilt } from "../../contracts/deploy/build.ts"
+import { apiGet as get, apiPost, freePort, nodeProcesses, startChainServer, type Child } from "./testkit.ts"
 
-const BIN = new URL("../../bin/dai.ts", import.meta.url).pathname
 const SAMPLES = 100
 /** The network's numeric parameters live in the chain's Constitution: set at deploy. */
 const PARAMS = [
@@ -48,73 +46,27 @@ const PARAMS = [
 ]
 const STAKE = 1_000_000
 const root = mkdtempSync(join(tmpdir(), "dai-hand-made-"))
-const children = new Set<ChildProcess>()
+const processes = nodeProcesses()
 let chainServer: { close(): Promise<void> } | undefined
 let rpc = ""
 
 beforeAll(async () => {
   await ensureBuilt()
-  const { network } = await import("hardhat")
-  // The network `npx hardhat node` serves (the wall clock's time, a block per transaction), on loopback.
-  const server = await network.createServer("node", "127.0.0.1", await freePort())
-  const { port } = await server.listen()
-  rpc = `http://127.0.0.1:${port}`
-  chainServer = server
+  const chain = await startChainServer()
+  rpc = chain.rpc
+  chainServer = chain
 }, 120_000)
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+  processes.killAll()
   await chainServer?.close()
   rmSync(root, { recursive: true, force: true })
 })
 
-/** A free TCP port on loopback now. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address()
-      server.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))))
-    })
-  })
-
-interface Child {
-  readonly process: ChildProcess
-  output(): string
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
 /** `dai node start` on `dataDir` in a child process, training on a small shard. */
-const startChild = (dataDir: string, password: string): Child => {
-  const p = spawn(process.execPath, [BIN, "node", "start", "--data-dir", dataDir, "--password-file", password, "--train-samples", String(SAMPLES)], {
-    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DAI_PASSWORD: "" },
-  })
-  children.add(p)
-  let text = ""
-  p.stdout!.on("data", (c: Buffer) => void (text += c.toString()))
-  p.stderr!.on("data", (c: Buffer) => void (text += c.toString()))
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => p.once("exit", (code, signal) => resolve({ code, signal })))
-  return { process: p, output: () => text.slice(-3_000), exit }
-}
-
-const get = async <T,>(port: number, path: string): Promise<T | undefined> => {
-  try {
-    // Reads like /validators go to the chain's RPC, which a loaded machine slows: a generous bound.
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(20_000) })
-    return res.ok ? ((await res.json()) as T) : undefined
-  } catch {
-    return undefined // not up yet, or down
-  }
-}
+const startChild = (dataDir: string, password: string): Child => processes.start(dataDir, password, ["--train-samples", String(SAMPLES)])
 /** POST to a node's API with its bearer token; the status and the body. */
-const post = async (port: number, dir: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-  const token = readFileSync(join(dir, "api-token"), "utf8").trim()
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000),
-  })
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> }
-}
+const post = (port: number, dir: string, path: string, body: unknown) => apiPost(port, dir, path, body)
 interface StatusSeen { readonly height: number; readonly snapshot: number; readonly params: Record<string, unknown> }
 const status = (port: number) => get<StatusSeen>(port, "/status")
 const height = async (port: number): Promise<number> => (await status(port))?.height ?? -1

@@ -14,17 +14,15 @@
  * accounted for to the wei (paid + fees + returned + escrow), every unit is paid once, and bob is paid
  * for no note he did not deliver before he died.
  */
-import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { WebSocket } from "ws"
 import { runCaptured as dai } from "../../cli/dai.ts"
 import { ensureBuilt } from "../../contracts/deploy/build.ts"
+import { apiGet as get, apiPost, freePort, nodeProcesses, startChainServer, type Child } from "./testkit.ts"
 
-const BIN = new URL("../../bin/dai.ts", import.meta.url).pathname
 const TOKEN = 10n ** 18n
 const BOND = 1_000n * TOKEN
 const PRICE = TOKEN / 20n // 0.05 DAI a unit
@@ -46,75 +44,30 @@ const PARAMS = [
   "consensus.timeoutPrecommit=500ms",
   "consensus.timeoutDelta=200ms",
 ]
-const children = new Set<ChildProcess>()
+const processes = nodeProcesses()
 let chainServer: { close(): Promise<void> } | undefined
 let rpc = ""
 
-/** A free TCP port on loopback now. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address()
-      server.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))))
-    })
-  })
-
 beforeAll(async () => {
   await ensureBuilt()
-  const { network } = await import("hardhat")
-  // The network `npx hardhat node` serves (the wall clock's time, a block per transaction), on loopback.
-  const server = await network.createServer("node", "127.0.0.1", await freePort())
-  const { port } = await server.listen()
-  rpc = `http://127.0.0.1:${port}`
-  chainServer = server
+  const chain = await startChainServer()
+  rpc = chain.rpc
+  chainServer = chain
 }, 120_000)
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
+  processes.killAll()
   await chainServer?.close()
   rmSync(root, { recursive: true, force: true })
 })
 
-interface Child {
-  readonly process: ChildProcess
-  output(): string
-  readonly exit: Promise<unknown>
-}
-
 /** `dai node start` on node `i`'s data dir, in a child process, without training. */
-const startNode = (i: number): Child => {
-  const p = spawn(process.execPath, [BIN, "node", "start", "--data-dir", dirs[i]!, "--password-file", password, "--no-training"], {
-    stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DAI_PASSWORD: "" },
-  })
-  children.add(p)
-  let text = ""
-  p.stdout!.on("data", (c: Buffer) => void (text += c.toString()))
-  p.stderr!.on("data", (c: Buffer) => void (text += c.toString()))
-  const exit = new Promise((resolve) => p.once("exit", resolve))
-  return { process: p, output: () => text.slice(-3_000), exit }
-}
+const startNode = (i: number): Child => processes.start(dirs[i]!, password, ["--no-training"])
 
 const ok = (r: { code: number; out: string; err: string }) => expect(r.code, r.err + r.out).toBe(0)
 
-const get = async <T,>(port: number, path: string): Promise<T | undefined> => {
-  try {
-    // Market reads go to the chain's RPC, which a loaded machine slows: a generous bound.
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(20_000) })
-    return res.ok ? ((await res.json()) as T) : undefined
-  } catch {
-    return undefined // not up yet, or down
-  }
-}
 /** POST to node `i`'s API (at `port`) with its bearer token. */
-const post = async (i: number, port: number, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-  const token = readFileSync(join(dirs[i]!, "api-token"), "utf8").trim()
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(90_000),
-  })
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> }
-}
+const post = (i: number, port: number, path: string, body: unknown) => apiPost(port, dirs[i]!, path, body, 90_000)
 
 /** The market's telemetry of node `i` (its API's /ws, kinds market.*), as lines, for the failure messages. */
 const marketEvents = (i: number, port: number): { lines: string[]; close(): void } => {
