@@ -75,8 +75,8 @@ const ogExecute = await gasOf(og.execute(target, [0], [call], ethers.id(descript
 
 row("Governance.proposeParam (plain: Governor.propose)", await gasOf(gov.connect(w.signer.d0).proposeParam(paramKey("fees.burnFraction"), 4n * 10n ** 17n)), ogPropose)
 // Both voters hold one position each, bonded before the proposal (the plain voters delegated before it).
-row("Governance.castVote (quadratic, first vote of its side; plain: castVote)", await gasOf(gov.connect(w.signer.d0).castVote(1, true)), ogVote)
-row("Governance.castVote (quadratic, second vote of the same side; plain: castVote)", await gasOf(gov.connect(w.signer.d1).castVote(1, true)), ogVote2)
+row("Governance.castVote (quadratic, first vote of its side; plain: castVote)", await gasOf(gov.connect(w.signer.d0).castVote(1, 1)), ogVote)
+row("Governance.castVote (quadratic, second vote of the same side; plain: castVote)", await gasOf(gov.connect(w.signer.d1).castVote(1, 1)), ogVote2)
 await ethers.provider.send("evm_increaseTime", [4 * 86_400])
 row("Governance.execute (param → Constitution → Staking; plain: a settings call)", await gasOf(gov.execute(1)), ogExecute)
 

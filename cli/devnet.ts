@@ -221,8 +221,7 @@ export const devnetCommand: Command = defineCommand({
         tui = startup.tui
         startup.started({
           onStake: async (amount) => node0.api.stake({ amount: amount.toString() }),
-          // The TUI offers yes and no only (Governance.sol has no abstain: tui/controls.ts).
-          onVote: async (id, choice) => node0.api.vote({ proposal: Number(id), support: choice === "yes" }),
+          onVote: async (id, choice) => node0.api.vote({ proposal: Number(id), support: choice === "yes" ? "for" : choice === "no" ? "against" : "abstain" }),
           onPropose: async (name, value) => node0.api.propose({ action: { kind: "param", name, value } }),
           onExecute: async (id) => node0.api.execute(Number(id)),
           onQuit: () => finish("quit"),

@@ -204,8 +204,7 @@ const startCommand = defineCommand({
         stakeInto: `${node.name}'s contributor pool (a trainer bond)`,
         onStake: async (amount) => node.api.stake({ amount: amount.toString() }),
         onVote: async (id, choice) => {
-          if (choice === "abstain") throw new Error("the chain counts yes and no votes only")
-          return node.api.vote({ proposal: Number(id), support: choice === "yes" })
+          return node.api.vote({ proposal: Number(id), support: choice === "yes" ? "for" : choice === "no" ? "against" : "abstain" })
         },
         onPropose: async (name, value) => node.api.propose({ action: { kind: "param", name, value } }),
         onExecute: async (id) => node.api.execute(Number(id)),

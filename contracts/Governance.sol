@@ -21,10 +21,11 @@ import {Treasury} from "./Treasury.sol";
 /// second counts; valued at the vote: less what was unbonded or slashed since), so stake bonded after
 /// a proposal, or moved to a second identity, does not vote on it; the minimum bond, like quorum and threshold, is the one in force when the proposal was made.
 /// A proposal passes when, at the end of governance.votingPeriod:
-///  - quorum: the bonded stake of the identities that voted ≥ governance.quorum × the total bonded
+///  - quorum: the bonded stake of the identities that voted (for, against or abstain) ≥ governance.quorum × the total bonded
 ///    stake when the proposal was made (the total *quadratic* power is Σ sqrt over every identity,
 ///    which the chain cannot compute without a registry of identities, so the quorum is on stake);
-///  - threshold: for × 1e18 > threshold × (for + against), in votes (strictly more than the share).
+///  - threshold: for × 1e18 > threshold × (for + against), in votes (strictly more than the share;
+///    abstentions count toward quorum only).
 /// It then waits governance.timelock (an amendment: governance.amendmentThreshold and
 /// governance.amendmentDelay) before anyone may execute it. Proposal kinds: a parameter change (the
 /// Constitution refuses values outside its bounds, at proposal and at execution; staking parameters
@@ -67,7 +68,8 @@ contract Governance is ReentrancyGuard {
         uint256 bondedAtStart;
         uint256 forVotes;
         uint256 againstVotes;
-        uint256 stakeVoted;
+        uint256 stakeVoted; // for + against + abstain: the stake quorum is measured on
+        uint256 abstainVotes;
     }
 
     /// @dev Votes and the stake behind them on one side of a proposal: one slot, so a vote writes one
@@ -96,9 +98,14 @@ contract Governance is ReentrancyGuard {
         address to;
         Tally yes;
         Tally no;
+        Tally abstain; // counts toward quorum only (OpenZeppelin's GovernorCountingSimple)
     }
 
     uint256 private constant WAD = 1e18;
+    /// @notice castVote's `support`, as OpenZeppelin's GovernorCountingSimple counts it.
+    uint8 public constant AGAINST = 0;
+    uint8 public constant FOR = 1;
+    uint8 public constant ABSTAIN = 2;
 
     Constitution public immutable constitution;
     Staking public immutable staking;
@@ -113,8 +120,8 @@ contract Governance is ReentrancyGuard {
 
     /// @notice A proposal was made.
     event ProposalCreated(uint256 indexed id, Kind kind, address indexed proposer, bytes32 key, uint256 a, uint256 b, address to, uint64 votingEnds);
-    /// @notice A vote was cast with `votes` votes (stake, or sqrt(stake) when quadratic) from `stake` bonded tokens.
-    event VoteCast(uint256 indexed id, address indexed voter, bool support, uint256 votes, uint256 stake);
+    /// @notice A vote was cast (support 0 against, 1 for, 2 abstain) with `votes` votes (stake, or sqrt(stake) when quadratic) from `stake` bonded tokens.
+    event VoteCast(uint256 indexed id, address indexed voter, uint8 support, uint256 votes, uint256 stake);
     /// @notice A passed proposal was executed.
     event ProposalExecuted(uint256 indexed id);
 
@@ -122,6 +129,7 @@ contract Governance is ReentrancyGuard {
     error GovernanceBelowMinimumBond(address voter, uint256 bonded, uint256 minimum);
     error GovernanceVotingClosed(uint256 id, uint64 votingEnds);
     error GovernanceAlreadyVoted(uint256 id, address voter);
+    error GovernanceInvalidSupport(uint8 support);
     error GovernanceVotingOpen(uint256 id, uint64 votingEnds);
     error GovernanceNotPassed(uint256 id, State state);
     error GovernanceTimelockNotExpired(uint256 id, uint64 executableAt);
@@ -210,9 +218,11 @@ contract Governance is ReentrancyGuard {
 
     // ------------------------------------------------------------------ voting
 
-    /// @notice Vote for (`support`) or against proposal `id` with the stake the caller had bonded at the
-    /// proposal's start and still has (sqrt of it when quadratic).
-    function castVote(uint256 id, bool support) external returns (uint256 votes) {
+    /// @notice Vote on proposal `id` — `support` 0 against, 1 for, 2 abstain (OpenZeppelin's
+    /// GovernorCountingSimple; abstain counts toward quorum only) — with the stake the caller had
+    /// bonded at the proposal's start and still has (sqrt of it when quadratic).
+    function castVote(uint256 id, uint8 support) external returns (uint256 votes) {
+        if (support > ABSTAIN) revert GovernanceInvalidSupport(support);
         Record storage p = _proposals[id];
         uint48 ends = p.votingEnds;
         if (ends == 0) revert GovernanceUnknownProposal(id);
@@ -221,7 +231,7 @@ contract Governance is ReentrancyGuard {
         uint256 stake;
         (votes, stake) = _votes(msg.sender, p.start, p.minVoterBond);
         hasVoted[id][msg.sender] = true;
-        Tally storage t = support ? p.yes : p.no;
+        Tally storage t = support == FOR ? p.yes : support == AGAINST ? p.no : p.abstain;
         (t.votes, t.stake) = (t.votes + SafeCast.toUint128(votes), t.stake + SafeCast.toUint128(stake));
         emit VoteCast(id, msg.sender, support, votes, stake);
     }
@@ -254,7 +264,7 @@ contract Governance is ReentrancyGuard {
         if (block.timestamp < p.votingEnds) return State.Active;
         uint256 forVotes = p.yes.votes;
         uint256 cast = forVotes + p.no.votes;
-        bool quorate = (uint256(p.yes.stake) + p.no.stake) * WAD >= uint256(p.quorum) * p.bondedAtStart;
+        bool quorate = (uint256(p.yes.stake) + p.no.stake + p.abstain.stake) * WAD >= uint256(p.quorum) * p.bondedAtStart;
         bool passed = cast > 0 && forVotes * WAD > p.threshold * cast;
         if (!quorate || !passed) return State.Defeated;
         return block.timestamp < uint256(p.votingEnds) + p.delay ? State.Queued : State.Executable;
@@ -266,7 +276,8 @@ contract Governance is ReentrancyGuard {
         (r.kind, r.proposer, r.votingEnds, r.delay, r.executed) = (p.kind, p.proposer, p.votingEnds, p.delay, p.executed);
         (r.key, r.a, r.b, r.to) = (p.key, p.a, p.b, p.to);
         (r.quorum, r.threshold, r.bondedAtStart) = (p.quorum, p.threshold, p.bondedAtStart);
-        (r.forVotes, r.againstVotes, r.stakeVoted) = (p.yes.votes, p.no.votes, uint256(p.yes.stake) + p.no.stake);
+        (r.forVotes, r.againstVotes, r.stakeVoted) = (p.yes.votes, p.no.votes, uint256(p.yes.stake) + p.no.stake + p.abstain.stake);
+        r.abstainVotes = p.abstain.votes;
     }
 
     /// @notice Execute a passed proposal after its timelock (anyone may call).

@@ -130,16 +130,25 @@ describe("vote", () => {
     await keys("4", DOWN, UP) // back on proposal 1
     let rows = await keys("v")
     expect(rows.join("\n")).toMatch(/Vote on proposal 1/)
-    // No abstain: the Governance contract counts yes and no only; the dialog says so and stays open.
-    expect(rows.join("\n")).toMatch(/no abstain/)
-    rows = await keys("a")
-    expect(tui.ui.status).toMatch(/no abstain: the Governance contract counts yes and no votes only/)
-    expect(tui.ui.mode.kind).toBe("vote.choice")
+    // Abstain is offered (it counts toward quorum only).
+    expect(rows.join("\n")).toMatch(/a abstain/)
     rows = await keys("n")
     expect(rows.join("\n")).toMatch(/Vote NO on proposal 1 "Lower the fee burn to 20%"\?/)
     await keys("y")
     expect(calls).toEqual([[1, "no"]])
     expect(tui.ui.status).toBe("vote no on proposal 1 sent")
+  })
+
+  it("abstain: a in the dialog, confirm → onVote(id, \"abstain\")", async () => {
+    const calls: Array<[unknown, string]> = []
+    const { tui, keys } = setup({ onVote: (id, choice) => void calls.push([id, choice]) })
+    await keys("4", DOWN, UP)
+    await keys("v")
+    const rows = await keys("a")
+    expect(rows.join("\n")).toMatch(/Vote ABSTAIN on proposal 1/)
+    await keys("y")
+    expect(calls).toEqual([[1, "abstain"]])
+    expect(tui.ui.status).toBe("vote abstain on proposal 1 sent")
   })
 
   it("cancel at the choice or the confirmation calls nothing", async () => {

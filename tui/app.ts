@@ -220,7 +220,7 @@ const modalContent = (ui: UiState, stakeInto: string | undefined): string | unde
     case "stake.amount":
       return `{bold}Stake${stakeInto === undefined ? "" : ` into ${esc(stakeInto)}`}{/bold}\nAmount in DAI: ${esc(m.text)}_\n${m.error === undefined ? "" : `{red-fg}${esc(m.error)}{/red-fg}`}\n{gray-fg}Enter continue · Esc cancel{/gray-fg}`
     case "vote.choice":
-      return `{bold}Vote on proposal ${esc(String(m.id))}{/bold}\n${esc(m.title)}\n{gray-fg}(no abstain: the contract counts yes and no only){/gray-fg}\n{gray-fg}y yes · n no · Esc cancel{/gray-fg}`
+      return `{bold}Vote on proposal ${esc(String(m.id))}{/bold}\n${esc(m.title)}\n{gray-fg}y yes · n no · a abstain (counts toward quorum only) · Esc cancel{/gray-fg}`
     case "propose.param":
       return `{bold}New proposal: change a parameter{/bold}\nname=value: ${esc(m.text)}_\n${m.error === undefined ? "{gray-fg}e.g. fees.burnFraction=0.2 (dai params lists them){/gray-fg}" : `{red-fg}${esc(m.error)}{/red-fg}`}\n{gray-fg}Enter continue · Esc cancel{/gray-fg}`
     case "confirm":

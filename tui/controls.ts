@@ -12,14 +12,13 @@ export const GOVERNANCE = 3
 export const LOG = 4
 
 /**
- * A vote. The TUI offers yes and no only: Governance.sol's castVote(id, bool support) has no abstain
- * (OpenZeppelin's Governor counts one as a third support value; ours would need the contract, the TS
- * ledger and POST /votes changed together). "abstain" stays in the type for hosts that still check it.
+ * A vote: yes (for), no (against) or abstain — Governance.sol's castVote support 1, 0, 2 as
+ * OpenZeppelin's GovernorCountingSimple counts them (abstain counts toward quorum only).
  */
 export type Choice = "yes" | "no" | "abstain"
 
-/** Why `a` does nothing in the vote dialog. */
-export const NO_ABSTAIN = "no abstain: the Governance contract counts yes and no votes only"
+/** The Chain port's / POST /votes' support for a TUI choice. */
+export const supportOfChoice = (c: Choice): "for" | "against" | "abstain" => (c === "yes" ? "for" : c === "no" ? "against" : "abstain")
 
 /** A parameter value typed as text: a number, true/false, or the text itself (a choice such as an aggregator). */
 export type ParamValueText = number | boolean | string
@@ -94,8 +93,7 @@ export const handleKey = (ui: UiState, key: Key, model: ViewModel, can: Capabili
     }
     case "vote.choice": {
       if (isEscape(key) || key.ch === "c") return { ui: { ...ui, mode: normal, status: "vote cancelled" } }
-      if (key.ch === "a") return { ui: { ...ui, status: NO_ABSTAIN } }
-      const choice: Choice | undefined = key.ch === "y" ? "yes" : key.ch === "n" ? "no" : undefined
+      const choice: Choice | undefined = key.ch === "y" ? "yes" : key.ch === "n" ? "no" : key.ch === "a" ? "abstain" : undefined
       if (choice === undefined) return { ui }
       return { ui: { ...ui, mode: { kind: "confirm", action: { kind: "vote", id: mode.id, choice }, question: `Vote ${choice.toUpperCase()} on proposal ${mode.id} "${mode.title}"?` } } }
     }

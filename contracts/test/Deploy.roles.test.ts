@@ -254,8 +254,8 @@ describe("governance over the guardian and the operational roles", () => {
     return async (propose: (g: Any) => Promise<Any>): Promise<Any> => {
       const receipt = await wait(propose(g))
       const id = (await c.Governance.proposalCount()) as bigint
-      await wait(g.castVote(id, true))
-      await wait(c.Governance.connect(signers[2]).castVote(id, true))
+      await wait(g.castVote(id, 1))
+      await wait(c.Governance.connect(signers[2]).castVote(id, 1))
       const period = Number(DEFAULT_PARAMS["governance.votingPeriod"] / 1000)
       await later(period)
       expect(await errorOf(c.Governance.connect(signers[3]).execute(id))).toBe("GovernanceTimelockNotExpired")

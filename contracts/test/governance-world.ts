@@ -8,7 +8,7 @@
 import fc from "fast-check"
 import { Result } from "effect"
 import { Constitution } from "../../runtime/core/governance/constitution.ts"
-import { Governance } from "../../runtime/core/governance/governance.ts"
+import { Governance, SUPPORT_CODE, type Support } from "../../runtime/core/governance/governance.ts"
 import { economyStake } from "../../runtime/core/governance/stake.ts"
 import { ACTORS } from "../../runtime/core/econ/testkit.ts"
 import { DEFAULT_PARAMS, REGISTRY } from "../../runtime/core/params.ts"
@@ -19,24 +19,24 @@ type Any = any
 
 export interface Ballot {
   readonly voter: string
-  readonly support: boolean
+  readonly support: Support
 }
 
 /** A governance step as generated: open a proposal and cast votes on it, or vote on the `pick`-th one later (none: an unknown id). */
 export type VoteSpec =
   | { readonly type: "propose"; readonly proposer: string; readonly value: number; readonly votes: readonly Ballot[] }
-  | { readonly type: "castVote"; readonly pick: number; readonly voter: string; readonly support: boolean }
+  | { readonly type: "castVote"; readonly pick: number; readonly voter: string; readonly support: Support }
 
 /** fees.burnFraction values: in bounds, and one above the constitution's maximum (0.9). */
 const VALUES = [0.1, 0.25, 0.4, 0.95] as const
-const ballot: fc.Arbitrary<Ballot> = fc.record({ voter: fc.constantFrom(...ACTORS), support: fc.boolean() })
+const ballot: fc.Arbitrary<Ballot> = fc.record({ voter: fc.constantFrom(...ACTORS), support: fc.constantFrom<Support>("for", "against", "abstain") })
 export const voteSpecArb: fc.Arbitrary<VoteSpec> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.record({ proposer: fc.constantFrom(...ACTORS), value: fc.constantFrom(...VALUES), votes: fc.array(ballot, { maxLength: 5 }) })
       .map((o) => ({ type: "propose" as const, ...o })),
   },
-  { weight: 1, arbitrary: fc.record({ pick: fc.nat(4), voter: fc.constantFrom(...ACTORS), support: fc.boolean() }).map((o) => ({ type: "castVote" as const, ...o })) },
+  { weight: 1, arbitrary: fc.record({ pick: fc.nat(4), voter: fc.constantFrom(...ACTORS), support: fc.constantFrom<Support>("for", "against", "abstain") }).map((o) => ({ type: "castVote" as const, ...o })) },
 )
 
 /** The deployed governance contracts, votes quadratic or linear (deploy once, before the snapshot the runs revert to). */
@@ -84,7 +84,7 @@ export class GovernanceSide {
   }
 
   /** Vote on the `pick`-th proposal (-1: the latest). */
-  async #cast(pick: number, voter: string, support: boolean): Promise<StepResult> {
+  async #cast(pick: number, voter: string, support: Support): Promise<StepResult> {
     const w = this.#w
     const now = Number(w.nowSec) * 1000
     const { governance, constitution, treasury } = this.#contracts
@@ -94,7 +94,7 @@ export class GovernanceSide {
     const more = [governance, constitution, treasury]
     const count = Number(await governance.proposalCount())
     const id = count === 0 ? 99 : pick < 0 ? count : (pick % count) + 1
-    const chain = await w.send(() => as(voter).castVote(id, support), more)
+    const chain = await w.send(() => as(voter).castVote(id, SUPPORT_CODE[support]), more)
     const ts = tag(this.ts.castVote(id, voter, support, stake, now))
     return { ts, chain, op: JSON.stringify({ castVote: id, voter, support }) }
   }

@@ -29,6 +29,7 @@ import type { MembershipPort } from "./membership-port.ts"
 import { makeMarketApi, type MarketApiOptions } from "./market-api.ts"
 import { ApiRefusal, type MetricSample, type NodeApi } from "./node-api.ts"
 import type { BlockDetail, BlockView, PositionView, Status, TxReceipt } from "./schemas.ts"
+import { supportOf } from "./schemas.ts"
 import type { TelemetryHub } from "./telemetry-hub.ts"
 import { makeRoundTracker } from "./training-rounds.ts"
 
@@ -233,7 +234,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
       const action = a.kind === "spend" ? { ...a, amount: BigInt(a.amount) } : a.kind === "param" ? { ...a, value: chainValue(a.name, a.value) } : a
       return { id: await governance().propose(account, action) }
     },
-    vote: async (req) => ({ proposal: req.proposal, votes: (await governance().castVote(req.proposal, account, req.support)).toString() }),
+    vote: async (req) => ({ proposal: req.proposal, votes: (await governance().castVote(req.proposal, account, supportOf(req.support))).toString() }),
     execute: (id) => governance().execute(id),
     params: async () => ({ network: { ...app.params() }, chain: o.governance === undefined ? null : { ...(await o.governance.params()) } }),
     registerValidator: (req) =>

@@ -4,7 +4,7 @@
  * node's memory. Refusals keep the chain's error names and messages.
  */
 import { Cause, Effect, Exit } from "effect"
-import type { ProposalAction } from "../core/governance/governance.ts"
+import type { ProposalAction, Support } from "../core/governance/governance.ts"
 import type { Params } from "../core/params.ts"
 import type { Chain, ProposalView as ChainProposal } from "../services/chain.ts"
 import { membershipOverChain, type MembershipPort } from "./membership-port.ts"
@@ -17,7 +17,7 @@ const MAX_LISTED = 1_000
 export interface GovernancePort extends Partial<MembershipPort> {
   proposals(): Promise<readonly ProposalView[]>
   propose(proposer: string, action: ProposalAction): Promise<number>
-  castVote(id: number, voter: string, support: boolean): Promise<bigint>
+  castVote(id: number, voter: string, support: Support): Promise<bigint>
   /** Execute a passed proposal whose timelock is over; a refusal names the proposal and why (404 unknown, 409 not executable now). */
   execute(id: number): Promise<ExecuteResult>
   /** The parameters in force on the chain (what executed proposals changed). */
@@ -34,6 +34,7 @@ export const proposalJson = (p: ChainProposal): ProposalView => ({
   executableAt: p.executableAt,
   forVotes: p.forVotes.toString(),
   againstVotes: p.againstVotes.toString(),
+  abstainVotes: p.abstainVotes.toString(),
   stakeVoted: p.stakeVoted.toString(),
 })
 
@@ -116,8 +117,8 @@ export const reportingVotes = (
     const votes = await port.castVote(id, account, support)
     const after = await Effect.runPromise(Effect.orElseSucceed(chain.proposal(id), () => undefined))
     emit("governance.vote", {
-      id, voter: node.name, address: node.address, account, choice: support ? "yes" : "no", votes: votes.toString(),
-      ...(after === undefined ? {} : { forVotes: after.forVotes.toString(), againstVotes: after.againstVotes.toString(), state: after.state }),
+      id, voter: node.name, address: node.address, account, choice: support === "for" ? "yes" : support === "against" ? "no" : "abstain", votes: votes.toString(),
+      ...(after === undefined ? {} : { forVotes: after.forVotes.toString(), againstVotes: after.againstVotes.toString(), abstainVotes: after.abstainVotes.toString(), state: after.state }),
     })
     return votes
   },

@@ -135,6 +135,7 @@ export const ProposalView = Schema.Struct({
   executableAt: Num,
   forVotes: Schema.String,
   againstVotes: Schema.String,
+  abstainVotes: Schema.String.annotate({ description: "abstentions: they count toward quorum (their stake is in stakeVoted), never toward approval" }),
   stakeVoted: Amount,
 }).annotate({ identifier: "Proposal" })
 export type ProposalView = typeof ProposalView.Type
@@ -317,8 +318,15 @@ export const ProposeRequest = Schema.Struct({
 }).annotate({ identifier: "ProposeRequest" })
 export type ProposeRequest = typeof ProposeRequest.Type
 
-export const VoteRequest = Schema.Struct({ proposal: Int(1), support: Schema.Boolean }).annotate({ identifier: "VoteRequest" })
+export const VoteRequest = Schema.Struct({
+  proposal: Int(1),
+  support: Schema.Union([Schema.Literals(["for", "against", "abstain"]), Schema.Boolean]).annotate({
+    description: "\"for\", \"against\" or \"abstain\" (OpenZeppelin's GovernorCountingSimple: abstain counts toward quorum only); true (for) and false (against) are kept for compatibility",
+  }),
+}).annotate({ identifier: "VoteRequest" })
 export type VoteRequest = typeof VoteRequest.Type
+/** A vote request's support as the Chain port takes it (true: for, false: against). */
+export const supportOf = (s: VoteRequest["support"]): "for" | "against" | "abstain" => s === true ? "for" : s === false ? "against" : s
 
 export const RegisterRequest = Schema.Struct({
   amount: Amount.annotate({ description: "the self-bond in base units (at least staking.minValidatorBond)" }),

@@ -10,7 +10,7 @@
  * same function the ledger uses (`passes`). Time enters only through XState delays.
  */
 import { assign, setup } from "xstate"
-import { passes, type TallyInput } from "../core/governance/governance.ts"
+import { passes, type Support, type TallyInput } from "../core/governance/governance.ts"
 
 export interface GovernanceInput extends TallyInput {
   readonly id: number
@@ -23,7 +23,7 @@ export interface GovernanceInput extends TallyInput {
 export interface GovernanceContext extends GovernanceInput {}
 
 export type GovernanceEvent =
-  | { type: "vote.cast"; support: boolean; votes: bigint; stake: bigint }
+  | { type: "vote.cast"; support: Support; votes: bigint; stake: bigint }
   | { type: "proposal.executed" }
 
 export const governanceMachine = setup({
@@ -36,8 +36,9 @@ export const governanceMachine = setup({
     countVote: assign(({ context, event }) => {
       if (event.type !== "vote.cast") return {}
       return {
-        forVotes: context.forVotes + (event.support ? event.votes : 0n),
-        againstVotes: context.againstVotes + (event.support ? 0n : event.votes),
+        // Abstentions count toward quorum only (their stake), never toward for or against.
+        forVotes: context.forVotes + (event.support === "for" ? event.votes : 0n),
+        againstVotes: context.againstVotes + (event.support === "against" ? event.votes : 0n),
         stakeVoted: context.stakeVoted + event.stake,
       }
     }),

@@ -16,7 +16,8 @@ import type {
   SlashReceipt, SupplyBreakdown, UnbondingView,
 } from "../core/econ/index.ts"
 import type { AcceptedReportView, CommitteeError, EpochReport, ReportSignature, Snapshot } from "../core/committee/index.ts"
-import type { GovernanceError, ProposalAction, ProposalState, TallyInput } from "../core/governance/governance.ts"
+import type { GovernanceError, ProposalAction, ProposalState, Support, TallyInput } from "../core/governance/governance.ts"
+export type { Support } from "../core/governance/governance.ts"
 import type { JobFilter, JobView, MarketError, MarketOp, MarketReceiptOf, MarketVerdict, ProviderView } from "../core/market/index.ts"
 import type { Params } from "../core/params.ts"
 import type { SignedVote } from "../core/consensus/double-sign.ts"
@@ -43,6 +44,8 @@ export interface ProposalView extends TallyInput {
   readonly state: ProposalState
   readonly votingEnds: number
   readonly executableAt: number
+  /** Abstentions (counted toward quorum only: their stake is in stakeVoted). */
+  readonly abstainVotes: bigint
 }
 
 export class Chain extends Context.Service<Chain, {
@@ -115,8 +118,8 @@ export class Chain extends Context.Service<Chain, {
   readonly params: Effect.Effect<Params, ChainUnavailable>
   /** Open a proposal (the proposer must be able to vote); its id. */
   propose(proposer: Address, action: ProposalAction): Effect.Effect<number, GovernanceError | ChainUnavailable>
-  /** Vote on proposal `id`; the votes cast: the voter's bonded stake in base units, or its sqrt when governance.quadratic. */
-  castVote(id: number, voter: Address, support: boolean): Effect.Effect<bigint, GovernanceError | ChainUnavailable>
+  /** Vote for, against or abstain on proposal `id` (abstain counts toward quorum only); the votes cast: the voter's bonded stake in base units, or its sqrt when governance.quadratic. */
+  castVote(id: number, voter: Address, support: Support): Effect.Effect<bigint, GovernanceError | ChainUnavailable>
   /** Execute a passed proposal after its timelock; the action executed. */
   executeProposal(id: number): Effect.Effect<ProposalAction, GovernanceError | EconError | ChainUnavailable>
   /** A proposal now, or undefined. */

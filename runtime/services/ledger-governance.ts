@@ -44,7 +44,7 @@ export const ledgerGovernance = (o: LedgerGovernanceOptions): Pick<Chain["Servic
         if (p === undefined) return undefined
         return {
           id: p.id, proposer: p.proposer, action: p.action, state: governance.state(id, now()), votingEnds: p.votingEnds,
-          executableAt: p.votingEnds + p.delay, forVotes: p.forVotes, againstVotes: p.againstVotes, stakeVoted: p.stakeVoted,
+          executableAt: p.votingEnds + p.delay, forVotes: p.forVotes, againstVotes: p.againstVotes, abstainVotes: p.abstainVotes, stakeVoted: p.stakeVoted,
           quorum: p.quorum, threshold: p.threshold, bondedAtStart: p.bondedAtStart,
         }
       }),

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { openSqliteStore, type SqliteStore } from "../adapters/sqlite-store.ts"
 import { emptyReport, quorumSigners, TEST_CHAIN_ID, toySignatures, toyVerify } from "../core/committee/testkit.ts"
 import { ACTORS, ok, resolveSpec, SETUP, snapshotKey, stepArb, testEconomy, type Step } from "../core/econ/testkit.ts"
-import type { ProposalAction } from "../core/governance/governance.ts"
+import type { ProposalAction, Support } from "../core/governance/governance.ts"
 import { TOKEN } from "../core/units.ts"
 import { propertyEnv } from "../../scripts/property-env.ts"
 import { ledgerRecordKey, LEDGER_GENESIS_KEY, persistLedger, pinnableClock, type LedgerLogInvalid } from "./ledger-log.ts"
@@ -57,9 +57,9 @@ type Action =
   | { readonly kind: "deposit"; readonly account: string; readonly amount: bigint; readonly dt: number }
   | { readonly kind: "report"; readonly downtime: boolean; readonly score: bigint; readonly dt: number }
   /** A proposal, then the votes of `voters` on it at once (a vote needs an open proposal: alone, most would find none). */
-  | { readonly kind: "propose"; readonly proposer: string; readonly action: ProposalAction; readonly voters: readonly (readonly [string, boolean])[]; readonly dt: number }
+  | { readonly kind: "propose"; readonly proposer: string; readonly action: ProposalAction; readonly voters: readonly (readonly [string, Support])[]; readonly dt: number }
   /** `back`: 0 = the newest proposal, 1 = the one before. */
-  | { readonly kind: "vote"; readonly back: number; readonly voter: string; readonly support: boolean; readonly dt: number }
+  | { readonly kind: "vote"; readonly back: number; readonly voter: string; readonly support: Support; readonly dt: number }
   | { readonly kind: "execute"; readonly back: number; readonly dt: number }
   | { readonly kind: "market"; readonly job: number; readonly which: number; readonly dt: number }
   | { readonly kind: "reopen" }
@@ -75,7 +75,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant("propose" as const), proposer: fc.constantFrom("v0", "v1", "d1", "d1", "nobody"), dt: fc.integer({ min: 0, max: 60_000 }),
-      voters: fc.array(fc.tuple(fc.constantFrom("v0", "v1", "d0", "d1", "d2", "c0"), fc.boolean()), { maxLength: 3 }),
+      voters: fc.array(fc.tuple(fc.constantFrom("v0", "v1", "d0", "d1", "d2", "c0"), fc.constantFrom<Support>("for", "against", "abstain")), { maxLength: 3 }),
       action: fc.oneof(
         fc.constant<ProposalAction>({ kind: "spend", to: "d0", amount: 5n * TOKEN }),
         fc.constant<ProposalAction>({ kind: "param", name: "governance.quorum", value: 0.05 }),
@@ -83,7 +83,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   // Votes come soon after (a voting period is days long); voters are the stakers.
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("vote" as const), back: fc.integer({ min: 0, max: 1 }), voter: fc.constantFrom("v0", "v1", "d0", "d1", "d2"), support: fc.boolean(), dt: fc.integer({ min: 0, max: 60_000 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("vote" as const), back: fc.integer({ min: 0, max: 1 }), voter: fc.constantFrom("v0", "v1", "d0", "d1", "d2"), support: fc.constantFrom<Support>("for", "against", "abstain"), dt: fc.integer({ min: 0, max: 60_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("execute" as const), back: fc.integer({ min: 0, max: 1 }), dt }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("market" as const), job: fc.integer({ min: 1, max: 3 }), which: fc.nat(5), dt }) },
   { weight: 1, arbitrary: fc.constant({ kind: "reopen" as const }) },

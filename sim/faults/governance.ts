@@ -134,8 +134,8 @@ const vote = (input: SybilSplitInput, n: number): SybilVote & { readonly feesPai
     submit({ type: "delegate", owner: id, validator: pool, amount, tier: 0 })
   })
   const id = run("propose", chain.propose(ids[0]!, attackerAction(economy)))
-  for (const voter of ids) run(`vote of ${voter}`, chain.castVote(id, voter, true))
-  for (const voter of input.honest) run(`vote of ${voter}`, chain.castVote(id, voter, false))
+  for (const voter of ids) run(`vote of ${voter}`, chain.castVote(id, voter, "for"))
+  for (const voter of input.honest) run(`vote of ${voter}`, chain.castVote(id, voter, "against"))
   const p = run("proposal", chain.proposal(id))!
   now = p.votingEnds
   const after = economy.supply()

@@ -201,7 +201,7 @@ export const runScenario = (scenario: Scenario, options: RunOptions = {}): Scena
     const proposed = Effect.runSync(Effect.result(chain.propose(honest[0]!, { kind: "param", name, value })))
     if (proposed._tag === "Failure") return said("governance.refused", { reason: proposed.failure.message })
     const id = proposed.success
-    for (const v of honest) Effect.runSync(Effect.ignore(chain.castVote(id, v, true)))
+    for (const v of honest) Effect.runSync(Effect.ignore(chain.castVote(id, v, "for")))
     const p = Effect.runSync(chain.proposal(id))
     said("governance.proposed", { proposal: id, executableAt: p?.executableAt ?? 0 })
     scheduler.at(Math.max(scheduler.now, (p?.executableAt ?? scheduler.now) + 1), () => {

@@ -14,16 +14,16 @@ export const selectedProposal = (m: ViewModel, selected: number): ProposalRow | 
 export const governanceScreen = (m: ViewModel, view: ScreenView): string => {
   if (m.proposals.length === 0) return "{bold}Proposals{/bold}\n{gray-fg}no proposals yet (p: propose a parameter change){/gray-fg}"
   const sel = Math.max(0, Math.min(view.selected, m.proposals.length - 1))
-  // No abstain column: the Governance contract counts yes and no only (controls.ts, Choice).
-  const titleW = Math.max(10, view.width - 44)
-  const header = `  ${fit("id", 3)} ${fit("title", titleW)} ${fit("state", 9)} ${fit("for", 7, "right")} ${fit("against", 7, "right")} ${fit("yes%", 6, "right")} ${fit("mine", 4)}`
+  // Abstentions have their column: they count toward quorum, never toward yes% (for of for + against).
+  const titleW = Math.max(10, view.width - 52)
+  const header = `  ${fit("id", 3)} ${fit("title", titleW)} ${fit("state", 9)} ${fit("for", 7, "right")} ${fit("against", 7, "right")} ${fit("abstain", 7, "right")} ${fit("yes%", 6, "right")} ${fit("mine", 7)}`
   // Keep the selection in view: show a window of rows around it.
   const rows = Math.max(1, view.height - 5)
   const start = Math.max(0, Math.min(sel - Math.floor(rows / 2), m.proposals.length - rows))
   const lines = m.proposals.slice(start, start + rows).map((p, k) => {
     const i = start + k
     const cast = p.forVotes + p.againstVotes
-    const text = `${i === sel ? "> " : "  "}${fit(String(p.id), 3)} ${fit(p.title, titleW)} ${fit(p.state, 9)} ${fit(votesText(p.forVotes), 7, "right")} ${fit(votesText(p.againstVotes), 7, "right")} ${fit(share(p.forVotes, cast), 6, "right")} ${fit(p.myVote ?? "", 4)}`
+    const text = `${i === sel ? "> " : "  "}${fit(String(p.id), 3)} ${fit(p.title, titleW)} ${fit(p.state, 9)} ${fit(votesText(p.forVotes), 7, "right")} ${fit(votesText(p.againstVotes), 7, "right")} ${fit(votesText(p.abstainVotes), 7, "right")} ${fit(share(p.forVotes, cast), 6, "right")} ${fit(p.myVote ?? "", 7)}`
     return i === sel ? `{inverse}${esc(text)}{/inverse}` : esc(text)
   })
   const chosen = m.proposals[sel]!

@@ -63,8 +63,8 @@ describe("governance machines in the node", () => {
     expect(proposals(id)).toHaveLength(1)
 
     scheduler.runUntil({ time: scheduler.now + 1_000 })
-    await governance.castVote(id, "v0", true)
-    await governance.castVote(id, "v1", false)
+    await governance.castVote(id, "v0", "for")
+    await governance.castVote(id, "v1", "against")
     await block()
     const voted = proposals(id).at(-1)!
     expect(voted).toMatchObject({ state: "Active" })
@@ -82,7 +82,7 @@ describe("governance machines in the node", () => {
   it("a passed proposal is queued, becomes executable after the timelock, and executed", async () => {
     const { params, chain, governance, scheduler, block, proposals } = setup()
     const id = await governance.propose("v0", { kind: "param", name: "fees.burnFraction", value: 0.4 })
-    await governance.castVote(id, "v0", true)
+    await governance.castVote(id, "v0", "for")
     await block()
     const votingEnds = scheduler.now + params["governance.votingPeriod"]
     expect(proposals(id).at(-1)).toMatchObject({ state: "Active" })
@@ -101,7 +101,7 @@ describe("governance machines in the node", () => {
     await block()
     const votingEnds = scheduler.now + params["governance.votingPeriod"]
     scheduler.runUntil({ time: votingEnds - 1 })
-    await governance.castVote(id, "v0", true)
+    await governance.castVote(id, "v0", "for")
     scheduler.runUntil({ time: votingEnds })
     // The machine closed the vote on what it had read: no votes.
     expect(proposals(id).at(-1)).toMatchObject({ state: "Defeated", forVotes: "0" })
@@ -133,7 +133,7 @@ describe("governance machines in the node", () => {
     const { chain, governance, events, emit } = setup()
     const id = await governance.propose("v0", { kind: "param", name: "fees.burnFraction", value: 0.4 })
     const port = reportingVotes(governance, { name: "v0", address: "0xabc" }, chain, emit)
-    const votes = await port.castVote(id, "v0", true)
+    const votes = await port.castVote(id, "v0", "for")
     await vi.waitFor(() => expect(events.filter((e) => e.kind === "governance.vote")).toHaveLength(1))
     expect(events.find((e) => e.kind === "governance.vote")!.data).toEqual({
       id, voter: "v0", address: "0xabc", account: "v0", choice: "yes", votes: votes.toString(), forVotes: votes.toString(), againstVotes: "0", state: "Active",

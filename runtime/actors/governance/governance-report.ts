@@ -63,7 +63,7 @@ export const startGovernance = (ctx: GovernanceContext, { chain }: GovernanceOpt
     const c = s.context
     const data = {
       id, title: proposalTitle(view), state: String(s.value), proposer: view.proposer,
-      forVotes: c.forVotes.toString(), againstVotes: c.againstVotes.toString(), abstainVotes: "0",
+      forVotes: c.forVotes.toString(), againstVotes: c.againstVotes.toString(), abstainVotes: view.abstainVotes.toString(),
       endsAt: view.votingEnds, executableAt: view.executableAt,
     }
     const key = JSON.stringify(data)
@@ -101,8 +101,8 @@ export const startGovernance = (ctx: GovernanceContext, { chain }: GovernanceOpt
     const dStake = view.stakeVoted - c.stakeVoted
     if (dFor !== 0n || dAgainst !== 0n || dStake !== 0n) {
       if (s.value !== "Active" || dFor < 0n || dAgainst < 0n || dStake < 0n) return spawn(view)
-      if (dFor > 0n || dStake > 0n) actor.send({ type: "vote.cast", support: true, votes: dFor, stake: dStake })
-      if (dAgainst > 0n) actor.send({ type: "vote.cast", support: false, votes: dAgainst, stake: dFor > 0n || dStake > 0n ? 0n : dStake })
+      if (dFor > 0n || dStake > 0n) actor.send({ type: "vote.cast", support: "for", votes: dFor, stake: dStake })
+      if (dAgainst > 0n) actor.send({ type: "vote.cast", support: "against", votes: dAgainst, stake: dFor > 0n || dStake > 0n ? 0n : dStake })
     }
     // The chain's word on execution is final; the machine takes it once its timelock is over too.
     if (view.state === "Executed" && actor.getSnapshot().value === "Executable") actor.send({ type: "proposal.executed" })

@@ -29,7 +29,7 @@ import type { Address, EconError, EconOp, PendingRewards, ReceiptOf } from "../.
 import { DEFAULT_PARAMS, PARAM_NAMES, REGISTRY, type ParamName, type Params } from "../../core/params.ts"
 import { Chain, ChainUnavailable } from "../../services/chain.ts"
 import { CONSTITUTION_ABI, GOVERNANCE_ABI, STAKING_ABI, TOKEN_ABI } from "./abi.ts"
-import type { GovernanceError, ProposalAction } from "../../core/governance/governance.ts"
+import { SUPPORT_CODE, type GovernanceError, type ProposalAction } from "../../core/governance/governance.ts"
 import { ConstitutionOutOfBounds, ConstitutionUnknownParameter } from "../../core/governance/constitution.ts"
 import { toChainValue } from "../../../contracts/deploy/constitution-table.ts"
 import type { ProposalView } from "../../services/chain.ts"
@@ -260,7 +260,7 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
     const votingEnds = msOf(p.votingEnds as bigint)
     return {
       id, proposer: book.accountOf(String(p.proposer)), action: actionOf(p), state, votingEnds, executableAt: votingEnds + Number(p.delay as bigint) * 1000,
-      forVotes: p.forVotes as bigint, againstVotes: p.againstVotes as bigint, stakeVoted: p.stakeVoted as bigint,
+      forVotes: p.forVotes as bigint, againstVotes: p.againstVotes as bigint, abstainVotes: p.abstainVotes as bigint, stakeVoted: p.stakeVoted as bigint,
       quorum: p.quorum as bigint, threshold: p.threshold as bigint, bondedAtStart: p.bondedAtStart as bigint,
     }
   }
@@ -317,7 +317,7 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
     params: query("params", readParams),
     propose: (proposer, action) => governing("propose", () => proposeOn(proposer, action)) as Effect.Effect<number, GovernanceError | ChainUnavailable>,
     castVote: (id, voter, support) =>
-      governing("castVote", async () => eventArgs(await mined(await governanceAs(voter, "castVote").castVote(id, support)), "VoteCast").votes as bigint) as Effect.Effect<bigint, GovernanceError | ChainUnavailable>,
+      governing("castVote", async () => eventArgs(await mined(await governanceAs(voter, "castVote").castVote(id, SUPPORT_CODE[support] ?? 255)), "VoteCast").votes as bigint) as Effect.Effect<bigint, GovernanceError | ChainUnavailable>,
     executeProposal: (id) =>
       governing("executeProposal", async () => {
         const g = governanceAs(options.executor ?? options.reporter ?? "admin", "executeProposal")

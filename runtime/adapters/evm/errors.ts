@@ -16,7 +16,7 @@ import {
 } from "../../core/econ/index.ts"
 import { ChainUnavailable } from "../../services/chain.ts"
 import {
-  GovernanceAlreadyExecuted, GovernanceAlreadyVoted, GovernanceBelowMinimumBond, GovernanceInvalidProposal, GovernanceNotPassed,
+  GovernanceAlreadyExecuted, GovernanceAlreadyVoted, GovernanceBelowMinimumBond, GovernanceInvalidSupport, GovernanceInvalidProposal, GovernanceNotPassed,
   GovernanceTimelockNotExpired, GovernanceUnknownProposal, GovernanceVotingClosed, GovernanceVotingOpen, type GovernanceError, type ProposalState,
 } from "../../core/governance/governance.ts"
 import { ConstitutionInvalidBounds, ConstitutionOutOfBounds, ConstitutionUnknownParameter } from "../../core/governance/constitution.ts"
@@ -166,6 +166,7 @@ const GOV_MAPPERS: Readonly<Record<string, GovMapper>> = {
   GovernanceBelowMinimumBond: (a, b) => new GovernanceBelowMinimumBond({ voter: b.accountOf(str(a[0])), bonded: big(a[1]), minimum: big(a[2]) }),
   GovernanceVotingClosed: (a) => new GovernanceVotingClosed({ id: num(a[0]), votingEnds: msOf(big(a[1])) }),
   GovernanceAlreadyVoted: (a, b) => new GovernanceAlreadyVoted({ id: num(a[0]), voter: b.accountOf(str(a[1])) }),
+  GovernanceInvalidSupport: (a) => new GovernanceInvalidSupport({ support: num(a[0]) }),
   GovernanceVotingOpen: (a) => new GovernanceVotingOpen({ id: num(a[0]), votingEnds: msOf(big(a[1])) }),
   GovernanceNotPassed: (a) => new GovernanceNotPassed({ id: num(a[0]), state: STATES[num(a[1])] ?? "None" }),
   GovernanceTimelockNotExpired: (a) => new GovernanceTimelockNotExpired({ id: num(a[0]), executableAt: msOf(big(a[1])) }),

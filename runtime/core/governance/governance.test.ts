@@ -8,7 +8,7 @@ import { DEFAULT_PARAMS } from "../params.ts"
 import { sqrt, TOKEN } from "../units.ts"
 import { ok, testEconomy } from "../econ/testkit.ts"
 import { Constitution } from "./constitution.ts"
-import { Governance, type StakeView } from "./governance.ts"
+import { Governance, type StakeView, type Support } from "./governance.ts"
 import { economyStake } from "./stake.ts"
 
 const DAY = 86_400_000
@@ -27,8 +27,8 @@ describe("governance", () => {
   it("passes a parameter change with quadratic votes, waits the timelock, then changes the constitution", () => {
     const g = quadratic()
     const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
-    expect(Result.getOrThrow(g.castVote(p.id, "a", true, voters, 1))).toBe(sqrt(10_000n * TOKEN))
-    Result.getOrThrow(g.castVote(p.id, "b", false, voters, 2))
+    expect(Result.getOrThrow(g.castVote(p.id, "a", "for", voters, 1))).toBe(sqrt(10_000n * TOKEN))
+    Result.getOrThrow(g.castVote(p.id, "b", "against", voters, 2))
     expect(g.state(p.id, DAY)).toBe("Active")
     expect(tag(g.execute(p.id, DAY))).toBe("GovernanceVotingOpen")
     const end = p.votingEnds
@@ -50,11 +50,11 @@ describe("governance", () => {
     expect(tag(g.propose("a", { kind: "param", name: "staking.lockMultiplier90d", value: 1.05 }, voters, 0))).toBe("ParamConstraintViolated")
     expect(tag(g.propose("tiny", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))).toBe("GovernanceBelowMinimumBond")
     expect(tag(g.propose("a", { kind: "spend", to: "x", amount: 0n }, voters, 0))).toBe("GovernanceInvalidProposal")
-    expect(tag(g.castVote(9, "a", true, voters, 0))).toBe("GovernanceUnknownProposal")
+    expect(tag(g.castVote(9, "a", "for", voters, 0))).toBe("GovernanceUnknownProposal")
     const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
-    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0))
-    expect(tag(g.castVote(p.id, "a", true, voters, 1))).toBe("GovernanceAlreadyVoted")
-    expect(tag(g.castVote(p.id, "b", true, voters, p.votingEnds))).toBe("GovernanceVotingClosed")
+    Result.getOrThrow(g.castVote(p.id, "a", "for", voters, 0))
+    expect(tag(g.castVote(p.id, "a", "for", voters, 1))).toBe("GovernanceAlreadyVoted")
+    expect(tag(g.castVote(p.id, "b", "for", voters, p.votingEnds))).toBe("GovernanceVotingClosed")
     expect(g.proposal(p.id)!.forVotes).toBe(10_000n * TOKEN) // the default: linear votes
   })
 
@@ -62,10 +62,10 @@ describe("governance", () => {
     const g = new Governance()
     const many = stakes({ a: 100n * TOKEN, b: 5_000n * TOKEN }, 1_000_000n * TOKEN)
     const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, many, 0))
-    Result.getOrThrow(g.castVote(p.id, "a", true, many, 0))
+    Result.getOrThrow(g.castVote(p.id, "a", "for", many, 0))
     expect(g.state(p.id, p.votingEnds)).toBe("Defeated") // 100 of 1,000,000 voted, quorum 10 %
     const q = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
-    Result.getOrThrow(g.castVote(q.id, "a", false, voters, 0))
+    Result.getOrThrow(g.castVote(q.id, "a", "against", voters, 0))
     expect(g.state(q.id, q.votingEnds)).toBe("Defeated")
     expect(tag(g.execute(q.id, q.votingEnds + 30 * DAY))).toBe("GovernanceNotPassed")
   })
@@ -74,11 +74,11 @@ describe("governance", () => {
     const g = quadratic()
     const p = Result.getOrThrow(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0, max: 0.95 }, voters, 0))
     expect(p.delay).toBe(DEFAULT_PARAMS["governance.amendmentDelay"])
-    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0)) // 100 votes for
-    Result.getOrThrow(g.castVote(p.id, "b", false, voters, 0)) // 50 against: 66.6 % < 66.7 %
+    Result.getOrThrow(g.castVote(p.id, "a", "for", voters, 0)) // 100 votes for
+    Result.getOrThrow(g.castVote(p.id, "b", "against", voters, 0)) // 50 against: 66.6 % < 66.7 %
     expect(g.state(p.id, p.votingEnds)).toBe("Defeated")
     const q = Result.getOrThrow(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0, max: 0.95 }, voters, 0))
-    Result.getOrThrow(g.castVote(q.id, "a", true, voters, 0))
+    Result.getOrThrow(g.castVote(q.id, "a", "for", voters, 0))
     expect(tag(g.execute(q.id, q.votingEnds + q.delay))).toBe("ok")
     expect(g.constitution.bounds("fees.burnFraction")).toEqual({ min: 0, max: 0.95 })
     expect(Result.isSuccess(g.constitution.check("fees.burnFraction", 0.95))).toBe(true)
@@ -90,7 +90,7 @@ describe("governance", () => {
     expect(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0.5, max: 0.4 }, voters, 0)).toMatchObject({ failure: { _tag: "GovernanceInvalidProposal", reason: "min exceeds max" } })
     expect(tag(g.propose("a", { kind: "amendment", name: "training.model", min: 0, max: 1 }, voters, 0))).toBe("ConstitutionUnknownParameter")
     const p = Result.getOrThrow(g.propose("a", { kind: "amendment", name: "fees.burnFraction", min: 0.5, max: 0.9 }, voters, 0))
-    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0))
+    Result.getOrThrow(g.castVote(p.id, "a", "for", voters, 0))
     expect(g.execute(p.id, p.votingEnds + p.delay)).toMatchObject({ failure: { _tag: "ConstitutionOutOfBounds", name: "fees.burnFraction", value: 0.3 } })
     expect(g.state(p.id, p.votingEnds + p.delay)).toBe("Executable")
   })
@@ -98,7 +98,7 @@ describe("governance", () => {
   it("spends from the treasury only through a passed proposal, and a refused transfer executes nothing", () => {
     const g = new Governance()
     const p = Result.getOrThrow(g.propose("a", { kind: "spend", to: "builder", amount: 5n * TOKEN }, voters, 0))
-    Result.getOrThrow(g.castVote(p.id, "a", true, voters, 0))
+    Result.getOrThrow(g.castVote(p.id, "a", "for", voters, 0))
     const at = p.votingEnds + p.delay
     expect(tag(g.execute(p.id, at, () => Result.fail({ _tag: "TokenInsufficientBalance" as const })))).toBe("TokenInsufficientBalance")
     expect(g.state(p.id, at)).toBe("Executable")
@@ -124,15 +124,15 @@ describe("governance", () => {
     ok(e.apply({ type: "unbond", owner: "d1", position: d1.id, amount: 450n * TOKEN }, 12)) // 50 left: below the minimum
     expect(stake.bondedOf("d0")).toBe(5_000n * TOKEN)
     expect(stake.bondedOf("d0", p.createdAt)).toBe(1_000n * TOKEN)
-    expect(Result.getOrThrow(g.castVote(p.id, "d0", true, stake, 13))).toBe(1_000n * TOKEN)
-    expect(g.castVote(p.id, "d2", true, stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", bonded: 0n } })
-    expect(g.castVote(p.id, "d1", true, stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", bonded: 50n * TOKEN } })
+    expect(Result.getOrThrow(g.castVote(p.id, "d0", "for", stake, 13))).toBe(1_000n * TOKEN)
+    expect(g.castVote(p.id, "d2", "for", stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", bonded: 0n } })
+    expect(g.castVote(p.id, "d1", "for", stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", bonded: 50n * TOKEN } })
     // A new minimum bond applies to proposals made after it, not to this one.
     g.constitution.setValue("governance.minVoterBond", 10)
-    expect(g.castVote(p.id, "d1", true, stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", minimum: 100n * TOKEN } })
+    expect(g.castVote(p.id, "d1", "for", stake, 13)).toMatchObject({ failure: { _tag: "GovernanceBelowMinimumBond", minimum: 100n * TOKEN } })
     const q = Result.getOrThrow(g.propose("v0", { kind: "param", name: "fees.burnFraction", value: 0.4 }, stake, 14))
-    expect(Result.getOrThrow(g.castVote(q.id, "d1", true, stake, 14))).toBe(50n * TOKEN)
-    expect(Result.getOrThrow(g.castVote(q.id, "d2", true, stake, 14))).toBe(4_000n * TOKEN)
+    expect(Result.getOrThrow(g.castVote(q.id, "d1", "for", stake, 14))).toBe(50n * TOKEN)
+    expect(Result.getOrThrow(g.castVote(q.id, "d2", "for", stake, 14))).toBe(4_000n * TOKEN)
     expect(g.proposal(p.id)).toMatchObject({ forVotes: 1_000n * TOKEN, stakeVoted: 1_000n * TOKEN })
   })
 
@@ -157,7 +157,7 @@ describe("governance", () => {
   it("property: the machine passes through the ledger's states at the same times", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ voter: fc.constantFrom("a", "b", "c"), support: fc.boolean() }), { maxLength: 6 }),
+        fc.array(fc.record({ voter: fc.constantFrom("a", "b", "c"), support: fc.constantFrom<Support>("for", "against", "abstain") }), { maxLength: 6 }),
         fc.integer({ min: 0, max: 3 }),
         (votes, probeSeed) => {
           const g = new Governance()

@@ -5,7 +5,7 @@
  * without costly identities √stake rewards splitting stake over identities), and a voter needs
  * `governance.minVoterBond`. The stake counted is what the voter had bonded when the proposal was made
  * and has kept bonded since (positions opened at or before its start, worth what they are worth at
- * the vote: `Staking.bondedSince`), and the minimum bond is the one in force then; a proposal passes with quorum (stake that voted ≥ quorum × stake bonded
+ * the vote: `Staking.bondedSince`), and the minimum bond is the one in force then; a proposal passes with quorum (stake that voted, abstentions included, ≥ quorum × stake bonded
  * when it was made) and more than `threshold` of the votes cast in favour, then waits
  * `governance.timelock` (amendments: `amendmentThreshold` and `amendmentDelay`) before anyone may
  * execute it. States and error names are the contract's.
@@ -36,9 +36,18 @@ export interface Proposal {
   readonly minVoterBond: bigint
   forVotes: bigint
   againstVotes: bigint
+  /** Abstentions: they count toward quorum (their stake is in stakeVoted), never toward approval. */
+  abstainVotes: bigint
   stakeVoted: bigint
   executed: boolean
 }
+
+/** A vote's side, as OpenZeppelin's GovernorCountingSimple counts it: abstain counts toward quorum only. */
+export type Support = "for" | "against" | "abstain"
+export const SUPPORTS: ReadonlyArray<Support> = ["for", "against", "abstain"]
+/** Governance.sol's castVote `support` (uint8): 0 against, 1 for, 2 abstain. */
+export const SUPPORT_CODE: Readonly<Record<Support, number>> = { against: 0, for: 1, abstain: 2 }
+export const supportOfCode = (code: number): Support | undefined => SUPPORTS.find((s) => SUPPORT_CODE[s] === code)
 
 export class GovernanceUnknownProposal extends Data.TaggedError("GovernanceUnknownProposal")<{ readonly id: number }> {
   override get message() { return `no proposal ${this.id}` }
@@ -51,6 +60,9 @@ export class GovernanceVotingClosed extends Data.TaggedError("GovernanceVotingCl
 }
 export class GovernanceAlreadyVoted extends Data.TaggedError("GovernanceAlreadyVoted")<{ readonly id: number; readonly voter: string }> {
   override get message() { return `${this.voter} already voted on proposal ${this.id}` }
+}
+export class GovernanceInvalidSupport extends Data.TaggedError("GovernanceInvalidSupport")<{ readonly support: string | number }> {
+  override get message() { return `invalid support ${String(this.support)}: a vote is for, against or abstain (1, 0 or 2)` }
 }
 export class GovernanceVotingOpen extends Data.TaggedError("GovernanceVotingOpen")<{ readonly id: number; readonly votingEnds: number }> {
   override get message() { return `proposal ${this.id} is open for votes until ${this.votingEnds}` }
@@ -68,7 +80,7 @@ export class GovernanceInvalidProposal extends Data.TaggedError("GovernanceInval
   override get message() { return `invalid proposal: ${this.reason}` }
 }
 export type GovernanceError =
-  | GovernanceUnknownProposal | GovernanceBelowMinimumBond | GovernanceVotingClosed | GovernanceAlreadyVoted | GovernanceVotingOpen
+  | GovernanceUnknownProposal | GovernanceBelowMinimumBond | GovernanceVotingClosed | GovernanceAlreadyVoted | GovernanceInvalidSupport | GovernanceVotingOpen
   | GovernanceNotPassed | GovernanceTimelockNotExpired | GovernanceAlreadyExecuted | GovernanceInvalidProposal | ConstitutionError
 
 /** The counts a tally needs (a proposal, or a machine's copy of one). */
@@ -151,6 +163,7 @@ export class Governance {
       minVoterBond: tokens(p["governance.minVoterBond"]),
       forVotes: 0n,
       againstVotes: 0n,
+      abstainVotes: 0n,
       stakeVoted: 0n,
       executed: false,
     }
@@ -180,8 +193,10 @@ export class Governance {
     }
   }
 
-  /** Vote for (`support`) or against proposal `id`. */
-  castVote(id: number, voter: string, support: boolean, stake: StakeView, now: number): Result.Result<bigint, GovernanceError> {
+  /** Vote for, against or abstain on proposal `id` (abstain counts toward quorum only). */
+  castVote(id: number, voter: string, support: Support, stake: StakeView, now: number): Result.Result<bigint, GovernanceError> {
+    // The contract's order: the support is checked before anything else.
+    if (!SUPPORTS.includes(support)) return Result.fail(new GovernanceInvalidSupport({ support }))
     const p = this.#proposals.get(id)
     if (p === undefined) return Result.fail(new GovernanceUnknownProposal({ id }))
     if (now >= p.votingEnds) return Result.fail(new GovernanceVotingClosed({ id, votingEnds: p.votingEnds }))
@@ -189,8 +204,9 @@ export class Governance {
     const v = this.votesOn(id, voter, stake)
     if (Result.isFailure(v)) return Result.fail(v.failure)
     this.#voted.get(id)!.add(voter)
-    if (support) p.forVotes += v.success.votes
-    else p.againstVotes += v.success.votes
+    if (support === "for") p.forVotes += v.success.votes
+    else if (support === "against") p.againstVotes += v.success.votes
+    else p.abstainVotes += v.success.votes
     p.stakeVoted += v.success.stake
     return Result.succeed(v.success.votes)
   }

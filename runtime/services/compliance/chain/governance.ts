@@ -37,15 +37,15 @@ export const governanceTests = (common: ChainSetup): void => {
       const next = params["staking.unbondingPeriod"] + 86_400_000
       expect(next).toBeLessThanOrEqual(def.max)
       const id = await run(chain.propose("v0", { kind: "param", name: "staking.unbondingPeriod", value: next }))
-      const votes = await run(chain.castVote(id, "v0", true))
+      const votes = await run(chain.castVote(id, "v0", "for"))
       expect(votes).toBe(votesOf(bond))
-      expect(await run(chain.castVote(id, "d0", true))).toBe(votesOf(1_000n * TOKEN))
-      expect(await flip(chain.castVote(id, "v0", false))).toMatchObject({ _tag: "GovernanceAlreadyVoted", id, voter: "v0" })
-      expect(await flipTag(chain.castVote(id, "d2", true))).toBe("GovernanceBelowMinimumBond")
+      expect(await run(chain.castVote(id, "d0", "for"))).toBe(votesOf(1_000n * TOKEN))
+      expect(await flip(chain.castVote(id, "v0", "against"))).toMatchObject({ _tag: "GovernanceAlreadyVoted", id, voter: "v0" })
+      expect(await flipTag(chain.castVote(id, "d2", "for"))).toBe("GovernanceBelowMinimumBond")
       expect(await flip(chain.executeProposal(id))).toMatchObject({ _tag: "GovernanceVotingOpen", id })
       // a second proposal, voted down
       const down = await run(chain.propose("d0", { kind: "param", name: "staking.unbondingPeriod", value: next }))
-      await run(chain.castVote(down, "v0", false))
+      await run(chain.castVote(down, "v0", "against"))
       const p0 = (await run(chain.proposal(id)))!
       expect(p0).toMatchObject({ id, proposer: "v0", state: "Active", forVotes: votesOf(bond) + votesOf(1_000n * TOKEN), againstVotes: 0n, stakeVoted: bond + 1_000n * TOKEN })
       expect(p0.action).toEqual({ kind: "param", name: "staking.unbondingPeriod", value: next })

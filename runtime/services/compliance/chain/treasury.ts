@@ -29,16 +29,16 @@ export const treasuryTests = (common: ChainSetup): void => {
       const def = REGISTRY["staking.unbondingPeriod"]
       const wider = { kind: "amendment" as const, name: "staking.unbondingPeriod", min: def.min, max: def.max * 2 }
       const split = async (id: number) => {
-        await run(chain.castVote(id, "v0", true))
-        await run(chain.castVote(id, "d0", false))
+        await run(chain.castVote(id, "v0", "for"))
+        await run(chain.castVote(id, "d0", "against"))
       }
       const ordinary = await run(chain.propose("v0", { kind: "param", name: "staking.unbondingPeriod", value: def.max }))
       await split(ordinary)
       const narrow = await run(chain.propose("v0", wider))
       await split(narrow)
       const amend = await run(chain.propose("d0", wider))
-      await run(chain.castVote(amend, "v0", true))
-      await run(chain.castVote(amend, "d0", true))
+      await run(chain.castVote(amend, "v0", "for"))
+      await run(chain.castVote(amend, "d0", "for"))
       const pa = (await run(chain.proposal(amend)))!
       expect(pa).toMatchObject({ proposer: "d0", action: wider, state: "Active", forVotes: votesOf(big) + votesOf(1_000n * TOKEN), againstVotes: 0n })
       expect(pa.executableAt - pa.votingEnds).toBe(params["governance.amendmentDelay"])
@@ -48,7 +48,7 @@ export const treasuryTests = (common: ChainSetup): void => {
       await ok(chain, { type: "transfer", from: RESERVE, to: "treasury", amount: 5_000n * TOKEN })
       const spend = await run(chain.propose("d0", { kind: "spend", to: "d2", amount: 1_234n * TOKEN }))
       const tooMuch = await run(chain.propose("d0", { kind: "spend", to: "d2", amount: 5_001n * TOKEN }))
-      for (const id of [spend, tooMuch]) await run(chain.castVote(id, "v0", true))
+      for (const id of [spend, tooMuch]) await run(chain.castVote(id, "v0", "for"))
       expect(await flip(chain.propose("d0", { kind: "spend", to: "d2", amount: 0n }))).toMatchObject({ _tag: "GovernanceInvalidProposal" })
 
       await advance(params["governance.votingPeriod"] + params["governance.timelock"])
