@@ -184,6 +184,22 @@ describe("Governance", () => {
     expect(await errorOf(governance.execute(2))).toBe("GovernanceNotPassed")
     expect(await errorOf(governance.execute(9))).toBe("GovernanceUnknownProposal")
   })
+  it("counts abstentions toward quorum only (OpenZeppelin's GovernorCountingSimple), and refuses a support other than 0, 1, 2", async () => {
+    await wait(governance.connect(w.signer.d1).proposeParam(burnKey, 1n))
+    expect(await errorOf(governance.connect(w.signer.d1).castVote(1, 3))).toBe("GovernanceInvalidSupport")
+    await wait(governance.connect(w.signer.d1).castVote(1, 1)) // 400 for: alone below the 10% quorum
+    await wait(governance.connect(w.signer.v0).castVote(1, 2)) // v0 abstains: quorum met, approval untouched
+    const p = await governance.proposal(1)
+    expect(p.againstVotes).toBe(0n)
+    expect(p.abstainVotes).toBeGreaterThan(p.forVotes)
+    expect(p.stakeVoted).toBeGreaterThan(400n * TOKEN)
+    // Abstentions alone pass nothing: a proposal with only abstentions has no votes cast for or against.
+    await wait(governance.connect(w.signer.d0).proposeParam(burnKey, 2n))
+    await wait(governance.connect(w.signer.d0).castVote(2, 2))
+    await later(5 * DAY)
+    expect(Number(await governance.state(1))).toBe(4) // passed (Executable after its timelock): for > against, quorum with the abstentions
+    expect(Number(await governance.state(2))).toBe(2) // Defeated: quorate but nobody for
+  })
   it("amends a bound with the supermajority and the longer delay", async () => {
     const gov = governance.connect(w.signer.d0)
     expect(await errorOf(gov.proposeAmendment(burnKey, 2n, 1n))).toBe("GovernanceInvalidProposal")

@@ -258,6 +258,17 @@ describe("writes", () => {
     const again = await post("/votes", { proposal: 1, support: false })
     expect(again.status).toBe(422)
     expect(again.json).toMatchObject({ error: expect.stringContaining("GovernanceAlreadyVoted") })
+    // support as a word: "abstain" counts toward quorum only; anything else is a 400 naming the field.
+    const bad = await post("/votes", { proposal: 1, support: "maybe" })
+    expect(bad.status).toBe(400)
+    expect(bad.text).toMatch(/support/)
+    const second = await post("/proposals", { action: { kind: "param", name: "staking.unbondingPeriod", value: 8 * 24 * 3600 * 1000 } })
+    const id = (second.json as { id: number }).id
+    const abstained = await post("/votes", { proposal: id, support: "abstain" })
+    expect(abstained.status, abstained.text).toBe(200)
+    const view = shaped(Schema.Array(ProposalView), (await get("/proposals")).json).find((p) => p.id === id)!
+    expect(view).toMatchObject({ forVotes: "0", againstVotes: "0", abstainVotes: (abstained.json as { votes: string }).votes })
+    expect(BigInt(view.stakeVoted)).toBeGreaterThan(0n)
     const outOfBounds = await post("/proposals", { action: { kind: "param", name: "staking.unbondingPeriod", value: 1 } })
     expect(outOfBounds.status).toBe(422)
     expect(outOfBounds.json).toMatchObject({ error: expect.stringContaining("ConstitutionOutOfBounds") })

@@ -136,7 +136,7 @@ describe("governance machines in the node", () => {
     const votes = await port.castVote(id, "v0", "for")
     await vi.waitFor(() => expect(events.filter((e) => e.kind === "governance.vote")).toHaveLength(1))
     expect(events.find((e) => e.kind === "governance.vote")!.data).toEqual({
-      id, voter: "v0", address: "0xabc", account: "v0", choice: "yes", votes: votes.toString(), forVotes: votes.toString(), againstVotes: "0", state: "Active",
+      id, voter: "v0", address: "0xabc", account: "v0", choice: "yes", votes: votes.toString(), forVotes: votes.toString(), againstVotes: "0", abstainVotes: "0", state: "Active",
     })
   })
 })

@@ -40,6 +40,21 @@ describe("governance", () => {
     expect(tag(g.execute(p.id, end + 2 * DAY))).toBe("GovernanceAlreadyExecuted")
   })
 
+  it("counts abstentions toward quorum only, and refuses a support that is not for, against or abstain", () => {
+    const g = new Governance()
+    const p = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
+    expect(tag(g.castVote(p.id, "c", "maybe" as Support, voters, 1))).toBe("GovernanceInvalidSupport")
+    Result.getOrThrow(g.castVote(p.id, "c", "for", voters, 1)) // 100 of 12,601: below the 10% quorum alone
+    Result.getOrThrow(g.castVote(p.id, "b", "abstain", voters, 2))
+    const v = g.proposal(p.id)!
+    expect([v.forVotes, v.againstVotes, v.abstainVotes, v.stakeVoted]).toEqual([100n * TOKEN, 0n, 2_500n * TOKEN, 2_600n * TOKEN])
+    expect(g.state(p.id, p.votingEnds)).toBe("Queued")
+    // Abstentions alone: quorate, but nobody for.
+    const q = Result.getOrThrow(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.4 }, voters, 0))
+    Result.getOrThrow(g.castVote(q.id, "a", "abstain", voters, 1))
+    expect(g.state(q.id, q.votingEnds)).toBe("Defeated")
+  })
+
   it("refuses what the constitution or the rules forbid, changing nothing", () => {
     const g = new Governance()
     expect(tag(g.propose("a", { kind: "param", name: "fees.burnFraction", value: 0.95 }, voters, 0))).toBe("ConstitutionOutOfBounds")
