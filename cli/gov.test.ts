@@ -15,6 +15,25 @@ import { commissionFlag } from "./validator.ts"
 
 const { t, dir, tokenFile, api } = cliNode("dai-cli-gov-", { governance: (ledger) => governanceOverChain(ledger) })
 
+describe("dai gov vote", () => {
+  it("votes for, against or abstain as the node's account; abstain counts toward quorum only", async () => {
+    const id = (await t().api.propose({ action: { kind: "param", name: "fees.burnFraction", value: 0.41 } })).id
+    const bad = await run("gov", "vote", String(id), "--support", "maybe", ...api())
+    expect(bad.code).toBe(2)
+    expect(bad.err).toMatch(/--support must be for, against or abstain, got "maybe"/)
+    const r = await run("gov", "vote", String(id), "--abstain", ...api())
+    expect(r.err).toBe("")
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(new RegExp(`^voted abstain on proposal ${id} with \\d+ votes \\(counted toward quorum only\\)`))
+    const p = (await t().api.proposals()).find((x) => x.id === id)!
+    expect(p).toMatchObject({ forVotes: "0", againstVotes: "0" })
+    expect(BigInt(p.abstainVotes)).toBeGreaterThan(0n)
+    const again = await run("gov", "vote", String(id), "--support", "for", ...api())
+    expect(again.code).toBe(2)
+    expect(again.err).toMatch(/GovernanceAlreadyVoted/)
+  })
+})
+
 describe("dai gov execute", () => {
   it("refuses an unknown proposal and one still open for votes, naming it and why (exit 2)", async () => {
     const unknown = await run("gov", "execute", "7", ...api())
