@@ -46,6 +46,10 @@ export const governanceTests = (common: ChainSetup): void => {
       // a second proposal, voted down
       const down = await run(chain.propose("d0", { kind: "param", name: "staking.unbondingPeriod", value: next }))
       await run(chain.castVote(down, "v0", "against"))
+      // Abstain (OpenZeppelin's support 2): toward quorum only; a support that is none of the three is refused first.
+      expect(await flipTag(chain.castVote(down, "d2", "maybe" as never))).toBe("GovernanceInvalidSupport")
+      expect(await run(chain.castVote(down, "d0", "abstain"))).toBe(votesOf(1_000n * TOKEN))
+      expect((await run(chain.proposal(down)))!).toMatchObject({ forVotes: 0n, againstVotes: votesOf(bond), abstainVotes: votesOf(1_000n * TOKEN), stakeVoted: bond + 1_000n * TOKEN })
       const p0 = (await run(chain.proposal(id)))!
       expect(p0).toMatchObject({ id, proposer: "v0", state: "Active", forVotes: votesOf(bond) + votesOf(1_000n * TOKEN), againstVotes: 0n, stakeVoted: bond + 1_000n * TOKEN })
       expect(p0.action).toEqual({ kind: "param", name: "staking.unbondingPeriod", value: next })
