@@ -180,6 +180,9 @@ const storedPrecommits = (store: Store["Service"], height: number): Effect.Effec
     return m !== undefined && Result.isSuccess(m) && m.success.kind === "commit" ? m.success.precommits : []
   })
 
+/** How long a proposer waits for the ledger's newest snapshot before naming the one in force. */
+const SNAPSHOT_READ_MS = 2_000
+
 /** Start consensus for this node over its context (the other actors follow its executed blocks). */
 export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
   Effect.gen(function* () {
@@ -204,6 +207,11 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
      */
     const snapshotFor = (_height: number) =>
       ledger.latestSnapshot.pipe(
+        // A proposer does not wait on a slow ledger (a loaded machine's in-process chain took longer than
+        // a round, so every proposal of an epoch's first height came too late and the chain stalled there):
+        // past the bound it names the snapshot in force, which every validator holds. The simulator's
+        // ledger answers at once on virtual time, so its runs do not change.
+        Effect.timeout(SNAPSHOT_READ_MS),
         Effect.map((s) => {
           if (s === undefined) return app.lastSnapshot
           committees.remember(s)
