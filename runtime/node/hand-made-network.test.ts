@@ -19,13 +19,12 @@
  * With three equal validators consensus needs all three: the chain halts while one is down. What is
  * asserted is what the system guarantees, within generous bounds.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { runCaptured as dai } from "../../cli/dai.ts"
-import { ensureBuilt } from "../../contracts/deploy/build.ts"
-import { apiGet as get, apiPost, freePort, nodeProcesses, startChainServer, type Child } from "./testkit.ts"
+import { apiGet as get, apiPost, freePort, useChainAndProcesses, type Child } from "./testkit.ts"
 
 const SAMPLES = 100
 /** The network's numeric parameters live in the chain's Constitution: set at deploy. */
@@ -46,22 +45,8 @@ const PARAMS = [
 ]
 const STAKE = 1_000_000
 const root = mkdtempSync(join(tmpdir(), "dai-hand-made-"))
-const processes = nodeProcesses()
-let chainServer: { close(): Promise<void> } | undefined
 let rpc = ""
-
-beforeAll(async () => {
-  await ensureBuilt()
-  const chain = await startChainServer()
-  rpc = chain.rpc
-  chainServer = chain
-}, 120_000)
-
-afterAll(async () => {
-  processes.killAll()
-  await chainServer?.close()
-  rmSync(root, { recursive: true, force: true })
-})
+const processes = useChainAndProcesses(root, (url) => void (rpc = url))
 
 /** `dai node start` on `dataDir` in a child process, training on a small shard. */
 const startChild = (dataDir: string, password: string): Child => processes.start(dataDir, password, ["--train-samples", String(SAMPLES)])

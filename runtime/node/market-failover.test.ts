@@ -14,14 +14,13 @@
  * accounted for to the wei (paid + fees + returned + escrow), every unit is paid once, and bob is paid
  * for no note he did not deliver before he died.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { WebSocket } from "ws"
 import { runCaptured as dai } from "../../cli/dai.ts"
-import { ensureBuilt } from "../../contracts/deploy/build.ts"
-import { apiGet as get, apiPost, freePort, nodeProcesses, startChainServer, type Child } from "./testkit.ts"
+import { apiGet as get, apiPost, freePort, useChainAndProcesses, type Child } from "./testkit.ts"
 
 const TOKEN = 10n ** 18n
 const BOND = 1_000n * TOKEN
@@ -44,22 +43,8 @@ const PARAMS = [
   "consensus.timeoutPrecommit=500ms",
   "consensus.timeoutDelta=200ms",
 ]
-const processes = nodeProcesses()
-let chainServer: { close(): Promise<void> } | undefined
 let rpc = ""
-
-beforeAll(async () => {
-  await ensureBuilt()
-  const chain = await startChainServer()
-  rpc = chain.rpc
-  chainServer = chain
-}, 120_000)
-
-afterAll(async () => {
-  processes.killAll()
-  await chainServer?.close()
-  rmSync(root, { recursive: true, force: true })
-})
+const processes = useChainAndProcesses(root, (url) => void (rpc = url))
 
 /** `dai node start` on node `i`'s data dir, in a child process, without training. */
 const startNode = (i: number): Child => processes.start(dirs[i]!, password, ["--no-training"])

@@ -5,9 +5,11 @@
  * tests only.
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
+import { afterAll, beforeAll } from "vitest"
+import { ensureBuilt } from "../../contracts/deploy/build.ts"
 
 const BIN = new URL("../../bin/dai.ts", import.meta.url).pathname
 
@@ -76,4 +78,26 @@ export const apiPost = async (port: number, dataDir: string, path: string, body:
     method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs),
   })
   return { status: res.status, json: (await res.json()) as Record<string, unknown> }
+}
+
+/**
+ * A test file's network of node processes on a chain: before its tests, the contracts built and the
+ * JSON-RPC chain started (`onChain` gets its URL); after them, every child killed, the chain closed
+ * and `root` removed. Returns the file's node processes.
+ */
+export const useChainAndProcesses = (root: string, onChain: (rpc: string) => void) => {
+  const processes = nodeProcesses()
+  let chain: { close(): Promise<void> } | undefined
+  beforeAll(async () => {
+    await ensureBuilt()
+    const started = await startChainServer()
+    chain = started
+    onChain(started.rpc)
+  }, 120_000)
+  afterAll(async () => {
+    processes.killAll()
+    await chain?.close()
+    rmSync(root, { recursive: true, force: true })
+  })
+  return processes
 }
