@@ -5,9 +5,9 @@
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js"
 import { keccak_256 } from "@noble/hashes/sha3.js"
-import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js"
 
-export { bytesToHex, hexToBytes, utf8ToBytes }
+export { bytesToHex, concatBytes, hexToBytes, utf8ToBytes }
 
 /** keccak256 of bytes. */
 export const keccak256 = (data: Uint8Array): Uint8Array => keccak_256(data)

@@ -6,7 +6,7 @@
  *  - `uint8` → 1 byte; `address` → 20 bytes; `bytes32` → 32 bytes.
  */
 import { uintWord as word } from "../committee/abi.ts"
-import { fromHex, utf8ToBytes } from "../crypto.ts"
+import { concatBytes, fromHex, utf8ToBytes } from "../crypto.ts"
 
 /** One packed argument, tagged with its Solidity type. */
 export type Packed =
@@ -55,12 +55,5 @@ export const packOne = (arg: Packed): Uint8Array => {
 
 /** `abi.encodePacked(args...)`. */
 export const encodePacked = (...args: readonly Packed[]): Uint8Array => {
-  const parts = args.map(packOne)
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
+  return concatBytes(...args.map(packOne))
 }

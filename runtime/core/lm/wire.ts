@@ -18,7 +18,7 @@
  * before anything is parsed; the payload must be exactly as long as the header says.
  */
 import { Result, Schema, SchemaIssue } from "effect"
-import { keccak256, toHex } from "../crypto.ts"
+import { concatBytes, keccak256, toHex } from "../crypto.ts"
 
 /** Requests to a stage server (direct sends). */
 export const LM_SERVER_TOPIC = "lm/stage/v1"
@@ -242,14 +242,7 @@ export const lmInputsHash = (prev: Uint8Array, x: LmInput): Uint8Array => {
 
 /** The hash of a note's outputs: keccak256 of their float32 values, little-endian, in order. */
 export const lmOutputsHash = (outputs: readonly Float32Array[]): Uint8Array => {
-  const parts = outputs.map(leBytes)
-  const b = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    b.set(p, at)
-    at += p.length
-  }
-  return keccak256(b)
+  return keccak256(concatBytes(...outputs.map(leBytes)))
 }
 
 /** A note's result word (0x hex): keccak256(NOTE_TAG ‖ inputs hash ‖ outputs hash). */
