@@ -8,8 +8,10 @@
  * A note the referee finds wrong is disputed (all the job's pending notes are frozen, as for any market
  * job) and the referee is asked to resolve it: the committee-signed verdict (runtime/actors/market/
  * verdicts.ts) refutes the notes, slashes the stage's provider and compensates the client; the rest of
- * the job's escrow comes back at its deadline (payment.ts `refund`). A note right, or one no referee
- * answered about in time, is confirmed as before.
+ * the job's escrow comes back at its deadline (payment.ts `refund`). A note found right is confirmed as
+ * before. A sampled note no referee answered about in time (a slow or unreachable referee) stays owed:
+ * it is asked again, of a referee drawn anew, up to `attempts` times, and only then confirmed unchecked
+ * (`lm.verify.unanswered`) — one slow re-execution does not pay a wrong stage.
  */
 import { Effect, Result } from "effect"
 import type { JobView } from "../../core/market/index.ts"
@@ -27,8 +29,10 @@ export interface LmAuditOptions {
   readonly rate?: number
   /** Referees to ask, as network peers (default: the ledger's active validators' operators, as the market's requester asks them). */
   readonly referees?: () => readonly string[]
-  /** How long a referee has to answer (ms, default 10 s); an unanswered note is confirmed unchecked. */
+  /** How long a referee has to answer (ms, default 10 s; never past the job's dispute window). */
   readonly timeoutMs?: number
+  /** How many times a sampled note is asked before it is confirmed unchecked (default 3). */
+  readonly attempts?: number
 }
 
 /** What reviewing a job's new notes decided. */
@@ -54,6 +58,9 @@ interface SessionLog {
 export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
   const logs = new Map<number, SessionLog[]>()
   const seen = new Set<number>()
+  /** Sampled notes not answered yet, with the number of questions asked about each. */
+  const owed = new Map<number, number>()
+  const attempts = Math.max(1, o.attempts ?? 3)
   /** Questions out, by nonce: the referee asked and who waits for its answer. */
   const waiting = new Map<number, { readonly referee: string; readonly done: (r: VerifiedReply | undefined) => void }>()
   let nonce = 0
@@ -98,10 +105,10 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
   }
 
   /** Ask one referee about one note; undefined when none answered in time. */
-  const ask = (referee: string, j: JobView, note: number, e: { first: number; inputs: LmInput[]; outputs: Uint8Array }, range: { from: number; to: number }) =>
+  const ask = (referee: string, j: JobView, note: number, e: { first: number; inputs: LmInput[]; outputs: Uint8Array }, range: { from: number; to: number }, withinMs: number) =>
     new Promise<VerifiedReply | undefined>((resolve) => {
       const n = ++nonce
-      const timer = ctx.clock.setTimeout(() => done(undefined), o.timeoutMs ?? 10_000)
+      const timer = ctx.clock.setTimeout(() => done(undefined), withinMs)
       const done = (r: VerifiedReply | undefined) => {
         ctx.clock.clearTimeout(timer)
         waiting.delete(n)
@@ -118,23 +125,44 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
     const range = parseLmJobKind(j.kind)
     if (range === undefined) return "confirm"
     const rate = o.rate ?? ctx.params()["market.verificationRate"]
-    const sampled = noteRanges(j).filter(({ note }) => note.state === "pending" && !seen.has(note.id) && (seen.add(note.id), chance(ctx, rate)))
+    const sampled = noteRanges(j).filter(({ note }) =>
+      note.state === "pending" && (owed.has(note.id) || (!seen.has(note.id) && (seen.add(note.id), chance(ctx, rate)) && owed.set(note.id, 0) !== undefined)))
     for (const { note, from } of sampled) {
       const e = evidence(j.id, from, Number(note.units))
       if ("error" in e) {
+        owed.delete(note.id)
         ctx.emit("lm.verify.skipped", { job: j.id, note: note.id, reason: e.error })
         continue
       }
       if (e.word !== note.resultHash.toLowerCase()) {
         // The stage committed to something else than what it sent, or a forward the client never read is in the note: nothing a referee can judge from these records.
+        owed.delete(note.id)
         ctx.emit("lm.verify.unmatched", { job: j.id, note: note.id })
         continue
       }
       const all = await referees()
-      if (all.length === 0 || stopped) continue
-      const referee = all[randomInt(ctx, all.length)]!
-      const r = await ask(referee, j, note.id, e, range)
-      ctx.emit("lm.verify.answered", { job: j.id, note: note.id, referee, outcome: r?.outcome ?? "timeout" })
+      if (stopped) {
+        owed.delete(note.id)
+        continue
+      }
+      // A dispute is taken only while the job's newest pending note is in its window: no answer after that can be acted on.
+      const windowLeft = Math.max(...j.notes.filter((n) => n.state === "pending").map((n) => n.deliveredAt)) + ctx.params()["market.disputeWindow"] - ctx.now()
+      if (windowLeft <= 0) {
+        ctx.emit("lm.verify.unanswered", { job: j.id, note: note.id, attempts: owed.get(note.id) ?? 0, reason: "the dispute window closed before a referee answered" })
+        owed.delete(note.id)
+        continue
+      }
+      const asked = (owed.get(note.id) ?? 0) + 1
+      owed.set(note.id, asked)
+      const referee = all.length === 0 ? undefined : all[randomInt(ctx, all.length)]!
+      const r = referee === undefined ? undefined : await ask(referee, j, note.id, e, range, Math.min(o.timeoutMs ?? 10_000, windowLeft))
+      if (referee !== undefined) ctx.emit("lm.verify.answered", { job: j.id, note: note.id, referee, outcome: r?.outcome ?? "timeout", attempt: asked })
+      if (r === undefined) {
+        // Unanswered: asked again at the next review, until the attempts are spent.
+        if (asked < attempts) continue
+        ctx.emit("lm.verify.unanswered", { job: j.id, note: note.id, attempts: asked, reason: referee === undefined ? "no active validator to referee" : "no referee answered in time" })
+      }
+      owed.delete(note.id)
       if (r?.outcome !== "wrong") continue
       // Refuted: freeze the job's pending notes and have the referee start the committee's verdict.
       const disputed = await run(ctx.ledger.marketOp({ type: "dispute", job: j.id, by: o.account })).then(() => true, (err: unknown) => {
@@ -159,7 +187,7 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
       last.outputs.push(output)
     },
     review,
-    reviewed: (j) => j.notes.every((n) => n.state !== "pending" || seen.has(n.id)),
+    reviewed: (j) => j.notes.every((n) => n.state !== "pending" || (seen.has(n.id) && !owed.has(n.id))),
     stop: () => {
       stopped = true
       for (const w of [...waiting.values()]) w.done(undefined)

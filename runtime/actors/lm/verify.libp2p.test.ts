@@ -59,7 +59,8 @@ beforeAll(async () => {
   const keys = Effect.runSync(makeKeysFromPrivateKey(new Uint8Array(32).fill(7)))
   // The validator's operator is its peer id (the client asks referees by the operators the ledger lists); its signing key signs verdicts.
   economy = Result.getOrThrow(ledgerAtGenesis({
-    chainId: 7, time: Date.now() - 1_000, params: PAID_PARAMS,
+    // The default 60 s dispute window (PAID_PARAMS' 5 s would let the wrong stage settle its first note itself when a loaded machine's re-execution takes longer).
+    chainId: 7, time: Date.now() - 1_000, params: { ...PAID_PARAMS, "market.disputeWindow": 60_000 },
     validators: [{ operator: validator, address: keys.address, amount: 10_000n * TOKEN, tier: 0, commission: 0n }],
     allocations: [{ address: validator, amount: 20_000n * TOKEN }, ...[client, s0, s1].map((address) => ({ address, amount: 1_000n * TOKEN })),
       { address: "rest", amount: TOTAL_SUPPLY - 23_000n * TOKEN }],
@@ -104,7 +105,7 @@ describe("verification of paid pipeline inference, on libp2p loopback", () => {
     const client = ctxs[0]!.network.self
     const [wrongPeer, honestPeer] = [h.networks[1]!.self, h.networks[2]!.self]
     const balance = economy.balanceOf(client)
-    const payer = makeLmPayer(ctxs[0]!, { account: client, maxPricePerToken: CAP, pollMs: 300, deadlineMs: 20_000, verify: { rate: 1 } })
+    const payer = makeLmPayer(ctxs[0]!, { account: client, maxPricePerToken: CAP, pollMs: 300, deadlineMs: 20_000, verify: { rate: 1, timeoutMs: 20_000 } })
     try {
       await Effect.runPromise(generateThroughPipeline(ctxs[0]!, { blocks: config.blocks, contextLength: config.contextLength, vocabSize: config.vocabSize, context, maxTokens: N, timeoutMs: 30_000, payment: payer }))
       const summary = await payer.finish()

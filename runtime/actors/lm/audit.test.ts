@@ -1,0 +1,165 @@
+/**
+ * The client's audit of paid stages (audit.ts) when a referee does not answer: a sampled note is not
+ * confirmed on the first silence; it is asked again (a referee drawn anew) until `attempts` questions
+ * went unanswered, and only then confirmed unchecked. A wrong note whose referee answers late is
+ * disputed, never paid. The network is an in-process bus, the ledger the in-memory Chain port, and
+ * time a hand-driven clock: the timeouts are fired by the test, not waited for.
+ */
+import { Effect, Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
+import type { Economy } from "../../core/econ/index.ts"
+import { decodeVerifyRequest, encodeVerifiedReply, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
+import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
+import { makeMemoryChain } from "../../services/memory-chain.ts"
+import type { Envelope, Network } from "../../services/network.ts"
+import type { MarketContext } from "../market/context.ts"
+import { makeLmAudit } from "./audit.ts"
+import { lmJobKind } from "./paid.ts"
+import { PAID_PARAMS } from "./testkit.ts"
+
+const DIM = 4
+const input = (start: number, length: number, fill: number): LmInput =>
+  ({ start, length, dim: DIM, input: "activations", data: new Float32Array(length * DIM).fill(fill) })
+const output = (fill: number) => new Float32Array(DIM).fill(fill)
+
+/** Every test's world: a client, a stage server, two referee peers, one ledger; time moves only when the test fires the timers. */
+const world = () => {
+  const handlers = new Map<string, Array<{ peer: string; h: (m: Envelope) => void }>>()
+  const port = (self: string): Network["Service"] => ({
+    self,
+    publish: () => Effect.void,
+    send: (to, topic, data) => Effect.sync(() => {
+      for (const x of handlers.get(topic) ?? []) if (x.peer === to) x.h({ from: self, topic, data })
+    }),
+    subscribe: (topic, h) => Effect.sync(() => {
+      handlers.set(topic, [...(handlers.get(topic) ?? []), { peer: self, h }])
+      return Effect.void
+    }),
+    report: () => Effect.void,
+    peers: Effect.succeed([]),
+    provide: () => Effect.void,
+    unprovide: () => Effect.void,
+    findProviders: () => Effect.succeed([]),
+  })
+  const economy: Economy = Result.getOrThrow(ledgerAtGenesis({
+    chainId: 7, time: 1_000, params: PAID_PARAMS,
+    validators: [{ operator: "v0", address: `0x${"11".repeat(20)}`, amount: 10_000n * TOKEN, tier: 0, commission: 0n }],
+    allocations: [{ address: "v0", amount: 20_000n * TOKEN }, { address: "client", amount: 1_000n * TOKEN }, { address: "server", amount: 1_000n * TOKEN },
+      { address: "rest", amount: TOTAL_SUPPLY - 22_000n * TOKEN }],
+  }))
+  const ledger = makeMemoryChain(economy, () => economy.now + 1)
+  const timers = new Map<number, () => void>()
+  let nextTimer = 0
+  const events: Array<{ kind: string; data: Record<string, unknown> }> = []
+  let seed = 1
+  const ctx: MarketContext = {
+    name: "client", network: port("client"), ledger, params: () => economy.params,
+    clock: { setTimeout: (f: () => void) => (timers.set(++nextTimer, f), nextTimer), clearTimeout: (t: number) => void timers.delete(t) } as MarketContext["clock"],
+    now: () => economy.now,
+    run: (e) => void Effect.runFork(e),
+    // A fixed byte stream: the referee drawn is the test's to know (seed 1 → first of two, then alternating is not assumed).
+    random: { bytes: (n: number) => Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff) } as MarketContext["random"],
+    emit: (kind, data) => void events.push({ kind, data }),
+    fault: () => undefined,
+  }
+  const op = (o: Parameters<typeof ledger.marketOp>[0]) => Effect.runPromise(ledger.marketOp(o))
+  /** A referee peer answering `outcome` for each question it is asked, or staying silent on `undefined`. */
+  const referee = (peer: string, answers: Array<"right" | "wrong" | undefined>) => {
+    const asked: number[] = []
+    const net = port(peer)
+    Effect.runSync(net.subscribe(LM_VERIFY_TOPIC, (m) => {
+      const q = Result.getOrThrow(decodeVerifyRequest(m.data))
+      asked.push(q.note)
+      const a = answers.shift()
+      if (a !== undefined) Effect.runSync(net.send(m.from, LM_VERIFIED_TOPIC, encodeVerifiedReply({ v: 1, t: "verified", nonce: q.nonce, job: q.job, note: q.note, outcome: a })))
+    }))
+    return asked
+  }
+  /** Fire every timer set so far (the referees' answer windows closing). */
+  const elapse = () => {
+    const due = [...timers.values()]
+    timers.clear()
+    for (const f of due) f()
+  }
+  return { economy, ledger, ctx, op, referee, elapse, events }
+}
+
+/** A job of stage 0-1 assigned to "server" with one delivered note of 2 forwards, committing to what the client recorded. */
+const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeof makeLmAudit>) => {
+  await w.op({ type: "registerProvider", provider: "server", bond: 200n * TOKEN, kinds: [lmJobKind(0, 1)], pricePerUnit: 1_000n, capacity: 4 })
+  const posted = await w.op({ type: "postJob", requester: "client", kind: lmJobKind(0, 1), units: 8n, maxPricePerUnit: 2_000n, deadline: w.economy.now + 60_000 })
+  const job = (posted as { job: number }).job
+  await w.op({ type: "assignJob", job, provider: "server", by: "client" })
+  const inputs = [input(0, 3, 0.5), input(3, 1, 0.25)]
+  const outputs = [output(1), output(2)]
+  inputs.forEach((x, i) => audit.record(job, "s1", x, outputs[i]!))
+  const word = lmNoteWord(inputs.reduce((c, x) => lmInputsHash(c, x), LM_INPUTS_START), lmOutputsHash(outputs))
+  await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: word })
+  return job
+}
+
+/** review() with the referees' windows closed as soon as a question is out (the microtasks run first). */
+const reviewClosingWindows = async (w: ReturnType<typeof world>, audit: ReturnType<typeof makeLmAudit>, job: number) => {
+  const view = await Effect.runPromise(w.ledger.marketJob(job))
+  const r = audit.review(view)
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setImmediate(resolve))
+    w.elapse()
+  }
+  return r
+}
+
+describe("lm audit: a referee that does not answer", () => {
+  it("a wrong note whose referee answers only the third question is disputed, never confirmed before", async () => {
+    const w = world()
+    const asked = w.referee("ref", [undefined, undefined, "wrong"])
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"], attempts: 3 })
+    const job = await deliveredJob(w, audit)
+
+    for (const attempt of [1, 2]) {
+      expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+      // Unanswered: still owed, so the payer's loop does not confirm yet.
+      expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(false)
+      expect(asked).toHaveLength(attempt)
+    }
+    expect(await reviewClosingWindows(w, audit, job)).toBe("disputed")
+    expect(asked).toEqual([1, 1, 1])
+    const j = await Effect.runPromise(w.ledger.marketJob(job))
+    expect(j.state).toBe("disputed")
+    expect(j.paidUnits).toBe(0n)
+    expect(w.events.filter((e) => e.kind === "lm.verify.answered").map((e) => [e.data["outcome"], e.data["attempt"]])).toEqual([["timeout", 1], ["timeout", 2], ["wrong", 3]])
+    expect(w.events.some((e) => e.kind === "lm.verify.unanswered")).toBe(false)
+    audit.stop()
+  })
+
+  it("after `attempts` unanswered questions the note is confirmed unchecked, and said so", async () => {
+    const w = world()
+    const asked = w.referee("ref", [])
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"], attempts: 2 })
+    const job = await deliveredJob(w, audit)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(false)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(true)
+    expect(asked).toEqual([1, 1])
+    expect(w.events.filter((e) => e.kind === "lm.verify.unanswered")).toEqual([
+      { kind: "lm.verify.unanswered", data: { job, note: 1, attempts: 2, reason: "no referee answered in time" } },
+    ])
+    // A third review asks nothing more: the note is through.
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(asked).toEqual([1, 1])
+    audit.stop()
+  })
+
+  it("a note found right on the first answer is through at once", async () => {
+    const w = world()
+    const asked = w.referee("ref", ["right"])
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"] })
+    const job = await deliveredJob(w, audit)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(true)
+    expect(asked).toEqual([1])
+    audit.stop()
+  })
+})
