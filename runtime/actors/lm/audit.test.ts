@@ -99,9 +99,15 @@ const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeo
   return job
 }
 
+const viewOf = async (w: ReturnType<typeof world>, job: number) => {
+  const v = await Effect.runPromise(w.ledger.marketJob(job))
+  if (v === undefined) throw new Error(`no job ${job}`)
+  return v
+}
+
 /** review() with the referees' windows closed as soon as a question is out (the microtasks run first). */
 const reviewClosingWindows = async (w: ReturnType<typeof world>, audit: ReturnType<typeof makeLmAudit>, job: number) => {
-  const view = await Effect.runPromise(w.ledger.marketJob(job))
+  const view = await viewOf(w, job)
   const r = audit.review(view)
   for (let i = 0; i < 20; i++) {
     await new Promise((resolve) => setImmediate(resolve))
@@ -120,12 +126,12 @@ describe("lm audit: a referee that does not answer", () => {
     for (const attempt of [1, 2]) {
       expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
       // Unanswered: still owed, so the payer's loop does not confirm yet.
-      expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(false)
+      expect(audit.reviewed(await viewOf(w, job))).toBe(false)
       expect(asked).toHaveLength(attempt)
     }
     expect(await reviewClosingWindows(w, audit, job)).toBe("disputed")
     expect(asked).toEqual([1, 1, 1])
-    const j = await Effect.runPromise(w.ledger.marketJob(job))
+    const j = await viewOf(w, job)
     expect(j.state).toBe("disputed")
     expect(j.paidUnits).toBe(0n)
     expect(w.events.filter((e) => e.kind === "lm.verify.answered").map((e) => [e.data["outcome"], e.data["attempt"]])).toEqual([["timeout", 1], ["timeout", 2], ["wrong", 3]])
@@ -139,9 +145,9 @@ describe("lm audit: a referee that does not answer", () => {
     const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"], attempts: 2 })
     const job = await deliveredJob(w, audit)
     expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
-    expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(false)
+    expect(audit.reviewed(await viewOf(w, job))).toBe(false)
     expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
-    expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(true)
+    expect(audit.reviewed(await viewOf(w, job))).toBe(true)
     expect(asked).toEqual([1, 1])
     expect(w.events.filter((e) => e.kind === "lm.verify.unanswered")).toEqual([
       { kind: "lm.verify.unanswered", data: { job, note: 1, attempts: 2, reason: "no referee answered in time" } },
@@ -158,7 +164,7 @@ describe("lm audit: a referee that does not answer", () => {
     const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"] })
     const job = await deliveredJob(w, audit)
     expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
-    expect(audit.reviewed(await Effect.runPromise(w.ledger.marketJob(job)))).toBe(true)
+    expect(audit.reviewed(await viewOf(w, job))).toBe(true)
     expect(asked).toEqual([1])
     audit.stop()
   })

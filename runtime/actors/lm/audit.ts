@@ -163,7 +163,7 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
         ctx.emit("lm.verify.unanswered", { job: j.id, note: note.id, attempts: asked, reason: referee === undefined ? "no active validator to referee" : "no referee answered in time" })
       }
       owed.delete(note.id)
-      if (r?.outcome !== "wrong") continue
+      if (r?.outcome !== "wrong" || referee === undefined) continue
       // Refuted: freeze the job's pending notes and have the referee start the committee's verdict.
       const disputed = await run(ctx.ledger.marketOp({ type: "dispute", job: j.id, by: o.account })).then(() => true, (err: unknown) => {
         ctx.emit("lm.dispute-refused", { job: j.id, reason: reasonOf(err) })
