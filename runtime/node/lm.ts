@@ -15,6 +15,12 @@ export interface NodeLmOptions {
   readonly checkpoint?: string
   /** Register for and serve this range when the node's account is no provider yet. */
   readonly serve?: LmServiceOptions["serve"]
+  /**
+   * Have the paid stages' notes re-executed by the validators' lm referees before paying them (audit.ts;
+   * every validator runs one: runtime/node/market.ts). On by default, at the ledger's
+   * `market.verificationRate` unless `rate` is given; false turns it off.
+   */
+  readonly verify?: LmServiceOptions["verify"] | false
 }
 
 /** Start the LM service on `node`, whose market directory is `directory`. */
@@ -36,5 +42,6 @@ export const startNodeLm = async (o: { readonly node: RealNode; readonly directo
     model: { blocks: model.blocks, contextLength: model.contextLength, vocabSize: model.vocabSize },
     loadStage: (from, to) => loadPipelineStage(dir, from, to),
     ...(o.options?.serve === undefined ? {} : { serve: o.options.serve }),
+    ...(o.options?.verify === false ? {} : { verify: o.options?.verify ?? {} }),
   })
 }

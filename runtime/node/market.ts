@@ -5,7 +5,9 @@
  * (runtime/adapters/tfjs/market-work.ts) on the genesis's evaluation set with the network's models.
  *
  * - every validator runs a referee (re-executes what a requester asks it to check, and signs the
- *   committee's verdict on a dispute with its consensus key);
+ *   committee's verdict on a dispute with its consensus key), and the language model's referee
+ *   (runtime/actors/lm/referee.ts: re-executes a paid stage's note on a client's evidence; the market's
+ *   referee judges `infer:lm/*` disputes by it);
  * - a node whose account is a registered provider serving `infer:<dataset>` serves its jobs (registered
  *   by `dai provider start` through the API, or by `provider` here, as the devnet does);
  * - every node runs a requester for its account: the jobs posted through its API (`POST /market/jobs`,
@@ -25,6 +27,9 @@ import type { MarketContext } from "../actors/market/context.ts"
 import { startProvider, type ProviderActor } from "../actors/market/provider.ts"
 import { startReferee, type RefereeActor } from "../actors/market/referee.ts"
 import { startRequester, type RequesterActor } from "../actors/market/requester.ts"
+import type { Reexecute } from "../actors/market/work.ts"
+import { parseLmJobKind } from "../actors/lm/paid.ts"
+import { startLmReferee, type LmReferee } from "../actors/lm/referee.ts"
 import { bytesFloat, decodeTrain } from "../actors/training/wire.ts"
 import type { RealNode } from "./real-world.ts"
 import { genesisSeed } from "./training/local-data.ts"
@@ -57,11 +62,19 @@ export interface NodeMarket {
   /** The node account's requester (always; it posts a stream only with `options.requester`). */
   readonly requester: RequesterActor
   readonly referee: RefereeActor | undefined
+  /** The language model's referee (a validator's, unless started with `lm: false`). */
+  readonly lmReferee: LmReferee | undefined
   stop(): void
 }
 
 /** Start the market on `node`; stop() ends every actor it started. */
-export const startNodeMarket = async (o: { readonly node: RealNode; readonly genesis: AppGenesis; readonly options?: NodeMarketOptions }): Promise<NodeMarket> => {
+export const startNodeMarket = async (o: {
+  readonly node: RealNode
+  readonly genesis: AppGenesis
+  readonly options?: NodeMarketOptions
+  /** The language model a validator referees (default: the committed checkpoint); false: no lm referee (the node runs no language model). */
+  readonly lm?: { readonly checkpoint?: string } | false
+}): Promise<NodeMarket> => {
   const { node, genesis } = o
   const { ctx, app, keys } = node
   const address = keys.address.toLowerCase()
@@ -137,7 +150,20 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
   }
 
   const isValidator = app.operatorOf(address) !== undefined
-  const referee = isValidator ? startReferee(mctx, { account, reexecute: work?.reexecute ?? (() => undefined), keys, ...(work === undefined ? {} : { trace: work.traced }) }) : undefined
+  // A validator also referees the language model's paid stages (issue 14, item 6): it re-executes one
+  // stage's blocks of the checkpoint on the evidence a client sends (`lm/verify/v1`), and the market's
+  // referee signs verdicts on `infer:lm/*` jobs by those re-executions.
+  let lmReferee: LmReferee | undefined
+  if (isValidator && o.lm !== false) {
+    const { DEFAULT_CHECKPOINT_DIR } = await import("../adapters/tfjs/lm/checkpoint.ts")
+    const { loadPipelineStage } = await import("../adapters/tfjs/lm/pipeline-stage.ts")
+    const dir = o.lm?.checkpoint ?? DEFAULT_CHECKPOINT_DIR
+    lmReferee = startLmReferee(mctx, { loadStage: (from, to) => loadPipelineStage(dir, from, to) })
+  }
+  const lmr = lmReferee
+  // An `infer:lm/*` note is the lm referee's to re-execute, any other kind the market work's.
+  const reexecute: Reexecute = (t, claimed) => parseLmJobKind(t.kind) !== undefined ? lmr?.reexecute(t, claimed) : work?.reexecute(t, claimed)
+  const referee = isValidator ? startReferee(mctx, { account, reexecute, keys, ...(work === undefined ? {} : { trace: work.traced }) }) : undefined
 
   let provider: ProviderActor | undefined
   const serve = (terms: { bond: bigint; pricePerUnit: bigint; capacity: number; chunk?: number }) => {
@@ -182,12 +208,14 @@ export const startNodeMarket = async (o: { readonly node: RealNode; readonly gen
     provider: () => provider,
     requester,
     referee,
+    lmReferee,
     stop: () => {
       stopped = true
       for (const cancel of timers) cancel()
       requester.stop()
       provider?.stop()
       referee?.stop()
+      lmReferee?.stop()
       directory.stop()
     },
   }

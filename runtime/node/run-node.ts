@@ -244,7 +244,11 @@ export const startNodeFromDataDir = Effect.fn("startNodeFromDataDir")(function*(
   // The market after training (its inference runs on the backend training selected), stopped before consensus and the store.
   const market = options.market?.enabled === false ? undefined : yield* Effect.acquireRelease(
     Effect.tryPromise({
-      try: () => startNodeMarket({ node, genesis, ...(options.market === undefined ? {} : { options: options.market }) }),
+      try: () => startNodeMarket({
+        node, genesis, ...(options.market === undefined ? {} : { options: options.market }),
+        // A validator referees the language model's paid stages on the checkpoint its LM serves (none when the LM is off).
+        lm: options.lm?.enabled === false ? false : options.lm?.checkpoint === undefined ? {} : { checkpoint: options.lm.checkpoint },
+      }),
       catch: (e) => new TrainerError({ operation: "market", reason: e instanceof Error ? e.message : String(e) }),
     }),
     (m) => Effect.sync(() => m.stop()),

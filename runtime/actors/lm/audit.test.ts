@@ -2,7 +2,8 @@
  * The client's audit of paid stages (audit.ts) when a referee does not answer: a sampled note is not
  * confirmed on the first silence; it is asked again (a referee drawn anew) until `attempts` questions
  * went unanswered, and only then confirmed unchecked. A wrong note whose referee answers late is
- * disputed, never paid. The network is an in-process bus, the ledger the in-memory Chain port, and
+ * disputed, never paid. A note found wrong has its evidence sent to every other validator, and each one
+ * that answered is asked to resolve (the committee's verdict needs their own re-executions). The network is an in-process bus, the ledger the in-memory Chain port, and
  * time a hand-driven clock: the timeouts are fired by the test, not waited for.
  */
 import { Effect, Result } from "effect"
@@ -14,6 +15,7 @@ import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
 import type { Envelope, Network } from "../../services/network.ts"
 import type { MarketContext } from "../market/context.ts"
+import { decodeMarketMessage, MARKET_TOPIC } from "../market/wire.ts"
 import { makeLmAudit } from "./audit.ts"
 import { lmJobKind } from "./paid.ts"
 import { PAID_PARAMS } from "./testkit.ts"
@@ -82,7 +84,7 @@ const world = () => {
     timers.clear()
     for (const f of due) f()
   }
-  return { economy, ledger, ctx, op, referee, elapse, events }
+  return { economy, ledger, ctx, op, referee, elapse, events, port }
 }
 
 /** A job of stage 0-1 assigned to "server" with one delivered note of 2 forwards, committing to what the client recorded. */
@@ -156,6 +158,55 @@ describe("lm audit: a referee that does not answer", () => {
     expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
     expect(asked).toEqual([1, 1])
     audit.stop()
+  })
+
+  it("a note found wrong is disputed and its evidence sent to every other validator, each asked to resolve once it has answered", async () => {
+    const w = world()
+    const peers = ["v0", "v1", "v2"]
+    // Every validator finds the note wrong (the drawn one on the question, the others on the evidence shared after the dispute).
+    const asked = new Map(peers.map((p) => [p, w.referee(p, ["wrong", "wrong"])]))
+    const resolves = new Map<string, number[]>(peers.map((p) => [p, []]))
+    for (const p of peers) Effect.runSync(w.port(p).subscribe(MARKET_TOPIC, (m) => {
+      const d = Result.getOrThrow(decodeMarketMessage(m.data))
+      if (d.t === "resolve" && m.from === "client") resolves.get(p)!.push(d.job)
+    }))
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => peers })
+    const job = await deliveredJob(w, audit)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("disputed")
+    expect((await viewOf(w, job)).state).toBe("disputed")
+    // One question to the drawn referee, the evidence to each other one: every validator asked about the note once, and asked to resolve once.
+    for (const p of peers) {
+      expect(asked.get(p), p).toEqual([1])
+      expect(resolves.get(p), p).toEqual([job])
+    }
+    const disputed = w.events.find((e) => e.kind === "lm.disputed")!
+    expect(disputed.data["shared"]).toBe(2)
+    expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["referee"]).sort()).toEqual(peers.filter((p) => p !== disputed.data["referee"]))
+    audit.stop()
+  })
+
+  it("a validator sent the evidence that does not answer is not asked to resolve", async () => {
+    const w = world()
+    const peers = ["v0", "v1"]
+    // The first question (the drawn referee's) is answered wrong; the evidence sent after the dispute is not answered.
+    let questions = 0
+    for (const p of peers) {
+      const net = w.port(p)
+      Effect.runSync(net.subscribe(LM_VERIFY_TOPIC, (m) => {
+        const q = Result.getOrThrow(decodeVerifyRequest(m.data))
+        if (questions++ === 0) Effect.runSync(net.send(m.from, LM_VERIFIED_TOPIC, encodeVerifiedReply({ v: 1, t: "verified", nonce: q.nonce, job: q.job, note: q.note, outcome: "wrong" })))
+      }))
+    }
+    const resolves: string[] = []
+    for (const p of peers) Effect.runSync(w.port(p).subscribe(MARKET_TOPIC, (m) => void (m.from === "client" && resolves.push(p))))
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => peers })
+    const job = await deliveredJob(w, audit)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("disputed")
+    const first = String(w.events.find((e) => e.kind === "lm.disputed")!.data["referee"])
+    expect(questions).toBe(2)
+    expect(resolves).toEqual([first])
+    audit.stop()
+    expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["outcome"])).toEqual(["timeout"])
   })
 
   it("a note found right on the first answer is through at once", async () => {

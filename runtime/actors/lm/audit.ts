@@ -6,7 +6,10 @@
  * stage's blocks only on the inputs the client gives it.
  *
  * A note the referee finds wrong is disputed (all the job's pending notes are frozen, as for any market
- * job) and the referee is asked to resolve it: the committee-signed verdict (runtime/actors/market/
+ * job) and the referee is asked to resolve it; every other active validator is sent the note's evidence
+ * too (each re-executes it itself, and is asked to resolve once it has found it wrong), since a
+ * validator signs only a verdict its own re-execution gives and the verdict needs ≥ 2/3 of the
+ * validators' power: the committee-signed verdict (runtime/actors/market/
  * verdicts.ts) refutes the notes, slashes the stage's provider and compensates the client; the rest of
  * the job's escrow comes back at its deadline (payment.ts `refund`). A note found right is confirmed as
  * before. A sampled note no referee answered about in time (a slow or unreachable referee) stays owed:
@@ -46,6 +49,16 @@ export interface LmAudit {
   /** Whether every pending note of `job` has been through the draw. */
   reviewed(job: JobView): boolean
   stop(): void
+}
+
+/** How long a validator sent a disputed note's evidence has to re-execute it before the client stops waiting (ms). */
+const SHARE_TIMEOUT_MS = 60_000
+
+/** What a referee is given of one note: the session's inputs up to its end, which are the note's, the received outputs' hash. */
+interface Evidence {
+  readonly first: number
+  readonly inputs: LmInput[]
+  readonly outputs: Uint8Array
 }
 
 interface SessionLog {
@@ -104,22 +117,47 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
     return { error: `the client answered only ${at} forwards of job ${job}` }
   }
 
+  /** Send `referee` the evidence of `note`; `answered` gets its answer, or undefined when none came within `withinMs`. */
+  const send = (referee: string, j: JobView, note: number, e: Evidence, range: { from: number; to: number }, withinMs: number, answered: (r: VerifiedReply | undefined) => void) => {
+    const n = ++nonce
+    const timer = ctx.clock.setTimeout(() => done(undefined), withinMs)
+    const done = (r: VerifiedReply | undefined) => {
+      ctx.clock.clearTimeout(timer)
+      waiting.delete(n)
+      answered(r)
+    }
+    waiting.set(n, { referee, done: (r) => (r === undefined || (r.job === j.id && r.note === note)) && done(r) })
+    const x0 = e.inputs[0]!
+    const bytes = encodeVerifyRequest({ v: 1, t: "verify", nonce: n, job: j.id, note, from: range.from, to: range.to, first: e.first, input: x0.input, dim: x0.dim, inputs: e.inputs, outputs: toHex(e.outputs) })
+    ctx.run(Effect.catch(ctx.network.send(referee, LM_VERIFY_TOPIC, bytes), () => Effect.sync(() => done(undefined))))
+  }
+
   /** Ask one referee about one note; undefined when none answered in time. */
-  const ask = (referee: string, j: JobView, note: number, e: { first: number; inputs: LmInput[]; outputs: Uint8Array }, range: { from: number; to: number }, withinMs: number) =>
+  const ask = (referee: string, j: JobView, note: number, e: Evidence, range: { from: number; to: number }, withinMs: number) =>
     new Promise<VerifiedReply | undefined>((resolve) => {
-      const n = ++nonce
-      const timer = ctx.clock.setTimeout(() => done(undefined), withinMs)
-      const done = (r: VerifiedReply | undefined) => {
-        ctx.clock.clearTimeout(timer)
-        waiting.delete(n)
-        resolve(r)
-      }
-      waiting.set(n, { referee, done: (r) => (r === undefined || (r.job === j.id && r.note === note)) && done(r) })
-      const x0 = e.inputs[0]!
-      const bytes = encodeVerifyRequest({ v: 1, t: "verify", nonce: n, job: j.id, note, from: range.from, to: range.to, first: e.first, input: x0.input, dim: x0.dim, inputs: e.inputs, outputs: toHex(e.outputs) })
       ctx.emit("lm.verify.asked", { job: j.id, note, referee, forwards: e.inputs.length })
-      ctx.run(Effect.catch(ctx.network.send(referee, LM_VERIFY_TOPIC, bytes), () => Effect.sync(() => done(undefined))))
+      send(referee, j, note, e, range, withinMs, resolve)
     })
+
+  const resolveBy = (validator: string, job: number) =>
+    ctx.run(Effect.ignore(ctx.network.send(validator, MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job }))))
+
+  /**
+   * The committee's verdict needs ≥ 2/3 of the validators' power, and a validator signs only what it
+   * re-executed itself: every other active validator gets the refuted note's evidence (it checks the
+   * evidence binds to the note's word and re-executes the stage, as the first referee did) and, once it
+   * has answered, the market's `resolve`: it signs the verdict its own re-execution gives (joining the
+   * first referee's, or outvoting a referee that lied).
+   */
+  const share = (validators: readonly string[], j: JobView, note: number, e: Evidence, range: { from: number; to: number }) => {
+    for (const v of validators) {
+      send(v, j, note, e, range, SHARE_TIMEOUT_MS, (r) => {
+        ctx.emit("lm.verify.shared", { job: j.id, note, referee: v, outcome: r?.outcome ?? "timeout" })
+        // Judged (either way): it signs the verdict its own re-execution gives, so a lying first referee is outvoted.
+        if ((r?.outcome === "wrong" || r?.outcome === "right") && !stopped) resolveBy(v, j.id)
+      })
+    }
+  }
 
   const review = async (j: JobView): Promise<Review> => {
     const range = parseLmJobKind(j.kind)
@@ -170,8 +208,10 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
         return false
       })
       if (!disputed) continue
-      ctx.emit("lm.disputed", { job: j.id, note: note.id, referee })
-      ctx.run(Effect.ignore(ctx.network.send(referee, MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job: j.id }))))
+      const others = all.filter((v) => v !== referee)
+      ctx.emit("lm.disputed", { job: j.id, note: note.id, referee, shared: others.length })
+      resolveBy(referee, j.id)
+      share(others, j, note.id, e, range)
       return "disputed"
     }
     return "confirm"

@@ -13,8 +13,9 @@
  * The market's committee verdict (runtime/actors/market/referee.ts, verdicts.ts) then uses `reexecute`:
  * for an `infer:lm/<from>-<to>` note this referee has judged it returns the word its own re-execution
  * gives, so a disputed note is refuted by the same signed `resolveDispute` as an `infer:` job's, the
- * stage's provider slashed and the client compensated. A note it holds no evidence of gives undefined
- * (it refutes nothing it did not compute).
+ * stage's provider slashed and the client compensated. A note it holds no evidence of gives undefined:
+ * the market's referee then signs no verdict on it, for either side. On a dispute the client sends the
+ * refuted note's evidence to every active validator (audit.ts), so each judges it itself.
  */
 import { Effect, Result } from "effect"
 import { fromHex } from "../../core/crypto.ts"

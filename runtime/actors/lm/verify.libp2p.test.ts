@@ -1,12 +1,14 @@
 /**
  * Verification of paid pipeline inference on 127.0.0.1 (issue 14, item 6): two stage servers (blocks
- * 0-1 and 2-3) paid per token, a validator running the market's referee with the lm referee, and a
+ * 0-1 and 2-3) paid per token, a committee of three validators of equal power (no one, nor two, reach
+ * the quorum of ⌊2·total/3⌋ + 1 alone), each running the market's referee with the lm referee, and a
  * client that has every note checked (rate 1). The 0-1 server returns wrong activations (a test-only
- * flag, the simulator's `wrong-stage`) and commits to them in its notes: the referee re-executes blocks
- * 0-1 only on the inputs the client recorded, finds the note wrong, the client disputes, the committee's
- * signed verdict (one validator holding all the power) slashes the server's bond and compensates the
- * client, and the job's escrow comes back at its deadline. The honest 2-3 server is checked too, found
- * right every time, never disputed, and paid.
+ * flag, the simulator's `wrong-stage`) and commits to them in its notes: the drawn referee re-executes
+ * blocks 0-1 only on the inputs the client recorded and finds the note wrong; the client disputes and
+ * sends the note's evidence to the other validators, each of which checks it binds to the note's word
+ * and re-executes the stage itself before it signs; the committee's verdict, signed by every validator,
+ * slashes the server's bond and compensates the client, and the job's escrow comes back at its
+ * deadline. The honest 2-3 server is checked too, found right every time, never disputed, and paid.
  */
 import { Effect, Result } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
@@ -44,26 +46,28 @@ let h: Libp2pHarness
 let economy: Economy
 let ctxs: MarketContext[]
 let servers: StageServer[] = []
-let referee: RefereeActor
-let lmReferee: LmReferee
+/** The committee: validator i is network node 3 + i. */
+const V = 3
+const referees: RefereeActor[] = []
+const lmReferees: LmReferee[] = []
 const stages: Array<ReturnType<typeof loadPipelineStage>> = []
 const runners: Array<ReturnType<typeof makeFiberRunner>> = []
-/** Block ranges the referee loaded (each re-execution runs one stage's blocks). */
+/** Block ranges the referees loaded (each re-execution runs one stage's blocks). */
 const loaded: Array<readonly [number, number]> = []
 const events: Array<{ readonly node: number; readonly kind: string; readonly data: Record<string, unknown> }> = []
 
 beforeAll(async () => {
   config = (await wholeModelTokens(DEFAULT_CHECKPOINT_DIR, context, 1)).config
-  h = await startLibp2pNetworks(4)
-  const [client, s0, s1, validator] = h.networks.map((n) => n.self) as [string, string, string, string]
-  const keys = Effect.runSync(makeKeysFromPrivateKey(new Uint8Array(32).fill(7)))
-  // The validator's operator is its peer id (the client asks referees by the operators the ledger lists); its signing key signs verdicts.
+  h = await startLibp2pNetworks(3 + V)
+  const [client, s0, s1, ...validators] = h.networks.map((n) => n.self) as [string, string, string, ...string[]]
+  const keys = validators.map((_, i) => Effect.runSync(makeKeysFromPrivateKey(new Uint8Array(32).fill(7 + i))))
+  // A validator's operator is its peer id (the client asks referees by the operators the ledger lists); its signing key signs verdicts.
   economy = Result.getOrThrow(ledgerAtGenesis({
     // The default 60 s dispute window (PAID_PARAMS' 5 s would let the wrong stage settle its first note itself when a loaded machine's re-execution takes longer).
     chainId: 7, time: Date.now() - 1_000, params: { ...PAID_PARAMS, "market.disputeWindow": 60_000 },
-    validators: [{ operator: validator, address: keys.address, amount: 10_000n * TOKEN, tier: 0, commission: 0n }],
-    allocations: [{ address: validator, amount: 20_000n * TOKEN }, ...[client, s0, s1].map((address) => ({ address, amount: 1_000n * TOKEN })),
-      { address: "rest", amount: TOTAL_SUPPLY - 23_000n * TOKEN }],
+    validators: validators.map((operator, i) => ({ operator, address: keys[i]!.address, amount: 10_000n * TOKEN, tier: 0, commission: 0n })),
+    allocations: [...validators.map((address) => ({ address, amount: 20_000n * TOKEN })), ...[client, s0, s1].map((address) => ({ address, amount: 1_000n * TOKEN })),
+      { address: "rest", amount: TOTAL_SUPPLY - BigInt(20_000 * V + 3_000) * TOKEN }],
   }))
   const ledger = makeMemoryChain(economy, () => Math.max(Date.now(), economy.now), undefined, { consensusChainId: 7 })
   ctxs = h.networks.map((network, i) => {
@@ -79,13 +83,17 @@ beforeAll(async () => {
     stages.push(stage)
     return startStageServer(ctx, { stage, pricePerUnit: PRICE, market: { ctx, account: ctx.network.self, chunk: 8 }, wrongOutputs: i === 0 })
   })
-  lmReferee = startLmReferee(ctxs[3]!, {
-    loadStage: (from, to) => {
-      loaded.push([from, to])
-      return loadPipelineStage(DEFAULT_CHECKPOINT_DIR, from, to)
-    },
+  validators.forEach((validator, i) => {
+    const ctx = ctxs[3 + i]!
+    const lm = startLmReferee(ctx, {
+      loadStage: (from, to) => {
+        loaded.push([from, to])
+        return loadPipelineStage(DEFAULT_CHECKPOINT_DIR, from, to)
+      },
+    })
+    lmReferees.push(lm)
+    referees.push(startReferee(ctx, { account: validator, reexecute: lm.reexecute, keys: keys[i]! }))
   })
-  referee = startReferee(ctxs[3]!, { account: validator, reexecute: lmReferee.reexecute, keys })
   await vi.waitFor(async () => {
     for (const key of ["lm/blocks/0-1", "lm/blocks/2-3"]) expect(await Effect.runPromise(Effect.orElseSucceed(ctxs[0]!.network.findProviders(key), () => []))).not.toEqual([])
   }, { timeout: 30_000, interval: 200 })
@@ -94,14 +102,14 @@ beforeAll(async () => {
 afterAll(async () => {
   servers.forEach((s) => s.stop())
   stages.forEach((s) => s.dispose())
-  referee?.stop()
-  lmReferee?.stop()
+  referees.forEach((r) => r.stop())
+  lmReferees.forEach((r) => r.stop())
   for (const r of runners) await Effect.runPromise(r.interruptAll)
   await h?.close()
 })
 
 describe("verification of paid pipeline inference, on libp2p loopback", () => {
-  it("a stage returning wrong activations is found by re-executing that stage only, slashed, and the client compensated and refunded; the honest stage is never disputed", async () => {
+  it("a stage returning wrong activations is found by re-executing that stage only, slashed by a committee verdict every signer re-executed, and the client compensated and refunded; the honest stage is never disputed", async () => {
     const client = ctxs[0]!.network.self
     const [wrongPeer, honestPeer] = [h.networks[1]!.self, h.networks[2]!.self]
     const balance = economy.balanceOf(client)
@@ -120,15 +128,25 @@ describe("verification of paid pipeline inference, on libp2p loopback", () => {
       expect(wj.paidUnits).toBe(0n)
       expect(wj.compensation).toBeGreaterThan(0n)
       expect(economy.provider(wrongPeer)!.bond).toBeLessThan(BOND)
-      expect(referee.stats().verdicts).toBe(1)
-      expect(events.some((e) => e.kind === "market.resolved" && e.data["job"] === wrongJob && e.data["providerRight"] === false)).toBe(true)
+      // One verdict on the ledger, signed by validators holding ≥ 2/3 of the power: here every one of the three (two are short).
+      expect(referees.reduce((n, r) => n + r.stats().verdicts, 0)).toBe(1)
+      const resolved = events.filter((e) => e.kind === "market.resolved" && e.data["job"] === wrongJob)
+      expect(resolved).toHaveLength(1)
+      expect(resolved[0]!.data["providerRight"]).toBe(false)
+      expect(resolved[0]!.data["signers"]).toBeGreaterThanOrEqual(2)
+      // Each signer signed "provider wrong" only after re-executing the note itself (blocks 0-1) on evidence it checked; none signed "provider right".
+      const signed = events.filter((e) => e.kind === "market.verdict.signed" && e.data["job"] === wrongJob)
+      expect(signed.every((e) => e.data["providerRight"] === false)).toBe(true)
+      const signers = [...new Set(signed.map((e) => e.node))]
+      expect(signers.length).toBeGreaterThanOrEqual(2)
+      for (const node of signers) expect(lmReferees[node - 3]!.reexecutions().find((r) => r.job === wrongJob)).toMatchObject({ from: 0, to: 1, outcome: "wrong" })
 
-      // The referee re-executed one stage's blocks each time, never the whole model: the refuting one ran blocks 0-1 only.
-      const runs = lmReferee.reexecutions()
-      expect(runs.find((r) => r.job === wrongJob)).toMatchObject({ from: 0, to: 1, outcome: "wrong" })
+      // The referees re-executed one stage's blocks each time, never the whole model: the refuting ones ran blocks 0-1 only.
+      const runs = lmReferees.flatMap((r) => r.reexecutions())
+      expect(runs.filter((r) => r.job === wrongJob).every((r) => r.from === 0 && r.to === 1 && r.outcome === "wrong")).toBe(true)
       expect(runs.every((r) => r.to - r.from + 1 < config.blocks)).toBe(true)
       expect(loaded.every(([from, to]) => to - from + 1 < config.blocks)).toBe(true)
-      expect(loaded.filter(([from]) => from === 0)).toEqual([[0, 1]])
+      expect(loaded.filter(([from]) => from === 0).every(([, to]) => to === 1)).toBe(true)
 
       // The honest stage: every note checked and found right, never disputed, paid tokens × price.
       const honestRuns = runs.filter((r) => r.job === honestJob)
@@ -145,12 +163,12 @@ describe("verification of paid pipeline inference, on libp2p loopback", () => {
       const note = hj.notes[0]!
       const units = Number(note.units)
       const made: LmInput[] = Array.from({ length: units }, (_, i) => ({ start: i === 0 ? 0 : i + 3, length: i === 0 ? 4 : 1, dim: config.dim, input: "activations", data: new Float32Array((i === 0 ? 4 : 1) * config.dim).fill(0.25) }))
-      const before = lmReferee.reexecutions().length
+      const before = lmReferees[0]!.reexecutions().length
       await Effect.runPromise(ctxs[0]!.network.send(h.networks[3]!.self, LM_VERIFY_TOPIC, encodeVerifyRequest({
         v: 1, t: "verify", nonce: 999, job: honestJob, note: note.id, from: 2, to: 3, first: 0, input: "activations", dim: config.dim, inputs: made, outputs: `0x${"00".repeat(32)}`,
       })))
       await vi.waitFor(() => expect(events.some((e) => e.kind === "lm.referee.verified" && e.data["job"] === honestJob && e.data["outcome"] === "unbound")).toBe(true), { timeout: 10_000, interval: 100 })
-      expect(lmReferee.reexecutions().length).toBe(before)
+      expect(lmReferees[0]!.reexecutions().length).toBe(before)
       expect(economy.job(honestJob)!.notes.every((n) => n.state === "paid")).toBe(true)
 
       // The wrong stage's escrow comes back at its deadline: the client paid only the honest stage, and got the compensation.

@@ -4,7 +4,11 @@
  * re-execution gives, gossips the signature, and whoever gathers ≥ 2/3 of a committee snapshot's
  * power submits it (`resolveDispute`, which the ledger accepts only with those signatures: no single
  * validator decides a slash). Its verdict is its own re-execution's, never the requester's claim: an
- * honest provider is never slashed for a result the re-execution reproduces.
+ * honest provider is never slashed for a result the re-execution reproduces. A validator that cannot
+ * re-execute some frozen note (`reexecute` gives undefined: no model, or no evidence of a language-model
+ * stage's note) and finds none wrong signs nothing, for either side: "provider right" needs every frozen
+ * note reproduced. It judges again when asked again (a re-sent verdict signature), so one whose
+ * re-execution comes late still signs.
  *
  * A referee started without `keys` (a node that holds no consensus key) still answers checks but
  * signs no verdict.
@@ -75,8 +79,27 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
         // a `moot` note (judged meanwhile by another verdict) leaves this referee nothing to sign.
         if (got.some((x) => x.outcome === "moot")) return done(undefined, got)
         const wrong = got.some((x) => x.outcome !== "agree" && x.outcome !== "inconsistent")
-        done(!wrong, got)
+        // Right only when every frozen note was judged: a note this node could not compute (no trace of it) clears nobody.
+        done(wrong ? false : got.length < frozen.length ? undefined : true, got)
       }))
+  }
+  /** Disputes this node could not judge (emitted once each). */
+  const unable = new Set<string>()
+  /**
+   * Whether the provider was right about `j`'s frozen notes, by this node's own re-execution: wrong as
+   * soon as one note's re-execution differs; right only when every note was re-executed and matched;
+   * undefined when some note could not be re-executed here (`reexecute` gave undefined: no model, no
+   * evidence) and none was found wrong — a validator that cannot judge signs nothing, for either side.
+   */
+  const judgeFrozen = (j: JobView): boolean | undefined => {
+    let unknown = false
+    for (const { note, from } of noteRanges(j)) {
+      if (note.state !== "disputed") continue
+      const honest = o.reexecute({ job: j.id, kind: j.kind, from, units: Number(note.units) }, note.resultHash)
+      if (honest === undefined) unknown = true
+      else if (honest.toLowerCase() !== note.resultHash.toLowerCase()) return false
+    }
+    return unknown ? undefined : true
   }
   const judge = (job: number, done: (providerRight: boolean | undefined) => void): void =>
     call(ctx, ctx.ledger.marketJob(job), (j) => {
@@ -87,7 +110,14 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
       const waiting = judging.get(key)
       if (waiting !== undefined) return void waiting.push(done)
       if (bisector === undefined) {
-        const r = wrongNotes(j, ["disputed"], o.reexecute).length === 0
+        const r = judgeFrozen(j)
+        if (r === undefined) {
+          // Nothing to sign: judged again when asked again (a verdict signature re-sent, the evidence arrived meanwhile).
+          if (!unable.has(key)) ctx.emit("market.referee.unable", { job, notes: j.notes.filter((n) => n.state === "disputed").length })
+          unable.add(key)
+          if (unable.size > MAX_RECORDS) unable.delete(unable.values().next().value!)
+          return done(undefined)
+        }
         judged.set(key, r)
         ctx.emit("market.referee.judged", { job, providerRight: r })
         return done(r)
