@@ -3,13 +3,14 @@
  * Hardhat's in-process chain, no training; node1 and node2 serve the checkpoint's blocks 0-1 and 2-3 as
  * paid stage servers registered on ComputeMarket (not infer:mnist: an account registers once), and
  * node0's API generates. The answer is the whole model's greedy text, and node0's account pays, on the
- * chain, exactly tokens × the sum of the stages' prices.
+ * chain, exactly tokens × the sum of the stages' prices; every note is re-executed first by a validator's
+ * lm referee (verificationRate 1) and found right.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { DEFAULT_CHECKPOINT_DIR } from "../runtime/adapters/tfjs/lm/checkpoint.ts"
 import { promptTokens } from "../runtime/adapters/tfjs/lm/generate.ts"
 import { wholeModelTokens } from "../runtime/actors/lm/testkit.ts"
@@ -25,7 +26,8 @@ const lines: string[] = []
 
 beforeAll(async () => {
   devnet = await startDevnet({
-    dir: join(root, "net"), nodes: 3, params: DEVNET_PARAMS, chain: { kind: "in-process" }, training: { enabled: false }, market: true, lm: {}, log: (l) => lines.push(l),
+    // Every debit note re-executed by a validator's lm referee before it is paid (node/lm.ts verifies by default, at this rate).
+    dir: join(root, "net"), nodes: 3, params: { ...DEVNET_PARAMS, "market.verificationRate": "1" }, chain: { kind: "in-process" }, training: { enabled: false }, market: true, lm: {}, log: (l) => lines.push(l),
   })
 }, 240_000)
 afterAll(async () => {
@@ -67,6 +69,11 @@ describe("dai devnet --lm, chatted with through node0's API", () => {
     expect(err.filter((l) => l.startsWith(`${N} tokens at ${formatTokens(perToken, 6)} DAI each: paid ${formatTokens(paid, 6)} DAI`))).toHaveLength(1)
     // What left node0's account on the chain: the stages' pay (whatever is left of the escrow came back).
     expect(before - (await balance())).toBe(paid)
+    // The validators (every node) referee the stages: each note was re-executed on one stage's blocks and found right.
+    expect(d.nodes.every((n) => n.market?.lmReferee !== undefined)).toBe(true)
+    const runs = () => d.nodes.flatMap((n) => n.market?.lmReferee?.reexecutions() ?? [])
+    await vi.waitFor(() => expect([...new Set(runs().map((r) => `${r.from}-${r.to}`))].sort()).toEqual(["0-1", "2-3"]), { timeout: 30_000, interval: 250 })
+    expect(runs().every((r) => r.outcome === "right")).toBe(true)
   }, 240_000)
 })
 
