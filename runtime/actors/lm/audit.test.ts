@@ -209,6 +209,30 @@ describe("lm audit: a referee that does not answer", () => {
     expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["outcome"])).toEqual(["timeout"])
   })
 
+  it("validators that find the disputed note right are asked to resolve too (each signs its own verdict: a lying first referee is outvoted)", async () => {
+    const w = world()
+    const peers = ["v0", "v1", "v2"]
+    // The drawn referee says wrong; the two validators sent the evidence afterwards find it right.
+    let questions = 0
+    for (const p of peers) {
+      const net = w.port(p)
+      Effect.runSync(net.subscribe(LM_VERIFY_TOPIC, (m) => {
+        const q = Result.getOrThrow(decodeVerifyRequest(m.data))
+        const outcome = questions++ === 0 ? "wrong" : "right"
+        Effect.runSync(net.send(m.from, LM_VERIFIED_TOPIC, encodeVerifiedReply({ v: 1, t: "verified", nonce: q.nonce, job: q.job, note: q.note, outcome })))
+      }))
+    }
+    const resolves: string[] = []
+    for (const p of peers) Effect.runSync(w.port(p).subscribe(MARKET_TOPIC, (m) => void (m.from === "client" && resolves.push(p))))
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => peers })
+    const job = await deliveredJob(w, audit)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("disputed")
+    expect(questions).toBe(3)
+    expect(resolves.sort()).toEqual(peers)
+    expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["outcome"])).toEqual(["right", "right"])
+    audit.stop()
+  })
+
   it("a note found right on the first answer is through at once", async () => {
     const w = world()
     const asked = w.referee("ref", ["right"])
