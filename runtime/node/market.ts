@@ -163,7 +163,8 @@ export const startNodeMarket = async (o: {
   const lmr = lmReferee
   // An `infer:lm/*` note is the lm referee's to re-execute, any other kind the market work's.
   const reexecute: Reexecute = (t, claimed) => parseLmJobKind(t.kind) !== undefined ? lmr?.reexecute(t, claimed) : work?.reexecute(t, claimed)
-  const referee = isValidator ? startReferee(mctx, { account, reexecute, keys, ...(work === undefined ? {} : { trace: work.traced }) }) : undefined
+  // Disputes of the MNIST work are bisected to a layer; a language-model stage's note is re-executed whole (its stage's blocks).
+  const referee = isValidator ? startReferee(mctx, { account, reexecute, keys, ...(work === undefined ? {} : { trace: work.traced, bisects: (k: string) => k === kind }) }) : undefined
 
   let provider: ProviderActor | undefined
   const serve = (terms: { bond: bigint; pricePerUnit: bigint; capacity: number; chunk?: number }) => {

@@ -18,7 +18,7 @@ import { PAID_PARAMS } from "../lm/testkit.ts"
 import type { MarketContext } from "./context.ts"
 import { startReferee } from "./referee.ts"
 import { encodeMarketMessage, MARKET_TOPIC } from "./wire.ts"
-import type { Reexecute } from "./work.ts"
+import type { Reexecute, TraceWork } from "./work.ts"
 
 const KIND = "infer:lm/0-1"
 const DELIVERED = `0x${"aa".repeat(32)}`
@@ -143,6 +143,19 @@ describe("market referee: a validator that cannot judge a dispute", () => {
     expect(r.stats().signed).toBe(0)
     expect(w.events.some((e) => e.kind === "market.referee.unable" && e.data["job"] === job)).toBe(true)
     expect(w.economy.job(job)!.state).toBe("disputed")
+    r.stop()
+  })
+
+  it("judges a kind it does not bisect by `reexecute` whole, though it has a layered work for others (a node's MNIST work beside the lm referee)", async () => {
+    const w = world()
+    const job = await disputedJob(w)
+    // The layered work holds no trace of an lm stage: bisecting the note would leave this validator unable to judge it.
+    const trace: TraceWork = { trace: () => undefined, layer: () => new Uint8Array(32), word: () => undefined }
+    const r = startReferee(w.ctxOf("v0"), { account: "v0", reexecute: () => HONEST, keys: w.keys[0]!, trace, bisects: (k) => k === "infer:mnist" })
+    Effect.runSync(w.ctxOf("client").network.send("v0", MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job })))
+    await w.settle()
+    expect(r.stats().signed).toBe(1)
+    expect(w.events.find((e) => e.kind === "market.verdict.signed")?.data).toMatchObject({ job, providerRight: false })
     r.stop()
   })
 

@@ -35,6 +35,8 @@ export interface RefereeOptions {
   readonly keys?: VerdictKeys
   /** The work's layered side: disputes are judged by bisection (bisect.ts) instead of whole re-execution. */
   readonly trace?: TraceWork
+  /** Whether a job of `kind` is judged by bisection with `trace` (default: every kind); any other is judged by `reexecute` whole. */
+  readonly bisects?: (kind: string) => boolean
   /** How long a provider has to answer a bisection query (ms, default bisect.ts BISECTION_TIMEOUT_MS). */
   readonly bisectionTimeout?: number
 }
@@ -109,7 +111,7 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
       if (right !== undefined) return done(right)
       const waiting = judging.get(key)
       if (waiting !== undefined) return void waiting.push(done)
-      if (bisector === undefined) {
+      if (bisector === undefined || o.bisects?.(j.kind) === false) {
         const r = judgeFrozen(j)
         if (r === undefined) {
           // Nothing to sign: judged again when asked again (a verdict signature re-sent, the evidence arrived meanwhile).
