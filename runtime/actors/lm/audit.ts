@@ -7,7 +7,7 @@
  *
  * A note the referee finds wrong is disputed (all the job's pending notes are frozen, as for any market
  * job) and the referee is asked to resolve it; every other active validator is sent the note's evidence
- * too (each re-executes it itself, and is asked to resolve once it has found it wrong), since a
+ * too (each re-executes it itself, and is asked to resolve once it has answered), since a
  * validator signs only a verdict its own re-execution gives and the verdict needs ≥ 2/3 of the
  * validators' power: the committee-signed verdict (runtime/actors/market/
  * verdicts.ts) refutes the notes, slashes the stage's provider and compensates the client; the rest of
