@@ -124,7 +124,7 @@ export const startNodeMarket = async (o: {
       classes: (w, from, units) => lazy().classes(w, from, units),
       resultWord: (t, h, c) => lazy().resultWord(t, h, c),
       // The layered side: a referee bisects a dispute to its first diverging layer, a provider defends with its trace.
-      traced: { trace: (t, c) => lazy().traced.trace(t, c), layer: (t, c, k, i) => lazy().traced.layer(t, c, k, i), word: (t, c, r) => lazy().traced.word(t, c, r) },
+      traced: { trace: (t, c) => lazy().traced.trace(t, c), layers: (t, c) => lazy().traced.layers(t, c), layer: (t, c, k, i) => lazy().traced.layer(t, c, k, i), word: (t, c, r) => lazy().traced.word(t, c, r) },
       providerTrace: (t, w) => lazy().providerTrace(t, w),
       trace: (w, f, u) => lazy().trace(w, f, u),
     }

@@ -2,11 +2,14 @@
  * A dispute bisected in the simulated market (runtime/actors/market/bisect.ts over the world's
  * network, ledger and validators): a provider that computes the simulator's layered model right up to
  * layer k and wrong from there (its word commits to that trace, and it defends it honestly) is caught
- * by every referee at exactly layer k, after ⌈log2(L + 1)⌉ hash queries and one query of the agreed
- * input, and the committee's verdict slashes it and refunds the requester; one that does not answer
- * the bisection's queries is refuted once they time out, one that answers with a hash not of its
- * commitment is caught by that answer; the same job done right by an honest
- * provider is never disputed.
+ * by the referee asked to resolve at exactly layer k, after ⌈log2(L + 1)⌉ hash queries and one query
+ * of the agreed input; its fraud proof travels with its signature, and every co-signer re-executes
+ * that one layer (Verde), not its own trace; the committee's verdict slashes the provider and refunds
+ * the requester. One that does not answer the bisection's queries is refuted once they time out, one
+ * that answers with a hash not of its commitment is caught by that answer; the same job done right by
+ * an honest provider is never disputed, and a proof forged against it (its own layers k − 1 and k with
+ * their true paths) is refused by every validator as its sender's fault: they judge it themselves and
+ * the committee finds it right.
  */
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
@@ -17,7 +20,8 @@ import { parseScenario } from "../scenario/load.ts"
 import { runScenario } from "../scenario/run.ts"
 import type { ConsensusWorld } from "./world.ts"
 import { REMAINDER_ACCOUNT } from "../../runtime/core/app/genesis.ts"
-import { traceDepth, traceRoot } from "../../runtime/core/market/bisection.ts"
+import { traceDepth, traceRoot, traceTree } from "../../runtime/core/market/bisection.ts"
+import { leafPath } from "../../runtime/core/market/fraud-proof.ts"
 import type { PostJobReceipt } from "../../runtime/core/market/index.ts"
 import { TOKEN } from "../../runtime/core/units.ts"
 import type { MarketContext } from "../../runtime/actors/market/context.ts"
@@ -26,6 +30,7 @@ import { startProvider } from "../../runtime/actors/market/provider.ts"
 import { startRequester, type RequesterActor } from "../../runtime/actors/market/requester.ts"
 import { BISECTION_TIMEOUT_MS } from "../../runtime/actors/market/bisect.ts"
 import { decodeMarketMessage, encodeMarketMessage, MARKET_TOPIC } from "../../runtime/actors/market/wire.ts"
+import { encodeProofVote, PROOF_TOPIC } from "../../runtime/actors/market/verdicts.ts"
 import { UNIT_LAYERS, unitProviderTrace, unitTrace, unitWord, type MarketWork } from "../../runtime/actors/market/work.ts"
 
 const scenario = parseScenario(`name: market-bisection
@@ -61,6 +66,7 @@ interface Seen {
   lines: Array<Record<string, unknown>>
   jobs: Map<string, Promise<PostJobReceipt>>
   requester: RequesterActor
+  framer: RequesterActor
 }
 
 /** A world where `pz` (wrong from FAULT_LAYER) and `ph` (honest) each serve a kind only they serve, and `uz` submits one job to each. */
@@ -68,7 +74,7 @@ const runBisection = (): Seen => {
   const seen = { lines: [] as Array<Record<string, unknown>>, jobs: new Map<string, Promise<PostJobReceipt>>() } as Partial<Seen> & { lines: Array<Record<string, unknown>>; jobs: Map<string, Promise<PostJobReceipt>> }
   runScenario(scenario, {
     sink: (line) => {
-      if (line.includes("market.bisection") || line.includes("market.referee.judged") || line.includes("market.resolved")) seen.lines.push(JSON.parse(line) as Record<string, unknown>)
+      if (line.includes("market.bisection") || line.includes("market.referee.judged") || line.includes("market.resolved") || line.includes("market.verdict") || line.includes("net.invalid")) seen.lines.push(JSON.parse(line) as Record<string, unknown>)
     },
     onWorld: (world) => {
       seen.world = world
@@ -107,11 +113,36 @@ const runBisection = (): Seen => {
         startProvider(ctxOf("pz"), { kind: "infer:faulty", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(FAULT_LAYER) })
         startProvider(ctxOf("ph"), { kind: "infer:honest", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(undefined), trace: unitProviderTrace })
         seen.requester = startRequester(ctxOf("uz"), {})
+        // `pf` honest, its requester `uf` never confirms: its note stays pending for the framing below.
+        fund("pf", BOND + TOKEN)
+        fund("uf", 1_000n * TOKEN)
+        startProvider(ctxOf("pf"), { kind: "infer:framed", bond: BOND, pricePerUnit: PRICE, capacity: 2, chunk: 5, work: layeredWork(undefined), trace: unitProviderTrace })
+        seen.framer = startRequester(ctxOf("uf"), { confirms: () => false })
       }, 2_000)
+      // The framing: `uf` disputes pf's honest note, `fx` publishes a refuting "signature" with a proof forged from
+      // pf's own layers FAULT_LAYER − 1 and FAULT_LAYER and their true paths, then `uf` asks v0 to resolve.
+      world.clock.setTimeout(() => {
+        {
+          const job = economy.jobs().find((j) => j.requester === "uf")!
+          const receipt = { job: job.id }
+          const note = job.notes[0]!
+          Effect.runSync(world.ledger.marketOp({ type: "dispute", job: job.id, by: "uf" }))
+          const trace = unitTrace({ job: receipt.job, kind: "infer:framed", from: 0, units: Number(note.units) })
+          const tree = traceTree(trace.hashes)
+          const k = FAULT_LAYER
+          const bytes = encodeProofVote({
+            vote: { v: 1, job: receipt.job, snapshotId: 1, providerRight: false, signer: `0x${"f1".repeat(20)}`, signature: `0x${"f2".repeat(65)}` },
+            proof: { note: note.id, proof: { layer: k, input: trace.activation(k - 1), inputHash: trace.hashes[k - 1]!, outputHash: trace.hashes[k]!, inputPath: leafPath(tree, k - 1), outputPath: leafPath(tree, k) } },
+          })!
+          Effect.runSync(attachSimNetwork(world.net, "fx").network.publish(PROOF_TOPIC, bytes))
+          world.clock.setTimeout(() => Effect.runSync(Effect.ignore(attachSimNetwork(world.net, "uf2").network.send("v0", MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job: receipt.job })))), 500)
+        }
+      }, 8_000)
       world.clock.setTimeout(() => {
         for (const kind of ["infer:faulty", "infer:honest", "infer:silent", "infer:liar"]) {
           seen.jobs.set(kind, seen.requester!.submit({ kind, units: 5, maxPricePerUnit: 20n * TOKEN, deadline: world.scheduler.now + 25_000 }))
         }
+        seen.jobs.set("infer:framed", seen.framer!.submit({ kind: "infer:framed", units: 5, maxPricePerUnit: 20n * TOKEN, deadline: world.scheduler.now + 25_000 }))
       }, 4_000)
     },
   })
@@ -133,15 +164,47 @@ describe("a dispute bisected in the simulated market", () => {
     expect(job.paid).toBe(0n)
     expect(job.returned).toBe(receipt.budget)
     expect(job.compensation).toBeGreaterThan(0n)
-    // Every referee that judged it found the fault at layer k, after ⌈log2(L + 1)⌉ hash queries and one input query.
-    // (A referee still bisecting when the verdict lands finds its note judged: `moot`, it signs nothing.)
-    const bisections = seen.lines.filter((l) => l.kind === "market.bisection" && l.job === receipt.job && l.outcome !== "moot")
-    expect(bisections.length).toBeGreaterThanOrEqual(3)
-    for (const b of bisections) expect(b).toMatchObject({ provider: "pz", outcome: "wrong", layer: FAULT_LAYER, queries: traceDepth(UNIT_LAYERS + 1), inputQueries: 1 })
+    // The referee asked to resolve found the fault at layer k, after ⌈log2(L + 1)⌉ hash queries and one input query,
+    // computing its own trace (L layers) and the one layer; it alone bisected, and its record holds a fraud proof.
+    const bisections = seen.lines.filter((l) => l.kind === "market.bisection" && l.job === receipt.job)
+    expect(bisections).toHaveLength(1)
+    expect(bisections[0]).toMatchObject({ provider: "pz", outcome: "wrong", layer: FAULT_LAYER, queries: traceDepth(UNIT_LAYERS + 1), inputQueries: 1, reexecuted: UNIT_LAYERS + 1, proof: true })
     const judged = seen.lines.filter((l) => l.kind === "market.referee.judged" && l.job === receipt.job && l.providerRight !== undefined)
-    expect(judged.length).toBeGreaterThanOrEqual(3)
     for (const j of judged) expect(j).toMatchObject({ providerRight: false, layer: FAULT_LAYER })
-    expect(seen.lines.some((l) => l.kind === "market.resolved" && l.job === receipt.job && l.providerRight === false && l.provider === "pz")).toBe(true)
+    // Every other validator judged by the proof: exactly one layer re-executed each, no trace of its own.
+    const byProof = judged.filter((j) => j.node !== bisections[0]!.node)
+    for (const j of byProof) expect(j).toMatchObject({ proof: true, reexecuted: 1 })
+    const checks = seen.lines.filter((l) => l.kind === "market.verdict.proof" && l.job === receipt.job)
+    expect(checks.map((c) => c.node).sort()).toEqual(byProof.map((j) => j.node).sort())
+    for (const c of checks) expect(c).toMatchObject({ accepted: true, layer: FAULT_LAYER })
+    // Enough of them co-signed for the quorum (3 of the 4 equal validators): the verdict stands on the one bisection.
+    const resolved = seen.lines.find((l) => l.kind === "market.resolved" && l.job === receipt.job)
+    expect(resolved).toMatchObject({ providerRight: false, provider: "pz" })
+    expect(byProof.length).toBeGreaterThanOrEqual(Number(resolved!.signers) - 1)
+    expect(Number(resolved!.signers)).toBeGreaterThanOrEqual(3)
+    // The whole committee computed 9 + 1 per co-signer layers, where each computed 9 before.
+    const layers = judged.reduce((n, j) => n + Number(j.reexecuted), 0)
+    expect(layers).toBe(UNIT_LAYERS + 1 + byProof.length)
+  })
+
+  it("refuses a proof forged against an honest provider as its sender's fault; the committee judges it itself and finds it right", async () => {
+    const receipt = await seen.jobs.get("infer:framed")!
+    const job = economy.job(receipt.job)!
+    // Every validator refused the proof (its own layer k re-executed from its own input gives its own hash) and faulted its sender.
+    const checks = seen.lines.filter((l) => l.kind === "market.verdict.proof" && l.job === receipt.job)
+    expect(checks.length).toBe(4)
+    for (const c of checks) expect(c).toMatchObject({ accepted: false, layer: FAULT_LAYER, reason: expect.stringMatching(/computed it right/) })
+    const faults = seen.lines.filter((l) => l.kind === "net.invalid" && l.from === "fx")
+    expect(faults.map((f) => f.node).sort()).toEqual(checks.map((c) => c.node).sort())
+    for (const f of faults) expect(String(f.reason)).toMatch(/^fraud proof on job \d+ note \d+ refused: layer 5 re-executed from the committed input gives the committed output/)
+    // Then each judged it by its own bisection: the provider agrees with every trace; none signed the forger's refutation.
+    const judged = seen.lines.filter((l) => l.kind === "market.referee.judged" && l.job === receipt.job)
+    expect(judged.length).toBeGreaterThanOrEqual(3)
+    for (const j of judged) expect(j).toMatchObject({ providerRight: true })
+    expect(seen.lines.some((l) => l.kind === "market.verdict.signed" && l.job === receipt.job && l.providerRight === false)).toBe(false)
+    expect(seen.lines.find((l) => l.kind === "market.resolved" && l.job === receipt.job)).toMatchObject({ providerRight: true, provider: "pf" })
+    expect(economy.provider("pf")!.bond).toBe(BOND)
+    expect(job.notes.every((n) => n.state === "paid")).toBe(true)
   })
 
   it("refutes a provider that does not answer the bisection's queries once they time out", async () => {

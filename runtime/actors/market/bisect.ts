@@ -16,6 +16,7 @@ import { fromHex } from "../../core/crypto.ts"
 import {
   answerBisection, judgeDivergence, startBisection, type Bisection, type BisectionOutcome, type BisectionStep, type LayerTrace,
 } from "../../core/market/bisection.ts"
+import { checkFraudProof, fraudProofOf, type AnsweredQuery, type FraudProof } from "../../core/market/fraud-proof.ts"
 import type { JobView } from "../../core/market/index.ts"
 import { call, type MarketContext } from "./context.ts"
 import { decodeLayerAnswer, encodeMarketMessage, MARKET_TOPIC, MAX_LAYER_BYTES, MAX_TRACE_MESSAGE_BYTES, TRACE_TOPIC, type LayerAnswer, type MarketMessage } from "./wire.ts"
@@ -42,6 +43,13 @@ export interface BisectionRecord {
   /** Hash queries (tree levels) and layer queries asked. */
   readonly queries: number
   readonly inputQueries: number
+  /** Layers this referee computed to judge the note: its own trace (L), plus the one re-executed at the divergence. */
+  readonly reexecuted: number
+  /**
+   * Verde's fraud proof of a `wrong` outcome at 1 ≤ layer ≤ L (core/market/fraud-proof.ts), checked
+   * by this referee before it is kept: what lets the other judges re-execute one layer instead of the whole.
+   */
+  readonly proof?: FraudProof
   readonly at: number
 }
 
@@ -53,6 +61,10 @@ interface Session {
   readonly word: string
   readonly own: LayerTrace
   state: Bisection
+  /** The provider's answers so far (a fraud proof's paths are built from them). */
+  readonly answers: AnsweredQuery[]
+  /** Layers computed so far (the own trace's L, then the one re-executed). */
+  reexecuted: number
   /** The pending query. */
   nonce: number
   awaiting: "tree" | "layer"
@@ -83,16 +95,41 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
     ctx.clock.clearTimeout(s.resend)
     ctx.clock.clearTimeout(s.giveUp)
   }
-  const finish = (s: Session, outcome: BisectionOutcome | { readonly kind: "model" | "moot"; readonly queries: number }, inputQueries: number) => {
+  const finish = (s: Session, outcome: BisectionOutcome | { readonly kind: "model" | "moot"; readonly queries: number }, inputQueries: number, proof?: FraudProof) => {
     clear(s)
     sessions.delete(s.nonce)
     const layer = "layer" in outcome ? outcome.layer : undefined
     const r: BisectionRecord = {
       job: s.job, note: s.note, provider: s.provider, outcome: outcome.kind, ...(layer === undefined ? {} : { layer }),
-      queries: outcome.queries, inputQueries, at: ctx.now(),
+      queries: outcome.queries, inputQueries, reexecuted: s.reexecuted, ...(proof === undefined ? {} : { proof }), at: ctx.now(),
     }
-    ctx.emit("market.bisection", { job: r.job, note: r.note, provider: r.provider, outcome: r.outcome, ...(layer === undefined ? {} : { layer }), queries: r.queries, inputQueries })
+    ctx.emit("market.bisection", {
+      job: r.job, note: r.note, provider: r.provider, outcome: r.outcome, ...(layer === undefined ? {} : { layer }), queries: r.queries, inputQueries,
+      reexecuted: r.reexecuted, ...(proof === undefined ? {} : { proof: true }),
+    })
     s.done(r)
+  }
+
+  /**
+   * Judge the divergence at `d` from the agreed input `input` (undefined: none given); a `wrong` at
+   * 1 ≤ k ≤ L gives its fraud proof, checked here (its paths against the delivered word) before it is kept.
+   */
+  const judgeAt = (s: Session, d: Extract<BisectionStep, { kind: "diverged" }>, input: Uint8Array | undefined, inputQueries: number) => {
+    const L = s.own.hashes.length - 1
+    let computed: Uint8Array | undefined
+    const reexecute = (layer: number, bytes: Uint8Array) => {
+      s.reexecuted++
+      return (computed = work.layer(s.task, s.word, layer, bytes))
+    }
+    const outcome = judgeDivergence({ layer: d.layer, layers: L, providerHash: d.providerHash, agreedInputHash: s.own.hashes[d.layer - 1], input, reexecute, queries: d.queries })
+    let proof: FraudProof | undefined
+    if (outcome.kind === "wrong" && input !== undefined && computed !== undefined && d.layer >= 1 && d.layer <= L) {
+      const made = fraudProofOf({ own: s.state.own, answers: s.answers, layer: d.layer, input })
+      const out = computed
+      const checked = checkFraudProof(made, { layers: L, bindsRoot: (root) => work.word(s.task, s.word, root) === s.word, reexecute: () => out })
+      if (checked.ok) proof = made
+    }
+    finish(s, outcome, inputQueries, proof)
   }
 
   /** Send the session's pending query under a fresh nonce, re-sent until answered or given up. */
@@ -131,15 +168,10 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
     }
     if (next.kind !== "diverged") return finish(s, next, 0)
     const L = s.own.hashes.length - 1
-    const judge = (input: Uint8Array | undefined, inputQueries: number) =>
-      finish(s, judgeDivergence({
-        layer: next.layer, layers: L, providerHash: next.providerHash, agreedInputHash: s.own.hashes[next.layer - 1], input,
-        reexecute: (layer, bytes) => work.layer(s.task, s.word, layer, bytes), queries: next.queries,
-      }), inputQueries)
-    if (next.layer === 0 || next.layer > L) return judge(undefined, 0)
+    if (next.layer === 0 || next.layer > L) return judgeAt(s, next, undefined, 0)
     const agreed = s.own.activation(next.layer - 1)
     // Too large for one message: the agreed bytes are the referee's own (their hash is the provider's too).
-    if (agreed.length > MAX_LAYER_BYTES) return judge(agreed, 0)
+    if (agreed.length > MAX_LAYER_BYTES) return judgeAt(s, next, agreed, 0)
     s.diverged = next
     s.awaiting = "layer"
     ask(s, (nonce) => ({ v: 1, t: "layer-query", job: s.job, note: s.note, nonce, layer: next.layer - 1 }))
@@ -148,11 +180,7 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
   const onLayer = (from: string, a: LayerAnswer) => {
     const s = sessions.get(a.nonce)
     if (s === undefined || s.provider !== from || s.job !== a.job || s.note !== a.note || s.awaiting !== "layer" || s.diverged === undefined || a.layer !== s.diverged.layer - 1) return
-    const d = s.diverged
-    finish(s, judgeDivergence({
-      layer: d.layer, layers: s.own.hashes.length - 1, providerHash: d.providerHash, agreedInputHash: s.own.hashes[d.layer - 1], input: a.data,
-      reexecute: (layer, bytes) => work.layer(s.task, s.word, layer, bytes), queries: d.queries,
-    }), 1)
+    judgeAt(s, s.diverged, a.data, 1)
   }
 
   let unsubscribe: Effect.Effect<void> | undefined
@@ -171,8 +199,8 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
       const mine = work.trace(task, word)
       if (mine === undefined) return done(undefined)
       const s: Session = {
-        job: job.id, note: note.id, provider: note.provider, task, word, own: mine.trace, state: undefined as never, nonce: 0, awaiting: "tree",
-        diverged: undefined, resend: undefined, giveUp: undefined, done,
+        job: job.id, note: note.id, provider: note.provider, task, word, own: mine.trace, state: undefined as never, answers: [],
+        reexecuted: mine.trace.hashes.length - 1, nonce: 0, awaiting: "tree", diverged: undefined, resend: undefined, giveUp: undefined, done,
       }
       if (mine.word === word) return finish(s, { kind: "agree", queries: 0 }, 0)
       // A word that binds no trace this work may run (e.g. it names no committed model): nothing to bisect.
@@ -190,7 +218,9 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
         return true
       }
       if (s.awaiting !== "tree") return true
-      const next = answerBisection(s.state, { left: fromHex(msg.left), right: fromHex(msg.right) }, (root) => work.word(s.task, s.word, root) === s.word)
+      const answer = { left: fromHex(msg.left), right: fromHex(msg.right) }
+      s.answers.push({ level: s.state.level, index: s.state.index, ...answer })
+      const next = answerBisection(s.state, answer, (root) => work.word(s.task, s.word, root) === s.word)
       s.state = next.state
       step(s, next.step)
       return true
@@ -206,4 +236,4 @@ export const startBisector = (ctx: MarketContext, work: TraceWork, o: { readonly
 
 /** A record's short form for telemetry and errors. */
 export const describeRecord = (r: BisectionRecord): string =>
-  `note ${r.note}: ${r.outcome}${r.layer === undefined ? "" : ` at layer ${r.layer}`} (${r.queries} queries${r.inputQueries > 0 ? " + the agreed input" : ""})`
+  `note ${r.note}: ${r.outcome}${r.layer === undefined ? "" : ` at layer ${r.layer}`} (${r.queries} queries${r.inputQueries > 0 ? " + the agreed input" : ""}, ${r.reexecuted} layers computed)`

@@ -150,7 +150,7 @@ describe("market referee: a validator that cannot judge a dispute", () => {
     const w = world()
     const job = await disputedJob(w)
     // The layered work holds no trace of an lm stage: bisecting the note would leave this validator unable to judge it.
-    const trace: TraceWork = { trace: () => undefined, layer: () => new Uint8Array(32), word: () => undefined }
+    const trace: TraceWork = { trace: () => undefined, layer: () => new Uint8Array(32), word: () => undefined, layers: () => undefined }
     const r = startReferee(w.ctxOf("v0"), { account: "v0", reexecute: () => HONEST, keys: w.keys[0]!, trace, bisects: (k) => k === "infer:mnist" })
     Effect.runSync(w.ctxOf("client").network.send("v0", MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job })))
     await w.settle()

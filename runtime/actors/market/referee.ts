@@ -18,12 +18,20 @@
  * leaves its own and re-executes only that layer from the agreed input; the verdict's record names
  * the layer (telemetry `market.referee.judged {…, layers}`, `disputes()`). Without `trace` (a work
  * with no layers yet) it re-executes the frozen notes whole, as the check does.
+ *
+ * Verde's saving: a `wrong` note's bisection yields a fraud proof (core/market/fraud-proof.ts), which
+ * this referee publishes with its refuting signature (verdicts.ts). A validator that hears one checks
+ * it by re-executing that one layer (`market.verdict.proof`) and, when it holds, judges the job wrong
+ * without computing its own trace (`market.referee.judged {…, proof: true, reexecuted: 1}`); a
+ * judgement already under way is decided by it at once. A proof never makes the provider right: that
+ * verdict still needs this referee's own bisection.
  */
 import { Effect, Result } from "effect"
+import { checkFraudProof } from "../../core/market/fraud-proof.ts"
 import type { JobView } from "../../core/market/index.ts"
 import { call, type MarketContext } from "./context.ts"
 import { describeRecord, startBisector, type BisectionRecord, type Bisector } from "./bisect.ts"
-import { startVerdicts, type VerdictKeys, type Verdicts } from "./verdicts.ts"
+import { startVerdicts, type HeldProof, type NoteProof, type ProofVerdict, type VerdictKeys, type Verdicts } from "./verdicts.ts"
 import { decodeMarketMessage, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES } from "./wire.ts"
 import { noteRanges, wrongNotes, type Reexecute, type TraceWork } from "./work.ts"
 
@@ -58,8 +66,10 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
   const stats = { checks: 0, refuted: 0 }
   /** Own judgements of disputes, by job and frozen notes (a job disputed again freezes other notes). */
   const judged = new Map<string, boolean>()
+  /** The proof a refuting judgement stands on (found by this referee's bisection, or a peer's it accepted), by the same key. */
+  const proofs = new Map<string, HeldProof>()
   /** Judgements under way (a bisection takes messages), with who waits for them. */
-  const judging = new Map<string, Array<(providerRight: boolean | undefined) => void>>()
+  const judging = new Map<string, Array<(providerRight: boolean | undefined, proof?: HeldProof) => void>>()
   const records: BisectionRecord[] = []
   const bisector: Bisector | undefined = o.trace === undefined ? undefined : startBisector(ctx, o.trace, o.bisectionTimeout === undefined ? {} : { timeoutMs: o.bisectionTimeout })
   /** Bisect every frozen note of `j`; the provider is right unless one of them refutes it. */
@@ -103,12 +113,57 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
     }
     return unknown ? undefined : true
   }
-  const judge = (job: number, done: (providerRight: boolean | undefined) => void): void =>
+  const keyOf = (j: JobView) => `${j.id}:${j.notes.filter((n) => n.state === "disputed").map((n) => n.id).join(",")}`
+  /** Forget judgements of long-gone disputes (a bounded memory). */
+  const remember = (key: string, right: boolean, proof?: HeldProof) => {
+    judged.set(key, right)
+    if (proof !== undefined) proofs.set(key, proof)
+    if (judged.size > MAX_RECORDS) {
+      const oldest = judged.keys().next().value!
+      judged.delete(oldest)
+      proofs.delete(oldest)
+    }
+  }
+  /** Judge `j` wrong by an accepted proof: no own trace. Answers whoever waits for a judgement under way. */
+  const byProof = (j: JobView, key: string, p: NoteProof) => {
+    const held: HeldProof = { proof: p, found: false }
+    remember(key, false, held)
+    ctx.emit("market.referee.judged", { job: j.id, providerRight: false, layer: p.proof.layer, records: `note ${p.note}: fraud proof at layer ${p.proof.layer}`, reexecuted: 1, proof: true })
+    const waiting = judging.get(key) ?? []
+    judging.delete(key)
+    for (const d of waiting) d(false, held)
+  }
+  /** A peer's fraud proof against a frozen note of `job`: checked by re-executing its one layer (core/market/fraud-proof.ts). */
+  const checkProof = (job: number, p: NoteProof, done: (r: ProofVerdict) => void): void => {
+    const work = o.trace
+    if (work === undefined) return done({ kind: "unknown" })
+    call(ctx, ctx.ledger.marketJob(job), (j) => {
+      if (j === undefined || j.state !== "disputed") return done({ kind: "unknown" })
+      const at = noteRanges(j).find(({ note }) => note.id === p.note && note.state === "disputed")
+      // Not a frozen note of the job's dispute (judged meanwhile, or another dispute's): nothing to decide.
+      if (at === undefined) return done({ kind: "unknown" })
+      const key = keyOf(j)
+      // Decided already (by this referee's own judgement or an earlier proof): nothing to check, no layer re-executed again.
+      if (judged.has(key)) return done({ kind: "unknown" })
+      const task = { job, kind: j.kind, from: at.from, units: Number(at.note.units) }
+      const word = at.note.resultHash.toLowerCase()
+      const layers = work.layers(task, word)
+      if (layers === undefined) return done({ kind: "unknown" })
+      const r = checkFraudProof(p.proof, {
+        layers, bindsRoot: (root) => work.word(task, word, root) === word, reexecute: (layer, input) => work.layer(task, word, layer, input),
+      })
+      ctx.emit("market.verdict.proof", { job, note: p.note, layer: p.proof.layer, accepted: r.ok, ...(r.ok ? {} : { reason: r.reason }) })
+      if (!r.ok) return done({ kind: "refused", reason: r.reason })
+      byProof(j, key, p)
+      done({ kind: "accepted" })
+    }, () => done({ kind: "unknown" }))
+  }
+  const judge = (job: number, done: (providerRight: boolean | undefined, proof?: HeldProof) => void): void =>
     call(ctx, ctx.ledger.marketJob(job), (j) => {
       if (j === undefined || j.state !== "disputed") return done(undefined)
-      const key = `${job}:${j.notes.filter((n) => n.state === "disputed").map((n) => n.id).join(",")}`
+      const key = keyOf(j)
       const right = judged.get(key)
-      if (right !== undefined) return done(right)
+      if (right !== undefined) return done(right, proofs.get(key))
       const waiting = judging.get(key)
       if (waiting !== undefined) return void waiting.push(done)
       if (bisector === undefined || o.bisects?.(j.kind) === false) {
@@ -120,25 +175,30 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
           if (unable.size > MAX_RECORDS) unable.delete(unable.values().next().value!)
           return done(undefined)
         }
-        judged.set(key, r)
+        remember(key, r)
         ctx.emit("market.referee.judged", { job, providerRight: r })
         return done(r)
       }
       judging.set(key, [done])
       bisectJob(bisector, j, (r, got) => {
+        // Decided meanwhile by a peer's proof (byProof answered the waiting): nothing more.
+        if (judged.has(key)) return
         const all = judging.get(key) ?? []
         judging.delete(key)
-        if (r !== undefined) judged.set(key, r)
+        const found = got.find((x) => x.proof !== undefined)
+        const proof: HeldProof | undefined = r === false && found !== undefined ? { proof: { note: found.note, proof: found.proof! }, found: true } : undefined
+        if (r !== undefined) remember(key, r, proof)
         const layers = got.filter((x) => x.layer !== undefined && x.outcome !== "agree")
         ctx.emit("market.referee.judged", {
           job, ...(r === undefined ? {} : { providerRight: r }),
           ...(layers.length === 0 ? {} : { layer: layers[0]!.layer! }),
           records: got.map(describeRecord).join("; "),
+          reexecuted: got.reduce((n, x) => n + x.reexecuted, 0),
         })
-        for (const d of all) d(r)
+        for (const d of all) d(r, proof)
       })
     }, () => done(undefined))
-  const verdicts: Verdicts | undefined = o.keys === undefined ? undefined : startVerdicts(ctx, { keys: o.keys, account: self, judge })
+  const verdicts: Verdicts | undefined = o.keys === undefined ? undefined : startVerdicts(ctx, { keys: o.keys, account: self, judge, ...(o.trace === undefined ? {} : { checkProof }) })
   let unsubscribe: Effect.Effect<void> | undefined
   ctx.run(Effect.map(ctx.network.subscribe(MARKET_TOPIC, (m) => {
     const decoded = decodeMarketMessage(m.data)

@@ -14,13 +14,25 @@
  * Only signatures of the verdict this node's own re-execution gives are gathered: an honest node
  * never helps a verdict it has refuted. A signature that does not verify, or by a key outside the
  * snapshot, is dropped (and a malformed message is the sender's fault).
+ *
+ * Verde's fraud proof (core/market/fraud-proof.ts): a refuting signature whose signer holds a proof
+ * of one frozen note's wrongness travels with it on PROOF_TOPIC (the vote and the proof in one
+ * message, so the proof is there when the vote is). A validator that hears one checks the proof
+ * (`checkProof`: one layer re-executed) before it judges, and then signs the refutation without its
+ * own trace; a proof that does not check is the sender's fault, and the vote is judged as any other
+ * (the validator's own full judgement). A signer forwards a proof it accepted with its own signature
+ * when the message is at most MAX_FORWARDED_PROOF_BYTES (so every vote a peer hears first carries
+ * what it needs); a larger one only its finder publishes.
  */
 import { Effect, Result, Schema } from "effect"
 import type { Snapshot } from "../../core/committee/types.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import type { Keys } from "../../services/keys.ts"
 import type { Envelope } from "../../services/network.ts"
+import type { FraudProof } from "../../core/market/fraud-proof.ts"
+import { MAX_PROOF_DEPTH } from "../../core/market/fraud-proof.ts"
 import { call, reasonOf, type MarketContext } from "./context.ts"
+import { MAX_TRACE_MESSAGE_BYTES } from "./wire.ts"
 
 /** Gossip topic of verdict signatures. */
 export const VERDICT_TOPIC = "market/verdict/v1"
@@ -55,6 +67,78 @@ export const decodeVerdictVote = (bytes: Uint8Array): Result.Result<VerdictVote,
   return Result.isSuccess(r) ? Result.succeed(r.success) : Result.fail(`malformed verdict message: ${String(r.failure.message).split("\n")[0]}`)
 }
 
+/** Gossip topic of refuting verdict signatures that carry a fraud proof. */
+export const PROOF_TOPIC = "market/verdict-proof/v1"
+/** Largest proof message taken off the wire (the agreed layer's bytes as base64: the layer-answer's cap). */
+export const MAX_PROOF_MESSAGE_BYTES = MAX_TRACE_MESSAGE_BYTES
+/** Largest proof message a co-signer forwards with its own signature (a larger one only its finder publishes). */
+export const MAX_FORWARDED_PROOF_BYTES = 64 * 1024
+
+/** A fraud proof against one frozen note of a disputed job. */
+export interface NoteProof {
+  readonly note: number
+  readonly proof: FraudProof
+}
+
+/** A refuting verdict signature with the fraud proof it stands on. */
+export interface ProofVote {
+  readonly vote: VerdictVote & { readonly providerRight: false }
+  readonly proof: NoteProof
+}
+
+const Layer = Schema.Number.check(Schema.makeFilter((n) => (Number.isSafeInteger(n) && n >= 1 && n <= 1_023) || "a layer (1..1023)"))
+const Hash32 = hex(32)
+const Path = Schema.Array(Hash32).check(Schema.isMaxLength(MAX_PROOF_DEPTH))
+const Base64 = Schema.String.check(Schema.makeFilter((s) => (/^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0) || "base64"))
+const ProofVoteSchema = Schema.Struct({
+  v: Schema.Literal(1), job: Id, snapshotId: Id, providerRight: Schema.Literal(false), signer: hex(20), signature: hex(65),
+  note: Id, layer: Layer, input: Base64, inputHash: Hash32, outputHash: Hash32, inputPath: Path, outputPath: Path,
+})
+const decodeProof = Schema.decodeUnknownResult(Schema.fromJsonString(ProofVoteSchema))
+
+/** The wire form of a refuting signature with its proof; undefined when it would exceed MAX_PROOF_MESSAGE_BYTES. */
+export const encodeProofVote = (p: ProofVote): Uint8Array | undefined => {
+  const f = p.proof.proof
+  const bytes = utf8.encode(JSON.stringify({
+    ...p.vote, note: p.proof.note, layer: f.layer, input: Buffer.from(f.input.buffer, f.input.byteOffset, f.input.byteLength).toString("base64"),
+    inputHash: toHex(f.inputHash), outputHash: toHex(f.outputHash), inputPath: f.inputPath.map(toHex), outputPath: f.outputPath.map(toHex),
+  }))
+  return bytes.length > MAX_PROOF_MESSAGE_BYTES ? undefined : bytes
+}
+
+/** A refuting signature with its proof a peer sent, or why it is refused. Never throws. */
+export const decodeProofVote = (bytes: Uint8Array): Result.Result<ProofVote, string> => {
+  if (bytes.length > MAX_PROOF_MESSAGE_BYTES) return Result.fail(`oversized verdict proof: ${bytes.length} bytes (limit ${MAX_PROOF_MESSAGE_BYTES})`)
+  let text: string
+  try {
+    text = strictUtf8.decode(bytes)
+  } catch {
+    return Result.fail("malformed verdict proof: not UTF-8")
+  }
+  const r = decodeProof(text, { onExcessProperty: "error" })
+  if (Result.isFailure(r)) return Result.fail(`malformed verdict proof: ${String(r.failure.message).split("\n")[0]}`)
+  const m = r.success
+  return Result.succeed({
+    vote: { v: m.v, job: m.job, snapshotId: m.snapshotId, providerRight: false, signer: m.signer, signature: m.signature },
+    proof: {
+      note: m.note,
+      proof: {
+        layer: m.layer, input: new Uint8Array(Buffer.from(m.input, "base64")), inputHash: fromHex(m.inputHash), outputHash: fromHex(m.outputHash),
+        inputPath: m.inputPath.map(fromHex), outputPath: m.outputPath.map(fromHex),
+      },
+    },
+  })
+}
+
+/** What checking a peer's proof gave: accepted, refused (the sender's fault, with why), or not checked (the note is not frozen, the model not held, the job judged already). */
+export type ProofVerdict = { readonly kind: "accepted" } | { readonly kind: "refused"; readonly reason: string } | { readonly kind: "unknown" }
+
+/** A proof behind this node's own judgement: found by its own bisection, or a peer's it accepted. */
+export interface HeldProof {
+  readonly proof: NoteProof
+  readonly found: boolean
+}
+
 /** The node's signing key (its consensus key: the one the committee snapshots name). */
 export type VerdictKeys = Pick<Keys["Service"], "address" | "sign" | "verify">
 
@@ -66,6 +150,8 @@ interface Gathering {
   /** Signing key (lowercase) → signature, valid and of the snapshot's validators. */
   readonly signatures: Map<string, string>
   own: string | undefined
+  /** The proof published with the own signature (PROOF_TOPIC), when there is one. */
+  proof: HeldProof | undefined
   /** Submitted, or found resolved: nothing more to do but forget it. */
   done: boolean
 }
@@ -74,8 +160,13 @@ export interface VerdictOptions {
   readonly keys: VerdictKeys
   /** The account that submits verdicts (the validator's operator). */
   readonly account: string
-  /** This node's own re-execution of disputed `job`: whether the provider was right (undefined: not disputed, or cannot tell). */
-  readonly judge: (job: number, done: (providerRight: boolean | undefined) => void) => void
+  /**
+   * This node's own judgement of disputed `job`: whether the provider was right (undefined: not
+   * disputed, or cannot tell), and the fraud proof it stands on when it refutes by one.
+   */
+  readonly judge: (job: number, done: (providerRight: boolean | undefined, proof?: HeldProof) => void) => void
+  /** Check a peer's fraud proof against disputed `job`'s note; an accepted one decides this node's judgement of the job. Without it, proofs are judged as plain votes. */
+  readonly checkProof?: (job: number, proof: NoteProof, done: (r: ProofVerdict) => void) => void
 }
 
 export interface Verdicts {
@@ -101,6 +192,10 @@ export const startVerdicts = (ctx: MarketContext, o: VerdictOptions): Verdicts =
   const publish = (g: Gathering) => {
     if (g.own === undefined) return
     const vote: VerdictVote = { v: 1, job: g.job, snapshotId: g.snapshot.id, providerRight: g.providerRight, signer: address, signature: g.own }
+    if (g.proof !== undefined && !g.providerRight) {
+      const bytes = encodeProofVote({ vote: { ...vote, providerRight: false }, proof: g.proof.proof })
+      if (bytes !== undefined && (g.proof.found || bytes.length <= MAX_FORWARDED_PROOF_BYTES)) return ctx.run(Effect.ignore(ctx.network.publish(PROOF_TOPIC, bytes)))
+    }
     ctx.run(Effect.ignore(ctx.network.publish(VERDICT_TOPIC, encodeVerdictVote(vote))))
   }
 
@@ -145,7 +240,7 @@ export const startVerdicts = (ctx: MarketContext, o: VerdictOptions): Verdicts =
   }
 
   /** Open (once) the gathering of `providerRight` on `job` under `snapshot`, sign it when a member, then `then` it. */
-  const open = (job: number, providerRight: boolean, snapshot: Snapshot, then: (g: Gathering) => void = () => {}): void => {
+  const open = (job: number, providerRight: boolean, snapshot: Snapshot, then: (g: Gathering) => void = () => {}, proof?: HeldProof): void => {
     const key = keyOf(job, snapshot.id, providerRight)
     const known = gatherings.get(key)
     if (known !== undefined) return then(known)
@@ -155,7 +250,7 @@ export const startVerdicts = (ctx: MarketContext, o: VerdictOptions): Verdicts =
       const early = opening.get(key) ?? []
       opening.delete(key)
       if (stopped) return
-      const g: Gathering = { job, providerRight, snapshot, digest, signatures: new Map(), own: undefined, done: false }
+      const g: Gathering = { job, providerRight, snapshot, digest, signatures: new Map(), own: undefined, proof, done: false }
       gatherings.set(key, g)
       for (const e of early) add(g, e.signer, e.signature)
       arm()
@@ -191,41 +286,71 @@ export const startVerdicts = (ctx: MarketContext, o: VerdictOptions): Verdicts =
     if (timer === undefined && !stopped && gatherings.size > 0) timer = ctx.clock.setTimeout(resend, RESEND_MS)
   }
 
-  const onVote = (env: Envelope): void => {
-    if (stopped) return
-    const decoded = decodeVerdictVote(env.data)
-    if (Result.isFailure(decoded)) return ctx.fault(env.from, decoded.failure)
-    const v = decoded.success
+  /** A vote of a gathering already open (or being opened): added, true; else false. */
+  const known = (v: VerdictVote): boolean => {
     const key = keyOf(v.job, v.snapshotId, v.providerRight)
     const g = gatherings.get(key)
     if (g !== undefined) {
       add(g, v.signer, v.signature)
-      return trySubmit(g)
+      trySubmit(g)
+      return true
     }
     const early = opening.get(key)
-    if (early !== undefined) return void (early.length < 256 && early.push({ signer: v.signer, signature: v.signature }))
-    // Not judged under this snapshot yet: re-execute; sign and gather only when this node agrees.
-    o.judge(v.job, (providerRight) => {
+    if (early !== undefined) {
+      if (early.length < 256) early.push({ signer: v.signer, signature: v.signature })
+      return true
+    }
+    return false
+  }
+
+  const heard = (v: VerdictVote): void => {
+    if (known(v)) return
+    // Not judged under this snapshot yet: judge (a proof accepted meanwhile decides it); sign and gather only when this node agrees.
+    o.judge(v.job, (providerRight, proof) => {
       if (providerRight !== v.providerRight) return
       call(ctx, ctx.ledger.committee(v.snapshotId), (snapshot) => {
         if (snapshot === undefined) return
         open(v.job, providerRight, snapshot, (opened) => {
           add(opened, v.signer, v.signature)
           trySubmit(opened)
-        })
+        }, proof)
       })
     })
   }
 
+  const onVote = (env: Envelope): void => {
+    if (stopped) return
+    const decoded = decodeVerdictVote(env.data)
+    if (Result.isFailure(decoded)) return ctx.fault(env.from, decoded.failure)
+    heard(decoded.success)
+  }
+
+  const onProof = (env: Envelope): void => {
+    if (stopped) return
+    const decoded = decodeProofVote(env.data)
+    if (Result.isFailure(decoded)) return ctx.fault(env.from, decoded.failure)
+    const { vote, proof } = decoded.success
+    // A gathering already open (this node judged the job): the signature is all that is new (re-sends cost no re-execution).
+    if (known(vote)) return
+    if (o.checkProof === undefined) return heard(vote)
+    o.checkProof(vote.job, proof, (r) => {
+      if (stopped) return
+      if (r.kind === "refused") ctx.fault(env.from, `fraud proof on job ${vote.job} note ${proof.note} refused: ${r.reason}`)
+      heard(vote)
+    })
+  }
+
   ctx.run(Effect.map(ctx.network.subscribe(VERDICT_TOPIC, onVote, { maxBytes: MAX_VERDICT_MESSAGE_BYTES }), (u) => void (unsubscribe = u)))
+  let unsubscribeProofs: Effect.Effect<void> | undefined
+  ctx.run(Effect.map(ctx.network.subscribe(PROOF_TOPIC, onProof, { maxBytes: MAX_PROOF_MESSAGE_BYTES }), (u) => void (unsubscribeProofs = u)))
 
   return {
     judge: (job) =>
-      o.judge(job, (providerRight) => {
+      o.judge(job, (providerRight, proof) => {
         if (providerRight === undefined) return
         call(ctx, ctx.ledger.latestSnapshot, (snapshot) => {
           if (snapshot === undefined) return ctx.emit("market.resolve-refused", { job, reason: "the ledger has no committee snapshot to sign a verdict under" })
-          open(job, providerRight, snapshot)
+          open(job, providerRight, snapshot, undefined, proof)
         })
       }),
     stats: () => ({ ...stats }),
@@ -234,6 +359,7 @@ export const startVerdicts = (ctx: MarketContext, o: VerdictOptions): Verdicts =
       stopped = true
       if (timer !== undefined) ctx.clock.clearTimeout(timer as never)
       if (unsubscribe !== undefined) ctx.run(unsubscribe)
+      if (unsubscribeProofs !== undefined) ctx.run(unsubscribeProofs)
     },
   }
 }

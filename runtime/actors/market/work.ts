@@ -47,6 +47,8 @@ export type Reexecute = (task: WorkTask, claimed?: string) => string | undefined
 export interface TraceWork {
   /** This node's own trace of the chunk and the honest word it gives; undefined: it cannot compute it (no model held). */
   trace(task: WorkTask, claimed: string): { readonly trace: LayerTrace; readonly word: string } | undefined
+  /** L: the layers of the chunk's trace under the word `claimed` (a fraud proof's bound, core/market/fraud-proof.ts); undefined: this node cannot run it. */
+  layers(task: WorkTask, claimed: string): number | undefined
   /** Layer `layer` (1..L) of the chunk computed from `input` (layer − 1's bytes): the output's layer hash. */
   layer(task: WorkTask, claimed: string, layer: number, input: Uint8Array): Uint8Array
   /** The word of a chunk whose trace commits to `root`; undefined when `claimed` names nothing this work may run (it binds no trace). */
@@ -99,6 +101,7 @@ export const unitTraceWork: TraceWork = {
     const trace = unitTrace(task)
     return { trace, word: unitWord(task, traceRoot(trace.hashes)) }
   },
+  layers: () => UNIT_LAYERS,
   layer: (_task, _claimed, layer, input) => layerHashOf(layer, unitLayer(layer, input)),
   word: (task, _claimed, root) => unitWord(task, root),
 }

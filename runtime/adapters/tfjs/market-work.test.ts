@@ -5,6 +5,7 @@ import { modelHash } from "../../core/training/hash.ts"
 import { wrongNotes } from "../../actors/market/work.ts"
 import { selectBackend } from "./backend.ts"
 import { bisect, childrenOf, makeTrace, traceRoot, traceTree, type LayerTrace } from "../../core/market/bisection.ts"
+import { checkFraudProof, leafPath, type FraudProof } from "../../core/market/fraud-proof.ts"
 import { layerCount, runLayer } from "./market-layers.ts"
 import { evaluationSamples, inferKind, makeInferenceWork, MODEL_WINDOW, namedModel, type CommittedModel, type ModelBook } from "./market-work.ts"
 import { initialWeights, makeModel } from "./model.ts"
@@ -117,7 +118,7 @@ describe("inference work on the cpu backend", () => {
     }
   })
 
-  it("bisects a provider wrong from one layer to that layer, re-executing only it; an honest provider's trace agrees", () => {
+  it("bisects a provider wrong from one layer to that layer, re-executing only it; its fraud proof checks by that one layer, one forged from an honest trace does not; an honest provider's trace agrees", () => {
     const referee = makeInferenceWork({ kind, model: "mlp", samples, models: both })
     const task = { job: 9, kind, from: 20, units: 6 }
     const honest = referee.work(task)!
@@ -148,5 +149,30 @@ describe("inference work on the cpu backend", () => {
     const defended = provider.providerTrace(task, honest.resultHash)!
     expect(bisect(mine.trace, oracle(defended), (root) => referee.traced.word(task, honest.resultHash, root) === honest.resultHash, once)).toMatchObject({ kind: "agree", queries: 1 })
     expect(provider.providerTrace(task, wrongWord)).toBeUndefined()
+
+    // Verde's fraud proof against the wrong provider: a co-signer that holds the model checks it by re-executing layer 2 alone.
+    const cosigner = makeInferenceWork({ kind, model: "mlp", samples, models: both })
+    const wrongTree = traceTree(wrongTrace.hashes)
+    const proof: FraudProof = {
+      layer: 2, input: wrongTrace.activation(1), inputHash: wrongTrace.hashes[1]!, outputHash: wrongTrace.hashes[2]!,
+      inputPath: leafPath(wrongTree, 1), outputPath: leafPath(wrongTree, 2),
+    }
+    let cosignerLayers = 0
+    const check = (p: FraudProof, word: string) => checkFraudProof(p, {
+      layers: cosigner.traced.layers(task, word)!, bindsRoot: (root) => cosigner.traced.word(task, word, root) === word,
+      reexecute: (layer, input) => (cosignerLayers++, cosigner.traced.layer(task, word, layer, input)),
+    })
+    expect(cosigner.traced.layers(task, wrongWord)).toBe(layerCount("mlp"))
+    expect(check(proof, wrongWord)).toEqual({ ok: true, layer: 2 })
+    expect(cosignerLayers).toBe(1)
+    // The same layers of the honest provider's trace, with their true paths: refused, it computed layer 2 right.
+    const honestTree = traceTree(defended.hashes)
+    const forged: FraudProof = {
+      layer: 2, input: defended.activation(1), inputHash: defended.hashes[1]!, outputHash: defended.hashes[2]!,
+      inputPath: leafPath(honestTree, 1), outputPath: leafPath(honestTree, 2),
+    }
+    expect(check(forged, honest.resultHash)).toMatchObject({ ok: false, reason: expect.stringMatching(/computed it right/) })
+    // A word naming a model the co-signer does not hold: no layer count, it cannot check (it judges by its own means).
+    expect(makeInferenceWork({ kind, model: "mlp", samples, models: book([{ hash: h1, round: 1 }], new Map()) }).traced.layers(task, wrongWord)).toBeUndefined()
   })
 })

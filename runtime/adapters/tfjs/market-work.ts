@@ -37,7 +37,7 @@ import * as tf from "@tensorflow/tfjs"
 import { fromHex, keccak256, toHex, utf8ToBytes } from "../../core/crypto.ts"
 import { layerHash, makeTrace, traceRoot, type LayerTrace } from "../../core/market/bisection.ts"
 import { IMAGE_SIZE, loadDataset, type Split } from "../data/index.ts"
-import { runLayer, runLayers } from "./market-layers.ts"
+import { layerCount, runLayer, runLayers } from "./market-layers.ts"
 import { makeModel, type ModelName, type TfModel } from "./model.ts"
 
 /** Committed training rounds whose models a delivery may name (the newest first). */
@@ -62,6 +62,7 @@ export type MarketWork = (task: WorkTask) => { readonly ms: number; readonly res
 /** The actors' `TraceWork` (runtime/actors/market/work.ts): the layered side a referee bisects a dispute with. */
 export interface TraceWork {
   trace(task: WorkTask, claimed: string): { readonly trace: LayerTrace; readonly word: string } | undefined
+  layers(task: WorkTask, claimed: string): number | undefined
   layer(task: WorkTask, claimed: string, layer: number, input: Uint8Array): Uint8Array
   word(task: WorkTask, claimed: string, root: Uint8Array): string | undefined
 }
@@ -223,6 +224,11 @@ export const makeInferenceWork = (o: InferenceWorkOptions): TracedInferenceWork 
 
   const traced: TraceWork = {
     trace: (task, claimed) => honest(task, claimed),
+    // L of the work's model, when the word names a committed model this node holds (it can re-execute a layer of it).
+    layers: (task, claimed) => {
+      const named = namedBy(claimed)
+      return task.kind === o.kind && named !== undefined && o.models.weights(named.hash) !== undefined ? layerCount(o.model) : undefined
+    },
     layer: (task, claimed, layer, input) => {
       const named = namedBy(claimed)
       const weights = named === undefined ? undefined : o.models.weights(named.hash)
