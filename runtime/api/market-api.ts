@@ -184,11 +184,8 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
   let live: number[] = []
   let nextId = 1
   const jobsNow = async (): Promise<JobView[]> => {
-    const fresh: JobView[] = []
-    for (const id of live) {
-      const j = await read(ledger.marketJob(id))
-      if (j !== undefined) fresh.push(j)
-    }
+    // The live ones at once (the adapter bounds the reads in flight), then any new ids in turn.
+    const fresh: JobView[] = (await Promise.all(live.map((id) => read(ledger.marketJob(id))))).filter((j): j is JobView => j !== undefined)
     for (;;) {
       const j = await read(ledger.marketJob(nextId))
       if (j === undefined) break

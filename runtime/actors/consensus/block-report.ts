@@ -95,20 +95,33 @@ export const makeBlockReporter = (app: App, address: string, emit: Emit, ledger:
   let earned = 0n
   let last: StakePosition | undefined
   let since: number | undefined
+  // One read of the position at a time: blocks that commit while it is out ask for one more read after
+  // it, not one each (a loaded chain that answers slower than blocks commit must not be asked faster).
+  let reading = false
+  let again = false
+  const readPosition = (): void => {
+    if (reading) return void (again = true)
+    reading = true
+    again = false
+    const time = app.lastTime
+    run(Effect.ensuring(Effect.ignore(Effect.map(stakePosition(ledger, account), (now) => {
+      // Pending rewards fall when they are claimed: count only what was added.
+      if (last !== undefined) earned += now.rewards >= last.rewards ? now.rewards - last.rewards : now.rewards
+      since ??= time
+      last = now
+      const elapsed = time - since
+      const apr = now.stake > 0n && elapsed > 0 ? (Number((earned * 1_000_000_000n) / now.stake) / 1e9) * (YEAR_MS / elapsed) : 0
+      emit("stake.position", { account, stake: now.stake.toString(), rewards: now.rewards.toString(), apr })
+    })), Effect.sync(() => {
+      reading = false
+      if (again) readPosition()
+    })))
+  }
   return {
     onBlock(block: Block): void {
       missed.observe(app, block)
       emit("validators", { validators: validatorRows(app, missed) })
-      const time = app.lastTime
-      run(Effect.ignore(Effect.map(stakePosition(ledger, account), (now) => {
-        // Pending rewards fall when they are claimed: count only what was added.
-        if (last !== undefined) earned += now.rewards >= last.rewards ? now.rewards - last.rewards : now.rewards
-        since ??= time
-        last = now
-        const elapsed = time - since
-        const apr = now.stake > 0n && elapsed > 0 ? (Number((earned * 1_000_000_000n) / now.stake) / 1e9) * (YEAR_MS / elapsed) : 0
-        emit("stake.position", { account, stake: now.stake.toString(), rewards: now.rewards.toString(), apr })
-      })))
+      readPosition()
     },
   }
 }

@@ -41,6 +41,7 @@ import { StakingReader, type BlockTag } from "./reads.ts"
 import { makeSubmitter } from "./submit.ts"
 import { makeCommitteePort, type CommitteePort } from "./committee.ts"
 import { makeMarketPort, type MarketPort } from "./market.ts"
+import { readGateOf } from "./read-gate.ts"
 import { msOf } from "./units.ts"
 
 export { evidenceHash, type SignedVote } from "./submit.ts"
@@ -141,8 +142,10 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
     provider, token, staking, stakingAddress, book, reader, where, signerFor,
     signingKeyFor: options.signingKeyFor, sawBlock: (n) => void (seenBlock = Math.max(seenBlock, n)),
   })
+  // Reads on this provider go through one gate: bounded in flight, never sent once their caller gave up (read-gate.ts).
+  const gate = readGateOf(provider)
   const latest = async (): Promise<BlockTag> => {
-    const n = await reader.latest()
+    const n = await gate.latest(() => reader.latest())
     seenBlock = Math.max(seenBlock, n)
     return seenBlock
   }
@@ -152,7 +155,7 @@ export const makeEvmChain = (options: EvmChainOptions): EvmChain => {
   const timedOut = (operation: string) => Effect.fail(new ChainUnavailable({ operation, reason: `no answer from ${where} within ${timeoutMs} ms` }))
 
   const query = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, ChainUnavailable> =>
-    Effect.tryPromise({ try: f, catch: (e) => new ChainUnavailable({ operation, reason: describeFailure(e, where) }) }).pipe(
+    Effect.tryPromise({ try: (signal) => gate.limit(signal, f), catch: (e) => new ChainUnavailable({ operation, reason: describeFailure(e, where) }) }).pipe(
       Effect.timeoutOrElse({ duration: timeoutMs, orElse: () => timedOut(operation) }),
     )
 

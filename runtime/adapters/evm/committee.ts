@@ -33,6 +33,7 @@ import type { AccountBook } from "./accounts.ts"
 import { describeFailure, PARAM_BY_KEY, revertDataOf, toChainError } from "./errors.ts"
 import { chainParams } from "./params.ts"
 import { minedWith, signerOf } from "./tx.ts"
+import { readGateOf } from "./read-gate.ts"
 
 type Any = any // ethers contracts without typechain
 
@@ -138,7 +139,7 @@ export const makeCommitteePort = (ctx: CommitteeContext): CommitteePort => {
 
   const timedOut = (operation: string) => Effect.fail(new ChainUnavailable({ operation, reason: `no answer from ${where} within ${ctx.timeoutMs} ms` }))
   const query = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, ChainUnavailable> =>
-    Effect.tryPromise({ try: f, catch: (e) => (e instanceof ChainUnavailable ? e : new ChainUnavailable({ operation, reason: describeFailure(e, where) })) }).pipe(
+    Effect.tryPromise({ try: (signal) => readGateOf(ctx.provider).limit(signal, f), catch: (e) => (e instanceof ChainUnavailable ? e : new ChainUnavailable({ operation, reason: describeFailure(e, where) })) }).pipe(
       Effect.timeoutOrElse({ duration: ctx.timeoutMs, orElse: () => timedOut(operation) }),
     )
   const operate = <A>(operation: string, f: () => Promise<A>, about: Parameters<typeof toCommitteeError>[4] = {}) =>

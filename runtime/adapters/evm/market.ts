@@ -34,6 +34,7 @@ import type { AccountBook } from "./accounts.ts"
 import { toCommitteeError } from "./committee.ts"
 import { describeFailure, revertDataOf } from "./errors.ts"
 import { minedWith, signerOf as txSignerOf } from "./tx.ts"
+import { readGateOf } from "./read-gate.ts"
 
 type Any = any // ethers contracts without typechain
 
@@ -262,7 +263,7 @@ export const makeMarketPort = (ctx: MarketContext): MarketPort => {
   const market: Any = new Contract(ctx.address, MARKET_ABI as unknown as string[], provider)
   const timedOut = (operation: string) => Effect.fail(new ChainUnavailable({ operation, reason: `no answer from ${where} within ${ctx.timeoutMs} ms` }))
   const query = <A>(operation: string, f: () => Promise<A>): Effect.Effect<A, ChainUnavailable> =>
-    Effect.tryPromise({ try: f, catch: (e) => (e instanceof ChainUnavailable ? e : new ChainUnavailable({ operation, reason: describeFailure(e, where) })) }).pipe(
+    Effect.tryPromise({ try: (signal) => readGateOf(provider).limit(signal, f), catch: (e) => (e instanceof ChainUnavailable ? e : new ChainUnavailable({ operation, reason: describeFailure(e, where) })) }).pipe(
       Effect.timeoutOrElse({ duration: ctx.timeoutMs, orElse: () => timedOut(operation) }),
     )
 
