@@ -13,8 +13,8 @@ import type { Economy } from "../../core/econ/index.ts"
 import { decodeVerifyRequest, encodeVerifiedReply, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
-import type { Envelope, Network } from "../../services/network.ts"
 import type { MarketContext } from "../market/context.ts"
+import { inProcessBus } from "../test-bus.ts"
 import { decodeMarketMessage, MARKET_TOPIC } from "../market/wire.ts"
 import { makeLmAudit } from "./audit.ts"
 import { lmJobKind } from "./paid.ts"
@@ -27,23 +27,7 @@ const output = (fill: number) => new Float32Array(DIM).fill(fill)
 
 /** Every test's world: a client, a stage server, two referee peers, one ledger; time moves only when the test fires the timers. */
 const world = () => {
-  const handlers = new Map<string, Array<{ peer: string; h: (m: Envelope) => void }>>()
-  const port = (self: string): Network["Service"] => ({
-    self,
-    publish: () => Effect.void,
-    send: (to, topic, data) => Effect.sync(() => {
-      for (const x of handlers.get(topic) ?? []) if (x.peer === to) x.h({ from: self, topic, data })
-    }),
-    subscribe: (topic, h) => Effect.sync(() => {
-      handlers.set(topic, [...(handlers.get(topic) ?? []), { peer: self, h }])
-      return Effect.void
-    }),
-    report: () => Effect.void,
-    peers: Effect.succeed([]),
-    provide: () => Effect.void,
-    unprovide: () => Effect.void,
-    findProviders: () => Effect.succeed([]),
-  })
+  const { port } = inProcessBus()
   const economy: Economy = Result.getOrThrow(ledgerAtGenesis({
     chainId: 7, time: 1_000, params: PAID_PARAMS,
     validators: [{ operator: "v0", address: `0x${"11".repeat(20)}`, amount: 10_000n * TOKEN, tier: 0, commission: 0n }],

@@ -1,34 +1,11 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { addressOfPrivateKey, signDigest, verifySignature } from "../../core/crypto.ts"
-import type { Envelope, Network, ProviderInfo } from "../../services/network.ts"
+import type { Envelope } from "../../services/network.ts"
+import { inProcessBus } from "../test-bus.ts"
 import { accountNetwork, MARKET_HELLO_TOPIC, startMarketDirectory } from "./directory.ts"
 
-/** A tiny in-memory bus: gossip to every other subscriber, direct sends to one peer. */
-const bus = () => {
-  const handlers = new Map<string, Array<{ peer: string; topic: string; h: (m: Envelope) => void }>>()
-  const provided: ProviderInfo[] = []
-  const deliver = (to: string | undefined, from: string, topic: string, data: Uint8Array) => {
-    for (const x of handlers.get(topic) ?? []) if (x.peer !== from && (to === undefined || x.peer === to)) x.h({ from, topic, data })
-  }
-  const port = (self: string): Network["Service"] => ({
-    self,
-    publish: (topic, data) => Effect.sync(() => deliver(undefined, self, topic, data)),
-    send: (to, topic, data) => Effect.sync(() => deliver(to, self, topic, data)),
-    subscribe: (topic, h) => Effect.sync(() => {
-      const list = handlers.get(topic) ?? []
-      list.push({ peer: self, topic, h })
-      handlers.set(topic, list)
-      return Effect.void
-    }),
-    report: () => Effect.void,
-    peers: Effect.succeed([]),
-    provide: () => Effect.void,
-    unprovide: () => Effect.void,
-    findProviders: () => Effect.succeed(provided),
-  })
-  return { port, provided, deliver }
-}
+const bus = inProcessBus
 
 const key = (n: number) => Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? n : 1))
 const accounts = new Map([[addressOfPrivateKey(key(1)).toLowerCase(), "node0"], [addressOfPrivateKey(key(2)).toLowerCase(), "node1"]])

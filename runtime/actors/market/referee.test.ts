@@ -13,8 +13,8 @@ import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
-import type { Envelope, Network } from "../../services/network.ts"
 import { PAID_PARAMS } from "../lm/testkit.ts"
+import { inProcessBus } from "../test-bus.ts"
 import type { MarketContext } from "./context.ts"
 import { startReferee } from "./referee.ts"
 import { encodeMarketMessage, MARKET_TOPIC } from "./wire.ts"
@@ -25,24 +25,7 @@ const DELIVERED = `0x${"aa".repeat(32)}`
 const HONEST = `0x${"bb".repeat(32)}`
 
 const world = () => {
-  const handlers = new Map<string, Array<{ peer: string; h: (m: Envelope) => void }>>()
-  const deliver = (self: string, topic: string, data: Uint8Array, to?: string) => {
-    for (const x of handlers.get(topic) ?? []) if (x.peer !== self && (to === undefined || x.peer === to)) x.h({ from: self, topic, data })
-  }
-  const port = (self: string): Network["Service"] => ({
-    self,
-    publish: (topic, data) => Effect.sync(() => deliver(self, topic, data)),
-    send: (to, topic, data) => Effect.sync(() => deliver(self, topic, data, to)),
-    subscribe: (topic, h) => Effect.sync(() => {
-      handlers.set(topic, [...(handlers.get(topic) ?? []), { peer: self, h }])
-      return Effect.void
-    }),
-    report: () => Effect.void,
-    peers: Effect.succeed([]),
-    provide: () => Effect.void,
-    unprovide: () => Effect.void,
-    findProviders: () => Effect.succeed([]),
-  })
+  const { port } = inProcessBus()
   const keys = [1, 2, 3].map((b) => Effect.runSync(makeKeysFromPrivateKey(new Uint8Array(32).fill(b))))
   const economy: Economy = Result.getOrThrow(ledgerAtGenesis({
     chainId: 7, time: 1_000, params: PAID_PARAMS,

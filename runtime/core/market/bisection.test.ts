@@ -11,28 +11,16 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { propertyEnv } from "../../../scripts/property-env.ts"
-import { keccak256 } from "../crypto.ts"
 import {
   bisect, childrenOf, layerHash, makeTrace, MAX_TRACE_LAYERS, nodeHash, providerWrong, startBisection, traceDepth, traceRoot, traceTree,
   type LayerTrace, type TraceOracle,
 } from "./bisection.ts"
+import { toyStep, toyTrace } from "./testkit.ts"
 
 const ENV = propertyEnv("BISECTION", 100)
 
-/** Layer i of the toy computation. */
-const step = (i: number, input: Uint8Array): Uint8Array => {
-  const b = new Uint8Array(input.length + 1)
-  b[0] = i & 0xff
-  b.set(input, 1)
-  return keccak256(b)
-}
-
-/** The trace of `layers` layers over `input`; `faults` replaces layer i's output by other bytes (later layers compute from them). */
-const run = (input: Uint8Array, layers: number, faults: ReadonlyMap<number, Uint8Array> = new Map()): LayerTrace => {
-  const a = [faults.get(0) ?? input]
-  for (let i = 1; i <= layers; i++) a.push(faults.get(i) ?? step(i, a[i - 1]!))
-  return makeTrace(a)
-}
+const step = toyStep
+const run = toyTrace
 
 /** An honest oracle over a committed trace. */
 const oracleOf = (t: LayerTrace): TraceOracle => {

@@ -11,23 +11,14 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { propertyEnv } from "../../../scripts/property-env.ts"
-import { keccak256 } from "../crypto.ts"
-import { answerBisection, childrenOf, layerHash, makeTrace, startBisection, traceRoot, traceTree, type LayerTrace } from "./bisection.ts"
+import { answerBisection, childrenOf, layerHash, startBisection, traceRoot, traceTree, type LayerTrace } from "./bisection.ts"
+import { toyStep, toyTrace } from "./testkit.ts"
 import { checkFraudProof, fraudProofOf, leafPath, pathRoot, type AnsweredQuery, type FraudProof } from "./fraud-proof.ts"
 
 const ENV = propertyEnv("FRAUD_PROOF", 100)
 
-const step = (i: number, input: Uint8Array): Uint8Array => {
-  const b = new Uint8Array(input.length + 1)
-  b[0] = i & 0xff
-  b.set(input, 1)
-  return keccak256(b)
-}
-const run = (input: Uint8Array, layers: number, faults: ReadonlyMap<number, Uint8Array> = new Map()): LayerTrace => {
-  const a = [faults.get(0) ?? input]
-  for (let i = 1; i <= layers; i++) a.push(faults.get(i) ?? step(i, a[i - 1]!))
-  return makeTrace(a)
-}
+const step = toyStep
+const run = toyTrace
 
 /** A judge's side: L, the word's root, and a counter of the layers it re-executes. */
 const judgeOf = (provider: LayerTrace) => {
