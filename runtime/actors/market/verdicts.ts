@@ -54,18 +54,25 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 /** The wire form of a verdict signature. */
 export const encodeVerdictVote = (v: VerdictVote): Uint8Array => utf8.encode(JSON.stringify(v))
 
-/** A verdict signature a peer sent, or why it is refused. Never throws. */
-export const decodeVerdictVote = (bytes: Uint8Array): Result.Result<VerdictVote, string> => {
-  if (bytes.length > MAX_VERDICT_MESSAGE_BYTES) return Result.fail(`oversized verdict message: ${bytes.length} bytes (limit ${MAX_VERDICT_MESSAGE_BYTES})`)
+/** A JSON message of at most `limit` bytes, strict UTF-8, decoded by `decode` (no excess keys); the failure names `what` and says why. */
+const decodeJson = <A>(
+  bytes: Uint8Array, limit: number, what: string,
+  decode: (text: string, o: { onExcessProperty: "error" }) => Result.Result<A, { readonly message: unknown }>,
+): Result.Result<A, string> => {
+  if (bytes.length > limit) return Result.fail(`oversized ${what}: ${bytes.length} bytes (limit ${limit})`)
   let text: string
   try {
     text = strictUtf8.decode(bytes)
   } catch {
-    return Result.fail("malformed verdict message: not UTF-8")
+    return Result.fail(`malformed ${what}: not UTF-8`)
   }
-  const r = decodeVote(text, { onExcessProperty: "error" })
-  return Result.isSuccess(r) ? Result.succeed(r.success) : Result.fail(`malformed verdict message: ${String(r.failure.message).split("\n")[0]}`)
+  const r = decode(text, { onExcessProperty: "error" })
+  return Result.isSuccess(r) ? Result.succeed(r.success) : Result.fail(`malformed ${what}: ${String(r.failure.message).split("\n")[0]}`)
 }
+
+/** A verdict signature a peer sent, or why it is refused. Never throws. */
+export const decodeVerdictVote = (bytes: Uint8Array): Result.Result<VerdictVote, string> =>
+  decodeJson(bytes, MAX_VERDICT_MESSAGE_BYTES, "verdict message", decodeVote)
 
 /** Gossip topic of refuting verdict signatures that carry a fraud proof. */
 export const PROOF_TOPIC = "market/verdict-proof/v1"
@@ -108,15 +115,8 @@ export const encodeProofVote = (p: ProofVote): Uint8Array | undefined => {
 
 /** A refuting signature with its proof a peer sent, or why it is refused. Never throws. */
 export const decodeProofVote = (bytes: Uint8Array): Result.Result<ProofVote, string> => {
-  if (bytes.length > MAX_PROOF_MESSAGE_BYTES) return Result.fail(`oversized verdict proof: ${bytes.length} bytes (limit ${MAX_PROOF_MESSAGE_BYTES})`)
-  let text: string
-  try {
-    text = strictUtf8.decode(bytes)
-  } catch {
-    return Result.fail("malformed verdict proof: not UTF-8")
-  }
-  const r = decodeProof(text, { onExcessProperty: "error" })
-  if (Result.isFailure(r)) return Result.fail(`malformed verdict proof: ${String(r.failure.message).split("\n")[0]}`)
+  const r = decodeJson(bytes, MAX_PROOF_MESSAGE_BYTES, "verdict proof", decodeProof)
+  if (Result.isFailure(r)) return Result.fail(r.failure)
   const m = r.success
   return Result.succeed({
     vote: { v: m.v, job: m.job, snapshotId: m.snapshotId, providerRight: false, signer: m.signer, signature: m.signature },
