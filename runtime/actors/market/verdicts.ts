@@ -267,7 +267,11 @@ export const startVerdicts = (ctx: MarketContext, o: VerdictOptions): Verdicts =
         then(g)
         trySubmit(g)
       }, (e) => ctx.emit("node.error", { action: "sign market verdict", job, error: reasonOf(e) }))
-    }, () => void opening.delete(key))
+    }, (e) => {
+      // The signatures heard meanwhile go with it: each signer re-sends its own every RESEND_MS, and the next one heard opens it again.
+      opening.delete(key)
+      ctx.emit("market.verdict.unopened", { job, providerRight, snapshot: snapshot.id, reason: reasonOf(e) })
+    })
   }
 
   /** Re-send own signatures of verdicts whose job is still disputed; forget the rest. */
