@@ -2,6 +2,11 @@
  * A pool of worker threads over a lazy stream of tasks: each worker runs whole runs, one at a time,
  * and posts its result back; the parent hands out the next task as a result arrives, so only the
  * tasks in flight are ever held, however many there are.
+ *
+ * Each worker holds `PER_WORKER` tasks: the one it runs and the next, queued in its port. With one,
+ * a worker sat idle from posting a result until the parent had recorded it and posted the next task
+ * — on a loaded two-core machine, while the parent waited for a core — which is where the pool lost
+ * to two plain processes (bench/sweep.bench.ts).
  */
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
@@ -18,6 +23,9 @@ export const WORKER_LIMITS = { maxOldGenerationSizeMb: 512, maxYoungGenerationSi
 
 /** All cores by default. */
 export const defaultWorkers = (): number => Math.max(1, availableParallelism())
+
+/** Tasks handed to one worker at once: the one it runs and the one it starts next without waiting for the parent. */
+export const PER_WORKER = 2
 
 export interface PoolHandle {
   /** Stop every worker now (an interrupted sweep resumes from what was written). */
@@ -80,6 +88,7 @@ export const runPool = <T, R>(options: {
         void stop().then(() => reject(e))
       })
     }
-    for (const w of threads) feed(w)
+    // Round by round, so that a short stream is shared among the workers rather than queued on the first.
+    for (let k = 0; k < PER_WORKER; k++) for (const w of threads) feed(w)
     finishIfDone()
   })
