@@ -37,8 +37,9 @@ export const LM_TASK_PARAMS: Readonly<Record<string, string>> = {
   "training.batchSize": "16",
   "training.localEpochs": "1",
   "training.evalSamples": "100",
-  // A devnet's nodes fine-tune on the event loop of one process, one after another (the worker pool runs
-  // MNIST only): on a loaded 2-core machine a round's updates take tens of seconds to all arrive.
+  // A devnet's nodes fine-tune in one worker pool (one thread per core): a worker's first update also
+  // starts its backend and reads the checkpoint (7–10 s for four nodes' first updates on 2 loaded cores),
+  // and a loaded machine slows every round; the devnet's 20 s would abort rounds a slow update misses.
   "training.roundDeadline": "60s",
 }
 

@@ -6,6 +6,7 @@ import { loadDataset, subset } from "../data/index.ts"
 import { TrainerError } from "../../services/trainer.ts"
 import { initialWeights, makeTfjsTrainer, selectBackend } from "./index.ts"
 import { makeTrainerPool } from "./pool.ts"
+import { prepareLmFinetune } from "./lm/finetune.ts"
 
 const mnist = loadDataset("mnist")
 const data = subset(mnist.train, Array.from({ length: 120 }, (_, i) => i))
@@ -86,4 +87,41 @@ describe("the tfjs trainer pool (training in worker threads)", () => {
     expect(out.stdout, out.stderr).toContain("trained 20")
     expect(out.code).toBe(0)
   }, 180_000)
+})
+
+// Sixty short entries, each ending with its `%` line as in the corpus's split (no corpus needed).
+const proverbs = Array.from({ length: 60 }, (_, i) => `${["A watched pot never boils.", "Still waters run deep.", "Fortune favours the bold."][i % 3]} (${i})\n\t\t-- Proverb ${i}\n%\n`).join("")
+
+describe("the language model's fine-tuning in the pool", () => {
+  it("gives bit-identical updates and evaluations to the in-thread trainer (same seed, windows, weights), round after round", async () => {
+    const f = prepareLmFinetune({ validation: proverbs, clients: 2, evalWindows: 2 })
+    const o = { seed: "s/0", perRound: 2 }
+    const inThread = f.trainer(0, { ...o, backend: "wasm" })
+    const pooled = pool.lmTrainer({ base: f.base, data: f.shards[0]!, test: f.evaluation, ...o })
+    const w0 = Effect.runSync(inThread.initialWeights)
+    expect(hash(Effect.runSync(pooled.initialWeights))).toBe(hash(w0))
+    let w = w0
+    // Two rounds: the second trains on the shard's next windows, with the checkpoint and windows the worker kept.
+    for (const round of [0, 1]) {
+      const s = { round, localEpochs: 1, batchSize: 2, learningRate: 0.1 }
+      const before = hash(w)
+      let settled = false
+      const call = Effect.runPromise(pooled.train(w, s)).finally(() => (settled = true))
+      expect(await new Promise<boolean>((resolve) => setImmediate(() => resolve(!settled)))).toBe(true)
+      const a = Effect.runSync(inThread.train(w, s))
+      const b = await call
+      expect(hash(w)).toBe(before)
+      expect(b.delta.length).toBe(f.base.initialTail.length)
+      expect(hash(b.delta)).toBe(hash(a.delta))
+      expect(b.loss).toBe(a.loss)
+      expect(b.samples).toBe(2)
+      expect(a.delta.some((x) => x !== 0)).toBe(true)
+      w = w.map((v, i) => v + a.delta[i]!)
+    }
+    expect(await Effect.runPromise(pooled.evaluate(w))).toEqual(f.evaluate(w))
+    // Bad weights fail that call with the in-thread trainer's TrainerError; bad options are refused in the caller's thread.
+    const exit = await Effect.runPromiseExit(pooled.train(new Float32Array(10), { round: 0, localEpochs: 1, batchSize: 2, learningRate: 0.1 }))
+    expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/global weights have 10 values, the model's tail \(block\/3 \+ head\) has 66752/)
+    expect(() => pool.lmTrainer({ base: f.base, data: f.shards[0]!, ...o, perRound: 0 })).toThrow(TrainerError)
+  }, 120_000)
 })

@@ -4,10 +4,14 @@
  * devnet's nodes too), so consensus timers and libp2p run on while a node trains and the machine's
  * cores train side by side.
  *
+ * Two kinds of trainer: the MNIST models' (`trainer`) and the language model's fine-tuning
+ * (`lmTrainer`: a worker reads the checkpoint's config and frozen prefix once, then each round runs
+ * the prefix over the round's windows and SGD on the tail, as lm/finetune.ts does in-thread).
+ *
  * A trainer's shard is copied once into shared memory when the trainer is made; every worker keeps
  * a view of it. Per round only the weights travel: the caller's global weights are copied once into
  * a buffer that is transferred (the caller keeps its own), and the delta comes back transferred.
- * The math is the in-thread trainer's (trainer.ts), so on one backend the update is bit-identical.
+ * The math is the in-thread trainer's (trainer.ts, lm/finetune.ts), so on one backend the update is bit-identical.
  *
  * A worker that throws or dies fails that call with a TrainerError; tinypool starts a new worker
  * for the next one. `close` ends every thread (a node closes its pool when it stops).
@@ -20,7 +24,11 @@ import { type Evaluation, type LocalUpdate, type Trainer, TrainerError, type Tra
 import type { TfBackend } from "./backend.ts"
 import { initialWeights } from "./model.ts"
 import { checkData, type TfjsTrainerOptions } from "./trainer.ts"
-import { TRAILER, trailerOffset, type EvaluateTask, type SharedSplit, type TrainTask } from "./worker.ts"
+import type { Windows } from "../../core/training/text-shards.ts"
+import { checkLmTrainer, type LmTrainerOptions, type PrefixedWindows } from "./lm/finetune.ts"
+import {
+  TRAILER, trailerOffset, type EvaluateTask, type LmEvaluateTask, type LmTrainTask, type SharedPrefixed, type SharedSplit, type SharedWindows, type TrainTask,
+} from "./worker.ts"
 
 export interface TrainerPoolOptions {
   /** The backend every worker starts (as `selectBackend` returned it in the main thread). */
@@ -48,6 +56,12 @@ export interface TrainerPool {
   readonly threads: number
   /** A Trainer on `options.data` whose train and evaluate run in the pool's workers. */
   trainer(options: Omit<TfjsTrainerOptions, "backend">): PooledTrainer
+  /**
+   * A fine-tuning Trainer of the language model (lm/finetune.ts `makeLmTrainer`'s options) whose train
+   * and evaluate run in the pool's workers. `base` must be the checkpoint in `base.dir` as
+   * `loadLmBase` reads it: each worker reads that directory itself, once.
+   */
+  lmTrainer(options: Omit<LmTrainerOptions, "backend">): PooledTrainer
   /** Ends every worker; calls in flight fail with TrainerError. Idempotent. */
   close(): Promise<void>
 }
@@ -59,6 +73,30 @@ function share(s: Split): SharedSplit {
   const labels = new SharedArrayBuffer(s.labels.byteLength)
   new Uint8Array(labels).set(s.labels)
   return { images, labels }
+}
+
+/** Copies a trainer's windows into shared memory, once. */
+function shareWindows(w: Windows): SharedWindows {
+  const inputs = new SharedArrayBuffer(w.inputs.byteLength)
+  new Int32Array(inputs).set(w.inputs)
+  const targets = new SharedArrayBuffer(w.targets.byteLength)
+  new Int32Array(targets).set(w.targets)
+  return { inputs, targets, count: w.count, window: w.window }
+}
+
+/** Copies evaluation windows (through the prefix) into shared memory, once. */
+function sharePrefixed(w: PrefixedWindows): SharedPrefixed {
+  const activations = new SharedArrayBuffer(w.activations.byteLength)
+  new Float32Array(activations).set(w.activations)
+  const targets = new SharedArrayBuffer(w.targets.byteLength)
+  new Int32Array(targets).set(w.targets)
+  return { activations, targets, count: w.count, window: w.window }
+}
+
+/** A train task's delta, with the trailer's figures read out of its buffer. */
+const timed = (delta: Float32Array): TimedUpdate => {
+  const [samples, loss, cpuMicros] = new Float64Array(delta.buffer, trailerOffset(delta.length), TRAILER) as unknown as [number, number, number]
+  return { delta, samples, loss, cpuMicros }
 }
 
 const failure = (operation: string) => (e: unknown): TrainerError =>
@@ -113,9 +151,7 @@ export function makeTrainerPool(options: TrainerPoolOptions): TrainerPool {
           try: async () => {
             // One copy, then moved: the caller keeps its own weights.
             const task: TrainTask = { ...base, op: "train", seed: o.seed, global: global.slice(), spec }
-            const delta = (await get().run(task, { transferList: [task.global.buffer as ArrayBuffer] })) as Float32Array
-            const [samples, loss, cpuMicros] = new Float64Array(delta.buffer, trailerOffset(delta.length), TRAILER) as unknown as [number, number, number]
-            return { delta, samples, loss, cpuMicros }
+            return timed((await get().run(task, { transferList: [task.global.buffer as ArrayBuffer] })) as Float32Array)
           },
           catch: failure("train"),
         })
@@ -128,6 +164,32 @@ export function makeTrainerPool(options: TrainerPoolOptions): TrainerPool {
           Effect.tryPromise({
             try: async () => {
               const task: EvaluateTask = { ...base, op: "evaluate", weights: weights.slice() }
+              return (await get().run(task, { transferList: [task.weights.buffer as ArrayBuffer] })) as Evaluation
+            },
+            catch: failure("evaluate"),
+          }),
+      }
+    },
+    lmTrainer: (o) => {
+      checkLmTrainer(o)
+      const base = { backend, checkpoint: o.base.dir, shard: ++shards, data: shareWindows(o.data), ...(o.test === undefined ? {} : { test: sharePrefixed(o.test) }) }
+      const trainTimed = (global: Float32Array, spec: TrainSpec): Effect.Effect<TimedUpdate, TrainerError> =>
+        Effect.tryPromise({
+          try: async () => {
+            const task: LmTrainTask = { ...base, op: "lm-train", seed: o.seed, perRound: o.perRound, global: global.slice(), spec }
+            return timed((await get().run(task, { transferList: [task.global.buffer as ArrayBuffer] })) as Float32Array)
+          },
+          catch: failure("train"),
+        })
+      return {
+        backend,
+        initialWeights: Effect.sync(() => o.base.initialTail.slice()),
+        trainTimed,
+        train: (global, spec) => Effect.map(trainTimed(global, spec), ({ delta, samples, loss }): LocalUpdate => ({ delta, samples, loss })),
+        evaluate: (weights) =>
+          Effect.tryPromise({
+            try: async () => {
+              const task: LmEvaluateTask = { ...base, op: "lm-evaluate", weights: weights.slice() }
               return (await get().run(task, { transferList: [task.weights.buffer as ArrayBuffer] })) as Evaluation
             },
             catch: failure("evaluate"),

@@ -20,7 +20,7 @@ export interface LocalTrainingOptions {
   readonly operator: string
   /** `--backend` (else `$DAI_TF_BACKEND`, else the best available). */
   readonly backend?: string
-  /** Train on at most this many samples of the shard (default: all of it). */
+  /** MNIST: train on at most this many samples of the shard (default: all of it). The language model: windows per round (default LM_WINDOWS_PER_ROUND). */
   readonly samples?: number
   /**
    * Run `trainer.train` in this pool's worker threads (its Effects are then async); without it,
@@ -51,7 +51,7 @@ export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<Loc
   // One backend per process (a devnet's nodes share it): chosen once, by the first node to start.
   backendChoice ??= tfjs.selectBackend(o.backend)
   const backend = await backendChoice
-  if (dataset === "fortunes" || p["training.model"] === "gpt") return prepareLmTraining(o, index, backend)
+  if (dataset === "fortunes" || p["training.model"] === "gpt") return prepareLmTraining(o, index, backend as TfBackend)
   const data = loadDataset(dataset)
   const seed = genesisSeed(o.genesis)
   const clients = o.genesis.validators.length
@@ -77,9 +77,11 @@ export const prepareLocalTraining = async (o: LocalTrainingOptions): Promise<Loc
  * Fine-tuning of the language model (training.dataset fortunes, training.model gpt): this validator's
  * shard of the corpus's held-out text and the network's evaluation windows (the first
  * `training.evalSamples` windows of the evaluation text), cut the same way on every node
- * (runtime/adapters/tfjs/lm/finetune.ts). Trains on the calling thread (the pool runs MNIST only).
+ * (runtime/adapters/tfjs/lm/finetune.ts). `o.samples` is the windows it trains on per round (default
+ * LM_WINDOWS_PER_ROUND). Trains in `o.pool`'s workers when given (bit-identical updates), else on the
+ * calling thread; `evaluate` stays on the calling thread.
  */
-const prepareLmTraining = async (o: LocalTrainingOptions, index: number, backend: string): Promise<LocalTraining> => {
+const prepareLmTraining = async (o: LocalTrainingOptions, index: number, backend: TfBackend): Promise<LocalTraining> => {
   const p = o.genesis.params
   if (p["training.dataset"] !== "fortunes" || p["training.model"] !== "gpt") {
     throw new TrainerError({ operation: "prepare", reason: `the language model fine-tunes on training.dataset fortunes with training.model gpt; the genesis says ${p["training.dataset"]} with ${p["training.model"]}` })
@@ -93,8 +95,9 @@ const prepareLmTraining = async (o: LocalTrainingOptions, index: number, backend
   }
   const clients = o.genesis.validators.length
   const f = lm.prepareLmFinetune({ validation: corpus.validation, clients, evalWindows: p["training.evalSamples"] })
-  const trainer = f.trainer(index, { seed: `${genesisSeed(o.genesis)}/${o.operator}`, perRound: o.samples ?? lm.LM_WINDOWS_PER_ROUND, backend })
+  const options = { seed: `${genesisSeed(o.genesis)}/${o.operator}`, perRound: o.samples ?? lm.LM_WINDOWS_PER_ROUND }
   const shard = f.shards[index]!
+  const trainer = o.pool === undefined ? f.trainer(index, { ...options, backend }) : o.pool(backend).lmTrainer({ ...options, base: f.base, data: shard, test: f.evaluation })
   return {
     backend: tfjs.describeBackend(),
     dataset: "fortunes",

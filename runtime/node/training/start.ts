@@ -19,7 +19,7 @@ export interface NodeTrainingOptions {
   readonly enabled?: boolean
   /** TensorFlow.js backend (`--backend`, else `$DAI_TF_BACKEND`, else the best available). */
   readonly backend?: string
-  /** Samples of the node's shard it trains on (default DEFAULT_TRAIN_SAMPLES). */
+  /** Samples of the node's shard it trains on (default DEFAULT_TRAIN_SAMPLES); the language model: windows per round (default LM_WINDOWS_PER_ROUND, 64). */
   readonly samples?: number
   /** Local updates in worker threads (true) or on the event loop (false); default TRAIN_IN_WORKERS. */
   readonly workers?: boolean
@@ -92,7 +92,9 @@ export const startNodeTraining = (o: {
     yield* Effect.addFinalizer(() => (pool === undefined ? Effect.void : releasePool(pool)))
     const local = yield* Effect.tryPromise({
       try: () => prepareLocalTraining({
-        genesis: o.genesis, operator, samples: o.options.samples ?? DEFAULT_TRAIN_SAMPLES,
+        genesis: o.genesis, operator,
+        // The language model's default (windows per round) is its own: prepareLocalTraining applies it.
+        ...(o.options.samples === undefined && o.genesis.params["training.model"] === "gpt" ? {} : { samples: o.options.samples ?? DEFAULT_TRAIN_SAMPLES }),
         ...(o.options.backend === undefined ? {} : { backend: o.options.backend }),
         ...((o.options.workers ?? TRAIN_IN_WORKERS) ? { pool: (backend: TfBackend) => (pool = acquirePool(backend)) } : {}),
       }),

@@ -15,8 +15,10 @@
  * the gradient clipped to norm 1, as the checkpoint was trained.
  *
  * Synchronous inside (`dataSync`, no awaits), as trainer.ts, so the simulator runs it in its event
- * loop; every trainer of a process shares one set of tail variables (each call loads the weights it is
- * given). On one backend the same seed, windows and global weights give bit-identical updates.
+ * loop; every trainer of a thread shares one set of tail variables (each call loads the weights it is
+ * given). A real node runs `trainRound` in the worker pool instead (../pool.ts `lmTrainer`, each worker
+ * with its own base and tail variables). On one backend the same seed, windows and global weights give
+ * bit-identical updates, on the calling thread or in a worker.
  */
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
@@ -161,8 +163,8 @@ export const roundWindows = (w: Windows, from: number, count: number): Windows =
 /** Round `round`'s windows of a shard: the next `perRound` of them, cycling through the shard. */
 export const windowsOfRound = (w: Windows, perRound: number, round: number): Windows => roundWindows(w, w.count === 0 ? 0 : (round * perRound) % w.count, perRound)
 
-/** Local SGD of the tail from `global` on `data`; returns the update (synchronous). */
-export function trainTail(base: LmBase, data: PrefixedWindows, seed: Seed, global: Float32Array, spec: TrainSpec): LocalUpdate {
+/** Local SGD of the tail from `global` on `data`; returns the update (synchronous), its delta in `out` when given (a worker's transfer buffer). */
+export function trainTail(base: LmBase, data: PrefixedWindows, seed: Seed, global: Float32Array, spec: TrainSpec, out?: Float32Array): LocalUpdate {
   const part = sharedTail(base)
   const size = tailSize(base.config)
   if (global.length !== size) throw fail("train", `global weights have ${global.length} values, the model's tail (${base.tail.join(" + ")}) has ${size}`)
@@ -199,7 +201,8 @@ export function trainTail(base: LmBase, data: PrefixedWindows, seed: Seed, globa
     lr.dispose()
   }
   const local = part.getWeights()
-  const delta = new Float32Array(size)
+  if (out !== undefined && out.length !== size) throw fail("train", `output of ${out.length} values for ${size} weights`)
+  const delta = out ?? new Float32Array(size)
   for (let i = 0; i < size; i++) delta[i] = local[i]! - global[i]!
   const loss = lossSum / (n * spec.localEpochs)
   if (!Number.isFinite(loss)) throw fail("train", `fine-tuning diverged (loss ${loss}); lower the learning rate (${spec.learningRate})`)
@@ -251,15 +254,24 @@ export interface LmTrainerOptions {
 const asTrainerError = (operation: string) => (e: unknown): TrainerError =>
   e instanceof TrainerError ? e : fail(operation, e instanceof Error ? e.message : String(e))
 
-/** The Trainer service fine-tuning `base`'s tail on `data` (the same port as the MNIST trainer). */
-export function makeLmTrainer(o: LmTrainerOptions): Trainer["Service"] {
+/** Throws TrainerError for a trainer with no window or a bad `perRound` (no tfjs: the worker pool checks in the caller's thread). */
+export function checkLmTrainer(o: Pick<LmTrainerOptions, "data" | "perRound">): void {
   if (o.data.count === 0) throw fail("make", "this trainer's text is shorter than one window")
   if (!Number.isSafeInteger(o.perRound) || o.perRound < 1) throw fail("make", `perRound must be an integer ≥ 1, got ${o.perRound}`)
+}
+
+/** One round's local update of a trainer: the prefix over the round's windows of `data`, then SGD of the tail (synchronous; the worker pool runs the same). */
+export const trainRound = (base: LmBase, data: Windows, perRound: number, seed: Seed, global: Float32Array, spec: TrainSpec, out?: Float32Array): LocalUpdate =>
+  trainTail(base, prefixWindows(base, windowsOfRound(data, perRound, spec.round)), seed, global, spec, out)
+
+/** The Trainer service fine-tuning `base`'s tail on `data` (the same port as the MNIST trainer). */
+export function makeLmTrainer(o: LmTrainerOptions): Trainer["Service"] {
+  checkLmTrainer(o)
   let test = o.test
   return {
     backend: o.backend,
     initialWeights: Effect.sync(() => o.base.initialTail.slice()),
-    train: (global, spec) => Effect.try({ try: () => trainTail(o.base, prefixWindows(o.base, windowsOfRound(o.data, o.perRound, spec.round)), o.seed, global, spec), catch: asTrainerError("train") }),
+    train: (global, spec) => Effect.try({ try: () => trainRound(o.base, o.data, o.perRound, o.seed, global, spec), catch: asTrainerError("train") }),
     evaluate: (weights) => Effect.try({ try: () => evaluateTail(o.base, test ??= prefixWindows(o.base, o.data), weights), catch: asTrainerError("evaluate") }),
   }
 }
