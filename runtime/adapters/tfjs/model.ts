@@ -210,7 +210,7 @@ const MLP_LAYERS: readonly (readonly [number, number])[] = [[784, 200], [200, 20
 
 /**
  * The 2NN's local SGD without a gradient tape: a hand-written forward and backward pass of the
- * mean softmax cross-entropy, in ≈ 30 tfjs kernels a step (the tape path: ≈ 86), with the weights
+ * mean softmax cross-entropy, in 29 tfjs kernels a step (the tape path: ≈ 86), with the weights
  * kept **transposed** ([outputs, inputs], biases [outputs, 1]) and the activations as columns
  * ([features, batch]).
  *

@@ -5,7 +5,7 @@
  * Synchronous inside: after `selectBackend` (async, once at start) every step is one `tf.tidy` and
  * results are read with `dataSync()` — no `model.fit`, no awaits — because the simulator runs
  * trainers inside its synchronous event loop. The 2NN's step is hand-written (model.ts
- * `makeMlpStepper`: no gradient tape, ≈ 30 kernels, weights kept transposed); the CNN's is
+ * `makeMlpStepper`: no gradient tape, 29 kernels, weights kept transposed); the CNN's is
  * `tf.variableGrads` on its forward pass. On one backend, the same seed, data
  * and global weights give bit-identical updates (shuffles come from `seed`, round and epoch).
  *
