@@ -7,7 +7,7 @@ import { trainerSuite, type TrainerSetupArgs } from "../../services/compliance/t
 import { Trainer, type TrainSpec, TrainerError } from "../../services/trainer.ts"
 import { loadDataset, type Split, subset } from "../data/index.ts"
 import { hasKernel, selectBackend } from "./backend.ts"
-import { architecture, conv2dSame, dense, initialWeights, paramCount } from "./model.ts"
+import { architecture, conv2dSame, dense, initialWeights, makeMlpStepper, makeModel, paramCount } from "./model.ts"
 import { seededRandom } from "./rng.ts"
 import { disposeSharedModels, layerTfjs, makeTfjsTrainer } from "./trainer.ts"
 
@@ -127,6 +127,53 @@ describe("tfjs trainer on wasm", () => {
     const err = Exit.isFailure(exit) ? exit.cause.reasons.map((r) => ("error" in r ? r.error : undefined)).find((x) => x !== undefined) : undefined
     expect(err).toBeInstanceOf(TrainerError)
     expect((err as TrainerError).reason).toMatch(/--backend: unknown TensorFlow\.js backend "gpu"/)
+  })
+
+  it("the 2NN's hand-written step: its gradient equals tfjs's autodiff of the same loss, and a step moves the weights by −lr × it", () => {
+    const b = 10
+    const x = mnist.train.images.slice(0, b * 784)
+    const labels = mnist.train.labels.slice(0, b)
+    const w = initialWeights("mlp", 3)
+    const stepper = makeMlpStepper()
+    const model = makeModel("mlp", 3)
+    try {
+      stepper.load(w)
+      expect(hash(stepper.save())).toBe(hash(w)) // the transposed layout round-trips exactly
+      const ours = stepper.gradient(x, labels, b)
+      const y = new Float32Array(b * 10)
+      labels.forEach((l, i) => (y[i * 10 + l] = 1))
+      const theirs = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(tf.tensor2d(y, [b, 10]), model.logits(tf.tensor2d(x, [b, 784]))) as tf.Scalar,
+          model.variables as tf.Variable[],
+        )
+        const flat = new Float32Array(w.length)
+        let at = 0
+        for (const v of model.variables) {
+          const g = grads[v.name]!.dataSync()
+          flat.set(g, at)
+          at += g.length
+        }
+        return { loss: value.dataSync()[0]!, gradient: flat }
+      })
+      expect(ours.loss).toBeCloseTo(theirs.loss, 5)
+      let worst = 0
+      let largest = 0
+      for (let i = 0; i < w.length; i++) {
+        worst = Math.max(worst, Math.abs(ours.gradient[i]! - theirs.gradient[i]!))
+        largest = Math.max(largest, Math.abs(theirs.gradient[i]!))
+      }
+      expect(largest).toBeGreaterThan(0.01)
+      expect(worst).toBeLessThan(1e-6)
+      const lr = 0.1
+      expect(stepper.step(x, labels, b, lr) / b).toBeCloseTo(theirs.loss, 5)
+      const after = stepper.save()
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(after[i]! - (w[i]! - lr * theirs.gradient[i]!)))
+      expect(worst).toBeLessThan(1e-6)
+    } finally {
+      stepper.dispose()
+      model.dispose()
+    }
   })
 
   it("cnn trains on wasm although the backend has no Conv2DBackpropFilter kernel", () => {

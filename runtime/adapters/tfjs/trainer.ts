@@ -2,14 +2,16 @@
  * The Trainer port on TensorFlow.js: local minibatch SGD on this node's own samples, and
  * evaluation on its held-out samples.
  *
- * Synchronous inside: after `selectBackend` (async, once at start) every step is `tf.tidy` +
- * `tf.variableGrads` and results are read with `dataSync()` — no `model.fit`, no awaits — because the
- * simulator runs trainers inside its synchronous event loop. On one backend, the same seed, data
+ * Synchronous inside: after `selectBackend` (async, once at start) every step is one `tf.tidy` and
+ * results are read with `dataSync()` — no `model.fit`, no awaits — because the simulator runs
+ * trainers inside its synchronous event loop. The 2NN's step is hand-written (model.ts
+ * `makeMlpStepper`: no gradient tape, 29 kernels, weights kept transposed); the CNN's is
+ * `tf.variableGrads` on its forward pass. On one backend, the same seed, data
  * and global weights give bit-identical updates (shuffles come from `seed`, round and epoch).
  *
- * All trainers of a process share one set of tfjs variables per model: every operation starts by
- * loading the weights it is given, and nothing interleaves (it is synchronous), so a simulation of
- * 100 trainers holds one model in memory, not 100.
+ * All trainers of a process share one set of tfjs variables per model (and one 2NN stepper): every
+ * operation starts by loading the weights it is given, and nothing interleaves (it is synchronous),
+ * so a simulation of 100 trainers holds one model in memory, not 100.
  *
  * The `cnn` model trains on `wasm` although tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter`
  * kernel: its convolution gradients are forward convolutions (model.ts `conv2dSame`). Of the two
@@ -21,7 +23,7 @@ import { Effect, Layer } from "effect"
 import { type Evaluation, type LocalUpdate, Trainer, TrainerError, type TrainSpec } from "../../services/trainer.ts"
 import { CLASSES, IMAGE_SIZE, type Split } from "../data/dataset.ts"
 import { hasKernel, selectBackend, type TfBackend } from "./backend.ts"
-import { initialWeights, isModelName, MODELS, makeModel, type ModelName, type TfModel } from "./model.ts"
+import { initialWeights, isModelName, MODELS, makeMlpStepper, makeModel, type MlpStepper, type ModelName, paramCount, type TfModel } from "./model.ts"
 import { permutation, type Seed, seededRandom } from "./rng.ts"
 
 export interface TfjsTrainerOptions {
@@ -43,7 +45,7 @@ const EVAL_BATCH = 500
 
 /** Kernels whose absence makes a model untrainable on a backend, with what they compute. */
 const TRAINING_KERNELS: Record<ModelName, readonly (readonly [string, string])[]> = {
-  mlp: [["BatchMatMul", "dense layers"], ["Relu", "activations"]],
+  mlp: [["BatchMatMul", "dense layers"], ["Relu", "activations"], ["Step", "the activations' gradient"], ["Transpose", "the backward pass"]],
   cnn: [["Conv2D", "convolutions and their gradients"], ["MaxPool", "pooling"], ["MaxPoolGrad", "the gradient of pooling"]],
 }
 
@@ -63,6 +65,8 @@ function sharedModel(name: ModelName): TfModel {
 export function disposeSharedModels(): void {
   for (const m of shared.values()) m.dispose()
   shared.clear()
+  mlpStepper?.dispose()
+  mlpStepper = undefined
 }
 
 const fail = (operation: string, reason: string): TrainerError => new TrainerError({ operation, reason })
@@ -112,51 +116,84 @@ const checkSpec = (spec: TrainSpec): void => {
 }
 
 /**
- * Copies the samples `order[from..to)` of `split` into a batch: images [b, 784], one-hot [b, 10],
- * into `into` when given (a step's buffers, reused: the tensors made from them are disposed first).
+ * Copies the samples `order[from..to)` of `split` into a batch: images [b, 784], one-hot [b, 10]
+ * and labels, into `into` when given (a step's buffers, reused: the tensors made from them are
+ * disposed first).
  */
-function batch(split: Split, order: Int32Array | null, from: number, to: number, into?: { x: Float32Array; y: Float32Array }): { x: Float32Array; y: Float32Array } {
+function batch(split: Split, order: Int32Array | null, from: number, to: number, into?: Batch): Batch {
   const b = to - from
   const x = into === undefined ? new Float32Array(b * IMAGE_SIZE) : into.x.subarray(0, b * IMAGE_SIZE)
   const y = into === undefined ? new Float32Array(b * CLASSES) : into.y.subarray(0, b * CLASSES).fill(0)
+  const labels = into === undefined ? new Uint8Array(b) : into.labels.subarray(0, b)
   for (let k = 0; k < b; k++) {
     const i = order === null ? from + k : order[from + k]!
     x.set(split.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), k * IMAGE_SIZE)
-    y[k * CLASSES + split.labels[i]!] = 1
+    labels[k] = split.labels[i]!
+    y[k * CLASSES + labels[k]!] = 1
   }
-  return { x, y }
+  return { x, y, labels }
 }
 
-/** Runs local SGD from `global` and returns the update (synchronous). */
-function trainSync(m: TfModel, data: Split, seed: Seed, global: Float32Array, spec: TrainSpec, out?: Float32Array): LocalUpdate {
-  checkSpec(spec)
-  if (global.length !== m.paramCount) throw fail("train", `global weights have ${global.length} values, model ${m.name} has ${m.paramCount}`)
-  m.setWeights(global)
-  const n = data.labels.length
-  const vars = m.variables
-  let lossSum = 0
-  // Per train, not per step: the learning rate's tensor and the batch buffers.
-  const lr = tf.scalar(spec.learningRate)
-  const buffers = { x: new Float32Array(Math.min(n, spec.batchSize) * IMAGE_SIZE), y: new Float32Array(Math.min(n, spec.batchSize) * CLASSES) }
-  try {
-    for (let epoch = 0; epoch < spec.localEpochs; epoch++) {
-      const order = permutation(n, seededRandom(seed, `shuffle:${spec.round}:${epoch}`))
-      for (let from = 0; from < n; from += spec.batchSize) {
-        const to = Math.min(n, from + spec.batchSize)
-        const { x, y } = batch(data, order, from, to, buffers)
-        lossSum += tf.tidy(() => {
-          const xs = tf.tensor2d(x, [to - from, IMAGE_SIZE])
-          const ys = tf.tensor2d(y, [to - from, CLASSES])
-          const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, m.logits(xs)) as tf.Scalar, vars as tf.Variable[])
-          for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name]!, lr)))
-          return value.dataSync()[0]! * (to - from)
-        })
-      }
-    }
-  } finally {
-    lr.dispose()
+interface Batch {
+  readonly x: Float32Array
+  readonly y: Float32Array
+  readonly labels: Uint8Array
+}
+
+/** How a model takes its SGD steps: load the global weights, step batch by batch, read the result. */
+interface Sgd {
+  load(global: Float32Array): void
+  /** One step on `b` samples; returns their summed loss. */
+  step(batch: Batch, b: number, learningRate: number): number
+  save(): Float32Array
+}
+
+/** The tape path (tf.variableGrads on the model's forward pass): the CNN's. */
+function tapeSgd(m: TfModel): Sgd {
+  const vars = m.variables as tf.Variable[]
+  return {
+    load: (global) => m.setWeights(global),
+    step: ({ x, y }, b, learningRate) =>
+      tf.tidy(() => {
+        const xs = tf.tensor2d(x.subarray(0, b * IMAGE_SIZE), [b, IMAGE_SIZE])
+        const ys = tf.tensor2d(y.subarray(0, b * CLASSES), [b, CLASSES])
+        const lr = tf.scalar(learningRate)
+        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, m.logits(xs)) as tf.Scalar, vars)
+        for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name]!, lr)))
+        return value.dataSync()[0]! * b
+      }),
+    save: () => m.getWeights(),
   }
-  const local = m.getWeights()
+}
+
+let mlpStepper: MlpStepper | undefined
+
+/** The 2NN's SGD: the hand-written step of model.ts (no tape), on this thread's one stepper. */
+function mlpSgd(): Sgd {
+  const s = (mlpStepper ??= makeMlpStepper())
+  return { load: (global) => s.load(global), step: ({ x, labels }, b, learningRate) => s.step(x, labels, b, learningRate), save: () => s.save() }
+}
+
+/** Runs local SGD of `model` from `global` and returns the update (synchronous). */
+function trainSync(model: ModelName, data: Split, seed: Seed, global: Float32Array, spec: TrainSpec, out?: Float32Array): LocalUpdate {
+  checkSpec(spec)
+  const count = paramCount(model)
+  if (global.length !== count) throw fail("train", `global weights have ${global.length} values, model ${model} has ${count}`)
+  const sgd = model === "mlp" ? mlpSgd() : tapeSgd(sharedModel(model))
+  sgd.load(global)
+  const n = data.labels.length
+  let lossSum = 0
+  // Per train, not per step: the batch buffers.
+  const b0 = Math.min(n, spec.batchSize)
+  const buffers: Batch = { x: new Float32Array(b0 * IMAGE_SIZE), y: new Float32Array(b0 * CLASSES), labels: new Uint8Array(b0) }
+  for (let epoch = 0; epoch < spec.localEpochs; epoch++) {
+    const order = permutation(n, seededRandom(seed, `shuffle:${spec.round}:${epoch}`))
+    for (let from = 0; from < n; from += spec.batchSize) {
+      const to = Math.min(n, from + spec.batchSize)
+      lossSum += sgd.step(batch(data, order, from, to, buffers), to - from, spec.learningRate)
+    }
+  }
+  const local = sgd.save()
   if (out !== undefined && out.length !== local.length) throw fail("train", `output of ${out.length} values for ${local.length} weights`)
   const delta = out ?? new Float32Array(local.length)
   for (let i = 0; i < local.length; i++) delta[i] = local[i]! - global[i]!
@@ -167,7 +204,7 @@ function trainSync(m: TfModel, data: Split, seed: Seed, global: Float32Array, sp
 
 /** Local SGD of `model` (this thread's shared variables) on `data` from `global`; the delta goes into `out` when given (a worker's transfer buffer). */
 export const trainShared = (model: ModelName, data: Split, seed: Seed, global: Float32Array, spec: TrainSpec, out?: Float32Array): LocalUpdate =>
-  trainSync(sharedModel(model), data, seed, global, spec, out)
+  trainSync(model, data, seed, global, spec, out)
 
 /** `evaluateSync` on this thread's shared variables of `model`. */
 export const evaluateShared = (model: ModelName, split: Split, weights: Float32Array): Evaluation => evaluateSync(sharedModel(model), split, weights)
