@@ -19,6 +19,10 @@
  * direct-message framing), so it always gets the provider's current queue and never a dead
  * provider's, and the provider is authenticated by the connection (docs/decisions.md says why).
  *
+ * Gossip links. Gossipsub can lose its stream to a peer while the connection stays open, and then
+ * never sends to it again; the adapter checks every connected peer's link and rebuilds a lost one by
+ * reconnecting (gossip-repair.ts, docs/decisions.md).
+ *
  * Hostile input never crashes the node: oversized, malformed and unknown-topic messages and
  * handlers that throw are dropped and counted (see `stats`, and the `onDrop` hook).
  */
@@ -35,6 +39,7 @@ import { decodeProviderRecord, encodeProviderRecord, MAX_PROVIDER_KEY_BYTES, MAX
 import { DEFAULT_PEER_FAULT_POLICY, PeerFaults, type PeerFaultPolicy } from "../../core/peer-faults.ts"
 import { encodeFrame, type Decoded, type FrameLimits } from "./frame.ts"
 import { closedWithin, readFirstFrame, readFrames } from "./stream-read.ts"
+import { gossipRepair } from "./gossip-repair.ts"
 import { createDaiLibp2p, daiProtocols, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PROVIDER_VALIDITY_MS, type DaiLibp2p, type Libp2pNodeOptions } from "./node.ts"
 
 /** Why an inbound message was not delivered. */
@@ -47,6 +52,8 @@ export interface Libp2pNetworkStats {
   readonly dropped: Readonly<Record<Libp2pDropReason, number>>
   /** Peers cut off for their faults, now. */
   readonly banned: number
+  /** Gossip links gossipsub lost under a live connection, rebuilt by reconnecting (gossip-repair.ts). */
+  readonly gossipRepairs: number
 }
 
 export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
@@ -56,6 +63,12 @@ export interface Libp2pNetworkOptions extends Libp2pNodeOptions {
    * long (so a burst to a live peer is not cut short by its own queue, and one to a stuck peer fails). Default 5000.
    */
   readonly sendTimeoutMs?: number
+  /**
+   * How often each connected peer's gossip link is checked (gossip-repair.ts: gossipsub must know the
+   * peer and hold a stream to it; one lost under a live connection is rebuilt by reconnecting). Default
+   * 5000 ms; 0 turns the check off.
+   */
+  readonly gossipCheckMs?: number
   /** Keep dialling peers found through the DHT until this many are connected. Default 16. */
   readonly targetPeers?: number
   /** Longest pause between two peer searches (DHT walk, bootstrap re-dial) while below `targetPeers`. Default 5000 ms. */
@@ -116,6 +129,7 @@ export class Libp2pTransport extends Context.Service<Libp2pTransport, Libp2pNetw
 const DEFAULT_SEND_TIMEOUT_MS = 5_000
 const DEFAULT_TARGET_PEERS = 16
 const DEFAULT_DISCOVERY_INTERVAL_MS = 5_000
+const DEFAULT_GOSSIP_CHECK_MS = 5_000
 const DEFAULT_MAX_TOPIC_BYTES = 256
 const DEFAULT_WAIT_MS = 10_000
 const POLL_MS = 25
@@ -203,7 +217,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
   const self = node.peerId.toString()
 
   const handlers = new Map<string, Set<{ readonly handler: (message: Envelope) => void; readonly maxBytes: number }>>()
-  const counters = { published: 0, sent: 0, gossip: 0, direct: 0 }
+  const counters = { published: 0, sent: 0, gossip: 0, direct: 0, gossipRepairs: 0 }
   const dropped: Record<Libp2pDropReason, number> = { oversized: 0, malformed: 0, "unknown-topic": 0, "handler-error": 0, banned: 0, "bad-record": 0 }
 
   /** One fault of `peer`: past the policy's limit it is disconnected and refused until its ban ends. */
@@ -350,6 +364,35 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       pause = Math.min(pause * 2, discoveryIntervalMs)
     }
   }))
+
+  // Gossip links lost under a live connection (gossip-repair.ts): rebuilt by hanging up and dialling again.
+  const gossipCheckMs = options.gossipCheckMs ?? DEFAULT_GOSSIP_CHECK_MS
+  if (gossipCheckMs > 0) {
+    const repair = gossipRepair()
+    const checkLinks = async (): Promise<void> => {
+      if (node.status !== "started") return
+      const open = new Map<string, Libp2pPeerId>()
+      for (const c of node.getConnections()) if (c.status === "open") open.set(c.remotePeer.toString(), c.remotePeer)
+      const connected: string[] = []
+      for (const [key, id] of open) {
+        // Only peers that speak gossipsub (identify has told the peer store): others have no gossip link to lose.
+        const speaks = await node.peerStore.get(id).then((p) => p.protocols.some((x) => pubsub.protocols.includes(x)), () => false)
+        if (speaks) connected.push(key)
+      }
+      const known = new Set(pubsub.getPeers().map(String))
+      // The class's public field, not in the GossipSub interface: without it (another version) only `known` is checked.
+      const streams = (pubsub as unknown as { readonly streamsOutbound?: ReadonlyMap<string, unknown> }).streamsOutbound
+      const outbound = streams instanceof Map ? new Set<string>(streams.keys()) : known
+      for (const key of repair.check({ connected, known, outbound })) {
+        const id = open.get(key)!
+        counters.gossipRepairs++
+        await node.hangUp(id).catch(() => undefined)
+        if (faults.banned(key, Date.now())) continue
+        await node.dial(id, { signal: AbortSignal.timeout(sendTimeoutMs) }).catch(() => undefined) // else discovery dials it again
+      }
+    }
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(gossipCheckMs), Effect.promise(() => checkLinks().catch(() => undefined)))))
+  }
 
   const checkTopic = (operation: string, topic: string): Effect.Effect<void, NetworkError> => {
     const n = utf8Length(topic)
@@ -645,6 +688,7 @@ export const makeLibp2pNetwork = Effect.fn("Libp2pNetwork.make")(function*(optio
       received: { gossip: counters.gossip, direct: counters.direct },
       banned: faults.bans(Date.now()).size,
       dropped: { ...dropped },
+      gossipRepairs: counters.gossipRepairs,
     })),
     provideRaw: (key, bytes) => Effect.promise(() => startProviding(key, bytes.slice())),
   }
