@@ -7,16 +7,20 @@
  * time a hand-driven clock: the timeouts are fired by the test, not waited for.
  */
 import { Effect, Result } from "effect"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
-import { decodeVerifyRequest, encodeVerifiedReply, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
+import { toHex } from "../../core/crypto.ts"
+import { lmClientLeaves, lmTraceWord } from "../../core/lm/trace.ts"
+import { decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput } from "../../core/lm/wire.ts"
+import { traceRoot } from "../../core/market/bisection.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
 import type { MarketContext } from "../market/context.ts"
 import { inProcessBus } from "../test-bus.ts"
 import { decodeMarketMessage, MARKET_TOPIC } from "../market/wire.ts"
-import { makeLmAudit } from "./audit.ts"
+import { FALLBACK_RESOLVE_MS, makeLmAudit } from "./audit.ts"
+import { inputRows } from "./stage-step.ts"
 import { lmJobKind } from "./paid.ts"
 import { PAID_PARAMS } from "./testkit.ts"
 
@@ -79,8 +83,12 @@ const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeo
   await w.op({ type: "assignJob", job, provider: "server", by: "client" })
   const inputs = [input(0, 3, 0.5), input(3, 1, 0.25)]
   const outputs = [output(1), output(2)]
-  inputs.forEach((x, i) => audit.record(job, "s1", x, outputs[i]!))
-  const word = lmNoteWord(inputs.reduce((c, x) => lmInputsHash(c, x), LM_INPUTS_START), lmOutputsHash(outputs))
+  // Blocks 0-1: one middle leaf (block 0's outputs), as the server sends it with each result.
+  const middle = [new Uint8Array(32).fill(5), new Uint8Array(32).fill(6)]
+  const shapeOf = (x: LmInput) => ({ start: x.start + x.length - 1, length: 1, dim: DIM, output: "activations" as const })
+  inputs.forEach((x, i) => audit.record(job, "s1", x, outputs[i]!, { ...shapeOf(x), trace: [toHex(middle[i]!)] }))
+  const rows = outputs.map((data, i) => ({ kind: "activations" as const, ...shapeOf(inputs[i]!), data }))
+  const word = lmTraceWord(traceRoot(lmClientLeaves(inputs.map(inputRows), [middle[1]!], rows)))
   await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: word })
   return job
 }
@@ -214,6 +222,39 @@ describe("lm audit: a referee that does not answer", () => {
     expect(questions).toBe(3)
     expect(resolves.sort()).toEqual(peers)
     expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["outcome"])).toEqual(["right", "right"])
+    audit.stop()
+  })
+
+  it("validators that keep the shared evidence (to judge by the first referee's fraud proof) are asked to resolve only after FALLBACK_RESOLVE_MS, and only while the job is disputed", async () => {
+    const w = world()
+    const peers = ["v0", "v1", "v2"]
+    let questions = 0
+    const deferred: boolean[] = []
+    for (const p of peers) {
+      const net = w.port(p)
+      Effect.runSync(net.subscribe(LM_VERIFY_TOPIC, (m) => {
+        const q = Result.getOrThrow(decodeVerifyRequest(m.data))
+        deferred.push(q.defer === true)
+        const outcome = questions++ === 0 ? "wrong" : "kept"
+        Effect.runSync(net.send(m.from, LM_VERIFIED_TOPIC, encodeVerifiedReply({ v: 1, t: "verified", nonce: q.nonce, job: q.job, note: q.note, outcome })))
+      }))
+    }
+    const resolves: string[] = []
+    for (const p of peers) Effect.runSync(w.port(p).subscribe(MARKET_TOPIC, (m) => void (m.from === "client" && resolves.push(p))))
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => peers })
+    const job = await deliveredJob(w, audit)
+    // No timer fires: the first referee's answer comes at once, the others' "kept" too.
+    expect(await audit.review(await viewOf(w, job))).toBe("disputed")
+    await vi.waitFor(() => expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["outcome"])).toEqual(["kept", "kept"]))
+    // The question was asked to judge, the shared evidence to keep.
+    expect(deferred).toEqual([false, true, true])
+    const first = String(w.events.find((e) => e.kind === "lm.disputed")!.data["referee"])
+    expect(resolves).toEqual([first])
+    // FALLBACK_RESOLVE_MS later the job is still disputed (no verdict came): each keeper is asked to judge it itself.
+    expect(FALLBACK_RESOLVE_MS).toBeGreaterThan(0)
+    w.elapse()
+    await vi.waitFor(() => expect(resolves.sort()).toEqual(peers))
+    expect(w.events.filter((e) => e.kind === "lm.verify.fallback-resolve")).toHaveLength(2)
     audit.stop()
   })
 
