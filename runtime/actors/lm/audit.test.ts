@@ -76,7 +76,10 @@ const world = () => {
 }
 
 /** A job of stage 0-1 assigned to "server" with one delivered note of 2 forwards, committing to what the client recorded. */
-const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeof makeLmAudit>) => {
+/** The forwards `deliveredJob` left unrecorded, recorded now. */
+let recordRest: (audit: ReturnType<typeof makeLmAudit>, job: number) => void = () => {}
+
+const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeof makeLmAudit>, recorded = 2) => {
   await w.op({ type: "registerProvider", provider: "server", bond: 200n * TOKEN, kinds: [lmJobKind(0, 1)], pricePerUnit: 1_000n, capacity: 4 })
   const posted = await w.op({ type: "postJob", requester: "client", kind: lmJobKind(0, 1), units: 8n, maxPricePerUnit: 2_000n, deadline: w.economy.now + 60_000 })
   const job = (posted as { job: number }).job
@@ -86,7 +89,11 @@ const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeo
   // Blocks 0-1: one middle leaf (block 0's outputs), as the server sends it with each result.
   const middle = [new Uint8Array(32).fill(5), new Uint8Array(32).fill(6)]
   const shapeOf = (x: LmInput) => ({ start: x.start + x.length - 1, length: 1, dim: DIM, output: "activations" as const })
-  inputs.forEach((x, i) => audit.record(job, "s1", x, outputs[i]!, { ...shapeOf(x), trace: [toHex(middle[i]!)] }))
+  const record = (a: ReturnType<typeof makeLmAudit>, i: number) => a.record(job, "s1", inputs[i]!, outputs[i]!, { ...shapeOf(inputs[i]!), trace: [toHex(middle[i]!)] })
+  for (let i = 0; i < recorded; i++) record(audit, i)
+  recordRest = (a) => {
+    for (let i = recorded; i < inputs.length; i++) record(a, i)
+  }
   const rows = outputs.map((data, i) => ({ kind: "activations" as const, ...shapeOf(inputs[i]!), data }))
   const word = lmTraceWord(traceRoot(lmClientLeaves(inputs.map(inputRows), [middle[1]!], rows)))
   await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: word })
@@ -255,6 +262,33 @@ describe("lm audit: a referee that does not answer", () => {
     w.elapse()
     await vi.waitFor(() => expect(resolves.sort()).toEqual(peers))
     expect(w.events.filter((e) => e.kind === "lm.verify.fallback-resolve")).toHaveLength(2)
+    audit.stop()
+  })
+
+  it("a note delivered before its last reply reached the client is looked at again once recorded, not confirmed unchecked", async () => {
+    const w = world()
+    const asked = w.referee("ref", ["right"])
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"] })
+    // The note covers 2 forwards; the client has recorded the first only (the second's reply is on its way).
+    const job = await deliveredJob(w, audit, 1)
+    const first = audit.review(await viewOf(w, job))
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
+    // Nothing asked of a note the client cannot give whole yet, nor skipped: it waits.
+    expect(asked).toEqual([])
+    expect(w.events.some((e) => e.kind === "lm.verify.skipped")).toBe(false)
+    // The second reply arrives; the client's wait ends.
+    recordRest(audit, job)
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      w.elapse()
+    }
+    expect(await first).toBe("confirm")
+    expect(w.events.some((e) => e.kind === "lm.verify.skipped")).toBe(false)
+    expect(audit.reviewed(await viewOf(w, job))).toBe(false)
+    // The next review has the whole note: asked, found right, through.
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(asked).toEqual([1])
+    expect(audit.reviewed(await viewOf(w, job))).toBe(true)
     audit.stop()
   })
 
