@@ -30,6 +30,7 @@ import { startRequester, type RequesterActor } from "../actors/market/requester.
 import type { Reexecute } from "../actors/market/work.ts"
 import { parseLmJobKind } from "../actors/lm/paid.ts"
 import { startLmReferee, type LmReferee } from "../actors/lm/referee.ts"
+import { traceWorkByKind } from "../actors/lm/trace-work.ts"
 import { bytesFloat, decodeTrain } from "../actors/training/wire.ts"
 import type { RealNode } from "./real-world.ts"
 import { genesisSeed } from "./training/local-data.ts"
@@ -163,8 +164,16 @@ export const startNodeMarket = async (o: {
   const lmr = lmReferee
   // An `infer:lm/*` note is the lm referee's to re-execute, any other kind the market work's.
   const reexecute: Reexecute = (t, claimed) => parseLmJobKind(t.kind) !== undefined ? lmr?.reexecute(t, claimed) : work?.reexecute(t, claimed)
-  // Disputes of the MNIST work are bisected to a layer; a language-model stage's note is re-executed whole (its stage's blocks).
-  const referee = isValidator ? startReferee(mctx, { account, reexecute, keys, ...(work === undefined ? {} : { trace: work.traced, bisects: (k: string) => k === kind }) }) : undefined
+  // Disputes are bisected to a layer: the MNIST work's layers, a language-model stage's blocks (its note's trace, the lm referee's
+  // own re-execution; a stage server silent in the bisection is judged by that re-execution whole).
+  const traced = lmr === undefined ? work?.traced : traceWorkByKind(lmr.trace, work?.traced)
+  const isLm = (k: string) => parseLmJobKind(k) !== undefined
+  const referee = isValidator
+    ? startReferee(mctx, {
+      account, reexecute, keys,
+      ...(traced === undefined ? {} : { trace: traced, bisects: (k: string) => (k === kind && work !== undefined) || (isLm(k) && lmr !== undefined), wholeWhenSilent: isLm }),
+    })
+    : undefined
 
   let provider: ProviderActor | undefined
   const serve = (terms: { bond: bigint; pricePerUnit: bigint; capacity: number; chunk?: number }) => {

@@ -7,16 +7,20 @@
  * time a hand-driven clock: the timeouts are fired by the test, not waited for.
  */
 import { Effect, Result } from "effect"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
-import { decodeVerifyRequest, encodeVerifiedReply, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
+import { toHex } from "../../core/crypto.ts"
+import { lmClientLeaves, lmTraceWord } from "../../core/lm/trace.ts"
+import { decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput } from "../../core/lm/wire.ts"
+import { traceRoot } from "../../core/market/bisection.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
 import type { MarketContext } from "../market/context.ts"
 import { inProcessBus } from "../test-bus.ts"
 import { decodeMarketMessage, MARKET_TOPIC } from "../market/wire.ts"
-import { makeLmAudit } from "./audit.ts"
+import { FALLBACK_RESOLVE_MS, makeLmAudit } from "./audit.ts"
+import { inputRows } from "./stage-step.ts"
 import { lmJobKind } from "./paid.ts"
 import { PAID_PARAMS } from "./testkit.ts"
 
@@ -72,15 +76,26 @@ const world = () => {
 }
 
 /** A job of stage 0-1 assigned to "server" with one delivered note of 2 forwards, committing to what the client recorded. */
-const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeof makeLmAudit>) => {
+/** The forwards `deliveredJob` left unrecorded, recorded now. */
+let recordRest: (audit: ReturnType<typeof makeLmAudit>, job: number) => void = () => {}
+
+const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeof makeLmAudit>, recorded = 2) => {
   await w.op({ type: "registerProvider", provider: "server", bond: 200n * TOKEN, kinds: [lmJobKind(0, 1)], pricePerUnit: 1_000n, capacity: 4 })
   const posted = await w.op({ type: "postJob", requester: "client", kind: lmJobKind(0, 1), units: 8n, maxPricePerUnit: 2_000n, deadline: w.economy.now + 60_000 })
   const job = (posted as { job: number }).job
   await w.op({ type: "assignJob", job, provider: "server", by: "client" })
   const inputs = [input(0, 3, 0.5), input(3, 1, 0.25)]
   const outputs = [output(1), output(2)]
-  inputs.forEach((x, i) => audit.record(job, "s1", x, outputs[i]!))
-  const word = lmNoteWord(inputs.reduce((c, x) => lmInputsHash(c, x), LM_INPUTS_START), lmOutputsHash(outputs))
+  // Blocks 0-1: one middle leaf (block 0's outputs), as the server sends it with each result.
+  const middle = [new Uint8Array(32).fill(5), new Uint8Array(32).fill(6)]
+  const shapeOf = (x: LmInput) => ({ start: x.start + x.length - 1, length: 1, dim: DIM, output: "activations" as const })
+  const record = (a: ReturnType<typeof makeLmAudit>, i: number) => a.record(job, "s1", inputs[i]!, outputs[i]!, { ...shapeOf(inputs[i]!), trace: [toHex(middle[i]!)] })
+  for (let i = 0; i < recorded; i++) record(audit, i)
+  recordRest = (a) => {
+    for (let i = recorded; i < inputs.length; i++) record(a, i)
+  }
+  const rows = outputs.map((data, i) => ({ kind: "activations" as const, ...shapeOf(inputs[i]!), data }))
+  const word = lmTraceWord(traceRoot(lmClientLeaves(inputs.map(inputRows), [middle[1]!], rows)))
   await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: word })
   return job
 }
@@ -214,6 +229,66 @@ describe("lm audit: a referee that does not answer", () => {
     expect(questions).toBe(3)
     expect(resolves.sort()).toEqual(peers)
     expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["outcome"])).toEqual(["right", "right"])
+    audit.stop()
+  })
+
+  it("validators that keep the shared evidence (to judge by the first referee's fraud proof) are asked to resolve only after FALLBACK_RESOLVE_MS, and only while the job is disputed", async () => {
+    const w = world()
+    const peers = ["v0", "v1", "v2"]
+    let questions = 0
+    const deferred: boolean[] = []
+    for (const p of peers) {
+      const net = w.port(p)
+      Effect.runSync(net.subscribe(LM_VERIFY_TOPIC, (m) => {
+        const q = Result.getOrThrow(decodeVerifyRequest(m.data))
+        deferred.push(q.defer === true)
+        const outcome = questions++ === 0 ? "wrong" : "kept"
+        Effect.runSync(net.send(m.from, LM_VERIFIED_TOPIC, encodeVerifiedReply({ v: 1, t: "verified", nonce: q.nonce, job: q.job, note: q.note, outcome })))
+      }))
+    }
+    const resolves: string[] = []
+    for (const p of peers) Effect.runSync(w.port(p).subscribe(MARKET_TOPIC, (m) => void (m.from === "client" && resolves.push(p))))
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => peers })
+    const job = await deliveredJob(w, audit)
+    // No timer fires: the first referee's answer comes at once, the others' "kept" too.
+    expect(await audit.review(await viewOf(w, job))).toBe("disputed")
+    await vi.waitFor(() => expect(w.events.filter((e) => e.kind === "lm.verify.shared").map((e) => e.data["outcome"])).toEqual(["kept", "kept"]))
+    // The question was asked to judge, the shared evidence to keep.
+    expect(deferred).toEqual([false, true, true])
+    const first = String(w.events.find((e) => e.kind === "lm.disputed")!.data["referee"])
+    expect(resolves).toEqual([first])
+    // FALLBACK_RESOLVE_MS later the job is still disputed (no verdict came): each keeper is asked to judge it itself.
+    expect(FALLBACK_RESOLVE_MS).toBeGreaterThan(0)
+    w.elapse()
+    await vi.waitFor(() => expect(resolves.sort()).toEqual(peers))
+    expect(w.events.filter((e) => e.kind === "lm.verify.fallback-resolve")).toHaveLength(2)
+    audit.stop()
+  })
+
+  it("a note delivered before its last reply reached the client is looked at again once recorded, not confirmed unchecked", async () => {
+    const w = world()
+    const asked = w.referee("ref", ["right"])
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"] })
+    // The note covers 2 forwards; the client has recorded the first only (the second's reply is on its way).
+    const job = await deliveredJob(w, audit, 1)
+    const first = audit.review(await viewOf(w, job))
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
+    // Nothing asked of a note the client cannot give whole yet, nor skipped: it waits.
+    expect(asked).toEqual([])
+    expect(w.events.some((e) => e.kind === "lm.verify.skipped")).toBe(false)
+    // The second reply arrives; the client's wait ends.
+    recordRest(audit, job)
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      w.elapse()
+    }
+    expect(await first).toBe("confirm")
+    expect(w.events.some((e) => e.kind === "lm.verify.skipped")).toBe(false)
+    expect(audit.reviewed(await viewOf(w, job))).toBe(false)
+    // The next review has the whole note: asked, found right, through.
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(asked).toEqual([1])
+    expect(audit.reviewed(await viewOf(w, job))).toBe(true)
     audit.stop()
   })
 

@@ -1,14 +1,16 @@
 /**
  * The client's side of verifying paid pipeline inference (issue 14, item 6): it records every input it
- * sent a paid stage and every output it got back, per job and session, and before confirming a job's
+ * sent a paid stage and every output it got back (with the middle leaves of the stage's trace each
+ * result carried: a note's word must be the root it rebuilds, core/lm/trace.ts), per job and session, and before confirming a job's
  * new debit notes has a share of them (`market.verificationRate`, drawn from the node's randomness as
  * the market's requester draws its checks) re-executed by a referee (referee.ts), which runs that
  * stage's blocks only on the inputs the client gives it.
  *
  * A note the referee finds wrong is disputed (all the job's pending notes are frozen, as for any market
- * job) and the referee is asked to resolve it; every other active validator is sent the note's evidence
- * too (each re-executes it itself, and is asked to resolve once it has answered), since a
- * validator signs only a verdict its own re-execution gives and the verdict needs ≥ 2/3 of the
+ * job) and the referee is asked to resolve it (it bisects the note against the stage server and
+ * publishes a fraud proof the others check by running one block); every other active validator is
+ * given the note's evidence to keep (`share`: it judges by the proof, or by the evidence if no proof
+ * comes), since a validator signs only a verdict it judged itself and the verdict needs ≥ 2/3 of the
  * validators' power: the committee-signed verdict (runtime/actors/market/
  * verdicts.ts) refutes the notes, slashes the stage's provider and compensates the client; the rest of
  * the job's escrow comes back at its deadline (payment.ts `refund`). A note found right is confirmed as
@@ -18,12 +20,15 @@
  */
 import { Effect, Result } from "effect"
 import type { JobView } from "../../core/market/index.ts"
-import { decodeVerifiedReply, encodeVerifyRequest, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash, type VerifiedReply } from "../../core/lm/wire.ts"
-import { toHex } from "../../core/crypto.ts"
+import { decodeVerifiedReply, encodeVerifyRequest, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, type VerifiedReply } from "../../core/lm/wire.ts"
+import { fromHex, toHex } from "../../core/crypto.ts"
+import { lmClientLeaves, lmTraceWord, type LmRows } from "../../core/lm/trace.ts"
+import { traceRoot } from "../../core/market/bisection.ts"
 import { call, chance, randomInt, reasonOf, type MarketContext } from "../market/context.ts"
 import { encodeMarketMessage, MARKET_TOPIC } from "../market/wire.ts"
 import { noteRanges } from "../market/work.ts"
 import { parseLmJobKind } from "./paid.ts"
+import { inputRows } from "./stage-step.ts"
 
 export interface LmAuditOptions {
   /** The paying account (the jobs' requester; it disputes). */
@@ -42,8 +47,8 @@ export interface LmAuditOptions {
 export type Review = "confirm" | "disputed"
 
 export interface LmAudit {
-  /** One forward answered on `job`'s session `session`. */
-  record(job: number, session: string, input: LmInput, output: Float32Array): void
+  /** One forward answered on `job`'s session `session`: its input, and the result (its rows, and the middle leaves of the stage's trace it carried). */
+  record(job: number, session: string, input: LmInput, output: Float32Array, result?: ForwardShape): void
   /** Check the sampled ones among `job`'s new pending notes; `disputed` when a referee refuted one (the job is then disputed on the ledger). */
   review(job: JobView): Promise<Review>
   /** Whether every pending note of `job` has been through the draw. */
@@ -51,20 +56,40 @@ export interface LmAudit {
   stop(): void
 }
 
+/** How long the client waits for the last replies of a note delivered before they reached it (ms; up to `attempts` times). */
+const RECORDS_WAIT_MS = 250
 /** How long a validator sent a disputed note's evidence has to re-execute it before the client stops waiting (ms). */
 const SHARE_TIMEOUT_MS = 60_000
+/**
+ * How long after a dispute a validator that kept the evidence (`kept`: it judges by the first
+ * referee's fraud proof, one block) is left before it is asked to resolve anyway (ms): then it judges
+ * the note itself (bisecting, or re-executing the stage whole when the server is silent).
+ */
+export const FALLBACK_RESOLVE_MS = 30_000
 
-/** What a referee is given of one note: the session's inputs up to its end, which are the note's, the received outputs' hash. */
+/** A result's shape and the middle leaves it carried (core/lm/wire.ts `result`). */
+export interface ForwardShape {
+  readonly start: number
+  readonly length: number
+  readonly dim: number
+  readonly output: "activations" | "logits"
+  readonly trace?: readonly string[]
+}
+
+/** What a referee is given of one note: the session's inputs up to its end, which are the note's, the trace's leaves as the client rebuilt them. */
 interface Evidence {
   readonly first: number
   readonly inputs: LmInput[]
-  readonly outputs: Uint8Array
+  readonly leaves: readonly Uint8Array[]
 }
 
 interface SessionLog {
   readonly session: string
   readonly inputs: LmInput[]
-  readonly outputs: Float32Array[]
+  /** Each result as a trace row (undefined: recorded without its shape). */
+  readonly outputs: Array<LmRows | undefined>
+  /** The middle leaves each result carried. */
+  readonly traces: Array<readonly string[]>
 }
 
 /** An audit of the paid stages of `o.account`'s generations. */
@@ -74,6 +99,8 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
   /** Sampled notes not answered yet, with the number of questions asked about each. */
   const owed = new Map<number, number>()
   const attempts = Math.max(1, o.attempts ?? 3)
+  /** Notes whose last forwards this client had not recorded yet when reviewed, with how many times it waited for them. */
+  const waited = new Map<number, number>()
   /** Questions out, by nonce: the referee asked and who waits for its answer. */
   const waiting = new Map<number, { readonly referee: string; readonly done: (r: VerifiedReply | undefined) => void }>()
   let nonce = 0
@@ -98,19 +125,21 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
     return pools.filter((p) => p.kind === "validator" && !p.jailed && !p.tombstoned && p.tokens > 0n).map((p) => p.operator).sort()
   }
 
-  /** The evidence of the note covering forwards [from, from + units) of `job`, or why the client cannot give it. */
-  const evidence = (job: number, from: number, units: number) => {
+  /** The evidence of the note covering forwards [from, from + units) of `job` (a stage of `layers` blocks), or why the client cannot give it. */
+  const evidence = (job: number, from: number, units: number, layers: number) => {
     let at = 0
     for (const log of logs.get(job) ?? []) {
       if (from < at + log.inputs.length) {
         const first = from - at
         // A note never spans sessions (the server delivers what is billed at a session's close).
-        if (first + units > log.inputs.length) return { error: `forwards ${from}..${from + units - 1} pass the end of session ${log.session}` }
+        if (first + units > log.inputs.length) return { error: `forwards ${from}..${from + units - 1} pass the end of session ${log.session}`, recording: log === logs.get(job)!.at(-1) }
         const inputs = log.inputs.slice(0, first + units)
-        const outputs = lmOutputsHash(log.outputs.slice(first, first + units))
-        let chain = LM_INPUTS_START
-        for (const x of inputs) chain = lmInputsHash(chain, x)
-        return { first, inputs, outputs, word: lmNoteWord(chain, outputs) }
+        // The note's trace: leaf 0 the inputs sent, leaf L the outputs received, the middle ones as the server's last result of the note gave them.
+        const outputs = log.outputs.slice(0, first + units)
+        const middle = log.traces[first + units - 1] ?? []
+        if (outputs.some((r) => r === undefined) || middle.length !== layers - 1) return { first, inputs, leaves: [], word: undefined }
+        const leaves = lmClientLeaves(inputs.map(inputRows), middle.map(fromHex), outputs as LmRows[])
+        return { first, inputs, leaves, word: lmTraceWord(traceRoot(leaves)) }
       }
       at += log.inputs.length
     }
@@ -118,7 +147,7 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
   }
 
   /** Send `referee` the evidence of `note`; `answered` gets its answer, or undefined when none came within `withinMs`. */
-  const send = (referee: string, j: JobView, note: number, e: Evidence, range: { from: number; to: number }, withinMs: number, answered: (r: VerifiedReply | undefined) => void) => {
+  const send = (referee: string, j: JobView, note: number, e: Evidence, range: { from: number; to: number }, withinMs: number, answered: (r: VerifiedReply | undefined) => void, defer = false) => {
     const n = ++nonce
     const timer = ctx.clock.setTimeout(() => done(undefined), withinMs)
     const done = (r: VerifiedReply | undefined) => {
@@ -128,7 +157,7 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
     }
     waiting.set(n, { referee, done: (r) => (r === undefined || (r.job === j.id && r.note === note)) && done(r) })
     const x0 = e.inputs[0]!
-    const bytes = encodeVerifyRequest({ v: 1, t: "verify", nonce: n, job: j.id, note, from: range.from, to: range.to, first: e.first, input: x0.input, dim: x0.dim, inputs: e.inputs, outputs: toHex(e.outputs) })
+    const bytes = encodeVerifyRequest({ v: 1, t: "verify", nonce: n, job: j.id, note, from: range.from, to: range.to, first: e.first, input: x0.input, dim: x0.dim, inputs: e.inputs, leaves: e.leaves.map(toHex), ...(defer ? { defer: true as const } : {}) })
     ctx.run(Effect.catch(ctx.network.send(referee, LM_VERIFY_TOPIC, bytes), () => Effect.sync(() => done(undefined))))
   }
 
@@ -144,18 +173,32 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
 
   /**
    * The committee's verdict needs ≥ 2/3 of the validators' power, and a validator signs only what it
-   * re-executed itself: every other active validator gets the refuted note's evidence (it checks the
-   * evidence binds to the note's word and re-executes the stage, as the first referee did) and, once it
-   * has answered, the market's `resolve`: it signs the verdict its own re-execution gives (joining the
-   * first referee's, or outvoting a referee that lied).
+   * judged itself: every other active validator gets the refuted note's evidence, to keep (`defer`: it
+   * checks the evidence binds to the note's word and answers `kept` without re-executing). The first
+   * referee bisects the note against the stage server and publishes a fraud proof with its signature;
+   * a validator that hears it re-executes the one block the proof names and signs (verdicts.ts). One
+   * that kept the evidence is asked to resolve after FALLBACK_RESOLVE_MS if the job is still disputed
+   * (no proof came: a silent server, a first referee that lied or left): it then judges the note itself
+   * from what it kept, so a lying first referee is outvoted. A validator that judged on receipt (`right`
+   * / `wrong`) is asked at once.
    */
   const share = (validators: readonly string[], j: JobView, note: number, e: Evidence, range: { from: number; to: number }) => {
     for (const v of validators) {
       send(v, j, note, e, range, SHARE_TIMEOUT_MS, (r) => {
         ctx.emit("lm.verify.shared", { job: j.id, note, referee: v, outcome: r?.outcome ?? "timeout" })
+        if (stopped) return
         // Judged (either way): it signs the verdict its own re-execution gives, so a lying first referee is outvoted.
-        if ((r?.outcome === "wrong" || r?.outcome === "right") && !stopped) resolveBy(v, j.id)
-      })
+        if (r?.outcome === "wrong" || r?.outcome === "right") return resolveBy(v, j.id)
+        if (r?.outcome !== "kept") return
+        ctx.clock.setTimeout(() => {
+          if (stopped) return
+          call(ctx, ctx.ledger.marketJob(j.id), (now) => {
+            if (now?.state !== "disputed" || stopped) return
+            ctx.emit("lm.verify.fallback-resolve", { job: j.id, note, referee: v })
+            resolveBy(v, j.id)
+          })
+        }, FALLBACK_RESOLVE_MS)
+      }, true)
     }
   }
 
@@ -166,7 +209,14 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
     const sampled = noteRanges(j).filter(({ note }) =>
       note.state === "pending" && (owed.has(note.id) || (!seen.has(note.id) && (seen.add(note.id), chance(ctx, rate)) && owed.set(note.id, 0) !== undefined)))
     for (const { note, from } of sampled) {
-      const e = evidence(j.id, from, Number(note.units))
+      const e = evidence(j.id, from, Number(note.units), range.to - range.from + 1)
+      if ("error" in e && e.recording === true && (waited.get(note.id) ?? 0) < attempts && !stopped) {
+        // The server delivers a note as it bills the forward that fills it, before that forward's reply reaches
+        // this client: look again shortly rather than confirm it unchecked.
+        waited.set(note.id, (waited.get(note.id) ?? 0) + 1)
+        await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, RECORDS_WAIT_MS))
+        continue
+      }
       if ("error" in e) {
         owed.delete(note.id)
         ctx.emit("lm.verify.skipped", { job: j.id, note: note.id, reason: e.error })
@@ -218,13 +268,14 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
   }
 
   return {
-    record: (job, session, input, output) => {
+    record: (job, session, input, output, result) => {
       let l = logs.get(job)
       if (l === undefined) logs.set(job, (l = []))
       let last = l[l.length - 1]
-      if (last?.session !== session) l.push((last = { session, inputs: [], outputs: [] }))
+      if (last?.session !== session) l.push((last = { session, inputs: [], outputs: [], traces: [] }))
       last.inputs.push(input)
-      last.outputs.push(output)
+      last.outputs.push(result === undefined ? undefined : { kind: result.output, start: result.start, length: result.length, dim: result.dim, data: output })
+      last.traces.push(result?.trace ?? [])
     },
     review,
     reviewed: (j) => j.notes.every((n) => n.state !== "pending" || (seen.has(n.id) && !owed.has(n.id))),

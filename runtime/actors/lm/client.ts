@@ -27,6 +27,7 @@ import { type ClientMessage, decodeClientMessage, encodeServerMessage, LM_CLIENT
 import { chooseProvider, LatencyEstimator } from "../../core/market/routing.ts"
 import { randomInt } from "../market/context.ts"
 import { type LmContext, randomHex, sendQuietly } from "./context.ts"
+import type { ForwardShape } from "./audit.ts"
 
 export class LmPipelineError extends Schema.TaggedError<LmPipelineError>()("LmPipelineError", {
   reason: Schema.String,
@@ -42,8 +43,8 @@ class StageFailure extends Schema.TaggedError<StageFailure>()("StageFailure", {
 export interface LmPayment {
   /** A job paying `units` tokens of blocks from..to at `peer`, posted and assigned to it. `stage`: the fault is that server's (try another). */
   readonly job: (stage: { readonly from: number; readonly to: number; readonly peer: string }, units: number) => Effect.Effect<number, LmPaymentError>
-  /** One forward of job `job` answered (what its server bills), in session `session`: its input and the output returned (what a note commits to). */
-  readonly served?: (job: number, session: string, input: LmInput, output: Float32Array) => void
+  /** One forward of job `job` answered (what its server bills), in session `session`: its input, the output returned and the result's shape and trace leaves (what a note commits to). */
+  readonly served?: (job: number, session: string, input: LmInput, output: Float32Array, result?: ForwardShape) => void
 }
 
 /** A job that could not be placed; `stage` says the server refused it (another may take it), else the payer cannot pay. */
@@ -179,7 +180,7 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
     }
     latency.observe(hop.peer, ctx.now() - started, 1, hop.load)
     hop.inputs.push(x)
-    if (hop.job !== undefined) o.payment?.served?.(hop.job, hop.session, x, m.data)
+    if (hop.job !== undefined) o.payment?.served?.(hop.job, hop.session, x, m.data, { start: m.start, length: m.length, dim: m.dim, output: m.output, ...(m.trace === undefined ? {} : { trace: m.trace }) })
     return m
   })
 

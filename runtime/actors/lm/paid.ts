@@ -9,14 +9,23 @@
  * prompt is one step, since it yields one token; a replay after a failover is work too and is billed
  * at the replacement, whose job the client sized for it). It delivers a debit note per `chunk` units
  * (fewer when its bond answers for fewer at the job's price: maxNoteUnits) and the rest when the
- * session closes, each note's word binding the session's inputs up to it and the outputs it returned
- * (core/lm/wire.ts `lmNoteWord`), so a referee can re-execute it (referee.ts). The client confirms notes as they
- * come; a note it leaves unconfirmed is settled by the server once its dispute window is over.
+ * session closes, each note's word committing to the layer trace of its session up to it — the inputs,
+ * every block's outputs, the outputs it returned (core/lm/trace.ts) —, so a referee can re-execute it
+ * (referee.ts) and bisect it to its first wrong block (trace-work.ts: the server keeps each note's
+ * trace to answer). With each answered forward the server gives the client the middle leaves of the
+ * trace so far (`bill`'s result), so the client checks a note's word binds what it sent and received.
+ * The client confirms notes as they come; a note it leaves unconfirmed is settled by the server once
+ * its dispute window is over.
  */
 import { Effect } from "effect"
 import { maxNoteUnits } from "../../core/market/index.ts"
-import { LM_INPUTS_START, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
+import { toHex } from "../../core/crypto.ts"
+import { lmLayerHash, type LmRows } from "../../core/lm/trace.ts"
+import type { LmInput } from "../../core/lm/wire.ts"
+import type { LayerTrace } from "../../core/market/bisection.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
+import { inputRows } from "./stage-step.ts"
+import { noteTraceOf, traceStore } from "./trace-work.ts"
 
 /** The market job kind that pays sessions of blocks from..to. */
 export const lmJobKind = (from: number, to: number): string => `infer:lm/${from}-${to}`
@@ -41,8 +50,12 @@ export interface StageMarket {
 /** The billing of one session (one job; a job may pay several sessions in turn: a restart at the context's end). */
 export interface SessionBill {
   readonly job: number
-  /** Bill one answered forward with its input and output; delivers a note when a chunk is full. */
-  bill(input: LmInput, output: Float32Array): void
+  /**
+   * Bill one answered forward with its input, output and every block's rows (`layers`: layer 1..L,
+   * the last the output); delivers a note when a chunk is full. Returns the middle leaves (layers
+   * 1..L − 1, 0x hex) of the session's trace so far, which the result carries to the client.
+   */
+  bill(input: LmInput, output: Float32Array, layers: readonly LmRows[]): readonly string[]
   /** Units this job may still bill here. */
   readonly left: () => number
   /** Deliver what is billed and not yet delivered (at close). */
@@ -56,6 +69,8 @@ export interface StageBilling {
   /** Units billed since the start, and delivered in notes. */
   readonly billed: () => number
   readonly delivered: () => number
+  /** The trace of a note this server delivered, by its word (kept for the bisection of a dispute). */
+  readonly traceOf: (word: string) => LayerTrace | undefined
 }
 
 /** The billing of a paid stage server. */
@@ -65,6 +80,7 @@ export const stageBilling = (m: StageMarket): StageBilling => {
   const used = new Map<number, { units: number; cap: number }>()
   let billed = 0
   let delivered = 0
+  const traces = traceStore()
 
   const settleLater = (job: number) =>
     ctx.clock.setTimeout(() => call(ctx, ctx.ledger.marketOp({ type: "settle", job }), (r) => ctx.emit("lm.stage.settled", { job, notes: r.payments.length })), ctx.params()["market.disputeWindow"] + 1)
@@ -72,6 +88,7 @@ export const stageBilling = (m: StageMarket): StageBilling => {
   return {
     billed: () => billed,
     delivered: () => delivered,
+    traceOf: traces.get,
     open: (job, client, from, to) => new Promise((resolve) => {
       const kind = lmJobKind(from, to)
       ctx.run(Effect.match(Effect.all([ctx.ledger.marketJob(job), ctx.ledger.marketProvider(account)]), {
@@ -87,15 +104,16 @@ export const stageBilling = (m: StageMarket): StageBilling => {
           const cap = me === undefined ? undefined : maxNoteUnits(me.bond, j.pricePerUnit, ctx.params())
           const wanted = m.chunk ?? 8
           const chunk = cap === undefined || BigInt(wanted) <= cap ? wanted : Math.max(1, Number(cap))
-          let pending: Float32Array[] = []
-          // The session's running input hash: a note's word binds every input up to its last forward (wire.ts).
-          let inputs = LM_INPUTS_START
+          let pending = 0
+          // The session's rows of every layer so far (layer 0 the inputs): a note's trace covers its session up to its last forward (core/lm/trace.ts).
+          let layers: LmRows[][] | undefined
           const flush = () => {
-            if (pending.length === 0) return
-            const outputs = pending
-            pending = []
-            const units = outputs.length
-            call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: lmNoteWord(inputs, lmOutputsHash(outputs)) }), (r) => {
+            if (pending === 0 || layers === undefined) return
+            const units = pending
+            pending = 0
+            const { trace, word } = noteTraceOf(layers)
+            traces.keep(word, trace)
+            call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: word }), (r) => {
               delivered += units
               ctx.emit("lm.stage.delivered", { job, note: r.note, units })
               settleLater(job)
@@ -104,12 +122,17 @@ export const stageBilling = (m: StageMarket): StageBilling => {
           resolve({
             job,
             left: () => u.cap - u.units,
-            bill: (input, output) => {
+            bill: (input, _output, rows) => {
               u.units++
               billed++
-              inputs = lmInputsHash(inputs, input)
-              pending.push(output)
-              if (pending.length >= chunk) flush()
+              layers ??= Array.from({ length: rows.length + 1 }, () => [])
+              if (rows.length + 1 !== layers.length) throw new RangeError(`a forward of ${rows.length} layers in a session of ${layers.length - 1}`)
+              layers[0]!.push(inputRows(input))
+              rows.forEach((r, j) => layers![j + 1]!.push(r))
+              const mids = layers.slice(1, -1).map((l, j) => toHex(lmLayerHash(j + 1, l)))
+              pending++
+              if (pending >= chunk) flush()
+              return mids
             },
             flush,
           })

@@ -160,10 +160,10 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
       ctx.emit("lm.job.placed", { job: posted.job, from: stage.from, to: stage.to, provider: stage.peer, units, price: String(s.pricePerUnit) })
       return posted.job
     }),
-    served: (job, session, input, output) => {
+    served: (job, session, input, output, result) => {
       const s = jobs.find((j) => j.job === job)
       if (s !== undefined) s.served++
-      audit?.record(job, session, input, output)
+      audit?.record(job, session, input, output, result)
     },
     finish: async () => {
       const until = ctx.now() + (o.finishMs ?? 30_000)

@@ -3,12 +3,19 @@
  * for one debit note, from the inputs the client recorded, and compares with what the note commits to.
  *
  * The client sends the evidence (core/lm/wire.ts `VerifyRequest`): every input the stage's session
- * took up to the note's last forward, which of them are the note's, and the hash of the outputs it
- * received for them. The referee first checks the evidence is what the note commits to — the note's
- * word on the ledger must equal lmNoteWord(hash of those inputs, the received outputs' hash) — so a
- * client cannot have an honest stage judged on other inputs than it sent (`unbound`, nothing more).
- * Then it loads blocks from..to only (never the whole model), replays the inputs on a fresh session and
- * hashes its own outputs of the note's forwards: equal → `right`; different → `wrong`.
+ * took up to the note's last forward, which of them are the note's, and the leaves of the note's
+ * trace as it checked them (core/lm/trace.ts: leaf 0 its inputs', the last its received outputs').
+ * The referee first checks the evidence is what the note commits to — leaf 0 must be the inputs' and
+ * the leaves' root must give the note's word on the ledger — so a client cannot have an honest stage
+ * judged on other inputs than it sent (`unbound`, nothing more). Then it loads blocks from..to only
+ * (never the whole model), replays the inputs on a fresh session keeping every block's output, and
+ * compares the word of its own trace: equal → `right`; different → `wrong`. Evidence sent to keep
+ * (`defer`, a validator the client shares a disputed note with) is checked and kept, answered `kept`,
+ * and re-executed only if this node must judge the note itself (no fraud proof came).
+ *
+ * Its own traces are the language model's layered work for the market's referee (`trace`,
+ * trace-work.ts): a disputed note is bisected against the stage server to its first wrong block, and
+ * the fraud proof lets the other validators re-execute that one block (`blockRuns`).
  *
  * The market's committee verdict (runtime/actors/market/referee.ts, verdicts.ts) then uses `reexecute`:
  * for an `infer:lm/<from>-<to>` note this referee has judged it returns the word its own re-execution
@@ -20,17 +27,16 @@
 import { Effect, Result } from "effect"
 import { fromHex } from "../../core/crypto.ts"
 import type { PipelineStage } from "../../core/lm/pipeline.ts"
-import {
-  decodeVerifyRequest, encodeVerifiedReply, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, lmInputsHash, lmNoteWord, lmOutputsHash, MAX_LM_VERIFY_BYTES,
-  type VerifiedReply, type VerifyRequest,
-} from "../../core/lm/wire.ts"
+import { lmEvidenceWord } from "../../core/lm/trace.ts"
+import { decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, MAX_LM_VERIFY_BYTES, type VerifiedReply, type VerifyRequest } from "../../core/lm/wire.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
-import type { Reexecute } from "../market/work.ts"
+import type { Reexecute, TraceWork } from "../market/work.ts"
 import { parseLmJobKind } from "./paid.ts"
-import { stageStep } from "./stage-step.ts"
+import { inputRows } from "./stage-step.ts"
+import { lmTraceWork, traceSession, type NoteTrace } from "./trace-work.ts"
 
 export interface LmRefereeOptions {
-  /** Loads blocks from..to of the model (tfjs, cpu backend); freed with `dispose`. */
+  /** Loads blocks from..to of the model (tfjs, cpu backend); freed with `dispose`. A fraud proof's check loads one block (from = to). */
   readonly loadStage: (from: number, to: number) => PipelineStage & { dispose(): void }
 }
 
@@ -45,22 +51,33 @@ export interface LmReexecution {
 }
 
 export interface LmReferee {
-  /** For the market's referee: the honest word of an `infer:lm/*` note this node re-executed, else undefined. */
+  /** For the market's referee: the honest word of an `infer:lm/*` note this node re-executed (or kept the evidence of: re-executed now), else undefined. */
   readonly reexecute: Reexecute
+  /** For the market's referee: the layered side of `infer:lm/*` notes (its own traces, one block run alone). */
+  readonly trace: TraceWork
+  /** Every block run alone (a fraud proof's check, a bisection's last step), in order. */
+  readonly blockRuns: () => ReadonlyArray<{ readonly job: number; readonly block: number }>
   /** Every re-execution made, in order. */
   readonly reexecutions: () => readonly LmReexecution[]
   stop(): void
 }
 
-/** Notes' honest words kept (by delivered word). */
-const MAX_JUDGED = 4_096
+/** Notes' own traces kept (by delivered word), and evidence kept to judge later. */
+const MAX_JUDGED = 1_024
 
 /** Start answering verify requests on `ctx`. */
 export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmReferee => {
   const stages = new Map<string, PipelineStage & { dispose(): void }>()
-  /** Delivered word (lowercase) → the word this node's re-execution gives. */
-  const judged = new Map<string, string>()
+  /** Delivered word (lowercase) → this node's own trace of the note (and the word it gives). */
+  const judged = new Map<string, NoteTrace>()
+  /** Delivered word → evidence kept unexecuted (`defer`). */
+  const kept = new Map<string, VerifyRequest>()
   const done: LmReexecution[] = []
+  const blockRuns: Array<{ readonly job: number; readonly block: number }> = []
+  const bounded = <V>(m: Map<string, V>, k: string, v: V) => {
+    m.set(k, v)
+    if (m.size > MAX_JUDGED) m.delete(m.keys().next().value!)
+  }
   let unsubscribe: Effect.Effect<void> | undefined
   let stopped = false
 
@@ -74,8 +91,8 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
     return s
   }
 
-  /** Re-executes the evidence on blocks from..to: the word it gives, or why it cannot. */
-  const rerun = (m: VerifyRequest): { readonly word: string } | { readonly error: string } => {
+  /** Re-executes the evidence on blocks from..to: the note's trace it gives, or why it cannot. */
+  const rerun = (m: VerifyRequest): NoteTrace | { readonly error: string } => {
     let stage: PipelineStage
     try {
       stage = stageOf(m.from, m.to)
@@ -83,22 +100,47 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
       return { error: `cannot load blocks ${m.from}-${m.to}: ${e instanceof Error ? e.message : String(e)}` }
     }
     if (stage.embeds !== (m.input === "tokens")) return { error: `blocks ${m.from}-${m.to} take ${stage.embeds ? "tokens" : "activations"}` }
-    const session = stage.openSession()
     try {
-      let inputs = LM_INPUTS_START
-      const outputs: Float32Array[] = []
-      for (const [i, x] of m.inputs.entries()) {
-        const y = stageStep(stage, session, x)
-        inputs = lmInputsHash(inputs, x)
-        if (i >= m.first) outputs.push(y.data)
-      }
-      return { word: lmNoteWord(inputs, lmOutputsHash(outputs)) }
+      return traceSession(stage, m.inputs)
     } catch (e) {
       // Inputs the stage cannot take (out of order, wrong shape) are what the note committed to: the stage answered them.
       return { error: `the inputs do not run: ${e instanceof Error ? e.message : String(e)}` }
-    } finally {
-      session.close()
     }
+  }
+
+  /** Re-execute bound evidence of the note whose word is `claimed`: this node's trace of it (kept), or why not. */
+  const judge = (claimed: string, m: VerifyRequest): NoteTrace | { readonly error: string } => {
+    const r = rerun(m)
+    const outcome = "error" in r ? "unable" : r.word === claimed ? "right" : "wrong"
+    done.push({ job: m.job, note: m.note, from: m.from, to: m.to, forwards: m.inputs.length, outcome })
+    if (!("error" in r)) bounded(judged, claimed, r)
+    return r
+  }
+
+  /** This node's own trace of the note whose word is `claimed`: judged already, or from evidence kept (re-executed now). */
+  const ownTrace = (claimed: string): NoteTrace | undefined => {
+    const word = claimed.toLowerCase()
+    const known = judged.get(word)
+    if (known !== undefined || stopped) return known
+    const m = kept.get(word)
+    if (m === undefined) return undefined
+    kept.delete(word)
+    const r = judge(word, m)
+    ctx.emit("lm.referee.reexecuted", { job: m.job, note: m.note, from: m.from, to: m.to, ...("error" in r ? { error: r.error } : { right: r.word === word }) })
+    return "error" in r ? undefined : r
+  }
+
+  const base = lmTraceWork({ traceOf: ownTrace, stageOf })
+  const trace: TraceWork = {
+    ...base,
+    layer: (task, claimed, k, input) => {
+      const range = parseLmJobKind(task.kind)
+      if (range !== undefined) {
+        blockRuns.push({ job: task.job, block: range.from + k - 1 })
+        if (blockRuns.length > MAX_JUDGED) blockRuns.shift()
+      }
+      return base.layer(task, claimed, k, input)
+    },
   }
 
   const answer = (to: string, m: VerifyRequest, outcome: VerifiedReply["outcome"], reason?: string) => {
@@ -116,22 +158,17 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
       const note = j.notes.find((n) => n.id === m.note)
       if (note === undefined) return answer(from, m, "unbound", `job ${m.job} has no note ${m.note}`)
       if (BigInt(m.inputs.length - m.first) !== note.units) return answer(from, m, "unbound", `note ${m.note} bills ${note.units} forwards, the evidence has ${m.inputs.length - m.first}`)
-      let inputs = LM_INPUTS_START
-      for (const x of m.inputs) inputs = lmInputsHash(inputs, x)
       const claimed = note.resultHash.toLowerCase()
-      if (lmNoteWord(inputs, fromHex(m.outputs)) !== claimed) {
-        return answer(from, m, "unbound", "the inputs and outputs given are not what the note commits to")
+      if (m.leaves.length !== range.to - range.from + 2 || lmEvidenceWord(m.inputs.map(inputRows), m.leaves.map(fromHex)) !== claimed) {
+        return answer(from, m, "unbound", "the inputs and trace given are not what the note commits to")
       }
-      const r = rerun(m)
-      if ("error" in r) {
-        done.push({ job: m.job, note: m.note, from: m.from, to: m.to, forwards: m.inputs.length, outcome: "unable" })
-        return answer(from, m, "unable", r.error)
+      if (m.defer === true) {
+        if (!judged.has(claimed)) bounded(kept, claimed, m)
+        return answer(from, m, "kept")
       }
-      judged.set(claimed, r.word)
-      if (judged.size > MAX_JUDGED) judged.delete(judged.keys().next().value!)
-      const outcome = r.word === claimed ? "right" : "wrong"
-      done.push({ job: m.job, note: m.note, from: m.from, to: m.to, forwards: m.inputs.length, outcome })
-      answer(from, m, outcome)
+      const r = judged.get(claimed) ?? judge(claimed, m)
+      if ("error" in r) return answer(from, m, "unable", r.error)
+      answer(from, m, r.word === claimed ? "right" : "wrong")
     }, (e) => answer(from, m, "unable", `cannot read job ${m.job}: ${reasonOf(e)}`))
 
   ctx.run(Effect.map(ctx.network.subscribe(LM_VERIFY_TOPIC, (env) => {
@@ -145,7 +182,9 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
   }))
 
   return {
-    reexecute: (task, claimed) => (parseLmJobKind(task.kind) === undefined || claimed === undefined ? undefined : judged.get(claimed.toLowerCase())),
+    reexecute: (task, claimed) => (parseLmJobKind(task.kind) === undefined || claimed === undefined ? undefined : ownTrace(claimed)?.word),
+    trace,
+    blockRuns: () => [...blockRuns],
     reexecutions: () => [...done],
     stop: () => {
       if (stopped) return

@@ -16,10 +16,12 @@
  */
 import { Effect, Result } from "effect"
 import type { PipelineSession, PipelineStage } from "../../core/lm/pipeline.ts"
+import type { LmRows } from "../../core/lm/trace.ts"
 import { type ClientMessage, decodeServerMessage, encodeClientMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, type LmInput, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "../../core/lm/wire.ts"
 import { type LmContext, sendQuietly } from "./context.ts"
 import { type SessionBill, stageBilling, type StageMarket } from "./paid.ts"
-import { stageStep, type StageOutput } from "./stage-step.ts"
+import { rowsOf, stageStep, stageTraceStep, type StageOutput } from "./stage-step.ts"
+import { startLmTraceAnswers } from "./trace-work.ts"
 
 export interface StageServerOptions {
   readonly stage: PipelineStage
@@ -63,6 +65,8 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
   const key = lmBlocksKey(stage.from, stage.to)
   const open = new Map<string, Open>()
   const billing = options.market === undefined ? undefined : stageBilling(options.market)
+  // A paid server defends its disputed notes' traces against a referee's bisection.
+  const stopAnswers = billing === undefined ? undefined : startLmTraceAnswers({ ...ctx, ledger: options.market!.ctx.ledger }, { account: options.market!.account, traceOf: billing.traceOf })
   // Opens waiting for the ledger's answer about their job (they count against the capacity).
   const opening = new Set<string>()
   let served = 0
@@ -105,16 +109,22 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
     if (s.bill !== undefined && s.bill.left() <= 0) return fail(peer, m.session, `job ${s.bill.job} has paid for no more tokens here: open a session on a new job`, m.seq)
     const x: LmInput = { start: m.start, length: m.length, dim: m.dim, input: m.input, data: m.data }
     let y: StageOutput
+    // Paid: every block's output is kept, the note commits to them all (core/lm/trace.ts).
+    let layers: readonly LmRows[] = []
     try {
-      y = stageStep(stage, s.session, x)
+      if (s.bill === undefined) y = stageStep(stage, s.session, x)
+      else ({ output: y, layers } = stageTraceStep(stage, s.session, x))
     } catch (e) {
       return fail(peer, m.session, e instanceof Error ? e.message : String(e), m.seq)
     }
-    // Test-only: a stage that returns (and commits to) wrong activations — the simulator's `wrong-stage`.
-    if (options.wrongOutputs === true) y = { ...y, data: y.data.map((v, i) => (i === 0 ? v + 0.5 : v)) }
+    // Test-only: a stage that returns (and commits to) wrong activations — the simulator's `wrong-stage`: its last block's output is off.
+    if (options.wrongOutputs === true) {
+      y = { ...y, data: y.data.map((v, i) => (i === 0 ? v + 0.5 : v)) }
+      layers = [...layers.slice(0, -1), rowsOf(y)]
+    }
     served++
-    s.bill?.bill(x, y.data)
-    reply(peer, { v: 1, t: "result", session: m.session, seq: m.seq, ...y })
+    const trace = s.bill?.bill(x, y.data, layers)
+    reply(peer, { v: 1, t: "result", session: m.session, seq: m.seq, ...y, ...(trace === undefined || trace.length === 0 ? {} : { trace: [...trace] }) })
   }
 
   const onMessage = (peer: string, data: Uint8Array): void => {
@@ -182,6 +192,7 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
       stopped = true
       for (const id of [...open.keys()]) closeSession(id, "server stopped")
       if (unsubscribe !== undefined) ctx.run(unsubscribe)
+      stopAnswers?.()
       ctx.run(ctx.network.unprovide(key))
     },
   }

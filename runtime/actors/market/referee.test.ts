@@ -3,7 +3,9 @@
  * judge: a validator whose `reexecute` gives nothing for a disputed note (it holds no model, or no
  * evidence of an lm stage's note) signs nothing — neither on a `resolve` nor on hearing another
  * validator's signature — and once it can re-execute (the evidence arrived), the re-sent signature
- * makes it judge, sign and join the verdict, which then reaches the quorum. Three validators of equal
+ * makes it judge, sign and join the verdict, which then reaches the quorum. A provider silent in the
+ * bisection of a kind judged whole when silent (an lm stage) is judged by the whole re-execution, never
+ * refuted for the silence alone. Three validators of equal
  * power (the quorum, ⌊2·total/3⌋ + 1, needs all three), an in-process bus, the in-memory Chain port, a hand-fired clock.
  */
 import { Effect, Result } from "effect"
@@ -11,6 +13,7 @@ import { describe, expect, it } from "vitest"
 import { makeKeysFromPrivateKey } from "../../adapters/keys.ts"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
+import { makeTrace } from "../../core/market/bisection.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
 import { PAID_PARAMS } from "../lm/testkit.ts"
@@ -138,6 +141,36 @@ describe("market referee: a validator that cannot judge a dispute", () => {
     Effect.runSync(w.ctxOf("client").network.send("v0", MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job })))
     await w.settle()
     expect(r.stats().signed).toBe(1)
+    expect(w.events.find((e) => e.kind === "market.verdict.signed")?.data).toMatchObject({ job, providerRight: false })
+    r.stop()
+  })
+
+  it("a provider silent in the bisection of a kind `wholeWhenSilent` names (an lm stage) is judged by the whole re-execution: refuted only when that differs, never for the silence", async () => {
+    // The referee's own trace differs from the delivered word (so it bisects); the provider ("server") never answers a query.
+    const own = makeTrace([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3])])
+    const trace: TraceWork = { trace: () => ({ trace: own, word: HONEST }), layers: () => 2, layer: () => new Uint8Array(32), word: () => HONEST }
+    for (const [whole, providerRight] of [[HONEST, false], [DELIVERED, true], [undefined, undefined]] as const) {
+      const w = world()
+      const job = await disputedJob(w)
+      const r = startReferee(w.ctxOf("v0"), { account: "v0", reexecute: () => whole, keys: w.keys[0]!, trace, bisects: () => true, wholeWhenSilent: (k) => k === KIND })
+      Effect.runSync(w.ctxOf("client").network.send("v0", MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job })))
+      await w.settle()
+      expect(r.stats().signed).toBe(0)
+      // The bisection's bound passes with no answer: silent.
+      await w.elapse()
+      expect(w.events.find((e) => e.kind === "market.bisection")?.data).toMatchObject({ job, outcome: "silent" })
+      expect(w.events.find((e) => e.kind === "market.referee.silent-whole")?.data).toMatchObject({ job, ...(providerRight === undefined ? {} : { providerRight }) })
+      if (providerRight === undefined) expect(r.stats().signed, "cannot re-execute: signs nothing").toBe(0)
+      else expect(w.events.find((e) => e.kind === "market.verdict.signed")?.data).toMatchObject({ job, providerRight })
+      r.stop()
+    }
+    // Without `wholeWhenSilent` (the MNIST work), silence refutes the provider.
+    const w = world()
+    const job = await disputedJob(w)
+    const r = startReferee(w.ctxOf("v0"), { account: "v0", reexecute: () => DELIVERED, keys: w.keys[0]!, trace, bisects: () => true })
+    Effect.runSync(w.ctxOf("client").network.send("v0", MARKET_TOPIC, encodeMarketMessage({ v: 1, t: "resolve", job })))
+    await w.settle()
+    await w.elapse()
     expect(w.events.find((e) => e.kind === "market.verdict.signed")?.data).toMatchObject({ job, providerRight: false })
     r.stop()
   })

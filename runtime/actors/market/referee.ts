@@ -17,7 +17,9 @@
  * bisect.ts): for each frozen note it finds the first layer where the provider's committed trace
  * leaves its own and re-executes only that layer from the agreed input; the verdict's record names
  * the layer (telemetry `market.referee.judged {…, layers}`, `disputes()`). Without `trace` (a work
- * with no layers yet) it re-executes the frozen notes whole, as the check does.
+ * with no layers yet) it re-executes the frozen notes whole, as the check does. For kinds
+ * `wholeWhenSilent` names (a language-model stage: docs/lm.md), a provider silent in the bisection is
+ * not refuted for it: the note is judged by its whole re-execution instead.
  *
  * Verde's saving: a `wrong` note's bisection yields a fraud proof (core/market/fraud-proof.ts), which
  * this referee publishes with its refuting signature (verdicts.ts). A validator that hears one checks
@@ -47,6 +49,13 @@ export interface RefereeOptions {
   readonly bisects?: (kind: string) => boolean
   /** How long a provider has to answer a bisection query (ms, default bisect.ts BISECTION_TIMEOUT_MS). */
   readonly bisectionTimeout?: number
+  /**
+   * Whether a note of `kind` whose provider is silent in its bisection (no answer in time, or
+   * `trace-none`) is judged by its whole re-execution (`reexecute`) instead of refuted for the silence
+   * (default: refuted). A language-model stage's: its server may have restarted and kept no trace, and
+   * the referee holds the evidence to re-execute the stage whole (docs/lm.md, "Verification").
+   */
+  readonly wholeWhenSilent?: (kind: string) => boolean
 }
 
 export interface RefereeActor {
@@ -90,9 +99,18 @@ export const startReferee = (ctx: MarketContext, o: RefereeOptions): RefereeActo
         // Refuted by any note it could not defend; `inconsistent` (this referee's own trace in error) refutes nothing;
         // a `moot` note (judged meanwhile by another verdict) leaves this referee nothing to sign.
         if (got.some((x) => x.outcome === "moot")) return done(undefined, got)
-        const wrong = got.some((x) => x.outcome !== "agree" && x.outcome !== "inconsistent")
+        // A silent provider of a kind judged whole when silent: the note's whole re-execution decides it (undefined: this node cannot).
+        const whole = (x: BisectionRecord): boolean | undefined => {
+          const at = frozen.find((f) => f.note.id === x.note)!
+          const honest = o.reexecute({ job: j.id, kind: j.kind, from: at.from, units: Number(at.note.units) }, at.note.resultHash)
+          ctx.emit("market.referee.silent-whole", { job: j.id, note: x.note, ...(honest === undefined ? {} : { providerRight: honest.toLowerCase() === at.note.resultHash.toLowerCase() }) })
+          return honest === undefined ? undefined : honest.toLowerCase() === at.note.resultHash.toLowerCase()
+        }
+        const judgedWhole = o.wholeWhenSilent?.(j.kind) === true
+        const rights = got.map((x) => (judgedWhole && x.outcome === "silent" ? whole(x) : x.outcome === "agree" || x.outcome === "inconsistent"))
+        const wrong = rights.includes(false)
         // Right only when every frozen note was judged: a note this node could not compute (no trace of it) clears nobody.
-        done(wrong ? false : got.length < frozen.length ? undefined : true, got)
+        done(wrong ? false : got.length < frozen.length || rights.includes(undefined) ? undefined : true, got)
       }))
   }
   /** Disputes this node could not judge (emitted once each). */

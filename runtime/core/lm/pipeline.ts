@@ -24,6 +24,11 @@ export interface PipelineSession {
   readonly position: number
   /** Runs the stage's blocks on the next positions; throws a RangeError on activations out of order or of the wrong shape. */
   forward(x: Activations): Activations
+  /**
+   * As `forward`, returning every block's output in order (the last is `forward`'s): what a paid
+   * stage's note commits to block by block (core/lm/trace.ts). Absent: the stage cannot trace.
+   */
+  forwardTrace?(x: Activations): Activations[]
   close(): void
 }
 

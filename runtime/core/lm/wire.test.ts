@@ -3,7 +3,7 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   type ClientMessage, decodeClientMessage, decodeServerMessage, decodeVerifiedReply, decodeVerifyRequest, encodeClientMessage, encodeServerMessage, encodeVerifiedReply,
-  encodeVerifyRequest, LM_INPUTS_START, type LmInput, lmBlocksKey, lmInputsHash, lmNoteWord, lmOutputsHash, MAX_LM_MESSAGE_BYTES, type ServerMessage, type VerifiedReply, type VerifyRequest,
+  encodeVerifyRequest, type LmInput, lmBlocksKey, MAX_LM_MESSAGE_BYTES, MAX_RESULT_TRACE, type ServerMessage, type VerifiedReply, type VerifyRequest,
 } from "./wire.ts"
 
 const session = "0123456789abcdef"
@@ -37,11 +37,20 @@ describe("lm wire format", () => {
         expect(ok(decodeServerMessage(encodeServerMessage(tokens)))).toEqual(tokens)
         const res: ClientMessage = { v: 1, t: "result", session, seq, start, length, dim, output: "activations", data }
         expect(ok(decodeClientMessage(encodeClientMessage(res)))).toEqual(res)
+        // A paid stage's result with the most middle leaves of its trace still fits the header.
+        const traced: ClientMessage = { ...res, trace: Array.from({ length: MAX_RESULT_TRACE }, (_, i) => `0x${(i % 16).toString(16).repeat(64)}`) }
+        expect(ok(decodeClientMessage(encodeClientMessage(traced)))).toEqual(traced)
       },
     ), { seed })
     for (const m of [{ v: 1, t: "open", session, from: 0, to: 1 }, { v: 1, t: "open", session, from: 0, to: 1, job: 7 }, { v: 1, t: "close", session }] as const) expect(ok(decodeServerMessage(encodeServerMessage(m)))).toEqual(m)
     for (const m of [{ v: 1, t: "opened", session }, { v: 1, t: "error", session, seq: 3, message: "no such session" }] as const) expect(ok(decodeClientMessage(encodeClientMessage(m)))).toEqual(m)
     expect(lmBlocksKey(0, 1)).toBe("lm/blocks/0-1")
+    // The largest result header (longest session id, largest numbers, most leaves) is within the header's limit.
+    const widest = {
+      v: 1, t: "result", session: "f".repeat(64), seq: Number.MAX_SAFE_INTEGER, start: 1 << 20, length: 1, dim: 262_144, output: "activations",
+      data: new Float32Array(262_144), trace: Array.from({ length: MAX_RESULT_TRACE }, () => `0x${"ab".repeat(32)}`),
+    } as const satisfies ClientMessage
+    expect(ok(decodeClientMessage(encodeClientMessage(widest)))).toMatchObject({ trace: widest.trace })
   })
 
   it("refuses malformed messages with a reason naming what was wrong", () => {
@@ -71,45 +80,30 @@ describe("lm wire format", () => {
   })
 })
 
-describe("lm verification: note words and the evidence a referee gets", () => {
+describe("lm verification: the evidence a referee gets", () => {
   const acts = (start: number, length: number, dim: number, k: number): LmInput => ({ start, length, dim, input: "activations", data: Float32Array.from({ length: length * dim }, (_, i) => Math.fround(Math.cos(i * k) * 3)) })
-
-  it("a note's word binds every input of its session in order and every output bit", () => {
-    const a = acts(0, 3, 4, 1), b = acts(3, 1, 4, 2)
-    const chain = lmInputsHash(lmInputsHash(LM_INPUTS_START, a), b)
-    const out = [Float32Array.of(1, 2, 3, 4)]
-    const word = lmNoteWord(chain, lmOutputsHash(out))
-    expect(word).toMatch(/^0x[0-9a-f]{64}$/)
-    // Another order, another input, one output's last bit: another word.
-    expect(lmNoteWord(lmInputsHash(lmInputsHash(LM_INPUTS_START, b), a), lmOutputsHash(out))).not.toBe(word)
-    expect(lmNoteWord(lmInputsHash(lmInputsHash(LM_INPUTS_START, a), { ...b, start: 4 }), lmOutputsHash(out))).not.toBe(word)
-    const flipped = Float32Array.of(1, 2, 3, 4)
-    new Uint32Array(flipped.buffer)[3]! ^= 1
-    expect(lmNoteWord(chain, lmOutputsHash([flipped]))).not.toBe(word)
-    // Tokens and the same numbers as floats differ (the kind is hashed).
-    const t: LmInput = { start: 0, length: 2, dim: 1, input: "tokens", data: Int32Array.of(0, 0) }
-    expect(lmInputsHash(LM_INPUTS_START, t)).not.toEqual(lmInputsHash(LM_INPUTS_START, { ...t, input: "activations", data: Float32Array.of(0, 0) }))
-  })
 
   it("round-trips a verify request bit for bit and a referee's answer; refuses malformed ones naming why", () => {
     const seed = Date.now() % 1_000_000
     console.log(`SEED=${seed}`)
     fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 8 }), (n, dim) => {
       const inputs = Array.from({ length: n }, (_, i) => acts(i, i === 0 ? 3 : 1, dim, i + 1))
-      const m: VerifyRequest = { v: 1, t: "verify", nonce: 3, job: 9, note: 2, from: 0, to: 1, first: n - 1, input: "activations", dim, inputs, outputs: `0x${"ab".repeat(32)}` }
+      const m: VerifyRequest = { v: 1, t: "verify", nonce: 3, job: 9, note: 2, from: 0, to: 1, first: n - 1, input: "activations", dim, inputs, leaves: [`0x${"ab".repeat(32)}`, `0x${"cd".repeat(32)}`, `0x${"ef".repeat(32)}`], ...(n % 2 === 0 ? { defer: true as const } : {}) }
       const back = ok(decodeVerifyRequest(encodeVerifyRequest(m)))
       expect({ ...back, inputs: back.inputs.map((x) => ({ ...x, data: Array.from(x.data) })) }).toEqual({ ...m, inputs: inputs.map((x) => ({ ...x, data: Array.from(x.data) })) })
     }), { seed })
-    const tokens: VerifyRequest = { v: 1, t: "verify", nonce: 0, job: 1, note: 1, from: 0, to: 1, first: 0, input: "tokens", dim: 1, inputs: [{ start: 0, length: 2, dim: 1, input: "tokens", data: Int32Array.of(5, 7) }], outputs: `0x${"00".repeat(32)}` }
+    const tokens: VerifyRequest = { v: 1, t: "verify", nonce: 0, job: 1, note: 1, from: 0, to: 1, first: 0, input: "tokens", dim: 1, inputs: [{ start: 0, length: 2, dim: 1, input: "tokens", data: Int32Array.of(5, 7) }], leaves: [`0x${"00".repeat(32)}`, `0x${"11".repeat(32)}`] }
     expect(Array.from(ok(decodeVerifyRequest(encodeVerifyRequest(tokens))).inputs[0]!.data)).toEqual([5, 7])
     const reply: VerifiedReply = { v: 1, t: "verified", nonce: 4, job: 1, note: 2, outcome: "wrong", reason: "layer" }
     expect(ok(decodeVerifiedReply(encodeVerifiedReply(reply)))).toEqual(reply)
 
-    const header = { v: 1, t: "verify", nonce: 0, job: 1, note: 1, from: 0, to: 1, first: 0, input: "activations", dim: 2, shapes: [[0, 1]], outputs: `0x${"00".repeat(32)}` }
+    const header = { v: 1, t: "verify", nonce: 0, job: 1, note: 1, from: 0, to: 1, first: 0, input: "activations", dim: 2, shapes: [[0, 1]], leaves: [`0x${"00".repeat(32)}`, `0x${"11".repeat(32)}`] }
     const f32 = (...xs: number[]) => new Uint8Array(Float32Array.from(xs).buffer)
     expect(failure(decodeVerifyRequest(raw(header, f32(1))))).toMatch(/payload of 4 bytes, expected 8/)
     expect(failure(decodeVerifyRequest(raw({ ...header, first: 1 }, f32(1, 2))))).toMatch(/first input/)
-    expect(failure(decodeVerifyRequest(raw({ ...header, outputs: "0x12" }, f32(1, 2))))).toMatch(/outputs/)
+    expect(failure(decodeVerifyRequest(raw({ ...header, leaves: ["0x12", `0x${"00".repeat(32)}`] }, f32(1, 2))))).toMatch(/leaves/)
+    expect(failure(decodeVerifyRequest(raw({ ...header, leaves: [`0x${"00".repeat(32)}`] }, f32(1, 2))))).toMatch(/leaves/)
+    expect(failure(decodeVerifyRequest(raw({ ...header, defer: false }, f32(1, 2))))).toMatch(/defer/)
     expect(failure(decodeVerifyRequest(raw({ ...header, extra: 1 }, f32(1, 2))))).toMatch(/extra/)
     expect(failure(decodeVerifyRequest(raw(header, f32(1, Number.NaN))))).toMatch(/not finite/)
     expect(failure(decodeVerifiedReply(new TextEncoder().encode(JSON.stringify({ ...reply, outcome: "maybe" }))))).toMatch(/outcome/)

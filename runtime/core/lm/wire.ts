@@ -6,7 +6,7 @@
  *                                      forward { session, seq, start, length, dim, input } + payload
  *                                      close { session }
  *   server → client (LM_CLIENT_TOPIC): opened { session }
- *                                      result { session, seq, start, length, dim, output } + payload
+ *                                      result { session, seq, start, length, dim, output, trace? } + payload (trace: a paid stage's middle leaves, core/lm/trace.ts)
  *                                      error { session, seq?, message }
  *
  * A message is a 2-byte big-endian header length, a UTF-8 JSON header decoded with Schema (unknown
@@ -18,7 +18,6 @@
  * before anything is parsed; the payload must be exactly as long as the header says.
  */
 import { Result, Schema, SchemaIssue } from "effect"
-import { concatBytes, keccak256, toHex } from "../crypto.ts"
 
 /** Requests to a stage server (direct sends). */
 export const LM_SERVER_TOPIC = "lm/stage/v1"
@@ -32,6 +31,9 @@ export const MAX_LM_PAYLOAD_BYTES = 1024 * 1024
 export const MAX_LM_MESSAGE_BYTES = 2 + MAX_LM_HEADER_BYTES + MAX_LM_PAYLOAD_BYTES
 /** Longest error message a server sends (longer ones are cut). */
 export const MAX_LM_ERROR_CHARS = 400
+
+/** Most middle leaves a result carries (a stage of at most this + 1 blocks can be verified block by block; the header's size bounds it). */
+export const MAX_RESULT_TRACE = 11
 
 /** The DHT key under which a server of blocks from..to announces itself. */
 export const lmBlocksKey = (from: number, to: number): string => `lm/blocks/${from}-${to}`
@@ -49,7 +51,9 @@ const Open = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("open"), se
 const Forward = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("forward"), session: SessionId, seq: Seq, start: Position, length: Count, dim: Count, input: Schema.Literals(["tokens", "activations"]) })
 const Close = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("close"), session: SessionId })
 const Opened = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("opened"), session: SessionId })
-const ResultHeader = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("result"), session: SessionId, seq: Seq, start: Position, length: Count, dim: Count, output: Schema.Literals(["activations", "logits"]) })
+// `trace`: a paid stage's middle leaves of its session's trace so far (core/lm/trace.ts), so the client can check a note's word binds what it sent and received.
+const TraceLeaves = Schema.Array(Schema.String.check(Schema.makeFilter((s) => /^0x[0-9a-f]{64}$/.test(s) || "0x + 64 lowercase hex"))).check(Schema.makeFilter((a) => a.length <= MAX_RESULT_TRACE || `at most ${MAX_RESULT_TRACE} leaves`))
+const ResultHeader = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("result"), session: SessionId, seq: Seq, start: Position, length: Count, dim: Count, output: Schema.Literals(["activations", "logits"]), trace: Schema.optionalKey(TraceLeaves) })
 const ErrorHeader = Schema.Struct({ v: Schema.Literal(1), t: Schema.Literal("error"), session: SessionId, seq: Schema.optionalKey(Seq), message: Schema.String.check(Schema.makeFilter((s) => s.length <= MAX_LM_ERROR_CHARS || `at most ${MAX_LM_ERROR_CHARS} characters`)) })
 
 const ServerHeader = Schema.Union([Open, Forward, Close])
@@ -193,19 +197,12 @@ export const decodeClientMessage = (bytes: Uint8Array): Result.Result<ClientMess
 // Verification (issue 14, item 6): what a paid stage's debit note commits to, and the evidence a
 // client gives a referee to have one note re-executed (docs/lm.md, "Verification").
 //
-// A note's result word is keccak256(NOTE_TAG ‖ inputs ‖ outputs) where `inputs` is the running hash of
-// every input its session took up to the note's last forward (the attention cache makes a forward a
-// function of all earlier inputs of the session, so the referee replays them all) and `outputs` the
-// hash of the float32 bytes the stage returned for the note's forwards. A note never spans sessions
-// (the server delivers what is billed when a session closes).
+// A note's result word commits to the layer trace of its session up to the note's last forward
+// (core/lm/trace.ts): the inputs, every block's outputs, the outputs returned. The client sends a
+// referee the session's inputs and the trace's leaves it checked.
 // ---------------------------------------------------------------------------------------------------
 
-const NOTE_TAG = utf8.encode("dai/lm/note/v1")
-
-/** The running input hash of a session before its first forward. */
-export const LM_INPUTS_START: Uint8Array = keccak256(utf8.encode("dai/lm/inputs/v1"))
-
-/** One forward's input as hashed and sent to a referee (tokens at the first stage, else activations). */
+/** One forward's input as recorded and sent to a referee (tokens at the first stage, else activations). */
 export interface LmInput {
   readonly start: number
   readonly length: number
@@ -226,34 +223,6 @@ const leBytes = (data: Int32Array | Float32Array): Uint8Array => {
   return out
 }
 
-/** The running input hash after `x`: keccak256(prev ‖ kind ‖ start ‖ length ‖ dim (u32 BE) ‖ values LE). */
-export const lmInputsHash = (prev: Uint8Array, x: LmInput): Uint8Array => {
-  const values = leBytes(x.data)
-  const b = new Uint8Array(32 + 1 + 12 + values.length)
-  const view = new DataView(b.buffer)
-  b.set(prev, 0)
-  b[32] = x.input === "tokens" ? 0 : 1
-  view.setUint32(33, x.start)
-  view.setUint32(37, x.length)
-  view.setUint32(41, x.dim)
-  b.set(values, 45)
-  return keccak256(b)
-}
-
-/** The hash of a note's outputs: keccak256 of their float32 values, little-endian, in order. */
-export const lmOutputsHash = (outputs: readonly Float32Array[]): Uint8Array => {
-  return keccak256(concatBytes(...outputs.map(leBytes)))
-}
-
-/** A note's result word (0x hex): keccak256(NOTE_TAG ‖ inputs hash ‖ outputs hash). */
-export const lmNoteWord = (inputs: Uint8Array, outputs: Uint8Array): string => {
-  const b = new Uint8Array(NOTE_TAG.length + 64)
-  b.set(NOTE_TAG)
-  b.set(inputs, NOTE_TAG.length)
-  b.set(outputs, NOTE_TAG.length + 32)
-  return toHex(keccak256(b))
-}
-
 /** Evidence for one note, client → referee (direct sends). */
 export const LM_VERIFY_TOPIC = "lm/verify/v1"
 /** A referee's answer, referee → client (direct sends). */
@@ -270,17 +239,19 @@ const VerifyHeader = Schema.Struct({
   // Inputs [0, first) rebuild the session's cache; [first, end) are the note's forwards.
   first: Whole(0, 4096), input: Schema.Literals(["tokens", "activations"]), dim: Count,
   shapes: Schema.Array(Schema.Tuple([Position, Count])).check(Schema.makeFilter((a) => (a.length >= 1 && a.length <= 4096) || "1 to 4096 inputs")),
-  // The hash of the outputs the client received for the note's forwards (lmOutputsHash).
-  outputs: Hash,
+  // The leaves of the note's trace (core/lm/trace.ts), L + 1 of them: leaf 0 the inputs', the last the outputs' the client received, the middle ones as the server sent them.
+  leaves: Schema.Array(Hash).check(Schema.makeFilter((a) => (a.length >= 2 && a.length <= 1024) || "2 to 1024 leaves")),
+  // Kept for a verdict, not re-executed now: the referee checks the evidence binds to the note, keeps it, answers `kept`, and re-executes it only if it must judge the note whole (a fraud proof needs none of it).
+  defer: Schema.optionalKey(Schema.Literal(true)),
 })
 const VerifiedMessage = Schema.Struct({
   v: Schema.Literal(1), t: Schema.Literal("verified"), nonce: Seq, job: JobId, note: JobId,
-  // right: the re-execution reproduced the note; wrong: it did not; unbound: the evidence is not what the note commits to.
-  outcome: Schema.Literals(["right", "wrong", "unbound", "unable"]),
+  // right: the re-execution reproduced the note; wrong: it did not; unbound: the evidence is not what the note commits to; kept: bound, kept for a verdict (`defer`).
+  outcome: Schema.Literals(["right", "wrong", "unbound", "unable", "kept"]),
   reason: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s) => s.length <= MAX_LM_ERROR_CHARS || `at most ${MAX_LM_ERROR_CHARS} characters`))),
 })
 
-/** The evidence for one note: every input of its session up to the note's end, and the outputs' hash the client received. */
+/** The evidence for one note: every input of its session up to the note's end, and the leaves of the note's trace as the client checked them. */
 export type VerifyRequest = Omit<typeof VerifyHeader.Type, "shapes"> & { readonly inputs: readonly LmInput[] }
 /** A referee's answer about one note. */
 export type VerifiedReply = typeof VerifiedMessage.Type

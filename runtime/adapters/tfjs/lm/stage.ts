@@ -24,6 +24,8 @@ export interface StageSession {
   readonly position: number
   /** Runs the stage's blocks on the next positions' activations; returns theirs. */
   forward(x: Activations): Activations
+  /** As `forward`, with every block's output in order (the last is `forward`'s). */
+  forwardTrace(x: Activations): Activations[]
   /** Frees the caches. */
   close(): void
 }
@@ -54,21 +56,28 @@ export function makeStage(part: GptPart, from: number, to: number): Stage {
     openSession: () => {
       const caches: KvCache[] = fns.map(emptyCache)
       let position = 0
+      // Each block's output, read back as float32 (what one block run alone from the previous one's gives, bit for bit).
+      const run = (x: Activations, every: boolean): Activations[] => {
+        if (x.dim !== dim || x.data.length !== x.length * dim) throw new RangeError(`activations must be ${x.length} × ${dim} floats, got dim ${x.dim} and ${x.data.length} floats`)
+        if (x.start !== position) throw new RangeError(`this session is at position ${position}, got activations from position ${x.start} (replay the session's inputs in order)`)
+        const outs = tf.tidy(() => {
+          let t = toTensor(x)
+          const got: Float32Array[] = []
+          fns.forEach((f, i) => {
+            t = f(t, caches[i])
+            if (every || i === fns.length - 1) got.push(Float32Array.from(t.dataSync() as Float32Array))
+          })
+          return got
+        })
+        position += x.length
+        return outs.map((data) => ({ start: x.start, length: x.length, dim, data }))
+      }
       return {
         get position() {
           return position
         },
-        forward: (x) => {
-          if (x.dim !== dim || x.data.length !== x.length * dim) throw new RangeError(`activations must be ${x.length} × ${dim} floats, got dim ${x.dim} and ${x.data.length} floats`)
-          if (x.start !== position) throw new RangeError(`this session is at position ${position}, got activations from position ${x.start} (replay the session's inputs in order)`)
-          const data = tf.tidy(() => {
-            let t = toTensor(x)
-            fns.forEach((f, i) => (t = f(t, caches[i])))
-            return t.dataSync() as Float32Array
-          })
-          position += x.length
-          return { start: x.start, length: x.length, dim, data: Float32Array.from(data) }
-        },
+        forward: (x) => run(x, false)[0]!,
+        forwardTrace: (x) => run(x, true),
         close: () => caches.forEach(disposeCache),
       }
     },
