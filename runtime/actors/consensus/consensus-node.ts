@@ -292,9 +292,12 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       const k = `${v.height}/${v.round}/${v.type}`
       if (followUps.has(k)) return
       // Stragglers after the first batch: one more certificate per hash after a short wait, not one message per vote.
+      // Late prevotes of a height already decided help nobody (this node reported any double vote among
+      // them itself): only late precommits go out then, for the next block's last-commit.
       followUps.set(k, clock.setTimeout(() => {
         followUps.delete(k)
-        if (!stopped && pools.get(v.height) === pool) flush(pool, v.round, v.type)
+        if (stopped || pools.get(v.height) !== pool || (v.type === "prevote" && v.height <= app.height)) return
+        flush(pool, v.round, v.type)
       }, Math.max(1, Math.floor(timeoutPrevote() / 10))))
     }
     const flush = (pool: VotePool, round: number, type: Vote["type"]) => {
@@ -484,6 +487,8 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         if (!lastCommit.some((x) => x.validator === v.validator) && app.validatorSet(app.height).has(v.validator)) lastCommit = [...lastCommit, v]
         return
       }
+      // The machine ignores votes of heights it decided (neither its height's nor the next): no event.
+      if (v.height < next) return
       // A vote from a height ahead means this node is behind: ask the sender for what it decided.
       // The machine keeps votes for the height after its own; further ones are of no use yet.
       if (v.height > next) sync.behind(from)
