@@ -17,6 +17,15 @@
  * different blocks and sends one to each half of the network; as voter it sends each half a
  * different vote for the same (height, round, type) — the other twin block, nil, or a block nobody
  * has. Byzantine nodes collude: they learn each other's twin blocks.
+ *
+ * With `votes: "aggregated"` (core/consensus/aggregation.ts, as the real node does) a node that
+ * received the round's proposal sends its vote to the round's proposer only, which publishes
+ * certificates once it holds +2/3 of the power (and stragglers in one batch after a short wait);
+ * a voter that has not counted +2/3 of its step `aggregationFallback` after voting publishes its
+ * vote to all. Votes and certificates are then not relayed by receivers (the periodic gossip still
+ * re-sends what each node holds). A byzantine voter sends both twin votes to the aggregator; a
+ * byzantine aggregator sends its certificates to one half only; a `withholding` node is honest but,
+ * as aggregator, never publishes a certificate.
  */
 import { createActor, type Actor } from "xstate"
 import { Prng, Scheduler, SimClock } from "../kernel/index.ts"
@@ -27,6 +36,9 @@ import { ValidatorSet } from "../../runtime/core/consensus/validator-set.ts"
 import { type Block, type DuplicateVoteEvidence, type Hash, type Proposal, type Vote, ZERO_HASH } from "../../runtime/core/consensus/types.ts"
 import type { ConsensusMessage } from "../../runtime/core/consensus/codec.ts"
 import { voteEvent } from "../../runtime/core/consensus/intake.ts"
+import { certificateVotes } from "../../runtime/core/consensus/codec.ts"
+import { VotePool, type VoteRouting } from "../../runtime/core/consensus/aggregation.ts"
+import { proposer } from "../../runtime/core/consensus/proposer.ts"
 import { consensusMachine, type ConsensusEvent, type ConsensusTimeouts, type DecideParams, type BroadcastVoteParams, type ProposeParams } from "../../runtime/machines/consensus.ts"
 
 export const CHAIN_ID = 31337
@@ -57,6 +69,12 @@ export interface NetOptions {
    * (core/consensus/intake.ts), as the real node does; false: one `vote.received` per vote. Default true.
    */
   readonly thresholdEvents?: boolean
+  /** How votes travel (see the module doc); default "gossip". */
+  readonly votes?: VoteRouting
+  /** Aggregated votes: indices of (otherwise honest) nodes that never publish the certificates they aggregate. */
+  readonly withholding?: readonly number[]
+  /** Aggregated votes: a voter without +2/3 of its step this long after voting publishes its vote to all (default: timeouts.prevote). */
+  readonly aggregationFallback?: number
 }
 
 /** What the harness's network carries: consensus messages, and a node's "I am at height h". */
@@ -71,7 +89,10 @@ const heightOf = (m: NetMessage): number =>
   m.kind === "vote" ? m.vote.height : m.kind === "proposal" ? m.proposal.height : m.kind === "commit" ? m.block.height : m.height
 
 const idOf = (m: ConsensusMessage): string =>
-  m.kind === "vote" ? m.vote.signature : m.kind === "proposal" ? m.proposal.signature : `commit:${m.block.height}:${blockHash(m.block)}`
+  m.kind === "vote" ? m.vote.signature
+  : m.kind === "proposal" ? m.proposal.signature
+  : m.kind === "certificate" ? `cert:${m.signers.map((x) => x.signature).join("")}`
+  : `commit:${m.block.height}:${blockHash(m.block)}`
 
 /** One node: a consensus actor and the stand-in node around it. */
 export class SimNode {
@@ -97,6 +118,13 @@ export class SimNode {
   readonly witnessed = new Map<number, Map<string, Hash | null>>()
   /** Proposals of the next height, held until this node has committed their parent and can judge them. */
   pending: Proposal[] = []
+  /** Aggregated votes: never publishes a certificate. */
+  withholding = false
+  /** Aggregated votes: the votes this node aggregates at its height, and follow-ups waiting (by "round/type"). */
+  pool: VotePool | undefined
+  readonly followUps = new Set<string>()
+  /** Aggregated votes: "height/round" of the proposals received (this node knows where those rounds' votes go). */
+  readonly proposalsSeen = new Set<string>()
 
   constructor(index: number, seed: number, byzantine: boolean, silent: boolean) {
     this.index = index
@@ -148,6 +176,7 @@ export class SimNet {
     const byz = new Set(options.byzantine ?? [])
     const silent = new Set(options.silent ?? [])
     this.nodes = options.powers.map((_, i) => new SimNode(i, options.seed, byz.has(i), silent.has(i)))
+    for (const i of options.withholding ?? []) this.nodes[i]!.withholding = true
     const first = ValidatorSet.from(this.nodes.map((n, i) => ({ address: n.address, power: options.powers[i]! })))
     const nx = options.nextSet
     this.sets = nx === undefined
@@ -242,6 +271,7 @@ export class SimNet {
     if (before !== undefined && before !== p.blockHash && node.honest) throw new Error(`${node.name} asked to double-sign ${slot}`)
     node.signed.set(slot, p.blockHash)
     const vote = signVote(node.key, CHAIN_ID, p)
+    if (this.options.votes === "aggregated") return this.#voteAggregated(node, p, vote)
     if (!node.byzantine) return this.#publish(node, { kind: "vote", vote }, this.#others(node))
     const twins = this.#twins.get(`${p.height}/${p.round}`)
     const other: Hash | null = twins !== undefined
@@ -250,6 +280,76 @@ export class SimNet {
     const [even, odd] = this.#halves(node)
     this.#publish(node, { kind: "vote", vote }, even)
     this.#publish(node, { kind: "vote", vote: signVote(node.key, CHAIN_ID, { ...p, blockHash: other }) }, odd, false)
+  }
+
+  // ── aggregated votes ────────────────────────────────────────────────────────────────────────
+
+  #aggregator(height: number, round: number): SimNode {
+    const address = proposer(this.validatorsAt(height), height, round)
+    return this.nodes.find((n) => n.address === address)!
+  }
+
+  /** A node's own vote (and a byzantine node's twin) to the round's aggregator, if it knows it; the fallback timer. */
+  #voteAggregated(node: SimNode, p: BroadcastVoteParams, vote: Vote): void {
+    const votes = [vote]
+    if (node.byzantine) {
+      const slot = `${p.height}/${p.round}/${p.type}`
+      const twins = this.#twins.get(`${p.height}/${p.round}`)
+      const other: Hash | null = twins !== undefined
+        ? (p.blockHash === twins[0] ? twins[1] : twins[0])
+        : p.blockHash === null ? toHex(keccak256(utf8ToBytes(`phantom/${slot}`))) : null
+      votes.push(signVote(node.key, CHAIN_ID, { ...p, blockHash: other }))
+    }
+    const aggregator = this.#aggregator(p.height, p.round)
+    const known = node.proposalsSeen.has(`${p.height}/${p.round}`)
+    for (const [i, v] of votes.entries()) {
+      const msg: ConsensusMessage = { kind: "vote", vote: v }
+      // Held for the periodic gossip to all (eventual delivery), sent now to the aggregator only.
+      this.#hold(node, p.height, { msg, to: this.#others(node) })
+      if (i === 0) this.scheduler.after(0, () => this.#receive(node, msg), "loopback")
+      if (aggregator === node) this.scheduler.after(0, () => this.#collect(node, v), "aggregate")
+      else this.#sendTo(node, known ? [aggregator.index] : this.#others(node), msg)
+    }
+    if (aggregator === node || !known) return
+    this.scheduler.after(this.options.aggregationFallback ?? (this.options.timeouts ?? TEST_TIMEOUTS).prevote, () => {
+      if (node.height !== vote.height) return
+      const state = node.actor.getSnapshot().context.heightState
+      const set = vote.type === "prevote" ? state?.votes.prevotes(vote.round) : state?.votes.precommits(vote.round)
+      if (state?.height === vote.height && set?.hasQuorumAny() === true) return
+      for (const v of votes) this.#sendTo(node, this.#others(node), { kind: "vote", vote: v })
+    }, "fallback")
+  }
+
+  /** The aggregator pools a vote of a round it proposes, and publishes what is ready. */
+  #collect(node: SimNode, vote: Vote): void {
+    // The height being decided, or (late precommits, for the next block's last-commit) the one just decided.
+    if (vote.height > node.height || vote.height < node.height - 1 || this.#aggregator(vote.height, vote.round) !== node) return
+    if (node.pool?.height !== vote.height) {
+      if (vote.height !== node.height) return
+      node.pool = new VotePool(vote.height, this.validatorsAt(vote.height))
+      node.followUps.clear()
+    }
+    const pool = node.pool
+    if (!pool.add(vote)) return
+    if (!pool.opened(vote.round, vote.type)) return this.#flush(node, vote.round, vote.type)
+    const k = `${vote.round}/${vote.type}`
+    if (node.followUps.has(k)) return
+    node.followUps.add(k)
+    this.scheduler.after(Math.max(1, Math.floor((this.options.timeouts ?? TEST_TIMEOUTS).prevote / 10)), () => {
+      node.followUps.delete(k)
+      if (node.pool === pool) this.#flush(node, vote.round, vote.type)
+    }, "follow-up")
+  }
+
+  #flush(node: SimNode, round: number, type: Vote["type"]): void {
+    const { certificates } = node.pool!.take(round, type)
+    if (node.withholding) return
+    for (const c of certificates) {
+      // A byzantine aggregator serves one half only.
+      const to = node.byzantine ? this.#halves(node)[0] : this.#others(node)
+      this.#hold(node, c.height, { msg: c, to })
+      this.#sendTo(node, to, c)
+    }
   }
 
   #decide(node: SimNode, d: DecideParams): void {
@@ -273,6 +373,7 @@ export class SimNet {
     for (const h of node.seen.keys()) if (h < next - 1) node.seen.delete(h)
     for (const h of node.held.keys()) if (h < next - 1) node.held.delete(h)
     for (const h of node.witnessed.keys()) if (h < next - 1) node.witnessed.delete(h)
+    for (const k of node.proposalsSeen) if (Number(k.slice(0, k.indexOf("/"))) < next) node.proposalsSeen.delete(k)
   }
 
   // ── the network ─────────────────────────────────────────────────────────────────────────────
@@ -337,7 +438,7 @@ export class SimNet {
       // A peer ahead of us: tell it where we are, so that it sends us the commit we lack.
       return h > node.height ? this.#announceTo(node, peer) : this.#helpCatchUp(node, peer, h)
     }
-    if (h < node.height && msg.kind !== "commit") {
+    if (h < node.height && msg.kind !== "commit" && msg.kind !== "certificate") {
       const author = msg.kind === "vote" ? msg.vote.validator : msg.proposal.proposer
       const peer = this.nodes.find((n) => n.address === author)
       return peer === undefined ? undefined : this.#helpCatchUp(node, peer, h)
@@ -352,17 +453,23 @@ export class SimNet {
     seen.add(id)
     if (!this.#authentic(msg)) return
     const all = this.#others(node)
-    this.#sendTo(node, all, msg) // gossip: relay every new message
+    const aggregated = this.options.votes === "aggregated"
+    // gossip: relay every new message (aggregated: votes and certificates go where they must already)
+    if (!aggregated || (msg.kind !== "vote" && msg.kind !== "certificate")) this.#sendTo(node, all, msg)
     if (msg.kind !== "commit") this.#hold(node, h, { msg, to: all })
-    if (msg.kind === "vote") {
-      if (node.honest && !node.silent) this.#witness(node, msg.vote)
-      if (this.options.thresholdEvents === false) this.#tell(node, { type: "vote.received", vote: msg.vote })
-      else {
-        const event = voteEvent(node.actor.getSnapshot().context, msg.vote)
-        if (event !== undefined) this.#tell(node, event)
+    if (msg.kind === "vote" || msg.kind === "certificate") {
+      for (const vote of msg.kind === "vote" ? [msg.vote] : certificateVotes(msg)) {
+        if (node.honest && !node.silent) this.#witness(node, vote)
+        if (this.options.thresholdEvents === false) this.#tell(node, { type: "vote.received", vote })
+        else {
+          const event = voteEvent(node.actor.getSnapshot().context, vote)
+          if (event !== undefined) this.#tell(node, event)
+        }
       }
+      if (aggregated && msg.kind === "vote") this.#collect(node, msg.vote)
     }
     else if (msg.kind === "proposal") {
+      if (aggregated && msg.proposal.proposer === this.#aggregator(h, msg.proposal.round).address) node.proposalsSeen.add(`${h}/${msg.proposal.round}`)
       if (h === node.height) this.#deliverProposal(node, msg.proposal)
       else node.pending.push(msg.proposal)
     }
@@ -405,7 +512,8 @@ export class SimNet {
       const p = msg.proposal
       return this.#cached(`${p.signature}${blockHash(p.block)}/${p.height}/${p.round}/${p.polRound}`, () => verifyProposal(p, CHAIN_ID))
     }
-    return msg.precommits.every((v) => this.#cached(v.signature + v.blockHash + v.type + v.height + "/" + v.round, () => verifyVote(v, CHAIN_ID)))
+    const votes = msg.kind === "certificate" ? certificateVotes(msg) : msg.precommits
+    return votes.every((v) => this.#cached(v.signature + v.blockHash + v.type + v.height + "/" + v.round, () => verifyVote(v, CHAIN_ID)))
   }
 
   #cached(key: string, check: () => boolean): boolean {

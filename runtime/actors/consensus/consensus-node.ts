@@ -31,7 +31,9 @@ import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
-import { decodeShared } from "../../core/consensus/codec.ts"
+import { certificateVotes, decodeShared } from "../../core/consensus/codec.ts"
+import { VotePool, type VoteRouting } from "../../core/consensus/aggregation.ts"
+import { proposer } from "../../core/consensus/proposer.ts"
 import { voteEvent } from "../../core/consensus/intake.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
@@ -85,6 +87,16 @@ export interface ConsensusOptions {
   readonly outbound?: Outbound
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: number
+  /**
+   * How votes travel (core/consensus/aggregation.ts): "aggregated" (default) sends each vote to the
+   * round's proposer, which publishes certificates; "gossip" publishes every vote to every node.
+   */
+  readonly votes?: VoteRouting
+  /**
+   * Aggregated votes: a voter that has not counted +2/3 of its step's votes this long after voting
+   * publishes its vote to all (default: consensus.timeoutPrevote of the height).
+   */
+  readonly aggregationFallback?: number
   /**
    * Consensus stopped because a decided block did not execute (the reason names the height). The
    * node has already emitted `node.error` and stopped; a real node exits non-zero.
@@ -249,10 +261,77 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       if (peers.length !== peerCount) emit("peers", { count: (peerCount = peers.length) })
     }))
     const send = (message: ConsensusMessage) => run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(message))))
+
+    // ── vote aggregation (core/consensus/aggregation.ts) ──
+    const routing: VoteRouting = options.votes ?? "aggregated"
+    /** The peer each verified proposal of the next heights came from, by "height/round": where that round's votes go. */
+    const proposalPeer = new Map<string, string>()
+    /**
+     * The votes this node aggregates (it proposes their round), by height: the height it decides and
+     * the one it decided last (late precommits still go out: the next block's last-commit records
+     * who signed).
+     */
+    const pools = new Map<number, VotePool>()
+    /** Follow-up batches waiting, by "round/type", and the fallbacks of own votes: cleared at each decision. */
+    const followUps = new Map<string, unknown>()
+    let voteTimers: unknown[] = []
+    const timeoutPrevote = () => app.params(app.height + 1)["consensus.timeoutPrevote"]
+    const aggregatorAt = (height: number, round: number): string => proposer(app.validatorSet(height), height, round)
+    /** The aggregator pools a verified vote of a round it proposes, and publishes what +2/3 (then stragglers, batched) make ready. */
+    const collect = (v: Vote) => {
+      if (routing !== "aggregated" || stopped || v.height > app.height + 1 || v.height < app.height || v.height < 1) return
+      const context = actor.getSnapshot().context
+      if ((v.height === context.height && v.round > context.round + 2) || aggregatorAt(v.height, v.round) !== address) return
+      let pool = pools.get(v.height)
+      if (pool === undefined) {
+        if (v.height !== app.height + 1) return
+        pools.set(v.height, (pool = new VotePool(v.height, app.validatorSet(v.height))))
+      }
+      if (!pool.add(v)) return
+      if (!pool.opened(v.round, v.type)) return flush(pool, v.round, v.type)
+      const k = `${v.height}/${v.round}/${v.type}`
+      if (followUps.has(k)) return
+      // Stragglers after the first batch: one more certificate per hash after a short wait, not one message per vote.
+      // Late prevotes of a height already decided help nobody (this node reported any double vote among
+      // them itself): only late precommits go out then, for the next block's last-commit.
+      followUps.set(k, clock.setTimeout(() => {
+        followUps.delete(k)
+        if (stopped || pools.get(v.height) !== pool || (v.type === "prevote" && v.height <= app.height)) return
+        flush(pool, v.round, v.type)
+      }, Math.max(1, Math.floor(timeoutPrevote() / 10))))
+    }
+    const flush = (pool: VotePool, round: number, type: Vote["type"]) => {
+      for (const c of pool.take(round, type).certificates) outbound(c, send)
+    }
+    /**
+     * How a message of this node leaves it: a vote to its round's aggregator when this node knows
+     * its peer (it got the round's proposal from it) — to its own pool when it is the aggregator —
+     * else, and every other message, to all.
+     */
+    const route = (message: ConsensusMessage) => {
+      if (routing === "gossip" || message.kind !== "vote") return send(message)
+      const v = message.vote
+      if (v.height === app.height + 1 && aggregatorAt(v.height, v.round) === address) return collect(v)
+      const peer = proposalPeer.get(`${v.height}/${v.round}`)
+      if (peer === undefined) return send(message)
+      run(Effect.ignore(network.send(peer, CONSENSUS_TOPIC, encodeMessage(message))))
+    }
+    /** The aggregator did not deliver +2/3 of `v`'s step in time: publish `v` to all (a faulty aggregator costs time, not liveness). */
+    const fallback = (message: ConsensusMessage & { kind: "vote" }) => {
+      const v = message.vote
+      voteTimers.push(clock.setTimeout(() => {
+        if (stopped || v.height !== app.height + 1) return
+        const state = actor.getSnapshot().context.heightState
+        const set = v.type === "prevote" ? state?.votes.prevotes(v.round) : state?.votes.precommits(v.round)
+        if (state?.height === v.height && set?.hasQuorumAny() === true) return
+        outbound(message, send)
+      }, options.aggregationFallback ?? timeoutPrevote()))
+    }
     /** Send one of this node's own messages, and remember it (what it signed, not what a fault made of it) for resending. */
     const speak = (message: ConsensusMessage) => {
       if (!stopped) latest = [...latest.filter((m) => !sameSlot(m, message)), message]
-      outbound(message, send)
+      outbound(message, route)
+      if (routing === "aggregated" && message.kind === "vote" && !stopped) fallback(message)
     }
 
     const actions: NodeActions = {
@@ -328,6 +407,10 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         }
         lastCommit = p.precommits
         latest = []
+        for (const h of pools.keys()) if (h < p.height) pools.delete(h)
+        for (const t of voteTimers) clock.clearTimeout(t)
+        voteTimers = []
+        for (const k of proposalPeer.keys()) if (Number(k.slice(0, k.indexOf("/"))) <= p.height) proposalPeer.delete(k)
         evidence.removeIncluded(p.block.txs)
         mempool.prune()
         emit("block.committed", {
@@ -395,6 +478,26 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       return true
     }
 
+    /** A verified vote (alone, or out of a certificate). */
+    const onVote = (v: Vote, from: string): void => {
+      const next = app.height + 1
+      // Precommits for the block just decided that arrive after the decision still go in the next
+      // block's last-commit: who signed is what downtime is judged on, not who was fastest.
+      if (v.type === "precommit" && v.height === app.height && v.blockHash === app.lastBlockHash && v.round === lastCommit[0]?.round) {
+        if (!lastCommit.some((x) => x.validator === v.validator) && app.validatorSet(app.height).has(v.validator)) lastCommit = [...lastCommit, v]
+        return
+      }
+      // The machine ignores votes of heights it decided (neither its height's nor the next): no event.
+      if (v.height < next) return
+      // A vote from a height ahead means this node is behind: ask the sender for what it decided.
+      // The machine keeps votes for the height after its own; further ones are of no use yet.
+      if (v.height > next) sync.behind(from)
+      if (v.height > next + 1) return
+      // Counted straight into the height's state; the machine hears only of a crossed threshold.
+      const event = voteEvent(actor.getSnapshot().context, v)
+      if (event !== undefined) actor.send(event)
+    }
+
     const onConsensus = (env: Envelope) => {
       if (stopped) return
       const decoded = decodeShared(env.data)
@@ -406,6 +509,10 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           const p = m.proposal
           if (!authentic(p, () => keys.verify(p.proposer, proposalDigest(chainId, p.height, p.round, p.polRound, blockHash(p.block)), fromHex(p.signature)))) {
             return fault(env.from, `proposal ${p.height}/${p.round}: bad signature`)
+          }
+          // Where this round's votes go (aggregation): the peer that sent the round's proposal, if it came from its proposer.
+          if (routing === "aggregated" && p.height === next && p.proposer === aggregatorAt(p.height, p.round) && proposalPeer.size < 256) {
+            proposalPeer.set(`${p.height}/${p.round}`, env.from)
           }
           if (p.height === next + 1) {
             // A peer is one height ahead: it has the certificate of `next`; keep its proposal until
@@ -422,19 +529,19 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           if (!authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))) {
             return fault(env.from, `vote ${v.height}/${v.round}: bad signature`)
           }
-          // Precommits for the block just decided that arrive after the decision still go in the next
-          // block's last-commit: who signed is what downtime is judged on, not who was fastest.
-          if (v.type === "precommit" && v.height === app.height && v.blockHash === app.lastBlockHash && v.round === lastCommit[0]?.round) {
-            if (!lastCommit.some((x) => x.validator === v.validator) && app.validatorSet(app.height).has(v.validator)) lastCommit = [...lastCommit, v]
-            return
+          onVote(v, env.from)
+          collect(v)
+          return
+        }
+        case "certificate": {
+          // Every signature is checked, as for single votes; one bad signature spoils the certificate.
+          const votes = certificateVotes(m)
+          for (const v of votes) {
+            if (!authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))) {
+              return fault(env.from, `certificate ${m.height}/${m.round}/${m.type}: bad signature of ${v.validator}`)
+            }
           }
-          // A vote from a height ahead means this node is behind: ask the sender for what it decided.
-          // The machine keeps votes for the height after its own; further ones are of no use yet.
-          if (v.height > next) sync.behind(env.from)
-          if (v.height > next + 1) return
-          // Counted straight into the height's state; the machine hears only of a crossed threshold.
-          const event = voteEvent(actor.getSnapshot().context, v)
-          if (event !== undefined) actor.send(event)
+          for (const v of votes) onVote(v, env.from)
           return
         }
         case "commit": {
@@ -495,10 +602,17 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     const resendEvery = options.resendEvery ?? app.params()["consensus.timeoutPropose"]
     let resendTimer: unknown
     let resends = 0
+    let lastStep = ""
     const resend = () => {
       if (stopped) return
-      for (const m of latest) outbound(m, send)
       const snapshot = actor.getSnapshot()
+      // Aggregated votes: own messages go out again only when this node has not moved (height, round,
+      // step) since the last re-send; a node that moves on needs nothing re-sent, and re-sending to
+      // all on every tick would cost n² messages again.
+      const at = `${snapshot.context.height}/${snapshot.context.round}/${snapshot.context.step}`
+      const stuck = at === lastStep
+      lastStep = at
+      if (routing === "gossip" || stuck) for (const m of latest) outbound(m, send)
       if (snapshot.matches("height")) {
         const all = resends++ % FULL_RELAY_EVERY === FULL_RELAY_EVERY - 1
         for (const vote of votesToRelay(snapshot.context.heightState, snapshot.context, address, all)) outbound({ kind: "vote", vote }, send)

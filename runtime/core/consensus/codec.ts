@@ -1,8 +1,10 @@
 /**
  * The consensus wire messages and their codec.
  *
- * Three messages travel on the consensus topic: a `proposal`, a `vote`, and a `commit` (a block with
- * the precommits that decided it), which nodes send to peers that are behind so they can catch up.
+ * Four messages travel on the consensus topic: a `proposal`, a `vote`, a `certificate` (the votes of
+ * one (height, round, type, block hash) an aggregator collected: aggregation.ts), and a `commit` (a
+ * block with the precommits that decided it), which nodes send to peers that are behind so they can
+ * catch up.
  * On the wire a message is JSON in UTF-8, written canonically (sorted keys, no whitespace; see
  * block.ts), so one message has one byte string. Heights, rounds and times are JSON numbers (safe
  * integers); addresses, hashes and signatures are 0x-prefixed lowercase hex strings.
@@ -21,6 +23,20 @@ export type ConsensusMessage =
   | { readonly kind: "proposal"; readonly proposal: Proposal }
   | { readonly kind: "vote"; readonly vote: Vote }
   | { readonly kind: "commit"; readonly block: Block; readonly precommits: readonly Vote[] }
+  | VoteCertificate
+
+/**
+ * Votes of one (type, height, round, blockHash) by several validators, as one message: each signer
+ * with its own signature over the same vote digest (aggregation.ts). `certificateVotes` expands it.
+ */
+export interface VoteCertificate {
+  readonly kind: "certificate"
+  readonly type: Vote["type"]
+  readonly height: number
+  readonly round: number
+  readonly blockHash: Vote["blockHash"]
+  readonly signers: readonly { readonly validator: string; readonly signature: string }[]
+}
 
 /** Largest message decoded by default (a block of transactions fits comfortably). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -91,10 +107,20 @@ const CommitSchema = Schema.Struct({
   }),
 )
 
+const CertificateSchema = Schema.Struct({
+  kind: Schema.Literal("certificate"),
+  type: Schema.Literals(["prevote", "precommit"]),
+  height: HeightSchema,
+  round: RoundSchema,
+  blockHash: Schema.NullOr(HashSchema),
+  signers: Schema.Array(Schema.Struct({ validator: AddressSchema, signature: SignatureSchema })).check(Schema.isMinLength(1), Schema.isMaxLength(MAX_PRECOMMITS)),
+})
+
 export const ConsensusMessageSchema = Schema.Union([
   Schema.Struct({ kind: Schema.Literal("proposal"), proposal: ProposalSchema }),
   Schema.Struct({ kind: Schema.Literal("vote"), vote: VoteSchema }),
   CommitSchema,
+  CertificateSchema,
 ])
 
 // The schemas' types must be exactly the domain types (checked at compile time).
@@ -119,8 +145,8 @@ export const decodeMessageValue = (value: unknown): Result.Result<ConsensusMessa
     return Result.fail(new ConsensusDecodeError({ field: "(message)", reason: "expected a JSON object" }))
   }
   const kind = (value as { kind?: unknown }).kind
-  if (kind !== "proposal" && kind !== "vote" && kind !== "commit") {
-    return Result.fail(new ConsensusDecodeError({ field: "kind", reason: `expected "proposal", "vote" or "commit", got ${JSON.stringify(kind) ?? "nothing"}` }))
+  if (kind !== "proposal" && kind !== "vote" && kind !== "commit" && kind !== "certificate") {
+    return Result.fail(new ConsensusDecodeError({ field: "kind", reason: `expected "proposal", "vote", "commit" or "certificate", got ${JSON.stringify(kind) ?? "nothing"}` }))
   }
   try {
     const r = decodeSchema(value, { errors: "first", onExcessProperty: "error" })
@@ -195,8 +221,25 @@ const messageJson = (m: ConsensusMessage): string => {
       for (let i = 0; i < m.precommits.length; i++) precommits += (i === 0 ? "" : ",") + memoJson(m.precommits[i]!)
       return `{"block":${memoJson(m.block)},"kind":"commit","precommits":[${precommits}]}`
     }
-    case "proposal": return canonicalJson(m as unknown as Json)
+    case "proposal":
+    case "certificate": return canonicalJson(m as unknown as Json)
   }
+}
+
+const votesOfCertificate = new WeakMap<VoteCertificate, readonly Vote[]>()
+
+/**
+ * The votes a certificate carries, one per signer (unverified: the receiver checks each signature
+ * as for a vote), remembered per certificate object: a simulated world shares decoded messages, so
+ * every receiver gets the same vote objects and their verdicts are shared too.
+ */
+export const certificateVotes = (c: VoteCertificate): readonly Vote[] => {
+  let votes = votesOfCertificate.get(c)
+  if (votes === undefined) {
+    votes = c.signers.map((s) => ({ type: c.type, height: c.height, round: c.round, blockHash: c.blockHash, validator: s.validator, signature: s.signature }))
+    votesOfCertificate.set(c, votes)
+  }
+  return votes
 }
 
 /** Encode a message to its canonical wire bytes. */
