@@ -211,13 +211,17 @@ describe("a hand-made network on a real chain: `dai chain deploy`, `dai genesis`
       // Passed once the vote is over; executed once the timelock is; the network takes it at a later epoch.
       // The contract judges both by block.timestamp, and the test's chain mines only for transactions:
       // rather than wait ~25 s on the wall clock (and then for someone's transaction to carry the time),
-      // the chain's clock is moved past the timelock and a block mined (Hardhat's evm_increaseTime).
+      // a block is mined at the end of the timelock (Hardhat's evm_setNextBlockTimestamp; later blocks go on from there).
       const proposal = () => get<Array<{ id: number; state: string; executableAt: number }>>(api[0]!, "/proposals").then((ps) => ps?.find((p) => p.id === id))
       const executableAt = (await proposal())!.executableAt
-      const latest = await rpcCall<{ timestamp: string }>(rpc, "eth_getBlockByNumber", ["latest", false])
-      const ahead = Math.ceil((executableAt - Number(latest.timestamp) * 1000) / 1000) + 1
-      if (ahead > 0) await rpcCall(rpc, "evm_increaseTime", [ahead])
+      const chainSec = async () => Number((await rpcCall<{ timestamp: string }>(rpc, "eth_getBlockByNumber", ["latest", false])).timestamp)
+      const due = Math.max(Math.ceil(executableAt / 1000) + 1, (await chainSec()) + 1)
+      // A node's transaction may land in between with a later time: then that block carries it already.
+      await rpcCall(rpc, "evm_setNextBlockTimestamp", [due]).catch(async (e: unknown) => {
+        if ((await chainSec()) * 1000 < executableAt) throw e
+      })
       await rpcCall(rpc, "evm_mine", [])
+      expect(await chainSec()).toBeGreaterThanOrEqual(Math.ceil(executableAt / 1000))
       await vi.waitFor(async () => expect((await proposal())?.state).toBe("Executable"), { timeout: 120_000, interval: 1_000 })
       const executed = await dai("gov", "execute", String(id), "--data-dir", dirs[0]!)
       expect(executed.code, `${executed.out}\n${executed.err}`).toBe(0)
