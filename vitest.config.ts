@@ -1,4 +1,40 @@
 import { defineConfig } from "vitest/config"
+import { BaseSequencer, type TestSpecification } from "vitest/node"
+
+/**
+ * The files that take longest, with their wall time in a CI run on a 2-core machine (ms; rounded).
+ * They start first, longest first: the two workers then end the run on short files, instead of one
+ * worker running a 2-minute file alone while the other has nothing left. A clean clone has no
+ * vitest results cache, and without one vitest starts the largest files by bytes first, which put
+ * the hand-made network (150 s) anywhere. Only the order depends on this table: a file missing
+ * from it still runs (after these, in vitest's own order); refresh it from a CI run's report.
+ */
+export const SLOWEST_FILES: Readonly<Record<string, number>> = {
+  "runtime/node/hand-made-network.test.ts": 150_000,
+  "contracts/test/Staking.differential.test.ts": 79_000,
+  "scenarios/scenarios.test.ts": 72_000,
+  "runtime/node/training-restart.test.ts": 64_000,
+  "runtime/node/market-failover.test.ts": 55_000,
+  "runtime/node/devnet-governance.test.ts": 45_000,
+  "contracts/test/ComputeMarket.test.ts": 39_000,
+  "runtime/node/node-process.test.ts": 33_000,
+  "cli/devnet.test.ts": 29_000,
+  "contracts/test/Committee.test.ts": 28_000,
+  "sim/scenario/training.test.ts": 26_000,
+  "runtime/core/econ/properties.test.ts": 21_000,
+  "contracts/test/ComputeMarket.differential.test.ts": 19_000,
+}
+
+/** vitest's order (failed first, then longest by its cache, else largest), with SLOWEST_FILES ahead of it, longest first. */
+class SlowestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files)
+    const root = this.ctx.config.root.replace(/\/?$/, "/")
+    const known = (f: TestSpecification) => SLOWEST_FILES[f.moduleId.startsWith(root) ? f.moduleId.slice(root.length) : f.moduleId] ?? 0
+    // Array.prototype.sort is stable: files not in the table keep vitest's order, after the table's.
+    return sorted.sort((a, b) => known(b) - known(a))
+  }
+}
 
 export default defineConfig({
   test: {
@@ -11,5 +47,12 @@ export default defineConfig({
     // compute, so the suite ran at about one core's load for 15+ minutes. Every test waits for
     // conditions within generous bounds, never for a time, so a second file alongside only slows it.
     maxWorkers: 2,
+    // isolate stays true (vitest's default: each file in a fresh module graph). Sharing one between
+    // files would save the ~37 s vitest estimates, but module state would then leak from file to file:
+    // TensorFlow.js's active backend is process-wide (a file that selects wasm leaves every later
+    // file in that worker training on wasm, whose numbers differ from cpu's, and several tests assert
+    // exact hashes of trained models), Hardhat's in-process network and its snapshots are module
+    // singletons, and some CLI tests set process.env.
+    sequence: { sequencer: SlowestFirst },
   },
 })

@@ -32,7 +32,7 @@ interface Target {
   readonly count: number
   readonly describe: string
   /** A vitest file run with DAI_<env>_RUNS / _SEED, or the swarm. */
-  readonly kind: { readonly vitest: string; readonly env: string; readonly perRun?: number } | { readonly swarm: true }
+  readonly kind: { readonly vitest: string; readonly env: string; readonly perRun?: number; readonly vars?: Readonly<Record<string, string>> } | { readonly swarm: true }
 }
 
 /** The soak counts (issue 16): each at least what the issue asks for. */
@@ -52,6 +52,8 @@ const TARGETS: readonly Target[] = [
   { name: "gossip", unit: "messages", count: 100_000, describe: "fuzzed gossip against a running node over libp2p", kind: { vitest: "runtime/node/gossip-fuzz.test.ts", env: "GOSSIP", perRun: 6 } },
   { name: "api", unit: "requests", count: 100_000, describe: "fuzzed HTTP requests against a running validator's API", kind: { vitest: "runtime/api/fuzz.test.ts", env: "API" } },
   { name: "libp2p", unit: "runs per property", count: 1_000, describe: "hostile bytes, frames and gossip on a libp2p node (four properties)", kind: { vitest: "runtime/adapters/libp2p/fuzz.test.ts", env: "LIBP2P" } },
+  // The scenario files marked slow (real TensorFlow.js training, the LM at scale): npm test skips them, and runs a fast file with each one's guarantee.
+  { name: "scenarios", unit: "runs of every scenario", count: 1, describe: "every scenario file in scenarios/, those marked slow: true included (DAI_SLOW_SCENARIOS=1)", kind: { vitest: "scenarios/scenarios.test.ts", env: "SLOW_SCENARIOS", vars: { DAI_SLOW_SCENARIOS: "1" } } },
 ]
 
 interface Outcome {
@@ -105,12 +107,13 @@ const runTarget = async (t: Target, flagCount: number | undefined, givenSeed: nu
     }
     return { target: t.name, runs: count, unit: t.unit, failures: code === 0 ? 0 : Math.max(1, failures), seconds: seconds(), seed, log }
   }
-  const { vitest, env, perRun = 1 } = t.kind
+  const { vitest, env, perRun = 1, vars: fixed = {} } = t.kind
   const fromEnv = process.env[`DAI_${env}_RUNS`]
   const runs = flagCount !== undefined ? Math.ceil(flagCount / perRun) : fromEnv !== undefined && fromEnv !== "" ? Number(fromEnv) : Math.ceil(t.count / perRun)
   const testSeed = process.env[`DAI_${env}_SEED`] !== undefined ? Number(process.env[`DAI_${env}_SEED`]) : seed
-  const vars = { [`DAI_${env}_RUNS`]: String(runs), [`DAI_${env}_SEED`]: String(testSeed) }
-  console.log(`soak ${t.name}: SEED=${testSeed} (replay: DAI_${env}_SEED=${testSeed} DAI_${env}_RUNS=${runs} npx vitest run ${vitest})`)
+  const vars = { ...fixed, [`DAI_${env}_RUNS`]: String(runs), [`DAI_${env}_SEED`]: String(testSeed) }
+  const fixedText = Object.entries(fixed).map(([k, v]) => `${k}=${v} `).join("")
+  console.log(`soak ${t.name}: SEED=${testSeed} (replay: ${fixedText}DAI_${env}_SEED=${testSeed} DAI_${env}_RUNS=${runs} npx vitest run ${vitest})`)
   const { code, output } = await runLogged([VITEST, "run", vitest], vars, log)
   if (code !== 0) {
     // fast-check's report: the seed, the path and the shrunk counterexample.

@@ -4,7 +4,7 @@
  * both on Staking with their genesis stake; a proposal and a vote POSTed to node 0's API land on the
  * contracts, and every node's governance machine reports the proposal with the tally, which the
  * TUI's model shows, as it shows node 0's vote; node 0's self-bond is followed by a staking machine.
- * The devnet constitution's short periods (a 30 s vote, a 5 s timelock here) let the proposal pass
+ * The devnet constitution's short periods (a 15 s vote, a 5 s timelock here) let the proposal pass
  * and be executed by `dai gov execute` within the test, after clear refusals; the chain's
  * parameters (GET /params) then show the new value. Joining on the chain: a validator registers
  * with its consensus key and a trainer bonds, through the membership port over the contracts, each
@@ -48,7 +48,10 @@ describe("devnet governance over the EVM chain", () => {
   beforeAll(async () => {
     devnet = await startDevnet({
       dir: join(root, "net"), nodes: 2, params: { ...DEVNET_PARAMS, "consensus.timeoutCommit": "100ms" }, training: { enabled: false },
-      governance: { "governance.votingPeriod": "30s", "governance.timelock": "5s" },
+      // 15 s: the proposal of the second test must still be open at the start of the fourth (about 3 s
+      // later on a loaded machine), and the fourth waits for its vote and timelock on the wall clock:
+      // each node's governance machine runs on the node's clock, not the chain's.
+      governance: { "governance.votingPeriod": "15s", "governance.timelock": "5s" },
     })
     for (const n of devnet.nodes) {
       const mine: TelemetryEvent[] = []
@@ -112,7 +115,7 @@ describe("devnet governance over the EVM chain", () => {
     const { readLoweredFloors } = await import("../../contracts/deploy/constitution-profile.ts")
     const floors = await readLoweredFloors(devnet.chain!.provider, devnet.chain!.deployment.contracts.Constitution)
     expect(floors).toEqual([
-      { name: "governance.votingPeriod", min: 5_000, registryMin: 3_600_000, value: 30_000 },
+      { name: "governance.votingPeriod", min: 5_000, registryMin: 3_600_000, value: 15_000 },
       { name: "governance.timelock", min: 5_000, registryMin: 3_600_000, value: 5_000 },
     ])
     const file = JSON.parse(readFileSync(join(devnet.dir, "devnet.json"), "utf8")) as { constitution: { name: string; warning: string } }
