@@ -10,7 +10,8 @@ import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
-import { decodeVerifyRequest, encodeVerifiedReply, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
+import { lmBackendNoteWord } from "../../core/lm/backend.ts"
+import { decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, lmOutputsHash } from "../../core/lm/wire.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
 import { makeMemoryChain } from "../../services/memory-chain.ts"
 import type { MarketContext } from "../market/context.ts"
@@ -80,7 +81,8 @@ const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeo
   const inputs = [input(0, 3, 0.5), input(3, 1, 0.25)]
   const outputs = [output(1), output(2)]
   inputs.forEach((x, i) => audit.record(job, "s1", x, outputs[i]!))
-  const word = lmNoteWord(inputs.reduce((c, x) => lmInputsHash(c, x), LM_INPUTS_START), lmOutputsHash(outputs))
+  // The stage computed on cpu, and its note says so (core/lm/backend.ts).
+  const word = lmBackendNoteWord("cpu", inputs, lmOutputsHash(outputs))
   await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: word })
   return job
 }

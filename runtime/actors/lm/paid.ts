@@ -15,7 +15,8 @@
  */
 import { Effect } from "effect"
 import { maxNoteUnits } from "../../core/market/index.ts"
-import { LM_INPUTS_START, type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
+import { DEFAULT_LM_BACKEND, lmInputsStart } from "../../core/lm/backend.ts"
+import { type LmInput, lmInputsHash, lmNoteWord, lmOutputsHash } from "../../core/lm/wire.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
 
 /** The market job kind that pays sessions of blocks from..to. */
@@ -36,6 +37,17 @@ export interface StageMarket {
   readonly account: string
   /** Tokens per debit note (default 8). */
   readonly chunk?: number
+  /** The backend the stage computes on, which its notes commit to (core/lm/backend.ts; default cpu). */
+  readonly backend?: string
+  /** A note delivered on the ledger, with its evidence (what a referee re-executes: defense.ts keeps it). */
+  readonly onDelivered?: (job: number, note: number, evidence: NoteEvidence) => void
+}
+
+/** What a referee is given of one note (the VerifyRequest's content): the session's inputs up to the note's end, which are the note's, its outputs' hash. */
+export interface NoteEvidence {
+  readonly first: number
+  readonly inputs: readonly LmInput[]
+  readonly outputs: Uint8Array
 }
 
 /** The billing of one session (one job; a job may pay several sessions in turn: a restart at the context's end). */
@@ -89,15 +101,20 @@ export const stageBilling = (m: StageMarket): StageBilling => {
           const chunk = cap === undefined || BigInt(wanted) <= cap ? wanted : Math.max(1, Number(cap))
           let pending: Float32Array[] = []
           // The session's running input hash: a note's word binds every input up to its last forward (wire.ts).
-          let inputs = LM_INPUTS_START
+          let inputs = lmInputsStart(m.backend ?? DEFAULT_LM_BACKEND)
+          // Every input the session took (a note's evidence is a prefix of them; the inputs are shared, not copied).
+          const taken: LmInput[] = []
           const flush = () => {
             if (pending.length === 0) return
             const outputs = pending
             pending = []
             const units = outputs.length
-            call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: lmNoteWord(inputs, lmOutputsHash(outputs)) }), (r) => {
+            const outputsHash = lmOutputsHash(outputs)
+            const evidence: NoteEvidence = { first: taken.length - units, inputs: taken.slice(), outputs: outputsHash }
+            call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: lmNoteWord(inputs, outputsHash) }), (r) => {
               delivered += units
               ctx.emit("lm.stage.delivered", { job, note: r.note, units })
+              m.onDelivered?.(job, r.note, evidence)
               settleLater(job)
             }, (e) => ctx.emit("lm.stage.deliver-refused", { job, units, reason: reasonOf(e) }))
           }
@@ -108,6 +125,7 @@ export const stageBilling = (m: StageMarket): StageBilling => {
               u.units++
               billed++
               inputs = lmInputsHash(inputs, input)
+              taken.push(input)
               pending.push(output)
               if (pending.length >= chunk) flush()
             },

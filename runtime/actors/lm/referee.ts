@@ -15,23 +15,32 @@
  * gives, so a disputed note is refuted by the same signed `resolveDispute` as an `infer:` job's, the
  * stage's provider slashed and the client compensated. A note it holds no evidence of gives undefined:
  * the market's referee then signs no verdict on it, for either side. On a dispute the client sends the
- * refuted note's evidence to every active validator (audit.ts), so each judges it itself.
+ * refuted note's evidence to every active validator (audit.ts), and the stage's server the evidence of
+ * every frozen note (defense.ts): each judges them itself. Either party of the job may send evidence;
+ * it binds to the note's word whoever sends it.
+ *
+ * Backends (core/lm/backend.ts): a note's word names the backend the stage computed on. This referee
+ * judges only notes naming its own backend (which it announces: `lm/referee/<backend>`); a note bound
+ * to another backend it answers `unable` — never `wrong`, since floats differ across backends.
  */
 import { Effect, Result } from "effect"
 import { fromHex } from "../../core/crypto.ts"
 import type { PipelineStage } from "../../core/lm/pipeline.ts"
 import {
-  decodeVerifyRequest, encodeVerifiedReply, LM_INPUTS_START, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, lmInputsHash, lmNoteWord, lmOutputsHash, MAX_LM_VERIFY_BYTES,
+  decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, lmInputsHash, lmNoteWord, lmOutputsHash, MAX_LM_VERIFY_BYTES,
   type VerifiedReply, type VerifyRequest,
 } from "../../core/lm/wire.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
 import type { Reexecute } from "../market/work.ts"
+import { DEFAULT_LM_BACKEND, LM_BACKENDS, lmInputsStart, lmNoteBackend, lmRefereeKey } from "../../core/lm/backend.ts"
 import { parseLmJobKind } from "./paid.ts"
 import { stageStep } from "./stage-step.ts"
 
 export interface LmRefereeOptions {
   /** Loads blocks from..to of the model (tfjs, cpu backend); freed with `dispose`. */
   readonly loadStage: (from: number, to: number) => PipelineStage & { dispose(): void }
+  /** The TensorFlow.js backend the stages it loads compute on (default cpu): it judges only notes naming it, and announces it. */
+  readonly backend?: string
 }
 
 /** One re-execution: the stage's blocks run, and the forwards replayed. */
@@ -57,6 +66,8 @@ const MAX_JUDGED = 4_096
 
 /** Start answering verify requests on `ctx`. */
 export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmReferee => {
+  const backend = o.backend ?? DEFAULT_LM_BACKEND
+  const start = lmInputsStart(backend)
   const stages = new Map<string, PipelineStage & { dispose(): void }>()
   /** Delivered word (lowercase) → the word this node's re-execution gives. */
   const judged = new Map<string, string>()
@@ -85,7 +96,7 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
     if (stage.embeds !== (m.input === "tokens")) return { error: `blocks ${m.from}-${m.to} take ${stage.embeds ? "tokens" : "activations"}` }
     const session = stage.openSession()
     try {
-      let inputs = LM_INPUTS_START
+      let inputs = start
       const outputs: Float32Array[] = []
       for (const [i, x] of m.inputs.entries()) {
         const y = stageStep(stage, session, x)
@@ -109,17 +120,20 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
   const onRequest = (from: string, m: VerifyRequest) =>
     call(ctx, ctx.ledger.marketJob(m.job), (j) => {
       if (stopped) return
-      // Only the job's requester holds the session's inputs and outputs; anyone else's request is not this referee's work.
-      if (j === undefined || j.requester !== from) return
+      // Only the job's parties hold the session's inputs and outputs (the requester, or the provider defending its notes); anyone else's request is not this referee's work.
+      if (j === undefined || (j.requester !== from && j.provider !== from)) return
       const range = parseLmJobKind(j.kind)
       if (range === undefined || range.from !== m.from || range.to !== m.to) return answer(from, m, "unbound", `job ${m.job} is ${j.kind}, not blocks ${m.from}-${m.to}`)
       const note = j.notes.find((n) => n.id === m.note)
       if (note === undefined) return answer(from, m, "unbound", `job ${m.job} has no note ${m.note}`)
       if (BigInt(m.inputs.length - m.first) !== note.units) return answer(from, m, "unbound", `note ${m.note} bills ${note.units} forwards, the evidence has ${m.inputs.length - m.first}`)
-      let inputs = LM_INPUTS_START
+      let inputs = start
       for (const x of m.inputs) inputs = lmInputsHash(inputs, x)
       const claimed = note.resultHash.toLowerCase()
       if (lmNoteWord(inputs, fromHex(m.outputs)) !== claimed) {
+        // Bound to another backend: its floats are not this referee's to judge (an honest stage on it would differ here).
+        const other = lmNoteBackend(claimed, m.inputs, fromHex(m.outputs), LM_BACKENDS.filter((b) => b !== backend))
+        if (other !== undefined) return answer(from, m, "unable", `note ${m.note} was computed on the ${other} backend, this referee runs ${backend}`)
         return answer(from, m, "unbound", "the inputs and outputs given are not what the note commits to")
       }
       const r = rerun(m)
@@ -134,6 +148,9 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
       answer(from, m, outcome)
     }, (e) => answer(from, m, "unable", `cannot read job ${m.job}: ${reasonOf(e)}`))
 
+  // Clients and stages draw referees among the validators announcing this backend (lm-referees.ts).
+  const key = lmRefereeKey(backend)
+  ctx.run(Effect.catch(ctx.network.provide(key, { pricePerUnit: 0n, capacity: 1, queue: 0 }), (e) => Effect.sync(() => ctx.emit("lm.referee.announce-failed", { key, reason: e.reason }))))
   ctx.run(Effect.map(ctx.network.subscribe(LM_VERIFY_TOPIC, (env) => {
     if (stopped) return
     const d = decodeVerifyRequest(env.data)
@@ -151,6 +168,7 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
       if (stopped) return
       stopped = true
       if (unsubscribe !== undefined) ctx.run(unsubscribe)
+      ctx.run(ctx.network.unprovide(key))
       for (const s of stages.values()) s.dispose()
       stages.clear()
     },
