@@ -219,6 +219,26 @@ describe("lm audit: a referee that does not answer", () => {
     audit.stop()
   })
 
+  it("referees are asked for the backend the note's word names; a note naming none is not checked", async () => {
+    const w = world()
+    const asked = w.referee("ref", ["right"])
+    const backends: string[] = []
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: (b) => (backends.push(b), ["ref"]) })
+    const job = await deliveredJob(w, audit)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(backends).toEqual(["cpu"])
+    expect(asked).toEqual([1])
+    // A second note whose word binds the same records on no known backend: unmatched, no referee asked.
+    const inputs = [input(4, 1, 0.75)]
+    const outputs = [output(3)]
+    inputs.forEach((x, i) => audit.record(job, "s2", x, outputs[i]!))
+    await w.op({ type: "deliver", job, provider: "server", units: 1n, resultHash: lmBackendNoteWord("some-other", inputs, lmOutputsHash(outputs)) })
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(backends).toEqual(["cpu"])
+    expect(w.events.filter((e) => e.kind === "lm.verify.unmatched").map((e) => e.data["note"])).toEqual([2])
+    audit.stop()
+  })
+
   it("a note found right on the first answer is through at once", async () => {
     const w = world()
     const asked = w.referee("ref", ["right"])
