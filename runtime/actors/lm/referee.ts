@@ -136,6 +136,9 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
         if (other !== undefined) return answer(from, m, "unable", `note ${m.note} was computed on the ${other} backend, this referee runs ${backend}`)
         return answer(from, m, "unbound", "the inputs and outputs given are not what the note commits to")
       }
+      // Judged already (the client's evidence and the stage's, or a question asked again): the same answer, not another re-execution.
+      const known = judged.get(claimed)
+      if (known !== undefined) return answer(from, m, known === claimed ? "right" : "wrong")
       const r = rerun(m)
       if ("error" in r) {
         done.push({ job: m.job, note: m.note, from: m.from, to: m.to, forwards: m.inputs.length, outcome: "unable" })

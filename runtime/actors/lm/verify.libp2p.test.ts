@@ -246,8 +246,9 @@ describe("verification of paid pipeline inference, on libp2p loopback", () => {
     // No verification and no confirming while it runs: every note stays pending, as a lying client keeps them.
     const payer = makeLmPayer(ctxs[0]!, { account: client, maxPricePerToken: CAP, pollMs: 600_000, deadlineMs: 60_000 })
     try {
+      // Another prompt than the first test's: no validator has judged these notes' words before.
       await Effect.runPromise(generateThroughPipeline(ctxs[0]!, {
-        blocks: config.blocks, contextLength: config.contextLength, vocabSize: config.vocabSize, context, maxTokens: N, timeoutMs: 30_000, payment: payer, exclude: new Set([wrongPeer]),
+        blocks: config.blocks, contextLength: config.contextLength, vocabSize: config.vocabSize, context: promptTokens("Q: Why"), maxTokens: N, timeoutMs: 30_000, payment: payer, exclude: new Set([wrongPeer]),
       }))
       const honest = payer.jobs().find((s) => s.peer === honestPeer)!.job
       await vi.waitFor(() => expect(economy.job(honest)!.delivered).toBe(BigInt(N)), { timeout: 20_000, interval: 200 })
@@ -265,13 +266,16 @@ describe("verification of paid pipeline inference, on libp2p loopback", () => {
       expect(resolved[0]!.data["signers"]).toBeGreaterThanOrEqual(2)
       const signed = events.filter((e) => e.kind === "market.verdict.signed" && e.data["job"] === honest)
       expect(signed.every((e) => e.data["providerRight"] === true)).toBe(true)
-      // Each signer re-executed every frozen note itself, on the evidence the stage's server sent.
+      // Each signer re-executed every frozen note itself, on the evidence the stage's server sent, and holds the note's word from it.
+      const notes = economy.job(honest)!.notes
       for (const node of new Set(signed.map((e) => e.node))) {
-        const mine = lmReferees[node - 3]!.reexecutions().filter((x) => x.job === honest)
-        expect(new Set(mine.map((x) => x.note))).toEqual(new Set(frozen))
-        expect(mine.every((x) => x.outcome === "right" && x.from === 2 && x.to === 3)).toBe(true)
+        expect(new Set(lmReferees[node - 3]!.reexecutions().filter((x) => x.job === honest).map((x) => x.note))).toEqual(new Set(frozen))
+        for (const n of notes) expect(lmReferees[node - 3]!.reexecute({ job: honest, kind: lmJobKind(2, 3), from: 0, units: Number(n.units) }, n.resultHash)).toBe(n.resultHash.toLowerCase())
       }
-      expect(events.some((e) => e.kind === "lm.stage.defended" && e.node === 2 && e.data["job"] === honest && e.data["outcome"] === "right")).toBe(true)
+      expect(lmReferees.flatMap((x) => x.reexecutions()).filter((x) => x.job === honest).every((x) => x.outcome === "right" && x.from === 2 && x.to === 3)).toBe(true)
+      // The evidence of every frozen note came from the stage's server, and validators answered it right.
+      const defended = events.filter((e) => e.kind === "lm.stage.defended" && e.node === 2 && e.data["job"] === honest && e.data["outcome"] === "right")
+      expect(new Set(defended.map((e) => e.data["note"]))).toEqual(new Set(frozen))
       // Nothing slashed: the bond is whole, no compensation went to the disputer.
       expect(economy.provider(honestPeer)!.bond).toBe(bond)
       expect(economy.job(honest)!.compensation).toBe(0n)
