@@ -181,6 +181,11 @@ export const runChat = async (backend: ChatBackend, lines: AsyncIterable<string>
         case "lm.generate.failover":
           io.err(`failover: blocks ${String(d["from"])}-${String(d["to"])} moved from ${String(d["failed"])} to ${String(d["replacement"])} (${String(d["reason"])}); replayed ${String(d["replayed"])} inputs`)
           break
+        case "lm.generate.restart":
+          // The text so far came through a stage a referee refuted: said, and written again from the start.
+          io.err(`\nrestart: blocks ${String(d["from"])}-${String(d["to"])} at ${String(d["refuted"])} refuted; its ${String(d["discarded"])} tokens discarded, generating again without it`)
+          cost = ""
+          break
         case "lm.generate.token":
           if (cost === "") write(line)
           cost = String(d["cost"])

@@ -165,6 +165,7 @@ const pipelineCommand = defineCommand({
         onEvent: (e) => io.err(e.kind === "route"
           ? `route: ${e.stages.map((s) => `blocks ${s.from}-${s.to} at ${s.peer}`).join(" → ")}`
           : e.kind === "failover" ? `failover: blocks ${e.from}-${e.to} moved from ${e.failed} to ${e.replacement} (${e.reason}); replayed ${e.replayed} inputs`
+          : e.kind === "restart" ? `restart: blocks ${e.from}-${e.to} at ${e.refuted} refuted; ${e.discarded} tokens discarded`
           : `job ${e.job} pays blocks ${e.from}-${e.to} at ${e.peer}`),
         onToken: (t) => {
           const piece = decoder.push(t)

@@ -9,6 +9,9 @@
  *   lm.generate.job       { id, from, to, peer, job, units, price }      a stage's market job (escrowed)
  *   lm.generate.token     { id, index, token, text, cost }              one token, its text, what it cost (Σ stage prices)
  *   lm.generate.failover  { id, from, to, failed, replacement, replayed }
+ *   lm.generate.restart   { id, from, to, refuted, discarded }         a referee refuted a stage: the text so far is discarded,
+ *                                                                     the generation starts again from the prompt without it
+ *                                                                     (the next token event has index 0)
  *   lm.generate.done      { id, tokens, text, escrowed, paid, returned, held, stages: [...] }
  *   lm.generate.failed    { id, reason }
  *

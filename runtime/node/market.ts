@@ -157,9 +157,10 @@ export const startNodeMarket = async (o: {
   let lmReferee: LmReferee | undefined
   if (isValidator && o.lm !== false) {
     const { DEFAULT_CHECKPOINT_DIR } = await import("../adapters/tfjs/lm/checkpoint.ts")
-    const { loadPipelineStage } = await import("../adapters/tfjs/lm/pipeline-stage.ts")
+    const { activeLmBackend, loadPipelineStage } = await import("../adapters/tfjs/lm/pipeline-stage.ts")
     const dir = o.lm?.checkpoint ?? DEFAULT_CHECKPOINT_DIR
-    lmReferee = startLmReferee(mctx, { loadStage: (from, to) => loadPipelineStage(dir, from, to) })
+    // It judges (and announces, `lm/referee/<backend>`) the notes of stages on its own backend only: core/lm/backend.ts.
+    lmReferee = startLmReferee(mctx, { loadStage: (from, to) => loadPipelineStage(dir, from, to), backend: activeLmBackend() })
   }
   const lmr = lmReferee
   // An `infer:lm/*` note is the lm referee's to re-execute, any other kind the market work's.

@@ -11,7 +11,8 @@ import { describe, expect, it, vi } from "vitest"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
 import { toHex } from "../../core/crypto.ts"
-import { lmClientLeaves, lmTraceWord } from "../../core/lm/trace.ts"
+import { lmBackendNoteWord } from "../../core/lm/backend.ts"
+import { lmClientLeaves } from "../../core/lm/trace.ts"
 import { decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput } from "../../core/lm/wire.ts"
 import { traceRoot } from "../../core/market/bisection.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
@@ -95,7 +96,8 @@ const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeo
     for (let i = recorded; i < inputs.length; i++) record(a, i)
   }
   const rows = outputs.map((data, i) => ({ kind: "activations" as const, ...shapeOf(inputs[i]!), data }))
-  const word = lmTraceWord(traceRoot(lmClientLeaves(inputs.map(inputRows), [middle[1]!], rows)))
+  // The stage computed on cpu, and its note says so (core/lm/backend.ts).
+  const word = lmBackendNoteWord("cpu", traceRoot(lmClientLeaves(inputs.map(inputRows), [middle[1]!], rows)))
   await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: word })
   return job
 }
@@ -289,6 +291,28 @@ describe("lm audit: a referee that does not answer", () => {
     expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
     expect(asked).toEqual([1])
     expect(audit.reviewed(await viewOf(w, job))).toBe(true)
+    audit.stop()
+  })
+
+  it("referees are asked for the backend the note's word names; a note naming none is not checked", async () => {
+    const w = world()
+    const asked = w.referee("ref", ["right"])
+    const backends: string[] = []
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: (b) => (backends.push(b), ["ref"]) })
+    const job = await deliveredJob(w, audit)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(backends).toEqual(["cpu"])
+    expect(asked).toEqual([1])
+    // A second note whose word binds the same records on no known backend: unmatched, no referee asked.
+    const x = input(4, 1, 0.75)
+    const shape = { start: 4, length: 1, dim: DIM, output: "activations" as const }
+    const middle = new Uint8Array(32).fill(7)
+    audit.record(job, "s2", x, output(3), { ...shape, trace: [toHex(middle)] })
+    const root = traceRoot(lmClientLeaves([inputRows(x)], [middle], [{ kind: "activations", ...shape, data: output(3) }]))
+    await w.op({ type: "deliver", job, provider: "server", units: 1n, resultHash: lmBackendNoteWord("some-other", root) })
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(backends).toEqual(["cpu"])
+    expect(w.events.filter((e) => e.kind === "lm.verify.unmatched").map((e) => e.data["note"])).toEqual([2])
     audit.stop()
   })
 

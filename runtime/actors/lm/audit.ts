@@ -17,16 +17,21 @@
  * before. A sampled note no referee answered about in time (a slow or unreachable referee) stays owed:
  * it is asked again, of a referee drawn anew, up to `attempts` times, and only then confirmed unchecked
  * (`lm.verify.unanswered`) — one slow re-execution does not pay a wrong stage.
+ *
+ * Referees are drawn among the active validators that announce the lm referee on the backend the note
+ * names (its word binds it: core/lm/backend.ts; lm-referees.ts), all active validators when none does.
  */
 import { Effect, Result } from "effect"
 import type { JobView } from "../../core/market/index.ts"
+import { lmNoteBackend } from "../../core/lm/backend.ts"
 import { decodeVerifiedReply, encodeVerifyRequest, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, type VerifiedReply } from "../../core/lm/wire.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
-import { lmClientLeaves, lmTraceWord, type LmRows } from "../../core/lm/trace.ts"
+import { lmClientLeaves, type LmRows } from "../../core/lm/trace.ts"
 import { traceRoot } from "../../core/market/bisection.ts"
 import { call, chance, randomInt, reasonOf, type MarketContext } from "../market/context.ts"
 import { encodeMarketMessage, MARKET_TOPIC } from "../market/wire.ts"
 import { noteRanges } from "../market/work.ts"
+import { lmRefereeFinder } from "./lm-referees.ts"
 import { parseLmJobKind } from "./paid.ts"
 import { inputRows } from "./stage-step.ts"
 
@@ -35,8 +40,8 @@ export interface LmAuditOptions {
   readonly account: string
   /** Share of notes checked (default: the ledger's `market.verificationRate`). */
   readonly rate?: number
-  /** Referees to ask, as network peers (default: the ledger's active validators' operators, as the market's requester asks them). */
-  readonly referees?: () => readonly string[]
+  /** Referees of a backend to ask, as network peers (default: the ledger's active validators' operators announcing the lm referee on it, else all of them: lm-referees.ts). */
+  readonly referees?: (backend: string) => readonly string[]
   /** How long a referee has to answer (ms, default 10 s; never past the job's dispute window). */
   readonly timeoutMs?: number
   /** How many times a sampled note is asked before it is confirmed unchecked (default 3). */
@@ -119,11 +124,7 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
     if (stopped) ctx.run(u)
   }))
 
-  const referees = async (): Promise<readonly string[]> => {
-    if (o.referees !== undefined) return o.referees()
-    const pools = await run(ctx.ledger.pools).catch(() => [])
-    return pools.filter((p) => p.kind === "validator" && !p.jailed && !p.tombstoned && p.tokens > 0n).map((p) => p.operator).sort()
-  }
+  const referees = lmRefereeFinder(ctx, o.referees)
 
   /** The evidence of the note covering forwards [from, from + units) of `job` (a stage of `layers` blocks), or why the client cannot give it. */
   const evidence = (job: number, from: number, units: number, layers: number) => {
@@ -137,9 +138,9 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
         // The note's trace: leaf 0 the inputs sent, leaf L the outputs received, the middle ones as the server's last result of the note gave them.
         const outputs = log.outputs.slice(0, first + units)
         const middle = log.traces[first + units - 1] ?? []
-        if (outputs.some((r) => r === undefined) || middle.length !== layers - 1) return { first, inputs, leaves: [], word: undefined }
+        if (outputs.some((r) => r === undefined) || middle.length !== layers - 1) return { first, inputs, leaves: [], root: undefined }
         const leaves = lmClientLeaves(inputs.map(inputRows), middle.map(fromHex), outputs as LmRows[])
-        return { first, inputs, leaves, word: lmTraceWord(traceRoot(leaves)) }
+        return { first, inputs, leaves, root: traceRoot(leaves) }
       }
       at += log.inputs.length
     }
@@ -222,13 +223,15 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
         ctx.emit("lm.verify.skipped", { job: j.id, note: note.id, reason: e.error })
         continue
       }
-      if (e.word !== note.resultHash.toLowerCase()) {
-        // The stage committed to something else than what it sent, or a forward the client never read is in the note: nothing a referee can judge from these records.
+      // The backend the note names, when the client's records give its word on one (core/lm/backend.ts).
+      const backend = e.root === undefined ? undefined : lmNoteBackend(note.resultHash, e.root)
+      if (backend === undefined) {
+        // The stage committed to something else than what it sent, or a forward the client never read is in the note, or a backend no referee can name: nothing a referee can judge from these records.
         owed.delete(note.id)
         ctx.emit("lm.verify.unmatched", { job: j.id, note: note.id })
         continue
       }
-      const all = await referees()
+      const all = await referees(backend)
       if (stopped) {
         owed.delete(note.id)
         continue
@@ -259,7 +262,7 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
       })
       if (!disputed) continue
       const others = all.filter((v) => v !== referee)
-      ctx.emit("lm.disputed", { job: j.id, note: note.id, referee, shared: others.length })
+      ctx.emit("lm.disputed", { job: j.id, note: note.id, referee, shared: others.length, backend })
       resolveBy(referee, j.id)
       share(others, j, note.id, e, range)
       return "disputed"

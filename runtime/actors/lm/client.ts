@@ -14,6 +14,12 @@
  * The context window: as in the one-process generator (runtime/adapters/tfjs/lm/generate.ts), when
  * the caches hold the whole context the sessions are restarted on the last half of the text.
  *
+ * Refuted stages (paid generations with verification, audit.ts): a server a referee found returning
+ * wrong outputs is never routed to again by this client (`exclude`, `payment.refuted`), and a generation
+ * running through it starts again from the prompt on a route without it (a `restart` event says how many
+ * tokens it discards): every token since the first came through its activations, and the client cannot
+ * tell which of its outputs were wrong (only the drawn notes are checked), so none is kept.
+ *
  * Paid (`payment`, payment.ts): before a session opens at a stage, a market job for that stage is
  * posted and assigned to its server (units: the tokens still to come, plus the inputs a replacement
  * replays), and the session opens on it; a restart at the context's end reopens on the same jobs.
@@ -45,6 +51,8 @@ export interface LmPayment {
   readonly job: (stage: { readonly from: number; readonly to: number; readonly peer: string }, units: number) => Effect.Effect<number, LmPaymentError>
   /** One forward of job `job` answered (what its server bills), in session `session`: its input, the output returned and the result's shape and trace leaves (what a note commits to). */
   readonly served?: (job: number, session: string, input: LmInput, output: Float32Array, result?: ForwardShape) => void
+  /** Servers a referee found returning wrong outputs (audit.ts): the generation stops using them and restarts without them. */
+  readonly refuted?: () => ReadonlySet<string>
 }
 
 /** A job that could not be placed; `stage` says the server refused it (another may take it), else the payer cannot pay. */
@@ -58,6 +66,8 @@ export type PipelineEvent =
   | { readonly kind: "job"; readonly from: number; readonly to: number; readonly peer: string; readonly job: number; readonly units: number }
   | { readonly kind: "route"; readonly stages: ReadonlyArray<{ readonly from: number; readonly to: number; readonly peer: string }> }
   | { readonly kind: "failover"; readonly from: number; readonly to: number; readonly failed: string; readonly replacement: string; readonly reason: string; readonly replayed: number }
+  /** A stage of the route was refuted: the tokens so far are discarded and the generation starts again from the prompt on a route without it. */
+  | { readonly kind: "restart"; readonly from: number; readonly to: number; readonly refuted: string; readonly discarded: number }
 
 export interface PipelineGenerateOptions {
   /** The model's shape (from the checkpoint's config; the client holds no weights). */
@@ -80,6 +90,8 @@ export interface PipelineGenerateOptions {
   readonly onEvent?: (event: PipelineEvent) => void
   /** Pay every stage per token through the market (default: unpaid sessions). */
   readonly payment?: LmPayment
+  /** Servers never to route to (read at every step: refuted in an earlier generation of this client). */
+  readonly exclude?: ReadonlySet<string>
 }
 
 export interface PipelineGeneration {
@@ -87,6 +99,8 @@ export interface PipelineGeneration {
   /** The route at the end (after any failover). */
   readonly route: ReadonlyArray<{ readonly from: number; readonly to: number; readonly peer: string }>
   readonly failovers: number
+  /** Times the generation started again from the prompt because a stage of its route was refuted. */
+  readonly restarts: number
 }
 
 /** What a stage is sent: tokens (first stage) or activations. */
@@ -185,7 +199,10 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
   })
 
   const failed = new Set<string>()
+  /** A server refuted by a referee (this generation's payer, or an earlier one of this client). */
+  const refuted = (peer: string) => (o.exclude?.has(peer) ?? false) || (o.payment?.refuted?.().has(peer) ?? false)
   let failovers = 0
+  let restarts = 0
   // Tokens generated so far (a replacement's job pays for the tokens still to come).
   let produced = 0
 
@@ -193,6 +210,8 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
   const failOver = (hop: Hop, why: StageFailure): Effect.Effect<void, LmPipelineError> => Effect.gen(function*() {
     for (;;) {
       failed.add(hop.peer)
+      for (const p of o.exclude ?? []) failed.add(p)
+      for (const p of o.payment?.refuted?.() ?? []) failed.add(p)
       if (++failovers > maxFailovers) return yield* new LmPipelineError({ reason: `gave up after ${maxFailovers} failovers; last: blocks ${hop.from}-${hop.to} at ${hop.peer}: ${why.reason}` })
       const found = yield* Effect.orElseSucceed(ctx.network.findProviders(lmBlocksKey(hop.from, hop.to)), () => [])
       const choice = chooseProvider(found, { units: 1, maxPricePerUnit: found.reduce((m, c) => (c.record.pricePerUnit > m ? c.record.pricePerUnit : m), 0n), exclude: failed }, latency, random, { priceWeight: 0 })
@@ -252,7 +271,7 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
   return yield* Effect.gen(function*() {
     // Discovery: every range's servers, then the route.
     const ranges: RangeCandidates[] = yield* Effect.forEach(blockRanges(o.blocks), ([from, to]) =>
-      Effect.map(Effect.orElseSucceed(ctx.network.findProviders(lmBlocksKey(from, to)), () => []), (candidates) => ({ from, to, candidates })), { concurrency: "unbounded" })
+      Effect.map(Effect.orElseSucceed(ctx.network.findProviders(lmBlocksKey(from, to)), () => []), (found) => ({ from, to, candidates: found.filter((c) => !refuted(c.peer)) })), { concurrency: "unbounded" })
     const route = planRoute(o.blocks, ranges, latency, random)
     if (!route.ok) return yield* new LmPipelineError({ reason: route.reason })
     for (const s of route.stages) hops.push({ from: s.from, to: s.to, peer: s.provider.peer, load: loadOf(s.provider.record), session: "", seq: 0, inputs: [], job: undefined })
@@ -265,6 +284,27 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
     let input: number[] = [...text]
     let position = 0
     for (let i = 0; i < o.maxTokens; i++) {
+      const bad = hops.filter((h) => refuted(h.peer))
+      if (bad.length > 0) {
+        // Wrong activations went into every token so far (and into the later stages' caches): start again from the prompt without the refuted servers.
+        const discarded = out.length
+        closeAll(hops)
+        restarts++
+        out.length = 0
+        produced = 0
+        text.length = 0
+        text.push(...o.context.slice(-n))
+        input = [...text]
+        position = 0
+        i = 0
+        for (const hop of bad) {
+          emit({ kind: "restart", from: hop.from, to: hop.to, refuted: hop.peer, discarded })
+          ctx.emit("lm.client.restart", { from: hop.from, to: hop.to, refuted: hop.peer, discarded })
+          hop.inputs = [] // nothing to replay: the replacement starts on the prompt with the others
+          yield* failOver(hop, new StageFailure({ peer: hop.peer, reason: "a referee refuted its note" }))
+        }
+        yield* openAll(hops.filter((h) => !bad.includes(h)), true)
+      }
       const logits = yield* through(hops, { start: position, length: input.length, dim: 1, input: "tokens", data: Int32Array.from(input) })
       const t = argmax(logits)
       out.push(t)
@@ -285,6 +325,6 @@ export const generateThroughPipeline = (ctx: LmContext, o: PipelineGenerateOptio
         input = [t]
       }
     }
-    return { tokens: out, route: hops.map((h) => ({ from: h.from, to: h.to, peer: h.peer })), failovers }
+    return { tokens: out, route: hops.map((h) => ({ from: h.from, to: h.to, peer: h.peer })), failovers, restarts }
   }).pipe(Effect.ensuring(Effect.andThen(Effect.sync(() => closeAll(hops)), unsubscribe)))
 })

@@ -20,6 +20,7 @@
 import { Effect } from "effect"
 import { maxNoteUnits } from "../../core/market/index.ts"
 import { toHex } from "../../core/crypto.ts"
+import { DEFAULT_LM_BACKEND } from "../../core/lm/backend.ts"
 import { lmLayerHash, type LmRows } from "../../core/lm/trace.ts"
 import type { LmInput } from "../../core/lm/wire.ts"
 import type { LayerTrace } from "../../core/market/bisection.ts"
@@ -45,6 +46,17 @@ export interface StageMarket {
   readonly account: string
   /** Tokens per debit note (default 8). */
   readonly chunk?: number
+  /** The backend the stage computes on, which its notes commit to (core/lm/backend.ts; default cpu). */
+  readonly backend?: string
+  /** A note delivered on the ledger, with its evidence (what a referee re-executes: defense.ts keeps it). */
+  readonly onDelivered?: (job: number, note: number, evidence: NoteEvidence) => void
+}
+
+/** What a referee is given of one note (the VerifyRequest's content): the session's inputs up to the note's end, which are the note's, the leaves of its trace (0x hex, L + 1: core/lm/trace.ts). */
+export interface NoteEvidence {
+  readonly first: number
+  readonly inputs: readonly LmInput[]
+  readonly leaves: readonly string[]
 }
 
 /** The billing of one session (one job; a job may pay several sessions in turn: a restart at the context's end). */
@@ -76,6 +88,7 @@ export interface StageBilling {
 /** The billing of a paid stage server. */
 export const stageBilling = (m: StageMarket): StageBilling => {
   const { ctx, account } = m
+  const backend = m.backend ?? DEFAULT_LM_BACKEND
   // Per job: units billed at this server (across its sessions), so no session bills past the job's units.
   const used = new Map<number, { units: number; cap: number }>()
   let billed = 0
@@ -107,15 +120,21 @@ export const stageBilling = (m: StageMarket): StageBilling => {
           let pending = 0
           // The session's rows of every layer so far (layer 0 the inputs): a note's trace covers its session up to its last forward (core/lm/trace.ts).
           let layers: LmRows[][] | undefined
+          // Every input the session took (a note's evidence is a prefix of them; the inputs are shared, not copied).
+          const taken: LmInput[] = []
           const flush = () => {
             if (pending === 0 || layers === undefined) return
             const units = pending
             pending = 0
-            const { trace, word } = noteTraceOf(layers)
+            // The word names the stage's backend (core/lm/backend.ts).
+            const { trace, word } = noteTraceOf(layers, backend)
             traces.keep(word, trace)
+            // The evidence keeps the leaves, not the trace: it outlives the kept traces (defense.ts holds up to 1,024 notes).
+            const evidence: NoteEvidence = { first: taken.length - units, inputs: taken.slice(), leaves: trace.hashes.map(toHex) }
             call(ctx, ctx.ledger.marketOp({ type: "deliver", job, provider: account, units: BigInt(units), resultHash: word }), (r) => {
               delivered += units
               ctx.emit("lm.stage.delivered", { job, note: r.note, units })
+              m.onDelivered?.(job, r.note, evidence)
               settleLater(job)
             }, (e) => ctx.emit("lm.stage.deliver-refused", { job, units, reason: reasonOf(e) }))
           }
@@ -129,6 +148,7 @@ export const stageBilling = (m: StageMarket): StageBilling => {
               if (rows.length + 1 !== layers.length) throw new RangeError(`a forward of ${rows.length} layers in a session of ${layers.length - 1}`)
               layers[0]!.push(inputRows(input))
               rows.forEach((r, j) => layers![j + 1]!.push(r))
+              taken.push(input)
               const mids = layers.slice(1, -1).map((l, j) => toHex(lmLayerHash(j + 1, l)))
               pending++
               if (pending >= chunk) flush()

@@ -40,6 +40,8 @@ export interface LmPayerOptions {
    * refuted note is disputed and judged by the committee. `{}`: the market's verification rate and referees.
    */
   readonly verify?: Omit<LmAuditOptions, "account">
+  /** A stage's server whose note a referee refuted (the job is then disputed): the generation stops using it (client.ts). */
+  readonly onRefuted?: (peer: string) => void
   /** Hears what the payer does (a CLI, a TUI). */
   readonly onPaid?: (event: { readonly job: number; readonly paid: bigint; readonly units: bigint }) => void
 }
@@ -73,6 +75,8 @@ export interface PaymentSummary {
 
 export interface LmPayer extends LmPayment {
   readonly jobs: () => readonly StageJob[]
+  /** Servers whose notes a referee refuted in this payer's generation (each one's job disputed). */
+  readonly refuted: () => ReadonlySet<string>
   /** Wait for the last notes, pay them, settle what is complete; schedules the refund of the rest. */
   readonly finish: () => Promise<PaymentSummary>
   /** Stop the timers (the refunds still pending are then the ledger's to do by anyone after the deadline). */
@@ -88,6 +92,8 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
   const jobs: StageJob[] = []
   const timers = new Set<unknown>()
   const confirming = new Set<number>()
+  /** Servers whose notes a referee refuted (each one's job disputed). */
+  const refuted = new Set<string>()
   const audit = o.verify === undefined ? undefined : makeLmAudit(ctx, { account: o.account, ...o.verify })
   let stopped = false
   const later = (ms: number, fn: () => void) => {
@@ -114,6 +120,11 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
       while (view !== undefined && view.state === "assigned" && !audit.reviewed(view)) {
         if ((await audit.review(view)) === "disputed") {
           confirming.delete(s.job)
+          if (!refuted.has(s.peer)) {
+            refuted.add(s.peer)
+            ctx.emit("lm.stage.refuted", { job: s.job, from: s.from, to: s.to, peer: s.peer })
+            o.onRefuted?.(s.peer)
+          }
           return
         }
         view = await run(ctx.ledger.marketJob(s.job)).catch(() => undefined)
@@ -142,6 +153,7 @@ export const makeLmPayer = (ctx: MarketContext, o: LmPayerOptions): LmPayer => {
 
   return {
     jobs: () => jobs,
+    refuted: () => refuted,
     job: (stage, units) => Effect.gen(function*() {
       const deadline = ctx.now() + deadlineMs
       const posted = yield* Effect.mapError(ctx.ledger.marketOp({ type: "postJob", requester: o.account, kind: lmJobKind(stage.from, stage.to), units: BigInt(units), maxPricePerUnit: o.maxPricePerToken, deadline }),

@@ -22,12 +22,19 @@
  * gives, so a disputed note is refuted by the same signed `resolveDispute` as an `infer:` job's, the
  * stage's provider slashed and the client compensated. A note it holds no evidence of gives undefined:
  * the market's referee then signs no verdict on it, for either side. On a dispute the client sends the
- * refuted note's evidence to every active validator (audit.ts), so each judges it itself.
+ * refuted note's evidence to every active validator (audit.ts), and the stage's server the evidence of
+ * every frozen note (defense.ts): each judges them itself. Either party of the job may send evidence;
+ * it binds to the note's word whoever sends it.
+ *
+ * Backends (core/lm/backend.ts): a note's word names the backend the stage computed on. This referee
+ * judges only notes naming its own backend (which it announces: `lm/referee/<backend>`); a note bound
+ * to another backend it answers `unable` — never `wrong`, since floats differ across backends.
  */
 import { Effect, Result } from "effect"
 import { fromHex } from "../../core/crypto.ts"
 import type { PipelineStage } from "../../core/lm/pipeline.ts"
-import { lmEvidenceWord } from "../../core/lm/trace.ts"
+import { DEFAULT_LM_BACKEND, LM_BACKENDS, lmNoteBackend, lmRefereeKey } from "../../core/lm/backend.ts"
+import { lmEvidenceRoot, lmTraceWord } from "../../core/lm/trace.ts"
 import { decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, MAX_LM_VERIFY_BYTES, type VerifiedReply, type VerifyRequest } from "../../core/lm/wire.ts"
 import { call, reasonOf, type MarketContext } from "../market/context.ts"
 import type { Reexecute, TraceWork } from "../market/work.ts"
@@ -36,8 +43,10 @@ import { inputRows } from "./stage-step.ts"
 import { lmTraceWork, traceSession, type NoteTrace } from "./trace-work.ts"
 
 export interface LmRefereeOptions {
-  /** Loads blocks from..to of the model (tfjs, cpu backend); freed with `dispose`. A fraud proof's check loads one block (from = to). */
+  /** Loads blocks from..to of the model (tfjs, on `backend`); freed with `dispose`. A fraud proof's check loads one block (from = to). */
   readonly loadStage: (from: number, to: number) => PipelineStage & { dispose(): void }
+  /** The TensorFlow.js backend the stages it loads compute on (default cpu): it judges only notes naming it, and announces it. */
+  readonly backend?: string
 }
 
 /** One re-execution: the stage's blocks run, and the forwards replayed. */
@@ -67,6 +76,7 @@ const MAX_JUDGED = 1_024
 
 /** Start answering verify requests on `ctx`. */
 export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmReferee => {
+  const backend = o.backend ?? DEFAULT_LM_BACKEND
   const stages = new Map<string, PipelineStage & { dispose(): void }>()
   /** Delivered word (lowercase) → this node's own trace of the note (and the word it gives). */
   const judged = new Map<string, NoteTrace>()
@@ -101,7 +111,8 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
     }
     if (stage.embeds !== (m.input === "tokens")) return { error: `blocks ${m.from}-${m.to} take ${stage.embeds ? "tokens" : "activations"}` }
     try {
-      return traceSession(stage, m.inputs)
+      // Its own trace's word names its own backend: a note is judged only when it names the same (checked first).
+      return traceSession(stage, m.inputs, backend)
     } catch (e) {
       // Inputs the stage cannot take (out of order, wrong shape) are what the note committed to: the stage answered them.
       return { error: `the inputs do not run: ${e instanceof Error ? e.message : String(e)}` }
@@ -130,7 +141,8 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
     return "error" in r ? undefined : r
   }
 
-  const base = lmTraceWork({ traceOf: ownTrace, stageOf })
+  // A fraud proof binds only a note naming this node's backend (a co-signer on another finds no root and signs nothing).
+  const base = lmTraceWork({ traceOf: ownTrace, stageOf, backend })
   const trace: TraceWork = {
     ...base,
     layer: (task, claimed, k, input) => {
@@ -151,26 +163,35 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
   const onRequest = (from: string, m: VerifyRequest) =>
     call(ctx, ctx.ledger.marketJob(m.job), (j) => {
       if (stopped) return
-      // Only the job's requester holds the session's inputs and outputs; anyone else's request is not this referee's work.
-      if (j === undefined || j.requester !== from) return
+      // Only the job's parties hold the session's inputs and outputs (the requester, or the provider defending its notes); anyone else's request is not this referee's work.
+      if (j === undefined || (j.requester !== from && j.provider !== from)) return
       const range = parseLmJobKind(j.kind)
       if (range === undefined || range.from !== m.from || range.to !== m.to) return answer(from, m, "unbound", `job ${m.job} is ${j.kind}, not blocks ${m.from}-${m.to}`)
       const note = j.notes.find((n) => n.id === m.note)
       if (note === undefined) return answer(from, m, "unbound", `job ${m.job} has no note ${m.note}`)
       if (BigInt(m.inputs.length - m.first) !== note.units) return answer(from, m, "unbound", `note ${m.note} bills ${note.units} forwards, the evidence has ${m.inputs.length - m.first}`)
       const claimed = note.resultHash.toLowerCase()
-      if (m.leaves.length !== range.to - range.from + 2 || lmEvidenceWord(m.inputs.map(inputRows), m.leaves.map(fromHex)) !== claimed) {
+      const root = m.leaves.length !== range.to - range.from + 2 ? undefined : lmEvidenceRoot(m.inputs.map(inputRows), m.leaves.map(fromHex))
+      if (root === undefined) return answer(from, m, "unbound", "the inputs and trace given are not what the note commits to")
+      if (lmTraceWord(root, backend) !== claimed) {
+        // Bound to another backend: its floats are not this referee's to judge (an honest stage on it would differ here).
+        const other = lmNoteBackend(claimed, root, LM_BACKENDS.filter((b) => b !== backend))
+        if (other !== undefined) return answer(from, m, "unable", `note ${m.note} was computed on the ${other} backend, this referee runs ${backend}`)
         return answer(from, m, "unbound", "the inputs and trace given are not what the note commits to")
       }
       if (m.defer === true) {
         if (!judged.has(claimed)) bounded(kept, claimed, m)
         return answer(from, m, "kept")
       }
+      // Judged already (the client's evidence and the stage's, or a question asked again): the same answer, not another re-execution.
       const r = judged.get(claimed) ?? judge(claimed, m)
       if ("error" in r) return answer(from, m, "unable", r.error)
       answer(from, m, r.word === claimed ? "right" : "wrong")
     }, (e) => answer(from, m, "unable", `cannot read job ${m.job}: ${reasonOf(e)}`))
 
+  // Clients and stages draw referees among the validators announcing this backend (lm-referees.ts).
+  const key = lmRefereeKey(backend)
+  ctx.run(Effect.catch(ctx.network.provide(key, { pricePerUnit: 0n, capacity: 1, queue: 0 }), (e) => Effect.sync(() => ctx.emit("lm.referee.announce-failed", { key, reason: e.reason }))))
   ctx.run(Effect.map(ctx.network.subscribe(LM_VERIFY_TOPIC, (env) => {
     if (stopped) return
     const d = decodeVerifyRequest(env.data)
@@ -190,6 +211,7 @@ export const startLmReferee = (ctx: MarketContext, o: LmRefereeOptions): LmRefer
       if (stopped) return
       stopped = true
       if (unsubscribe !== undefined) ctx.run(unsubscribe)
+      ctx.run(ctx.network.unprovide(key))
       for (const s of stages.values()) s.dispose()
       stages.clear()
     },

@@ -21,6 +21,8 @@ import { lmJobKind, parseLmJobKind } from "./paid.ts"
 import { makeLmPayer, type LmPayer, type PaymentSummary } from "./payment.ts"
 import { startStageServer, type StageServer } from "./stage-server.ts"
 
+const MAX_REFUTED = 1_024
+
 export interface LmServiceOptions {
   /** The node's ledger account (pays generations, is paid for stages). */
   readonly account: string
@@ -71,6 +73,8 @@ export interface LmService {
 export const startLmService = (ctx: MarketContext, o: LmServiceOptions): LmService => {
   const servers = new Map<string, { readonly server: StageServer; readonly stage: PipelineStage & { dispose(): void } }>()
   const payers = new Set<LmPayer>()
+  /** Stage servers a referee refuted in any generation of this node: never routed to again (the newest MAX_REFUTED). */
+  const refuted = new Set<string>()
   let stopped = false
   let timer: unknown
   let looking = false
@@ -118,19 +122,32 @@ export const startLmService = (ctx: MarketContext, o: LmServiceOptions): LmServi
     generate: (p) => {
       const id = randomHex(ctx, 8)
       const emit = (kind: string, data: Record<string, unknown>) => ctx.emit(`lm.generate.${kind}`, { id, ...data })
-      const payer = makeLmPayer(ctx, { account: o.account, maxPricePerToken: p.maxPricePerToken, deadlineMs: o.deadlineMs ?? 120_000, pollMs: o.pollMs ?? 2_000, ...(o.verify === undefined ? {} : { verify: o.verify }) })
+      const payer = makeLmPayer(ctx, {
+        account: o.account, maxPricePerToken: p.maxPricePerToken, deadlineMs: o.deadlineMs ?? 120_000, pollMs: o.pollMs ?? 2_000, ...(o.verify === undefined ? {} : { verify: o.verify }),
+        onRefuted: (peer) => {
+          refuted.add(peer)
+          if (refuted.size > MAX_REFUTED) refuted.delete(refuted.values().next().value!)
+        },
+      })
       payers.add(payer)
       const prices = new Map<string, bigint>()
-      const decoder = streamDecoder()
+      let decoder = streamDecoder()
       let text = ""
       let index = 0
       const done = new Promise<{ text: string; tokens: number; summary: PaymentSummary } | { error: string }>((resolve) => {
         ctx.run(Effect.gen(function*() {
           emit("started", { prompt: p.prompt, maxTokens: p.maxTokens, maxPricePerToken: String(p.maxPricePerToken) })
           const r = yield* Effect.result(generateThroughPipeline(ctx, {
-            ...o.model, context: encode(ENTRY_END + p.prompt), maxTokens: p.maxTokens, stopAtEntryEnd: p.stop, timeoutMs: o.timeoutMs ?? 20_000, payment: payer,
+            ...o.model, context: encode(ENTRY_END + p.prompt), maxTokens: p.maxTokens, stopAtEntryEnd: p.stop, timeoutMs: o.timeoutMs ?? 20_000, payment: payer, exclude: refuted,
             onEvent: (e) => {
               if (e.kind === "route") return emit("route", { stages: e.stages })
+              if (e.kind === "restart") {
+                // The text so far came through a refuted stage: it is discarded, and the tokens streamed again from the first.
+                text = ""
+                index = 0
+                decoder = streamDecoder()
+                return emit("restart", { from: e.from, to: e.to, refuted: e.refuted, discarded: e.discarded })
+              }
               if (e.kind === "failover") return emit("failover", { from: e.from, to: e.to, failed: e.failed, replacement: e.replacement, replayed: e.replayed, reason: e.reason })
               const price = payer.jobs().find((j) => j.job === e.job)?.pricePerUnit ?? 0n
               prices.set(`${e.from}-${e.to}`, price)

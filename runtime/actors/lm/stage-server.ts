@@ -12,13 +12,17 @@
  *
  * Paid (`market`): a session opens only on a market job of its client for this range, assigned to this
  * server's account, and every forward answered is billed to it (paid.ts): a debit note per chunk of
- * tokens, the rest at close. The announced price is the ledger's price per token.
+ * tokens, the rest at close. The announced price is the ledger's price per token. Each note commits to
+ * the stage's backend (core/lm/backend.ts), and its evidence is kept until it is settled so that the
+ * server can defend it in a dispute (defense.ts).
  */
 import { Effect, Result } from "effect"
 import type { PipelineSession, PipelineStage } from "../../core/lm/pipeline.ts"
 import type { LmRows } from "../../core/lm/trace.ts"
 import { type ClientMessage, decodeServerMessage, encodeClientMessage, LM_CLIENT_TOPIC, LM_SERVER_TOPIC, lmBlocksKey, type LmInput, MAX_LM_MESSAGE_BYTES, type ServerMessage } from "../../core/lm/wire.ts"
 import { type LmContext, sendQuietly } from "./context.ts"
+import { DEFAULT_LM_BACKEND } from "../../core/lm/backend.ts"
+import { startStageDefense, type StageDefense, type StageDefenseOptions } from "./defense.ts"
 import { type SessionBill, stageBilling, type StageMarket } from "./paid.ts"
 import { rowsOf, stageStep, stageTraceStep, type StageOutput } from "./stage-step.ts"
 import { startLmTraceAnswers } from "./trace-work.ts"
@@ -33,6 +37,8 @@ export interface StageServerOptions {
   readonly pricePerUnit?: bigint
   /** Paid per token through the market: sessions open only on a job assigned to `market.account`. */
   readonly market?: StageMarket
+  /** Paid: how the server defends its notes in a dispute (defense.ts; default on with its defaults); false: it does not. */
+  readonly defense?: Omit<StageDefenseOptions, "account" | "from" | "to" | "backend"> | false
   /** Test-only behaviour: return wrong outputs (the first value of each off by 0.5), committed to in the notes as sent. */
   readonly wrongOutputs?: boolean
 }
@@ -64,9 +70,21 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
   const maxSessions = options.maxSessions ?? 16
   const key = lmBlocksKey(stage.from, stage.to)
   const open = new Map<string, Open>()
-  const billing = options.market === undefined ? undefined : stageBilling(options.market)
+  const backend = stage.backend ?? DEFAULT_LM_BACKEND
+  const market = options.market
+  const defense: StageDefense | undefined = market === undefined || options.defense === false ? undefined : startStageDefense(
+    { ...ctx, ledger: market.ctx.ledger, params: market.ctx.params },
+    { ...(options.defense ?? {}), account: market.account, from: stage.from, to: stage.to, backend },
+  )
+  const billing = market === undefined ? undefined : stageBilling({
+    ...market, backend,
+    onDelivered: (job, note, e) => {
+      defense?.keep(job, note, e)
+      market.onDelivered?.(job, note, e)
+    },
+  })
   // A paid server defends its disputed notes' traces against a referee's bisection.
-  const stopAnswers = billing === undefined ? undefined : startLmTraceAnswers({ ...ctx, ledger: options.market!.ctx.ledger }, { account: options.market!.account, traceOf: billing.traceOf })
+  const stopAnswers = billing === undefined || market === undefined ? undefined : startLmTraceAnswers({ ...ctx, ledger: market.ctx.ledger }, { account: market.account, traceOf: billing.traceOf })
   // Opens waiting for the ledger's answer about their job (they count against the capacity).
   const opening = new Set<string>()
   let served = 0
@@ -193,6 +211,7 @@ export function startStageServer(ctx: LmContext, options: StageServerOptions): S
       for (const id of [...open.keys()]) closeSession(id, "server stopped")
       if (unsubscribe !== undefined) ctx.run(unsubscribe)
       stopAnswers?.()
+      defense?.stop()
       ctx.run(ctx.network.unprovide(key))
     },
   }

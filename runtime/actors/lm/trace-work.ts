@@ -19,7 +19,7 @@
 import { Effect, Result } from "effect"
 import { toHex } from "../../core/crypto.ts"
 import type { PipelineStage } from "../../core/lm/pipeline.ts"
-import { encodeLmLayer, lmLayerHashOf, lmStageLayers, lmTraceWord, type LmLayerRun, type LmRows } from "../../core/lm/trace.ts"
+import { DEFAULT_LM_BACKEND, encodeLmLayer, lmLayerHashOf, lmStageLayers, lmTraceWord, type LmLayerRun, type LmRows } from "../../core/lm/trace.ts"
 import type { LmInput } from "../../core/lm/wire.ts"
 import { childrenOf, makeTrace, traceRoot, traceTree, type LayerTrace } from "../../core/market/bisection.ts"
 import { call, type MarketContext } from "../market/context.ts"
@@ -34,14 +34,14 @@ export interface NoteTrace {
   readonly word: string
 }
 
-/** The trace of a note whose layers' rows are `layers` (layer 0 the inputs), and its word. */
-export const noteTraceOf = (layers: readonly (readonly LmRows[])[]): NoteTrace => {
+/** The trace of a note whose layers' rows are `layers` (layer 0 the inputs), and its word on `backend` (core/lm/backend.ts). */
+export const noteTraceOf = (layers: readonly (readonly LmRows[])[], backend: string = DEFAULT_LM_BACKEND): NoteTrace => {
   const trace = makeTrace(layers.map(encodeLmLayer))
-  return { trace, word: lmTraceWord(traceRoot(trace.hashes)) }
+  return { trace, word: lmTraceWord(traceRoot(trace.hashes), backend) }
 }
 
-/** `stage` re-executed on a fresh session over `inputs` (a session's forwards up to a note's end), every block's output kept. Throws as the session does. */
-export const traceSession = (stage: PipelineStage, inputs: readonly LmInput[]): NoteTrace => {
+/** `stage` re-executed on a fresh session over `inputs` (a session's forwards up to a note's end), every block's output kept; the word names `backend` (default the stage's). Throws as the session does. */
+export const traceSession = (stage: PipelineStage, inputs: readonly LmInput[], backend: string = stage.backend ?? DEFAULT_LM_BACKEND): NoteTrace => {
   const L = stage.to - stage.from + 1
   const layers: LmRows[][] = [inputs.map(inputRows), ...Array.from({ length: L }, () => [])]
   const session = stage.openSession()
@@ -50,7 +50,7 @@ export const traceSession = (stage: PipelineStage, inputs: readonly LmInput[]): 
   } finally {
     session.close()
   }
-  return noteTraceOf(layers)
+  return noteTraceOf(layers, backend)
 }
 
 /** Layer k of a stage starting at block `from`, run alone on block from + k − 1 (`stageOf(b, b)`: that block's one-block stage). */
@@ -72,9 +72,11 @@ export const lmLayerRun = (stageOf: (from: number, to: number) => PipelineStage,
 /**
  * The TraceWork of `infer:lm/<from>-<to>` notes: `traceOf(word)` gives this node's own trace of the
  * note whose delivered word is `word` (undefined: it holds no evidence of it), `stageOf` loads blocks.
- * A fraud proof's check (layers, word, layer) needs nothing but the job's kind and one block.
+ * A fraud proof's check (layers, word, layer) needs nothing but the job's kind and one block. Words
+ * are on `backend` (default cpu): a note naming another backend binds no root here, so a proof against
+ * it is refused and a bisection of it stops (this node cannot judge it: core/lm/backend.ts).
  */
-export const lmTraceWork = (o: { readonly traceOf: (word: string) => NoteTrace | undefined; readonly stageOf: (from: number, to: number) => PipelineStage }): TraceWork => ({
+export const lmTraceWork = (o: { readonly traceOf: (word: string) => NoteTrace | undefined; readonly stageOf: (from: number, to: number) => PipelineStage; readonly backend?: string }): TraceWork => ({
   trace: (task, claimed) => (parseLmJobKind(task.kind) === undefined ? undefined : o.traceOf(claimed.toLowerCase())),
   layers: (task) => {
     const r = parseLmJobKind(task.kind)
@@ -85,7 +87,7 @@ export const lmTraceWork = (o: { readonly traceOf: (word: string) => NoteTrace |
     if (r === undefined) throw new RangeError(`${task.kind} is not a language-model stage`)
     return lmLayerHashOf(k, input, lmLayerRun(o.stageOf, r.from))
   },
-  word: (task, _claimed, root) => (parseLmJobKind(task.kind) === undefined ? undefined : lmTraceWord(root)),
+  word: (task, _claimed, root) => (parseLmJobKind(task.kind) === undefined ? undefined : lmTraceWord(root, o.backend ?? DEFAULT_LM_BACKEND)),
 })
 
 /** `lm` for the language model's kinds, `other` (if any) for the rest: what a node's market referee bisects with. */

@@ -45,6 +45,8 @@ export interface PipelineStage {
   readonly embeds: boolean
   /** Holds the head (to = blocks - 1): returns logits. */
   readonly heads: boolean
+  /** The TensorFlow.js backend it computes on (its notes commit to it: core/lm/backend.ts); default `cpu`. */
+  readonly backend?: string
   openSession(): PipelineSession
   embed(tokens: readonly number[], start: number): Activations
   /** Logits of every row of `x`, row-major [length × vocabSize]. */

@@ -92,6 +92,22 @@ const flip = (b: Uint8Array, at: number): Uint8Array => {
 }
 
 describe("a stage's note as a layer trace", () => {
+  it("the word names the backend: one root gives another word on each, a proof binds only a checker on the note's backend, and a bad name is refused", () => {
+    const inputs = inputsOf([1, 2, 3, 4], 3)
+    const honest = stageTrace(inputs, 2)
+    const provider = stageTrace(inputs, 2, { layer: 2, row: 0 })
+    const root = traceRoot(provider.hashes)
+    const words = ["cpu", "wasm", "tensorflow"].map((b) => lmTraceWord(root, b))
+    expect(new Set(words).size).toBe(3)
+    expect(lmTraceWord(root)).toBe(words[0])
+    const proof = proofByBisection(honest, provider)!
+    const run = toyStage(2)
+    // A co-signer on the note's backend accepts the proof; one on another finds it binds no root of its backend (signs nothing on it).
+    expect(checkLmFraudProof(proof, { from: 0, to: 1, word: words[1]!, run, backend: "wasm" })).toEqual({ ok: true, layer: 2 })
+    expect(checkLmFraudProof(proof, { from: 0, to: 1, word: words[1]!, run, backend: "cpu" })).toMatchObject({ ok: false, reason: expect.stringMatching(/root the note's word commits to/) })
+    expect(() => lmTraceWord(root, "Not A Backend")).toThrow(/backend name/)
+  })
+
   it("encodes and decodes a layer's rows exactly, and refuses bytes that are no layer", () => {
     const rows: LmRows[] = [
       { kind: "tokens", start: 0, length: 2, dim: 1, data: Int32Array.from([7, 255]) },

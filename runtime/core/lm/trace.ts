@@ -16,7 +16,11 @@
  *                    each row u8 kind (0 tokens, 1 activations, 2 logits) ‖ u32be start ‖ u32be length
  *                    ‖ u32be dim ‖ values little-endian (int32 tokens, float32 otherwise)
  *   leaf j           layerHash(j, layer j's bytes)                 (core/market/bisection.ts)
- *   the note's word  keccak256("dai/lm/trace/v1" ‖ traceRoot(leaves))
+ *   the note's word  keccak256("dai/lm/trace/v1/<backend>" ‖ traceRoot(leaves))
+ *
+ * The word names the TensorFlow.js backend the stage computed on (core/lm/backend.ts): exact
+ * re-execution needs bit-identical floats, which only the same backend gives, so a note says up front
+ * which backend's referees may judge it (and a referee or co-signer on another answers `unable`).
  *
  * Leaf 0 binds the inputs and leaf L the outputs the client received: a client holding the middle
  * leaves (the server sends them with each result) rebuilds the root from its own records and checks
@@ -39,7 +43,18 @@ export interface LmRows {
 }
 
 const KINDS = ["tokens", "activations", "logits"] as const
-const TRACE_TAG = new TextEncoder().encode("dai/lm/trace/v1")
+const utf8 = new TextEncoder()
+const tags = new Map<string, Uint8Array>()
+/** The tag of a note's word on `backend` (1 to 32 of [a-z0-9-]; a RangeError otherwise). */
+const traceTag = (backend: string): Uint8Array => {
+  let t = tags.get(backend)
+  if (t === undefined) {
+    if (!/^[a-z0-9-]{1,32}$/.test(backend)) throw new RangeError(`backend name ${JSON.stringify(backend)} is not 1 to 32 of [a-z0-9-]`)
+    t = utf8.encode(`dai/lm/trace/v1/${backend}`)
+    tags.set(backend, t)
+  }
+  return t
+}
 const ROW_HEADER = 13
 
 /** The bytes of one layer over a session's forwards (the module's doc). Throws a RangeError on rows whose values are not length × dim. */
@@ -91,11 +106,15 @@ export const decodeLmLayer = (bytes: Uint8Array): Result.Result<LmRows[], string
 /** Leaf `layer` of a note's trace: the layer hash of its rows' bytes. */
 export const lmLayerHash = (layer: number, rows: readonly LmRows[]): Uint8Array => layerHash(layer, encodeLmLayer(rows))
 
-/** A note's result word (0x hex) from its trace's root. */
-export const lmTraceWord = (root: Uint8Array): string => {
-  const b = new Uint8Array(TRACE_TAG.length + 32)
-  b.set(TRACE_TAG)
-  b.set(root, TRACE_TAG.length)
+/** The backend of a stage that does not say (the reference backend of exact verification). */
+export const DEFAULT_LM_BACKEND = "cpu"
+
+/** A note's result word (0x hex) from its trace's root, on `backend` (default cpu). Throws a RangeError on a backend name that is not 1 to 32 of [a-z0-9-]. */
+export const lmTraceWord = (root: Uint8Array, backend: string = DEFAULT_LM_BACKEND): string => {
+  const tag = traceTag(backend)
+  const b = new Uint8Array(tag.length + 32)
+  b.set(tag)
+  b.set(root, tag.length)
   return toHex(keccak256(b))
 }
 
@@ -116,15 +135,16 @@ export type LmLayerRun = (layer: number, input: readonly LmRows[]) => readonly L
  * Check a fraud proof against an `infer:lm/<from>-<to>` note whose word on the ledger is `word`:
  * fraud-proof.ts's checks (L the stage's blocks, the paths to the root the word commits to, the bytes
  * against the committed input hash), then layer k re-executed alone from the decoded rows (`run`,
- * called at most once). Pure apart from `run`.
+ * called at most once) on `backend` (default cpu: a note naming another does not bind). Pure apart from `run`.
  */
-export const checkLmFraudProof = (p: FraudProof, o: { readonly from: number; readonly to: number; readonly word: string; readonly run: LmLayerRun }): ProofCheck => {
+export const checkLmFraudProof = (p: FraudProof, o: { readonly from: number; readonly to: number; readonly word: string; readonly run: LmLayerRun; readonly backend?: string }): ProofCheck => {
   const layers = lmStageLayers(o.from, o.to)
   if (layers === undefined) return { ok: false, reason: `blocks ${o.from}-${o.to} are not a stage` }
   const word = o.word.toLowerCase()
   return checkFraudProof(p, {
     layers,
-    bindsRoot: (root) => lmTraceWord(root) === word,
+    // Only a note on the checker's backend binds: one on another is not its to judge (its floats differ).
+    bindsRoot: (root) => lmTraceWord(root, o.backend) === word,
     reexecute: (k, bytes) => lmLayerHashOf(k, bytes, o.run),
   })
 }
@@ -145,10 +165,16 @@ export const lmLayerHashOf = (k: number, bytes: Uint8Array, run: LmLayerRun): Ui
 export const lmClientLeaves = (inputs: readonly LmRows[], middle: readonly Uint8Array[], outputs: readonly LmRows[]): Uint8Array[] =>
   [lmLayerHash(0, inputs), ...middle, lmLayerHash(middle.length + 1, outputs)]
 
-/** The word leaves give when leaf 0 is `inputs`' (the evidence binds the inputs), else undefined. */
-export const lmEvidenceWord = (inputs: readonly LmRows[], leaves: readonly Uint8Array[]): string | undefined => {
+/** The root leaves give when leaf 0 is `inputs`' (the evidence binds the inputs), else undefined. */
+export const lmEvidenceRoot = (inputs: readonly LmRows[], leaves: readonly Uint8Array[]): Uint8Array | undefined => {
   if (leaves.length < 2 || leaves.length > MAX_TRACE_LAYERS + 1 || leaves.some((h) => h.length !== 32)) return undefined
   const first = lmLayerHash(0, inputs)
   if (!first.every((b, i) => b === leaves[0]![i])) return undefined
-  return lmTraceWord(traceRoot(leaves))
+  return traceRoot(leaves)
+}
+
+/** The word leaves give on `backend` when leaf 0 is `inputs`' (the evidence binds the inputs), else undefined. */
+export const lmEvidenceWord = (inputs: readonly LmRows[], leaves: readonly Uint8Array[], backend: string = DEFAULT_LM_BACKEND): string | undefined => {
+  const root = lmEvidenceRoot(inputs, leaves)
+  return root === undefined ? undefined : lmTraceWord(root, backend)
 }
