@@ -28,16 +28,9 @@ import { call, reasonOf, type MarketContext } from "../market/context.ts"
 import { inputRows } from "./stage-step.ts"
 import { noteTraceOf, traceStore } from "./trace-work.ts"
 
-/** The market job kind that pays sessions of blocks from..to. */
-export const lmJobKind = (from: number, to: number): string => `infer:lm/${from}-${to}`
+import { lmJobKind } from "../../core/lm/job-kind.ts"
 
-/** The block range of an `infer:lm/<from>-<to>` kind, or undefined for another kind. */
-export const parseLmJobKind = (kind: string): { readonly from: number; readonly to: number } | undefined => {
-  const m = /^infer:lm\/(\d{1,4})-(\d{1,4})$/.exec(kind)
-  if (m === null) return undefined
-  const from = Number(m[1]), to = Number(m[2])
-  return to >= from ? { from, to } : undefined
-}
+export { lmJobKind, parseLmJobKind } from "../../core/lm/job-kind.ts"
 
 /** What a paid stage server needs: its ledger account and the node's market context. */
 export interface StageMarket {

@@ -25,7 +25,7 @@ import { childrenOf, makeTrace, traceRoot, traceTree, type LayerTrace } from "..
 import { call, type MarketContext } from "../market/context.ts"
 import { decodeMarketMessage, encodeLayerAnswer, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES, TRACE_TOPIC, type MarketMessage } from "../market/wire.ts"
 import { noteRanges, type TraceWork } from "../market/work.ts"
-import { parseLmJobKind } from "./paid.ts"
+import { parseLmJobKind } from "../../core/lm/job-kind.ts"
 import { inputRows, rowsOf, stageStep, stageTraceStep } from "./stage-step.ts"
 
 /** A note's trace and the word it gives. */
