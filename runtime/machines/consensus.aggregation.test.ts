@@ -17,6 +17,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { verifyEvidence } from "../core/consensus/evidence.ts"
 import { CHAIN_ID, SimNet } from "../../sim/harness/consensus.ts"
+import { expectHealedRun } from "./testkit.ts"
 import { propertyEnv } from "../../scripts/property-env.ts"
 
 const AGGREGATION = propertyEnv("AGGREGATION", Math.max(1, Math.round(Number(process.env.DAI_PROPERTY_RUNS ?? 20) * 0.3)))
@@ -68,22 +69,7 @@ describe("consensus with aggregated votes under random faults", () => {
           ...(s.partition === undefined ? {} : { partition: s.partition }),
           latency: { min: s.latencyMin, max: s.latencyMin + s.latencySpread },
         }).start()
-        net.run(s.healAt)
-        expect(net.safetyViolations).toEqual([])
-        const target = Math.max(...net.nodes.map((n) => n.decidedHeight)) + 3
-        const live = net.nodes.filter((n) => !n.silent)
-        const equivocators = byzantine.map((i) => net.nodes[i]!.address)
-        const reported = () => [...net.exposed].every((a) => net.accused.has(a))
-        net.run(s.healAt + 60_000, () => live.every((n) => n.decidedHeight >= target) && reported())
-
-        expect(net.safetyViolations).toEqual([])
-        for (const n of net.honestNodes()) {
-          if (!n.silent) expect(n.decidedHeight, `${n.name} after the heal`).toBeGreaterThanOrEqual(target)
-        }
-        const set = net.validatorsAt(1)
-        for (const n of net.honestNodes()) for (const e of n.evidence) expect(verifyEvidence(e, CHAIN_ID, set)).toEqual({ valid: true })
-        for (const a of net.accused) expect(equivocators, `accused ${a}`).toContain(a)
-        for (const a of net.exposed) expect(net.accused.has(a), `exposed equivocator ${a} reported`).toBe(true)
+        expectHealedRun(net, { healAt: s.healAt, byzantine, everyEquivocatorReported: false })
       }),
       AGGREGATION.params,
     )

@@ -8,6 +8,9 @@
  * SimulatedClock runs every timer due within a jump at the end of the jump, so chained timers would drift.
  */
 import { Scheduler, SimClock } from "../../sim/kernel/index.ts"
+import { expect } from "vitest"
+import { verifyEvidence } from "../core/consensus/evidence.ts"
+import { CHAIN_ID, type SimNet } from "../../sim/harness/consensus.ts"
 
 export const NO_SHOW = 10_000
 export const WINDOW = 5_000
@@ -56,4 +59,35 @@ export const commandLog = () => {
   /** The last command `op`, if any. */
   const last = (op: string) => commands.filter((c) => c.op === op).at(-1)
   return { commands, record, last }
+}
+
+/**
+ * Consensus: the checks every fault-schedule property of the consensus harness makes after a partition heals
+ * (consensus.property.test.ts over gossip, consensus.aggregation.test.ts over vote certificates):
+ * no safety violation, every live node three heights past the highest decided at the heal, every
+ * piece of evidence valid against the validator set, only equivocators accused, every exposed one.
+ */
+export const expectHealedRun = (net: SimNet, o: {
+  readonly healAt: number
+  /** Indices of the equivocating nodes. */
+  readonly byzantine: readonly number[]
+  /** Whether every equivocator must be accused, or only those whose twin votes some honest node saw. */
+  readonly everyEquivocatorReported: boolean
+}): void => {
+  net.run(o.healAt)
+  expect(net.safetyViolations).toEqual([])
+  const target = Math.max(...net.nodes.map((n) => n.decidedHeight)) + 3
+  const live = net.nodes.filter((n) => !n.silent)
+  const equivocators = o.byzantine.map((i) => net.nodes[i]!.address)
+  const reported = () => (!o.everyEquivocatorReported || equivocators.every((a) => net.accused.has(a))) && [...net.exposed].every((a) => net.accused.has(a))
+  net.run(o.healAt + 60_000, () => live.every((n) => n.decidedHeight >= target) && reported())
+
+  expect(net.safetyViolations).toEqual([])
+  for (const n of net.honestNodes()) {
+    if (!n.silent) expect(n.decidedHeight, `${n.name} after the heal`).toBeGreaterThanOrEqual(target)
+  }
+  const set = net.validatorsAt(1)
+  for (const n of net.honestNodes()) for (const e of n.evidence) expect(verifyEvidence(e, CHAIN_ID, set)).toEqual({ valid: true })
+  for (const a of net.accused) expect(equivocators, `accused ${a}`).toContain(a)
+  for (const a of net.exposed) expect(net.accused.has(a), `exposed equivocator ${a} reported`).toBe(true)
 }
