@@ -21,42 +21,14 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { SimNet } from "../../sim/harness/consensus.ts"
-import { expectHealedRun } from "./testkit.ts"
+import { expectHealedRun, faultSchedule } from "./testkit.ts"
 import { propertyEnv } from "../../scripts/property-env.ts"
 
 // One seed for the whole property, printed first, so that even a run that hangs can be replayed.
 const CONSENSUS = propertyEnv("CONSENSUS", Number(process.env.DAI_PROPERTY_RUNS ?? 20))
 
 /** A fault schedule within the fault model (faulty power < 1/3, partitions heal). */
-const schedule = fc
-  .record({
-    seed: fc.nat({ max: 1_000_000 }),
-    powers: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 4, maxLength: 7 }),
-    faulty: fc.array(fc.constantFrom("equivocate", "silent", "honest", "honest"), { minLength: 7, maxLength: 7 }),
-    healAt: fc.integer({ min: 0, max: 6_000 }),
-    drop: fc.integer({ min: 0, max: 60 }),
-    split: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
-    latencyMin: fc.integer({ min: 1, max: 20 }),
-    latencySpread: fc.integer({ min: 0, max: 80 }),
-  })
-  .map((s) => {
-    const total = s.powers.reduce((a, b) => a + b, 0)
-    // Keep faults while their power stays below a third of the total.
-    let faultyPower = 0
-    const kinds = s.powers.map((p, i) => {
-      const kind = s.faulty[i]!
-      if (kind === "honest" || 3 * (faultyPower + p) >= total) return "honest"
-      faultyPower += p
-      return kind
-    })
-    const n = s.powers.length
-    const split = s.split === undefined ? undefined : Math.min(s.split, n - 1)
-    return {
-      ...s,
-      kinds,
-      partition: split === undefined ? undefined : [[...Array(split).keys()], [...Array(n - split).keys()].map((i) => i + split)],
-    }
-  })
+const schedule = faultSchedule(["equivocate", "silent", "honest", "honest"])
 
 describe("consensus under random faults", () => {
   it("is safe, live after the heal, and accountable", () => {

@@ -11,6 +11,7 @@ import { Scheduler, SimClock } from "../../sim/kernel/index.ts"
 import { expect } from "vitest"
 import { verifyEvidence } from "../core/consensus/evidence.ts"
 import { CHAIN_ID, type SimNet } from "../../sim/harness/consensus.ts"
+import fc from "fast-check"
 
 export const NO_SHOW = 10_000
 export const WINDOW = 5_000
@@ -91,3 +92,36 @@ export const expectHealedRun = (net: SimNet, o: {
   for (const a of net.accused) expect(equivocators, `accused ${a}`).toContain(a)
   for (const a of net.exposed) expect(net.accused.has(a), `exposed equivocator ${a} reported`).toBe(true)
 }
+
+/**
+ * A consensus fault schedule within the fault model: 4–7 validators of power 1–5, each given a kind
+ * drawn from `kinds` (weights by repetition) while the faulty power stays below a third of the total
+ * ("honest" otherwise), message loss, latency, and an optional two-sided partition healing at `healAt`.
+ */
+export const faultSchedule = <K extends string>(kinds: readonly (K | "honest")[]) =>
+  fc
+    .record({
+      seed: fc.nat({ max: 1_000_000 }),
+      powers: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 4, maxLength: 7 }),
+      faulty: fc.array(fc.constantFrom<K | "honest">(...kinds), { minLength: 7, maxLength: 7 }),
+      healAt: fc.integer({ min: 0, max: 6_000 }),
+      drop: fc.integer({ min: 0, max: 60 }),
+      split: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+      latencyMin: fc.integer({ min: 1, max: 20 }),
+      latencySpread: fc.integer({ min: 0, max: 80 }),
+    })
+    .map((s) => {
+      const total = s.powers.reduce((a, b) => a + b, 0)
+      // Keep faults while their power stays below a third of the total.
+      let faultyPower = 0
+      const kinds = s.powers.map((p, i): K | "honest" => {
+        const kind = s.faulty[i]!
+        if (kind === "honest" || 3 * (faultyPower + p) >= total) return "honest"
+        faultyPower += p
+        return kind
+      })
+      const n = s.powers.length
+      const split = s.split === undefined ? undefined : Math.min(s.split, n - 1)
+      return { ...s, kinds, partition: split === undefined ? undefined : [[...Array(split).keys()], [...Array(n - split).keys()].map((i) => i + split)] }
+    })
+
