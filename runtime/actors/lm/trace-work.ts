@@ -17,14 +17,14 @@
  *   (then the referee judges the note by its whole re-execution: referee.ts `wholeWhenSilent`).
  */
 import { Effect, Result } from "effect"
-import { toHex } from "../../core/crypto.ts"
 import type { PipelineStage } from "../../core/lm/pipeline.ts"
 import { DEFAULT_LM_BACKEND, encodeLmLayer, lmLayerHashOf, lmStageLayers, lmTraceWord, type LmLayerRun, type LmRows } from "../../core/lm/trace.ts"
 import type { LmInput } from "../../core/lm/wire.ts"
-import { childrenOf, makeTrace, traceRoot, traceTree, type LayerTrace } from "../../core/market/bisection.ts"
+import { makeTrace, traceRoot, type LayerTrace } from "../../core/market/bisection.ts"
 import { call, type MarketContext } from "../market/context.ts"
-import { decodeMarketMessage, encodeLayerAnswer, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES, TRACE_TOPIC, type MarketMessage } from "../market/wire.ts"
+import { decodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES } from "../market/wire.ts"
 import { noteRanges, type TraceWork } from "../market/work.ts"
+import { answerTraceQuery, type TraceQuery } from "../market/trace-answer.ts"
 import { parseLmJobKind } from "../../core/lm/job-kind.ts"
 import { inputRows, rowsOf, stageStep, stageTraceStep } from "./stage-step.ts"
 
@@ -128,24 +128,15 @@ export const traceStore = () => {
 export const startLmTraceAnswers = (ctx: Pick<MarketContext, "ledger" | "network" | "run" | "emit" | "fault">, o: { readonly account: string; readonly traceOf: (word: string) => LayerTrace | undefined }): (() => void) => {
   let stopped = false
   let unsubscribe: Effect.Effect<void> | undefined
-  const answer = (from: string, q: Extract<MarketMessage, { t: "trace-query" | "layer-query" }>) =>
+  const answer = (from: string, q: TraceQuery) =>
     call(ctx, ctx.ledger.marketJob(q.job), (j) => {
       if (stopped || j === undefined || parseLmJobKind(j.kind) === undefined) return
       const at = noteRanges(j).find((r) => r.note.id === q.note)
       // Only this server's notes the ledger shows disputed are defended.
       if (at === undefined || at.note.provider !== o.account || at.note.state !== "disputed") return
       const trace = o.traceOf(at.note.resultHash)
-      const reply = (m: MarketMessage) => ctx.run(Effect.ignore(ctx.network.send(from, MARKET_TOPIC, encodeMarketMessage(m))))
-      if (trace === undefined) return reply({ v: 1, t: "trace-none", job: q.job, note: q.note, nonce: q.nonce })
-      ctx.emit("lm.stage.bisection", { job: q.job, note: q.note, query: q.t === "trace-query" ? `${q.level}/${q.index}` : `layer ${q.layer}` })
-      if (q.t === "layer-query") {
-        if (q.layer >= trace.hashes.length) return
-        const bytes = encodeLayerAnswer({ job: q.job, note: q.note, nonce: q.nonce, layer: q.layer, data: trace.activation(q.layer) })
-        if (bytes !== undefined) ctx.run(Effect.ignore(ctx.network.send(from, TRACE_TOPIC, bytes)))
-        return
-      }
-      const c = childrenOf(traceTree(trace.hashes), q.level, q.index)
-      if (c !== undefined) reply({ v: 1, t: "trace-answer", job: q.job, note: q.note, nonce: q.nonce, left: toHex(c.left), right: toHex(c.right) })
+      if (trace !== undefined) ctx.emit("lm.stage.bisection", { job: q.job, note: q.note, query: q.t === "trace-query" ? `${q.level}/${q.index}` : `layer ${q.layer}` })
+      answerTraceQuery(ctx, from, q, trace)
     })
   ctx.run(Effect.map(ctx.network.subscribe(MARKET_TOPIC, (m) => {
     if (stopped) return

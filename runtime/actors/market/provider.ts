@@ -19,10 +19,10 @@ import { maxNoteUnits, type NoteState } from "../../core/market/index.ts"
 import type { ProviderRecord } from "../../core/provider-record.ts"
 import { providerJobMachine, type ProviderJobOutput } from "../../machines/market-provider.ts"
 import { call, marketKey, reasonOf, type MarketContext } from "./context.ts"
-import { childrenOf, traceTree, type LayerTrace } from "../../core/market/bisection.ts"
-import { toHex } from "../../core/crypto.ts"
-import { decodeMarketMessage, encodeLayerAnswer, encodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES, TRACE_TOPIC, type MarketMessage } from "./wire.ts"
+import type { LayerTrace } from "../../core/market/bisection.ts"
+import { decodeMarketMessage, MARKET_TOPIC, MAX_MARKET_MESSAGE_BYTES } from "./wire.ts"
 import { noteRanges, type MarketWork, type WorkTask } from "./work.ts"
+import { answerTraceQuery, type TraceQuery } from "./trace-answer.ts"
 
 export interface ProviderOptions {
   /** The ledger account (default: the node's name). */
@@ -98,25 +98,16 @@ export const startProvider = (ctx: MarketContext, o: ProviderOptions): ProviderA
   }
 
   /** Answer a referee's bisection query about one of this provider's disputed notes. */
-  const answerTrace = (from: string, q: Extract<MarketMessage, { t: "trace-query" | "layer-query" }>) =>
+  const answerTrace = (from: string, q: TraceQuery) =>
     call(ctx, ctx.ledger.marketJob(q.job), (j) => {
       const at = j === undefined ? undefined : noteRanges(j).find((r) => r.note.id === q.note)
       // Only a note of this provider's the ledger shows disputed is defended: nobody else's business, nor a settled one's.
       if (j === undefined || at === undefined || at.note.provider !== self || at.note.state !== "disputed") return
       const word = at.note.resultHash.toLowerCase()
       const trace = traces.get(word) ?? o.trace?.({ job: j.id, kind: j.kind, from: at.from, units: Number(at.note.units) }, word)
-      const reply = (m: MarketMessage) => ctx.run(Effect.ignore(ctx.network.send(from, MARKET_TOPIC, encodeMarketMessage(m))))
-      if (trace === undefined) return reply({ v: 1, t: "trace-none", job: q.job, note: q.note, nonce: q.nonce })
-      keepTrace(word, trace)
-      if (q.t === "layer-query") {
-        if (q.layer >= trace.hashes.length) return
-        const bytes = encodeLayerAnswer({ job: q.job, note: q.note, nonce: q.nonce, layer: q.layer, data: trace.activation(q.layer) })
-        if (bytes !== undefined) ctx.run(Effect.ignore(ctx.network.send(from, TRACE_TOPIC, bytes)))
-        return
-      }
-      const c = childrenOf(traceTree(trace.hashes), q.level, q.index)
-      if (c !== undefined) reply({ v: 1, t: "trace-answer", job: q.job, note: q.note, nonce: q.nonce, left: toHex(c.left), right: toHex(c.right) })
-      ctx.emit("market.provider.bisection", { job: q.job, note: q.note, query: q.t === "trace-query" ? `${q.level}/${q.index}` : "layer" })
+      if (trace !== undefined) keepTrace(word, trace)
+      answerTraceQuery(ctx, from, q, trace)
+      if (trace !== undefined) ctx.emit("market.provider.bisection", { job: q.job, note: q.note, query: q.t === "trace-query" ? `${q.level}/${q.index}` : "layer" })
     })
 
   const advertise = () => {
