@@ -136,6 +136,39 @@ export function makeTrainerPool(options: TrainerPoolOptions): TrainerPool {
     return p
   }
   const { backend } = options
+  /**
+   * A trainer whose updates and evaluations are jobs on the pool: `train` builds a job from a copy of
+   * the global weights (moved to the worker, so the caller keeps its own), `evaluate` one from a copy
+   * of the weights to measure.
+   */
+  const pooled = (
+    initial: () => Float32Array,
+    train: (global: Float32Array, spec: TrainSpec) => { readonly global: Float32Array },
+    evaluate: (weights: Float32Array) => { readonly weights: Float32Array },
+  ): PooledTrainer => {
+    const trainTimed = (global: Float32Array, spec: TrainSpec): Effect.Effect<TimedUpdate, TrainerError> =>
+      Effect.tryPromise({
+        try: async () => {
+          const task = train(global.slice(), spec)
+          return timed((await get().run(task, { transferList: [task.global.buffer as ArrayBuffer] })) as Float32Array)
+        },
+        catch: failure("train"),
+      })
+    return {
+      backend,
+      initialWeights: Effect.sync(initial),
+      trainTimed,
+      train: (global, spec) => Effect.map(trainTimed(global, spec), ({ delta, samples, loss }): LocalUpdate => ({ delta, samples, loss })),
+      evaluate: (weights) =>
+        Effect.tryPromise({
+          try: async () => {
+            const task = evaluate(weights.slice())
+            return (await get().run(task, { transferList: [task.weights.buffer as ArrayBuffer] })) as Evaluation
+          },
+          catch: failure("evaluate"),
+        }),
+    }
+  }
   return {
     backend,
     threads,
@@ -146,55 +179,20 @@ export function makeTrainerPool(options: TrainerPoolOptions): TrainerPool {
       const test = o.test === undefined ? data : share(o.test)
       const init = initialWeights(o.model, o.modelSeed ?? o.seed)
       const base = { backend, model: o.model, shard, data, test }
-      const trainTimed = (global: Float32Array, spec: TrainSpec): Effect.Effect<TimedUpdate, TrainerError> =>
-        Effect.tryPromise({
-          try: async () => {
-            // One copy, then moved: the caller keeps its own weights.
-            const task: TrainTask = { ...base, op: "train", seed: o.seed, global: global.slice(), spec }
-            return timed((await get().run(task, { transferList: [task.global.buffer as ArrayBuffer] })) as Float32Array)
-          },
-          catch: failure("train"),
-        })
-      return {
-        backend,
-        initialWeights: Effect.sync(() => init.slice()),
-        trainTimed,
-        train: (global, spec) => Effect.map(trainTimed(global, spec), ({ delta, samples, loss }): LocalUpdate => ({ delta, samples, loss })),
-        evaluate: (weights) =>
-          Effect.tryPromise({
-            try: async () => {
-              const task: EvaluateTask = { ...base, op: "evaluate", weights: weights.slice() }
-              return (await get().run(task, { transferList: [task.weights.buffer as ArrayBuffer] })) as Evaluation
-            },
-            catch: failure("evaluate"),
-          }),
-      }
+      return pooled(
+        () => init.slice(),
+        (global, spec): TrainTask => ({ ...base, op: "train", seed: o.seed, global, spec }),
+        (weights): EvaluateTask => ({ ...base, op: "evaluate", weights }),
+      )
     },
     lmTrainer: (o) => {
       checkLmTrainer(o)
       const base = { backend, checkpoint: o.base.dir, shard: ++shards, data: shareWindows(o.data), ...(o.test === undefined ? {} : { test: sharePrefixed(o.test) }) }
-      const trainTimed = (global: Float32Array, spec: TrainSpec): Effect.Effect<TimedUpdate, TrainerError> =>
-        Effect.tryPromise({
-          try: async () => {
-            const task: LmTrainTask = { ...base, op: "lm-train", seed: o.seed, perRound: o.perRound, global: global.slice(), spec }
-            return timed((await get().run(task, { transferList: [task.global.buffer as ArrayBuffer] })) as Float32Array)
-          },
-          catch: failure("train"),
-        })
-      return {
-        backend,
-        initialWeights: Effect.sync(() => o.base.initialTail.slice()),
-        trainTimed,
-        train: (global, spec) => Effect.map(trainTimed(global, spec), ({ delta, samples, loss }): LocalUpdate => ({ delta, samples, loss })),
-        evaluate: (weights) =>
-          Effect.tryPromise({
-            try: async () => {
-              const task: LmEvaluateTask = { ...base, op: "lm-evaluate", weights: weights.slice() }
-              return (await get().run(task, { transferList: [task.weights.buffer as ArrayBuffer] })) as Evaluation
-            },
-            catch: failure("evaluate"),
-          }),
-      }
+      return pooled(
+        () => o.base.initialTail.slice(),
+        (global, spec): LmTrainTask => ({ ...base, op: "lm-train", seed: o.seed, perRound: o.perRound, global, spec }),
+        (weights): LmEvaluateTask => ({ ...base, op: "lm-evaluate", weights }),
+      )
     },
     close: async () => {
       closed = true
