@@ -11,8 +11,7 @@ import { describe, expect, it, vi } from "vitest"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
 import type { Economy } from "../../core/econ/index.ts"
 import { toHex } from "../../core/crypto.ts"
-import { lmBackendNoteWord } from "../../core/lm/backend.ts"
-import { lmClientLeaves } from "../../core/lm/trace.ts"
+import { lmClientLeaves, lmTraceWord } from "../../core/lm/trace.ts"
 import { decodeVerifyRequest, encodeVerifiedReply, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput } from "../../core/lm/wire.ts"
 import { traceRoot } from "../../core/market/bisection.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
@@ -97,7 +96,7 @@ const deliveredJob = async (w: ReturnType<typeof world>, audit: ReturnType<typeo
   }
   const rows = outputs.map((data, i) => ({ kind: "activations" as const, ...shapeOf(inputs[i]!), data }))
   // The stage computed on cpu, and its note says so (core/lm/backend.ts).
-  const word = lmBackendNoteWord("cpu", traceRoot(lmClientLeaves(inputs.map(inputRows), [middle[1]!], rows)))
+  const word = lmTraceWord(traceRoot(lmClientLeaves(inputs.map(inputRows), [middle[1]!], rows)), "cpu")
   await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: word })
   return job
 }
@@ -309,7 +308,7 @@ describe("lm audit: a referee that does not answer", () => {
     const middle = new Uint8Array(32).fill(7)
     audit.record(job, "s2", x, output(3), { ...shape, trace: [toHex(middle)] })
     const root = traceRoot(lmClientLeaves([inputRows(x)], [middle], [{ kind: "activations", ...shape, data: output(3) }]))
-    await w.op({ type: "deliver", job, provider: "server", units: 1n, resultHash: lmBackendNoteWord("some-other", root) })
+    await w.op({ type: "deliver", job, provider: "server", units: 1n, resultHash: lmTraceWord(root, "some-other") })
     expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
     expect(backends).toEqual(["cpu"])
     expect(w.events.filter((e) => e.kind === "lm.verify.unmatched").map((e) => e.data["note"])).toEqual([2])

@@ -8,10 +8,10 @@
 import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { ledgerAtGenesis } from "../../core/app/ledger-genesis.ts"
-import { lmBackendNoteWord, lmRefereeKey } from "../../core/lm/backend.ts"
+import { lmRefereeKey } from "../../core/lm/backend.ts"
 import type { Economy } from "../../core/econ/index.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
-import { lmClientLeaves, lmEvidenceWord, type LmRows } from "../../core/lm/trace.ts"
+import { lmClientLeaves, lmEvidenceWord, lmTraceWord, type LmRows } from "../../core/lm/trace.ts"
 import { decodeVerifiedReply, decodeVerifyRequest, encodeVerifiedReply, encodeVerifyRequest, LM_VERIFIED_TOPIC, LM_VERIFY_TOPIC, type LmInput, type VerifiedReply } from "../../core/lm/wire.ts"
 import { traceRoot } from "../../core/market/bisection.ts"
 import { TOKEN, TOTAL_SUPPLY } from "../../core/units.ts"
@@ -80,7 +80,7 @@ const deliveredJob = async (w: ReturnType<typeof world>, notes: number) => {
     inputs.push(input(2 * n, 1, n), input(2 * n + 1, 1, n + 0.5))
     outputs.push(...[0, 1].map((i): LmRows => ({ kind: "activations", start: 2 * n + i, length: 1, dim: DIM, data: new Float32Array(DIM).fill(n + i) })))
     const leaves = lmClientLeaves(inputs.map(inputRows), [new Uint8Array(32).fill(n + 1)], outputs)
-    const r = await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: lmBackendNoteWord("cpu", traceRoot(leaves)) })
+    const r = await w.op({ type: "deliver", job, provider: "server", units: 2n, resultHash: lmTraceWord(traceRoot(leaves), "cpu") })
     evidence.push({ note: (r as { note: number }).note, e: { first: inputs.length - 2, inputs: inputs.slice(), leaves: leaves.map(toHex) } })
   }
   return { job, evidence }

@@ -22,9 +22,6 @@ export { DEFAULT_LM_BACKEND }
 /** The TensorFlow.js backends a note can name (a stage on another backend is judged by nobody). */
 export const LM_BACKENDS: readonly string[] = ["cpu", "wasm", "tensorflow", "webgl", "webgpu"]
 
-/** The word of a note on `backend` whose trace's root is `root` (trace.ts `lmTraceWord`). */
-export const lmBackendNoteWord = (backend: string, root: Uint8Array): string => lmTraceWord(root, backend)
-
 /** Which of `candidates` a note's `word` names, given its trace's root (as the client or a referee rebuilt it); undefined when none. */
 export const lmNoteBackend = (word: string, root: Uint8Array, candidates: readonly string[] = LM_BACKENDS): string | undefined =>
   candidates.find((b) => lmTraceWord(root, b) === word.toLowerCase())
