@@ -6,6 +6,7 @@
 import { Result } from "effect"
 import { parseDuration } from "../../runtime/core/duration.ts"
 import { resolveParams, type ParamName, type Params } from "../../runtime/core/params.ts"
+import type { VoteRouting } from "../../runtime/core/consensus/aggregation.ts"
 import { ScenarioFile, type ScenarioEvent } from "./schema.ts"
 import { decodeFile, FileError } from "./decode-file.ts"
 import { COORDINATOR_BEHAVIORS, TRAINING_BEHAVIORS, type CoordinatorBehavior, type TrainingBehavior } from "../faults/training.ts"
@@ -59,6 +60,8 @@ export interface Scenario {
   readonly latency: { readonly min: number; readonly max: number }
   readonly drop: number
   readonly duplicate: number
+  /** How consensus votes travel (runtime/core/consensus/aggregation.ts). */
+  readonly votes: VoteRouting
   /** Most training samples per trainer (real data sets). */
   readonly samplesPerTrainer: number
   /** Marked slow: `npm test` skips it unless DAI_SLOW_SCENARIOS=1. */
@@ -223,6 +226,7 @@ export const parseScenario = (text: string, file: string): Scenario => {
     latency,
     drop: s.network.drop ?? 0,
     duplicate: s.network.duplicate ?? 0,
+    votes: s.network.votes ?? "aggregated",
     samplesPerTrainer: s.network.samplesPerTrainer ?? 600,
     slow: s.slow ?? false,
     params: params.success,

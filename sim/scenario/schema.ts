@@ -59,6 +59,11 @@ export const Network = Schema.Struct({
   stake: Schema.optional(Schema.Union([Positive, Schema.Array(Positive)])),
   latency: Schema.optional(Latency),
   drop: Schema.optional(Probability),
+  /**
+   * Extension: how consensus votes travel — `aggregated` (default: to the round's proposer, which
+   * publishes certificates; O(n) messages per height) or `gossip` (every vote to every validator).
+   */
+  votes: Schema.optional(Schema.Literals(["aggregated", "gossip"])),
   /** Extension: probability a message is delivered twice. */
   duplicate: Schema.optional(Probability),
   /** Extension: tokens each trainer bonds in its contributor pool at genesis (default, and at least: staking.minContributorBond). */

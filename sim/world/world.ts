@@ -195,6 +195,7 @@ export class ConsensusWorld {
     slot.node = Effect.runSync(
       startConsensus(ctx, {
         sync: slot.sync,
+        votes: this.#options.scenario.votes,
         // Looked up per message, so a node can turn byzantine mid-run.
         outbound: (m, send) => (slot.outbound ?? honest)(m, send),
         precheck: {

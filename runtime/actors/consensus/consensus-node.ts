@@ -88,10 +88,9 @@ export interface ConsensusOptions {
   /** Re-send own latest messages this often (default: consensus.timeoutPropose). */
   readonly resendEvery?: number
   /**
-   * How votes travel (core/consensus/aggregation.ts): "gossip" (default) publishes every vote to every
-   * node; "aggregated" sends each vote to the round's proposer, which publishes certificates. Not the
-   * default: a node-level fault schedule (6 validators, one silent from 5 s, 5 % loss) stalls with it
-   * for 27 s of virtual time where gossip stays live (docs/consensus.md, "Vote aggregation").
+   * How votes travel (core/consensus/aggregation.ts): "aggregated" (default) sends each vote to the
+   * round's proposer, which publishes certificates (O(n) messages per height); "gossip" publishes
+   * every vote to every node (O(n²)).
    */
   readonly votes?: VoteRouting
   /**
@@ -265,7 +264,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     const send = (message: ConsensusMessage) => run(Effect.ignore(network.publish(CONSENSUS_TOPIC, encodeMessage(message))))
 
     // ── vote aggregation (core/consensus/aggregation.ts) ──
-    const routing: VoteRouting = options.votes ?? "gossip"
+    const routing: VoteRouting = options.votes ?? "aggregated"
     /** The peer each verified proposal of the next heights came from, by "height/round": where that round's votes go. */
     const proposalPeer = new Map<string, string>()
     /**
@@ -604,22 +603,37 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     const resendEvery = options.resendEvery ?? app.params()["consensus.timeoutPropose"]
     let resendTimer: unknown
     let resends = 0
-    let lastStep = ""
     const resend = () => {
       if (stopped) return
       const snapshot = actor.getSnapshot()
-      // Aggregated votes: own messages go out again only when this node has not moved (height, round,
-      // step) since the last re-send; a node that moves on needs nothing re-sent, and re-sending to
-      // all on every tick would cost n² messages again.
-      const at = `${snapshot.context.height}/${snapshot.context.round}/${snapshot.context.step}`
-      const stuck = at === lastStep
-      lastStep = at
-      if (routing === "gossip" || stuck) for (const m of latest) outbound(m, send)
+      if (routing === "gossip") for (const m of latest) outbound(m, send)
       if (snapshot.matches("height")) {
         const all = resends++ % FULL_RELAY_EVERY === FULL_RELAY_EVERY - 1
         for (const vote of votesToRelay(snapshot.context.heightState, snapshot.context, address, all)) outbound({ kind: "vote", vote }, send)
       }
       resendTimer = clock.setTimeout(resend, resendEvery)
+    }
+    // Aggregated votes: own messages go out to all again only once this node's height has lasted a
+    // block interval and a re-send period (timeoutCommit + resendEvery) without a decision, then every
+    // resendEvery until it decides. A height that decides in time needs nothing re-sent, and re-sending
+    // on every tick would cost n² messages again. The watch is on the height, not the step: rounds
+    // move on timeouts whether or not votes arrive, so with "not moved since the last tick" a node
+    // whose round timed out between two ticks counted as moving and re-sent nothing; a height where
+    // every round lost a needed vote (5 of 6 honest votes needed, 5 % loss) stalled from 123 s to the
+    // end of the run at 150 s (docs/consensus.md, "Vote aggregation").
+    let stuckTimer: unknown
+    const stuck = () => {
+      stuckTimer = undefined
+      if (stopped) return
+      for (const m of latest) outbound(m, send)
+      stuckTimer = clock.setTimeout(stuck, resendEvery)
+    }
+    let watchedHeight = -1
+    const watchHeight = (height: number) => {
+      if (routing === "gossip" || stopped || height === watchedHeight) return
+      watchedHeight = height
+      if (stuckTimer !== undefined) clock.clearTimeout(stuckTimer)
+      stuckTimer = clock.setTimeout(stuck, app.params(height)["consensus.timeoutCommit"] + resendEvery)
     }
     resendTimer = clock.setTimeout(resend, resendEvery)
 
@@ -630,6 +644,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       const now = `${c.height}/${c.round}/${c.step}`
       if (c.height === 0 || now === step) return
       step = now
+      watchHeight(c.height)
       emit("consensus.step", { height: c.height, round: c.round, step: c.step })
     })
     actor.start()
@@ -666,6 +681,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         if (stopped) return
         stopped = true
         clock.clearTimeout(resendTimer)
+        if (stuckTimer !== undefined) clock.clearTimeout(stuckTimer)
         actor.stop()
         for (const u of unsubscribe) run(u)
       },
