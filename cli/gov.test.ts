@@ -6,7 +6,7 @@
  * commands against the contracts on Hardhat: runtime/node/devnet-governance.test.ts.
  */
 import { writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { freePort } from "../runtime/node/free-port.ts"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { governanceOverChain } from "../runtime/api/governance-port.ts"
@@ -53,12 +53,7 @@ describe("dai gov execute", () => {
     expect(noDir.code).toBe(2)
     expect(noDir.err).toMatch(/config\.yaml.*give --data-dir, or --api and --token-file/)
     // A port nobody listens on: the node is not running.
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port
-        s.close(() => resolve(p))
-      })
-    })
+    const port = await freePort()
     const down = await run("gov", "execute", "1", "--api", `http://127.0.0.1:${port}`, "--token-file", tokenFile)
     expect(down.code).toBe(1)
     expect(down.err).toMatch(/no node API at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): is the node running/)

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { freePort } from "../runtime/node/free-port.ts"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { network } from "hardhat"
@@ -18,14 +18,6 @@ const root = join(import.meta.dirname, "..")
 const dir = mkdtempSync(join(tmpdir(), "dai-node-constitution-"))
 const password = join(dir, "password")
 writeFileSync(password, "a test password, long enough\n")
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
 
 describe("dai node start on a devnet-constitution chain", () => {
   let server: { close(): Promise<void> } | undefined

@@ -14,7 +14,6 @@
  * A dir that holds a devnet already is resumed: every node continues from its store.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import type { PrivateKey } from "@libp2p/interface"
 import { type Cause, Effect, Exit, Result, Scope } from "effect"
@@ -22,6 +21,7 @@ import { newPeerKey, peerIdOf } from "../adapters/libp2p/node.ts"
 import { newPrivateKey, unlockKeystoreFile } from "../adapters/keystore.ts"
 import { addressOfPrivateKey } from "../core/crypto.ts"
 import { equalStakeGenesis } from "./genesis-file.ts"
+import { freePort } from "./free-port.ts"
 import { initDataDir } from "./data-dir.ts"
 import { describeStartError, readDataDir, startNodeFromDataDir, type RunningNode } from "./run-node.ts"
 import { startDevnetChain, type DevnetChain, type DevnetValidator } from "./devnet-chain.ts"
@@ -111,17 +111,6 @@ interface DevnetFile {
 const CONSTITUTION_WARNING = "governance.votingPeriod and governance.timelock may be seconds here (production floor: 1h): for devnets and tests only"
 
 export const nodeDir = (dir: string, i: number): string => join(dir, `node${i}`)
-
-/** A free TCP port on loopback now (the OS's choice; free until someone else takes it). */
-const freePort = (): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolvePort(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 export interface CreateDevnetOptions {
   readonly dir: string

@@ -6,23 +6,14 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { ensureBuilt } from "../../contracts/deploy/build.ts"
+import { freePort } from "./free-port.ts"
 
 const BIN = new URL("../../bin/dai.ts", import.meta.url).pathname
 
-/** A free TCP port on loopback now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const a = server.address()
-      server.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))))
-    })
-  })
+export { freePort }
 
 /** The network `npx hardhat node` serves (the wall clock's time, a block per transaction), on loopback, in this process. */
 export const startChainServer = async (): Promise<{ readonly rpc: string; close(): Promise<void> }> => {

@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { freePort } from "../../runtime/node/free-port.ts"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -26,16 +26,6 @@ import type { ResultLine } from "./task.ts"
 const BIN = new URL("../../bin/dai.ts", import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), "dai-queue-"))
 const children: ChildProcess[] = []
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 
 const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> => {
   const end = performance.now() + ms
