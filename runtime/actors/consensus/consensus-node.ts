@@ -36,7 +36,7 @@ import { VotePool, type VoteRouting } from "../../core/consensus/aggregation.ts"
 import { proposer } from "../../core/consensus/proposer.ts"
 import { voteEvent } from "../../core/consensus/intake.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
-import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
+import { acceptedBy, proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../../core/consensus/types.ts"
 import {
@@ -688,22 +688,6 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     }
     return node
   })
-
-/**
- * Signed messages found authentic, per verify function and chain: a verdict is a pure function of
- * (signer, digest, signature), so nodes that verify with the same function reach the same one. In a
- * simulated world every node shares the decoded message objects (codec.ts decodeShared) and its
- * keys' verify function (sim/adapters/keys.ts), so each signature is checked once per world; a real
- * node's messages are its own objects, and this is a WeakSet that only ever answers "not yet".
- */
-const acceptedSets = new WeakMap<object, Map<number, WeakSet<object>>>()
-const acceptedBy = (verify: object, chainId: number): WeakSet<object> => {
-  let byChain = acceptedSets.get(verify)
-  if (byChain === undefined) acceptedSets.set(verify, (byChain = new Map()))
-  let set = byChain.get(chainId)
-  if (set === undefined) byChain.set(chainId, (set = new WeakSet()))
-  return set
-}
 
 /** Two messages for the same (kind, height, round, vote type) slot: the newer replaces the older. */
 const sameSlot = (a: ConsensusMessage, b: ConsensusMessage): boolean => {
