@@ -31,7 +31,7 @@ import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
-import { certificateVotes, decodeShared } from "../../core/consensus/codec.ts"
+import { certificateVotes, decodeShared, encodeCommitShared } from "../../core/consensus/codec.ts"
 import { VotePool, type VoteRouting } from "../../core/consensus/aggregation.ts"
 import { proposer } from "../../core/consensus/proposer.ts"
 import { voteEvent } from "../../core/consensus/intake.ts"
@@ -394,10 +394,11 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       },
       decide: (p) => {
         if (p.height !== app.height + 1 || halted !== undefined) return
-        const cert: ConsensusMessage = { kind: "commit", block: p.block, precommits: p.precommits }
+        const cert = { kind: "commit", block: p.block, precommits: p.precommits } as const
         run(Effect.gen(function* () {
-          // Durable before it counts: a restart replays stored certificates into the App.
-          yield* store.put(blockKey(p.height), encodeMessage(cert))
+          // Durable before it counts: a restart replays stored certificates into the App. (The store
+          // copies what it is given: the bytes may be shared with the nodes that stored the same certificate.)
+          yield* store.put(blockKey(p.height), encodeCommitShared(cert))
           yield* store.sync
         }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
         let exec: Execution
