@@ -16,6 +16,7 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 
 export class Store extends Context.Service<Store, {
   get(key: string): Effect.Effect<Uint8Array | undefined, StoreError>
+  /** Store `value`'s bytes as they are now: a store keeps its own copy and never changes `value` (callers may share it). */
   put(key: string, value: Uint8Array): Effect.Effect<void, StoreError>
   delete(key: string): Effect.Effect<void, StoreError>
   /** Keys starting with `prefix`, in ascending order. */

@@ -6,7 +6,7 @@ import type { SimStore } from "./sim-store.ts"
 export const makeSimStorePort = (store: SimStore): Store["Service"] =>
   Store.of({
     get: (key) => Effect.sync(() => store.get(key)),
-    put: (key, value) => Effect.sync(() => store.put(key, value.slice())),
+    put: (key, value) => Effect.sync(() => store.put(key, value)), // SimStore.put copies
     delete: (key) => Effect.sync(() => void store.delete(key)),
     keys: (prefix) => Effect.sync(() => store.keys(prefix)),
     sync: Effect.sync(() => store.sync()),

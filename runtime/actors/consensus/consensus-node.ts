@@ -31,12 +31,12 @@ import { App, type Execution } from "../../core/app/app.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
-import { certificateVotes, decodeShared } from "../../core/consensus/codec.ts"
+import { certificateVotes, decodeShared, encodeCommitShared } from "../../core/consensus/codec.ts"
 import { VotePool, type VoteRouting } from "../../core/consensus/aggregation.ts"
 import { proposer } from "../../core/consensus/proposer.ts"
 import { voteEvent } from "../../core/consensus/intake.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
-import { proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
+import { acceptedBy, proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../../core/consensus/types.ts"
 import {
@@ -394,10 +394,11 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       },
       decide: (p) => {
         if (p.height !== app.height + 1 || halted !== undefined) return
-        const cert: ConsensusMessage = { kind: "commit", block: p.block, precommits: p.precommits }
+        const cert = { kind: "commit", block: p.block, precommits: p.precommits } as const
         run(Effect.gen(function* () {
-          // Durable before it counts: a restart replays stored certificates into the App.
-          yield* store.put(blockKey(p.height), encodeMessage(cert))
+          // Durable before it counts: a restart replays stored certificates into the App. (The store
+          // copies what it is given: the bytes may be shared with the nodes that stored the same certificate.)
+          yield* store.put(blockKey(p.height), encodeCommitShared(cert))
           yield* store.sync
         }).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
         let exec: Execution
@@ -688,22 +689,6 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     }
     return node
   })
-
-/**
- * Signed messages found authentic, per verify function and chain: a verdict is a pure function of
- * (signer, digest, signature), so nodes that verify with the same function reach the same one. In a
- * simulated world every node shares the decoded message objects (codec.ts decodeShared) and its
- * keys' verify function (sim/adapters/keys.ts), so each signature is checked once per world; a real
- * node's messages are its own objects, and this is a WeakSet that only ever answers "not yet".
- */
-const acceptedSets = new WeakMap<object, Map<number, WeakSet<object>>>()
-const acceptedBy = (verify: object, chainId: number): WeakSet<object> => {
-  let byChain = acceptedSets.get(verify)
-  if (byChain === undefined) acceptedSets.set(verify, (byChain = new Map()))
-  let set = byChain.get(chainId)
-  if (set === undefined) byChain.set(chainId, (set = new WeakSet()))
-  return set
-}
 
 /** Two messages for the same (kind, height, round, vote type) slot: the newer replaces the older. */
 const sameSlot = (a: ConsensusMessage, b: ConsensusMessage): boolean => {

@@ -95,6 +95,26 @@ export const signProposal = (privateKey: Uint8Array, chainId: ChainId, proposal:
   return { ...proposal, proposer: addressOfPrivateKey(privateKey), signature: toHex(signDigest(privateKey, digest)) }
 }
 
+/**
+ * Signed messages (decoded objects) found authentic, per verify function and chain: a verdict is a
+ * pure function of (signer, digest, signature), so whoever verifies with the same function reaches
+ * the same one. In a simulated world every node shares the decoded message objects (codec.ts
+ * decodeShared) and its keys' verify function (sim/adapters/keys.ts), so each signature is checked
+ * once per world, whether the consensus node checks it on arrival or the App checks it in a block's
+ * last-commit; a real node's messages are its own objects, and this is a WeakSet that only ever
+ * answers "not yet" for the first check of each. Callers add an object only after `verify`
+ * accepted exactly that object's signature, and treat the objects as immutable (as every consensus
+ * value is).
+ */
+const acceptedSets = new WeakMap<object, Map<ChainId, WeakSet<object>>>()
+export const acceptedBy = (verify: SignatureVerifier, chainId: ChainId): WeakSet<object> => {
+  let byChain = acceptedSets.get(verify)
+  if (byChain === undefined) acceptedSets.set(verify, (byChain = new Map()))
+  let set = byChain.get(chainId)
+  if (set === undefined) byChain.set(chainId, (set = new WeakSet()))
+  return set
+}
+
 const check = (verify: SignatureVerifier, address: string, digest: () => Uint8Array, signature: string): boolean => {
   try {
     return verify(address, digest(), fromHex(signature))
