@@ -15,7 +15,8 @@
  *     Results stream to results.jsonl and the CSV/report pass keeps per-point aggregates only, so
  *     both should be about the same.
  *
- * Run: npx node bench/sweep.bench.ts            (RUNS=600 ROUNDS=3 BIG=1000 SMALL=100 by default; about 3 min)
+ * Run: npx node bench/sweep.bench.ts            (RUNS=600 ROUNDS=3 BIG=1000 SMALL=100 by default; about 3 min;
+ *                                               PLAIN=1: the ceiling's processes without the workers' heap limits)
  */
 import { execFileSync } from "node:child_process"
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs"
@@ -82,7 +83,9 @@ const timed = async (workers: number, runs: number): Promise<number> => {
 
 /** Seconds from spawning `parts` plain processes (the runs split among them) to the last one's "done". */
 const { spawn } = await import("node:child_process")
-const heapFlags = [`--max-old-space-size=${WORKER_LIMITS.maxOldGenerationSizeMb}`, `--max-semi-space-size=${WORKER_LIMITS.maxYoungGenerationSizeMb / 2}`]
+// maxYoungGenerationSizeMb 32 gives a worker the same new space as --max-semi-space-size=16 gives a process
+// (32 MB, v8.getHeapSpaceStatistics()). PLAIN=1: the processes run with V8's default heap instead.
+const heapFlags = process.env.PLAIN === "1" ? [] : [`--max-old-space-size=${WORKER_LIMITS.maxOldGenerationSizeMb}`, `--max-semi-space-size=${WORKER_LIMITS.maxYoungGenerationSizeMb / 2}`]
 const direct = async (parts: number): Promise<number> => {
   const t = performance.now()
   const ends = await Promise.all(Array.from({ length: parts }, (_, part) => new Promise<number>((resolve, reject) => {
@@ -100,7 +103,7 @@ const direct = async (parts: number): Promise<number> => {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-console.log(`sweep throughput: ${RUNS} runs of sim/sweep/testdata/tiny.yaml (4 validators, height 4), ${ROUNDS} rounds; pool = worker threads, ceiling = plain processes (heap flags ${heapFlags.join(" ")})`)
+console.log(`sweep throughput: ${RUNS} runs of sim/sweep/testdata/tiny.yaml (4 validators, height 4), ${ROUNDS} rounds; pool = worker threads, ceiling = plain processes (heap flags: ${heapFlags.join(" ") || "none, PLAIN=1"})`)
 await timed(1, 20) // warm the file cache and this process's module graph once
 console.log(`| round | load (1 min) | pool 1 (s) | pool 2 (s) | pool speed-up | process 1 (s) | processes 2 (s) | ceiling | pool ÷ ceiling |\n|---|---|---|---|---|---|---|---|---|`)
 const shares: number[] = []
