@@ -6,14 +6,14 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { isAbsolute, join, relative } from "node:path"
 import { aggregate, type SweepAggregate } from "./aggregate.ts"
-import { pointAt, totalRuns, type Sweep } from "./file.ts"
+import { totalRuns, type Sweep } from "./file.ts"
 import { runPool, type PoolHandle } from "./pool.ts"
 import { renderReport } from "./report.ts"
 import { sha256, type QueuedSweepRun } from "./queue.ts"
 import { submitRuns, type QueuedJob } from "./queue-submit.ts"
 import { inShard, shardLabel, shardSize, type Shard } from "./shard.ts"
 import { openResults } from "./store.ts"
-import type { ResultLine, SweepTask } from "./task.ts"
+import { tasksOf, type ResultLine, type SweepTask } from "./task.ts"
 
 export interface SweepFiles {
   readonly jsonl: string
@@ -48,19 +48,6 @@ export interface SweepRunOptions {
   readonly notice?: (line: string) => void
   /** How often a queued sweep looks for results when none came (ms; default 50). */
   readonly pollMs?: number
-}
-
-/** The tasks of the runs not done yet, in run order, generated lazily. */
-function* tasksOf(sweep: Sweep, done: Uint8Array, limit: number, shard: Shard | undefined): Generator<SweepTask> {
-  const total = totalRuns(sweep)
-  let given = 0
-  for (let run = 0; run < total && given < limit; run++) {
-    if (done[run] === 1 || !inShard(shard, run)) continue
-    const point = pointAt(sweep, Math.floor(run / sweep.seeds))
-    const sc = sweep.scenarios[point.scenario]!
-    given++
-    yield { kind: "sweep", run, point, scenarioPath: sc.path, seed: (sweep.seed ?? sc.scenario.seed) + (run % sweep.seeds), metrics: sweep.metrics }
-  }
 }
 
 /** A path a worker elsewhere can resolve: relative to this directory when the file is inside it. */

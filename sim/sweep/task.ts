@@ -8,7 +8,8 @@ import { Result } from "effect"
 import type { ParamValue } from "../../runtime/core/params.ts"
 import { parseScenario, type Scenario } from "../scenario/load.ts"
 import { runScenario, type ScenarioReport } from "../scenario/run.ts"
-import { paramsOf, type MetricName, type Point } from "./file.ts"
+import { paramsOf, pointAt, totalRuns, type MetricName, type Point, type Sweep } from "./file.ts"
+import { inShard, type Shard } from "./shard.ts"
 
 /** What the parent sends a worker for one run. */
 export interface SweepTask {
@@ -34,6 +35,19 @@ export interface ResultLine {
   /** The run's trace hash: the same run gives the same hash wherever it runs (local pool or queue worker). */
   readonly traceHash?: string
   readonly error?: string
+}
+
+/** The tasks of the runs not done yet, in run order, generated lazily. */
+export function* tasksOf(sweep: Sweep, done: Uint8Array, limit: number, shard: Shard | undefined): Generator<SweepTask> {
+  const total = totalRuns(sweep)
+  let given = 0
+  for (let run = 0; run < total && given < limit; run++) {
+    if (done[run] === 1 || !inShard(shard, run)) continue
+    const point = pointAt(sweep, Math.floor(run / sweep.seeds))
+    const sc = sweep.scenarios[point.scenario]!
+    given++
+    yield { kind: "sweep", run, point, scenarioPath: sc.path, seed: (sweep.seed ?? sc.scenario.seed) + (run % sweep.seeds), metrics: sweep.metrics }
+  }
 }
 
 const scenarios = new Map<string, Scenario>()
