@@ -43,14 +43,19 @@ const second = (app: ReturnType<typeof world>["replicas"][number], precommits: r
   txs: [{ type: "last-commit", height: 1, precommits: precommits as unknown as Json }, ...[app.epochTx(2, app.lastSnapshot)].filter((t) => t !== undefined)],
 })
 
+/** Two replicas that executed block 1, and the validator's genuine precommit of it. */
+const atHeight1 = () => {
+  const w = world()
+  const [a, b] = w.replicas as [typeof w.replicas[0], typeof w.replicas[0]]
+  const block1 = first(a)
+  a.execute(block1)
+  b.execute(block1)
+  return { w, a, b, precommit: signVote(KEY, CHAIN, { type: "precommit", height: 1, round: 0, blockHash: blockHash(block1) }) }
+}
+
 describe("last-commit signatures", () => {
   it("are verified once per vote object across replicas sharing a verify function", () => {
-    const w = world()
-    const [a, b] = w.replicas as [typeof w.replicas[0], typeof w.replicas[0]]
-    const block1 = first(a)
-    a.execute(block1)
-    b.execute(block1)
-    const precommit = signVote(KEY, CHAIN, { type: "precommit", height: 1, round: 0, blockHash: blockHash(block1) })
+    const { w, a, b, precommit } = atHeight1()
     const block2 = second(a, [precommit])
     const before = w.calls()
     expect(a.checkBlock(block2)).toBeUndefined()
@@ -63,12 +68,7 @@ describe("last-commit signatures", () => {
   })
 
   it("refuse a forged precommit at every replica, every time", () => {
-    const w = world()
-    const [a, b] = w.replicas as [typeof w.replicas[0], typeof w.replicas[0]]
-    const block1 = first(a)
-    a.execute(block1)
-    b.execute(block1)
-    const good = signVote(KEY, CHAIN, { type: "precommit", height: 1, round: 0, blockHash: blockHash(block1) })
+    const { w, a, b, precommit: good } = atHeight1()
     const forged: Vote = { ...good, signature: `0x${"11".repeat(65)}` }
     const block2 = second(a, [forged])
     for (const app of [a, b, a]) expect(app.checkBlock(second(app, [forged]))).toBe(`last-commit: bad signature of ${VALIDATOR}`)
