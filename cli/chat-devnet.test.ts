@@ -46,6 +46,9 @@ describe("dai devnet --lm, chatted with through node0's API", () => {
     expect(d.nodes.map((n) => n.lm?.served().map((r) => `${r.from}-${r.to}`))).toEqual([[], ["0-1"], ["2-3"]])
 
     const node0 = d.nodes[0]!
+    // What the client's audit and the referees did, for a failure's message.
+    const audit: string[] = []
+    for (const n of d.nodes) n.telemetry.subscribe((e) => void (e.kind.startsWith("lm.verify") || e.kind.startsWith("lm.referee") ? audit.push(`${e.node} ${e.kind} ${JSON.stringify(e.data)}`) : undefined))
     const account = node0.node.app.accountOf(node0.address)
     const balance = () => Effect.runPromise(node0.node.ledger.balanceOf(account))
     const before = await balance()
@@ -72,7 +75,7 @@ describe("dai devnet --lm, chatted with through node0's API", () => {
     // The validators (every node) referee the stages: each note was re-executed on one stage's blocks and found right.
     expect(d.nodes.every((n) => n.market?.lmReferee !== undefined)).toBe(true)
     const runs = () => d.nodes.flatMap((n) => n.market?.lmReferee?.reexecutions() ?? [])
-    await vi.waitFor(() => expect([...new Set(runs().map((r) => `${r.from}-${r.to}`))].sort()).toEqual(["0-1", "2-3"]), { timeout: 30_000, interval: 250 })
+    await vi.waitFor(() => expect([...new Set(runs().map((r) => `${r.from}-${r.to}`))].sort(), audit.join("\n")).toEqual(["0-1", "2-3"]), { timeout: 30_000, interval: 250 })
     expect(runs().every((r) => r.outcome === "right")).toBe(true)
   }, 240_000)
 })

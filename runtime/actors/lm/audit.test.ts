@@ -43,10 +43,12 @@ const world = () => {
   let nextTimer = 0
   const events: Array<{ kind: string; data: Record<string, unknown> }> = []
   let seed = 1
+  /** The client's clock ahead of the ledger's (a late look at a note). */
+  let ahead = 0
   const ctx: MarketContext = {
     name: "client", network: port("client"), ledger, params: () => economy.params,
     clock: { setTimeout: (f: () => void) => (timers.set(++nextTimer, f), nextTimer), clearTimeout: (t: number) => void timers.delete(t) } as MarketContext["clock"],
-    now: () => economy.now,
+    now: () => economy.now + ahead,
     run: (e) => void Effect.runFork(e),
     // A fixed byte stream: the referee drawn is the test's to know (seed 1 → first of two, then alternating is not assumed).
     random: { bytes: (n: number) => Uint8Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) & 0xff) } as MarketContext["random"],
@@ -72,7 +74,7 @@ const world = () => {
     timers.clear()
     for (const f of due) f()
   }
-  return { economy, ledger, ctx, op, referee, elapse, events, port }
+  return { economy, ledger, ctx, op, referee, elapse, events, port, advance: (ms: number) => void (ahead += ms) }
 }
 
 /** A job of stage 0-1 assigned to "server" with one delivered note of 2 forwards, committing to what the client recorded. */
@@ -291,6 +293,40 @@ describe("lm audit: a referee that does not answer", () => {
     expect(asked).toEqual([1])
     expect(audit.reviewed(await viewOf(w, job))).toBe(true)
     audit.stop()
+  })
+
+  it("a last reply later than a few looks is waited for until half the note's dispute window has passed; past that the note is skipped, said so", async () => {
+    const w = world()
+    const asked = w.referee("ref", ["right"])
+    const audit = makeLmAudit(w.ctx, { account: "client", rate: 1, referees: () => ["ref"] })
+    const job = await deliveredJob(w, audit, 1)
+    // Ten looks (a loaded machine: the reply is seconds late), each a review as the payment loop makes them: the note stays owed.
+    for (let look = 0; look < 10; look++) {
+      w.advance(100)
+      expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+      expect(audit.reviewed(await viewOf(w, job))).toBe(false)
+    }
+    expect(asked).toEqual([])
+    expect(w.events.some((e) => e.kind === "lm.verify.skipped")).toBe(false)
+    recordRest(audit, job)
+    expect(await reviewClosingWindows(w, audit, job)).toBe("confirm")
+    expect(asked).toEqual([1])
+    expect(audit.reviewed(await viewOf(w, job))).toBe(true)
+    audit.stop()
+
+    // A reply that never comes: once half the window is gone, the note is confirmed unchecked (the referee needs the other half).
+    const v = world()
+    const none = v.referee("ref", ["right"])
+    const late = makeLmAudit(v.ctx, { account: "client", rate: 1, referees: () => ["ref"] })
+    const lost = await deliveredJob(v, late, 1)
+    expect(await reviewClosingWindows(v, late, lost)).toBe("confirm")
+    expect(late.reviewed(await viewOf(v, lost))).toBe(false)
+    v.advance(v.economy.params["market.disputeWindow"] / 2)
+    expect(await reviewClosingWindows(v, late, lost)).toBe("confirm")
+    expect(v.events.filter((e) => e.kind === "lm.verify.skipped").map((e) => e.data["note"])).toEqual([1])
+    expect(late.reviewed(await viewOf(v, lost))).toBe(true)
+    expect(none).toEqual([])
+    late.stop()
   })
 
   it("referees are asked for the backend the note's word names; a note naming none is not checked", async () => {

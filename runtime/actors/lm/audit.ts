@@ -61,7 +61,12 @@ export interface LmAudit {
   stop(): void
 }
 
-/** How long the client waits for the last replies of a note delivered before they reached it (ms; up to `attempts` times). */
+/**
+ * How long the client waits between looks for the last replies of a note delivered before they
+ * reached it (ms). It looks again until half the note's dispute window has passed (the other half is
+ * the referee's): a fixed three looks (0.75 s) let a loaded machine's late reply confirm the last
+ * stage's only note of a generation unchecked.
+ */
 const RECORDS_WAIT_MS = 250
 /** How long a validator sent a disputed note's evidence has to re-execute it before the client stops waiting (ms). */
 const SHARE_TIMEOUT_MS = 60_000
@@ -104,8 +109,6 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
   /** Sampled notes not answered yet, with the number of questions asked about each. */
   const owed = new Map<number, number>()
   const attempts = Math.max(1, o.attempts ?? 3)
-  /** Notes whose last forwards this client had not recorded yet when reviewed, with how many times it waited for them. */
-  const waited = new Map<number, number>()
   /** Questions out, by nonce: the referee asked and who waits for its answer. */
   const waiting = new Map<number, { readonly referee: string; readonly done: (r: VerifiedReply | undefined) => void }>()
   let nonce = 0
@@ -211,10 +214,9 @@ export const makeLmAudit = (ctx: MarketContext, o: LmAuditOptions): LmAudit => {
       note.state === "pending" && (owed.has(note.id) || (!seen.has(note.id) && (seen.add(note.id), chance(ctx, rate)) && owed.set(note.id, 0) !== undefined)))
     for (const { note, from } of sampled) {
       const e = evidence(j.id, from, Number(note.units), range.to - range.from + 1)
-      if ("error" in e && e.recording === true && (waited.get(note.id) ?? 0) < attempts && !stopped) {
+      if ("error" in e && e.recording === true && ctx.now() < note.deliveredAt + ctx.params()["market.disputeWindow"] / 2 && !stopped) {
         // The server delivers a note as it bills the forward that fills it, before that forward's reply reaches
         // this client: look again shortly rather than confirm it unchecked.
-        waited.set(note.id, (waited.get(note.id) ?? 0) + 1)
         await new Promise<void>((resolve) => ctx.clock.setTimeout(resolve, RECORDS_WAIT_MS))
         continue
       }
