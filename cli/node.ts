@@ -239,10 +239,11 @@ const startCommand = defineCommand({
         stopping = true
         detach()
         io.out(`${signal}: shutting down (consensus, store, network)…`)
-        const height = node.node.app.height
         Effect.runPromise(Scope.close(scope, Exit.void)).then(
           () => {
-            io.out(`node ${node.name} stopped cleanly at height ${height}`)
+            // Read after the close: consensus may commit a height while it stops (progress lines
+            // are detached by then), and this line names what the store holds.
+            io.out(`node ${node.name} stopped cleanly at height ${node.node.app.height}`)
             resolve(exitCode)
           },
           (e) => {
