@@ -14,6 +14,8 @@
  *       PROFILE=1 npx node bench/consensus.bench.ts       (profile of 16/simulated only, ~20 s;
  *                                                         PROFILE_OUT=x.cpuprofile keeps the raw profile)
  *       SECP64=1 …                                        (adds 64 validators with secp256k1: minutes)
+ *       REPEAT=5 …                                        (each case 5 times; the table takes the median by wall
+ *                                                         time, the run line lists every run's virtual ÷ CPU)
  */
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -344,11 +346,11 @@ async function main(): Promise<void> {
   }
   const results: Array<{ c: Case; run: Run }> = []
   for (const c of cases) {
-    const runs = Array.from({ length: c.repeat }, () => runCase(c))
+    const runs = Array.from({ length: Number(process.env.REPEAT ?? c.repeat) }, () => runCase(c))
     const run = median(runs, (r) => r.wall)
     results.push({ c, run })
     const m = run.report.metrics
-    console.log(`${String(c.validators).padStart(2)} validators, ${c.signatures.padEnd(9)}: ${m.height} heights, ${fmtN(m.messagesDelivered)} delivered, ${(m.time / 1000).toFixed(1)} s virtual in ${(run.wall / 1000).toFixed(2)} s wall (CPU ${(run.cpu / 1000).toFixed(2)} s, setup ${run.setup.toFixed(0)} ms${c.repeat > 1 ? `; median of ${c.repeat}: ${runs.map((r) => `${(r.wall / 1000).toFixed(2)}`).join(" / ")} s` : ""})`)
+    console.log(`${String(c.validators).padStart(2)} validators, ${c.signatures.padEnd(9)}: ${m.height} heights, ${fmtN(m.messagesDelivered)} delivered, ${(m.time / 1000).toFixed(1)} s virtual in ${(run.wall / 1000).toFixed(2)} s wall (CPU ${(run.cpu / 1000).toFixed(2)} s, setup ${run.setup.toFixed(0)} ms${runs.length > 1 ? `; median of ${runs.length}: ${runs.map((r) => `${(r.wall / 1000).toFixed(2)}`).join(" / ")} s; virtual ÷ CPU ${runs.map((r) => `${(m.time / r.cpu).toFixed(1)}×`).join(" / ")}` : ""})`)
   }
   const after = only === undefined ? micro() : undefined
   const send = before && after ? meanTiming(before.send, after.send) : medianTiming([xstateSendUs(200_000), xstateSendUs(200_000), xstateSendUs(200_000)])

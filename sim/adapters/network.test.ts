@@ -127,12 +127,18 @@ describe("Sim network port", () => {
       const peers = (i: number) => run(w.networks[i]!.peers)
       expect(await peers(0)).toEqual(["n1", "n2", "n3"])
       w.net.setDown("n1", true)
+      expect(await peers(0)).toEqual(["n2", "n3"])
       w.net.partition([["n0", "n3"], ["n1", "n2"]])
       expect(await peers(0)).toEqual(["n3"])
       expect(await peers(1)).toEqual([])
       w.net.heal()
+      expect(await peers(0)).toEqual(["n2", "n3"])
       w.net.setDown("n1", false)
+      expect(await peers(0)).toEqual(["n1", "n2", "n3"])
       w.ports[2]!.detach()
+      expect(await peers(0)).toEqual(["n1", "n3"])
+      // the list is the caller's own
+      ;(await peers(0) as string[]).pop()
       expect(await peers(0)).toEqual(["n1", "n3"])
     } finally {
       await w.close()

@@ -118,6 +118,9 @@ class Endpoint implements NetworkPeer {
 }
 
 const endpointsByNetwork = new WeakMap<SimNetwork, Map<string, Endpoint>>()
+/** How many times a port was attached to or detached from each bus: with `SimNetwork.topology`, when a peer list may have changed. */
+const attachmentsByNetwork = new WeakMap<SimNetwork, number>()
+const attachmentChanged = (net: SimNetwork): void => void attachmentsByNetwork.set(net, (attachmentsByNetwork.get(net) ?? 0) + 1)
 
 /**
  * Provider announcements on one bus: key → provider id → the record's wire bytes. The simulated
@@ -239,6 +242,7 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
   }
   endpoint.receiver = receive
   endpoint.topics = new Set()
+  attachmentChanged(net)
 
   const attached = () => endpoint.receiver === receive
   const notAttached = (operation: string) =>
@@ -325,13 +329,28 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
       return Effect.succeed(found)
     })
 
+  /**
+   * The reachable peers, recomputed only when the bus's topology or an attachment changed since the
+   * last call (a node asks once per block; the list is n long on every node).
+   */
+  let peerList: { readonly topology: number; readonly attachments: number; readonly peers: readonly PeerId[] } | undefined
+  const peers = (): PeerId[] => {
+    if (!attached() || net.isDown(self)) return []
+    const topology = net.topology
+    const attachments = attachmentsByNetwork.get(net) ?? 0
+    if (peerList === undefined || peerList.topology !== topology || peerList.attachments !== attachments) {
+      peerList = { topology, attachments, peers: net.nodes.filter(reachable) }
+    }
+    return [...peerList.peers]
+  }
+
   const network = Network.of({
     self,
     publish,
     send,
     subscribe,
     report: (peer, reason) => Effect.sync(() => fault(peer, reason)),
-    peers: Effect.sync(() => (attached() && !net.isDown(self) ? net.nodes.filter(reachable) : [])),
+    peers: Effect.sync(peers),
     provide,
     unprovide: (key) => Effect.sync(() => simUnprovide(net, self, key)),
     findProviders,
@@ -346,6 +365,7 @@ export function attachSimNetwork(net: SimNetwork, self: PeerId, options: SimNetw
       simUnprovide(net, self)
       endpoint.receiver = undefined
       endpoint.topics = new Set()
+      attachmentChanged(net)
     },
   }
 }

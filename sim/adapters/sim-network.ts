@@ -133,6 +133,7 @@ export class SimNetwork {
   /** Partition group of each listed node; unlisted nodes share group -1. Empty when healed. */
   #group = new Map<string, number>()
   #nextId = 1
+  #topology = 0
   readonly #stats: SimNetworkStats = {
     sent: 0,
     delivered: 0,
@@ -169,6 +170,7 @@ export class SimNetwork {
     if (this.#nodes.has(id)) throw new Error(`SimNetwork.register: node ${id} is already registered`)
     this.#nodes.set(id, { peer, rng: this.#prng.child(`send:${id}`), down: false })
     this.#ids = [...this.#nodes.keys()].sort()
+    this.#topology++
   }
 
   /** Registered node ids, ascending. */
@@ -179,6 +181,11 @@ export class SimNetwork {
 
   get nodes(): readonly string[] {
     return this.#ids
+  }
+
+  /** A counter that changes whenever who can reach whom may have (a node registered, down or up, a partition or heal). */
+  get topology(): number {
+    return this.#topology
   }
 
   /** Counters of sends, deliveries and drops by reason (a copy). */
@@ -222,11 +229,13 @@ export class SimNetwork {
       }
     })
     this.#group = group
+    this.#topology++
   }
 
   /** Ends any partition. */
   heal(): void {
     this.#group = new Map()
+    this.#topology++
   }
 
   /** True if a message from `a` to `b` would be dropped by the current partition. */
@@ -237,6 +246,7 @@ export class SimNetwork {
   /** Crashes (`true`) or restarts (`false`) a node's network: a down node neither sends nor receives. */
   setDown(id: string, down: boolean): void {
     this.#node(id, "setDown").down = down
+    this.#topology++
   }
 
   /** Whether a node is down. */

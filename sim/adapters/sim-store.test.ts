@@ -57,6 +57,19 @@ describe("SimStore", () => {
     expect(s.get("k")).toEqual(b("abc"))
   })
 
+  it("copies large values in and out when stores share the copy of one buffer", () => {
+    const v = new Uint8Array(10_000).fill(7)
+    const [s, t] = [new SimStore(), new SimStore()]
+    s.put("k", v)
+    t.put("k", v)
+    v[0] = 1 // the source changes: the next put stores its new bytes, the earlier ones keep theirs
+    t.put("j", v)
+    s.get("k")![1] = 0
+    expect(s.get("k")).toEqual(new Uint8Array(10_000).fill(7))
+    expect(t.get("k")).toEqual(new Uint8Array(10_000).fill(7))
+    expect(t.get("j")![0]).toBe(1)
+  })
+
   it("after any crash holds exactly the state at the last sync (property)", () => {
     const key = fc.constantFrom("a", "b", "c", "d/1", "d/2")
     const op = fc.oneof(

@@ -11,6 +11,25 @@
 /** A deleted key in the unsynced overlay. */
 const DELETED = null
 
+/** Values at least this long are shared between stores when equal (below, a copy is cheaper than the lookup). */
+const SHARE_FROM = 4096
+/**
+ * The stored copy last made of a given source buffer, for every store of the process. Stored copies
+ * are never handed out (reads return copies) nor changed, so stores that are given equal bytes in
+ * the same buffer — in a simulated world, the commit certificate every node stores
+ * (`encodeCommitShared`) — can hold one copy: a byte comparison instead of a new allocation per node.
+ */
+const storedCopies = new WeakMap<Uint8Array, Uint8Array>()
+
+const storedCopy = (value: Uint8Array): Uint8Array => {
+  if (value.length < SHARE_FROM) return value.slice()
+  const previous = storedCopies.get(value)
+  if (previous !== undefined && previous.length === value.length && Buffer.compare(previous, value) === 0) return previous
+  const copy = value.slice()
+  storedCopies.set(value, copy)
+  return copy
+}
+
 export class SimStore {
   /** What survives a crash. */
   readonly #synced = new Map<string, Uint8Array>()
@@ -30,7 +49,7 @@ export class SimStore {
 
   /** Writes `value` (copied) at `key`; durable only after `sync()`. */
   put(key: string, value: Uint8Array): void {
-    this.#unsynced.set(key, value.slice())
+    this.#unsynced.set(key, storedCopy(value))
   }
 
   /** Deletes `key`; returns whether it had a value. Durable only after `sync()`. */

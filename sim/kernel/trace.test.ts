@@ -118,4 +118,36 @@ describe("Trace", () => {
     expect(trace.count).toBe(1)
     expect(trace.hash()).toBe(h)
   })
+
+  it("writes a repeated field's rows as record without it does, reusing only the text of equal rows", () => {
+    const table = (missed: number) => [
+      { name: "b", power: "10", stake: 5n, missed, jailed: false },
+      { name: "a", power: "0", stake: 7n, missed: 0, jailed: true, gone: undefined },
+    ]
+    const events: TraceEvent[] = [
+      { t: 1, kind: "validators", node: "v0", validators: table(0) },
+      { t: 1, kind: "validators", node: "v1", validators: table(0) },
+      { t: 2, kind: "validators", node: "v0", validators: table(1) },
+      { t: 2, kind: "validators", validators: table(1) },
+      { t: 3, kind: "validators", node: "v1", validators: [...table(1), { name: "c", power: "1", stake: 0n, missed: 0, jailed: false }] },
+      { t: 4, kind: "validators", node: "v1", validators: [] },
+      // not flat rows, or another field beside them: written as usual
+      { t: 5, kind: "validators", node: "v1", validators: [{ name: "a", nested: { x: 1 } }] },
+      { t: 5, kind: "validators", node: "v1", validators: table(1), extra: 1 },
+    ]
+    const plain = new Trace()
+    const memo = new Trace()
+    for (const e of events) expect(memo.record(e, "validators")).toBe(plain.record(e))
+    expect(memo.hash()).toBe(plain.hash())
+  })
+
+  it("does not reuse text for rows changed after they were recorded", () => {
+    const trace = new Trace()
+    const rows = [{ name: "a", missed: 0 }]
+    trace.record({ t: 1, kind: "validators", node: "v0", validators: rows }, "validators")
+    rows[0]!.missed = 3
+    expect(trace.record({ t: 1, kind: "validators", node: "v1", validators: rows }, "validators")).toBe(
+      '{"t":1,"kind":"validators","node":"v1","validators":[{"missed":3,"name":"a"}]}',
+    )
+  })
 })

@@ -6,7 +6,34 @@
  * file the sink writes. Before any event it is the SHA-256 of the empty string.
  */
 import { createHash, type Hash } from "node:crypto"
-import { traceLine, type TraceEvent } from "../../runtime/services/trace.ts"
+import { canonicalJson, traceLine, type TraceEvent, type TraceValue } from "../../runtime/services/trace.ts"
+
+/** A field's rows and their canonical text, as last written. */
+interface WrittenRows {
+  readonly rows: readonly Readonly<Record<string, TraceValue | undefined>>[]
+  readonly text: string
+}
+
+/** Whether `row` is a plain object of strings, numbers, booleans and bigints only (what the row memo compares with ===). */
+const flat = (row: unknown): row is Record<string, TraceValue | undefined> => {
+  if (row === null || typeof row !== "object" || Object.getPrototypeOf(row) !== Object.prototype) return false
+  for (const k in row) {
+    const v = (row as Record<string, unknown>)[k]
+    if (v !== null && typeof v === "object") return false
+  }
+  return true
+}
+
+/** Whether two flat rows have the same keys with identical values. */
+const sameRow = (a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean => {
+  let n = 0
+  for (const k in a) {
+    if (a[k] !== b[k] || !(k in b)) return false
+    n++
+  }
+  for (const _ in b) n--
+  return n === 0
+}
 
 export class Trace {
   #hash: Hash = createHash("sha256")
@@ -24,9 +51,19 @@ export class Trace {
     return this.#count
   }
 
-  /** Records one event; `t` must not go back in time. Returns the line written. */
-  record(event: TraceEvent): string {
-    const line = traceLine(event)
+  /** Canonical text of the last rows written, by `kind` and field (see `record`'s `repeated`). */
+  readonly #rows = new Map<string, WrittenRows>()
+
+  /**
+   * Records one event; `t` must not go back in time. Returns the line written.
+   *
+   * `repeated` names the event's one field besides `t`, `kind` and `node` when it is an array of
+   * flat rows that many events repeat (every node's validator table each block): its canonical text
+   * is reused when the rows equal, row for row, the last ones written under the same kind and field,
+   * instead of being written again. The line is the same either way.
+   */
+  record(event: TraceEvent, repeated?: string): string {
+    const line = repeated === undefined ? traceLine(event) : this.#lineWithRows(event, repeated)
     if (event.t < this.#lastT) {
       throw new TypeError(`trace: event.t is ${event.t}, before the previous event's ${this.#lastT}; a trace only moves forward`)
     }
@@ -35,6 +72,24 @@ export class Trace {
     this.#count++
     this.#sink?.(line)
     return line
+  }
+
+  #lineWithRows(event: TraceEvent, key: string): string {
+    const rows = event[key]
+    const { t, kind, node, [key]: _, ...rest } = event
+    if (!Array.isArray(rows) || key === "t" || key === "kind" || key === "node" || Object.keys(rest).length > 0 || !rows.every(flat)) return traceLine(event)
+    const memo = `${kind}\u0000${key}`
+    const last = this.#rows.get(memo)
+    let text: string
+    if (last !== undefined && last.rows.length === rows.length && rows.every((r, i) => sameRow(r, last.rows[i]!))) text = last.text
+    else {
+      text = canonicalJson(rows)
+      // A copy: the caller may change its rows later.
+      this.#rows.set(memo, { rows: rows.map((r) => ({ ...r })), text })
+    }
+    // The canonical line: t, kind, node first, then the only other key.
+    const head = traceLine(node === undefined ? { t, kind } : { t, kind, node })
+    return `${head.slice(0, -1)},${JSON.stringify(key)}:${text}}`
   }
 
   /** Hex SHA-256 of every line so far, each followed by "\n" (= sha256sum of the trace file). */

@@ -7,6 +7,9 @@
 import { describe, expect, it } from "vitest"
 import { duplicateVoteEvidence } from "../../runtime/core/consensus/evidence.ts"
 import { signVote } from "../../runtime/core/consensus/signing.ts"
+import { decodeMessage } from "../../runtime/core/consensus/codec.ts"
+import { blockKey } from "../../runtime/core/consensus/store-keys.ts"
+import type { Vote } from "../../runtime/core/consensus/types.ts"
 import type { TelemetryEvent } from "../../runtime/services/telemetry.ts"
 import { simPrivateKey } from "../adapters/keys.ts"
 import { parseScenario } from "../scenario/load.ts"
@@ -29,6 +32,29 @@ const world = (validators: number, params = "") => {
 }
 
 describe("consensus node", () => {
+  it("puts the precommits that arrive after the decision into the next block's last-commit, each signer once", () => {
+    // Honest, no loss, latency far below timeoutCommit: every validator's precommit reaches the next proposer in time.
+    const w = new ConsensusWorld({
+      scenario: parseScenario(`name: late\nnetwork:\n  validators: 10\n  stake: 1000\n  latency: { min: 10ms, max: 80ms }\nuntil: { height: 12 }\n`, "late.yaml"),
+      seed: SEED, signatures: "simulated", traceDeliveries: false,
+    })
+    w.startAll()
+    w.scheduler.runUntil({ time: 600_000, predicate: () => (w.app("v0")?.height ?? 0) >= 12 })
+    expect(w.errors).toEqual([])
+    const block = (h: number) => {
+      const m = decodeMessage(w.slots.get("v0")!.store.get(blockKey(h))!)
+      if (m._tag !== "Success" || m.success.kind !== "commit") throw new Error(`no commit certificate stored at height ${h}`)
+      return m.success.block
+    }
+    const set = w.app("v0")!.validatorSet(1).validators.map((v) => v.address)
+    for (let h = 2; h <= 12; h++) {
+      const tx = block(h).txs[0]!
+      expect(tx.type).toBe("last-commit")
+      const signers = (tx.precommits as unknown as Vote[]).map((v) => v.validator)
+      expect([...signers].sort(), `last-commit of block ${h}`).toEqual([...set].sort())
+    }
+  })
+
   it("takes submitted double-sign evidence: a block includes it, the validator leaves the set and the ledger slashes and tombstones it", () => {
     const { w, events, runTo } = world(4)
     runTo(3)

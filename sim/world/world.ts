@@ -168,7 +168,8 @@ export class ConsensusWorld {
     const port = this.#attach(id)
     const telemetry = Telemetry.of({
       emit: (e) => Effect.sync(() => {
-        this.trace.record({ t: e.at, kind: e.kind, node: e.node, ...(e.data as Record<string, TraceValue>) })
+        // Every node's validator table, each block: the trace reuses the text of an equal table.
+        this.trace.record({ t: e.at, kind: e.kind, node: e.node, ...(e.data as Record<string, TraceValue>) }, e.kind === "validators" ? "validators" : undefined)
         this.#options.observe?.(e)
       }),
     })

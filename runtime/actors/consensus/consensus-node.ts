@@ -209,6 +209,18 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     // The precommits that decided the last executed height go into the next block's last-commit;
     // after a restart they come from its stored certificate (else this node's proposals are invalid).
     let lastCommit: readonly Vote[] = yield* storedPrecommits(store, app.height)
+    /** Who signed `lastCommit`: made at the first late precommit after it was set, then kept up to date. */
+    let lastCommitSigners: Set<string> | undefined
+    /**
+     * `lastCommit` itself while no block holds it (this node's own copy): late precommits are pushed
+     * onto it instead of copying it for each one. Undefined after it is set or put into a block.
+     */
+    let appendable: Vote[] | undefined
+    const setLastCommit = (votes: readonly Vote[]): void => {
+      lastCommit = votes
+      lastCommitSigners = undefined
+      appendable = undefined
+    }
     let stopped = false
     /** Proposals for the height after the next: checked and handed over once the node gets there. */
     let early: Proposal[] = []
@@ -341,7 +353,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           // The last commit must be the one that decided the parent; if this node lacks it (a
           // store read failed at start), read the stored certificate again rather than propose
           // a block nobody can accept.
-          if (p.validValue === undefined && p.height > 1 && !commitsParent(lastCommit)) lastCommit = yield* storedPrecommits(store, app.height)
+          if (p.validValue === undefined && p.height > 1 && !commitsParent(lastCommit)) setLastCommit(yield* storedPrecommits(store, app.height))
           const epochTx = p.validValue === undefined && p.height === app.height + 1 && app.isEpochStart(p.height) ? app.epochTx(p.height, yield* snapshotFor(p.height)) : undefined
           const block: Block = p.validValue ?? {
             height: p.height,
@@ -357,6 +369,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
             ],
             appHash: app.appHash,
           }
+          appendable = undefined // the block may hold lastCommit now: a late precommit copies it first
           // A proposer judges its own block as every other validator will: it feeds the block back
           // to its machine as valid, so with enough power of its own (a single validator) an
           // invalid block would be decided here and then fail to execute. Stay silent instead;
@@ -407,7 +420,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         } catch (e) {
           return halt(p.height, e)
         }
-        lastCommit = p.precommits
+        setLastCommit(p.precommits)
         latest = []
         for (const h of pools.keys()) if (h < p.height) pools.delete(h)
         for (const t of voteTimers) clock.clearTimeout(t)
@@ -486,7 +499,12 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       // Precommits for the block just decided that arrive after the decision still go in the next
       // block's last-commit: who signed is what downtime is judged on, not who was fastest.
       if (v.type === "precommit" && v.height === app.height && v.blockHash === app.lastBlockHash && v.round === lastCommit[0]?.round) {
-        if (!lastCommit.some((x) => x.validator === v.validator) && app.validatorSet(app.height).has(v.validator)) lastCommit = [...lastCommit, v]
+        lastCommitSigners ??= new Set(lastCommit.map((x) => x.validator))
+        if (!lastCommitSigners.has(v.validator) && app.validatorSet(app.height).has(v.validator)) {
+          if (appendable === undefined) lastCommit = appendable = [...lastCommit]
+          appendable.push(v)
+          lastCommitSigners.add(v.validator)
+        }
         return
       }
       // The machine ignores votes of heights it decided (neither its height's nor the next): no event.
@@ -639,12 +657,11 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     resendTimer = clock.setTimeout(resend, resendEvery)
 
     // The TUI's round and step: one event per change of (height, round, step), a few per height.
-    let step = ""
+    let shown = { height: -1, round: -1, step: "" }
     actor.subscribe((snapshot) => {
       const c = snapshot.context
-      const now = `${c.height}/${c.round}/${c.step}`
-      if (c.height === 0 || now === step) return
-      step = now
+      if (c.height === 0 || (c.height === shown.height && c.round === shown.round && c.step === shown.step)) return
+      shown = { height: c.height, round: c.round, step: c.step }
       watchHeight(c.height)
       emit("consensus.step", { height: c.height, round: c.round, step: c.step })
     })

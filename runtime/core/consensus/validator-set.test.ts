@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest"
+import { keccak256, toHex } from "../crypto.ts"
+import { encodePacked, type Packed } from "./packed.ts"
 import { ValidatorSet } from "./validator-set.ts"
 
 const addr = (i: number) => `0x${i.toString(16).padStart(40, "0")}`
@@ -33,5 +35,13 @@ describe("ValidatorSet", () => {
     expect(a.hash()).toBe(b.hash())
     expect(ValidatorSet.from(a.validators, 101).hash()).not.toBe(a.hash())
     expect(ValidatorSet.from([{ address: addr(1), power: 3n }, { address: addr(2), power: 3n }]).hash()).not.toBe(a.hash())
+  })
+
+  it("gives each set the keccak of its packed members, however many equal or other sets were hashed before", () => {
+    const expected = (s: ValidatorSet) =>
+      toHex(keccak256(encodePacked({ t: "string", v: "dai/validators/v1" }, { t: "uint256", v: s.startHeight }, ...s.validators.flatMap((v): Packed[] => [{ t: "address", v: v.address }, { t: "uint256", v: v.power }]))))
+    const sets = Array.from({ length: 20 }, (_, i) => ValidatorSet.from([{ address: addr(1), power: BigInt(1 + (i % 12)) }, { address: addr(2), power: 3n }], 1 + (i % 3)))
+    // fresh objects of the same sets, in another order: hashed through the shared recent hashes
+    for (const s of [...sets, ...sets.reverse().map((x) => ValidatorSet.from(x.validators, x.startHeight))]) expect(s.hash()).toBe(expected(s))
   })
 })

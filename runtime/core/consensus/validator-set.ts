@@ -17,6 +17,14 @@ export interface Validator {
 
 const ADDRESS = /^0x[0-9a-f]{40}$/
 
+/**
+ * Hashes of recent sets by their content (start height, then address and power in set order): the
+ * replicas of one process (a simulated world's nodes) each build their own set object of the same
+ * validators, and the hash is a keccak over all of them. A few entries, oldest dropped first.
+ */
+const recentHashes = new Map<string, Hash>()
+const RECENT_HASHES = 8
+
 export class ValidatorSet {
   /** Validators by power descending, then address ascending. */
   readonly validators: readonly Validator[]
@@ -88,9 +96,17 @@ export class ValidatorSet {
    */
   hash(): Hash {
     if (this.#hash === undefined) {
-      const args: Packed[] = [{ t: "string", v: "dai/validators/v1" }, { t: "uint256", v: this.startHeight }]
-      for (const v of this.validators) args.push({ t: "address", v: v.address }, { t: "uint256", v: v.power })
-      this.#hash = toHex(keccak256(encodePacked(...args)))
+      let content = String(this.startHeight)
+      for (const v of this.validators) content += `,${v.address}:${v.power}`
+      let hash = recentHashes.get(content)
+      if (hash === undefined) {
+        const args: Packed[] = [{ t: "string", v: "dai/validators/v1" }, { t: "uint256", v: this.startHeight }]
+        for (const v of this.validators) args.push({ t: "address", v: v.address }, { t: "uint256", v: v.power })
+        hash = toHex(keccak256(encodePacked(...args)))
+        if (recentHashes.size >= RECENT_HASHES) recentHashes.delete(recentHashes.keys().next().value!)
+        recentHashes.set(content, hash)
+      }
+      this.#hash = hash
     }
     return this.#hash
   }
