@@ -1,3 +1,4 @@
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { fractionRange, lineChart } from "./chart.ts"
 import { items, push, replaceLast, ring, size } from "./ring.ts"
@@ -23,6 +24,28 @@ describe("lineChart", () => {
     expect(lineChart([], { width: 8, height: 2 })).toHaveLength(3)
     const flat = lineChart([2, 2, 2], { width: 12, height: 3, digits: 1 })
     expect(flat).toEqual(["2.5 |       ", "    |***    ", "1.5 |       ", "    +-------"])
+  })
+
+  it("draws a constant too large for ± 0.5 to change it (a CI run's random telemetry: a loss of -5.4e15)", () => {
+    const lines = lineChart([-5416782468300222], { width: 40, height: 4, digits: 0 })
+    expect(lines.filter((l) => l.includes("*"))).toHaveLength(1)
+  })
+
+  it("draws any finite values in a frame of the asked size, one glyph per point shown (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.double(), fc.integer(), fc.constant(undefined)), { maxLength: 30 }),
+        fc.integer({ min: 2, max: 8 }),
+        (values, height) => {
+          const lines = lineChart(values, { width: 200, height, digits: 0 })
+          expect(lines).toHaveLength(height + 1)
+          const finite = values.filter((v) => v !== undefined && Number.isFinite(v)).length
+          // Each point is one glyph in its own column (the plot is wider than 30 columns).
+          expect(lines.slice(0, height).join("").split("*").length - 1).toBe(finite)
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })
 

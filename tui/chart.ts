@@ -33,8 +33,10 @@ export const lineChart = (values: readonly (number | undefined)[], o: ChartOptio
     hi = o.max ?? 1
   }
   if (hi === lo) {
-    hi += 0.5
-    lo -= 0.5
+    // Padded by at least one unit in the last place: ± 0.5 is lost to rounding beyond 2^52.
+    const pad = Math.max(0.5, Math.abs(hi) * Number.EPSILON)
+    hi += pad
+    lo -= pad
   }
   const labels = [hi.toFixed(digits), lo.toFixed(digits)]
   const axis = Math.max(...labels.map((l) => l.length))
@@ -43,7 +45,9 @@ export const lineChart = (values: readonly (number | undefined)[], o: ChartOptio
   const grid: string[][] = Array.from({ length: height }, () => Array.from({ length: plotWidth }, () => " "))
   const rowOf = (v: number): number => {
     const clamped = Math.min(hi, Math.max(lo, v))
-    return height - 1 - Math.round(((clamped - lo) / (hi - lo)) * (height - 1))
+    // Halves first: hi − lo overflows to Infinity for a range as wide as ±1e308.
+    const f = (clamped / 2 - lo / 2) / (hi / 2 - lo / 2)
+    return height - 1 - Math.round((Number.isFinite(f) ? f : 0) * (height - 1))
   }
   let prev: number | undefined
   const columnOf = (i: number): number => (o.stretch === true && shown.length > 1 ? Math.round((i * (plotWidth - 1)) / (shown.length - 1)) : i)
