@@ -80,9 +80,10 @@ export interface StakePosition {
 
 /** This account's stake and pending rewards, read from the ledger. */
 export const stakePosition = (ledger: Chain["Service"], account: string) =>
-  Effect.map(Effect.all([ledger.positions(account), ledger.pendingRewards(account)]), ([positions, pending]): StakePosition => ({
+  // Read by every node after each block: chained rather than through Effect.all (the same two reads, in order).
+  Effect.flatMap(ledger.positions(account), (positions) => Effect.map(ledger.pendingRewards(account), (pending): StakePosition => ({
     stake: positions.reduce((s, p) => s + p.tokens, 0n), rewards: pending.total,
-  }))
+  })))
 
 /**
  * Reports the table and this node's position after each block. The APR is the rewards this node's

@@ -86,18 +86,19 @@ const recordsAtHeight = (store: Store["Service"], height: number): Effect.Effect
 /**
  * Check `next` against the durable record and, when allowed, make it the new record (synced)
  * before returning. Returns the verdict; the caller signs only on `ok`.
+ *
+ * Every vote and proposal a validator signs passes here (in a simulated world: every node, several
+ * times per height), so the steps are chained with flatMap rather than written as a generator, which
+ * costs more per step on the simulator's synchronous runner; the steps and their order are the same.
  */
 export const guardSigning = (store: Store["Service"], next: SignRecord): Effect.Effect<SigningVerdict, StoreError> =>
-  Effect.gen(function* () {
-    const last = yield* readLastSigned(store)
+  Effect.flatMap(readLastSigned(store), (last) => {
     const verdict = checkSigning(last, next)
-    if (verdict.ok && !verdict.repeat) {
-      const previous = last !== undefined && last.height === next.height ? yield* recordsAtHeight(store, next.height) : []
-      yield* store.put(KEY, encoder.encode(JSON.stringify(next)))
-      yield* store.put(HEIGHT_KEY, encoder.encode(JSON.stringify([...previous, next])))
-      yield* store.sync
-    }
-    return verdict
+    if (!verdict.ok || verdict.repeat) return Effect.succeed(verdict)
+    const previous: Effect.Effect<readonly Mark[], StoreError> = last !== undefined && last.height === next.height ? recordsAtHeight(store, next.height) : Effect.succeed([])
+    return Effect.flatMap(previous, (before) =>
+      Effect.flatMap(store.put(KEY, encoder.encode(JSON.stringify(next))), () =>
+        Effect.flatMap(store.put(HEIGHT_KEY, encoder.encode(JSON.stringify([...before, next]))), () => Effect.as(store.sync, verdict))))
   })
 
 /** The whole record: the mark and what was signed at its height (for export). */
