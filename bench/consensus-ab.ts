@@ -13,6 +13,7 @@
  */
 import { loadavg } from "node:os"
 import { join } from "node:path"
+import { benchScenarioYaml } from "./scenario.ts"
 
 const [rootA, rootB] = process.argv.slice(2)
 if (rootA === undefined || rootB === undefined) throw new Error("usage: npx node bench/consensus-ab.ts A_ROOT B_ROOT")
@@ -31,7 +32,7 @@ const load = async (root: string): Promise<Runner> => ({
 })
 const A = await load(rootA)
 const B = await load(rootB)
-const yaml = `name: bench-${n}\nseed: 1\nnetwork:\n  validators: ${n}\n  stake: 1000\n  latency: { min: 10ms, max: 80ms }\nparams:\n  consensus.timeoutCommit: 1s\nuntil: { height: ${h}, maxTime: 1h }\n`
+const yaml = benchScenarioYaml(n, h)
 
 const one = (x: Runner) => {
   const c0 = process.cpuUsage()

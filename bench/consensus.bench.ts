@@ -17,6 +17,7 @@
  *       REPEAT=5 …                                        (each case 5 times; the table takes the median by wall
  *                                                         time, the run line lists every run's virtual ÷ CPU)
  */
+import { benchScenarioYaml } from "./scenario.ts"
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { Actor, createActor, setup } from "xstate"
@@ -60,18 +61,6 @@ const CASES: Case[] = [
 ]
 const caseName = (c: Case): string => `${c.validators}/${c.signatures}${c.deliveries ? "" : "/untraced"}`
 
-const scenarioYaml = (validators: number, heights: number): string => `
-name: bench-${validators}
-description: ${validators} honest validators, 1 s blocks
-seed: 1
-network:
-  validators: ${validators}
-  stake: 1000
-  latency: { min: 10ms, max: 80ms }
-params:
-  consensus.timeoutCommit: 1s
-until: { height: ${heights}, maxTime: 1h }
-`
 
 let sink = 0 // keeps results observable so the work is not optimised away
 
@@ -88,7 +77,7 @@ interface Run {
 /** One timed runScenario; the trace sink only watches for the last `node.started` line. */
 function runCase(c: Case): Run {
   // A scenario file takes at most 256 validators (sim/scenario/schema.ts): a larger case widens the parsed one.
-  const parsed = parseScenario(scenarioYaml(Math.min(c.validators, 256), c.heights), `bench-${c.validators}.yaml`)
+  const parsed = parseScenario(benchScenarioYaml(Math.min(c.validators, 256), c.heights), `bench-${c.validators}.yaml`)
   const scenario = c.validators <= 256 ? parsed : {
     ...parsed, validators: Array.from({ length: c.validators }, (_, i) => `v${i}`), stake: Array.from({ length: c.validators }, () => 1000),
   }

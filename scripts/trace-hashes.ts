@@ -9,6 +9,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { benchScenarioYaml } from "../bench/scenario.ts"
 
 const root = resolve(process.argv[2] ?? join(import.meta.dirname, ".."))
 const { parseScenario } = await import(join(root, "sim/scenario/load.ts"))
@@ -29,7 +30,7 @@ for (const f of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
 }
 if (process.env.BENCH !== "0") {
   for (const [n, h, traced] of [[16, 20, true], [16, 20, false], [100, 8, true], [100, 8, false]] as const) {
-    const yaml = `name: bench-${n}\nseed: 1\nnetwork:\n  validators: ${n}\n  stake: 1000\n  latency: { min: 10ms, max: 80ms }\nparams:\n  consensus.timeoutCommit: 1s\nuntil: { height: ${h}, maxTime: 1h }\n`
+    const yaml = benchScenarioYaml(n, h)
     const r = runScenario(parseScenario(yaml, `bench-${n}.yaml`), { seed: 1, traceDeliveries: traced })
     console.log(`bench-${n}-${h}-${traced ? "traced" : "untraced"} ${r.outcome} ${r.traceHash}`)
   }
