@@ -130,6 +130,9 @@ describe("Trace", () => {
       { t: 2, kind: "validators", node: "v0", validators: table(1) },
       { t: 2, kind: "validators", validators: table(1) },
       { t: 3, kind: "validators", node: "v1", validators: [...table(1), { name: "c", power: "1", stake: 0n, missed: 0, jailed: false }] },
+      // text beyond ASCII: the line's hash is over its UTF-8 bytes either way
+      { t: 4, kind: "validators", node: "v2", validators: [{ name: "zoë ✓ 𝔘", power: "1", stake: 0n, missed: 0, jailed: false }] },
+      { t: 4, kind: "validators", node: "v3", validators: [{ name: "zoë ✓ 𝔘", power: "1", stake: 0n, missed: 0, jailed: false }] },
       { t: 4, kind: "validators", node: "v1", validators: [] },
       // not flat rows, or another field beside them: written as usual
       { t: 5, kind: "validators", node: "v1", validators: [{ name: "a", nested: { x: 1 } }] },

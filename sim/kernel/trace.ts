@@ -12,6 +12,8 @@ import { canonicalJson, traceLine, type TraceEvent, type TraceValue } from "../.
 interface WrittenRows {
   readonly rows: readonly Readonly<Record<string, TraceValue | undefined>>[]
   readonly text: string
+  /** `text` as UTF-8, hashed as it is (each line of a 100-validator table is ≈ 15 kB, and every node writes one per block). */
+  readonly bytes: Buffer
 }
 
 /** Whether `row` is a plain object of strings, numbers, booleans and bigints only (what the row memo compares with ===). */
@@ -63,33 +65,43 @@ export class Trace {
    * instead of being written again. The line is the same either way.
    */
   record(event: TraceEvent, repeated?: string): string {
-    const line = repeated === undefined ? traceLine(event) : this.#lineWithRows(event, repeated)
     if (event.t < this.#lastT) {
       throw new TypeError(`trace: event.t is ${event.t}, before the previous event's ${this.#lastT}; a trace only moves forward`)
     }
+    let line: string
+    const parts = repeated === undefined ? undefined : this.#lineWithRows(event, repeated)
+    if (parts === undefined) {
+      line = traceLine(event)
+      this.#hash.update(line + "\n")
+    } else {
+      // The same bytes as hashing `line + "\n"`, without flattening and encoding the table's text again.
+      line = parts.head + parts.rows.text + "}"
+      this.#hash.update(parts.head)
+      this.#hash.update(parts.rows.bytes)
+      this.#hash.update("}\n")
+    }
     this.#lastT = event.t
-    this.#hash.update(line + "\n")
     this.#count++
     this.#sink?.(line)
     return line
   }
 
-  #lineWithRows(event: TraceEvent, key: string): string {
+  /** The line of an event with one repeated field of flat rows, in two parts (undefined: not such an event). */
+  #lineWithRows(event: TraceEvent, key: string): { readonly head: string; readonly rows: WrittenRows } | undefined {
     const rows = event[key]
     const { t, kind, node, [key]: _, ...rest } = event
-    if (!Array.isArray(rows) || key === "t" || key === "kind" || key === "node" || Object.keys(rest).length > 0 || !rows.every(flat)) return traceLine(event)
+    if (!Array.isArray(rows) || key === "t" || key === "kind" || key === "node" || Object.keys(rest).length > 0 || !rows.every(flat)) return undefined
     const memo = `${kind}\u0000${key}`
-    const last = this.#rows.get(memo)
-    let text: string
-    if (last !== undefined && last.rows.length === rows.length && rows.every((r, i) => sameRow(r, last.rows[i]!))) text = last.text
-    else {
-      text = canonicalJson(rows)
+    let last = this.#rows.get(memo)
+    if (last === undefined || last.rows.length !== rows.length || !rows.every((r, i) => sameRow(r, last!.rows[i]!))) {
+      const text = canonicalJson(rows)
       // A copy: the caller may change its rows later.
-      this.#rows.set(memo, { rows: rows.map((r) => ({ ...r })), text })
+      last = { rows: rows.map((r) => ({ ...r })), text, bytes: Buffer.from(text, "utf8") }
+      this.#rows.set(memo, last)
     }
     // The canonical line: t, kind, node first, then the only other key.
     const head = traceLine(node === undefined ? { t, kind } : { t, kind, node })
-    return `${head.slice(0, -1)},${JSON.stringify(key)}:${text}}`
+    return { head: `${head.slice(0, -1)},${JSON.stringify(key)}:`, rows: last }
   }
 
   /** Hex SHA-256 of every line so far, each followed by "\n" (= sha256sum of the trace file). */
