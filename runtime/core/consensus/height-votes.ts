@@ -83,10 +83,9 @@ export class HeightVoteSet {
     }
     const rv = this.#roundVotes(vote.round)
     const set = vote.type === "prevote" ? rv.prevotes : rv.precommits
-    const anyBefore = set.hasQuorumAny()
-    const forBefore = set.quorumFor(vote.blockHash)
-    const result = set.add(vote)
-    if (set.hasQuorumAny() !== anyBefore || set.quorumFor(vote.blockHash) !== forBefore) this.#thresholds++
+    const crossings = set.crossings
+    const result = set.add(vote, power)
+    if (set.crossings !== crossings) this.#thresholds++
     if (result.kind === "added") this.#markActive(vote.round, rv, vote.validator, power)
     // An equivocator's second vote counts for its own hash too, so it can complete a majority.
     if (result.kind === "added" || result.kind === "conflict") {

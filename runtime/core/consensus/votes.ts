@@ -38,6 +38,10 @@ export interface Majority {
   readonly blockHash: Hash | null
 }
 
+// The results without data, shared (they are read, never changed).
+const ADDED: AddVoteResult = { kind: "added" }
+const DUPLICATE: AddVoteResult = { kind: "duplicate" }
+
 // Tally key for nil votes; cannot collide with a 0x-hex hash.
 const NIL = "nil"
 const key = (hash: Hash | null): string => hash ?? NIL
@@ -54,6 +58,7 @@ export class VoteSet {
   readonly #tally = new Map<string, bigint>()
   readonly #equivocators = new Set<Address>()
   #sum = 0n
+  #crossings = 0
   #majority: Majority | undefined
 
   constructor(height: number, round: number, type: VoteType, validators: ValidatorSet, maxHashesPerValidator = 4) {
@@ -64,35 +69,49 @@ export class VoteSet {
     this.maxHashesPerValidator = maxHashesPerValidator
   }
 
-  /** Count a vote whose signature the caller has verified. */
-  add(vote: Vote): AddVoteResult {
+  /**
+   * How many times an `add` took the "any kind" total or one hash's tally from below +2/3 of the
+   * power to +2/3 (a `remove` can take them back down; a later add that crosses again counts again).
+   */
+  get crossings(): number {
+    return this.#crossings
+  }
+
+  /** Count a vote whose signature the caller has verified (`power`: the validator's, when the caller has looked it up). */
+  add(vote: Vote, power: bigint = this.validators.power(vote.validator)): AddVoteResult {
     if (vote.height !== this.height || vote.round !== this.round || vote.type !== this.type) {
       return { kind: "rejected", reason: `vote is for ${vote.height}/${vote.round}/${vote.type}, this set is ${this.height}/${this.round}/${this.type}` }
     }
-    const power = this.validators.power(vote.validator)
     if (power === 0n) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
+    const quorum = this.validators.quorum
     const earlier = this.#votes.get(vote.validator)
     if (earlier === undefined) {
       this.#votes.set(vote.validator, [vote])
-      this.#sum += power
-      this.#count(vote.blockHash, power)
-      return { kind: "added" }
+      const sum = this.#sum + power
+      const crossed = this.#sum < quorum && sum >= quorum
+      this.#sum = sum
+      if (this.#count(vote.blockHash, power) || crossed) this.#crossings++
+      return ADDED
     }
-    if (earlier.some((v) => v.blockHash === vote.blockHash)) return { kind: "duplicate" }
+    if (earlier.some((v) => v.blockHash === vote.blockHash)) return DUPLICATE
     const first = !this.#equivocators.has(vote.validator)
     this.#equivocators.add(vote.validator)
     if (earlier.length < this.maxHashesPerValidator) {
       earlier.push(vote)
-      this.#count(vote.blockHash, power)
+      if (this.#count(vote.blockHash, power)) this.#crossings++
     }
     return { kind: "conflict", evidence: duplicateVoteEvidence(earlier[0]!, vote), first }
   }
 
-  #count(hash: Hash | null, power: bigint): void {
+  /** Adds `power` to `hash`'s tally; whether the tally crossed +2/3. */
+  #count(hash: Hash | null, power: bigint): boolean {
     const k = key(hash)
-    const tally = (this.#tally.get(k) ?? 0n) + power
+    const before = this.#tally.get(k) ?? 0n
+    const tally = before + power
     this.#tally.set(k, tally)
-    if (this.#majority === undefined && tally >= this.validators.quorum) this.#majority = { blockHash: hash }
+    const quorum = this.validators.quorum
+    if (this.#majority === undefined && tally >= quorum) this.#majority = { blockHash: hash }
+    return before < quorum && tally >= quorum
   }
 
   /**
