@@ -1,5 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { seal } from "../../runtime/core/sealed-bytes.ts"
 import { SimStore } from "./sim-store.ts"
 
 const b = (s: string) => new TextEncoder().encode(s)
@@ -68,6 +69,18 @@ describe("SimStore", () => {
     expect(s.get("k")).toEqual(new Uint8Array(10_000).fill(7))
     expect(t.get("k")).toEqual(new Uint8Array(10_000).fill(7))
     expect(t.get("j")![0]).toBe(1)
+  })
+
+  it("keeps large sealed bytes as they are, and still hands out copies", () => {
+    const v = seal(new Uint8Array(10_000).fill(7))
+    const [s, t] = [new SimStore(), new SimStore()]
+    s.put("k", v)
+    t.put("k", v)
+    s.get("k")![1] = 0
+    expect(s.get("k")).toEqual(new Uint8Array(10_000).fill(7))
+    // Not copied in: the one thing sealing promises is that nobody writes to them, and so this never happens.
+    v[0] = 1
+    expect(t.get("k")![0]).toBe(1)
   })
 
   it("after any crash holds exactly the state at the last sync (property)", () => {

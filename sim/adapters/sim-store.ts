@@ -8,6 +8,8 @@
  * mutating a buffer can never change what is stored.
  */
 
+import { isSealed } from "../../runtime/core/sealed-bytes.ts"
+
 /** A deleted key in the unsynced overlay. */
 const DELETED = null
 
@@ -23,6 +25,8 @@ const storedCopies = new WeakMap<Uint8Array, Uint8Array>()
 
 const storedCopy = (value: Uint8Array): Uint8Array => {
   if (value.length < SHARE_FROM) return value.slice()
+  // Bytes their maker sealed are never changed: kept as they are (a copy would be new memory to fault in).
+  if (isSealed(value)) return value
   const previous = storedCopies.get(value)
   if (previous !== undefined && previous.length === value.length && Buffer.compare(previous, value) === 0) return previous
   const copy = value.slice()

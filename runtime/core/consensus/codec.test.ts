@@ -14,7 +14,8 @@ const round = fc.integer({ min: 0, max: 1_000_000 })
 // JSON has no -0 (it is written 0), so the values a message can carry have none either.
 const json: fc.Arbitrary<Json> = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as Json)
 const tx: fc.Arbitrary<AppTx> = fc
-  .tuple(fc.string(), fc.dictionary(fc.string().filter((k) => k !== "type" && k !== "__proto__"), json, { maxKeys: 4 }))
+  // Any text, beyond ASCII too (a commit's bytes are joined from its parts' UTF-8).
+  .tuple(fc.string({ unit: "binary" }), fc.dictionary(fc.string().filter((k) => k !== "type" && k !== "__proto__"), json, { maxKeys: 4 }))
   .map(([type, rest]) => ({ ...rest, type }))
 const block: fc.Arbitrary<Block> = fc.record({
   height, round, proposer: hex(20), parentHash: hex(32), time: fc.nat(), txs: fc.array(tx, { maxLength: 4 }), appHash: hex(32),

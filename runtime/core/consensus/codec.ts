@@ -15,6 +15,7 @@
  * validity are checked by the node afterwards.
  */
 import { Result, Schema, SchemaIssue } from "effect"
+import { seal } from "../sealed-bytes.ts"
 import { canonicalJson } from "./block.ts"
 import type { Block, Json, Proposal, Vote } from "./types.ts"
 
@@ -242,8 +243,44 @@ export const certificateVotes = (c: VoteCertificate): readonly Vote[] => {
   return votes
 }
 
+// The UTF-8 bytes of a block's or vote's canonical JSON, per object. A commit certificate's bytes are
+// these, joined: the UTF-8 of a concatenation of whole JSON values is the concatenation of their UTF-8.
+const bytesOf = new WeakMap<object, Uint8Array>()
+const memoBytes = (value: Block | Vote): Uint8Array => {
+  let bytes = bytesOf.get(value)
+  if (bytes === undefined) {
+    bytes = utf8Encoder.encode(memoJson(value))
+    bytesOf.set(value, bytes)
+  }
+  return bytes
+}
+const COMMIT_HEAD = utf8Encoder.encode(`{"block":`)
+const COMMIT_MIDDLE = utf8Encoder.encode(`,"kind":"commit","precommits":[`)
+const COMMA = utf8Encoder.encode(",")
+const COMMIT_TAIL = utf8Encoder.encode("]}")
+
+/** `utf8(messageJson(m))` of a commit certificate, copied together from its block's and votes' bytes. */
+const encodeCommit = (m: ConsensusMessage & { kind: "commit" }): Uint8Array => {
+  const parts: Uint8Array[] = [COMMIT_HEAD, memoBytes(m.block), COMMIT_MIDDLE]
+  for (let i = 0; i < m.precommits.length; i++) {
+    if (i > 0) parts.push(COMMA)
+    parts.push(memoBytes(m.precommits[i]!))
+  }
+  parts.push(COMMIT_TAIL)
+  let length = 0
+  for (const p of parts) length += p.length
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
 /** Encode a message to its canonical wire bytes. */
-export const encodeMessage = (message: ConsensusMessage): Uint8Array => utf8Encoder.encode(messageJson(message))
+export const encodeMessage = (message: ConsensusMessage): Uint8Array =>
+  message.kind === "commit" ? encodeCommit(message) : utf8Encoder.encode(messageJson(message))
 
 /**
  * Commit certificates encoded lately, per block object (a few precommit lists each): every node of a
@@ -263,14 +300,15 @@ const sameJson = (a: readonly Vote[], b: readonly Vote[]): boolean => {
 
 /**
  * `encodeMessage` of a commit certificate, shared: the same bytes object for every equal certificate
- * of one block object. For a caller that copies them or only reads them (a Store port's `put`
- * copies the value it is given); never for bytes that anyone could change.
+ * of one block object, sealed (runtime/core/sealed-bytes.ts): for a caller that copies them or only
+ * reads them (a Store port's `put` copies or keeps the value it is given); never for bytes that anyone
+ * could change.
  */
 export const encodeCommitShared = (message: ConsensusMessage & { kind: "commit" }): Uint8Array => {
   let variants = commitsEncoded.get(message.block)
   if (variants === undefined) commitsEncoded.set(message.block, (variants = []))
   for (const v of variants) if (sameJson(v.precommits, message.precommits)) return v.bytes
-  const bytes = encodeMessage(message)
+  const bytes = seal(encodeMessage(message))
   if (variants.length >= MAX_COMMIT_VARIANTS) variants.shift()
   variants.push({ precommits: [...message.precommits], bytes })
   return bytes
