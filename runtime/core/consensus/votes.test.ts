@@ -70,7 +70,7 @@ describe("VoteSet", () => {
     expect(s.votes()).toHaveLength(2)
   })
 
-  it("property: tallies, total and majority always match a recount from scratch", () => {
+  it("property: tallies, total, majority and +2/3 crossings always match a recount from scratch", () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 7 }),
@@ -79,6 +79,7 @@ describe("VoteSet", () => {
           const set = setOf(...powers)
           const s = new VoteSet(1, 0, "prevote", set)
           const model = new Map<string, Set<string>>() // validator → hashes counted
+          let crossings = 0
           for (const op of ops) {
             const v = op.v % powers.length
             if (op.remove && op.v % 3 === 0) {
@@ -87,7 +88,12 @@ describe("VoteSet", () => {
               continue
             }
             const key = op.h === null ? "nil" : hash(op.h)
-            s.add(vote(v, op.h === null ? null : hash(op.h)))
+            const blockHash = op.h === null ? null : hash(op.h)
+            const [anyBefore, forBefore, seen] = [s.hasQuorumAny(), s.quorumFor(blockHash), s.crossings]
+            s.add(vote(v, blockHash))
+            // An add crosses when "+2/3 of anything" or "+2/3 for its hash" turns true (one count if both do).
+            if (s.hasQuorumAny() !== anyBefore || s.quorumFor(blockHash) !== forBefore) crossings++
+            expect(s.crossings - seen).toBe(s.hasQuorumAny() !== anyBefore || s.quorumFor(blockHash) !== forBefore ? 1 : 0)
             const hashes = model.get(addr(v)) ?? new Set()
             if (hashes.size < s.maxHashesPerValidator) hashes.add(key)
             model.set(addr(v), hashes)
@@ -99,6 +105,7 @@ describe("VoteSet", () => {
             for (const k of hashes) tally.set(k, (tally.get(k) ?? 0n) + set.power(a))
           }
           expect(s.sum).toBe(sum)
+          expect(s.crossings).toBe(crossings)
           for (const k of ["nil", hash(0), hash(1), hash(2), hash(3)]) expect(s.power(k === "nil" ? null : k)).toBe(tally.get(k) ?? 0n)
           const m = s.majority()
           if (m !== undefined) expect(s.quorumFor(m.blockHash)).toBe(true)
