@@ -9,7 +9,7 @@
  * Then an untimed counting run (verifications and actor sends per delivered message), and with
  * PROFILE=1 a CPU profile of the 16-validator run summarised by self and inclusive time.
  *
- * Run:  npx node bench/consensus.bench.ts                 (about 1–1.5 min on 2 vCPU)
+ * Run:  npx node bench/consensus.bench.ts                 (about 1.5–2 min on 2 vCPU)
  *       ONLY=16/simulated npx node bench/consensus.bench.ts   (one case; `validators/scheme`)
  *       PROFILE=1 npx node bench/consensus.bench.ts       (profile of 16/simulated only, ~20 s;
  *                                                         PROFILE_OUT=x.cpuprofile keeps the raw profile)
