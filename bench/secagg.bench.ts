@@ -16,7 +16,7 @@
  */
 import { createCipheriv } from "node:crypto"
 import { chacha20 } from "@noble/ciphers/chacha.js"
-import { agree, expandMask, keyPairFromSeed, shamirCombine, shamirSplit } from "../runtime/core/training/secagg/primitives.ts"
+import { accumulate, agree, expandMask, keyPairFromSeed, shamirCombine, shamirSplit } from "../runtime/core/training/secagg/primitives.ts"
 import { neighbourhoods, quantize, SecAggClient, SecAggServer, seededRandomBytes, type SecAggConfig, type SecAggGraph } from "../runtime/core/training/secagg/index.ts"
 
 const D = 200_000
@@ -148,6 +148,29 @@ const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1))
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}×`
 
 const rows: Row[] = []
+const rnd0 = seededRandomBytes("pass")
+// finish()'s pass alone, first, in a process that has done little else: n inputs, each next to its
+// self mask (what finish() hands `accumulate` without dropouts), against the plain sum of the same n
+// vectors, median of 10 each, alternating. The protocol rows time finish() once, in a process that
+// has just run n clients.
+const passAlone: string[] = []
+for (const n of SIZES) {
+  const vectors = Array.from({ length: n }, (_, i) => new Uint32Array(rnd0(4 * D).buffer, 0, D).map((x) => x + i))
+  const terms = vectors.flatMap((x) => [x, { seed: rnd0(32), sign: -1 as const }])
+  const pass: number[] = []
+  const plain: number[] = []
+  // 16 alternating runs, the first 6 left out: the JIT and the allocator settle over the first few.
+  for (let r = 0; r < 16; r++) {
+    let t0 = cpu()
+    accumulate(new Uint32Array(D), terms)
+    if (r >= 6) pass.push(cpu() - t0)
+    t0 = cpu()
+    plainSum(vectors)
+    if (r >= 6) plain.push(cpu() - t0)
+  }
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
+  passAlone.push(`| finish()'s pass alone, run before the protocol: ${n} inputs + ${n} self masks (plain sum of the ${n}: ${med(plain).toFixed(1)} ms, i.e. ${(med(pass) / med(plain)).toFixed(2)}×) | ${med(pass).toFixed(3)} |`)
+}
 console.error(`secure aggregation bench: d = ${D}, sizes ${SIZES.join(", ")}, graphs ${GRAPHS.join(", ")}`)
 // An untimed round first, so that the JIT's warm-up is charged to no row.
 round(4, makeInputs(4), 0.25, "full")
@@ -194,6 +217,7 @@ const zeros = new Uint8Array(4 * D)
 const stream = new Uint8Array(4 * D)
 console.log(unit(`PRG alternative: ChaCha20, node:crypto (OpenSSL)`, 20, () => void createCipheriv("chacha20", rnd(32), new Uint8Array(16)).update(zeros)))
 console.log(unit(`PRG alternative: ChaCha20, @noble/ciphers (JavaScript)`, 20, () => void chacha20(rnd(32), new Uint8Array(12), zeros, stream)))
+for (const line of passAlone) console.log(line)
 console.log(unit("X25519 agreement + HKDF", 200, () => void agree(a.privateKey, b.publicKey, "r", "p")))
 for (const n of SIZES) {
   const t = Math.floor(n / 2) + 1
