@@ -5,7 +5,8 @@
  * Writes land in an unsynced overlay on top of the synced contents. Reads see both (a process
  * reads its own writes); `sync()` folds the overlay into the synced contents; `crash()` throws
  * the overlay away. Values are copied in and out, as a real store serialises them, so a caller
- * mutating a buffer can never change what is stored.
+ * mutating a buffer can never change what is stored — except sealed bytes (runtime/core/sealed-bytes.ts),
+ * which nobody may change and which are kept as they are.
  */
 
 import { isSealed } from "../../runtime/core/sealed-bytes.ts"
