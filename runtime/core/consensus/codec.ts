@@ -213,19 +213,9 @@ const memoJson = (value: Block | Vote): string => {
   return json
 }
 
-/** The canonical JSON of a message (= canonicalJson(message)), reusing that of its blocks and votes. */
-const messageJson = (m: ConsensusMessage): string => {
-  switch (m.kind) {
-    case "vote": return `{"kind":"vote","vote":${memoJson(m.vote)}}`
-    case "commit": {
-      let precommits = ""
-      for (let i = 0; i < m.precommits.length; i++) precommits += (i === 0 ? "" : ",") + memoJson(m.precommits[i]!)
-      return `{"block":${memoJson(m.block)},"kind":"commit","precommits":[${precommits}]}`
-    }
-    case "proposal":
-    case "certificate": return canonicalJson(m as unknown as Json)
-  }
-}
+/** The canonical JSON of a message other than a commit (= canonicalJson(message)), reusing a vote's. Commits: `encodeCommit`. */
+const messageJson = (m: Exclude<ConsensusMessage, { kind: "commit" }>): string =>
+  m.kind === "vote" ? `{"kind":"vote","vote":${memoJson(m.vote)}}` : canonicalJson(m as unknown as Json)
 
 const votesOfCertificate = new WeakMap<VoteCertificate, readonly Vote[]>()
 
@@ -259,7 +249,7 @@ const COMMIT_MIDDLE = utf8Encoder.encode(`,"kind":"commit","precommits":[`)
 const COMMA = utf8Encoder.encode(",")
 const COMMIT_TAIL = utf8Encoder.encode("]}")
 
-/** `utf8(messageJson(m))` of a commit certificate, copied together from its block's and votes' bytes. */
+/** `utf8(canonicalJson(m))` of a commit certificate, copied together from its block's and votes' remembered bytes. */
 const encodeCommit = (m: ConsensusMessage & { kind: "commit" }): Uint8Array => {
   const parts: Uint8Array[] = [COMMIT_HEAD, memoBytes(m.block), COMMIT_MIDDLE]
   for (let i = 0; i < m.precommits.length; i++) {
