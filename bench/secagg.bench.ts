@@ -37,6 +37,8 @@ const threadCpu = (): number => {
   const u = process.threadCpuUsage()
   return (u.user + u.system) / 1000
 }
+const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
+
 /** CPU milliseconds spent in f, added to `acc[key]`. */
 const timed = <T>(acc: Record<string, number>, key: string, f: () => T): T => {
   const t0 = cpu()
@@ -134,8 +136,8 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
     expected = timed(r, "plain", () => plainSum(survivors))
     return [r.plain!, threadCpu() - main0] as const
   })
-  t.plain = plainRuns.map((r) => r[0]).sort((x, y) => x - y)[2]!
-  t.plainMain = plainRuns.map((r) => r[1]).sort((x, y) => x - y)[2]!
+  t.plain = median(plainRuns.map((r) => r[0]))
+  t.plainMain = median(plainRuns.map((r) => r[1]))
   // The server's work again, replayed from the messages it got into a fresh server and timed with
   // nothing of the clients' in between (a process that only aggregates, as a real aggregator is),
   // alternating with the plain sum: median of 5 each.
@@ -153,7 +155,6 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
     replayPlain.push(cpu() - t0)
     replayCorrect &&= out.every((x, i) => x === expected[i])
   }
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
   const correct = sum.every((x, i) => x === expected[i]) && replayCorrect
   return {
     n,
@@ -197,8 +198,7 @@ for (const n of SIZES) {
     plainSum(vectors)
     if (r >= 6) plain.push(cpu() - t0)
   }
-  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
-  passAlone.push(`| finish()'s pass alone, run before the protocol: ${n} inputs + ${n} self masks (plain sum of the ${n}: ${med(plain).toFixed(1)} ms, i.e. ${(med(pass) / med(plain)).toFixed(2)}×) | ${med(pass).toFixed(3)} |`)
+  passAlone.push(`| finish()'s pass alone, run before the protocol: ${n} inputs + ${n} self masks (plain sum of the ${n}: ${median(plain).toFixed(1)} ms, i.e. ${(median(pass) / median(plain)).toFixed(2)}×) | ${median(pass).toFixed(3)} |`)
 }
 console.error(`secure aggregation bench: d = ${D}, sizes ${SIZES.join(", ")}, graphs ${GRAPHS.join(", ")}`)
 // An untimed round first, so that the JIT's warm-up is charged to no row.
