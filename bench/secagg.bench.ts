@@ -7,17 +7,26 @@
  * Client work (all clients together, and per client) and server work are timed separately: the
  * pairwise masks are O(n·d) per client, O(n²·d) in all, while the server's extra work is the self
  * masks (n PRG expansions), the dropped clients' pairwise masks and n Shamir reconstructions.
- * Threshold t = floor(n/2) + 1. Every figure is CPU time of this process (the machine is shared).
+ * Threshold t = floor(n/2) + 1. Every figure is CPU time of this process (the machine is shared),
+ * except the last server column: the same round replayed in a fresh process of its own
+ * (bench/secagg-server-process.ts), which holds only the messages the server got, as a real
+ * aggregator does, with the plain sum timed beside it there (OWN_PROCESS=0 leaves it out).
  * Each round runs with the full graph (Bonawitz et al.) and with SecAgg+'s sparse graph (Bell et al.
  * 2020: k − 1 = O(log n) neighbours per client), so their client costs stand side by side.
  *
  * Run:  npx node bench/secagg.bench.ts            (about 2 min on 2 vCPU)
  *       SIZES=100 GRAPHS=full npx node bench/secagg.bench.ts
  */
+import { spawnSync } from "node:child_process"
 import { createCipheriv } from "node:crypto"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { serialize } from "node:v8"
 import { chacha20 } from "@noble/ciphers/chacha.js"
 import { accumulate, agree, expandMask, keyPairFromSeed, shamirCombine, shamirSplit } from "../runtime/core/training/secagg/primitives.ts"
 import { neighbourhoods, quantize, SecAggClient, SecAggServer, seededRandomBytes, type SecAggConfig, type SecAggGraph } from "../runtime/core/training/secagg/index.ts"
+import { plainSum as plainSumOf, replay, type ServerStep } from "./secagg-replay.ts"
 
 const D = 200_000
 const SIZES = (process.env.SIZES ?? "10,50,100").split(",").map(Number)
@@ -58,10 +67,26 @@ const makeInputs = (n: number): Map<string, Uint32Array> => {
   return inputs
 }
 
-const plainSum = (vectors: readonly Uint32Array[]): Uint32Array => {
-  const s = new Uint32Array(D)
-  for (const v of vectors) for (let i = 0; i < D; i++) s[i] = (s[i]! + v[i]!) >>> 0
-  return s
+const plainSum = (vectors: readonly Uint32Array[]): Uint32Array => plainSumOf(vectors, D)
+
+/** Whether the protocol rows also time the server in a process of its own (OWN_PROCESS=0 skips it). */
+const ownProcess = process.env.OWN_PROCESS !== "0"
+
+/**
+ * The server's recorded round replayed in a fresh Node process that holds nothing else
+ * (bench/secagg-server-process.ts), with the plain sum timed beside it in that process.
+ */
+const serverInOwnProcess = (config: SecAggConfig, steps: readonly ServerStep[], survivors: readonly Uint32Array[], expected: Uint32Array): { server: number; plain: number; correct: boolean } => {
+  const dir = mkdtempSync(join(tmpdir(), "dai-secagg-"))
+  try {
+    const file = join(dir, "round.v8")
+    writeFileSync(file, serialize({ config, steps, survivors, expected }))
+    const child = spawnSync(process.execPath, [new URL("./secagg-server-process.ts", import.meta.url).pathname, file], { encoding: "utf8", maxBuffer: 1 << 20 })
+    if (child.status !== 0) throw new Error(`the server's own process failed (status ${child.status}): ${child.stderr}`)
+    return JSON.parse(child.stdout) as { server: number; plain: number; correct: boolean }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 interface Row {
@@ -83,6 +108,9 @@ interface Row {
   /** The server's whole work replayed alone from its recorded messages (median of 5), and the plain sum beside it. */
   replayed: number
   replayPlain: number
+  /** The same, in a process of its own (median of 5 after a warm-up) and the plain sum beside it there; undefined when not run. */
+  own: number | undefined
+  ownPlain: number | undefined
   correct: boolean
 }
 
@@ -95,34 +123,34 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
   const t: Record<string, number> = {}
   const server = new SecAggServer(config)
   const clients = ids.map((id) => new SecAggClient({ id, config, randomBytes: seededRandomBytes(`bench/${n}/${id}`) }))
-  // Every call the server gets, in order, so that its work can be replayed alone afterwards.
-  const steps: Array<(s: SecAggServer) => unknown> = []
-  const serve = <T>(f: (s: SecAggServer) => T): T => {
-    steps.push(f)
-    return timed(t, "server", () => f(server))
+  // Every call the server gets, in order (plain data), so that its work can be replayed alone afterwards.
+  const steps: ServerStep[] = []
+  const serve = <M extends ServerStep[0]>(method: M, arg?: unknown): ReturnType<SecAggServer[M]> => {
+    steps.push([method, arg])
+    return timed(t, "server", () => (server[method] as (a?: unknown) => ReturnType<SecAggServer[M]>).call(server, arg))
   }
   for (const c of clients) {
     const a = timed(t, "clients", () => c.advertise())
-    serve((s) => s.receiveAdvert(a))
+    serve("receiveAdvert", a)
   }
-  const adverts = serve((s) => s.closeAdvertise())
+  const adverts = serve("closeAdvertise")
   for (const c of clients) {
     const m = timed(t, "clients", () => c.shareKeys(adverts))
-    serve((s) => s.receiveShares(m))
+    serve("receiveShares", m)
   }
-  const routed = serve((s) => s.closeShareKeys())
+  const routed = serve("closeShareKeys")
   const live = clients.filter((c) => !dropping.has(c.id))
   for (const c of live) {
     const m = timed(t, "clients", () => {
       c.receiveShares(routed.get(c.id)!)
       return c.maskedInput(inputs.get(c.id)!)
     })
-    serve((s) => s.receiveMaskedInput(m))
+    serve("receiveMaskedInput", m)
   }
-  const request = serve((s) => s.closeMaskedInput())
+  const request = serve("closeMaskedInput")
   for (const c of live) {
     const r = timed(t, "clients", () => c.unmaskResponse(request.survivors, request.dropped))
-    serve((s) => s.receiveUnmaskResponse(r))
+    serve("receiveUnmaskResponse", r)
   }
   const main0 = threadCpu()
   const sum = timed(t, "server", () => timed(t, "finish", () => server.finish()))
@@ -145,17 +173,17 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
   const replayPlain: number[] = []
   let replayCorrect = true
   for (let r = 0; r < 5; r++) {
-    const again = new SecAggServer(config)
     let t0 = cpu()
-    for (const step of steps) step(again)
-    const out = again.finish()
+    const out = replay(config, steps)
     replayed.push(cpu() - t0)
     t0 = cpu()
     plainSum(survivors)
     replayPlain.push(cpu() - t0)
     replayCorrect &&= out.every((x, i) => x === expected[i])
   }
-  const correct = sum.every((x, i) => x === expected[i]) && replayCorrect
+  // And in a process of its own, as a real aggregator runs: only the messages it got and the survivors' vectors for the plain sum.
+  const own = ownProcess ? serverInOwnProcess(config, steps, survivors, expected) : undefined
+  const correct = sum.every((x, i) => x === expected[i]) && replayCorrect && (own === undefined || own.correct)
   return {
     n,
     graph,
@@ -170,6 +198,8 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
     finishMain: t.finishMain!,
     replayed: median(replayed),
     replayPlain: median(replayPlain),
+    own: own?.server,
+    ownPlain: own?.plain,
     correct,
   }
 }
@@ -210,17 +240,17 @@ for (const n of SIZES) {
     for (const drop of [0, 0.1]) {
       const row = round(n, inputs, drop, graph)
       rows.push(row)
-      console.error(`  n=${n} ${graph} (k=${row.k}) dropped=${row.dropped}: clients ${fmt(row.clients)} ms, server ${fmt(row.server)} ms (finish ${fmt(row.finish)}, main thread ${fmt(row.finishMain)}), plain ${fmt(row.plain)} ms (main thread ${fmt(row.plainMain)}); replayed alone ${fmt(row.replayed)} ms, plain beside it ${fmt(row.replayPlain)} ms${row.correct ? "" : "  SUM MISMATCH"}`)
+      console.error(`  n=${n} ${graph} (k=${row.k}) dropped=${row.dropped}: clients ${fmt(row.clients)} ms, server ${fmt(row.server)} ms (finish ${fmt(row.finish)}, main thread ${fmt(row.finishMain)}), plain ${fmt(row.plain)} ms (main thread ${fmt(row.plainMain)}); replayed alone ${fmt(row.replayed)} ms, plain beside it ${fmt(row.replayPlain)} ms${row.own === undefined ? "" : `; own process ${fmt(row.own)} ms, plain there ${fmt(row.ownPlain!)} ms`}${row.correct ? "" : "  SUM MISMATCH"}`)
     }
   }
 }
 
 console.log(`\n### Secure aggregation (d = ${D.toLocaleString("en")}, t = ⌊n/2⌋ + 1, CPU ms)\n`)
-console.log("| clients | graph (k) | dropped | plain sum | server | server / plain | of which finish() | finish() main thread ÷ plain main thread | server replayed alone ÷ plain beside it | all clients | per client | (clients + server) / plain | sum exact |")
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
+console.log("| clients | graph (k) | dropped | plain sum | server | server / plain | of which finish() | finish() main thread ÷ plain main thread | server replayed alone ÷ plain beside it | server in its own process ÷ plain there | all clients | per client | (clients + server) / plain | sum exact |")
+console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
 for (const r of rows) {
   console.log(
-    `| ${r.n} | ${r.graph} (${r.k}) | ${r.dropped} | ${fmt(r.plain)} | ${fmt(r.server)} | ${ratio(r.server, r.plain)} | ${fmt(r.finish)} | ${ratio(r.finishMain, r.plainMain)} | ${ratio(r.replayed, r.replayPlain)} (${fmt(r.replayed)} ÷ ${fmt(r.replayPlain)}) | ${fmt(r.clients)} | ${fmt(r.perClient)} | ${ratio(r.clients + r.server, r.plain)} | ${r.correct ? "yes" : "NO"} |`,
+    `| ${r.n} | ${r.graph} (${r.k}) | ${r.dropped} | ${fmt(r.plain)} | ${fmt(r.server)} | ${ratio(r.server, r.plain)} | ${fmt(r.finish)} | ${ratio(r.finishMain, r.plainMain)} | ${ratio(r.replayed, r.replayPlain)} (${fmt(r.replayed)} ÷ ${fmt(r.replayPlain)}) | ${r.own === undefined ? "—" : `${ratio(r.own, r.ownPlain!)} (${fmt(r.own)} ÷ ${fmt(r.ownPlain!)})`} | ${fmt(r.clients)} | ${fmt(r.perClient)} | ${ratio(r.clients + r.server, r.plain)} | ${r.correct ? "yes" : "NO"} |`,
   )
 }
 if (rows.some((r) => !r.correct)) process.exitCode = 1
