@@ -84,11 +84,7 @@ interface Run {
 
 /** One timed runScenario; the trace sink only watches for the last `node.started` line. */
 function runCase(c: Case): Run {
-  // A scenario file takes at most 256 validators (sim/scenario/schema.ts): a larger case widens the parsed one.
-  const parsed = parseScenario(benchScenarioYaml(Math.min(c.validators, 256), c.heights), `bench-${c.validators}.yaml`)
-  const scenario = c.validators <= 256 ? parsed : {
-    ...parsed, validators: Array.from({ length: c.validators }, (_, i) => `v${i}`), stake: Array.from({ length: c.validators }, () => 1000),
-  }
+  const scenario = parseScenario(benchScenarioYaml(c.validators, c.heights), `bench-${c.validators}.yaml`)
   let started = 0
   let setupAt = 0
   let mark: { t: number; cpu: NodeJS.CpuUsage } | undefined

@@ -68,10 +68,18 @@ expect:
     expect(s.stake).toEqual([1000, 1000, 1000, 1000, 1000, 1000, 1000])
   })
 
+  it("takes up to 1,000 validators (the consensus bench's largest network)", () => {
+    const s = parseScenario("name: big\nnetwork: { validators: 1000 }\nuntil: { height: 3 }\n", "big.yaml")
+    expect(s.validators).toHaveLength(1000)
+    expect(s.validators.at(-1)).toBe("v999")
+    expect(s.stake).toHaveLength(1000)
+  })
+
   it.each([
     [`${base}bogus: 1\n`, "bogus", /unknown key/],
     [base.replace("validators: 4", "validators: 4, extra: 1"), "network.extra", /unknown key/],
     [base.replace("validators: 4", "validators: 0"), "network.validators", /whole number from 1/],
+    [base.replace("validators: 4", "validators: 1001"), "network.validators", /whole number from 1 to 1000, got 1001/],
     [`${base}events:\n  - at: { time: 3 parsecs }\n    heal: true\n`, "events[0].at.time", /duration/],
     [`${base}events:\n  - at: { time: 1s }\n    crash: v9\n`, "events[0].crash", /unknown node "v9"/],
     [`${base}events:\n  - at: { time: 1s }\n    byzantine: { nodes: [v1], behavior: dance }\n`, "events[0].byzantine.behavior", /unknown behaviour "dance"/],

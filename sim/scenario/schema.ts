@@ -53,7 +53,11 @@ export const MarketExpect = Schema.Struct({
 })
 
 export const Network = Schema.Struct({
-  validators: Count(1, 256),
+  /**
+   * Validators v0..v(n-1). Up to 1,000: the size the consensus bench runs (≈ 1.4× real time on one
+   * core at 1 s blocks with vote certificates); beyond it a run takes more than real time here.
+   */
+  validators: Count(1, 1_000),
   trainers: Schema.optional(Count(0, 1_000)),
   /** Tokens per validator: one number for all, or one per validator. */
   stake: Schema.optional(Schema.Union([Positive, Schema.Array(Positive)])),
