@@ -106,7 +106,7 @@ export interface ViewModel {
 }
 
 /** Bounds that keep the model a constant size. */
-export const LIMITS = { log: 500, rounds: 200, validators: 300, proposals: 100, names: 1000, slashes: 200 } as const
+export const LIMITS = { log: 500, rounds: 200, validators: 1000, proposals: 100, names: 1000, slashes: 200 } as const
 
 /** The model before any event; `self` names the node whose view it is (else the first node seen). */
 export const initialModel = (self?: string): ViewModel => ({
@@ -317,12 +317,15 @@ const upsertValidator = (m: ViewModel, id: string, f: (v: ValidatorRow) => Valid
 /** A full `validators` list replaces the rows, keeping the counters only we track (proposed, slashed). */
 const validatorList = (m: ViewModel, raw: readonly unknown[]): readonly ValidatorRow[] => {
   const rows: ValidatorRow[] = []
+  const seen = new Set<string>()
+  const previous = new Map(m.validators.map((v) => [v.id, v]))
   for (const item of raw) {
     if (rows.length >= LIMITS.validators) break
     const r = record(item)
     const id = r && (str(r, "address") ?? str(r, "id") ?? str(r, "name"))
-    if (r === undefined || id === undefined || rows.some((x) => x.id === id)) continue
-    const before = m.validators.find((v) => v.id === id) ?? emptyValidator(m, id)
+    if (r === undefined || id === undefined || seen.has(id)) continue
+    seen.add(id)
+    const before = previous.get(id) ?? emptyValidator(m, id)
     rows.push({
       ...before,
       name: str(r, "name") ?? before.name,
