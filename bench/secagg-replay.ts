@@ -1,7 +1,8 @@
 /**
  * The secure-aggregation bench's record of a server's work: every call the server got in one round,
  * in order, as plain data (so that it can be replayed into a fresh server, in this process or in
- * another one), and the replay itself. Bench code only.
+ * another one), the replay itself, the plain sums it is measured against, and the timing helpers
+ * both processes use. Bench code only.
  */
 import { accumulate } from "../runtime/core/training/secagg/primitives.ts"
 import { SecAggServer, type SecAggConfig } from "../runtime/core/training/secagg/index.ts"
@@ -36,3 +37,12 @@ export const chunkedPlainSum = (vectors: readonly Uint32Array[], length: number)
   accumulate(s, vectors)
   return s
 }
+
+/** CPU milliseconds of this process so far (every thread: V8's GC threads count too). */
+export const cpu = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+/** The median (the upper one of an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs"
 import { deserialize } from "node:v8"
 import type { SecAggConfig } from "../runtime/core/training/secagg/index.ts"
-import { chunkedPlainSum, plainSum, replay, type ServerStep } from "./secagg-replay.ts"
+import { chunkedPlainSum, cpu, median, plainSum, replay, type ServerStep } from "./secagg-replay.ts"
 
 const file = process.argv[2]
 if (file === undefined) throw new Error("usage: node bench/secagg-server-process.ts <recorded round file>")
@@ -20,11 +20,6 @@ const { config, steps, survivors, expected } = deserialize(readFileSync(file)) a
   survivors: Uint32Array[]
   expected: Uint32Array
 }
-const cpu = (): number => {
-  const u = process.cpuUsage()
-  return (u.user + u.system) / 1000
-}
-const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
 const server: number[] = []
 const plain: number[] = []
 const chunked: number[] = []

@@ -28,17 +28,13 @@ import { serialize } from "node:v8"
 import { chacha20 } from "@noble/ciphers/chacha.js"
 import { accumulate, agree, expandMask, keyPairFromSeed, shamirCombine, shamirSplit } from "../runtime/core/training/secagg/primitives.ts"
 import { neighbourhoods, quantize, SecAggClient, SecAggServer, seededRandomBytes, type SecAggConfig, type SecAggGraph } from "../runtime/core/training/secagg/index.ts"
-import { chunkedPlainSum, plainSum as plainSumOf, replay, type ServerStep } from "./secagg-replay.ts"
+import { chunkedPlainSum, cpu, median, plainSum as plainSumOf, replay, type ServerStep } from "./secagg-replay.ts"
 
 const D = 200_000
 const SIZES = (process.env.SIZES ?? "10,50,100").split(",").map(Number)
 const GRAPHS = (process.env.GRAPHS ?? "full,sparse").split(",") as SecAggGraph[]
 const CLIP = 0.05
 
-const cpu = (): number => {
-  const u = process.cpuUsage()
-  return (u.user + u.system) / 1000
-}
 /**
  * CPU ms of the main thread alone, without V8's background GC threads: finish() allocates a fresh
  * keystream Buffer per `cipher.update` (80 MB per 100 masks), and the collections that this external
@@ -48,7 +44,6 @@ const threadCpu = (): number => {
   const u = process.threadCpuUsage()
   return (u.user + u.system) / 1000
 }
-const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
 
 /** CPU milliseconds spent in f, added to `acc[key]`. */
 const timed = <T>(acc: Record<string, number>, key: string, f: () => T): T => {
