@@ -54,8 +54,8 @@ export const MarketExpect = Schema.Struct({
 
 export const Network = Schema.Struct({
   /**
-   * Validators v0..v(n-1). Up to 1,000: the size the consensus bench runs (≈ 1.4× real time on one
-   * core at 1 s blocks with vote certificates); beyond it a run takes more than real time here.
+   * Validators v0..v(n-1). Up to 1,000: the largest network the consensus bench runs, about
+   * 1.2–1.4× real time on one core here (1 s blocks, vote certificates); beyond it, slower than real time.
    */
   validators: Count(1, 1_000),
   trainers: Schema.optional(Count(0, 1_000)),
