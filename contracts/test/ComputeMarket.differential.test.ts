@@ -104,10 +104,12 @@ const resolve = (m: MarketWorld, s: Step, nowSec: bigint): MarketOp => {
       }
     case "assignJob": return { type: "assignJob", job, provider, by }
     case "deliver": {
-      // Now and then at the cap of the provider's bond, one unit below or above it.
+      // Now and then at the cap of the provider's bond, one unit below or above it (never below 0: a
+      // unit count is a uint on chain, and a cap of 0 — a bond that answers for no unit — is one to try).
       const bond = j?.provider === undefined ? undefined : econ.provider(j.provider)?.bond
       const cap = bond === undefined || j === undefined ? undefined : maxNoteUnits(bond, j.pricePerUnit, econ.params)
-      const units = cap !== undefined && e % 3 === 0 ? cap + BigInt(f % 3) - 1n : BigInt(e % 7)
+      const near = cap === undefined ? undefined : cap + BigInt(f % 3) - 1n
+      const units = near !== undefined && e % 3 === 0 ? (near < 0n ? 0n : near) : BigInt(e % 7)
       return { type: "deliver", job, provider: c % 6 === 0 || j?.provider === undefined ? provider : j.provider, units, resultHash: `0x${(f % 256).toString(16).padStart(2, "0").repeat(32)}` }
     }
     case "confirm": return { type: "confirm", job, by }
