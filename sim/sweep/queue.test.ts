@@ -47,6 +47,39 @@ const startWorker = (url: string) => {
   return { child, log }
 }
 
+/** The scheduler state of a process (Linux, /proc/<pid>/stat): "T" once it is stopped. */
+const processState = (pid: number): string | undefined => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").match(/^\d+ \(.*\) (\S)/s)?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * SIGKILL the worker if it is inside a run; true when it did. Its log as read so far can lag what it
+ * wrote (a `done` still in the pipe: a loaded machine showed a last `start` of a run already done), so
+ * the worker is first stopped (SIGSTOP, and seen stopped), the pipe is drained (a poll phase of the
+ * event loop reads whatever it holds), and the worker is judged on everything it wrote: inside a run
+ * when its last line is a `start`. Else it goes on (SIGCONT), and false.
+ */
+const killInsideRun = async (w: { child: ChildProcess; log: { text: string } }): Promise<boolean> => {
+  const pid = w.child.pid!
+  w.child.kill("SIGSTOP")
+  await until("the worker to stop", () => processState(pid) === "T", 10_000)
+  for (let i = 0; i < 2; i++) {
+    await new Promise((r) => setTimeout(r, 0))
+    await new Promise((r) => setImmediate(r))
+  }
+  const last = w.log.text.trim().split("\n").at(-1) ?? ""
+  if (!last.startsWith("start ")) {
+    w.child.kill("SIGCONT")
+    return false
+  }
+  w.child.kill("SIGKILL")
+  return true
+}
+
 const lines = (out: string) => readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as ResultLine)
 const byRun = (ls: readonly ResultLine[]) => [...ls].sort((a, b) => a.run - b.run)
 
@@ -97,18 +130,20 @@ describe("dai sim sweep --queue", () => {
 
       let recorded = 0
       let killed = false
+      let judging = false
       const out = join(dir, "queued")
       const queued = await runSweep(sweep, {
         workers: 1, out, queue: url, pollMs: 20,
         progress: () => ({
           tick: () => {
             recorded++
-            // Once a quarter is in, kill worker A while it is inside a run (its last line a `start`).
-            if (killed || recorded < 10) return
-            const last = a.log.text.trim().split("\n").at(-1) ?? ""
-            if (!last.startsWith("start ")) return
-            killed = true
-            a.child.kill("SIGKILL")
+            // Once a quarter is in, kill worker A while it is inside a run; tried again at each recorded run until it is.
+            if (killed || judging || recorded < 10) return
+            judging = true
+            void killInsideRun(a).then((k) => {
+              killed = k
+              judging = false
+            })
           },
           end: () => {},
         }),
