@@ -187,7 +187,7 @@ export const devnetCommand: Command = defineCommand({
         io.out(`${reason}: stopping ${devnet.nodes.length} nodes…`)
         // The market as node0's ledger holds it now (what its last snapshot said, if the ledger does not answer).
         const summary = devnet.market
-          ? Promise.resolve(node0.api.market()).then((t) => ({ settled: t.jobs.settled, units: market.last()?.units ?? "0", feeBurnt: t.feeBurnt, feeToStakers: t.feeToStakers }), () => market.last())
+          ? Promise.resolve(node0.api.market()).then((t) => ({ settled: t.jobs.settled, units: t.paidUnits, feeBurnt: t.feeBurnt, feeToStakers: t.feeToStakers }), () => market.last())
           : Promise.resolve(undefined)
         summary.then((m) => {
           if (m !== undefined) io.out(`${marketLine(m)} (at stop)`)

@@ -66,7 +66,7 @@ export const sampleEvents = (): TelemetryEvent[] => [
 export const sampleMarketEvent = (at = 8000, node = "v0"): TelemetryEvent => ev(at, node, "market", {
   totals: {
     providers: 2, activeProviders: 2, jobs: { open: 1, assigned: 1, disputed: 1, settled: 4, expired: 0 },
-    escrow: tokens(12).toString(), bonds: tokens(2000).toString(), paid: tokens("9.5").toString(), feeBurnt: tokens("0.15").toString(),
+    escrow: tokens(12).toString(), bonds: tokens(2000).toString(), paid: tokens("9.5").toString(), paidUnits: "38", feeBurnt: tokens("0.15").toString(),
     feeToStakers: tokens("0.35").toString(), returned: "0", compensation: "0",
   },
   providers: [

@@ -98,11 +98,12 @@ export const jobView = (j: JobView): MarketJobView => ({
 /** The market's totals over the ledger's views. */
 export const marketTotals = (providers: readonly ProviderView[], jobs: readonly JobView[]): MarketTotals => {
   const byState = { open: 0, assigned: 0, disputed: 0, settled: 0, expired: 0 }
-  const t = { escrow: 0n, paid: 0n, feeBurnt: 0n, feeToStakers: 0n, returned: 0n, compensation: 0n }
+  const t = { escrow: 0n, paid: 0n, paidUnits: 0n, feeBurnt: 0n, feeToStakers: 0n, returned: 0n, compensation: 0n }
   for (const j of jobs) {
     byState[j.state]++
     t.escrow += j.escrow
     t.paid += j.paid
+    t.paidUnits += j.paidUnits
     t.feeBurnt += j.feeBurnt
     t.feeToStakers += j.feeToStakers
     t.returned += j.returned
@@ -110,7 +111,7 @@ export const marketTotals = (providers: readonly ProviderView[], jobs: readonly 
   }
   return {
     providers: providers.length, activeProviders: providers.filter((p) => !p.retired).length, jobs: byState,
-    escrow: s(t.escrow), bonds: s(providers.reduce((a, p) => a + p.bond, 0n)), paid: s(t.paid), feeBurnt: s(t.feeBurnt), feeToStakers: s(t.feeToStakers),
+    escrow: s(t.escrow), bonds: s(providers.reduce((a, p) => a + p.bond, 0n)), paid: s(t.paid), paidUnits: s(t.paidUnits), feeBurnt: s(t.feeBurnt), feeToStakers: s(t.feeToStakers),
     returned: s(t.returned), compensation: s(t.compensation),
   }
 }
@@ -222,7 +223,7 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
       const paid = earnings(jobs)
       const data = {
         totals: marketTotals(providers, jobs),
-        // Units paid to providers over every job (the devnet's progress line counts them).
+        // Units paid to providers over every job (also in the totals; kept here for readers of older snapshots).
         paidUnits: s(jobs.reduce((a, j) => a + j.paidUnits, 0n)),
         providers: providers.map((p) => providerView(p, paid.get(p.address) ?? 0n)),
         jobs: jobs.slice(-SNAPSHOT_JOBS).map((j) => ({

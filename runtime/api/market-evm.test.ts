@@ -68,7 +68,7 @@ describe("the market API over ComputeMarket", () => {
     expect((await refusal(requester.confirmJob(99))).status).toBe(404)
 
     const totals = shaped(MarketTotals, await requester.market())
-    expect(totals).toMatchObject({ providers: 1, activeProviders: 1, jobs: { settled: 1, open: 0 }, escrow: "0", bonds: (1_000n * TOKEN).toString() })
+    expect(totals).toMatchObject({ providers: 1, activeProviders: 1, jobs: { settled: 1, open: 0 }, escrow: "0", bonds: (1_000n * TOKEN).toString(), paidUnits: "10" })
     expect(BigInt(totals.paid) + BigInt(totals.feeBurnt) + BigInt(totals.feeToStakers)).toBe(10n * TOKEN)
     expect(BigInt(totals.feeBurnt) + BigInt(totals.feeToStakers)).toBe(TOKEN / 2n) // 5 % of 10 tokens
     expect(shaped(Schema.Array(MarketProviderView), await requester.marketProviders())).toEqual([expect.objectContaining({ address: "c0", openJobs: 0, earned: (10n * TOKEN).toString() })])

@@ -39,7 +39,7 @@ describe("market reads", () => {
     const totals = shaped(MarketTotals, (await get("/market")).json)
     expect(totals).toEqual({
       providers: 0, activeProviders: 0, jobs: { open: 0, assigned: 0, disputed: 0, settled: 0, expired: 0 },
-      escrow: "0", bonds: "0", paid: "0", feeBurnt: "0", feeToStakers: "0", returned: "0", compensation: "0",
+      escrow: "0", bonds: "0", paid: "0", paidUnits: "0", feeBurnt: "0", feeToStakers: "0", returned: "0", compensation: "0",
     })
     expect((await get("/market/providers")).json).toEqual([])
     expect((await get("/market/jobs")).json).toEqual([])

@@ -220,6 +220,7 @@ export const MarketTotals = Schema.Struct({
   escrow: Amount.annotate({ description: "job budgets held in escrow now" }),
   bonds: Amount.annotate({ description: "provider bonds held now" }),
   paid: Amount.annotate({ description: "paid to providers since genesis (after fees)" }),
+  paidUnits: UnitsText.annotate({ description: "units of work paid to providers since genesis" }),
   feeBurnt: Amount.annotate({ description: "market fees burnt since genesis" }),
   feeToStakers: Amount.annotate({ description: "market fees paid to stakers since genesis" }),
   returned: Amount.annotate({ description: "escrow returned to requesters since genesis" }),
