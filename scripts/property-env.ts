@@ -28,6 +28,13 @@ export interface PropertyEnv {
   readonly timeout: (msPerRun: number, fixedMs?: number, runs?: number) => number
   /** Call once per run: every tenth of the runs (at most every 1,000) it prints how many ran and for how long, so a soak shows progress. */
   readonly tick: () => void
+  /**
+   * `params` for a property whose test has `timeoutMs`: fast-check stops `reportMs` before it (runs or
+   * shrinking) and counts the stop as a failure. A test that would have timed out still fails, but a
+   * counterexample found late is printed (seed, path, the case shrunk so far) instead of being lost
+   * in vitest's timeout — a shrink through a chain takes minutes.
+   */
+  readonly within: (timeoutMs: number, reportMs?: number) => { readonly numRuns: number; readonly seed: number; readonly path?: string; readonly interruptAfterTimeLimit: number; readonly markInterruptAsFailure: true }
 }
 
 const positiveInt = (variable: string, raw: string | undefined): number | undefined => {
@@ -54,6 +61,10 @@ export const propertyEnv = (name: string, ciRuns: number, env: NodeJS.ProcessEnv
       if (++ran % every === 0) console.info(`${name}: ${ran} runs of ${runs} in ${Math.round((performance.now() - started) / 1000)} s`)
     },
     params: { numRuns: runs, seed, ...(path === undefined ? {} : { path }) },
+    within: (timeoutMs, reportMs = 20_000) => ({
+      numRuns: runs, seed, ...(path === undefined ? {} : { path }),
+      interruptAfterTimeLimit: Math.max(1_000, timeoutMs - reportMs), markInterruptAsFailure: true,
+    }),
     runsOr: (ci) => override ?? ci,
     timeout: (msPerRun, fixedMs = 60_000, n = runs) => Math.ceil(fixedMs + n * msPerRun),
   }

@@ -145,6 +145,8 @@ describe("ComputeMarket ≡ the economy's market (differential)", () => {
   /** How often each op ended how ("deliver:ok", "refund:MarketBeforeDeadline", ...): shows what the runs exercised. */
   const outcomes = new Map<string, number>()
 
+  /** ≈ 0.3 s a sequence alone; 4 s leaves room for a loaded machine and some shrinking. */
+  const TIMEOUT = DIFF.timeout(4_000, 120_000)
   it(`agrees on every step of ${DIFF.runs} random sequences (≤ ${MAX_OPS} market ops)`, async () => {
     await fc.assert(
       fc.asyncProperty(paramsArb, fc.array(stepArb, { minLength: 4, maxLength: MAX_OPS }), async (params, steps) => {
@@ -173,8 +175,8 @@ describe("ComputeMarket ≡ the economy's market (differential)", () => {
         expect(budgetProblems(m.w.econ.jobs())).toEqual([])
         DIFF.tick()
       }),
-      DIFF.params,
+      DIFF.within(TIMEOUT),
     )
     console.log([...outcomes].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k} ${n}`).join("\n"))
-  }, DIFF.timeout(4_000, 120_000))
+  }, TIMEOUT)
 })

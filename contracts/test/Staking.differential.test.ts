@@ -84,6 +84,11 @@ describe("Staking ≡ Economy (differential)", () => {
     }
   }
 
+  /**
+   * ≈ 0.25–0.45 s a sequence alone (more while shrinking), ≈ 1.7 s with two full suites beside it on
+   * 2 cores (250 runs took 260–440 s there): 2.5 s leaves room for a loaded machine.
+   */
+  const TIMEOUT = DIFF.timeout(2_500)
   it(`agrees on every step of ${RUNS} random sequences (≤ ${MAX_OPS} ops after a common setup)`, async () => {
     await fc.assert(
       fc.asyncProperty(paramsArb, fc.array(anyStepArb, { maxLength: MAX_OPS }), fc.boolean(), async (params, steps, quadratic) => {
@@ -93,8 +98,8 @@ describe("Staking ≡ Economy (differential)", () => {
         await run(w, steps, quadratic, [quadratic ? "votes: quadratic" : "votes: linear"])
         DIFF.tick()
       }),
-      { ...DIFF.params, endOnFailure: process.env.DAI_DIFF_SHRINK === "0" },
+      { ...DIFF.within(TIMEOUT), endOnFailure: process.env.DAI_DIFF_SHRINK === "0" },
     )
     console.log([...outcomes].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${k} ${n}`).join("\n"))
-  }, DIFF.timeout(1_500)) // ≈ 0.25–0.45 s a sequence here (more while shrinking): 1.5 s leaves room for a loaded machine
+  }, TIMEOUT)
 })
