@@ -46,3 +46,40 @@ export const cpu = (): number => {
 
 /** The median (the upper one of an even count). */
 export const median = (xs: readonly number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!
+
+/** What `timeReplay` measured: medians of process CPU ms, and whether every sum was the expected one. */
+export interface ReplayTimes {
+  readonly server: number
+  readonly plain: number
+  readonly chunked: number
+  readonly correct: boolean
+}
+
+/**
+ * The recorded round replayed into a fresh server `runs` times, each followed by both plain sums of
+ * the survivors' vectors (the simple loop, the chunked pass); the first `warmup` of each are left out.
+ */
+export const timeReplay = (config: SecAggConfig, steps: readonly ServerStep[], survivors: readonly Uint32Array[], expected: Uint32Array, runs: number, warmup: number): ReplayTimes => {
+  const server: number[] = []
+  const plain: number[] = []
+  const chunked: number[] = []
+  let correct = true
+  for (let r = 0; r < runs; r++) {
+    let t0 = cpu()
+    const out = replay(config, steps)
+    const ts = cpu() - t0
+    t0 = cpu()
+    const sum = plainSum(survivors, config.length)
+    const tp = cpu() - t0
+    t0 = cpu()
+    const fast = chunkedPlainSum(survivors, config.length)
+    const tc = cpu() - t0
+    if (r >= warmup) {
+      server.push(ts)
+      plain.push(tp)
+      chunked.push(tc)
+    }
+    correct &&= out.length === expected.length && [out, sum, fast].every((v) => v.every((x, i) => x === expected[i]))
+  }
+  return { server: median(server), plain: median(plain), chunked: median(chunked), correct }
+}

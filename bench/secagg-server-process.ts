@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs"
 import { deserialize } from "node:v8"
 import type { SecAggConfig } from "../runtime/core/training/secagg/index.ts"
-import { chunkedPlainSum, cpu, median, plainSum, replay, type ServerStep } from "./secagg-replay.ts"
+import { timeReplay, type ServerStep } from "./secagg-replay.ts"
 
 const file = process.argv[2]
 if (file === undefined) throw new Error("usage: node bench/secagg-server-process.ts <recorded round file>")
@@ -20,25 +20,5 @@ const { config, steps, survivors, expected } = deserialize(readFileSync(file)) a
   survivors: Uint32Array[]
   expected: Uint32Array
 }
-const server: number[] = []
-const plain: number[] = []
-const chunked: number[] = []
-let correct = true
-for (let r = 0; r < 8; r++) {
-  let t0 = cpu()
-  const out = replay(config, steps)
-  const ts = cpu() - t0
-  t0 = cpu()
-  const sum = plainSum(survivors, config.length)
-  const tp = cpu() - t0
-  t0 = cpu()
-  const fast = chunkedPlainSum(survivors, config.length)
-  const tc = cpu() - t0
-  if (r >= 3) {
-    server.push(ts)
-    plain.push(tp)
-    chunked.push(tc)
-  }
-  correct &&= out.length === expected.length && [out, sum, fast].every((v) => v.every((x, i) => x === expected[i]))
-}
-process.stdout.write(JSON.stringify({ server: median(server), plain: median(plain), chunked: median(chunked), correct }))
+// 8 replays, the first 3 the JIT's and the allocator's warm-up.
+process.stdout.write(JSON.stringify(timeReplay(config, steps, survivors, expected, 8, 3)))

@@ -28,7 +28,7 @@ import { serialize } from "node:v8"
 import { chacha20 } from "@noble/ciphers/chacha.js"
 import { accumulate, agree, expandMask, keyPairFromSeed, shamirCombine, shamirSplit } from "../runtime/core/training/secagg/primitives.ts"
 import { neighbourhoods, quantize, SecAggClient, SecAggServer, seededRandomBytes, type SecAggConfig, type SecAggGraph } from "../runtime/core/training/secagg/index.ts"
-import { chunkedPlainSum, cpu, median, plainSum as plainSumOf, replay, type ServerStep } from "./secagg-replay.ts"
+import { chunkedPlainSum, cpu, median, plainSum as plainSumOf, timeReplay, type ReplayTimes, type ServerStep } from "./secagg-replay.ts"
 
 const D = 200_000
 const SIZES = (process.env.SIZES ?? "10,50,100").split(",").map(Number)
@@ -73,14 +73,14 @@ const ownProcess = process.env.OWN_PROCESS !== "0"
  * The server's recorded round replayed in a fresh Node process that holds nothing else
  * (bench/secagg-server-process.ts), with the plain sum timed beside it in that process.
  */
-const serverInOwnProcess = (config: SecAggConfig, steps: readonly ServerStep[], survivors: readonly Uint32Array[], expected: Uint32Array): { server: number; plain: number; chunked: number; correct: boolean } => {
+const serverInOwnProcess = (config: SecAggConfig, steps: readonly ServerStep[], survivors: readonly Uint32Array[], expected: Uint32Array): ReplayTimes => {
   const dir = mkdtempSync(join(tmpdir(), "dai-secagg-"))
   try {
     const file = join(dir, "round.v8")
     writeFileSync(file, serialize({ config, steps, survivors, expected }))
     const child = spawnSync(process.execPath, [new URL("./secagg-server-process.ts", import.meta.url).pathname, file], { encoding: "utf8", maxBuffer: 1 << 20 })
     if (child.status !== 0) throw new Error(`the server's own process failed (status ${child.status}): ${child.stderr}`)
-    return JSON.parse(child.stdout) as { server: number; plain: number; chunked: number; correct: boolean }
+    return JSON.parse(child.stdout) as ReplayTimes
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -167,22 +167,11 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
   t.plainMain = median(plainRuns.map((r) => r[1]))
   // The server's work again, replayed from the messages it got into a fresh server and timed with
   // nothing of the clients' in between (a process that only aggregates, as a real aggregator is),
-  // alternating with the plain sum: median of 5 each.
-  const replayed: number[] = []
-  const replayPlain: number[] = []
-  let replayCorrect = true
-  for (let r = 0; r < 5; r++) {
-    let t0 = cpu()
-    const out = replay(config, steps)
-    replayed.push(cpu() - t0)
-    t0 = cpu()
-    plainSum(survivors)
-    replayPlain.push(cpu() - t0)
-    replayCorrect &&= out.every((x, i) => x === expected[i])
-  }
+  // alternating with the plain sums: median of 5 each.
+  const again = timeReplay(config, steps, survivors, expected, 5, 0)
   // And in a process of its own, as a real aggregator runs: only the messages it got and the survivors' vectors for the plain sum.
   const own = ownProcess ? serverInOwnProcess(config, steps, survivors, expected) : undefined
-  const correct = sum.every((x, i) => x === expected[i]) && replayCorrect && (own === undefined || own.correct)
+  const correct = sum.every((x, i) => x === expected[i]) && again.correct && (own === undefined || own.correct)
   return {
     n,
     graph,
@@ -195,8 +184,8 @@ const round = (n: number, inputs: Map<string, Uint32Array>, dropFraction: number
     server: t.server!,
     finish: t.finish!,
     finishMain: t.finishMain!,
-    replayed: median(replayed),
-    replayPlain: median(replayPlain),
+    replayed: again.server,
+    replayPlain: again.plain,
     own: own?.server,
     ownPlain: own?.plain,
     ownChunked: own?.chunked,
