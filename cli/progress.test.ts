@@ -44,7 +44,7 @@ describe("watchStalls", () => {
 
 describe("market progress", () => {
   const snap = (settled: number, burnt: string, toStakers: string, units = "0"): TelemetryEvent =>
-    ({ at: 0, node: "node0", kind: "market", data: { totals: { jobs: { settled }, feeBurnt: burnt, feeToStakers: toStakers }, paidUnits: units } })
+    ({ at: 0, node: "node0", kind: "market", data: { totals: { jobs: { settled }, paidUnits: units, feeBurnt: burnt, feeToStakers: toStakers } } })
 
   it("says jobs settled, units paid and fees burnt and shared, in DAI", () => {
     expect(marketLine({ settled: 5, units: "100", feeBurnt: "75000000000000000", feeToStakers: "175000000000000000" }))

@@ -59,10 +59,10 @@ export interface MarketSummary {
 /** The market summary in a `market` telemetry snapshot (runtime/api/market-api.ts), undefined for any other event. */
 export const marketSummary = (e: TelemetryEvent): MarketSummary | undefined => {
   if (e.kind !== "market") return undefined
-  const t = e.data["totals"] as { jobs?: { settled?: unknown }; feeBurnt?: unknown; feeToStakers?: unknown } | undefined
+  const t = e.data["totals"] as { jobs?: { settled?: unknown }; paidUnits?: unknown; feeBurnt?: unknown; feeToStakers?: unknown } | undefined
   if (t === undefined || typeof t !== "object") return undefined
   const amount = (v: unknown) => (typeof v === "string" && /^\d+$/.test(v) ? v : "0")
-  return { settled: Number(t.jobs?.settled ?? 0), units: amount(e.data["paidUnits"]), feeBurnt: amount(t.feeBurnt), feeToStakers: amount(t.feeToStakers) }
+  return { settled: Number(t.jobs?.settled ?? 0), units: amount(t.paidUnits), feeBurnt: amount(t.feeBurnt), feeToStakers: amount(t.feeToStakers) }
 }
 
 const dai = (baseUnits: string): string => `${formatTokens(BigInt(baseUnits), 4)} DAI`

@@ -223,8 +223,6 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
       const paid = earnings(jobs)
       const data = {
         totals: marketTotals(providers, jobs),
-        // Units paid to providers over every job (also in the totals; kept here for readers of older snapshots).
-        paidUnits: s(jobs.reduce((a, j) => a + j.paidUnits, 0n)),
         providers: providers.map((p) => providerView(p, paid.get(p.address) ?? 0n)),
         jobs: jobs.slice(-SNAPSHOT_JOBS).map((j) => ({
           id: j.id, requester: j.requester, kind: j.kind, state: j.state, provider: j.provider ?? null, units: s(j.units), delivered: s(j.delivered),
@@ -235,7 +233,7 @@ export const makeMarketApi = (o: MarketApiOptions): MarketApi => {
       if (fingerprint === lastFingerprint) return
       lastFingerprint = fingerprint
       const t = data.totals
-      lastSummary = { providers: t.activeProviders, jobs: t.jobs, paidUnits: data.paidUnits, paid: t.paid, feeBurnt: t.feeBurnt, feeToStakers: t.feeToStakers, at }
+      lastSummary = { providers: t.activeProviders, jobs: t.jobs, paidUnits: t.paidUnits, paid: t.paid, feeBurnt: t.feeBurnt, feeToStakers: t.feeToStakers, at }
       await Effect.runPromise(hub.telemetry.emit({ at, node: o.name, kind: "market", data }))
     } catch {
       // An unreachable ledger: the next block tries again.
