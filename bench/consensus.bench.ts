@@ -159,40 +159,37 @@ function xstateSendUs(sends: number): Timing {
 /**
  * µs per event sent to the real consensus machine alone (no node, network, signatures or store; its
  * actions are the no-ops of `setup`): per height, height.start, the proposal and 2 × `validators`
- * votes for it, then the timeoutCommit timer. Events are built before timing.
+ * votes for it, each as a `vote.received` (the node before threshold events), then the timeoutCommit
+ * timer. Events are built before timing.
  */
 function consensusMachineSendUs(validators: number, heights: number): Timing {
-  const address = (i: number) => `0x${(i + 1).toString(16).padStart(40, "0")}`
-  const set = ValidatorSet.from(Array.from({ length: validators }, (_, i) => ({ address: address(i), power: 1000n })))
-  const signature = `0x${"00".repeat(65)}`
-  const perHeight: ConsensusEvent[][] = []
-  for (let height = 1; height <= heights; height++) {
-    const block = { height, round: 0, proposer: proposer(set, height, 0), parentHash: ZERO_HASH, time: height * 1000, txs: [], appHash: ZERO_HASH }
-    const hash = blockHash(block)
-    const proposal: Proposal = { height, round: 0, polRound: -1, block, proposer: block.proposer, signature }
-    const vote = (type: Vote["type"], i: number): ConsensusEvent => ({ type: "vote.received", vote: { type, height, round: 0, blockHash: hash, validator: address(i), signature } })
-    perHeight.push([
-      { type: "height.start", height, validators: set },
-      { type: "proposal.received", proposal, valid: true },
-      ...Array.from({ length: validators }, (_, i) => vote("prevote", i)),
-      ...Array.from({ length: validators }, (_, i) => vote("precommit", i)),
-    ])
-  }
-  const scheduler = new Scheduler(0)
-  let decided = 0
-  const actor = createActor(consensusMachine.provide({ actions: { decide: () => void decided++ } }), {
-    clock: new SimClock(scheduler) as never,
-    input: { self: address(0), timeouts: { propose: 3000, prevote: 1000, precommit: 1000, delta: 500, commit: 1000 } },
-  }).start()
+  const { address, set, perHeight } = machineInput(validators, heights)
+  const events: ConsensusEvent[][] = perHeight.map((h) => [
+    { type: "height.start", height: h.height, validators: set },
+    { type: "proposal.received", proposal: h.proposal, valid: true },
+    ...h.votes.map((vote): ConsensusEvent => ({ type: "vote.received", vote })),
+  ])
+  const { actor, scheduler, decided } = machineActor(address(0))
   const us = timed(() => {
-    for (const height of perHeight) {
+    for (const height of events) {
       for (const e of height) actor.send(e)
       scheduler.runUntil() // timeoutCommit: committed → ready
     }
   }, (heights * (2 + 2 * validators)) / 1000)
-  if (decided !== heights) throw new Error(`consensus machine alone: decided ${decided} of ${heights} heights`)
+  if (decided() !== heights) throw new Error(`consensus machine alone: decided ${decided()} of ${heights} heights`)
   actor.stop()
   return us
+}
+
+/** A started consensus machine with the no-op actions of `setup` but `decide` counted, on a virtual clock of its own. */
+function machineActor(self: string) {
+  const scheduler = new Scheduler(0)
+  let decided = 0
+  const actor = createActor(consensusMachine.provide({ actions: { decide: () => void decided++ } }), {
+    clock: new SimClock(scheduler) as never,
+    input: { self, timeouts: { propose: 3000, prevote: 1000, precommit: 1000, delta: 500, commit: 1000 } },
+  }).start()
+  return { actor, scheduler, decided: () => decided }
 }
 
 /**
@@ -232,13 +229,8 @@ function buildMachineInput(validators: number, heights: number) {
  */
 function consensusMachineHeightUs(validators: number, heights: number): { readonly timing: Timing; readonly events: number } {
   const { address, set, perHeight } = machineInput(validators, heights)
-  const scheduler = new Scheduler(0)
-  let decided = 0
+  const { actor, scheduler, decided } = machineActor(address(0))
   let events = 0
-  const actor = createActor(consensusMachine.provide({ actions: { decide: () => void decided++ } }), {
-    clock: new SimClock(scheduler) as never,
-    input: { self: address(0), timeouts: { propose: 3000, prevote: 1000, precommit: 1000, delta: 500, commit: 1000 } },
-  }).start()
   const timing = timed(() => {
     for (const h of perHeight) {
       actor.send({ type: "height.start", height: h.height, validators: set })
@@ -254,7 +246,7 @@ function consensusMachineHeightUs(validators: number, heights: number): { readon
       scheduler.runUntil() // timeoutCommit: committed → ready
     }
   }, heights / 1000)
-  if (decided !== heights) throw new Error(`consensus machine alone (threshold events): decided ${decided} of ${heights} heights`)
+  if (decided() !== heights) throw new Error(`consensus machine alone (threshold events): decided ${decided()} of ${heights} heights`)
   actor.stop()
   return { timing, events: events / heights }
 }
