@@ -224,8 +224,9 @@ function buildMachineInput(validators: number, heights: number) {
  * height, height.start, the proposal, then `validators` prevotes and as many precommits counted into
  * the machine's HeightState by `voteEvent`, an event sent only for a vote that crossed a threshold
  * (precommits after the decision go to the node's last-commit, not to the machine, as in
- * consensus-node.ts), and the timeoutCommit timer. No node around it (no-op actions). CPU and wall µs per node and height,
- * and the events sent per height: what one replica's machine costs however cheap everything else is.
+ * consensus-node.ts), and the timeoutCommit timer. No node around it (no-op actions). CPU and wall µs
+ * per node and height, and the events sent per height: what one replica's machine costs however
+ * cheap everything else is.
  */
 function consensusMachineHeightUs(validators: number, heights: number): { readonly timing: Timing; readonly events: number } {
   const { address, set, perHeight } = machineInput(validators, heights)
@@ -386,8 +387,8 @@ const fmtN = (x: number, digits = 0) => x.toLocaleString("en", { maximumFraction
 
 /**
  * The consensus machine alone, as a node feeds it, at 16 validators: median of 7 runs of 400 heights
- * after 4,000 untimed (the JIT and the heap settle on it only after a few thousand heights). Printed, and
- * returned for the comparison with the 16-validator run.
+ * after 4,000 untimed (the JIT and the heap settle on it only after a few thousand heights). Printed,
+ * and returned for the comparison with the 16-validator run.
  */
 function machineAlone(): { readonly timing: Timing; readonly events: number } {
   for (let i = 0; i < 10; i++) consensusMachineHeightUs(16, 400)
