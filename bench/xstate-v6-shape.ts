@@ -16,14 +16,30 @@
 import { createRequire } from "node:module"
 import { join } from "node:path"
 
-// Both are loaded untyped: the project's types are v5's.
-type Lib = { createActor: (machine: unknown, options?: object) => Actor; createMachine: (config: object) => unknown; setup: (config: object) => { createMachine: (config: object) => unknown }; assign: (x: object) => unknown }
-type Actor = { start(): Actor; stop(): void; send(event: object): void; getSnapshot(): { value: unknown; context: Context } }
+// Both are loaded untyped (the project's types are v5's), through the little of the API used here.
+interface Lib {
+  createActor(machine: unknown, options?: object): Actor
+  createMachine(config: object): unknown
+  setup(config: object): { createMachine(config: object): unknown }
+  assign(assignment: object): unknown
+}
+interface Actor {
+  start(): Actor
+  stop(): void
+  send(event: object): void
+  getSnapshot(): { value: unknown; context: Context }
+}
 const v5 = createRequire(import.meta.url)("xstate") as Lib
 const v6Dir = process.env.XSTATE6 ?? "/tmp/xstate6"
 const v6Require = createRequire(join(v6Dir, "package.json"))
-const v6Version = (v6Require("xstate/package.json") as { version: string }).version
-if (!v6Version.startsWith("6.")) throw new Error(`${v6Dir}: xstate ${v6Version}, not 6.x (npm i --prefix ${v6Dir} xstate@6.0.0-alpha.52)`)
+const install = `npm i --prefix ${v6Dir} xstate@6.0.0-alpha.52`
+let v6Version: string
+try {
+  v6Version = (v6Require("xstate/package.json") as { version: string }).version
+} catch {
+  throw new Error(`XSTATE6=${v6Dir}: no xstate there; install it first: ${install}`)
+}
+if (!v6Version.startsWith("6.")) throw new Error(`XSTATE6=${v6Dir}: xstate ${v6Version} there, not 6.x; ${install}`)
 const v6 = v6Require("xstate") as Lib
 
 /** A minimal virtual clock: `run` fires every timer in due order, advancing time to each. */
