@@ -2,27 +2,31 @@ import { defineConfig } from "vitest/config"
 import { BaseSequencer, type TestSpecification } from "vitest/node"
 
 /**
- * The files that take longest, with their wall time in a CI run on a 2-core machine (ms; rounded).
+ * The files that take longest, with their wall time in a whole-suite run on a 2-core machine (ms; rounded;
+ * `vitest run` alone on the idle machine, 5 Dec 2026, 627 s in all).
  * They start first, longest first: the two workers then end the run on short files, instead of one
  * worker running a 2-minute file alone while the other has nothing left. A clean clone has no
  * vitest results cache, and without one vitest starts the largest files by bytes first, which put
- * the hand-made network (150 s) anywhere. Only the order depends on this table: a file missing
+ * the hand-made network (98 s) anywhere. Only the order depends on this table: a file missing
  * from it still runs (after these, in vitest's own order); refresh it from a CI run's report.
  */
 export const SLOWEST_FILES: Readonly<Record<string, number>> = {
-  "runtime/node/hand-made-network.test.ts": 150_000,
-  "contracts/test/Staking.differential.test.ts": 79_000,
-  "scenarios/scenarios.test.ts": 72_000,
-  "runtime/node/training-restart.test.ts": 64_000,
+  "contracts/test/Staking.differential.test.ts": 108_000,
+  "runtime/node/hand-made-network.test.ts": 98_000,
+  "runtime/node/training-restart.test.ts": 65_000,
   "runtime/node/market-failover.test.ts": 55_000,
-  "runtime/node/devnet-governance.test.ts": 45_000,
-  "contracts/test/ComputeMarket.test.ts": 39_000,
-  "runtime/node/node-process.test.ts": 33_000,
-  "cli/devnet.test.ts": 29_000,
-  "contracts/test/Committee.test.ts": 28_000,
-  "sim/scenario/training.test.ts": 26_000,
-  "runtime/core/econ/properties.test.ts": 21_000,
+  "scenarios/scenarios.test.ts": 42_000,
+  "runtime/actors/lm/verify.libp2p.test.ts": 36_000,
+  "runtime/node/node-process.test.ts": 31_000,
+  "cli/devnet.test.ts": 30_000,
+  "runtime/node/devnet-governance.test.ts": 25_000,
+  "cli/pipe.test.ts": 21_000,
+  "runtime/adapters/evm/market-lost-post.test.ts": 19_000,
   "contracts/test/ComputeMarket.differential.test.ts": 19_000,
+  "cli/chain.test.ts": 14_000,
+  "runtime/actors/lm/paid.libp2p.test.ts": 13_000,
+  "runtime/node/devnet-lm.test.ts": 13_000,
+  "runtime/adapters/libp2p/libp2p.test.ts": 13_000,
 }
 
 /** vitest's order (failed first, then longest by its cache, else largest), with SLOWEST_FILES ahead of it, longest first. */
