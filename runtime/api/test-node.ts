@@ -41,14 +41,17 @@ export interface TestNode {
   close(): Promise<void>
 }
 
-/** Start the node and its API; resolves once it has committed `minHeight` blocks. */
-export const startTestNode = async (options: { readonly governance?: (ledger: Chain["Service"], now: () => number) => GovernancePort; readonly minHeight?: number } = {}): Promise<TestNode> => {
+/**
+ * Start the node and its API; resolves once it has committed `minHeight` blocks. `params` adds to the
+ * test node's parameters (e.g. a longer epoch, for a test comparing the ledger before and after a request).
+ */
+export const startTestNode = async (options: { readonly governance?: (ledger: Chain["Service"], now: () => number) => GovernancePort; readonly minHeight?: number; readonly params?: Readonly<Record<string, string | number>> } = {}): Promise<TestNode> => {
   const dir = mkdtempSync(join(tmpdir(), "dai-api-"))
   const scope = Effect.runSync(Scope.make())
   const privateKey = keccak256(utf8ToBytes("dai/test/api/v0"))
   const params = Result.getOrThrow(resolveParams({
     "consensus.timeoutCommit": "50ms", "consensus.timeoutPropose": "1s", "consensus.timeoutPrevote": "500ms",
-    "consensus.timeoutPrecommit": "500ms", "consensus.timeoutDelta": "200ms",
+    "consensus.timeoutPrecommit": "500ms", "consensus.timeoutDelta": "200ms", ...options.params,
   }))
   const stake = BigInt(params["staking.minValidatorBond"]) * 10n * TOKEN
   const validators = [{ operator: "v0", address: addressOfPrivateKey(privateKey), amount: stake, tier: 0 as const, commission: WAD / 20n }]
