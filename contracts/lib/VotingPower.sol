@@ -197,32 +197,30 @@ library VotingPower {
         for (uint256 i; i < n; ++i) out[i] = i < k ? cap : _mulDivWad3(values[i], T, rest, U);
     }
 
-    /// @dev power.ts `enforceCap`, in place: lower any share above m to the largest value meeting the
-    /// cap against the rest; with n·m ≤ 1 everyone gets the mean (at least 1).
+    /// @dev power.ts `enforceCap`, in place: lower the k largest of `p` (non-increasing, as
+    /// `_quantise` leaves it) to the largest common value meeting the cap against the rest,
+    /// A_k = ⌊m·R_k / (1 − k·m)⌋ with R_k = Σ_{i ≥ k} p_i, for the smallest k with p_k ≤ A_k; with
+    /// n·m ≤ 1 everyone gets the mean (at least 1). One pass: k·m < 1 whenever k is tried and some
+    /// k ≤ n − 1 qualifies (power.ts has the argument), so the subtraction never underflows.
     function _enforceCap(uint256[] memory p, uint256 m) private pure {
         uint256 n = p.length;
         if (n == 0) return;
-        uint256 total;
-        for (uint256 i; i < n; ++i) total += p[i];
+        uint256 rest;
+        for (uint256 i; i < n; ++i) rest += p[i];
         if (n * m <= WAD) {
-            uint256 mean = total / n;
+            uint256 mean = rest / n;
             if (mean == 0) mean = 1;
             for (uint256 i; i < n; ++i) p[i] = mean;
             return;
         }
         // Products stay below 1e18·S < 2^256: every p_i and the total are at most S / unit.
-        for (bool changed = true; changed;) {
-            changed = false;
-            total = 0;
-            for (uint256 i; i < n; ++i) total += p[i];
-            for (uint256 i; i < n; ++i) {
-                if (p[i] * WAD > m * total) {
-                    uint256 lowered = (m * (total - p[i])) / (WAD - m);
-                    total -= p[i] - lowered;
-                    p[i] = lowered;
-                    changed = true;
-                }
+        for (uint256 k;; ++k) {
+            uint256 a = (m * rest) / (WAD - k * m);
+            if (p[k] <= a) {
+                for (uint256 i; i < k; ++i) p[i] = a;
+                return;
             }
+            rest -= p[k];
         }
     }
 

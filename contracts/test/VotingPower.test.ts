@@ -119,6 +119,29 @@ describe("VotingPower.sol ≡ power.ts", () => {
     expect(await chainPowers(harness, huge, NO_CAP)).toEqual({ ok: false, error: "VotingPowerOverflow" })
   })
 
+  it("settles the cap in one pass with the share cap near ½ (lowering offenders one at a time ran out of gas there)", async () => {
+    // Two validators at the cap and small ones whose flooring leaves the two thousands of units
+    // over: lowering them in turn shrank the excess by only m ÷ (1 − m) ≈ 0.99992 a pass, and the
+    // library ran out of gas on both (found by the differential's soak, seed 1196551322).
+    const odd = (stakes: readonly bigint[]): Candidate[] =>
+      stakes.map((s, i) => ({ address: addr(i + 1), stake: s * TOKEN + 12_345n, multiplierWad: toWad(1), contribution: 0n }))
+    const gas: string[] = []
+    for (const [cs, share] of [
+      [odd([10n ** 9n, 10n ** 9n, 24_750n]), 0.49998],
+      [odd([10n ** 9n, 10n ** 9n, ...Array.from({ length: 20 }, (_, i) => 1237n + 97n * BigInt(i))]), 0.499980521],
+    ] as const) {
+      const p = { ...NO_CAP, maxPowerShare: share }
+      const v = Object.values(powersOf(await both(cs, p)))
+      const total = v.reduce((s, x) => s + x, 0n)
+      for (const x of v) expect(x * 10n ** 18n).toBeLessThanOrEqual(toWad(share) * total)
+      expect(v[0]).toBe(v[1]) // both lowered to the same largest value that meets the cap
+      const g = await libraryGas(harness, cs, p)
+      gas.push(g.toLocaleString("en-US"))
+      expect(g).toBeLessThanOrEqual(GAS_BOUND_100)
+    }
+    console.info(`VotingPower gas near m = ½: ${gas.join(", ")}`)
+  })
+
   it(`takes at most ${GAS_BOUND_100.toLocaleString("en-US")} gas for 100 candidates (the bound VotingPower.sol documents)`, async () => {
     // 100 candidates in shuffled address order, spread stakes, lock tiers and scores; the default
     // parameters (w = 0.2, m = 0.25) and a tight cap that makes the water-fill and the cap work.
