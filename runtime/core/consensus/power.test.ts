@@ -139,8 +139,7 @@ describe("the cap on the final integers (enforceCap)", () => {
     }
   }
 
-  // Non-increasing positive powers as the water-fill leaves them (often a few equal at the top),
-  // and caps from 1/n to none, many near ½ where the passes are many.
+  // Non-increasing positive powers as the water-fill leaves them (often a few equal at the top).
   const powersArb = fc
     .tuple(fc.array(fc.bigInt({ min: 1n, max: 10n ** 12n }), { minLength: 1, maxLength: 40 }), fc.nat(4))
     .map(([xs, tied]) => {
