@@ -1,17 +1,25 @@
 /**
- * XState v5 (the project's) against XState v6's alpha on the consensus machine's shape, to answer
- * whether a newer XState would lower the machine's floor (RESULTS, "The consensus machine's own
- * floor"). A synthetic machine written in each version's API: a height state holding a parallel round
- * (step: propose → prevote (waiting | timing) → precommit; timer: idle → armed), guarded eventless
- * transitions that read a mutable object, `after` timers, entry assigns of `step`. Per height, the 4
- * events and the timer a node's machine gets (start, the proposal, +2/3 prevotes, +2/3 precommits,
- * then timeoutCommit), on one virtual clock. Not the real machine: porting its rules to an alpha API
- * is not worth it for a measurement, and the shape is what the interpreter walks. Beside it, a `send`
- * to a two-state machine in each version.
+ * The consensus machine's shape in three statecharts, to answer whether another XState, or another
+ * shape of the same rules, would lower the machine's floor (RESULTS, "The consensus machine's own
+ * floor"). Synthetic machines, not the real one (the shape is what the interpreter walks; porting the
+ * rules for a measurement is not worth it): guards read a mutable object, an action counts the votes
+ * cast, and per height they get the 4 events and the timer a node's machine gets (start, the proposal,
+ * +2/3 prevotes, +2/3 precommits, then timeoutCommit) on one virtual clock.
  *
- * v6 is not a dependency (an alpha): install it outside the checkout first.
- * Run:  npm i --prefix /tmp/xstate6 xstate@6.0.0-alpha.52
- *       XSTATE6=/tmp/xstate6 npx node bench/xstate-v6-shape.ts
+ * - **nested, v5** (the project's XState; the real machine's shape): a height state holding a parallel
+ *   round (step: propose → prevote (waiting | timing) → precommit; timer: idle → armed), guarded
+ *   eventless transitions, `after` timers, entry assigns of `step`.
+ * - **flat, v5**: the same rules with no parallel region and no nesting — one state per step
+ *   (propose, prevote, prevoteTiming, precommit, committed, ready), each rule a guarded eventless
+ *   transition of the states it applies to, the round-wide rules (decide, arm the precommit timer)
+ *   repeated in each, and the precommit timer a delayed `raise` with an id that a decision cancels.
+ *   What a rewrite of the machine for speed would look like at best.
+ * - **nested, v6** (6.0.0-alpha.52), only when installed outside the checkout (an alpha: not a dependency).
+ *
+ * Beside them, a `send` to a two-state machine.
+ * Run:  npx node bench/xstate-shape.ts                      (v5 nested and flat; a few seconds)
+ *       npm i --prefix /tmp/xstate6 xstate@6.0.0-alpha.52
+ *       XSTATE6=/tmp/xstate6 npx node bench/xstate-shape.ts  (and v6)
  */
 import { createRequire } from "node:module"
 import { join } from "node:path"
@@ -22,6 +30,8 @@ interface Lib {
   createMachine(config: object): unknown
   setup(config: object): { createMachine(config: object): unknown }
   assign(assignment: object): unknown
+  raise(event: object, options?: object): unknown
+  cancel(id: string): unknown
 }
 interface Actor {
   start(): Actor
@@ -30,17 +40,21 @@ interface Actor {
   getSnapshot(): { value: unknown; context: Context }
 }
 const v5 = createRequire(import.meta.url)("xstate") as Lib
+/** XState v6, where XSTATE6 (default /tmp/xstate6) holds it; undefined (and its columns left out) otherwise. */
 const v6Dir = process.env.XSTATE6 ?? "/tmp/xstate6"
-const v6Require = createRequire(join(v6Dir, "package.json"))
 const install = `npm i --prefix ${v6Dir} xstate@6.0.0-alpha.52`
-let v6Version: string
-try {
-  v6Version = (v6Require("xstate/package.json") as { version: string }).version
-} catch {
-  throw new Error(`XSTATE6=${v6Dir}: no xstate there; install it first: ${install}`)
-}
-if (!v6Version.startsWith("6.")) throw new Error(`XSTATE6=${v6Dir}: xstate ${v6Version} there, not 6.x; ${install}`)
-const v6 = v6Require("xstate") as Lib
+const v6Found = ((): { readonly lib: Lib; readonly version: string } | undefined => {
+  const v6Require = createRequire(join(v6Dir, "package.json"))
+  let version: string
+  try {
+    version = (v6Require("xstate/package.json") as { version: string }).version
+  } catch {
+    if (process.env.XSTATE6 !== undefined) throw new Error(`XSTATE6=${v6Dir}: no xstate there; install it first: ${install}`)
+    return undefined
+  }
+  if (!version.startsWith("6.")) throw new Error(`XSTATE6=${v6Dir}: xstate ${version} there, not 6.x; ${install}`)
+  return { lib: v6Require("xstate") as Lib, version }
+})()
 
 /** A minimal virtual clock: `run` fires every timer in due order, advancing time to each. */
 class Clock {
@@ -71,9 +85,10 @@ class Clock {
 
 /** The height's state the guards read (HeightState's part in the real machine), mutated by the driver. */
 interface HS { proposal: boolean; prevoteQuorum: boolean; precommitQuorum: boolean; decided: boolean }
-interface Context { hs: HS; step: string }
+/** `armed`: the flat shape's record that this round's precommit timer runs (the nested one has a region for it). */
+interface Context { hs: HS; step: string; armed: boolean }
 type Args = { context: Context; event: { hs: HS } }
-const initialContext = (): Context => ({ hs: { proposal: false, prevoteQuorum: false, precommitQuorum: false, decided: false }, step: "idle" })
+const initialContext = (): Context => ({ hs: { proposal: false, prevoteQuorum: false, precommitQuorum: false, decided: false }, step: "idle", armed: false })
 
 /** Votes cast by the machine's actions, counted outside it (an action's effect). */
 let cast = 0
@@ -137,8 +152,51 @@ const v5machine = v5.setup({
   },
 })
 
+/** The same rules, flat: see the header. */
+const start = v5.assign({ hs: ({ event }: Args) => event.hs, armed: false, step: "propose" })
+const newRound = { target: "propose", reenter: true, actions: v5.assign({ armed: false, step: "propose" }) }
+const roundWide = [
+  { guard: "decidable", target: "committed", actions: v5.cancel("precommitTimer") },
+  { guard: "armPrecommitTimer", actions: [v5.assign({ armed: true }), v5.raise({ type: "timeoutPrecommit" }, { id: "precommitTimer", delay: 1000 })] },
+]
+const to = (target: string) => ({ target, actions: ["cast", v5.assign({ step: target })] })
+const v5flat = v5.setup({
+  guards: {
+    decidable: ({ context }: Args) => context.hs.decided,
+    armPrecommitTimer: ({ context }: Args) => !context.armed && context.hs.precommitQuorum,
+    proposalReady: ({ context }: Args) => context.hs.proposal,
+    polka: ({ context }: Args) => context.hs.prevoteQuorum && context.hs.proposal,
+    anyPrevoteQuorum: ({ context }: Args) => context.hs.prevoteQuorum,
+  },
+  actions: { cast: () => void cast++ },
+}).createMachine({
+  context: initialContext,
+  initial: "idle",
+  on: { proposal: {}, counted: {} },
+  states: {
+    idle: { on: { start: { target: "propose", actions: start } } },
+    propose: {
+      always: [...roundWide, { guard: "proposalReady", ...to("prevote") }],
+      on: { timeoutPrecommit: newRound },
+      after: { 3000: to("prevote") },
+    },
+    prevote: {
+      always: [...roundWide, { guard: "polka", ...to("precommit") }, { guard: "anyPrevoteQuorum", target: "prevoteTiming" }],
+      on: { timeoutPrecommit: newRound },
+    },
+    prevoteTiming: {
+      always: [...roundWide, { guard: "polka", ...to("precommit") }],
+      on: { timeoutPrecommit: newRound },
+      after: { 1000: to("precommit") },
+    },
+    precommit: { always: roundWide, on: { timeoutPrecommit: newRound } },
+    committed: { entry: v5.assign({ step: "commit" }), after: { 1000: "ready" } },
+    ready: { on: { start: { target: "propose", actions: start } } },
+  },
+})
+
 type Enqueue = (fn: () => void) => void
-const v6machine = v6.createMachine({
+const v6machine = v6Found?.lib.createMachine({
   context: initialContext,
   initial: "idle",
   states: {
@@ -234,12 +292,18 @@ const bareSend = (lib: Lib): number => {
 }
 
 const v5Version = (createRequire(import.meta.url)("xstate/package.json") as { version: string }).version
-console.log(`xstate ${v5Version} against ${v6Version}; the consensus machine's shape, 4 events and a timer per height (after 4,000 heights of warm-up in each)`)
-for (let i = 0; i < 10; i++) (drive(v5, v5machine, 400), drive(v6, v6machine, 400))
-console.log("| run | v5 µs per height, wall (CPU) | v6 µs per height, wall (CPU) | v6 ÷ v5 (CPU) | bare send v5 | bare send v6 |")
-console.log("|---:|---:|---:|---:|---:|---:|")
+const v6 = v6Found?.lib
+console.log(`xstate ${v5Version} nested and flat${v6Found === undefined ? ` (v6 not installed at ${v6Dir}: ${install} to add it)` : `, and ${v6Found.version} nested`}; the consensus machine's shape, 4 events and a timer per height (after 4,000 heights of warm-up in each)`)
+for (let i = 0; i < 10; i++) (drive(v5, v5machine, 400), drive(v5, v5flat, 400), v6 && drive(v6, v6machine, 400))
+console.log(`| run | v5 nested µs per height, wall (CPU) | v5 flat | nested ÷ flat (CPU) |${v6 ? " v6 nested | v6 ÷ v5 nested (CPU) |" : ""} bare send v5 |${v6 ? " bare send v6 |" : ""}`)
+console.log(`|---:|---:|---:|---:|${v6 ? "---:|---:|" : ""}---:|${v6 ? "---:|" : ""}`)
 for (let r = 1; r <= 5; r++) {
   const a = drive(v5, v5machine, 1000)
-  const b = drive(v6, v6machine, 1000)
-  console.log(`| ${r} | ${a.wall.toFixed(1)} (${a.cpu.toFixed(1)}) | ${b.wall.toFixed(1)} (${b.cpu.toFixed(1)}) | ${(b.cpu / a.cpu).toFixed(2)}× | ${bareSend(v5).toFixed(2)} µs | ${bareSend(v6).toFixed(2)} µs |`)
+  const f = drive(v5, v5flat, 1000)
+  const b = v6 && drive(v6, v6machine, 1000)
+  const cells = [`${r}`, `${a.wall.toFixed(1)} (${a.cpu.toFixed(1)})`, `${f.wall.toFixed(1)} (${f.cpu.toFixed(1)})`, `${(a.cpu / f.cpu).toFixed(2)}×`]
+  if (b) cells.push(`${b.wall.toFixed(1)} (${b.cpu.toFixed(1)})`, `${(b.cpu / a.cpu).toFixed(2)}×`)
+  cells.push(`${bareSend(v5).toFixed(2)} µs`)
+  if (v6) cells.push(`${bareSend(v6).toFixed(2)} µs`)
+  console.log(`| ${cells.join(" | ")} |`)
 }
