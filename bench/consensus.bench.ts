@@ -8,8 +8,8 @@
  * on the process's CPU time (the machine is shared: CPU time is less disturbed by other jobs).
  * After the table, the consensus machine alone fed as a node feeds it (threshold events), per node and
  * height, set against the 16-validator run and the 400× goal's budget per node and height.
- * Then an untimed counting run (verifications and actor sends per delivered message), and with
- * PROFILE=1 a CPU profile of the 16-validator run summarised by self and inclusive time.
+ * Then an untimed counting run (verifications, actor sends and votes counted per node; the timed run's
+ * CPU per counted vote), and with PROFILE=1 a CPU profile of the 16-validator run summarised by self and inclusive time.
  *
  * Run:  npx node bench/consensus.bench.ts                 (about 1.5–2 min on 2 vCPU)
  *       ONLY=16/simulated npx node bench/consensus.bench.ts   (one case; `validators/scheme`)
@@ -20,12 +20,15 @@
  *                                                         time, the run line lists every run's virtual ÷ CPU)
  *       MACHINE_ONLY=1 …                                  (the consensus machine alone, threshold events, in a
  *                                                         fresh process: a few seconds)
+ *       BIG=1 …                                           (adds 1,000 validators, untraced, to the table and the counting run)
+ *       COUNT=1 ONLY=… …                                  (the counting run after the chosen cases; it runs anyway without ONLY)
  */
 import { benchScenarioYaml } from "./scenario.ts"
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { Actor, createActor, setup } from "xstate"
 import { blockHash } from "../runtime/core/consensus/block.ts"
+import { HeightState } from "../runtime/core/consensus/height-state.ts"
 import { voteEvent } from "../runtime/core/consensus/intake.ts"
 import { proposer } from "../runtime/core/consensus/proposer.ts"
 import { ZERO_HASH, type Proposal, type Vote } from "../runtime/core/consensus/types.ts"
@@ -60,7 +63,7 @@ const CASES: Case[] = [
   // 30 heights, 3 runs: with 6 heights (before 5 Dec) the per-run start (100 Apps, genesis, actors) and
   // the JIT still warming at this size weighed on the figure as much as the noise did.
   ...both(100, 30, 3),
-  // 1,000 validators: ≈ 5,000 deliveries per height with aggregated votes (≈ 2 million with gossip); BIG=1 runs 10 heights untraced (≈ 30 s).
+  // 1,000 validators, all voting: ≈ 6,700 deliveries per height with aggregated votes (≈ 2 million with gossip); BIG=1 runs 10 heights untraced (≈ 1–1.5 min).
   ...(process.env.BIG ? [{ validators: 1000, signatures: "simulated" as const, heights: 10, repeat: 1, deliveries: false }] : []),
   { validators: 4, signatures: "secp256k1", heights: 30, repeat: 1, deliveries: true },
   { validators: 16, signatures: "secp256k1", heights: 6, repeat: 1, deliveries: true },
@@ -286,12 +289,19 @@ function micro(): Micro {
   }
 }
 
-/** An untimed run that counts signature verifications (simulated scheme) and actor sends. */
+/**
+ * An untimed run that counts signature verifications (simulated scheme), actor sends, and votes
+ * counted into a node's height state (`HeightState.addVote`: every vote a node takes in while it
+ * decides a height — its own, those of certificates and those gossiped alone; not the late precommits
+ * its last-commit takes after the decision, nor the aggregator's pooling).
+ */
 function countRun(validators: number, heights: number) {
   const verify = SignatureOracle.prototype.verify
   const send = Actor.prototype.send
+  const addVote = HeightState.prototype.addVote
   let verifies = 0
   let sends = 0
+  let votes = 0
   SignatureOracle.prototype.verify = function (this: SignatureOracle, ...args: Parameters<typeof verify>) {
     verifies++
     return verify.apply(this, args)
@@ -300,12 +310,17 @@ function countRun(validators: number, heights: number) {
     sends++
     return send.apply(this, args)
   }
+  HeightState.prototype.addVote = function (this: HeightState, ...args: Parameters<typeof addVote>) {
+    votes++
+    return addVote.apply(this, args)
+  }
   try {
     const { report } = runCase({ validators, signatures: "simulated", heights, repeat: 1, deliveries: false })
-    return { heights: report.metrics.height, time: report.metrics.time, delivered: report.metrics.messagesDelivered, verifies, sends, events: report.metrics.events }
+    return { heights: report.metrics.height, time: report.metrics.time, delivered: report.metrics.messagesDelivered, verifies, sends, votes, events: report.metrics.events }
   } finally {
     SignatureOracle.prototype.verify = verify
     Actor.prototype.send = send
+    HeightState.prototype.addVote = addVote
   }
 }
 
@@ -469,13 +484,19 @@ async function main(): Promise<void> {
   }
 
   if (only === undefined || process.env.COUNT) {
-    console.log(`\ncounting runs, simulated signatures, deliveries not traced (untimed, instrumented): per height`)
-    console.log(`| validators | heights | delivered messages | actor sends (all actors) | per node | per delivered message | signature verifications | trace lines |`)
-    console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|`)
-    for (const [n, h] of [[4, 40], [16, 20], [64, 5], [100, 4]] as const) {
+    // A delivery was one vote before certificates (the issue's 19× per delivered message); now it carries
+    // ≈ 2n/3 of them. The last column puts the timed run's CPU per counted vote against the same send.
+    console.log(`\ncounting runs, simulated signatures, deliveries not traced (untimed, instrumented): per height; the last column from the timed untraced run of that size`)
+    console.log(`| validators | heights | delivered messages | actor sends (all actors) | per node | per delivered message | signature verifications | trace lines | votes counted per node | timed run: CPU µs per counted vote (÷ XState send) |`)
+    console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`)
+    const sizes: ReadonlyArray<readonly [number, number]> = [[4, 40], [16, 20], [64, 5], [100, 4], ...(process.env.BIG ? [[1000, 10] as const] : [])]
+    for (const [n, h] of sizes) {
       const k = countRun(n, h)
       const ph = (x: number) => fmtN(x / k.heights, 0)
-      console.log(`| ${n} | ${k.heights} | ${ph(k.delivered)} | ${ph(k.sends)} | ${fmtN(k.sends / k.heights / n, 1)} | ${(k.sends / k.delivered).toFixed(3)} | ${ph(k.verifies)} | ${ph(k.events)} |`)
+      const votesPerNode = k.votes / k.heights / n
+      const timed = results.find((r) => r.c.validators === n && r.c.signatures === "simulated" && !r.c.deliveries)
+      const perVote = timed === undefined ? undefined : (timed.run.cpu * 1000) / (timed.run.report.metrics.height * n * votesPerNode)
+      console.log(`| ${n} | ${k.heights} | ${ph(k.delivered)} | ${ph(k.sends)} | ${fmtN(k.sends / k.heights / n, 1)} | ${(k.sends / k.delivered).toFixed(3)} | ${ph(k.verifies)} | ${ph(k.events)} | ${fmtN(votesPerNode, 1)} | ${perVote === undefined ? "—" : `${fmtN(perVote, 1)} (${fmtN(perVote / send.cpu, 1)}×)`} |`)
     }
   }
   if (sink === 0.5) console.log(sink) // never true; defeats dead-code elimination
