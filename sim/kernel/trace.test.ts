@@ -153,4 +153,27 @@ describe("Trace", () => {
       '{"t":1,"kind":"validators","node":"v1","validators":[{"missed":3,"name":"a"}]}',
     )
   })
+
+  it("writes one frozen table shared by several events as the same rows given apart", () => {
+    const frozen = Object.freeze([Object.freeze({ name: "a", missed: 1 }), Object.freeze({ name: "b", missed: 0 })])
+    // Frozen array but a row that is not: never taken as unchanged by identity.
+    const row = { name: "a", missed: 1 }
+    const half = Object.freeze([row])
+    const events: TraceEvent[] = [
+      { t: 1, kind: "validators", node: "v0", validators: frozen },
+      { t: 1, kind: "validators", node: "v1", validators: frozen },
+      { t: 2, kind: "validators", node: "v0", validators: [{ name: "a", missed: 2 }] },
+      { t: 2, kind: "validators", node: "v1", validators: frozen },
+      { t: 3, kind: "validators", node: "v0", validators: half },
+    ]
+    const plain = new Trace()
+    const memo = new Trace()
+    for (const e of events) expect(memo.record(e, "validators")).toBe(plain.record(e))
+    row.missed = 5
+    const again: TraceEvent = { t: 3, kind: "validators", node: "v1", validators: half }
+    const line = memo.record(again, "validators")
+    expect(line).toBe(plain.record(again))
+    expect(line).toContain(`"missed":5`)
+    expect(memo.hash()).toBe(plain.hash())
+  })
 })

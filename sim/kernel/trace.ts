@@ -14,6 +14,11 @@ interface WrittenRows {
   readonly text: string
   /** `text` as UTF-8, hashed as it is (each line of a 100-validator table is ≈ 15 kB, and every node writes one per block). */
   readonly bytes: Buffer
+  /**
+   * The caller's array itself when it and every row were frozen: the same array again is the same
+   * rows without comparing them (nodes in the same state share one frozen table: block-report.ts).
+   */
+  readonly source: readonly unknown[] | undefined
 }
 
 /** Whether `row` is a plain object of strings, numbers, booleans and bigints only (what the row memo compares with ===). */
@@ -90,18 +95,25 @@ export class Trace {
   #lineWithRows(event: TraceEvent, key: string): { readonly head: string; readonly rows: WrittenRows } | undefined {
     const rows = event[key]
     const { t, kind, node, [key]: _, ...rest } = event
-    if (!Array.isArray(rows) || key === "t" || key === "kind" || key === "node" || Object.keys(rest).length > 0 || !rows.every(flat)) return undefined
+    if (!Array.isArray(rows) || key === "t" || key === "kind" || key === "node" || Object.keys(rest).length > 0) return undefined
     const memo = `${kind}\u0000${key}`
     let last = this.#rows.get(memo)
+    if (last !== undefined && last.source === rows) return { head: this.#head(t, kind, node, key), rows: last }
+    if (!rows.every(flat)) return undefined
     if (last === undefined || last.rows.length !== rows.length || !rows.every((r, i) => sameRow(r, last!.rows[i]!))) {
       const text = canonicalJson(rows)
       // A copy: the caller may change its rows later.
-      last = { rows: rows.map((r) => ({ ...r })), text, bytes: Buffer.from(text, "utf8") }
-      this.#rows.set(memo, last)
+      last = { rows: rows.map((r) => ({ ...r })), text, bytes: Buffer.from(text, "utf8"), source: undefined }
     }
-    // The canonical line: t, kind, node first, then the only other key.
+    last = { ...last, source: Object.isFrozen(rows) && rows.every((r) => Object.isFrozen(r)) ? rows : undefined }
+    this.#rows.set(memo, last)
+    return { head: this.#head(t, kind, node, key), rows: last }
+  }
+
+  /** The start of an event's canonical line up to its rows: t, kind, node first, then the one other key. */
+  #head(t: number, kind: string, node: string | undefined, key: string): string {
     const head = traceLine(node === undefined ? { t, kind } : { t, kind, node })
-    return { head: `${head.slice(0, -1)},${JSON.stringify(key)}:`, rows: last }
+    return `${head.slice(0, -1)},${JSON.stringify(key)}:`
   }
 
   /** Hex SHA-256 of every line so far, each followed by "\n" (= sha256sum of the trace file). */

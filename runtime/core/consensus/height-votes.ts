@@ -13,7 +13,7 @@
  * lower one is refused. Rounds at or below the current round are never evicted. (CometBFT bounds
  * the same thing per peer with its "catch-up rounds".)
  */
-import type { ValidatorSet } from "./validator-set.ts"
+import { minus, plus, type Amount, type ValidatorSet } from "./validator-set.ts"
 import { type AddVoteResult, VoteSet } from "./votes.ts"
 import type { Address, Hash, Vote } from "./types.ts"
 
@@ -21,9 +21,9 @@ import type { Address, Hash, Vote } from "./types.ts"
 interface RoundVotes {
   readonly prevotes: VoteSet
   readonly precommits: VoteSet
-  /** Validators that sent anything in this round, and their total power. */
-  readonly active: Set<Address>
-  activePower: bigint
+  /** Validators that sent anything in this round (1 by index in the set), and their total power. */
+  readonly active: Uint8Array
+  activePower: Amount
   proposer: Address | undefined
 }
 
@@ -76,17 +76,17 @@ export class HeightVoteSet {
   add(vote: Vote): AddVoteResult {
     if (vote.height !== this.height) return { kind: "rejected", reason: `vote is for height ${vote.height}, not ${this.height}` }
     if (!Number.isSafeInteger(vote.round) || vote.round < 0) return { kind: "rejected", reason: `bad round ${vote.round}` }
-    const power = this.validators.power(vote.validator)
-    if (power === 0n) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
+    const index = this.validators.indexOf(vote.validator)
+    if (index < 0) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
     if (vote.round > this.#round && !this.#admitFuture(vote.validator, vote.round)) {
       return { kind: "rejected", reason: `${vote.validator} already holds votes in ${this.maxFutureRounds} higher future rounds` }
     }
     const rv = this.#roundVotes(vote.round)
     const set = vote.type === "prevote" ? rv.prevotes : rv.precommits
     const crossings = set.crossings
-    const result = set.add(vote, power)
+    const result = set.addAt(vote, index)
     if (set.crossings !== crossings) this.#thresholds++
-    if (result.kind === "added") this.#markActive(vote.round, rv, vote.validator, power)
+    if (result.kind === "added") this.#markActive(vote.round, rv, index)
     // An equivocator's second vote counts for its own hash too, so it can complete a majority.
     if (result.kind === "added" || result.kind === "conflict") {
       const majority = set.majority()
@@ -99,11 +99,11 @@ export class HeightVoteSet {
 
   /** Record that `proposer` sent the proposal of `round` (a message of that round for the skip rule). */
   markProposer(round: number, proposer: Address): void {
-    const power = this.validators.power(proposer)
-    if (power === 0n) return
+    const index = this.validators.indexOf(proposer)
+    if (index < 0) return
     const rv = this.#roundVotes(round)
     rv.proposer = proposer
-    this.#markActive(round, rv, proposer, power)
+    this.#markActive(round, rv, index)
   }
 
   prevotes(round: number): VoteSet | undefined {
@@ -127,7 +127,8 @@ export class HeightVoteSet {
   /** Validators that sent something (a vote, or a proposal) in some round above `round`. */
   activeAbove(round: number): Set<Address> {
     const out = new Set<Address>()
-    for (const [r, rv] of this.#rounds) if (r > round) for (const a of rv.active) out.add(a)
+    const validators = this.validators.validators
+    for (const [r, rv] of this.#rounds) if (r > round) rv.active.forEach((on, i) => on === 1 && out.add(validators[i]!.address))
     return out
   }
 
@@ -142,8 +143,8 @@ export class HeightVoteSet {
       rv = {
         prevotes: new VoteSet(this.height, round, "prevote", this.validators),
         precommits: new VoteSet(this.height, round, "precommit", this.validators),
-        active: new Set(),
-        activePower: 0n,
+        active: new Uint8Array(this.validators.size),
+        activePower: this.validators.counting.zero,
         proposer: undefined,
       }
       this.#rounds.set(round, rv)
@@ -151,11 +152,11 @@ export class HeightVoteSet {
     return rv
   }
 
-  #markActive(round: number, rv: RoundVotes, validator: Address, power: bigint): void {
-    if (rv.active.has(validator)) return
-    rv.active.add(validator)
-    rv.activePower += power
-    if (round > this.#skipRound && rv.activePower >= this.validators.fPlusOne) {
+  #markActive(round: number, rv: RoundVotes, index: number): void {
+    if (rv.active[index] === 1) return
+    rv.active[index] = 1
+    rv.activePower = plus(rv.activePower, this.validators.counting.powers[index]!)
+    if (round > this.#skipRound && rv.activePower >= this.validators.counting.fPlusOne) {
       this.#skipRound = round
       if (round > this.#round) this.#thresholds++
     }
@@ -188,15 +189,17 @@ export class HeightVoteSet {
     rv.precommits.remove(validator)
     const majority = rv.precommits.majority()
     if (majority === undefined || majority.blockHash === null) this.#decisions.delete(round)
-    if (rv.proposer !== validator && rv.active.delete(validator)) {
-      rv.activePower -= this.validators.power(validator)
+    const index = this.validators.indexOf(validator)
+    if (rv.proposer !== validator && index >= 0 && rv.active[index] === 1) {
+      rv.active[index] = 0
+      rv.activePower = minus(rv.activePower, this.validators.counting.powers[index]!)
       if (round === this.#skipRound) this.#skipRound = this.#recomputeSkipRound()
     }
   }
 
   #recomputeSkipRound(): number {
     let best = -1
-    for (const [round, rv] of this.#rounds) if (round > best && rv.activePower >= this.validators.fPlusOne) best = round
+    for (const [round, rv] of this.#rounds) if (round > best && rv.activePower >= this.validators.counting.fPlusOne) best = round
     return best
   }
 }

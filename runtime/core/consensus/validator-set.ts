@@ -15,6 +15,28 @@ export interface Validator {
   readonly power: bigint
 }
 
+/**
+ * Power as vote counting adds it up: a number when the set's total power is a safe integer (every
+ * sum of its validators' powers then is one too, and adding numbers allocates nothing), else a
+ * bigint. One set uses one kind throughout; `amountOf` turns either back into a bigint.
+ */
+export type Amount = number | bigint
+
+/** The powers of a set's validators, in set order, and its thresholds, as counting adds them up. */
+export interface Counting {
+  readonly powers: readonly Amount[]
+  readonly zero: Amount
+  readonly quorum: Amount
+  readonly fPlusOne: Amount
+}
+
+/** a + b, of one kind. */
+export const plus = (a: Amount, b: Amount): Amount => (typeof a === "number" ? a + (b as number) : a + (b as bigint))
+/** a − b, of one kind. */
+export const minus = (a: Amount, b: Amount): Amount => (typeof a === "number" ? a - (b as number) : a - (b as bigint))
+/** An amount as a bigint. */
+export const amountOf = (a: Amount): bigint => (typeof a === "number" ? BigInt(a) : a)
+
 const ADDRESS = /^0x[0-9a-f]{40}$/
 
 /**
@@ -37,6 +59,7 @@ export class ValidatorSet {
   readonly startHeight: number
   readonly #index: ReadonlyMap<Address, number>
   #hash: Hash | undefined
+  #counting: Counting | undefined
 
   private constructor(validators: readonly Validator[], startHeight: number) {
     this.validators = validators
@@ -88,6 +111,21 @@ export class ValidatorSet {
   /** Voting power of `address`; 0 when it is not in the set. */
   power(address: Address): bigint {
     return this.get(address)?.power ?? 0n
+  }
+
+  /** The powers and thresholds as vote counting adds them up (see `Amount`). */
+  get counting(): Counting {
+    if (this.#counting === undefined) {
+      const small = this.totalPower <= BigInt(Number.MAX_SAFE_INTEGER)
+      const amount = (p: bigint): Amount => (small ? Number(p) : p)
+      this.#counting = Object.freeze({
+        powers: Object.freeze(this.validators.map((v) => amount(v.power))),
+        zero: amount(0n),
+        quorum: amount(this.quorum),
+        fPlusOne: amount(this.fPlusOne),
+      })
+    }
+    return this.#counting
   }
 
   /**

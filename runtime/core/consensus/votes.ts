@@ -17,7 +17,7 @@
  * ones are only reported.
  */
 import { duplicateVoteEvidence } from "./evidence.ts"
-import type { ValidatorSet } from "./validator-set.ts"
+import { amountOf, minus, plus, type Amount, type Counting, type ValidatorSet } from "./validator-set.ts"
 import type { Address, DuplicateVoteEvidence, Hash, Vote, VoteType } from "./types.ts"
 
 /** What happened to a vote given to {@link VoteSet.add}. */
@@ -53,11 +53,18 @@ export class VoteSet {
   readonly validators: ValidatorSet
   /** Different block hashes counted per validator (its first vote plus conflicting ones). */
   readonly maxHashesPerValidator: number
-  /** Each validator's counted votes, its first one first. */
-  readonly #votes = new Map<Address, Vote[]>()
-  readonly #tally = new Map<string, bigint>()
+  /**
+   * Each validator's counted vote by its index in the set: the vote itself, or all of them (its first
+   * one first) once it signed a second, conflicting one. (No array per vote: a node counts ≈ 2n votes a
+   * height, and at 1,000 validators a simulated world's million one-element arrays were its GC's work.)
+   */
+  readonly #votes: (Vote | Vote[] | undefined)[]
+  /** Indices of the validators that voted, in the order of their first votes. */
+  readonly #order: number[] = []
+  readonly #tally = new Map<string, Amount>()
   readonly #equivocators = new Set<Address>()
-  #sum = 0n
+  readonly #counting: Counting
+  #sum: Amount
   #crossings = 0
   #majority: Majority | undefined
 
@@ -67,6 +74,9 @@ export class VoteSet {
     this.type = type
     this.validators = validators
     this.maxHashesPerValidator = maxHashesPerValidator
+    this.#votes = new Array<Vote | Vote[] | undefined>(validators.size).fill(undefined)
+    this.#counting = validators.counting
+    this.#sum = this.#counting.zero
   }
 
   /**
@@ -77,39 +87,48 @@ export class VoteSet {
     return this.#crossings
   }
 
-  /** Count a vote whose signature the caller has verified (`power`: the validator's, when the caller has looked it up). */
-  add(vote: Vote, power: bigint = this.validators.power(vote.validator)): AddVoteResult {
+  /** Count a vote whose signature the caller has verified. */
+  add(vote: Vote): AddVoteResult {
+    return this.addAt(vote, this.validators.indexOf(vote.validator))
+  }
+
+  /** `add`, when the caller has looked up the voter's index in the set (-1: not a validator). */
+  addAt(vote: Vote, index: number): AddVoteResult {
     if (vote.height !== this.height || vote.round !== this.round || vote.type !== this.type) {
       return { kind: "rejected", reason: `vote is for ${vote.height}/${vote.round}/${vote.type}, this set is ${this.height}/${this.round}/${this.type}` }
     }
-    if (power === 0n) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
-    const quorum = this.validators.quorum
-    const earlier = this.#votes.get(vote.validator)
-    if (earlier === undefined) {
-      this.#votes.set(vote.validator, [vote])
-      const sum = this.#sum + power
+    if (index < 0) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
+    const power = this.#counting.powers[index]!
+    const counted = this.#votes[index]
+    if (counted === undefined) {
+      this.#votes[index] = vote
+      this.#order.push(index)
+      const quorum = this.#counting.quorum
+      const sum = plus(this.#sum, power)
       const crossed = this.#sum < quorum && sum >= quorum
       this.#sum = sum
       if (this.#count(vote.blockHash, power) || crossed) this.#crossings++
       return ADDED
     }
+    const earlier = Array.isArray(counted) ? counted : [counted]
     if (earlier.some((v) => v.blockHash === vote.blockHash)) return DUPLICATE
     const first = !this.#equivocators.has(vote.validator)
     this.#equivocators.add(vote.validator)
     if (earlier.length < this.maxHashesPerValidator) {
       earlier.push(vote)
+      this.#votes[index] = earlier
       if (this.#count(vote.blockHash, power)) this.#crossings++
     }
     return { kind: "conflict", evidence: duplicateVoteEvidence(earlier[0]!, vote), first }
   }
 
   /** Adds `power` to `hash`'s tally; whether the tally crossed +2/3. */
-  #count(hash: Hash | null, power: bigint): boolean {
+  #count(hash: Hash | null, power: Amount): boolean {
     const k = key(hash)
-    const before = this.#tally.get(k) ?? 0n
-    const tally = before + power
+    const before = this.#tally.get(k) ?? this.#counting.zero
+    const tally = plus(before, power)
     this.#tally.set(k, tally)
-    const quorum = this.validators.quorum
+    const quorum = this.#counting.quorum
     if (this.#majority === undefined && tally >= quorum) this.#majority = { blockHash: hash }
     return before < quorum && tally >= quorum
   }
@@ -119,52 +138,57 @@ export class VoteSet {
    * can claim with votes for far-future rounds (see HeightVoteSet); returns whether it had any.
    */
   remove(validator: Address): boolean {
-    const votes = this.#votes.get(validator)
-    if (votes === undefined) return false
-    const power = this.validators.power(validator)
-    this.#votes.delete(validator)
-    this.#sum -= power
+    const index = this.validators.indexOf(validator)
+    const counted = index < 0 ? undefined : this.#votes[index]
+    if (counted === undefined) return false
+    const votes = Array.isArray(counted) ? counted : [counted]
+    const power = this.#counting.powers[index]!
+    this.#votes[index] = undefined
+    this.#order.splice(this.#order.indexOf(index), 1)
+    this.#sum = minus(this.#sum, power)
     for (const vote of votes) {
       const k = key(vote.blockHash)
-      const tally = (this.#tally.get(k) ?? 0n) - power
-      if (tally === 0n) this.#tally.delete(k)
+      const tally = minus(this.#tally.get(k) ?? this.#counting.zero, power)
+      if (tally === this.#counting.zero) this.#tally.delete(k)
       else this.#tally.set(k, tally)
     }
     if (this.#majority !== undefined && !this.quorumFor(this.#majority.blockHash)) {
       this.#majority = undefined
-      for (const [k, tally] of this.#tally) if (tally >= this.validators.quorum) this.#majority = { blockHash: k === NIL ? null : k }
+      for (const [k, tally] of this.#tally) if (tally >= this.#counting.quorum) this.#majority = { blockHash: k === NIL ? null : k }
     }
     return true
   }
 
   /** The first vote of `validator` seen here, if any. */
   get(validator: Address): Vote | undefined {
-    return this.#votes.get(validator)?.[0]
+    const index = this.validators.indexOf(validator)
+    const counted = index < 0 ? undefined : this.#votes[index]
+    return Array.isArray(counted) ? counted[0] : counted
   }
 
   /** Number of validators that voted. */
   get size(): number {
-    return this.#votes.size
+    return this.#order.length
   }
 
   /** Total power of the validators that voted (each once, whatever it voted). */
   get sum(): bigint {
-    return this.#sum
+    return amountOf(this.#sum)
   }
 
   /** Power of the validators that voted for `hash` (null: nil). */
   power(hash: Hash | null): bigint {
-    return this.#tally.get(key(hash)) ?? 0n
+    return amountOf(this.#tally.get(key(hash)) ?? this.#counting.zero)
   }
 
   /** +2/3 of the power voted, for anything ("2f+1 ⟨VOTE, h, r, ∗⟩"). */
   hasQuorumAny(): boolean {
-    return this.#sum >= this.validators.quorum
+    return this.#sum >= this.#counting.quorum
   }
 
   /** +2/3 of the power voted for `hash` (null: nil). */
   quorumFor(hash: Hash | null): boolean {
-    return this.power(hash) >= this.validators.quorum
+    return (this.#tally.get(key(hash)) ?? this.#counting.zero) >= this.#counting.quorum
   }
 
   /** The first hash seen to reach +2/3 of the power, if any (with less than 1/3 faulty, the only one). */
@@ -174,7 +198,7 @@ export class VoteSet {
 
   /** +1/3 of the power voted: at least one honest validator is in this round. */
   hasFPlusOne(): boolean {
-    return this.#sum >= this.validators.fPlusOne
+    return this.#sum >= this.#counting.fPlusOne
   }
 
   /** Validators seen signing two different votes here. */
@@ -185,8 +209,9 @@ export class VoteSet {
   /** The votes for `hash` (null: nil), one per validator, in validator-set order: a commit certificate's precommits. */
   votesFor(hash: Hash | null): Vote[] {
     const out: Vote[] = []
-    for (const v of this.validators.validators) {
-      const vote = this.#votes.get(v.address)?.find((x) => x.blockHash === hash)
+    for (const counted of this.#votes) {
+      if (counted === undefined) continue
+      const vote = Array.isArray(counted) ? counted.find((x) => x.blockHash === hash) : counted.blockHash === hash ? counted : undefined
       if (vote !== undefined) out.push(vote)
     }
     return out
@@ -194,6 +219,6 @@ export class VoteSet {
 
   /** Every counted vote (conflicting ones included), by validator in arrival order. */
   votes(): Vote[] {
-    return [...this.#votes.values()].flat()
+    return this.#order.flatMap((i) => this.#votes[i]!)
   }
 }

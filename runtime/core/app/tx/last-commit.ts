@@ -3,16 +3,40 @@
  * above 1 (checked with the block, App.checkBlock). Executing it records who signed the parent, for
  * downtime slashing over `slashing.downtimeWindow`.
  */
+import type { ValidatorSet } from "../../consensus/validator-set.ts"
 import type { AppTx, Vote } from "../../consensus/types.ts"
 import { succeeded, type TxContext, type TxResult, type TxState } from "./context.ts"
 
 /** A last-commit as it arrives in a block. */
 export type LastCommitTx = AppTx & { readonly type: "last-commit" }
 
+/**
+ * The flags of a set's signers, by precommit list and set: the replicas of a simulated world execute
+ * the same decoded block (the same list) against the same set (committee.ts shares sets of one
+ * snapshot), so the flags are made once per world. A few sets per list; a list is never changed
+ * once it is in a block (a proposer appends late precommits to a copy: consensus-node.ts).
+ */
+const flagsOf = new WeakMap<readonly Vote[], Array<{ readonly set: ValidatorSet; readonly flags: Uint8Array }>>()
+
+/** `flags[i]` = 1 when `set.validators[i]` signed one of `precommits` (read only: they may be shared). */
+export const signerFlags = (set: ValidatorSet, precommits: readonly Vote[]): Uint8Array => {
+  let known = flagsOf.get(precommits)
+  if (known === undefined) flagsOf.set(precommits, (known = []))
+  for (const k of known) if (k.set === set) return k.flags
+  const flags = new Uint8Array(set.size)
+  for (const v of precommits) {
+    const i = set.indexOf(v.validator)
+    if (i >= 0) flags[i] = 1
+  }
+  if (known.length >= 4) known.shift()
+  known.push({ set, flags })
+  return flags
+}
+
 /** Execute a `last-commit`: every validator of the parent's set either signed it or missed it. */
 export const executeLastCommit = (state: TxState, tx: LastCommitTx, ctx: TxContext): TxResult => {
-  const signers = new Set((tx.precommits as unknown as Vote[]).map((v) => v.validator))
+  const set = ctx.validatorSet(ctx.height - 1)
   state.downtime.setWindow(ctx.params["slashing.downtimeWindow"])
-  state.downtime.observe(ctx.validatorSet(ctx.height - 1).validators.map((v) => v.address), signers)
+  state.downtime.observe(set, signerFlags(set, tx.precommits as unknown as readonly Vote[]))
   return succeeded("last-commit")
 }
