@@ -161,7 +161,7 @@ const base = setup({
     /** L47 */
     anyPrecommitQuorum: ({ context }) => hs(context).votes.precommits(context.round)?.hasQuorumAny() === true,
     /** L49 */
-    decidable: ({ context }) => hs(context).decision() !== undefined,
+    decidable: ({ context }) => hs(context).hasDecision(),
     /** L55 */
     canSkipRound: ({ context }) => hs(context).votes.highestFPlusOneRound() > context.round,
   },

@@ -39,6 +39,7 @@ import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { acceptedBy, proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
 import type { AppTx, Block, DuplicateVoteEvidence, Json, Proposal, Vote } from "../../core/consensus/types.ts"
+import type { ValidatorSet } from "../../core/consensus/validator-set.ts"
 import {
   consensusMachine, timeoutsFromParams, type BroadcastVoteParams, type DecideParams, type LogParams, type ProposeParams, type ReportEvidenceParams,
 } from "../../machines/consensus.ts"
@@ -209,8 +210,8 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     // The precommits that decided the last executed height go into the next block's last-commit;
     // after a restart they come from its stored certificate (else this node's proposals are invalid).
     let lastCommit: readonly Vote[] = yield* storedPrecommits(store, app.height)
-    /** Who signed `lastCommit`: made at the first late precommit after it was set, then kept up to date. */
-    let lastCommitSigners: Set<string> | undefined
+    /** Who signed `lastCommit` (1 by index in `set`): made at the first late precommit after it was set, then kept up to date. */
+    let lastCommitSigners: { readonly set: ValidatorSet; readonly flags: Uint8Array } | undefined
     /**
      * `lastCommit` itself while no block holds it (this node's own copy): late precommits are pushed
      * onto it instead of copying it for each one. Undefined after it is set or put into a block.
@@ -491,6 +492,9 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       accepted.add(m)
       return true
     }
+    /** `authentic` for a vote (no check closure made for a vote accepted already: a certificate is ≈ 2n/3 of them). */
+    const authenticVote = (v: Vote): boolean =>
+      accepted.has(v) || authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))
 
     /** A verified vote (alone, or out of a certificate). */
     const onVote = (v: Vote, from: string): void => {
@@ -498,11 +502,20 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       // Precommits for the block just decided that arrive after the decision still go in the next
       // block's last-commit: who signed is what downtime is judged on, not who was fastest.
       if (v.type === "precommit" && v.height === app.height && v.blockHash === app.lastBlockHash && v.round === lastCommit[0]?.round) {
-        lastCommitSigners ??= new Set(lastCommit.map((x) => x.validator))
-        if (!lastCommitSigners.has(v.validator) && app.validatorSet(app.height).has(v.validator)) {
+        const set = app.validatorSet(app.height)
+        if (lastCommitSigners?.set !== set) {
+          const flags = new Uint8Array(set.size)
+          for (const x of lastCommit) {
+            const i = set.indexOf(x.validator)
+            if (i >= 0) flags[i] = 1
+          }
+          lastCommitSigners = { set, flags }
+        }
+        const at = set.indexOf(v.validator)
+        if (at >= 0 && lastCommitSigners.flags[at] === 0) {
           if (appendable === undefined) lastCommit = appendable = [...lastCommit]
           appendable.push(v)
-          lastCommitSigners.add(v.validator)
+          lastCommitSigners.flags[at] = 1
         }
         return
       }
@@ -545,7 +558,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         }
         case "vote": {
           const v = m.vote
-          if (!authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))) {
+          if (!authenticVote(v)) {
             return fault(env.from, `vote ${v.height}/${v.round}: bad signature`)
           }
           onVote(v, env.from)
@@ -556,7 +569,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           // Every signature is checked, as for single votes; one bad signature spoils the certificate.
           const votes = certificateVotes(m)
           for (const v of votes) {
-            if (!authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))) {
+            if (!authenticVote(v)) {
               return fault(env.from, `certificate ${m.height}/${m.round}/${m.type}: bad signature of ${v.validator}`)
             }
           }
@@ -568,7 +581,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
           if (m.block.height < next) return
           const set = app.validatorSet(next)
           for (const v of m.precommits) {
-            if (!set.has(v.validator) || !authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))) {
+            if (!set.has(v.validator) || !authenticVote(v)) {
               return fault(env.from, `commit ${m.block.height}: bad precommit of ${v.validator}`)
             }
           }

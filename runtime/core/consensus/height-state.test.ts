@@ -56,13 +56,16 @@ describe("HeightState", () => {
     const a = block(2)
     for (const i of [0, 1, 2]) hs.addVote(precommit(i, a, 2))
     expect(hs.decision()).toBeUndefined() // the block is unknown
+    expect(hs.hasDecision()).toBe(false)
     hs.addProposal(proposal(a, 2), true)
     expect(hs.decision()).toMatchObject({ round: 2, blockHash: blockHash(a), source: "votes" })
+    expect(hs.hasDecision()).toBe(true)
     expect(hs.decision()!.precommits).toHaveLength(3)
     const invalid = new HeightState(1, set)
     invalid.addProposal(proposal(a, 2), false)
     for (const i of [0, 1, 2]) invalid.addVote(precommit(i, a, 2))
     expect(invalid.decision()).toBeUndefined()
+    expect(invalid.hasDecision()).toBe(false)
   })
 
   it("accepts a commit certificate only with +2/3 of the power for its block, in one round", () => {
@@ -74,8 +77,10 @@ describe("HeightState", () => {
     expect(hs.addCertificate(block(0, "a", 2), [])).toMatch(/height 2/)
     expect(hs.addCertificate(a, [])).toMatch(/no precommits/)
     expect(hs.decision()).toBeUndefined()
+    expect(hs.hasDecision()).toBe(false)
     expect(hs.addCertificate(a, [precommit(0, a), precommit(1, a), precommit(2, a)])).toBeUndefined()
     expect(hs.decision()).toMatchObject({ round: 0, block: a, source: "certificate" })
+    expect(hs.hasDecision()).toBe(true)
   })
 })
 

@@ -158,9 +158,15 @@ export class HeightState {
   }
 
   /**
-   * A decision, if this height has one (Algorithm 1, line 49): a round with +2/3 precommits for a
-   * block hash whose block is known and valid; else an accepted commit certificate.
+   * Whether this height has a decision (Algorithm 1, line 49): a round with +2/3 precommits for a
+   * block hash whose block is known and valid, or an accepted commit certificate.
    */
+  hasDecision(): boolean {
+    for (const [, hash] of this.votes.precommitMajorities()) if (this.#blocks.get(hash)?.valid === true) return true
+    return this.#certificate !== undefined
+  }
+
+  /** The decision itself (`hasDecision` says whether there is one without gathering its precommits). */
   decision(): Decision | undefined {
     for (const [round, hash] of this.votes.precommitMajorities()) {
       const known = this.#blocks.get(hash)

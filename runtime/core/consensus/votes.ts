@@ -110,6 +110,7 @@ export class VoteSet {
       if (this.#count(vote.blockHash, power) || crossed) this.#crossings++
       return ADDED
     }
+    if (!Array.isArray(counted) && counted.blockHash === vote.blockHash) return DUPLICATE
     const earlier = Array.isArray(counted) ? counted : [counted]
     if (earlier.some((v) => v.blockHash === vote.blockHash)) return DUPLICATE
     const first = !this.#equivocators.has(vote.validator)
