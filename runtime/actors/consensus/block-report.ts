@@ -13,6 +13,7 @@ import type { Snapshot } from "../../core/committee/types.ts"
 import type { ValidatorSet } from "../../core/consensus/validator-set.ts"
 import type { Block, Vote } from "../../core/consensus/types.ts"
 import { signerFlags } from "../../core/app/tx/last-commit.ts"
+import { RecentByObject } from "../../core/recent.ts"
 import { YEAR_MS } from "../../core/duration.ts"
 import type { Chain } from "../../services/chain.ts"
 import type { EffectRunner } from "../../services/clock.ts"
@@ -46,13 +47,13 @@ const NONE_MISSED: MissedState = { missed: new Map() }
  * made once per world instead of once per node (at 1,000 validators the table was 13 % of a run).
  * A node whose history differs (a restart, a fork) makes its own states.
  */
-const missedAfter = new WeakMap<MissedState, Array<{
+const missedAfter = new RecentByObject<MissedState, {
   readonly precommits: readonly Vote[]
   readonly set: ValidatorSet
   readonly height: number
   readonly window: number
   readonly next: MissedState
-}>>()
+}>(4)
 
 /**
  * Missed blocks per validator over a sliding window of heights, from the last-commit of each block
@@ -68,11 +69,8 @@ export class MissedBlocks {
     const precommits = (first.precommits ?? []) as unknown as readonly Vote[]
     const set = app.validatorSet(block.height - 1)
     const window = app.params()["slashing.downtimeWindow"]
-    let known = missedAfter.get(this.#state)
-    if (known === undefined) missedAfter.set(this.#state, (known = []))
-    for (const k of known) {
-      if (k.precommits === precommits && k.set === set && k.height === block.height && k.window === window) return void (this.#state = k.next)
-    }
+    const known = missedAfter.find(this.#state, (k) => k.precommits === precommits && k.set === set && k.height === block.height && k.window === window)
+    if (known !== undefined) return void (this.#state = known.next)
     const from = block.height - window
     const missed = new Map<string, readonly number[]>()
     for (const [address, list] of this.#state.missed) {
@@ -84,10 +82,7 @@ export class MissedBlocks {
     set.validators.forEach((v, i) => {
       if (signed[i] === 0) missed.set(v.address, [...(missed.get(v.address) ?? []), block.height - 1])
     })
-    const next: MissedState = { missed }
-    if (known.length >= 4) known.shift()
-    known.push({ precommits, set, height: block.height, window, next })
-    this.#state = next
+    this.#state = missedAfter.add(this.#state, { precommits, set, height: block.height, window, next: { missed } }).next
   }
 
   count(address: string): number {
@@ -101,7 +96,7 @@ export class MissedBlocks {
 }
 
 /** Tables made lately, by missed-blocks state: the nodes of a simulated world share one per block. */
-const tablesOf = new WeakMap<object, Array<{ readonly snapshot: Snapshot; readonly set: ValidatorSet; readonly excluded: string; readonly rows: readonly ValidatorRow[] }>>()
+const tablesOf = new RecentByObject<object, { readonly snapshot: Snapshot; readonly set: ValidatorSet; readonly excluded: string; readonly rows: readonly ValidatorRow[] }>(4)
 
 /**
  * The validator table after the last executed block: the members of the snapshot in force. The rows
@@ -113,16 +108,13 @@ export const validatorRows = (app: App, missed: MissedBlocks): readonly Validato
   const snapshot = app.snapshotAt(next)
   let excluded = ""
   if (app.excludedCount > 0) for (const m of snapshot.validators) if (app.isExcluded(m.signingKey)) excluded += `${m.signingKey},`
-  let known = tablesOf.get(missed.state)
-  if (known === undefined) tablesOf.set(missed.state, (known = []))
-  for (const k of known) if (k.snapshot === snapshot && k.set === set && k.excluded === excluded) return k.rows
+  const known = tablesOf.find(missed.state, (k) => k.snapshot === snapshot && k.set === set && k.excluded === excluded)
+  if (known !== undefined) return known.rows
   const rows = Object.freeze(snapshot.validators.map((m) => Object.freeze({
     address: m.signingKey, name: m.operator, power: (set.has(m.signingKey) ? set.power(m.signingKey) : 0n).toString(), stake: m.stake.toString(),
     contribution: Number(m.contribution), missed: missed.count(m.signingKey), jailed: app.isExcluded(m.signingKey),
   })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
-  if (known.length >= 4) known.shift()
-  known.push({ snapshot, set, excluded, rows })
-  return rows
+  return tablesOf.add(missed.state, { snapshot, set, excluded, rows }).rows
 }
 
 /** This account's stake (every position), pending rewards, and what the rewards earned since `since` make per year. */

@@ -28,6 +28,7 @@
 import { Effect, Result } from "effect"
 import { createActor, type ActorRefFrom, type AnyActorRef } from "xstate"
 import { App, type Execution } from "../../core/app/app.ts"
+import { signerFlags } from "../../core/app/tx/last-commit.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
@@ -503,14 +504,8 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       // block's last-commit: who signed is what downtime is judged on, not who was fastest.
       if (v.type === "precommit" && v.height === app.height && v.blockHash === app.lastBlockHash && v.round === lastCommit[0]?.round) {
         const set = app.validatorSet(app.height)
-        if (lastCommitSigners?.set !== set) {
-          const flags = new Uint8Array(set.size)
-          for (const x of lastCommit) {
-            const i = set.indexOf(x.validator)
-            if (i >= 0) flags[i] = 1
-          }
-          lastCommitSigners = { set, flags }
-        }
+        // A copy: this node adds late signers to it, and signerFlags' flags may be shared.
+        if (lastCommitSigners?.set !== set) lastCommitSigners = { set, flags: signerFlags(set, lastCommit).slice() }
         const at = set.indexOf(v.validator)
         if (at >= 0 && lastCommitSigners.flags[at] === 0) {
           if (appendable === undefined) lastCommit = appendable = [...lastCommit]

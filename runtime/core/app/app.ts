@@ -39,6 +39,7 @@ import type { Allocation, LockTier } from "../econ/index.ts"
 import type { Params } from "../params.ts"
 import { parseFixed } from "../units.ts"
 import type { EpochReport, Snapshot } from "../committee/types.ts"
+import { RecentByObject } from "../recent.ts"
 import { setOfSnapshot, type CommitteeSource } from "./committee.ts"
 import { DowntimeTracker } from "./downtime.ts"
 import { senderRefusal } from "./standing.ts"
@@ -121,14 +122,14 @@ const appHashOf = (content: string): Hash => {
  * verifier) per list. A list is never changed once it is in a block (a proposer appends late
  * precommits to a copy of the list its block holds: consensus-node.ts).
  */
-const lastCommitVerdicts = new WeakMap<readonly Vote[], Array<{
+const lastCommitVerdicts = new RecentByObject<readonly Vote[], {
   readonly set: ValidatorSet
   readonly height: number
   readonly parent: Hash
   readonly chainId: number
   readonly verify: Verifier
   readonly verdict: string | undefined
-}>>()
+}>(4)
 
 /** The replica cannot do what was asked: a genesis that does not apply, an unknown height, a block that does not execute. */
 export class AppError extends Schema.TaggedError<AppError>()("AppError", {
@@ -478,14 +479,11 @@ export class App {
     const set = this.validatorSet(this.#height)
     // The verdict is a function of the list, the set, the parent, the chain and the verifier alone:
     // replicas of a simulated world check the same decoded list against the same set (committee.ts).
-    let verdicts = lastCommitVerdicts.get(precommits)
-    if (verdicts === undefined) lastCommitVerdicts.set(precommits, (verdicts = []))
-    for (const k of verdicts) {
-      if (k.set === set && k.height === height && k.parent === this.#lastBlockHash && k.chainId === this.chainId && k.verify === this.#verify) return k.verdict
-    }
+    const parent = this.#lastBlockHash
+    const known = lastCommitVerdicts.find(precommits, (k) => k.set === set && k.height === height && k.parent === parent && k.chainId === this.chainId && k.verify === this.#verify)
+    if (known !== undefined) return known.verdict
     const verdict = this.#lastCommitVerdict(precommits, set, height)
-    if (verdicts.length >= 4) verdicts.shift()
-    verdicts.push({ set, height, parent: this.#lastBlockHash, chainId: this.chainId, verify: this.#verify, verdict })
+    lastCommitVerdicts.add(precommits, { set, height, parent, chainId: this.chainId, verify: this.#verify, verdict })
     return verdict
   }
 

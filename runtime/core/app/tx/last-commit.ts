@@ -4,6 +4,7 @@
  * downtime slashing over `slashing.downtimeWindow`.
  */
 import type { ValidatorSet } from "../../consensus/validator-set.ts"
+import { RecentByObject } from "../../recent.ts"
 import type { AppTx, Vote } from "../../consensus/types.ts"
 import { succeeded, type TxContext, type TxResult, type TxState } from "./context.ts"
 
@@ -16,21 +17,18 @@ export type LastCommitTx = AppTx & { readonly type: "last-commit" }
  * snapshot), so the flags are made once per world. A few sets per list; a list is never changed
  * once it is in a block (a proposer appends late precommits to a copy: consensus-node.ts).
  */
-const flagsOf = new WeakMap<readonly Vote[], Array<{ readonly set: ValidatorSet; readonly flags: Uint8Array }>>()
+const flagsOf = new RecentByObject<readonly Vote[], { readonly set: ValidatorSet; readonly flags: Uint8Array }>(4)
 
 /** `flags[i]` = 1 when `set.validators[i]` signed one of `precommits` (read only: they may be shared). */
 export const signerFlags = (set: ValidatorSet, precommits: readonly Vote[]): Uint8Array => {
-  let known = flagsOf.get(precommits)
-  if (known === undefined) flagsOf.set(precommits, (known = []))
-  for (const k of known) if (k.set === set) return k.flags
+  const known = flagsOf.find(precommits, (k) => k.set === set)
+  if (known !== undefined) return known.flags
   const flags = new Uint8Array(set.size)
   for (const v of precommits) {
     const i = set.indexOf(v.validator)
     if (i >= 0) flags[i] = 1
   }
-  if (known.length >= 4) known.shift()
-  known.push({ set, flags })
-  return flags
+  return flagsOf.add(precommits, { set, flags }).flags
 }
 
 /** Execute a `last-commit`: every validator of the parent's set either signed it or missed it. */
