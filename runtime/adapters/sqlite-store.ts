@@ -111,6 +111,7 @@ const makeOverDatabase = (db: DatabaseSync, path: string): SqliteStore => {
       }),
     // Binding copies the bytes, so the caller may reuse its buffer.
     put: (key, value) => write("put", key, () => void statements.put.run(key, value)),
+    putParts: (key, parts) => write("put", key, () => void statements.put.run(key, Buffer.concat(parts))),
     delete: (key) => write("delete", key, () => void statements.delete.run(key)),
     keys: (prefix) =>
       op("keys", prefix, () => {

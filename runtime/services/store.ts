@@ -18,6 +18,13 @@ export class Store extends Context.Service<Store, {
   get(key: string): Effect.Effect<Uint8Array | undefined, StoreError>
   /** Store `value`'s bytes as they are now: a store keeps its own copy and never changes `value` (callers may share it). */
   put(key: string, value: Uint8Array): Effect.Effect<void, StoreError>
+  /**
+   * Store the concatenation of `parts`, exactly as `put` of the joined bytes would (reads return the
+   * joined bytes). For a value assembled from pieces that other values share — a simulated world's
+   * nodes store commit certificates that differ from one another in a vote or two — a store may keep
+   * sealed parts (runtime/core/sealed-bytes.ts) as they are instead of joining them.
+   */
+  putParts(key: string, parts: readonly Uint8Array[]): Effect.Effect<void, StoreError>
   delete(key: string): Effect.Effect<void, StoreError>
   /** Keys starting with `prefix`, in ascending order. */
   keys(prefix: string): Effect.Effect<readonly string[], StoreError>

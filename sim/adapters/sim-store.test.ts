@@ -83,10 +83,32 @@ describe("SimStore", () => {
     expect(t.get("k")![0]).toBe(1)
   })
 
+  it("putParts: keeps sealed parts as they are, copies the others, reads back their concatenation", () => {
+    const shared = seal(new Uint8Array(10_000).fill(7))
+    const [s, t] = [new SimStore(), new SimStore()]
+    const tail = seal(b("!"))
+    s.putParts("k", [shared.subarray(0, 5_000), tail, shared.subarray(5_000)])
+    const joined = new Uint8Array([...new Uint8Array(5_000).fill(7), 33, ...new Uint8Array(5_000).fill(7)])
+    expect(s.get("k")).toEqual(joined)
+    s.get("k")![0] = 0 // reads are copies
+    expect(s.get("k")).toEqual(joined)
+    // An unsealed part: copied in, so a later change to it changes nothing stored.
+    const mine = b("own")
+    t.putParts("k", [shared.subarray(0, 3), mine])
+    mine[0] = 0
+    expect(t.get("k")).toEqual(new Uint8Array([7, 7, 7, ...b("own")]))
+    // Unsynced like any write: a crash loses it.
+    expect(s.has("k")).toBe(true)
+    s.crash()
+    expect(s.has("k")).toBe(false)
+    expect(s.get("k")).toBeUndefined()
+  })
+
   it("after any crash holds exactly the state at the last sync (property)", () => {
     const key = fc.constantFrom("a", "b", "c", "d/1", "d/2")
     const op = fc.oneof(
       fc.record({ op: fc.constant("put" as const), key, value: fc.uint8Array({ maxLength: 4 }) }),
+      fc.record({ op: fc.constant("putParts" as const), key, value: fc.uint8Array({ maxLength: 6 }), cuts: fc.array(fc.nat(6), { maxLength: 3 }), sealed: fc.boolean() }),
       fc.record({ op: fc.constant("delete" as const), key }),
       fc.record({ op: fc.constant("sync" as const) }),
       fc.record({ op: fc.constant("crash" as const) }),
@@ -105,6 +127,14 @@ describe("SimStore", () => {
         for (const o of ops) {
           if (o.op === "put") {
             store.put(o.key, o.value)
+            live.set(o.key, o.value.slice())
+          } else if (o.op === "putParts") {
+            // The value cut into parts (some maybe empty), all sealed or none.
+            const at = [0, ...o.cuts.map((c) => Math.min(c, o.value.length)).sort((x, y) => x - y), o.value.length]
+            const source = o.value.slice()
+            const parts = at.slice(1).map((end, i) => source.subarray(at[i], end))
+            store.putParts(o.key, o.sealed ? parts.map(seal) : parts)
+            if (!o.sealed) source.fill(255) // unsealed parts were copied: changing them now changes nothing
             live.set(o.key, o.value.slice())
           } else if (o.op === "delete") {
             expect(store.delete(o.key)).toBe(live.delete(o.key))

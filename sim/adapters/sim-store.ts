@@ -14,6 +14,29 @@ import { isSealed } from "../../runtime/core/sealed-bytes.ts"
 /** A deleted key in the unsynced overlay. */
 const DELETED = null
 
+/**
+ * A value kept in the sealed parts it was given (`putParts`), read as their concatenation: nodes
+ * that store commit certificates differing in a vote or two hold one copy of what they share.
+ */
+class Joined {
+  readonly parts: readonly Uint8Array[]
+  constructor(parts: readonly Uint8Array[]) {
+    this.parts = parts
+  }
+  bytes(): Uint8Array {
+    let length = 0
+    for (const p of this.parts) length += p.length
+    const out = new Uint8Array(length)
+    let at = 0
+    for (const p of this.parts) {
+      out.set(p, at)
+      at += p.length
+    }
+    return out
+  }
+}
+type Stored = Uint8Array | Joined
+
 /** Values at least this long are shared between stores when equal (below, a copy is cheaper than the lookup). */
 const SHARE_FROM = 4096
 /**
@@ -37,24 +60,39 @@ const storedCopy = (value: Uint8Array): Uint8Array => {
 
 export class SimStore {
   /** What survives a crash. */
-  readonly #synced = new Map<string, Uint8Array>()
+  readonly #synced = new Map<string, Stored>()
   /** Writes since the last sync; DELETED marks a delete. */
-  readonly #unsynced = new Map<string, Uint8Array | typeof DELETED>()
+  readonly #unsynced = new Map<string, Stored | typeof DELETED>()
+
+  #stored(key: string): Stored | undefined {
+    const v = this.#unsynced.has(key) ? this.#unsynced.get(key) : this.#synced.get(key)
+    return v === DELETED ? undefined : v
+  }
 
   /** The value at `key` (a copy), including unsynced writes; undefined if absent. */
   get(key: string): Uint8Array | undefined {
-    const v = this.#unsynced.has(key) ? this.#unsynced.get(key) : this.#synced.get(key)
-    return v === undefined || v === DELETED ? undefined : v.slice()
+    const v = this.#stored(key)
+    return v === undefined ? undefined : v instanceof Joined ? v.bytes() : v.slice()
   }
 
   /** Whether `key` has a value. */
   has(key: string): boolean {
-    return this.get(key) !== undefined
+    return this.#stored(key) !== undefined
   }
 
   /** Writes `value` (copied) at `key`; durable only after `sync()`. */
   put(key: string, value: Uint8Array): void {
     this.#unsynced.set(key, storedCopy(value))
+  }
+
+  /**
+   * Writes the concatenation of `parts` at `key`, as `put` of it would; durable only after `sync()`.
+   * Sealed parts are kept as they are (the list itself is copied), any other part makes it one copy.
+   */
+  putParts(key: string, parts: readonly Uint8Array[]): void {
+    if (parts.length === 1) return this.put(key, parts[0]!)
+    const joined = new Joined([...parts])
+    this.#unsynced.set(key, parts.every(isSealed) ? joined : joined.bytes())
   }
 
   /** Deletes `key`; returns whether it had a value. Durable only after `sync()`. */

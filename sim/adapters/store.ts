@@ -7,6 +7,7 @@ export const makeSimStorePort = (store: SimStore): Store["Service"] =>
   Store.of({
     get: (key) => Effect.sync(() => store.get(key)),
     put: (key, value) => Effect.sync(() => store.put(key, value)), // SimStore.put copies
+    putParts: (key, parts) => Effect.sync(() => store.putParts(key, parts)), // copies all but sealed parts
     delete: (key) => Effect.sync(() => void store.delete(key)),
     keys: (prefix) => Effect.sync(() => store.keys(prefix)),
     sync: Effect.sync(() => store.sync()),

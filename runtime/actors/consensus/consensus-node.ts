@@ -32,7 +32,7 @@ import { signerFlags } from "../../core/app/tx/last-commit.ts"
 import { fromHex, toHex } from "../../core/crypto.ts"
 import { blockHash } from "../../core/consensus/block.ts"
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage } from "../../core/consensus/codec.ts"
-import { certificateVotes, decodeShared, encodeCommitShared } from "../../core/consensus/codec.ts"
+import { certificateVotes, decodeShared, encodeCommitParts } from "../../core/consensus/codec.ts"
 import { VotePool, type VoteRouting } from "../../core/consensus/aggregation.ts"
 import { proposer } from "../../core/consensus/proposer.ts"
 import { voteEvent } from "../../core/consensus/intake.ts"
@@ -413,8 +413,9 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         if (p.height !== app.height + 1 || halted !== undefined) return
         const cert = { kind: "commit", block: p.block, precommits: p.precommits } as const
         // Durable before it counts: a restart replays stored certificates into the App. (The store
-        // copies what it is given: the bytes may be shared with the nodes that stored the same certificate.)
-        run(Effect.andThen(Effect.suspend(() => store.put(blockKey(p.height), encodeCommitShared(cert))), store.sync).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
+        // copies what it is given, or keeps the sealed parts: shared with the nodes that stored the
+        // same certificate, or one that differs in a vote or two.)
+        run(Effect.andThen(Effect.suspend(() => store.putParts(blockKey(p.height), encodeCommitParts(cert))), store.sync).pipe(Effect.catch((e) => Effect.sync(() => emit("node.error", { action: "decide", error: String(e) })))))
         let exec: Execution
         try {
           exec = app.execute(p.block)

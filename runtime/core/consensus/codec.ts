@@ -233,83 +233,158 @@ export const certificateVotes = (c: VoteCertificate): readonly Vote[] => {
   return votes
 }
 
-// The UTF-8 bytes of a block's or vote's canonical JSON, per object. A commit certificate's bytes are
-// these, joined: the UTF-8 of a concatenation of whole JSON values is the concatenation of their UTF-8.
+// The UTF-8 bytes of a block's or vote's canonical JSON, per object, sealed (runtime/core/sealed-bytes.ts:
+// never handed out for writing). A commit certificate's bytes are these, joined: the UTF-8 of a
+// concatenation of whole JSON values is the concatenation of their UTF-8.
 const bytesOf = new WeakMap<object, Uint8Array>()
 const memoBytes = (value: Block | Vote): Uint8Array => {
   let bytes = bytesOf.get(value)
   if (bytes === undefined) {
-    bytes = utf8Encoder.encode(memoJson(value))
+    bytes = seal(utf8Encoder.encode(memoJson(value)))
     bytesOf.set(value, bytes)
   }
   return bytes
 }
-const COMMIT_HEAD = utf8Encoder.encode(`{"block":`)
-const COMMIT_MIDDLE = utf8Encoder.encode(`,"kind":"commit","precommits":[`)
-const COMMA = utf8Encoder.encode(",")
-const COMMIT_TAIL = utf8Encoder.encode("]}")
+const COMMIT_HEAD = seal(utf8Encoder.encode(`{"block":`))
+const COMMIT_MIDDLE = seal(utf8Encoder.encode(`,"kind":"commit","precommits":[`))
+const COMMA = seal(utf8Encoder.encode(","))
+const COMMIT_TAIL = seal(utf8Encoder.encode("]}"))
+
+/** A commit certificate's bytes, with where each precommit's bytes start in them. */
+interface EncodedCommit {
+  readonly bytes: Uint8Array
+  /** `starts[i]`: the offset of precommit i's bytes; `starts[n]`: that of the closing `]}`. */
+  readonly starts: Int32Array
+}
 
 /** `utf8(canonicalJson(m))` of a commit certificate, copied together from its block's and votes' remembered bytes. */
-const encodeCommit = (m: ConsensusMessage & { kind: "commit" }): Uint8Array => {
-  const parts: Uint8Array[] = [COMMIT_HEAD, memoBytes(m.block), COMMIT_MIDDLE]
-  for (let i = 0; i < m.precommits.length; i++) {
-    if (i > 0) parts.push(COMMA)
-    parts.push(memoBytes(m.precommits[i]!))
-  }
-  parts.push(COMMIT_TAIL)
-  let length = 0
-  for (const p of parts) length += p.length
+const encodeCommit = (m: ConsensusMessage & { kind: "commit" }): EncodedCommit => {
+  const block = memoBytes(m.block)
+  const n = m.precommits.length
+  const votes: Uint8Array[] = new Array(n)
+  let length = COMMIT_HEAD.length + block.length + COMMIT_MIDDLE.length + Math.max(0, n - 1) + COMMIT_TAIL.length
+  for (let i = 0; i < n; i++) length += (votes[i] = memoBytes(m.precommits[i]!)).length
   const out = new Uint8Array(length)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
+  const starts = new Int32Array(n + 1)
+  out.set(COMMIT_HEAD, 0)
+  out.set(block, COMMIT_HEAD.length)
+  let at = COMMIT_HEAD.length + block.length
+  out.set(COMMIT_MIDDLE, at)
+  at += COMMIT_MIDDLE.length
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out[at++] = 0x2c // ","
+    starts[i] = at
+    out.set(votes[i]!, at)
+    at += votes[i]!.length
   }
-  return out
+  starts[n] = at
+  out.set(COMMIT_TAIL, at)
+  return { bytes: out, starts }
 }
 
 /** Encode a message to its canonical wire bytes. */
 export const encodeMessage = (message: ConsensusMessage): Uint8Array =>
-  message.kind === "commit" ? encodeCommit(message) : utf8Encoder.encode(messageJson(message))
+  message.kind === "commit" ? encodeCommit(message).bytes : utf8Encoder.encode(messageJson(message))
 
 /**
  * Commit certificates encoded lately, per block object (a few precommit lists each): every node of a
  * simulated world stores the certificate of each height it decides, of the same shared block and
- * mostly the same precommits (those of the aggregator's certificate, in validator-set order, plus
- * its own vote: an equal vote in another object), ≈ 65 kB at 100 validators. The nodes whose vote
- * is in the certificate decide with the same list and find it here; a node outside it adds its own
- * vote, a list of its own. Encoding and copying it per node was ≈ 9 % of such a run's CPU (and, while
- * the lists of one node each pushed the common one out, 8 % at 1,000 validators).
+ * mostly the same precommits — those of the aggregator's certificate, in validator-set order — plus,
+ * for a node whose vote is not in that certificate, its own vote (an equal vote in another object).
+ * At 1,000 validators a list is ≈ 437 kB and a third of the nodes have one of their own; encoded and
+ * kept whole per node, those were ≈ 20 % of a run's CPU and 145 MB of new memory per height.
  */
-const commitsEncoded = new WeakMap<Block, Array<{ readonly precommits: readonly Vote[]; readonly bytes: Uint8Array }>>()
+const commitsEncoded = new WeakMap<Block, Array<{ readonly precommits: readonly Vote[]; readonly encoded: EncodedCommit }>>()
 const MAX_COMMIT_VARIANTS = 4
+/** A list that differs from a remembered one by more votes than this (left out or put in) is encoded whole. */
+const MAX_EDITS = 8
 /** Votes whose canonical JSON is the same (same object, or equal fields): the same bytes in a message. */
-const sameJson = (a: readonly Vote[], b: readonly Vote[]): boolean => {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && memoJson(a[i]!) !== memoJson(b[i]!)) return false
-  return true
+const sameVote = (a: Vote, b: Vote): boolean => a === b || memoJson(a) === memoJson(b)
+
+/**
+ * `list`'s bytes as views into `base`'s bytes and the bytes of the votes `list` has in addition, when
+ * `list` is `base.precommits` with at most MAX_EDITS votes left out or put in; otherwise undefined.
+ * A node whose vote is not in the aggregator's certificate decides with its own vote and as many of
+ * the certificate's as make +2/3: the certificate's list less a vote or two, plus one. Walks both
+ * lists once: where they differ, the next few votes of `base` are looked at for `list`'s (votes
+ * left out), else `list`'s vote is one put in. Whatever the walk takes for what, every vote of `list`
+ * is emitted in order from bytes equal to its own, so the parts always join to the right bytes.
+ */
+const partsOver = (base: { readonly precommits: readonly Vote[]; readonly encoded: EncodedCommit }, list: readonly Vote[]): Uint8Array[] | undefined => {
+  const b = base.precommits
+  if (b.length === 0 || Math.abs(list.length - b.length) > MAX_EDITS) return undefined
+  const { bytes, starts } = base.encoded
+  const parts: Uint8Array[] = [bytes.subarray(0, starts[0]!)] // the block and everything before the first precommit
+  let edits = 0
+  let j = 0 // next vote of base
+  let run = -1 // first base vote of the current run of base votes, or -1
+  const endRun = (): void => {
+    if (run < 0) return
+    if (parts.length > 1) parts.push(COMMA)
+    // base votes run..j-1, with the commas between them: from run's first byte to the last one's end.
+    parts.push(bytes.subarray(starts[run]!, starts[j]! - (j < b.length ? 1 : 0)))
+    run = -1
+  }
+  for (let i = 0; i < list.length; i++) {
+    const vote = list[i]!
+    if (j < b.length && !sameVote(vote, b[j]!)) {
+      let k = 1
+      while (k <= MAX_EDITS - edits && j + k < b.length && !sameVote(vote, b[j + k]!)) k++
+      if (k <= MAX_EDITS - edits && j + k < b.length) {
+        endRun() // base votes j..j+k-1 are left out
+        edits += k
+        j += k
+      }
+    }
+    if (j < b.length && sameVote(vote, b[j]!)) {
+      if (run < 0) run = j
+      j++
+      continue
+    }
+    if (++edits > MAX_EDITS) return undefined
+    endRun()
+    if (parts.length > 1) parts.push(COMMA)
+    parts.push(memoBytes(vote))
+  }
+  endRun()
+  if ((edits += b.length - j) > MAX_EDITS) return undefined // base's last votes left out
+  parts.push(COMMIT_TAIL)
+  // Views into sealed bytes are never written either.
+  for (let k = 0; k < parts.length; k++) seal(parts[k]!)
+  return parts
 }
 
 /**
- * `encodeMessage` of a commit certificate, shared: the same bytes object for every equal certificate
- * of one block object, sealed (runtime/core/sealed-bytes.ts): for a caller that copies them or only
- * reads them (a Store port's `put` copies or keeps the value it is given); never for bytes that anyone
- * could change.
+ * `encodeMessage` of a commit certificate, as parts to join (the Store port's `putParts`), shared:
+ * equal certificates of one block object get the same single sealed part (runtime/core/sealed-bytes.ts),
+ * and a certificate whose precommits are a remembered list with a few votes more gets views into that
+ * list's bytes and the few votes' bytes. Every part is sealed: for a caller that copies them or only
+ * reads them (a Store port's `putParts` copies or keeps what it is given); never for bytes that
+ * anyone could change.
  */
-export const encodeCommitShared = (message: ConsensusMessage & { kind: "commit" }): Uint8Array => {
+export const encodeCommitParts = (message: ConsensusMessage & { kind: "commit" }): readonly Uint8Array[] => {
   let variants = commitsEncoded.get(message.block)
   if (variants === undefined) commitsEncoded.set(message.block, (variants = []))
+  const list = message.precommits
   for (let i = 0; i < variants.length; i++) {
     const v = variants[i]!
-    if (!sameJson(v.precommits, message.precommits)) continue
+    if (v.precommits.length !== list.length) continue
+    let same = true
+    for (let k = 0; k < list.length && same; k++) same = sameVote(v.precommits[k]!, list[k]!)
+    if (!same) continue
     // Most recently used first: the list most nodes decide with (the aggregator's certificate) stays
     // while the lists only one node has (the certificate and its own vote) come and go.
     if (i > 0) variants.unshift(...variants.splice(i, 1))
-    return v.bytes
+    return [v.encoded.bytes]
   }
-  const bytes = seal(encodeMessage(message))
+  for (const v of variants) {
+    const parts = partsOver(v, list)
+    if (parts !== undefined) return parts
+  }
+  const encoded = encodeCommit(message)
+  seal(encoded.bytes)
   if (variants.length >= MAX_COMMIT_VARIANTS) variants.pop()
-  variants.splice(Math.min(1, variants.length), 0, { precommits: [...message.precommits], bytes })
-  return bytes
+  variants.splice(Math.min(1, variants.length), 0, { precommits: [...list], encoded })
+  return [encoded.bytes]
 }
 

@@ -25,6 +25,22 @@ export const readsWritesTests = (common: StoreSetup): void => {
       expect(await run(h.store.keys(""))).toHaveLength(4)
     })
 
+    it("putParts stores the concatenation of the parts, as put of it would", async () => {
+      const h = await common.setup()
+      await run(h.store.putParts("a", [bytes("ab"), bytes(""), bytes("cd")]))
+      expect(await run(h.store.get("a"))).toEqual(bytes("abcd"))
+      await run(h.store.putParts("a", [bytes("x")]))
+      expect(await run(h.store.get("a"))).toEqual(bytes("x"))
+      await run(h.store.putParts("a", []))
+      expect(await run(h.store.get("a"))).toEqual(new Uint8Array(0))
+      expect(await run(h.store.keys(""))).toEqual(["a"])
+      // The parts are copied: changing them later changes nothing.
+      const part = bytes("yz")
+      await run(h.store.putParts("b", [bytes("w"), part]))
+      part[0] = 0
+      expect(await run(h.store.get("b"))).toEqual(bytes("wyz"))
+    })
+
     it("keeps a copy: mutating the written buffer later changes nothing", async () => {
       const h = await common.setup()
       const v = bytes("abc")
