@@ -485,7 +485,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       })
     }
 
-    /** Messages (decoded objects) whose signature a verifier like this node's accepted on this chain. */
+    /** Messages (decoded objects: votes, proposals, and certificates all of whose votes were) that a verifier like this node's accepted on this chain. */
     const accepted = acceptedBy(keys.verify, chainId)
     /** `check()`, once per decoded message object for all nodes that verify alike (a simulated world shares them). */
     const authentic = (m: Vote | Proposal, check: () => boolean): boolean => {
@@ -563,11 +563,16 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         }
         case "certificate": {
           // Every signature is checked, as for single votes; one bad signature spoils the certificate.
+          // A certificate object whose votes were all accepted is remembered as such (a simulated
+          // world's nodes share it: one lookup per node instead of one per vote).
           const votes = certificateVotes(m)
-          for (const v of votes) {
-            if (!authenticVote(v)) {
-              return fault(env.from, `certificate ${m.height}/${m.round}/${m.type}: bad signature of ${v.validator}`)
+          if (!accepted.has(m)) {
+            for (const v of votes) {
+              if (!authenticVote(v)) {
+                return fault(env.from, `certificate ${m.height}/${m.round}/${m.type}: bad signature of ${v.validator}`)
+              }
             }
+            accepted.add(m)
           }
           for (const v of votes) onVote(v, env.from)
           return
