@@ -118,11 +118,6 @@ const appHashOf = (content: string): Hash => {
 }
 
 /**
- * Verdicts on last-commits, by precommit list (see App.#checkLastCommit): a few (set, parent, chain,
- * verifier) per list. A list is never changed once it is in a block (a proposer appends late
- * precommits to a copy of the list its block holds: consensus-node.ts).
- */
-/**
  * Who signs for whom, as learned from the snapshots a replica has seen, in order: each validator's
  * signing key (lower case) to its operator and back, a later snapshot's entry replacing an earlier
  * one, none ever dropped. Never changed once made: replicas that learned the same snapshots in the
@@ -149,6 +144,11 @@ const learnRoster = (roster: Roster, s: Snapshot): Roster => {
   return rostersLearned.add(roster, { snapshot: s, roster: { operatorOf, addressOf } }).roster
 }
 
+/**
+ * Verdicts on last-commits, by precommit list (see App.#checkLastCommit): a few (set, parent, chain,
+ * verifier) per list. A list is never changed once it is in a block (a proposer appends late
+ * precommits to a copy of the list its block holds: consensus-node.ts).
+ */
 const lastCommitVerdicts = new RecentByObject<readonly Vote[], {
   readonly set: ValidatorSet
   readonly height: number

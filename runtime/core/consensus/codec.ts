@@ -357,8 +357,8 @@ const partsOver = (base: { readonly precommits: readonly Vote[]; readonly encode
 /**
  * `encodeMessage` of a commit certificate, as parts to join (the Store port's `putParts`), shared:
  * equal certificates of one block object get the same single sealed part (runtime/core/sealed-bytes.ts),
- * and a certificate whose precommits are a remembered list with a few votes more gets views into that
- * list's bytes and the few votes' bytes. Every part is sealed: for a caller that copies them or only
+ * and a certificate whose precommits differ from a remembered list by a few votes (left out or put in)
+ * gets views into that list's bytes and the bytes of the votes it adds. Every part is sealed: for a caller that copies them or only
  * reads them (a Store port's `putParts` copies or keeps what it is given); never for bytes that
  * anyone could change.
  */
@@ -373,7 +373,7 @@ export const encodeCommitParts = (message: ConsensusMessage & { kind: "commit" }
     for (let k = 0; k < list.length && same; k++) same = sameVote(v.precommits[k]!, list[k]!)
     if (!same) continue
     // Most recently used first: the list most nodes decide with (the aggregator's certificate) stays
-    // while the lists only one node has (the certificate and its own vote) come and go.
+    // while the lists only one node has (its own vote in, the certificate's last out) come and go.
     if (i > 0) variants.unshift(...variants.splice(i, 1))
     return [v.encoded.bytes]
   }

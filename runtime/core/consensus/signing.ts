@@ -103,8 +103,8 @@ export const signProposal = (privateKey: Uint8Array, chainId: ChainId, proposal:
  * once per world, whether the consensus node checks it on arrival or the App checks it in a block's
  * last-commit; a real node's messages are its own objects, and this is a WeakSet that only ever
  * answers "not yet" for the first check of each. Callers add an object only after `verify`
- * accepted exactly that object's signature (a vote certificate's: every one of its votes'), and treat the objects as immutable (as every consensus
- * value is).
+ * accepted exactly that object's signature (a vote certificate's: every one of its votes'), and
+ * treat the objects as immutable (as every consensus value is).
  */
 const acceptedSets = new WeakMap<object, Map<ChainId, WeakSet<object>>>()
 export const acceptedBy = (verify: SignatureVerifier, chainId: ChainId): WeakSet<object> => {
