@@ -15,7 +15,7 @@ import { generateTokens, promptTokens } from "../../adapters/tfjs/lm/generate.ts
 import { makeGpt } from "../../adapters/tfjs/lm/gpt.ts"
 import { loadPipelineStage } from "../../adapters/tfjs/lm/pipeline-stage.ts"
 import type { LmConfig } from "../../core/lm/config.ts"
-import { LM_SERVER_TOPIC } from "../../core/lm/wire.ts"
+import { LM_SERVER_TOPIC, lmBlocksKey } from "../../core/lm/wire.ts"
 import type { Network } from "../../services/network.ts"
 import { generateThroughPipeline, type PipelineEvent } from "./client.ts"
 import { type LmContext, lmContext } from "./context.ts"
@@ -49,6 +49,19 @@ const ctxOf = (name: string, network: Network["Service"], emit?: LmContext["emit
   return lmContext({ name, clock: wallClock, now: wallNow, run: runner.run, random: cryptoRandom, network, ...(emit === undefined ? {} : { emit }) })
 }
 
+/**
+ * Until the client's node finds every server of every range in the DHT: a server's announcement is
+ * put there after it starts, and under load that can take seconds (a client asking before it is there
+ * is told that no server holds the range, which is right, and not what these tests are about).
+ */
+const announced = (client: Network["Service"], servers: ReadonlyArray<readonly [from: number, to: number, peer: string]>) =>
+  vi.waitFor(async () => {
+    for (const [from, to, peer] of servers) {
+      const found = await Effect.runPromise(Effect.orElseSucceed(client.findProviders(lmBlocksKey(from, to)), () => []))
+      expect(found.map((p) => p.peer)).toContain(peer)
+    }
+  }, { timeout: 60_000, interval: 100 })
+
 const generate = (ctx: LmContext, extra: { onToken?: (t: number) => void | Promise<void>; events?: PipelineEvent[] } = {}) =>
   Effect.runPromise(generateThroughPipeline(ctx, {
     blocks: config.blocks, contextLength: config.contextLength, vocabSize: config.vocabSize, context, maxTokens: N, timeoutMs: 30_000,
@@ -64,6 +77,7 @@ describe("pipeline inference over libp2p on loopback", () => {
         const stages = ranges.map(([a, b]) => loadPipelineStage(DEFAULT_CHECKPOINT_DIR, a, b))
         const servers = stages.map((stage, i) => startStageServer(ctxOf(`s${i}`, h.networks[i + 1]!), { stage }))
         try {
+          await announced(h.networks[0]!, ranges.map(([from, to], i) => [from, to, h.networks[i + 1]!.self] as const))
           const events: PipelineEvent[] = []
           const got = await generate(client, { events })
           expect(got.tokens).toEqual(want)
@@ -85,6 +99,7 @@ describe("pipeline inference over libp2p on loopback", () => {
     const stages = [loadPipelineStage(DEFAULT_CHECKPOINT_DIR, 0, 1), loadPipelineStage(DEFAULT_CHECKPOINT_DIR, 2, 3), loadPipelineStage(DEFAULT_CHECKPOINT_DIR, 2, 3)]
     const servers = stages.map((stage, i) => startStageServer(ctxOf(`s${i}`, h.networks[i + 1]!), { stage }))
     try {
+      await announced(h.networks[0]!, [[0, 1, h.networks[1]!.self], [2, 3, h.networks[2]!.self], [2, 3, h.networks[3]!.self]])
       const events: PipelineEvent[] = []
       let victim: string | undefined
       const got = await generate(ctxOf("client", h.networks[0]!), {
