@@ -261,7 +261,7 @@ export const makeAppNodeApi = (o: AppNodeApiOptions): NodeApi => {
     confirmJob: market.confirmJob,
     disputeJob: market.disputeJob,
     refundJob: market.refundJob,
-    subscribe: (listener) => hub.subscribe(listener),
+    subscribe: (listener, options) => hub.subscribe(listener, options),
     metrics: async (): Promise<MetricSample[]> => [
       { name: "dai_height", help: "Height of the last executed block.", type: "gauge", value: app.height },
       { name: "dai_round", help: "Consensus round of the height being decided.", type: "gauge", value: consensusState().round },

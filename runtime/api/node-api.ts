@@ -87,7 +87,11 @@ export interface NodeApi {
   refundJob(id: number): Async<MarketOpResult>
   /** Start a paid generation through the language model's pipeline (its tokens stream as lm.generate.* events); absent: this node runs none. */
   generate?(req: GenerateRequest): Async<GenerateStarted>
-  /** Every telemetry event from now on; the returned function unsubscribes. */
-  subscribe(listener: (event: TelemetryEvent) => void): () => void
+  /**
+   * Every telemetry event from now on; the returned function unsubscribes. With `replay`, first the
+   * current state: the latest event of each kind that describes state (the validator table, the
+   * market, the step, …: runtime/api/telemetry-hub.ts), which a node reports when it changes.
+   */
+  subscribe(listener: (event: TelemetryEvent) => void, options?: { readonly replay?: boolean }): () => void
   metrics(): Async<readonly MetricSample[]>
 }

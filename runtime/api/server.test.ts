@@ -9,7 +9,9 @@ import { Effect, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { WebSocket } from "ws"
 import { signVote } from "../core/consensus/signing.ts"
+import type { TelemetryEvent } from "../services/telemetry.ts"
 import { governanceOverChain } from "./governance-port.ts"
+import type { NodeApi } from "./node-api.ts"
 import { startApiServer } from "./server.ts"
 import { BlockDetail, BlockView, PositionView, ProposalView, Status, TxReceipt, ValidatorView } from "./schemas.ts"
 import { httpRequest, startTestNode, TEST_TOKEN, CHAIN_ID, type TestNode } from "./test-node.ts"
@@ -410,6 +412,20 @@ describe("telemetry stream", () => {
       expect([byHeader.protocol, byProtocol.protocol, tokenOnly.protocol]).toEqual(["", "dai.telemetry", `dai.token.${TEST_TOKEN}`])
     } finally {
       for (const ws of [byHeader, byProtocol, tokenOnly]) ws.close()
+    }
+  })
+
+  it("starts each client with the current state (the validator table and the market are reported only when they change)", async () => {
+    const table: TelemetryEvent = { at: 1, node: "v0", kind: "validators", data: { validators: [{ address: "0xaa", name: "v0", power: "1" }] } }
+    // The node's subscription with replay hands the retained state first; this one hands only the table.
+    const api: NodeApi = { ...t.api, subscribe: (listener, options) => (options?.replay === true && listener(table), () => {}) }
+    const server = await startApiServer({ api, token: TEST_TOKEN })
+    const ws = new WebSocket(`${server.url.replace("http", "ws")}/ws?kinds=validators`, [], { headers: { authorization: `Bearer ${TEST_TOKEN}` } })
+    try {
+      expect(await firstEvent(ws)).toEqual(table)
+    } finally {
+      ws.close()
+      await server.close()
     }
   })
 

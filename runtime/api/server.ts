@@ -284,10 +284,11 @@ export const startApiServer = async (options: ApiServerOptions): Promise<ApiServ
     for (const name of url.searchParams.keys()) if (name !== "kinds") return refuseUpgrade(socket, 400, "Bad Request", `${name}: unknown query parameter`)
     const kinds = url.searchParams.get("kinds")?.split(",").filter((k) => k.length > 0)
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // The current state first (the validator table and the market are reported when they change).
       const unsubscribe = api.subscribe((event: TelemetryEvent) => {
         if (kinds !== undefined && !kinds.some((k) => event.kind.startsWith(k))) return
         if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount < MAX_WS_BUFFER) ws.send(json(event))
-      })
+      }, { replay: true })
       ws.on("close", unsubscribe)
       ws.on("error", () => ws.terminate())
     })
