@@ -35,7 +35,7 @@ import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type ConsensusMessage 
 import { certificateVotes, decodeShared, encodeCommitParts } from "../../core/consensus/codec.ts"
 import { VotePool, type VoteRouting } from "../../core/consensus/aggregation.ts"
 import { proposer } from "../../core/consensus/proposer.ts"
-import { voteEvent } from "../../core/consensus/intake.ts"
+import { voteEvent, voteRunEvent } from "../../core/consensus/intake.ts"
 import { FULL_RELAY_EVERY, votesToRelay } from "../../core/consensus/relay.ts"
 import { acceptedBy, proposalDigest, voteDigest } from "../../core/consensus/signing.ts"
 import { BLOCK_KEY_PREFIX, blockKey } from "../../core/consensus/store-keys.ts"
@@ -498,8 +498,8 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
     const authenticVote = (v: Vote): boolean =>
       accepted.has(v) || authentic(v, () => keys.verify(v.validator, voteDigest(chainId, v.type, v.height, v.round, v.blockHash), fromHex(v.signature)))
 
-    /** A verified vote (alone, or out of a certificate). */
-    const onVote = (v: Vote, from: string): void => {
+    /** A verified vote (alone, or `list[i]`: out of a certificate, whose voters' positions a set remembers). */
+    const onVote = (v: Vote, from: string, list?: readonly Vote[], i = 0): void => {
       const next = app.height + 1
       // Precommits for the block just decided that arrive after the decision still go in the next
       // block's last-commit: who signed is what downtime is judged on, not who was fastest.
@@ -507,7 +507,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
         const set = app.validatorSet(app.height)
         // A copy: this node adds late signers to it, and signerFlags' flags may be shared.
         if (lastCommitSigners?.set !== set) lastCommitSigners = { set, flags: signerFlags(set, lastCommit).slice() }
-        const at = set.indexOf(v.validator)
+        const at = list === undefined ? set.indexOf(v.validator) : set.positions(list)[i]!
         if (at >= 0 && lastCommitSigners.flags[at] === 0) {
           if (appendable === undefined) lastCommit = appendable = [...lastCommit]
           appendable.push(v)
@@ -524,6 +524,26 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
       // Counted straight into the height's state; the machine hears only of a crossed threshold.
       const event = voteEvent(actor.getSnapshot().context, v)
       if (event !== undefined) actor.send(event)
+    }
+
+    /**
+     * A certificate's verified votes (one height), as `onVote` of each in turn: the votes of the height
+     * being decided are counted in runs up to the next one the machine must hear of (intake.ts), the
+     * others go through `onVote`. The machine's context is read afresh after each event it is sent.
+     */
+    const onVotes = (votes: readonly Vote[], from: string): void => {
+      let i = 0
+      while (i < votes.length) {
+        const v = votes[i]!
+        if (v.height !== app.height + 1) {
+          onVote(v, from, votes, i)
+          i++
+          continue
+        }
+        const { event, next } = voteRunEvent(actor.getSnapshot().context, votes, i)
+        i = next
+        if (event !== undefined) actor.send(event)
+      }
     }
 
     const onConsensus = (env: Envelope) => {
@@ -574,7 +594,7 @@ export const startConsensus = (ctx: NodeContext, options: ConsensusOptions) =>
             }
             accepted.add(m)
           }
-          for (const v of votes) onVote(v, env.from)
+          onVotes(votes, env.from)
           return
         }
         case "commit": {

@@ -222,12 +222,13 @@ const votesOfCertificate = new WeakMap<VoteCertificate, readonly Vote[]>()
 /**
  * The votes a certificate carries, one per signer (unverified: the receiver checks each signature
  * as for a vote), remembered per certificate object: a simulated world shares decoded messages, so
- * every receiver gets the same vote objects and their verdicts are shared too.
+ * every receiver gets the same vote objects and their verdicts are shared too. The list is frozen.
  */
 export const certificateVotes = (c: VoteCertificate): readonly Vote[] => {
   let votes = votesOfCertificate.get(c)
   if (votes === undefined) {
-    votes = c.signers.map((s) => ({ type: c.type, height: c.height, round: c.round, blockHash: c.blockHash, validator: s.validator, signature: s.signature }))
+    // Frozen: counting remembers the voters' positions per list (height-votes.ts).
+    votes = Object.freeze(c.signers.map((s) => ({ type: c.type, height: c.height, round: c.round, blockHash: c.blockHash, validator: s.validator, signature: s.signature })))
     votesOfCertificate.set(c, votes)
   }
   return votes

@@ -127,6 +127,11 @@ export class HeightState {
     return this.votes.add(vote)
   }
 
+  /** Count `votes` from `start` until one moves `thresholds` or conflicts (HeightVoteSet.addRun). */
+  addVotes(votes: readonly Vote[], start: number): { readonly result: AddVoteResult | undefined; readonly next: number } {
+    return this.votes.addRun(votes, start)
+  }
+
   /** Votes that crossed a threshold a guard reads so far (HeightVoteSet.thresholds). */
   get thresholds(): number {
     return this.votes.thresholds

@@ -76,7 +76,35 @@ export class HeightVoteSet {
   add(vote: Vote): AddVoteResult {
     if (vote.height !== this.height) return { kind: "rejected", reason: `vote is for height ${vote.height}, not ${this.height}` }
     if (!Number.isSafeInteger(vote.round) || vote.round < 0) return { kind: "rejected", reason: `bad round ${vote.round}` }
-    const index = this.validators.indexOf(vote.validator)
+    return this.#addAt(vote, this.validators.indexOf(vote.validator))
+  }
+
+  /**
+   * Count `votes[start]`, `votes[start + 1]`, … (verified, as for `add`) one at a time, exactly as that
+   * many calls of `add` would, and stop after the first vote that moved `thresholds` or was a conflict:
+   * what a caller that tells its machine of those (intake.ts) must act on before the next vote counts.
+   * A vote of another height is not counted: the run stops before it. Returns the result of the vote
+   * it stopped after (undefined: none) and where the votes not yet counted start. For a certificate's
+   * ≈ 2n/3 votes this is one call per threshold instead of a call chain per vote, and the voters'
+   * positions in the set of a frozen list (a certificate's) are looked up once per list and set
+   * (`ValidatorSet.positions`), shared by every replica of a simulated world that counts it.
+   */
+  addRun(votes: readonly Vote[], start: number): { readonly result: AddVoteResult | undefined; readonly next: number } {
+    // Only a frozen list's positions are remembered; another's are looked up vote by vote, as `add` does.
+    const positions = Object.isFrozen(votes) ? this.validators.positions(votes) : undefined
+    const before = this.#thresholds
+    for (let i = start; i < votes.length; i++) {
+      const vote = votes[i]!
+      if (vote.height !== this.height) return { result: undefined, next: i }
+      const result = !Number.isSafeInteger(vote.round) || vote.round < 0 ? this.add(vote)
+        : this.#addAt(vote, positions === undefined ? this.validators.indexOf(vote.validator) : positions[i]!)
+      if (result.kind === "conflict" || this.#thresholds !== before) return { result, next: i + 1 }
+    }
+    return { result: undefined, next: votes.length }
+  }
+
+  /** `add` of a vote of this height and a valid round whose voter is at `index` in the set (-1: none). */
+  #addAt(vote: Vote, index: number): AddVoteResult {
     if (index < 0) return { kind: "rejected", reason: `${vote.validator} is not a validator at height ${this.height}` }
     if (vote.round > this.#round && !this.#admitFuture(vote.validator, vote.round)) {
       return { kind: "rejected", reason: `${vote.validator} already holds votes in ${this.maxFutureRounds} higher future rounds` }

@@ -1,7 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { HeightState } from "./height-state.ts"
-import { voteEvent } from "./intake.ts"
+import { voteEvent, voteRunEvent } from "./intake.ts"
 import { ValidatorSet } from "./validator-set.ts"
 import type { Hash, Vote, VoteType } from "./types.ts"
 
@@ -33,6 +33,15 @@ const guardInputs = (s: HeightState): boolean[] => {
   return out
 }
 
+/** What a node sent its machine for one vote, as the intake was first written (one `addVote` per vote): the reference. */
+const onePerVote = (s: HeightState, v: Vote): unknown => {
+  if (s.height !== v.height) return { type: "vote.received", vote: v }
+  const before = s.thresholds
+  const r = s.addVote(v)
+  if (r.kind === "conflict" && r.first) return { type: "votes.counted", height: v.height, evidence: r.evidence }
+  return s.thresholds !== before ? { type: "votes.counted", height: v.height } : undefined
+}
+
 describe("threshold events (intake)", () => {
   it("a vote that turns no guard's input from false to true moves no threshold, and one that does, moves it", () => {
     fc.assert(
@@ -56,6 +65,47 @@ describe("threshold events (intake)", () => {
           }
         },
       ),
+      { numRuns: RUNS },
+    )
+  })
+
+  it("a list counted in runs gives the events one vote at a time would, after the same votes, and the same state", () => {
+    // Lists as certificates carry (frozen: the set remembers their positions) and as they may not:
+    // any height, round, type, voter (some outside the set), repeats and conflicts.
+    const item = fc.record({ v: fc.nat(10), h: fc.nat(2), r: fc.nat(ROUNDS - 1), precommit: fc.boolean(), height: fc.constantFrom(1, 1, 1, 2) })
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 7 }), fc.array(fc.array(item, { maxLength: 30 }), { maxLength: 6 }), fc.boolean(), (powers, lists, frozen) => {
+        const set = setOf(...powers)
+        const one = new HeightState(1, set)
+        const runs = new HeightState(1, set)
+        for (const list of lists) {
+          const votes = list.map((x) => vote(x.v, HASHES[x.h]!, x.r, x.precommit ? "precommit" : "prevote", x.height))
+          if (frozen) Object.freeze(votes)
+          const single: [number, unknown][] = []
+          votes.forEach((v, i) => {
+            const e = onePerVote(one, v)
+            if (e !== undefined) single.push([i, e])
+          })
+          const batched: [number, unknown][] = []
+          for (let i = 0; i < votes.length;) {
+            const { event, next } = voteRunEvent({ heightState: runs, step: "prevote" }, votes, i)
+            expect(next).toBeGreaterThan(i)
+            if (event !== undefined) batched.push([next - 1, event])
+            i = next
+          }
+          expect(batched).toEqual(single)
+          expect(guardInputs(runs)).toEqual(guardInputs(one))
+          expect(runs.thresholds).toBe(one.thresholds)
+          for (let r = 0; r < ROUNDS; r++) {
+            for (const [a, b] of [[runs.votes.prevotes(r), one.votes.prevotes(r)], [runs.votes.precommits(r), one.votes.precommits(r)]] as const) {
+              expect(a?.votes()).toEqual(b?.votes())
+              expect(a?.sum).toEqual(b?.sum)
+            }
+          }
+          // The owner moves on now and then, as the machine would between certificates.
+          if (list.length % 3 === 0) for (const s of [one, runs]) s.setRound(Math.min(s.round + 1, ROUNDS - 1))
+        }
+      }),
       { numRuns: RUNS },
     )
   })

@@ -28,12 +28,21 @@ export interface IntakeView {
  * between the actor's macrosteps (from a network handler, never from inside one of its actions),
  * with the actor's current snapshot's context.
  */
-export const voteEvent = (view: IntakeView, vote: Vote): ConsensusEvent | undefined => {
+export const voteEvent = (view: IntakeView, vote: Vote): ConsensusEvent | undefined => voteRunEvent(view, [vote], 0).event
+
+/**
+ * `voteEvent` over `votes[start]`, `votes[start + 1]`, … (verified votes of one height, as a
+ * certificate carries), as many calls of it would go, up to the first vote that has an event for
+ * the machine: that event, and where the votes not yet counted start. Send the event (if any), then
+ * call again from `next` with the actor's new snapshot's context: the machine may have moved on.
+ */
+export const voteRunEvent = (view: IntakeView, votes: readonly Vote[], start: number): { readonly event: ConsensusEvent | undefined; readonly next: number } => {
   const state = view.heightState
+  const first = votes[start]!
   // step "commit" is the machine's committed and ready states: the height is decided.
-  if (state === undefined || view.step === "commit" || state.height !== vote.height) return { type: "vote.received", vote }
+  if (state === undefined || view.step === "commit" || state.height !== first.height) return { event: { type: "vote.received", vote: first }, next: start + 1 }
   const before = state.thresholds
-  const r = state.addVote(vote)
-  if (r.kind === "conflict" && r.first) return { type: "votes.counted", height: vote.height, evidence: r.evidence }
-  return state.thresholds !== before ? { type: "votes.counted", height: vote.height } : undefined
+  const { result, next } = state.addVotes(votes, start)
+  if (result?.kind === "conflict" && result.first) return { event: { type: "votes.counted", height: first.height, evidence: result.evidence }, next }
+  return { event: state.thresholds !== before ? { type: "votes.counted", height: first.height } : undefined, next }
 }

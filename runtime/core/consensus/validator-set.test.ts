@@ -13,6 +13,20 @@ describe("ValidatorSet", () => {
     expect([s.indexOf(addr(3)), s.indexOf(addr(9)), s.power(addr(1)), s.power(addr(9))]).toEqual([2, -1, 5n, 0n])
   })
 
+  it("gives each entry's position in the set, remembered for a frozen list only (one that cannot change after)", () => {
+    const s = setOf(1, 5, 5, 2)
+    const list = [addr(3), addr(9), addr(0), addr(3)].map((validator) => ({ validator }))
+    expect([...s.positions(list)]).toEqual([2, -1, 3, 2])
+    // A list that may change is looked up anew each time.
+    list[1] = { validator: addr(1) }
+    expect([...s.positions(list)]).toEqual([2, 0, 3, 2])
+    const frozen = Object.freeze([...list])
+    expect(s.positions(frozen)).toBe(s.positions(frozen))
+    expect([...s.positions(frozen)]).toEqual([2, 0, 3, 2])
+    // Per set: another set's positions of the same list are its own.
+    expect([...setOf(5, 1).positions(frozen)]).toEqual([-1, 1, 0, -1])
+  })
+
   it("quorum is the least power above 2/3, f+1 the least above 1/3", () => {
     const t = (...p: number[]) => [setOf(...p).totalPower, setOf(...p).quorum, setOf(...p).fPlusOne]
     expect(t(1, 1, 1)).toEqual([3n, 3n, 2n])

@@ -60,6 +60,7 @@ export class ValidatorSet {
   readonly #index: ReadonlyMap<Address, number>
   #hash: Hash | undefined
   #counting: Counting | undefined
+  readonly #positions = new WeakMap<object, Int32Array>()
 
   private constructor(validators: readonly Validator[], startHeight: number) {
     this.validators = validators
@@ -97,6 +98,21 @@ export class ValidatorSet {
   /** Position in `validators`, or -1. */
   indexOf(address: Address): number {
     return this.#index.get(address) ?? -1
+  }
+
+  /**
+   * `indexOf` of each entry's validator, in list order. Remembered for a frozen list (a certificate's
+   * votes: codec.ts `certificateVotes`), which cannot change after: the replicas of a simulated world
+   * that count the same list against the same set look it up once. Any other list is looked up anew.
+   */
+  positions(list: readonly { readonly validator: Address }[]): Int32Array {
+    const frozen = Object.isFrozen(list)
+    const known = frozen ? this.#positions.get(list) : undefined
+    if (known !== undefined) return known
+    const positions = new Int32Array(list.length)
+    for (let i = 0; i < list.length; i++) positions[i] = this.indexOf(list[i]!.validator)
+    if (frozen) this.#positions.set(list, positions)
+    return positions
   }
 
   has(address: Address): boolean {

@@ -68,6 +68,13 @@ describe("VoteSet", () => {
     expect(s.add(vote(0, hash(3))).kind).toBe("conflict")
     expect(s.power(hash(3))).toBe(0n)
     expect(s.votes()).toHaveLength(2)
+    // Every counted vote, by validator in set order, a validator's first vote first; size counts voters.
+    s.add(vote(2, null))
+    s.add(vote(1, hash(1)))
+    expect(s.votes().map((v) => [v.validator, v.blockHash])).toEqual([[addr(0), hash(1)], [addr(0), hash(2)], [addr(1), hash(1)], [addr(2), null]])
+    expect(s.size).toBe(3)
+    expect(s.remove(addr(0))).toBe(true)
+    expect([s.size, s.sum]).toEqual([2, 2n])
   })
 
   it("property: tallies, total, majority and +2/3 crossings always match a recount from scratch", () => {

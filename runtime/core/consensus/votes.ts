@@ -42,6 +42,8 @@ export interface Majority {
 const ADDED: AddVoteResult = { kind: "added" }
 const DUPLICATE: AddVoteResult = { kind: "duplicate" }
 
+const NO_EQUIVOCATORS: ReadonlySet<Address> = new Set()
+
 // Tally key for nil votes; cannot collide with a 0x-hex hash.
 const NIL = "nil"
 const key = (hash: Hash | null): string => hash ?? NIL
@@ -59,10 +61,11 @@ export class VoteSet {
    * height, and at 1,000 validators a simulated world's million one-element arrays were its GC's work.)
    */
   readonly #votes: (Vote | Vote[] | undefined)[]
-  /** Indices of the validators that voted, in the order of their first votes. */
-  readonly #order: number[] = []
+  /** How many validators voted. */
+  #voters = 0
   readonly #tally = new Map<string, Amount>()
-  readonly #equivocators = new Set<Address>()
+  /** Made at the first conflict (few sets ever see one). */
+  #equivocators: Set<Address> | undefined
   readonly #counting: Counting
   #sum: Amount
   #crossings = 0
@@ -102,7 +105,7 @@ export class VoteSet {
     const counted = this.#votes[index]
     if (counted === undefined) {
       this.#votes[index] = vote
-      this.#order.push(index)
+      this.#voters++
       const quorum = this.#counting.quorum
       const sum = plus(this.#sum, power)
       const crossed = this.#sum < quorum && sum >= quorum
@@ -113,6 +116,7 @@ export class VoteSet {
     if (!Array.isArray(counted) && counted.blockHash === vote.blockHash) return DUPLICATE
     const earlier = Array.isArray(counted) ? counted : [counted]
     if (earlier.some((v) => v.blockHash === vote.blockHash)) return DUPLICATE
+    this.#equivocators ??= new Set()
     const first = !this.#equivocators.has(vote.validator)
     this.#equivocators.add(vote.validator)
     if (earlier.length < this.maxHashesPerValidator) {
@@ -145,7 +149,7 @@ export class VoteSet {
     const votes = Array.isArray(counted) ? counted : [counted]
     const power = this.#counting.powers[index]!
     this.#votes[index] = undefined
-    this.#order.splice(this.#order.indexOf(index), 1)
+    this.#voters--
     this.#sum = minus(this.#sum, power)
     for (const vote of votes) {
       const k = key(vote.blockHash)
@@ -169,7 +173,7 @@ export class VoteSet {
 
   /** Number of validators that voted. */
   get size(): number {
-    return this.#order.length
+    return this.#voters
   }
 
   /** Total power of the validators that voted (each once, whatever it voted). */
@@ -204,7 +208,7 @@ export class VoteSet {
 
   /** Validators seen signing two different votes here. */
   equivocators(): ReadonlySet<Address> {
-    return this.#equivocators
+    return this.#equivocators ?? NO_EQUIVOCATORS
   }
 
   /** The votes for `hash` (null: nil), one per validator, in validator-set order: a commit certificate's precommits. */
@@ -218,8 +222,14 @@ export class VoteSet {
     return out
   }
 
-  /** Every counted vote (conflicting ones included), by validator in arrival order. */
+  /** Every counted vote (conflicting ones included), by validator in set order (a validator's first vote first). */
   votes(): Vote[] {
-    return this.#order.flatMap((i) => this.#votes[i]!)
+    const out: Vote[] = []
+    for (const counted of this.#votes) {
+      if (counted === undefined) continue
+      if (Array.isArray(counted)) out.push(...counted)
+      else out.push(counted)
+    }
+    return out
   }
 }
