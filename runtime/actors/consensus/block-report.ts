@@ -147,9 +147,9 @@ export const stakePosition = (ledger: Chain["Service"], account: string) =>
   })))
 
 /**
- * Reports the table when it changed (see above) and this node's position after each block. The APR is the rewards this node's
- * account earned since the reporter started, per year of block time, over its stake: what the
- * operator actually got, not a promise.
+ * Reports the table when it changed (see above) and this node's position after each block. The APR
+ * is the rewards this node's account earned since the reporter started, per year of block time,
+ * over its stake: what the operator actually got, not a promise.
  */
 export const makeBlockReporter = (app: App, address: string, emit: Emit, ledger: Chain["Service"], run: EffectRunner) => {
   const missed = new MissedBlocks()

@@ -104,6 +104,7 @@ export class ValidatorSet {
    * `indexOf` of each entry's validator, in list order. Remembered for a frozen list (a certificate's
    * votes: codec.ts `certificateVotes`), which cannot change after: the replicas of a simulated world
    * that count the same list against the same set look it up once. Any other list is looked up anew.
+   * Read only: the array may be shared.
    */
   positions(list: readonly { readonly validator: Address }[]): Int32Array {
     const frozen = Object.isFrozen(list)
